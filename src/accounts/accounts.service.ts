@@ -1,0 +1,174 @@
+import { LockMode } from '@mikro-orm/core';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
+import { type ClientInfo } from '../common/client-info.js';
+import { Errors, ValidationFailedError, type FieldErrors } from '../common/errors.js';
+import { FederatedIdentity } from '../identity/federated-identity.entity.js';
+import { normalizeEmail, normalizeLogin } from '../identity/normalize.js';
+import { PasswordCredential } from '../identity/password-credential.entity.js';
+import { PasswordHasher } from '../identity/password-hasher.service.js';
+import { User } from '../identity/user.entity.js';
+import { AuthService } from '../sessions/auth.service.js';
+import { type Session } from '../sessions/session.entity.js';
+import { SessionService } from '../sessions/session.service.js';
+import { type ChangePasswordDto } from './dto/change-password.dto.js';
+import { ProfileResponse } from './dto/profile.response.js';
+import { type RegisterAccountDto } from './dto/register-account.dto.js';
+import { type UpdateProfileDto } from './dto/update-profile.dto.js';
+import { checkPassword } from './password-policy.js';
+
+@Injectable()
+export class AccountsService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly hasher: PasswordHasher,
+    private readonly sessions: SessionService,
+    private readonly auth: AuthService,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** The policy again, with the login: the one check every path that sets a password passes. */
+  private assertPolicy(field: string, password: string, login: string): void {
+    const violations = checkPassword(password, { login });
+    if (violations.length > 0) throw new ValidationFailedError({ [field]: violations });
+  }
+
+  async register(dto: RegisterAccountDto, client: ClientInfo): Promise<ProfileResponse> {
+    const login = normalizeLogin(dto.login);
+    this.assertPolicy('password', dto.password, login);
+    const hash = await this.hasher.hash(dto.password);
+    try {
+      const user = await this.em.transactional(async (em) => {
+        const created = Object.assign(new User(login), {
+          // Unverified until the person follows the verification link: never trusted before that.
+          pendingEmail: dto.email ? normalizeEmail(dto.email) : null,
+          phone: dto.phone ?? null,
+        });
+        em.persist(created);
+        em.persist(new PasswordCredential(created, hash));
+        this.audit.record(
+          { type: 'account.registered', actorUserId: created.id, targetUserId: created.id, client },
+          em,
+        );
+        await em.flush();
+        return created;
+      });
+      return ProfileResponse.of(user, []);
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) throw Errors.loginTaken();
+      throw error;
+    }
+  }
+
+  async profile(user: User): Promise<ProfileResponse> {
+    const identities = await this.em.find(
+      FederatedIdentity,
+      { user },
+      { orderBy: { linkedAt: 'asc' } },
+    );
+    return ProfileResponse.of(user, identities);
+  }
+
+  async updateProfile(
+    user: User,
+    dto: UpdateProfileDto,
+    client: ClientInfo,
+  ): Promise<ProfileResponse> {
+    const changed: string[] = [];
+    if (dto.email !== undefined) {
+      const email = dto.email === null ? null : normalizeEmail(dto.email);
+      if (email === null) {
+        user.email = null;
+        user.pendingEmail = null;
+      } else if (email !== user.email) {
+        // The verified address (if any) stays until the new one is verified.
+        user.pendingEmail = email;
+      } else {
+        user.pendingEmail = null;
+      }
+      changed.push('email');
+    }
+    if (dto.phone !== undefined) {
+      user.phone = dto.phone;
+      changed.push('phone');
+    }
+    if (changed.length > 0) {
+      this.audit.record({
+        type: 'profile.changed',
+        actorUserId: user.id,
+        targetUserId: user.id,
+        client,
+        details: { fields: changed },
+      });
+      await this.em.flush();
+    }
+    return this.profile(user);
+  }
+
+  /**
+   * Requires the current password (a wrong one counts toward lockout like a failed login), applies
+   * the policy with the login, and ends every other session of the account; the current one
+   * stays. Every field problem comes back in one 422.
+   */
+  async changePassword(
+    user: User,
+    current: Session,
+    dto: ChangePasswordDto,
+    client: ClientInfo,
+  ): Promise<void> {
+    const errors: FieldErrors = {};
+    const violations = checkPassword(dto.newPassword, { login: user.login });
+    if (violations.length > 0) errors.newPassword = violations;
+    if (dto.newPassword !== dto.newPasswordRepeat) {
+      errors.newPasswordRepeat = [{ code: 'mismatch', message: 'Пароли не совпадают' }];
+    }
+    const verified = await this.auth.verifyCurrentPassword(
+      user,
+      dto.currentPassword,
+      client,
+      'password.change_failed',
+    );
+    if (!verified) {
+      errors.currentPassword = [
+        { code: 'invalid_current_password', message: 'Неверный текущий пароль' },
+      ];
+    }
+    if (!verified || Object.keys(errors).length > 0) throw new ValidationFailedError(errors);
+    if (await this.hasher.verify(verified.verifiedHash, dto.newPassword)) {
+      throw new ValidationFailedError({
+        newPassword: [{ code: 'same_as_current', message: 'Новый пароль совпадает с текущим' }],
+      });
+    }
+    const hash = await this.hasher.hash(dto.newPassword);
+    await this.em.transactional(async (em) => {
+      const credential = await em.findOneOrFail(PasswordCredential, verified.credential.id, {
+        lockMode: LockMode.PESSIMISTIC_WRITE,
+        refresh: true,
+      });
+      // The hash changed since the check: another change won the race (refuse, do not overwrite it)
+      // or a login re-hashed the same password (it verifies again).
+      if (
+        credential.hash !== verified.verifiedHash &&
+        !(await this.hasher.verify(credential.hash, dto.currentPassword))
+      ) {
+        throw Errors.passwordChangedConcurrently();
+      }
+      credential.hash = hash;
+      credential.changedAt = new Date();
+      const ended = await this.sessions.revokeOthers(em, user, current.id, 'password_changed');
+      this.audit.record(
+        {
+          type: 'password.changed',
+          actorUserId: user.id,
+          targetUserId: user.id,
+          client,
+          details: { endedSessions: ended },
+        },
+        em,
+      );
+      await em.flush();
+    });
+  }
+}

@@ -1,0 +1,55 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { type FederatedIdentity } from '../../identity/federated-identity.entity.js';
+import { type User } from '../../identity/user.entity.js';
+
+export class LinkedIdentityResponse {
+  @ApiProperty({ example: 'gosuslugi' }) provider!: string;
+  @ApiProperty() linkedAt!: string;
+  @ApiPropertyOptional({ nullable: true }) lastLoginAt!: string | null;
+  @ApiPropertyOptional({ nullable: true, description: 'ФИО из Госуслуг' }) displayName!:
+    string | null;
+  @ApiPropertyOptional({ nullable: true, description: 'Подтверждённая учётная запись Госуслуг' })
+  trusted!: boolean | null;
+}
+
+export class ProfileResponse {
+  @ApiProperty() id!: string;
+  @ApiProperty() login!: string;
+  @ApiPropertyOptional({ nullable: true, description: 'Только подтверждённый адрес' }) email!:
+    string | null;
+  @ApiPropertyOptional({ nullable: true, description: 'Адрес, ожидающий подтверждения' })
+  pendingEmail!: string | null;
+  @ApiPropertyOptional({ nullable: true }) phone!: string | null;
+  @ApiPropertyOptional({ nullable: true }) lastName!: string | null;
+  @ApiPropertyOptional({ nullable: true }) firstName!: string | null;
+  @ApiPropertyOptional({ nullable: true }) middleName!: string | null;
+  @ApiProperty({ enum: ['active', 'blocked', 'archived'] }) status!: string;
+  @ApiProperty({ type: [LinkedIdentityResponse] }) identities!: LinkedIdentityResponse[];
+  @ApiProperty({ type: [Object], description: 'Учётные записи в ЛКО (ПОС)' })
+  memberships!: unknown[];
+
+  static of(user: User, identities: FederatedIdentity[]): ProfileResponse {
+    return {
+      id: user.id,
+      login: user.login,
+      email: user.email,
+      pendingEmail: user.pendingEmail,
+      phone: user.phone,
+      lastName: user.lastName,
+      firstName: user.firstName,
+      middleName: user.middleName,
+      status: user.status,
+      identities: identities.map((identity) => ({
+        provider: identity.provider,
+        linkedAt: identity.linkedAt.toISOString(),
+        lastLoginAt: identity.lastLoginAt?.toISOString() ?? null,
+        displayName:
+          [identity.claims.lastName, identity.claims.firstName, identity.claims.middleName]
+            .filter(Boolean)
+            .join(' ') || null,
+        trusted: identity.claims.trusted ?? null,
+      })),
+      memberships: [],
+    };
+  }
+}

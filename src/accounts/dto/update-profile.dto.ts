@@ -1,0 +1,26 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsEmail, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { PHONE_PATTERN, trimmed, toPhone } from './fields.js';
+
+/** «Личный кабинет»: only e-mail and phone are the person's to change here; `null` removes one. */
+export class UpdateProfileDto {
+  @ApiPropertyOptional({ nullable: true, example: 'ivanova@example.ru' })
+  @IsOptional()
+  @Transform(trimmed)
+  @IsEmail(
+    {},
+    { context: { code: 'invalid_email', message: 'Некорректный адрес электронной почты' } },
+  )
+  @MaxLength(254)
+  email?: string | null;
+
+  @ApiPropertyOptional({ nullable: true, example: '+79123456789' })
+  @IsOptional()
+  @Transform(toPhone)
+  @IsString()
+  @Matches(PHONE_PATTERN, {
+    context: { code: 'invalid_phone', message: 'Некорректный номер телефона' },
+  })
+  phone?: string | null;
+}

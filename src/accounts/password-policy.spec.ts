@@ -1,0 +1,86 @@
+import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import {
+  checkPassword,
+  commonPasswordCount,
+  describePolicy,
+  PASSWORD_RULES,
+} from './password-policy.js';
+
+const codes = (password: string, login?: string) =>
+  checkPassword(password, { login }).map((v) => v.code);
+
+describe('password policy', () => {
+  it('accepts the shortest password that meets every rule: Aa1!aaaa', () => {
+    expect(codes('Aa1!aaaa')).toEqual([]);
+  });
+
+  it.each([
+    ['too_short', 'Aa1!aaa'],
+    ['no_special', 'Aa1aaaaa'],
+    ['no_digit', 'Aa!aaaaa'],
+    ['no_upper', 'aa1!aaaa'],
+    ['no_lower', 'AA1!AAAA'],
+    ['cyrillic', 'Aa1!aaaaж'],
+    ['control_character', 'Aa1!aaaa\u0000'],
+    ['common', 'Password1!'],
+  ])('rejects on %s alone', (code, password) => {
+    expect(codes(password)).toEqual([code]);
+  });
+
+  it('rejects a password containing the login, case-insensitively, and only with that code', () => {
+    expect(codes('xIvanova1!', 'ivanova')).toEqual(['contains_login']);
+    expect(codes('xIvanova1!', 'petrov')).toEqual([]);
+  });
+
+  it.each([
+    ['at the start', 'ЖAa1!aaaa'],
+    ['in the middle', 'Aa1!ёaaaa'],
+    ['at the end', 'Aa1!aaaaЯ'],
+    ['as a look-alike of a Latin letter (Cyrillic а)', 'Aa1!aaa\u0430'],
+  ])('rejects a Cyrillic letter %s with code cyrillic', (_, password) => {
+    expect(codes(password)).toContain('cyrillic');
+  });
+
+  it('accepts 128 characters and rejects 129 with too_long', () => {
+    const base = 'Aa1!';
+    expect(codes(base + 'x'.repeat(124))).toEqual([]);
+    expect(codes(base + 'x'.repeat(125))).toEqual(['too_long']);
+  });
+
+  it('reports every broken rule at once', () => {
+    expect(codes('абв')).toEqual([
+      'too_short',
+      'no_special',
+      'no_digit',
+      'no_upper',
+      'no_lower',
+      'cyrillic',
+    ]);
+  });
+
+  it('ships at least 1,000 common passwords, each of which passes the composition rules', () => {
+    const entries = readFileSync(
+      new URL('../../config/common-passwords.txt', import.meta.url),
+      'utf8',
+    )
+      .split('\n')
+      .filter((line) => line.trim() && !line.startsWith('#'));
+    expect(entries.length).toBeGreaterThanOrEqual(1000);
+    expect(commonPasswordCount).toBe(new Set(entries.map((entry) => entry.toLowerCase())).size);
+    for (const entry of entries)
+      expect({ entry, codes: codes(entry) }).toEqual({ entry, codes: ['common'] });
+  });
+
+  it('compares common passwords case-insensitively', () => {
+    expect(codes('Qwerty123!')).toEqual(['common']);
+    expect(codes('qWERTY123!')).toEqual(['common']);
+  });
+
+  it('describes itself as data with a Russian text for every rule', () => {
+    const policy = describePolicy();
+    expect(policy.specialCharacters).toBe('!@#$%^&*()');
+    expect(policy.rules.map((rule) => rule.code)).toEqual(PASSWORD_RULES.map((rule) => rule.code));
+    for (const rule of policy.rules) expect(rule.message).toMatch(/[А-Яа-я]/);
+  });
+});

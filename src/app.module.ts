@@ -1,0 +1,116 @@
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE, Reflector } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { type Request, type Response } from 'express';
+import { LoggerModule } from 'nestjs-pino';
+import { randomUUID } from 'node:crypto';
+import { type IncomingMessage, type ServerResponse } from 'node:http';
+import { type Logger } from 'pino';
+import { AccountsModule } from './accounts/accounts.module.js';
+import { AuditModule } from './audit/audit.module.js';
+import { CredentialEndpoint } from './common/auth-decorators.js';
+import { HealthController } from './common/health.controller.js';
+import { HttpExceptionFilter } from './common/http-exception.filter.js';
+import { redactPath } from './common/logger.js';
+import { createValidationPipe } from './common/validation.js';
+import { type AppConfig } from './config/app-config.js';
+import { AppConfigModule } from './config/config.module.js';
+import { ormOptions } from './database/orm-config.js';
+import { IdentityModule } from './identity/identity.module.js';
+import { GosuslugiModule } from './gosuslugi/gosuslugi.module.js';
+import { MailModule } from './mail/mail.module.js';
+import { PosCoreModule, PosModule } from './pos/pos.module.js';
+import { SessionsModule } from './sessions/sessions.module.js';
+import { PagesModule } from './web/pages.module.js';
+import { WebModule } from './web/web.module.js';
+
+export interface AppModuleOptions {
+  config: AppConfig;
+  logger: Logger;
+  databaseUrl: string;
+  /** Whether this process delivers queued mail (the service) or only queues it (the command line). */
+  mailWorker?: boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,64}$/;
+const reflector = new Reflector();
+
+/** Keeps a caller's X-Request-Id when it looks like one, otherwise makes one; echoes it back. */
+function requestId(request: IncomingMessage, response: ServerResponse): string {
+  const incoming = request.headers['x-request-id'];
+  const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  response.setHeader('X-Request-Id', id);
+  return id;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot({
+    config,
+    logger,
+    databaseUrl,
+    mailWorker = true,
+  }: AppModuleOptions): DynamicModule {
+    // Never loaded in production: the stand-ins and the development mailbox (oidc-provider is a dev dependency).
+    const development = !config.isProduction
+      ? [import('./dev/dev.module.js').then(({ DevModule }) => DevModule.forRoot(config))]
+      : [];
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(config),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            logger,
+            genReqId: requestId,
+            // Only what is needed to follow a request: never headers, bodies or query strings,
+            // which carry cookies, tokens and authorisation codes.
+            serializers: {
+              req: (req: Request & { id?: unknown }) => ({
+                id: req.id,
+                method: req.method,
+                path: redactPath(req.url),
+              }),
+              res: (res: Response) => ({ statusCode: res.statusCode }),
+            },
+            customLogLevel: (_req, res, error) =>
+              error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
+          },
+        }),
+        MikroOrmModule.forRoot(ormOptions(databaseUrl, logger)),
+        ThrottlerModule.forRoot({
+          throttlers: [
+            { name: 'default', ttl: config.throttle.ttlMs, limit: config.throttle.limit },
+            {
+              name: 'credentials',
+              ttl: config.throttle.ttlMs,
+              limit: config.throttle.authLimit,
+              skipIf: (context) => !reflector.get(CredentialEndpoint, context.getHandler()),
+            },
+          ],
+        }),
+        TerminusModule,
+        AuditModule,
+        IdentityModule,
+        SessionsModule,
+        AccountsModule,
+        WebModule,
+        MailModule.forRoot(databaseUrl, mailWorker),
+        PosCoreModule,
+        GosuslugiModule,
+        PosModule,
+        PagesModule,
+        ...development,
+      ],
+      controllers: [HealthController],
+      providers: [
+        // Order matters: throttling runs before authentication work.
+        { provide: APP_GUARD, useClass: ThrottlerGuard },
+        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+        { provide: APP_PIPE, useValue: createValidationPipe() },
+      ],
+    };
+  }
+}

@@ -1,0 +1,73 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { type ClientInfo } from '../common/client-info.js';
+import { AuditEvent } from './audit-event.entity.js';
+
+export type AuditEventType =
+  | 'account.registered'
+  | 'login.succeeded'
+  | 'login.failed'
+  | 'login.locked_out'
+  | 'logout'
+  | 'password.changed'
+  | 'password.change_failed'
+  | 'password.rehashed'
+  | 'profile.changed'
+  | 'reauthenticated'
+  | 'reauthentication.failed'
+  | 'gosuslugi.linked'
+  | 'gosuslugi.link_refused'
+  | 'gosuslugi.unlinked'
+  | 'gosuslugi.callback_rejected'
+  | 'pos.organization.created'
+  | 'pos.organization.updated'
+  | 'pos.operator.created'
+  | 'pos.member.invited'
+  | 'pos.member.roles_changed'
+  | 'pos.member.archived'
+  | 'pos.member.restored'
+  | 'pos.invitation.resent'
+  | 'pos.invitation.accepted'
+  | 'pos.invitation.refused'
+  | 'pos.member.confirmed'
+  | 'pos.widget.generated';
+
+export interface AuditEntry {
+  type: AuditEventType;
+  actorUserId?: string | null;
+  targetUserId?: string | null;
+  organizationId?: string | null;
+  client?: ClientInfo;
+  details?: Record<string, unknown>;
+}
+
+@Injectable()
+export class AuditService {
+  constructor(private readonly em: EntityManager) {}
+
+  /**
+   * Queues an event on the given EntityManager so it commits together with the change it
+   * describes. Pass the transaction's EntityManager inside `em.transactional()`.
+   */
+  record(entry: AuditEntry, em: EntityManager = this.em): AuditEvent {
+    const event = Object.assign(new AuditEvent(), {
+      type: entry.type,
+      actorUserId: entry.actorUserId ?? null,
+      targetUserId: entry.targetUserId ?? null,
+      organizationId: entry.organizationId ?? null,
+      ip: entry.client?.ip ?? null,
+      userAgent: entry.client?.userAgent ?? null,
+      requestId: entry.client?.requestId ?? null,
+      details: entry.details ?? {},
+    });
+    em.persist(event);
+    return event;
+  }
+
+  /** Records and commits an event on its own (for outcomes with no other write, such as a failed login). */
+  async write(entry: AuditEntry): Promise<void> {
+    const em = this.em.fork();
+    this.record(entry, em);
+    await em.flush();
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * The platform operator's command line: `npm run cli -- <command> [options]`. It runs the same
+ * services and validation as the API, on the same database (the embedded one in development,
+ * shared with a running `npm start`).
+ *
+ *   org:create    --name "…" --kind authority|institution [--parent <id or ЛКО number>]
+ *   org:tree
+ *   admin:invite  --org <id or ЛКО number> --email … --last-name … --first-name …
+ *                 [--middle-name …] [--position …] [--roles admin,head]
+ *   operator:create --login … [--password-stdin] [--promote]
+ *                 (a generated password is printed once; --promote makes an existing ordinary
+ *                 account an operator; an existing operator gets a new password)
+ */
+import 'reflect-metadata';
+import { MikroORM, RequestContext } from '@mikro-orm/postgresql';
+import { NestFactory } from '@nestjs/core';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { AppModule } from './app.module.js';
+import { DomainError } from './common/errors.js';
+import { createRootLogger } from './common/logger.js';
+import { flattenValidationErrors } from './common/validation.js';
+import { loadConfig } from './config/app-config.js';
+import { migrateUp, resolveDatabase } from './database/database.js';
+import { AddMemberDto } from './pos/dto/member.dto.js';
+import { CreateOrganizationDto } from './pos/dto/organization.dto.js';
+import { MembersService } from './pos/members.service.js';
+import { generatePassword, OperatorsService } from './pos/operators.service.js';
+import { Organization } from './pos/organization.entity.js';
+import { OrganizationsService } from './pos/organizations.service.js';
+
+class UsageError extends Error {}
+
+async function dto<T extends object>(type: new () => T, plain: object): Promise<T> {
+  const instance = plainToInstance(type, plain);
+  const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true });
+  if (errors.length > 0)
+    throw new DomainError(
+      422,
+      'validation_failed',
+      'Проверьте введённые данные',
+      flattenValidationErrors(errors),
+    );
+  return instance;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      name: { type: 'string' },
+      kind: { type: 'string' },
+      parent: { type: 'string' },
+      org: { type: 'string' },
+      email: { type: 'string' },
+      'last-name': { type: 'string' },
+      'first-name': { type: 'string' },
+      'middle-name': { type: 'string' },
+      position: { type: 'string' },
+      roles: { type: 'string' },
+      login: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
+      promote: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (!command)
+    throw new UsageError(
+      'a command is needed: org:create, org:tree, admin:invite, operator:create',
+    );
+
+  const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
+  const logger = createRootLogger(config);
+  const database = await resolveDatabase(config, logger);
+  if (!config.isProduction) await migrateUp(database.url, logger);
+  const app = await NestFactory.createApplicationContext(
+    AppModule.forRoot({ config, logger, databaseUrl: database.url, mailWorker: false }),
+    { logger: false },
+  );
+  const orm = app.get(MikroORM);
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const findOrganization = async (reference: string | undefined): Promise<Organization> => {
+    if (!reference) throw new UsageError('--org/--parent is required');
+    const where = /^\d+$/.test(reference) ? { lkoNumber: reference } : { id: reference };
+    const found = await orm.em.fork().findOne(Organization, where);
+    if (!found) throw new UsageError(`no organisation ${reference}`);
+    return found;
+  };
+  try {
+    await RequestContext.create(orm.em, async () => {
+      switch (command) {
+        case 'org:create': {
+          const parent = values.parent ? await findOrganization(values.parent) : null;
+          const input = await dto(CreateOrganizationDto, {
+            name: values.name,
+            kind: values.kind,
+            parentId: parent?.id,
+          });
+          const created = await app.get(OrganizationsService).create('cli', input);
+          out(
+            `created ${created.kind} «${created.name}»: id ${created.id}, ЛКО № ${created.lkoNumber}`,
+          );
+          return;
+        }
+        case 'org:tree': {
+          const all = await orm.em.find(Organization, {}, { orderBy: { path: 'asc' } });
+          for (const o of all)
+            out(
+              `${'  '.repeat(o.path.split('/').filter(Boolean).length - 1)}${o.lkoNumber}  ${o.name}  (${o.kind}, ${o.id})`,
+            );
+          return;
+        }
+        case 'admin:invite': {
+          const organization = await findOrganization(values.org);
+          const input = await dto(AddMemberDto, {
+            email: values.email,
+            lastName: values['last-name'],
+            firstName: values['first-name'],
+            middleName: values['middle-name'],
+            position: values.position,
+            roles: (values.roles ?? 'admin').split(',').map((role) => role.trim()),
+          });
+          const member = await app.get(MembersService).add('cli', organization.id, input);
+          out(
+            `invited ${member.email} to «${organization.name}» as ${member.roleNames.join(', ')}; the invitation is in the mail outbox`,
+          );
+          return;
+        }
+        case 'operator:create': {
+          if (!values.login) throw new UsageError('--login is required');
+          const password = values['password-stdin']
+            ? readFileSync(0, 'utf8').split('\n')[0]
+            : generatePassword();
+          const { user, created } = await app
+            .get(OperatorsService)
+            .createOrReset(values.login, password, { promote: values.promote });
+          out(`${created ? 'created' : 'updated'} platform operator ${user.login}`);
+          if (!values['password-stdin']) out(`password (shown once): ${password}`);
+          return;
+        }
+        default:
+          throw new UsageError(`unknown command ${command}`);
+      }
+    });
+  } finally {
+    await app.close();
+    await database.embedded?.stop();
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof DomainError) {
+    process.stderr.write(`${error.code}: ${error.message}\n`);
+    for (const [field, problems] of Object.entries(error.errors ?? {})) {
+      for (const problem of problems)
+        process.stderr.write(`  ${field}: ${problem.code} — ${problem.message}\n`);
+    }
+    process.exit(2);
+  }
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(error instanceof UsageError ? 2 : 1);
+});

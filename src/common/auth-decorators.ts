@@ -1,0 +1,49 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { type Request } from 'express';
+import { type User } from '../identity/user.entity.js';
+import { type Session } from '../sessions/session.entity.js';
+
+/** How a handler is reached. Every route states one; the route inventory test enforces it. */
+export type AccessDecision = 'public' | 'authenticated';
+
+/** Anyone may call the route. */
+export const Public = Reflector.createDecorator<void, 'public'>({ transform: () => 'public' });
+/** A live session (cookie) or an access token bound to a live session is required. */
+export const Authenticated = Reflector.createDecorator<void, 'authenticated'>({
+  transform: () => 'authenticated',
+});
+/** Marks credential-guessing targets (login, registration): they share a stricter per-IP limit. */
+export const CredentialEndpoint = Reflector.createDecorator<void, true>({ transform: () => true });
+
+export function accessDecision(
+  reflector: Reflector,
+  context: ExecutionContext,
+): AccessDecision | undefined {
+  const targets = [context.getHandler(), context.getClass()];
+  if (reflector.getAllAndOverride(Public, targets)) return 'public';
+  if (reflector.getAllAndOverride(Authenticated, targets)) return 'authenticated';
+  return undefined;
+}
+
+export interface AuthContext {
+  user: User;
+  session: Session;
+  /** How the caller proved the session: the browser cookie or a bearer access token. */
+  via: 'cookie' | 'bearer';
+}
+
+declare module 'express' {
+  interface Request {
+    auth?: AuthContext;
+  }
+}
+
+/** The authenticated caller; only valid on routes that are not @Public(). */
+export const CurrentAuth = createParamDecorator(
+  (_: unknown, context: ExecutionContext): AuthContext => {
+    const request = context.switchToHttp().getRequest<Request>();
+    if (!request.auth) throw new Error('CurrentAuth used on a route without authentication');
+    return request.auth;
+  },
+);

@@ -1,0 +1,55 @@
+import { MikroORM } from '@mikro-orm/postgresql';
+import { Controller, Get } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { Public } from './auth-decorators.js';
+
+const DATABASE_TIMEOUT_MS = 1500;
+
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly orm: MikroORM,
+  ) {}
+
+  /** The process answers: for restarts, not for traffic. */
+  @Get('live')
+  @Public()
+  live() {
+    return { status: 'ok' };
+  }
+
+  /** The database answers a query: send traffic. */
+  @Get('ready')
+  @Public()
+  @HealthCheck()
+  ready() {
+    return this.health.check([() => this.database()]);
+  }
+
+  /**
+   * A real round trip. (Terminus's MikroOrmHealthIndicator asks isConnected(), which MikroORM 7
+   * answers false until the lazy pool has run its first query.)
+   */
+  private async database() {
+    const indicator = this.indicators.check('database');
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.orm.em.getConnection().execute('select 1'),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('timeout')), DATABASE_TIMEOUT_MS);
+        }),
+      ]);
+      return indicator.up({ responseTimeMs: Math.round(performance.now() - started) });
+    } catch (error) {
+      return indicator.down({ message: error instanceof Error ? error.message : 'unreachable' });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,136 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+import { ThrottlerException } from '@nestjs/throttler';
+import { type Request, type Response } from 'express';
+import { requestIdOf } from './client-info.js';
+import { DomainError, Errors, type FieldErrors } from './errors.js';
+
+function isHealthReport(response: unknown): boolean {
+  return (
+    typeof response === 'object' &&
+    response !== null &&
+    'status' in response &&
+    'details' in response
+  );
+}
+
+/** The throttler names its header per throttler (Retry-After-credentials); clients read Retry-After. */
+function setRetryAfter(response: Response): void {
+  const waits = Object.entries(response.getHeaders())
+    .filter(([name]) => name.startsWith('retry-after-'))
+    .map(([, value]) => Number(value))
+    .filter((value) => Number.isFinite(value));
+  if (waits.length > 0) response.setHeader('Retry-After', String(Math.max(...waits)));
+}
+
+interface ErrorBody {
+  statusCode: number;
+  code: string;
+  message: string;
+  errors?: FieldErrors;
+  requestId?: string;
+}
+
+const HTTP_CODES: Partial<Record<number, [string, string]>> = {
+  400: ['bad_request', 'Некорректный запрос'],
+  401: ['unauthenticated', 'Требуется вход в систему'],
+  403: ['forbidden', 'Недостаточно прав'],
+  404: ['not_found', 'Не найдено'],
+  405: ['method_not_allowed', 'Метод не поддерживается'],
+  413: ['payload_too_large', 'Слишком большой запрос'],
+  415: ['unsupported_media_type', 'Неподдерживаемый формат запроса'],
+};
+
+/**
+ * The one error contract: `{ statusCode, code, message, errors? }`. 5xx bodies carry only the
+ * request id; the cause goes to the log.
+ */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    const body = this.toBody(exception);
+    if (body.statusCode >= 500 && body.code !== 'not_ready') {
+      body.requestId = requestIdOf(request) ?? undefined;
+      this.logger.error({ err: exception, requestId: body.requestId }, 'request failed');
+    }
+    if (response.headersSent) return;
+    if (exception instanceof ThrottlerException) setRetryAfter(response);
+    response.status(body.statusCode).json(body);
+  }
+
+  private toBody(exception: unknown): ErrorBody {
+    if (exception instanceof DomainError) {
+      return {
+        statusCode: exception.status,
+        code: exception.code,
+        message: exception.message,
+        ...(exception.errors && { errors: exception.errors }),
+      };
+    }
+    if (exception instanceof ThrottlerException) {
+      const error = Errors.tooManyRequests();
+      return { statusCode: error.status, code: error.code, message: error.message };
+    }
+    if (exception instanceof UniqueConstraintViolationException) {
+      return {
+        statusCode: HttpStatus.CONFLICT,
+        code: 'conflict',
+        message: 'Такая запись уже существует',
+      };
+    }
+    if (
+      exception instanceof ServiceUnavailableException &&
+      isHealthReport(exception.getResponse())
+    ) {
+      // Readiness reports say which dependency is down; they hold no secrets.
+      return {
+        statusCode: 503,
+        code: 'not_ready',
+        message: 'Сервис не готов',
+        ...(exception.getResponse() as object),
+      };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const [code, message] =
+        HTTP_CODES[status] ??
+        (status < 500
+          ? ['bad_request', 'Некорректный запрос']
+          : ['internal_error', 'Внутренняя ошибка']);
+      return { statusCode: status, code, message };
+    }
+    // body-parser errors carry a status and a type (entity.too.large, entity.parse.failed, ...).
+    const parserError = exception as { status?: number; type?: string } | null;
+    if (
+      parserError &&
+      typeof parserError.status === 'number' &&
+      typeof parserError.type === 'string' &&
+      parserError.status < 500
+    ) {
+      const status = parserError.status;
+      const [code, message] =
+        parserError.type === 'entity.parse.failed'
+          ? ['malformed_json', 'Некорректный JSON']
+          : (HTTP_CODES[status] ?? ['bad_request', 'Некорректный запрос']);
+      return { statusCode: status, code, message };
+    }
+    return {
+      statusCode: HttpStatus.INTERNAL_SERVER_ERROR,
+      code: 'internal_error',
+      message: 'Внутренняя ошибка. Сообщите код запроса в поддержку.',
+    };
+  }
+}

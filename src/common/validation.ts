@@ -1,0 +1,98 @@
+import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { Matches } from 'class-validator';
+import { ValidationFailedError, type FieldErrors } from './errors.js';
+
+/**
+ * class-validator constraint names mapped to stable codes. A built-in constraint may carry its own
+ * code and text in its context (`context: { code, message }`); a custom constraint named
+ * `code:<code>` reports that code with its own message (the password policy rules do).
+ */
+export const CODE_PREFIX = 'code:';
+
+const CODES: Record<string, string> = {
+  whitelistValidation: 'unknown_field',
+  isString: 'not_string',
+  isNotEmpty: 'required',
+  isDefined: 'required',
+  isEmail: 'invalid_email',
+  maxLength: 'too_long',
+  minLength: 'too_short',
+  isLength: 'invalid_length',
+  arrayMinSize: 'too_few',
+  arrayMaxSize: 'too_many',
+  arrayUnique: 'duplicates',
+  isEnum: 'not_allowed',
+  isUrl: 'invalid_url',
+  equals: 'not_allowed',
+  matches: 'invalid_format',
+  isArray: 'not_array',
+  isIn: 'not_allowed',
+  isBoolean: 'not_boolean',
+  isInt: 'not_integer',
+  isUuid: 'invalid_uuid',
+};
+
+const MESSAGES: Record<string, string> = {
+  unknown_field: 'Поле не поддерживается',
+  not_string: 'Ожидается строка',
+  required: 'Обязательное поле',
+  invalid_email: 'Некорректный адрес электронной почты',
+  too_long: 'Слишком длинное значение',
+  too_short: 'Слишком короткое значение',
+  invalid_length: 'Недопустимая длина',
+  too_few: 'Слишком мало значений',
+  too_many: 'Слишком много значений',
+  duplicates: 'Значения повторяются',
+  invalid_url: 'Некорректный адрес',
+  invalid_format: 'Недопустимый формат',
+  not_array: 'Ожидается список',
+  not_allowed: 'Недопустимое значение',
+  not_boolean: 'Ожидается логическое значение',
+  not_integer: 'Ожидается целое число',
+  invalid_uuid: 'Некорректный идентификатор',
+  invalid: 'Недопустимое значение',
+};
+
+export function flattenValidationErrors(errors: ValidationError[], prefix = ''): FieldErrors {
+  const result: FieldErrors = {};
+  for (const error of errors) {
+    const field = prefix + error.property;
+    const contexts = error.contexts ?? {};
+    for (const [constraint, text] of Object.entries(error.constraints ?? {})) {
+      if (constraint.startsWith(CODE_PREFIX)) {
+        (result[field] ??= []).push({ code: constraint.slice(CODE_PREFIX.length), message: text });
+        continue;
+      }
+      const context = contexts[constraint] as { code?: string; message?: string } | undefined;
+      const code = context?.code ?? CODES[constraint] ?? 'invalid';
+      const message = context?.message ?? MESSAGES[code] ?? MESSAGES.invalid;
+      (result[field] ??= []).push({ code, message });
+    }
+    if (error.children?.length)
+      Object.assign(result, flattenValidationErrors(error.children, `${field}.`));
+  }
+  return result;
+}
+
+/** The one validation pipe: unknown fields are an error, payloads become DTO instances. */
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+    transform: true,
+    transformOptions: { enableImplicitConversion: false },
+    validationError: { target: false, value: false },
+    exceptionFactory: (errors) => new ValidationFailedError(flattenValidationErrors(errors)),
+  });
+}
+
+/** Free-text fields (names, positions, banners) end up in e-mail headers and CSV: one line, no control characters. */
+export function NoControlCharacters(): PropertyDecorator {
+  return Matches(/^[^\p{Cc}]*$/u, {
+    context: {
+      code: 'control_character',
+      message: 'Недопустимы управляющие символы и переводы строк',
+    },
+  });
+}

@@ -1,0 +1,211 @@
+import { describe, expect, it } from '@jest/globals';
+import { generateKeyPairSync } from 'node:crypto';
+import { ConfigError, loadConfig } from './app-config.js';
+
+const SIGNING_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .privateKey.export({ format: 'pem', type: 'pkcs8' })
+  .toString();
+const SMTP = { SMTP_URL: 'smtp://mail.example.ru:587' };
+const GOSUSLUGI = {
+  GOSUSLUGI_PROFILE: 'oidc',
+  GOSUSLUGI_ISSUER: 'https://idp.example.ru',
+  GOSUSLUGI_CLIENT_ID: 'identity-link',
+  GOSUSLUGI_CLIENT_SECRET: 'secret',
+};
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('configuration', () => {
+  it('starts in development with no configuration at all', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.publicUrl).toBe('http://localhost:3000');
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.accessToken.ttlMs).toBe(15 * 60_000);
+    expect(config.session.cookieName).toBe('il_session');
+    expect(config.argon2).toEqual({ memoryCost: 19456, timeCost: 2, parallelism: 1 });
+  });
+
+  it('refuses production with development defaults and names every one', () => {
+    const found = problems({ NODE_ENV: 'production' });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('DATABASE_URL'),
+        expect.stringContaining('TOKEN_SIGNING_KEY'),
+        expect.stringContaining('PUBLIC_URL'),
+      ]),
+    );
+  });
+
+  it('refuses an http PUBLIC_URL in production', () => {
+    const found = problems({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db/x',
+      ...SMTP,
+      TOKEN_SIGNING_KEY: SIGNING_KEY,
+      ...GOSUSLUGI,
+      PUBLIC_URL: 'http://id.example.ru',
+    });
+    expect(found).toEqual(['PUBLIC_URL must use https in production']);
+  });
+
+  it('accepts a complete production configuration and hardens the cookie', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db/x',
+      ...SMTP,
+      TOKEN_SIGNING_KEY: SIGNING_KEY,
+      ...GOSUSLUGI,
+      PUBLIC_URL: 'https://id.example.ru',
+    });
+    expect(config.session).toMatchObject({ cookieName: '__Host-il_session', secureCookie: true });
+  });
+
+  it('refuses a signing key that is not a usable EC P-256 or Ed25519 private key', () => {
+    const base = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db/x',
+      ...SMTP,
+      PUBLIC_URL: 'https://id.example.ru',
+      ...GOSUSLUGI,
+    };
+    expect(problems({ ...base, TOKEN_SIGNING_KEY: '{"d":"x"}' })).toEqual([
+      expect.stringContaining('TOKEN_SIGNING_KEY'),
+    ]);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ format: 'pem', type: 'pkcs8' })
+      .toString();
+    expect(problems({ ...base, TOKEN_SIGNING_KEY: rsa })).toEqual([
+      expect.stringContaining('TOKEN_SIGNING_KEY'),
+    ]);
+    const ed25519 = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
+    expect(problems({ ...base, TOKEN_SIGNING_KEY: JSON.stringify(ed25519) })).toEqual([]);
+  });
+
+  it('refuses the Госуслуги stand-in in production and requires the provider settings', () => {
+    const base = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db/x',
+      ...SMTP,
+      PUBLIC_URL: 'https://id.example.ru',
+      TOKEN_SIGNING_KEY: SIGNING_KEY,
+    };
+    expect(problems(base)).toEqual([expect.stringContaining('GOSUSLUGI_PROFILE is not set')]);
+    expect(problems({ ...base, GOSUSLUGI_PROFILE: 'dev' })).toEqual([
+      expect.stringContaining('stand-in is for development only'),
+    ]);
+    expect(problems({ ...base, GOSUSLUGI_PROFILE: 'oidc' })).toEqual([
+      expect.stringContaining('GOSUSLUGI_ISSUER'),
+      expect.stringContaining('GOSUSLUGI_CLIENT_ID'),
+      expect.stringContaining('GOSUSLUGI_CLIENT_SECRET'),
+    ]);
+    expect(problems({ ...base, ...GOSUSLUGI, GOSUSLUGI_ISSUER: 'http://idp.example.ru' })).toEqual([
+      'GOSUSLUGI_ISSUER must use https in production',
+    ]);
+  });
+
+  it('refuses TRUST_PROXY=true and the example database password in production', () => {
+    const base = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db/x',
+      ...SMTP,
+      PUBLIC_URL: 'https://id.example.ru',
+      TOKEN_SIGNING_KEY: SIGNING_KEY,
+      ...GOSUSLUGI,
+    };
+    expect(problems({ ...base, TRUST_PROXY: 'true' })).toEqual([
+      expect.stringContaining('TRUST_PROXY=true'),
+    ]);
+    expect(problems({ ...base, TRUST_PROXY: '10.0.0.10' })).toEqual([]);
+    expect(problems({ ...base, DATABASE_URL: 'postgres://identity_link:change-me@db/x' })).toEqual([
+      expect.stringContaining('change-me'),
+    ]);
+  });
+
+  it('configures the esia profile from the presets and requires signer, certificates and client id', () => {
+    const base = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db/x',
+      ...SMTP,
+      PUBLIC_URL: 'https://id.example.ru',
+      TOKEN_SIGNING_KEY: SIGNING_KEY,
+    };
+    expect(problems({ ...base, GOSUSLUGI_PROFILE: 'esia' })).toEqual([
+      expect.stringContaining('GOSUSLUGI_SIGNER is not set'),
+      expect.stringContaining('GOSUSLUGI_CERT_FILE'),
+      expect.stringContaining('GOSUSLUGI_TOKEN_CERTS'),
+      expect.stringContaining('GOSUSLUGI_CLIENT_ID'),
+    ]);
+    expect(problems({ ...base, GOSUSLUGI_PROFILE: 'esia', GOSUSLUGI_ESIA_ENV: 'dev' })).toEqual(
+      expect.arrayContaining([expect.stringContaining('ЕСИА stand-in is for development only')]),
+    );
+    const config = loadConfig({
+      ...base,
+      GOSUSLUGI_PROFILE: 'esia',
+      GOSUSLUGI_ESIA_ENV: 'test',
+      GOSUSLUGI_CLIENT_ID: 'SCHOOL01',
+      GOSUSLUGI_SIGNER: 'command',
+      GOSUSLUGI_SIGNER_COMMAND: 'openssl dgst -engine gost -md_gost12_256 -sign /keys/system.pem',
+      GOSUSLUGI_CERT_FILE: '/keys/system.crt',
+      GOSUSLUGI_TOKEN_CERTS: '/keys/esia-2024.crt, /keys/esia-2025.crt',
+    });
+    expect(config.gosuslugi).toMatchObject({
+      profile: 'esia',
+      issuer: 'http://esia-portal1.test.gosuslugi.ru/',
+      clientId: 'SCHOOL01',
+      scopes: 'openid fullname',
+    });
+    expect(config.gosuslugi.esia).toMatchObject({
+      preset: {
+        baseUrl: 'https://esia-portal1.test.gosuslugi.ru',
+        authorizationPath: '/aas/oauth2/v2/ac',
+        tokenPath: '/aas/oauth2/v3/te',
+      },
+      tokenCertificateFiles: ['/keys/esia-2024.crt', '/keys/esia-2025.crt'],
+      signatureByteOrder: 'as-is',
+      nonce: 'optional',
+    });
+    expect(
+      loadConfig({
+        ...base,
+        GOSUSLUGI_PROFILE: 'esia',
+        GOSUSLUGI_ESIA_ENV: 'prod',
+        GOSUSLUGI_CLIENT_ID: 'X',
+        GOSUSLUGI_SIGNER: 'http',
+        GOSUSLUGI_SIGNER_URL: 'https://signer.internal/sign',
+        GOSUSLUGI_CERT_FILE: '/c',
+        GOSUSLUGI_TOKEN_CERTS: '/t',
+      }).gosuslugi.issuer,
+    ).toBe('http://esia.gosuslugi.ru/');
+  });
+
+  it('uses the development stand-in by default, with the one callback URI', () => {
+    const config = loadConfig({ PORT: '4000' });
+    expect(config.gosuslugi).toMatchObject({
+      profile: 'dev',
+      issuer: 'http://localhost:4000/dev/gosuslugi',
+      redirectUri: 'http://localhost:4000/auth/gosuslugi/callback',
+      scopes: 'openid fullname',
+    });
+  });
+
+  it('rejects malformed values with the variable named', () => {
+    expect(problems({ ACCESS_TOKEN_TTL: 'soon' })).toEqual([
+      expect.stringContaining('ACCESS_TOKEN_TTL'),
+    ]);
+    expect(problems({ ARGON2_MEMORY_KIB: '4096' })).toEqual([
+      expect.stringContaining('ARGON2_MEMORY_KIB'),
+    ]);
+    const port = problems({ PORT: 'eighty' });
+    expect(port.length).toBeGreaterThan(0);
+    for (const problem of port) expect(problem).toContain('PORT');
+  });
+});

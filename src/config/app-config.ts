@@ -1,0 +1,391 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { createPrivateKey, type JsonWebKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parseDuration } from './duration.js';
+import { EnvSchema } from './env.schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type GosuslugiProfile = 'dev' | 'oidc' | 'esia';
+
+export interface GosuslugiConfig {
+  profile: GosuslugiProfile;
+  /** Exact issuer; for `oidc` and `dev` also the discovery base. */
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: string;
+  /** Always `${PUBLIC_URL}/auth/gosuslugi/callback`: one registered redirect URI for every purpose. */
+  redirectUri: string;
+  /** Whether the development stand-in is mounted (dev profile, or esia with GOSUSLUGI_ESIA_ENV=dev). */
+  standIn: boolean;
+  esia?: EsiaConfig;
+}
+
+export interface EsiaPreset {
+  issuer: string;
+  baseUrl: string;
+  authorizationPath: string;
+  tokenPath: string;
+  personPath: string;
+  logoutPath: string;
+  scopes: string;
+}
+
+export interface EsiaConfig {
+  env: 'test' | 'prod' | 'dev';
+  preset: EsiaPreset;
+  signer:
+    | { kind: 'local'; keyFile: string }
+    | { kind: 'command'; command: string }
+    | { kind: 'http'; url: string };
+  signatureByteOrder: 'as-is' | 'reversed';
+  certificateFile: string;
+  tokenCertificateFiles: string[];
+  nonce: 'optional' | 'required';
+}
+
+/** Files the development ЕСИА stand-in writes under DATA_DIR and the dev preset reads. */
+export const ESIA_DEV_MATERIAL = {
+  dir: 'esia-dev',
+  systemKey: 'system-key.hex',
+  systemCertificate: 'system.crt',
+  standInRsaCertificate: 'stand-in-rsa.crt',
+  standInGostCertificate: 'stand-in-gost.crt',
+};
+
+/** The development stand-in's client: its secret is public knowledge, which is why production refuses the dev profile. */
+export const DEV_STAND_IN = {
+  path: '/dev/gosuslugi',
+  esiaPath: '/dev/esia',
+  clientId: 'identity-link-dev',
+  clientSecret: 'dev-stand-in-secret-not-for-production',
+};
+
+/**
+ * Typed, validated configuration. Built once from the environment by {@link loadConfig} and
+ * provided to Nest as a value, so every consumer reads the same checked data.
+ */
+export class AppConfig {
+  readonly env!: 'development' | 'production' | 'test';
+  readonly port!: number;
+  readonly publicUrl!: string;
+  /** Undefined means: start the embedded PostgreSQL (development and tests only). */
+  readonly databaseUrl?: string;
+  readonly dataDir!: string;
+  readonly trustProxy?: string;
+  readonly logLevel!: string;
+  readonly accessToken!: { ttlMs: number; audience: string; issuer: string };
+  /** PEM or JWK text; undefined means generate once and keep under dataDir (development only). */
+  readonly tokenSigningKey?: string;
+  readonly session!: {
+    idleTtlMs: number;
+    absoluteTtlMs: number;
+    cookieName: string;
+    secureCookie: boolean;
+  };
+  readonly argon2!: { memoryCost: number; timeCost: number; parallelism: number };
+  readonly lockout!: {
+    failureFactor: number;
+    waitIncrementMs: number;
+    maxWaitMs: number;
+    failureResetMs: number;
+  };
+  readonly throttle!: { ttlMs: number; limit: number; authLimit: number };
+  readonly gosuslugi!: GosuslugiConfig;
+  readonly mail!: {
+    /** Undefined in development: messages go to the development mailbox. */
+    smtpUrl?: string;
+    from: string;
+    retryLimit: number;
+    retryDelayMs: number;
+    retryDelayMaxMs: number;
+  };
+  readonly invitationTtlMs!: number;
+
+  get isProduction(): boolean {
+    return this.env === 'production';
+  }
+}
+
+function ms(value: string): number {
+  const parsed = parseDuration(value);
+  if (parsed === undefined) throw new Error(`unreachable: ${value} passed validation`);
+  return parsed;
+}
+
+/** Validates the environment and refuses development defaults in production, naming each one. */
+export function loadConfig(
+  environment: Record<string, string | undefined>,
+  cwd = process.cwd(),
+): AppConfig {
+  const raw = Object.fromEntries(
+    Object.entries(environment).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const env = plainToInstance(EnvSchema, raw, { exposeDefaultValues: true });
+  const errors = validateSync(env, { whitelist: false, forbidUnknownValues: false });
+  const problems = errors.flatMap((error) => Object.values(error.constraints ?? {}));
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const production = env.NODE_ENV === 'production';
+  if (production) {
+    if (!env.DATABASE_URL)
+      problems.push('DATABASE_URL is not set: the embedded PostgreSQL is for development only');
+    if (!env.TOKEN_SIGNING_KEY)
+      problems.push(
+        'TOKEN_SIGNING_KEY is not set: a generated signing key is for development only',
+      );
+    if (!env.PUBLIC_URL)
+      problems.push('PUBLIC_URL is not set: the http://localhost default is for development only');
+    else if (!env.PUBLIC_URL.startsWith('https://'))
+      problems.push('PUBLIC_URL must use https in production');
+  }
+  if (production && !env.SMTP_URL) {
+    problems.push('SMTP_URL is not set: the development mailbox is for development only');
+  }
+  if (production && env.TRUST_PROXY === 'true') {
+    problems.push(
+      'TRUST_PROXY=true believes any X-Forwarded-For: give the proxy addresses or a hop count',
+    );
+  }
+  if (production && env.DATABASE_URL?.includes('change-me')) {
+    problems.push('DATABASE_URL still holds the example password "change-me"');
+  }
+  if (env.TOKEN_SIGNING_KEY) {
+    const problem = signingKeyProblem(env.TOKEN_SIGNING_KEY);
+    if (problem) problems.push(`TOKEN_SIGNING_KEY ${problem}`);
+  }
+  const durations = {
+    idle: ms(env.SESSION_IDLE_TTL),
+    absolute: ms(env.SESSION_ABSOLUTE_TTL),
+  };
+  if (durations.idle > durations.absolute)
+    problems.push('SESSION_IDLE_TTL must not exceed SESSION_ABSOLUTE_TTL');
+  const publicUrl = env.PUBLIC_URL ?? `http://localhost:${env.PORT}`;
+  const gosuslugi = gosuslugiConfig(env, publicUrl, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const config: AppConfig = Object.assign(new AppConfig(), {
+    env: env.NODE_ENV,
+    port: env.PORT,
+    publicUrl,
+    databaseUrl: env.DATABASE_URL,
+    dataDir: isAbsolute(env.DATA_DIR) ? env.DATA_DIR : resolve(cwd, env.DATA_DIR),
+    trustProxy: env.TRUST_PROXY,
+    logLevel: env.LOG_LEVEL,
+    accessToken: {
+      ttlMs: ms(env.ACCESS_TOKEN_TTL),
+      audience: env.ACCESS_TOKEN_AUDIENCE,
+      issuer: publicUrl,
+    },
+    tokenSigningKey: env.TOKEN_SIGNING_KEY,
+    session: {
+      idleTtlMs: durations.idle,
+      absoluteTtlMs: durations.absolute,
+      // The __Host- prefix pins the cookie to this origin, path / and https (RFC 6265bis).
+      cookieName: production ? '__Host-il_session' : 'il_session',
+      secureCookie: production,
+    },
+    argon2: {
+      memoryCost: env.ARGON2_MEMORY_KIB,
+      timeCost: env.ARGON2_ITERATIONS,
+      parallelism: env.ARGON2_PARALLELISM,
+    },
+    lockout: {
+      failureFactor: env.LOCKOUT_FAILURE_FACTOR,
+      waitIncrementMs: ms(env.LOCKOUT_WAIT_INCREMENT),
+      maxWaitMs: ms(env.LOCKOUT_MAX_WAIT),
+      failureResetMs: ms(env.LOCKOUT_FAILURE_RESET),
+    },
+    throttle: {
+      ttlMs: ms(env.THROTTLE_TTL),
+      limit: env.THROTTLE_LIMIT,
+      authLimit: env.THROTTLE_AUTH_LIMIT,
+    },
+    gosuslugi,
+    mail: {
+      smtpUrl: env.SMTP_URL,
+      from: env.MAIL_FROM ?? `no-reply@${new URL(publicUrl).hostname}`,
+      retryLimit: env.MAIL_RETRY_LIMIT,
+      retryDelayMs: ms(env.MAIL_RETRY_DELAY),
+      retryDelayMaxMs: ms(env.MAIL_RETRY_DELAY_MAX),
+    },
+    invitationTtlMs: ms(env.INVITATION_TTL),
+  });
+  return config;
+}
+
+function gosuslugiConfig(env: EnvSchema, publicUrl: string, problems: string[]): GosuslugiConfig {
+  const production = env.NODE_ENV === 'production';
+  const profile = env.GOSUSLUGI_PROFILE ?? (production ? undefined : 'dev');
+  const redirectUri = `${publicUrl}/auth/gosuslugi/callback`;
+  if (profile === undefined) {
+    problems.push(
+      'GOSUSLUGI_PROFILE is not set: choose oidc or esia (the dev stand-in is for development only)',
+    );
+    return {
+      profile: 'oidc',
+      issuer: '',
+      clientId: '',
+      clientSecret: '',
+      scopes: 'openid',
+      redirectUri,
+      standIn: false,
+    };
+  }
+  if (profile === 'dev') {
+    if (production)
+      problems.push('GOSUSLUGI_PROFILE=dev: the Госуслуги stand-in is for development only');
+    return {
+      profile,
+      issuer: `${publicUrl}${DEV_STAND_IN.path}`,
+      clientId: DEV_STAND_IN.clientId,
+      clientSecret: DEV_STAND_IN.clientSecret,
+      scopes: env.GOSUSLUGI_SCOPES ?? 'openid fullname',
+      redirectUri,
+      standIn: true,
+    };
+  }
+  if (profile === 'esia') return esiaConfig(env, publicUrl, redirectUri, problems);
+  for (const name of [
+    'GOSUSLUGI_ISSUER',
+    'GOSUSLUGI_CLIENT_ID',
+    'GOSUSLUGI_CLIENT_SECRET',
+  ] as const) {
+    if (!env[name]) problems.push(`${name} is required with GOSUSLUGI_PROFILE=${profile}`);
+  }
+  if (production && env.GOSUSLUGI_ISSUER?.startsWith('http://'))
+    problems.push('GOSUSLUGI_ISSUER must use https in production');
+  return {
+    profile,
+    issuer: env.GOSUSLUGI_ISSUER ?? '',
+    clientId: env.GOSUSLUGI_CLIENT_ID ?? '',
+    clientSecret: env.GOSUSLUGI_CLIENT_SECRET ?? '',
+    scopes: env.GOSUSLUGI_SCOPES ?? 'openid profile',
+    redirectUri,
+    standIn: false,
+  };
+}
+
+function readPreset(name: 'test' | 'prod'): EsiaPreset {
+  return JSON.parse(
+    readFileSync(new URL(`../../config/esia-${name}.json`, import.meta.url), 'utf8'),
+  ) as EsiaPreset;
+}
+
+function esiaConfig(
+  env: EnvSchema,
+  publicUrl: string,
+  redirectUri: string,
+  problems: string[],
+): GosuslugiConfig {
+  const production = env.NODE_ENV === 'production';
+  const esiaEnv = env.GOSUSLUGI_ESIA_ENV ?? (production ? 'prod' : 'dev');
+  const dataDir = isAbsolute(env.DATA_DIR) ? env.DATA_DIR : resolve(process.cwd(), env.DATA_DIR);
+  const dev = esiaEnv === 'dev';
+  if (dev && production)
+    problems.push('GOSUSLUGI_ESIA_ENV=dev: the ЕСИА stand-in is for development only');
+  const material = (file: string) => join(dataDir, ESIA_DEV_MATERIAL.dir, file);
+  const preset: EsiaPreset = dev
+    ? {
+        issuer: `${publicUrl}${DEV_STAND_IN.esiaPath}/`,
+        baseUrl: `${publicUrl}${DEV_STAND_IN.esiaPath}`,
+        authorizationPath: '/aas/oauth2/v2/ac',
+        tokenPath: '/aas/oauth2/v3/te',
+        personPath: '/rs/prns/{oid}',
+        logoutPath: '/idp/ext/Logout',
+        scopes: 'openid fullname',
+      }
+    : readPreset(esiaEnv);
+  const signerKind = env.GOSUSLUGI_SIGNER ?? (dev ? 'local' : undefined);
+  let signer: EsiaConfig['signer'] = { kind: 'local', keyFile: '' };
+  if (signerKind === 'local') {
+    const keyFile =
+      env.GOSUSLUGI_SIGNER_KEY_FILE ?? (dev ? material(ESIA_DEV_MATERIAL.systemKey) : undefined);
+    if (!keyFile)
+      problems.push('GOSUSLUGI_SIGNER_KEY_FILE is required with GOSUSLUGI_SIGNER=local');
+    signer = { kind: 'local', keyFile: keyFile ?? '' };
+  } else if (signerKind === 'command') {
+    if (!env.GOSUSLUGI_SIGNER_COMMAND)
+      problems.push('GOSUSLUGI_SIGNER_COMMAND is required with GOSUSLUGI_SIGNER=command');
+    signer = { kind: 'command', command: env.GOSUSLUGI_SIGNER_COMMAND ?? '' };
+  } else if (signerKind === 'http') {
+    if (!env.GOSUSLUGI_SIGNER_URL)
+      problems.push('GOSUSLUGI_SIGNER_URL is required with GOSUSLUGI_SIGNER=http');
+    signer = { kind: 'http', url: env.GOSUSLUGI_SIGNER_URL ?? '' };
+  } else {
+    problems.push(
+      'GOSUSLUGI_SIGNER is not set: local, command or http (how client_secret is signed)',
+    );
+  }
+  const certificateFile =
+    env.GOSUSLUGI_CERT_FILE ?? (dev ? material(ESIA_DEV_MATERIAL.systemCertificate) : undefined);
+  if (!certificateFile)
+    problems.push(
+      'GOSUSLUGI_CERT_FILE is required with GOSUSLUGI_PROFILE=esia (the system certificate)',
+    );
+  const tokenCertificateFiles = env.GOSUSLUGI_TOKEN_CERTS
+    ? env.GOSUSLUGI_TOKEN_CERTS.split(',')
+        .map((file) => file.trim())
+        .filter(Boolean)
+    : dev
+      ? [
+          material(ESIA_DEV_MATERIAL.standInRsaCertificate),
+          material(ESIA_DEV_MATERIAL.standInGostCertificate),
+        ]
+      : [];
+  if (tokenCertificateFiles.length === 0) {
+    problems.push(
+      'GOSUSLUGI_TOKEN_CERTS is required with GOSUSLUGI_PROFILE=esia (ЕСИА certificates that sign tokens)',
+    );
+  }
+  const clientId = env.GOSUSLUGI_CLIENT_ID ?? (dev ? DEV_STAND_IN.clientId : undefined);
+  if (!clientId)
+    problems.push(
+      'GOSUSLUGI_CLIENT_ID is required with GOSUSLUGI_PROFILE=esia (the system mnemonic)',
+    );
+  return {
+    profile: 'esia',
+    issuer: env.GOSUSLUGI_ISSUER ?? preset.issuer,
+    clientId: clientId ?? '',
+    clientSecret: '',
+    scopes: env.GOSUSLUGI_SCOPES ?? preset.scopes,
+    redirectUri,
+    standIn: dev,
+    esia: {
+      env: esiaEnv,
+      preset,
+      signer,
+      signatureByteOrder: env.GOSUSLUGI_SIGNATURE_BYTE_ORDER,
+      certificateFile: certificateFile ?? '',
+      tokenCertificateFiles,
+      nonce: env.GOSUSLUGI_ESIA_NONCE,
+    },
+  };
+}
+
+/**
+ * Checked here, not first at token signing, so a placeholder or a wrong key type stops the start
+ * with the variable named. Accepts a PKCS#8 PEM (\n escapes allowed) or a private JWK.
+ */
+function signingKeyProblem(text: string): string | null {
+  try {
+    const trimmed = text.trim();
+    const key = trimmed.startsWith('{')
+      ? createPrivateKey({ key: JSON.parse(trimmed) as JsonWebKey, format: 'jwk' })
+      : createPrivateKey(trimmed.replace(/\\n/g, '\n'));
+    const ec =
+      key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+    if (ec || key.asymmetricKeyType === 'ed25519') return null;
+    return 'must be an EC P-256 (ES256) or Ed25519 (EdDSA) private key';
+  } catch {
+    return 'is not a readable private key (PKCS#8 PEM or JWK)';
+  }
+}

@@ -1,0 +1,206 @@
+import { Transform } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidatorConstraint,
+  type ValidatorConstraintInterface,
+  Validate,
+} from 'class-validator';
+import { parseDuration } from './duration.js';
+
+@ValidatorConstraint({ name: 'duration' })
+class IsDuration implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return typeof value === 'string' && parseDuration(value) !== undefined;
+  }
+  defaultMessage(): string {
+    return '$property must be a duration such as 15m, 12h or 30s';
+  }
+}
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+
+/**
+ * The environment the service reads, validated once at start. Names are the documented ones
+ * (README, configuration table); defaults are development defaults unless noted.
+ */
+export class EnvSchema {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsOptional()
+  @Matches(/^https?:\/\/[^/\s]+$/, {
+    message: 'PUBLIC_URL must be an origin such as https://id.example.ru (no path)',
+  })
+  PUBLIC_URL?: string;
+
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  @IsString()
+  DATA_DIR = '.data';
+
+  /** Express `trust proxy` value: unset means X-Forwarded-For is ignored. */
+  @IsOptional()
+  @IsString()
+  TRUST_PROXY?: string;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  @Validate(IsDuration)
+  ACCESS_TOKEN_TTL = '15m';
+
+  @IsString()
+  ACCESS_TOKEN_AUDIENCE = 'identity-link';
+
+  @IsOptional()
+  @IsString()
+  TOKEN_SIGNING_KEY?: string;
+
+  @Validate(IsDuration)
+  SESSION_IDLE_TTL = '30m';
+
+  @Validate(IsDuration)
+  SESSION_ABSOLUTE_TTL = '12h';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(19456)
+  ARGON2_MEMORY_KIB = 19456;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(2)
+  ARGON2_ITERATIONS = 2;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(16)
+  ARGON2_PARALLELISM = 1;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  LOCKOUT_FAILURE_FACTOR = 30;
+
+  @Validate(IsDuration)
+  LOCKOUT_WAIT_INCREMENT = '1m';
+
+  @Validate(IsDuration)
+  LOCKOUT_MAX_WAIT = '15m';
+
+  @Validate(IsDuration)
+  LOCKOUT_FAILURE_RESET = '12h';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  THROTTLE_LIMIT = 300;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  THROTTLE_AUTH_LIMIT = 20;
+
+  @Validate(IsDuration)
+  THROTTLE_TTL = '1m';
+
+  /** `dev`: the built-in stand-in (development only); `oidc`: a standard provider; `esia`: the real ЕСИА. */
+  @IsOptional()
+  @IsIn(['dev', 'oidc', 'esia'])
+  GOSUSLUGI_PROFILE?: 'dev' | 'oidc' | 'esia';
+
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'GOSUSLUGI_ISSUER must be an http(s) URL' })
+  GOSUSLUGI_ISSUER?: string;
+
+  @IsOptional()
+  @IsString()
+  GOSUSLUGI_CLIENT_ID?: string;
+
+  @IsOptional()
+  @IsString()
+  GOSUSLUGI_CLIENT_SECRET?: string;
+
+  @IsOptional()
+  @Matches(/^openid( [\w:.-]+)*$/, {
+    message: 'GOSUSLUGI_SCOPES must be space-separated scopes starting with openid',
+  })
+  GOSUSLUGI_SCOPES?: string;
+
+  /** `test` or `prod` pick the presets in config/; `dev` is the stand-in's ЕСИА-shaped mode. */
+  @IsOptional()
+  @IsIn(['test', 'prod', 'dev'])
+  GOSUSLUGI_ESIA_ENV?: 'test' | 'prod' | 'dev';
+
+  @IsOptional()
+  @IsIn(['local', 'command', 'http'])
+  GOSUSLUGI_SIGNER?: 'local' | 'command' | 'http';
+
+  @IsOptional()
+  @IsString()
+  GOSUSLUGI_SIGNER_COMMAND?: string;
+
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'GOSUSLUGI_SIGNER_URL must be an http(s) URL' })
+  GOSUSLUGI_SIGNER_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  GOSUSLUGI_SIGNER_KEY_FILE?: string;
+
+  /** `reversed` for signers that print CryptoPro byte order (csptest); OpenSSL's is `as-is`. */
+  @IsIn(['as-is', 'reversed'])
+  GOSUSLUGI_SIGNATURE_BYTE_ORDER: 'as-is' | 'reversed' = 'as-is';
+
+  @IsOptional()
+  @IsString()
+  GOSUSLUGI_CERT_FILE?: string;
+
+  /** Comma-separated certificate files ЕСИА tokens may be signed with (several during a rotation). */
+  @IsOptional()
+  @IsString()
+  GOSUSLUGI_TOKEN_CERTS?: string;
+
+  /** `required` when ЕСИА is configured to return the nonce in the ID token. */
+  @IsIn(['optional', 'required'])
+  GOSUSLUGI_ESIA_NONCE: 'optional' | 'required' = 'optional';
+
+  /** smtp:// or smtps:// URL; unset in development → the development mailbox (/dev/mailbox). */
+  @IsOptional()
+  @Matches(/^smtps?:\/\/\S+$/, { message: 'SMTP_URL must be an smtp:// or smtps:// URL' })
+  SMTP_URL?: string;
+
+  @IsOptional()
+  @Matches(/^[^\s@<>]+@[^\s@<>]+$/, { message: 'MAIL_FROM must be an e-mail address' })
+  MAIL_FROM?: string;
+
+  @Validate(IsDuration)
+  INVITATION_TTL = '7d';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  MAIL_RETRY_LIMIT = 20;
+
+  @Validate(IsDuration)
+  MAIL_RETRY_DELAY = '30s';
+
+  @Validate(IsDuration)
+  MAIL_RETRY_DELAY_MAX = '1h';
+}

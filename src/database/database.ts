@@ -1,0 +1,46 @@
+import { MikroORM } from '@mikro-orm/postgresql';
+import { type Logger } from 'pino';
+import { type AppConfig } from '../config/app-config.js';
+import { type EmbeddedDatabase } from './embedded-postgres.js';
+import { ormOptions } from './orm-config.js';
+
+export interface ResolvedDatabase {
+  url: string;
+  /** Set when this process started an embedded cluster that it must stop. */
+  embedded?: EmbeddedDatabase;
+}
+
+/** DATABASE_URL when given; otherwise the embedded cluster under DATA_DIR (development only). */
+export async function resolveDatabase(
+  config: AppConfig,
+  logger: Logger,
+): Promise<ResolvedDatabase> {
+  if (config.databaseUrl) return { url: config.databaseUrl };
+  if (config.isProduction)
+    throw new Error('unreachable: production without DATABASE_URL is refused by loadConfig');
+  // Loaded only here: embedded-postgres is a development dependency, absent from production images.
+  const { startEmbeddedPostgres } = await import('./embedded-postgres.js');
+  const embedded = await startEmbeddedPostgres({ dir: config.dataDir, persistent: true, logger });
+  return { url: embedded.url, embedded };
+}
+
+/** Applies pending migrations with a short-lived ORM instance and reports what ran. */
+export async function migrateUp(url: string, logger: Logger): Promise<string[]> {
+  const orm = await MikroORM.init(ormOptions(url, logger));
+  try {
+    const applied = await orm.migrator.up();
+    return applied.map((migration) => migration.name);
+  } finally {
+    await orm.close(true);
+  }
+}
+
+/** Names of migrations not yet applied. */
+export async function pendingMigrations(url: string, logger: Logger): Promise<string[]> {
+  const orm = await MikroORM.init(ormOptions(url, logger));
+  try {
+    return (await orm.migrator.getPending()).map((migration) => migration.name);
+  } finally {
+    await orm.close(true);
+  }
+}

@@ -1,0 +1,24 @@
+import { AuditEvent } from '../audit/audit-event.entity.js';
+import { LoginTransaction } from '../gosuslugi/login-transaction.entity.js';
+import { FederatedIdentity } from '../identity/federated-identity.entity.js';
+import { PasswordCredential } from '../identity/password-credential.entity.js';
+import { User } from '../identity/user.entity.js';
+import { MailMessage } from '../mail/mail-message.entity.js';
+import { Invitation } from '../pos/invitation.entity.js';
+import { Membership } from '../pos/membership.entity.js';
+import { Organization } from '../pos/organization.entity.js';
+import { Session } from '../sessions/session.entity.js';
+
+/** Every entity, listed explicitly: no folder scanning, the same set in the app, tests and CLI. */
+export const ENTITIES = [
+  User,
+  PasswordCredential,
+  FederatedIdentity,
+  Session,
+  AuditEvent,
+  LoginTransaction,
+  Organization,
+  Membership,
+  Invitation,
+  MailMessage,
+];

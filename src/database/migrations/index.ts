@@ -1,0 +1,18 @@
+import { type Constructor } from '@mikro-orm/core';
+import { type Migration } from '@mikro-orm/migrations';
+import { Migration20261124050657 } from './Migration20261124050657.js';
+import { Migration20261124052110 } from './Migration20261124052110.js';
+import { Migration20261124054726 } from './Migration20261124054726.js';
+
+/**
+ * Applied in this order. A new migration is generated with `npm run migration:create`, reviewed,
+ * and added here; released migrations are never edited.
+ */
+export const MIGRATIONS: { name: string; class: Constructor<Migration> }[] = [
+  // The identity model: users, password credentials, federated identities, sessions, audit events.
+  { name: 'Migration20261124050657', class: Migration20261124050657 },
+  // Госуслуги login transactions; sessions remember when the person last authenticated.
+  { name: 'Migration20261124052110', class: Migration20261124052110 },
+  // ПОС: organisations (tree, ЛКО numbers), memberships, invitations; platform operators; mail outbox.
+  { name: 'Migration20261124054726', class: Migration20261124054726 },
+];

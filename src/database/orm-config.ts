@@ -1,0 +1,50 @@
+import { type Logger as OrmLogger } from '@mikro-orm/core';
+import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
+import { Migrator } from '@mikro-orm/migrations';
+import { defineConfig, type Options } from '@mikro-orm/postgresql';
+import { type Logger as PinoLogger } from 'pino';
+import { ENTITIES } from './entities.js';
+import { MIGRATIONS } from './migrations/index.js';
+
+export const MIGRATIONS_SOURCE_DIR = 'src/database/migrations';
+
+/** Routes MikroORM's own messages into the service's logger; queries at trace level, without values. */
+function ormLoggerFactory(logger: PinoLogger) {
+  return (): OrmLogger => {
+    const log = logger.child({ component: 'orm' });
+    return {
+      log: (namespace, message) => log.debug({ namespace }, message),
+      error: (namespace, message) => log.error({ namespace }, message),
+      warn: (namespace, message) => log.warn({ namespace }, message),
+      logQuery: (context) => log.trace({ took: context.took }, context.query),
+      setDebugMode: () => undefined,
+      // Never 'query-params': bound values include password and session-token hashes.
+      isEnabled: (namespace) => namespace === 'query' || namespace === 'info',
+    };
+  };
+}
+
+export function ormOptions(clientUrl: string, logger: PinoLogger): Options {
+  return defineConfig({
+    clientUrl,
+    entities: ENTITIES,
+    metadataProvider: ReflectMetadataProvider,
+    extensions: [Migrator],
+    // Entities are registered explicitly; no scanning of dist/ or src/.
+    discovery: { warnWhenNoEntities: true },
+    loggerFactory: ormLoggerFactory(logger),
+    pool: { min: 0, max: 10 },
+    migrations: {
+      tableName: 'mikro_orm_migrations',
+      migrationsList: MIGRATIONS,
+      path: MIGRATIONS_SOURCE_DIR,
+      pathTs: MIGRATIONS_SOURCE_DIR,
+      emit: 'ts',
+      transactional: true,
+      allOrNothing: true,
+      snapshotOnMigrate: false,
+    },
+    // Each request gets its own EntityManager fork through the RequestContext middleware.
+    allowGlobalContext: false,
+  });
+}

@@ -1,0 +1,49 @@
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
+import { DevMailbox } from './dev-mailbox.js';
+import { DEV_MOUNTS, type DevMount } from '../common/dev-mounts.js';
+import { type AppConfig, DEV_STAND_IN } from '../config/app-config.js';
+import { EsiaStandIn } from './esia-stand-in.js';
+import { GosuslugiStandIn } from './gosuslugi-stand-in.js';
+
+/**
+ * Development-only parts: the Госуслуги stand-in in its OIDC shape (dev profile) or its ЕСИА
+ * shape (esia profile with GOSUSLUGI_ESIA_ENV=dev), and the development mailbox when there is no
+ * SMTP. Never imported in production; oidc-provider is a development dependency.
+ */
+@Module({})
+export class DevModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const esia = config.gosuslugi.profile === 'esia';
+    const standIn: Provider[] = config.gosuslugi.standIn
+      ? [esia ? EsiaStandIn : GosuslugiStandIn]
+      : [];
+    // Only for a developer's own machine: the page lists live invitation links.
+    const mailbox: Provider[] =
+      config.env === 'development' && !config.mail.smtpUrl ? [DevMailbox] : [];
+    return {
+      module: DevModule,
+      providers: [
+        ...standIn,
+        ...mailbox,
+        {
+          provide: DEV_MOUNTS,
+          useFactory: (
+            oidc?: GosuslugiStandIn,
+            esiaStandIn?: EsiaStandIn,
+            devMailbox?: DevMailbox,
+          ): DevMount[] => [
+            ...(oidc ? [{ path: DEV_STAND_IN.path, router: oidc.router }] : []),
+            ...(esiaStandIn ? [{ path: DEV_STAND_IN.esiaPath, router: esiaStandIn.router }] : []),
+            ...(devMailbox ? [{ path: '/dev/mailbox', router: devMailbox.router }] : []),
+          ],
+          inject: [
+            { token: GosuslugiStandIn, optional: true },
+            { token: EsiaStandIn, optional: true },
+            { token: DevMailbox, optional: true },
+          ],
+        },
+      ],
+      exports: [...standIn, DEV_MOUNTS],
+    };
+  }
+}

@@ -1,0 +1,271 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { readFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { AppConfig, type EsiaConfig } from '../../config/app-config.js';
+import { type VerifiedIdentity } from '../../identity/identity-links.service.js';
+import { GOSUSLUGI_PROVIDER } from '../gosuslugi.texts.js';
+import {
+  type AuthorizationRequest,
+  type IdentityProviderClient,
+  ProviderError,
+} from '../provider-client.js';
+import { certificateHash, loadCertificate, type LoadedCertificate } from './certificates.js';
+import { esiaErrorCode, esiaErrorMessage } from './esia-errors.js';
+import { clientSecretText, esiaTimestamp, UUID_V4 } from './esia-format.js';
+import { createSigner, type ClientSecretSigner } from './signer.js';
+import { TokenRejected, verifyEsiaJwt } from './token-verifier.js';
+
+const CLOCK_TOLERANCE_S = 60;
+const HTTP_TIMEOUT_MS = 15_000;
+
+interface Material {
+  certificateHash: string;
+  tokenCertificates: LoadedCertificate[];
+}
+
+/**
+ * The `esia` profile: the real ЕСИА is OAuth-like, not OpenID Connect (no discovery, no JWKS,
+ * GOST-signed client secrets), so this client is written against ESIA.md: signed requests to
+ * /aas/oauth2/v2/ac and /v3/te, a fresh UUID state on the token request, ID and access tokens
+ * verified against configured certificates, names and `trusted` from /rs/prns/{oid}.
+ */
+@Injectable()
+export class EsiaClient implements IdentityProviderClient {
+  private readonly logger = new Logger('EsiaClient');
+  private readonly esia: EsiaConfig;
+  private readonly signer: ClientSecretSigner;
+  private material: Promise<Material> | null = null;
+
+  constructor(private readonly config: AppConfig) {
+    if (!config.gosuslugi.esia) throw new Error('EsiaClient needs the esia profile');
+    this.esia = config.gosuslugi.esia;
+    this.signer = createSigner(this.esia);
+  }
+
+  /** Certificates are read on first use and kept; a failure is retried next time. */
+  private load(): Promise<Material> {
+    this.material ??= (async () => {
+      const system = loadCertificate(await readFile(this.esia.certificateFile));
+      const tokenCertificates = await Promise.all(
+        this.esia.tokenCertificateFiles.map(async (file) => loadCertificate(await readFile(file))),
+      );
+      return { certificateHash: certificateHash(system), tokenCertificates };
+    })().catch((error: unknown) => {
+      this.material = null;
+      throw new ProviderError('unavailable', 'certificates_unreadable', { cause: error });
+    });
+    return this.material;
+  }
+
+  private url(path: string): URL {
+    return new URL(this.esia.preset.baseUrl + path);
+  }
+
+  private async clientSecret(state: string, timestamp: string, code?: string): Promise<string> {
+    const { clientId, scopes, redirectUri } = this.config.gosuslugi;
+    const text = clientSecretText({ clientId, scope: scopes, timestamp, state, redirectUri, code });
+    try {
+      return (await this.signer.sign(text)).toString('base64url');
+    } catch (error) {
+      throw new ProviderError('unavailable', 'signer_failed', { cause: error });
+    }
+  }
+
+  async authorizationUrl(request: AuthorizationRequest): Promise<URL> {
+    if (!UUID_V4.test(request.state)) throw new Error('ЕСИА state must be a UUID v4');
+    const { certificateHash: hash } = await this.load();
+    const timestamp = esiaTimestamp();
+    const url = this.url(this.esia.preset.authorizationPath);
+    url.search = new URLSearchParams({
+      client_id: this.config.gosuslugi.clientId,
+      client_secret: await this.clientSecret(request.state, timestamp),
+      client_certificate_hash: hash,
+      redirect_uri: this.config.gosuslugi.redirectUri,
+      scope: this.config.gosuslugi.scopes,
+      response_type: 'code',
+      state: request.state,
+      timestamp,
+      access_type: 'online',
+      nonce: request.nonce,
+    }).toString();
+    return url;
+  }
+
+  async complete(callbackUrl: URL, request: AuthorizationRequest): Promise<VerifiedIdentity> {
+    const query = callbackUrl.searchParams;
+    const error = query.get('error');
+    if (error) throw this.providerError(error, query.get('error_description'));
+    // The transaction was found by its cookie and its state already matched the callback's.
+    const code = query.get('code');
+    if (!code || query.get('state') !== request.state)
+      throw new ProviderError('rejected', 'invalid_callback');
+
+    const material = await this.load();
+    const tokens = await this.exchange(code, material.certificateHash);
+    const [idToken, accessToken] = await Promise.all([
+      this.verify(tokens.id_token, material.tokenCertificates, 'id_token'),
+      this.verify(tokens.access_token, material.tokenCertificates, 'access_token'),
+    ]);
+    const subject = this.checkIdToken(idToken, request);
+    this.checkAccessToken(accessToken, subject);
+    const person = await this.person(subject, tokens.access_token);
+    const text = (value: unknown) =>
+      typeof value === 'string' && value.length <= 100 ? value : undefined;
+    return {
+      provider: GOSUSLUGI_PROVIDER,
+      issuer: this.config.gosuslugi.issuer,
+      subject,
+      claims: {
+        lastName: text(person.lastName),
+        firstName: text(person.firstName),
+        middleName: text(person.middleName),
+        trusted: typeof person.trusted === 'boolean' ? person.trusted : undefined,
+      },
+    };
+  }
+
+  /** The token request carries a fresh UUID state, which ЕСИА echoes. */
+  private async exchange(
+    code: string,
+    hash: string,
+  ): Promise<{ id_token: string; access_token: string }> {
+    const state = randomUUID();
+    const timestamp = esiaTimestamp();
+    const body = new URLSearchParams({
+      client_id: this.config.gosuslugi.clientId,
+      code,
+      grant_type: 'authorization_code',
+      client_secret: await this.clientSecret(state, timestamp, code),
+      client_certificate_hash: hash,
+      state,
+      redirect_uri: this.config.gosuslugi.redirectUri,
+      scope: this.config.gosuslugi.scopes,
+      timestamp,
+      token_type: 'Bearer',
+    });
+    let response: Response;
+    try {
+      response = await fetch(this.url(this.esia.preset.tokenPath), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+        },
+        body,
+        signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+      });
+    } catch (error) {
+      throw new ProviderError('unavailable', 'token_endpoint_unreachable', { cause: error });
+    }
+    const payload = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+    if (!response.ok || typeof payload.error === 'string') {
+      throw this.providerError(
+        typeof payload.error === 'string' ? payload.error : `http_${response.status}`,
+        typeof payload.error_description === 'string' ? payload.error_description : null,
+      );
+    }
+    if (payload.state !== state) throw new ProviderError('rejected', 'token_state_mismatch');
+    if (typeof payload.id_token !== 'string' || typeof payload.access_token !== 'string') {
+      throw new ProviderError('rejected', 'token_response_incomplete');
+    }
+    return { id_token: payload.id_token, access_token: payload.access_token };
+  }
+
+  private async verify(
+    token: string,
+    certificates: LoadedCertificate[],
+    what: string,
+  ): Promise<Record<string, unknown>> {
+    try {
+      return await verifyEsiaJwt(token, certificates);
+    } catch (error) {
+      if (error instanceof TokenRejected)
+        throw new ProviderError('rejected', `${what}_${error.reason.split(' ')[0]}`, {
+          cause: error,
+        });
+      throw error;
+    }
+  }
+
+  private checkTimes(claims: Record<string, unknown>, what: string): void {
+    const now = Math.floor(Date.now() / 1000);
+    if (typeof claims.exp !== 'number' || claims.exp + CLOCK_TOLERANCE_S < now)
+      throw new ProviderError('rejected', `${what}_expired`);
+    if (typeof claims.nbf === 'number' && claims.nbf - CLOCK_TOLERANCE_S > now)
+      throw new ProviderError('rejected', `${what}_not_yet_valid`);
+  }
+
+  /** iss exact, aud the client, times, the oid subject, and the nonce when ЕСИА returns one. */
+  private checkIdToken(claims: Record<string, unknown>, request: AuthorizationRequest): string {
+    if (claims.iss !== this.config.gosuslugi.issuer)
+      throw new ProviderError('rejected', 'id_token_issuer');
+    const audience = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (!audience.includes(this.config.gosuslugi.clientId))
+      throw new ProviderError('rejected', 'id_token_audience');
+    this.checkTimes(claims, 'id_token');
+    const sub = claims.sub;
+    if ((typeof sub !== 'number' && typeof sub !== 'string') || !/^\d{1,20}$/.test(String(sub))) {
+      throw new ProviderError('rejected', 'id_token_subject');
+    }
+    const sbj = claims['urn:esia:sbj'] as { oid?: unknown } | undefined;
+    const oid = sbj?.oid;
+    const sameOid =
+      (typeof oid === 'number' || typeof oid === 'string') && String(oid) === String(sub);
+    if (oid !== undefined && !sameOid) throw new ProviderError('rejected', 'id_token_subject');
+    if (claims.nonce !== undefined || this.esia.nonce === 'required') {
+      if (claims.nonce !== request.nonce) throw new ProviderError('rejected', 'id_token_nonce');
+    }
+    return String(sub);
+  }
+
+  private async person(oid: string, accessToken: string): Promise<Record<string, unknown>> {
+    let response: Response;
+    try {
+      response = await fetch(
+        this.url(this.esia.preset.personPath.replace('{oid}', encodeURIComponent(oid))),
+        {
+          headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+          signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+        },
+      );
+    } catch (error) {
+      throw new ProviderError('unavailable', 'person_endpoint_unreachable', { cause: error });
+    }
+    if (!response.ok) throw new ProviderError('rejected', `person_endpoint_${response.status}`);
+    const person: unknown = await response.json().catch(() => null);
+    if (typeof person !== 'object' || person === null)
+      throw new ProviderError('rejected', 'person_record_malformed');
+    const record = person as Record<string, unknown>;
+    const recordOid = record.oid;
+    if (
+      recordOid !== undefined &&
+      !(
+        (typeof recordOid === 'number' || typeof recordOid === 'string') &&
+        String(recordOid) === oid
+      )
+    )
+      throw new ProviderError('rejected', 'person_record_subject');
+    return record;
+  }
+
+  /** The access token must be ЕСИА's, for this system, about the same person, and current. */
+  private checkAccessToken(claims: Record<string, unknown>, subject: string): void {
+    if (claims.iss !== this.config.gosuslugi.issuer)
+      throw new ProviderError('rejected', 'access_token_issuer');
+    const clientId = claims['urn:esia:client_id'];
+    if (clientId !== undefined && clientId !== this.config.gosuslugi.clientId)
+      throw new ProviderError('rejected', 'access_token_client');
+    const sbj = claims['urn:esia:sbj_id'];
+    if ((typeof sbj !== 'number' && typeof sbj !== 'string') || String(sbj) !== subject) {
+      throw new ProviderError('rejected', 'access_token_subject');
+    }
+    this.checkTimes(claims, 'access_token');
+  }
+
+  private providerError(error: string, description: string | null): ProviderError {
+    const code = esiaErrorCode(description);
+    this.logger.warn({ esiaError: error, esiaCode: code }, `ЕСИА answered ${code ?? error}`);
+    if (error === 'access_denied' && !code) return new ProviderError('cancelled', error);
+    return new ProviderError('rejected', code ?? error, { detail: esiaErrorMessage(code) });
+  }
+}

@@ -1,0 +1,201 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { type Request, type Response } from 'express';
+import {
+  Authenticated,
+  CredentialEndpoint,
+  CurrentAuth,
+  Public,
+  type AuthContext,
+} from '../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../common/client-info.js';
+import { AppConfig } from '../config/app-config.js';
+import { AuthService } from '../sessions/auth.service.js';
+import { ReauthenticateDto } from '../sessions/dto/reauthenticate.dto.js';
+import { assertSameOrigin } from '../sessions/same-origin.js';
+import { setSessionCookie } from '../sessions/session-cookie.js';
+import { SessionService } from '../sessions/session.service.js';
+import { PageRenderer } from '../web/page-renderer.js';
+import { ConfirmLinkDto } from './dto/confirm-link.dto.js';
+import { GOSUSLUGI_PAGES, type GosuslugiPage } from './gosuslugi.texts.js';
+import { type CallbackOutcome, GosuslugiService, type LinkStart } from './gosuslugi.service.js';
+import { ProviderError } from './provider-client.js';
+import { safeReturnTo } from './return-to.js';
+
+const LINK_START = '/auth/gosuslugi/link';
+
+@ApiTags('gosuslugi')
+@Controller()
+export class GosuslugiController {
+  constructor(
+    private readonly gosuslugi: GosuslugiService,
+    private readonly sessions: SessionService,
+    private readonly auth: AuthService,
+    private readonly pages: PageRenderer,
+    private readonly config: AppConfig,
+  ) {}
+
+  private page(response: Response, name: GosuslugiPage, code?: string, detail?: string): void {
+    const page = GOSUSLUGI_PAGES[name];
+    this.pages.send(response, page.status, 'message', {
+      title: page.title,
+      paragraphs: detail ? [detail, ...page.paragraphs] : page.paragraphs,
+      code,
+      links: [
+        { href: '/login', text: 'Войти' },
+        { href: '/account', text: 'Личный кабинет', secondary: true },
+      ],
+    });
+  }
+
+  /** Starting a round trip can fail on the provider's side (discovery, signer, certificates). */
+  private async start(response: Response, begin: () => Promise<void>): Promise<void> {
+    try {
+      await begin();
+    } catch (error) {
+      if (!(error instanceof ProviderError)) throw error;
+      this.page(response, 'unavailable', error.code, error.detail);
+    }
+  }
+
+  private toLogin(
+    response: Response,
+    start: Extract<LinkStart, { kind: 'login_required' }>,
+    returnTo: string,
+  ): void {
+    const query = new URLSearchParams({ returnTo, ...(start.reauthenticate && { reauth: '1' }) });
+    response.redirect(303, `/login?${query.toString()}`);
+  }
+
+  @Get('auth/gosuslugi/login')
+  @Public()
+  @CredentialEndpoint()
+  @ApiOperation({ summary: 'Начать вход через Госуслуги (returnTo — только локальный путь)' })
+  async login(@Query('returnTo') returnTo: unknown, @Res() response: Response): Promise<void> {
+    await this.start(response, async () => {
+      const url = await this.gosuslugi.startLogin(response, safeReturnTo(returnTo));
+      response.redirect(303, url.href);
+    });
+  }
+
+  @Get('auth/gosuslugi/link')
+  @Public()
+  @CredentialEndpoint()
+  @ApiOperation({
+    summary: 'Начать привязку Госуслуг к текущей учётной записи (нужен недавний вход)',
+  })
+  async link(@Req() request: Request, @Res() response: Response): Promise<void> {
+    // Linking starts from our own pages; a navigation from another site is refused.
+    if (request.get('sec-fetch-site') === 'cross-site') return this.page(response, 'crossSite');
+    await this.start(response, async () => {
+      const start = await this.gosuslugi.startLink(
+        response,
+        await this.sessions.fromCookie(request),
+      );
+      if (start.kind === 'redirect') response.redirect(303, start.url.href);
+      else this.toLogin(response, start, LINK_START);
+    });
+  }
+
+  @Get('auth/gosuslugi/callback')
+  @Public()
+  @ApiOperation({ summary: 'Единый адрес возврата с Госуслуг для входа, привязки и приглашений' })
+  async callback(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    response.setHeader('Referrer-Policy', 'no-referrer');
+    response.setHeader('Cache-Control', 'no-store');
+    // Rebuilt from PUBLIC_URL, never from the Host header.
+    const callbackUrl = new URL(request.originalUrl, this.config.publicUrl);
+    this.finish(response, await this.gosuslugi.callback(request, response, callbackUrl, client));
+  }
+
+  private finish(response: Response, outcome: CallbackOutcome): void {
+    switch (outcome.kind) {
+      case 'logged_in':
+        setSessionCookie(response, this.config, outcome.login.token);
+        response.redirect(303, outcome.returnTo);
+        return;
+      case 'confirm_link':
+        response.redirect(303, '/auth/gosuslugi/link/confirm');
+        return;
+      case 'linked':
+        response.redirect(303, `${outcome.returnTo}?gosuslugi=linked`);
+        return;
+      case 'refused':
+        this.page(response, outcome.page, outcome.code, outcome.detail);
+        return;
+    }
+  }
+
+  @Get('auth/gosuslugi/link/confirm')
+  @Public()
+  @ApiOperation({ summary: 'Страница подтверждения привязки: чей профиль Госуслуг вернулся' })
+  async confirmPage(@Req() request: Request, @Res() response: Response): Promise<void> {
+    const pending = await this.gosuslugi.pendingLink(request);
+    if (!pending) return this.page(response, 'invalidTransaction');
+    const { lastName, firstName, middleName, trusted } = pending.identity.claims;
+    this.pages.send(response, 200, 'link-confirm', {
+      name: [lastName, firstName, middleName].filter(Boolean).join(' ') || 'без имени',
+      trusted,
+      login: pending.login,
+      state: pending.state,
+    });
+  }
+
+  @Post('auth/gosuslugi/link/confirm')
+  @Public()
+  @ApiOperation({ summary: 'Подтвердить привязку (форма со страницы подтверждения)' })
+  async confirm(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Body() dto: ConfirmLinkDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    assertSameOrigin(request, this.config.publicUrl);
+    const outcome = await this.gosuslugi.confirmLink(request, response, dto.state, client);
+    if (outcome.kind === 'login_required' || outcome.kind === 'redirect') {
+      // Too long since the password was entered: enter it again and start over.
+      this.toLogin(response, { kind: 'login_required', reauthenticate: true }, LINK_START);
+      return;
+    }
+    this.finish(response, outcome);
+  }
+
+  @Delete('api/v1/me/identities/gosuslugi')
+  @Authenticated()
+  @ApiCookieAuth()
+  @ApiBearerAuth()
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Отвязать Госуслуги (нельзя, если это единственный способ входа)' })
+  unlink(@CurrentAuth() auth: AuthContext, @Client() client: ClientInfo): Promise<void> {
+    return this.gosuslugi.unlink(auth.session, client);
+  }
+
+  @Post('api/v1/auth/reauthenticate')
+  @Authenticated()
+  @CredentialEndpoint()
+  @ApiCookieAuth()
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Подтвердить пароль в текущем сеансе (перед привязкой Госуслуг)' })
+  reauthenticate(
+    @CurrentAuth() auth: AuthContext,
+    @Body() dto: ReauthenticateDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    return this.auth.reauthenticate(auth.session, dto.password, client);
+  }
+}

@@ -1,0 +1,26 @@
+import { Module } from '@nestjs/common';
+import { SessionsModule } from '../sessions/sessions.module.js';
+import { GosuslugiController } from './gosuslugi.controller.js';
+import { GosuslugiService } from './gosuslugi.service.js';
+import { LoginTransactions } from './login-transactions.service.js';
+import { AppConfig } from '../config/app-config.js';
+import { EsiaClient } from './esia/esia-client.js';
+import { OidcClient } from './oidc-client.js';
+import { IDENTITY_PROVIDER_CLIENT } from './provider-client.js';
+
+@Module({
+  imports: [SessionsModule],
+  controllers: [GosuslugiController],
+  exports: [GosuslugiService],
+  providers: [
+    GosuslugiService,
+    LoginTransactions,
+    {
+      provide: IDENTITY_PROVIDER_CLIENT,
+      useFactory: (config: AppConfig) =>
+        config.gosuslugi.profile === 'esia' ? new EsiaClient(config) : new OidcClient(config),
+      inject: [AppConfig],
+    },
+  ],
+})
+export class GosuslugiModule {}

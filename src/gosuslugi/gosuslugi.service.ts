@@ -1,0 +1,352 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { type Request, type Response } from 'express';
+import { AuditService } from '../audit/audit.service.js';
+import { type ClientInfo } from '../common/client-info.js';
+import { DomainError } from '../common/errors.js';
+import { IdentityLinks, type VerifiedIdentity } from '../identity/identity-links.service.js';
+import { User, UserStatus } from '../identity/user.entity.js';
+import { Invitations } from '../pos/invitations.service.js';
+import { AuthService, type LoginResult } from '../sessions/auth.service.js';
+import { AuthMethod, type Session } from '../sessions/session.entity.js';
+import { SessionService } from '../sessions/session.service.js';
+import { type GosuslugiPage } from './gosuslugi.texts.js';
+import { LoginPurpose, type LoginTransaction } from './login-transaction.entity.js';
+import { LoginTransactions } from './login-transactions.service.js';
+import {
+  IDENTITY_PROVIDER_CLIENT,
+  type IdentityProviderClient,
+  ProviderError,
+} from './provider-client.js';
+
+/** Linking needs a password entered this recently in the current session. */
+export const RECENT_AUTHENTICATION_MS = 10 * 60_000;
+
+export type CallbackOutcome =
+  | { kind: 'logged_in'; login: LoginResult; returnTo: string }
+  | { kind: 'linked'; returnTo: string }
+  | { kind: 'confirm_link' }
+  | { kind: 'refused'; page: GosuslugiPage; code?: string; detail?: string };
+
+export type LinkStart =
+  { kind: 'redirect'; url: URL } | { kind: 'login_required'; reauthenticate: boolean };
+
+const DEFAULT_RETURN = '/account';
+
+const INVITATION_PAGES = {
+  used: 'invitationUsed',
+  expired: 'invitationExpired',
+  revoked: 'invitationRevoked',
+  unknown: 'invitationUnknown',
+  account_unavailable: 'accountUnavailable',
+  already_member: 'alreadyMember',
+} as const satisfies Record<string, GosuslugiPage>;
+
+/**
+ * The three flows through Госуслуги — login, link, and (with the ПОС issue) invitation
+ * acceptance — share one redirect URI; the server-side transaction says which one a callback
+ * finishes.
+ */
+@Injectable()
+export class GosuslugiService {
+  private readonly logger = new Logger('Gosuslugi');
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly transactions: LoginTransactions,
+    @Inject(IDENTITY_PROVIDER_CLIENT) private readonly provider: IdentityProviderClient,
+    private readonly links: IdentityLinks,
+    private readonly auth: AuthService,
+    private readonly sessions: SessionService,
+    private readonly audit: AuditService,
+    private readonly invitations: Invitations,
+  ) {}
+
+  /** From the invitation page: the token itself stays out of the transaction, its invitation id goes in. */
+  async startInvite(response: Response, invitationId: string): Promise<URL> {
+    const transaction = await this.transactions.begin(response, LoginPurpose.Invite, {
+      invitationId,
+      returnTo: '/pos',
+    });
+    // The invitation binds whoever comes back: never reuse a Госуслуги session left in the browser.
+    return this.provider.authorizationUrl(transaction, { reauthenticate: true });
+  }
+
+  async startLogin(response: Response, returnTo: string | null): Promise<URL> {
+    const transaction = await this.transactions.begin(response, LoginPurpose.Login, { returnTo });
+    return this.provider.authorizationUrl(transaction);
+  }
+
+  async startLink(response: Response, session: Session | null): Promise<LinkStart> {
+    if (!session) return { kind: 'login_required', reauthenticate: false };
+    if (Date.now() - session.authenticatedAt.getTime() > RECENT_AUTHENTICATION_MS) {
+      return { kind: 'login_required', reauthenticate: true };
+    }
+    const transaction = await this.transactions.begin(response, LoginPurpose.Link, {
+      userId: session.user.id,
+      sessionId: session.id,
+    });
+    // A link binds whoever comes back: ask Госуслуги to check the person, not reuse a left-over session.
+    return {
+      kind: 'redirect',
+      url: await this.provider.authorizationUrl(transaction, { reauthenticate: true }),
+    };
+  }
+
+  /**
+   * Consumes the browser's transaction first; then lets the provider client check the response
+   * (state, iss, code, PKCE, ID token signature, issuer, audience, expiry, nonce); only then acts.
+   */
+  async callback(
+    request: Request,
+    response: Response,
+    callbackUrl: URL,
+    client: ClientInfo,
+  ): Promise<CallbackOutcome> {
+    const transaction = await this.transactions.consume(request, response, request.query.state, [
+      LoginPurpose.Login,
+      LoginPurpose.Link,
+      LoginPurpose.Invite,
+    ]);
+    if (!transaction) return this.refuse('invalidTransaction', client, 'no_transaction');
+    let identity: VerifiedIdentity;
+    try {
+      identity = await this.provider.complete(callbackUrl, transaction);
+    } catch (error) {
+      if (!(error instanceof ProviderError)) throw error;
+      this.logger.warn(
+        { err: error.cause, providerCode: error.code },
+        `Госуслуги response refused: ${error.code}`,
+      );
+      return this.refuse(error.kind, client, error.code, undefined, error.detail);
+    }
+    switch (transaction.purpose) {
+      case LoginPurpose.Login:
+        return this.login(identity, transaction, request, client);
+      case LoginPurpose.Link:
+        return this.link(identity, transaction, request, response, client);
+      case LoginPurpose.Invite:
+        return this.acceptInvitation(identity, transaction, request, client);
+      case LoginPurpose.LinkConfirm:
+        // consume() above accepts only callback purposes.
+        return this.refuse('invalidTransaction', client, 'no_transaction');
+    }
+  }
+
+  private async refuse(
+    page: GosuslugiPage,
+    client: ClientInfo,
+    code: string,
+    userId?: string,
+    detail?: string,
+  ): Promise<CallbackOutcome> {
+    await this.audit.write({
+      type: 'gosuslugi.callback_rejected',
+      targetUserId: userId ?? null,
+      client,
+      details: { reason: code },
+    });
+    return { kind: 'refused', page, code, detail };
+  }
+
+  private applyNames(user: User, identity: VerifiedIdentity): void {
+    const { lastName, firstName, middleName } = identity.claims;
+    if (lastName) user.lastName = lastName;
+    if (firstName) user.firstName = firstName;
+    if (middleName !== undefined) user.middleName = middleName ?? null;
+  }
+
+  private async login(
+    identity: VerifiedIdentity,
+    transaction: LoginTransaction,
+    request: Request,
+    client: ClientInfo,
+  ): Promise<CallbackOutcome> {
+    const previous = await this.sessions.fromCookie(request);
+    const outcome = await this.em.transactional(async (em): Promise<CallbackOutcome> => {
+      const linked = await this.links.find(em, identity.issuer, identity.subject);
+      if (!linked) return { kind: 'refused', page: 'notLinked' };
+      const user = linked.user;
+      if (user.status !== UserStatus.Active) return { kind: 'refused', page: 'accountUnavailable' };
+      linked.claims = identity.claims;
+      linked.lastLoginAt = new Date();
+      this.applyNames(user, identity);
+      const login = this.auth.openSession(em, user, AuthMethod.Gosuslugi, client, previous);
+      await em.flush();
+      return { kind: 'logged_in', login, returnTo: transaction.returnTo ?? DEFAULT_RETURN };
+    });
+    if (outcome.kind === 'refused') {
+      await this.audit.write({
+        type: 'login.failed',
+        client,
+        details: { reason: outcome.page, method: AuthMethod.Gosuslugi },
+      });
+    }
+    return outcome;
+  }
+
+  /**
+   * Back from Госуслуги with an identity for the signed-in account: nothing is linked yet. The
+   * person sees whose Госуслуги profile came back and confirms (a same-origin POST), so a link
+   * always follows an explicit action, even when a Госуслуги session was left in the browser.
+   */
+  private async link(
+    identity: VerifiedIdentity,
+    transaction: LoginTransaction,
+    request: Request,
+    response: Response,
+    client: ClientInfo,
+  ): Promise<CallbackOutcome> {
+    const session = await this.linkingSession(request, transaction);
+    if (!session) return this.sessionEnded(client, transaction);
+    try {
+      await this.links.assertLinkable(this.em, session.user, identity);
+    } catch (error) {
+      return this.linkRefused(error, session.user, client);
+    }
+    await this.transactions.begin(response, LoginPurpose.LinkConfirm, {
+      userId: session.user.id,
+      sessionId: session.id,
+      identity,
+    });
+    return { kind: 'confirm_link' };
+  }
+
+  /** The browser must still hold the session that asked for the link, recently authenticated. */
+  private async linkingSession(
+    request: Request,
+    transaction: LoginTransaction,
+  ): Promise<Session | null> {
+    const session = await this.sessions.fromCookie(request);
+    if (!session || session.id !== transaction.sessionId || session.user.id !== transaction.userId)
+      return null;
+    return session;
+  }
+
+  private sessionEnded(
+    client: ClientInfo,
+    transaction: LoginTransaction,
+  ): Promise<CallbackOutcome> {
+    return this.refuse('sessionEnded', client, 'session_mismatch', transaction.userId ?? undefined);
+  }
+
+  private async linkRefused(
+    error: unknown,
+    user: User,
+    client: ClientInfo,
+  ): Promise<CallbackOutcome> {
+    if (!(error instanceof DomainError)) throw error;
+    await this.audit.write({
+      type: 'gosuslugi.link_refused',
+      actorUserId: user.id,
+      targetUserId: user.id,
+      client,
+      details: { reason: error.code },
+    });
+    return {
+      kind: 'refused',
+      page: error.code === 'already_linked' ? 'alreadyLinked' : 'linkedElsewhere',
+      code: error.code,
+    };
+  }
+
+  /** The invitation is consumed and the person logged in; the two first-login confirmations follow on /pos. */
+  private async acceptInvitation(
+    identity: VerifiedIdentity,
+    transaction: LoginTransaction,
+    request: Request,
+    client: ClientInfo,
+  ): Promise<CallbackOutcome> {
+    if (!transaction.invitationId)
+      return this.refuse('invalidTransaction', client, 'no_invitation');
+    const outcome = await this.invitations.accept(transaction.invitationId, identity, client);
+    if (outcome.kind === 'refused') {
+      await this.audit.write({
+        type: 'pos.invitation.refused',
+        client,
+        details: { invitationId: transaction.invitationId, reason: outcome.reason },
+      });
+      return {
+        kind: 'refused',
+        page: INVITATION_PAGES[outcome.reason],
+        code: `invitation_${outcome.reason}`,
+      };
+    }
+    const previous = await this.sessions.fromCookie(request);
+    const login = await this.em.transactional(async (em) => {
+      const user = await em.findOneOrFail(User, outcome.user.id);
+      const created = this.auth.openSession(em, user, AuthMethod.Gosuslugi, client, previous);
+      await em.flush();
+      return created;
+    });
+    return { kind: 'logged_in', login, returnTo: transaction.returnTo ?? '/pos' };
+  }
+
+  /** What the confirmation page shows, or null when there is nothing to confirm. */
+  async pendingLink(
+    request: Request,
+  ): Promise<{ state: string; identity: VerifiedIdentity; login: string } | null> {
+    const transaction = await this.transactions.peek(request, [LoginPurpose.LinkConfirm]);
+    if (!transaction?.identity) return null;
+    const session = await this.linkingSession(request, transaction);
+    if (!session) return null;
+    return { state: transaction.state, identity: transaction.identity, login: session.user.login };
+  }
+
+  /** The confirming POST: consumes the pending link and makes it, if the session is still fresh. */
+  async confirmLink(
+    request: Request,
+    response: Response,
+    state: unknown,
+    client: ClientInfo,
+  ): Promise<CallbackOutcome | LinkStart> {
+    const transaction = await this.transactions.consume(request, response, state, [
+      LoginPurpose.LinkConfirm,
+    ]);
+    if (!transaction?.identity) return this.refuse('invalidTransaction', client, 'no_pending_link');
+    const session = await this.linkingSession(request, transaction);
+    if (!session) return this.sessionEnded(client, transaction);
+    if (Date.now() - session.authenticatedAt.getTime() > RECENT_AUTHENTICATION_MS)
+      return { kind: 'login_required', reauthenticate: true };
+    const identity = transaction.identity;
+    const user = session.user;
+    try {
+      await this.em.transactional(async (em) => {
+        const linked = await this.links.link(em, user, identity);
+        this.applyNames(user, identity);
+        this.audit.record(
+          {
+            type: 'gosuslugi.linked',
+            actorUserId: user.id,
+            targetUserId: user.id,
+            client,
+            details: { identityId: linked.id, issuer: identity.issuer },
+          },
+          em,
+        );
+        // The notice e-mail to a verified address joins here when e-mail verification exists.
+        await em.flush();
+      });
+    } catch (error) {
+      return this.linkRefused(error, user, client);
+    }
+    return { kind: 'linked', returnTo: DEFAULT_RETURN };
+  }
+
+  async unlink(session: Session, client: ClientInfo): Promise<void> {
+    await this.em.transactional(async (em) => {
+      const identity = await this.links.unlink(em, session.user, 'gosuslugi');
+      this.audit.record(
+        {
+          type: 'gosuslugi.unlinked',
+          actorUserId: session.user.id,
+          targetUserId: session.user.id,
+          client,
+          details: { identityId: identity.id },
+        },
+        em,
+      );
+      await em.flush();
+    });
+  }
+}

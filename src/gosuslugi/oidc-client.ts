@@ -1,0 +1,111 @@
+import { Injectable, Logger } from '@nestjs/common';
+import * as client from 'openid-client';
+import { AppConfig } from '../config/app-config.js';
+import { type VerifiedIdentity } from '../identity/identity-links.service.js';
+import { GOSUSLUGI_PROVIDER } from './gosuslugi.texts.js';
+import {
+  type AuthorizationRequest,
+  type IdentityProviderClient,
+  ProviderError,
+} from './provider-client.js';
+
+/**
+ * The `oidc` and `dev` profiles: a standard OpenID Connect provider through openid-client 6 —
+ * discovery, PKCE S256, state, nonce, exact issuer, RFC 9207 `iss`, and ID token signatures
+ * checked against the provider's JWKS (non-repudiation checks on).
+ */
+@Injectable()
+export class OidcClient implements IdentityProviderClient {
+  private readonly logger = new Logger('OidcClient');
+  private configuration: Promise<client.Configuration> | null = null;
+
+  constructor(private readonly config: AppConfig) {}
+
+  /** Discovery on first use (the provider may be down at start), retried after a failure. */
+  private discover(): Promise<client.Configuration> {
+    this.configuration ??= (async () => {
+      const { issuer, clientId, clientSecret } = this.config.gosuslugi;
+      const insecure = issuer.startsWith('http://') && !this.config.isProduction;
+      const configuration = await client.discovery(
+        new URL(issuer),
+        clientId,
+        undefined,
+        client.ClientSecretBasic(clientSecret),
+        {
+          execute: insecure ? [client.allowInsecureRequests] : [],
+        },
+      );
+      client.enableNonRepudiationChecks(configuration);
+      return configuration;
+    })().catch((error: unknown) => {
+      this.configuration = null;
+      throw new ProviderError('unavailable', 'discovery_failed', { cause: error });
+    });
+    return this.configuration;
+  }
+
+  async authorizationUrl(
+    request: AuthorizationRequest,
+    options: { reauthenticate?: boolean } = {},
+  ): Promise<URL> {
+    const configuration = await this.discover();
+    return client.buildAuthorizationUrl(configuration, {
+      redirect_uri: this.config.gosuslugi.redirectUri,
+      scope: this.config.gosuslugi.scopes,
+      state: request.state,
+      nonce: request.nonce,
+      code_challenge: await client.calculatePKCECodeChallenge(request.codeVerifier),
+      code_challenge_method: 'S256',
+      ...(options.reauthenticate && { prompt: 'login' }),
+    });
+  }
+
+  /** Exchanges the code and returns the identity only when every check passed. */
+  async complete(callbackUrl: URL, request: AuthorizationRequest): Promise<VerifiedIdentity> {
+    const configuration = await this.discover();
+    let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
+    try {
+      tokens = await client.authorizationCodeGrant(configuration, callbackUrl, {
+        pkceCodeVerifier: request.codeVerifier,
+        expectedState: request.state,
+        expectedNonce: request.nonce,
+        idTokenExpected: true,
+      });
+    } catch (error) {
+      throw this.classify(error);
+    }
+    const claims = tokens.claims();
+    if (!claims) throw new ProviderError('rejected', 'no_id_token');
+    const text = (value: unknown) =>
+      typeof value === 'string' && value.length <= 100 ? value : undefined;
+    return {
+      provider: GOSUSLUGI_PROVIDER,
+      issuer: configuration.serverMetadata().issuer,
+      subject: claims.sub,
+      claims: {
+        lastName: text(claims.family_name),
+        firstName: text(claims.given_name),
+        middleName: text(claims.middle_name),
+        trusted: typeof claims.trusted === 'boolean' ? claims.trusted : undefined,
+      },
+    };
+  }
+
+  private classify(error: unknown): ProviderError {
+    if (error instanceof client.AuthorizationResponseError) {
+      return error.error === 'access_denied'
+        ? new ProviderError('cancelled', error.error, { cause: error })
+        : new ProviderError('rejected', error.error, { cause: error });
+    }
+    if (error instanceof client.ResponseBodyError)
+      return new ProviderError('rejected', error.error, { cause: error });
+    if (error instanceof client.ClientError) {
+      const code = (error as { code?: string }).code ?? 'invalid_response';
+      return new ProviderError('rejected', code, { cause: error });
+    }
+    if (error instanceof TypeError)
+      return new ProviderError('unavailable', 'network_error', { cause: error });
+    this.logger.error({ err: error }, 'unexpected error from the OpenID Connect client');
+    return new ProviderError('rejected', 'invalid_response', { cause: error });
+  }
+}

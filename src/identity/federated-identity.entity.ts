@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { type Opt, type Rel } from '@mikro-orm/core';
+import { Entity, ManyToOne, PrimaryKey, Property, Unique } from '@mikro-orm/decorators/legacy';
+import { User } from './user.entity.js';
+
+/** Non-secret claims kept for display and audit; never used to match a person. */
+export interface IdentityClaimsSnapshot {
+  lastName?: string;
+  firstName?: string;
+  middleName?: string;
+  trusted?: boolean;
+}
+
+/**
+ * A person's identity at an external provider, keyed by (issuer, subject) only. A link is made
+ * by an explicit authenticated action or an accepted invitation, never by matching e-mail,
+ * phone or SNILS.
+ */
+@Entity({ tableName: 'federated_identities' })
+@Unique({ name: 'federated_identities_issuer_subject_unique', properties: ['issuer', 'subject'] })
+@Unique({ name: 'federated_identities_user_provider_unique', properties: ['user', 'provider'] })
+export class FederatedIdentity {
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @ManyToOne({ entity: () => User, deleteRule: 'cascade' })
+  user!: Rel<User>;
+
+  @Property({ type: 'string', length: 32 })
+  provider!: string;
+
+  @Property({ type: 'text' })
+  issuer!: string;
+
+  @Property({ type: 'text' })
+  subject!: string;
+
+  @Property({ type: 'json' })
+  claims: IdentityClaimsSnapshot & Opt = {};
+
+  @Property({ type: 'datetime', columnType: 'timestamptz' })
+  linkedAt: Date & Opt = new Date();
+
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  lastLoginAt: Date | null = null;
+
+  constructor(user: User, provider: string, issuer: string, subject: string) {
+    this.user = user;
+    this.provider = provider;
+    this.issuer = issuer;
+    this.subject = subject;
+  }
+
+  /** The identity a provider vouched for, bound to `user`. */
+  static of(
+    user: User,
+    identity: { provider: string; issuer: string; subject: string; claims: IdentityClaimsSnapshot },
+  ): FederatedIdentity {
+    const created = new FederatedIdentity(
+      user,
+      identity.provider,
+      identity.issuer,
+      identity.subject,
+    );
+    created.claims = identity.claims;
+    return created;
+  }
+}

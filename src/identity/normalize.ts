@@ -1,0 +1,20 @@
+/** Logins are case-insensitive: stored and compared in lower case. */
+export function normalizeLogin(login: string): string {
+  return login.trim().toLowerCase();
+}
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/**
+ * Accepts the ways people type Russian numbers — `8 (912) 345-67-89`, `+7 912 345 67 89` — and
+ * international E.164; returns `+7XXXXXXXXXX` / `+<digits>` or null when it is not a number.
+ */
+export function normalizePhone(phone: string): string | null {
+  const compact = phone.replace(/[\s()\-.]/g, '');
+  if (/^8\d{10}$/.test(compact)) return `+7${compact.slice(1)}`;
+  if (/^7\d{10}$/.test(compact)) return `+${compact}`;
+  if (/^\+[1-9]\d{9,14}$/.test(compact)) return compact;
+  return null;
+}

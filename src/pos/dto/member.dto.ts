@@ -1,0 +1,119 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsEmail,
+  IsIn,
+  IsOptional,
+  IsString,
+  Length,
+  MaxLength,
+} from 'class-validator';
+import { NoControlCharacters } from '../../common/validation.js';
+import { trimmed } from '../../accounts/dto/fields.js';
+import { type Membership } from '../membership.entity.js';
+import { STATUS_NAMES } from '../pos.texts.js';
+import { ROLE_CODES, type PosRole, roleName } from '../roles.js';
+
+const ROLE_LIST = { context: { code: 'unknown_role', message: `Роли: ${ROLE_CODES.join(', ')}` } };
+
+/** «Добавить пользователя». */
+export class AddMemberDto {
+  @ApiProperty({ example: 'director@school5.example.ru' })
+  @Transform(trimmed)
+  @IsEmail(
+    {},
+    { context: { code: 'invalid_email', message: 'Некорректный адрес электронной почты' } },
+  )
+  @MaxLength(254)
+  email!: string;
+
+  @ApiProperty({ example: 'Соколова' })
+  @Transform(trimmed)
+  @IsString()
+  @Length(1, 100)
+  @NoControlCharacters()
+  lastName!: string;
+
+  @ApiProperty({ example: 'Анна' })
+  @Transform(trimmed)
+  @IsString()
+  @Length(1, 100)
+  @NoControlCharacters()
+  firstName!: string;
+
+  @ApiPropertyOptional({ example: 'Павловна' })
+  @IsOptional()
+  @Transform(trimmed)
+  @IsString()
+  @MaxLength(100)
+  @NoControlCharacters()
+  middleName?: string;
+
+  @ApiPropertyOptional({ example: 'Директор' })
+  @IsOptional()
+  @Transform(trimmed)
+  @IsString()
+  @MaxLength(200)
+  @NoControlCharacters()
+  position?: string;
+
+  @ApiProperty({ enum: ROLE_CODES, isArray: true, example: ['admin'] })
+  @IsArray()
+  @ArrayMinSize(1, { context: { code: 'roles_required', message: 'Выберите хотя бы одну роль' } })
+  @ArrayMaxSize(ROLE_CODES.length)
+  @ArrayUnique()
+  @IsIn(ROLE_CODES, { each: true, ...ROLE_LIST })
+  roles!: PosRole[];
+}
+
+export class ChangeRolesDto {
+  @ApiProperty({ enum: ROLE_CODES, isArray: true })
+  @IsArray()
+  @ArrayMinSize(1, { context: { code: 'roles_required', message: 'Выберите хотя бы одну роль' } })
+  @ArrayMaxSize(ROLE_CODES.length)
+  @ArrayUnique()
+  @IsIn(ROLE_CODES, { each: true, ...ROLE_LIST })
+  roles!: PosRole[];
+}
+
+export class MemberResponse {
+  @ApiProperty() id!: string;
+  @ApiProperty() organizationId!: string;
+  @ApiProperty() email!: string;
+  @ApiProperty() lastName!: string;
+  @ApiProperty() firstName!: string;
+  @ApiPropertyOptional({ nullable: true }) middleName!: string | null;
+  @ApiPropertyOptional({ nullable: true }) position!: string | null;
+  @ApiProperty({ isArray: true, enum: ROLE_CODES }) roles!: PosRole[];
+  @ApiProperty({ type: [String], description: 'Названия ролей' }) roleNames!: string[];
+  @ApiProperty({ enum: ['invited', 'registered', 'confirmed', 'archived'] }) status!: string;
+  @ApiProperty({ description: '«Приглашен», «Зарегистрирован», «Подтвержден», «В архиве»' })
+  statusName!: string;
+  @ApiPropertyOptional({ nullable: true, enum: ['queued', 'sent', 'retrying', 'failed'] })
+  deliveryState!: string | null;
+  @ApiPropertyOptional({ nullable: true }) deliveryUpdatedAt!: string | null;
+  @ApiProperty() createdAt!: string;
+
+  static of(membership: Membership): MemberResponse {
+    return {
+      id: membership.id,
+      organizationId: membership.organization.id,
+      email: membership.email,
+      lastName: membership.lastName,
+      firstName: membership.firstName,
+      middleName: membership.middleName,
+      position: membership.position,
+      roles: membership.roles,
+      roleNames: membership.roles.map(roleName),
+      status: membership.status,
+      statusName: STATUS_NAMES[membership.status],
+      deliveryState: membership.deliveryState,
+      deliveryUpdatedAt: membership.deliveryUpdatedAt?.toISOString() ?? null,
+      createdAt: membership.createdAt.toISOString(),
+    };
+  }
+}

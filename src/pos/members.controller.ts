@@ -1,0 +1,101 @@
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Query,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CurrentAuth, type AuthContext } from '../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../common/client-info.js';
+import { AddMemberDto, ChangeRolesDto, MemberResponse } from './dto/member.dto.js';
+import { MembersService } from './members.service.js';
+import { PosRoute } from './pos-area.guard.js';
+
+const ID = new ParseUUIDPipe({ version: '4' });
+
+/** Member management: the admin area («Администратор ЛКО»), within the caller's subtree. */
+@ApiTags('pos: members')
+@ApiCookieAuth()
+@ApiBearerAuth()
+@Controller('api/v1/pos')
+export class MembersController {
+  constructor(private readonly members: MembersService) {}
+
+  @Get('organizations/:id/members')
+  @PosRoute('admin')
+  @ApiOperation({ summary: 'Учётные записи ЛКО (?archived=true — архив)' })
+  list(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id', ID) id: string,
+    @Query('archived') archived: unknown,
+  ): Promise<MemberResponse[]> {
+    return this.members.list(auth.user, id, archived === 'true');
+  }
+
+  @Post('organizations/:id/members')
+  @PosRoute('admin')
+  @HttpCode(HttpStatus.CREATED)
+  @ApiOperation({ summary: '«Добавить пользователя»: приглашение уходит письмом' })
+  add(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id', ID) id: string,
+    @Body() dto: AddMemberDto,
+    @Client() client: ClientInfo,
+  ): Promise<MemberResponse> {
+    return this.members.add(auth.user, id, dto, client);
+  }
+
+  @Post('members/:id/resend-invitation')
+  @PosRoute('admin')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Отправить приглашение повторно (старая ссылка перестаёт действовать)' })
+  resend(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id', ID) id: string,
+    @Client() client: ClientInfo,
+  ): Promise<MemberResponse> {
+    return this.members.resend(auth.user, id, client);
+  }
+
+  @Patch('members/:id/roles')
+  @PosRoute('admin')
+  @ApiOperation({ summary: 'Изменить роли' })
+  roles(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id', ID) id: string,
+    @Body() dto: ChangeRolesDto,
+    @Client() client: ClientInfo,
+  ): Promise<MemberResponse> {
+    return this.members.changeRoles(auth.user, id, dto, client);
+  }
+
+  @Post('members/:id/archive')
+  @PosRoute('admin')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'В архив: доступ прекращается сразу, адрес освобождается' })
+  archive(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id', ID) id: string,
+    @Client() client: ClientInfo,
+  ): Promise<MemberResponse> {
+    return this.members.archive(auth.user, id, client);
+  }
+
+  @Post('members/:id/restore')
+  @PosRoute('admin')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Вернуть из архива' })
+  restore(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id', ID) id: string,
+    @Client() client: ClientInfo,
+  ): Promise<MemberResponse> {
+    return this.members.restore(auth.user, id, client);
+  }
+}

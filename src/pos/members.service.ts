@@ -1,0 +1,225 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
+import { type ClientInfo } from '../common/client-info.js';
+import { normalizeEmail } from '../identity/normalize.js';
+import { type User } from '../identity/user.entity.js';
+import { type AddMemberDto, type ChangeRolesDto, MemberResponse } from './dto/member.dto.js';
+import { Invitations } from './invitations.service.js';
+import { Membership, MembershipStatus } from './membership.entity.js';
+import { type Organization } from './organization.entity.js';
+import { PosAccess } from './pos-access.service.js';
+import { PosErrors } from './pos.texts.js';
+
+/**
+ * Accounts of an organisation, managed by its administrators (and those of the organisations
+ * above it) or by a platform operator. Every check of reach goes through PosAccess.
+ */
+@Injectable()
+export class MembersService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly access: PosAccess,
+    private readonly invitations: Invitations,
+    private readonly audit: AuditService,
+  ) {}
+
+  async list(user: User, organizationId: string, archived: boolean): Promise<MemberResponse[]> {
+    const organization = await this.access.administered(user, organizationId);
+    const members = await this.em.find(
+      Membership,
+      {
+        organization,
+        status: archived ? MembershipStatus.Archived : { $ne: MembershipStatus.Archived },
+      },
+      { orderBy: { lastName: 'asc', firstName: 'asc' } },
+    );
+    return members.map((member) => MemberResponse.of(member));
+  }
+
+  /** «Добавить пользователя»: the account, its invitation and the mail, in one transaction. */
+  async add(
+    actor: User | 'cli',
+    organizationId: string,
+    dto: AddMemberDto,
+    client?: ClientInfo,
+  ): Promise<MemberResponse> {
+    const organization =
+      actor === 'cli'
+        ? await this.access.organization(organizationId)
+        : await this.access.administered(actor, organizationId);
+    const actorId = actor === 'cli' ? null : actor.id;
+    try {
+      const membership = await this.em.transactional(async (em) => {
+        const created = Object.assign(new Membership(), {
+          organization,
+          email: normalizeEmail(dto.email),
+          lastName: dto.lastName,
+          firstName: dto.firstName,
+          middleName: dto.middleName ?? null,
+          position: dto.position ?? null,
+          roles: dto.roles,
+          invitedBy: actorId,
+        });
+        em.persist(created);
+        // The membership row first: a duplicate live e-mail stops here, before any mail is queued.
+        await em.flush();
+        await this.invitations.issue(em, created);
+        this.audit.record(
+          {
+            type: 'pos.member.invited',
+            actorUserId: actorId,
+            organizationId: organization.id,
+            client,
+            details: {
+              membershipId: created.id,
+              roles: dto.roles,
+              via: actor === 'cli' ? 'cli' : 'api',
+            },
+          },
+          em,
+        );
+        await em.flush();
+        return created;
+      });
+      return MemberResponse.of(membership);
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) throw PosErrors.emailTaken();
+      throw error;
+    }
+  }
+
+  private recordMemberEvent(
+    em: EntityManager,
+    type: 'pos.member.archived' | 'pos.member.restored',
+    actor: User,
+    membership: Membership,
+    organization: Organization,
+    client: ClientInfo,
+  ): void {
+    this.audit.record(
+      {
+        type,
+        actorUserId: actor.id,
+        targetUserId: membership.user?.id ?? null,
+        organizationId: organization.id,
+        client,
+        details: { membershipId: membership.id },
+      },
+      em,
+    );
+  }
+
+  /** The membership, if the caller administers its organisation; 404 otherwise. */
+  private async managed(
+    user: User,
+    membershipId: string,
+  ): Promise<{ membership: Membership; organization: Organization }> {
+    const membership = await this.em.findOne(
+      Membership,
+      { id: membershipId },
+      { populate: ['organization'] },
+    );
+    if (!membership) throw PosErrors.memberNotFound();
+    try {
+      return {
+        membership,
+        organization: await this.access.administered(user, membership.organization.id),
+      };
+    } catch (error) {
+      // Out of reach is answered as not found, whatever the organisation check said.
+      if (error instanceof Error && 'code' in error && error.code === 'organization_not_found')
+        throw PosErrors.memberNotFound();
+      throw error;
+    }
+  }
+
+  async resend(user: User, membershipId: string, client: ClientInfo): Promise<MemberResponse> {
+    const { organization } = await this.managed(user, membershipId);
+    const membership = await this.em.transactional(async (em) => {
+      const locked = await this.invitations.lockMembership(em, membershipId);
+      if (locked.status !== MembershipStatus.Invited)
+        throw PosErrors.wrongStatus('Приглашение уже принято или учётная запись в архиве');
+      const revoked = await this.invitations.revokeAll(em, locked, 'resent');
+      await this.invitations.issue(em, locked);
+      this.audit.record(
+        {
+          type: 'pos.invitation.resent',
+          actorUserId: user.id,
+          organizationId: organization.id,
+          client,
+          details: { membershipId, revoked },
+        },
+        em,
+      );
+      await em.flush();
+      return locked;
+    });
+    return MemberResponse.of(membership);
+  }
+
+  async changeRoles(
+    user: User,
+    membershipId: string,
+    dto: ChangeRolesDto,
+    client: ClientInfo,
+  ): Promise<MemberResponse> {
+    const { membership, organization } = await this.managed(user, membershipId);
+    if (membership.status === MembershipStatus.Archived)
+      throw PosErrors.wrongStatus('Учётная запись в архиве');
+    const before = membership.roles;
+    membership.roles = dto.roles;
+    this.audit.record({
+      type: 'pos.member.roles_changed',
+      actorUserId: user.id,
+      targetUserId: membership.user?.id ?? null,
+      organizationId: organization.id,
+      client,
+      details: { membershipId, before, after: dto.roles },
+    });
+    await this.em.flush();
+    return MemberResponse.of(membership);
+  }
+
+  /** Out of every list but the archive, invitations dead, access gone at once, e-mail free. */
+  async archive(user: User, membershipId: string, client: ClientInfo): Promise<MemberResponse> {
+    const { organization } = await this.managed(user, membershipId);
+    const membership = await this.em.transactional(async (em) => {
+      const locked = await this.invitations.lockMembership(em, membershipId);
+      if (locked.status === MembershipStatus.Archived) return locked;
+      locked.statusBeforeArchive = locked.status;
+      locked.status = MembershipStatus.Archived;
+      locked.archivedAt = new Date();
+      await this.invitations.revokeAll(em, locked, 'archived');
+      this.recordMemberEvent(em, 'pos.member.archived', user, locked, organization, client);
+      await em.flush();
+      return locked;
+    });
+    return MemberResponse.of(membership);
+  }
+
+  /** Back to the status it had; an invited account gets a fresh invitation (within the hourly limit). */
+  async restore(user: User, membershipId: string, client: ClientInfo): Promise<MemberResponse> {
+    const { organization } = await this.managed(user, membershipId);
+    try {
+      const membership = await this.em.transactional(async (em) => {
+        const locked = await this.invitations.lockMembership(em, membershipId);
+        if (locked.status !== MembershipStatus.Archived)
+          throw PosErrors.wrongStatus('Учётная запись не в архиве');
+        locked.status = locked.statusBeforeArchive ?? MembershipStatus.Invited;
+        locked.statusBeforeArchive = null;
+        locked.archivedAt = null;
+        await em.flush();
+        if (locked.status === MembershipStatus.Invited) await this.invitations.issue(em, locked);
+        this.recordMemberEvent(em, 'pos.member.restored', user, locked, organization, client);
+        await em.flush();
+        return locked;
+      });
+      return MemberResponse.of(membership);
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) throw PosErrors.emailTaken();
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,123 @@
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { type Response } from 'express';
+import { Authenticated, CurrentAuth, type AuthContext } from '../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../common/client-info.js';
+import {
+  CreateOrganizationDto,
+  OrganizationResponse,
+  UpdateOrganizationDto,
+} from './dto/organization.dto.js';
+import { OrganizationsService } from './organizations.service.js';
+import { PosRoute } from './pos-area.guard.js';
+import { ReportService, statusCsv, type StatusRow } from './report.service.js';
+import { WidgetDto, type WidgetResponse, WidgetService } from './widget.service.js';
+
+const ID = new ParseUUIDPipe({ version: '4' });
+
+@ApiTags('pos: organizations')
+@ApiCookieAuth()
+@ApiBearerAuth()
+@Controller('api/v1/pos/organizations')
+export class OrganizationsController {
+  constructor(
+    private readonly organizations: OrganizationsService,
+    private readonly reports: ReportService,
+    private readonly widgets: WidgetService,
+  ) {}
+
+  @Post()
+  @Authenticated()
+  @HttpCode(HttpStatus.CREATED)
+  @ApiOperation({ summary: 'Создать ЛКО (только оператор платформы)' })
+  async create(
+    @CurrentAuth() auth: AuthContext,
+    @Body() dto: CreateOrganizationDto,
+    @Client() client: ClientInfo,
+  ): Promise<OrganizationResponse> {
+    return OrganizationResponse.of(await this.organizations.create(auth.user, dto, client));
+  }
+
+  @Get()
+  @Authenticated()
+  @ApiOperation({ summary: 'Дерево организаций, доступных пользователю' })
+  tree(@CurrentAuth() auth: AuthContext): Promise<OrganizationResponse[]> {
+    return this.organizations.visible(auth.user);
+  }
+
+  @Get(':id')
+  @PosRoute('admin')
+  @ApiOperation({ summary: 'Данные ЛКО' })
+  details(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id', ID) id: string,
+  ): Promise<OrganizationResponse> {
+    return this.organizations.details(auth.user, id);
+  }
+
+  @Patch(':id')
+  @PosRoute('admin')
+  @ApiOperation({ summary: 'Изменить данные ЛКО' })
+  update(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id', ID) id: string,
+    @Body() dto: UpdateOrganizationDto,
+    @Client() client: ClientInfo,
+  ): Promise<OrganizationResponse> {
+    return this.organizations.update(auth.user, id, dto, client);
+  }
+
+  @Get(':id/children')
+  @PosRoute('admin')
+  @ApiOperation({ summary: 'Подведомственные организации' })
+  children(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id', ID) id: string,
+  ): Promise<OrganizationResponse[]> {
+    return this.organizations.children(auth.user, id);
+  }
+
+  @Get(':id/connection-status')
+  @PosRoute('admin')
+  @ApiOperation({ summary: 'Статус подключения поддерева (JSON или ?format=csv)' })
+  async connectionStatus(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id', ID) id: string,
+    @Query('format') format: unknown,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<StatusRow[] | string> {
+    const rows = await this.reports.connectionStatus(auth.user, id);
+    if (format !== 'csv') return rows;
+    response.type('text/csv; charset=utf-8');
+    response.setHeader(
+      'Content-Disposition',
+      `attachment; filename="connection-status-${rows[0]?.lkoNumber ?? id}.csv"`,
+    );
+    return statusCsv(rows);
+  }
+
+  @Post(':id/widget')
+  @PosRoute('admin')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Код виджета для официального сайта (заканчивается номером ЛКО)' })
+  widget(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id', ID) id: string,
+    @Body() dto: WidgetDto,
+    @Client() client: ClientInfo,
+  ): Promise<WidgetResponse> {
+    return this.widgets.generate(auth.user, id, dto, client);
+  }
+}

@@ -1,0 +1,146 @@
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { type Response } from 'express';
+import { Authenticated, CurrentAuth, Public, type AuthContext } from '../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../common/client-info.js';
+import { GOSUSLUGI_PAGES } from '../gosuslugi/gosuslugi.texts.js';
+import { GosuslugiService } from '../gosuslugi/gosuslugi.service.js';
+import { ProviderError } from '../gosuslugi/provider-client.js';
+import { PageRenderer } from '../web/page-renderer.js';
+import { ConfirmationService, ConfirmDto, type MembershipSummary } from './confirmation.service.js';
+import { Invitations } from './invitations.service.js';
+import { PosAccess } from './pos-access.service.js';
+import { PosRoute } from './pos-area.guard.js';
+import { KIND_NAMES } from './pos.texts.js';
+import { roleName } from './roles.js';
+
+const REFUSED_PAGE = {
+  used: 'invitationUsed',
+  expired: 'invitationExpired',
+  revoked: 'invitationRevoked',
+  unknown: 'invitationUnknown',
+} as const;
+
+@ApiTags('pos')
+@Controller()
+export class PosController {
+  constructor(
+    private readonly confirmation: ConfirmationService,
+    private readonly access: PosAccess,
+    private readonly invitations: Invitations,
+    private readonly gosuslugi: GosuslugiService,
+    private readonly pages: PageRenderer,
+  ) {}
+
+  @Get('api/v1/pos/me/confirmation')
+  @Authenticated()
+  @ApiCookieAuth()
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Учётные записи в ЛКО; pending — ждут двух отметок первого входа' })
+  summary(
+    @CurrentAuth() auth: AuthContext,
+  ): Promise<{ pending: MembershipSummary[]; memberships: MembershipSummary[] }> {
+    return this.confirmation.summary(auth.user);
+  }
+
+  @Post('api/v1/pos/me/confirmation')
+  @Authenticated()
+  @ApiCookieAuth()
+  @ApiBearerAuth()
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({
+    summary: '«Мною пройдено обучение» и «Личный кабинет организации готов к работе»',
+  })
+  confirm(
+    @CurrentAuth() auth: AuthContext,
+    @Body() dto: ConfirmDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    return this.confirmation.confirm(auth.user, dto, client);
+  }
+
+  @Get('api/v1/pos/backoffice/session')
+  @PosRoute('backoffice')
+  @ApiCookieAuth()
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Бэк-офис: организации и роли пользователя' })
+  async backoffice(@CurrentAuth() auth: AuthContext) {
+    const memberships = await this.access.requireArea(auth.user, 'backoffice');
+    return { userId: auth.user.id, memberships: memberships.map((m) => this.describe(m)) };
+  }
+
+  @Get('api/v1/pos/admin/session')
+  @PosRoute('admin')
+  @ApiCookieAuth()
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Администратор ЛКО: организации, которыми управляет пользователь' })
+  async admin(@CurrentAuth() auth: AuthContext) {
+    const memberships = await this.access.requireArea(auth.user, 'admin');
+    return {
+      userId: auth.user.id,
+      platformOperator: auth.user.isPlatformOperator,
+      memberships: memberships.map((m) => this.describe(m)),
+    };
+  }
+
+  private describe(m: Awaited<ReturnType<PosAccess['memberships']>>[number]) {
+    return {
+      organizationId: m.organization.id,
+      organizationName: m.organization.name,
+      lkoNumber: String(m.organization.lkoNumber),
+      roles: m.roles,
+      status: m.status,
+    };
+  }
+
+  @Get('pos/invitations/:token')
+  @Public()
+  @ApiOperation({ summary: 'Страница приглашения: организация, роли, вход через Госуслуги' })
+  async landing(@Param('token') token: string, @Res() response: Response): Promise<void> {
+    response.setHeader('Referrer-Policy', 'no-referrer');
+    const found = await this.invitations.lookup(token);
+    if (found.kind !== 'usable') return this.refused(response, found.kind);
+    const membership = found.invitation.membership;
+    this.pages.send(response, 200, 'invitation', {
+      organization: membership.organization.name,
+      kind: KIND_NAMES[membership.organization.kind],
+      lkoNumber: String(membership.organization.lkoNumber),
+      name: [membership.lastName, membership.firstName, membership.middleName]
+        .filter(Boolean)
+        .join(' '),
+      roles: membership.roles.map(roleName),
+      acceptUrl: `/pos/invitations/${token}/accept`,
+    });
+  }
+
+  @Get('pos/invitations/:token/accept')
+  @Public()
+  @ApiOperation({ summary: 'Принять приглашение: переход на Госуслуги' })
+  async accept(@Param('token') token: string, @Res() response: Response): Promise<void> {
+    response.setHeader('Referrer-Policy', 'no-referrer');
+    const found = await this.invitations.lookup(token);
+    if (found.kind !== 'usable') return this.refused(response, found.kind);
+    try {
+      response.redirect(
+        303,
+        (await this.gosuslugi.startInvite(response, found.invitation.id)).href,
+      );
+    } catch (error) {
+      if (!(error instanceof ProviderError)) throw error;
+      const page = GOSUSLUGI_PAGES.unavailable;
+      this.pages.send(response, page.status, 'message', {
+        title: page.title,
+        paragraphs: page.paragraphs,
+        code: error.code,
+      });
+    }
+  }
+
+  private refused(response: Response, kind: keyof typeof REFUSED_PAGE): void {
+    const page = GOSUSLUGI_PAGES[REFUSED_PAGE[kind]];
+    this.pages.send(response, page.status, 'message', {
+      title: page.title,
+      paragraphs: page.paragraphs,
+    });
+  }
+}

@@ -1,0 +1,46 @@
+import { Global, Module } from '@nestjs/common';
+import { GosuslugiModule } from '../gosuslugi/gosuslugi.module.js';
+import { ACCESS_TOKEN_CLAIMS } from '../sessions/token-claims.js';
+import { ConfirmationService } from './confirmation.service.js';
+import { Invitations } from './invitations.service.js';
+import { MembersController } from './members.controller.js';
+import { MembersService } from './members.service.js';
+import { OperatorsService } from './operators.service.js';
+import { OrganizationsController } from './organizations.controller.js';
+import { OrganizationsService } from './organizations.service.js';
+import { PosAccess } from './pos-access.service.js';
+import { PosAreaGuard } from './pos-area.guard.js';
+import { PosTokenClaims } from './pos-token-claims.js';
+import { PosController } from './pos.controller.js';
+import { ReportService } from './report.service.js';
+import { WidgetService } from './widget.service.js';
+
+const SERVICES = [
+  OperatorsService,
+  PosAccess,
+  PosAreaGuard,
+  Invitations,
+  MembersService,
+  OrganizationsService,
+  ConfirmationService,
+  ReportService,
+  WidgetService,
+  PosTokenClaims,
+];
+
+/**
+ * The ПОС services are global: the Госуслуги callback accepts invitations and access tokens
+ * carry memberships without those features importing this one.
+ */
+@Global()
+@Module({
+  providers: [...SERVICES, { provide: ACCESS_TOKEN_CLAIMS, useExisting: PosTokenClaims }],
+  exports: [...SERVICES, ACCESS_TOKEN_CLAIMS],
+})
+export class PosCoreModule {}
+
+@Module({
+  imports: [GosuslugiModule],
+  controllers: [OrganizationsController, MembersController, PosController],
+})
+export class PosModule {}

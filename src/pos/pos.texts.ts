@@ -1,0 +1,74 @@
+import { HttpStatus } from '@nestjs/common';
+import { DomainError } from '../common/errors.js';
+
+/** Russian texts and stable error codes of the ПОС part, in one place. */
+export const PosErrors = {
+  notOperator: () =>
+    new DomainError(
+      HttpStatus.FORBIDDEN,
+      'operator_required',
+      'Действие доступно только оператору платформы',
+    ),
+  notAnOperator: (login: string) =>
+    new DomainError(
+      HttpStatus.CONFLICT,
+      'not_an_operator',
+      `Учётная запись «${login}» уже есть и не является оператором: добавьте --promote, если её действительно нужно сделать оператором`,
+    ),
+  confirmationRequired: () =>
+    new DomainError(
+      HttpStatus.FORBIDDEN,
+      'confirmation_required',
+      'Подтвердите подключение: «Мною пройдено обучение» и «Личный кабинет организации готов к работе»',
+    ),
+  noRole: () =>
+    new DomainError(HttpStatus.FORBIDDEN, 'role_required', 'Нет роли для этого раздела'),
+  organizationNotFound: () =>
+    new DomainError(HttpStatus.NOT_FOUND, 'organization_not_found', 'Организация не найдена'),
+  memberNotFound: () =>
+    new DomainError(HttpStatus.NOT_FOUND, 'member_not_found', 'Учётная запись не найдена'),
+  emailTaken: () =>
+    new DomainError(
+      HttpStatus.CONFLICT,
+      'email_taken',
+      'Этот адрес уже используется другой учётной записью. Для каждой учётной записи нужен отдельный адрес электронной почты.',
+      { email: [{ code: 'taken', message: 'Адрес уже используется другой учётной записью' }] },
+    ),
+  parentRequired: () =>
+    new DomainError(
+      HttpStatus.UNPROCESSABLE_ENTITY,
+      'validation_failed',
+      'Проверьте введённые данные',
+      {
+        parentId: [
+          {
+            code: 'institution_needs_parent',
+            message: 'Учреждение создаётся под органом администрации',
+          },
+        ],
+      },
+    ),
+  wrongStatus: (message: string) => new DomainError(HttpStatus.CONFLICT, 'wrong_status', message),
+  resendLimit: () =>
+    new DomainError(
+      HttpStatus.TOO_MANY_REQUESTS,
+      'resend_limit',
+      'Приглашение уже отправлялось несколько раз за последний час. Попробуйте позже.',
+    ),
+  confirmationIncomplete: () =>
+    new DomainError(HttpStatus.UNPROCESSABLE_ENTITY, 'validation_failed', 'Отметьте оба пункта', {
+      trainingCompleted: [{ code: 'required_true', message: 'Отметьте «Мною пройдено обучение»' }],
+      organizationReady: [
+        { code: 'required_true', message: 'Отметьте «Личный кабинет организации готов к работе»' },
+      ],
+    }),
+};
+
+export const STATUS_NAMES = {
+  invited: 'Приглашен',
+  registered: 'Зарегистрирован',
+  confirmed: 'Подтвержден',
+  archived: 'В архиве',
+} as const;
+
+export const KIND_NAMES = { authority: 'Орган администрации', institution: 'Учреждение' } as const;

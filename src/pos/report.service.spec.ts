@@ -1,0 +1,58 @@
+import { describe, expect, it } from '@jest/globals';
+import { redactPath } from '../common/logger.js';
+import { statusCsv, type StatusRow } from './report.service.js';
+
+const row = (name: string): StatusRow => ({
+  id: 'x',
+  parentId: null,
+  name,
+  kind: 'institution',
+  lkoNumber: '100001',
+  depth: 0,
+  accounts: { invited: 1, registered: 0, confirmed: 2, archived: 0 },
+  adminConfirmed: true,
+  lkoReady: false,
+  widgetGenerated: false,
+  subtree: {
+    invited: 1,
+    registered: 0,
+    confirmed: 2,
+    archived: 0,
+    organizations: 1,
+    adminConfirmed: 1,
+    lkoReady: 0,
+    widgetGenerated: 0,
+  },
+});
+
+describe('connection status CSV', () => {
+  it('is ;-separated UTF-8 with a BOM and Russian headers', () => {
+    const csv = statusCsv([row('Школа № 5')]);
+    expect(csv.startsWith('\uFEFFНомер ЛКО;Организация;')).toBe(true);
+    expect(csv.split('\r\n')[1]).toBe('100001;Школа № 5;Учреждение;0;1;0;2;0;да;нет;нет;1;2;0');
+  });
+
+  it('neutralises formulas and quotes separators, so a spreadsheet shows names as text', () => {
+    const csv = statusCsv([
+      row('=HYPERLINK("http://evil.example")'),
+      row('Школа; филиал'),
+      row('@SUM(1)'),
+    ]);
+    const lines = csv.split('\r\n');
+    expect(lines[1]).toContain(`;"'=HYPERLINK(""http://evil.example"")";`);
+    expect(lines[2]).toContain(';"Школа; филиал";');
+    expect(lines[3]).toContain(`;"'@SUM(1)";`);
+  });
+});
+
+describe('request log paths', () => {
+  it('keep the route of an invitation link, never its token, and drop query strings', () => {
+    expect(
+      redactPath('/pos/invitations/q384O9LK_eSjT1uEIZOXUnRBT9W2D-gLQx-QSaCdca0/accept?x=1'),
+    ).toBe('/pos/invitations/[token]/accept');
+    expect(redactPath('/auth/gosuslugi/callback?code=secret&state=s')).toBe(
+      '/auth/gosuslugi/callback',
+    );
+    expect(redactPath('/api/v1/me')).toBe('/api/v1/me');
+  });
+});

@@ -1,0 +1,101 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsIn, IsOptional, IsString, IsUrl, Length, MaxLength } from 'class-validator';
+import { NoControlCharacters } from '../common/validation.js';
+import { trimmed } from '../accounts/dto/fields.js';
+import { AuditService } from '../audit/audit.service.js';
+import { type ClientInfo } from '../common/client-info.js';
+import { AppConfig } from '../config/app-config.js';
+import { type User } from '../identity/user.entity.js';
+import { HTTPS_URL } from './dto/organization.dto.js';
+import { PosAccess } from './pos-access.service.js';
+
+export const WIDGET_VARIANTS = ['standard', 'dark', 'compact'] as const;
+export const DEFAULT_BANNER = 'Есть вопрос? Напишите нам';
+
+export class WidgetDto {
+  @ApiProperty({ enum: WIDGET_VARIANTS, description: 'Вариант оформления' })
+  @IsIn(WIDGET_VARIANTS, {
+    context: { code: 'not_allowed', message: 'Варианты оформления: standard, dark, compact' },
+  })
+  variant!: (typeof WIDGET_VARIANTS)[number];
+
+  @ApiPropertyOptional({ example: DEFAULT_BANNER })
+  @IsOptional()
+  @Transform(trimmed)
+  @IsString()
+  @Length(3, 200)
+  @NoControlCharacters()
+  bannerText?: string;
+
+  @ApiProperty({
+    example: 'https://school5.example.ru',
+    description: 'Официальный сайт организации',
+  })
+  @Transform(trimmed)
+  @IsUrl(HTTPS_URL, {
+    context: { code: 'invalid_url', message: 'Нужен адрес сайта, начинающийся с https://' },
+  })
+  @MaxLength(500)
+  siteUrl!: string;
+}
+
+export interface WidgetResponse {
+  lkoNumber: string;
+  variant: string;
+  bannerText: string;
+  siteUrl: string;
+  /** The embed code for the official site; its last call carries the ЛКО number. */
+  code: string;
+}
+
+/** Attribute-safe text for the generated HTML. */
+function attribute(value: string): string {
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/"/g, '&quot;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;');
+}
+
+@Injectable()
+export class WidgetService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly access: PosAccess,
+    private readonly audit: AuditService,
+    private readonly config: AppConfig,
+  ) {}
+
+  async generate(
+    user: User,
+    organizationId: string,
+    dto: WidgetDto,
+    client: ClientInfo,
+  ): Promise<WidgetResponse> {
+    const organization = await this.access.administered(user, organizationId);
+    const bannerText = dto.bannerText ?? DEFAULT_BANNER;
+    organization.officialSiteUrl = dto.siteUrl;
+    organization.widgetVariant = dto.variant;
+    organization.widgetBannerText = bannerText;
+    organization.widgetGeneratedAt = new Date();
+    this.audit.record({
+      type: 'pos.widget.generated',
+      actorUserId: user.id,
+      organizationId: organization.id,
+      client,
+      details: { variant: dto.variant, siteUrl: dto.siteUrl },
+    });
+    await this.em.flush();
+    const lko = String(organization.lkoNumber);
+    const base = this.config.publicUrl;
+    const code = [
+      `<script src="${base}/pos/widget.js" defer></script>`,
+      `<div id="pos-widget" class="pos-widget pos-widget--${dto.variant}" data-banner="${attribute(bannerText)}"></div>`,
+      `<script>window.addEventListener("load", function () { PosWidget("${base}/pos/form", ${lko}); });</script>`,
+    ].join('\n');
+    return { lkoNumber: lko, variant: dto.variant, bannerText, siteUrl: dto.siteUrl, code };
+  }
+}

@@ -1,0 +1,99 @@
+import {
+  Body,
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  HttpStatus,
+  Post,
+  Req,
+  Res,
+} from '@nestjs/common';
+import { ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { type Request, type Response } from 'express';
+import {
+  Authenticated,
+  CredentialEndpoint,
+  CurrentAuth,
+  Public,
+  type AuthContext,
+} from '../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../common/client-info.js';
+import { Errors } from '../common/errors.js';
+import { AppConfig } from '../config/app-config.js';
+import { AuthService } from './auth.service.js';
+import { AccessTokenResponse, LoginDto } from './dto/login.dto.js';
+import { clearSessionCookie, setSessionCookie } from './session-cookie.js';
+import { assertSameOrigin } from './same-origin.js';
+import { SessionService } from './session.service.js';
+import { TokenService } from './token.service.js';
+
+@ApiTags('auth')
+@Controller()
+export class AuthController {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly sessions: SessionService,
+    private readonly tokens: TokenService,
+    private readonly config: AppConfig,
+  ) {}
+
+  @Post('api/v1/auth/login')
+  @Public()
+  @CredentialEndpoint()
+  @HttpCode(HttpStatus.OK)
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: 'Вход по логину и паролю: cookie сеанса и access token' })
+  async login(
+    @Body() dto: LoginDto,
+    @Client() client: ClientInfo,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<AccessTokenResponse> {
+    const previous = await this.sessions.fromCookie(request);
+    const { session, token } = await this.auth.login(dto.login, dto.password, client, previous);
+    setSessionCookie(response, this.config, token);
+    const access = await this.tokens.issueForSession(session);
+    return { accessToken: access.token, tokenType: 'Bearer', expiresIn: access.expiresIn };
+  }
+
+  @Post('api/v1/auth/logout')
+  @Public()
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Выход: сеанс завершается, его access token больше не принимается' })
+  async logout(
+    @Client() client: ClientInfo,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<void> {
+    // Public so a browser whose session already ended can still clear its cookie; a live session
+    // (cookie or bearer token) ends, and cookie callers must come from our own origin.
+    const auth = await this.sessions.authenticate(request);
+    if (auth) {
+      if (auth.via === 'cookie') assertSameOrigin(request, this.config.publicUrl);
+      await this.auth.logout(auth.session, client);
+    }
+    clearSessionCookie(response, this.config);
+  }
+
+  @Post('api/v1/auth/token')
+  @Authenticated()
+  @HttpCode(HttpStatus.OK)
+  @Header('Cache-Control', 'no-store')
+  @ApiCookieAuth()
+  @ApiOperation({ summary: 'Новый access token для текущего сеанса (только по cookie)' })
+  async token(@CurrentAuth() auth: AuthContext): Promise<AccessTokenResponse> {
+    // An access token cannot mint its successor: only the browser session can.
+    if (auth.via !== 'cookie') throw Errors.unauthenticated();
+    const access = await this.tokens.issueForSession(auth.session);
+    return { accessToken: access.token, tokenType: 'Bearer', expiresIn: access.expiresIn };
+  }
+
+  @Get('.well-known/jwks.json')
+  @Public()
+  @Header('Cache-Control', 'public, max-age=300')
+  @ApiOperation({ summary: 'Открытые ключи для проверки access token' })
+  jwks() {
+    return this.tokens.jwks();
+  }
+}

@@ -1,0 +1,243 @@
+import { LockMode } from '@mikro-orm/core';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { AuditService, type AuditEventType } from '../audit/audit.service.js';
+import { type ClientInfo } from '../common/client-info.js';
+import { Errors } from '../common/errors.js';
+import { AppConfig } from '../config/app-config.js';
+import { normalizeLogin } from '../identity/normalize.js';
+import { PasswordCredential } from '../identity/password-credential.entity.js';
+import { PasswordHasher } from '../identity/password-hasher.service.js';
+import { type User, UserStatus } from '../identity/user.entity.js';
+import { afterFailure, CLEARED, isLocked, type LockoutState } from './lockout.js';
+import { AuthMethod, type Session } from './session.entity.js';
+import { SessionService } from './session.service.js';
+
+export interface LoginResult {
+  session: Session;
+  /** The cookie value; shown once, stored only as a hash. */
+  token: string;
+}
+
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly config: AppConfig,
+    private readonly hasher: PasswordHasher,
+    private readonly sessions: SessionService,
+    private readonly audit: AuditService,
+  ) {}
+
+  /**
+   * Password login. Every failure (unknown login, wrong password, locked or blocked account) costs
+   * one argon2 verification and ends in the same error; the audit log tells them apart.
+   */
+  async login(
+    loginInput: string,
+    password: string,
+    client: ClientInfo,
+    previous: Session | null,
+  ): Promise<LoginResult> {
+    const login = normalizeLogin(loginInput);
+    const credential = await this.em.findOne(
+      PasswordCredential,
+      { user: { login } },
+      { populate: ['user'] },
+    );
+    if (!credential) {
+      await this.hasher.verifyDummy(password);
+      return this.refuse(client, 'unknown_login');
+    }
+    const user = credential.user;
+    const verifiedHash = credential.hash;
+    const lockedAtStart = isLocked(credential, new Date());
+    const valid = await this.hasher.verify(verifiedHash, password);
+
+    if (lockedAtStart) {
+      return this.refuse(client, 'locked', user.id);
+    }
+    if (!valid) {
+      await this.recordFailure(credential.id, user.id, client, 'login.failed', 'wrong_password');
+      throw Errors.invalidCredentials();
+    }
+    if (user.status !== UserStatus.Active) {
+      return this.refuse(client, user.status, user.id);
+    }
+
+    const rehash = this.hasher.needsRehash(verifiedHash) ? await this.hasher.hash(password) : null;
+    const result = await this.em.transactional(async (em) => {
+      const current = await em.findOneOrFail(PasswordCredential, credential.id, {
+        lockMode: LockMode.PESSIMISTIC_WRITE,
+        refresh: true,
+      });
+      // The stored hash may have changed while argon2 ran: a password change (then the old password
+      // must not get in) or another login's re-hash (then it verifies again). A lockout may have begun.
+      const unchanged = current.hash === verifiedHash;
+      if (!unchanged && !(await this.hasher.verify(current.hash, password))) return null;
+      if (isLocked(current, new Date())) return null;
+      Object.assign(current, CLEARED);
+      if (rehash && unchanged) {
+        current.hash = rehash;
+        this.audit.record(
+          { type: 'password.rehashed', actorUserId: user.id, targetUserId: user.id, client },
+          em,
+        );
+      }
+      const created = this.openSession(em, user, AuthMethod.Password, client, previous);
+      await em.flush();
+      return created;
+    });
+    return result ?? this.refuse(client, 'credential_changed', user.id);
+  }
+
+  /** Every login failure: audited with its reason, answered with the one generic error. */
+  private async refuse(client: ClientInfo, reason: string, userId?: string): Promise<never> {
+    await this.audit.write({
+      type: 'login.failed',
+      targetUserId: userId ?? null,
+      client,
+      details: { reason },
+    });
+    throw Errors.invalidCredentials();
+  }
+
+  /**
+   * Starts a session after a successful authentication, inside the caller's transaction. A new
+   * session id on every login; a session the browser already had ends (fixation).
+   */
+  openSession(
+    em: EntityManager,
+    user: User,
+    method: AuthMethod,
+    client: ClientInfo,
+    previous: Session | null,
+  ): LoginResult {
+    if (previous) this.sessions.revoke(previous, 'replaced_by_login');
+    const created = this.sessions.create(em, user, method, client);
+    this.audit.record(
+      {
+        type: 'login.succeeded',
+        actorUserId: user.id,
+        targetUserId: user.id,
+        client,
+        details: { method, sessionId: created.session.id },
+      },
+      em,
+    );
+    return created;
+  }
+
+  /**
+   * Checks the password of a signed-in user (re-authentication, password change). A wrong one
+   * counts toward lockout like a failed login; a locked account is refused whatever the password.
+   * Returns the credential and the hash that was verified, for a compare-under-lock by the caller.
+   */
+  async verifyCurrentPassword(
+    user: User,
+    password: string,
+    client: ClientInfo,
+    failure: AuditEventType,
+  ): Promise<{ credential: PasswordCredential; verifiedHash: string } | null> {
+    const credential = await this.em.findOne(PasswordCredential, { user }, { refresh: true });
+    if (!credential) {
+      await this.hasher.verifyDummy(password);
+      return null;
+    }
+    const locked = isLocked(credential, new Date());
+    const verifiedHash = credential.hash;
+    const valid = await this.hasher.verify(verifiedHash, password);
+    if (locked) {
+      await this.audit.write({
+        type: failure,
+        actorUserId: user.id,
+        targetUserId: user.id,
+        client,
+        details: { reason: 'locked' },
+      });
+      return null;
+    }
+    if (!valid) {
+      await this.recordFailure(credential.id, user.id, client, failure, 'wrong_password');
+      return null;
+    }
+    return { credential, verifiedHash };
+  }
+
+  /** Re-entering the password in a live session (before linking Госуслуги, for example). */
+  async reauthenticate(session: Session, password: string, client: ClientInfo): Promise<void> {
+    const verified = await this.verifyCurrentPassword(
+      session.user,
+      password,
+      client,
+      'reauthentication.failed',
+    );
+    if (!verified) throw Errors.invalidCredentials();
+    session.authenticatedAt = new Date();
+    this.audit.record({
+      type: 'reauthenticated',
+      actorUserId: session.user.id,
+      targetUserId: session.user.id,
+      client,
+      details: { sessionId: session.id },
+    });
+    await this.em.flush();
+  }
+
+  /**
+   * Counts a failed password check under a row lock (re-read, not cached), so concurrent guesses
+   * cannot lose updates, and records a lockout when this failure starts one.
+   */
+  async recordFailure(
+    credentialId: string,
+    userId: string,
+    client: ClientInfo,
+    type: AuditEventType,
+    reason: string,
+  ): Promise<LockoutState> {
+    return this.em.transactional(async (em) => {
+      const credential = await em.findOneOrFail(PasswordCredential, credentialId, {
+        lockMode: LockMode.PESSIMISTIC_WRITE,
+        refresh: true,
+      });
+      const now = new Date();
+      const wasLocked = isLocked(credential, now);
+      const next = afterFailure(credential, now, this.config.lockout);
+      Object.assign(credential, next);
+      this.audit.record(
+        {
+          type,
+          targetUserId: userId,
+          client,
+          details: { reason, failureCount: next.failureCount },
+        },
+        em,
+      );
+      if (!wasLocked && isLocked(next, now)) {
+        this.audit.record(
+          {
+            type: 'login.locked_out',
+            targetUserId: userId,
+            client,
+            details: { lockedUntil: next.lockedUntil?.toISOString() },
+          },
+          em,
+        );
+      }
+      await em.flush();
+      return next;
+    });
+  }
+
+  async logout(session: Session, client: ClientInfo): Promise<void> {
+    this.sessions.revoke(session, 'logout');
+    this.audit.record({
+      type: 'logout',
+      actorUserId: session.user.id,
+      targetUserId: session.user.id,
+      client,
+      details: { sessionId: session.id },
+    });
+    await this.em.flush();
+  }
+}

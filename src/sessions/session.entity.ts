@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import { type Opt, type Rel } from '@mikro-orm/core';
+import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import { User } from '../identity/user.entity.js';
+
+export enum AuthMethod {
+  Password = 'pwd',
+  Gosuslugi = 'gosuslugi',
+}
+
+/**
+ * A browser session. The cookie carries a random 256-bit token; only its SHA-256 lives here, so
+ * a database read does not hand out live sessions.
+ */
+@Entity({ tableName: 'sessions' })
+@Index({ name: 'sessions_user_idx', properties: ['user'] })
+export class Session {
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @Property({ type: 'string', length: 64, unique: 'sessions_token_hash_unique', hidden: true })
+  tokenHash!: string;
+
+  @ManyToOne({ entity: () => User, deleteRule: 'cascade' })
+  user!: Rel<User>;
+
+  @Enum({ items: () => AuthMethod, nativeEnumName: 'auth_method' })
+  method!: AuthMethod;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz' })
+  createdAt: Date & Opt = new Date();
+
+  @Property({ type: 'datetime', columnType: 'timestamptz' })
+  lastSeenAt: Date & Opt = new Date();
+
+  /** When the person last proved who they are in this session (login or re-entering the password). */
+  @Property({ type: 'datetime', columnType: 'timestamptz' })
+  authenticatedAt: Date & Opt = new Date();
+
+  @Property({ type: 'datetime', columnType: 'timestamptz' })
+  idleExpiresAt!: Date;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz' })
+  absoluteExpiresAt!: Date;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  revokedAt: Date | null = null;
+
+  @Property({ type: 'string', length: 32, nullable: true })
+  revokedReason: string | null = null;
+
+  @Property({ type: 'string', length: 64, nullable: true })
+  ip: string | null = null;
+
+  @Property({ type: 'string', length: 512, nullable: true })
+  userAgent: string | null = null;
+
+  isActive(now: Date): boolean {
+    return this.revokedAt === null && now < this.idleExpiresAt && now < this.absoluteExpiresAt;
+  }
+}

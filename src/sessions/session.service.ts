@@ -1,0 +1,135 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { type Request } from 'express';
+import { createHash, randomBytes } from 'node:crypto';
+import { type ClientInfo } from '../common/client-info.js';
+import { AppConfig } from '../config/app-config.js';
+import { UserStatus, type User } from '../identity/user.entity.js';
+import { type AuthContext } from '../common/auth-decorators.js';
+import { readSessionCookie } from './session-cookie.js';
+import { TokenService } from './token.service.js';
+import { type AuthMethod, Session } from './session.entity.js';
+
+const BEARER = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/;
+
+/** Idle expiry is pushed forward at most this often, so reads do not each become a write. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export function hashSessionToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+@Injectable()
+export class SessionService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly config: AppConfig,
+    private readonly tokens: TokenService,
+  ) {}
+
+  /** A new session with a fresh 256-bit token; the caller flushes (inside its transaction). */
+  create(
+    em: EntityManager,
+    user: User,
+    method: AuthMethod,
+    client: ClientInfo,
+  ): { session: Session; token: string } {
+    const token = randomBytes(32).toString('base64url');
+    const now = new Date();
+    const session = Object.assign(new Session(), {
+      tokenHash: hashSessionToken(token),
+      user,
+      method,
+      createdAt: now,
+      lastSeenAt: now,
+      authenticatedAt: now,
+      idleExpiresAt: new Date(now.getTime() + this.config.session.idleTtlMs),
+      absoluteExpiresAt: new Date(now.getTime() + this.config.session.absoluteTtlMs),
+      ip: client.ip,
+      userAgent: client.userAgent,
+    });
+    em.persist(session);
+    return { session, token };
+  }
+
+  private usable(session: Session | null, now: Date): session is Session {
+    if (!session || !session.isActive(now)) return false;
+    const user = session.user;
+    if (user.status !== UserStatus.Active) return false;
+    return user.sessionsValidAfter === null || session.createdAt >= user.sessionsValidAfter;
+  }
+
+  /** The live session behind a cookie token, its idle expiry extended; null when none. */
+  async resolveToken(token: string): Promise<Session | null> {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
+    const session = await this.em.findOne(
+      Session,
+      { tokenHash: hashSessionToken(token) },
+      { populate: ['user'] },
+    );
+    const now = new Date();
+    if (!this.usable(session, now)) return null;
+    if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
+      session.lastSeenAt = now;
+      session.idleExpiresAt = new Date(
+        Math.min(
+          now.getTime() + this.config.session.idleTtlMs,
+          session.absoluteExpiresAt.getTime(),
+        ),
+      );
+      await this.em.flush();
+    }
+    return session;
+  }
+
+  /**
+   * Who is calling: a bearer access token whose session is live, or else the session cookie.
+   * A malformed or refused bearer token is not replaced by the cookie: the answer is null.
+   */
+  async authenticate(request: Request): Promise<AuthContext | null> {
+    const authorization = request.get('authorization');
+    if (authorization !== undefined) {
+      const match = BEARER.exec(authorization);
+      if (!match) return null;
+      const claims = await this.tokens.verify(match[1]).catch(() => null);
+      const session = claims && (await this.resolveId(claims.sid));
+      if (!claims || !session || session.user.id !== claims.sub) return null;
+      return { user: session.user, session, via: 'bearer' };
+    }
+    const session = await this.fromCookie(request);
+    return session ? { user: session.user, session, via: 'cookie' } : null;
+  }
+
+  /** The live session of the browser's session cookie, if any. */
+  async fromCookie(request: Request): Promise<Session | null> {
+    const token = readSessionCookie(request, this.config);
+    return token ? this.resolveToken(token) : null;
+  }
+
+  /** The live session an access token names; access tokens die with their session. */
+  async resolveId(sessionId: string): Promise<Session | null> {
+    const session = await this.em.findOne(Session, { id: sessionId }, { populate: ['user'] });
+    return this.usable(session, new Date()) ? session : null;
+  }
+
+  revoke(session: Session, reason: string): void {
+    if (session.revokedAt === null) {
+      session.revokedAt = new Date();
+      session.revokedReason = reason;
+    }
+  }
+
+  /** Ends every live session of the user except `keepId`; returns how many ended. */
+  async revokeOthers(
+    em: EntityManager,
+    user: User,
+    keepId: string | null,
+    reason: string,
+  ): Promise<number> {
+    return em.nativeUpdate(
+      Session,
+      { user, revokedAt: null, ...(keepId && { id: { $ne: keepId } }) },
+      { revokedAt: new Date(), revokedReason: reason },
+    );
+  }
+}

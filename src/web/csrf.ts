@@ -1,0 +1,44 @@
+import { Injectable } from '@nestjs/common';
+import { type Request, type Response } from 'express';
+import { randomBytes } from 'node:crypto';
+import { AppConfig } from '../config/app-config.js';
+import { sameSecret } from '../common/secrets.js';
+
+/**
+ * Double-submit token for server-rendered forms: a random value in an HttpOnly, SameSite=Lax
+ * cookie and the same value in a hidden field. A forged cross-site form cannot read the cookie
+ * to copy it; the Origin check (assertSameOrigin) comes on top.
+ */
+@Injectable()
+export class Csrf {
+  constructor(private readonly config: AppConfig) {}
+
+  private get cookieName(): string {
+    return this.config.isProduction ? '__Host-il_csrf' : 'il_csrf';
+  }
+
+  /** The browser's token, made and set when it has none. */
+  token(request: Request, response: Response): string {
+    const existing: unknown = (request.cookies as Record<string, unknown> | undefined)?.[
+      this.cookieName
+    ];
+    if (typeof existing === 'string' && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;
+    const token = randomBytes(32).toString('base64url');
+    response.cookie(this.cookieName, token, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.config.session.secureCookie,
+      path: '/',
+    });
+    return token;
+  }
+
+  valid(request: Request, submitted: unknown): boolean {
+    const cookie: unknown = (request.cookies as Record<string, unknown> | undefined)?.[
+      this.cookieName
+    ];
+    return (
+      typeof cookie === 'string' && typeof submitted === 'string' && sameSecret(cookie, submitted)
+    );
+  }
+}

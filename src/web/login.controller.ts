@@ -1,0 +1,115 @@
+import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { type Request, type Response } from 'express';
+import { CredentialEndpoint, Public } from '../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../common/client-info.js';
+import { DomainError } from '../common/errors.js';
+import { AppConfig } from '../config/app-config.js';
+import { safeReturnTo } from '../gosuslugi/return-to.js';
+import { AuthService } from '../sessions/auth.service.js';
+import { assertSameOrigin } from '../sessions/same-origin.js';
+import { setSessionCookie } from '../sessions/session-cookie.js';
+import { SessionService } from '../sessions/session.service.js';
+import { Csrf } from './csrf.js';
+import { PageRenderer } from './page-renderer.js';
+
+export class LoginFormDto {
+  @IsString()
+  @MaxLength(100)
+  csrf!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(254)
+  login?: string;
+
+  @IsString()
+  @MaxLength(1024)
+  password!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  returnTo?: string;
+}
+
+const DEFAULT_RETURN = '/account';
+const WRONG = 'Неверный логин или пароль';
+
+/** The login page (and the «enter the password again» page before linking Госуслуги). */
+@ApiExcludeController()
+@Controller('login')
+export class LoginController {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly sessions: SessionService,
+    private readonly pages: PageRenderer,
+    private readonly config: AppConfig,
+    private readonly csrf: Csrf,
+  ) {}
+
+  @Get()
+  @Public()
+  async page(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Query('returnTo') returnTo: unknown,
+    @Query('reauth') reauth: unknown,
+  ): Promise<void> {
+    const session = reauth === '1' ? await this.sessions.fromCookie(request) : null;
+    this.render(response, 200, {
+      returnTo: safeReturnTo(returnTo) ?? DEFAULT_RETURN,
+      reauth: session !== null,
+      login: session?.user.login,
+      csrf: this.csrf.token(request, response),
+    });
+  }
+
+  @Post()
+  @Public()
+  @CredentialEndpoint()
+  async submit(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Body() form: LoginFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    assertSameOrigin(request, this.config.publicUrl);
+    const returnTo = safeReturnTo(form.returnTo) ?? DEFAULT_RETURN;
+    const csrf = this.csrf.token(request, response);
+    if (!this.csrf.valid(request, form.csrf)) {
+      return this.render(response, 403, {
+        returnTo,
+        reauth: false,
+        csrf,
+        error: 'Страница устарела. Введите данные ещё раз.',
+      });
+    }
+    const current = await this.sessions.fromCookie(request);
+    try {
+      if (!form.login && current) {
+        // The password again, in the current session.
+        await this.auth.reauthenticate(current, form.password, client);
+        return response.redirect(303, returnTo);
+      }
+      const { token } = await this.auth.login(form.login ?? '', form.password, client, current);
+      setSessionCookie(response, this.config, token);
+      response.redirect(303, returnTo);
+    } catch (error) {
+      if (!(error instanceof DomainError) || error.code !== 'invalid_credentials') throw error;
+      this.render(response, 401, {
+        returnTo,
+        reauth: !form.login && current !== null,
+        login: current?.user.login,
+        loginValue: form.login,
+        csrf,
+        error: WRONG,
+      });
+    }
+  }
+
+  private render(response: Response, status: number, data: object): void {
+    this.pages.send(response, status, 'login', data);
+  }
+}

@@ -1,0 +1,26 @@
+import { Injectable } from '@nestjs/common';
+import { Eta } from 'eta';
+import { type Response } from 'express';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Server-rendered pages (eta, escaping on). Templates live in src/web/views and are copied to
+ * dist/web/views by the build.
+ */
+@Injectable()
+export class PageRenderer {
+  private readonly eta = new Eta({
+    views: fileURLToPath(new URL('./views', import.meta.url)),
+    autoEscape: true,
+    cache: true,
+  });
+
+  render(view: string, data: object): string {
+    return this.eta.render(view, data);
+  }
+
+  send(response: Response, status: number, view: string, data: object): void {
+    response.status(status).type('html').setHeader('Cache-Control', 'no-store');
+    response.send(this.render(view, data));
+  }
+}

@@ -1,0 +1,423 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { AuditEvent } from '../src/audit/audit-event.entity.js';
+import { type StandInFault, GosuslugiStandIn } from '../src/dev/gosuslugi-stand-in.js';
+import { FederatedIdentity } from '../src/identity/federated-identity.entity.js';
+import { User } from '../src/identity/user.entity.js';
+import { AuthMethod, Session } from '../src/sessions/session.entity.js';
+import { startTestApp, type TestApp } from './support/app.js';
+import { Browser } from './support/browser.js';
+import {
+  confirmationState,
+  confirmLink,
+  forgetStandInSession,
+  linkThrough,
+  loggedInBrowser,
+  throughStandIn,
+} from './support/gosuslugi.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  // The stand-in releases e-mail and SNILS too, so «never matched by e-mail» is really exercised.
+  t = await startTestApp(
+    {
+      THROTTLE_AUTH_LIMIT: '100000',
+      THROTTLE_LIMIT: '100000',
+      GOSUSLUGI_SCOPES: 'openid fullname email snils',
+    },
+    { listen: true },
+  );
+});
+afterAll(async () => {
+  await t.close();
+});
+// Every test starts with no links, whatever the previous one left behind.
+afterEach(async () => {
+  await t.em().nativeDelete(FederatedIdentity, {});
+});
+
+// Each test uses its own test person so links made by one do not affect another.
+const PERSON = {
+  linkFlow: 1000000001,
+  state: 1000000002,
+  csrf: 1000000003,
+  tokens: 1000000004,
+  misc: 1000000005,
+};
+
+const identitiesOf = (userId: string) => t.em().count(FederatedIdentity, { user: userId });
+const identitiesOfPerson = (oid: number) =>
+  t.em().count(FederatedIdentity, { subject: String(oid) });
+const me = async (browser: Browser) =>
+  (await browser.get('/api/v1/me')).json() as Promise<Record<string, unknown>>;
+
+describe('link, log out, log in through Госуслуги', () => {
+  it('links an account, then logs in through Госуслуги into the same account', async () => {
+    const { browser, id } = await loggedInBrowser(t);
+
+    const linked = await linkThrough(browser, PERSON.linkFlow);
+    expect(linked.status).toBe(303);
+    expect(linked.headers.get('location')).toBe('/account?gosuslugi=linked');
+
+    const profile = await me(browser);
+    expect(profile.identities).toEqual([
+      expect.objectContaining({
+        provider: 'gosuslugi',
+        displayName: 'Иванова Мария Сергеевна',
+        trusted: true,
+        linkedAt: expect.any(String),
+      }),
+    ]);
+    expect(profile).toMatchObject({
+      lastName: 'Иванова',
+      firstName: 'Мария',
+      middleName: 'Сергеевна',
+    });
+    const identity = await t.em().findOneOrFail(FederatedIdentity, { user: id });
+    expect(identity).toMatchObject({
+      issuer: t.config.gosuslugi.issuer,
+      subject: String(PERSON.linkFlow),
+      provider: 'gosuslugi',
+    });
+    expect(await t.em().count(AuditEvent, { type: 'gosuslugi.linked', targetUserId: id })).toBe(1);
+
+    expect((await browser.postJson('/api/v1/auth/logout', {})).status).toBe(204);
+    expect((await browser.get('/api/v1/me')).status).toBe(401);
+
+    const callback = await throughStandIn(
+      browser,
+      '/auth/gosuslugi/login?returnTo=/pos',
+      PERSON.linkFlow,
+    );
+    const loggedIn = await browser.get(callback);
+    expect(loggedIn.status).toBe(303);
+    expect(loggedIn.headers.get('location')).toBe('/pos');
+    expect((await me(browser)).id).toBe(id);
+    const sessions = await t.em().find(Session, { user: id, revokedAt: null });
+    expect(sessions.map((s) => s.method)).toEqual([AuthMethod.Gosuslugi]);
+    expect(
+      (await t.em().findOneOrFail(FederatedIdentity, { user: id })).lastLoginAt,
+    ).not.toBeNull();
+  });
+});
+
+describe('callback state and browser binding', () => {
+  it('refuses a callback without state, with a wrong state, and a replayed one: 400, no session, nothing linked', async () => {
+    const { browser, id } = await loggedInBrowser(t);
+
+    const withoutState = await throughStandIn(browser, '/auth/gosuslugi/link', PERSON.state);
+    const stripped = new URL(withoutState, t.url);
+    stripped.searchParams.delete('state');
+    const missing = await browser.get(stripped.pathname + stripped.search);
+    expect(missing.status).toBe(400);
+    expect(await missing.text()).toContain('Сеанс входа через Госуслуги не найден');
+
+    const tampered = new URL(
+      await throughStandIn(browser, '/auth/gosuslugi/link', PERSON.state),
+      t.url,
+    );
+    tampered.searchParams.set('state', 'x'.repeat(43));
+    expect((await browser.get(tampered.pathname + tampered.search)).status).toBe(400);
+    expect(await identitiesOf(id)).toBe(0);
+
+    // A replay with the very same transaction cookie: the first use deleted the transaction.
+    const callback = await throughStandIn(browser, '/auth/gosuslugi/link', PERSON.state);
+    const transactionCookie = browser.cookies.get('il_gosuslugi_tx')!;
+    expect((await browser.get(callback)).status).toBe(303);
+    browser.cookies.set('il_gosuslugi_tx', transactionCookie);
+    const replay = await browser.get(callback);
+    expect(replay.status).toBe(400);
+    expect(await identitiesOf(id)).toBe(0);
+    const sessions = await t.em().count(Session, { user: id, revokedAt: null });
+    expect(sessions).toBe(1);
+  });
+
+  it('refuses a callback carried into another browser (login CSRF): no session, nothing linked', async () => {
+    const victim = new Browser(t.url);
+    const attacker = await loggedInBrowser(t);
+    await linkThrough(attacker.browser, PERSON.csrf); // the attacker's own Госуслуги is linked to the attacker
+    await attacker.browser.postJson('/api/v1/auth/logout', {});
+
+    // The attacker starts a login and hands the victim the callback URL.
+    const callback = await throughStandIn(attacker.browser, '/auth/gosuslugi/login', PERSON.csrf);
+    const response = await victim.get(callback);
+    expect(response.status).toBe(400);
+    expect(victim.cookies.has('il_session')).toBe(false);
+    expect((await victim.get('/api/v1/me')).status).toBe(401);
+  });
+});
+
+describe('ID token checks', () => {
+  const faults: StandInFault[] = [
+    'wrong_issuer',
+    'wrong_audience',
+    'expired',
+    'alg_none',
+    'bad_signature',
+    'unknown_kid',
+    'wrong_nonce',
+  ];
+
+  it.each(faults)('refuses an ID token with %s: 400, nothing linked', async (fault) => {
+    const { browser, id } = await loggedInBrowser(t);
+    t.app.get(GosuslugiStandIn).injectFault(fault);
+    const response = await linkThrough(browser, PERSON.tokens);
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain('не прошёл проверку');
+    expect(await identitiesOf(id)).toBe(0);
+    expect(await identitiesOfPerson(PERSON.tokens)).toBe(0);
+    const refused = await t
+      .em()
+      .find(
+        AuditEvent,
+        { type: 'gosuslugi.callback_rejected' },
+        { orderBy: { createdAt: 'desc' }, limit: 1 },
+      );
+    expect(refused[0].details.reason).toEqual(expect.any(String));
+  });
+});
+
+describe('returnTo', () => {
+  it.each(['https://evil.example', '//evil.example', '/\\evil.example'])(
+    'ignores returnTo=%s',
+    async (returnTo) => {
+      const { browser, id } = await loggedInBrowser(t);
+      await linkThrough(browser, PERSON.misc);
+      await browser.postJson('/api/v1/auth/logout', {});
+      const callback = await throughStandIn(
+        browser,
+        `/auth/gosuslugi/login?returnTo=${encodeURIComponent(returnTo)}`,
+        PERSON.misc,
+      );
+      const response = await browser.get(callback);
+      expect(response.status).toBe(303);
+      expect(response.headers.get('location')).toBe('/account');
+      expect((await me(browser)).id).toBe(id);
+    },
+  );
+});
+
+describe('one identity, one account', () => {
+  it('refuses to link an identity already linked to another account: 409, the first account unchanged', async () => {
+    const a = await loggedInBrowser(t);
+    const b = await loggedInBrowser(t);
+    expect((await linkThrough(a.browser, PERSON.misc)).status).toBe(303);
+
+    const refused = await linkThrough(b.browser, PERSON.misc);
+    expect(refused.status).toBe(409);
+    expect(await refused.text()).toContain('уже привязан к другой учётной записи');
+    expect(await identitiesOf(b.id)).toBe(0);
+    const identity = await t
+      .em()
+      .findOneOrFail(FederatedIdentity, { subject: String(PERSON.misc) });
+    expect(identity.user.id).toBe(a.id);
+    expect(
+      await t.em().count(AuditEvent, { type: 'gosuslugi.link_refused', targetUserId: b.id }),
+    ).toBe(1);
+  });
+
+  it('makes exactly one link from two concurrent link confirmations for one identity', async () => {
+    const a = await loggedInBrowser(t);
+    const b = await loggedInBrowser(t);
+    const states: string[] = [];
+    for (const { browser } of [a, b]) {
+      const callback = await browser.get(
+        await throughStandIn(browser, '/auth/gosuslugi/link', PERSON.misc),
+      );
+      states.push((await confirmationState(browser, callback))!);
+    }
+    const statuses = (
+      await Promise.all([confirmLink(a.browser, states[0]), confirmLink(b.browser, states[1])])
+    )
+      .map((response) => response.status)
+      .sort();
+    expect(statuses).toEqual([303, 409]);
+    expect(await identitiesOfPerson(PERSON.misc)).toBe(1);
+  });
+
+  it('refuses a second Госуслуги profile for an account that already has one', async () => {
+    const a = await loggedInBrowser(t);
+    expect((await linkThrough(a.browser, PERSON.misc)).status).toBe(303);
+    forgetStandInSession(a.browser); // log out of Госуслуги to come back as another person
+    const second = await linkThrough(a.browser, PERSON.state);
+    expect(second.status).toBe(409);
+    expect(await identitiesOf(a.id)).toBe(1);
+  });
+});
+
+describe('no matching by e-mail', () => {
+  it('logs nobody in and links nothing when the Госуслуги e-mail equals a local account e-mail', async () => {
+    const local = await loggedInBrowser(t);
+    await t.em().nativeUpdate(User, { id: local.id }, { email: 'kuznetsov.test@example.ru' });
+    const stranger = new Browser(t.url);
+    const callback = await throughStandIn(stranger, '/auth/gosuslugi/login', PERSON.tokens);
+    const response = await stranger.get(callback);
+    expect(response.status).toBe(403);
+    expect(await response.text()).toContain('не привязан к учётной записи');
+    expect(stranger.cookies.has('il_session')).toBe(false);
+    expect(await identitiesOfPerson(PERSON.tokens)).toBe(0);
+    expect(await t.em().count(Session, { user: local.id })).toBe(1);
+  });
+});
+
+describe('recent authentication before linking', () => {
+  it('asks for the password first when the session is stale, then links', async () => {
+    const { browser, id, password } = await loggedInBrowser(t);
+    await t
+      .em()
+      .nativeUpdate(Session, { user: id }, { authenticatedAt: new Date(Date.now() - 11 * 60_000) });
+
+    const start = await browser.get('/auth/gosuslugi/link');
+    expect(start.status).toBe(303);
+    expect(start.headers.get('location')).toBe(
+      '/login?returnTo=%2Fauth%2Fgosuslugi%2Flink&reauth=1',
+    );
+    expect(browser.cookies.has('il_gosuslugi_tx')).toBe(false);
+
+    expect(
+      (await browser.postJson('/api/v1/auth/reauthenticate', { password: 'Wrong#Password1' }))
+        .status,
+    ).toBe(401);
+    expect((await browser.postJson('/api/v1/auth/reauthenticate', { password })).status).toBe(204);
+    expect((await linkThrough(browser, PERSON.misc)).status).toBe(303);
+    expect(await identitiesOf(id)).toBe(1);
+  });
+
+  it('sends a browser without a session to log in first', async () => {
+    const response = await new Browser(t.url).get('/auth/gosuslugi/link');
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe('/login?returnTo=%2Fauth%2Fgosuslugi%2Flink');
+  });
+});
+
+describe('unlinking', () => {
+  it('unlinks when a password remains', async () => {
+    const { browser, id } = await loggedInBrowser(t);
+    await linkThrough(browser, PERSON.misc);
+    const response = await browser.request('/api/v1/me/identities/gosuslugi', { method: 'DELETE' });
+    expect(response.status).toBe(204);
+    expect(await identitiesOf(id)).toBe(0);
+    expect((await me(browser)).identities).toEqual([]);
+  });
+
+  it('refuses to unlink the only way to log in', async () => {
+    const em = t.em();
+    const user = new User(`gosuslugi-only-${Date.now()}`);
+    em.persist(user);
+    const identity = new FederatedIdentity(
+      user,
+      'gosuslugi',
+      t.config.gosuslugi.issuer,
+      String(PERSON.misc),
+    );
+    em.persist(identity);
+    await em.flush();
+
+    const browser = new Browser(t.url);
+    const callback = await throughStandIn(browser, '/auth/gosuslugi/login', PERSON.misc);
+    expect((await browser.get(callback)).status).toBe(303);
+    const response = await browser.request('/api/v1/me/identities/gosuslugi', { method: 'DELETE' });
+    expect(response.status).toBe(409);
+    expect(((await response.json()) as { code: string }).code).toBe('last_login_method');
+    expect(await identitiesOf(user.id)).toBe(1);
+  });
+});
+
+describe('explicit confirmation of a link', () => {
+  it('shows whose profile came back and links only after the confirming POST', async () => {
+    const { browser, id, login } = await loggedInBrowser(t);
+    const callback = await browser.get(
+      await throughStandIn(browser, '/auth/gosuslugi/link', PERSON.linkFlow),
+    );
+    expect(callback.headers.get('location')).toBe('/auth/gosuslugi/link/confirm');
+    expect(await identitiesOf(id)).toBe(0);
+    const page = await browser.get('/auth/gosuslugi/link/confirm');
+    const html = await page.text();
+    expect(html).toContain('Иванова Мария Сергеевна');
+    expect(html).toContain(login.toLowerCase());
+    const state = /name="state" value="([^"]+)"/.exec(html)![1];
+
+    // A wrong state spends the pending link: the right one no longer works either.
+    expect((await confirmLink(browser, 'x'.repeat(43))).status).toBe(400);
+    expect((await confirmLink(browser, state)).status).toBe(400);
+    expect(await identitiesOf(id)).toBe(0);
+  });
+
+  it('refuses a confirmation posted from another site', async () => {
+    const { browser, id } = await loggedInBrowser(t);
+    const callback = await browser.get(
+      await throughStandIn(browser, '/auth/gosuslugi/link', PERSON.linkFlow),
+    );
+    const state = (await confirmationState(browser, callback))!;
+    const forged = await browser.request('/auth/gosuslugi/link/confirm', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: 'https://evil.example',
+      },
+      body: new URLSearchParams({ state }).toString(),
+    });
+    expect(forged.status).toBe(403);
+    expect(await identitiesOf(id)).toBe(0);
+    expect((await confirmLink(browser, state)).status).toBe(303);
+    expect(await identitiesOf(id)).toBe(1);
+  });
+
+  it('asks for the password again when it was entered too long ago by the time of confirming', async () => {
+    const { browser, id } = await loggedInBrowser(t);
+    const callback = await browser.get(
+      await throughStandIn(browser, '/auth/gosuslugi/link', PERSON.linkFlow),
+    );
+    const state = (await confirmationState(browser, callback))!;
+    await t
+      .em()
+      .nativeUpdate(Session, { user: id }, { authenticatedAt: new Date(Date.now() - 11 * 60_000) });
+    const response = await confirmLink(browser, state);
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe(
+      '/login?returnTo=%2Fauth%2Fgosuslugi%2Flink&reauth=1',
+    );
+    expect(await identitiesOf(id)).toBe(0);
+  });
+
+  it('refuses to start a link from another site (a cross-site navigation)', async () => {
+    const { browser } = await loggedInBrowser(t);
+    const response = await browser.request('/auth/gosuslugi/link', {
+      headers: { 'sec-fetch-site': 'cross-site' },
+    });
+    expect(response.status).toBe(403);
+    expect(browser.cookies.has('il_gosuslugi_tx')).toBe(false);
+  });
+
+  it('asks Госуслуги to check the person again for a link (prompt=login)', async () => {
+    const { browser } = await loggedInBrowser(t);
+    const start = new URL(Browser.location(await browser.get('/auth/gosuslugi/link')));
+    expect(start.searchParams.get('prompt')).toBe('login');
+  });
+});
+
+describe('a provider that does not answer', () => {
+  let down: TestApp;
+  beforeAll(async () => {
+    down = await startTestApp({
+      GOSUSLUGI_PROFILE: 'oidc',
+      GOSUSLUGI_ISSUER: 'http://127.0.0.1:9',
+      GOSUSLUGI_CLIENT_ID: 'x',
+      GOSUSLUGI_CLIENT_SECRET: 'y',
+    });
+  });
+  afterAll(async () => {
+    await down.close();
+  });
+
+  it('gives the Russian «unavailable» page, not a 500', async () => {
+    const response = await fetchApp(down, '/auth/gosuslugi/login');
+    expect(response.status).toBe(502);
+    expect(response.text).toContain('Госуслуги сейчас недоступны');
+  });
+});
+
+async function fetchApp(app: TestApp, path: string): Promise<{ status: number; text: string }> {
+  const { default: request } = await import('supertest');
+  const response = await request(app.http).get(path);
+  return { status: response.status, text: response.text };
+}

@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Session } from '../src/sessions/session.entity.js';
+import { startTestApp, type TestApp } from './support/app.js';
+import { Browser } from './support/browser.js';
+import { register } from './support/http.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp({ THROTTLE_AUTH_LIMIT: '100000' }, { listen: true });
+});
+afterAll(async () => {
+  await t.close();
+});
+
+async function formToken(browser: Browser, path: string): Promise<{ html: string; csrf: string }> {
+  const page = await browser.get(path);
+  expect(page.status).toBe(200);
+  const html = await page.text();
+  return { html, csrf: /name="csrf" value="([^"]+)"/.exec(html)![1] };
+}
+
+describe('the login page', () => {
+  it('logs in with the form and goes to a local returnTo only', async () => {
+    const account = await register(t);
+    const browser = new Browser(t.url);
+    const { html, csrf } = await formToken(browser, '/login?returnTo=%2F%2Fevil.example');
+    expect(html).toContain('<label for="login">Логин</label>');
+    expect(html).toContain('value="/account"');
+    const response = await browser.postForm('/login', {
+      csrf,
+      login: account.login,
+      password: account.password,
+      returnTo: '/pos',
+    });
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe('/pos');
+    expect((await browser.get('/api/v1/me')).status).toBe(200);
+  });
+
+  it('answers a wrong password with the generic message on the page', async () => {
+    const account = await register(t);
+    const browser = new Browser(t.url);
+    const { csrf } = await formToken(browser, '/login');
+    const response = await browser.postForm('/login', {
+      csrf,
+      login: account.login,
+      password: 'Wrong#Password1',
+    });
+    expect(response.status).toBe(401);
+    expect(await response.text()).toContain('Неверный логин или пароль');
+  });
+
+  it('refuses a post without the form token or from another site (login CSRF)', async () => {
+    const account = await register(t);
+    const attacker = new Browser(t.url);
+    const missing = await attacker.postForm('/login', {
+      csrf: 'x'.repeat(43),
+      login: account.login,
+      password: account.password,
+    });
+    expect(missing.status).toBe(403);
+    expect(attacker.cookies.has('il_session')).toBe(false);
+    const { csrf } = await formToken(attacker, '/login');
+    const crossSite = await attacker.request('/login', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: 'https://evil.example',
+      },
+      body: new URLSearchParams({
+        csrf,
+        login: account.login,
+        password: account.password,
+      }).toString(),
+    });
+    expect(crossSite.status).toBe(403);
+    expect(attacker.cookies.has('il_session')).toBe(false);
+  });
+
+  it('asks only for the password again when re-authenticating, and refreshes the session', async () => {
+    const account = await register(t);
+    const browser = new Browser(t.url);
+    const first = await formToken(browser, '/login');
+    await browser.postForm('/login', {
+      csrf: first.csrf,
+      login: account.login,
+      password: account.password,
+    });
+    await t
+      .em()
+      .nativeUpdate(
+        Session,
+        { user: account.id },
+        { authenticatedAt: new Date(Date.now() - 11 * 60_000) },
+      );
+    const { html, csrf } = await formToken(
+      browser,
+      '/login?reauth=1&returnTo=%2Fauth%2Fgosuslugi%2Flink',
+    );
+    expect(html).toContain('Подтвердите пароль');
+    expect(html).not.toContain('<label for="login">');
+    const response = await browser.postForm('/login', {
+      csrf,
+      password: account.password,
+      returnTo: '/auth/gosuslugi/link',
+    });
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe('/auth/gosuslugi/link');
+    const [session] = await t.em().find(Session, { user: account.id, revokedAt: null });
+    expect(Date.now() - session.authenticatedAt.getTime()).toBeLessThan(60_000);
+  });
+});

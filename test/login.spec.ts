@@ -1,0 +1,276 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { AuditEvent } from '../src/audit/audit-event.entity.js';
+import { PasswordCredential } from '../src/identity/password-credential.entity.js';
+import { PasswordHasher } from '../src/identity/password-hasher.service.js';
+import { User, UserStatus } from '../src/identity/user.entity.js';
+import { Session } from '../src/sessions/session.entity.js';
+import { hashSessionToken } from '../src/sessions/session.service.js';
+import { startTestApp, type TestApp } from './support/app.js';
+import { cookiesOf, login, register, STRONG_PASSWORD, uniqueLogin } from './support/http.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let t: TestApp;
+beforeAll(async () => {
+  // A small lockout so it engages and releases within the test: 3 failures → 1 s, capped at 2 s.
+  // Per-IP throttling has its own spec (throttling.spec.ts); here every request comes from one IP.
+  t = await startTestApp({
+    LOCKOUT_FAILURE_FACTOR: '3',
+    LOCKOUT_WAIT_INCREMENT: '1s',
+    LOCKOUT_MAX_WAIT: '2s',
+    THROTTLE_AUTH_LIMIT: '100000',
+    THROTTLE_LIMIT: '100000',
+  });
+});
+afterAll(async () => {
+  await t.close();
+});
+
+const attempt = ({ login, password }: { login: string; password: string }) =>
+  request(t.http).post('/api/v1/auth/login').send({ login, password });
+
+describe('login failures are indistinguishable', () => {
+  it('gives the same status and body for a wrong password, an unknown login, a blocked and a locked account', async () => {
+    const wrong = await register(t);
+    const blocked = await register(t);
+    await t.em().nativeUpdate(User, { id: blocked.id }, { status: UserStatus.Blocked });
+    const locked = await register(t);
+    await t
+      .em()
+      .nativeUpdate(
+        PasswordCredential,
+        { user: locked.id },
+        { lockedUntil: new Date(Date.now() + 60_000) },
+      );
+
+    const responses = [
+      await attempt({ login: wrong.login, password: 'Wrong#Password1' }),
+      await attempt({ login: uniqueLogin('nobody'), password: STRONG_PASSWORD }),
+      await attempt({ login: blocked.login, password: blocked.password }),
+      await attempt({ login: locked.login, password: locked.password }),
+    ];
+    for (const response of responses) {
+      expect(response.status).toBe(401);
+      expect(response.body).toEqual({
+        statusCode: 401,
+        code: 'invalid_credentials',
+        message: 'Неверный логин или пароль',
+      });
+      expect(response.headers['set-cookie']).toBeUndefined();
+    }
+    const reasons = (await t.em().find(AuditEvent, { type: 'login.failed' })).map(
+      (event) => event.details.reason,
+    );
+    expect(reasons).toEqual(
+      expect.arrayContaining(['wrong_password', 'unknown_login', 'blocked', 'locked']),
+    );
+  });
+
+  it('spends one argon2 verification on an unknown login, as on a known one', async () => {
+    const hasher = t.app.get(PasswordHasher);
+    const before = hasher.operations;
+    await attempt({ login: uniqueLogin('ghost'), password: STRONG_PASSWORD }).expect(401);
+    expect(hasher.operations - before).toBe(1);
+    const known = await register(t);
+    const beforeKnown = hasher.operations;
+    await attempt({ login: known.login, password: 'Wrong#Password1' }).expect(401);
+    expect(hasher.operations - beforeKnown).toBe(1);
+  });
+
+  it('does not apply composition rules at login', async () => {
+    const response = await attempt({ login: uniqueLogin(), password: 'short' });
+    expect(response.status).toBe(401);
+    expect(response.body.code).toBe('invalid_credentials');
+  });
+});
+
+describe('lockout', () => {
+  it('engages after the configured failures, refuses the right password while locked, and releases after the wait', async () => {
+    const account = await register(t);
+    for (let i = 0; i < 3; i++)
+      await attempt({ login: account.login, password: `Wrong#Password${i}` }).expect(401);
+
+    const credential = await t.em().findOneOrFail(PasswordCredential, { user: account.id });
+    expect(credential.failureCount).toBe(3);
+    expect(credential.lockedUntil!.getTime()).toBeGreaterThan(Date.now());
+    expect(
+      await t.em().count(AuditEvent, { type: 'login.locked_out', targetUserId: account.id }),
+    ).toBe(1);
+
+    await attempt(account).expect(401);
+    await sleep(credential.lockedUntil!.getTime() - Date.now() + 100);
+    await attempt(account).expect(200);
+    const reset = await t.em().findOneOrFail(PasswordCredential, { user: account.id });
+    expect(reset).toMatchObject({ failureCount: 0, lockedUntil: null });
+  });
+
+  it('does not extend the lockout with attempts made while locked', async () => {
+    const account = await register(t);
+    for (let i = 0; i < 3; i++)
+      await attempt({ login: account.login, password: `Wrong#Password${i}` }).expect(401);
+    const lockedUntil = (await t.em().findOneOrFail(PasswordCredential, { user: account.id }))
+      .lockedUntil;
+    for (let i = 0; i < 3; i++)
+      await attempt({ login: account.login, password: `Wrong#Again${i}` }).expect(401);
+    const after = await t.em().findOneOrFail(PasswordCredential, { user: account.id });
+    expect(after.lockedUntil).toEqual(lockedUntil);
+    expect(after.failureCount).toBe(3);
+  });
+
+  it('counts concurrent wrong guesses without losing any', async () => {
+    const account = await register(t);
+    await Promise.all(
+      [0, 1].map((i) => attempt({ login: account.login, password: `Parallel#Wrong${i}` })),
+    );
+    const credential = await t.em().findOneOrFail(PasswordCredential, { user: account.id });
+    expect(credential.failureCount).toBe(2);
+  });
+});
+
+describe('session cookie', () => {
+  it('is HttpOnly, SameSite=Lax, path / and carries a 256-bit token stored only as a hash', async () => {
+    const account = await register(t);
+    const { response } = await login(t, account);
+    const cookie = cookiesOf(response).get('il_session')!;
+    expect(cookie.attributes).toEqual(
+      expect.arrayContaining(['HttpOnly', 'SameSite=Lax', 'Path=/']),
+    );
+    expect(Buffer.from(cookie.value, 'base64url')).toHaveLength(32);
+    const sessions = await t.em().find(Session, { user: account.id });
+    expect(sessions).toHaveLength(1);
+    expect(sessions[0].tokenHash).toBe(hashSessionToken(cookie.value));
+    expect(sessions[0].tokenHash).not.toContain(cookie.value);
+  });
+
+  it('gets a new session id on every login; the session the browser had before ends (fixation)', async () => {
+    const account = await register(t);
+    const first = await login(t, account);
+    const second = await request(t.http)
+      .post('/api/v1/auth/login')
+      .set('Cookie', first.cookie)
+      .send({ login: account.login, password: account.password });
+    expect(second.status).toBe(200);
+    const renewed = cookiesOf(second).get('il_session')!.value;
+    expect(`il_session=${renewed}`).not.toBe(first.cookie);
+    await request(t.http).get('/api/v1/me').set('Cookie', first.cookie).expect(401);
+    await request(t.http).get('/api/v1/me').set('Cookie', `il_session=${renewed}`).expect(200);
+  });
+
+  it('ignores a session token planted by an attacker: it never becomes a session', async () => {
+    const planted = 'A'.repeat(43);
+    const account = await register(t);
+    const response = await request(t.http)
+      .post('/api/v1/auth/login')
+      .set('Cookie', `il_session=${planted}`)
+      .send({ login: account.login, password: account.password });
+    expect(cookiesOf(response).get('il_session')!.value).not.toBe(planted);
+    await request(t.http).get('/api/v1/me').set('Cookie', `il_session=${planted}`).expect(401);
+  });
+});
+
+describe('logout', () => {
+  it('ends the session: its cookie and its access tokens are refused afterwards', async () => {
+    const account = await register(t);
+    const session = await login(t, account);
+    await request(t.http)
+      .get('/api/v1/me')
+      .set('Authorization', `Bearer ${session.accessToken}`)
+      .expect(200);
+
+    const out = await request(t.http).post('/api/v1/auth/logout').set('Cookie', session.cookie);
+    expect(out.status).toBe(204);
+    expect(cookiesOf(out).get('il_session')?.value).toBe('');
+
+    const byCookie = await request(t.http).get('/api/v1/me').set('Cookie', session.cookie);
+    expect(byCookie.status).toBe(401);
+    expect(byCookie.body.code).toBe('unauthenticated');
+    await request(t.http)
+      .get('/api/v1/me')
+      .set('Authorization', `Bearer ${session.accessToken}`)
+      .expect(401);
+    await request(t.http).post('/api/v1/auth/token').set('Cookie', session.cookie).expect(401);
+    expect(await t.em().count(AuditEvent, { type: 'logout', targetUserId: account.id })).toBe(1);
+  });
+
+  it('ends the session of a bearer token too', async () => {
+    const session = await login(t, await register(t));
+    await request(t.http)
+      .post('/api/v1/auth/logout')
+      .set('Authorization', `Bearer ${session.accessToken}`)
+      .expect(204);
+    await request(t.http)
+      .get('/api/v1/me')
+      .set('Authorization', `Bearer ${session.accessToken}`)
+      .expect(401);
+    await request(t.http).get('/api/v1/me').set('Cookie', session.cookie).expect(401);
+  });
+
+  it('refuses a cross-site logout with the cookie (forced logout)', async () => {
+    const session = await login(t, await register(t));
+    await request(t.http)
+      .post('/api/v1/auth/logout')
+      .set('Cookie', session.cookie)
+      .set('Origin', 'https://evil.example')
+      .expect(403);
+    await request(t.http).get('/api/v1/me').set('Cookie', session.cookie).expect(200);
+  });
+
+  it('ends the sessions of a blocked account', async () => {
+    const account = await register(t);
+    const session = await login(t, account);
+    await t.em().nativeUpdate(User, { id: account.id }, { status: UserStatus.Blocked });
+    await request(t.http).get('/api/v1/me').set('Cookie', session.cookie).expect(401);
+    await request(t.http)
+      .get('/api/v1/me')
+      .set('Authorization', `Bearer ${session.accessToken}`)
+      .expect(401);
+  });
+});
+
+describe('session expiry', () => {
+  it('refuses a session past its idle or absolute expiry', async () => {
+    const idle = await login(t, await register(t));
+    await t
+      .em()
+      .nativeUpdate(
+        Session,
+        { tokenHash: hashSessionToken(idle.cookie.split('=')[1]) },
+        { idleExpiresAt: new Date(Date.now() - 1000) },
+      );
+    await request(t.http).get('/api/v1/me').set('Cookie', idle.cookie).expect(401);
+    await request(t.http)
+      .get('/api/v1/me')
+      .set('Authorization', `Bearer ${idle.accessToken}`)
+      .expect(401);
+
+    const absolute = await login(t, await register(t));
+    await t
+      .em()
+      .nativeUpdate(
+        Session,
+        { tokenHash: hashSessionToken(absolute.cookie.split('=')[1]) },
+        { absoluteExpiresAt: new Date(Date.now() - 1000) },
+      );
+    await request(t.http).get('/api/v1/me').set('Cookie', absolute.cookie).expect(401);
+  });
+});
+
+describe('cross-site requests with the session cookie', () => {
+  it('refuses a cookie-authenticated write from a foreign Origin', async () => {
+    const session = await login(t, await register(t));
+    const response = await request(t.http)
+      .patch('/api/v1/me')
+      .set('Cookie', session.cookie)
+      .set('Origin', 'https://evil.example')
+      .send({ phone: '+79990000000' });
+    expect(response.status).toBe(403);
+    expect(response.body.code).toBe('cross_origin_request');
+    await request(t.http)
+      .patch('/api/v1/me')
+      .set('Cookie', session.cookie)
+      .set('Origin', t.config.publicUrl)
+      .send({ phone: '+79990000000' })
+      .expect(200);
+  });
+});

@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
+import { ModulesContainer, Reflector } from '@nestjs/core';
+import request from 'supertest';
+import { Authenticated, Public } from '../src/common/auth-decorators.js';
+import { PosAreaMetadata } from '../src/pos/pos-area.guard.js';
+import { startTestApp, type TestApp } from './support/app.js';
+
+interface Route {
+  method: string;
+  path: string;
+  decision: 'public' | 'authenticated' | 'pos:admin' | 'pos:backoffice' | 'none';
+}
+
+/** Every controller handler Nest mapped, with the access decision its decorators state. */
+function routesOf(t: TestApp): Route[] {
+  const reflector = new Reflector();
+  const routes: Route[] = [];
+  for (const module of t.app.get(ModulesContainer).values()) {
+    for (const wrapper of module.controllers.values()) {
+      const controller = wrapper.metatype as (new (...args: never[]) => object) | null;
+      if (!controller) continue;
+      const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
+      for (const name of Object.getOwnPropertyNames(controller.prototype)) {
+        const handler = (controller.prototype as Record<string, unknown>)[name];
+        if (name === 'constructor' || typeof handler !== 'function') continue;
+        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+        if (method === undefined) continue;
+        const path = String(Reflect.getMetadata(PATH_METADATA, handler) ?? '');
+        const targets = [handler as () => void, controller];
+        const area = reflector.getAllAndOverride(PosAreaMetadata, targets);
+        const decision: Route['decision'] = reflector.getAllAndOverride(Public, targets)
+          ? 'public'
+          : reflector.getAllAndOverride(Authenticated, targets)
+            ? area
+              ? `pos:${area}`
+              : 'authenticated'
+            : 'none';
+        routes.push({
+          method: RequestMethod[method],
+          path: `/${base}/${path}`.replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1'),
+          decision,
+        });
+      }
+    }
+  }
+  return routes.sort((a, b) => (a.path + a.method).localeCompare(b.path + b.method));
+}
+
+/** Reviewed decisions. A new route fails this test until it is added here with its decision. */
+const EXPECTED: Route[] = [
+  { method: 'GET', path: '/.well-known/jwks.json', decision: 'public' },
+  { method: 'POST', path: '/api/v1/accounts', decision: 'public' },
+  { method: 'POST', path: '/api/v1/auth/login', decision: 'public' },
+  { method: 'POST', path: '/api/v1/auth/logout', decision: 'public' },
+  { method: 'POST', path: '/api/v1/auth/token', decision: 'authenticated' },
+  { method: 'POST', path: '/api/v1/auth/reauthenticate', decision: 'authenticated' },
+  { method: 'DELETE', path: '/api/v1/me/identities/gosuslugi', decision: 'authenticated' },
+  // Browser redirects: each checks what it needs itself (state and transaction cookie, session).
+  { method: 'GET', path: '/auth/gosuslugi/login', decision: 'public' },
+  { method: 'GET', path: '/auth/gosuslugi/link', decision: 'public' },
+  { method: 'GET', path: '/auth/gosuslugi/callback', decision: 'public' },
+  // The link confirmation: bound to the browser's transaction cookie and session, same-origin POST.
+  { method: 'GET', path: '/auth/gosuslugi/link/confirm', decision: 'public' },
+  { method: 'POST', path: '/auth/gosuslugi/link/confirm', decision: 'public' },
+  { method: 'GET', path: '/api/v1/me', decision: 'authenticated' },
+  { method: 'PATCH', path: '/api/v1/me', decision: 'authenticated' },
+  { method: 'POST', path: '/api/v1/me/password', decision: 'authenticated' },
+  { method: 'GET', path: '/api/v1/password-policy', decision: 'public' },
+  { method: 'GET', path: '/health/live', decision: 'public' },
+  // The login page and its form (double-submit token and Origin check, credential throttle).
+  { method: 'GET', path: '/login', decision: 'public' },
+  { method: 'POST', path: '/login', decision: 'public' },
+  // /pos checks the session cookie itself (a browser is sent to /login, not given a 401).
+  { method: 'GET', path: '/pos', decision: 'public' },
+  { method: 'POST', path: '/pos/confirmation', decision: 'public' },
+  // ПОС. Organisation creation checks for a platform operator in the service.
+  { method: 'POST', path: '/api/v1/pos/organizations', decision: 'authenticated' },
+  { method: 'GET', path: '/api/v1/pos/organizations', decision: 'authenticated' },
+  { method: 'GET', path: '/api/v1/pos/organizations/:id', decision: 'pos:admin' },
+  { method: 'PATCH', path: '/api/v1/pos/organizations/:id', decision: 'pos:admin' },
+  { method: 'GET', path: '/api/v1/pos/organizations/:id/children', decision: 'pos:admin' },
+  { method: 'GET', path: '/api/v1/pos/organizations/:id/connection-status', decision: 'pos:admin' },
+  { method: 'POST', path: '/api/v1/pos/organizations/:id/widget', decision: 'pos:admin' },
+  { method: 'GET', path: '/api/v1/pos/organizations/:id/members', decision: 'pos:admin' },
+  { method: 'POST', path: '/api/v1/pos/organizations/:id/members', decision: 'pos:admin' },
+  { method: 'POST', path: '/api/v1/pos/members/:id/resend-invitation', decision: 'pos:admin' },
+  { method: 'PATCH', path: '/api/v1/pos/members/:id/roles', decision: 'pos:admin' },
+  { method: 'POST', path: '/api/v1/pos/members/:id/archive', decision: 'pos:admin' },
+  { method: 'POST', path: '/api/v1/pos/members/:id/restore', decision: 'pos:admin' },
+  { method: 'GET', path: '/api/v1/pos/admin/session', decision: 'pos:admin' },
+  { method: 'GET', path: '/api/v1/pos/backoffice/session', decision: 'pos:backoffice' },
+  // The first-login confirmations are the gate itself: any signed-in member.
+  { method: 'GET', path: '/api/v1/pos/me/confirmation', decision: 'authenticated' },
+  { method: 'POST', path: '/api/v1/pos/me/confirmation', decision: 'authenticated' },
+  // The invitation page and its start of Госуслуги: the token is the credential.
+  { method: 'GET', path: '/pos/invitations/:token', decision: 'public' },
+  { method: 'GET', path: '/pos/invitations/:token/accept', decision: 'public' },
+  { method: 'GET', path: '/health/ready', decision: 'public' },
+].sort((a, b) => (a.path + a.method).localeCompare(b.path + b.method)) as Route[];
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => {
+  await t.close();
+});
+
+describe('route inventory', () => {
+  it('gives every route an explicit access decision', () => {
+    const undecided = routesOf(t).filter((route) => route.decision === 'none');
+    expect(undecided).toEqual([]);
+  });
+
+  it('matches the reviewed list of routes and decisions', () => {
+    expect(routesOf(t)).toEqual(EXPECTED);
+  });
+
+  it('refuses every non-public route without credentials, with 401 unauthenticated', async () => {
+    const closed = routesOf(t)
+      .filter((route) => route.decision !== 'public')
+      .map((route) => ({
+        ...route,
+        path: route.path.replace(':id', '00000000-0000-4000-8000-000000000000'),
+      }));
+    expect(closed.length).toBeGreaterThan(0);
+    for (const route of closed) {
+      const method = route.method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete';
+      const response = await request(t.http)[method](route.path).send({});
+      expect({
+        route: `${route.method} ${route.path}`,
+        status: response.status,
+        code: response.body.code,
+      }).toEqual({
+        route: `${route.method} ${route.path}`,
+        status: 401,
+        code: 'unauthenticated',
+      });
+    }
+  });
+
+  it('answers unknown paths with the error contract, not a framework page', async () => {
+    const response = await request(t.http).get('/api/v1/nothing-here');
+    expect(response.status).toBe(404);
+    expect(response.body).toEqual({ statusCode: 404, code: 'not_found', message: 'Не найдено' });
+  });
+});

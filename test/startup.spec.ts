@@ -1,0 +1,163 @@
+import { describe, expect, it } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair } from 'jose';
+import { freePort } from '../src/database/embedded-postgres.js';
+import { createTestDatabase } from './support/app.js';
+import { PRODUCTION_GOSUSLUGI } from './support/production.js';
+
+/**
+ * The service as a newcomer starts it: the real process, no DATABASE_URL. `npm test` builds
+ * dist/ first (pretest), so these run against what `npm start` serves.
+ */
+const ROOT = new URL('..', import.meta.url).pathname;
+const MAIN = join(ROOT, 'dist', 'main.js');
+
+function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...extra };
+}
+
+function run(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function waitFor(url: string, deadline: number): Promise<Response> {
+  for (;;) {
+    try {
+      const response = await fetch(url);
+      if (response.ok) return response;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer in time`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+describe('start-up', () => {
+  it('refuses to start in production with development defaults, naming each one', async () => {
+    expect(existsSync(MAIN)).toBe(true);
+    const { exited, output } = run(process.execPath, [MAIN], baseEnv({ NODE_ENV: 'production' }));
+    expect(await exited).toBe(1);
+    expect(output()).toContain('refuses to start');
+    expect(output()).toContain('DATABASE_URL is not set');
+    expect(output()).toContain('TOKEN_SIGNING_KEY is not set');
+    expect(output()).toContain('PUBLIC_URL is not set');
+  });
+
+  it('refuses an http PUBLIC_URL in production', async () => {
+    const { exited, output } = run(
+      process.execPath,
+      [MAIN],
+      baseEnv({
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://127.0.0.1:1/none',
+        TOKEN_SIGNING_KEY: '{"kty":"EC"}',
+        PUBLIC_URL: 'http://id.example.ru',
+      }),
+    );
+    expect(await exited).toBe(1);
+    expect(output()).toContain('PUBLIC_URL must use https in production');
+  });
+
+  it('`npm start` with no configuration runs embedded PostgreSQL, applies migrations and serves accounts', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'identity-link-start-'));
+    const port = await freePort();
+    const service = run('npm', ['start'], baseEnv({ PORT: String(port), DATA_DIR: dataDir }));
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      const ready = await waitFor(`${base}/health/ready`, Date.now() + 90_000);
+      expect(await ready.json()).toMatchObject({
+        status: 'ok',
+        info: { database: { status: 'up' } },
+      });
+      expect(existsSync(join(dataDir, 'pg', 'PG_VERSION'))).toBe(true);
+      expect(existsSync(join(dataDir, 'token-signing-key.jwk.json'))).toBe(true);
+
+      const registered = await fetch(`${base}/api/v1/accounts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ login: 'newcomer', password: 'Shkola#2026x' }),
+      });
+      expect(registered.status).toBe(201);
+      const loggedIn = await fetch(`${base}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ login: 'newcomer', password: 'Shkola#2026x' }),
+      });
+      expect(loggedIn.status).toBe(200);
+      const { accessToken } = (await loggedIn.json()) as { accessToken: string };
+      const me = await fetch(`${base}/api/v1/me`, {
+        headers: { authorization: `Bearer ${accessToken}` },
+      });
+      expect(await me.json()).toMatchObject({ login: 'newcomer' });
+      const docs = await fetch(`${base}/api/docs`);
+      expect(docs.status).toBe(200);
+      // Logs are JSON lines, the embedded server's own output among them.
+      const lines = service
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('{'));
+      expect(
+        lines.some(
+          (line) => (JSON.parse(line) as { component?: string }).component === 'embedded-postgres',
+        ),
+      ).toBe(true);
+    } finally {
+      process.kill(-service.child.pid!, 'SIGTERM');
+      await service.exited;
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it('in production refuses to start while migrations are pending; `npm run migrate` applies them', async () => {
+    const database = await createTestDatabase();
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const port = await freePort();
+    const env = baseEnv({
+      NODE_ENV: 'production',
+      ...PRODUCTION_GOSUSLUGI,
+      PORT: String(port),
+      DATABASE_URL: database.url,
+      PUBLIC_URL: 'https://id.school.example',
+      TOKEN_SIGNING_KEY: JSON.stringify(await exportJWK(privateKey)),
+    });
+    try {
+      const early = run(process.execPath, [MAIN], env);
+      expect(await early.exited).toBe(1);
+      expect(early.output()).toMatch(/pending migrations .*npm run migrate/);
+
+      const migrate = run('npm', ['run', 'migrate'], env);
+      expect(await migrate.exited).toBe(0);
+      expect(migrate.output()).toContain('migrations applied');
+
+      const service = run(process.execPath, [MAIN], env);
+      try {
+        const ready = await waitFor(`http://127.0.0.1:${port}/health/ready`, Date.now() + 30_000);
+        expect(ready.status).toBe(200);
+      } finally {
+        process.kill(-service.child.pid!, 'SIGTERM');
+        await service.exited;
+      }
+    } finally {
+      await database.drop();
+    }
+  }, 120_000);
+});

@@ -1,0 +1,109 @@
+import { type EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { type INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { Logger as PinoLogger } from 'nestjs-pino';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { type DestinationStream } from 'pino';
+import { AppModule } from '../../src/app.module.js';
+import { configureApp } from '../../src/app.setup.js';
+import { createRootLogger } from '../../src/common/logger.js';
+import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
+import { migrateUp } from '../../src/database/database.js';
+import { freePort } from '../../src/database/embedded-postgres.js';
+
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+function adminUrl(): string {
+  const url = process.env.IL_TEST_ADMIN_URL;
+  if (!url)
+    throw new Error(
+      'IL_TEST_ADMIN_URL is not set: integration specs run under the integration project',
+    );
+  return url;
+}
+
+/** A fresh, empty database on the run's PostgreSQL, dropped by `drop()`. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `il_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl() });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: adminUrl() });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}
+
+export interface TestApp {
+  app: INestApplication;
+  http: ReturnType<INestApplication['getHttpServer']>;
+  config: AppConfig;
+  /** The service's base URL (PUBLIC_URL); real only when started with `listen: true`. */
+  url: string;
+  database: TestDatabase;
+  /** A fresh EntityManager for assertions against the database. */
+  em(): EntityManager;
+  close(): Promise<void>;
+}
+
+/**
+ * The service as main.ts builds it (same module, same HTTP set-up) on its own migrated database.
+ * `env` overrides configuration the way environment variables would.
+ */
+export async function startTestApp(
+  env: Record<string, string> = {},
+  options: { listen?: boolean; logDestination?: DestinationStream } = {},
+): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const dataDir = await mkdtemp(join(tmpdir(), 'identity-link-data-'));
+  // A listening app knows its own address up front: the Госуслуги stand-in's issuer is PUBLIC_URL-based.
+  const port = options.listen ? await freePort() : undefined;
+  const network = port ? { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` } : {};
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: dataDir,
+    ...network,
+    ...env,
+    DATABASE_URL: database.url,
+  });
+  const logger = createRootLogger(config, options.logDestination);
+  await migrateUp(database.url, logger);
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot({ config, logger, databaseUrl: database.url })],
+  }).compile();
+  const app = moduleRef.createNestApplication({ bodyParser: false, bufferLogs: true });
+  app.useLogger(app.get(PinoLogger));
+  configureApp(app, config);
+  await app.init();
+  if (port) await app.listen(port, '127.0.0.1');
+  const orm = app.get(MikroORM);
+  return {
+    app,
+    http: app.getHttpServer(),
+    config,
+    url: config.publicUrl,
+    database,
+    em: () => orm.em.fork(),
+    close: async () => {
+      await app.close();
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import { Browser } from './browser.js';
+import { type TestApp } from './app.js';
+import { STRONG_PASSWORD, register, uniqueLogin } from './http.js';
+
+/**
+ * Walks from `startPath` through the stand-in, picking the test person `oid` if the stand-in
+ * asks, and stops at the redirect back to our callback: returns that callback URL (not visited).
+ */
+export async function throughStandIn(
+  browser: Browser,
+  startPath: string,
+  oid: number,
+): Promise<string> {
+  let next = startPath;
+  for (let hop = 0; hop < 12; hop++) {
+    const url = new URL(next, browser.base);
+    if (url.pathname === '/auth/gosuslugi/callback') return url.pathname + url.search;
+    const response = await browser.get(next);
+    if (response.status === 200) {
+      // The stand-in's person picker (OIDC or ЕСИА shape): submit the first person form.
+      const html = await response.text();
+      const action = /<form method="post" action="([^"]+)">/.exec(html)?.[1];
+      if (!action) throw new Error(`unexpected page at ${url.pathname}: ${html.slice(0, 300)}`);
+      const picked = await browser.postForm(action.replace(/&amp;/g, '&'), { oid: String(oid) });
+      next = Browser.location(picked);
+      continue;
+    }
+    next = Browser.location(response);
+  }
+  throw new Error('too many redirects before the callback');
+}
+
+/** A registered account, logged in within a fresh browser. */
+export async function loggedInBrowser(
+  t: TestApp,
+): Promise<{ browser: Browser; login: string; password: string; id: string }> {
+  const account = await register(t, uniqueLogin('gu'), STRONG_PASSWORD);
+  const browser = new Browser(t.url);
+  const response = await browser.postJson('/api/v1/auth/login', {
+    login: account.login,
+    password: account.password,
+  });
+  if (response.status !== 200) throw new Error(`login failed: ${response.status}`);
+  return { browser, ...account };
+}
+
+/**
+ * After a link callback the person confirms on our page: returns the confirmation form's state,
+ * or null when the callback answered with something else.
+ */
+export async function confirmationState(
+  browser: Browser,
+  callbackResponse: Response,
+): Promise<string | null> {
+  if (
+    callbackResponse.status !== 303 ||
+    callbackResponse.headers.get('location') !== '/auth/gosuslugi/link/confirm'
+  )
+    return null;
+  const page = await browser.get('/auth/gosuslugi/link/confirm');
+  if (page.status !== 200) throw new Error(`confirmation page answered ${page.status}`);
+  const state = /name="state" value="([^"]+)"/.exec(await page.text())?.[1];
+  if (!state) throw new Error('no state on the confirmation page');
+  return state;
+}
+
+export function confirmLink(browser: Browser, state: string): Promise<Response> {
+  return browser.postForm('/auth/gosuslugi/link/confirm', { state });
+}
+
+/**
+ * The whole link round trip for a logged-in browser — start, Госуслуги, callback, confirmation —
+ * returning the last response (the confirmation's, or the callback's when it refused).
+ */
+export async function linkThrough(browser: Browser, oid: number): Promise<Response> {
+  const callback = await browser.get(await throughStandIn(browser, '/auth/gosuslugi/link', oid));
+  const state = await confirmationState(browser, callback);
+  return state ? confirmLink(browser, state) : callback;
+}
+
+/** Drops the stand-in's own cookies (oidc-provider's start with `_`): like logging out of Госуслуги. */
+export function forgetStandInSession(browser: Browser): void {
+  for (const name of [...browser.cookies.keys()])
+    if (name.startsWith('_')) browser.cookies.delete(name);
+}

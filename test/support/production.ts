@@ -1,0 +1,9 @@
+/** The Госуслуги part of a complete production configuration (a standard OIDC provider). */
+export const PRODUCTION_GOSUSLUGI = {
+  GOSUSLUGI_PROFILE: 'oidc',
+  GOSUSLUGI_ISSUER: 'https://idp.example.ru',
+  GOSUSLUGI_CLIENT_ID: 'identity-link',
+  GOSUSLUGI_CLIENT_SECRET: 'a-real-secret-from-the-provider',
+  // Nothing listens there: production tests send no mail.
+  SMTP_URL: 'smtp://127.0.0.1:1',
+};

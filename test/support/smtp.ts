@@ -1,0 +1,87 @@
+import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { freePort } from '../../src/database/embedded-postgres.js';
+
+export interface ReceivedMail {
+  from: string;
+  to: string[];
+  subject: string;
+  text: string;
+}
+
+/**
+ * A real SMTP server on loopback (smtp-server) that keeps what it receives. `down()` makes it
+ * refuse every message, as a mail server outage would; `up()` brings it back.
+ */
+export class TestSmtp {
+  readonly received: ReceivedMail[] = [];
+  private refusing = false;
+  private server!: SMTPServer;
+  port = 0;
+
+  async start(): Promise<void> {
+    this.port = await freePort();
+    this.server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData: (stream, session, callback) => {
+        if (this.refusing) {
+          stream.resume();
+          stream.on('end', () => {
+            const error = new Error('service unavailable') as Error & { responseCode: number };
+            error.responseCode = 421;
+            callback(error);
+          });
+          return;
+        }
+        simpleParser(stream)
+          .then((mail) => {
+            this.received.push({
+              from: mail.from?.text ?? '',
+              to: session.envelope.rcptTo.map((r) => r.address),
+              subject: mail.subject ?? '',
+              text: mail.text ?? '',
+            });
+            callback();
+          })
+          .catch((error: Error) => callback(error));
+      },
+    });
+    await new Promise<void>((resolve) => this.server.listen(this.port, '127.0.0.1', resolve));
+  }
+
+  get url(): string {
+    return `smtp://127.0.0.1:${this.port}`;
+  }
+
+  down(): void {
+    this.refusing = true;
+  }
+
+  up(): void {
+    this.refusing = false;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Waits for a message to `to` (polling; the outbox delivers asynchronously). */
+  async waitFor(to: string, timeoutMs = 20_000): Promise<ReceivedMail> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = [...this.received].reverse().find((mail) => mail.to.includes(to));
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no mail to ${to} within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+/** The invitation link in a message. */
+export function invitationLink(mail: ReceivedMail): string {
+  const match = /https?:\/\/\S+\/pos\/invitations\/[A-Za-z0-9_-]{43}/.exec(mail.text);
+  if (!match) throw new Error(`no invitation link in: ${mail.text}`);
+  return match[0];
+}

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import request from 'supertest';
+import { startTestApp, type TestApp } from './support/app.js';
+import { uniqueLogin } from './support/http.js';
+
+const LIMIT = 5;
+
+describe('per-IP throttling of credential endpoints without TRUST_PROXY', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ THROTTLE_AUTH_LIMIT: String(LIMIT) });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('is not bypassed by rotating X-Forwarded-For', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < LIMIT + 3; i++) {
+      const response = await request(t.http)
+        .post('/api/v1/auth/login')
+        .set('X-Forwarded-For', `203.0.113.${i + 1}`)
+        .send({ login: uniqueLogin('spray'), password: 'Guess#Number1' });
+      statuses.push(response.status);
+    }
+    expect(statuses.slice(0, LIMIT)).toEqual(Array(LIMIT).fill(401));
+    expect(statuses.slice(LIMIT)).toEqual([429, 429, 429]);
+  });
+
+  it('answers throttled requests with the error contract', async () => {
+    const response = await request(t.http)
+      .post('/api/v1/auth/login')
+      .send({ login: 'any', password: 'any' });
+    expect(response.status).toBe(429);
+    expect(response.body).toEqual({
+      statusCode: 429,
+      code: 'too_many_requests',
+      message: 'Слишком много запросов, попробуйте позже',
+    });
+    expect(response.headers['retry-after']).toEqual(expect.any(String));
+  });
+
+  it('does not count ordinary requests against the credential limit', async () => {
+    for (let i = 0; i < LIMIT + 2; i++)
+      await request(t.http).get('/api/v1/password-policy').expect(200);
+  });
+});
+
+describe('per-IP throttling behind a configured proxy (TRUST_PROXY)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ THROTTLE_AUTH_LIMIT: String(LIMIT), TRUST_PROXY: 'loopback' });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('keeps only a real address from X-Forwarded-For for sessions and the audit log', async () => {
+    const response = await request(t.http)
+      .post('/api/v1/auth/login')
+      .set('X-Forwarded-For', 'x'.repeat(100))
+      .send({ login: 'nobody-here', password: 'Guess#Number1' });
+    expect(response.status).toBe(401);
+  });
+
+  it('counts each client address the trusted proxy reports separately', async () => {
+    for (let i = 0; i < LIMIT; i++) {
+      await request(t.http)
+        .post('/api/v1/auth/login')
+        .set('X-Forwarded-For', '198.51.100.7')
+        .send({ login: 'a', password: 'b' })
+        .expect(401);
+    }
+    await request(t.http)
+      .post('/api/v1/auth/login')
+      .set('X-Forwarded-For', '198.51.100.7')
+      .send({ login: 'a', password: 'b' })
+      .expect(429);
+    await request(t.http)
+      .post('/api/v1/auth/login')
+      .set('X-Forwarded-For', '198.51.100.8')
+      .send({ login: 'a', password: 'b' })
+      .expect(401);
+  });
+});

@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  generateKeyPair,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
+import { type AddressInfo } from 'node:net';
+import request from 'supertest';
+import { startTestApp, type TestApp } from './support/app.js';
+import { login, register } from './support/http.js';
+
+let t: TestApp;
+let baseUrl: string;
+beforeAll(async () => {
+  t = await startTestApp({
+    ACCESS_TOKEN_AUDIENCE: 'epos-diary',
+    ACCESS_TOKEN_TTL: '2s',
+    THROTTLE_AUTH_LIMIT: '100000',
+  });
+  await t.app.listen(0, '127.0.0.1');
+  baseUrl = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await t.close();
+});
+
+describe('access tokens', () => {
+  it('verify against the published JWKS with jose, checking iss, aud and exp', async () => {
+    const account = await register(t);
+    const { accessToken } = await login(t, account);
+    const jwks = createRemoteJWKSet(new URL(`${baseUrl}/.well-known/jwks.json`));
+
+    const { payload, protectedHeader } = await jwtVerify(accessToken, jwks, {
+      issuer: t.config.publicUrl,
+      audience: 'epos-diary',
+      typ: 'at+jwt',
+      algorithms: ['ES256', 'EdDSA'],
+    });
+    expect(protectedHeader.alg).toBe('ES256');
+    expect(protectedHeader.kid).toEqual(expect.any(String));
+    expect(payload).toMatchObject({
+      sub: account.id,
+      amr: ['pwd'],
+      iss: t.config.publicUrl,
+      aud: 'epos-diary',
+    });
+    expect(payload.sid).toEqual(expect.any(String));
+    expect(payload.exp! - payload.iat!).toBe(2);
+
+    await expect(
+      jwtVerify(accessToken, jwks, { issuer: t.config.publicUrl, audience: 'another-service' }),
+    ).rejects.toThrow(/aud/);
+    await expect(
+      jwtVerify(accessToken, jwks, { issuer: 'https://evil.example', audience: 'epos-diary' }),
+    ).rejects.toThrow(/iss/);
+
+    await new Promise((resolve) => setTimeout(resolve, 3100));
+    await expect(
+      jwtVerify(accessToken, jwks, { issuer: t.config.publicUrl, audience: 'epos-diary' }),
+    ).rejects.toThrow(/exp/);
+    await request(t.http)
+      .get('/api/v1/me')
+      .set('Authorization', `Bearer ${accessToken}`)
+      .expect(401);
+  });
+
+  it('publishes only public key material, with a kid matching the token header', async () => {
+    const response = await request(t.http).get('/.well-known/jwks.json').expect(200);
+    expect(response.body.keys).toHaveLength(1);
+    const [key] = response.body.keys;
+    expect(key).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+    expect(key).not.toHaveProperty('d');
+    const { accessToken } = await login(t, await register(t));
+    expect(decodeProtectedHeader(accessToken).kid).toBe(key.kid);
+  });
+
+  it('issues a fresh token for the cookie session, not for a bearer token', async () => {
+    const session = await login(t, await register(t));
+    const fresh = await request(t.http)
+      .post('/api/v1/auth/token')
+      .set('Cookie', session.cookie)
+      .expect(200);
+    expect(fresh.body).toMatchObject({ tokenType: 'Bearer', expiresIn: 2 });
+    expect(fresh.headers['cache-control']).toBe('no-store');
+    await request(t.http)
+      .post('/api/v1/auth/token')
+      .set('Authorization', `Bearer ${session.accessToken}`)
+      .expect(401);
+  });
+
+  it('refuses a token signed by another key, even with a matching kid', async () => {
+    const session = await login(t, await register(t));
+    const header = decodeProtectedHeader(session.accessToken);
+    const { privateKey } = await generateKeyPair('ES256');
+    const forged = await new SignJWT({ sid: 'x', amr: ['pwd'] })
+      .setProtectedHeader({ alg: 'ES256', kid: header.kid, typ: 'at+jwt' })
+      .setIssuer(t.config.publicUrl)
+      .setAudience('epos-diary')
+      .setSubject('00000000-0000-4000-8000-000000000000')
+      .setIssuedAt()
+      .setExpirationTime('1m')
+      .sign(privateKey);
+    await request(t.http).get('/api/v1/me').set('Authorization', `Bearer ${forged}`).expect(401);
+  });
+
+  it('refuses an unsigned (alg none) token and a malformed Authorization header', async () => {
+    const session = await login(t, await register(t));
+    const [, payload] = session.accessToken.split('.');
+    const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${payload}.`;
+    await request(t.http).get('/api/v1/me').set('Authorization', `Bearer ${unsigned}`).expect(401);
+    await request(t.http)
+      .get('/api/v1/me')
+      .set('Authorization', `Basic ${session.accessToken}`)
+      .expect(401);
+    // A bad bearer is not silently replaced by a good cookie: the request is refused.
+    await request(t.http)
+      .get('/api/v1/me')
+      .set('Authorization', 'Bearer nonsense')
+      .set('Cookie', session.cookie)
+      .expect(401);
+  });
+});
