@@ -188,6 +188,8 @@ export class MembersService {
     const membership = await this.em.transactional(async (em) => {
       const locked = await this.invitations.lockMembership(em, membershipId);
       if (locked.status === MembershipStatus.Archived) return locked;
+      // An administrator archiving their own account would lock themselves out of the area.
+      if (locked.user?.id === user.id) throw PosErrors.archiveSelf();
       locked.statusBeforeArchive = locked.status;
       locked.status = MembershipStatus.Archived;
       locked.archivedAt = new Date();

@@ -48,6 +48,12 @@ export const PosErrors = {
         ],
       },
     ),
+  archiveSelf: () =>
+    new DomainError(
+      HttpStatus.CONFLICT,
+      'archive_self',
+      'Нельзя перенести в архив собственную учётную запись: это сделает другой администратор',
+    ),
   wrongStatus: (message: string) => new DomainError(HttpStatus.CONFLICT, 'wrong_status', message),
   resendLimit: () =>
     new DomainError(
