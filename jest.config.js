@@ -1,7 +1,7 @@
 /**
  * Jest 30 in native ESM mode (run with --experimental-vm-modules) with the SWC transform.
- * Two tiers: unit specs beside the code, integration and end-to-end specs under test/ on a real
- * PostgreSQL (embedded unless DATABASE_URL is set).
+ * Three tiers: unit specs beside the code, integration and end-to-end specs under test/ on a real
+ * PostgreSQL (embedded unless DATABASE_URL is set), and browser journeys under test/browser.
  */
 const swc = [
   '@swc/jest',
@@ -25,17 +25,28 @@ const common = {
   testEnvironment: 'node',
 };
 
+const integration = {
+  ...common,
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  setupFiles: ['<rootDir>/test/support/setup-file.ts'],
+  testTimeout: 60_000,
+};
+
 export default {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     {
-      ...common,
+      ...integration,
       displayName: 'integration',
-      testMatch: ['<rootDir>/test/**/*.spec.ts'],
-      globalSetup: '<rootDir>/test/support/global-setup.ts',
-      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-      setupFiles: ['<rootDir>/test/support/setup-file.ts'],
-      testTimeout: 60_000,
+      testMatch: ['<rootDir>/test/*.spec.ts'],
+    },
+    {
+      // Pages in Debian's Chromium against the built service (`npm test` builds first).
+      ...integration,
+      displayName: 'browser',
+      testMatch: ['<rootDir>/test/browser/**/*.spec.ts'],
+      testTimeout: 180_000,
     },
   ],
 };

@@ -4,6 +4,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
 import { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
+import { fileURLToPath } from 'node:url';
 import { DEV_MOUNTS, type DevMount } from './common/dev-mounts.js';
 import { type AppConfig } from './config/app-config.js';
 
@@ -15,18 +16,61 @@ export function trustProxySetting(value: string | undefined): boolean | number |
   return value;
 }
 
+/**
+ * No inline script or style anywhere, no plugins, no framing. Forms may post to this service and,
+ * because a login form can end in a redirect to Госуслуги, to the provider's origin.
+ */
+export function contentSecurityPolicy(config: AppConfig): Record<string, string[]> {
+  const provider = [config.gosuslugi.issuer, config.gosuslugi.esia?.preset.baseUrl]
+    .filter((url): url is string => Boolean(url))
+    .map((url) => new URL(url).origin)
+    .filter((origin) => origin !== new URL(config.publicUrl).origin);
+  return {
+    'default-src': ["'self'"],
+    'script-src': ["'self'"],
+    'style-src': ["'self'"],
+    'img-src': ["'self'", 'data:'],
+    'connect-src': ["'self'"],
+    'font-src': ["'self'"],
+    'object-src': ["'none'"],
+    'base-uri': ["'none'"],
+    'frame-ancestors': ["'none'"],
+    'form-action': ["'self'", ...new Set(provider)],
+    ...(config.isProduction && { 'upgrade-insecure-requests': [] }),
+  };
+}
+
 /** Everything the HTTP layer needs, shared by main.ts and the tests so they serve the same app. */
 export function configureApp(app: INestApplication, config: AppConfig): void {
   const express = app as NestExpressApplication;
   express.set('trust proxy', trustProxySetting(config.trustProxy));
   express.set('query parser', 'simple');
   express.disable('x-powered-by');
+  const directives = contentSecurityPolicy(config);
+  const pagesCsp = helmet.contentSecurityPolicy({ useDefaults: false, directives });
+  // Swagger UI's page carries one inline <style>; only it gets 'unsafe-inline' for styles.
+  const docsCsp = helmet.contentSecurityPolicy({
+    useDefaults: false,
+    directives: { ...directives, 'style-src': ["'self'", "'unsafe-inline'"] },
+  });
+  app.use((req: Request, res: Response, next: NextFunction) =>
+    (req.path.startsWith('/api/docs') ? docsCsp : pagesCsp)(req, res, next),
+  );
   app.use(
     helmet({
+      contentSecurityPolicy: false,
       hsts: config.isProduction ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-      referrerPolicy: { policy: 'no-referrer' },
+      // Same-origin form posts keep their Origin header (with no-referrer Chrome sends
+      // `Origin: null`, which the same-origin check must refuse); other sites get nothing.
+      referrerPolicy: { policy: 'same-origin' },
     }),
   );
+  // Stylesheet and scripts of the pages: files, so the CSP needs no inline code.
+  express.useStaticAssets(fileURLToPath(new URL('./web/assets', import.meta.url)), {
+    prefix: '/assets/',
+    index: false,
+    maxAge: config.isProduction ? '1h' : 0,
+  });
   app.use(cookieParser());
   if (!config.isProduction) {
     for (const mount of app.get<DevMount[]>(DEV_MOUNTS)) app.use(mount.path, mount.router);

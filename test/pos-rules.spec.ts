@@ -107,6 +107,14 @@ describe('ПОС: an administrator acts only within their subtree', () => {
     expect(visible.map((o) => o.id).sort()).toEqual([a.id, belowA.id].sort());
   });
 
+  it('cannot archive its own account (it would lock itself out)', async () => {
+    const { browser, membership } = await memberBrowser(t, a, ['admin']);
+    const response = await browser.postJson(`/api/v1/pos/members/${membership.id}/archive`, {});
+    expect(response.status).toBe(409);
+    expect((await json(response)).code).toBe('archive_self');
+    expect((await t.em().findOneOrFail(Membership, membership.id)).status).toBe('confirmed');
+  });
+
   it('ignores smuggled roles, status and organisation fields: unknown fields are refused and nothing changes', async () => {
     const { browser } = await memberBrowser(t, a, ['admin']);
     const smuggled = await browser.postJson(`/api/v1/pos/organizations/${a.id}/members`, {

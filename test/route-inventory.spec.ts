@@ -75,6 +75,20 @@ const EXPECTED: Route[] = [
   // /pos checks the session cookie itself (a browser is sent to /login, not given a 401).
   { method: 'GET', path: '/pos', decision: 'public' },
   { method: 'POST', path: '/pos/confirmation', decision: 'public' },
+  // The other pages do the same: a session from the cookie (or a redirect to /login), the form
+  // token and the Origin check on every POST, and the same services (and scope checks) as the API.
+  { method: 'GET', path: '/', decision: 'public' },
+  { method: 'GET', path: '/register', decision: 'public' },
+  { method: 'POST', path: '/register', decision: 'public' },
+  { method: 'GET', path: '/account', decision: 'public' },
+  { method: 'POST', path: '/account', decision: 'public' },
+  { method: 'POST', path: '/account/gosuslugi/unlink', decision: 'public' },
+  { method: 'POST', path: '/logout', decision: 'public' },
+  { method: 'GET', path: '/pos/admin', decision: 'public' },
+  { method: 'POST', path: '/pos/admin/members', decision: 'public' },
+  { method: 'POST', path: '/pos/admin/members/:id/:action', decision: 'public' },
+  { method: 'POST', path: '/pos/admin/organization', decision: 'public' },
+  { method: 'POST', path: '/pos/admin/widget', decision: 'public' },
   // ПОС. Organisation creation checks for a platform operator in the service.
   { method: 'POST', path: '/api/v1/pos/organizations', decision: 'authenticated' },
   { method: 'GET', path: '/api/v1/pos/organizations', decision: 'authenticated' },

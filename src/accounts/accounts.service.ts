@@ -71,6 +71,11 @@ export class AccountsService {
     return ProfileResponse.of(user, identities);
   }
 
+  /** Whether the account can log in with a password at all (invited accounts may not). */
+  async hasPassword(user: User): Promise<boolean> {
+    return (await this.em.count(PasswordCredential, { user })) > 0;
+  }
+
   async updateProfile(
     user: User,
     dto: UpdateProfileDto,

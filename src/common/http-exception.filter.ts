@@ -6,12 +6,15 @@ import {
   HttpException,
   HttpStatus,
   Logger,
+  Optional,
   ServiceUnavailableException,
 } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
 import { type Request, type Response } from 'express';
 import { requestIdOf } from './client-info.js';
 import { DomainError, Errors, type FieldErrors } from './errors.js';
+import { PageRenderer } from '../web/page-renderer.js';
+import { PAGE_ERRORS } from '../web/web.texts.js';
 
 function isHealthReport(response: unknown): boolean {
   return (
@@ -29,6 +32,32 @@ function setRetryAfter(response: Response): void {
     .map(([, value]) => Number(value))
     .filter((value) => Number.isFinite(value));
   if (waits.length > 0) response.setHeader('Retry-After', String(Math.max(...waits)));
+}
+
+/** A person's browser navigating to a page (not the API, not a machine endpoint) gets a page. */
+function wantsPage(request: Request): boolean {
+  if (/^\/(api|\.well-known|health)(\/|$)/.test(request.path)) return false;
+  return request.accepts(['json', 'html']) === 'html';
+}
+
+function errorPage(body: ErrorBody) {
+  const known =
+    body.statusCode === 404
+      ? PAGE_ERRORS.notFound
+      : body.statusCode === 429
+        ? PAGE_ERRORS.tooMany
+        : body.statusCode >= 500
+          ? PAGE_ERRORS.internal
+          : body.statusCode === 403
+            ? { ...PAGE_ERRORS.forbidden, paragraphs: [body.message] }
+            : { title: 'Запрос не выполнен', paragraphs: [body.message] };
+  return {
+    title: known.title,
+    paragraphs: known.paragraphs,
+    code: body.code,
+    requestId: body.requestId,
+    links: [{ href: '/', text: 'На главную' }],
+  };
 }
 
 interface ErrorBody {
@@ -57,6 +86,8 @@ const HTTP_CODES: Partial<Record<number, [string, string]>> = {
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
 
+  constructor(@Optional() private readonly pages?: PageRenderer) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<Request>();
@@ -68,6 +99,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     if (response.headersSent) return;
     if (exception instanceof ThrottlerException) setRetryAfter(response);
+    if (this.pages && wantsPage(request)) {
+      this.pages.send(response, body.statusCode, 'message', errorPage(body));
+      return;
+    }
     response.status(body.statusCode).json(body);
   }
 

@@ -78,6 +78,31 @@ export class OrganizationsService {
     return organizations.map((organization) => OrganizationResponse.of(organization));
   }
 
+  /** Where the admin pages start: the roots of the caller's subtrees (tree roots for an operator). */
+  async adminRoots(user: User): Promise<OrganizationResponse[]> {
+    const roots = await this.access.administeredRoots(user);
+    const organizations =
+      roots === 'all'
+        ? await this.em.find(Organization, { parent: null }, { orderBy: { name: 'asc' } })
+        : roots;
+    return organizations.map((organization) => OrganizationResponse.of(organization));
+  }
+
+  /** The way down to `id` from the top of the caller's reach (for breadcrumbs), `id` last. */
+  async trail(user: User, id: string): Promise<OrganizationResponse[]> {
+    const organization = await this.access.administered(user, id);
+    const roots = await this.access.administeredRoots(user);
+    const ids = organization.path.split('/').filter(Boolean);
+    const ancestors = await this.em.find(
+      Organization,
+      { id: { $in: ids } },
+      { orderBy: { path: 'asc' } },
+    );
+    return ancestors
+      .filter((a) => roots === 'all' || roots.some((root) => root.contains(a)))
+      .map((a) => OrganizationResponse.of(a));
+  }
+
   async details(user: User, id: string): Promise<OrganizationResponse> {
     return OrganizationResponse.of(await this.access.administered(user, id));
   }

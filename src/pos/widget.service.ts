@@ -10,6 +10,7 @@ import { type ClientInfo } from '../common/client-info.js';
 import { AppConfig } from '../config/app-config.js';
 import { type User } from '../identity/user.entity.js';
 import { HTTPS_URL } from './dto/organization.dto.js';
+import { type Organization } from './organization.entity.js';
 import { PosAccess } from './pos-access.service.js';
 
 export const WIDGET_VARIANTS = ['standard', 'dark', 'compact'] as const;
@@ -89,13 +90,31 @@ export class WidgetService {
       details: { variant: dto.variant, siteUrl: dto.siteUrl },
     });
     await this.em.flush();
+    return this.widgetOf(organization);
+  }
+
+  /** The code generated last for the organisation, if any (the admin page shows it again). */
+  async current(user: User, organizationId: string): Promise<WidgetResponse | null> {
+    const organization = await this.access.administered(user, organizationId);
+    return organization.widgetGeneratedAt ? this.widgetOf(organization) : null;
+  }
+
+  private widgetOf(organization: Organization): WidgetResponse {
     const lko = String(organization.lkoNumber);
     const base = this.config.publicUrl;
+    const variant = organization.widgetVariant ?? 'standard';
+    const bannerText = organization.widgetBannerText ?? DEFAULT_BANNER;
     const code = [
       `<script src="${base}/pos/widget.js" defer></script>`,
-      `<div id="pos-widget" class="pos-widget pos-widget--${dto.variant}" data-banner="${attribute(bannerText)}"></div>`,
+      `<div id="pos-widget" class="pos-widget pos-widget--${variant}" data-banner="${attribute(bannerText)}"></div>`,
       `<script>window.addEventListener("load", function () { PosWidget("${base}/pos/form", ${lko}); });</script>`,
     ].join('\n');
-    return { lkoNumber: lko, variant: dto.variant, bannerText, siteUrl: dto.siteUrl, code };
+    return {
+      lkoNumber: lko,
+      variant,
+      bannerText,
+      siteUrl: organization.officialSiteUrl ?? '',
+      code,
+    };
   }
 }

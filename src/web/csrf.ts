@@ -23,7 +23,11 @@ export class Csrf {
       this.cookieName
     ];
     if (typeof existing === 'string' && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;
+    // One new token per response, however many forms the page holds.
+    const issued: unknown = response.locals.csrfToken;
+    if (typeof issued === 'string') return issued;
     const token = randomBytes(32).toString('base64url');
+    response.locals.csrfToken = token;
     response.cookie(this.cookieName, token, {
       httpOnly: true,
       sameSite: 'lax',

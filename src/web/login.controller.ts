@@ -13,6 +13,7 @@ import { setSessionCookie } from '../sessions/session-cookie.js';
 import { SessionService } from '../sessions/session.service.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
+import { LOGIN_NOTICES, noticeOf, STALE_FORM } from './web.texts.js';
 
 export class LoginFormDto {
   @IsString()
@@ -56,6 +57,7 @@ export class LoginController {
     @Res() response: Response,
     @Query('returnTo') returnTo: unknown,
     @Query('reauth') reauth: unknown,
+    @Query('notice') notice: unknown,
   ): Promise<void> {
     const session = reauth === '1' ? await this.sessions.fromCookie(request) : null;
     this.render(response, 200, {
@@ -63,6 +65,7 @@ export class LoginController {
       reauth: session !== null,
       login: session?.user.login,
       csrf: this.csrf.token(request, response),
+      notice: noticeOf(LOGIN_NOTICES, notice),
     });
   }
 
@@ -83,7 +86,7 @@ export class LoginController {
         returnTo,
         reauth: false,
         csrf,
-        error: 'Страница устарела. Введите данные ещё раз.',
+        error: STALE_FORM,
       });
     }
     const current = await this.sessions.fromCookie(request);

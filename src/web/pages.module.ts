@@ -1,8 +1,24 @@
 import { Module } from '@nestjs/common';
+import { AccountsModule } from '../accounts/accounts.module.js';
+import { GosuslugiModule } from '../gosuslugi/gosuslugi.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
+import { AccountPageController } from './account-page.controller.js';
 import { LoginController } from './login.controller.js';
+import { PageSessions } from './page-session.js';
+import { PosAdminPageController } from './pos-admin-page.controller.js';
 import { PosPageController } from './pos-page.controller.js';
+import { RegisterPageController } from './register-page.controller.js';
 
 /** Server-rendered pages for people (Russian). */
-@Module({ imports: [SessionsModule], controllers: [LoginController, PosPageController] })
+@Module({
+  imports: [SessionsModule, AccountsModule, GosuslugiModule],
+  providers: [PageSessions],
+  controllers: [
+    AccountPageController,
+    LoginController,
+    RegisterPageController,
+    PosPageController,
+    PosAdminPageController,
+  ],
+})
 export class PagesModule {}

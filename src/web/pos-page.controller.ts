@@ -6,13 +6,15 @@ import { Public } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
-import { type User } from '../identity/user.entity.js';
 import { ConfirmationService } from '../pos/confirmation.service.js';
 import { STATUS_NAMES } from '../pos/pos.texts.js';
 import { assertSameOrigin } from '../sessions/same-origin.js';
 import { SessionService } from '../sessions/session.service.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
+import { PageSessions } from './page-session.js';
+import { STALE_FORM } from './web.texts.js';
+import { type Session } from '../sessions/session.entity.js';
 
 /** The first-login dialog form: an unticked checkbox is simply absent. */
 export class ConfirmationFormDto {
@@ -42,6 +44,7 @@ export class PosPageController {
     private readonly pages: PageRenderer,
     private readonly config: AppConfig,
     private readonly csrf: Csrf,
+    private readonly pageSessions: PageSessions,
   ) {}
 
   @Get()
@@ -49,7 +52,7 @@ export class PosPageController {
   async page(@Req() request: Request, @Res() response: Response): Promise<void> {
     const session = await this.sessions.fromCookie(request);
     if (!session) return response.redirect(303, '/login?returnTo=%2Fpos');
-    await this.render(request, response, session.user, 200);
+    await this.render(request, response, session, 200);
   }
 
   @Post('confirmation')
@@ -64,13 +67,7 @@ export class PosPageController {
     const session = await this.sessions.fromCookie(request);
     if (!session) return response.redirect(303, '/login?returnTo=%2Fpos');
     if (!this.csrf.valid(request, form.csrf))
-      return this.render(
-        request,
-        response,
-        session.user,
-        403,
-        'Страница устарела. Отметьте пункты ещё раз.',
-      );
+      return this.render(request, response, session, 403, STALE_FORM);
     try {
       await this.confirmation.confirm(
         session.user,
@@ -83,7 +80,7 @@ export class PosPageController {
       );
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
-      return this.render(request, response, session.user, error.status, error.message);
+      return this.render(request, response, session, error.status, error.message);
     }
     response.redirect(303, '/pos');
   }
@@ -91,12 +88,13 @@ export class PosPageController {
   private async render(
     request: Request,
     response: Response,
-    user: User,
+    session: Session,
     status: number,
     error?: string,
   ): Promise<void> {
-    const summary = await this.confirmation.summary(user);
+    const summary = await this.confirmation.summary(session.user);
     this.pages.send(response, status, 'pos', {
+      nav: await this.pageSessions.nav(request, response, session, 'pos'),
       csrf: this.csrf.token(request, response),
       pending: summary.pending,
       memberships: summary.memberships.map((m) => ({ ...m, statusName: STATUS_NAMES[m.status] })),

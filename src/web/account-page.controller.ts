@@ -1,0 +1,274 @@
+import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { type Request, type Response } from 'express';
+import { AccountsService } from '../accounts/accounts.service.js';
+import { ChangePasswordDto } from '../accounts/dto/change-password.dto.js';
+import { UpdateProfileDto } from '../accounts/dto/update-profile.dto.js';
+import { checkPassword, describePolicy } from '../accounts/password-policy.js';
+import { Public } from '../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../common/client-info.js';
+import { DomainError, type FieldErrors } from '../common/errors.js';
+import { validatePayload } from '../common/validation.js';
+import { AppConfig } from '../config/app-config.js';
+import { GosuslugiService } from '../gosuslugi/gosuslugi.service.js';
+import { AuthService } from '../sessions/auth.service.js';
+import { assertSameOrigin } from '../sessions/same-origin.js';
+import { type Session } from '../sessions/session.entity.js';
+import { clearSessionCookie } from '../sessions/session-cookie.js';
+import { Csrf } from './csrf.js';
+import { PageRenderer } from './page-renderer.js';
+import { PageSessions } from './page-session.js';
+import { ACCOUNT_NOTICES, noticeOf, type Notice, STALE_FORM } from './web.texts.js';
+
+export class AccountFormDto {
+  @IsString()
+  @MaxLength(100)
+  csrf!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  phone?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  email?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  currentPassword?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  password?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  passwordRepeat?: string;
+}
+
+export class CsrfFormDto {
+  @IsString()
+  @MaxLength(100)
+  csrf!: string;
+}
+
+/** The API's password fields under the names of the page's inputs. */
+const PASSWORD_FIELDS: Record<string, string> = {
+  newPassword: 'password',
+  newPasswordRepeat: 'passwordRepeat',
+};
+
+function renameFields(errors: FieldErrors, names: Record<string, string>): FieldErrors {
+  return Object.fromEntries(
+    Object.entries(errors).map(([field, list]) => [names[field] ?? field, list]),
+  );
+}
+
+interface AccountView {
+  status: number;
+  notice?: Notice;
+  errors?: FieldErrors;
+  values?: { phone?: string; email?: string };
+}
+
+/** «Личный кабинет» (/account), the way out (/logout) and the front door (/). */
+@ApiExcludeController()
+@Controller()
+export class AccountPageController {
+  constructor(
+    private readonly accounts: AccountsService,
+    private readonly gosuslugi: GosuslugiService,
+    private readonly auth: AuthService,
+    private readonly pageSessions: PageSessions,
+    private readonly pages: PageRenderer,
+    private readonly config: AppConfig,
+    private readonly csrf: Csrf,
+  ) {}
+
+  @Get()
+  @Public()
+  async home(@Req() request: Request, @Res() response: Response): Promise<void> {
+    response.redirect(303, (await this.pageSessions.current(request)) ? '/account' : '/login');
+  }
+
+  @Get('account')
+  @Public()
+  async page(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Query('notice') notice: unknown,
+    @Query('gosuslugi') gosuslugi: unknown,
+  ): Promise<void> {
+    const session = await this.pageSessions.require(request, response, '/account');
+    if (!session) return;
+    await this.render(request, response, session, {
+      status: 200,
+      notice: noticeOf(ACCOUNT_NOTICES, gosuslugi === 'linked' ? 'linked' : notice),
+    });
+  }
+
+  /** «Сохранить»: phone and e-mail, and the password when its fields are filled in. */
+  @Post('account')
+  @Public()
+  async save(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Body() form: AccountFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    assertSameOrigin(request, this.config.publicUrl);
+    const session = await this.pageSessions.require(request, response, '/account');
+    if (!session) return;
+    const user = session.user;
+    const values = { phone: form.phone ?? '', email: form.email ?? '' };
+    if (!this.csrf.valid(request, form.csrf)) {
+      return this.render(request, response, session, {
+        status: 403,
+        values,
+        notice: { kind: 'error', text: STALE_FORM },
+      });
+    }
+    // Only what the person changed goes to the service; an emptied field removes the value.
+    const changes: Record<string, unknown> = {};
+    const phone = values.phone.trim();
+    const email = values.email.trim();
+    if (phone !== (user.phone ?? '')) changes.phone = phone === '' ? null : phone;
+    if (email !== (user.pendingEmail ?? user.email ?? ''))
+      changes.email = email === '' ? null : email;
+    const changingPassword = Boolean(form.currentPassword || form.password || form.passwordRepeat);
+
+    let errors: FieldErrors = {};
+    let profile: UpdateProfileDto | undefined;
+    try {
+      profile = await validatePayload(UpdateProfileDto, changes);
+    } catch (error) {
+      if (!(error instanceof DomainError) || !error.errors) throw error;
+      errors = { ...error.errors };
+    }
+    if (changingPassword) {
+      const change = {
+        currentPassword: form.currentPassword ?? '',
+        newPassword: form.password ?? '',
+        newPasswordRepeat: form.passwordRepeat ?? '',
+      };
+      if (Object.keys(errors).length > 0) {
+        // Report the password's own problems too, without spending a password check on it.
+        const violations = checkPassword(change.newPassword, { login: user.login });
+        if (violations.length > 0) errors.password = violations;
+      } else {
+        try {
+          await this.accounts.changePassword(
+            user,
+            session,
+            await validatePayload(ChangePasswordDto, change),
+            client,
+          );
+        } catch (error) {
+          if (!(error instanceof DomainError) || !error.errors) throw error;
+          errors = renameFields(error.errors, PASSWORD_FIELDS);
+        }
+      }
+    }
+    if (Object.keys(errors).length > 0) {
+      return this.render(request, response, session, {
+        status: 422,
+        values,
+        errors,
+        notice: { kind: 'error', text: 'Проверьте поля, отмеченные ниже' },
+      });
+    }
+    if (profile && Object.keys(changes).length > 0) {
+      await this.accounts.updateProfile(user, profile, client);
+    }
+    response.redirect(303, `/account?notice=${changingPassword ? 'password_changed' : 'saved'}`);
+  }
+
+  @Post('account/gosuslugi/unlink')
+  @Public()
+  async unlink(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Body() form: CsrfFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    assertSameOrigin(request, this.config.publicUrl);
+    const session = await this.pageSessions.require(request, response, '/account');
+    if (!session) return;
+    if (!this.csrf.valid(request, form.csrf)) {
+      return this.render(request, response, session, {
+        status: 403,
+        notice: { kind: 'error', text: STALE_FORM },
+      });
+    }
+    try {
+      await this.gosuslugi.unlink(session, client);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      return this.render(request, response, session, {
+        status: error.status,
+        notice: { kind: 'error', text: error.message },
+      });
+    }
+    response.redirect(303, '/account?notice=unlinked#gosuslugi');
+  }
+
+  @Post('logout')
+  @Public()
+  async logout(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Body() form: CsrfFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    assertSameOrigin(request, this.config.publicUrl);
+    const session = await this.pageSessions.current(request);
+    // A forged «Выйти» would only be a nuisance, but it is refused like every other form.
+    if (session && !this.csrf.valid(request, form.csrf)) {
+      return this.pages.send(response, 403, 'message', {
+        title: 'Страница устарела',
+        paragraphs: ['Обновите страницу и нажмите «Выйти» ещё раз.'],
+        links: [{ href: '/account', text: 'Личный кабинет' }],
+      });
+    }
+    if (session) await this.auth.logout(session, client);
+    clearSessionCookie(response, this.config);
+    response.redirect(303, '/login?notice=logged_out');
+  }
+
+  private async render(
+    request: Request,
+    response: Response,
+    session: Session,
+    view: AccountView,
+  ): Promise<void> {
+    const user = session.user;
+    const profile = await this.accounts.profile(user);
+    const identity = profile.identities.find((i) => i.provider === 'gosuslugi');
+    this.pages.send(response, view.status, 'account', {
+      nav: await this.pageSessions.nav(request, response, session, 'account'),
+      csrf: this.csrf.token(request, response),
+      profile,
+      pendingEmail: profile.pendingEmail,
+      values: view.values ?? {
+        phone: profile.phone ?? '',
+        email: profile.pendingEmail ?? profile.email ?? '',
+      },
+      hasPassword: await this.accounts.hasPassword(user),
+      gosuslugi: identity && {
+        ...identity,
+        linkedAt: new Date(identity.linkedAt).toLocaleDateString('ru-RU', {
+          timeZone: 'Europe/Moscow',
+        }),
+      },
+      rules: describePolicy().rules,
+      errors: view.errors ?? {},
+      notice: view.notice,
+    });
+  }
+}

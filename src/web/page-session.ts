@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { type Request, type Response } from 'express';
+import { PosAccess } from '../pos/pos-access.service.js';
+import { type Session } from '../sessions/session.entity.js';
+import { SessionService } from '../sessions/session.service.js';
+import { Csrf } from './csrf.js';
+
+export type NavSection = 'account' | 'pos' | 'admin';
+
+export interface Nav {
+  login: string;
+  csrf: string;
+  admin: boolean;
+  current?: NavSection;
+}
+
+/**
+ * The signed-in person of a page, from the session cookie. Pages are public routes that send an
+ * anonymous visitor to /login (with the way back) rather than answering 401 JSON.
+ */
+@Injectable()
+export class PageSessions {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly access: PosAccess,
+    private readonly csrf: Csrf,
+  ) {}
+
+  current(request: Request): Promise<Session | null> {
+    return this.sessions.fromCookie(request);
+  }
+
+  /** The session, or a redirect to the login page that comes back to `returnTo`. */
+  async require(request: Request, response: Response, returnTo: string): Promise<Session | null> {
+    const session = await this.current(request);
+    if (!session) {
+      response.redirect(303, `/login?${new URLSearchParams({ returnTo }).toString()}`);
+      return null;
+    }
+    return session;
+  }
+
+  /** The header menu: who is signed in, the form token for «Выйти», the admin link. */
+  async nav(
+    request: Request,
+    response: Response,
+    session: Session,
+    current?: NavSection,
+  ): Promise<Nav> {
+    const user = session.user;
+    const admin =
+      user.isPlatformOperator ||
+      (await this.access.memberships(user)).some((m) => m.roles.includes('admin'));
+    return { login: user.login, csrf: this.csrf.token(request, response), admin, current };
+  }
+}

@@ -1,0 +1,460 @@
+import {
+  Body,
+  Controller,
+  Get,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsOptional,
+  IsString,
+  IsUUID,
+  MaxLength,
+} from 'class-validator';
+import { type Request, type Response } from 'express';
+import { Public } from '../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../common/client-info.js';
+import { DomainError, type FieldErrors } from '../common/errors.js';
+import { validatePayload } from '../common/validation.js';
+import { AppConfig } from '../config/app-config.js';
+import { AddMemberDto, type MemberResponse } from '../pos/dto/member.dto.js';
+import { UpdateOrganizationDto } from '../pos/dto/organization.dto.js';
+import { MembersService } from '../pos/members.service.js';
+import { OrganizationsService } from '../pos/organizations.service.js';
+import { PosAccess } from '../pos/pos-access.service.js';
+import { ReportService } from '../pos/report.service.js';
+import { ROLES } from '../pos/roles.js';
+import { WIDGET_VARIANTS, WidgetDto, WidgetService } from '../pos/widget.service.js';
+import { assertSameOrigin } from '../sessions/same-origin.js';
+import { type Session } from '../sessions/session.entity.js';
+import { Csrf } from './csrf.js';
+import { PageRenderer } from './page-renderer.js';
+import { PageSessions } from './page-session.js';
+import {
+  ADMIN_NOTICES,
+  noticeOf,
+  type Notice,
+  ORGANIZATION_KINDS,
+  STALE_FORM,
+  WIDGET_VARIANT_NAMES,
+} from './web.texts.js';
+
+export const ADMIN_TABS = ['members', 'add', 'archive', 'data', 'widget', 'status'] as const;
+type Tab = (typeof ADMIN_TABS)[number];
+
+const TAB_NAMES: Record<Tab, string> = {
+  members: 'Пользователи',
+  add: 'Добавить пользователя',
+  archive: 'Архив',
+  data: 'Данные организации',
+  widget: 'Виджет для сайта',
+  status: 'Статус подключения',
+};
+
+/** Rows of the status table on the page; the CSV has them all. */
+const STATUS_ROWS_SHOWN = 300;
+
+const asList = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' ? [value] : value;
+
+class OrganizationFormDto {
+  @IsString()
+  @MaxLength(100)
+  csrf!: string;
+
+  @IsUUID('4')
+  organizationId!: string;
+}
+
+export class AddMemberFormDto extends OrganizationFormDto {
+  @IsString()
+  @MaxLength(1000)
+  email!: string;
+
+  @IsString()
+  @MaxLength(1000)
+  lastName!: string;
+
+  @IsString()
+  @MaxLength(1000)
+  firstName!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  middleName?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  position?: string;
+
+  /** Checkboxes: absent when none is ticked, a string for one, a list for several. */
+  @IsOptional()
+  @Transform(asList)
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  @MaxLength(50, { each: true })
+  roles?: string[];
+}
+
+export class MemberActionFormDto extends OrganizationFormDto {}
+
+export class OrganizationDataFormDto extends OrganizationFormDto {
+  @IsString()
+  @MaxLength(1000)
+  name!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  officialSiteUrl?: string;
+}
+
+export class WidgetFormDto extends OrganizationFormDto {
+  @IsIn(WIDGET_VARIANTS)
+  variant!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  bannerText?: string;
+
+  @IsString()
+  @MaxLength(1000)
+  siteUrl!: string;
+}
+
+const ACTIONS = {
+  resend: { notice: 'resent', tab: 'members' },
+  archive: { notice: 'archived', tab: 'members' },
+  restore: { notice: 'restored', tab: 'archive' },
+} as const;
+type Action = keyof typeof ACTIONS;
+
+interface AdminView {
+  status: number;
+  tab: Tab;
+  organizationId?: string;
+  notice?: Notice;
+  errors?: FieldErrors;
+  values?: Record<string, unknown>;
+}
+
+const ID = new ParseUUIDPipe({ version: '4' });
+
+function adminUrl(organizationId: string, tab: Tab, notice?: string): string {
+  const query = new URLSearchParams({ org: organizationId, tab, ...(notice && { notice }) });
+  return `/pos/admin?${query.toString()}`;
+}
+
+function emptyToUndefined(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/**
+ * /pos/admin: the «Администратор ЛКО» area as pages. Every action goes through the same services
+ * (and so the same organisation-scope checks) as the API; forms carry the CSRF token.
+ */
+@ApiExcludeController()
+@Controller('pos/admin')
+export class PosAdminPageController {
+  constructor(
+    private readonly organizations: OrganizationsService,
+    private readonly members: MembersService,
+    private readonly reports: ReportService,
+    private readonly widgets: WidgetService,
+    private readonly access: PosAccess,
+    private readonly pageSessions: PageSessions,
+    private readonly pages: PageRenderer,
+    private readonly config: AppConfig,
+    private readonly csrf: Csrf,
+  ) {}
+
+  @Get()
+  @Public()
+  async page(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Query('org') org: unknown,
+    @Query('tab') tab: unknown,
+    @Query('notice') notice: unknown,
+  ): Promise<void> {
+    const session = await this.pageSessions.require(request, response, '/pos/admin');
+    if (!session) return;
+    await this.render(request, response, session, {
+      status: 200,
+      tab: ADMIN_TABS.includes(tab as Tab) ? (tab as Tab) : 'members',
+      organizationId: typeof org === 'string' ? org : undefined,
+      notice: noticeOf(ADMIN_NOTICES, notice),
+    });
+  }
+
+  /** «Добавить пользователя». */
+  @Post('members')
+  @Public()
+  async add(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Body() form: AddMemberFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    const session = await this.formSession(request, response, form, 'add');
+    if (!session) return;
+    const values = { ...form, roles: form.roles ?? [] };
+    try {
+      const dto = await validatePayload(AddMemberDto, {
+        email: form.email,
+        lastName: form.lastName,
+        firstName: form.firstName,
+        ...(emptyToUndefined(form.middleName) && { middleName: form.middleName }),
+        ...(emptyToUndefined(form.position) && { position: form.position }),
+        roles: form.roles ?? [],
+      });
+      await this.members.add(session.user, form.organizationId, dto, client);
+    } catch (error) {
+      return this.failed(request, response, session, error, {
+        tab: 'add',
+        organizationId: form.organizationId,
+        values,
+      });
+    }
+    response.redirect(303, adminUrl(form.organizationId, 'members', 'added'));
+  }
+
+  /** «Отправить повторно», «В архив», «Восстановить». */
+  @Post('members/:id/:action')
+  @Public()
+  async memberAction(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Param('id', ID) id: string,
+    @Param('action') action: string,
+    @Body() form: MemberActionFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    if (!Object.hasOwn(ACTIONS, action)) return this.notFound(response);
+    const { notice, tab } = ACTIONS[action as Action];
+    const session = await this.formSession(request, response, form, tab);
+    if (!session) return;
+    let member: MemberResponse;
+    try {
+      member =
+        action === 'resend'
+          ? await this.members.resend(session.user, id, client)
+          : action === 'archive'
+            ? await this.members.archive(session.user, id, client)
+            : await this.members.restore(session.user, id, client);
+    } catch (error) {
+      return this.failed(request, response, session, error, {
+        tab,
+        organizationId: form.organizationId,
+      });
+    }
+    response.redirect(303, adminUrl(member.organizationId, tab, notice));
+  }
+
+  @Post('organization')
+  @Public()
+  async updateOrganization(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Body() form: OrganizationDataFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    const session = await this.formSession(request, response, form, 'data');
+    if (!session) return;
+    try {
+      const dto = await validatePayload(UpdateOrganizationDto, {
+        name: form.name,
+        officialSiteUrl: emptyToUndefined(form.officialSiteUrl) ?? null,
+      });
+      await this.organizations.update(session.user, form.organizationId, dto, client);
+    } catch (error) {
+      return this.failed(request, response, session, error, {
+        tab: 'data',
+        organizationId: form.organizationId,
+        values: { ...form },
+      });
+    }
+    response.redirect(303, adminUrl(form.organizationId, 'data', 'saved'));
+  }
+
+  /** The widget generator: the code for the official site, ending in the ЛКО number. */
+  @Post('widget')
+  @Public()
+  async widget(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Body() form: WidgetFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    const session = await this.formSession(request, response, form, 'widget');
+    if (!session) return;
+    try {
+      const dto = await validatePayload(WidgetDto, {
+        variant: form.variant,
+        siteUrl: form.siteUrl,
+        ...(emptyToUndefined(form.bannerText) && { bannerText: form.bannerText }),
+      });
+      await this.widgets.generate(session.user, form.organizationId, dto, client);
+    } catch (error) {
+      return this.failed(request, response, session, error, {
+        tab: 'widget',
+        organizationId: form.organizationId,
+        values: { ...form },
+      });
+    }
+    response.redirect(303, `${adminUrl(form.organizationId, 'widget')}#widget-code`);
+  }
+
+  /** Same origin, a session and the form token; otherwise the page (or login) answers instead. */
+  private async formSession(
+    request: Request,
+    response: Response,
+    form: OrganizationFormDto,
+    tab: Tab,
+  ): Promise<Session | null> {
+    assertSameOrigin(request, this.config.publicUrl);
+    const session = await this.pageSessions.require(request, response, '/pos/admin');
+    if (!session) return null;
+    if (this.csrf.valid(request, form.csrf)) return session;
+    await this.render(request, response, session, {
+      status: 403,
+      tab,
+      organizationId: form.organizationId,
+      notice: { kind: 'error', text: STALE_FORM },
+    });
+    return null;
+  }
+
+  private async failed(
+    request: Request,
+    response: Response,
+    session: Session,
+    error: unknown,
+    view: Omit<AdminView, 'status'>,
+  ): Promise<void> {
+    if (!(error instanceof DomainError)) throw error;
+    await this.render(request, response, session, {
+      ...view,
+      status: error.status,
+      errors: error.errors,
+      notice: {
+        kind: 'error',
+        text: error.errors ? 'Проверьте поля, отмеченные ниже' : error.message,
+      },
+    });
+  }
+
+  private notFound(response: Response): void {
+    this.pages.send(response, 404, 'message', {
+      title: 'Страница не найдена',
+      paragraphs: ['Проверьте адрес.'],
+      links: [{ href: '/pos/admin', text: 'Администрирование ЛКО' }],
+    });
+  }
+
+  private async render(
+    request: Request,
+    response: Response,
+    session: Session,
+    view: AdminView,
+  ): Promise<void> {
+    const user = session.user;
+    const roots = await this.organizations.adminRoots(user);
+    if (roots.length === 0) {
+      try {
+        // Says why: no admin role, or the two first-login boxes not ticked yet.
+        await this.access.requireArea(user, 'admin');
+      } catch (error) {
+        if (error instanceof DomainError && error.code === 'confirmation_required')
+          return response.redirect(303, '/pos');
+        if (!(error instanceof DomainError)) throw error;
+        return this.pages.send(response, 403, 'message', {
+          title: 'Нет доступа к администрированию',
+          paragraphs: [
+            'Раздел доступен администраторам личных кабинетов организаций («Администратор ЛКО»).',
+          ],
+          code: error.code,
+          links: [{ href: '/pos', text: 'Мои организации' }],
+        });
+      }
+      return this.pages.send(response, 200, 'message', {
+        title: 'Организаций пока нет',
+        paragraphs: ['Оператор платформы ещё не создал ни одной организации.'],
+        links: [{ href: '/account', text: 'Личный кабинет' }],
+      });
+    }
+    const organizationId = view.organizationId ?? roots[0].id;
+    let trail;
+    try {
+      trail = await this.organizations.trail(user, organizationId);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      return this.pages.send(
+        response,
+        error.status === HttpStatus.FORBIDDEN ? 403 : 404,
+        'message',
+        {
+          title:
+            error.status === HttpStatus.FORBIDDEN
+              ? 'Нет доступа к организации'
+              : 'Организация не найдена',
+          paragraphs: [error.message],
+          code: error.code,
+          links: [{ href: '/pos/admin', text: 'Администрирование ЛКО' }],
+        },
+      );
+    }
+    const organization = trail[trail.length - 1];
+    const tab = view.tab;
+    const data: Record<string, unknown> = {};
+    if (tab === 'members' || tab === 'archive') {
+      data.members = await this.members.list(user, organization.id, tab === 'archive');
+      // No «В архив» on the administrator's own row: the service refuses it anyway.
+      data.own = (await this.access.memberships(user)).map((m) => m.id);
+    }
+    if (tab === 'data') {
+      data.children = await this.organizations.children(user, organization.id);
+    }
+    if (tab === 'widget') data.widget = await this.widgets.current(user, organization.id);
+    if (tab === 'status') {
+      const rows = await this.reports.connectionStatus(user, organization.id);
+      data.rows = rows.slice(0, STATUS_ROWS_SHOWN);
+      data.totalRows = rows.length;
+    }
+    this.pages.send(response, view.status, 'pos-admin', {
+      nav: await this.pageSessions.nav(request, response, session, 'admin'),
+      csrf: this.csrf.token(request, response),
+      roots,
+      trail,
+      organization,
+      kindName: ORGANIZATION_KINDS[organization.kind] ?? organization.kind,
+      tab,
+      tabs: ADMIN_TABS.map((code) => ({
+        code,
+        name: TAB_NAMES[code],
+        href: adminUrl(organization.id, code),
+      })),
+      roles: ROLES,
+      variants: WIDGET_VARIANTS.map((code) => ({ code, name: WIDGET_VARIANT_NAMES[code] })),
+      values: view.values ?? {},
+      errors: view.errors ?? {},
+      notice: view.notice,
+      csvUrl: `/api/v1/pos/organizations/${organization.id}/connection-status?format=csv`,
+      ...data,
+    });
+  }
+}

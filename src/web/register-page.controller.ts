@@ -1,0 +1,129 @@
+import { Body, Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { type Request, type Response } from 'express';
+import { AccountsService } from '../accounts/accounts.service.js';
+import { RegisterAccountDto } from '../accounts/dto/register-account.dto.js';
+import { checkPassword, describePolicy } from '../accounts/password-policy.js';
+import { CredentialEndpoint, Public } from '../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../common/client-info.js';
+import { DomainError, type FieldErrors } from '../common/errors.js';
+import { validatePayload } from '../common/validation.js';
+import { AppConfig } from '../config/app-config.js';
+import { AuthService } from '../sessions/auth.service.js';
+import { assertSameOrigin } from '../sessions/same-origin.js';
+import { setSessionCookie } from '../sessions/session-cookie.js';
+import { Csrf } from './csrf.js';
+import { PageRenderer } from './page-renderer.js';
+import { PageSessions } from './page-session.js';
+import { type Notice, STALE_FORM } from './web.texts.js';
+
+export class RegisterFormDto {
+  @IsString()
+  @MaxLength(100)
+  csrf!: string;
+
+  @IsString()
+  @MaxLength(254)
+  login!: string;
+
+  @IsString()
+  @MaxLength(1024)
+  password!: string;
+
+  @IsString()
+  @MaxLength(1024)
+  passwordRepeat!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  email?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  phone?: string;
+}
+
+const MISMATCH = [{ code: 'mismatch', message: 'Пароли не совпадают' }];
+
+/** /register: a local ЭПОС account, then straight into «Личный кабинет». */
+@ApiExcludeController()
+@Controller('register')
+export class RegisterPageController {
+  constructor(
+    private readonly accounts: AccountsService,
+    private readonly auth: AuthService,
+    private readonly pageSessions: PageSessions,
+    private readonly pages: PageRenderer,
+    private readonly config: AppConfig,
+    private readonly csrf: Csrf,
+  ) {}
+
+  @Get()
+  @Public()
+  async page(@Req() request: Request, @Res() response: Response): Promise<void> {
+    if (await this.pageSessions.current(request)) return response.redirect(303, '/account');
+    this.render(request, response, 200, {}, {});
+  }
+
+  @Post()
+  @Public()
+  @CredentialEndpoint()
+  async submit(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Body() form: RegisterFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    assertSameOrigin(request, this.config.publicUrl);
+    const values = { login: form.login, email: form.email ?? '', phone: form.phone ?? '' };
+    if (!this.csrf.valid(request, form.csrf)) {
+      return this.render(request, response, 403, values, {}, { kind: 'error', text: STALE_FORM });
+    }
+    const payload: Record<string, unknown> = { login: form.login.trim(), password: form.password };
+    if (values.email.trim()) payload.email = values.email;
+    if (values.phone.trim()) payload.phone = values.phone;
+    let errors: FieldErrors = {};
+    try {
+      const dto = await validatePayload(RegisterAccountDto, payload);
+      if (form.password !== form.passwordRepeat) {
+        errors.passwordRepeat = MISMATCH;
+      } else {
+        await this.accounts.register(dto, client);
+        const { token } = await this.auth.login(dto.login, dto.password, client, null);
+        setSessionCookie(response, this.config, token);
+        return response.redirect(303, '/account?notice=registered');
+      }
+    } catch (error) {
+      if (!(error instanceof DomainError) || !error.errors) throw error;
+      errors = { ...error.errors };
+      if (form.password !== form.passwordRepeat) errors.passwordRepeat = MISMATCH;
+      // The DTO stops at the first password problem it sees; the page lists them all.
+      const violations = checkPassword(form.password, { login: form.login.trim() });
+      if (errors.password && violations.length > 0) errors.password = violations;
+    }
+    this.render(request, response, 422, values, errors, {
+      kind: 'error',
+      text: 'Проверьте поля, отмеченные ниже',
+    });
+  }
+
+  private render(
+    request: Request,
+    response: Response,
+    status: number,
+    values: Record<string, string>,
+    errors: FieldErrors,
+    notice?: Notice,
+  ): void {
+    this.pages.send(response, status, 'register', {
+      csrf: this.csrf.token(request, response),
+      values,
+      errors,
+      notice,
+      rules: describePolicy().rules,
+    });
+  }
+}

@@ -1,0 +1,71 @@
+/** Russian texts of the pages, in one place. */
+
+export const STALE_FORM = 'Страница устарела. Проверьте данные и отправьте форму ещё раз.';
+
+/** Notices shown after a redirect: the query names a key, never the text itself. */
+export const ACCOUNT_NOTICES = {
+  registered: { kind: 'success', text: 'Учётная запись создана. Добро пожаловать!' },
+  saved: { kind: 'success', text: 'Изменения сохранены' },
+  password_changed: {
+    kind: 'success',
+    text: 'Пароль изменён. Сеансы на других устройствах завершены.',
+  },
+  unlinked: { kind: 'success', text: 'Профиль Госуслуг отвязан от учётной записи' },
+  linked: { kind: 'success', text: 'Профиль Госуслуг привязан к учетной записи ЭПОС' },
+} as const;
+
+export const LOGIN_NOTICES = {
+  logged_out: { kind: 'success', text: 'Вы вышли из учётной записи' },
+} as const;
+
+export const ADMIN_NOTICES = {
+  added: { kind: 'success', text: 'Пользователь добавлен, приглашение отправлено на его адрес' },
+  resent: { kind: 'success', text: 'Приглашение отправлено повторно, прежняя ссылка не действует' },
+  archived: { kind: 'success', text: 'Учётная запись перенесена в архив, доступ прекращён' },
+  restored: { kind: 'success', text: 'Учётная запись возвращена из архива' },
+  saved: { kind: 'success', text: 'Данные организации сохранены' },
+} as const;
+
+export type Notice = { kind: 'success' | 'error' | 'info'; text: string };
+
+/** The notice a query parameter names, if it names one of `notices`. */
+export function noticeOf<K extends string>(
+  notices: Record<K, Notice>,
+  key: unknown,
+): Notice | undefined {
+  return typeof key === 'string' && Object.hasOwn(notices, key) ? notices[key as K] : undefined;
+}
+
+export const ORGANIZATION_KINDS: Record<string, string> = {
+  authority: 'Орган администрации',
+  institution: 'Подведомственное учреждение',
+};
+
+export const WIDGET_VARIANT_NAMES: Record<string, string> = {
+  standard: 'Стандартный',
+  dark: 'Тёмный',
+  compact: 'Компактный',
+};
+
+export const PAGE_ERRORS = {
+  notFound: {
+    status: 404,
+    title: 'Страница не найдена',
+    paragraphs: ['Проверьте адрес или вернитесь на главную страницу.'],
+  },
+  forbidden: {
+    status: 403,
+    title: 'Недостаточно прав',
+    paragraphs: ['У вашей учётной записи нет доступа к этой странице.'],
+  },
+  tooMany: {
+    status: 429,
+    title: 'Слишком много попыток',
+    paragraphs: ['Подождите немного и попробуйте снова.'],
+  },
+  internal: {
+    status: 500,
+    title: 'Что-то пошло не так',
+    paragraphs: ['Попробуйте ещё раз. Если ошибка повторится, сообщите код запроса в поддержку.'],
+  },
+} as const;

@@ -1,0 +1,357 @@
+/// <reference lib="dom" />
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readFile } from 'node:fs/promises';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchChromium, screenshot, see, watchConsole } from '../support/chromium.js';
+import { type RunningService, startService } from '../support/service.js';
+
+/**
+ * The three journeys of the pages in Debian's Chromium, against the service started the way
+ * `npm start` starts it. Every page must load without a script error or a CSP violation.
+ */
+let service: RunningService;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  service = await startService();
+  browser = await launchChromium();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await service?.stop();
+});
+
+async function newPage(width = 1100): Promise<{ page: Page; problems: string[] }> {
+  const context = await browser.newContext({
+    baseURL: service.url,
+    viewport: { width, height: 900 },
+    locale: 'ru-RU',
+    acceptDownloads: true,
+  });
+  contexts.push(context);
+  const page = await context.newPage();
+  // «В архив» and «Отвязать» ask first; the journeys answer yes.
+  page.on('dialog', (dialog) => void dialog.accept());
+  return { page, problems: watchConsole(page) };
+}
+
+const PASSWORD = 'Shkola#2026';
+
+async function register(page: Page, login: string): Promise<void> {
+  await page.goto('/register');
+  await page.getByLabel('Логин').fill(login);
+  await page.getByLabel('Пароль', { exact: true }).fill(PASSWORD);
+  await page.getByLabel('Повторите пароль').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Зарегистрироваться' }).click();
+  await page.waitForURL('**/account?notice=registered');
+}
+
+/** The stand-in's person picker: «Войти» for one test person. */
+async function pickPerson(page: Page, oid: number): Promise<void> {
+  await page.waitForURL('**/dev/gosuslugi/**');
+  await see.contains(page.locator('.testbar'), 'не настоящие Госуслуги');
+  await page.locator(`form:has(input[name="oid"][value="${oid}"]) button`).click();
+}
+
+async function linkGosuslugi(page: Page, oid: number, confirm = true): Promise<void> {
+  await page.getByRole('link', { name: 'Связать с Госуслугами' }).click();
+  await pickPerson(page, oid);
+  if (!confirm) return;
+  await page.waitForURL('**/auth/gosuslugi/link/confirm');
+  await screenshot(page, 'link-confirm');
+  await page.getByRole('button', { name: 'Привязать' }).click();
+}
+
+function unique(prefix: string): string {
+  return `${prefix}.${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+}
+
+describe('journey 1: a parent’s «Личный кабинет» and Госуслуги', () => {
+  it('register → log in → checklist → phone and e-mail → link → log out → log in through Госуслуги', async () => {
+    const { page, problems } = await newPage();
+    const login = unique('ivanova');
+
+    // Register, then log out and in again the ordinary way.
+    await page.goto('/register');
+    await screenshot(page, '1-register', true);
+    await register(page, login);
+    await page.getByRole('button', { name: 'Выйти' }).click();
+    await page.waitForURL('**/login?notice=logged_out');
+    await see.contains(page.getByRole('status'), 'Вы вышли');
+    await page.getByLabel('Логин').fill(login);
+    await page.getByLabel('Пароль').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Войти', exact: true }).click();
+    await page.waitForURL('**/account');
+    await see.text(page.getByRole('heading', { level: 1 }), 'Личный кабинет');
+    await see.value(page.getByLabel('Логин'), login);
+
+    // The checklist follows the typing, rule by rule, from the policy the API publishes.
+    const checklist = page.locator('[data-password-checklist]');
+    await see.attribute(checklist, 'data-ready', 'true');
+    await page.getByLabel('Пароль', { exact: true }).fill('abc');
+    for (const rule of ['too_short', 'no_special', 'no_digit', 'no_upper']) {
+      await see.attribute(checklist.locator(`li[data-rule="${rule}"]`), 'class', 'unmet');
+    }
+    await see.attribute(checklist.locator('li[data-rule="no_lower"]'), 'class', 'met');
+    await page.getByLabel('Пароль', { exact: true }).fill('abcабв');
+    await see.attribute(checklist.locator('li[data-rule="cyrillic"]'), 'class', 'unmet');
+    await page.getByLabel('Пароль', { exact: true }).fill('Shkola#2027');
+    for (const rule of ['too_short', 'no_special', 'no_digit', 'no_upper', 'no_lower']) {
+      await see.attribute(checklist.locator(`li[data-rule="${rule}"]`), 'class', 'met');
+    }
+    await screenshot(page, '1-account-checklist', true);
+    await page.getByLabel('Пароль', { exact: true }).fill('');
+
+    // Phone and e-mail.
+    await page.getByLabel('Телефон').fill('+7 912 345-67-89');
+    await page.getByLabel('Email').fill('ivanova@example.ru');
+    await page.getByRole('button', { name: 'Сохранить' }).click();
+    await page.waitForURL('**/account?notice=saved');
+    await see.text(page.getByRole('status').first(), 'Изменения сохранены');
+    await see.value(page.getByLabel('Телефон'), '+79123456789');
+    await see.value(page.getByLabel('Email'), 'ivanova@example.ru');
+
+    // A bad phone number is refused next to its field, and nothing is saved.
+    await page.getByLabel('Телефон').fill('12');
+    await page.getByRole('button', { name: 'Сохранить' }).click();
+    await see.text(page.locator('#phone-error'), 'Некорректный номер телефона');
+    await see.attribute(page.getByLabel('Телефон'), 'aria-invalid', 'true');
+    await page.goto('/account');
+    await see.value(page.getByLabel('Телефон'), '+79123456789');
+
+    // «Связать с Госуслугами» → the stand-in → back with the notice.
+    await linkGosuslugi(page, 1000000001);
+    await page.waitForURL('**/account?gosuslugi=linked');
+    await see.text(
+      page.locator('.notice.success'),
+      'Профиль Госуслуг привязан к учетной записи ЭПОС',
+    );
+    await see.contains(page.locator('.linked'), 'Иванова Мария Сергеевна');
+    await screenshot(page, '1-account-linked', true);
+
+    // Log out, then in through Госуслуги: the same account.
+    await page.getByRole('button', { name: 'Выйти' }).click();
+    await page.waitForURL('**/login?notice=logged_out');
+    await screenshot(page, '1-login', true);
+    await page.getByRole('link', { name: 'Войти через Госуслуги' }).click();
+    await page.waitForURL(/\/dev\/gosuslugi\/|\/account$/);
+    if (page.url().includes('/dev/gosuslugi/')) await pickPerson(page, 1000000001);
+    await page.waitForURL('**/account');
+    await see.value(page.getByLabel('Логин'), login);
+    await see.text(page.locator('.site nav .who'), login);
+
+    // The phone width: the same page in one column, nothing wider than the screen.
+    const phone = await newPage(375);
+    await phone.page.goto('/login');
+    const overflow = await phone.page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await screenshot(phone.page, '1-login-phone');
+    expect(problems).toEqual([]);
+    expect(phone.problems).toEqual([]);
+  }, 120_000);
+});
+
+let bodies = Date.now() % 1000;
+
+/** The operator's tools (command line), the way issue 4 set them up. */
+async function operatorSetUp(adminEmail: string): Promise<{ body: string; lko: string }> {
+  const name = `Управление образования г. Тестовска, ${++bodies}`;
+  const created = await service.cli('org:create', '--name', name, '--kind', 'authority');
+  const lko = /ЛКО № (\d+)/.exec(created)![1];
+  await service.cli(
+    'org:create',
+    '--name',
+    `Школа № 5 (${name})`,
+    '--kind',
+    'institution',
+    '--parent',
+    lko,
+  );
+  await service.cli(
+    'admin:invite',
+    '--org',
+    lko,
+    '--email',
+    adminEmail,
+    '--last-name',
+    'Кузнецов',
+    '--first-name',
+    'Дмитрий',
+    '--roles',
+    'admin',
+  );
+  return { body: name, lko };
+}
+
+/** The invitation link from the development mailbox page. */
+async function invitationFromMailbox(page: Page, email: string): Promise<string> {
+  await page.goto('/dev/mailbox');
+  const mail = page.locator(`article.mail[data-to="${email}"]`).first();
+  await see.visible(mail);
+  return (await mail.locator('a[href*="/pos/invitations/"]').first().getAttribute('href'))!;
+}
+
+async function acceptInvitation(page: Page, link: string, oid: number): Promise<void> {
+  await page.goto(link);
+  await see.text(
+    page.getByRole('heading', { level: 1 }),
+    'Приглашение в личный кабинет организации',
+  );
+  await page.getByRole('link', { name: 'Войти через Госуслуги' }).click();
+  await pickPerson(page, oid);
+  await page.waitForURL('**/pos');
+}
+
+describe('journey 2: an organisation administrator', () => {
+  it('invitation from the mailbox → Госуслуги → confirmation dialog → add, re-send, archive → status table and CSV', async () => {
+    const { page, problems } = await newPage();
+    const adminEmail = `${unique('admin')}@uo.example.ru`;
+    const { body, lko } = await operatorSetUp(adminEmail);
+
+    const link = await invitationFromMailbox(page, adminEmail);
+    await screenshot(page, '2-dev-mailbox', true);
+    await acceptInvitation(page, link, 1000000004);
+
+    // The first-login dialog: both boxes, or nothing.
+    const dialog = page.getByRole('dialog', { name: 'Подтвердите подключение' });
+    await see.visible(dialog);
+    await see.contains(dialog, body);
+    await screenshot(page, '2-confirmation-dialog', true);
+    await dialog.getByLabel('Мною пройдено обучение').check();
+    await see.focused(dialog.getByLabel('Мною пройдено обучение'));
+    await dialog.getByLabel('Личный кабинет организации готов к работе').check();
+    await dialog.getByRole('button', { name: 'Подтвердить' }).click();
+    await page.waitForURL('**/pos');
+    await see.count(page.getByRole('dialog'), 0);
+    await see.contains(page.locator('ul.plain li').filter({ hasText: body }), 'Подтвержден');
+
+    // The admin area: add a member with two roles.
+    await page.getByRole('link', { name: 'Администрирование ЛКО' }).first().click();
+    await see.text(page.getByRole('heading', { level: 1 }), body);
+    await see.contains(page.locator('main'), `ЛКО № ${lko}`);
+    await page.getByRole('link', { name: 'Добавить пользователя' }).first().click();
+    const memberEmail = `${unique('teacher')}@school5.example.ru`;
+    await page.getByLabel('Email').fill(memberEmail);
+    await page.getByLabel('Фамилия').fill('Соколова');
+    await page.getByLabel('Имя', { exact: true }).fill('Анна');
+    await page.getByLabel('Отчество').fill('Павловна');
+    await page.getByLabel('Должность').fill('Учитель');
+    await page.getByLabel('Модератор').check();
+    await page.getByLabel('Исполнитель').check();
+    await screenshot(page, '2-add-member', true);
+    await page.getByRole('button', { name: 'Добавить и отправить приглашение' }).click();
+    await page.waitForURL('**tab=members&notice=added');
+    const row = page.locator(`tr[data-member="${memberEmail}"]`);
+    await see.contains(row, 'Модератор, Исполнитель');
+    await see.text(row.locator('.badge'), 'Приглашен');
+    await screenshot(page, '2-members', true);
+
+    // The same address again: refused next to the field.
+    await page.getByRole('link', { name: 'Добавить пользователя' }).first().click();
+    await page.getByLabel('Email').fill(memberEmail);
+    await page.getByLabel('Фамилия').fill('Другая');
+    await page.getByLabel('Имя', { exact: true }).fill('Анна');
+    await page.getByLabel('Куратор').check();
+    await page.getByRole('button', { name: 'Добавить и отправить приглашение' }).click();
+    await see.contains(page.locator('#email-error'), 'уже используется');
+    await see.value(page.getByLabel('Фамилия'), 'Другая');
+
+    // Re-send, then archive.
+    await page.getByRole('link', { name: 'Пользователи' }).click();
+    await row.getByRole('button', { name: /Отправить приглашение повторно/ }).click();
+    await page.waitForURL('**notice=resent');
+    await see.contains(page.locator('.notice.success'), 'отправлено повторно');
+    await row.getByRole('button', { name: /В архив/ }).click();
+    await page.waitForURL('**notice=archived');
+    await see.count(page.locator(`tr[data-member="${memberEmail}"]`), 0);
+    await page.getByRole('link', { name: 'Архив' }).click();
+    await see.text(row.locator('.badge'), 'В архиве');
+
+    // The widget generator.
+    await page.getByRole('link', { name: 'Виджет для сайта' }).click();
+    await page.getByLabel('Официальный сайт').fill('https://uo.example.ru');
+    await page.getByLabel('Тёмный').check();
+    await page.getByRole('button', { name: 'Сформировать код' }).click();
+    const code = await page.locator('#widget-code').inputValue();
+    expect(code).toContain('pos-widget--dark');
+    expect(code.trim().endsWith(`${lko}); });</script>`)).toBe(true);
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    await page.getByRole('button', { name: 'Скопировать код' }).click();
+    await see.text(page.locator('#copy-status'), 'Код скопирован');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(code);
+    await screenshot(page, '2-widget', true);
+
+    // The subtree status table shows the archived account; the CSV downloads.
+    await page.getByRole('link', { name: 'Статус подключения' }).click();
+    const bodyRow = page.locator(`tr[data-lko="${lko}"]`);
+    await see.text(bodyRow.locator('td').nth(5), '1');
+    await see.text(bodyRow.locator('td').nth(4), '1');
+    await see.count(page.locator('tbody tr'), 2);
+    await screenshot(page, '2-status', true);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Скачать CSV' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe(`connection-status-${lko}.csv`);
+    const csv = await readFile(await download.path(), 'utf8');
+    expect(csv).toContain(body);
+    expect(csv.split('\n').filter(Boolean).length).toBe(3);
+    expect(problems).toEqual([]);
+  }, 180_000);
+});
+
+describe('journey 3: error pages', () => {
+  it('a used invitation says so', async () => {
+    const { page, problems } = await newPage();
+    const adminEmail = `${unique('used')}@uo.example.ru`;
+    await operatorSetUp(adminEmail);
+    const link = await invitationFromMailbox(page, adminEmail);
+    await acceptInvitation(page, link, 1000000005);
+    const again = await page.goto(link);
+    expect(again?.status()).toBe(410);
+    await see.text(page.getByRole('heading', { level: 1 }), 'Приглашение уже использовано');
+    await screenshot(page, '3-invitation-used', true);
+    expect(problems).toEqual([]);
+  }, 120_000);
+
+  it('a Госуслуги profile linked to another account is refused with its page', async () => {
+    const first = await newPage();
+    await register(first.page, unique('petrov'));
+    await linkGosuslugi(first.page, 1000000002);
+    await first.page.waitForURL('**/account?gosuslugi=linked');
+
+    const second = await newPage();
+    const other = unique('petrov.second');
+    await register(second.page, other);
+    await linkGosuslugi(second.page, 1000000002, false);
+    await second.page.waitForURL('**/auth/gosuslugi/callback**');
+    await see.text(
+      second.page.getByRole('heading', { level: 1 }),
+      'Профиль Госуслуг уже привязан к другой учётной записи',
+    );
+    await screenshot(second.page, '3-linked-elsewhere', true);
+    await second.page.goto('/account');
+    await see.visible(second.page.getByRole('link', { name: 'Связать с Госуслугами' }));
+    expect(first.problems).toEqual([]);
+    expect(second.problems).toEqual([]);
+  }, 120_000);
+
+  it('an unknown page and a Госуслуги error are pages, not JSON', async () => {
+    const { page, problems } = await newPage();
+    const missing = await page.goto('/no-such-page');
+    expect(missing?.status()).toBe(404);
+    await see.text(page.getByRole('heading', { level: 1 }), 'Страница не найдена');
+    const stale = await page.goto('/auth/gosuslugi/callback?code=x&state=forged');
+    expect(stale?.status()).toBe(400);
+    await see.text(
+      page.getByRole('heading', { level: 1 }),
+      'Сеанс входа через Госуслуги не найден',
+    );
+    await screenshot(page, '3-gosuslugi-error');
+    expect(problems).toEqual([]);
+  }, 60_000);
+});

@@ -1,0 +1,120 @@
+/// <reference lib="dom" />
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from '@jest/globals';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+
+/** Debian's Chromium (`apt-get install chromium`); .ci/run installs it when missing. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Screenshots are test artefacts (not committed); UPDATE_DOCS_SCREENSHOTS=1 also refreshes docs/. */
+const ARTIFACTS = fileURLToPath(new URL('../../test-results/screenshots', import.meta.url));
+const DOCS = fileURLToPath(new URL('../../docs/screenshots', import.meta.url));
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+/**
+ * Script errors and CSP violations the page reports (a test expects none). The browser's own
+ * note on a 4xx answer is left out: error pages answer with their status on purpose.
+ */
+export function watchConsole(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(String(error)));
+  page.on('console', (message) => {
+    const text = message.text();
+    if (message.type() !== 'error') return;
+    if (/^Failed to load resource: the server responded with a status of 4\d\d/.test(text)) return;
+    problems.push(text);
+  });
+  return problems;
+}
+
+export async function screenshot(page: Page, name: string, docs = false): Promise<void> {
+  await mkdir(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  if (docs && process.env.UPDATE_DOCS_SCREENSHOTS === '1') {
+    await mkdir(DOCS, { recursive: true });
+    await page.screenshot({ path: join(DOCS, `${name}.png`), fullPage: true });
+  }
+}
+
+/** Reads until `ok` holds or the time is up, and returns the last reading. */
+async function settle<T>(
+  read: () => Promise<T>,
+  ok: (value: T) => boolean,
+  timeoutMs = 10_000,
+): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read().catch(() => undefined);
+    if ((value !== undefined && ok(value)) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const squash = (text: string | null | undefined) => (text ?? '').replace(/\s+/g, ' ').trim();
+
+/**
+ * Web-first assertions for playwright-core (the test runner's `expect` is Jest's): each waits for
+ * the page to settle, then asserts with Jest so a failure shows what the page had.
+ */
+export const see = {
+  async text(locator: Locator, expected: string): Promise<void> {
+    const value = await settle(
+      () => locator.textContent(),
+      (v) => squash(v) === expected,
+    );
+    expect(squash(value)).toBe(expected);
+  },
+  async contains(locator: Locator, expected: string): Promise<void> {
+    const value = await settle(
+      () => locator.textContent(),
+      (v) => squash(v).includes(expected),
+    );
+    expect(squash(value)).toContain(expected);
+  },
+  async value(locator: Locator, expected: string): Promise<void> {
+    const value = await settle(
+      () => locator.inputValue(),
+      (v) => v === expected,
+    );
+    expect(value).toBe(expected);
+  },
+  async attribute(locator: Locator, name: string, expected: string): Promise<void> {
+    const value = await settle(
+      () => locator.getAttribute(name),
+      (v) => v === expected,
+    );
+    expect(value).toBe(expected);
+  },
+  async count(locator: Locator, expected: number): Promise<void> {
+    const value = await settle(
+      () => locator.count(),
+      (v) => v === expected,
+    );
+    expect(value).toBe(expected);
+  },
+  async visible(locator: Locator): Promise<void> {
+    await locator.waitFor({ state: 'visible', timeout: 15_000 });
+  },
+  async focused(locator: Locator): Promise<void> {
+    const value = await settle(
+      () => locator.evaluate((element) => element === document.activeElement),
+      (v) => v,
+    );
+    expect(value).toBe(true);
+  },
+};
