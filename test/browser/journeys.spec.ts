@@ -23,7 +23,7 @@ afterAll(async () => {
   await service?.stop();
 });
 
-async function newPage(width = 1100): Promise<{ page: Page; problems: string[] }> {
+async function newPage(width = 1280): Promise<{ page: Page; problems: string[] }> {
   const context = await browser.newContext({
     baseURL: service.url,
     viewport: { width, height: 900 },
@@ -49,18 +49,24 @@ async function register(page: Page, login: string): Promise<void> {
 }
 
 /** The stand-in's person picker: «Войти» for one test person. */
-async function pickPerson(page: Page, oid: number): Promise<void> {
+async function pickPerson(page: Page, oid: number, shot?: string): Promise<void> {
   await page.waitForURL('**/dev/gosuslugi/**');
   await see.contains(page.locator('.testbar'), 'не настоящие Госуслуги');
+  if (shot) await screenshot(page, shot, true);
   await page.locator(`form:has(input[name="oid"][value="${oid}"]) button`).click();
 }
 
-async function linkGosuslugi(page: Page, oid: number, confirm = true): Promise<void> {
+async function linkGosuslugi(
+  page: Page,
+  oid: number,
+  confirm = true,
+  shot?: string,
+): Promise<void> {
   await page.getByRole('link', { name: 'Связать с Госуслугами' }).click();
-  await pickPerson(page, oid);
+  await pickPerson(page, oid, shot);
   if (!confirm) return;
   await page.waitForURL('**/auth/gosuslugi/link/confirm');
-  await screenshot(page, 'link-confirm');
+  await screenshot(page, '1-link-confirm');
   await page.getByRole('button', { name: 'Привязать' }).click();
 }
 
@@ -75,7 +81,7 @@ describe('journey 1: a parent’s «Личный кабинет» and Госус
 
     // Register, then log out and in again the ordinary way.
     await page.goto('/register');
-    await screenshot(page, '1-register', true);
+    await screenshot(page, '1-register');
     await register(page, login);
     await page.getByRole('button', { name: 'Выйти' }).click();
     await page.waitForURL('**/login?notice=logged_out');
@@ -122,7 +128,7 @@ describe('journey 1: a parent’s «Личный кабинет» and Госус
     await see.value(page.getByLabel('Телефон'), '+79123456789');
 
     // «Связать с Госуслугами» → the stand-in → back with the notice.
-    await linkGosuslugi(page, 1000000001);
+    await linkGosuslugi(page, 1000000001, true, '1-gosuslugi-stand-in');
     await page.waitForURL('**/account?gosuslugi=linked');
     await see.text(
       page.locator('.notice.success'),
@@ -134,7 +140,7 @@ describe('journey 1: a parent’s «Личный кабинет» and Госус
     // Log out, then in through Госуслуги: the same account.
     await page.getByRole('button', { name: 'Выйти' }).click();
     await page.waitForURL('**/login?notice=logged_out');
-    await screenshot(page, '1-login', true);
+    await screenshot(page, '1-login');
     await page.getByRole('link', { name: 'Войти через Госуслуги' }).click();
     await page.waitForURL(/\/dev\/gosuslugi\/|\/account$/);
     if (page.url().includes('/dev/gosuslugi/')) await pickPerson(page, 1000000001);
@@ -213,7 +219,7 @@ describe('journey 2: an organisation administrator', () => {
     const { body, lko } = await operatorSetUp(adminEmail);
 
     const link = await invitationFromMailbox(page, adminEmail);
-    await screenshot(page, '2-dev-mailbox', true);
+    await screenshot(page, '2-dev-mailbox');
     await acceptInvitation(page, link, 1000000004);
 
     // The first-login dialog: both boxes, or nothing.
@@ -221,8 +227,10 @@ describe('journey 2: an organisation administrator', () => {
     await see.visible(dialog);
     await see.contains(dialog, body);
     await screenshot(page, '2-confirmation-dialog', true);
-    await dialog.getByLabel('Мною пройдено обучение').check();
+    // The dialog takes the focus, and the page behind it is inert.
     await see.focused(dialog.getByLabel('Мною пройдено обучение'));
+    expect(await page.locator('main > .card').getAttribute('inert')).toBe('');
+    await dialog.getByLabel('Мною пройдено обучение').check();
     await dialog.getByLabel('Личный кабинет организации готов к работе').check();
     await dialog.getByRole('button', { name: 'Подтвердить' }).click();
     await page.waitForURL('**/pos');
@@ -242,7 +250,7 @@ describe('journey 2: an organisation administrator', () => {
     await page.getByLabel('Должность').fill('Учитель');
     await page.getByLabel('Модератор').check();
     await page.getByLabel('Исполнитель').check();
-    await screenshot(page, '2-add-member', true);
+    await screenshot(page, '2-add-member');
     await page.getByRole('button', { name: 'Добавить и отправить приглашение' }).click();
     await page.waitForURL('**tab=members&notice=added');
     const row = page.locator(`tr[data-member="${memberEmail}"]`);

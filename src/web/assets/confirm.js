@@ -9,7 +9,7 @@
   // The first-login dialog takes the focus so keyboard users land in it.
   var dialog = document.querySelector('[data-autofocus-dialog]');
   if (dialog) {
-    var first = dialog.querySelector('input, button');
+    var first = dialog.querySelector('input[type="checkbox"], button');
     if (first) first.focus();
   }
 })();
