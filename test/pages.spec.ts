@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { AccountToken, AccountTokenPurpose } from '../src/accounts/account-token.entity.js';
+import { newLinkToken } from '../src/common/link-tokens.js';
 import { FederatedIdentity } from '../src/identity/federated-identity.entity.js';
 import { User } from '../src/identity/user.entity.js';
 import { Membership } from '../src/pos/membership.entity.js';
@@ -119,6 +121,39 @@ describe('pages: CSRF on every form', () => {
     expect(archive.status).toBe(403);
     expect((await t.em().findOneOrFail(Membership, other.membership.id)).status).toBe('confirmed');
     expect(membership.id).toBeDefined();
+  });
+
+  it('refuses a forged «Сохранить пароль» on a recovery link: the password and the link stay', async () => {
+    const account = await register(t, uniqueLogin('forgedreset'));
+    const user = await t.em().findOneOrFail(User, account.id);
+    user.email = `${account.login}@example.ru`;
+    const { token, hash } = newLinkToken();
+    const em = t.em();
+    em.persist(
+      Object.assign(new AccountToken(), {
+        user: em.getReference(User, account.id),
+        purpose: AccountTokenPurpose.Recovery,
+        tokenHash: hash,
+        email: user.email,
+        expiresAt: new Date(Date.now() + 3_600_000),
+      }),
+    );
+    await em.flush();
+    await t.em().nativeUpdate(User, account.id, { email: user.email });
+    const browser = new Browser(t.url);
+    const { csrf } = await page(browser, `/reset-password/${token}`);
+    const form = { token, password: 'Novyi#Parol2026', passwordRepeat: 'Novyi#Parol2026' };
+    expect((await browser.postForm('/reset-password', { ...form, csrf: FORGED })).status).toBe(403);
+    expect((await crossSite(browser, '/reset-password', { ...form, csrf })).status).toBe(403);
+    const login = await fetch(`${t.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ login: account.login, password: account.password }),
+    });
+    expect(login.status).toBe(200);
+    const done = await browser.postForm('/reset-password', { ...form, csrf });
+    expect(done.status).toBe(303);
+    expect(done.headers.get('location')).toBe('/login?notice=password_reset');
   });
 
   it('refuses a registration posted from another site (login CSRF through registration)', async () => {

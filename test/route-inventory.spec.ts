@@ -89,6 +89,19 @@ const EXPECTED: Route[] = [
   { method: 'POST', path: '/pos/admin/members/:id/:action', decision: 'public' },
   { method: 'POST', path: '/pos/admin/organization', decision: 'public' },
   { method: 'POST', path: '/pos/admin/widget', decision: 'public' },
+  { method: 'POST', path: '/account/email/resend', decision: 'public' },
+  // Recovery and verification: the link token is the credential; the request answers alike for
+  // every identifier; all are credential-throttled.
+  { method: 'POST', path: '/api/v1/auth/recovery', decision: 'public' },
+  { method: 'POST', path: '/api/v1/auth/recovery/password', decision: 'public' },
+  { method: 'POST', path: '/api/v1/accounts/email-verification', decision: 'public' },
+  { method: 'POST', path: '/api/v1/me/email/verification', decision: 'authenticated' },
+  { method: 'GET', path: '/forgot-password', decision: 'public' },
+  { method: 'POST', path: '/forgot-password', decision: 'public' },
+  { method: 'GET', path: '/reset-password/:token', decision: 'public' },
+  { method: 'POST', path: '/reset-password', decision: 'public' },
+  { method: 'GET', path: '/verify-email/:token', decision: 'public' },
+  { method: 'POST', path: '/verify-email', decision: 'public' },
   // ПОС. Organisation creation checks for a platform operator in the service.
   { method: 'POST', path: '/api/v1/pos/organizations', decision: 'authenticated' },
   { method: 'GET', path: '/api/v1/pos/organizations', decision: 'authenticated' },

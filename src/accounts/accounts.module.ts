@@ -2,11 +2,14 @@ import { Module } from '@nestjs/common';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { AccountsController } from './accounts.controller.js';
 import { AccountsService } from './accounts.service.js';
+import { EmailVerification } from './email-verification.service.js';
+import { RecoveryController } from './recovery.controller.js';
+import { RecoveryService } from './recovery.service.js';
 
 @Module({
   imports: [SessionsModule],
-  controllers: [AccountsController],
-  providers: [AccountsService],
-  exports: [AccountsService],
+  controllers: [AccountsController, RecoveryController],
+  providers: [AccountsService, EmailVerification, RecoveryService],
+  exports: [AccountsService, EmailVerification, RecoveryService],
 })
 export class AccountsModule {}

@@ -17,6 +17,8 @@ import { type ChangePasswordDto } from './dto/change-password.dto.js';
 import { ProfileResponse } from './dto/profile.response.js';
 import { type RegisterAccountDto } from './dto/register-account.dto.js';
 import { type UpdateProfileDto } from './dto/update-profile.dto.js';
+import { EmailVerification } from './email-verification.service.js';
+import { AccountTokenPurpose } from './account-token.entity.js';
 import { checkPassword } from './password-policy.js';
 
 @Injectable()
@@ -27,6 +29,7 @@ export class AccountsService {
     private readonly sessions: SessionService,
     private readonly auth: AuthService,
     private readonly audit: AuditService,
+    private readonly verification: EmailVerification,
   ) {}
 
   /** The policy again, with the login: the one check every path that sets a password passes. */
@@ -48,6 +51,7 @@ export class AccountsService {
         });
         em.persist(created);
         em.persist(new PasswordCredential(created, hash));
+        await this.verification.issue(em, created, client);
         this.audit.record(
           { type: 'account.registered', actorUserId: created.id, targetUserId: created.id, client },
           em,
@@ -81,34 +85,57 @@ export class AccountsService {
     dto: UpdateProfileDto,
     client: ClientInfo,
   ): Promise<ProfileResponse> {
-    const changed: string[] = [];
-    if (dto.email !== undefined) {
-      const email = dto.email === null ? null : normalizeEmail(dto.email);
-      if (email === null) {
-        user.email = null;
-        user.pendingEmail = null;
-      } else if (email !== user.email) {
-        // The verified address (if any) stays until the new one is verified.
-        user.pendingEmail = email;
-      } else {
-        user.pendingEmail = null;
-      }
-      changed.push('email');
-    }
-    if (dto.phone !== undefined) {
-      user.phone = dto.phone;
-      changed.push('phone');
-    }
-    if (changed.length > 0) {
-      this.audit.record({
-        type: 'profile.changed',
-        actorUserId: user.id,
-        targetUserId: user.id,
-        client,
-        details: { fields: changed },
+    const updated = await this.em.transactional(async (em) => {
+      const locked = await em.findOneOrFail(User, user.id, {
+        lockMode: LockMode.PESSIMISTIC_WRITE,
+        refresh: true,
       });
-      await this.em.flush();
-    }
+      const changed: string[] = [];
+      if (dto.email !== undefined) {
+        const email = dto.email === null ? null : normalizeEmail(dto.email);
+        if (email === null) {
+          locked.email = null;
+          locked.pendingEmail = null;
+          await this.verification.supersede(em, locked, AccountTokenPurpose.VerifyEmail);
+          changed.push('email');
+        } else if (email === locked.email) {
+          // Back to the verified address: the pending change is dropped.
+          if (locked.pendingEmail !== null) {
+            locked.pendingEmail = null;
+            await this.verification.supersede(em, locked, AccountTokenPurpose.VerifyEmail);
+            changed.push('email');
+          }
+        } else if (email !== locked.pendingEmail) {
+          // The verified address (if any) stays until the new one is verified.
+          locked.pendingEmail = email;
+          await this.verification.issue(em, locked, client);
+          changed.push('email');
+        }
+      }
+      if (dto.phone !== undefined && dto.phone !== locked.phone) {
+        locked.phone = dto.phone;
+        changed.push('phone');
+      }
+      if (changed.length > 0) {
+        this.audit.record(
+          {
+            type: 'profile.changed',
+            actorUserId: locked.id,
+            targetUserId: locked.id,
+            client,
+            details: { fields: changed },
+          },
+          em,
+        );
+      }
+      await em.flush();
+      return locked;
+    });
+    Object.assign(user, {
+      email: updated.email,
+      pendingEmail: updated.pendingEmail,
+      phone: updated.phone,
+    });
     return this.profile(user);
   }
 

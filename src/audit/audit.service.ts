@@ -30,7 +30,15 @@ export type AuditEventType =
   | 'pos.invitation.accepted'
   | 'pos.invitation.refused'
   | 'pos.member.confirmed'
-  | 'pos.widget.generated';
+  | 'pos.widget.generated'
+  | 'email.verification_sent'
+  | 'email.verified'
+  | 'email.verification_failed'
+  | 'recovery.requested'
+  | 'recovery.mail_sent'
+  | 'recovery.refused'
+  | 'recovery.completed'
+  | 'recovery.failed';
 
 export interface AuditEntry {
   type: AuditEventType;

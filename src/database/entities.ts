@@ -1,3 +1,4 @@
+import { AccountToken } from '../accounts/account-token.entity.js';
 import { AuditEvent } from '../audit/audit-event.entity.js';
 import { LoginTransaction } from '../gosuslugi/login-transaction.entity.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
@@ -21,4 +22,5 @@ export const ENTITIES = [
   Membership,
   Invitation,
   MailMessage,
+  AccountToken,
 ];

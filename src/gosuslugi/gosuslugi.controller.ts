@@ -26,6 +26,7 @@ import { ReauthenticateDto } from '../sessions/dto/reauthenticate.dto.js';
 import { assertSameOrigin } from '../sessions/same-origin.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { SessionService } from '../sessions/session.service.js';
+import { Csrf } from '../web/csrf.js';
 import { PageRenderer } from '../web/page-renderer.js';
 import { ConfirmLinkDto } from './dto/confirm-link.dto.js';
 import { GOSUSLUGI_PAGES, type GosuslugiPage } from './gosuslugi.texts.js';
@@ -44,6 +45,7 @@ export class GosuslugiController {
     private readonly auth: AuthService,
     private readonly pages: PageRenderer,
     private readonly config: AppConfig,
+    private readonly csrf: Csrf,
   ) {}
 
   private page(response: Response, name: GosuslugiPage, code?: string, detail?: string): void {
@@ -127,6 +129,7 @@ export class GosuslugiController {
     switch (outcome.kind) {
       case 'logged_in':
         setSessionCookie(response, this.config, outcome.login.token);
+        this.csrf.rotate(response);
         response.redirect(303, outcome.returnTo);
         return;
       case 'confirm_link':

@@ -76,6 +76,19 @@ export class MailOutbox implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /**
+   * The same pg-boss for other background work that belongs with the mail (recovery requests
+   * are resolved off the request path so every answer takes the same time).
+   */
+  get jobs(): PgBoss {
+    return this.boss;
+  }
+
+  /** Whether this process runs workers (the service) or only enqueues (the command line). */
+  get runsWorkers(): boolean {
+    return this.worker;
+  }
+
   async onApplicationShutdown(): Promise<void> {
     await this.boss.stop({ graceful: true, timeout: 5000 });
   }

@@ -1,9 +1,10 @@
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { createHash, randomBytes } from 'node:crypto';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
+import { randomBytes } from 'node:crypto';
+import { hashLinkToken, LINK_TOKEN_PATTERN, newLinkToken } from '../common/link-tokens.js';
 import { AppConfig } from '../config/app-config.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
 import { IdentityLinks, type VerifiedIdentity } from '../identity/identity-links.service.js';
@@ -15,10 +16,8 @@ import { Membership, MembershipStatus } from './membership.entity.js';
 import { PosErrors } from './pos.texts.js';
 import { roleName } from './roles.js';
 
-export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 /** The first invitation and three re-sends an hour, per address. */
 export const INVITATIONS_PER_HOUR = 4;
-const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
 
 export type InvitationLookup =
   { kind: 'usable'; invitation: Invitation } | { kind: 'used' | 'expired' | 'revoked' | 'unknown' };
@@ -69,10 +68,10 @@ export class Invitations {
       createdAt: { $gte: since },
     });
     if (recent >= INVITATIONS_PER_HOUR) throw PosErrors.resendLimit();
-    const token = randomBytes(32).toString('base64url');
+    const { token, hash } = newLinkToken();
     const invitation = Object.assign(new Invitation(), {
       membership,
-      tokenHash: sha256(token),
+      tokenHash: hash,
       expiresAt: new Date(Date.now() + this.config.invitationTtlMs),
     });
     const organization = membership.organization;
@@ -108,10 +107,10 @@ export class Invitations {
 
   /** What a token refers to, for the landing page; never reveals more than its state. */
   async lookup(token: string): Promise<InvitationLookup> {
-    if (!TOKEN_PATTERN.test(token)) return { kind: 'unknown' };
+    if (!LINK_TOKEN_PATTERN.test(token)) return { kind: 'unknown' };
     const invitation = await this.em.findOne(
       Invitation,
-      { tokenHash: sha256(token) },
+      { tokenHash: hashLinkToken(token) },
       { populate: ['membership', 'membership.organization'] },
     );
     return this.classify(invitation);

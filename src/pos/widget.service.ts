@@ -102,7 +102,8 @@ export class WidgetService {
   private widgetOf(organization: Organization): WidgetResponse {
     const lko = String(organization.lkoNumber);
     const base = this.config.publicUrl;
-    const variant = organization.widgetVariant ?? 'standard';
+    // The code lands on third-party sites: only a known variant goes into its class name.
+    const variant = WIDGET_VARIANTS.find((v) => v === organization.widgetVariant) ?? 'standard';
     const bannerText = organization.widgetBannerText ?? DEFAULT_BANNER;
     const code = [
       `<script src="${base}/pos/widget.js" defer></script>`,

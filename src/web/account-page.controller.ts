@@ -3,6 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
 import { AccountsService } from '../accounts/accounts.service.js';
+import { EmailVerification } from '../accounts/email-verification.service.js';
 import { ChangePasswordDto } from '../accounts/dto/change-password.dto.js';
 import { UpdateProfileDto } from '../accounts/dto/update-profile.dto.js';
 import { checkPassword, describePolicy } from '../accounts/password-policy.js';
@@ -83,6 +84,7 @@ interface AccountView {
 export class AccountPageController {
   constructor(
     private readonly accounts: AccountsService,
+    private readonly verification: EmailVerification,
     private readonly gosuslugi: GosuslugiService,
     private readonly auth: AuthService,
     private readonly pageSessions: PageSessions,
@@ -186,7 +188,42 @@ export class AccountPageController {
     if (profile && Object.keys(changes).length > 0) {
       await this.accounts.updateProfile(user, profile, client);
     }
-    response.redirect(303, `/account?notice=${changingPassword ? 'password_changed' : 'saved'}`);
+    const notice = changingPassword
+      ? 'password_changed'
+      : typeof changes.email === 'string'
+        ? 'verification_sent'
+        : 'saved';
+    response.redirect(303, `/account?notice=${notice}`);
+  }
+
+  /** «Отправить письмо ещё раз» for the pending address. */
+  @Post('account/email/resend')
+  @Public()
+  async resendVerification(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Body() form: CsrfFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    assertSameOrigin(request, this.config.publicUrl);
+    const session = await this.pageSessions.require(request, response, '/account');
+    if (!session) return;
+    if (!this.csrf.valid(request, form.csrf)) {
+      return this.render(request, response, session, {
+        status: 403,
+        notice: { kind: 'error', text: STALE_FORM },
+      });
+    }
+    try {
+      await this.verification.resend(session.user, client);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      return this.render(request, response, session, {
+        status: error.status,
+        notice: { kind: 'error', text: error.message },
+      });
+    }
+    response.redirect(303, '/account?notice=verification_sent');
   }
 
   @Post('account/gosuslugi/unlink')
@@ -238,6 +275,7 @@ export class AccountPageController {
     }
     if (session) await this.auth.logout(session, client);
     clearSessionCookie(response, this.config);
+    this.csrf.rotate(response);
     response.redirect(303, '/login?notice=logged_out');
   }
 

@@ -37,6 +37,20 @@ export class Csrf {
     return token;
   }
 
+  /**
+   * Forgets the browser's token when who is signed in changes (login, logout, registration), so
+   * a token seen before cannot be replayed in the new session; the next page issues a new one.
+   */
+  rotate(response: Response): void {
+    delete response.locals.csrfToken;
+    response.clearCookie(this.cookieName, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.config.session.secureCookie,
+      path: '/',
+    });
+  }
+
   valid(request: Request, submitted: unknown): boolean {
     const cookie: unknown = (request.cookies as Record<string, unknown> | undefined)?.[
       this.cookieName

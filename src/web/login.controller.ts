@@ -98,6 +98,7 @@ export class LoginController {
       }
       const { token } = await this.auth.login(form.login ?? '', form.password, client, current);
       setSessionCookie(response, this.config, token);
+      this.csrf.rotate(response);
       response.redirect(303, returnTo);
     } catch (error) {
       if (!(error instanceof DomainError) || error.code !== 'invalid_credentials') throw error;

@@ -7,6 +7,7 @@ import { LoginController } from './login.controller.js';
 import { PageSessions } from './page-session.js';
 import { PosAdminPageController } from './pos-admin-page.controller.js';
 import { PosPageController } from './pos-page.controller.js';
+import { RecoveryPageController } from './recovery-page.controller.js';
 import { RegisterPageController } from './register-page.controller.js';
 
 /** Server-rendered pages for people (Russian). */
@@ -19,6 +20,7 @@ import { RegisterPageController } from './register-page.controller.js';
     RegisterPageController,
     PosPageController,
     PosAdminPageController,
+    RecoveryPageController,
   ],
 })
 export class PagesModule {}

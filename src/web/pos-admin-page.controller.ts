@@ -153,6 +153,7 @@ interface AdminView {
 }
 
 const ID = new ParseUUIDPipe({ version: '4' });
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
 function adminUrl(organizationId: string, tab: Tab, notice?: string): string {
   const query = new URLSearchParams({ org: organizationId, tab, ...(notice && { notice }) });
@@ -398,6 +399,7 @@ export class PosAdminPageController {
       });
     }
     const organizationId = view.organizationId ?? roots[0].id;
+    if (!UUID.test(organizationId)) return this.notFound(response);
     let trail;
     try {
       trail = await this.organizations.trail(user, organizationId);

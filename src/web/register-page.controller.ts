@@ -94,6 +94,7 @@ export class RegisterPageController {
         await this.accounts.register(dto, client);
         const { token } = await this.auth.login(dto.login, dto.password, client, null);
         setSessionCookie(response, this.config, token);
+        this.csrf.rotate(response);
         return response.redirect(303, '/account?notice=registered');
       }
     } catch (error) {

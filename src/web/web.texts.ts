@@ -12,10 +12,19 @@ export const ACCOUNT_NOTICES = {
   },
   unlinked: { kind: 'success', text: 'Профиль Госуслуг отвязан от учётной записи' },
   linked: { kind: 'success', text: 'Профиль Госуслуг привязан к учетной записи ЭПОС' },
+  email_verified: { kind: 'success', text: 'Адрес электронной почты подтверждён' },
+  verification_sent: {
+    kind: 'info',
+    text: 'Письмо со ссылкой для подтверждения адреса отправлено. Ссылка действует 24 часа.',
+  },
 } as const;
 
 export const LOGIN_NOTICES = {
   logged_out: { kind: 'success', text: 'Вы вышли из учётной записи' },
+  password_reset: {
+    kind: 'success',
+    text: 'Пароль изменён, все сеансы завершены. Войдите с новым паролем.',
+  },
 } as const;
 
 export const ADMIN_NOTICES = {

@@ -114,8 +114,9 @@ describe('journey 1: a parent’s «Личный кабинет» and Госус
     await page.getByLabel('Телефон').fill('+7 912 345-67-89');
     await page.getByLabel('Email').fill('ivanova@example.ru');
     await page.getByRole('button', { name: 'Сохранить' }).click();
-    await page.waitForURL('**/account?notice=saved');
-    await see.text(page.getByRole('status').first(), 'Изменения сохранены');
+    // A new address waits for its verification link; the phone is saved at once.
+    await page.waitForURL('**/account?notice=verification_sent');
+    await see.contains(page.getByRole('status').first(), 'Письмо со ссылкой');
     await see.value(page.getByLabel('Телефон'), '+79123456789');
     await see.value(page.getByLabel('Email'), 'ivanova@example.ru');
 
@@ -362,4 +363,72 @@ describe('journey 3: error pages', () => {
     await screenshot(page, '3-gosuslugi-error');
     expect(problems).toEqual([]);
   }, 60_000);
+});
+
+/** The newest link to `path` in mail to `email`, from the development mailbox page (reloaded until it comes). */
+async function linkFromMailbox(page: Page, email: string, path: string): Promise<string> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    await page.goto('/dev/mailbox');
+    const link = page.locator(`article.mail[data-to="${email}"] a[href*="/${path}/"]`).first();
+    if ((await link.count()) > 0) return (await link.getAttribute('href'))!;
+    if (Date.now() > deadline) throw new Error(`no /${path}/ link for ${email} in the mailbox`);
+    await page.waitForTimeout(500);
+  }
+}
+
+describe('journey 4: «Забыли пароль?»', () => {
+  it('verify the e-mail → «Забыли пароль?» → mail from the development mailbox → new password → login', async () => {
+    const { page, problems } = await newPage();
+    const login = unique('smirnova');
+    const email = `${login}@example.ru`;
+    await page.goto('/register');
+    await page.getByLabel('Логин').fill(login);
+    await page.getByLabel('Пароль', { exact: true }).fill(PASSWORD);
+    await page.getByLabel('Повторите пароль').fill(PASSWORD);
+    await page.getByLabel('Email').fill(email);
+    await page.getByRole('button', { name: 'Зарегистрироваться' }).click();
+    await page.waitForURL('**/account?notice=registered');
+    await see.contains(page.locator('#email-hint'), 'ещё не подтверждён');
+
+    // Verify the address through the link in the mail.
+    await page.goto(await linkFromMailbox(page, email, 'verify-email'));
+    await see.contains(page.locator('main'), email);
+    await page.getByRole('button', { name: 'Подтвердить адрес' }).click();
+    await page.waitForURL('**/account?notice=email_verified');
+    await see.text(page.locator('#email-hint'), 'Адрес подтверждён');
+
+    // Forget the password.
+    await page.getByRole('button', { name: 'Выйти' }).click();
+    await page.waitForURL('**/login?notice=logged_out');
+    await page.getByRole('link', { name: 'Забыли пароль?' }).click();
+    await page.waitForURL('**/forgot-password');
+    await page.getByLabel('Логин или Email').fill(login);
+    await page.getByRole('button', { name: 'Отправить ссылку' }).click();
+    await see.text(page.getByRole('heading', { level: 1 }), 'Проверьте почту');
+    await screenshot(page, '4-forgot-password-sent', true);
+
+    await page.goto(await linkFromMailbox(page, email, 'reset-password'));
+    await see.text(page.getByRole('heading', { level: 1 }), 'Новый пароль');
+    const checklist = page.locator('[data-password-checklist]');
+    await see.attribute(checklist, 'data-ready', 'true');
+    await page.getByLabel('Пароль', { exact: true }).fill('слабый');
+    await see.attribute(checklist.locator('li[data-rule="cyrillic"]'), 'class', 'unmet');
+    const fresh = 'Novyi#Parol2026';
+    await page.getByLabel('Пароль', { exact: true }).fill(fresh);
+    await page.getByLabel('Повторите пароль').fill(fresh);
+    await see.attribute(checklist.locator('li[data-rule="mismatch"]'), 'class', 'met');
+    await screenshot(page, '4-reset-password', true);
+    await page.getByRole('button', { name: 'Сохранить пароль' }).click();
+    await page.waitForURL('**/login?notice=password_reset');
+    await see.contains(page.getByRole('status'), 'Пароль изменён');
+
+    // Not logged in by the link: log in with the new password.
+    await page.getByLabel('Логин').fill(login);
+    await page.getByLabel('Пароль').fill(fresh);
+    await page.getByRole('button', { name: 'Войти', exact: true }).click();
+    await page.waitForURL('**/account');
+    await see.text(page.locator('.site nav .who'), login);
+    expect(problems).toEqual([]);
+  }, 120_000);
 });

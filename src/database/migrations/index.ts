@@ -3,6 +3,7 @@ import { type Migration } from '@mikro-orm/migrations';
 import { Migration20261124050657 } from './Migration20261124050657.js';
 import { Migration20261124052110 } from './Migration20261124052110.js';
 import { Migration20261124054726 } from './Migration20261124054726.js';
+import { Migration20261124080648 } from './Migration20261124080648.js';
 
 /**
  * Applied in this order. A new migration is generated with `npm run migration:create`, reviewed,
@@ -15,4 +16,6 @@ export const MIGRATIONS: { name: string; class: Constructor<Migration> }[] = [
   { name: 'Migration20261124052110', class: Migration20261124052110 },
   // ПОС: organisations (tree, ЛКО numbers), memberships, invitations; platform operators; mail outbox.
   { name: 'Migration20261124054726', class: Migration20261124054726 },
+  // Account link tokens: e-mail verification and password recovery.
+  { name: 'Migration20261124080648', class: Migration20261124080648 },
 ];

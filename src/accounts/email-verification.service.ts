@@ -1,0 +1,196 @@
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
+import { type ClientInfo } from '../common/client-info.js';
+import { DomainError } from '../common/errors.js';
+import { hashLinkToken, LINK_TOKEN_PATTERN, newLinkToken } from '../common/link-tokens.js';
+import { AppConfig } from '../config/app-config.js';
+import { User } from '../identity/user.entity.js';
+import { MailOutbox } from '../mail/mail.outbox.js';
+import { MailTemplates } from '../mail/mail-templates.js';
+import { AccountToken, AccountTokenPurpose } from './account-token.entity.js';
+import { LinkErrors } from './account-links.texts.js';
+
+export const VERIFY_EMAIL_TTL_MS = 24 * 60 * 60_000;
+/** Verification mails per account and hour (registration, changes and «send again» together). */
+export const VERIFICATION_MAILS_PER_HOUR = 5;
+
+const MOSCOW = { timeZone: 'Europe/Moscow', dateStyle: 'long', timeStyle: 'short' } as const;
+
+/** What a verification link refers to, for its page; nothing is spent by looking. */
+export type VerificationLookup =
+  { kind: 'usable'; login: string; email: string } | { kind: 'refused'; error: DomainError };
+
+/**
+ * E-mail verification: an address is `pending` until the person follows the link sent to it;
+ * only then does it become the account's e-mail (unique across accounts), used for notices and
+ * recovery. A link is bound to its account and to the exact address it was sent to.
+ */
+@Injectable()
+export class EmailVerification {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly outbox: MailOutbox,
+    private readonly templates: MailTemplates,
+    private readonly audit: AuditService,
+    private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Inside the caller's transaction: supersedes the account's earlier links, mails a new one to
+   * `user.pendingEmail`, and tells the verified address (if any) that a change was asked for.
+   */
+  async issue(em: EntityManager, user: User, client?: ClientInfo): Promise<void> {
+    const email = user.pendingEmail;
+    if (!email) return;
+    const since = new Date(Date.now() - 60 * 60_000);
+    const recent = await em.count(AccountToken, {
+      user,
+      purpose: AccountTokenPurpose.VerifyEmail,
+      createdAt: { $gte: since },
+    });
+    if (recent >= VERIFICATION_MAILS_PER_HOUR) throw LinkErrors.verificationLimit();
+    await this.supersede(em, user, AccountTokenPurpose.VerifyEmail);
+    const { token, hash } = newLinkToken();
+    const expiresAt = new Date(Date.now() + VERIFY_EMAIL_TTL_MS);
+    em.persist(
+      Object.assign(new AccountToken(), {
+        user,
+        purpose: AccountTokenPurpose.VerifyEmail,
+        tokenHash: hash,
+        email,
+        expiresAt,
+      }),
+    );
+    await this.outbox.enqueue(
+      em,
+      email,
+      this.templates.render('verify-email', {
+        login: user.login,
+        email,
+        link: `${this.config.publicUrl}/verify-email/${token}`,
+        expires: expiresAt.toLocaleString('ru-RU', MOSCOW),
+      }),
+    );
+    if (user.email && user.email !== email) {
+      // The verified address stays until the new one is verified; its owner hears of the change.
+      await this.outbox.enqueue(
+        em,
+        user.email,
+        this.templates.render('email-change-notice', { login: user.login, newEmail: email }),
+      );
+    }
+    this.audit.record(
+      {
+        type: 'email.verification_sent',
+        actorUserId: user.id,
+        targetUserId: user.id,
+        client,
+        details: { previousVerified: user.email !== null },
+      },
+      em,
+    );
+  }
+
+  /** «Отправить письмо ещё раз» for the pending address. */
+  async resend(user: User, client: ClientInfo): Promise<void> {
+    await this.em.transactional(async (em) => {
+      const locked = await em.findOneOrFail(User, user.id, {
+        lockMode: LockMode.PESSIMISTIC_WRITE,
+        refresh: true,
+      });
+      if (!locked.pendingEmail) throw LinkErrors.nothingToVerify();
+      await this.issue(em, locked, client);
+      await em.flush();
+    });
+  }
+
+  async lookup(token: string): Promise<VerificationLookup> {
+    const found = await this.find(this.em, token, false);
+    if (found instanceof DomainError) return { kind: 'refused', error: found };
+    return { kind: 'usable', login: found.user.login, email: found.email };
+  }
+
+  /** Follows a link: the address becomes the account's verified e-mail. Single use. */
+  async verify(token: string, client: ClientInfo): Promise<{ userId: string; email: string }> {
+    let refusal = null as DomainError | null;
+    let userId: string | null = null;
+    try {
+      const result = await this.em.transactional(async (em) => {
+        const found = await this.find(em, token, true);
+        if (found instanceof DomainError) {
+          refusal = found;
+          userId = await this.ownerOf(em, token);
+          return null;
+        }
+        const user = found.user;
+        userId = user.id;
+        found.usedAt = new Date();
+        user.email = found.email;
+        user.pendingEmail = null;
+        this.audit.record(
+          { type: 'email.verified', actorUserId: user.id, targetUserId: user.id, client },
+          em,
+        );
+        await em.flush();
+        return { userId: user.id, email: found.email };
+      });
+      if (result) return result;
+    } catch (error) {
+      // Another account verified the same address first: uniqueness is the database's.
+      if (!(error instanceof UniqueConstraintViolationException)) throw error;
+      refusal = LinkErrors.emailTaken();
+    }
+    const error: DomainError = refusal ?? LinkErrors.invalid('verify');
+    this.audit.record({
+      type: 'email.verification_failed',
+      targetUserId: userId,
+      client,
+      details: { code: error.code },
+    });
+    await this.em.flush();
+    throw error;
+  }
+
+  /** Ends every live link of `purpose` for the account (a newer one, a reset, a new address). */
+  async supersede(em: EntityManager, user: User, purpose: AccountTokenPurpose): Promise<void> {
+    await em.nativeUpdate(
+      AccountToken,
+      { user, purpose, usedAt: null, revokedAt: null },
+      { revokedAt: new Date() },
+    );
+  }
+
+  /** Whose link this was, for the audit log of a refused one. */
+  private async ownerOf(em: EntityManager, token: string): Promise<string | null> {
+    if (!LINK_TOKEN_PATTERN.test(token)) return null;
+    const row = await em.findOne(AccountToken, { tokenHash: hashLinkToken(token) });
+    return row?.user.id ?? null;
+  }
+
+  private async find(
+    em: EntityManager,
+    token: string,
+    lock: boolean,
+  ): Promise<AccountToken | DomainError> {
+    if (!LINK_TOKEN_PATTERN.test(token)) return LinkErrors.invalid('verify');
+    const found = await em.findOne(
+      AccountToken,
+      { tokenHash: hashLinkToken(token), purpose: AccountTokenPurpose.VerifyEmail },
+      lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {},
+    );
+    if (!found) return LinkErrors.invalid('verify');
+    // The account row too, when spending: its pending address is what the link is bound to.
+    await em.findOneOrFail(User, found.user.id, {
+      ...(lock && { lockMode: LockMode.PESSIMISTIC_WRITE }),
+      refresh: true,
+    });
+    if (found.usedAt) return LinkErrors.used();
+    if (found.revokedAt) return LinkErrors.superseded();
+    if (found.expiresAt <= new Date()) return LinkErrors.expired('verify');
+    // Bound to the exact address: a link for an address the account no longer asks for is dead.
+    if (found.user.pendingEmail !== found.email) return LinkErrors.superseded();
+    return found;
+  }
+}

@@ -1,0 +1,306 @@
+import { LockMode } from '@mikro-orm/core';
+import { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { type Job } from 'pg-boss';
+import { AuditService } from '../audit/audit.service.js';
+import { type ClientInfo } from '../common/client-info.js';
+import { DomainError, ValidationFailedError, type FieldErrors } from '../common/errors.js';
+import { hashLinkToken, LINK_TOKEN_PATTERN, newLinkToken } from '../common/link-tokens.js';
+import { AppConfig } from '../config/app-config.js';
+import { FederatedIdentity } from '../identity/federated-identity.entity.js';
+import { normalizeEmail, normalizeLogin } from '../identity/normalize.js';
+import { PasswordCredential } from '../identity/password-credential.entity.js';
+import { PasswordHasher } from '../identity/password-hasher.service.js';
+import { User, UserStatus } from '../identity/user.entity.js';
+import { MailOutbox } from '../mail/mail.outbox.js';
+import { MailTemplates } from '../mail/mail-templates.js';
+import { SessionService } from '../sessions/session.service.js';
+import { AccountToken, AccountTokenPurpose } from './account-token.entity.js';
+import { LinkErrors } from './account-links.texts.js';
+import { EmailVerification } from './email-verification.service.js';
+import { checkPassword } from './password-policy.js';
+
+export const RECOVERY_TTL_MS = 60 * 60_000;
+/** Recovery mails per account and hour; more requests are recorded and dropped. */
+export const RECOVERY_MAILS_PER_HOUR = 3;
+const QUEUE = 'account-recovery';
+/** Requests taken per fetch; a full batch makes the worker fetch again at once. */
+const RECOVERY_BATCH = 20;
+
+interface RecoveryJob {
+  identifier: string;
+  client: ClientInfo;
+}
+
+export type RecoveryLookup =
+  { kind: 'usable'; login: string } | { kind: 'refused'; error: DomainError };
+
+const MOSCOW = { timeZone: 'Europe/Moscow', dateStyle: 'long', timeStyle: 'short' } as const;
+
+/**
+ * «Забыли пароль?». A request is answered at once, identically for every identifier: the request
+ * path only queues it (one insert), and a worker looks the account up and mails its verified
+ * address — so neither the answer nor its timing says whether the account exists. The link sets
+ * a new password under the full policy, once, within an hour; it ends every session, cancels a
+ * pending e-mail change, and never logs the person in.
+ */
+@Injectable()
+export class RecoveryService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('RecoveryService');
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly em: EntityManager,
+    private readonly outbox: MailOutbox,
+    private readonly templates: MailTemplates,
+    private readonly audit: AuditService,
+    private readonly hasher: PasswordHasher,
+    private readonly sessions: SessionService,
+    private readonly verification: EmailVerification,
+    private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.outbox.jobs.createQueue(QUEUE, { retryLimit: 3, retryDelay: 2, retryBackoff: true });
+    if (this.outbox.runsWorkers) {
+      await this.outbox.jobs.work<RecoveryJob>(
+        QUEUE,
+        { batchSize: RECOVERY_BATCH, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 },
+        async (jobs) => {
+          // One request's failure must not fail its neighbours in the batch; the person can ask
+          // again, and the failure is in the log.
+          for (const job of jobs) {
+            await this.handle(job).catch((error: unknown) =>
+              this.logger.error({ err: error, jobId: job.id }, 'recovery request failed'),
+            );
+          }
+        },
+      );
+    }
+  }
+
+  /** The same work and the same answer whatever the identifier. */
+  async request(identifier: string, client: ClientInfo): Promise<void> {
+    await this.outbox.jobs.send(QUEUE, {
+      identifier,
+      client: { ip: client.ip, userAgent: client.userAgent, requestId: client.requestId },
+    } satisfies RecoveryJob);
+  }
+
+  private async handle(job: Job<RecoveryJob>): Promise<void> {
+    const em = this.orm.em.fork();
+    const { identifier, client } = job.data;
+    const user = identifier.includes('@')
+      ? await em.findOne(User, { email: normalizeEmail(identifier) })
+      : await em.findOne(User, { login: normalizeLogin(identifier) });
+    const refuse = async (reason: string) => {
+      this.audit.record(
+        { type: 'recovery.refused', targetUserId: user?.id ?? null, client, details: { reason } },
+        em,
+      );
+      await em.flush();
+    };
+    if (!user) return refuse('unknown_account');
+    this.audit.record({ type: 'recovery.requested', targetUserId: user.id, client }, em);
+    // Only a verified address receives anything; a pending one is never trusted.
+    if (!user.email) return refuse('no_verified_email');
+    if (user.status !== UserStatus.Active) return refuse('account_inactive');
+    await em.transactional(async (tx) => {
+      const locked = await tx.findOneOrFail(User, user.id, {
+        lockMode: LockMode.PESSIMISTIC_WRITE,
+        refresh: true,
+      });
+      const since = new Date(Date.now() - 60 * 60_000);
+      const recent = await tx.count(AccountToken, {
+        user: locked,
+        purpose: AccountTokenPurpose.Recovery,
+        createdAt: { $gte: since },
+      });
+      const hasPassword = (await tx.count(PasswordCredential, { user: locked })) > 0;
+      if (recent >= RECOVERY_MAILS_PER_HOUR) {
+        this.audit.record(
+          {
+            type: 'recovery.refused',
+            targetUserId: locked.id,
+            client,
+            details: { reason: 'throttled' },
+          },
+          tx,
+        );
+      } else if (!hasPassword) {
+        // Госуслуги is this account's only way in: say so instead of adding a password.
+        const linked = (await tx.count(FederatedIdentity, { user: locked })) > 0;
+        await this.outbox.enqueue(
+          tx,
+          locked.email!,
+          this.templates.render('recovery-gosuslugi', {
+            login: locked.login,
+            linked,
+            loginUrl: `${this.config.publicUrl}/login`,
+          }),
+        );
+        this.audit.record(
+          {
+            type: 'recovery.refused',
+            targetUserId: locked.id,
+            client,
+            details: { reason: 'no_password' },
+          },
+          tx,
+        );
+        // A mail counts toward the hourly limit like a link would.
+        this.persistToken(tx, locked, new Date(), true);
+      } else {
+        await this.verification.supersede(tx, locked, AccountTokenPurpose.Recovery);
+        const expiresAt = new Date(Date.now() + RECOVERY_TTL_MS);
+        const token = this.persistToken(tx, locked, expiresAt, false);
+        await this.outbox.enqueue(
+          tx,
+          locked.email!,
+          this.templates.render('recovery', {
+            login: locked.login,
+            link: `${this.config.publicUrl}/reset-password/${token}`,
+            expires: expiresAt.toLocaleString('ru-RU', MOSCOW),
+          }),
+        );
+        this.audit.record({ type: 'recovery.mail_sent', targetUserId: locked.id, client }, tx);
+      }
+      await tx.flush();
+    });
+  }
+
+  private persistToken(em: EntityManager, user: User, expiresAt: Date, spent: boolean): string {
+    const { token, hash } = newLinkToken();
+    em.persist(
+      Object.assign(new AccountToken(), {
+        user,
+        purpose: AccountTokenPurpose.Recovery,
+        tokenHash: hash,
+        email: user.email!,
+        expiresAt,
+        revokedAt: spent ? new Date() : null,
+      }),
+    );
+    return token;
+  }
+
+  async lookup(token: string): Promise<RecoveryLookup> {
+    const found = await this.find(this.em, token, false);
+    if (found instanceof DomainError) return { kind: 'refused', error: found };
+    return { kind: 'usable', login: found.user.login };
+  }
+
+  /** Sets the new password. Every other problem first; the token is spent only on success. */
+  async reset(
+    token: string,
+    newPassword: string,
+    newPasswordRepeat: string,
+    client: ClientInfo,
+  ): Promise<void> {
+    const found = await this.find(this.em, token, false);
+    if (found instanceof DomainError) return this.fail(found, await this.ownerOf(token), client);
+    const errors: FieldErrors = {};
+    const violations = checkPassword(newPassword, { login: found.user.login });
+    if (violations.length > 0) errors.newPassword = violations;
+    if (newPassword !== newPasswordRepeat) {
+      errors.newPasswordRepeat = [{ code: 'mismatch', message: 'Пароли не совпадают' }];
+    }
+    if (Object.keys(errors).length > 0) throw new ValidationFailedError(errors);
+    const hash = await this.hasher.hash(newPassword);
+    let refusal = null as DomainError | null;
+    await this.em.transactional(async (em) => {
+      const spent = await this.find(em, token, true);
+      if (spent instanceof DomainError) {
+        refusal = spent;
+        return;
+      }
+      const user = spent.user;
+      const credential = await em.findOne(
+        PasswordCredential,
+        { user },
+        { lockMode: LockMode.PESSIMISTIC_WRITE },
+      );
+      if (!credential) {
+        refusal = LinkErrors.invalid('recovery');
+        return;
+      }
+      const now = new Date();
+      spent.usedAt = now;
+      credential.hash = hash;
+      credential.changedAt = now;
+      credential.failureCount = 0;
+      credential.lockedUntil = null;
+      await this.verification.supersede(em, user, AccountTokenPurpose.Recovery);
+      // A pending address change is cancelled: it may be the attacker's.
+      user.pendingEmail = null;
+      await this.verification.supersede(em, user, AccountTokenPurpose.VerifyEmail);
+      const ended = await this.sessions.revokeOthers(em, user, null, 'password_reset');
+      await this.outbox.enqueue(
+        em,
+        user.email ?? spent.email,
+        this.templates.render('password-reset-notice', {
+          login: user.login,
+          when: now.toLocaleString('ru-RU', MOSCOW),
+          ip: client.ip,
+        }),
+      );
+      this.audit.record(
+        {
+          type: 'recovery.completed',
+          actorUserId: user.id,
+          targetUserId: user.id,
+          client,
+          details: { endedSessions: ended },
+        },
+        em,
+      );
+      await em.flush();
+    });
+    if (refusal) return this.fail(refusal, found.user.id, client);
+    this.logger.log({ userId: found.user.id }, 'password reset through a recovery link');
+  }
+
+  /** Whose link this was, for the audit log of a refused one. */
+  private async ownerOf(token: string): Promise<string | null> {
+    if (!LINK_TOKEN_PATTERN.test(token)) return null;
+    const row = await this.em.findOne(AccountToken, { tokenHash: hashLinkToken(token) });
+    return row?.user.id ?? null;
+  }
+
+  private async fail(
+    error: DomainError,
+    userId: string | null,
+    client: ClientInfo,
+  ): Promise<never> {
+    this.audit.record({
+      type: 'recovery.failed',
+      targetUserId: userId,
+      client,
+      details: { code: error.code },
+    });
+    await this.em.flush();
+    throw error;
+  }
+
+  private async find(
+    em: EntityManager,
+    token: string,
+    lock: boolean,
+  ): Promise<AccountToken | DomainError> {
+    if (!LINK_TOKEN_PATTERN.test(token)) return LinkErrors.invalid('recovery');
+    const found = await em.findOne(
+      AccountToken,
+      { tokenHash: hashLinkToken(token), purpose: AccountTokenPurpose.Recovery },
+      lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {},
+    );
+    if (!found) return LinkErrors.invalid('recovery');
+    const user = await em.findOneOrFail(User, found.user.id, { refresh: true });
+    if (found.usedAt) return LinkErrors.used();
+    if (found.revokedAt) return LinkErrors.superseded();
+    if (found.expiresAt <= new Date()) return LinkErrors.expired('recovery');
+    // Sent to the verified address of that moment; a changed address ends the link.
+    if (user.email !== found.email || user.status !== UserStatus.Active)
+      return LinkErrors.invalid('recovery');
+    return found;
+  }
+}

@@ -1,0 +1,256 @@
+import { Body, Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { IsString, MaxLength } from 'class-validator';
+import { type Request, type Response } from 'express';
+import { RECOVERY_ANSWER } from '../accounts/account-links.texts.js';
+import { RecoveryRequestDto } from '../accounts/dto/account-links.dto.js';
+import { EmailVerification } from '../accounts/email-verification.service.js';
+import { describePolicy } from '../accounts/password-policy.js';
+import { RecoveryService } from '../accounts/recovery.service.js';
+import { CredentialEndpoint, Public } from '../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../common/client-info.js';
+import { DomainError, type FieldErrors } from '../common/errors.js';
+import { validatePayload } from '../common/validation.js';
+import { AppConfig } from '../config/app-config.js';
+import { assertSameOrigin } from '../sessions/same-origin.js';
+import { Csrf } from './csrf.js';
+import { PageRenderer } from './page-renderer.js';
+import { PageSessions } from './page-session.js';
+import { type Notice, STALE_FORM } from './web.texts.js';
+
+export class ForgotPasswordFormDto {
+  @IsString()
+  @MaxLength(100)
+  csrf!: string;
+
+  @IsString()
+  @MaxLength(1000)
+  identifier!: string;
+}
+
+export class ResetPasswordFormDto {
+  @IsString()
+  @MaxLength(100)
+  csrf!: string;
+
+  @IsString()
+  @MaxLength(100)
+  token!: string;
+
+  @IsString()
+  @MaxLength(1024)
+  password!: string;
+
+  @IsString()
+  @MaxLength(1024)
+  passwordRepeat!: string;
+}
+
+export class VerifyEmailFormDto {
+  @IsString()
+  @MaxLength(100)
+  csrf!: string;
+
+  @IsString()
+  @MaxLength(100)
+  token!: string;
+}
+
+/**
+ * A link token sits in the address: the Referer may carry it to this service only. (Not
+ * `no-referrer`: with it Chrome sends `Origin: null` on the page's own form post, which the
+ * Origin check must refuse.)
+ */
+function tokenInAddress(response: Response): void {
+  response.setHeader('Referrer-Policy', 'same-origin');
+}
+
+/** «Забыли пароль?», the new-password page of a recovery link, and e-mail verification. */
+@ApiExcludeController()
+@Controller()
+export class RecoveryPageController {
+  constructor(
+    private readonly recovery: RecoveryService,
+    private readonly verification: EmailVerification,
+    private readonly pageSessions: PageSessions,
+    private readonly pages: PageRenderer,
+    private readonly config: AppConfig,
+    private readonly csrf: Csrf,
+  ) {}
+
+  @Get('forgot-password')
+  @Public()
+  forgot(@Req() request: Request, @Res() response: Response): void {
+    this.pages.send(response, 200, 'forgot-password', {
+      csrf: this.csrf.token(request, response),
+      values: {},
+      errors: {},
+    });
+  }
+
+  @Post('forgot-password')
+  @Public()
+  @CredentialEndpoint()
+  async requestRecovery(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Body() form: ForgotPasswordFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    assertSameOrigin(request, this.config.publicUrl);
+    const csrf = this.csrf.token(request, response);
+    if (!this.csrf.valid(request, form.csrf)) {
+      return this.pages.send(response, 403, 'forgot-password', {
+        csrf,
+        values: form,
+        errors: {},
+        notice: { kind: 'error', text: STALE_FORM } satisfies Notice,
+      });
+    }
+    try {
+      const dto = await validatePayload(RecoveryRequestDto, { identifier: form.identifier });
+      await this.recovery.request(dto.identifier, client);
+    } catch (error) {
+      if (!(error instanceof DomainError) || !error.errors) throw error;
+      return this.pages.send(response, 422, 'forgot-password', {
+        csrf,
+        values: form,
+        errors: { identifier: error.errors.identifier ?? [] },
+      });
+    }
+    // The same page for every identifier.
+    this.pages.send(response, 200, 'message', {
+      title: 'Проверьте почту',
+      paragraphs: [RECOVERY_ANSWER],
+      links: [{ href: '/login', text: 'Ко входу' }],
+    });
+  }
+
+  @Get('reset-password/:token')
+  @Public()
+  async resetPage(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Param('token') token: string,
+  ): Promise<void> {
+    tokenInAddress(response);
+    const found = await this.recovery.lookup(token);
+    if (found.kind === 'refused') return this.linkRefused(response, found.error, 'recovery');
+    this.renderReset(request, response, 200, token, found.login, {});
+  }
+
+  @Post('reset-password')
+  @Public()
+  @CredentialEndpoint()
+  async reset(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Body() form: ResetPasswordFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    tokenInAddress(response);
+    assertSameOrigin(request, this.config.publicUrl);
+    const found = await this.recovery.lookup(form.token);
+    if (found.kind === 'refused') return this.linkRefused(response, found.error, 'recovery');
+    if (!this.csrf.valid(request, form.csrf)) {
+      return this.renderReset(request, response, 403, form.token, found.login, {}, STALE_FORM);
+    }
+    try {
+      await this.recovery.reset(form.token, form.password, form.passwordRepeat, client);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      if (!error.errors) return this.linkRefused(response, error, 'recovery');
+      return this.renderReset(request, response, 422, form.token, found.login, {
+        password: error.errors.newPassword ?? [],
+        passwordRepeat: error.errors.newPasswordRepeat ?? [],
+      });
+    }
+    // Never logs in by itself: the person logs in with the new password.
+    response.redirect(303, '/login?notice=password_reset');
+  }
+
+  @Get('verify-email/:token')
+  @Public()
+  async verifyPage(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Param('token') token: string,
+  ): Promise<void> {
+    tokenInAddress(response);
+    // Following the link only shows the address: mail scanners that open links spend nothing.
+    const found = await this.verification.lookup(token);
+    if (found.kind === 'refused') return this.linkRefused(response, found.error, 'verify');
+    this.pages.send(response, 200, 'verify-email', {
+      csrf: this.csrf.token(request, response),
+      token,
+      login: found.login,
+      email: found.email,
+    });
+  }
+
+  @Post('verify-email')
+  @Public()
+  @CredentialEndpoint()
+  async verify(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Body() form: VerifyEmailFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    tokenInAddress(response);
+    assertSameOrigin(request, this.config.publicUrl);
+    if (!this.csrf.valid(request, form.csrf)) {
+      return this.pages.send(response, 403, 'message', {
+        title: 'Страница устарела',
+        paragraphs: ['Откройте ссылку из письма ещё раз.'],
+      });
+    }
+    let email: string;
+    try {
+      ({ email } = await this.verification.verify(form.token, client));
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      return this.linkRefused(response, error, 'verify');
+    }
+    const session = await this.pageSessions.current(request);
+    if (session) return response.redirect(303, '/account?notice=email_verified');
+    this.pages.send(response, 200, 'message', {
+      title: 'Адрес подтверждён',
+      paragraphs: [
+        `Адрес ${email} подтверждён. Теперь на него приходят уведомления, и по нему можно восстановить пароль.`,
+      ],
+      links: [{ href: '/login', text: 'Войти' }],
+    });
+  }
+
+  private renderReset(
+    request: Request,
+    response: Response,
+    status: number,
+    token: string,
+    login: string,
+    errors: FieldErrors,
+    error?: string,
+  ): void {
+    this.pages.send(response, status, 'reset-password', {
+      csrf: this.csrf.token(request, response),
+      token,
+      login,
+      errors,
+      rules: describePolicy().rules,
+      notice: error ? { kind: 'error', text: error } : undefined,
+    });
+  }
+
+  private linkRefused(response: Response, error: DomainError, what: 'verify' | 'recovery'): void {
+    this.pages.send(response, error.status, 'message', {
+      title: what === 'verify' ? 'Адрес не подтверждён' : 'Ссылка не действует',
+      paragraphs: [error.message],
+      code: error.code,
+      links:
+        what === 'verify'
+          ? [{ href: '/account', text: 'Личный кабинет' }]
+          : [{ href: '/forgot-password', text: 'Восстановить пароль ещё раз' }],
+    });
+  }
+}
