@@ -119,7 +119,7 @@ describe('e-mail verification', () => {
     for (let i = 0; i < 2; i += 1) {
       const page = await browser.get(`/verify-email/${token}`);
       expect(page.status).toBe(200);
-      expect(page.headers.get('referrer-policy')).toBe('same-origin');
+      expect(page.headers.get('referrer-policy')).toBe('strict-origin');
       expect(await page.text()).toContain(email);
     }
     const stored = await t.em().findOneOrFail(AccountToken, { user: account.id });
@@ -162,6 +162,42 @@ describe('e-mail verification', () => {
       email: next,
       pendingEmail: null,
     });
+  }, 60_000);
+
+  it('does not let a stolen session move recovery quietly: replacing or removing a verified address needs a recent password and tells the owner', async () => {
+    const account = await verifiedAccount('stolen');
+    const browser = await loggedIn(account.login, account.password);
+    // The thief's session is an old one: its password was entered long ago.
+    await t
+      .em()
+      .getConnection()
+      .execute(
+        `update sessions set authenticated_at = now() - interval '1 hour' where user_id = ?`,
+        [account.id],
+      );
+    const patch = (email: string | null) =>
+      browser.request('/api/v1/me', {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email }),
+      });
+    for (const email of [address('thief'), null]) {
+      const refused = await patch(email);
+      expect(refused.status).toBe(403);
+      expect((await json(refused)).code).toBe('reauthentication_required');
+    }
+    expect(await t.em().findOneOrFail(User, account.id)).toMatchObject({
+      email: account.email,
+      pendingEmail: null,
+    });
+    expect(
+      (await browser.postJson('/api/v1/auth/reauthenticate', { password: account.password }))
+        .status,
+    ).toBe(204);
+    expect((await patch(null)).status).toBe(200);
+    const notice = await mailTo(account.email, 'удалён');
+    expect(notice.text).toContain(account.login);
+    expect((await t.em().findOneOrFail(User, account.id)).email).toBeNull();
   }, 60_000);
 
   it('binds a link to its exact address: after another change the older link is dead', async () => {
@@ -280,7 +316,7 @@ describe('password recovery', () => {
 
     const page = await new Browser(t.url).get(`/reset-password/${token}`);
     expect(page.status).toBe(200);
-    expect(page.headers.get('referrer-policy')).toBe('same-origin');
+    expect(page.headers.get('referrer-policy')).toBe('strict-origin');
 
     const done = await postJson('/api/v1/auth/recovery/password', {
       token,

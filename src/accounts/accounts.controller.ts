@@ -58,7 +58,7 @@ export class AccountsController {
     @Body() dto: UpdateProfileDto,
     @Client() client: ClientInfo,
   ): Promise<ProfileResponse> {
-    return this.accounts.updateProfile(auth.user, dto, client);
+    return this.accounts.updateProfile(auth.user, dto, client, auth.session);
   }
 
   @Post('me/password')

@@ -11,7 +11,8 @@ import { PasswordCredential } from '../identity/password-credential.entity.js';
 import { PasswordHasher } from '../identity/password-hasher.service.js';
 import { User } from '../identity/user.entity.js';
 import { AuthService } from '../sessions/auth.service.js';
-import { type Session } from '../sessions/session.entity.js';
+import { Session } from '../sessions/session.entity.js';
+import { RECENT_AUTHENTICATION_MS } from '../sessions/recent-authentication.js';
 import { SessionService } from '../sessions/session.service.js';
 import { type ChangePasswordDto } from './dto/change-password.dto.js';
 import { ProfileResponse } from './dto/profile.response.js';
@@ -80,36 +81,59 @@ export class AccountsService {
     return (await this.em.count(PasswordCredential, { user })) > 0;
   }
 
+  /**
+   * Phone and e-mail. A new address stays pending until verified. Touching a verified address
+   * (replacing or removing it) needs a recently entered password, and its owner is told: a stolen
+   * session must not be able to move recovery to another mailbox quietly. `email: null` cancels a
+   * pending address first; only when none is pending does it remove the verified one.
+   */
   async updateProfile(
     user: User,
     dto: UpdateProfileDto,
     client: ClientInfo,
+    session?: Session,
   ): Promise<ProfileResponse> {
     const updated = await this.em.transactional(async (em) => {
       const locked = await em.findOneOrFail(User, user.id, {
         lockMode: LockMode.PESSIMISTIC_WRITE,
         refresh: true,
       });
+      // Under the account lock: a password reset that ended this session has committed first.
+      if (session && !(await em.count(Session, { id: session.id, revokedAt: null }))) {
+        throw Errors.unauthenticated();
+      }
+      const recent = () => {
+        if (session && Date.now() - session.authenticatedAt.getTime() > RECENT_AUTHENTICATION_MS) {
+          throw Errors.reauthenticationRequired();
+        }
+      };
       const changed: string[] = [];
       if (dto.email !== undefined) {
         const email = dto.email === null ? null : normalizeEmail(dto.email);
         if (email === null) {
-          locked.email = null;
-          locked.pendingEmail = null;
-          await this.verification.supersede(em, locked, AccountTokenPurpose.VerifyEmail);
-          changed.push('email');
+          if (locked.pendingEmail !== null) {
+            locked.pendingEmail = null;
+            await this.verification.supersede(em, locked, AccountTokenPurpose.VerifyEmail);
+            changed.push('pendingEmail');
+          } else if (locked.email !== null) {
+            recent();
+            await this.verification.tellRemoved(em, locked);
+            locked.email = null;
+            changed.push('email');
+          }
         } else if (email === locked.email) {
           // Back to the verified address: the pending change is dropped.
           if (locked.pendingEmail !== null) {
             locked.pendingEmail = null;
             await this.verification.supersede(em, locked, AccountTokenPurpose.VerifyEmail);
-            changed.push('email');
+            changed.push('pendingEmail');
           }
         } else if (email !== locked.pendingEmail) {
+          if (locked.email !== null) recent();
           // The verified address (if any) stays until the new one is verified.
           locked.pendingEmail = email;
           await this.verification.issue(em, locked, client);
-          changed.push('email');
+          changed.push('pendingEmail');
         }
       }
       if (dto.phone !== undefined && dto.phone !== locked.phone) {

@@ -3,12 +3,13 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
-import { DomainError } from '../common/errors.js';
+import { DomainError, Errors } from '../common/errors.js';
 import { hashLinkToken, LINK_TOKEN_PATTERN, newLinkToken } from '../common/link-tokens.js';
 import { AppConfig } from '../config/app-config.js';
 import { User } from '../identity/user.entity.js';
 import { MailOutbox } from '../mail/mail.outbox.js';
 import { MailTemplates } from '../mail/mail-templates.js';
+import { Session } from '../sessions/session.entity.js';
 import { AccountToken, AccountTokenPurpose } from './account-token.entity.js';
 import { LinkErrors } from './account-links.texts.js';
 
@@ -53,13 +54,15 @@ export class EmailVerification {
     if (recent >= VERIFICATION_MAILS_PER_HOUR) throw LinkErrors.verificationLimit();
     await this.supersede(em, user, AccountTokenPurpose.VerifyEmail);
     const { token, hash } = newLinkToken();
-    const expiresAt = new Date(Date.now() + VERIFY_EMAIL_TTL_MS);
+    const createdAt = new Date();
+    const expiresAt = new Date(createdAt.getTime() + VERIFY_EMAIL_TTL_MS);
     em.persist(
       Object.assign(new AccountToken(), {
         user,
         purpose: AccountTokenPurpose.VerifyEmail,
         tokenHash: hash,
         email,
+        createdAt,
         expiresAt,
       }),
     );
@@ -94,12 +97,15 @@ export class EmailVerification {
   }
 
   /** «Отправить письмо ещё раз» for the pending address. */
-  async resend(user: User, client: ClientInfo): Promise<void> {
+  async resend(user: User, client: ClientInfo, session?: Session): Promise<void> {
     await this.em.transactional(async (em) => {
       const locked = await em.findOneOrFail(User, user.id, {
         lockMode: LockMode.PESSIMISTIC_WRITE,
         refresh: true,
       });
+      if (session && !(await em.count(Session, { id: session.id, revokedAt: null }))) {
+        throw Errors.unauthenticated();
+      }
       if (!locked.pendingEmail) throw LinkErrors.nothingToVerify();
       await this.issue(em, locked, client);
       await em.flush();
@@ -112,20 +118,28 @@ export class EmailVerification {
     return { kind: 'usable', login: found.user.login, email: found.email };
   }
 
-  /** Follows a link: the address becomes the account's verified e-mail. Single use. */
+  /**
+   * Follows a link: the address becomes the account's verified e-mail. Single use. The account
+   * row is locked before the link (the order every account change uses), then both are checked
+   * again under the locks.
+   */
   async verify(token: string, client: ClientInfo): Promise<{ userId: string; email: string }> {
+    const seen = await this.find(this.em, token, false);
+    if (seen instanceof DomainError)
+      return this.refuse(seen, await this.ownerOf(this.em, token), client);
+    const userId = seen.user.id;
     let refusal = null as DomainError | null;
-    let userId: string | null = null;
     try {
       const result = await this.em.transactional(async (em) => {
+        const user = await em.findOneOrFail(User, userId, {
+          lockMode: LockMode.PESSIMISTIC_WRITE,
+          refresh: true,
+        });
         const found = await this.find(em, token, true);
         if (found instanceof DomainError) {
           refusal = found;
-          userId = await this.ownerOf(em, token);
           return null;
         }
-        const user = found.user;
-        userId = user.id;
         found.usedAt = new Date();
         user.email = found.email;
         user.pendingEmail = null;
@@ -142,15 +156,37 @@ export class EmailVerification {
       if (!(error instanceof UniqueConstraintViolationException)) throw error;
       refusal = LinkErrors.emailTaken();
     }
-    const error: DomainError = refusal ?? LinkErrors.invalid('verify');
-    this.audit.record({
-      type: 'email.verification_failed',
-      targetUserId: userId,
-      client,
-      details: { code: error.code },
-    });
-    await this.em.flush();
+    return this.refuse(refusal ?? LinkErrors.invalid('verify'), userId, client);
+  }
+
+  private async refuse(
+    error: DomainError,
+    userId: string | null,
+    client: ClientInfo,
+  ): Promise<never> {
+    // A fresh unit of work: nothing of the refused attempt may be flushed with the audit event.
+    const em = this.em.fork();
+    this.audit.record(
+      {
+        type: 'email.verification_failed',
+        targetUserId: userId,
+        client,
+        details: { code: error.code },
+      },
+      em,
+    );
+    await em.flush();
     throw error;
+  }
+
+  /** Inside the caller's transaction: the verified address hears that it was removed. */
+  async tellRemoved(em: EntityManager, user: User): Promise<void> {
+    if (!user.email) return;
+    await this.outbox.enqueue(
+      em,
+      user.email,
+      this.templates.render('email-removed-notice', { login: user.login }),
+    );
   }
 
   /** Ends every live link of `purpose` for the account (a newer one, a reset, a new address). */
@@ -181,11 +217,8 @@ export class EmailVerification {
       lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {},
     );
     if (!found) return LinkErrors.invalid('verify');
-    // The account row too, when spending: its pending address is what the link is bound to.
-    await em.findOneOrFail(User, found.user.id, {
-      ...(lock && { lockMode: LockMode.PESSIMISTIC_WRITE }),
-      refresh: true,
-    });
+    // The account as it is now: its pending address is what the link is bound to.
+    await em.findOneOrFail(User, found.user.id, { refresh: true });
     if (found.usedAt) return LinkErrors.used();
     if (found.revokedAt) return LinkErrors.superseded();
     if (found.expiresAt <= new Date()) return LinkErrors.expired('verify');

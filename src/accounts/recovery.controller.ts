@@ -67,6 +67,6 @@ export class RecoveryController {
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({ summary: 'Отправить письмо для подтверждения адреса ещё раз' })
   resend(@CurrentAuth() auth: AuthContext, @Client() client: ClientInfo): Promise<void> {
-    return this.verification.resend(auth.user, client);
+    return this.verification.resend(auth.user, client, auth.session);
   }
 }

@@ -61,7 +61,12 @@ export class RecoveryService implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.outbox.jobs.createQueue(QUEUE, { retryLimit: 3, retryDelay: 2, retryBackoff: true });
+    // Jobs hold what someone typed (a login or an address) and where from: kept one day only.
+    await this.outbox.jobs.createQueue(QUEUE, {
+      retryLimit: 0,
+      retentionSeconds: 24 * 60 * 60,
+      deleteAfterSeconds: 24 * 60 * 60,
+    });
     if (this.outbox.runsWorkers) {
       await this.outbox.jobs.work<RecoveryJob>(
         QUEUE,
@@ -70,9 +75,22 @@ export class RecoveryService implements OnApplicationBootstrap {
           // One request's failure must not fail its neighbours in the batch; the person can ask
           // again, and the failure is in the log.
           for (const job of jobs) {
-            await this.handle(job).catch((error: unknown) =>
-              this.logger.error({ err: error, jobId: job.id }, 'recovery request failed'),
-            );
+            await this.handle(job).catch(async (error: unknown) => {
+              this.logger.error(
+                { jobId: job.id, error: error instanceof Error ? error.name : 'unknown' },
+                'recovery request failed',
+              );
+              const em = this.orm.em.fork();
+              this.audit.record(
+                {
+                  type: 'recovery.failed',
+                  client: job.data.client,
+                  details: { code: 'request_failed', jobId: job.id },
+                },
+                em,
+              );
+              await em.flush();
+            });
           }
         },
       );
@@ -149,18 +167,17 @@ export class RecoveryService implements OnApplicationBootstrap {
           tx,
         );
         // A mail counts toward the hourly limit like a link would.
-        this.persistToken(tx, locked, new Date(), true);
+        this.persistToken(tx, locked, 0, true);
       } else {
         await this.verification.supersede(tx, locked, AccountTokenPurpose.Recovery);
-        const expiresAt = new Date(Date.now() + RECOVERY_TTL_MS);
-        const token = this.persistToken(tx, locked, expiresAt, false);
+        const token = this.persistToken(tx, locked, RECOVERY_TTL_MS, false);
         await this.outbox.enqueue(
           tx,
           locked.email!,
           this.templates.render('recovery', {
             login: locked.login,
             link: `${this.config.publicUrl}/reset-password/${token}`,
-            expires: expiresAt.toLocaleString('ru-RU', MOSCOW),
+            expires: new Date(Date.now() + RECOVERY_TTL_MS).toLocaleString('ru-RU', MOSCOW),
           }),
         );
         this.audit.record({ type: 'recovery.mail_sent', targetUserId: locked.id, client }, tx);
@@ -169,16 +186,18 @@ export class RecoveryService implements OnApplicationBootstrap {
     });
   }
 
-  private persistToken(em: EntityManager, user: User, expiresAt: Date, spent: boolean): string {
+  private persistToken(em: EntityManager, user: User, ttlMs: number, spent: boolean): string {
     const { token, hash } = newLinkToken();
+    const createdAt = new Date();
     em.persist(
       Object.assign(new AccountToken(), {
         user,
         purpose: AccountTokenPurpose.Recovery,
         tokenHash: hash,
         email: user.email!,
-        expiresAt,
-        revokedAt: spent ? new Date() : null,
+        createdAt,
+        expiresAt: new Date(createdAt.getTime() + ttlMs),
+        revokedAt: spent ? createdAt : null,
       }),
     );
     return token;
@@ -208,17 +227,22 @@ export class RecoveryService implements OnApplicationBootstrap {
     if (Object.keys(errors).length > 0) throw new ValidationFailedError(errors);
     const hash = await this.hasher.hash(newPassword);
     let refusal = null as DomainError | null;
+    const userId = found.user.id;
     await this.em.transactional(async (em) => {
+      // The account first, then the link, then the credential: the order every change takes.
+      const user = await em.findOneOrFail(User, userId, {
+        lockMode: LockMode.PESSIMISTIC_WRITE,
+        refresh: true,
+      });
       const spent = await this.find(em, token, true);
       if (spent instanceof DomainError) {
         refusal = spent;
         return;
       }
-      const user = spent.user;
       const credential = await em.findOne(
         PasswordCredential,
         { user },
-        { lockMode: LockMode.PESSIMISTIC_WRITE },
+        { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
       );
       if (!credential) {
         refusal = LinkErrors.invalid('recovery');
@@ -234,6 +258,8 @@ export class RecoveryService implements OnApplicationBootstrap {
       // A pending address change is cancelled: it may be the attacker's.
       user.pendingEmail = null;
       await this.verification.supersede(em, user, AccountTokenPurpose.VerifyEmail);
+      // Every session ends, and none older than this instant can come back.
+      user.sessionsValidAfter = now;
       const ended = await this.sessions.revokeOthers(em, user, null, 'password_reset');
       await this.outbox.enqueue(
         em,
@@ -272,13 +298,12 @@ export class RecoveryService implements OnApplicationBootstrap {
     userId: string | null,
     client: ClientInfo,
   ): Promise<never> {
-    this.audit.record({
-      type: 'recovery.failed',
-      targetUserId: userId,
-      client,
-      details: { code: error.code },
-    });
-    await this.em.flush();
+    const em = this.em.fork();
+    this.audit.record(
+      { type: 'recovery.failed', targetUserId: userId, client, details: { code: error.code } },
+      em,
+    );
+    await em.flush();
     throw error;
   }
 

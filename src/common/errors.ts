@@ -42,6 +42,12 @@ export const Errors = {
     new DomainError(HttpStatus.UNAUTHORIZED, 'unauthenticated', 'Требуется вход в систему'),
   forbidden: () => new DomainError(HttpStatus.FORBIDDEN, 'forbidden', 'Недостаточно прав'),
   notFound: () => new DomainError(HttpStatus.NOT_FOUND, 'not_found', 'Не найдено'),
+  reauthenticationRequired: () =>
+    new DomainError(
+      HttpStatus.FORBIDDEN,
+      'reauthentication_required',
+      'Для этого действия введите пароль ещё раз (POST /api/v1/auth/reauthenticate или страница входа)',
+    ),
   loginTaken: () =>
     new DomainError(HttpStatus.CONFLICT, 'login_taken', 'Этот логин уже занят', {
       login: [{ code: 'taken', message: 'Этот логин уже занят' }],

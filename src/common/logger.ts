@@ -31,7 +31,9 @@ export function createRootLogger(
   return destination ? pino(options, destination) : pino(options);
 }
 
-/** Invitation links carry their token in the path: logs keep the route, never the token. */
+/** Link tokens travel in the path: logs keep the route, never the token. */
 export function redactPath(url: string): string {
-  return url.split('?')[0].replace(/^(\/pos\/invitations\/)[^/]+/, '$1[token]');
+  return url
+    .split('?')[0]
+    .replace(/^(\/(?:pos\/invitations|reset-password|verify-email)\/)[^/]+/, '$1[token]');
 }

@@ -8,6 +8,7 @@ import { IdentityLinks, type VerifiedIdentity } from '../identity/identity-links
 import { User, UserStatus } from '../identity/user.entity.js';
 import { Invitations } from '../pos/invitations.service.js';
 import { AuthService, type LoginResult } from '../sessions/auth.service.js';
+import { RECENT_AUTHENTICATION_MS } from '../sessions/recent-authentication.js';
 import { AuthMethod, type Session } from '../sessions/session.entity.js';
 import { SessionService } from '../sessions/session.service.js';
 import { type GosuslugiPage } from './gosuslugi.texts.js';
@@ -18,9 +19,6 @@ import {
   type IdentityProviderClient,
   ProviderError,
 } from './provider-client.js';
-
-/** Linking needs a password entered this recently in the current session. */
-export const RECENT_AUTHENTICATION_MS = 10 * 60_000;
 
 export type CallbackOutcome =
   | { kind: 'logged_in'; login: LoginResult; returnTo: string }

@@ -186,7 +186,27 @@ export class AccountPageController {
       });
     }
     if (profile && Object.keys(changes).length > 0) {
-      await this.accounts.updateProfile(user, profile, client);
+      try {
+        await this.accounts.updateProfile(user, profile, client, session);
+      } catch (error) {
+        if (!(error instanceof DomainError) || error.code !== 'reauthentication_required')
+          throw error;
+        // Replacing or removing a verified address needs the password again.
+        return this.render(request, response, session, {
+          status: 403,
+          values,
+          errors: {
+            email: [
+              {
+                code: error.code,
+                message:
+                  'Чтобы заменить или удалить подтверждённый адрес, войдите ещё раз (кнопка «Выйти», затем вход) и повторите.',
+              },
+            ],
+          },
+          notice: { kind: 'error', text: 'Проверьте поля, отмеченные ниже' },
+        });
+      }
     }
     const notice = changingPassword
       ? 'password_changed'
@@ -215,7 +235,7 @@ export class AccountPageController {
       });
     }
     try {
-      await this.verification.resend(session.user, client);
+      await this.verification.resend(session.user, client, session);
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       return this.render(request, response, session, {

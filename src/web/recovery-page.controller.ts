@@ -57,12 +57,12 @@ export class VerifyEmailFormDto {
 }
 
 /**
- * A link token sits in the address: the Referer may carry it to this service only. (Not
+ * A link token sits in the address: a Referer carries the origin only, never the path. (Not
  * `no-referrer`: with it Chrome sends `Origin: null` on the page's own form post, which the
  * Origin check must refuse.)
  */
 function tokenInAddress(response: Response): void {
-  response.setHeader('Referrer-Policy', 'same-origin');
+  response.setHeader('Referrer-Policy', 'strict-origin');
 }
 
 /** «Забыли пароль?», the new-password page of a recovery link, and e-mail verification. */
@@ -205,15 +205,18 @@ export class RecoveryPageController {
         paragraphs: ['Откройте ссылку из письма ещё раз.'],
       });
     }
-    let email: string;
+    let verified: { userId: string; email: string };
     try {
-      ({ email } = await this.verification.verify(form.token, client));
+      verified = await this.verification.verify(form.token, client);
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       return this.linkRefused(response, error, 'verify');
     }
+    const email = verified.email;
     const session = await this.pageSessions.current(request);
-    if (session) return response.redirect(303, '/account?notice=email_verified');
+    // Only the account the link belonged to is told «подтверждён» in its own cabinet.
+    if (session?.user.id === verified.userId)
+      return response.redirect(303, '/account?notice=email_verified');
     this.pages.send(response, 200, 'message', {
       title: 'Адрес подтверждён',
       paragraphs: [
