@@ -48,5 +48,11 @@ export default {
       testMatch: ['<rootDir>/test/browser/**/*.spec.ts'],
       testTimeout: 180_000,
     },
+    {
+      // Several real service processes (built) on one database: scale-out, shutdown, faults.
+      ...integration,
+      displayName: 'processes',
+      testMatch: ['<rootDir>/test/processes/**/*.spec.ts'],
+    },
   ],
 };

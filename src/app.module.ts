@@ -1,8 +1,10 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { createHash } from 'node:crypto';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE, Reflector } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerGuard, ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
+import { THROTTLER_STORAGE, ThrottlingStorageModule } from './throttling/throttling.module.js';
 import { type Request, type Response } from 'express';
 import { LoggerModule } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
@@ -80,16 +82,26 @@ export class AppModule {
           },
         }),
         MikroOrmModule.forRoot(ormOptions(databaseUrl, logger)),
-        ThrottlerModule.forRoot({
-          throttlers: [
-            { name: 'default', ttl: config.throttle.ttlMs, limit: config.throttle.limit },
-            {
-              name: 'credentials',
-              ttl: config.throttle.ttlMs,
-              limit: config.throttle.authLimit,
-              skipIf: (context) => !reflector.get(CredentialEndpoint, context.getHandler()),
-            },
+        ThrottlerModule.forRootAsync({
+          imports: [
+            ThrottlingStorageModule.forRoot(
+              config.throttle.redisUrl,
+              createHash('sha256').update(databaseUrl).digest('hex').slice(0, 16),
+            ),
           ],
+          inject: [THROTTLER_STORAGE],
+          useFactory: (storage: ThrottlerStorage) => ({
+            storage,
+            throttlers: [
+              { name: 'default', ttl: config.throttle.ttlMs, limit: config.throttle.limit },
+              {
+                name: 'credentials',
+                ttl: config.throttle.ttlMs,
+                limit: config.throttle.authLimit,
+                skipIf: (context) => !reflector.get(CredentialEndpoint, context.getHandler()),
+              },
+            ],
+          }),
         }),
         TerminusModule,
         AuditModule,

@@ -98,7 +98,7 @@ export class AppConfig {
     maxWaitMs: number;
     failureResetMs: number;
   };
-  readonly throttle!: { ttlMs: number; limit: number; authLimit: number };
+  readonly throttle!: { ttlMs: number; limit: number; authLimit: number; redisUrl?: string };
   readonly gosuslugi!: GosuslugiConfig;
   readonly mail!: {
     /** Undefined in development: messages go to the development mailbox. */
@@ -208,6 +208,7 @@ export function loadConfig(
       ttlMs: ms(env.THROTTLE_TTL),
       limit: env.THROTTLE_LIMIT,
       authLimit: env.THROTTLE_AUTH_LIMIT,
+      redisUrl: env.REDIS_URL,
     },
     gosuslugi,
     mail: {

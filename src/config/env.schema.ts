@@ -120,6 +120,11 @@ export class EnvSchema {
   @Validate(IsDuration)
   THROTTLE_TTL = '1m';
 
+  /** Throttling counters in Redis (`redis://…`); without it they live in PostgreSQL. */
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
   /** `dev`: the built-in stand-in (development only); `oidc`: a standard provider; `esia`: the real ЕСИА. */
   @IsOptional()
   @IsIn(['dev', 'oidc', 'esia'])

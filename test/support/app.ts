@@ -79,6 +79,8 @@ export async function startTestApp(
     LOG_LEVEL: 'silent',
     DATA_DIR: dataDir,
     ...network,
+    // CI's server run also puts the throttling counters in the running Redis.
+    ...(process.env.REDIS_URL && { REDIS_URL: process.env.REDIS_URL }),
     ...env,
     DATABASE_URL: database.url,
   });

@@ -11,7 +11,12 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const run = promisify(execFile);
 
 export interface RunningService {
+  /** Where this instance listens (its PUBLIC_URL may be another's, as behind a load balancer). */
   url: string;
+  publicUrl: string;
+  database: TestDatabase;
+  dataDir: string;
+  child: ChildProcess;
   /** The development demo operator that the service printed on start. */
   operator: { login: string; password: string };
   /** The operator's command line (`npm run cli -- …`) against the same database. */
@@ -25,9 +30,21 @@ export interface RunningService {
  * Госуслуги stand-in, the development mailbox, the demo operator), on its own database and port.
  * `npm test` builds first; run `npm run build` before running these specs on their own.
  */
-export async function startService(): Promise<RunningService> {
-  const database: TestDatabase = await createTestDatabase();
-  const dataDir = await mkdtemp(join(tmpdir(), 'identity-link-service-'));
+export async function startService(
+  options: {
+    /** Share another instance's database (and so its state); dropped by that instance only. */
+    database?: TestDatabase;
+    /** Share another instance's data directory (the token signing key). */
+    dataDir?: string;
+    /** The address the load balancer would publish; defaults to this instance's own. */
+    publicUrl?: string;
+    env?: Record<string, string>;
+  } = {},
+): Promise<RunningService> {
+  const ownsDatabase = !options.database;
+  const database: TestDatabase = options.database ?? (await createTestDatabase());
+  const ownsDataDir = !options.dataDir;
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'identity-link-service-')));
   const port = await freePort();
   const url = `http://localhost:${port}`;
   const env: NodeJS.ProcessEnv = {
@@ -35,12 +52,13 @@ export async function startService(): Promise<RunningService> {
     HOME: process.env.HOME,
     NODE_ENV: 'development',
     PORT: String(port),
-    PUBLIC_URL: url,
+    PUBLIC_URL: options.publicUrl ?? url,
     DATABASE_URL: database.url,
     DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
     // A browser journey logs in many times from one address.
     THROTTLE_AUTH_LIMIT: '100000',
+    ...options.env,
   };
   let output = '';
   const child: ChildProcess = spawn(process.execPath, ['dist/main.js'], { cwd: ROOT, env });
@@ -53,8 +71,8 @@ export async function startService(): Promise<RunningService> {
       child.kill('SIGTERM');
       await exited;
     }
-    await database.drop();
-    await rm(dataDir, { recursive: true, force: true });
+    if (ownsDatabase) await database.drop();
+    if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
   };
 
   try {
@@ -74,9 +92,14 @@ export async function startService(): Promise<RunningService> {
     throw error;
   }
   const line = output.split('\n').find((entry) => entry.includes('demo platform operator'));
-  const operator = JSON.parse(line ?? '{}') as { login: string; password: string };
+  const printed = JSON.parse(line ?? '{}') as { login: string; password: string };
+  const operator = { login: printed.login, password: printed.password };
   return {
     url,
+    publicUrl: env.PUBLIC_URL!,
+    database,
+    dataDir,
+    child,
     operator,
     logs: () => output,
     stop,
