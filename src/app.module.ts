@@ -14,6 +14,7 @@ import { AccountsModule } from './accounts/accounts.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { CredentialEndpoint } from './common/auth-decorators.js';
 import { HealthController } from './common/health.controller.js';
+import { GracefulShutdown } from './common/graceful-shutdown.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { redactPath } from './common/logger.js';
 import { createValidationPipe } from './common/validation.js';
@@ -122,6 +123,7 @@ export class AppModule {
         { provide: APP_GUARD, useClass: ThrottlerGuard },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
         { provide: APP_PIPE, useValue: createValidationPipe() },
+        GracefulShutdown,
       ],
     };
   }

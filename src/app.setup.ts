@@ -6,6 +6,7 @@ import { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { fileURLToPath } from 'node:url';
 import { DEV_MOUNTS, type DevMount } from './common/dev-mounts.js';
+import { GracefulShutdown } from './common/graceful-shutdown.js';
 import { type AppConfig } from './config/app-config.js';
 
 /** Express `trust proxy`: unset → X-Forwarded-For is ignored; `true`, a hop count or a list of addresses. */
@@ -43,6 +44,8 @@ export function contentSecurityPolicy(config: AppConfig): Record<string, string[
 /** Everything the HTTP layer needs, shared by main.ts and the tests so they serve the same app. */
 export function configureApp(app: INestApplication, config: AppConfig): void {
   const express = app as NestExpressApplication;
+  // First: every request is counted, so SIGTERM can wait for the ones in flight.
+  app.use(app.get(GracefulShutdown).track);
   express.set('trust proxy', trustProxySetting(config.trustProxy));
   express.set('query parser', 'simple');
   express.disable('x-powered-by');
@@ -95,5 +98,4 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
       .build(),
   );
   SwaggerModule.setup('api/docs', app, document);
-  app.enableShutdownHooks();
 }

@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { type Server } from 'node:http';
 import { MikroORM, RequestContext } from '@mikro-orm/postgresql';
 import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -34,10 +33,22 @@ async function bootstrap(config: AppConfig): Promise<void> {
   );
   app.useLogger(app.get(PinoLogger));
   configureApp(app, config);
-  if (database.embedded) {
-    const embedded = database.embedded;
-    // Nest closes the app on SIGTERM/SIGINT (enableShutdownHooks); the cluster goes after it.
-    (app.getHttpServer() as Server).on('close', () => void embedded.stop());
+  // SIGTERM/SIGINT: stop taking requests, finish those in flight, stop the workers, close the
+  // pool (GracefulShutdown and Nest's hooks), then the embedded cluster, then exit.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.info({ signal }, 'shutting down');
+      app
+        .close()
+        .then(() => database.embedded?.stop())
+        .then(
+          () => process.exit(0),
+          (error: unknown) => {
+            logger.error({ err: error }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+    });
   }
   await app.listen(config.port);
   if (config.env === 'development') await printDemoOperator(app, logger);

@@ -2,12 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   createRemoteJWKSet,
   decodeProtectedHeader,
+  exportJWK,
   generateKeyPair,
   jwtVerify,
   SignJWT,
 } from 'jose';
 import { type AddressInfo } from 'node:net';
 import request from 'supertest';
+import { TokenService } from '../src/sessions/token.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { login, register } from './support/http.js';
 
@@ -120,5 +122,54 @@ describe('access tokens', () => {
       .set('Authorization', 'Bearer nonsense')
       .set('Cookie', session.cookie)
       .expect(401);
+  });
+});
+
+describe('signing key rotation', () => {
+  it('publishes and accepts the retired key next to the new one until it is removed', async () => {
+    const jwkOf = async () =>
+      exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey);
+    const oldKey = await jwkOf();
+    const newKey = await jwkOf();
+    const claims = { sub: '00000000-0000-4000-8000-000000000001', sid: 'rotation', amr: ['pwd'] };
+
+    const before = await startTestApp({ TOKEN_SIGNING_KEY: JSON.stringify(oldKey) });
+    const oldToken = (await before.app.get(TokenService).issue(claims)).token;
+    await before.close();
+
+    const { d: _oldPrivate, ...oldPublic } = oldKey;
+    const during = await startTestApp({
+      TOKEN_SIGNING_KEY: JSON.stringify(newKey),
+      TOKEN_PREVIOUS_KEYS: JSON.stringify([oldPublic]),
+    });
+    try {
+      const tokens = during.app.get(TokenService);
+      const newToken = (await tokens.issue(claims)).token;
+      expect(decodeProtectedHeader(newToken).kid).not.toBe(decodeProtectedHeader(oldToken).kid);
+      await expect(tokens.verify(oldToken)).resolves.toMatchObject({ sid: 'rotation' });
+      await expect(tokens.verify(newToken)).resolves.toMatchObject({ sid: 'rotation' });
+      const jwks = (await request(during.http).get('/.well-known/jwks.json')).body as {
+        keys: { kid: string; d?: string }[];
+      };
+      expect(jwks.keys.map((k) => k.kid).sort()).toEqual(
+        [decodeProtectedHeader(oldToken).kid, decodeProtectedHeader(newToken).kid].sort(),
+      );
+      expect(jwks.keys.every((k) => k.d === undefined)).toBe(true);
+    } finally {
+      await during.close();
+    }
+
+    const after = await startTestApp({ TOKEN_SIGNING_KEY: JSON.stringify(newKey) });
+    try {
+      await expect(after.app.get(TokenService).verify(oldToken)).rejects.toThrow();
+    } finally {
+      await after.close();
+    }
+  });
+
+  it('refuses to start on a malformed TOKEN_PREVIOUS_KEYS', async () => {
+    await expect(startTestApp({ TOKEN_PREVIOUS_KEYS: '{"not":"an array"}' })).rejects.toThrow(
+      /TOKEN_PREVIOUS_KEYS/,
+    );
   });
 });

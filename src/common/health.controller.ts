@@ -3,6 +3,7 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { Public } from './auth-decorators.js';
+import { GracefulShutdown } from './graceful-shutdown.js';
 
 const DATABASE_TIMEOUT_MS = 1500;
 
@@ -13,6 +14,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly orm: MikroORM,
+    private readonly shutdown: GracefulShutdown,
   ) {}
 
   /** The process answers: for restarts, not for traffic. */
@@ -27,7 +29,13 @@ export class HealthController {
   @Public()
   @HealthCheck()
   ready() {
-    return this.health.check([() => this.database()]);
+    return this.health.check([() => this.database(), () => this.accepting()]);
+  }
+
+  /** Draining after SIGTERM: the load balancer should send traffic elsewhere. */
+  private accepting() {
+    const indicator = this.indicators.check('http');
+    return this.shutdown.draining ? indicator.down({ message: 'shutting down' }) : indicator.up();
   }
 
   /**

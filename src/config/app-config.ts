@@ -85,6 +85,8 @@ export class AppConfig {
   readonly accessToken!: { ttlMs: number; audience: string; issuer: string };
   /** PEM or JWK text; undefined means generate once and keep under dataDir (development only). */
   readonly tokenSigningKey?: string;
+  /** Public JWKs of retired signing keys, still published and accepted. */
+  readonly tokenPreviousKeys!: Record<string, unknown>[];
   readonly session!: {
     idleTtlMs: number;
     absoluteTtlMs: number;
@@ -170,6 +172,7 @@ export function loadConfig(
     problems.push('SESSION_IDLE_TTL must not exceed SESSION_ABSOLUTE_TTL');
   const publicUrl = env.PUBLIC_URL ?? `http://localhost:${env.PORT}`;
   const gosuslugi = gosuslugiConfig(env, publicUrl, problems);
+  const tokenPreviousKeys = previousKeys(env.TOKEN_PREVIOUS_KEYS, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const config: AppConfig = Object.assign(new AppConfig(), {
@@ -186,6 +189,7 @@ export function loadConfig(
       issuer: publicUrl,
     },
     tokenSigningKey: env.TOKEN_SIGNING_KEY,
+    tokenPreviousKeys,
     session: {
       idleTtlMs: durations.idle,
       absoluteTtlMs: durations.absolute,
@@ -376,6 +380,26 @@ function esiaConfig(
  * Checked here, not first at token signing, so a placeholder or a wrong key type stops the start
  * with the variable named. Accepts a PKCS#8 PEM (\n escapes allowed) or a private JWK.
  */
+/** TOKEN_PREVIOUS_KEYS: a JSON array of JWKs (only their public parts are kept). */
+function previousKeys(text: string | undefined, problems: string[]): Record<string, unknown>[] {
+  if (!text) return [];
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (
+      !Array.isArray(parsed) ||
+      !parsed.every((k) => typeof k === 'object' && k !== null && 'kty' in k && 'x' in k)
+    )
+      throw new Error('not an array of JWKs');
+    return parsed.map((key: Record<string, unknown>) => {
+      const { d: _private, ...publicPart } = key;
+      return publicPart;
+    });
+  } catch {
+    problems.push('TOKEN_PREVIOUS_KEYS must be a JSON array of JWKs');
+    return [];
+  }
+}
+
 function signingKeyProblem(text: string): string | null {
   try {
     const trimmed = text.trim();

@@ -71,6 +71,14 @@ export class EnvSchema {
   @IsString()
   TOKEN_SIGNING_KEY?: string;
 
+  /**
+   * Retired signing keys still published and accepted while their tokens live (rotation without
+   * downtime): a JSON array of JWKs (public parts are enough).
+   */
+  @IsOptional()
+  @IsString()
+  TOKEN_PREVIOUS_KEYS?: string;
+
   @Validate(IsDuration)
   SESSION_IDLE_TTL = '30m';
 

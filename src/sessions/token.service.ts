@@ -57,6 +57,8 @@ function algorithmOfJwk(jwk: JWK): SigningAlgorithm {
 export class TokenService implements OnModuleInit {
   private readonly logger = new Logger(TokenService.name);
   private key!: SigningKey;
+  /** Retired keys: published and accepted, never used to sign. */
+  private previous: JWK[] = [];
   private keySet!: ReturnType<typeof createLocalJWKSet>;
 
   constructor(
@@ -86,6 +88,22 @@ export class TokenService implements OnModuleInit {
       publicJwk,
       privateKey: (await importJWK(privateJwk, alg)) as CryptoKey | KeyObject,
     };
+    for (const retired of this.config.tokenPreviousKeys) {
+      const jwk = retired as JWK;
+      const publicJwk: JWK = {
+        kty: jwk.kty,
+        crv: jwk.crv,
+        x: jwk.x,
+        ...(jwk.y && { y: jwk.y }),
+      };
+      const previousAlg = algorithmOfJwk(publicJwk);
+      Object.assign(publicJwk, {
+        kid: await calculateJwkThumbprint(publicJwk),
+        alg: previousAlg,
+        use: 'sig',
+      });
+      if (publicJwk.kid !== kid) this.previous.push(publicJwk);
+    }
     this.keySet = createLocalJWKSet(this.jwks());
   }
 
@@ -121,7 +139,7 @@ export class TokenService implements OnModuleInit {
   }
 
   jwks(): JSONWebKeySet {
-    return { keys: [this.key.publicJwk] };
+    return { keys: [this.key.publicJwk, ...this.previous] };
   }
 
   /** An access token for a live session, with the claims other features contribute. */
@@ -153,7 +171,7 @@ export class TokenService implements OnModuleInit {
   /** Verifies signature, algorithm, type, issuer, audience and expiry; throws on any mismatch. */
   async verify(token: string): Promise<AccessTokenClaims> {
     const { payload } = await jwtVerify(token, this.keySet, {
-      algorithms: [this.key.alg],
+      algorithms: [...new Set([this.key.alg, ...this.previous.map((k) => k.alg as string)])],
       issuer: this.config.accessToken.issuer,
       audience: this.config.accessToken.audience,
       typ: ACCESS_TOKEN_TYPE,
