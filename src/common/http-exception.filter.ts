@@ -1,4 +1,4 @@
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { ConnectionException, UniqueConstraintViolationException } from '@mikro-orm/core';
 import {
   type ArgumentsHost,
   Catch,
@@ -32,6 +32,37 @@ function setRetryAfter(response: Response): void {
     .map(([, value]) => Number(value))
     .filter((value) => Number.isFinite(value));
   if (waits.length > 0) response.setHeader('Retry-After', String(Math.max(...waits)));
+}
+
+/** SQLSTATE classes and socket errors that mean «the database is not there right now». */
+const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300)/;
+const UNAVAILABLE_ERRNO = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+]);
+
+function isDatabaseUnavailable(exception: unknown): boolean {
+  for (let error = exception, depth = 0; error && depth < 4; depth += 1) {
+    if (error instanceof ConnectionException) return true;
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    if (
+      typeof code === 'string' &&
+      (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code))
+    )
+      return true;
+    if (
+      typeof message === 'string' &&
+      /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+        message,
+      )
+    )
+      return true;
+    error = (error as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /** A person's browser navigating to a page (not the API, not a machine endpoint) gets a page. */
@@ -93,7 +124,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
     const body = this.toBody(exception);
-    if (body.statusCode >= 500 && body.code !== 'not_ready') {
+    if (body.code === 'database_unavailable') {
+      response.setHeader('Retry-After', '5');
+      this.logger.warn({ requestId: requestIdOf(request) }, 'database unavailable');
+    } else if (body.statusCode >= 500 && body.code !== 'not_ready') {
       body.requestId = requestIdOf(request) ?? undefined;
       this.logger.error({ err: exception, requestId: body.requestId }, 'request failed');
     }
@@ -118,6 +152,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (exception instanceof ThrottlerException) {
       const error = Errors.tooManyRequests();
       return { statusCode: error.status, code: error.code, message: error.message };
+    }
+    if (isDatabaseUnavailable(exception)) {
+      return {
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        code: 'database_unavailable',
+        message: 'Сервис временно недоступен. Повторите попытку через несколько секунд.',
+      };
     }
     if (exception instanceof UniqueConstraintViolationException) {
       return {

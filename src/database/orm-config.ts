@@ -34,6 +34,9 @@ export function ormOptions(clientUrl: string, logger: PinoLogger): Options {
     discovery: { warnWhenNoEntities: true },
     loggerFactory: ormLoggerFactory(logger),
     pool: { min: 0, max: 10 },
+    // A database that is down or restarting fails requests quickly (503 database_unavailable)
+    // instead of letting them hang; the pool reconnects by itself when it is back.
+    driverOptions: { connectionTimeoutMillis: 5000, statement_timeout: 30_000 },
     migrations: {
       tableName: 'mikro_orm_migrations',
       migrationsList: MIGRATIONS,

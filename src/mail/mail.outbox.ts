@@ -15,6 +15,8 @@ import { MailMessage, MailStatus } from './mail-message.entity.js';
 import { type RenderedMail } from './mail-templates.js';
 
 export const QUEUE = 'mail-deliver';
+/** Messages taken per fetch. */
+const DELIVERY_BATCH = 10;
 export const MAIL_DATABASE_URL = Symbol('MAIL_DATABASE_URL');
 /** Whether this process delivers mail (the service) or only enqueues it (the command line). */
 export const MAIL_WORKER = Symbol('MAIL_WORKER');
@@ -68,10 +70,20 @@ export class MailOutbox implements OnModuleInit, OnApplicationShutdown {
       retryDelayMax: Math.max(1, Math.round(this.config.mail.retryDelayMaxMs / 1000)),
     });
     if (this.worker) {
+      // Batches, fetched again at once while they come back full: a bulk invitation is not held
+      // to one message per poll. A failed message fails its batch; the retry skips what was sent.
       await this.boss.work<DeliverJob>(
         QUEUE,
-        { batchSize: 1, pollingIntervalSeconds: 0.5 },
-        async ([job]) => this.deliver(job),
+        { batchSize: DELIVERY_BATCH, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 },
+        async (jobs) => {
+          const failures: Error[] = [];
+          for (const job of jobs) {
+            await this.deliver(job).catch((error: unknown) => {
+              failures.push(error instanceof Error ? error : new Error(String(error)));
+            });
+          }
+          if (failures.length > 0) throw failures[0];
+        },
       );
     }
   }
