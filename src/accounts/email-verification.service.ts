@@ -4,13 +4,14 @@ import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { DomainError, Errors } from '../common/errors.js';
-import { hashLinkToken, LINK_TOKEN_PATTERN, newLinkToken } from '../common/link-tokens.js';
+import { newLinkToken } from '../common/link-tokens.js';
 import { AppConfig } from '../config/app-config.js';
 import { User } from '../identity/user.entity.js';
 import { MailOutbox } from '../mail/mail.outbox.js';
 import { MailTemplates } from '../mail/mail-templates.js';
 import { Session } from '../sessions/session.entity.js';
 import { AccountToken, AccountTokenPurpose } from './account-token.entity.js';
+import { findLinkToken, ownerOfLinkToken } from './link-token-lookup.js';
 import { LinkErrors } from './account-links.texts.js';
 
 export const VERIFY_EMAIL_TTL_MS = 24 * 60 * 60_000;
@@ -126,7 +127,7 @@ export class EmailVerification {
   async verify(token: string, client: ClientInfo): Promise<{ userId: string; email: string }> {
     const seen = await this.find(this.em, token, false);
     if (seen instanceof DomainError)
-      return this.refuse(seen, await this.ownerOf(this.em, token), client);
+      return this.refuse(seen, await ownerOfLinkToken(this.em, token), client);
     const userId = seen.user.id;
     let refusal = null as DomainError | null;
     try {
@@ -198,32 +199,15 @@ export class EmailVerification {
     );
   }
 
-  /** Whose link this was, for the audit log of a refused one. */
-  private async ownerOf(em: EntityManager, token: string): Promise<string | null> {
-    if (!LINK_TOKEN_PATTERN.test(token)) return null;
-    const row = await em.findOne(AccountToken, { tokenHash: hashLinkToken(token) });
-    return row?.user.id ?? null;
-  }
-
   private async find(
     em: EntityManager,
     token: string,
     lock: boolean,
   ): Promise<AccountToken | DomainError> {
-    if (!LINK_TOKEN_PATTERN.test(token)) return LinkErrors.invalid('verify');
-    const found = await em.findOne(
-      AccountToken,
-      { tokenHash: hashLinkToken(token), purpose: AccountTokenPurpose.VerifyEmail },
-      lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {},
-    );
-    if (!found) return LinkErrors.invalid('verify');
-    // The account as it is now: its pending address is what the link is bound to.
-    await em.findOneOrFail(User, found.user.id, { refresh: true });
-    if (found.usedAt) return LinkErrors.used();
-    if (found.revokedAt) return LinkErrors.superseded();
-    if (found.expiresAt <= new Date()) return LinkErrors.expired('verify');
+    const result = await findLinkToken(em, token, AccountTokenPurpose.VerifyEmail, lock);
+    if (result instanceof DomainError) return result;
     // Bound to the exact address: a link for an address the account no longer asks for is dead.
-    if (found.user.pendingEmail !== found.email) return LinkErrors.superseded();
-    return found;
+    if (result.user.pendingEmail !== result.found.email) return LinkErrors.superseded();
+    return result.found;
   }
 }

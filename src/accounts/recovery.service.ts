@@ -5,7 +5,7 @@ import { type Job } from 'pg-boss';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { DomainError, ValidationFailedError, type FieldErrors } from '../common/errors.js';
-import { hashLinkToken, LINK_TOKEN_PATTERN, newLinkToken } from '../common/link-tokens.js';
+import { newLinkToken } from '../common/link-tokens.js';
 import { AppConfig } from '../config/app-config.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
 import { normalizeEmail, normalizeLogin } from '../identity/normalize.js';
@@ -16,6 +16,7 @@ import { MailOutbox } from '../mail/mail.outbox.js';
 import { MailTemplates } from '../mail/mail-templates.js';
 import { SessionService } from '../sessions/session.service.js';
 import { AccountToken, AccountTokenPurpose } from './account-token.entity.js';
+import { findLinkToken, ownerOfLinkToken } from './link-token-lookup.js';
 import { LinkErrors } from './account-links.texts.js';
 import { EmailVerification } from './email-verification.service.js';
 import { checkPassword } from './password-policy.js';
@@ -217,7 +218,8 @@ export class RecoveryService implements OnApplicationBootstrap {
     client: ClientInfo,
   ): Promise<void> {
     const found = await this.find(this.em, token, false);
-    if (found instanceof DomainError) return this.fail(found, await this.ownerOf(token), client);
+    if (found instanceof DomainError)
+      return this.fail(found, await ownerOfLinkToken(this.em, token), client);
     const errors: FieldErrors = {};
     const violations = checkPassword(newPassword, { login: found.user.login });
     if (violations.length > 0) errors.newPassword = violations;
@@ -286,13 +288,6 @@ export class RecoveryService implements OnApplicationBootstrap {
     this.logger.log({ userId: found.user.id }, 'password reset through a recovery link');
   }
 
-  /** Whose link this was, for the audit log of a refused one. */
-  private async ownerOf(token: string): Promise<string | null> {
-    if (!LINK_TOKEN_PATTERN.test(token)) return null;
-    const row = await this.em.findOne(AccountToken, { tokenHash: hashLinkToken(token) });
-    return row?.user.id ?? null;
-  }
-
   private async fail(
     error: DomainError,
     userId: string | null,
@@ -312,18 +307,10 @@ export class RecoveryService implements OnApplicationBootstrap {
     token: string,
     lock: boolean,
   ): Promise<AccountToken | DomainError> {
-    if (!LINK_TOKEN_PATTERN.test(token)) return LinkErrors.invalid('recovery');
-    const found = await em.findOne(
-      AccountToken,
-      { tokenHash: hashLinkToken(token), purpose: AccountTokenPurpose.Recovery },
-      lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {},
-    );
-    if (!found) return LinkErrors.invalid('recovery');
-    const user = await em.findOneOrFail(User, found.user.id, { refresh: true });
-    if (found.usedAt) return LinkErrors.used();
-    if (found.revokedAt) return LinkErrors.superseded();
-    if (found.expiresAt <= new Date()) return LinkErrors.expired('recovery');
+    const result = await findLinkToken(em, token, AccountTokenPurpose.Recovery, lock);
+    if (result instanceof DomainError) return result;
     // Sent to the verified address of that moment; a changed address ends the link.
+    const { found, user } = result;
     if (user.email !== found.email || user.status !== UserStatus.Active)
       return LinkErrors.invalid('recovery');
     return found;

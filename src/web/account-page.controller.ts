@@ -219,40 +219,40 @@ export class AccountPageController {
   /** «Отправить письмо ещё раз» for the pending address. */
   @Post('account/email/resend')
   @Public()
-  async resendVerification(
+  resendVerification(
     @Req() request: Request,
     @Res() response: Response,
     @Body() form: CsrfFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    assertSameOrigin(request, this.config.publicUrl);
-    const session = await this.pageSessions.require(request, response, '/account');
-    if (!session) return;
-    if (!this.csrf.valid(request, form.csrf)) {
-      return this.render(request, response, session, {
-        status: 403,
-        notice: { kind: 'error', text: STALE_FORM },
-      });
-    }
-    try {
-      await this.verification.resend(session.user, client, session);
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      return this.render(request, response, session, {
-        status: error.status,
-        notice: { kind: 'error', text: error.message },
-      });
-    }
-    response.redirect(303, '/account?notice=verification_sent');
+    return this.act(request, response, form, '/account?notice=verification_sent', (session) =>
+      this.verification.resend(session.user, client, session),
+    );
   }
 
   @Post('account/gosuslugi/unlink')
   @Public()
-  async unlink(
+  unlink(
     @Req() request: Request,
     @Res() response: Response,
     @Body() form: CsrfFormDto,
     @Client() client: ClientInfo,
+  ): Promise<void> {
+    return this.act(request, response, form, '/account?notice=unlinked#gosuslugi', (session) =>
+      this.gosuslugi.unlink(session, client),
+    );
+  }
+
+  /**
+   * A one-button form of the cabinet: our Origin, a session, the form token, then the action;
+   * its refusal is shown as a notice on the page.
+   */
+  private async act(
+    request: Request,
+    response: Response,
+    form: CsrfFormDto,
+    done: string,
+    action: (session: Session) => Promise<void>,
   ): Promise<void> {
     assertSameOrigin(request, this.config.publicUrl);
     const session = await this.pageSessions.require(request, response, '/account');
@@ -264,7 +264,7 @@ export class AccountPageController {
       });
     }
     try {
-      await this.gosuslugi.unlink(session, client);
+      await action(session);
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       return this.render(request, response, session, {
@@ -272,7 +272,7 @@ export class AccountPageController {
         notice: { kind: 'error', text: error.message },
       });
     }
-    response.redirect(303, '/account?notice=unlinked#gosuslugi');
+    response.redirect(303, done);
   }
 
   @Post('logout')
