@@ -4,8 +4,17 @@
  * process. Prints one table and writes it as JSON under bench/results/. Figures from a shared
  * 2-core machine move from run to run: compare within one run.
  *
- * Scenarios so far: `report` (ПОС connection status of 10,001 organisations / 100,010 accounts).
+ * Scenarios so far (each a ratio against a baseline measured in the same run):
+ * - `login-storm`: password logins per second at concurrency 16 versus raw argon2id
+ *   verifications per second with the same parameters and thread pool; /health/live p99 during it.
+ * - `authenticated`: GET /api/v1/me with a session cookie and with a bearer token versus the
+ *   public no-op /health/live, at concurrency 64.
+ * - `report`: ПОС connection status of 10,001 organisations / 100,010 accounts.
+ * - `cold-start`: spawn to /health/ready, resident memory after start and after the storm.
  */
+import argon2 from 'argon2';
+import autocannon from 'autocannon';
+import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -86,6 +95,45 @@ async function waitReady(base: string): Promise<void> {
   }
 }
 
+const STORM_SECONDS = 10;
+const LOAD_SECONDS = 8;
+
+/** Resident memory of a process, in MiB (Linux). */
+function rssMiB(pid: number | undefined): number | null {
+  if (!pid) return null;
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Math.round(Number(match[1]) / 1024) : null;
+}
+
+function load(options: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    autocannon(options, (error, result) =>
+      error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(result),
+    );
+  });
+}
+
+/** argon2id verifications per second with the service's parameters, 16 in flight, same pool size. */
+async function rawVerifications(seconds: number): Promise<number> {
+  const hash = await argon2.hash('Bench#Password1', {
+    type: argon2.argon2id,
+    memoryCost: 19456,
+    timeCost: 2,
+    parallelism: 1,
+  });
+  let done = 0;
+  const until = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (performance.now() < until) {
+        await argon2.verify(hash, 'Bench#Password1');
+        done += 1;
+      }
+    }),
+  );
+  return done / seconds;
+}
+
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
@@ -111,7 +159,9 @@ async function main(): Promise<void> {
       GOSUSLUGI_CLIENT_SECRET: 'bench-secret',
       SMTP_URL: 'smtp://127.0.0.1:9',
       LOG_LEVEL: 'warn',
-      THROTTLE_LIMIT: '100000',
+      THROTTLE_LIMIT: '100000000',
+      // The storm logs in from one address far more often than a real client may.
+      THROTTLE_AUTH_LIMIT: '100000000',
     };
     await run(['dist/database/migrate.js', 'up'], env);
     const operator = await run(
@@ -135,15 +185,72 @@ async function main(): Promise<void> {
     );
     await client.end();
 
+    const spawnedAt = performance.now();
     service = spawn(process.execPath, ['dist/main.js'], { cwd: ROOT, env, stdio: 'ignore' });
     const base = `http://127.0.0.1:${port}`;
     await waitReady(base);
+    const coldStartMs = Math.round(performance.now() - spawnedAt);
+    const rssAfterStart = rssMiB(service.pid);
     const login = await fetch(`${base}/api/v1/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ login: 'bench.operator', password }),
     });
     const { accessToken } = (await login.json()) as { accessToken: string };
+    const cookie = login.headers
+      .getSetCookie()
+      .map((line) => line.split(';')[0])
+      .join('; ');
+
+    // 1. Password login storm versus the machine's argon2id limit.
+    const raw = await rawVerifications(STORM_SECONDS);
+    const storm = load({
+      url: `${base}/api/v1/auth/login`,
+      method: 'POST',
+      connections: 16,
+      duration: STORM_SECONDS,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ login: 'bench.operator', password }),
+    });
+    const liveDuringStorm = load({
+      url: `${base}/health/live`,
+      connections: 1,
+      overallRate: 20,
+      duration: STORM_SECONDS,
+    });
+    const [stormResult, liveResult] = await Promise.all([storm, liveDuringStorm]);
+    const rssAfterStorm = rssMiB(service.pid);
+    const loginsPerSecond = stormResult.requests.average;
+
+    // 2. Authenticated requests versus a public no-op, at concurrency 64.
+    const at64 = (url: string, headers: Record<string, string> = {}) =>
+      load({ url, connections: 64, duration: LOAD_SECONDS, headers });
+    const baseline = await at64(`${base}/health/live`);
+    const viaSession = await at64(`${base}/api/v1/me`, { cookie });
+    const viaBearer = await at64(`${base}/api/v1/me`, { authorization: `Bearer ${accessToken}` });
+    const rows = [
+      {
+        scenario: 'login-storm',
+        figure: `${loginsPerSecond.toFixed(1)} logins/s vs ${raw.toFixed(1)} argon2id/s`,
+        ratio: loginsPerSecond / raw,
+        target: '≥ 0.85',
+        extra: `/health/live p99 ${liveResult.latency.p99} ms (target < 50), non-2xx ${stormResult.non2xx}`,
+      },
+      {
+        scenario: 'session',
+        figure: `${viaSession.requests.average.toFixed(0)} req/s vs ${baseline.requests.average.toFixed(0)} no-op`,
+        ratio: viaSession.requests.average / baseline.requests.average,
+        target: '≥ 0.5',
+        extra: `p99 ${viaSession.latency.p99} ms (no-op p99 ${baseline.latency.p99} ms), non-2xx ${viaSession.non2xx}`,
+      },
+      {
+        scenario: 'bearer',
+        figure: `${viaBearer.requests.average.toFixed(0)} req/s vs ${baseline.requests.average.toFixed(0)} no-op`,
+        ratio: viaBearer.requests.average / baseline.requests.average,
+        target: '≥ 0.7',
+        extra: `p99 ${viaBearer.latency.p99} ms, non-2xx ${viaBearer.non2xx}`,
+      },
+    ];
     const report = async () => {
       const started = performance.now();
       const response = await fetch(`${base}/api/v1/pos/organizations/${rootId}/connection-status`, {
@@ -160,6 +267,12 @@ async function main(): Promise<void> {
     times.sort((a, b) => a - b);
 
     const result = {
+      scenarios: rows.map((row) => ({ ...row, ratio: Number(row.ratio.toFixed(2)) })),
+      coldStart: {
+        toReadyMs: coldStartMs,
+        rssAfterStartMiB: rssAfterStart,
+        rssAfterStormMiB: rssAfterStorm,
+      },
       scenario: 'report',
       date: new Date().toISOString(),
       machine: {
@@ -177,13 +290,22 @@ async function main(): Promise<void> {
       p95Ms: Math.round(percentile(times, 95)),
       target: 'median under 300 ms',
     };
+    console.log('\nscenario     ratio  target  figure');
+    for (const row of rows) {
+      console.log(
+        `${row.scenario.padEnd(11)}  ${row.ratio.toFixed(2).padEnd(5)}  ${row.target.padEnd(6)}  ${row.figure}; ${row.extra}`,
+      );
+    }
+    console.log(
+      `cold start   ${coldStartMs} ms to /health/ready; RSS ${rssAfterStart} MiB after start, ${rssAfterStorm} MiB after the storm`,
+    );
     console.log('\nscenario  organisations  accounts  runs  median ms  p95 ms  target');
     console.log(
       `report    ${String(result.organizations).padEnd(13)}  ${String(result.accounts).padEnd(8)}  ${String(RUNS).padEnd(4)}  ${String(result.medianMs).padEnd(9)}  ${String(result.p95Ms).padEnd(6)}  ${result.target}`,
     );
     await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
     await writeFile(
-      join(ROOT, 'bench', 'results', 'report.json'),
+      join(ROOT, 'bench', 'results', 'latest.json'),
       JSON.stringify(result, null, 2) + '\n',
     );
   } finally {
