@@ -123,7 +123,7 @@ describe('start-up', () => {
     } finally {
       process.kill(-service.child.pid!, 'SIGTERM');
       await service.exited;
-      await rm(dataDir, { recursive: true, force: true });
+      await rm(dataDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
     }
   }, 180_000);
 

@@ -99,9 +99,15 @@ export async function startEmbeddedPostgres(options: {
   log.info({ port }, 'embedded PostgreSQL is running');
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
-    stop: () => {
+    stop: async () => {
       stopping = true;
-      return pg.stop();
+      await pg.stop();
+      // The process it waited for may be a wrapper (as root the server runs as `postgres`): the
+      // cluster is down only once the postmaster has removed its pid file.
+      const pidFile = join(databaseDir, 'postmaster.pid');
+      for (let waited = 0; existsSync(pidFile) && waited < 10_000; waited += 100) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     },
   };
 }
