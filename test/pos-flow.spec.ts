@@ -259,6 +259,13 @@ describe('ПОС: a re-send during an outage', () => {
         roles: ['admin'],
       }),
     );
+    // The first message has been tried and refused: the re-send comes during the outage, not
+    // during an SMTP conversation that might still succeed.
+    await waitUntil(async () =>
+      (await t.em().find(MailMessage, { membershipId: invited.id })).some(
+        (m) => m.status === MailStatus.Retrying,
+      ),
+    );
     expect(
       (await operator.browser.postJson(`/api/v1/pos/members/${invited.id}/resend-invitation`, {}))
         .status,
