@@ -9,6 +9,7 @@ import { Browser } from './support/browser.js';
 import { throughStandIn } from './support/gosuslugi.js';
 import { json, operatorBrowser } from './support/pos.js';
 import { invitationLink, TestSmtp } from './support/smtp.js';
+import { waitUntil } from './support/wait.js';
 
 const smtp = new TestSmtp();
 let t: TestApp;
@@ -295,11 +296,3 @@ describe('ПОС: a re-send during an outage', () => {
     );
   }, 60_000);
 });
-
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}

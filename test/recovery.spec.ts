@@ -7,6 +7,7 @@ import { Browser } from './support/browser.js';
 import { register, STRONG_PASSWORD, uniqueLogin } from './support/http.js';
 import { json } from './support/pos.js';
 import { type ReceivedMail, TestSmtp } from './support/smtp.js';
+import { waitUntil } from './support/wait.js';
 
 /**
  * E-mail verification and password recovery over HTTP, with the mail read from a real SMTP
@@ -62,13 +63,7 @@ async function auditCount(type: string, targetUserId?: string): Promise<number> 
   return t.em().count(AuditEvent, { type, ...(targetUserId && { targetUserId }) });
 }
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const until = (check: () => boolean | Promise<boolean>) => waitUntil(check, 15_000);
 
 const VERIFY_SUBJECT = 'Подтвердите адрес';
 const RECOVERY_SUBJECT = 'Восстановление пароля';

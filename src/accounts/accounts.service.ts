@@ -11,7 +11,7 @@ import { PasswordCredential } from '../identity/password-credential.entity.js';
 import { PasswordHasher } from '../identity/password-hasher.service.js';
 import { User } from '../identity/user.entity.js';
 import { AuthService } from '../sessions/auth.service.js';
-import { Session } from '../sessions/session.entity.js';
+import { type Session } from '../sessions/session.entity.js';
 import { RECENT_AUTHENTICATION_MS } from '../sessions/recent-authentication.js';
 import { SessionService } from '../sessions/session.service.js';
 import { type ChangePasswordDto } from './dto/change-password.dto.js';
@@ -21,6 +21,7 @@ import { type UpdateProfileDto } from './dto/update-profile.dto.js';
 import { EmailVerification } from './email-verification.service.js';
 import { AccountTokenPurpose } from './account-token.entity.js';
 import { checkPassword } from './password-policy.js';
+import { lockAccount } from './account-lock.js';
 
 @Injectable()
 export class AccountsService {
@@ -94,14 +95,7 @@ export class AccountsService {
     session?: Session,
   ): Promise<ProfileResponse> {
     const updated = await this.em.transactional(async (em) => {
-      const locked = await em.findOneOrFail(User, user.id, {
-        lockMode: LockMode.PESSIMISTIC_WRITE,
-        refresh: true,
-      });
-      // Under the account lock: a password reset that ended this session has committed first.
-      if (session && !(await em.count(Session, { id: session.id, revokedAt: null }))) {
-        throw Errors.unauthenticated();
-      }
+      const locked = await lockAccount(em, user.id, session);
       const recent = () => {
         if (session && Date.now() - session.authenticatedAt.getTime() > RECENT_AUTHENTICATION_MS) {
           throw Errors.reauthenticationRequired();

@@ -1,18 +1,19 @@
-import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
-import { DomainError, Errors } from '../common/errors.js';
+import { DomainError } from '../common/errors.js';
 import { newLinkToken } from '../common/link-tokens.js';
 import { AppConfig } from '../config/app-config.js';
 import { User } from '../identity/user.entity.js';
 import { MailOutbox } from '../mail/mail.outbox.js';
 import { MailTemplates } from '../mail/mail-templates.js';
-import { Session } from '../sessions/session.entity.js';
+import { type Session } from '../sessions/session.entity.js';
 import { AccountToken, AccountTokenPurpose } from './account-token.entity.js';
 import { findLinkToken, ownerOfLinkToken } from './link-token-lookup.js';
 import { LinkErrors } from './account-links.texts.js';
+import { lockAccount } from './account-lock.js';
 
 export const VERIFY_EMAIL_TTL_MS = 24 * 60 * 60_000;
 /** Verification mails per account and hour (registration, changes and «send again» together). */
@@ -100,13 +101,7 @@ export class EmailVerification {
   /** «Отправить письмо ещё раз» for the pending address. */
   async resend(user: User, client: ClientInfo, session?: Session): Promise<void> {
     await this.em.transactional(async (em) => {
-      const locked = await em.findOneOrFail(User, user.id, {
-        lockMode: LockMode.PESSIMISTIC_WRITE,
-        refresh: true,
-      });
-      if (session && !(await em.count(Session, { id: session.id, revokedAt: null }))) {
-        throw Errors.unauthenticated();
-      }
+      const locked = await lockAccount(em, user.id, session);
       if (!locked.pendingEmail) throw LinkErrors.nothingToVerify();
       await this.issue(em, locked, client);
       await em.flush();
@@ -132,10 +127,7 @@ export class EmailVerification {
     let refusal = null as DomainError | null;
     try {
       const result = await this.em.transactional(async (em) => {
-        const user = await em.findOneOrFail(User, userId, {
-          lockMode: LockMode.PESSIMISTIC_WRITE,
-          refresh: true,
-        });
+        const user = await lockAccount(em, userId);
         const found = await this.find(em, token, true);
         if (found instanceof DomainError) {
           refusal = found;

@@ -20,6 +20,7 @@ import { findLinkToken, ownerOfLinkToken } from './link-token-lookup.js';
 import { LinkErrors } from './account-links.texts.js';
 import { EmailVerification } from './email-verification.service.js';
 import { checkPassword } from './password-policy.js';
+import { lockAccount } from './account-lock.js';
 
 export const RECOVERY_TTL_MS = 60 * 60_000;
 /** Recovery mails per account and hour; more requests are recorded and dropped. */
@@ -125,10 +126,7 @@ export class RecoveryService implements OnApplicationBootstrap {
     if (!user.email) return refuse('no_verified_email');
     if (user.status !== UserStatus.Active) return refuse('account_inactive');
     await em.transactional(async (tx) => {
-      const locked = await tx.findOneOrFail(User, user.id, {
-        lockMode: LockMode.PESSIMISTIC_WRITE,
-        refresh: true,
-      });
+      const locked = await lockAccount(tx, user.id);
       const since = new Date(Date.now() - 60 * 60_000);
       const recent = await tx.count(AccountToken, {
         user: locked,
@@ -232,10 +230,7 @@ export class RecoveryService implements OnApplicationBootstrap {
     const userId = found.user.id;
     await this.em.transactional(async (em) => {
       // The account first, then the link, then the credential: the order every change takes.
-      const user = await em.findOneOrFail(User, userId, {
-        lockMode: LockMode.PESSIMISTIC_WRITE,
-        refresh: true,
-      });
+      const user = await lockAccount(em, userId);
       const spent = await this.find(em, token, true);
       if (spent instanceof DomainError) {
         refusal = spent;

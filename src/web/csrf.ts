@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type Request, type Response } from 'express';
+import { type CookieOptions, type Request, type Response } from 'express';
 import { randomBytes } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
 import { sameSecret } from '../common/secrets.js';
@@ -12,6 +12,10 @@ import { sameSecret } from '../common/secrets.js';
 @Injectable()
 export class Csrf {
   constructor(private readonly config: AppConfig) {}
+
+  private get cookieOptions(): CookieOptions {
+    return { httpOnly: true, sameSite: 'lax', secure: this.config.session.secureCookie, path: '/' };
+  }
 
   private get cookieName(): string {
     return this.config.isProduction ? '__Host-il_csrf' : 'il_csrf';
@@ -28,12 +32,7 @@ export class Csrf {
     if (typeof issued === 'string') return issued;
     const token = randomBytes(32).toString('base64url');
     response.locals.csrfToken = token;
-    response.cookie(this.cookieName, token, {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: this.config.session.secureCookie,
-      path: '/',
-    });
+    response.cookie(this.cookieName, token, this.cookieOptions);
     return token;
   }
 
@@ -43,12 +42,7 @@ export class Csrf {
    */
   rotate(response: Response): void {
     delete response.locals.csrfToken;
-    response.clearCookie(this.cookieName, {
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: this.config.session.secureCookie,
-      path: '/',
-    });
+    response.clearCookie(this.cookieName, this.cookieOptions);
   }
 
   valid(request: Request, submitted: unknown): boolean {
