@@ -94,7 +94,16 @@ export class AppModule {
           useFactory: (storage: ThrottlerStorage) => ({
             storage,
             throttlers: [
-              { name: 'default', ttl: config.throttle.ttlMs, limit: config.throttle.limit },
+              {
+                name: 'default',
+                ttl: config.throttle.ttlMs,
+                limit: config.throttle.limit,
+                // Where the stricter credentials counter applies, this one adds nothing but a
+                // second write per login.
+                skipIf: (context) =>
+                  config.throttle.authLimit <= config.throttle.limit &&
+                  Boolean(reflector.get(CredentialEndpoint, context.getHandler())),
+              },
               {
                 name: 'credentials',
                 ttl: config.throttle.ttlMs,

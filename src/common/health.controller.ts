@@ -1,13 +1,19 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { SkipThrottle } from '@nestjs/throttler';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { Public } from './auth-decorators.js';
 import { GracefulShutdown } from './graceful-shutdown.js';
 
 const DATABASE_TIMEOUT_MS = 1500;
 
+/**
+ * Probes are not throttled: a load balancer polls them from a few addresses, and a throttled probe
+ * would take a healthy instance out of rotation exactly when someone floods the service.
+ */
 @ApiTags('health')
+@SkipThrottle()
 @Controller('health')
 export class HealthController {
   constructor(

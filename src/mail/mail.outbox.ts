@@ -17,6 +17,16 @@ import { type RenderedMail } from './mail-templates.js';
 export const QUEUE = 'mail-deliver';
 /** Messages taken per fetch. */
 const DELIVERY_BATCH = 10;
+/** Messages of a batch in flight at once, each on its own pooled SMTP connection. */
+const SMTP_CONNECTIONS = 4;
+
+/** Pooled connections (nodemailer reads them from the URL): no SMTP handshake per message. */
+function pooled(smtpUrl: string): string {
+  const url = new URL(smtpUrl);
+  url.searchParams.set('pool', 'true');
+  url.searchParams.set('maxConnections', String(SMTP_CONNECTIONS));
+  return url.href;
+}
 export const MAIL_DATABASE_URL = Symbol('MAIL_DATABASE_URL');
 /** Whether this process delivers mail (the service) or only enqueues it (the command line). */
 export const MAIL_WORKER = Symbol('MAIL_WORKER');
@@ -57,7 +67,7 @@ export class MailOutbox implements OnModuleInit, OnApplicationShutdown {
     this.developmentMailbox = !config.mail.smtpUrl;
     // Without SMTP (development only), messages are built but kept in the outbox for /dev/mailbox.
     this.transport = config.mail.smtpUrl
-      ? nodemailer.createTransport(config.mail.smtpUrl)
+      ? nodemailer.createTransport(pooled(config.mail.smtpUrl))
       : nodemailer.createTransport({ jsonTransport: true });
   }
 
@@ -77,11 +87,16 @@ export class MailOutbox implements OnModuleInit, OnApplicationShutdown {
         { batchSize: DELIVERY_BATCH, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 },
         async (jobs) => {
           const failures: Error[] = [];
-          for (const job of jobs) {
-            await this.deliver(job).catch((error: unknown) => {
-              failures.push(error instanceof Error ? error : new Error(String(error)));
-            });
-          }
+          const queue = [...jobs];
+          await Promise.all(
+            Array.from({ length: SMTP_CONNECTIONS }, async () => {
+              for (let job = queue.shift(); job; job = queue.shift()) {
+                await this.deliver(job).catch((error: unknown) => {
+                  failures.push(error instanceof Error ? error : new Error(String(error)));
+                });
+              }
+            }),
+          );
           if (failures.length > 0) throw failures[0];
         },
       );
@@ -103,6 +118,7 @@ export class MailOutbox implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.boss.stop({ graceful: true, timeout: 5000 });
+    this.transport.close();
   }
 
   /** Writes the message and its delivery job inside the transaction of `em`. */

@@ -4,7 +4,7 @@ import { type Request } from 'express';
 import { createHash, randomBytes } from 'node:crypto';
 import { type ClientInfo } from '../common/client-info.js';
 import { AppConfig } from '../config/app-config.js';
-import { UserStatus, type User } from '../identity/user.entity.js';
+import { User, UserStatus } from '../identity/user.entity.js';
 import { type AuthContext } from '../common/auth-decorators.js';
 import { readSessionCookie } from './session-cookie.js';
 import { TokenService } from './token.service.js';
@@ -19,8 +19,28 @@ export function hashSessionToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** `select` of a session joined to its user, columns prefixed `s.` and `u.`; by id or token hash. */
+function sessionLookup(em: EntityManager): Record<'id' | 'tokenHash', string> {
+  const metadata = em.getMetadata();
+  const sessions = metadata.get(Session);
+  const users = metadata.get(User);
+  const columns = (alias: string, meta: typeof sessions | typeof users) =>
+    meta.props
+      .flatMap((prop) => prop.fieldNames ?? [])
+      .map((field) => `${alias}."${field}" as "${alias}.${field}"`);
+  const select = `select ${[...columns('s', sessions), ...columns('u', users)].join(', ')}
+    from "${sessions.tableName}" s join "${users.tableName}" u on u."id" = s."${sessions.properties.user.fieldNames[0]}"`;
+  return {
+    id: `${select} where s."id" = ?`,
+    tokenHash: `${select} where s."${sessions.properties.tokenHash.fieldNames[0]}" = ?`,
+  };
+}
+
 @Injectable()
 export class SessionService {
+  private lookup?: Record<'id' | 'tokenHash', string>;
   constructor(
     private readonly em: EntityManager,
     private readonly config: AppConfig,
@@ -59,14 +79,30 @@ export class SessionService {
     return user.sessionsValidAfter === null || session.createdAt >= user.sessionsValidAfter;
   }
 
+  /**
+   * A session and its user in one statement. This runs on every authenticated request, so it skips
+   * the ORM's query builder (most of the request's CPU in a profile) and only maps the row.
+   */
+  private async load(by: 'id' | 'tokenHash', value: string): Promise<Session | null> {
+    this.lookup ??= sessionLookup(this.em);
+    const rows = await this.em
+      .getConnection()
+      .execute<Record<string, unknown>[]>(this.lookup[by], [value]);
+    if (rows.length === 0) return null;
+    const session: Record<string, unknown> = {};
+    const user: Record<string, unknown> = {};
+    for (const [column, cell] of Object.entries(rows[0])) {
+      if (column.startsWith('s.')) session[column.slice(2)] = cell;
+      else user[column.slice(2)] = cell;
+    }
+    this.em.map(User, user);
+    return this.em.map(Session, session);
+  }
+
   /** The live session behind a cookie token, its idle expiry extended; null when none. */
   async resolveToken(token: string): Promise<Session | null> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
-    const session = await this.em.findOne(
-      Session,
-      { tokenHash: hashSessionToken(token) },
-      { populate: ['user'] },
-    );
+    const session = await this.load('tokenHash', hashSessionToken(token));
     const now = new Date();
     if (!this.usable(session, now)) return null;
     if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
@@ -108,7 +144,8 @@ export class SessionService {
 
   /** The live session an access token names; access tokens die with their session. */
   async resolveId(sessionId: string): Promise<Session | null> {
-    const session = await this.em.findOne(Session, { id: sessionId }, { populate: ['user'] });
+    if (!UUID.test(sessionId)) return null;
+    const session = await this.load('id', sessionId);
     return this.usable(session, new Date()) ? session : null;
   }
 
