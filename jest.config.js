@@ -42,6 +42,12 @@ export default {
       testMatch: ['<rootDir>/test/*.spec.ts'],
     },
     {
+      // The abuse suite: each test is one attack, made over HTTP the way an attacker would.
+      ...integration,
+      displayName: 'security',
+      testMatch: ['<rootDir>/test/security/**/*.spec.ts'],
+    },
+    {
       // Pages in Debian's Chromium against the built service (`npm test` builds first).
       ...integration,
       displayName: 'browser',

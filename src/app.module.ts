@@ -14,6 +14,7 @@ import { AccountsModule } from './accounts/accounts.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { CredentialEndpoint } from './common/auth-decorators.js';
 import { HealthController } from './common/health.controller.js';
+import { JsonApiGuard } from './common/json-api.guard.js';
 import { GracefulShutdown } from './common/graceful-shutdown.js';
 import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { redactPath } from './common/logger.js';
@@ -128,7 +129,8 @@ export class AppModule {
       ],
       controllers: [HealthController],
       providers: [
-        // Order matters: throttling runs before authentication work.
+        // Order matters: forged forms are refused first, throttling runs before authentication.
+        { provide: APP_GUARD, useClass: JsonApiGuard },
         { provide: APP_GUARD, useClass: ThrottlerGuard },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
         { provide: APP_PIPE, useValue: createValidationPipe() },

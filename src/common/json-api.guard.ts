@@ -1,0 +1,28 @@
+import { type CanActivate, type ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
+import { type Request } from 'express';
+import { DomainError } from './errors.js';
+
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * The JSON API takes JSON only. A page on another site can make a browser send a form
+ * (urlencoded, multipart or text/plain) without asking anyone, but not an `application/json`
+ * request: that needs a CORS preflight, which this service never grants. So no cross-site form can
+ * reach an API write — not even the public ones, such as a login that would sign the browser into
+ * the attacker's account (login CSRF). Server-rendered forms post to the page routes instead.
+ */
+@Injectable()
+export class JsonApiGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    if (context.getType() !== 'http') return true;
+    const request = context.switchToHttp().getRequest<Request>();
+    if (!WRITES.has(request.method) || !request.path.startsWith('/api/')) return true;
+    const type = request.get('content-type');
+    if (type === undefined || /^application\/json\s*(;|$)/i.test(type)) return true;
+    throw new DomainError(
+      HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+      'unsupported_media_type',
+      'API принимает только запросы в формате JSON (Content-Type: application/json)',
+    );
+  }
+}
