@@ -1,28 +1,38 @@
 /**
- * `npm run bench` — builds the service, starts it in production mode on a fresh database
- * (embedded PostgreSQL unless DATABASE_URL is set), and measures it over HTTP from this second
- * process. Prints one table and writes it as JSON under bench/results/. Figures from a shared
- * 2-core machine move from run to run: compare within one run.
+ * `npm run bench [-- scenario ...]` — builds the service, starts it in production mode on a fresh
+ * database (embedded PostgreSQL unless DATABASE_URL is set), and measures it over HTTP from this
+ * second process. Prints one table and writes it as JSON under bench/results/. Figures from a
+ * shared 2-core machine move from run to run: every target is a ratio within one run.
  *
- * Scenarios so far (each a ratio against a baseline measured in the same run):
+ * Scenarios (all by default):
  * - `login-storm`: password logins per second at concurrency 16 versus raw argon2id
- *   verifications per second with the same parameters and thread pool; /health/live p99 during it.
+ *   verifications per second with the same parameters and thread pool; /health/live p99 and the
+ *   service's event-loop delay during it; the CPU one login costs, by thread and in PostgreSQL.
  * - `authenticated`: GET /api/v1/me with a session cookie and with a bearer token versus the
  *   public no-op /health/live, at concurrency 64.
+ * - `gosuslugi`: link and login round trips per second through a development instance and its
+ *   Госуслуги stand-in, next to the stand-in's own round trips (authorize → code → token).
+ * - `bulk-invitation`: 10,000 members added through the API, and the time until the outbox has
+ *   handed every invitation to a local SMTP sink.
  * - `report`: ПОС connection status of 10,001 organisations / 100,010 accounts.
- * - `cold-start`: spawn to /health/ready, resident memory after start and after the storm.
+ * Cold start (spawn to /health/ready) and resident memory are measured in every run.
+ *
+ * BENCH_PROFILE=<dir> writes a V8 CPU profile of the production service's main thread there.
  */
 import argon2 from 'argon2';
 import autocannon from 'autocannon';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { SMTPServer } from 'smtp-server';
 import { createRootLogger } from '../src/common/logger.js';
 import { freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
+import { Browser } from '../test/support/browser.js';
+import { linkThrough, throughStandIn } from '../test/support/gosuslugi.js';
 import { generateTree } from '../test/support/tree.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -134,12 +144,477 @@ async function rawVerifications(seconds: number): Promise<number> {
   return done / seconds;
 }
 
+interface EventLoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Talks to bench/event-loop-probe.mjs inside the service: reset, then read the delay histogram. */
+function eventLoopProbe(child: ChildProcess) {
+  const ask = <T>(message: string) =>
+    new Promise<T>((resolve) => {
+      const listener = (reply: { type: string } & T) => {
+        if (reply.type !== message) return;
+        child.off('message', listener);
+        resolve(reply);
+      };
+      child.on('message', listener);
+      child.send(message);
+    });
+  return {
+    reset: () => ask<object>('event-loop:reset'),
+    read: () => ask<EventLoopDelay>('event-loop:read'),
+  };
+}
+
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
+const SCENARIOS = [
+  'login-storm',
+  'authenticated',
+  'gosuslugi',
+  'bulk-invitation',
+  'report',
+] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+interface Row {
+  scenario: string;
+  ratio: number | null;
+  target: string;
+  figure: string;
+  extra: string;
+}
+
+/** CPU seconds (user + system) of a process's threads, by thread name. Linux, USER_HZ = 100. */
+function threadCpu(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+      byName.set(name, (byName.get(name) ?? 0) + seconds);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return byName;
+}
+
+/** CPU seconds of every PostgreSQL process on the machine (the bench's server, on a quiet box). */
+function postgresCpu(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}
+
+function cpuSnapshot(pid: number) {
+  return { threads: threadCpu(pid), postgres: postgresCpu() };
+}
+
+/** Milliseconds of CPU per operation between two snapshots, by where it was spent. */
+function cpuPerOperation(
+  before: ReturnType<typeof cpuSnapshot>,
+  after: ReturnType<typeof cpuSnapshot>,
+  operations: number,
+) {
+  const thread = (name: string) =>
+    ((after.threads.get(name) ?? 0) - (before.threads.get(name) ?? 0)) * 1000;
+  const all = [...after.threads.keys()];
+  const rest = all
+    .filter((name) => !['MainThread', 'libuv-worker', 'V8Worker'].includes(name))
+    .reduce((sum, name) => sum + thread(name), 0);
+  const per = (ms: number) => Math.round((ms / operations) * 10) / 10;
+  return {
+    threadPool: per(thread('libuv-worker')),
+    eventLoop: per(thread('MainThread')),
+    garbageCollector: per(thread('V8Worker')),
+    otherThreads: per(rest),
+    postgres: per((after.postgres - before.postgres) * 1000),
+  };
+}
+
+interface Service {
+  child: ChildProcess;
+  base: string;
+  eventLoop: ReturnType<typeof eventLoopProbe>;
+  coldStartMs: number;
+}
+
+async function startService(env: NodeJS.ProcessEnv, flags: string[] = []): Promise<Service> {
+  const spawnedAt = performance.now();
+  const child = spawn(
+    process.execPath,
+    [...flags, '--import', './bench/event-loop-probe.mjs', 'dist/main.js'],
+    { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] },
+  );
+  const base = `http://127.0.0.1:${env.PORT}`;
+  await waitReady(base);
+  return {
+    child,
+    base,
+    eventLoop: eventLoopProbe(child),
+    coldStartMs: Math.round(performance.now() - spawnedAt),
+  };
+}
+
+async function stopService(service: Service | undefined): Promise<void> {
+  if (!service || service.child.exitCode !== null) return;
+  // Let it shut down on its own: a CPU profile is written on exit.
+  const exited = new Promise((resolve) => service.child.once('exit', resolve));
+  service.child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+}
+
+/** Runs `workers` loops of `flow` for `seconds`; flows per second (every flow must succeed). */
+async function flowsPerSecond(
+  workers: number,
+  seconds: number,
+  flow: (worker: number) => Promise<void>,
+): Promise<number> {
+  let done = 0;
+  const started = performance.now();
+  const until = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: workers }, async (_, worker) => {
+      while (performance.now() < until) {
+        await flow(worker);
+        done += 1;
+      }
+    }),
+  );
+  return done / ((performance.now() - started) / 1000);
+}
+
+const json = (body: unknown) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
+
+/** 1. Password login storm versus the machine's argon2id limit. */
+async function loginStorm(service: Service, password: string): Promise<Row> {
+  const raw = await rawVerifications(STORM_SECONDS);
+  await service.eventLoop.reset();
+  const before = cpuSnapshot(service.child.pid!);
+  const [storm, live] = await Promise.all([
+    load({
+      url: `${service.base}/api/v1/auth/login`,
+      method: 'POST',
+      connections: 16,
+      duration: STORM_SECONDS,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ login: 'bench.operator', password }),
+    }),
+    load({
+      url: `${service.base}/health/live`,
+      connections: 1,
+      overallRate: 20,
+      duration: STORM_SECONDS,
+    }),
+  ]);
+  const cpu = cpuPerOperation(before, cpuSnapshot(service.child.pid!), storm.requests.total);
+  const loop = await service.eventLoop.read();
+  const logins = storm.requests.average;
+  return {
+    scenario: 'login-storm',
+    ratio: logins / raw,
+    target: '≥ 0.85',
+    figure: `${logins.toFixed(1)} logins/s vs ${raw.toFixed(1)} argon2id/s`,
+    extra:
+      `/health/live p99 ${live.latency.p99} ms (target < 50); event-loop delay p99 ${loop.p99} ms, max ${loop.max} ms; ` +
+      `CPU per login: thread pool ${cpu.threadPool} ms, event loop ${cpu.eventLoop} ms, GC ${cpu.garbageCollector} ms, ` +
+      `other threads ${cpu.otherThreads} ms, PostgreSQL ${cpu.postgres} ms; non-2xx ${storm.non2xx}`,
+  };
+}
+
+/** 2. Authenticated requests versus a public no-op, at concurrency 64. */
+async function authenticated(
+  service: Service,
+  credentials: { cookie: string; accessToken: string },
+): Promise<Row[]> {
+  const at64 = (path: string, headers: Record<string, string> = {}) =>
+    load({ url: `${service.base}${path}`, connections: 64, duration: LOAD_SECONDS, headers });
+  const baseline = await at64('/health/live');
+  const viaSession = await at64('/api/v1/me', { cookie: credentials.cookie });
+  const viaBearer = await at64('/api/v1/me', {
+    authorization: `Bearer ${credentials.accessToken}`,
+  });
+  const row = (scenario: string, result: autocannon.Result, target: string): Row => ({
+    scenario,
+    ratio: result.requests.average / baseline.requests.average,
+    target,
+    figure: `${result.requests.average.toFixed(0)} req/s vs ${baseline.requests.average.toFixed(0)} no-op`,
+    extra: `p99 ${result.latency.p99} ms (no-op p99 ${baseline.latency.p99} ms), non-2xx ${result.non2xx}`,
+  });
+  return [row('session', viaSession, '≥ 0.5'), row('bearer', viaBearer, '≥ 0.7')];
+}
+
+const FLOW_SECONDS = 8;
+const PERSONS = [1000000001, 1000000002, 1000000003, 1000000004, 1000000005];
+
+/**
+ * 3. Госуслуги round trips through a development instance (the stand-in lives only there), on the
+ * same database. Three loops: the stand-in alone (authorize, person, code, token exchange made by
+ * this process), login (start, stand-in, callback, session), link (start, stand-in, callback,
+ * confirmation page and form; each followed by an unlink so the person can link again).
+ */
+async function gosuslugi(databaseUrl: string): Promise<Row[]> {
+  const port = await freePort();
+  const service = await startService({
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'development',
+    PORT: String(port),
+    DATABASE_URL: databaseUrl,
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    LOG_LEVEL: 'warn',
+    THROTTLE_LIMIT: '100000000',
+    THROTTLE_AUTH_LIMIT: '100000000',
+  });
+  try {
+    const issuer = `${service.base}/dev/gosuslugi`;
+    const origin = { origin: service.base };
+    const password = 'Bench#Password1';
+    const browsers = await Promise.all(
+      PERSONS.map(async (_, index) => {
+        const login = `bench.gu.${index}.${randomBytes(3).toString('hex')}`;
+        const created = await fetch(`${service.base}/api/v1/accounts`, json({ login, password }));
+        if (created.status !== 201) throw new Error(`registration answered ${created.status}`);
+        const browser = new Browser(service.base);
+        const session = await browser.postJson('/api/v1/auth/login', { login, password });
+        if (session.status !== 200) throw new Error(`login answered ${session.status}`);
+        return browser;
+      }),
+    );
+    const expectRedirect = (response: Response, location: RegExp) => {
+      if (response.status !== 303 || !location.test(response.headers.get('location') ?? ''))
+        throw new Error(`flow ended with ${response.status} ${response.headers.get('location')}`);
+    };
+
+    const providerOnly = await flowsPerSecond(8, FLOW_SECONDS, async (worker) => {
+      const browser = new Browser(service.base);
+      const verifier = randomBytes(32).toString('base64url');
+      const authorize = new URL(`${issuer}/auth`);
+      authorize.search = new URLSearchParams({
+        client_id: 'identity-link-dev',
+        response_type: 'code',
+        scope: 'openid',
+        redirect_uri: `${service.base}/auth/gosuslugi/callback`,
+        state: randomBytes(16).toString('base64url'),
+        nonce: randomBytes(16).toString('base64url'),
+        code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+        code_challenge_method: 'S256',
+      }).toString();
+      const callback = await throughStandIn(browser, authorize.href, PERSONS[worker % 5]);
+      const code = new URL(callback, service.base).searchParams.get('code');
+      const token = await fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from('identity-link-dev:dev-stand-in-secret-not-for-production').toString('base64')}`,
+        },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code: code ?? '',
+          redirect_uri: `${service.base}/auth/gosuslugi/callback`,
+          code_verifier: verifier,
+        }),
+      });
+      if (token.status !== 200) throw new Error(`token endpoint answered ${token.status}`);
+    });
+
+    const link = await flowsPerSecond(PERSONS.length, FLOW_SECONDS, async (worker) => {
+      const browser = browsers[worker];
+      expectRedirect(await linkThrough(browser, PERSONS[worker]), /gosuslugi=linked/);
+      const unlinked = await browser.request('/api/v1/me/identities/gosuslugi', {
+        method: 'DELETE',
+        headers: origin,
+      });
+      if (unlinked.status !== 204) throw new Error(`unlink answered ${unlinked.status}`);
+    });
+
+    // Leave every person linked, then log in through Госуслуги from fresh browsers.
+    for (const [index, browser] of browsers.entries())
+      expectRedirect(await linkThrough(browser, PERSONS[index]), /gosuslugi=linked/);
+    const login = await flowsPerSecond(8, FLOW_SECONDS, async (worker) => {
+      const browser = new Browser(service.base);
+      const callback = await throughStandIn(browser, '/auth/gosuslugi/login', PERSONS[worker % 5]);
+      expectRedirect(await browser.get(callback), /^\/(account)?(\?|$)/);
+    });
+
+    const row = (scenario: string, flows: number, extra: string): Row => ({
+      scenario,
+      ratio: flows / providerOnly,
+      target: '—',
+      figure: `${flows.toFixed(1)} flows/s vs ${providerOnly.toFixed(1)} stand-in round trips/s`,
+      extra,
+    });
+    return [
+      row('gu-login', login, 'fresh browser each time, 8 at once'),
+      row('gu-link', link, 'each followed by an unlink; 5 persons at once'),
+    ];
+  } finally {
+    await stopService(service);
+  }
+}
+
+const BULK = 10_000;
+
+/** 5. Members added through the API until the outbox has handed every invitation to SMTP. */
+async function bulkInvitation(
+  service: Service,
+  sink: { delivered: () => number },
+  accessToken: string,
+  organizationId: string,
+): Promise<Row> {
+  const run = randomBytes(3).toString('hex');
+  let next = 0;
+  const started = performance.now();
+  const before = sink.delivered();
+  const added = await load({
+    url: `${service.base}/api/v1/pos/organizations/${organizationId}/members`,
+    connections: 16,
+    amount: BULK,
+    requests: [
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${accessToken}`,
+        },
+        setupRequest: (request) => ({
+          ...request,
+          body: JSON.stringify({
+            email: `bench.${run}.${next++}@school.example.ru`,
+            lastName: 'Нагрузочная',
+            firstName: 'Проверка',
+            roles: ['executor'],
+          }),
+        }),
+      },
+    ],
+  });
+  const apiSeconds = (performance.now() - started) / 1000;
+  if (added.non2xx > 0) throw new Error(`${added.non2xx} additions were refused`);
+  const deadline = Date.now() + 30 * 60_000;
+  while (sink.delivered() - before < BULK) {
+    if (Date.now() > deadline) throw new Error('the outbox did not deliver every invitation');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const totalSeconds = (performance.now() - started) / 1000;
+  return {
+    scenario: 'bulk',
+    ratio: null,
+    target: '—',
+    figure: `${BULK} members in ${apiSeconds.toFixed(1)} s (${(BULK / apiSeconds).toFixed(0)}/s); every mail at SMTP after ${totalSeconds.toFixed(1)} s (${(BULK / totalSeconds).toFixed(0)} mails/s)`,
+    extra: `API p99 ${added.latency.p99} ms`,
+  };
+}
+
+/** A local SMTP server that takes every message and counts it. */
+async function smtpSink() {
+  let delivered = 0;
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData: (stream, _session, callback) => {
+      stream.on('end', () => {
+        delivered += 1;
+        callback();
+      });
+      stream.resume();
+    },
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    delivered: () => delivered,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** 4. The ПОС report over a generated tree. */
+async function report(
+  service: Service,
+  databaseUrl: string,
+  accessToken: string,
+  root: string,
+): Promise<{ row: Row; details: Record<string, number> }> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const generatedAt = performance.now();
+  await generateTree(client, { id: root, path: `/${root}/` }, SHAPE);
+  const generationMs = performance.now() - generatedAt;
+  const counts = await client.query<{ organizations: string; accounts: string }>(
+    'select (select count(*) from pos_organizations) as organizations, (select count(*) from pos_memberships) as accounts',
+  );
+  await client.end();
+  const organizations = Number(counts.rows[0].organizations);
+  const once = async () => {
+    const started = performance.now();
+    const response = await fetch(
+      `${service.base}/api/v1/pos/organizations/${root}/connection-status`,
+      {
+        headers: { authorization: `Bearer ${accessToken}` },
+      },
+    );
+    const body = (await response.json()) as unknown[];
+    if (!response.ok || body.length !== organizations)
+      throw new Error(`bad report: ${response.status}`);
+    return performance.now() - started;
+  };
+  for (let i = 0; i < 3; i++) await once();
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) times.push(await once());
+  times.sort((a, b) => a - b);
+  const median = Math.round(percentile(times, 50));
+  const p95 = Math.round(percentile(times, 95));
+  return {
+    row: {
+      scenario: 'report',
+      ratio: null,
+      target: '< 300 ms',
+      figure: `median ${median} ms, p95 ${p95} ms over ${RUNS} runs`,
+      extra: `${organizations} organisations, ${counts.rows[0].accounts} accounts (tree made in ${Math.round(generationMs)} ms)`,
+    },
+    details: {
+      organizations,
+      accounts: Number(counts.rows[0].accounts),
+      medianMs: median,
+      p95Ms: p95,
+    },
+  };
+}
+
+function selectedScenarios(): Set<Scenario> {
+  const asked = process.argv.slice(2).filter((arg) => arg !== '--');
+  for (const name of asked)
+    if (!SCENARIOS.includes(name as Scenario))
+      throw new Error(`unknown scenario ${name}; known: ${SCENARIOS.join(', ')}`);
+  return new Set((asked.length > 0 ? asked : SCENARIOS) as Scenario[]);
+}
+
 async function main(): Promise<void> {
+  const selected = selectedScenarios();
   const db = await database();
-  let service: ChildProcess | undefined;
+  const sink = await smtpSink();
+  let service: Service | undefined;
   try {
     const port = await freePort();
     const key = generateKeyPairSync('ec', { namedCurve: 'P-256' })
@@ -157,11 +632,13 @@ async function main(): Promise<void> {
       GOSUSLUGI_ISSUER: 'https://idp.bench.invalid',
       GOSUSLUGI_CLIENT_ID: 'bench',
       GOSUSLUGI_CLIENT_SECRET: 'bench-secret',
-      SMTP_URL: 'smtp://127.0.0.1:9',
+      SMTP_URL: sink.url,
+      MAIL_FROM: 'no-reply@identity-link.bench.invalid',
       LOG_LEVEL: 'warn',
+      // The bench calls from one address far more often than a real client may.
       THROTTLE_LIMIT: '100000000',
-      // The storm logs in from one address far more often than a real client may.
       THROTTLE_AUTH_LIMIT: '100000000',
+      ...(process.env.UV_THREADPOOL_SIZE && { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE }),
     };
     await run(['dist/database/migrate.js', 'up'], env);
     const operator = await run(
@@ -175,141 +652,81 @@ async function main(): Promise<void> {
     );
     const rootId = /id ([0-9a-f-]{36})/.exec(created)![1];
 
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    const generatedAt = performance.now();
-    await generateTree(client, { id: rootId, path: `/${rootId}/` }, SHAPE);
-    const generationMs = performance.now() - generatedAt;
-    const counts = await client.query<{ organizations: string; accounts: string }>(
-      'select (select count(*) from pos_organizations) as organizations, (select count(*) from pos_memberships) as accounts',
+    const profile = process.env.BENCH_PROFILE
+      ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE]
+      : [];
+    service = await startService(env, profile);
+    const rssAfterStart = rssMiB(service.child.pid);
+    const login = await fetch(
+      `${service.base}/api/v1/auth/login`,
+      json({ login: 'bench.operator', password }),
     );
-    await client.end();
-
-    const spawnedAt = performance.now();
-    service = spawn(process.execPath, ['dist/main.js'], { cwd: ROOT, env, stdio: 'ignore' });
-    const base = `http://127.0.0.1:${port}`;
-    await waitReady(base);
-    const coldStartMs = Math.round(performance.now() - spawnedAt);
-    const rssAfterStart = rssMiB(service.pid);
-    const login = await fetch(`${base}/api/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ login: 'bench.operator', password }),
-    });
     const { accessToken } = (await login.json()) as { accessToken: string };
     const cookie = login.headers
       .getSetCookie()
       .map((line) => line.split(';')[0])
       .join('; ');
 
-    // 1. Password login storm versus the machine's argon2id limit.
-    const raw = await rawVerifications(STORM_SECONDS);
-    const storm = load({
-      url: `${base}/api/v1/auth/login`,
-      method: 'POST',
-      connections: 16,
-      duration: STORM_SECONDS,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ login: 'bench.operator', password }),
-    });
-    const liveDuringStorm = load({
-      url: `${base}/health/live`,
-      connections: 1,
-      overallRate: 20,
-      duration: STORM_SECONDS,
-    });
-    const [stormResult, liveResult] = await Promise.all([storm, liveDuringStorm]);
-    const rssAfterStorm = rssMiB(service.pid);
-    const loginsPerSecond = stormResult.requests.average;
-
-    // 2. Authenticated requests versus a public no-op, at concurrency 64.
-    const at64 = (url: string, headers: Record<string, string> = {}) =>
-      load({ url, connections: 64, duration: LOAD_SECONDS, headers });
-    const baseline = await at64(`${base}/health/live`);
-    const viaSession = await at64(`${base}/api/v1/me`, { cookie });
-    const viaBearer = await at64(`${base}/api/v1/me`, { authorization: `Bearer ${accessToken}` });
-    const rows = [
-      {
-        scenario: 'login-storm',
-        figure: `${loginsPerSecond.toFixed(1)} logins/s vs ${raw.toFixed(1)} argon2id/s`,
-        ratio: loginsPerSecond / raw,
-        target: '≥ 0.85',
-        extra: `/health/live p99 ${liveResult.latency.p99} ms (target < 50), non-2xx ${stormResult.non2xx}`,
-      },
-      {
-        scenario: 'session',
-        figure: `${viaSession.requests.average.toFixed(0)} req/s vs ${baseline.requests.average.toFixed(0)} no-op`,
-        ratio: viaSession.requests.average / baseline.requests.average,
-        target: '≥ 0.5',
-        extra: `p99 ${viaSession.latency.p99} ms (no-op p99 ${baseline.latency.p99} ms), non-2xx ${viaSession.non2xx}`,
-      },
-      {
-        scenario: 'bearer',
-        figure: `${viaBearer.requests.average.toFixed(0)} req/s vs ${baseline.requests.average.toFixed(0)} no-op`,
-        ratio: viaBearer.requests.average / baseline.requests.average,
-        target: '≥ 0.7',
-        extra: `p99 ${viaBearer.latency.p99} ms, non-2xx ${viaBearer.non2xx}`,
-      },
-    ];
-    const report = async () => {
-      const started = performance.now();
-      const response = await fetch(`${base}/api/v1/pos/organizations/${rootId}/connection-status`, {
-        headers: { authorization: `Bearer ${accessToken}` },
-      });
-      const body = (await response.json()) as unknown[];
-      if (!response.ok || body.length !== Number(counts.rows[0].organizations))
-        throw new Error(`bad report: ${response.status}`);
-      return performance.now() - started;
+    const rows: Row[] = [];
+    const details: Record<string, unknown> = {};
+    const line = (row: Row) =>
+      `${row.scenario.padEnd(13)}  ${(row.ratio === null ? '—' : row.ratio.toFixed(2)).padEnd(5)}  ${row.target.padEnd(6)}  ${row.figure}; ${row.extra}`;
+    // Each row as soon as it is measured (a long run still shows what it has), the table at the end.
+    const add = (...measured: Row[]) => {
+      for (const row of measured) console.error(`measured: ${line(row)}`);
+      rows.push(...measured);
     };
-    for (let i = 0; i < 3; i++) await report();
-    const times: number[] = [];
-    for (let i = 0; i < RUNS; i++) times.push(await report());
-    times.sort((a, b) => a - b);
+    if (selected.has('login-storm')) add(await loginStorm(service, password));
+    const rssAfterStorm = rssMiB(service.child.pid);
+    if (selected.has('authenticated'))
+      add(...(await authenticated(service, { cookie, accessToken })));
+    if (selected.has('gosuslugi')) add(...(await gosuslugi(db.url)));
+    if (selected.has('bulk-invitation'))
+      add(await bulkInvitation(service, sink, accessToken, rootId));
+    if (selected.has('report')) {
+      const measured = await report(service, db.url, accessToken, rootId);
+      add(measured.row);
+      details.report = measured.details;
+    }
+    add({
+      scenario: 'cold-start',
+      ratio: null,
+      target: '—',
+      figure: `${service.coldStartMs} ms to /health/ready`,
+      extra: `RSS ${rssAfterStart} MiB after start, ${rssAfterStorm} MiB after the storm, ${rssMiB(service.child.pid)} MiB at the end`,
+    });
 
+    console.log('\nscenario       ratio  target  figure');
+    for (const row of rows) console.log(line(row));
     const result = {
-      scenarios: rows.map((row) => ({ ...row, ratio: Number(row.ratio.toFixed(2)) })),
-      coldStart: {
-        toReadyMs: coldStartMs,
-        rssAfterStartMiB: rssAfterStart,
-        rssAfterStormMiB: rssAfterStorm,
-      },
-      scenario: 'report',
       date: new Date().toISOString(),
       machine: {
         cpus: cpus().length,
         cpu: cpus()[0]?.model,
         memoryGiB: Math.round(totalmem() / 2 ** 30),
         node: process.version,
+        threadPool: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
       },
       database: process.env.DATABASE_URL ? 'DATABASE_URL server' : 'embedded PostgreSQL',
-      organizations: Number(counts.rows[0].organizations),
-      accounts: Number(counts.rows[0].accounts),
-      treeGenerationMs: Math.round(generationMs),
-      runs: RUNS,
-      medianMs: Math.round(percentile(times, 50)),
-      p95Ms: Math.round(percentile(times, 95)),
-      target: 'median under 300 ms',
+      scenarios: rows.map((row) => ({
+        ...row,
+        ratio: row.ratio === null ? null : Number(row.ratio.toFixed(2)),
+      })),
+      coldStart: {
+        toReadyMs: service.coldStartMs,
+        rssAfterStartMiB: rssAfterStart,
+        rssAfterStormMiB: rssAfterStorm,
+      },
+      ...details,
     };
-    console.log('\nscenario     ratio  target  figure');
-    for (const row of rows) {
-      console.log(
-        `${row.scenario.padEnd(11)}  ${row.ratio.toFixed(2).padEnd(5)}  ${row.target.padEnd(6)}  ${row.figure}; ${row.extra}`,
-      );
-    }
-    console.log(
-      `cold start   ${coldStartMs} ms to /health/ready; RSS ${rssAfterStart} MiB after start, ${rssAfterStorm} MiB after the storm`,
-    );
-    console.log('\nscenario  organisations  accounts  runs  median ms  p95 ms  target');
-    console.log(
-      `report    ${String(result.organizations).padEnd(13)}  ${String(result.accounts).padEnd(8)}  ${String(RUNS).padEnd(4)}  ${String(result.medianMs).padEnd(9)}  ${String(result.p95Ms).padEnd(6)}  ${result.target}`,
-    );
     await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
     await writeFile(
       join(ROOT, 'bench', 'results', 'latest.json'),
       JSON.stringify(result, null, 2) + '\n',
     );
   } finally {
-    service?.kill('SIGTERM');
+    await stopService(service);
+    await sink.close();
     await db.close();
   }
 }
