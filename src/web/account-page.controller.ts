@@ -14,7 +14,6 @@ import { validatePayload } from '../common/validation.js';
 import { AppConfig } from '../config/app-config.js';
 import { GosuslugiService } from '../gosuslugi/gosuslugi.service.js';
 import { AuthService } from '../sessions/auth.service.js';
-import { assertSameOrigin } from '../sessions/same-origin.js';
 import { type Session } from '../sessions/session.entity.js';
 import { clearSessionCookie } from '../sessions/session-cookie.js';
 import { Csrf } from './csrf.js';
@@ -124,12 +123,12 @@ export class AccountPageController {
     @Body() form: AccountFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    assertSameOrigin(request, this.config.publicUrl);
+    const fresh = this.csrf.checkForm(request, form.csrf);
     const session = await this.pageSessions.require(request, response, '/account');
     if (!session) return;
     const user = session.user;
     const values = { phone: form.phone ?? '', email: form.email ?? '' };
-    if (!this.csrf.valid(request, form.csrf)) {
+    if (!fresh) {
       return this.render(request, response, session, {
         status: 403,
         values,
@@ -254,10 +253,10 @@ export class AccountPageController {
     done: string,
     action: (session: Session) => Promise<void>,
   ): Promise<void> {
-    assertSameOrigin(request, this.config.publicUrl);
+    const fresh = this.csrf.checkForm(request, form.csrf);
     const session = await this.pageSessions.require(request, response, '/account');
     if (!session) return;
-    if (!this.csrf.valid(request, form.csrf)) {
+    if (!fresh) {
       return this.render(request, response, session, {
         status: 403,
         notice: { kind: 'error', text: STALE_FORM },
@@ -283,10 +282,10 @@ export class AccountPageController {
     @Body() form: CsrfFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    assertSameOrigin(request, this.config.publicUrl);
+    const fresh = this.csrf.checkForm(request, form.csrf);
     const session = await this.pageSessions.current(request);
     // A forged «Выйти» would only be a nuisance, but it is refused like every other form.
-    if (session && !this.csrf.valid(request, form.csrf)) {
+    if (session && !fresh) {
       return this.pages.send(response, 403, 'message', {
         title: 'Страница устарела',
         paragraphs: ['Обновите страницу и нажмите «Выйти» ещё раз.'],

@@ -3,11 +3,12 @@ import { type CookieOptions, type Request, type Response } from 'express';
 import { randomBytes } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
 import { sameSecret } from '../common/secrets.js';
+import { assertSameOrigin } from '../sessions/same-origin.js';
 
 /**
  * Double-submit token for server-rendered forms: a random value in an HttpOnly, SameSite=Lax
  * cookie and the same value in a hidden field. A forged cross-site form cannot read the cookie
- * to copy it; the Origin check (assertSameOrigin) comes on top.
+ * to copy it; the Origin check (assertSameOrigin) comes first, in checkForm.
  */
 @Injectable()
 export class Csrf {
@@ -45,7 +46,17 @@ export class Csrf {
     response.clearCookie(this.cookieName, this.cookieOptions);
   }
 
-  valid(request: Request, submitted: unknown): boolean {
+  /**
+   * Every form post starts here: a post from another origin is refused outright (403
+   * `cross_origin_request`); otherwise the answer is whether the form's token matches the cookie,
+   * and the caller decides how to show a stale form.
+   */
+  checkForm(request: Request, submitted: unknown): boolean {
+    assertSameOrigin(request, this.config.publicUrl);
+    return this.valid(request, submitted);
+  }
+
+  private valid(request: Request, submitted: unknown): boolean {
     const cookie: unknown = (request.cookies as Record<string, unknown> | undefined)?.[
       this.cookieName
     ];

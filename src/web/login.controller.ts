@@ -8,7 +8,6 @@ import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
 import { safeReturnTo } from '../gosuslugi/return-to.js';
 import { AuthService } from '../sessions/auth.service.js';
-import { assertSameOrigin } from '../sessions/same-origin.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { SessionService } from '../sessions/session.service.js';
 import { Csrf } from './csrf.js';
@@ -78,10 +77,10 @@ export class LoginController {
     @Body() form: LoginFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    assertSameOrigin(request, this.config.publicUrl);
+    const fresh = this.csrf.checkForm(request, form.csrf);
     const returnTo = safeReturnTo(form.returnTo) ?? DEFAULT_RETURN;
     const csrf = this.csrf.token(request, response);
-    if (!this.csrf.valid(request, form.csrf)) {
+    if (!fresh) {
       return this.render(response, 403, {
         returnTo,
         reauth: false,

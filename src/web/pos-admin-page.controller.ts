@@ -26,7 +26,6 @@ import { Public } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
-import { AppConfig } from '../config/app-config.js';
 import { AddMemberDto, type MemberResponse } from '../pos/dto/member.dto.js';
 import { UpdateOrganizationDto } from '../pos/dto/organization.dto.js';
 import { MembersService } from '../pos/members.service.js';
@@ -35,7 +34,6 @@ import { PosAccess } from '../pos/pos-access.service.js';
 import { ReportService } from '../pos/report.service.js';
 import { ROLES } from '../pos/roles.js';
 import { WIDGET_VARIANTS, WidgetDto, WidgetService } from '../pos/widget.service.js';
-import { assertSameOrigin } from '../sessions/same-origin.js';
 import { type Session } from '../sessions/session.entity.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
@@ -179,7 +177,6 @@ export class PosAdminPageController {
     private readonly access: PosAccess,
     private readonly pageSessions: PageSessions,
     private readonly pages: PageRenderer,
-    private readonly config: AppConfig,
     private readonly csrf: Csrf,
   ) {}
 
@@ -327,10 +324,10 @@ export class PosAdminPageController {
     form: OrganizationFormDto,
     tab: Tab,
   ): Promise<Session | null> {
-    assertSameOrigin(request, this.config.publicUrl);
+    const fresh = this.csrf.checkForm(request, form.csrf);
     const session = await this.pageSessions.require(request, response, '/pos/admin');
     if (!session) return null;
-    if (this.csrf.valid(request, form.csrf)) return session;
+    if (fresh) return session;
     await this.render(request, response, session, {
       status: 403,
       tab,

@@ -5,10 +5,8 @@ import { type Request, type Response } from 'express';
 import { Public } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
-import { AppConfig } from '../config/app-config.js';
 import { ConfirmationService } from '../pos/confirmation.service.js';
 import { STATUS_NAMES } from '../pos/pos.texts.js';
-import { assertSameOrigin } from '../sessions/same-origin.js';
 import { SessionService } from '../sessions/session.service.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
@@ -42,7 +40,6 @@ export class PosPageController {
     private readonly confirmation: ConfirmationService,
     private readonly sessions: SessionService,
     private readonly pages: PageRenderer,
-    private readonly config: AppConfig,
     private readonly csrf: Csrf,
     private readonly pageSessions: PageSessions,
   ) {}
@@ -63,11 +60,10 @@ export class PosPageController {
     @Body() form: ConfirmationFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    assertSameOrigin(request, this.config.publicUrl);
+    const fresh = this.csrf.checkForm(request, form.csrf);
     const session = await this.sessions.fromCookie(request);
     if (!session) return response.redirect(303, '/login?returnTo=%2Fpos');
-    if (!this.csrf.valid(request, form.csrf))
-      return this.render(request, response, session, 403, STALE_FORM);
+    if (!fresh) return this.render(request, response, session, 403, STALE_FORM);
     try {
       await this.confirmation.confirm(
         session.user,

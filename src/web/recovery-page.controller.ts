@@ -11,8 +11,6 @@ import { CredentialEndpoint, Public } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
-import { AppConfig } from '../config/app-config.js';
-import { assertSameOrigin } from '../sessions/same-origin.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
@@ -74,7 +72,6 @@ export class RecoveryPageController {
     private readonly verification: EmailVerification,
     private readonly pageSessions: PageSessions,
     private readonly pages: PageRenderer,
-    private readonly config: AppConfig,
     private readonly csrf: Csrf,
   ) {}
 
@@ -97,9 +94,9 @@ export class RecoveryPageController {
     @Body() form: ForgotPasswordFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    assertSameOrigin(request, this.config.publicUrl);
+    const fresh = this.csrf.checkForm(request, form.csrf);
     const csrf = this.csrf.token(request, response);
-    if (!this.csrf.valid(request, form.csrf)) {
+    if (!fresh) {
       return this.pages.send(response, 403, 'forgot-password', {
         csrf,
         values: form,
@@ -149,10 +146,10 @@ export class RecoveryPageController {
     @Client() client: ClientInfo,
   ): Promise<void> {
     tokenInAddress(response);
-    assertSameOrigin(request, this.config.publicUrl);
+    const fresh = this.csrf.checkForm(request, form.csrf);
     const found = await this.recovery.lookup(form.token);
     if (found.kind === 'refused') return this.linkRefused(response, found.error, 'recovery');
-    if (!this.csrf.valid(request, form.csrf)) {
+    if (!fresh) {
       return this.renderReset(request, response, 403, form.token, found.login, {}, STALE_FORM);
     }
     try {
@@ -198,8 +195,8 @@ export class RecoveryPageController {
     @Client() client: ClientInfo,
   ): Promise<void> {
     tokenInAddress(response);
-    assertSameOrigin(request, this.config.publicUrl);
-    if (!this.csrf.valid(request, form.csrf)) {
+    const fresh = this.csrf.checkForm(request, form.csrf);
+    if (!fresh) {
       return this.pages.send(response, 403, 'message', {
         title: 'Страница устарела',
         paragraphs: ['Откройте ссылку из письма ещё раз.'],

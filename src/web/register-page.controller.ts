@@ -11,7 +11,6 @@ import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
 import { AppConfig } from '../config/app-config.js';
 import { AuthService } from '../sessions/auth.service.js';
-import { assertSameOrigin } from '../sessions/same-origin.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
@@ -77,9 +76,9 @@ export class RegisterPageController {
     @Body() form: RegisterFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    assertSameOrigin(request, this.config.publicUrl);
+    const fresh = this.csrf.checkForm(request, form.csrf);
     const values = { login: form.login, email: form.email ?? '', phone: form.phone ?? '' };
-    if (!this.csrf.valid(request, form.csrf)) {
+    if (!fresh) {
       return this.render(request, response, 403, values, {}, { kind: 'error', text: STALE_FORM });
     }
     const payload: Record<string, unknown> = { login: form.login.trim(), password: form.password };
