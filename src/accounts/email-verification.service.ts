@@ -157,18 +157,13 @@ export class EmailVerification {
     userId: string | null,
     client: ClientInfo,
   ): Promise<never> {
-    // A fresh unit of work: nothing of the refused attempt may be flushed with the audit event.
-    const em = this.em.fork();
-    this.audit.record(
-      {
-        type: 'email.verification_failed',
-        targetUserId: userId,
-        client,
-        details: { code: error.code },
-      },
-      em,
-    );
-    await em.flush();
+    // write() uses a fresh unit of work: nothing of the refused attempt is flushed with it.
+    await this.audit.write({
+      type: 'email.verification_failed',
+      targetUserId: userId,
+      client,
+      details: { code: error.code },
+    });
     throw error;
   }
 

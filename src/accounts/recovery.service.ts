@@ -82,16 +82,11 @@ export class RecoveryService implements OnApplicationBootstrap {
                 { jobId: job.id, error: error instanceof Error ? error.name : 'unknown' },
                 'recovery request failed',
               );
-              const em = this.orm.em.fork();
-              this.audit.record(
-                {
-                  type: 'recovery.failed',
-                  client: job.data.client,
-                  details: { code: 'request_failed', jobId: job.id },
-                },
-                em,
-              );
-              await em.flush();
+              await this.audit.write({
+                type: 'recovery.failed',
+                client: job.data.client,
+                details: { code: 'request_failed', jobId: job.id },
+              });
             });
           }
         },
@@ -288,12 +283,12 @@ export class RecoveryService implements OnApplicationBootstrap {
     userId: string | null,
     client: ClientInfo,
   ): Promise<never> {
-    const em = this.em.fork();
-    this.audit.record(
-      { type: 'recovery.failed', targetUserId: userId, client, details: { code: error.code } },
-      em,
-    );
-    await em.flush();
+    await this.audit.write({
+      type: 'recovery.failed',
+      targetUserId: userId,
+      client,
+      details: { code: error.code },
+    });
     throw error;
   }
 
