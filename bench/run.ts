@@ -188,37 +188,37 @@ interface Row {
   extra: string;
 }
 
-/** CPU seconds (user + system) of a process's threads, by thread name. Linux, USER_HZ = 100. */
+/** Name and CPU seconds (user + system) from a /proc stat file; null when it is gone. USER_HZ = 100. */
+function readStat(path: string): { name: string; seconds: number } | null {
+  try {
+    const stat = readFileSync(path, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return {
+      name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+      seconds: (Number(fields[11]) + Number(fields[12])) / 100,
+    };
+  } catch {
+    return null; // ended between the listing and the read
+  }
+}
+
+/** CPU seconds of a process's threads, by thread name. */
 function threadCpu(pid: number): Map<string, number> {
   const byName = new Map<string, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
-      byName.set(name, (byName.get(name) ?? 0) + seconds);
-    } catch {
-      // the thread ended between the listing and the read
-    }
+    const thread = readStat(`/proc/${pid}/task/${tid}/stat`);
+    if (thread) byName.set(thread.name, (byName.get(thread.name) ?? 0) + thread.seconds);
   }
   return byName;
 }
 
 /** CPU seconds of every PostgreSQL process on the machine (the bench's server, on a quiet box). */
 function postgresCpu(): number {
-  let total = 0;
-  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      // gone
-    }
-  }
-  return total;
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map((pid) => readStat(`/proc/${pid}/stat`))
+    .filter((process) => process?.name === 'postgres')
+    .reduce((total, process) => total + process!.seconds, 0);
 }
 
 function cpuSnapshot(pid: number) {
