@@ -274,3 +274,30 @@ describe('cross-site requests with the session cookie', () => {
       .expect(200);
   });
 });
+
+describe('the current session', () => {
+  it('is described by cookie and by bearer token, and refused without either', async () => {
+    const account = await register(t);
+    const { cookie, accessToken } = await login(t, account);
+    const byCookie = await request(t.http).get('/api/v1/auth/session').set('Cookie', cookie);
+    expect(byCookie.status).toBe(200);
+    expect(byCookie.headers['cache-control']).toBe('no-store');
+    expect(byCookie.body).toEqual({
+      userId: account.id,
+      login: account.login,
+      method: 'pwd',
+      via: 'cookie',
+      authenticatedAt: expect.any(String),
+      idleExpiresAt: expect.any(String),
+      absoluteExpiresAt: expect.any(String),
+    });
+    const byBearer = await request(t.http)
+      .get('/api/v1/auth/session')
+      .set('Authorization', `Bearer ${accessToken}`);
+    expect(byBearer.status).toBe(200);
+    expect(byBearer.body).toMatchObject({ userId: account.id, via: 'bearer' });
+    const anonymous = await request(t.http).get('/api/v1/auth/session');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body.code).toBe('unauthenticated');
+  });
+});

@@ -83,3 +83,51 @@ describe('per-IP throttling behind a configured proxy (TRUST_PROXY)', () => {
       .expect(401);
   });
 });
+
+describe('the general per-address limit, counted in batches by each instance', () => {
+  const GENERAL = 10;
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ THROTTLE_LIMIT: String(GENERAL) });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const sharedHits = async (): Promise<number[]> =>
+    (
+      await t
+        .em()
+        .getConnection()
+        .execute<{ hits: number }[]>(
+          `select hits from throttle_counters where key like 'default:%'`,
+        )
+    ).map((row) => row.hits);
+
+  it('refuses exactly the request past the limit on one instance', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < GENERAL + 2; i++)
+      statuses.push((await request(t.http).get('/api/v1/password-policy')).status);
+    expect(statuses).toEqual([...Array<number>(GENERAL).fill(200), 429, 429]);
+    // The second refusal is answered from the block the database reported: no write.
+    expect(await sharedHits()).toEqual([GENERAL + 1]);
+  });
+
+  it('writes the hits it counted itself back to the shared counter with the next hit after a second', async () => {
+    // Another route, so another counter: 3 hits, below half the limit, stay in this instance.
+    for (let i = 0; i < 3; i++) await request(t.http).get('/.well-known/jwks.json').expect(200);
+    const counters = async () =>
+      (
+        await t
+          .em()
+          .getConnection()
+          .execute<{ hits: number }[]>(
+            `select hits from throttle_counters where key like 'default:%' order by hits`,
+          )
+      ).map((row) => row.hits);
+    expect(await counters()).toEqual([1, GENERAL + 1]);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await request(t.http).get('/.well-known/jwks.json').expect(200);
+    expect(await counters()).toEqual([4, GENERAL + 1]);
+  });
+});

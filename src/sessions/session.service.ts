@@ -7,10 +7,14 @@ import { AppConfig } from '../config/app-config.js';
 import { User, UserStatus } from '../identity/user.entity.js';
 import { type AuthContext } from '../common/auth-decorators.js';
 import { readSessionCookie } from './session-cookie.js';
-import { TokenService } from './token.service.js';
+import { SessionCache } from './session-cache.js';
+import { type AccessTokenClaims, TokenService } from './token.service.js';
 import { type AuthMethod, Session } from './session.entity.js';
 
 const BEARER = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/;
+
+/** Access tokens remembered as verified; the oldest is forgotten past this. */
+const MAX_VERIFIED_TOKENS = 10_000;
 
 /** Idle expiry is pushed forward at most this often, so reads do not each become a write. */
 const TOUCH_INTERVAL_MS = 60_000;
@@ -21,8 +25,14 @@ export function hashSessionToken(token: string): string {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+interface SessionLookup {
+  sql: Record<'id' | 'tokenHash', string>;
+  /** Result columns of the row's keys, for the cache. */
+  columns: Record<'id' | 'tokenHash' | 'userId', string>;
+}
+
 /** `select` of a session joined to its user, columns prefixed `s.` and `u.`; by id or token hash. */
-function sessionLookup(em: EntityManager): Record<'id' | 'tokenHash', string> {
+function sessionLookup(em: EntityManager): SessionLookup {
   const metadata = em.getMetadata();
   const sessions = metadata.get(Session);
   const users = metadata.get(User);
@@ -32,19 +42,22 @@ function sessionLookup(em: EntityManager): Record<'id' | 'tokenHash', string> {
       .map((field) => `${alias}."${field}" as "${alias}.${field}"`);
   const select = `select ${[...columns('s', sessions), ...columns('u', users)].join(', ')}
     from "${sessions.tableName}" s join "${users.tableName}" u on u."id" = s."${sessions.properties.user.fieldNames[0]}"`;
+  const tokenHash = sessions.properties.tokenHash.fieldNames[0];
   return {
-    id: `${select} where s."id" = ?`,
-    tokenHash: `${select} where s."${sessions.properties.tokenHash.fieldNames[0]}" = ?`,
+    sql: { id: `${select} where s."id" = ?`, tokenHash: `${select} where s."${tokenHash}" = ?` },
+    columns: { id: 's.id', tokenHash: `s.${tokenHash}`, userId: 'u.id' },
   };
 }
 
 @Injectable()
 export class SessionService {
-  private lookup?: Record<'id' | 'tokenHash', string>;
+  private lookup?: SessionLookup;
+  private readonly verified = new Map<string, AccessTokenClaims>();
   constructor(
     private readonly em: EntityManager,
     private readonly config: AppConfig,
     private readonly tokens: TokenService,
+    private readonly cache: SessionCache,
   ) {}
 
   /** A new session with a fresh 256-bit token; the caller flushes (inside its transaction). */
@@ -80,18 +93,29 @@ export class SessionService {
   }
 
   /**
-   * A session and its user in one statement. This runs on every authenticated request, so it skips
-   * the ORM's query builder (most of the request's CPU in a profile) and only maps the row.
+   * A session and its user: from this instance's cache (src/sessions/session-cache.ts), or else in
+   * one statement. This runs on every authenticated request, so it skips the ORM's query builder
+   * (most of the request's CPU in a profile) and only maps the row into managed entities.
    */
   private async load(by: 'id' | 'tokenHash', value: string): Promise<Session | null> {
-    this.lookup ??= sessionLookup(this.em);
-    const rows = await this.em
-      .getConnection()
-      .execute<Record<string, unknown>[]>(this.lookup[by], [value]);
-    if (rows.length === 0) return null;
+    const lookup = (this.lookup ??= sessionLookup(this.em));
+    let row = this.cache.get(by, value);
+    if (!row) {
+      const ticket = this.cache.ticket();
+      const rows = await this.em
+        .getConnection()
+        .execute<Record<string, unknown>[]>(lookup.sql[by], [value]);
+      if (rows.length === 0) return null;
+      row = rows[0];
+      this.cache.put(ticket, row, {
+        id: String(row[lookup.columns.id]),
+        tokenHash: String(row[lookup.columns.tokenHash]),
+        userId: String(row[lookup.columns.userId]),
+      });
+    }
     const session: Record<string, unknown> = {};
     const user: Record<string, unknown> = {};
-    for (const [column, cell] of Object.entries(rows[0])) {
+    for (const [column, cell] of Object.entries(row)) {
       if (column.startsWith('s.')) session[column.slice(2)] = cell;
       else user[column.slice(2)] = cell;
     }
@@ -127,13 +151,34 @@ export class SessionService {
     if (authorization !== undefined) {
       const match = BEARER.exec(authorization);
       if (!match) return null;
-      const claims = await this.tokens.verify(match[1]).catch(() => null);
+      const claims = await this.verifiedClaims(match[1]);
       const session = claims && (await this.resolveId(claims.sid));
       if (!claims || !session || session.user.id !== claims.sub) return null;
       return { user: session.user, session, via: 'bearer' };
     }
     const session = await this.fromCookie(request);
     return session ? { user: session.user, session, via: 'cookie' } : null;
+  }
+
+  /**
+   * An access token's claims. Verifying the ES256 signature was a tenth of a bearer request's CPU,
+   * and the same string always verifies the same way, so a token this instance has verified is
+   * remembered until it expires; only tokens that passed are kept, so junk cannot fill the map.
+   */
+  private async verifiedClaims(token: string): Promise<AccessTokenClaims | null> {
+    const known = this.verified.get(token);
+    if (known) {
+      if ((known.exp ?? 0) * 1000 > Date.now()) return known;
+      this.verified.delete(token);
+      return null;
+    }
+    const claims = await this.tokens.verify(token).catch(() => null);
+    if (claims) {
+      if (this.verified.size >= MAX_VERIFIED_TOKENS)
+        this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, claims);
+    }
+    return claims;
   }
 
   /** The live session of the browser's session cookie, if any. */
@@ -163,10 +208,12 @@ export class SessionService {
     keepId: string | null,
     reason: string,
   ): Promise<number> {
-    return em.nativeUpdate(
+    const ended = await em.nativeUpdate(
       Session,
       { user, revokedAt: null, ...(keepId && { id: { $ne: keepId } }) },
       { revokedAt: new Date(), revokedReason: reason },
     );
+    this.cache.invalidateUser(user.id);
+    return ended;
   }
 }

@@ -6,6 +6,17 @@ type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>
 
 /** How often expired counters are swept away. */
 const SWEEP_INTERVAL_MS = 5 * 60_000;
+/** A batched counter is written back at least this often while it is being hit. */
+const SYNC_INTERVAL_MS = 1000;
+
+/** What this instance knows of a batched counter, and the hits it has not written back yet. */
+interface LocalCounter {
+  hits: number;
+  pending: number;
+  expiresAt: number;
+  blockedUntil: number;
+  syncedAt: number;
+}
 
 interface Row {
   hits: number;
@@ -14,16 +25,28 @@ interface Row {
 }
 
 /**
- * Throttling counters in PostgreSQL, shared by every instance: one atomic upsert per check on an
- * UNLOGGED table (counters are worth nothing after a crash, so they skip the WAL). A fixed window
- * per key, as in @nestjs/throttler's in-memory storage; past the limit the key is blocked for
+ * Throttling counters in PostgreSQL, shared by every instance: an atomic upsert on an UNLOGGED
+ * table (counters are worth nothing after a crash, so they skip the WAL). A fixed window per key,
+ * as in @nestjs/throttler's in-memory storage; past the limit the key is blocked for
  * `blockDuration`.
+ *
+ * Throttlers named in `batched` (the general per-address limit) do not write on every request:
+ * while a key is below half its limit, this instance counts hits itself and adds them to the
+ * shared row at most a second later, with the next hit. Near the limit, past a second, in a new
+ * window, every hit is written at once, and a block the database reported is answered here
+ * until it ends. Across N instances the general limit can so be overshot by what each counts in
+ * that second, never past half the limit each. Every other throttler (the credentials limit) is
+ * exact: one upsert per check.
  */
 @Injectable()
 export class PostgresThrottlerStorage implements ThrottlerStorage, OnModuleDestroy {
   private readonly sweeper = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS).unref();
+  private readonly local = new Map<string, LocalCounter>();
 
-  constructor(private readonly orm: MikroORM) {}
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly batched: readonly string[] = [],
+  ) {}
 
   async increment(
     key: string,
@@ -32,34 +55,76 @@ export class PostgresThrottlerStorage implements ThrottlerStorage, OnModuleDestr
     blockDuration: number,
     throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
+    const id = `${throttlerName}:${key}`;
+    if (!this.batched.includes(throttlerName)) {
+      const exact = await this.add(id, 1, ttl, limit, blockDuration);
+      return record(exact.hits, exact.expiresInMs, exact.blockedForMs);
+    }
+    const now = Date.now();
+    const counter = this.local.get(id);
+    if (counter && now < counter.blockedUntil)
+      return record(counter.hits, counter.expiresAt - now, counter.blockedUntil - now);
+    if (
+      counter &&
+      now < counter.expiresAt &&
+      now - counter.syncedAt < SYNC_INTERVAL_MS &&
+      (counter.hits + counter.pending + 1) * 2 <= limit
+    ) {
+      counter.pending += 1;
+      return record(counter.hits + counter.pending, counter.expiresAt - now, 0);
+    }
+    // Hits counted here in a window that has ended belong to no one any more.
+    const pending = counter && now < counter.expiresAt ? counter.pending : 0;
+    if (counter) counter.pending = 0;
+    const shared = await this.add(id, pending + 1, ttl, limit, blockDuration);
+    const synced = Date.now();
+    this.local.set(id, {
+      hits: shared.hits,
+      pending: 0,
+      expiresAt: synced + shared.expiresInMs,
+      blockedUntil: synced + shared.blockedForMs,
+      syncedAt: synced,
+    });
+    return record(shared.hits, shared.expiresInMs, shared.blockedForMs);
+  }
+
+  /** Adds `hits` to the shared counter in one statement and returns what it then holds. */
+  private async add(
+    id: string,
+    hits: number,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+  ): Promise<{ hits: number; expiresInMs: number; blockedForMs: number }> {
     const rows = await this.orm.em.getConnection().execute<Row[]>(
       `insert into throttle_counters as c (key, hits, expires_at, blocked_until)
-         values (?, 1, clock_timestamp() + make_interval(secs => ? / 1000.0), null)
+         values (?, ?, clock_timestamp() + make_interval(secs => ? / 1000.0), null)
        on conflict (key) do update set
-         hits = case when c.expires_at <= clock_timestamp() then 1 else c.hits + 1 end,
+         hits = case when c.expires_at <= clock_timestamp() then excluded.hits else c.hits + excluded.hits end,
          expires_at = case when c.expires_at <= clock_timestamp()
-           then clock_timestamp() + make_interval(secs => ? / 1000.0) else c.expires_at end,
+           then excluded.expires_at else c.expires_at end,
          blocked_until = case
            when c.blocked_until > clock_timestamp() then c.blocked_until
-           when (case when c.expires_at <= clock_timestamp() then 1 else c.hits + 1 end) > ?
+           when (case when c.expires_at <= clock_timestamp() then excluded.hits else c.hits + excluded.hits end) > ?
              then clock_timestamp() + make_interval(secs => ? / 1000.0)
            else null end
        returning hits,
          greatest(0, extract(epoch from expires_at - clock_timestamp()) * 1000)::bigint as expires_in_ms,
          greatest(0, coalesce(extract(epoch from blocked_until - clock_timestamp()) * 1000, 0))::bigint as blocked_for_ms`,
-      [`${throttlerName}:${key}`, ttl, ttl, limit, blockDuration],
+      [id, hits, ttl, limit, blockDuration],
     );
     const row = rows[0];
-    const blockedForMs = Number(row.blocked_for_ms);
     return {
-      totalHits: row.hits,
-      timeToExpire: Math.ceil(Number(row.expires_in_ms) / 1000),
-      isBlocked: blockedForMs > 0,
-      timeToBlockExpire: Math.ceil(blockedForMs / 1000),
+      hits: row.hits,
+      expiresInMs: Number(row.expires_in_ms),
+      blockedForMs: Number(row.blocked_for_ms),
     };
   }
 
   private async sweep(): Promise<void> {
+    const now = Date.now();
+    for (const [id, counter] of this.local)
+      if (counter.expiresAt <= now && counter.blockedUntil <= now) this.local.delete(id);
     await this.orm.em
       .getConnection()
       .execute(
@@ -71,4 +136,13 @@ export class PostgresThrottlerStorage implements ThrottlerStorage, OnModuleDestr
   onModuleDestroy(): void {
     clearInterval(this.sweeper);
   }
+}
+
+function record(hits: number, expiresInMs: number, blockedForMs: number): ThrottlerStorageRecord {
+  return {
+    totalHits: hits,
+    timeToExpire: Math.ceil(Math.max(0, expiresInMs) / 1000),
+    isBlocked: blockedForMs > 0,
+    timeToBlockExpire: Math.ceil(Math.max(0, blockedForMs) / 1000),
+  };
 }

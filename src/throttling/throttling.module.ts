@@ -24,7 +24,9 @@ export class ThrottlingStorageModule {
             }
           : {
               provide: THROTTLER_STORAGE,
-              useFactory: (orm: MikroORM): ThrottlerStorage => new PostgresThrottlerStorage(orm),
+              // The general limit is batched per instance; the credentials limit stays exact.
+              useFactory: (orm: MikroORM): ThrottlerStorage =>
+                new PostgresThrottlerStorage(orm, ['default']),
               inject: [MikroORM],
             },
       ],

@@ -1,0 +1,34 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { type AuthContext } from '../../common/auth-decorators.js';
+import { AuthMethod } from '../session.entity.js';
+
+/**
+ * Who is calling and until when: what a downstream app or a page needs to warn before the session
+ * ends, answered from the authentication alone (no further reads).
+ */
+export class CurrentSessionResponse {
+  @ApiProperty({ format: 'uuid' }) userId!: string;
+  @ApiProperty() login!: string;
+  @ApiProperty({ enum: AuthMethod, description: 'Способ входа: pwd — пароль, gosuslugi' })
+  method!: AuthMethod;
+  @ApiProperty({ enum: ['cookie', 'bearer'], description: 'Чем подтверждён этот запрос' })
+  via!: 'cookie' | 'bearer';
+  @ApiProperty({ description: 'Когда человек последний раз подтвердил, кто он' })
+  authenticatedAt!: string;
+  @ApiProperty({ description: 'Сеанс закончится, если не будет обращений до этого времени' })
+  idleExpiresAt!: string;
+  @ApiProperty({ description: 'Сеанс закончится в это время в любом случае' })
+  absoluteExpiresAt!: string;
+
+  static of({ user, session, via }: AuthContext): CurrentSessionResponse {
+    return {
+      userId: user.id,
+      login: user.login,
+      method: session.method,
+      via,
+      authenticatedAt: session.authenticatedAt.toISOString(),
+      idleExpiresAt: session.idleExpiresAt.toISOString(),
+      absoluteExpiresAt: session.absoluteExpiresAt.toISOString(),
+    };
+  }
+}

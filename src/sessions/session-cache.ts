@@ -1,0 +1,234 @@
+import {
+  ChangeSetType,
+  type EventSubscriber,
+  type FlushEventArgs,
+  MikroORM,
+} from '@mikro-orm/postgresql';
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import pg from 'pg';
+import { AppConfig } from '../config/app-config.js';
+import { User } from '../identity/user.entity.js';
+import { Session } from './session.entity.js';
+
+/** The channel the triggers of Migration20261124120000 notify on: `s:<session id>`, `u:<user id>` or `*`. */
+export const AUTH_CHANNEL = 'identity_link_auth';
+
+/** Enough for every session active within the TTL on one instance of a region's service. */
+const MAX_ENTRIES = 50_000;
+const RECONNECT_DELAY_MS = 1000;
+/** A silent network can leave a LISTEN connection half-open: a ping finds out. */
+const PING_INTERVAL_MS = 5000;
+
+/** One `select` row of a session joined to its user, as SessionService reads it. */
+export type SessionRow = Record<string, unknown>;
+
+interface Entry {
+  row: SessionRow;
+  tokenHash: string;
+  userId: string;
+  expiresAt: number;
+}
+
+/**
+ * Live sessions and their users, kept by each instance so that authenticating a request costs no
+ * database round trip.
+ *
+ * Correctness rests on PostgreSQL, not on a TTL: triggers on `sessions` and `users` notify every
+ * instance of each committed update or delete. The cache is used only while this instance's
+ * LISTEN connection is up; when it drops, everything is forgotten, and lookups go to the database
+ * until the connection is back (notifications sent meanwhile are lost). A read that was in flight
+ * while a notification arrived is not cached (the generation check), so a slow read cannot put
+ * back what a commit has just invalidated. Writes made by this instance through the ORM evict at
+ * flush, before their response leaves. The TTL only bounds how long an entry lives untouched.
+ *
+ * What remains is the notification's own delay: a session ended on one instance may still be
+ * accepted by another for the moment it takes PostgreSQL to deliver the notification (well under
+ * a millisecond on a healthy connection). SECURITY.md states this.
+ */
+@Injectable()
+export class SessionCache
+  implements EventSubscriber, OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown
+{
+  private readonly logger = new Logger(SessionCache.name);
+  private readonly entries = new Map<string, Entry>();
+  private readonly byToken = new Map<string, string>();
+  private readonly byUser = new Map<string, Set<string>>();
+  /** Bumped by every invalidation; a read started under another generation is not cached. */
+  private generation = 0;
+  private listening = false;
+  private stopped = false;
+  private client?: pg.Client;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly config: AppConfig,
+  ) {}
+
+  private get enabled(): boolean {
+    return this.config.session.cacheTtlMs > 0;
+  }
+
+  onModuleInit(): void {
+    if (this.enabled) this.orm.em.getEventManager().registerSubscriber(this);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.enabled) await this.listen();
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.down();
+  }
+
+  /** Whether lookups may be answered from memory now (for tests and the health report). */
+  get active(): boolean {
+    return this.enabled && this.listening;
+  }
+
+  /** The cached row for a session id or token hash, if the cache may be used and has it. */
+  get(by: 'id' | 'tokenHash', value: string): SessionRow | undefined {
+    if (!this.listening) return undefined;
+    const id = by === 'id' ? value : this.byToken.get(value);
+    const entry = id === undefined ? undefined : this.entries.get(id);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= Date.now()) {
+      this.evictSession(id!);
+      return undefined;
+    }
+    return entry.row;
+  }
+
+  /** Taken before a database read; `put` refuses the row if anything was invalidated since. */
+  ticket(): number {
+    return this.listening ? this.generation : -1;
+  }
+
+  put(
+    ticket: number,
+    row: SessionRow,
+    keys: { id: string; tokenHash: string; userId: string },
+  ): void {
+    if (!this.listening || ticket !== this.generation) return;
+    if (this.entries.size >= MAX_ENTRIES) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.evictSession(oldest);
+    }
+    this.evictSession(keys.id);
+    this.entries.set(keys.id, {
+      row,
+      tokenHash: keys.tokenHash,
+      userId: keys.userId,
+      expiresAt: Date.now() + this.config.session.cacheTtlMs,
+    });
+    this.byToken.set(keys.tokenHash, keys.id);
+    let sessions = this.byUser.get(keys.userId);
+    if (!sessions) this.byUser.set(keys.userId, (sessions = new Set()));
+    sessions.add(keys.id);
+  }
+
+  /** For writes the ORM does not track (bulk updates): evict at once rather than on commit. */
+  invalidateUser(userId: string): void {
+    this.generation += 1;
+    for (const id of [...(this.byUser.get(userId) ?? [])]) this.evictSession(id);
+  }
+
+  invalidateSession(sessionId: string): void {
+    this.generation += 1;
+    this.evictSession(sessionId);
+  }
+
+  /** ORM flushes of this instance: evicted before the response leaves, not on notification. */
+  afterFlush({ uow }: FlushEventArgs): void {
+    for (const change of uow.getChangeSets()) {
+      if (change.type === ChangeSetType.CREATE) continue;
+      if (change.entity instanceof Session) this.invalidateSession(change.entity.id);
+      else if (change.entity instanceof User) this.invalidateUser(change.entity.id);
+    }
+  }
+
+  private evictSession(id: string): void {
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    this.entries.delete(id);
+    this.byToken.delete(entry.tokenHash);
+    const sessions = this.byUser.get(entry.userId);
+    sessions?.delete(id);
+    if (sessions?.size === 0) this.byUser.delete(entry.userId);
+  }
+
+  private forgetAll(): void {
+    this.generation += 1;
+    this.entries.clear();
+    this.byToken.clear();
+    this.byUser.clear();
+  }
+
+  private onNotification(payload: string | undefined): void {
+    if (!payload || payload === '*') return this.forgetAll();
+    const id = payload.slice(2);
+    if (payload.startsWith('u:')) this.invalidateUser(id);
+    else this.invalidateSession(id);
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client({
+      connectionString: this.orm.config.get('clientUrl'),
+      application_name: 'identity-link session cache',
+      keepAlive: true,
+      connectionTimeoutMillis: 5000,
+      query_timeout: 5000,
+    });
+    this.client = client;
+    client.on('notification', (message) => {
+      if (message.channel === AUTH_CHANNEL) this.onNotification(message.payload);
+    });
+    client.on('error', (error) => this.lost(client, error));
+    client.on('end', () => this.lost(client, new Error('connection ended')));
+    try {
+      await client.connect();
+      await client.query(`listen ${AUTH_CHANNEL}`);
+    } catch (error) {
+      this.lost(client, error);
+      return;
+    }
+    if (this.client !== client) return;
+    // Whatever changed while nobody listened is unknown: start empty.
+    this.forgetAll();
+    this.listening = true;
+    this.logger.log('session cache on: listening for session and user changes');
+    this.timer = setInterval(() => {
+      client.query('select 1').catch((error: unknown) => this.lost(client, error));
+    }, PING_INTERVAL_MS).unref();
+  }
+
+  private lost(client: pg.Client, error: unknown): void {
+    if (this.client !== client) return;
+    if (this.listening)
+      this.logger.warn(
+        `session cache off until the database is back: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    this.down();
+    if (!this.stopped)
+      this.timer = setTimeout(() => void this.listen(), RECONNECT_DELAY_MS).unref();
+  }
+
+  private down(): void {
+    this.listening = false;
+    this.forgetAll();
+    clearInterval(this.timer);
+    const client = this.client;
+    this.client = undefined;
+    client?.removeAllListeners('notification');
+    client?.on('error', () => undefined);
+    client?.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import request from 'supertest';
+import { SessionCache } from '../src/sessions/session-cache.js';
+import { startTestApp, type TestApp } from './support/app.js';
+import { login, register } from './support/http.js';
+import { waitUntil } from './support/wait.js';
+
+/**
+ * The per-instance session cache (src/sessions/session-cache.ts) must never outlive what the
+ * database says: every test here ends a session or a user behind the service's back and expects
+ * the next requests to be refused.
+ */
+let t: TestApp;
+let sql: pg.Client;
+let cache: SessionCache;
+beforeAll(async () => {
+  t = await startTestApp({ THROTTLE_LIMIT: '100000', THROTTLE_AUTH_LIMIT: '100000' });
+  sql = new pg.Client({ connectionString: t.database.url });
+  await sql.connect();
+  cache = t.app.get(SessionCache);
+  await waitUntil(() => cache.active, 10_000, 20);
+});
+afterAll(async () => {
+  await sql.end();
+  await t.close();
+});
+
+const me = (auth: { cookie?: string; accessToken?: string }) => {
+  const call = request(t.http).get('/api/v1/me');
+  return auth.cookie
+    ? call.set('Cookie', auth.cookie)
+    : call.set('Authorization', `Bearer ${auth.accessToken}`);
+};
+
+/** A logged-in user whose session this instance has just cached. */
+async function cachedSession() {
+  const account = await register(t);
+  const session = await login(t, account);
+  expect((await me(session)).status).toBe(200);
+  return { ...account, ...session };
+}
+
+const status = async (auth: { cookie?: string; accessToken?: string }) => (await me(auth)).status;
+
+describe('the session cache', () => {
+  it('answers from memory: with its trigger disabled, a revocation in the database goes unseen', async () => {
+    // The control for every other test here: it shows the cache is really in use, and that the
+    // triggers are what end cached sessions.
+    const user = await cachedSession();
+    await sql.query('alter table sessions disable trigger sessions_auth_changed');
+    try {
+      await sql.query('update sessions set revoked_at = now() where user_id = $1', [user.id]);
+      expect(await status(user)).toBe(200);
+    } finally {
+      await sql.query('alter table sessions enable trigger sessions_auth_changed');
+    }
+    cache.invalidateUser(user.id);
+    expect(await status(user)).toBe(401);
+  });
+
+  it('refuses a cookie once the session is revoked in the database by anyone', async () => {
+    const user = await cachedSession();
+    await sql.query('update sessions set revoked_at = now() where user_id = $1', [user.id]);
+    await waitUntil(async () => (await status(user)) === 401, 1000, 5);
+    expect(await status({ accessToken: user.accessToken })).toBe(401);
+  });
+
+  it('refuses a bearer token once its user is blocked in the database', async () => {
+    const user = await cachedSession();
+    expect(await status({ accessToken: user.accessToken })).toBe(200);
+    await sql.query(`update users set status = 'blocked' where id = $1`, [user.id]);
+    await waitUntil(async () => (await status({ accessToken: user.accessToken })) === 401, 1000, 5);
+    expect(await status(user)).toBe(401);
+  });
+
+  it('refuses a session deleted from the database, and every session of a deleted user', async () => {
+    const one = await cachedSession();
+    await sql.query('delete from sessions where user_id = $1', [one.id]);
+    await waitUntil(async () => (await status(one)) === 401, 1000, 5);
+
+    const two = await cachedSession();
+    await sql.query('delete from users where id = $1', [two.id]);
+    await waitUntil(async () => (await status(two)) === 401, 1000, 5);
+  });
+
+  it('forgets everything when the sessions table is truncated', async () => {
+    const user = await cachedSession();
+    await sql.query('truncate sessions');
+    await waitUntil(async () => (await status(user)) === 401, 1000, 5);
+  });
+
+  it('refuses the session at once after a logout on this instance', async () => {
+    const user = await cachedSession();
+    const logout = await request(t.http)
+      .post('/api/v1/auth/logout')
+      .set('Cookie', user.cookie)
+      .set('Origin', t.url)
+      .send({});
+    expect(logout.status).toBe(204);
+    // No waiting: this instance's own flush evicts before the logout's response leaves.
+    expect(await status(user)).toBe(401);
+    expect(await status({ accessToken: user.accessToken })).toBe(401);
+  });
+
+  it('keeps entities managed: a profile change after a cached lookup is saved', async () => {
+    const user = await cachedSession();
+    const patched = await request(t.http)
+      .patch('/api/v1/me')
+      .set('Cookie', user.cookie)
+      .set('Origin', t.url)
+      .send({ phone: '+79990004455' });
+    expect(patched.status).toBe(200);
+    const stored = await sql.query<{ phone: string }>('select phone from users where id = $1', [
+      user.id,
+    ]);
+    expect(stored.rows[0].phone).toBe('+79990004455');
+    expect((await me(user)).body).toMatchObject({ phone: '+79990004455' });
+  });
+
+  it('does not cache a read that was in flight when an invalidation arrived', async () => {
+    const user = await cachedSession();
+    const id = '7d3a4c1e-2b6f-4a8e-9c0d-1e2f3a4b5c6d';
+    const ticket = cache.ticket();
+    cache.invalidateUser(user.id);
+    cache.put(ticket, { stale: true }, { id, tokenHash: 'f'.repeat(64), userId: user.id });
+    expect(cache.get('id', id)).toBeUndefined();
+  });
+
+  it('is not used while its database connection is down, and comes back by itself', async () => {
+    const user = await cachedSession();
+    await sql.query(
+      `select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'identity-link session cache' and datname = current_database()`,
+    );
+    await waitUntil(() => !cache.active, 5000, 5);
+    // Nobody hears this revocation: the trigger is off and the listener is gone. Only a cache
+    // that is bypassed while down refuses the session.
+    await sql.query('alter table sessions disable trigger sessions_auth_changed');
+    try {
+      await sql.query('update sessions set revoked_at = now() where user_id = $1', [user.id]);
+      expect(await status(user)).toBe(401);
+    } finally {
+      await sql.query('alter table sessions enable trigger sessions_auth_changed');
+    }
+    await waitUntil(() => cache.active, 10_000, 20);
+    const next = await cachedSession();
+    expect(await status(next)).toBe(200);
+  });
+});
+
+describe('access tokens this instance has verified before', () => {
+  let short: TestApp;
+  beforeAll(async () => {
+    short = await startTestApp({ ACCESS_TOKEN_TTL: '1s', THROTTLE_LIMIT: '100000' });
+  });
+  afterAll(async () => {
+    await short.close();
+  });
+
+  it('are refused once they expire, although their signature was checked already', async () => {
+    const { accessToken } = await login(short, await register(short));
+    const call = () =>
+      request(short.http).get('/api/v1/auth/session').set('Authorization', `Bearer ${accessToken}`);
+    expect((await call()).status).toBe(200);
+    expect((await call()).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await call()).status).toBe(401);
+  });
+
+  it('are refused once their session ends', async () => {
+    const { accessToken, cookie } = await login(short, await register(short));
+    const call = () =>
+      request(short.http).get('/api/v1/auth/session').set('Authorization', `Bearer ${accessToken}`);
+    expect((await call()).status).toBe(200);
+    await request(short.http)
+      .post('/api/v1/auth/logout')
+      .set('Cookie', cookie)
+      .set('Origin', short.url)
+      .send({})
+      .expect(204);
+    expect((await call()).status).toBe(401);
+  });
+});
