@@ -10,6 +10,9 @@
  *   operator:create --login … [--password-stdin] [--promote]
  *                 (a generated password is printed once; --promote makes an existing ordinary
  *                 account an operator; an existing operator gets a new password)
+ *   user:block    --login …   (login refused, every session ends at once)
+ *   user:archive  --login …   (the same, for an account that is retired)
+ *   user:unblock  --login …   (blocked or archived → active; ended sessions stay ended)
  */
 import 'reflect-metadata';
 import { MikroORM, RequestContext } from '@mikro-orm/postgresql';
@@ -20,6 +23,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AppModule } from './app.module.js';
 import { DomainError } from './common/errors.js';
+import { UserStatus } from './identity/user.entity.js';
 import { createRootLogger } from './common/logger.js';
 import { flattenValidationErrors } from './common/validation.js';
 import { loadConfig } from './config/app-config.js';
@@ -30,8 +34,15 @@ import { MembersService } from './pos/members.service.js';
 import { generatePassword, OperatorsService } from './pos/operators.service.js';
 import { Organization } from './pos/organization.entity.js';
 import { OrganizationsService } from './pos/organizations.service.js';
+import { AccountStatus } from './sessions/account-status.service.js';
 
 class UsageError extends Error {}
+
+const USER_STATUS_COMMANDS: Record<string, [verb: string, status: UserStatus]> = {
+  'user:block': ['blocked', UserStatus.Blocked],
+  'user:archive': ['archived', UserStatus.Archived],
+  'user:unblock': ['unblocked', UserStatus.Active],
+};
 
 async function dto<T extends object>(type: new () => T, plain: object): Promise<T> {
   const instance = plainToInstance(type, plain);
@@ -69,7 +80,7 @@ async function main(argv: string[]): Promise<void> {
   });
   if (!command)
     throw new UsageError(
-      'a command is needed: org:create, org:tree, admin:invite, operator:create',
+      'a command is needed: org:create, org:tree, admin:invite, operator:create, user:block, user:unblock, user:archive',
     );
 
   const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
@@ -139,6 +150,21 @@ async function main(argv: string[]): Promise<void> {
             .createOrReset(values.login, password, { promote: values.promote });
           out(`${created ? 'created' : 'updated'} platform operator ${user.login}`);
           if (!values['password-stdin']) out(`password (shown once): ${password}`);
+          return;
+        }
+        case 'user:block':
+        case 'user:archive':
+        case 'user:unblock': {
+          if (!values.login) throw new UsageError('--login is required');
+          const [verb, status] = USER_STATUS_COMMANDS[command];
+          const { user, previous, endedSessions } = await app
+            .get(AccountStatus)
+            .change(values.login, status, 'cli');
+          out(
+            `${verb} ${user.login}${previous === status ? ` (it was already ${status})` : ''}${
+              status === UserStatus.Active ? '' : `: ${endedSessions} sessions ended`
+            }`,
+          );
           return;
         }
         default:

@@ -55,6 +55,7 @@ const EXPECTED: Route[] = [
   { method: 'POST', path: '/api/v1/auth/login', decision: 'public' },
   { method: 'POST', path: '/api/v1/auth/logout', decision: 'public' },
   { method: 'POST', path: '/api/v1/auth/token', decision: 'authenticated' },
+  { method: 'GET', path: '/api/v1/auth/session', decision: 'authenticated' },
   { method: 'POST', path: '/api/v1/auth/reauthenticate', decision: 'authenticated' },
   { method: 'DELETE', path: '/api/v1/me/identities/gosuslugi', decision: 'authenticated' },
   // Browser redirects: each checks what it needs itself (state and transaction cookie, session).
@@ -67,6 +68,10 @@ const EXPECTED: Route[] = [
   { method: 'GET', path: '/api/v1/me', decision: 'authenticated' },
   { method: 'PATCH', path: '/api/v1/me', decision: 'authenticated' },
   { method: 'POST', path: '/api/v1/me/password', decision: 'authenticated' },
+  // «Активные сеансы»: the service also refuses a bearer token (browser_session_required).
+  { method: 'GET', path: '/api/v1/me/sessions', decision: 'authenticated' },
+  { method: 'DELETE', path: '/api/v1/me/sessions', decision: 'authenticated' },
+  { method: 'DELETE', path: '/api/v1/me/sessions/:id', decision: 'authenticated' },
   { method: 'GET', path: '/api/v1/password-policy', decision: 'public' },
   { method: 'GET', path: '/health/live', decision: 'public' },
   // The login page and its form (double-submit token and Origin check, credential throttle).
@@ -83,6 +88,8 @@ const EXPECTED: Route[] = [
   { method: 'GET', path: '/account', decision: 'public' },
   { method: 'POST', path: '/account', decision: 'public' },
   { method: 'POST', path: '/account/gosuslugi/unlink', decision: 'public' },
+  { method: 'POST', path: '/account/sessions/:id/end', decision: 'public' },
+  { method: 'POST', path: '/account/sessions/end-others', decision: 'public' },
   { method: 'POST', path: '/logout', decision: 'public' },
   { method: 'GET', path: '/pos/admin', decision: 'public' },
   { method: 'POST', path: '/pos/admin/members', decision: 'public' },
@@ -116,6 +123,8 @@ const EXPECTED: Route[] = [
   { method: 'PATCH', path: '/api/v1/pos/members/:id/roles', decision: 'pos:admin' },
   { method: 'POST', path: '/api/v1/pos/members/:id/archive', decision: 'pos:admin' },
   { method: 'POST', path: '/api/v1/pos/members/:id/restore', decision: 'pos:admin' },
+  { method: 'GET', path: '/api/v1/pos/members/:id/sessions', decision: 'pos:admin' },
+  { method: 'DELETE', path: '/api/v1/pos/members/:id/sessions', decision: 'pos:admin' },
   { method: 'GET', path: '/api/v1/pos/admin/session', decision: 'pos:admin' },
   { method: 'GET', path: '/api/v1/pos/backoffice/session', decision: 'pos:backoffice' },
   // The first-login confirmations are the gate itself: any signed-in member.

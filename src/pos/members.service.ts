@@ -112,7 +112,7 @@ export class MembersService {
   }
 
   /** The membership, if the caller administers its organisation; 404 otherwise. */
-  private async managed(
+  async managed(
     user: User,
     membershipId: string,
   ): Promise<{ membership: Membership; organization: Organization }> {
@@ -182,7 +182,17 @@ export class MembersService {
     return MemberResponse.of(membership);
   }
 
-  /** Out of every list but the archive, invitations dead, access gone at once, e-mail free. */
+  /**
+   * Out of every list but the archive, invitations dead, access gone at once, e-mail free.
+   *
+   * The person's sessions are left alone: they belong to the person, who may work in other
+   * organisations and use ЭПОС, not to this account. What the account gave ends anyway: every
+   * ПОС check reads the memberships from the database per request, and every refreshed access
+   * token lists only live memberships (PosTokenClaims). Ending sessions would not recall tokens
+   * already handed out either, which downstream services verify offline until `exp` (SECURITY.md,
+   * D3). An administrator who wants the person signed out ends the sessions before archiving
+   * (`DELETE /api/v1/pos/members/:id/sessions`).
+   */
   async archive(user: User, membershipId: string, client: ClientInfo): Promise<MemberResponse> {
     const { organization } = await this.managed(user, membershipId);
     const membership = await this.em.transactional(async (em) => {

@@ -1,8 +1,11 @@
 import { Global, Module } from '@nestjs/common';
 import { GosuslugiModule } from '../gosuslugi/gosuslugi.module.js';
+import { SessionsModule } from '../sessions/sessions.module.js';
 import { ACCESS_TOKEN_CLAIMS } from '../sessions/token-claims.js';
 import { ConfirmationService } from './confirmation.service.js';
 import { Invitations } from './invitations.service.js';
+import { MemberSessionsController } from './member-sessions.controller.js';
+import { MemberSessions } from './member-sessions.service.js';
 import { MembersController } from './members.controller.js';
 import { MembersService } from './members.service.js';
 import { OperatorsService } from './operators.service.js';
@@ -40,7 +43,13 @@ const SERVICES = [
 export class PosCoreModule {}
 
 @Module({
-  imports: [GosuslugiModule],
-  controllers: [OrganizationsController, MembersController, PosController],
+  imports: [GosuslugiModule, SessionsModule],
+  controllers: [
+    OrganizationsController,
+    MembersController,
+    MemberSessionsController,
+    PosController,
+  ],
+  providers: [MemberSessions],
 })
 export class PosModule {}

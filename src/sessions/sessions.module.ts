@@ -2,18 +2,25 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthController } from './auth.controller.js';
 import { AuthGuard } from './auth.guard.js';
+import { AccountStatus } from './account-status.service.js';
 import { AuthService } from './auth.service.js';
+import { SessionCache } from './session-cache.js';
+import { SessionManagementController } from './session-management.controller.js';
+import { SessionManagement } from './session-management.service.js';
 import { SessionService } from './session.service.js';
 import { TokenService } from './token.service.js';
 
 @Module({
-  controllers: [AuthController],
+  controllers: [AuthController, SessionManagementController],
   providers: [
     AuthService,
     SessionService,
+    SessionCache,
     TokenService,
+    SessionManagement,
+    AccountStatus,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [AuthService, SessionService, TokenService],
+  exports: [AuthService, SessionService, TokenService, SessionManagement, AccountStatus],
 })
 export class SessionsModule {}

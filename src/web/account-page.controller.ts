@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
@@ -16,6 +16,9 @@ import { GosuslugiService } from '../gosuslugi/gosuslugi.service.js';
 import { AuthService } from '../sessions/auth.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { clearSessionCookie } from '../sessions/session-cookie.js';
+import { SessionManagement } from '../sessions/session-management.service.js';
+import { METHOD_NAMES } from '../sessions/sessions.texts.js';
+import { describeUserAgent } from '../sessions/user-agent.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
@@ -77,6 +80,14 @@ interface AccountView {
   values?: { phone?: string; email?: string };
 }
 
+function moscowTime(iso: string): string {
+  return new Date(iso).toLocaleString('ru-RU', {
+    timeZone: 'Europe/Moscow',
+    dateStyle: 'short',
+    timeStyle: 'short',
+  });
+}
+
 /** «Личный кабинет» (/account), the way out (/logout) and the front door (/). */
 @ApiExcludeController()
 @Controller()
@@ -90,6 +101,7 @@ export class AccountPageController {
     private readonly pages: PageRenderer,
     private readonly config: AppConfig,
     private readonly csrf: Csrf,
+    private readonly sessions: SessionManagement,
   ) {}
 
   @Get()
@@ -242,6 +254,38 @@ export class AccountPageController {
     );
   }
 
+  /** «Завершить» beside each of the «Активные сеансы» but the current one (that is «Выйти»). */
+  @Post('account/sessions/:id/end')
+  @Public()
+  endSession(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Param('id') id: string,
+    @Body() form: CsrfFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    return this.act(request, response, form, '/account?notice=session_ended#sessions', (session) =>
+      this.sessions.endOwn(session, id, client).then(() => undefined),
+    );
+  }
+
+  @Post('account/sessions/end-others')
+  @Public()
+  endOtherSessions(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Body() form: CsrfFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    return this.act(
+      request,
+      response,
+      form,
+      '/account?notice=other_sessions_ended#sessions',
+      (session) => this.sessions.endOthers(session, client).then(() => undefined),
+    );
+  }
+
   /**
    * A one-button form of the cabinet: our Origin, a session, the form token, then the action;
    * its refusal is shown as a notice on the page.
@@ -317,6 +361,15 @@ export class AccountPageController {
         email: profile.pendingEmail ?? profile.email ?? '',
       },
       hasPassword: await this.accounts.hasPassword(user),
+      // Ending other sessions needs a recent login; until then the page offers the way to it.
+      mayEndSessions: SessionManagement.mayEndOthers(session),
+      sessions: (await this.sessions.list(user, session.id)).map((s) => ({
+        ...s,
+        device: describeUserAgent(s.userAgent),
+        methodName: METHOD_NAMES[s.method],
+        createdAt: moscowTime(s.createdAt),
+        lastSeenAt: moscowTime(s.lastSeenAt),
+      })),
       gosuslugi: identity && {
         ...identity,
         linkedAt: new Date(identity.linkedAt).toLocaleDateString('ru-RU', {

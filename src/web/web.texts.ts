@@ -1,5 +1,7 @@
 /** Russian texts of the pages, in one place. */
 
+import { SESSION_NOTICES } from '../sessions/sessions.texts.js';
+
 export const STALE_FORM = 'Страница устарела. Проверьте данные и отправьте форму ещё раз.';
 
 /** Notices shown after a redirect: the query names a key, never the text itself. */
@@ -17,6 +19,7 @@ export const ACCOUNT_NOTICES = {
     kind: 'info',
     text: 'Письмо со ссылкой для подтверждения адреса отправлено. Ссылка действует 24 часа.',
   },
+  ...SESSION_NOTICES,
 } as const;
 
 export const LOGIN_NOTICES = {

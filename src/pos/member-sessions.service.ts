@@ -1,0 +1,97 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
+import { type ClientInfo } from '../common/client-info.js';
+import { User } from '../identity/user.entity.js';
+import {
+  type EndedSessionsResponse,
+  type SessionResponse,
+} from '../sessions/dto/session.response.js';
+import { SessionManagement } from '../sessions/session-management.service.js';
+import { SessionErrors } from '../sessions/sessions.texts.js';
+import { MembershipStatus, type Membership } from './membership.entity.js';
+import { MembersService } from './members.service.js';
+import { type Organization } from './organization.entity.js';
+import { PosAccess } from './pos-access.service.js';
+import { PosErrors } from './pos.texts.js';
+
+/**
+ * A ПОС administrator sees and ends the sessions of the person bound to a member account in
+ * their subtree. The account is reached by the same rule as every member action (out of reach is
+ * 404); the sessions, though, are the person's, used for every organisation they work in and for
+ * ЭПОС. So the administrator must also reach every live account the person holds — otherwise the
+ * head of a branch could sign out, again and again, an administrator of the organisation above
+ * who happens to hold an account in the branch.
+ */
+@Injectable()
+export class MemberSessions {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly members: MembersService,
+    private readonly access: PosAccess,
+    private readonly sessions: SessionManagement,
+    private readonly audit: AuditService,
+  ) {}
+
+  private async target(
+    caller: User,
+    membershipId: string,
+  ): Promise<{ membership: Membership; organization: Organization; person: User | null }> {
+    const { membership, organization } = await this.members.managed(caller, membershipId);
+    // An archived account no longer ties the person to this organisation.
+    if (membership.status === MembershipStatus.Archived)
+      throw PosErrors.wrongStatus('Учётная запись в архиве');
+    if (!membership.user) return { membership, organization, person: null };
+    const person = await this.em.findOneOrFail(User, membership.user.id, { refresh: true });
+    await this.assertReachesPerson(caller, person);
+    return { membership, organization, person };
+  }
+
+  private async assertReachesPerson(caller: User, person: User): Promise<void> {
+    if (caller.isPlatformOperator) return;
+    if (person.isPlatformOperator) throw SessionErrors.outOfReach();
+    const roots = await this.access.administeredRoots(caller);
+    if (roots === 'all') return;
+    const accounts = await this.access.memberships(person);
+    const reached = accounts.every((account) =>
+      roots.some((root) => root.contains(account.organization)),
+    );
+    if (!reached) throw SessionErrors.outOfReach();
+  }
+
+  async list(
+    caller: User,
+    callerSessionId: string,
+    membershipId: string,
+  ): Promise<SessionResponse[]> {
+    const { person } = await this.target(caller, membershipId);
+    return person ? this.sessions.list(person, callerSessionId) : [];
+  }
+
+  /** Every session of the person ends at once, in one transaction with its audit event. */
+  async endAll(
+    caller: User,
+    membershipId: string,
+    client: ClientInfo,
+  ): Promise<EndedSessionsResponse> {
+    const { membership, organization, person } = await this.target(caller, membershipId);
+    if (!person) return { ended: 0 };
+    const ids = await this.em.transactional(async (em) => {
+      const ended = await this.sessions.end(em, person, 'ended_by_admin');
+      this.audit.record(
+        {
+          type: 'pos.member.sessions_ended',
+          actorUserId: caller.id,
+          targetUserId: person.id,
+          organizationId: organization.id,
+          client,
+          details: { membershipId: membership.id, sessionIds: ended },
+        },
+        em,
+      );
+      await em.flush();
+      return ended;
+    });
+    return { ended: ids.length };
+  }
+}

@@ -1,0 +1,66 @@
+import { Controller, Delete, Get, Header, HttpCode, HttpStatus, Param, Res } from '@nestjs/common';
+import { ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { type Response } from 'express';
+import { Authenticated, CurrentAuth, type AuthContext } from '../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../common/client-info.js';
+import { AppConfig } from '../config/app-config.js';
+import { EndedSessionsResponse, SessionResponse } from './dto/session.response.js';
+import { clearSessionCookie } from './session-cookie.js';
+import { SessionManagement } from './session-management.service.js';
+import { SessionErrors } from './sessions.texts.js';
+
+/**
+ * «Активные сеансы» for API clients. Only the browser session (the cookie) may use these routes:
+ * access tokens travel to downstream applications, and none of them needs the person's devices
+ * and addresses or the power to sign the person out everywhere.
+ */
+@ApiTags('sessions')
+@ApiCookieAuth()
+@Controller('api/v1/me/sessions')
+export class SessionManagementController {
+  constructor(
+    private readonly sessions: SessionManagement,
+    private readonly config: AppConfig,
+  ) {}
+
+  private static browser(auth: AuthContext): AuthContext {
+    if (auth.via !== 'cookie') throw SessionErrors.browserSessionRequired();
+    return auth;
+  }
+
+  @Get()
+  @Authenticated()
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: 'Активные сеансы (current — текущий)' })
+  list(@CurrentAuth() auth: AuthContext): Promise<SessionResponse[]> {
+    const { user, session } = SessionManagementController.browser(auth);
+    return this.sessions.list(user, session.id);
+  }
+
+  @Delete()
+  @Authenticated()
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Завершить все остальные сеансы (текущий остаётся)' })
+  async endOthers(
+    @CurrentAuth() auth: AuthContext,
+    @Client() client: ClientInfo,
+  ): Promise<EndedSessionsResponse> {
+    const { session } = SessionManagementController.browser(auth);
+    return { ended: await this.sessions.endOthers(session, client) };
+  }
+
+  @Delete(':id')
+  @Authenticated()
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Завершить сеанс (404 — нет такого сеанса среди ваших)' })
+  async end(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id') id: string,
+    @Client() client: ClientInfo,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<void> {
+    const { session } = SessionManagementController.browser(auth);
+    const { endedCurrent } = await this.sessions.endOwn(session, id, client);
+    if (endedCurrent) clearSessionCookie(response, this.config);
+  }
+}

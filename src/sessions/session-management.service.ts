@@ -1,0 +1,147 @@
+import { LockMode, type ObjectQuery } from '@mikro-orm/core';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
+import { type ClientInfo } from '../common/client-info.js';
+import { Errors } from '../common/errors.js';
+import { type User, UserStatus } from '../identity/user.entity.js';
+import { SessionResponse } from './dto/session.response.js';
+import { RECENT_AUTHENTICATION_MS } from './recent-authentication.js';
+import { Session } from './session.entity.js';
+import { SessionErrors } from './sessions.texts.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Why a session was ended, as `sessions.revoked_reason` keeps it (at most 32 characters). */
+export type EndReason =
+  | 'ended_by_user'
+  | 'others_ended_by_user'
+  | 'ended_by_admin'
+  | 'account_blocked'
+  | 'account_archived';
+
+/**
+ * Seeing and ending sessions: the person's own («Активные сеансы»), a member's (ПОС
+ * administrators) and every session of a blocked or archived account (the command line).
+ *
+ * Ending is a write to the `sessions` rows (revoked_at) through the ORM, in the caller's
+ * transaction, never state kept in this process: every instance, and any cache of session
+ * lookups, learns of it from the database.
+ */
+@Injectable()
+export class SessionManagement {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** The sessions SessionService would still accept for this user, as of `now`. */
+  private live(user: User, now: Date): ObjectQuery<Session> {
+    return {
+      user: user.id,
+      revokedAt: null,
+      idleExpiresAt: { $gt: now },
+      absoluteExpiresAt: { $gt: now },
+      ...(user.sessionsValidAfter && { createdAt: { $gte: user.sessionsValidAfter } }),
+    };
+  }
+
+  /** The user's live sessions, most recently used first; `currentId` is the caller's own. */
+  async list(user: User, currentId: string | null): Promise<SessionResponse[]> {
+    if (user.status !== UserStatus.Active) return [];
+    const sessions = await this.em.find(Session, this.live(user, new Date()), {
+      orderBy: { lastSeenAt: 'desc', createdAt: 'desc' },
+    });
+    return sessions.map((session) => SessionResponse.of(session, currentId));
+  }
+
+  /**
+   * Ends the user's live sessions inside the caller's transaction: all of them, only `only`, or
+   * all but `except`. The rows are locked, then revoked in one flush, so a session cannot slip
+   * between reading and ending. Returns the ids that ended (none: nothing matched).
+   */
+  async end(
+    em: EntityManager,
+    user: User,
+    reason: EndReason,
+    scope: { only?: string; except?: string } = {},
+  ): Promise<string[]> {
+    const now = new Date();
+    const where = this.live(user, now);
+    if (scope.only !== undefined) where.id = scope.only;
+    else if (scope.except !== undefined) where.id = { $ne: scope.except };
+    const sessions = await em.find(Session, where, {
+      lockMode: LockMode.PESSIMISTIC_WRITE,
+      refresh: true,
+    });
+    for (const session of sessions) {
+      session.revokedAt = now;
+      session.revokedReason = reason;
+    }
+    await em.flush();
+    return sessions.map((session) => session.id);
+  }
+
+  /**
+   * Whether the current session may end the person's other sessions: only with the password (or
+   * Госуслуги) entered within RECENT_AUTHENTICATION_MS (ASVS 7.5.2). Someone holding a stolen
+   * cookie then cannot sign the owner out of every device, while the owner, having just logged in
+   * again, can always end the intruder's session.
+   */
+  static mayEndOthers(current: Session, now = Date.now()): boolean {
+    return now - current.authenticatedAt.getTime() <= RECENT_AUTHENTICATION_MS;
+  }
+
+  /** «Завершить»: one of the caller's own sessions. Another person's id is simply not found. */
+  async endOwn(
+    current: Session,
+    sessionId: string,
+    client: ClientInfo,
+  ): Promise<{ endedCurrent: boolean }> {
+    if (!UUID.test(sessionId)) throw SessionErrors.sessionNotFound();
+    const user = current.user;
+    // Ending the session in use is logging out, which never asks for the password.
+    const endedCurrent = sessionId === current.id;
+    if (!endedCurrent && !SessionManagement.mayEndOthers(current))
+      throw Errors.reauthenticationRequired();
+    const ended = await this.em.transactional(async (em) => {
+      const ids = await this.end(em, user, 'ended_by_user', { only: sessionId });
+      if (ids.length === 0) return ids;
+      this.audit.record(
+        {
+          type: 'session.ended',
+          actorUserId: user.id,
+          targetUserId: user.id,
+          client,
+          details: { sessionId, current: endedCurrent },
+        },
+        em,
+      );
+      await em.flush();
+      return ids;
+    });
+    if (ended.length === 0) throw SessionErrors.sessionNotFound();
+    return { endedCurrent };
+  }
+
+  /** «Завершить все остальные сеансы»: every session of the caller but the one in use. */
+  async endOthers(current: Session, client: ClientInfo): Promise<number> {
+    if (!SessionManagement.mayEndOthers(current)) throw Errors.reauthenticationRequired();
+    const user = current.user;
+    return this.em.transactional(async (em) => {
+      const ids = await this.end(em, user, 'others_ended_by_user', { except: current.id });
+      this.audit.record(
+        {
+          type: 'session.others_ended',
+          actorUserId: user.id,
+          targetUserId: user.id,
+          client,
+          details: { keptSessionId: current.id, sessionIds: ids },
+        },
+        em,
+      );
+      await em.flush();
+      return ids.length;
+    });
+  }
+}
