@@ -12,7 +12,7 @@ import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { type Logger } from 'pino';
 import { AccountsModule } from './accounts/accounts.module.js';
 import { AuditModule } from './audit/audit.module.js';
-import { CredentialEndpoint } from './common/auth-decorators.js';
+import { CredentialEndpoint, ThrottleGroup } from './common/auth-decorators.js';
 import { HealthController } from './common/health.controller.js';
 import { JsonApiGuard } from './common/json-api.guard.js';
 import { GracefulShutdown } from './common/graceful-shutdown.js';
@@ -110,6 +110,12 @@ export class AppModule {
                 ttl: config.throttle.ttlMs,
                 limit: config.throttle.authLimit,
                 skipIf: (context) => !reflector.get(CredentialEndpoint, context.getHandler()),
+                // Per route, as the throttler does by default, except where routes share a group.
+                generateKey: (context, tracker, name) => {
+                  const group = reflector.get(ThrottleGroup, context.getHandler());
+                  const route = group ?? `${context.getClass().name}-${context.getHandler().name}`;
+                  return createHash('sha256').update(`${route}-${name}-${tracker}`).digest('hex');
+                },
               },
             ],
           }),

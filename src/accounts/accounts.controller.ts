@@ -5,6 +5,7 @@ import {
   CredentialEndpoint,
   CurrentAuth,
   Public,
+  ThrottleGroup,
   type AuthContext,
 } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
@@ -30,6 +31,7 @@ export class AccountsController {
   @Post('accounts')
   @Public()
   @CredentialEndpoint()
+  @ThrottleGroup('registration')
   @HttpCode(HttpStatus.CREATED)
   @ApiOperation({ summary: 'Регистрация локальной учётной записи' })
   register(

@@ -15,6 +15,11 @@ export const Authenticated = Reflector.createDecorator<void, 'authenticated'>({
 });
 /** Marks credential-guessing targets (login, registration): they share a stricter per-IP limit. */
 export const CredentialEndpoint = Reflector.createDecorator<void, true>({ transform: () => true });
+/**
+ * Credential endpoints that guess the same secret draw on one throttle count per address (the
+ * password login API and the login page): a second door must not double a sprayer's guesses.
+ */
+export const ThrottleGroup = Reflector.createDecorator<string>();
 
 export function accessDecision(
   reflector: Reflector,

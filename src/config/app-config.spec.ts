@@ -130,6 +130,20 @@ describe('configuration', () => {
     ]);
   });
 
+  it('reads downstream audiences and refuses a malformed list or one naming this service', () => {
+    expect(
+      loadConfig({ ACCESS_TOKEN_AUDIENCES: 'epos-diary, pos-backoffice,epos-diary' }).accessToken
+        .downstreamAudiences,
+    ).toEqual(['epos-diary', 'pos-backoffice']);
+    expect(loadConfig({}).accessToken.downstreamAudiences).toEqual([]);
+    expect(problems({ ACCESS_TOKEN_AUDIENCES: 'epos-diary,,x y' })).toEqual([
+      expect.stringContaining('ACCESS_TOKEN_AUDIENCES must be comma-separated'),
+    ]);
+    expect(problems({ ACCESS_TOKEN_AUDIENCES: 'epos-diary,identity-link' })).toEqual([
+      expect.stringContaining('must not contain ACCESS_TOKEN_AUDIENCE'),
+    ]);
+  });
+
   it('configures the esia profile from the presets and requires signer, certificates and client id', () => {
     const base = {
       NODE_ENV: 'production',

@@ -82,7 +82,14 @@ export class AppConfig {
   readonly dataDir!: string;
   readonly trustProxy?: string;
   readonly logLevel!: string;
-  readonly accessToken!: { ttlMs: number; audience: string; issuer: string };
+  readonly accessToken!: {
+    ttlMs: number;
+    /** This service's own audience: the only one its API accepts. */
+    audience: string;
+    /** Downstream applications that may ask for tokens of their own (ACCESS_TOKEN_AUDIENCES). */
+    downstreamAudiences: string[];
+    issuer: string;
+  };
   /** PEM or JWK text; undefined means generate once and keep under dataDir (development only). */
   readonly tokenSigningKey?: string;
   /** Public JWKs of retired signing keys, still published and accepted. */
@@ -92,6 +99,8 @@ export class AppConfig {
     absoluteTtlMs: number;
     cookieName: string;
     secureCookie: boolean;
+    /** 0: every request reads its session from the database. */
+    cacheTtlMs: number;
   };
   readonly argon2!: { memoryCost: number; timeCost: number; parallelism: number };
   readonly lockout!: {
@@ -173,6 +182,12 @@ export function loadConfig(
   const publicUrl = env.PUBLIC_URL ?? `http://localhost:${env.PORT}`;
   const gosuslugi = gosuslugiConfig(env, publicUrl, problems);
   const tokenPreviousKeys = previousKeys(env.TOKEN_PREVIOUS_KEYS, problems);
+  const downstreamAudiences = [
+    ...new Set((env.ACCESS_TOKEN_AUDIENCES ?? '').split(',').map((name) => name.trim())),
+  ].filter(Boolean);
+  // A downstream token this service accepted would let that application act here as the user.
+  if (downstreamAudiences.includes(env.ACCESS_TOKEN_AUDIENCE))
+    problems.push('ACCESS_TOKEN_AUDIENCES must not contain ACCESS_TOKEN_AUDIENCE (this service)');
   if (problems.length > 0) throw new ConfigError(problems);
 
   const config: AppConfig = Object.assign(new AppConfig(), {
@@ -186,6 +201,7 @@ export function loadConfig(
     accessToken: {
       ttlMs: ms(env.ACCESS_TOKEN_TTL),
       audience: env.ACCESS_TOKEN_AUDIENCE,
+      downstreamAudiences,
       issuer: publicUrl,
     },
     tokenSigningKey: env.TOKEN_SIGNING_KEY,
@@ -196,6 +212,7 @@ export function loadConfig(
       // The __Host- prefix pins the cookie to this origin, path / and https (RFC 6265bis).
       cookieName: production ? '__Host-il_session' : 'il_session',
       secureCookie: production,
+      cacheTtlMs: ms(env.SESSION_CACHE_TTL),
     },
     argon2: {
       memoryCost: env.ARGON2_MEMORY_KIB,

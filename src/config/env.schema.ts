@@ -67,6 +67,16 @@ export class EnvSchema {
   @IsString()
   ACCESS_TOKEN_AUDIENCE = 'identity-link';
 
+  /**
+   * Downstream applications (the diary, the back office) that may ask for tokens of their own,
+   * comma-separated: a token for one of them is refused by this service's API and by the others.
+   */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9][\w.:/-]{0,199}(\s*,\s*[A-Za-z0-9][\w.:/-]{0,199})*$/, {
+    message: 'ACCESS_TOKEN_AUDIENCES must be comma-separated audience names such as epos-diary',
+  })
+  ACCESS_TOKEN_AUDIENCES?: string;
+
   @IsOptional()
   @IsString()
   TOKEN_SIGNING_KEY?: string;
@@ -84,6 +94,13 @@ export class EnvSchema {
 
   @Validate(IsDuration)
   SESSION_ABSOLUTE_TTL = '12h';
+
+  /**
+   * How long an instance may keep a live session in memory between database notifications
+   * (src/sessions/session-cache.ts); `0s` turns the cache off.
+   */
+  @Validate(IsDuration)
+  SESSION_CACHE_TTL = '30s';
 
   @Transform(toInt)
   @IsInt()

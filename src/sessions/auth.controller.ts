@@ -16,13 +16,16 @@ import {
   CredentialEndpoint,
   CurrentAuth,
   Public,
+  ThrottleGroup,
   type AuthContext,
 } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
-import { Errors } from '../common/errors.js';
+import { Errors, ValidationFailedError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
 import { AuthService } from './auth.service.js';
+import { CurrentSessionResponse } from './dto/current-session.response.js';
 import { AccessTokenResponse, LoginDto } from './dto/login.dto.js';
+import { TokenRequestDto } from './dto/token-request.dto.js';
 import { clearSessionCookie, setSessionCookie } from './session-cookie.js';
 import { assertSameOrigin } from './same-origin.js';
 import { SessionService } from './session.service.js';
@@ -41,6 +44,7 @@ export class AuthController {
   @Post('api/v1/auth/login')
   @Public()
   @CredentialEndpoint()
+  @ThrottleGroup('password-login')
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'Вход по логину и паролю: cookie сеанса и access token' })
@@ -81,12 +85,36 @@ export class AuthController {
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
   @ApiCookieAuth()
-  @ApiOperation({ summary: 'Новый access token для текущего сеанса (только по cookie)' })
-  async token(@CurrentAuth() auth: AuthContext): Promise<AccessTokenResponse> {
+  @ApiOperation({
+    summary: 'Новый access token для текущего сеанса (только по cookie)',
+    description:
+      'С `audience` — токен для стороннего приложения (дневник, бэк-офис) из ACCESS_TOKEN_AUDIENCES; ' +
+      'API этого сервиса такой токен не принимает. Неизвестный получатель: 422, errors.audience[].code = unknown_audience.',
+  })
+  async token(
+    @CurrentAuth() auth: AuthContext,
+    @Body() dto: TokenRequestDto,
+  ): Promise<AccessTokenResponse> {
     // An access token cannot mint its successor: only the browser session can.
     if (auth.via !== 'cookie') throw Errors.unauthenticated();
-    const access = await this.tokens.issueForSession(auth.session);
+    if (dto.audience !== undefined && !this.tokens.isIssuableAudience(dto.audience)) {
+      throw new ValidationFailedError({
+        audience: [{ code: 'unknown_audience', message: 'Неизвестный получатель токена' }],
+      });
+    }
+    const access = await this.tokens.issueForSession(auth.session, dto.audience);
     return { accessToken: access.token, tokenType: 'Bearer', expiresIn: access.expiresIn };
+  }
+
+  @Get('api/v1/auth/session')
+  @Authenticated()
+  @Header('Cache-Control', 'no-store')
+  @ApiCookieAuth()
+  @ApiOperation({
+    summary: 'Текущий сеанс: кто вошёл, каким способом и до какого времени сеанс действует',
+  })
+  current(@CurrentAuth() auth: AuthContext): CurrentSessionResponse {
+    return CurrentSessionResponse.of(auth);
   }
 
   @Get('.well-known/jwks.json')

@@ -142,10 +142,33 @@ export class TokenService implements OnModuleInit {
     return { keys: [this.key.publicJwk, ...this.previous] };
   }
 
-  /** An access token for a live session, with the claims other features contribute. */
-  async issueForSession(session: Session): Promise<{ token: string; expiresIn: number }> {
+  /**
+   * Whether `requested` may be a token's audience: this service's own or one of the configured
+   * downstream applications. Anything else is refused rather than minted for a name nobody checks.
+   */
+  isIssuableAudience(requested: string): boolean {
+    const { audience, downstreamAudiences } = this.config.accessToken;
+    return requested === audience || downstreamAudiences.includes(requested);
+  }
+
+  /**
+   * An access token for a live session, with the claims other features contribute; for this
+   * service unless a downstream audience (already checked by the caller) is given.
+   */
+  async issueForSession(
+    session: Session,
+    audience?: string,
+  ): Promise<{ token: string; expiresIn: number }> {
+    if (audience !== undefined && !this.isIssuableAudience(audience))
+      throw new Error(`audience ${audience} is not configured`);
     const extra = this.claimsSource ? await this.claimsSource.claimsFor(session.user) : {};
-    return this.issue({ sub: session.user.id, sid: session.id, amr: [session.method], extra });
+    return this.issue({
+      sub: session.user.id,
+      sid: session.id,
+      amr: [session.method],
+      extra,
+      audience,
+    });
   }
 
   async issue(claims: {
@@ -153,13 +176,14 @@ export class TokenService implements OnModuleInit {
     sid: string;
     amr: string[];
     extra?: Record<string, unknown>;
+    audience?: string;
   }): Promise<{ token: string; expiresIn: number }> {
     const expiresIn = Math.floor(this.config.accessToken.ttlMs / 1000);
     // Registered claims are set last and cannot be overridden by contributed ones.
     const token = await new SignJWT({ ...claims.extra, sid: claims.sid, amr: claims.amr })
       .setProtectedHeader({ alg: this.key.alg, kid: this.key.kid, typ: ACCESS_TOKEN_TYPE })
       .setIssuer(this.config.accessToken.issuer)
-      .setAudience(this.config.accessToken.audience)
+      .setAudience(claims.audience ?? this.config.accessToken.audience)
       .setSubject(claims.sub)
       .setIssuedAt()
       .setExpirationTime(`${expiresIn}s`)
@@ -168,7 +192,10 @@ export class TokenService implements OnModuleInit {
     return { token, expiresIn };
   }
 
-  /** Verifies signature, algorithm, type, issuer, audience and expiry; throws on any mismatch. */
+  /**
+   * Verifies signature, algorithm, type, issuer, audience and expiry; throws on any mismatch. Only
+   * this service's own audience passes: tokens minted for downstream applications do not.
+   */
   async verify(token: string): Promise<AccessTokenClaims> {
     const { payload } = await jwtVerify(token, this.keySet, {
       algorithms: [...new Set([this.key.alg, ...this.previous.map((k) => k.alg as string)])],

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
-import { CredentialEndpoint, Public } from '../common/auth-decorators.js';
+import { CredentialEndpoint, Public, ThrottleGroup } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
@@ -71,6 +71,7 @@ export class LoginController {
   @Post()
   @Public()
   @CredentialEndpoint()
+  @ThrottleGroup('password-login')
   async submit(
     @Req() request: Request,
     @Res() response: Response,

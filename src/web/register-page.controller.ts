@@ -5,7 +5,7 @@ import { type Request, type Response } from 'express';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { RegisterAccountDto } from '../accounts/dto/register-account.dto.js';
 import { checkPassword, describePolicy } from '../accounts/password-policy.js';
-import { CredentialEndpoint, Public } from '../common/auth-decorators.js';
+import { CredentialEndpoint, Public, ThrottleGroup } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
@@ -70,6 +70,7 @@ export class RegisterPageController {
   @Post()
   @Public()
   @CredentialEndpoint()
+  @ThrottleGroup('registration')
   async submit(
     @Req() request: Request,
     @Res() response: Response,
