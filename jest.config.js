@@ -33,17 +33,28 @@ const integration = {
   testTimeout: 60_000,
 };
 
+/**
+ * Specs that start the service in process log at trace into a capture, and each such file ends
+ * with a test that searches it for the secrets the file used (test/support/log-check.ts).
+ */
+const logCheck = {
+  testEnvironment: '<rootDir>/test/support/environment.ts',
+  setupFilesAfterEnv: ['<rootDir>/test/support/log-check.ts'],
+};
+
 export default {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     {
       ...integration,
+      ...logCheck,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/*.spec.ts'],
     },
     {
       // The abuse suite: each test is one attack, made over HTTP the way an attacker would.
       ...integration,
+      ...logCheck,
       displayName: 'security',
       testMatch: ['<rootDir>/test/security/**/*.spec.ts'],
     },

@@ -7,6 +7,7 @@ import helmet from 'helmet';
 import { fileURLToPath } from 'node:url';
 import { DEV_MOUNTS, type DevMount } from './common/dev-mounts.js';
 import { GracefulShutdown } from './common/graceful-shutdown.js';
+import { rejectDeepJson } from './common/json-depth.js';
 import { type AppConfig } from './config/app-config.js';
 
 /** Express `trust proxy`: unset → X-Forwarded-For is ignored; `true`, a hop count or a list of addresses. */
@@ -82,11 +83,15 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
   express.useBodyParser('json', { limit: '64kb' });
   // Server-rendered forms post urlencoded bodies; the same validation pipe checks them.
   express.useBodyParser('urlencoded', { extended: false, limit: '64kb' });
-  // API answers carry personal data and tokens: no cache may keep them.
-  app.use('/api', (_req: Request, res: Response, next: NextFunction) => {
+  // Every dynamic answer may carry personal data or a credential — API bodies, pages with form
+  // tokens, redirects that set a session cookie or carry `state` to Госуслуги — so none may be
+  // cached unless a handler says otherwise (the JWKS does). Static assets are served above.
+  app.use((_req: Request, res: Response, next: NextFunction) => {
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
+  // A parsed JSON body nested too deep for the validation pipe's recursive copy is refused (400).
+  app.use(rejectDeepJson);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

@@ -1,5 +1,5 @@
 import { ValidationPipe, type ValidationError } from '@nestjs/common';
-import { Matches } from 'class-validator';
+import { isEmail, Matches, ValidateBy } from 'class-validator';
 import { ValidationFailedError, type FieldErrors } from './errors.js';
 
 /**
@@ -87,14 +87,37 @@ export function createValidationPipe(): ValidationPipe {
   });
 }
 
-/** Free-text fields (names, positions, banners) end up in e-mail headers and CSV: one line, no control characters. */
+/**
+ * Free-text fields (names, positions, banners) end up in e-mail headers and CSV: one line, no
+ * control characters. Nor an unpaired UTF-16 surrogate (`\p{Cs}`): that is not text at all, and
+ * PostgreSQL refuses it in JSON (a recovery request's job data: a 500).
+ */
 export function NoControlCharacters(): PropertyDecorator {
-  return Matches(/^[^\p{Cc}]*$/u, {
+  return Matches(/^[^\p{Cc}\p{Cs}]*$/u, {
     context: {
       code: 'control_character',
       message: 'Недопустимы управляющие символы и переводы строк',
     },
   });
+}
+
+/**
+ * `@IsEmail` with the code `invalid_email`, that also refuses text holding an unpaired UTF-16
+ * surrogate: the validator library measures an address with encodeURI, which throws on one (a 500
+ * instead of a 422).
+ */
+export function IsEmailAddress(): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isEmail',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' && !/\p{Cs}/u.test(value) && isEmail(value),
+        defaultMessage: () => '$property must be an e-mail address',
+      },
+    },
+    { context: { code: 'invalid_email', message: 'Некорректный адрес электронной почты' } },
+  );
 }
 
 /**

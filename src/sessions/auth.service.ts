@@ -40,11 +40,11 @@ export class AuthService {
     previous: Session | null,
   ): Promise<LoginResult> {
     const login = normalizeLogin(loginInput);
-    const credential = await this.em.findOne(
-      PasswordCredential,
-      { user: { login } },
-      { populate: ['user'] },
-    );
+    // PostgreSQL text holds no NUL, so no login has one; sent in a query it fails the statement
+    // (08P01, answered as 503 «database unavailable»). Such a login is simply unknown.
+    const credential = login.includes('\u0000')
+      ? null
+      : await this.em.findOne(PasswordCredential, { user: { login } }, { populate: ['user'] });
     if (!credential) {
       await this.hasher.verifyDummy(password);
       return this.refuse(client, 'unknown_login');

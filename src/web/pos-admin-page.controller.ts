@@ -158,8 +158,9 @@ function adminUrl(organizationId: string, tab: Tab, notice?: string): string {
   return `/pos/admin?${query.toString()}`;
 }
 
-function emptyToUndefined(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value;
+/** An optional field left empty. `null` too: the form DTOs allow it, and a JSON post can send it. */
+function emptyToUndefined(value: string | null | undefined): string | undefined {
+  return value === undefined || value === null || value.trim() === '' ? undefined : value;
 }
 
 /**

@@ -14,6 +14,7 @@ import { createRootLogger } from '../../src/common/logger.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
 import { migrateUp } from '../../src/database/database.js';
 import { freePort } from '../../src/database/embedded-postgres.js';
+import { activeLogCapture, captureDestination, recordSecretsMiddleware } from './log-capture.js';
 
 export interface TestDatabase {
   url: string;
@@ -67,16 +68,23 @@ export interface TestApp {
  */
 export async function startTestApp(
   env: Record<string, string> = {},
-  options: { listen?: boolean; logDestination?: DestinationStream } = {},
+  options: {
+    listen?: boolean;
+    logDestination?: DestinationStream;
+    /** An existing database (one deployment restarted with other settings); not dropped at close. */
+    database?: TestDatabase;
+  } = {},
 ): Promise<TestApp> {
-  const database = await createTestDatabase();
+  const database = options.database ?? (await createTestDatabase());
   const dataDir = await mkdtemp(join(tmpdir(), 'identity-link-data-'));
   // A listening app knows its own address up front: the Госуслуги stand-in's issuer is PUBLIC_URL-based.
   const port = options.listen ? await freePort() : undefined;
   const network = port ? { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` } : {};
+  // A spec file with a log capture (test/support/log-check.ts) logs everything into it.
+  const capture = activeLogCapture();
   const config = loadConfig({
     NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: capture ? 'trace' : 'silent',
     DATA_DIR: dataDir,
     ...network,
     // CI's server run also puts the throttling counters in the running Redis.
@@ -84,13 +92,17 @@ export async function startTestApp(
     ...env,
     DATABASE_URL: database.url,
   });
-  const logger = createRootLogger(config, options.logDestination);
+  const logger = createRootLogger(
+    config,
+    capture ? captureDestination(capture, options.logDestination) : options.logDestination,
+  );
   await migrateUp(database.url, logger);
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.forRoot({ config, logger, databaseUrl: database.url })],
   }).compile();
   const app = moduleRef.createNestApplication({ bodyParser: false, bufferLogs: true });
   app.useLogger(app.get(PinoLogger));
+  if (capture) app.use(recordSecretsMiddleware);
   configureApp(app, config);
   await app.init();
   if (port) await app.listen(port, '127.0.0.1');
@@ -104,7 +116,7 @@ export async function startTestApp(
     em: () => orm.em.fork(),
     close: async () => {
       await app.close();
-      await database.drop();
+      if (!options.database) await database.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,6 +1,7 @@
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { freePort } from '../../src/database/embedded-postgres.js';
+import { recordMailedLinks } from './log-capture.js';
 
 export interface ReceivedMail {
   from: string;
@@ -37,6 +38,8 @@ export class TestSmtp {
         }
         simpleParser(stream)
           .then((mail) => {
+            // Mailed links are bearer secrets even when no test follows them.
+            recordMailedLinks(mail.text ?? '');
             this.received.push({
               from: mail.from?.text ?? '',
               to: session.envelope.rcptTo.map((r) => r.address),

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsEmailAddress } from '../../common/validation.js';
 import { SatisfiesPasswordPolicy } from '../password-policy.decorator.js';
 import { LOGIN_PATTERN, PHONE_PATTERN, trimmed, toPhone } from './fields.js';
 
@@ -32,10 +33,7 @@ export class RegisterAccountDto {
   })
   @IsOptional()
   @Transform(trimmed)
-  @IsEmail(
-    {},
-    { context: { code: 'invalid_email', message: 'Некорректный адрес электронной почты' } },
-  )
+  @IsEmailAddress()
   @MaxLength(254)
   email?: string;
 

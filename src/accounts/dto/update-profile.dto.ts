@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsEmailAddress } from '../../common/validation.js';
 import { PHONE_PATTERN, trimmed, toPhone } from './fields.js';
 
 /** «Личный кабинет»: only e-mail and phone are the person's to change here; `null` removes one. */
@@ -8,10 +9,7 @@ export class UpdateProfileDto {
   @ApiPropertyOptional({ nullable: true, example: 'ivanova@example.ru' })
   @IsOptional()
   @Transform(trimmed)
-  @IsEmail(
-    {},
-    { context: { code: 'invalid_email', message: 'Некорректный адрес электронной почты' } },
-  )
+  @IsEmailAddress()
   @MaxLength(254)
   email?: string | null;
 

@@ -5,14 +5,13 @@ import {
   ArrayMinSize,
   ArrayUnique,
   IsArray,
-  IsEmail,
   IsIn,
   IsOptional,
   IsString,
   Length,
   MaxLength,
 } from 'class-validator';
-import { NoControlCharacters } from '../../common/validation.js';
+import { IsEmailAddress, NoControlCharacters } from '../../common/validation.js';
 import { trimmed } from '../../accounts/dto/fields.js';
 import { type Membership } from '../membership.entity.js';
 import { STATUS_NAMES } from '../pos.texts.js';
@@ -24,10 +23,7 @@ const ROLE_LIST = { context: { code: 'unknown_role', message: `Роли: ${ROLE_
 export class AddMemberDto {
   @ApiProperty({ example: 'director@school5.example.ru' })
   @Transform(trimmed)
-  @IsEmail(
-    {},
-    { context: { code: 'invalid_email', message: 'Некорректный адрес электронной почты' } },
-  )
+  @IsEmailAddress()
   @MaxLength(254)
   email!: string;
 
