@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
-import { ModulesContainer, Reflector } from '@nestjs/core';
+import { Reflector } from '@nestjs/core';
 import request from 'supertest';
 import { Authenticated, Public } from '../src/common/auth-decorators.js';
 import { PosAreaMetadata } from '../src/pos/pos-area.guard.js';
 import { startTestApp, type TestApp } from './support/app.js';
+import { mappedRoutes } from './support/routes.js';
 
 interface Route {
   method: string;
@@ -16,36 +16,17 @@ interface Route {
 /** Every controller handler Nest mapped, with the access decision its decorators state. */
 function routesOf(t: TestApp): Route[] {
   const reflector = new Reflector();
-  const routes: Route[] = [];
-  for (const module of t.app.get(ModulesContainer).values()) {
-    for (const wrapper of module.controllers.values()) {
-      const controller = wrapper.metatype as (new (...args: never[]) => object) | null;
-      if (!controller) continue;
-      const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
-      for (const name of Object.getOwnPropertyNames(controller.prototype)) {
-        const handler = (controller.prototype as Record<string, unknown>)[name];
-        if (name === 'constructor' || typeof handler !== 'function') continue;
-        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
-        if (method === undefined) continue;
-        const path = String(Reflect.getMetadata(PATH_METADATA, handler) ?? '');
-        const targets = [handler as () => void, controller];
-        const area = reflector.getAllAndOverride(PosAreaMetadata, targets);
-        const decision: Route['decision'] = reflector.getAllAndOverride(Public, targets)
-          ? 'public'
-          : reflector.getAllAndOverride(Authenticated, targets)
-            ? area
-              ? `pos:${area}`
-              : 'authenticated'
-            : 'none';
-        routes.push({
-          method: RequestMethod[method],
-          path: `/${base}/${path}`.replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1'),
-          decision,
-        });
-      }
-    }
-  }
-  return routes.sort((a, b) => (a.path + a.method).localeCompare(b.path + b.method));
+  return mappedRoutes(t.app).map(({ method, path, targets }) => {
+    const area = reflector.getAllAndOverride(PosAreaMetadata, targets);
+    const decision: Route['decision'] = reflector.getAllAndOverride(Public, targets)
+      ? 'public'
+      : reflector.getAllAndOverride(Authenticated, targets)
+        ? area
+          ? `pos:${area}`
+          : 'authenticated'
+        : 'none';
+    return { method: RequestMethod[method], path, decision };
+  });
 }
 
 /** Reviewed decisions. A new route fails this test until it is added here with its decision. */

@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
-import { ModulesContainer } from '@nestjs/core';
 import { exportJWK, generateKeyPair } from 'jose';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
@@ -11,6 +9,7 @@ import { throughStandIn } from '../support/gosuslugi.js';
 import { register, STRONG_PASSWORD, uniqueLogin } from '../support/http.js';
 import { memberBrowser, organization } from '../support/pos.js';
 import { PRODUCTION_GOSUSLUGI } from '../support/production.js';
+import { mappedRoutes } from '../support/routes.js';
 import { invitationLink, type ReceivedMail, TestSmtp } from '../support/smtp.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -34,23 +33,10 @@ const samples: Sample[] = [];
 let getRoutes: string[] = [];
 
 function getRoutesOf(t: TestApp): string[] {
-  const paths: string[] = [];
-  for (const module of t.app.get(ModulesContainer).values()) {
-    for (const wrapper of module.controllers.values()) {
-      const controller = wrapper.metatype as (new (...args: never[]) => object) | null;
-      if (!controller) continue;
-      const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
-      for (const name of Object.getOwnPropertyNames(controller.prototype)) {
-        const handler = (controller.prototype as Record<string, unknown>)[name];
-        if (name === 'constructor' || typeof handler !== 'function') continue;
-        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
-        if (method !== RequestMethod.GET) continue;
-        const path = String(Reflect.getMetadata(PATH_METADATA, handler) ?? '');
-        paths.push(`/${base}/${path}`.replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1'));
-      }
-    }
-  }
-  return paths.sort();
+  return mappedRoutes(t.app)
+    .filter((route) => route.method === RequestMethod.GET)
+    .map((route) => route.path)
+    .sort();
 }
 
 const mask = (what: string) =>

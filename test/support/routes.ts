@@ -1,0 +1,37 @@
+import { type INestApplication, RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
+import { ModulesContainer } from '@nestjs/core';
+
+export interface MappedRoute {
+  method: RequestMethod;
+  path: string;
+  /** The handler and its controller, for reading the decorators' metadata. */
+  targets: [() => void, new (...args: never[]) => object];
+}
+
+/** Every controller handler Nest mapped in the app, sorted by path and method. */
+export function mappedRoutes(app: INestApplication): MappedRoute[] {
+  const routes: MappedRoute[] = [];
+  for (const module of app.get(ModulesContainer).values()) {
+    for (const wrapper of module.controllers.values()) {
+      const controller = wrapper.metatype as (new (...args: never[]) => object) | null;
+      if (!controller) continue;
+      const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
+      for (const name of Object.getOwnPropertyNames(controller.prototype)) {
+        const handler = (controller.prototype as Record<string, unknown>)[name];
+        if (name === 'constructor' || typeof handler !== 'function') continue;
+        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+        if (method === undefined) continue;
+        const path = String(Reflect.getMetadata(PATH_METADATA, handler) ?? '');
+        routes.push({
+          method,
+          path: `/${base}/${path}`.replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1'),
+          targets: [handler as () => void, controller],
+        });
+      }
+    }
+  }
+  return routes.sort((a, b) =>
+    (a.path + RequestMethod[a.method]).localeCompare(b.path + RequestMethod[b.method]),
+  );
+}
