@@ -1,8 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { type ThrottlerStorage } from '@nestjs/throttler';
-
-type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
+import { type ThrottlerStorageRecord, throttlerRecord as record } from './throttler-record.js';
 
 /** How often expired counters are swept away. */
 const SWEEP_INTERVAL_MS = 5 * 60_000;
@@ -136,13 +135,4 @@ export class PostgresThrottlerStorage implements ThrottlerStorage, OnModuleDestr
   onModuleDestroy(): void {
     clearInterval(this.sweeper);
   }
-}
-
-function record(hits: number, expiresInMs: number, blockedForMs: number): ThrottlerStorageRecord {
-  return {
-    totalHits: hits,
-    timeToExpire: Math.ceil(Math.max(0, expiresInMs) / 1000),
-    isBlocked: blockedForMs > 0,
-    timeToBlockExpire: Math.ceil(Math.max(0, blockedForMs) / 1000),
-  };
 }

@@ -1,8 +1,7 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { type ThrottlerStorage } from '@nestjs/throttler';
-
-type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 import { Redis } from 'ioredis';
+import { type ThrottlerStorageRecord, throttlerRecord } from './throttler-record.js';
 
 /**
  * The same fixed window in Redis (REDIS_URL), for deployments that would rather not put a write
@@ -49,12 +48,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnModuleDestroy 
       limit,
       blockDuration,
     )) as [number, number, number];
-    return {
-      totalHits: hits,
-      timeToExpire: Math.ceil(Math.max(0, expiresInMs) / 1000),
-      isBlocked: blockedForMs > 0,
-      timeToBlockExpire: Math.ceil(Math.max(0, blockedForMs) / 1000),
-    };
+    return throttlerRecord(hits, expiresInMs, blockedForMs);
   }
 
   async onModuleDestroy(): Promise<void> {
