@@ -1,37 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import pg from 'pg';
 import { createTestDatabase } from './support/app.js';
-
-const ROOT = new URL('..', import.meta.url).pathname;
-
-/** `npm run cli -- …` as the operator runs it, against a migrated test database. */
-function cli(
-  databaseUrl: string,
-  args: string[],
-  stdin = '',
-): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli.js'), ...args], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        NODE_ENV: 'test',
-        DATABASE_URL: databaseUrl,
-        LOG_LEVEL: 'silent',
-        SMTP_URL: 'smtp://127.0.0.1:9',
-      },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('close', (code) => resolve({ code, out, err }));
-    child.stdin.end(stdin);
-  });
-}
+import { runCli as cli } from './support/cli.js';
 
 describe('the platform operator command line', () => {
   it('creates operators, organisations under a parent, lists the tree and invites the first administrator, validating like the API', async () => {

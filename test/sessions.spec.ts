@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import request from 'supertest';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { User, UserStatus } from '../src/identity/user.entity.js';
@@ -11,15 +9,9 @@ import { Session } from '../src/sessions/session.entity.js';
 import { hashSessionToken } from '../src/sessions/session.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
-import { cookiesOf, register, STRONG_PASSWORD } from './support/http.js';
+import { runCli } from './support/cli.js';
+import { cookiesOf, login, register, STRONG_PASSWORD } from './support/http.js';
 import { json, memberBrowser, operatorBrowser, organization } from './support/pos.js';
-
-const ROOT = new URL('..', import.meta.url).pathname;
-/**
- * The built command line, as cli.spec.ts runs it (`npm test` builds first). IL_DIST_DIR points at
- * another build of the same sources, for running this file alone without rebuilding dist/.
- */
-const DIST = process.env.IL_DIST_DIR ?? join(ROOT, 'dist');
 
 const FIREFOX = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0';
 const ANDROID_CHROME =
@@ -51,23 +43,8 @@ interface Device {
 }
 
 /** One more device of the same person: a login with its own user agent, a session of its own. */
-async function device(
-  account: { login: string; password: string },
-  userAgent = FIREFOX,
-): Promise<Device> {
-  const response = await request(t.http)
-    .post('/api/v1/auth/login')
-    .set('User-Agent', userAgent)
-    .send({ login: account.login, password: account.password });
-  expect(response.status).toBe(200);
-  const value = cookiesOf(response).get(t.config.session.cookieName)!.value;
-  const accessToken = response.body.accessToken as string;
-  return {
-    cookie: `${t.config.session.cookieName}=${value}`,
-    accessToken,
-    sessionId: decodeJwt(accessToken).sid as string,
-  };
-}
+const device = (account: { login: string; password: string }, userAgent = FIREFOX) =>
+  login(t, account, userAgent);
 
 /** What each of the three ways of using a session answers: the cookie, the bearer, a refresh. */
 async function answers(d: Device): Promise<{ cookie: number; bearer: number; refresh: number }> {
@@ -83,27 +60,7 @@ const ALIVE = { cookie: 200, bearer: 200, refresh: 200 };
 const ENDED = { cookie: 401, bearer: 401, refresh: 401 };
 
 /** `npm run cli -- …` against the test app's database, while the app keeps running. */
-function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(DIST, 'cli.js'), ...args], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        NODE_ENV: 'test',
-        DATABASE_URL: t.database.url,
-        LOG_LEVEL: 'silent',
-        SMTP_URL: 'smtp://127.0.0.1:9',
-      },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('close', (code) => resolve({ code, out, err }));
-    child.stdin.end();
-  });
-}
+const cli = (args: string[]) => runCli(t.database.url, args);
 
 describe('own sessions: GET/DELETE /api/v1/me/sessions', () => {
   it('lists the live sessions with a public id, method, times, IP and user agent, and marks the current one', async () => {
@@ -446,8 +403,8 @@ describe('«Личный кабинет»: «Активные сеансы»', (
     expect(refused.status).toBe(403);
     expect(await answers(phone)).toEqual(ALIVE);
 
-    const login = await browser.get('/login?reauth=1&returnTo=%2Faccount%23sessions');
-    const loginHtml = await login.text();
+    const loginPage = await browser.get('/login?reauth=1&returnTo=%2Faccount%23sessions');
+    const loginHtml = await loginPage.text();
     const confirmed = await browser.postForm('/login', {
       csrf: /name="csrf" value="([^"]+)"/.exec(loginHtml)![1],
       returnTo: '/account#sessions',

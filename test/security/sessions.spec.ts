@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { decodeJwt } from 'jose';
 import request from 'supertest';
 import { Session } from '../../src/sessions/session.entity.js';
 import { Organization } from '../../src/pos/organization.entity.js';
 import { Membership, MembershipStatus } from '../../src/pos/membership.entity.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { Browser } from '../support/browser.js';
-import { cookiesOf, register } from '../support/http.js';
+import { login, register } from '../support/http.js';
 import { json, memberBrowser, organization } from '../support/pos.js';
 
 /**
@@ -37,19 +36,7 @@ afterAll(async () => {
 
 const EVIL = 'https://evil.example';
 
-async function device(account: { login: string; password: string }) {
-  const response = await request(t.http)
-    .post('/api/v1/auth/login')
-    .send({ login: account.login, password: account.password });
-  expect(response.status).toBe(200);
-  const value = cookiesOf(response).get(t.config.session.cookieName)!.value;
-  const accessToken = response.body.accessToken as string;
-  return {
-    cookie: `${t.config.session.cookieName}=${value}`,
-    accessToken,
-    sessionId: decodeJwt(accessToken).sid as string,
-  };
-}
+const device = (account: { login: string; password: string }) => login(t, account);
 
 const alive = async (cookie: string) =>
   (await request(t.http).get('/api/v1/me').set('Cookie', cookie)).status === 200;

@@ -1,4 +1,5 @@
 import argon2 from 'argon2';
+import { decodeJwt } from 'jose';
 import request from 'supertest';
 import { PasswordCredential } from '../../src/identity/password-credential.entity.js';
 import { type TestApp } from './app.js';
@@ -40,10 +41,15 @@ export function cookiesOf(
   return result;
 }
 
-export async function login(t: TestApp, credentials: { login: string; password: string }) {
-  const response = await request(t.http)
-    .post('/api/v1/auth/login')
-    .send({ login: credentials.login, password: credentials.password });
+/** A password login; `userAgent` makes it another device. Returns the cookie, token and `sid`. */
+export async function login(
+  t: TestApp,
+  credentials: { login: string; password: string },
+  userAgent?: string,
+) {
+  const call = request(t.http).post('/api/v1/auth/login');
+  if (userAgent !== undefined) void call.set('User-Agent', userAgent);
+  const response = await call.send({ login: credentials.login, password: credentials.password });
   if (response.status !== 200)
     throw new Error(`login failed: ${response.status} ${JSON.stringify(response.body)}`);
   const cookie = cookiesOf(response).get(t.config.session.cookieName);
@@ -52,6 +58,7 @@ export async function login(t: TestApp, credentials: { login: string; password: 
     response,
     cookie: `${t.config.session.cookieName}=${cookie.value}`,
     accessToken: response.body.accessToken as string,
+    sessionId: decodeJwt(response.body.accessToken as string).sid as string,
   };
 }
 
