@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE, Reflector } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { ThrottlerGuard, ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
+import { ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
+import { AppThrottlerGuard } from './throttling/throttler.guard.js';
 import { THROTTLER_STORAGE, ThrottlingStorageModule } from './throttling/throttling.module.js';
 import { type Request, type Response } from 'express';
 import { LoggerModule } from 'nestjs-pino';
@@ -137,7 +138,7 @@ export class AppModule {
       providers: [
         // Order matters: forged forms are refused first, throttling runs before authentication.
         { provide: APP_GUARD, useClass: JsonApiGuard },
-        { provide: APP_GUARD, useClass: ThrottlerGuard },
+        { provide: APP_GUARD, useClass: AppThrottlerGuard },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
         { provide: APP_PIPE, useValue: createValidationPipe() },
         GracefulShutdown,

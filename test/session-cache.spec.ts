@@ -129,7 +129,7 @@ describe('the session cache', () => {
     const id = '7d3a4c1e-2b6f-4a8e-9c0d-1e2f3a4b5c6d';
     const ticket = cache.ticket();
     cache.invalidateUser(user.id);
-    cache.put(ticket, { stale: true }, { id, tokenHash: 'f'.repeat(64), userId: user.id });
+    cache.put(ticket, { stale: true } as never, { id, tokenHash: 'f'.repeat(64), userId: user.id });
     expect(cache.get('id', id)).toBeUndefined();
   });
 

@@ -12,6 +12,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import pg from 'pg';
+import { type SessionFacts } from '../common/auth-decorators.js';
 import { AppConfig } from '../config/app-config.js';
 import { User } from '../identity/user.entity.js';
 import { Session } from './session.entity.js';
@@ -25,11 +26,20 @@ const RECONNECT_DELAY_MS = 1000;
 /** A silent network can leave a LISTEN connection half-open: a ping finds out. */
 const PING_INTERVAL_MS = 5000;
 
-/** One `select` row of a session joined to its user, as SessionService reads it. */
-export type SessionRow = Record<string, unknown>;
+/**
+ * A session joined to its user as SessionService reads it: each side's columns as the database
+ * returned them (for making entities), the token hash, and the facts checked on every request.
+ * Shared by every request that finds it here: nobody may change it.
+ */
+export interface CachedSession {
+  readonly session: Readonly<Record<string, unknown>>;
+  readonly user: Readonly<Record<string, unknown>>;
+  readonly tokenHash: string;
+  readonly facts: SessionFacts;
+}
 
 interface Entry {
-  row: SessionRow;
+  row: CachedSession;
   tokenHash: string;
   userId: string;
   expiresAt: number;
@@ -94,8 +104,8 @@ export class SessionCache
     return this.enabled && this.listening;
   }
 
-  /** The cached row for a session id or token hash, if the cache may be used and has it. */
-  get(by: 'id' | 'tokenHash', value: string): SessionRow | undefined {
+  /** The cached session for its id or token hash, if the cache may be used and has it. */
+  get(by: 'id' | 'tokenHash', value: string): CachedSession | undefined {
     if (!this.listening) return undefined;
     const id = by === 'id' ? value : this.byToken.get(value);
     const entry = id === undefined ? undefined : this.entries.get(id);
@@ -114,7 +124,7 @@ export class SessionCache
 
   put(
     ticket: number,
-    row: SessionRow,
+    row: CachedSession,
     keys: { id: string; tokenHash: string; userId: string },
   ): void {
     if (!this.listening || ticket !== this.generation) return;

@@ -8,6 +8,18 @@ export enum AuthMethod {
   Gosuslugi = 'gosuslugi',
 }
 
+/** Not ended and not expired: one rule for a managed session and for the facts the cache keeps. */
+export function sessionActive(
+  session: Readonly<Pick<Session, 'revokedAt' | 'idleExpiresAt' | 'absoluteExpiresAt'>>,
+  now: number,
+): boolean {
+  return (
+    session.revokedAt === null &&
+    now < session.idleExpiresAt.getTime() &&
+    now < session.absoluteExpiresAt.getTime()
+  );
+}
+
 /**
  * A browser session. The cookie carries a random 256-bit token; only its SHA-256 lives here, so
  * a database read does not hand out live sessions.
@@ -56,6 +68,6 @@ export class Session {
   userAgent: string | null = null;
 
   isActive(now: Date): boolean {
-    return this.revokedAt === null && now < this.idleExpiresAt && now < this.absoluteExpiresAt;
+    return sessionActive(this, now.getTime());
   }
 }

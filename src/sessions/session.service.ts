@@ -1,15 +1,16 @@
-import { EntityManager } from '@mikro-orm/postgresql';
+import { type EntityData, EntityManager, wrap } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { type Request } from 'express';
 import { createHash, randomBytes } from 'node:crypto';
+import { BoundedMap } from '../common/bounded-map.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { AppConfig } from '../config/app-config.js';
 import { User, UserStatus } from '../identity/user.entity.js';
-import { type AuthContext } from '../common/auth-decorators.js';
+import { type AuthContext, type SessionFacts } from '../common/auth-decorators.js';
 import { readSessionCookie } from './session-cookie.js';
-import { SessionCache } from './session-cache.js';
+import { type CachedSession, SessionCache } from './session-cache.js';
 import { type AccessTokenClaims, TokenService } from './token.service.js';
-import { type AuthMethod, Session } from './session.entity.js';
+import { type AuthMethod, Session, sessionActive } from './session.entity.js';
 
 const BEARER = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/;
 
@@ -25,14 +26,8 @@ export function hashSessionToken(token: string): string {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-interface SessionLookup {
-  sql: Record<'id' | 'tokenHash', string>;
-  /** Result columns of the row's keys, for the cache. */
-  columns: Record<'id' | 'tokenHash' | 'userId', string>;
-}
-
 /** `select` of a session joined to its user, columns prefixed `s.` and `u.`; by id or token hash. */
-function sessionLookup(em: EntityManager): SessionLookup {
+function sessionLookup(em: EntityManager): Record<'id' | 'tokenHash', string> {
   const metadata = em.getMetadata();
   const sessions = metadata.get(Session);
   const users = metadata.get(User);
@@ -43,16 +38,13 @@ function sessionLookup(em: EntityManager): SessionLookup {
   const select = `select ${[...columns('s', sessions), ...columns('u', users)].join(', ')}
     from "${sessions.tableName}" s join "${users.tableName}" u on u."id" = s."${sessions.properties.user.fieldNames[0]}"`;
   const tokenHash = sessions.properties.tokenHash.fieldNames[0];
-  return {
-    sql: { id: `${select} where s."id" = ?`, tokenHash: `${select} where s."${tokenHash}" = ?` },
-    columns: { id: 's.id', tokenHash: `s.${tokenHash}`, userId: 'u.id' },
-  };
+  return { id: `${select} where s."id" = ?`, tokenHash: `${select} where s."${tokenHash}" = ?` };
 }
 
 @Injectable()
 export class SessionService {
-  private lookup?: SessionLookup;
-  private readonly verified = new Map<string, AccessTokenClaims>();
+  private lookup?: Record<'id' | 'tokenHash', string>;
+  private readonly verified = new BoundedMap<string, AccessTokenClaims>(MAX_VERIFIED_TOKENS);
   constructor(
     private readonly em: EntityManager,
     private readonly config: AppConfig,
@@ -85,61 +77,141 @@ export class SessionService {
     return { session, token };
   }
 
-  private usable(session: Session | null, now: Date): session is Session {
-    if (!session || !session.isActive(now)) return false;
-    const user = session.user;
-    if (user.status !== UserStatus.Active) return false;
-    return user.sessionsValidAfter === null || session.createdAt >= user.sessionsValidAfter;
+  /** Whether a session may be used now: not ended, not expired, its user active and not reset since. */
+  private usable(facts: SessionFacts, now: number): boolean {
+    return (
+      sessionActive(facts, now) &&
+      facts.userActive &&
+      (facts.sessionsValidAfter === null || facts.createdAt >= facts.sessionsValidAfter)
+    );
   }
 
   /**
    * A session and its user: from this instance's cache (src/sessions/session-cache.ts), or else in
-   * one statement. This runs on every authenticated request, so it skips the ORM's query builder
-   * (most of the request's CPU in a profile) and only maps the row into managed entities.
+   * one statement. This runs on every authenticated request, so it skips the ORM's query builder,
+   * and the row is turned into entities only when a handler asks for them (`AuthContext`).
    */
-  private async load(by: 'id' | 'tokenHash', value: string): Promise<Session | null> {
+  private async load(by: 'id' | 'tokenHash', value: string): Promise<CachedSession | null> {
     const lookup = (this.lookup ??= sessionLookup(this.em));
-    let row = this.cache.get(by, value);
-    if (!row) {
-      const ticket = this.cache.ticket();
-      const rows = await this.em
-        .getConnection()
-        .execute<Record<string, unknown>[]>(lookup.sql[by], [value]);
-      if (rows.length === 0) return null;
-      row = rows[0];
-      this.cache.put(ticket, row, {
-        id: String(row[lookup.columns.id]),
-        tokenHash: String(row[lookup.columns.tokenHash]),
-        userId: String(row[lookup.columns.userId]),
-      });
-    }
+    const cached = this.cache.get(by, value);
+    if (cached) return cached;
+    const ticket = this.cache.ticket();
+    const rows = await this.em
+      .getConnection()
+      .execute<Record<string, unknown>[]>(lookup[by], [value]);
+    if (rows.length === 0) return null;
+    const loaded = this.read(rows[0]);
+    this.cache.put(ticket, loaded, {
+      id: loaded.facts.sessionId,
+      tokenHash: loaded.tokenHash,
+      userId: loaded.facts.userId,
+    });
+    return loaded;
+  }
+
+  /** Splits a joined row into the session's and the user's columns, and reads the facts once. */
+  private read(row: Record<string, unknown>): CachedSession {
     const session: Record<string, unknown> = {};
     const user: Record<string, unknown> = {};
     for (const [column, cell] of Object.entries(row)) {
       if (column.startsWith('s.')) session[column.slice(2)] = cell;
       else user[column.slice(2)] = cell;
     }
-    this.em.map(User, user);
-    return this.em.map(Session, session);
+    const metadata = this.em.getMetadata();
+    const driver = this.em.getDriver();
+    const s = driver.mapResult(session, metadata.get(Session)) as EntityData<Session>;
+    const u = driver.mapResult(user, metadata.get(User)) as EntityData<User>;
+    const date = (value: unknown): Date => {
+      if (value instanceof Date) return value;
+      throw new Error(`session row: expected a date, got ${typeof value}`);
+    };
+    const optionalDate = (value: unknown): Date | null =>
+      value === null || value === undefined ? null : date(value);
+    return {
+      session,
+      user,
+      tokenHash: s.tokenHash as string,
+      facts: Object.freeze({
+        sessionId: s.id as string,
+        userId: u.id as string,
+        login: u.login as string,
+        method: s.method as AuthMethod,
+        createdAt: date(s.createdAt),
+        lastSeenAt: date(s.lastSeenAt),
+        authenticatedAt: date(s.authenticatedAt),
+        idleExpiresAt: date(s.idleExpiresAt),
+        absoluteExpiresAt: date(s.absoluteExpiresAt),
+        revokedAt: optionalDate(s.revokedAt),
+        userActive: u.status === UserStatus.Active,
+        sessionsValidAfter: optionalDate(u.sessionsValidAfter),
+      }),
+    };
+  }
+
+  /**
+   * The user and session of a loaded row as managed entities of `em`. An entity the request has
+   * already loaded is kept as it is (with any change not yet flushed), not overwritten by the row.
+   */
+  private entities(em: EntityManager, loaded: CachedSession): { user: User; session: Session } {
+    const known = <T extends object>(entity: T | undefined) =>
+      entity && wrap(entity).isInitialized() ? entity : undefined;
+    const uow = em.getUnitOfWork();
+    const user = known(uow.getById(User, loaded.facts.userId)) ?? em.map(User, loaded.user);
+    const session =
+      known(uow.getById(Session, loaded.facts.sessionId)) ?? em.map(Session, loaded.session);
+    return { user, session };
+  }
+
+  private context(
+    loaded: CachedSession,
+    via: AuthContext['via'],
+    facts = loaded.facts,
+    made?: { user: User; session: Session },
+  ): AuthContext {
+    // The request's own unit of work, taken now: a handler may first touch the entities inside a
+    // transaction, whose fork must not own them.
+    const em = this.em.getContext();
+    let entities = made;
+    const make = () => (entities ??= this.entities(em, loaded));
+    return {
+      facts,
+      via,
+      get user() {
+        return make().user;
+      },
+      get session() {
+        return make().session;
+      },
+    };
+  }
+
+  /** The live session behind a cookie token, its idle expiry extended; null when none. */
+  private async byToken(token: string): Promise<AuthContext | null> {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
+    const loaded = await this.load('tokenHash', hashSessionToken(token));
+    const now = Date.now();
+    if (!loaded || !this.usable(loaded.facts, now)) return null;
+    if (now - loaded.facts.lastSeenAt.getTime() <= TOUCH_INTERVAL_MS) {
+      return this.context(loaded, 'cookie');
+    }
+    const made = this.entities(this.em.getContext(), loaded);
+    const { session } = made;
+    session.lastSeenAt = new Date(now);
+    session.idleExpiresAt = new Date(
+      Math.min(now + this.config.session.idleTtlMs, session.absoluteExpiresAt.getTime()),
+    );
+    await this.em.flush();
+    const facts = Object.freeze({
+      ...loaded.facts,
+      lastSeenAt: session.lastSeenAt,
+      idleExpiresAt: session.idleExpiresAt,
+    });
+    return this.context(loaded, 'cookie', facts, made);
   }
 
   /** The live session behind a cookie token, its idle expiry extended; null when none. */
   async resolveToken(token: string): Promise<Session | null> {
-    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
-    const session = await this.load('tokenHash', hashSessionToken(token));
-    const now = new Date();
-    if (!this.usable(session, now)) return null;
-    if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
-      session.lastSeenAt = now;
-      session.idleExpiresAt = new Date(
-        Math.min(
-          now.getTime() + this.config.session.idleTtlMs,
-          session.absoluteExpiresAt.getTime(),
-        ),
-      );
-      await this.em.flush();
-    }
-    return session;
+    return (await this.byToken(token))?.session ?? null;
   }
 
   /**
@@ -152,12 +224,12 @@ export class SessionService {
       const match = BEARER.exec(authorization);
       if (!match) return null;
       const claims = await this.verifiedClaims(match[1]);
-      const session = claims && (await this.resolveId(claims.sid));
-      if (!claims || !session || session.user.id !== claims.sub) return null;
-      return { user: session.user, session, via: 'bearer' };
+      const loaded = claims && (await this.byId(claims.sid));
+      if (!claims || !loaded || loaded.facts.userId !== claims.sub) return null;
+      return this.context(loaded, 'bearer');
     }
-    const session = await this.fromCookie(request);
-    return session ? { user: session.user, session, via: 'cookie' } : null;
+    const token = readSessionCookie(request, this.config);
+    return token ? this.byToken(token) : null;
   }
 
   /**
@@ -173,11 +245,7 @@ export class SessionService {
       return null;
     }
     const claims = await this.tokens.verify(token).catch(() => null);
-    if (claims) {
-      if (this.verified.size >= MAX_VERIFIED_TOKENS)
-        this.verified.delete(this.verified.keys().next().value!);
-      this.verified.set(token, claims);
-    }
+    if (claims) this.verified.set(token, claims);
     return claims;
   }
 
@@ -187,11 +255,16 @@ export class SessionService {
     return token ? this.resolveToken(token) : null;
   }
 
+  private async byId(sessionId: string): Promise<CachedSession | null> {
+    if (!UUID.test(sessionId)) return null;
+    const loaded = await this.load('id', sessionId);
+    return loaded && this.usable(loaded.facts, Date.now()) ? loaded : null;
+  }
+
   /** The live session an access token names; access tokens die with their session. */
   async resolveId(sessionId: string): Promise<Session | null> {
-    if (!UUID.test(sessionId)) return null;
-    const session = await this.load('id', sessionId);
-    return this.usable(session, new Date()) ? session : null;
+    const loaded = await this.byId(sessionId);
+    return loaded && this.entities(this.em.getContext(), loaded).session;
   }
 
   revoke(session: Session, reason: string): void {

@@ -20,15 +20,15 @@ export class CurrentSessionResponse {
   @ApiProperty({ description: 'Сеанс закончится в это время в любом случае' })
   absoluteExpiresAt!: string;
 
-  static of({ user, session, via }: AuthContext): CurrentSessionResponse {
+  static of({ facts, via }: AuthContext): CurrentSessionResponse {
     return {
-      userId: user.id,
-      login: user.login,
-      method: session.method,
+      userId: facts.userId,
+      login: facts.login,
+      method: facts.method,
       via,
-      authenticatedAt: session.authenticatedAt.toISOString(),
-      idleExpiresAt: session.idleExpiresAt.toISOString(),
-      absoluteExpiresAt: session.absoluteExpiresAt.toISOString(),
+      authenticatedAt: facts.authenticatedAt.toISOString(),
+      idleExpiresAt: facts.idleExpiresAt.toISOString(),
+      absoluteExpiresAt: facts.absoluteExpiresAt.toISOString(),
     };
   }
 }
