@@ -13,19 +13,23 @@
  *   user:block    --login …   (login refused, every session ends at once)
  *   user:archive  --login …   (the same, for an account that is retired)
  *   user:unblock  --login …   (blocked or archived → active; ended sessions stay ended)
+ *   sessions:end-all --reason "…"
+ *                 (every live session of everyone ends at once, e.g. after a leaked key;
+ *                 audited with the reason; prints how many ended)
  */
 import 'reflect-metadata';
 import { MikroORM, RequestContext } from '@mikro-orm/postgresql';
 import { NestFactory } from '@nestjs/core';
-import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsString, Length, validate } from 'class-validator';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AppModule } from './app.module.js';
+import { trimmed } from './accounts/dto/fields.js';
 import { DomainError } from './common/errors.js';
 import { UserStatus } from './identity/user.entity.js';
 import { createRootLogger } from './common/logger.js';
-import { flattenValidationErrors } from './common/validation.js';
+import { flattenValidationErrors, NoControlCharacters } from './common/validation.js';
 import { loadConfig } from './config/app-config.js';
 import { migrateUp, resolveDatabase } from './database/database.js';
 import { AddMemberDto } from './pos/dto/member.dto.js';
@@ -35,8 +39,21 @@ import { generatePassword, OperatorsService } from './pos/operators.service.js';
 import { Organization } from './pos/organization.entity.js';
 import { OrganizationsService } from './pos/organizations.service.js';
 import { AccountStatus } from './sessions/account-status.service.js';
+import {
+  END_EVERYONE_REASON_MAX,
+  SessionManagement,
+} from './sessions/session-management.service.js';
 
 class UsageError extends Error {}
+
+/** `sessions:end-all`: why, in the operator's words, for the audit event. */
+class EndAllSessionsInput {
+  @Transform(trimmed)
+  @IsString()
+  @Length(1, END_EVERYONE_REASON_MAX)
+  @NoControlCharacters()
+  reason!: string;
+}
 
 const USER_STATUS_COMMANDS: Record<string, [verb: string, status: UserStatus]> = {
   'user:block': ['blocked', UserStatus.Blocked],
@@ -75,12 +92,13 @@ async function main(argv: string[]): Promise<void> {
       login: { type: 'string' },
       'password-stdin': { type: 'boolean' },
       promote: { type: 'boolean' },
+      reason: { type: 'string' },
     },
     strict: true,
   });
   if (!command)
     throw new UsageError(
-      'a command is needed: org:create, org:tree, admin:invite, operator:create, user:block, user:unblock, user:archive',
+      'a command is needed: org:create, org:tree, admin:invite, operator:create, user:block, user:unblock, user:archive, sessions:end-all',
     );
 
   const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
@@ -165,6 +183,13 @@ async function main(argv: string[]): Promise<void> {
               status === UserStatus.Active ? '' : `: ${endedSessions} sessions ended`
             }`,
           );
+          return;
+        }
+        case 'sessions:end-all': {
+          if (values.reason === undefined) throw new UsageError('--reason is required');
+          const { reason } = await dto(EndAllSessionsInput, { reason: values.reason });
+          const ended = await app.get(SessionManagement).endEveryone(reason, 'cli');
+          out(`ended ${ended} sessions: every user must log in again`);
           return;
         }
         default:

@@ -75,6 +75,9 @@ const EXPECTED: Route[] = [
   { method: 'GET', path: '/pos/admin', decision: 'public' },
   { method: 'POST', path: '/pos/admin/members', decision: 'public' },
   { method: 'POST', path: '/pos/admin/members/:id/:action', decision: 'public' },
+  // A member's «Активные сеансы» and «Завершить все сеансы»: MemberSessions decides, as for the API.
+  { method: 'GET', path: '/pos/admin/members/:id/sessions', decision: 'public' },
+  { method: 'POST', path: '/pos/admin/members/:id/sessions/end', decision: 'public' },
   { method: 'POST', path: '/pos/admin/organization', decision: 'public' },
   { method: 'POST', path: '/pos/admin/widget', decision: 'public' },
   { method: 'POST', path: '/account/email/resend', decision: 'public' },

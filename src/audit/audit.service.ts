@@ -11,6 +11,7 @@ export type AuditEventType =
   | 'logout'
   | 'session.ended'
   | 'session.others_ended'
+  | 'session.all_ended'
   | 'account.blocked'
   | 'account.unblocked'
   | 'account.archived'

@@ -9,6 +9,7 @@ import {
 } from '../sessions/dto/session.response.js';
 import { SessionManagement } from '../sessions/session-management.service.js';
 import { SessionErrors } from '../sessions/sessions.texts.js';
+import { MemberResponse } from './dto/member.dto.js';
 import { MembershipStatus, type Membership } from './membership.entity.js';
 import { MembersService } from './members.service.js';
 import { type Organization } from './organization.entity.js';
@@ -66,6 +67,19 @@ export class MemberSessions {
   ): Promise<SessionResponse[]> {
     const { person } = await this.target(caller, membershipId);
     return person ? this.sessions.list(person, callerSessionId) : [];
+  }
+
+  /** The member account and its person's live sessions, as the administrator's page shows them. */
+  async overview(
+    caller: User,
+    callerSessionId: string,
+    membershipId: string,
+  ): Promise<{ member: MemberResponse; sessions: SessionResponse[] }> {
+    const { membership, person } = await this.target(caller, membershipId);
+    return {
+      member: MemberResponse.of(membership),
+      sessions: person ? await this.sessions.list(person, callerSessionId) : [],
+    };
   }
 
   /** Every session of the person ends at once, in one transaction with its audit event. */

@@ -51,5 +51,7 @@ export class PosCoreModule {}
     PosController,
   ],
   providers: [MemberSessions],
+  // The «Администратор ЛКО» pages end a member's sessions through the same service as the API.
+  exports: [MemberSessions],
 })
 export class PosModule {}

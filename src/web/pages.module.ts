@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AccountsModule } from '../accounts/accounts.module.js';
 import { GosuslugiModule } from '../gosuslugi/gosuslugi.module.js';
+import { PosModule } from '../pos/pos.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { AccountPageController } from './account-page.controller.js';
 import { LoginController } from './login.controller.js';
@@ -12,7 +13,7 @@ import { RegisterPageController } from './register-page.controller.js';
 
 /** Server-rendered pages for people (Russian). */
 @Module({
-  imports: [SessionsModule, AccountsModule, GosuslugiModule],
+  imports: [SessionsModule, AccountsModule, GosuslugiModule, PosModule],
   providers: [PageSessions],
   controllers: [
     AccountPageController,

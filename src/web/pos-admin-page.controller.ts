@@ -27,6 +27,7 @@ import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
 import { AddMemberDto, type MemberResponse } from '../pos/dto/member.dto.js';
+import { MemberSessions } from '../pos/member-sessions.service.js';
 import { UpdateOrganizationDto } from '../pos/dto/organization.dto.js';
 import { MembersService } from '../pos/members.service.js';
 import { OrganizationsService } from '../pos/organizations.service.js';
@@ -34,10 +35,12 @@ import { PosAccess } from '../pos/pos-access.service.js';
 import { ReportService } from '../pos/report.service.js';
 import { ROLES } from '../pos/roles.js';
 import { WIDGET_VARIANTS, WidgetDto, WidgetService } from '../pos/widget.service.js';
+import { type SessionResponse } from '../sessions/dto/session.response.js';
 import { type Session } from '../sessions/session.entity.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
+import { sessionRow } from './session-rows.js';
 import {
   ADMIN_NOTICES,
   noticeOf,
@@ -148,6 +151,8 @@ interface AdminView {
   notice?: Notice;
   errors?: FieldErrors;
   values?: Record<string, unknown>;
+  /** One member's «Активные сеансы» instead of the tab's content. */
+  memberSessions?: { member: MemberResponse; sessions: SessionResponse[] };
 }
 
 const ID = new ParseUUIDPipe({ version: '4' });
@@ -156,6 +161,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 function adminUrl(organizationId: string, tab: Tab, notice?: string): string {
   const query = new URLSearchParams({ org: organizationId, tab, ...(notice && { notice }) });
   return `/pos/admin?${query.toString()}`;
+}
+
+function memberSessionsUrl(membershipId: string, notice?: string): string {
+  return `/pos/admin/members/${membershipId}/sessions${notice ? `?notice=${notice}` : ''}`;
 }
 
 /** An optional field left empty. `null` too: the form DTOs allow it, and a JSON post can send it. */
@@ -176,6 +185,7 @@ export class PosAdminPageController {
     private readonly reports: ReportService,
     private readonly widgets: WidgetService,
     private readonly access: PosAccess,
+    private readonly memberSessions: MemberSessions,
     private readonly pageSessions: PageSessions,
     private readonly pages: PageRenderer,
     private readonly csrf: Csrf,
@@ -262,6 +272,59 @@ export class PosAdminPageController {
       });
     }
     response.redirect(303, adminUrl(member.organizationId, tab, notice));
+  }
+
+  /**
+   * A member's «Активные сеансы»: the sessions of the person bound to the account, which the
+   * administrator may end (the same service and rules as `GET /api/v1/pos/members/:id/sessions`:
+   * the account in the subtree, and every live account of the person too).
+   */
+  @Get('members/:id/sessions')
+  @Public()
+  async memberSessionsPage(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Param('id', ID) id: string,
+    @Query('notice') notice: unknown,
+  ): Promise<void> {
+    const session = await this.pageSessions.require(request, response, memberSessionsUrl(id));
+    if (!session) return;
+    let overview: AdminView['memberSessions'];
+    try {
+      overview = await this.memberSessions.overview(session.user, session.id, id);
+    } catch (error) {
+      return this.failed(request, response, session, error, { tab: 'members' });
+    }
+    await this.render(request, response, session, {
+      status: 200,
+      tab: 'members',
+      organizationId: overview.member.organizationId,
+      notice: noticeOf(ADMIN_NOTICES, notice),
+      memberSessions: overview,
+    });
+  }
+
+  /** «Завершить все сеансы» of a member's person (`DELETE /api/v1/pos/members/:id/sessions`). */
+  @Post('members/:id/sessions/end')
+  @Public()
+  async endMemberSessions(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Param('id', ID) id: string,
+    @Body() form: MemberActionFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    const session = await this.formSession(request, response, form, 'members');
+    if (!session) return;
+    try {
+      await this.memberSessions.endAll(session.user, id, client);
+    } catch (error) {
+      return this.failed(request, response, session, error, {
+        tab: 'members',
+        organizationId: form.organizationId,
+      });
+    }
+    response.redirect(303, memberSessionsUrl(id, 'sessions_ended'));
   }
 
   @Post('organization')
@@ -421,7 +484,14 @@ export class PosAdminPageController {
     const organization = trail[trail.length - 1];
     const tab = view.tab;
     const data: Record<string, unknown> = {};
-    if (tab === 'members' || tab === 'archive') {
+    if (view.memberSessions) {
+      const { member, sessions } = view.memberSessions;
+      data.memberSessions = {
+        member,
+        sessions: sessions.map(sessionRow),
+        backHref: adminUrl(organization.id, 'members'),
+      };
+    } else if (tab === 'members' || tab === 'archive') {
       data.members = await this.members.list(user, organization.id, tab === 'archive');
       // No «В архив» on the administrator's own row: the service refuses it anyway.
       data.own = (await this.access.memberships(user)).map((m) => m.id);

@@ -36,6 +36,10 @@ export const ADMIN_NOTICES = {
   archived: { kind: 'success', text: 'Учётная запись перенесена в архив, доступ прекращён' },
   restored: { kind: 'success', text: 'Учётная запись возвращена из архива' },
   saved: { kind: 'success', text: 'Данные организации сохранены' },
+  sessions_ended: {
+    kind: 'success',
+    text: 'Все сеансы пользователя завершены: ему придётся войти заново на всех устройствах',
+  },
 } as const;
 
 export type Notice = { kind: 'success' | 'error' | 'info'; text: string };

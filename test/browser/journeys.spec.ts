@@ -214,7 +214,7 @@ async function acceptInvitation(page: Page, link: string, oid: number): Promise<
 }
 
 describe('journey 2: an organisation administrator', () => {
-  it('invitation from the mailbox → Госуслуги → confirmation dialog → add, re-send, archive → status table and CSV', async () => {
+  it('invitation from the mailbox → Госуслуги → confirmation dialog → add, re-send, the member’s sessions ended, archive → status table and CSV', async () => {
     const { page, problems } = await newPage();
     const adminEmail = `${unique('admin')}@uo.example.ru`;
     const { body, lko } = await operatorSetUp(adminEmail);
@@ -274,6 +274,32 @@ describe('journey 2: an organisation administrator', () => {
     await row.getByRole('button', { name: /Отправить приглашение повторно/ }).click();
     await page.waitForURL('**notice=resent');
     await see.contains(page.locator('.notice.success'), 'отправлено повторно');
+
+    // The invitee accepts in a browser of her own; the administrator sees her session and ends it.
+    const member = await newPage();
+    const memberLink = await invitationFromMailbox(member.page, memberEmail);
+    await acceptInvitation(member.page, memberLink, 1000000005);
+    await page.getByRole('link', { name: 'Пользователи' }).click();
+    await see.text(row.locator('.badge'), 'Зарегистрирован');
+    await screenshot(page, '2-members-registered');
+    await row.getByRole('link', { name: /^Сеансы/ }).click();
+    await see.visible(page.getByRole('heading', { name: 'Активные сеансы пользователя' }));
+    const sessions = page.locator('li[data-session]');
+    await see.count(sessions, 1);
+    await see.contains(sessions, 'Госуслуги');
+    await screenshot(page, '2-member-sessions', true);
+    await page.getByRole('button', { name: 'Завершить все сеансы' }).click();
+    await page.waitForURL('**/sessions?notice=sessions_ended');
+    await see.contains(page.locator('.notice.success'), 'Все сеансы пользователя завершены');
+    await see.count(sessions, 0);
+    await see.visible(page.getByText('Активных сеансов нет.'));
+    await screenshot(page, '2-member-sessions-ended');
+    // Her browser is signed out at once: the next page asks her to log in.
+    await member.page.goto('/pos');
+    await member.page.waitForURL('**/login?returnTo=%2Fpos');
+    expect(member.problems).toEqual([]);
+
+    await page.getByRole('link', { name: '← Пользователи' }).click();
     await row.getByRole('button', { name: /В архив/ }).click();
     await page.waitForURL('**notice=archived');
     await see.count(page.locator(`tr[data-member="${memberEmail}"]`), 0);
