@@ -1,8 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { decodeJwt } from 'jose';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { type StandInFault, GosuslugiStandIn } from '../src/dev/gosuslugi-stand-in.js';
 import { FederatedIdentity } from '../src/identity/federated-identity.entity.js';
 import { User } from '../src/identity/user.entity.js';
+import { MailMessage } from '../src/mail/mail-message.entity.js';
 import { AuthMethod, Session } from '../src/sessions/session.entity.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
@@ -14,21 +16,26 @@ import {
   loggedInBrowser,
   throughStandIn,
 } from './support/gosuslugi.js';
+import { TestSmtp } from './support/smtp.js';
 
+const smtp = new TestSmtp();
 let t: TestApp;
 beforeAll(async () => {
+  await smtp.start();
   // The stand-in releases e-mail and SNILS too, so «never matched by e-mail» is really exercised.
   t = await startTestApp(
     {
       THROTTLE_AUTH_LIMIT: '100000',
       THROTTLE_LIMIT: '100000',
       GOSUSLUGI_SCOPES: 'openid fullname email snils',
+      SMTP_URL: smtp.url,
     },
     { listen: true },
   );
 });
 afterAll(async () => {
   await t.close();
+  await smtp.stop();
 });
 // Every test starts with no links, whatever the previous one left behind.
 afterEach(async () => {
@@ -277,9 +284,69 @@ describe('recent authentication before linking', () => {
       (await browser.postJson('/api/v1/auth/reauthenticate', { password: 'Wrong#Password1' }))
         .status,
     ).toBe(401);
-    expect((await browser.postJson('/api/v1/auth/reauthenticate', { password })).status).toBe(204);
+    const before = browser.cookies.get('il_session');
+    const confirmed = await browser.postJson('/api/v1/auth/reauthenticate', { password });
+    expect(confirmed.status).toBe(200);
+    expect(((await confirmed.json()) as { accessToken: unknown }).accessToken).toEqual(
+      expect.any(String),
+    );
+    // A new session (ASVS 7.2.4): the link below is made in it.
+    expect(browser.cookies.get('il_session')).not.toBe(before);
     expect((await linkThrough(browser, PERSON.misc)).status).toBe(303);
     expect(await identitiesOf(id)).toBe(1);
+  });
+
+  it('after a stale confirmation, confirming the password on the page starts the link again in the new session and links', async () => {
+    const { browser, id, password } = await loggedInBrowser(t);
+    const callback = await browser.get(
+      await throughStandIn(browser, '/auth/gosuslugi/link', PERSON.linkFlow),
+    );
+    const state = (await confirmationState(browser, callback))!;
+    await t
+      .em()
+      .nativeUpdate(Session, { user: id }, { authenticatedAt: new Date(Date.now() - 11 * 60_000) });
+    const sendBack = Browser.location(await confirmLink(browser, state));
+    expect(sendBack).toBe('/login?returnTo=%2Fauth%2Fgosuslugi%2Flink&reauth=1');
+
+    const before = browser.cookies.get('il_session');
+    const page = await browser.get(sendBack);
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())![1];
+    const confirmed = await browser.postForm('/login', {
+      csrf,
+      password,
+      returnTo: '/auth/gosuslugi/link',
+    });
+    expect(Browser.location(confirmed)).toBe('/auth/gosuslugi/link');
+    expect(browser.cookies.get('il_session')).not.toBe(before);
+
+    forgetStandInSession(browser);
+    const linked = await linkThrough(browser, PERSON.linkFlow);
+    expect(linked.status).toBe(303);
+    expect(linked.headers.get('location')).toBe('/account?gosuslugi=linked');
+    expect(await identitiesOf(id)).toBe(1);
+    expect(await t.em().count(Session, { user: id, revokedAt: null })).toBe(1);
+  });
+
+  it('keeps the Госуслуги method when a Госуслуги session confirms the password, in a new session', async () => {
+    const { browser, id, password } = await loggedInBrowser(t);
+    await linkThrough(browser, PERSON.misc);
+    await browser.postJson('/api/v1/auth/logout', {});
+    expect(
+      (await browser.get(await throughStandIn(browser, '/auth/gosuslugi/login', PERSON.misc)))
+        .status,
+    ).toBe(303);
+    const [before] = await t.em().find(Session, { user: id, revokedAt: null });
+    expect(before.method).toBe(AuthMethod.Gosuslugi);
+
+    const confirmed = await browser.postJson('/api/v1/auth/reauthenticate', { password });
+    expect(confirmed.status).toBe(200);
+    const { accessToken } = (await confirmed.json()) as { accessToken: string };
+    expect(decodeJwt(accessToken).amr).toEqual([AuthMethod.Gosuslugi]);
+    const live = await t.em().find(Session, { user: id, revokedAt: null });
+    expect(live).toHaveLength(1);
+    expect(live[0].id).not.toBe(before.id);
+    expect(live[0].method).toBe(AuthMethod.Gosuslugi);
+    expect((await me(browser)).id).toBe(id);
   });
 
   it('sends a browser without a session to log in first', async () => {
@@ -319,6 +386,72 @@ describe('unlinking', () => {
     expect(response.status).toBe(409);
     expect(((await response.json()) as { code: string }).code).toBe('last_login_method');
     expect(await identitiesOf(user.id)).toBe(1);
+  });
+});
+
+describe('notices of a link and an unlink (ASVS 6.3.7)', () => {
+  const LINKED = 'К учётной записи ЭПОС привязан профиль Госуслуг';
+  const UNLINKED = 'Профиль Госуслуг отвязан от учётной записи ЭПОС';
+  let mailbox = 0;
+  const address = () => `gu.notice.${process.pid}.${++mailbox}@example.ru`;
+  const outboxTo = (to: string) =>
+    t.em().find(MailMessage, { to }, { orderBy: { createdAt: 'asc' } });
+  async function mailTo(to: string, subject: string) {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const found = smtp.received.find((m) => m.to.includes(to) && m.subject === subject);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no «${subject}» mail to ${to}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  it('tells the verified address when Госуслуги is linked, whose profile it is, and when it is unlinked', async () => {
+    const { browser, id, login } = await loggedInBrowser(t);
+    const email = address();
+    await t.em().nativeUpdate(User, { id }, { email });
+
+    expect((await linkThrough(browser, PERSON.linkFlow)).status).toBe(303);
+    const linked = await mailTo(email, LINKED);
+    expect(linked.text).toContain(`«${login.toLowerCase()}»`);
+    expect(linked.text).toContain('Иванова Мария Сергеевна');
+    expect(linked.text).toContain('входить через Госуслуги');
+    expect(linked.text).toContain('Если это сделали не вы');
+    expect(linked.text).toContain('«Забыли пароль?»');
+    expect(linked.text).toContain(`${t.url}/forgot-password`);
+    expect(linked.text).toContain('отвяжите');
+    expect(linked.text).toMatch(/\d{4} г\./);
+
+    const response = await browser.request('/api/v1/me/identities/gosuslugi', { method: 'DELETE' });
+    expect(response.status).toBe(204);
+    const unlinked = await mailTo(email, UNLINKED);
+    expect(unlinked.text).toContain(`«${login.toLowerCase()}»`);
+    expect(unlinked.text).toContain('Если это сделали не вы');
+    expect(unlinked.text).toContain('«Забыли пароль?»');
+    for (const mail of [linked, unlinked]) {
+      expect(mail.text).not.toMatch(/[A-Za-z0-9_-]{43}/);
+      expect(mail.text).not.toMatch(/reset-password|verify-email|callback/);
+    }
+    expect((await outboxTo(email)).map((m) => m.subject)).toEqual([LINKED, UNLINKED]);
+  });
+
+  it('sends nothing for a refused unlink, nor for a link or unlink of an account without a verified e-mail', async () => {
+    const { browser, id } = await loggedInBrowser(t);
+    const pending = address();
+    await t.em().nativeUpdate(User, { id }, { pendingEmail: pending });
+    const before = await t.em().count(MailMessage, {});
+    expect((await linkThrough(browser, PERSON.linkFlow)).status).toBe(303);
+    expect(
+      (await browser.request('/api/v1/me/identities/gosuslugi', { method: 'DELETE' })).status,
+    ).toBe(204);
+    expect(await t.em().count(MailMessage, {})).toBe(before);
+
+    // Refused: nothing linked, nothing told, even with a verified address.
+    const email = address();
+    await t.em().nativeUpdate(User, { id }, { email, pendingEmail: null });
+    const again = await browser.request('/api/v1/me/identities/gosuslugi', { method: 'DELETE' });
+    expect(again.status).toBe(404);
+    expect(await outboxTo(email)).toEqual([]);
   });
 });
 

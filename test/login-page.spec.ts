@@ -3,6 +3,7 @@ import { Session } from '../src/sessions/session.entity.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
 import { register } from './support/http.js';
+import { hashSessionToken } from '../src/sessions/session.service.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -108,5 +109,36 @@ describe('the login page', () => {
     expect(response.headers.get('location')).toBe('/auth/gosuslugi/link');
     const [session] = await t.em().find(Session, { user: account.id, revokedAt: null });
     expect(Date.now() - session.authenticatedAt.getTime()).toBeLessThan(60_000);
+  });
+
+  it('gives the browser a new session cookie when the password is confirmed, and refuses the old one (ASVS 7.2.4)', async () => {
+    const account = await register(t);
+    const browser = new Browser(t.url);
+    const first = await formToken(browser, '/login');
+    await browser.postForm('/login', {
+      csrf: first.csrf,
+      login: account.login,
+      password: account.password,
+    });
+    const before = browser.cookies.get('il_session')!;
+    const { csrf } = await formToken(browser, '/login?reauth=1&returnTo=%2Faccount');
+    const response = await browser.postForm('/login', {
+      csrf,
+      password: account.password,
+      returnTo: '/account',
+    });
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe('/account');
+    const after = browser.cookies.get('il_session')!;
+    expect(after).not.toBe(before);
+    // The form token is dropped as at login: the next page issues a new one.
+    expect(browser.cookies.has('il_csrf')).toBe(false);
+
+    const live = await t.em().find(Session, { user: account.id, revokedAt: null });
+    expect(live.map((session) => session.tokenHash)).toEqual([hashSessionToken(after)]);
+    const old = new Browser(t.url);
+    old.cookies.set('il_session', before);
+    expect((await old.get('/api/v1/me')).status).toBe(401);
+    expect((await browser.get('/account')).status).toBe(200);
   });
 });

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { decodeJwt } from 'jose';
 import request from 'supertest';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { PasswordCredential } from '../src/identity/password-credential.entity.js';
 import { PasswordHasher } from '../src/identity/password-hasher.service.js';
 import { User, UserStatus } from '../src/identity/user.entity.js';
-import { Session } from '../src/sessions/session.entity.js';
+import { AuthMethod, Session } from '../src/sessions/session.entity.js';
 import { hashSessionToken } from '../src/sessions/session.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { cookiesOf, login, register, STRONG_PASSWORD, uniqueLogin } from './support/http.js';
@@ -166,6 +167,101 @@ describe('session cookie', () => {
       .send({ login: account.login, password: account.password });
     expect(cookiesOf(response).get('il_session')!.value).not.toBe(planted);
     await request(t.http).get('/api/v1/me').set('Cookie', `il_session=${planted}`).expect(401);
+  });
+});
+
+describe('re-authentication: a new session token, the old one ended (ASVS 7.2.4)', () => {
+  const reauthenticate = (cookie: string, password: string) =>
+    request(t.http).post('/api/v1/auth/reauthenticate').set('Cookie', cookie).send({ password });
+
+  it('issues a new session cookie and access token for the same user and method, and ends the old session', async () => {
+    const account = await register(t);
+    const before = await login(t, account);
+    const response = await reauthenticate(before.cookie, account.password);
+    expect(response.status).toBe(200);
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.body).toEqual({
+      accessToken: expect.any(String),
+      tokenType: 'Bearer',
+      expiresIn: expect.any(Number),
+    });
+    const renewed = cookiesOf(response).get('il_session')!;
+    expect(renewed.attributes).toEqual(
+      expect.arrayContaining(['HttpOnly', 'SameSite=Lax', 'Path=/']),
+    );
+    const cookie = `il_session=${renewed.value}`;
+    expect(cookie).not.toBe(before.cookie);
+    const claims = decodeJwt(response.body.accessToken as string);
+    expect(claims.sid).not.toBe(before.sessionId);
+    expect(claims.sub).toBe(account.id);
+    expect(claims.amr).toEqual([AuthMethod.Password]);
+
+    const me = await request(t.http).get('/api/v1/me').set('Cookie', cookie).expect(200);
+    expect(me.body.id).toBe(account.id);
+    await request(t.http)
+      .get('/api/v1/me')
+      .set('Authorization', `Bearer ${response.body.accessToken}`)
+      .expect(200);
+
+    const old = await t.em().findOneOrFail(Session, before.sessionId);
+    expect(old.revokedAt).not.toBeNull();
+    expect(old.revokedReason).toBe('reauthenticated');
+    const live = await t.em().find(Session, { user: account.id, revokedAt: null });
+    expect(live).toHaveLength(1);
+    expect(live[0]).toMatchObject({
+      id: claims.sid,
+      tokenHash: hashSessionToken(renewed.value),
+      method: AuthMethod.Password,
+    });
+    expect(Date.now() - live[0].authenticatedAt.getTime()).toBeLessThan(60_000);
+    const event = await t
+      .em()
+      .findOneOrFail(AuditEvent, { type: 'reauthenticated', targetUserId: account.id });
+    expect(event.details).toEqual({ sessionId: claims.sid, previousSessionId: before.sessionId });
+  });
+
+  it('refuses the cookie and the access tokens of the session that re-authenticated (fixation after re-authentication)', async () => {
+    const account = await register(t);
+    const before = await login(t, account);
+    expect((await reauthenticate(before.cookie, account.password)).status).toBe(200);
+
+    const byCookie = await request(t.http).get('/api/v1/me').set('Cookie', before.cookie);
+    expect(byCookie.status).toBe(401);
+    expect(byCookie.body.code).toBe('unauthenticated');
+    await request(t.http)
+      .get('/api/v1/me')
+      .set('Authorization', `Bearer ${before.accessToken}`)
+      .expect(401);
+    await request(t.http).post('/api/v1/auth/token').set('Cookie', before.cookie).expect(401);
+    // Nor can the old cookie re-authenticate again to get back in.
+    expect((await reauthenticate(before.cookie, account.password)).status).toBe(401);
+  });
+
+  it('refuses an access token: only the browser session is replaced (403 browser_session_required)', async () => {
+    const account = await register(t);
+    const before = await login(t, account);
+    const response = await request(t.http)
+      .post('/api/v1/auth/reauthenticate')
+      .set('Authorization', `Bearer ${before.accessToken}`)
+      .send({ password: account.password });
+    expect(response.status).toBe(403);
+    expect(response.body.code).toBe('browser_session_required');
+    expect(cookiesOf(response).has('il_session')).toBe(false);
+    await request(t.http).get('/api/v1/me').set('Cookie', before.cookie).expect(200);
+    expect(await t.em().count(Session, { user: account.id, revokedAt: null })).toBe(1);
+  });
+
+  it('changes nothing on a wrong password: 401, no new cookie, the session goes on and the failure counts', async () => {
+    const account = await register(t);
+    const before = await login(t, account);
+    const refused = await reauthenticate(before.cookie, 'Not#TheRight1');
+    expect(refused.status).toBe(401);
+    expect(refused.body.code).toBe('invalid_credentials');
+    expect(cookiesOf(refused).has('il_session')).toBe(false);
+    await request(t.http).get('/api/v1/me').set('Cookie', before.cookie).expect(200);
+    expect(await t.em().count(Session, { user: account.id, revokedAt: null })).toBe(1);
+    const credential = await t.em().findOneOrFail(PasswordCredential, { user: account.id });
+    expect(credential.failureCount).toBe(1);
   });
 });
 

@@ -3,17 +3,23 @@ import argon2 from 'argon2';
 import request from 'supertest';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { PasswordCredential } from '../src/identity/password-credential.entity.js';
+import { User } from '../src/identity/user.entity.js';
+import { MailMessage } from '../src/mail/mail-message.entity.js';
 import { Session } from '../src/sessions/session.entity.js';
 import { hashSessionToken } from '../src/sessions/session.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { login, register, weakenStoredHash } from './support/http.js';
+import { TestSmtp } from './support/smtp.js';
 
+const smtp = new TestSmtp();
 let t: TestApp;
 beforeAll(async () => {
-  t = await startTestApp({ THROTTLE_AUTH_LIMIT: '100000' });
+  await smtp.start();
+  t = await startTestApp({ THROTTLE_AUTH_LIMIT: '100000', SMTP_URL: smtp.url });
 });
 afterAll(async () => {
   await t.close();
+  await smtp.stop();
 });
 
 const NEW_PASSWORD = 'Dnevnik(2027)';
@@ -160,5 +166,95 @@ describe('password change racing a login with the old password', () => {
         hashSessionToken(current.cookie.split('=')[1]),
       ]);
     }
+  });
+});
+
+describe('password change racing a re-authentication with the old password', () => {
+  it('never leaves a session made with the old password once the change commits, whichever comes first', async () => {
+    for (let round = 0; round < 6; round++) {
+      const account = await register(t);
+      const changing = await login(t, account);
+      const other = await login(t, account);
+      const [change, reauth] = await Promise.all([
+        request(t.http).post('/api/v1/me/password').set('Cookie', changing.cookie).send({
+          currentPassword: account.password,
+          newPassword: NEW_PASSWORD,
+          newPasswordRepeat: NEW_PASSWORD,
+        }),
+        request(t.http)
+          .post('/api/v1/auth/reauthenticate')
+          .set('Cookie', other.cookie)
+          .send({ password: account.password }),
+      ]);
+      expect(change.status).toBe(204);
+      expect([200, 401]).toContain(reauth.status);
+      const live = await t.em().find(Session, { user: account.id, revokedAt: null });
+      expect(live.map((session) => session.tokenHash)).toEqual([
+        hashSessionToken(changing.cookie.split('=')[1]),
+      ]);
+    }
+  });
+});
+
+describe('notice of a password change (ASVS 6.3.7)', () => {
+  let mailbox = 0;
+  const address = () => `change.${process.pid}.${++mailbox}@example.ru`;
+  const SUBJECT = 'Пароль учётной записи ЭПОС изменён';
+  const moscow = (date: Date) =>
+    date.toLocaleString('ru-RU', {
+      timeZone: 'Europe/Moscow',
+      dateStyle: 'long',
+      timeStyle: 'short',
+    });
+  const change = (cookie: string, currentPassword: string) =>
+    request(t.http).post('/api/v1/me/password').set('Cookie', cookie).send({
+      currentPassword,
+      newPassword: NEW_PASSWORD,
+      newPasswordRepeat: NEW_PASSWORD,
+    });
+  const noticesTo = (to: string) => t.em().count(MailMessage, { to, subject: SUBJECT });
+
+  it('tells the verified address what changed, when and what to do, through the outbox, with no live link', async () => {
+    const account = await register(t);
+    const email = address();
+    // A pending address must not get it: only the verified one is the person's.
+    const pending = address();
+    await t.em().nativeUpdate(User, { id: account.id }, { email, pendingEmail: pending });
+    const { cookie } = await login(t, account);
+
+    // A refused change sends nothing: the notice belongs to the change's transaction.
+    expect((await change(cookie, 'Not#TheRight1')).status).toBe(422);
+    expect(await noticesTo(email)).toBe(0);
+
+    const started = new Date();
+    expect((await change(cookie, account.password)).status).toBe(204);
+    const finished = new Date();
+    expect(await noticesTo(email)).toBe(1);
+    expect(await noticesTo(pending)).toBe(0);
+
+    const mail = await smtp.waitFor(email);
+    expect(mail.subject).toBe(SUBJECT);
+    expect(mail.text).toContain(`«${account.login.toLowerCase()}»`);
+    expect(mail.text).toContain('изменён в «Личном кабинете»');
+    expect([moscow(started), moscow(finished)].some((when) => mail.text.includes(when))).toBe(true);
+    expect(mail.text).toContain('Остальные сеансы учётной записи завершены');
+    expect(mail.text).toContain('Если это сделали не вы');
+    expect(mail.text).toContain('«Забыли пароль?»');
+    expect(mail.text).toContain(`${t.url}/forgot-password`);
+    // No token of any kind: no 43-character secret, no reset or verification link.
+    expect(mail.text).not.toMatch(/[A-Za-z0-9_-]{43}/);
+    expect(mail.text).not.toMatch(/reset-password|verify-email/);
+    expect(smtp.received.filter((m) => m.to.includes(pending))).toEqual([]);
+  });
+
+  it('sends no notice when the account has no verified e-mail', async () => {
+    const account = await register(t);
+    const pending = address();
+    await t.em().nativeUpdate(User, { id: account.id }, { pendingEmail: pending });
+    const { cookie } = await login(t, account);
+    const before = await t.em().count(MailMessage, {});
+    expect((await change(cookie, account.password)).status).toBe(204);
+    expect(await t.em().count(MailMessage, {})).toBe(before);
+    expect(await noticesTo(pending)).toBe(0);
   });
 });

@@ -10,6 +10,7 @@ import { normalizeEmail, normalizeLogin } from '../identity/normalize.js';
 import { PasswordCredential } from '../identity/password-credential.entity.js';
 import { PasswordHasher } from '../identity/password-hasher.service.js';
 import { User } from '../identity/user.entity.js';
+import { AccountNotices } from '../mail/account-notices.js';
 import { AuthService } from '../sessions/auth.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { RECENT_AUTHENTICATION_MS } from '../sessions/recent-authentication.js';
@@ -32,6 +33,7 @@ export class AccountsService {
     private readonly auth: AuthService,
     private readonly audit: AuditService,
     private readonly verification: EmailVerification,
+    private readonly notices: AccountNotices,
   ) {}
 
   /** The policy again, with the login: the one check every path that sets a password passes. */
@@ -160,7 +162,7 @@ export class AccountsService {
   /**
    * Requires the current password (a wrong one counts toward lockout like a failed login), applies
    * the policy with the login, and ends every other session of the account; the current one
-   * stays. Every field problem comes back in one 422.
+   * stays. The verified address is told (ASVS 6.3.7). Every field problem comes back in one 422.
    */
   async changePassword(
     user: User,
@@ -205,9 +207,15 @@ export class AccountsService {
       ) {
         throw Errors.passwordChangedConcurrently();
       }
+      const now = new Date();
       credential.hash = hash;
-      credential.changedAt = new Date();
+      credential.changedAt = now;
       const ended = await this.sessions.revokeOthers(em, user, current.id, 'password_changed');
+      // The address as it is now, not as the request began. Read, not locked: a login or a
+      // re-authentication holds the credential and then needs the account row for its session's
+      // foreign key, so locking the account here, after or before the credential, could deadlock.
+      const account = await em.findOneOrFail(User, user.id, { refresh: true });
+      await this.notices.tell(em, account, { kind: 'password-changed' }, client, now);
       this.audit.record(
         {
           type: 'password.changed',

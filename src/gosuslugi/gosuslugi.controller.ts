@@ -21,8 +21,6 @@ import {
 } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { AppConfig } from '../config/app-config.js';
-import { AuthService } from '../sessions/auth.service.js';
-import { ReauthenticateDto } from '../sessions/dto/reauthenticate.dto.js';
 import { assertSameOrigin } from '../sessions/same-origin.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { SessionService } from '../sessions/session.service.js';
@@ -42,7 +40,6 @@ export class GosuslugiController {
   constructor(
     private readonly gosuslugi: GosuslugiService,
     private readonly sessions: SessionService,
-    private readonly auth: AuthService,
     private readonly pages: PageRenderer,
     private readonly config: AppConfig,
     private readonly csrf: Csrf,
@@ -186,19 +183,5 @@ export class GosuslugiController {
   @ApiOperation({ summary: 'Отвязать Госуслуги (нельзя, если это единственный способ входа)' })
   unlink(@CurrentAuth() auth: AuthContext, @Client() client: ClientInfo): Promise<void> {
     return this.gosuslugi.unlink(auth.session, client);
-  }
-
-  @Post('api/v1/auth/reauthenticate')
-  @Authenticated()
-  @CredentialEndpoint()
-  @ApiCookieAuth()
-  @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiOperation({ summary: 'Подтвердить пароль в текущем сеансе (перед привязкой Госуслуг)' })
-  reauthenticate(
-    @CurrentAuth() auth: AuthContext,
-    @Body() dto: ReauthenticateDto,
-    @Client() client: ClientInfo,
-  ): Promise<void> {
-    return this.auth.reauthenticate(auth.session, dto.password, client);
   }
 }

@@ -1,11 +1,13 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type Request, type Response } from 'express';
+import { lockAccount } from '../accounts/account-lock.js';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { IdentityLinks, type VerifiedIdentity } from '../identity/identity-links.service.js';
 import { User, UserStatus } from '../identity/user.entity.js';
+import { AccountNotices } from '../mail/account-notices.js';
 import { Invitations } from '../pos/invitations.service.js';
 import { AuthService, type LoginResult } from '../sessions/auth.service.js';
 import { RECENT_AUTHENTICATION_MS } from '../sessions/recent-authentication.js';
@@ -58,6 +60,7 @@ export class GosuslugiService {
     private readonly sessions: SessionService,
     private readonly audit: AuditService,
     private readonly invitations: Invitations,
+    private readonly notices: AccountNotices,
   ) {}
 
   /** From the invitation page: the token itself stays out of the transaction, its invitation id goes in. */
@@ -310,8 +313,10 @@ export class GosuslugiService {
     const user = session.user;
     try {
       await this.em.transactional(async (em) => {
-        const linked = await this.links.link(em, user, identity);
-        this.applyNames(user, identity);
+        // The account first (the order every account change takes); the session must still be live.
+        const account = await lockAccount(em, user.id, session);
+        const linked = await this.links.link(em, account, identity);
+        this.applyNames(account, identity);
         this.audit.record(
           {
             type: 'gosuslugi.linked',
@@ -322,10 +327,15 @@ export class GosuslugiService {
           },
           em,
         );
-        // The notice e-mail to a verified address joins here when e-mail verification exists.
+        const { lastName, firstName, middleName } = identity.claims;
+        const name = [lastName, firstName, middleName].filter(Boolean).join(' ') || null;
+        await this.notices.tell(em, account, { kind: 'gosuslugi-linked', name }, client);
         await em.flush();
       });
     } catch (error) {
+      // Ended meanwhile (a logout, a password reset, a re-authentication elsewhere): nothing linked.
+      if (error instanceof DomainError && error.code === 'unauthenticated')
+        return this.sessionEnded(client, transaction);
       return this.linkRefused(error, user, client);
     }
     return { kind: 'linked', returnTo: DEFAULT_RETURN };
@@ -333,7 +343,8 @@ export class GosuslugiService {
 
   async unlink(session: Session, client: ClientInfo): Promise<void> {
     await this.em.transactional(async (em) => {
-      const identity = await this.links.unlink(em, session.user, 'gosuslugi');
+      const account = await lockAccount(em, session.user.id, session);
+      const identity = await this.links.unlink(em, account, 'gosuslugi');
       this.audit.record(
         {
           type: 'gosuslugi.unlinked',
@@ -344,6 +355,7 @@ export class GosuslugiService {
         },
         em,
       );
+      await this.notices.tell(em, account, { kind: 'gosuslugi-unlinked' }, client);
       await em.flush();
     });
   }

@@ -1,6 +1,7 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { MAIL_DATABASE_URL, MAIL_WORKER, MailOutbox } from './mail.outbox.js';
 import { MailTemplates } from './mail-templates.js';
+import { AccountNotices } from './account-notices.js';
 
 @Global()
 @Module({})
@@ -13,8 +14,9 @@ export class MailModule {
         { provide: MAIL_WORKER, useValue: worker },
         MailOutbox,
         MailTemplates,
+        AccountNotices,
       ],
-      exports: [MailOutbox, MailTemplates],
+      exports: [MailOutbox, MailTemplates, AccountNotices],
     };
   }
 }

@@ -9,7 +9,14 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
-import { ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCookieAuth,
+  ApiForbiddenResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
 import {
   Authenticated,
@@ -25,10 +32,12 @@ import { AppConfig } from '../config/app-config.js';
 import { AuthService } from './auth.service.js';
 import { CurrentSessionResponse } from './dto/current-session.response.js';
 import { AccessTokenResponse, LoginDto } from './dto/login.dto.js';
+import { ReauthenticateDto } from './dto/reauthenticate.dto.js';
 import { TokenRequestDto } from './dto/token-request.dto.js';
 import { clearSessionCookie, setSessionCookie } from './session-cookie.js';
 import { assertSameOrigin } from './same-origin.js';
 import { SessionService } from './session.service.js';
+import { SessionErrors } from './sessions.texts.js';
 import { TokenService } from './token.service.js';
 
 @ApiTags('auth')
@@ -56,6 +65,46 @@ export class AuthController {
   ): Promise<AccessTokenResponse> {
     const previous = await this.sessions.fromCookie(request);
     const { session, token } = await this.auth.login(dto.login, dto.password, client, previous);
+    setSessionCookie(response, this.config, token);
+    const access = await this.tokens.issueForSession(session);
+    return { accessToken: access.token, tokenType: 'Bearer', expiresIn: access.expiresIn };
+  }
+
+  @Post('api/v1/auth/reauthenticate')
+  @Authenticated()
+  @CredentialEndpoint()
+  @HttpCode(HttpStatus.OK)
+  @Header('Cache-Control', 'no-store')
+  @ApiCookieAuth()
+  @ApiOperation({
+    summary: 'Подтвердить пароль в текущем сеансе: новый сеанс, прежний завершается',
+    description:
+      'Нужен перед действиями, которые требуют недавнего ввода пароля (привязка Госуслуг, ' +
+      'завершение других сеансов, замена подтверждённого e-mail; ответ 403 reauthentication_required). ' +
+      'Как и вход, выдаёт новый сеанс (ASVS 7.2.4): новая cookie сеанса в Set-Cookie и новый access token ' +
+      'в ответе. Прежний сеанс завершается вместе с его cookie и всеми его access token — ' +
+      'дальше используйте только новые. Способ входа сеанса (amr) сохраняется. ' +
+      'Неверный пароль: 401 invalid_credentials, учитывается для блокировки, сеанс не меняется. ' +
+      'Только по cookie сеанса: с access token — 403 browser_session_required.',
+  })
+  @ApiOkResponse({
+    type: AccessTokenResponse,
+    description: 'Access token нового сеанса; cookie нового сеанса — в Set-Cookie',
+  })
+  @ApiUnauthorizedResponse({
+    description:
+      'invalid_credentials — неверный пароль; unauthenticated — нет живого сеанса (или он завершился)',
+  })
+  @ApiForbiddenResponse({ description: 'browser_session_required — вызов с access token' })
+  async reauthenticate(
+    @CurrentAuth() auth: AuthContext,
+    @Body() dto: ReauthenticateDto,
+    @Client() client: ClientInfo,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<AccessTokenResponse> {
+    // The browser session is what gets replaced: an access token cannot trade itself for a cookie.
+    if (auth.via !== 'cookie') throw SessionErrors.browserSessionRequired();
+    const { session, token } = await this.auth.reauthenticate(auth.session, dto.password, client);
     setSessionCookie(response, this.config, token);
     const access = await this.tokens.issueForSession(session);
     return { accessToken: access.token, tokenType: 'Bearer', expiresIn: access.expiresIn };

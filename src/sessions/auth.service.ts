@@ -10,7 +10,7 @@ import { PasswordCredential } from '../identity/password-credential.entity.js';
 import { PasswordHasher } from '../identity/password-hasher.service.js';
 import { type User, UserStatus } from '../identity/user.entity.js';
 import { afterFailure, CLEARED, isLocked, type LockoutState } from './lockout.js';
-import { AuthMethod, type Session } from './session.entity.js';
+import { AuthMethod, Session } from './session.entity.js';
 import { SessionService } from './session.service.js';
 
 export interface LoginResult {
@@ -164,24 +164,72 @@ export class AuthService {
     return { credential, verifiedHash };
   }
 
-  /** Re-entering the password in a live session (before linking Госуслуги, for example). */
-  async reauthenticate(session: Session, password: string, client: ClientInfo): Promise<void> {
+  /**
+   * Re-entering the password in a live session (before linking Госуслуги or ending other sessions).
+   * Like a login it ends in a new session with a new token, and the session it confirmed ends with
+   * its cookie and access tokens (ASVS 7.2.4): a token someone copied or planted before the password
+   * was typed is worth nothing after it. The new session keeps the user and the method the person
+   * logged in with; its `authenticatedAt` and expiries start now.
+   *
+   * Under the credential's row lock (the order password changes and logins take) the password is
+   * checked again against a concurrent change, and the old session must still be live: a change
+   * that ended it, or a logout, commits either before (refused here) or after (ends the new one).
+   */
+  async reauthenticate(
+    session: Session,
+    password: string,
+    client: ClientInfo,
+  ): Promise<LoginResult> {
+    const user = session.user;
     const verified = await this.verifyCurrentPassword(
-      session.user,
+      user,
       password,
       client,
       'reauthentication.failed',
     );
     if (!verified) throw Errors.invalidCredentials();
-    session.authenticatedAt = new Date();
-    this.audit.record({
-      type: 'reauthenticated',
-      actorUserId: session.user.id,
-      targetUserId: session.user.id,
-      client,
-      details: { sessionId: session.id },
+    const result = await this.em.transactional(async (em) => {
+      const credential = await em.findOneOrFail(PasswordCredential, verified.credential.id, {
+        lockMode: LockMode.PESSIMISTIC_WRITE,
+        refresh: true,
+      });
+      if (
+        credential.hash !== verified.verifiedHash &&
+        !(await this.hasher.verify(credential.hash, password))
+      )
+        return 'credential_changed' as const;
+      const previous = await em.findOne(
+        Session,
+        { id: session.id, user },
+        { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+      );
+      if (!previous?.isActive(new Date())) return 'session_ended' as const;
+      this.sessions.revoke(previous, 'reauthenticated');
+      const created = this.sessions.create(em, user, previous.method, client);
+      this.audit.record(
+        {
+          type: 'reauthenticated',
+          actorUserId: user.id,
+          targetUserId: user.id,
+          client,
+          details: { sessionId: created.session.id, previousSessionId: previous.id },
+        },
+        em,
+      );
+      await em.flush();
+      return created;
     });
-    await this.em.flush();
+    if (typeof result === 'string') {
+      await this.audit.write({
+        type: 'reauthentication.failed',
+        actorUserId: user.id,
+        targetUserId: user.id,
+        client,
+        details: { reason: result },
+      });
+      throw result === 'session_ended' ? Errors.unauthenticated() : Errors.invalidCredentials();
+    }
+    return result;
   }
 
   /**

@@ -91,16 +91,21 @@ export class LoginController {
     }
     const current = await this.sessions.fromCookie(request);
     try {
-      if (!form.login && current) {
-        // The password again, in the current session.
-        await this.auth.reauthenticate(current, form.password, client);
-        return response.redirect(303, returnTo);
-      }
-      const { token } = await this.auth.login(form.login ?? '', form.password, client, current);
+      // Without a login: the password again for the current session, which it replaces (a new
+      // token, the old one ended) exactly as a login would.
+      const { token } =
+        !form.login && current
+          ? await this.auth.reauthenticate(current, form.password, client)
+          : await this.auth.login(form.login ?? '', form.password, client, current);
       setSessionCookie(response, this.config, token);
       this.csrf.rotate(response);
       response.redirect(303, returnTo);
     } catch (error) {
+      if (error instanceof DomainError && error.code === 'unauthenticated') {
+        // The session ended while the password was being checked: log in from the start.
+        const query = new URLSearchParams({ returnTo });
+        return response.redirect(303, `/login?${query.toString()}`);
+      }
       if (!(error instanceof DomainError) || error.code !== 'invalid_credentials') throw error;
       this.render(response, 401, {
         returnTo,

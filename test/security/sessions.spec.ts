@@ -154,6 +154,42 @@ describe('a stolen session cookie against its owner', () => {
   });
 });
 
+describe('a copy of the session cookie when its owner confirms the password', () => {
+  it('is refused afterwards, with its access tokens, while the owner goes on in a new session (fixation after re-authentication)', async () => {
+    const account = await register(t);
+    const owner = new Browser(t.url);
+    const signedIn = await owner.postJson('/api/v1/auth/login', {
+      login: account.login,
+      password: account.password,
+    });
+    const { accessToken } = (await signedIn.json()) as { accessToken: string };
+    // What someone else took from the owner's browser (or planted there) before the password.
+    const copied = `il_session=${owner.cookies.get('il_session')!}`;
+    expect(await alive(copied)).toBe(true);
+
+    const page = await owner.get('/login?reauth=1&returnTo=%2Faccount');
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())![1];
+    const confirmed = await owner.postForm('/login', {
+      csrf,
+      password: account.password,
+      returnTo: '/account',
+    });
+    expect(confirmed.status).toBe(303);
+
+    expect(await alive(copied)).toBe(false);
+    await request(t.http)
+      .get('/api/v1/me')
+      .set('Authorization', `Bearer ${accessToken}`)
+      .expect(401);
+    await request(t.http).post('/api/v1/auth/token').set('Cookie', copied).expect(401);
+    // A recent password is exactly what the copy would need to end the owner's other sessions.
+    const endOthers = await request(t.http).delete('/api/v1/me/sessions').set('Cookie', copied);
+    expect(endOthers.status).toBe(401);
+    expect((await owner.get('/api/v1/me')).status).toBe(200);
+    expect(await liveSessions(account.id)).toBe(1);
+  });
+});
+
 describe('forged «Активные сеансы» forms', () => {
   it('a «Завершить все остальные сеансы» with a wrong form token or from another site ends nothing', async () => {
     const account = await register(t);
