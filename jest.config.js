@@ -34,8 +34,9 @@ const integration = {
 };
 
 /**
- * Specs that start the service in process log at trace into a capture, and each such file ends
- * with a test that searches it for the secrets the file used (test/support/log-check.ts).
+ * Specs that start the service, in process or as processes of their own (the built service and
+ * command line), log at trace into a capture, and each such file ends with a test that searches it
+ * for the secrets the file used (test/support/log-check.ts).
  */
 const logCheck = {
   testEnvironment: '<rootDir>/test/support/environment.ts',
@@ -61,6 +62,7 @@ export default {
     {
       // Pages in Debian's Chromium against the built service (`npm test` builds first).
       ...integration,
+      ...logCheck,
       displayName: 'browser',
       testMatch: ['<rootDir>/test/browser/**/*.spec.ts'],
       testTimeout: 180_000,
@@ -68,6 +70,7 @@ export default {
     {
       // Several real service processes (built) on one database: scale-out, shutdown, faults.
       ...integration,
+      ...logCheck,
       displayName: 'processes',
       testMatch: ['<rootDir>/test/processes/**/*.spec.ts'],
     },

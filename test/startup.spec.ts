@@ -1,13 +1,20 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { freePort } from '../src/database/embedded-postgres.js';
 import { createTestDatabase } from './support/app.js';
+import {
+  activeLogCapture,
+  captureChildOutput,
+  recordEnvironmentSecrets,
+  recordSecret,
+} from './support/log-capture.js';
 import { PRODUCTION_GOSUSLUGI } from './support/production.js';
+import { shownOnPurpose } from './support/service.js';
 
 /**
  * The service as a newcomer starts it: the real process, no DATABASE_URL. `npm test` builds
@@ -16,8 +23,10 @@ import { PRODUCTION_GOSUSLUGI } from './support/production.js';
 const ROOT = new URL('..', import.meta.url).pathname;
 const MAIN = join(ROOT, 'dist', 'main.js');
 
+/** At `trace` under the file's log check, which searches every line these processes print. */
 function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...extra };
+  const level = activeLogCapture() ? 'trace' : 'info';
+  return { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: level, ...extra };
 }
 
 function run(
@@ -25,12 +34,19 @@ function run(
   args: string[],
   env: NodeJS.ProcessEnv,
 ): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  recordEnvironmentSecrets(env);
   const child = spawn(command, args, {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
+  // In development it announces the demo operator (README): only that line may show the password.
+  captureChildOutput(
+    child,
+    [basename(command), ...args.map((arg) => arg.replace(ROOT, ''))].join(' '),
+    shownOnPurpose,
+  );
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -90,6 +106,19 @@ describe('start-up', () => {
       });
       expect(existsSync(join(dataDir, 'pg', 'PG_VERSION'))).toBe(true);
       expect(existsSync(join(dataDir, 'token-signing-key.jwk.json'))).toBe(true);
+      // The embedded server's password and the signing key it made: never in its logs either.
+      recordSecret(
+        'embedded PostgreSQL password',
+        (await readFile(join(dataDir, 'pg-password'), 'utf8')).trim(),
+      );
+      recordSecret(
+        'TOKEN_SIGNING_KEY "d"',
+        (
+          JSON.parse(await readFile(join(dataDir, 'token-signing-key.jwk.json'), 'utf8')) as {
+            d?: string;
+          }
+        ).d,
+      );
 
       const registered = await fetch(`${base}/api/v1/accounts`, {
         method: 'POST',

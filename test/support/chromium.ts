@@ -3,7 +3,14 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from '@jest/globals';
-import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import {
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Locator,
+  type Page,
+} from 'playwright-core';
+import { activeLogCapture, recordAnswer, recordOutgoingRequest } from './log-capture.js';
 
 /** Debian's Chromium (`apt-get install chromium`); .ci/run installs it when missing. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -12,8 +19,51 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-results/screenshots', import.meta.url));
 const DOCS = fileURLToPath(new URL('../../docs/screenshots', import.meta.url));
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
+/**
+ * Under a log check (test/support/log-check.ts), every context of this browser tells the check what
+ * its pages send and receive: typed passwords in form posts, cookies, codes in redirects, link
+ * tokens in the addresses it opens. The service it talks to is a process of its own, out of the
+ * middleware's reach.
+ */
+function recordSecretsOfPages(browser: Browser): Browser {
+  const capture = activeLogCapture();
+  if (!capture) return browser;
+  const track = (work: Promise<unknown>) => {
+    const settled = work.catch(() => undefined);
+    capture.recording.add(settled);
+    void settled.finally(() => capture.recording.delete(settled));
+  };
+  const watched = new WeakSet<BrowserContext>();
+  const watch = (context: BrowserContext) => {
+    if (watched.has(context)) return context;
+    watched.add(context);
+    context.on('request', (request) => {
+      // The address and body now; the Cookie header only comes with allHeaders().
+      recordOutgoingRequest(request.url(), request.headers(), request.postData());
+      track(request.allHeaders().then((headers) => recordOutgoingRequest(request.url(), headers)));
+    });
+    context.on('response', (response) =>
+      track(
+        Promise.all([response.headerValues('set-cookie'), response.headerValue('location')]).then(
+          ([cookies, location]) => recordAnswer(cookies, location),
+        ),
+      ),
+    );
+    return context;
+  };
+  const newContext = browser.newContext.bind(browser);
+  const newPage = browser.newPage.bind(browser);
+  browser.newContext = async (options) => watch(await newContext(options));
+  browser.newPage = async (options) => {
+    const page = await newPage(options);
+    watch(page.context());
+    return page;
+  };
+  return browser;
+}
+
+export async function launchChromium(): Promise<Browser> {
+  const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
       '--no-sandbox',
@@ -24,6 +74,7 @@ export function launchChromium(): Promise<Browser> {
       '--no-first-run',
     ],
   });
+  return recordSecretsOfPages(browser);
 }
 
 /**

@@ -1,34 +1,86 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import {
+  activeLogCapture,
+  captureChildOutput,
+  recordEnvironmentSecrets,
+  recordSecret,
+} from './log-capture.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
+
+export interface CliResult {
+  code: number | null;
+  /** What the command printed for the operator, its log lines left out. */
+  out: string;
+  err: string;
+  /** Its JSON log lines (stdout), which the file's log check searches with the rest. */
+  logs: string;
+}
+
+/** A pino line of the service's logger, not the command's own output. */
+const isLogLine = (line: string) => {
+  if (!line.startsWith('{')) return false;
+  try {
+    return (JSON.parse(line) as { service?: unknown }).service === 'identity-link';
+  } catch {
+    return false;
+  }
+};
+
+/** The one line that shows a generated password to the operator, on purpose. */
+const SHOWN_ONCE = /^password \(shown once\): (\S+)$/;
+
+/**
+ * The built command line (`npm run cli -- …`) with the given environment and `stdin` as the
+ * operator's input. A spec file with a log check (test/support/log-check.ts) has it log at `trace`
+ * and searches its output; a password given on stdin or shown once is known to the check.
+ */
+export function runCliWith(env: NodeJS.ProcessEnv, args: string[], stdin = ''): Promise<CliResult> {
+  const capture = activeLogCapture();
+  const fullEnv = { ...env, LOG_LEVEL: capture ? 'trace' : 'silent' };
+  recordEnvironmentSecrets(fullEnv);
+  if (args.includes('--password-stdin')) recordSecret('--password-stdin', stdin.split('\n')[0]);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli.js'), ...args], {
+      cwd: ROOT,
+      env: fullEnv,
+    });
+    captureChildOutput(child, `dist/cli.js ${args[0] ?? ''}`.trim(), (line) => {
+      const secret = SHOWN_ONCE.exec(line)?.[1];
+      return secret ? [{ what: 'password shown once by the command line', secret }] : [];
+    });
+    let stdout = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.on('close', (code) => {
+      const lines = stdout.split(/(?<=\n)/);
+      resolve({
+        code,
+        out: lines.filter((line) => !isLogLine(line)).join(''),
+        err,
+        logs: lines.filter(isLogLine).join(''),
+      });
+    });
+    child.stdin.end(stdin);
+  });
+}
 
 /**
  * `npm run cli -- …` as the operator runs it: the built command line (`npm test` builds first)
  * against the given database, with `stdin` as the operator's input.
  */
-export function runCli(
-  databaseUrl: string,
-  args: string[],
-  stdin = '',
-): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'cli.js'), ...args], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        NODE_ENV: 'test',
-        DATABASE_URL: databaseUrl,
-        LOG_LEVEL: 'silent',
-        SMTP_URL: 'smtp://127.0.0.1:9',
-      },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('close', (code) => resolve({ code, out, err }));
-    child.stdin.end(stdin);
-  });
+export function runCli(databaseUrl: string, args: string[], stdin = ''): Promise<CliResult> {
+  return runCliWith(
+    {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'test',
+      DATABASE_URL: databaseUrl,
+      SMTP_URL: 'smtp://127.0.0.1:9',
+    },
+    args,
+    stdin,
+  );
 }

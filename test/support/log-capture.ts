@@ -1,3 +1,5 @@
+import { type ChildProcess } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
 import { type NextFunction, type Request, type Response } from 'express';
 import { type DestinationStream } from 'pino';
 
@@ -12,6 +14,13 @@ import { type DestinationStream } from 'pino';
  * password, link token, cookie, bearer token, `code` and `state` a test uses is sent to the app,
  * and every cookie and redirect the app hands out passes back through it. Mailed links are
  * recorded when the test SMTP server receives them (test/support/smtp.ts).
+ *
+ * Service and command-line processes that a spec spawns (the built dist/main.js and dist/cli.js)
+ * feed their stdout and stderr into the same capture, line by line (`captureChildOutput`), and log
+ * at `trace` too. Their HTTP boundary is out of reach, so the secrets they see are recorded where
+ * the spec sends them: its `fetch` calls (`recordSecretsOfFetch`, installed by log-check.ts), the
+ * pages of a Chromium it launched (test/support/chromium.ts), the secrets in the process's
+ * environment, and the ones the process prints on purpose.
  */
 
 /** Shorter values are too common to search for (a wrong password such as «short»). */
@@ -29,7 +38,19 @@ export interface LogCapture {
   sentInTheOpen: Set<string>;
   /** How many lines the check has searched; the environment searches the rest after teardown. */
   checkedLines: number;
+  /**
+   * 0-based line → the secrets that line shows on purpose: the development demo operator's
+   * password and the development mailbox's links as the service announces them, a password a
+   * command prints once. Only that line is excused for only that secret; anywhere else it leaks.
+   */
+  excused: Map<number, Set<string>>;
+  /** Secrets still being read from a browser's traffic; the check waits for them. */
+  recording: Set<Promise<unknown>>;
+  /** Spawned processes whose output may still come: each settles once its pipes are closed. */
+  children: Set<Promise<unknown>>;
   findLeaks(fromLine?: number): Leak[];
+  /** Waits for pending recordings and, up to `timeoutMs`, for the spawned processes' last output. */
+  settle(timeoutMs: number): Promise<void>;
 }
 
 const KEY = Symbol.for('identity-link.test.log-capture');
@@ -41,7 +62,17 @@ export function enableLogCapture(): LogCapture {
     secrets: new Map(),
     sentInTheOpen: new Set(),
     checkedLines: 0,
+    excused: new Map(),
+    recording: new Set(),
+    children: new Set(),
     findLeaks: (fromLine = 0) => findLeaks(capture, fromLine),
+    settle: async (timeoutMs) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      await Promise.race([Promise.allSettled([...capture.children]), timeout]);
+      clearTimeout(timer);
+      await Promise.allSettled([...capture.recording]);
+    },
   };
   (globalThis as WithCapture)[KEY] = capture;
   return capture;
@@ -79,8 +110,13 @@ const MAILED_LINK = /\/(?:pos\/invitations|reset-password|verify-email)\/([A-Za-
 const SECRET_FIELD = /password|^token$|^csrf$|^state$|^code$|^nonce$|^code_verifier$/i;
 const SECRET_QUERY = new Set(['code', 'state', 'nonce', 'token', 'code_challenge']);
 
+/** The link tokens (invitation, password reset, e-mail verification) in a text. */
+export function mailedLinkTokens(text: string): string[] {
+  return [...text.matchAll(MAILED_LINK)].map((match) => match[1]);
+}
+
 export function recordMailedLinks(text: string): void {
-  for (const match of text.matchAll(MAILED_LINK)) recordSecret('mailed link token', match[1]);
+  for (const token of mailedLinkTokens(text)) recordSecret('mailed link token', token);
 }
 
 /** Set-Cookie attributes, which a test may echo back in a Cookie header. */
@@ -151,6 +187,137 @@ export function recordSecretsMiddleware(req: Request, res: Response, next: NextF
   next();
 }
 
+/** A request the spec sends itself (fetch, Chromium): the same secrets the middleware notes. */
+export function recordOutgoingRequest(
+  url: string,
+  headers: Record<string, string>,
+  body?: string | null,
+): void {
+  const header = (name: string) =>
+    Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
+  const authorization = header('authorization');
+  if (authorization) recordSecret('Authorization header', authorization.replace(/^\S+\s+/, ''));
+  const cookie = header('cookie');
+  if (cookie) recordCookies('cookie', cookie);
+  recordUrl('request', url, true);
+  if (!body) return;
+  const type = header('content-type') ?? '';
+  if (type.includes('application/x-www-form-urlencoded'))
+    for (const [name, value] of new URLSearchParams(body)) recordBody(value, name, 1);
+  else if (type.includes('json'))
+    try {
+      recordBody(JSON.parse(body), '', 0);
+    } catch {
+      // Not JSON after all (a fuzzed body): nothing to take apart.
+    }
+}
+
+/** An answer the spec receives itself: its cookies and where it redirects. */
+export function recordAnswer(setCookies: string[], location?: string | null): void {
+  for (const line of setCookies) recordCookies('Set-Cookie', line.split(';')[0]);
+  if (location) recordUrl('Location', location, false);
+}
+
+/**
+ * Wraps the test global's `fetch` (test/support/browser.ts and every direct call) so that what a
+ * spec sends to a spawned service is known to the check, as the middleware does for test apps.
+ */
+export function recordSecretsOfFetch(): void {
+  const fetch = globalThis.fetch;
+  globalThis.fetch = async (input, init) => {
+    const request = input instanceof globalThis.Request ? input : undefined;
+    const url = input instanceof globalThis.Request ? input.url : input.toString();
+    const headers = new Headers(init?.headers ?? request?.headers);
+    const body = init?.body;
+    recordOutgoingRequest(
+      url,
+      Object.fromEntries(headers),
+      typeof body === 'string' || body instanceof URLSearchParams ? String(body) : undefined,
+    );
+    const response = await fetch(input, init);
+    recordAnswer(response.headers.getSetCookie(), response.headers.get('location'));
+    return response;
+  };
+}
+
+/** Private members of a JWK (RFC 7518): the signing key in TOKEN_SIGNING_KEY. */
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
+
+/**
+ * The secrets a spawned process is given in its environment: the password of any URL
+ * (DATABASE_URL, SMTP_URL, REDIS_URL), every …SECRET/…PASSWORD value, a private JWK's members.
+ */
+export function recordEnvironmentSecrets(env: NodeJS.ProcessEnv): void {
+  for (const [name, value] of Object.entries(env)) {
+    if (!value) continue;
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+      const password = URL.canParse(value) ? new URL(value).password : '';
+      recordSecret(`${name} password`, password);
+      recordSecret(`${name} password`, decode(password));
+    } else if (/SECRET|PASSWORD/i.test(name)) {
+      recordSecret(name, value);
+    } else if (value.startsWith('{')) {
+      try {
+        const jwk = JSON.parse(value) as Record<string, unknown>;
+        for (const member of PRIVATE_JWK_MEMBERS) recordSecret(`${name} "${member}"`, jwk[member]);
+      } catch {
+        // Not JSON: nothing to take apart.
+      }
+    }
+  }
+}
+
+/**
+ * Feeds a spawned process's stdout and stderr into the active capture, a line at a time, each line
+ * marked with where it came from. `shownOnPurpose` picks out the secrets a line prints on purpose
+ * (the development demo operator's password, the development mailbox's links, a password «shown
+ * once» by the command line): each is recorded, and excused in that line only. Without a capture
+ * (a file with no log check) nothing is kept.
+ */
+export function captureChildOutput(
+  child: ChildProcess,
+  source: string,
+  shownOnPurpose?: (line: string) => { what: string; secret: string }[],
+): void {
+  const capture = activeLogCapture();
+  if (!capture) return;
+  const label = `[${source}, pid ${child.pid ?? '?'}]`;
+  const pushLine = (stream: string, line: string) => {
+    for (const { what, secret } of shownOnPurpose?.(line) ?? []) {
+      if (secret.length < MIN_SECRET_LENGTH) continue;
+      recordSecret(what, secret);
+      const excused = capture.excused.get(capture.lines.length) ?? new Set<string>();
+      capture.excused.set(capture.lines.length, excused.add(secret));
+    }
+    capture.lines.push(`${label} ${stream}: ${line}\n`);
+  };
+  const closed: Promise<unknown>[] = [];
+  for (const [stream, pipe] of [
+    ['stdout', child.stdout],
+    ['stderr', child.stderr],
+  ] as const) {
+    if (!pipe) continue;
+    let rest = '';
+    // Other listeners (readiness, the spec's own) keep getting Buffers: decode a copy here.
+    const decoder = new StringDecoder('utf8');
+    pipe.on('data', (chunk: Buffer) => {
+      const lines = (rest + decoder.write(chunk)).split('\n');
+      rest = lines.pop()!;
+      for (const line of lines) pushLine(stream, line);
+    });
+    closed.push(
+      new Promise<void>((resolve) =>
+        pipe.once('close', () => {
+          rest += decoder.end();
+          if (rest) pushLine(stream, rest);
+          resolve();
+        }),
+      ),
+    );
+  }
+  capture.children.add(Promise.all(closed));
+}
+
 export interface Leak {
   /** 1-based line of the file's capture */
   line: number;
@@ -207,11 +374,12 @@ export function findLeaks(capture: LogCapture, fromLine = 0): Leak[] {
     if (at === -1 || open.includes(secret)) continue;
     while (at !== -1) {
       const index = lineAt(at);
-      leaks.push({
-        line: fromLine + index + 1,
-        what,
-        excerpt: mask(lines[index], secret, what),
-      });
+      if (!capture.excused.get(fromLine + index)?.has(secret))
+        leaks.push({
+          line: fromLine + index + 1,
+          what,
+          excerpt: mask(lines[index], secret, what),
+        });
       at = text.indexOf(secret, starts[index] + lines[index].length);
     }
   }

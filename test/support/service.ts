@@ -1,14 +1,42 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { freePort } from '../../src/database/embedded-postgres.js';
 import { createTestDatabase, type TestDatabase } from './app.js';
+import { runCliWith } from './cli.js';
+import {
+  activeLogCapture,
+  captureChildOutput,
+  mailedLinkTokens,
+  recordEnvironmentSecrets,
+} from './log-capture.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const run = promisify(execFile);
+
+const DEMO_OPERATOR = 'demo platform operator';
+const DEVELOPMENT_MAIL = 'development mail to ';
+
+/**
+ * What the development service prints on purpose, as README says: the demo operator's password
+ * when it announces the operator, and the links of a mail the development mailbox received.
+ */
+export function shownOnPurpose(line: string): { what: string; secret: string }[] {
+  if (!line.startsWith('{')) return [];
+  let entry: { msg?: unknown; password?: unknown; context?: unknown };
+  try {
+    entry = JSON.parse(line) as typeof entry;
+  } catch {
+    return [];
+  }
+  if (typeof entry.msg !== 'string') return [];
+  if (entry.msg.startsWith(DEMO_OPERATOR) && typeof entry.password === 'string')
+    return [{ what: 'the demo operator password', secret: entry.password }];
+  if (entry.context === 'MailOutbox' && entry.msg.startsWith(DEVELOPMENT_MAIL))
+    return mailedLinkTokens(entry.msg).map((secret) => ({ what: 'mailed link token', secret }));
+  return [];
+}
 
 export interface RunningService {
   /** Where this instance listens (its PUBLIC_URL may be another's, as behind a load balancer). */
@@ -29,6 +57,9 @@ export interface RunningService {
  * The service the way `npm start` runs it: the built `dist/main.js` in development mode (the
  * Госуслуги stand-in, the development mailbox, the demo operator), on its own database and port.
  * `npm test` builds first; run `npm run build` before running these specs on their own.
+ *
+ * In a spec file with a log check (test/support/log-check.ts) it logs at `trace`, and its stdout
+ * and stderr, and those of its `cli()` runs, go into the file's capture.
  */
 export async function startService(
   options: {
@@ -55,22 +86,23 @@ export async function startService(
     PUBLIC_URL: options.publicUrl ?? url,
     DATABASE_URL: database.url,
     DATA_DIR: dataDir,
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: activeLogCapture() ? 'trace' : 'info',
     // A browser journey logs in many times from one address.
     THROTTLE_AUTH_LIMIT: '100000',
     ...options.env,
   };
+  recordEnvironmentSecrets(env);
   let output = '';
   const child: ChildProcess = spawn(process.execPath, ['dist/main.js'], { cwd: ROOT, env });
+  captureChildOutput(child, `dist/main.js :${port}`, shownOnPurpose);
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  // 'close' rather than 'exit': the last lines it wrote have been read by then.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
 
   const stop = async () => {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await exited;
-    }
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await closed;
     if (ownsDatabase) await database.drop();
     if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
   };
@@ -84,14 +116,14 @@ export async function startService(
         (response) => response.ok,
         () => false,
       );
-      if (ready && output.includes('demo platform operator')) break;
+      if (ready && output.includes(DEMO_OPERATOR)) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   } catch (error) {
     await stop();
     throw error;
   }
-  const line = output.split('\n').find((entry) => entry.includes('demo platform operator'));
+  const line = output.split('\n').find((entry) => entry.includes(DEMO_OPERATOR));
   const printed = JSON.parse(line ?? '{}') as { login: string; password: string };
   const operator = { login: printed.login, password: printed.password };
   return {
@@ -103,7 +135,11 @@ export async function startService(
     operator,
     logs: () => output,
     stop,
-    cli: async (...args) =>
-      (await run(process.execPath, ['dist/cli.js', ...args], { cwd: ROOT, env })).stdout,
+    cli: async (...args) => {
+      const result = await runCliWith(env, args);
+      if (result.code !== 0)
+        throw new Error(`cli ${args.join(' ')} exited with ${result.code}:\n${result.err}`);
+      return result.out;
+    },
   };
 }
