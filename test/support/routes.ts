@@ -5,6 +5,8 @@ import { ModulesContainer } from '@nestjs/core';
 export interface MappedRoute {
   method: RequestMethod;
   path: string;
+  /** The handler's property name: Nest keys its parameter decorators' metadata by it. */
+  name: string;
   /** The handler and its controller, for reading the decorators' metadata. */
   targets: [() => void, new (...args: never[]) => object];
 }
@@ -26,6 +28,7 @@ export function mappedRoutes(app: INestApplication): MappedRoute[] {
         routes.push({
           method,
           path: `/${base}/${path}`.replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1'),
+          name,
           targets: [handler as () => void, controller],
         });
       }
