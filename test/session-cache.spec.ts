@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import request from 'supertest';
+import { FederatedIdentity } from '../src/identity/federated-identity.entity.js';
+import { User } from '../src/identity/user.entity.js';
 import { SessionCache } from '../src/sessions/session-cache.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { login, register } from './support/http.js';
@@ -106,6 +108,66 @@ describe('the session cache', () => {
       expect(await status({ accessToken: user.accessToken })).toBe(401);
     } finally {
       await sql.query('alter table sessions enable trigger sessions_auth_changed');
+    }
+  });
+
+  it('shows a Госуслуги identity linked or unlinked in the database by anyone, and only after its notice', async () => {
+    const user = await cachedSession();
+    const identities = async () =>
+      ((await me(user)).body as { identities: { provider: string; displayName: string }[] })
+        .identities;
+    const link = () =>
+      sql.query(
+        `insert into federated_identities (id, user_id, provider, issuer, subject, claims, linked_at)
+         values (gen_random_uuid(), $1, 'gosuslugi', 'https://esia.example', $2, $3, now())`,
+        [user.id, `subject-${user.id}`, JSON.stringify({ lastName: 'Иванова', firstName: 'Анна' })],
+      );
+    // The control: with the trigger off, the link stays unseen, so the cache answered.
+    await sql.query(
+      'alter table federated_identities disable trigger federated_identities_auth_changed',
+    );
+    try {
+      await link();
+      expect(await identities()).toEqual([]);
+    } finally {
+      await sql.query(
+        'alter table federated_identities enable trigger federated_identities_auth_changed',
+      );
+    }
+    await sql.query('delete from federated_identities where user_id = $1', [user.id]);
+    await link();
+    await waitUntil(async () => (await identities()).length === 1, 1000, 5);
+    expect(await identities()).toMatchObject([
+      { provider: 'gosuslugi', displayName: 'Иванова Анна' },
+    ]);
+    await sql.query('delete from federated_identities where user_id = $1', [user.id]);
+    await waitUntil(async () => (await identities()).length === 0, 1000, 5);
+  });
+
+  it('shows an identity this instance links at once, with no notice needed', async () => {
+    const user = await cachedSession();
+    // With the trigger off, only this instance's own flush can evict the cached session.
+    await sql.query(
+      'alter table federated_identities disable trigger federated_identities_auth_changed',
+    );
+    try {
+      const em = t.em();
+      em.persist(
+        FederatedIdentity.of(await em.findOneOrFail(User, user.id), {
+          provider: 'gosuslugi',
+          issuer: 'https://esia.example',
+          subject: `flushed-${user.id}`,
+          claims: { lastName: 'Петров' },
+        }),
+      );
+      await em.flush();
+      expect((await me(user)).body).toMatchObject({
+        identities: [{ provider: 'gosuslugi', displayName: 'Петров' }],
+      });
+    } finally {
+      await sql.query(
+        'alter table federated_identities enable trigger federated_identities_auth_changed',
+      );
     }
   });
 

@@ -46,8 +46,9 @@ export class AccountsController {
   @ApiCookieAuth()
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Личный кабинет: профиль, привязанные учётные записи, ЛКО' })
-  me(@CurrentAuth() auth: AuthContext): Promise<ProfileResponse> {
-    return this.accounts.profile(auth.user);
+  me(@CurrentAuth() auth: AuthContext): ProfileResponse {
+    // The linked identities came with the session (kept current by the session cache's triggers).
+    return ProfileResponse.of(auth.user, auth.facts.identities);
   }
 
   @Patch('me')

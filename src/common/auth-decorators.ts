@@ -1,6 +1,7 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { type Request } from 'express';
+import { type IdentityClaimsSnapshot } from '../identity/federated-identity.entity.js';
 import { type User } from '../identity/user.entity.js';
 import { type AuthMethod, type Session } from '../sessions/session.entity.js';
 
@@ -48,6 +49,15 @@ export interface SessionFacts {
   readonly revokedAt: Date | null;
   readonly userActive: boolean;
   readonly sessionsValidAfter: Date | null;
+  /** The user's linked identities, oldest first, for «Личный кабинет» (`GET /api/v1/me`). */
+  readonly identities: readonly LinkedIdentityFacts[];
+}
+
+export interface LinkedIdentityFacts {
+  readonly provider: string;
+  readonly linkedAt: Date;
+  readonly lastLoginAt: Date | null;
+  readonly claims: Readonly<IdentityClaimsSnapshot>;
 }
 
 export interface AuthContext {

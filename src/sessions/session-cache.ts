@@ -14,10 +14,11 @@ import {
 import pg from 'pg';
 import { type SessionFacts } from '../common/auth-decorators.js';
 import { AppConfig } from '../config/app-config.js';
+import { FederatedIdentity } from '../identity/federated-identity.entity.js';
 import { User } from '../identity/user.entity.js';
 import { Session } from './session.entity.js';
 
-/** The channel the triggers of Migration20261124120000 notify on: `s:<session id>`, `u:<user id>` or `*`. */
+/** The channel the triggers of Migration20261124120000 and …150000 notify on: `s:<session id>`, `u:<user id>` or `*`. */
 export const AUTH_CHANNEL = 'identity_link_auth';
 
 /** Enough for every session active within the TTL on one instance of a region's service. */
@@ -159,6 +160,8 @@ export class SessionCache
   /** ORM flushes of this instance: evicted before the response leaves, not on notification. */
   afterFlush({ uow }: FlushEventArgs): void {
     for (const change of uow.getChangeSets()) {
+      // Linked identities travel with the user's cached sessions: a new one counts too.
+      if (change.entity instanceof FederatedIdentity) this.invalidateUser(change.entity.user.id);
       if (change.type === ChangeSetType.CREATE) continue;
       if (change.entity instanceof Session) this.invalidateSession(change.entity.id);
       else if (change.entity instanceof User) this.invalidateUser(change.entity.id);

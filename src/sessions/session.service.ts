@@ -5,8 +5,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { BoundedMap } from '../common/bounded-map.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { AppConfig } from '../config/app-config.js';
+import {
+  FederatedIdentity,
+  type IdentityClaimsSnapshot,
+} from '../identity/federated-identity.entity.js';
 import { User, UserStatus } from '../identity/user.entity.js';
-import { type AuthContext, type SessionFacts } from '../common/auth-decorators.js';
+import {
+  type AuthContext,
+  type LinkedIdentityFacts,
+  type SessionFacts,
+} from '../common/auth-decorators.js';
 import { readSessionCookie } from './session-cookie.js';
 import { type CachedSession, SessionCache } from './session-cache.js';
 import { type AccessTokenClaims, TokenService } from './token.service.js';
@@ -26,19 +34,54 @@ export function hashSessionToken(token: string): string {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** `select` of a session joined to its user, columns prefixed `s.` and `u.`; by id or token hash. */
+/**
+ * `select` of a session joined to its user, columns prefixed `s.` and `u.`, and the user's linked
+ * identities as one JSON array `i.identities`; by id or token hash.
+ */
 function sessionLookup(em: EntityManager): Record<'id' | 'tokenHash', string> {
   const metadata = em.getMetadata();
   const sessions = metadata.get(Session);
   const users = metadata.get(User);
+  const identities = metadata.get(FederatedIdentity);
   const columns = (alias: string, meta: typeof sessions | typeof users) =>
     meta.props
       .flatMap((prop) => prop.fieldNames ?? [])
       .map((field) => `${alias}."${field}" as "${alias}.${field}"`);
-  const select = `select ${[...columns('s', sessions), ...columns('u', users)].join(', ')}
+  const field = (name: keyof FederatedIdentity) =>
+    `i."${identities.properties[name].fieldNames[0]}"`;
+  const linked = `(select coalesce(json_agg(json_build_object(
+      'provider', ${field('provider')}, 'linkedAt', ${field('linkedAt')},
+      'lastLoginAt', ${field('lastLoginAt')}, 'claims', ${field('claims')}) order by ${field('linkedAt')}), '[]'::json)
+    from "${identities.tableName}" i where ${field('user')} = u."id") as "i.identities"`;
+  const select = `select ${[...columns('s', sessions), ...columns('u', users), linked].join(', ')}
     from "${sessions.tableName}" s join "${users.tableName}" u on u."id" = s."${sessions.properties.user.fieldNames[0]}"`;
   const tokenHash = sessions.properties.tokenHash.fieldNames[0];
   return { id: `${select} where s."id" = ?`, tokenHash: `${select} where s."${tokenHash}" = ?` };
+}
+
+/** A managed entity found in a unit of work, unless it is an uninitialised reference. */
+function known<T extends object>(entity: T | undefined): T | undefined {
+  return entity && wrap(entity).isInitialized() ? entity : undefined;
+}
+
+/** The `i.identities` JSON of the lookup, frozen: cached sessions share it. */
+function linkedIdentities(cell: unknown): readonly LinkedIdentityFacts[] {
+  const list = (typeof cell === 'string' ? JSON.parse(cell) : cell) as {
+    provider: string;
+    linkedAt: string;
+    lastLoginAt: string | null;
+    claims: IdentityClaimsSnapshot | null;
+  }[];
+  return Object.freeze(
+    list.map((identity) =>
+      Object.freeze({
+        provider: identity.provider,
+        linkedAt: new Date(identity.linkedAt),
+        lastLoginAt: identity.lastLoginAt === null ? null : new Date(identity.lastLoginAt),
+        claims: Object.freeze({ ...identity.claims }),
+      }),
+    ),
+  );
 }
 
 @Injectable()
@@ -115,7 +158,7 @@ export class SessionService {
     const user: Record<string, unknown> = {};
     for (const [column, cell] of Object.entries(row)) {
       if (column.startsWith('s.')) session[column.slice(2)] = cell;
-      else user[column.slice(2)] = cell;
+      else if (column.startsWith('u.')) user[column.slice(2)] = cell;
     }
     const metadata = this.em.getMetadata();
     const driver = this.em.getDriver();
@@ -144,43 +187,51 @@ export class SessionService {
         revokedAt: optionalDate(s.revokedAt),
         userActive: u.status === UserStatus.Active,
         sessionsValidAfter: optionalDate(u.sessionsValidAfter),
+        identities: linkedIdentities(row['i.identities']),
       }),
     };
   }
 
   /**
-   * The user and session of a loaded row as managed entities of `em`. An entity the request has
-   * already loaded is kept as it is (with any change not yet flushed), not overwritten by the row.
+   * The user, or the session (with its user), of a loaded row as a managed entity of `em`. An
+   * entity the request has already loaded is kept as it is (with any change not yet flushed), not
+   * overwritten by the row.
    */
-  private entities(em: EntityManager, loaded: CachedSession): { user: User; session: Session } {
-    const known = <T extends object>(entity: T | undefined) =>
-      entity && wrap(entity).isInitialized() ? entity : undefined;
-    const uow = em.getUnitOfWork();
-    const user = known(uow.getById(User, loaded.facts.userId)) ?? em.map(User, loaded.user);
-    const session =
-      known(uow.getById(Session, loaded.facts.sessionId)) ?? em.map(Session, loaded.session);
-    return { user, session };
+  private userEntity(em: EntityManager, loaded: CachedSession): User {
+    return (
+      known(em.getUnitOfWork().getById(User, loaded.facts.userId)) ?? em.map(User, loaded.user)
+    );
+  }
+
+  private sessionEntity(em: EntityManager, loaded: CachedSession): Session {
+    this.userEntity(em, loaded);
+    return (
+      known(em.getUnitOfWork().getById(Session, loaded.facts.sessionId)) ??
+      em.map(Session, loaded.session)
+    );
   }
 
   private context(
     loaded: CachedSession,
     via: AuthContext['via'],
     facts = loaded.facts,
-    made?: { user: User; session: Session },
   ): AuthContext {
     // The request's own unit of work, taken now: a handler may first touch the entities inside a
-    // transaction, whose fork must not own them.
+    // transaction, whose fork must not own them. Each entity is made on first use: most requests
+    // need the user at most.
     const em = this.em.getContext();
-    let entities = made;
-    const make = () => (entities ??= this.entities(em, loaded));
+    let user: User | undefined;
+    let session: Session | undefined;
+    const makeUser = () => (user ??= this.userEntity(em, loaded));
+    const makeSession = () => (session ??= this.sessionEntity(em, loaded));
     return {
       facts,
       via,
       get user() {
-        return make().user;
+        return makeUser();
       },
       get session() {
-        return make().session;
+        return makeSession();
       },
     };
   }
@@ -194,8 +245,7 @@ export class SessionService {
     if (now - loaded.facts.lastSeenAt.getTime() <= TOUCH_INTERVAL_MS) {
       return this.context(loaded, 'cookie');
     }
-    const made = this.entities(this.em.getContext(), loaded);
-    const { session } = made;
+    const session = this.sessionEntity(this.em.getContext(), loaded);
     session.lastSeenAt = new Date(now);
     session.idleExpiresAt = new Date(
       Math.min(now + this.config.session.idleTtlMs, session.absoluteExpiresAt.getTime()),
@@ -206,7 +256,7 @@ export class SessionService {
       lastSeenAt: session.lastSeenAt,
       idleExpiresAt: session.idleExpiresAt,
     });
-    return this.context(loaded, 'cookie', facts, made);
+    return this.context(loaded, 'cookie', facts);
   }
 
   /** The live session behind a cookie token, its idle expiry extended; null when none. */
@@ -264,7 +314,7 @@ export class SessionService {
   /** The live session an access token names; access tokens die with their session. */
   async resolveId(sessionId: string): Promise<Session | null> {
     const loaded = await this.byId(sessionId);
-    return loaded && this.entities(this.em.getContext(), loaded).session;
+    return loaded && this.sessionEntity(this.em.getContext(), loaded);
   }
 
   revoke(session: Session, reason: string): void {

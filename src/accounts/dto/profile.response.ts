@@ -28,7 +28,13 @@ export class ProfileResponse {
   @ApiProperty({ type: [Object], description: 'Учётные записи в ЛКО (ПОС)' })
   memberships!: unknown[];
 
-  static of(user: User, identities: FederatedIdentity[]): ProfileResponse {
+  static of(
+    user: User,
+    identities: readonly Pick<
+      FederatedIdentity,
+      'provider' | 'linkedAt' | 'lastLoginAt' | 'claims'
+    >[],
+  ): ProfileResponse {
     return {
       id: user.id,
       login: user.login,

@@ -6,6 +6,7 @@ import { Migration20261124054726 } from './Migration20261124054726.js';
 import { Migration20261124080648 } from './Migration20261124080648.js';
 import { Migration20261124083000 } from './Migration20261124083000.js';
 import { Migration20261124120000 } from './Migration20261124120000.js';
+import { Migration20261124150000 } from './Migration20261124150000.js';
 
 /**
  * Applied in this order. A new migration is generated with `npm run migration:create`, reviewed,
@@ -24,4 +25,6 @@ export const MIGRATIONS: { name: string; class: Constructor<Migration> }[] = [
   { name: 'Migration20261124083000', class: Migration20261124083000 },
   // Session and user changes are notified to every instance's session cache.
   { name: 'Migration20261124120000', class: Migration20261124120000 },
+  // Linked identities are notified too: cached sessions carry them.
+  { name: 'Migration20261124150000', class: Migration20261124150000 },
 ];
