@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AccountToken, AccountTokenPurpose } from '../src/accounts/account-token.entity.js';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { User } from '../src/identity/user.entity.js';
+import { Session } from '../src/sessions/session.entity.js';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
 import { register, STRONG_PASSWORD, uniqueLogin } from './support/http.js';
@@ -283,6 +286,49 @@ describe('password recovery', () => {
       .find(AuditEvent, { type: 'recovery.refused', targetUserId: account.id });
     expect(throttled.every((event) => event.details.reason === 'throttled')).toBe(true);
   }, 90_000);
+
+  it('does not deadlock with a login in flight: the login holding the password row commits its session, the reset then ends it', async () => {
+    const account = await verifiedAccount('race');
+    expect((await postJson('/api/v1/auth/recovery', { identifier: account.login })).status).toBe(
+      202,
+    );
+    const token = linkToken(await mailTo(account.email, RECOVERY_SUBJECT), 'reset-password');
+    // A login in flight, in the order login takes its locks (src/sessions/auth.service.ts): the
+    // password row first, then the session insert, whose foreign key takes a share lock on the
+    // account row.
+    const login = new pg.Client({ connectionString: t.database.url });
+    await login.connect();
+    try {
+      await login.query('begin');
+      await login.query('select id from password_credentials where user_id = $1 for update', [
+        account.id,
+      ]);
+      const reset = postJson('/api/v1/auth/recovery/password', {
+        token,
+        newPassword: 'Gonka#Parol2026',
+        newPasswordRepeat: 'Gonka#Parol2026',
+      });
+      // The reset has locked the account and now waits for the password row.
+      await waitUntil(async () => {
+        const waiting = await login.query<{ n: string }>(
+          `select count(*) as n from pg_locks where not granted and locktype = 'transactionid'`,
+        );
+        return Number(waiting.rows[0].n) > 0;
+      }, 10_000);
+      await login.query(
+        `insert into sessions (id, token_hash, user_id, method, created_at, last_seen_at, authenticated_at, idle_expires_at, absolute_expires_at)
+         values (gen_random_uuid(), $1, $2, 'pwd', now(), now(), now(), now() + interval '1 hour', now() + interval '1 day')`,
+        [randomBytes(32).toString('hex'), account.id],
+      );
+      await login.query('commit');
+      expect((await reset).status).toBe(204);
+    } finally {
+      await login.query('rollback').catch(() => undefined);
+      await login.end();
+    }
+    const live = await t.em().count(Session, { user: account.id, revokedAt: null });
+    expect(live).toBe(0);
+  });
 
   it('Must show 3: the link sets a password that passes the policy, refuses one that does not, refuses reuse and expiry; all other sessions end', async () => {
     const account = await verifiedAccount('reset');

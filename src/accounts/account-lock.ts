@@ -1,4 +1,3 @@
-import { LockMode } from '@mikro-orm/core';
 import { type EntityManager } from '@mikro-orm/postgresql';
 import { Errors } from '../common/errors.js';
 import { User } from '../identity/user.entity.js';
@@ -15,10 +14,13 @@ export async function lockAccount(
   userId: string,
   session?: Session,
 ): Promise<User> {
-  const user = await em.findOneOrFail(User, userId, {
-    lockMode: LockMode.PESSIMISTIC_WRITE,
-    refresh: true,
-  });
+  // `for no key update`, not `for update`: the id never changes, and the weaker lock lets the
+  // share lock that a foreign key takes through. A login holding the password row while it
+  // inserts its session must be able to finish; with `for update` the two deadlocked and the
+  // reset failed (test/recovery.spec.ts › "does not deadlock with a login in flight…").
+  const table = em.getMetadata().get(User).tableName;
+  await em.execute(`select 1 from "${table}" where "id" = ? for no key update`, [userId]);
+  const user = await em.findOneOrFail(User, userId, { refresh: true });
   if (session && !(await em.count(Session, { id: session.id, revokedAt: null }))) {
     throw Errors.unauthenticated();
   }
