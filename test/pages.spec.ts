@@ -29,18 +29,6 @@ async function page(browser: Browser, path: string): Promise<{ html: string; csr
 
 const FORGED = 'x'.repeat(43);
 
-function crossSite(browser: Browser, path: string, form: Record<string, string>) {
-  return browser.request(path, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      origin: 'https://evil.example',
-      'sec-fetch-site': 'cross-site',
-    },
-    body: new URLSearchParams(form).toString(),
-  });
-}
-
 describe('pages: Content-Security-Policy', () => {
   it('allows scripts and styles from the service only: no inline script or style on any page', async () => {
     const { browser } = await loggedInBrowser(t);
@@ -74,7 +62,10 @@ describe('pages: CSRF on every form', () => {
     const forged = await browser.postForm('/account', { csrf: FORGED, phone: '+79990000000' });
     expect(forged.status).toBe(403);
     const { csrf } = await page(browser, '/account');
-    const fromElsewhere = await crossSite(browser, '/account', { csrf, phone: '+79990000000' });
+    const fromElsewhere = await browser.postFormCrossSite('/account', {
+      csrf,
+      phone: '+79990000000',
+    });
     expect(fromElsewhere.status).toBe(403);
     expect((await t.em().findOneOrFail(User, id)).phone).toBeNull();
   });
@@ -111,7 +102,9 @@ describe('pages: CSRF on every form', () => {
       403,
     );
     const { csrf } = await page(browser, `/pos/admin?org=${org.id}`);
-    expect((await crossSite(browser, '/pos/admin/members', { ...form, csrf })).status).toBe(403);
+    expect((await browser.postFormCrossSite('/pos/admin/members', { ...form, csrf })).status).toBe(
+      403,
+    );
     expect(await t.em().count(Membership, { email: 'forged@example.ru' })).toBe(0);
     const other = await memberBrowser(t, org, ['moderator']);
     const archive = await browser.postForm(`/pos/admin/members/${other.membership.id}/archive`, {
@@ -144,7 +137,9 @@ describe('pages: CSRF on every form', () => {
     const { csrf } = await page(browser, `/reset-password/${token}`);
     const form = { token, password: 'Novyi#Parol2026', passwordRepeat: 'Novyi#Parol2026' };
     expect((await browser.postForm('/reset-password', { ...form, csrf: FORGED })).status).toBe(403);
-    expect((await crossSite(browser, '/reset-password', { ...form, csrf })).status).toBe(403);
+    expect((await browser.postFormCrossSite('/reset-password', { ...form, csrf })).status).toBe(
+      403,
+    );
     const login = await fetch(`${t.url}/api/v1/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -160,7 +155,7 @@ describe('pages: CSRF on every form', () => {
     const browser = new Browser(t.url);
     const { csrf } = await page(browser, '/register');
     const login = uniqueLogin('csrfreg');
-    const response = await crossSite(browser, '/register', {
+    const response = await browser.postFormCrossSite('/register', {
       csrf,
       login,
       password: STRONG_PASSWORD,

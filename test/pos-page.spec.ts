@@ -78,18 +78,6 @@ describe('/pos/admin: a member’s «Активные сеансы» and «За�
     return { html, csrf: /name="csrf" value="([^"]+)"/.exec(html)![1] };
   }
 
-  function crossSite(browser: Browser, path: string, form: Record<string, string>) {
-    return browser.request(path, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        origin: 'https://evil.example',
-        'sec-fetch-site': 'cross-site',
-      },
-      body: new URLSearchParams(form).toString(),
-    });
-  }
-
   /** The member's person on a second device: its own session cookie and access token. */
   const secondDevice = (user: User) => login(t, { login: user.login, password: STRONG_PASSWORD });
 
@@ -147,7 +135,7 @@ describe('/pos/admin: a member’s «Активные сеансы» and «За�
     const endPath = `${sessionsPath(member.membership)}/end`;
     const forged = await admin.browser.postForm(endPath, { ...form, csrf: 'x'.repeat(43) });
     expect(forged.status).toBe(403);
-    expect((await crossSite(admin.browser, endPath, form)).status).toBe(403);
+    expect((await admin.browser.postFormCrossSite(endPath, form)).status).toBe(403);
     expect(await alive(device)).toEqual([200, 200]);
     expect(await endedEvents(member.membership)).toBe(0);
 

@@ -6,7 +6,7 @@ import { SessionCache } from '../src/sessions/session-cache.js';
 import { Session } from '../src/sessions/session.entity.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { runCli } from './support/cli.js';
-import { login, register } from './support/http.js';
+import { ALIVE, type Device, ENDED, login, register, sessionAnswers } from './support/http.js';
 import { waitUntil } from './support/wait.js';
 
 /**
@@ -32,24 +32,7 @@ afterAll(async () => {
 
 const cli = (args: string[]) => runCli(t.database.url, args);
 
-interface Device {
-  cookie: string;
-  accessToken: string;
-  sessionId: string;
-}
-
-/** What the cookie, the bearer token and a token refresh answer for one device. */
-async function answers(d: Device): Promise<{ cookie: number; bearer: number; refresh: number }> {
-  return {
-    cookie: (await request(t.http).get('/api/v1/me').set('Cookie', d.cookie)).status,
-    bearer: (
-      await request(t.http).get('/api/v1/me').set('Authorization', `Bearer ${d.accessToken}`)
-    ).status,
-    refresh: (await request(t.http).post('/api/v1/auth/token').set('Cookie', d.cookie)).status,
-  };
-}
-const ALIVE = { cookie: 200, bearer: 200, refresh: 200 };
-const ENDED = { cookie: 401, bearer: 401, refresh: 401 };
+const answers = (d: Device) => sessionAnswers(t, d);
 
 const liveSessions = () =>
   t.em().count(Session, {

@@ -10,7 +10,16 @@ import { hashSessionToken } from '../src/sessions/session.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
 import { runCli } from './support/cli.js';
-import { cookiesOf, login, register, STRONG_PASSWORD } from './support/http.js';
+import {
+  ALIVE,
+  cookiesOf,
+  type Device,
+  ENDED,
+  login,
+  register,
+  sessionAnswers,
+  STRONG_PASSWORD,
+} from './support/http.js';
 import { json, memberBrowser, operatorBrowser, organization } from './support/pos.js';
 
 const FIREFOX = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0';
@@ -36,28 +45,11 @@ afterAll(async () => {
   await t.close();
 });
 
-interface Device {
-  cookie: string;
-  accessToken: string;
-  sessionId: string;
-}
-
 /** One more device of the same person: a login with its own user agent, a session of its own. */
 const device = (account: { login: string; password: string }, userAgent = FIREFOX) =>
   login(t, account, userAgent);
 
-/** What each of the three ways of using a session answers: the cookie, the bearer, a refresh. */
-async function answers(d: Device): Promise<{ cookie: number; bearer: number; refresh: number }> {
-  return {
-    cookie: (await request(t.http).get('/api/v1/me').set('Cookie', d.cookie)).status,
-    bearer: (
-      await request(t.http).get('/api/v1/me').set('Authorization', `Bearer ${d.accessToken}`)
-    ).status,
-    refresh: (await request(t.http).post('/api/v1/auth/token').set('Cookie', d.cookie)).status,
-  };
-}
-const ALIVE = { cookie: 200, bearer: 200, refresh: 200 };
-const ENDED = { cookie: 401, bearer: 401, refresh: 401 };
+const answers = (d: Device) => sessionAnswers(t, d);
 
 /** `npm run cli -- …` against the test app's database, while the app keeps running. */
 const cli = (args: string[]) => runCli(t.database.url, args);

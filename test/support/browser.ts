@@ -43,6 +43,19 @@ export class Browser {
     });
   }
 
+  /** The same form posted from another site, as a forged cross-site form would arrive. */
+  postFormCrossSite(path: string, form: Record<string, string>): Promise<Response> {
+    return this.request(path, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: 'https://evil.example',
+        'sec-fetch-site': 'cross-site',
+      },
+      body: new URLSearchParams(form).toString(),
+    });
+  }
+
   postJson(path: string, body: unknown): Promise<Response> {
     return this.request(path, {
       method: 'POST',

@@ -62,6 +62,29 @@ export async function login(
   };
 }
 
+/** A logged-in device: its session cookie and access token. */
+export interface Device {
+  cookie: string;
+  accessToken: string;
+  sessionId: string;
+}
+
+/** What each of the three ways of using a session answers: the cookie, the bearer, a refresh. */
+export async function sessionAnswers(
+  t: TestApp,
+  d: Device,
+): Promise<{ cookie: number; bearer: number; refresh: number }> {
+  return {
+    cookie: (await request(t.http).get('/api/v1/me').set('Cookie', d.cookie)).status,
+    bearer: (
+      await request(t.http).get('/api/v1/me').set('Authorization', `Bearer ${d.accessToken}`)
+    ).status,
+    refresh: (await request(t.http).post('/api/v1/auth/token').set('Cookie', d.cookie)).status,
+  };
+}
+export const ALIVE = { cookie: 200, bearer: 200, refresh: 200 };
+export const ENDED = { cookie: 401, bearer: 401, refresh: 401 };
+
 /** Replaces the stored hash with one made with parameters below the policy (m=8 MiB, t=1). */
 export async function weakenStoredHash(
   t: TestApp,
