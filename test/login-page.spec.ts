@@ -20,6 +20,17 @@ async function formToken(browser: Browser, path: string): Promise<{ html: string
   return { html, csrf: /name="csrf" value="([^"]+)"/.exec(html)![1] };
 }
 
+/** Logs `browser` in through the page's form. */
+async function logInWithForm(browser: Browser, account: { login: string; password: string }) {
+  const { csrf } = await formToken(browser, '/login');
+  const response = await browser.postForm('/login', {
+    csrf,
+    login: account.login,
+    password: account.password,
+  });
+  expect(response.status).toBe(303);
+}
+
 describe('the login page', () => {
   it('logs in with the form and goes to a local returnTo only', async () => {
     const account = await register(t);
@@ -81,12 +92,7 @@ describe('the login page', () => {
   it('asks only for the password again when re-authenticating, and refreshes the session', async () => {
     const account = await register(t);
     const browser = new Browser(t.url);
-    const first = await formToken(browser, '/login');
-    await browser.postForm('/login', {
-      csrf: first.csrf,
-      login: account.login,
-      password: account.password,
-    });
+    await logInWithForm(browser, account);
     await t
       .em()
       .nativeUpdate(
@@ -114,12 +120,7 @@ describe('the login page', () => {
   it('gives the browser a new session cookie when the password is confirmed, and refuses the old one (ASVS 7.2.4)', async () => {
     const account = await register(t);
     const browser = new Browser(t.url);
-    const first = await formToken(browser, '/login');
-    await browser.postForm('/login', {
-      csrf: first.csrf,
-      login: account.login,
-      password: account.password,
-    });
+    await logInWithForm(browser, account);
     const before = browser.cookies.get('il_session')!;
     const { csrf } = await formToken(browser, '/login?reauth=1&returnTo=%2Faccount');
     const response = await browser.postForm('/login', {
