@@ -4,6 +4,7 @@ import request from 'supertest';
 import { FederatedIdentity } from '../src/identity/federated-identity.entity.js';
 import { User } from '../src/identity/user.entity.js';
 import { SessionCache } from '../src/sessions/session-cache.js';
+import { Session } from '../src/sessions/session.entity.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { login, register } from './support/http.js';
 import { waitUntil } from './support/wait.js';
@@ -168,6 +169,26 @@ describe('the session cache', () => {
       await sql.query(
         'alter table federated_identities enable trigger federated_identities_auth_changed',
       );
+    }
+  });
+
+  it('does not keep a row read by another request while the ending transaction had not committed yet', async () => {
+    const user = await cachedSession();
+    // With the trigger off, only this instance's own eviction counts.
+    await sql.query('alter table sessions disable trigger sessions_auth_changed');
+    try {
+      await t.em().transactional(async (em) => {
+        const session = await em.findOneOrFail(Session, { id: user.sessionId });
+        session.revokedAt = new Date();
+        session.revokedReason = 'test';
+        await em.flush();
+        // Flushed, not committed: another request still reads the live row, and caches it.
+        expect(await status(user)).toBe(200);
+      });
+      expect(await status(user)).toBe(401);
+      expect(await status({ accessToken: user.accessToken })).toBe(401);
+    } finally {
+      await sql.query('alter table sessions enable trigger sessions_auth_changed');
     }
   });
 

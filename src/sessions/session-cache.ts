@@ -3,6 +3,7 @@ import {
   type EventSubscriber,
   type FlushEventArgs,
   MikroORM,
+  type TransactionEventArgs,
 } from '@mikro-orm/postgresql';
 import {
   Injectable,
@@ -11,6 +12,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
+import { type EntityManager } from '@mikro-orm/core';
 import pg from 'pg';
 import { type SessionFacts } from '../common/auth-decorators.js';
 import { AppConfig } from '../config/app-config.js';
@@ -70,6 +72,8 @@ export class SessionCache
   private readonly entries = new Map<string, Entry>();
   private readonly byToken = new Map<string, string>();
   private readonly byUser = new Map<string, Set<string>>();
+  /** What each open transaction evicted, to evict again at its commit. */
+  private readonly evictedIn = new WeakMap<object, { users: Set<string>; sessions: Set<string> }>();
   /** Bumped by every invalidation; a read started under another generation is not cached. */
   private generation = 0;
   private listening = false;
@@ -146,26 +150,60 @@ export class SessionCache
     sessions.add(keys.id);
   }
 
-  /** For writes the ORM does not track (bulk updates): evict at once rather than on commit. */
-  invalidateUser(userId: string): void {
+  /**
+   * For writes the ORM does not track (bulk updates): evict at once rather than on notification.
+   * With `em` inside a transaction, evicted once more when it commits (see `afterFlush`).
+   */
+  invalidateUser(userId: string, em?: EntityManager): void {
     this.generation += 1;
     for (const id of [...(this.byUser.get(userId) ?? [])]) this.evictSession(id);
+    this.atCommit(em, 'users', userId);
   }
 
-  invalidateSession(sessionId: string): void {
+  invalidateSession(sessionId: string, em?: EntityManager): void {
     this.generation += 1;
     this.evictSession(sessionId);
+    this.atCommit(em, 'sessions', sessionId);
   }
 
-  /** ORM flushes of this instance: evicted before the response leaves, not on notification. */
-  afterFlush({ uow }: FlushEventArgs): void {
+  /**
+   * ORM flushes of this instance: evicted before the response leaves, not on notification. A
+   * flush inside a transaction comes before its commit, and meanwhile another request may read
+   * the old row (still the committed one) and cache it; so what a transaction evicted is evicted
+   * again when it commits.
+   */
+  afterFlush({ uow, em }: FlushEventArgs): void {
     for (const change of uow.getChangeSets()) {
       // Linked identities travel with the user's cached sessions: a new one counts too.
-      if (change.entity instanceof FederatedIdentity) this.invalidateUser(change.entity.user.id);
+      if (change.entity instanceof FederatedIdentity)
+        this.invalidateUser(change.entity.user.id, em);
       if (change.type === ChangeSetType.CREATE) continue;
-      if (change.entity instanceof Session) this.invalidateSession(change.entity.id);
-      else if (change.entity instanceof User) this.invalidateUser(change.entity.id);
+      if (change.entity instanceof Session) this.invalidateSession(change.entity.id, em);
+      else if (change.entity instanceof User) this.invalidateUser(change.entity.id, em);
     }
+  }
+
+  afterTransactionCommit(args: TransactionEventArgs): void {
+    const transaction = args.transaction as object | undefined;
+    const evicted = transaction && this.evictedIn.get(transaction);
+    if (!transaction || !evicted) return;
+    this.evictedIn.delete(transaction);
+    for (const id of evicted.users) this.invalidateUser(id);
+    for (const id of evicted.sessions) this.invalidateSession(id);
+  }
+
+  afterTransactionRollback(args: TransactionEventArgs): void {
+    const transaction = args.transaction as object | undefined;
+    if (transaction) this.evictedIn.delete(transaction);
+  }
+
+  private atCommit(em: EntityManager | undefined, kind: 'users' | 'sessions', id: string): void {
+    const transaction = em?.getTransactionContext<object>();
+    if (!transaction) return;
+    let evicted = this.evictedIn.get(transaction);
+    if (!evicted)
+      this.evictedIn.set(transaction, (evicted = { users: new Set(), sessions: new Set() }));
+    evicted[kind].add(id);
   }
 
   private evictSession(id: string): void {

@@ -336,7 +336,7 @@ export class SessionService {
       { user, revokedAt: null, ...(keepId && { id: { $ne: keepId } }) },
       { revokedAt: new Date(), revokedReason: reason },
     );
-    this.cache.invalidateUser(user.id);
+    this.cache.invalidateUser(user.id, em);
     return ended;
   }
 }
