@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import request from 'supertest';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { User, UserStatus } from '../src/identity/user.entity.js';
@@ -10,6 +12,7 @@ import { hashSessionToken } from '../src/sessions/session.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
 import { runCli } from './support/cli.js';
+import { waitUntil } from './support/wait.js';
 import {
   ALIVE,
   cookiesOf,
@@ -266,6 +269,49 @@ describe('the platform operator command line: user:block, user:unblock, user:arc
       await t.em().count(AuditEvent, { type: 'account.unblocked', targetUserId: account.id }),
     ).toBe(1);
   }, 120_000);
+
+  it('user:block does not deadlock with a re-authentication committing its new session', async () => {
+    const account = await register(t);
+    const old = await device(account);
+    // A re-authentication in flight, in its lock order (src/sessions/auth.service.ts): the
+    // password row, the old session, then the new session's insert, whose foreign key takes a
+    // share lock on the account row.
+    const reauth = new pg.Client({ connectionString: t.database.url });
+    await reauth.connect();
+    try {
+      await reauth.query('begin');
+      await reauth.query('select id from password_credentials where user_id = $1 for update', [
+        account.id,
+      ]);
+      await reauth.query('select id from sessions where id = $1 for update', [old.sessionId]);
+      const blocking = cli(['user:block', '--login', account.login]);
+      // The command holds the account and waits for the old session's row.
+      await waitUntil(async () => {
+        const waiting = await reauth.query<{ n: string }>(
+          `select count(*) as n from pg_locks where not granted and locktype = 'transactionid'`,
+        );
+        return Number(waiting.rows[0].n) > 0;
+      }, 20_000);
+      await reauth.query(
+        `update sessions set revoked_at = now(), revoked_reason = 'reauthenticated' where id = $1`,
+        [old.sessionId],
+      );
+      await reauth.query(
+        `insert into sessions (id, token_hash, user_id, method, created_at, last_seen_at, authenticated_at, idle_expires_at, absolute_expires_at)
+         values (gen_random_uuid(), $1, $2, 'pwd', now(), now(), now(), now() + interval '1 hour', now() + interval '1 day')`,
+        [hashSessionToken(randomBytes(32).toString('base64url')), account.id],
+      );
+      await reauth.query('commit');
+      expect(await blocking).toMatchObject({ code: 0, err: '' });
+    } finally {
+      await reauth.query('rollback').catch(() => undefined);
+      await reauth.end();
+    }
+    const user = await t.em().findOneOrFail(User, account.id);
+    expect(user.status).toBe(UserStatus.Blocked);
+    // The session the re-authentication made is not live: its account is blocked.
+    expect(await answers(old)).toEqual(ENDED);
+  });
 
   it('user:archive ends every session the same way and refuses the login', async () => {
     const account = await register(t);

@@ -14,15 +14,33 @@ export async function lockAccount(
   userId: string,
   session?: Session,
 ): Promise<User> {
-  // `for no key update`, not `for update`: the id never changes, and the weaker lock lets the
-  // share lock that a foreign key takes through. A login holding the password row while it
-  // inserts its session must be able to finish; with `for update` the two deadlocked and the
-  // reset failed (test/recovery.spec.ts › "does not deadlock with a login in flight…").
-  const table = em.getMetadata().get(User).tableName;
-  await em.execute(`select 1 from "${table}" where "id" = ? for no key update`, [userId]);
-  const user = await em.findOneOrFail(User, userId, { refresh: true });
+  const user = await lockAccountWhere(em, 'id', userId);
+  if (!user) throw new Error(`account ${userId} not found`);
   if (session && !(await em.count(Session, { id: session.id, revokedAt: null }))) {
     throw Errors.unauthenticated();
   }
   return user;
+}
+
+/**
+ * The same lock, found by a column (`id`, or `login` for the operator's commands); null when no
+ * account matches. `for no key update`, not `for update`: the id never changes, and the weaker
+ * lock lets through the share lock a foreign key takes. A login or a re-authentication holding
+ * the password row or the old session while it inserts its new session must be able to finish;
+ * with `for update` the two deadlocked and one failed (test/recovery.spec.ts › "does not deadlock
+ * with a login in flight…", test/sessions.spec.ts › "user:block does not deadlock…").
+ */
+export async function lockAccountWhere(
+  em: EntityManager,
+  property: 'id' | 'login',
+  value: string,
+): Promise<User | null> {
+  const meta = em.getMetadata().get(User);
+  const column = meta.properties[property].fieldNames[0];
+  const locked = await em.execute<{ id: string }[]>(
+    `select "id" from "${meta.tableName}" where "${column}" = ? for no key update`,
+    [value],
+  );
+  if (locked.length === 0) return null;
+  return em.findOneOrFail(User, locked[0].id, { refresh: true });
 }

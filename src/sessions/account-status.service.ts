@@ -1,6 +1,6 @@
-import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
+import { lockAccountWhere } from '../accounts/account-lock.js';
 import { AuditService, type AuditEventType } from '../audit/audit.service.js';
 import { normalizeLogin } from '../identity/normalize.js';
 import { User, UserStatus } from '../identity/user.entity.js';
@@ -39,12 +39,9 @@ export class AccountStatus {
   async change(loginInput: string, status: UserStatus, via: 'cli'): Promise<StatusChange> {
     const login = normalizeLogin(loginInput);
     return this.em.transactional(async (em) => {
-      // The row lock orders this against a concurrent status change of the same account.
-      const user = await em.findOne(
-        User,
-        { login },
-        { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
-      );
+      // The account lock every account change takes: it orders this against a concurrent change
+      // of the same account, and lets a login committing its session finish (no deadlock).
+      const user = await lockAccountWhere(em, 'login', login);
       if (!user) throw SessionErrors.userNotFound(login);
       const previous = user.status;
       let ended: string[] = [];
