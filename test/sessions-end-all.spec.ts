@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import request from 'supertest';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
-import { SessionCache } from '../src/sessions/session-cache.js';
+import { AUTH_CHANNEL, SessionCache } from '../src/sessions/session-cache.js';
 import { Session } from '../src/sessions/session.entity.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { runCli } from './support/cli.js';
@@ -126,8 +126,15 @@ describe('sessions:end-all: the platform operator ends every session of everyone
     );
     const before = await liveSessions();
     expect(before).toBeGreaterThanOrEqual(50_001);
+    // What every instance hears: first that everything changed, then the rows.
+    const heard: string[] = [];
+    sql.on('notification', (message) => heard.push(message.payload ?? ''));
+    await sql.query(`listen ${AUTH_CHANNEL}`);
     const run = await cli(['sessions:end-all', '--reason', 'нагрузочная проверка']);
     expect(run).toMatchObject({ code: 0, err: '' });
+    await waitUntil(() => heard.length > before, 20_000, 50);
+    await sql.query(`unlisten ${AUTH_CHANNEL}`);
+    expect(heard[0]).toBe('*');
     expect(run.out).toBe(`ended ${before} sessions: every user must log in again\n`);
     expect(await liveSessions()).toBe(0);
     await waitUntil(async () => (await answers(device)).cookie === 401, 5000, 20);

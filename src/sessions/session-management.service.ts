@@ -5,6 +5,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { Errors } from '../common/errors.js';
 import { type User, UserStatus } from '../identity/user.entity.js';
+import { AUTH_CHANNEL } from './session-cache.js';
 import { SessionResponse } from './dto/session.response.js';
 import { RECENT_AUTHENTICATION_MS } from './recent-authentication.js';
 import { Session } from './session.entity.js';
@@ -96,8 +97,9 @@ export class SessionManagement {
    * transaction, never an ORM entity per row. Returns how many ended.
    *
    * Access tokens die with their sessions: the guard checks every token's `sid` against the live
-   * session. Every instance's session cache, this process's too, hears of each row from the
-   * `sessions` trigger (LISTEN/NOTIFY) at commit and drops it. A login that commits while the
+   * session. Every instance's session cache, this process's too, hears first that everything
+   * changed (`*`, sent before the update) and then of each row from the `sessions` trigger, and
+   * forgets at commit. A login that commits while the
    * statement runs is not seen by it and keeps its session: as far as the database can tell, it
    * came after the operator's decision.
    */
@@ -106,6 +108,9 @@ export class SessionManagement {
       // Each row is written and notified by its trigger: a million took 10-27 s on a busy 2-core
       // machine, near the pool's 30 s limit meant for requests.
       await em.execute(`set local statement_timeout = '${END_EVERYONE_TIMEOUT}'`);
+      // Notices arrive in the order they were sent: every instance empties its cache on this one
+      // at commit, instead of working through a notice per row while still accepting the rest.
+      await em.execute(`select pg_notify(?, '*')`, [AUTH_CHANNEL]);
       const now = new Date();
       const ended = await em.nativeUpdate(
         Session,
