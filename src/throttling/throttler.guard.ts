@@ -1,5 +1,6 @@
 import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
+import { isIP } from 'node:net';
 import { BoundedMap } from '../common/bounded-map.js';
 
 const REMEMBERED = 10_000;
@@ -15,7 +16,10 @@ export class AppThrottlerGuard extends ThrottlerGuard {
   private readonly keys = new BoundedMap<string, string>(REMEMBERED);
 
   protected override async getTracker(req: Record<string, unknown>): Promise<string> {
-    const ip = String(req.ip);
+    // Only real addresses are remembered: with a too-trusting proxy setting, req.ip is whatever
+    // the client wrote in X-Forwarded-For, and long junk must not fill the table.
+    const ip = typeof req.ip === 'string' && isIP(req.ip) !== 0 ? req.ip : undefined;
+    if (ip === undefined) return super.getTracker(req);
     let tracker = this.trackers.get(ip);
     if (tracker === undefined) {
       tracker = await super.getTracker(req);
@@ -25,6 +29,7 @@ export class AppThrottlerGuard extends ThrottlerGuard {
   }
 
   protected override generateKey(context: ExecutionContext, suffix: string, name: string): string {
+    if (isIP(suffix) === 0) return super.generateKey(context, suffix, name);
     const id = `${context.getClass().name}-${context.getHandler().name}-${name}-${suffix}`;
     let key = this.keys.get(id);
     if (key === undefined) {
