@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { decodeJwt } from 'jose';
+import pg from 'pg';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { type StandInFault, GosuslugiStandIn } from '../src/dev/gosuslugi-stand-in.js';
 import { FederatedIdentity } from '../src/identity/federated-identity.entity.js';
@@ -18,6 +19,7 @@ import {
   throughStandIn,
 } from './support/gosuslugi.js';
 import { TestSmtp } from './support/smtp.js';
+import { waitUntil } from './support/wait.js';
 
 const smtp = new TestSmtp();
 let t: TestApp;
@@ -380,6 +382,62 @@ describe('unlinking', () => {
     expect(response.status).toBe(204);
     expect(await identitiesOf(id)).toBe(0);
     expect((await me(browser)).identities).toEqual([]);
+  });
+
+  it('ends the sessions opened through Госуслуги on other devices, and keeps this one and the password sessions', async () => {
+    const { browser, id, login, password } = await loggedInBrowser(t);
+    await linkThrough(browser, PERSON.misc);
+    const throughGosuslugi = new Browser(t.url);
+    const callback = await throughStandIn(throughGosuslugi, '/auth/gosuslugi/login', PERSON.misc);
+    expect((await throughGosuslugi.get(callback)).status).toBe(303);
+    const withPassword = new Browser(t.url);
+    expect((await withPassword.postJson('/api/v1/auth/login', { login, password })).status).toBe(
+      200,
+    );
+    for (const device of [browser, throughGosuslugi, withPassword])
+      expect((await device.get('/api/v1/me')).status).toBe(200);
+
+    const response = await browser.request('/api/v1/me/identities/gosuslugi', { method: 'DELETE' });
+    expect(response.status).toBe(204);
+    expect((await throughGosuslugi.get('/api/v1/me')).status).toBe(401);
+    expect((await withPassword.get('/api/v1/me')).status).toBe(200);
+    expect((await browser.get('/api/v1/me')).status).toBe(200);
+    const event = await t
+      .em()
+      .findOneOrFail(AuditEvent, { type: 'gosuslugi.unlinked', targetUserId: id });
+    expect(event.details).toMatchObject({ endedSessions: 1 });
+  });
+
+  it('refuses a Госуслуги login that was under way while the identity was being unlinked', async () => {
+    const { browser, id } = await loggedInBrowser(t);
+    await linkThrough(browser, PERSON.misc);
+    const late = new Browser(t.url);
+    const callback = await throughStandIn(late, '/auth/gosuslugi/login', PERSON.misc);
+    // An unlink in flight, in the order unlink takes its locks: the account, then the identity.
+    const unlink = new pg.Client({ connectionString: t.database.url });
+    await unlink.connect();
+    try {
+      await unlink.query('begin');
+      await unlink.query('select id from users where id = $1 for no key update', [id]);
+      await unlink.query('delete from federated_identities where user_id = $1', [id]);
+      const arriving = late.get(callback);
+      await waitUntil(async () => {
+        const waiting = await unlink.query<{ n: string }>(
+          `select count(*) as n from pg_locks where not granted and locktype = 'transactionid'`,
+        );
+        return Number(waiting.rows[0].n) > 0;
+      }, 10_000);
+      await unlink.query('commit');
+      const answer = await arriving;
+      expect(answer.headers.get('location')).not.toBe('/account');
+    } finally {
+      await unlink.query('rollback').catch(() => undefined);
+      await unlink.end();
+    }
+    expect(
+      await t.em().count(Session, { user: id, method: AuthMethod.Gosuslugi, revokedAt: null }),
+    ).toBe(0);
+    expect((await late.get('/api/v1/me')).status).toBe(401);
   });
 
   it('refuses to unlink the only way to log in', async () => {

@@ -5,6 +5,7 @@ import { lockAccount } from '../accounts/account-lock.js';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
+import { FederatedIdentity } from '../identity/federated-identity.entity.js';
 import { IdentityLinks, type VerifiedIdentity } from '../identity/identity-links.service.js';
 import { User, UserStatus } from '../identity/user.entity.js';
 import { AccountNotices } from '../mail/account-notices.js';
@@ -12,6 +13,7 @@ import { Invitations } from '../pos/invitations.service.js';
 import { AuthService, type LoginResult } from '../sessions/auth.service.js';
 import { RECENT_AUTHENTICATION_MS } from '../sessions/recent-authentication.js';
 import { AuthMethod, type Session } from '../sessions/session.entity.js';
+import { SessionManagement } from '../sessions/session-management.service.js';
 import { SessionService } from '../sessions/session.service.js';
 import { type GosuslugiPage } from './gosuslugi.texts.js';
 import { LoginPurpose, type LoginTransaction } from './login-transaction.entity.js';
@@ -61,6 +63,7 @@ export class GosuslugiService {
     private readonly audit: AuditService,
     private readonly invitations: Invitations,
     private readonly notices: AccountNotices,
+    private readonly sessionManagement: SessionManagement,
   ) {}
 
   /** From the invitation page: the token itself stays out of the transaction, its invitation id goes in. */
@@ -165,9 +168,13 @@ export class GosuslugiService {
   ): Promise<CallbackOutcome> {
     const previous = await this.sessions.fromCookie(request);
     const outcome = await this.em.transactional(async (em): Promise<CallbackOutcome> => {
-      const linked = await this.links.find(em, identity.issuer, identity.subject);
-      if (!linked) return { kind: 'refused', page: 'notLinked' };
-      const user = linked.user;
+      const found = await this.links.find(em, identity.issuer, identity.subject);
+      if (!found) return { kind: 'refused', page: 'notLinked' };
+      // The account lock, as an unlink takes it, then the link again: an unlink that committed
+      // while this waited leaves nothing to log in with (no session through a removed link).
+      const user = await lockAccount(em, found.user.id);
+      const linked = await em.findOne(FederatedIdentity, found.id, { refresh: true });
+      if (linked?.user.id !== user.id) return { kind: 'refused', page: 'notLinked' };
       if (user.status !== UserStatus.Active) return { kind: 'refused', page: 'accountUnavailable' };
       linked.claims = identity.claims;
       linked.lastLoginAt = new Date();
@@ -345,13 +352,19 @@ export class GosuslugiService {
     await this.em.transactional(async (em) => {
       const account = await lockAccount(em, session.user.id, session);
       const identity = await this.links.unlink(em, account, 'gosuslugi');
+      // A removed way in keeps nobody in: sessions opened through it on other devices end (ASVS
+      // 7.4.3); this one and the password sessions go on.
+      const ended = await this.sessionManagement.end(em, account, 'gosuslugi_unlinked', {
+        except: session.id,
+        method: AuthMethod.Gosuslugi,
+      });
       this.audit.record(
         {
           type: 'gosuslugi.unlinked',
           actorUserId: session.user.id,
           targetUserId: session.user.id,
           client,
-          details: { identityId: identity.id },
+          details: { identityId: identity.id, endedSessions: ended.length },
         },
         em,
       );

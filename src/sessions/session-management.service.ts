@@ -8,7 +8,7 @@ import { type User, UserStatus } from '../identity/user.entity.js';
 import { AUTH_CHANNEL } from './session-cache.js';
 import { SessionResponse } from './dto/session.response.js';
 import { RECENT_AUTHENTICATION_MS } from './recent-authentication.js';
-import { Session } from './session.entity.js';
+import { type AuthMethod, Session } from './session.entity.js';
 import { SessionErrors } from './sessions.texts.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -20,7 +20,8 @@ export type EndReason =
   | 'ended_by_admin'
   | 'account_blocked'
   | 'account_archived'
-  | 'all_ended_by_operator';
+  | 'all_ended_by_operator'
+  | 'gosuslugi_unlinked';
 
 /** How long ending every session may take: far above the pool's 30 s for one request's query. */
 const END_EVERYONE_TIMEOUT = '15min';
@@ -66,19 +67,20 @@ export class SessionManagement {
 
   /**
    * Ends the user's live sessions inside the caller's transaction: all of them, only `only`, or
-   * all but `except`. The rows are locked, then revoked in one flush, so a session cannot slip
+   * all but `except`; with `method`, only those opened that way. The rows are locked, then revoked in one flush, so a session cannot slip
    * between reading and ending. Returns the ids that ended (none: nothing matched).
    */
   async end(
     em: EntityManager,
     user: User,
     reason: EndReason,
-    scope: { only?: string; except?: string } = {},
+    scope: { only?: string; except?: string; method?: AuthMethod } = {},
   ): Promise<string[]> {
     const now = new Date();
     const where = this.live(user, now);
     if (scope.only !== undefined) where.id = scope.only;
     else if (scope.except !== undefined) where.id = { $ne: scope.except };
+    if (scope.method !== undefined) where.method = scope.method;
     const sessions = await em.find(Session, where, {
       lockMode: LockMode.PESSIMISTIC_WRITE,
       refresh: true,
