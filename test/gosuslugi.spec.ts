@@ -19,7 +19,7 @@ import {
   throughStandIn,
 } from './support/gosuslugi.js';
 import { TestSmtp } from './support/smtp.js';
-import { waitUntil } from './support/wait.js';
+import { waitForLockWaiter } from './support/wait.js';
 
 const smtp = new TestSmtp();
 let t: TestApp;
@@ -421,12 +421,7 @@ describe('unlinking', () => {
       await unlink.query('select id from users where id = $1 for no key update', [id]);
       await unlink.query('delete from federated_identities where user_id = $1', [id]);
       const arriving = late.get(callback);
-      await waitUntil(async () => {
-        const waiting = await unlink.query<{ n: string }>(
-          `select count(*) as n from pg_locks where not granted and locktype = 'transactionid'`,
-        );
-        return Number(waiting.rows[0].n) > 0;
-      }, 10_000);
+      await waitForLockWaiter(unlink, 10_000);
       await unlink.query('commit');
       const answer = await arriving;
       expect(answer.headers.get('location')).not.toBe('/account');

@@ -10,7 +10,7 @@ import { Browser } from './support/browser.js';
 import { register, STRONG_PASSWORD, uniqueLogin } from './support/http.js';
 import { json } from './support/pos.js';
 import { type ReceivedMail, TestSmtp } from './support/smtp.js';
-import { waitUntil } from './support/wait.js';
+import { waitForLockWaiter, waitUntil } from './support/wait.js';
 
 /**
  * E-mail verification and password recovery over HTTP, with the mail read from a real SMTP
@@ -309,12 +309,7 @@ describe('password recovery', () => {
         newPasswordRepeat: 'Gonka#Parol2026',
       });
       // The reset has locked the account and now waits for the password row.
-      await waitUntil(async () => {
-        const waiting = await login.query<{ n: string }>(
-          `select count(*) as n from pg_locks where not granted and locktype = 'transactionid'`,
-        );
-        return Number(waiting.rows[0].n) > 0;
-      }, 10_000);
+      await waitForLockWaiter(login, 10_000);
       await login.query(
         `insert into sessions (id, token_hash, user_id, method, created_at, last_seen_at, authenticated_at, idle_expires_at, absolute_expires_at)
          values (gen_random_uuid(), $1, $2, 'pwd', now(), now(), now(), now() + interval '1 hour', now() + interval '1 day')`,

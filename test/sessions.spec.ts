@@ -12,7 +12,7 @@ import { hashSessionToken } from '../src/sessions/session.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
 import { runCli } from './support/cli.js';
-import { waitUntil } from './support/wait.js';
+import { waitForLockWaiter } from './support/wait.js';
 import {
   ALIVE,
   cookiesOf,
@@ -286,12 +286,7 @@ describe('the platform operator command line: user:block, user:unblock, user:arc
       await reauth.query('select id from sessions where id = $1 for update', [old.sessionId]);
       const blocking = cli(['user:block', '--login', account.login]);
       // The command holds the account and waits for the old session's row.
-      await waitUntil(async () => {
-        const waiting = await reauth.query<{ n: string }>(
-          `select count(*) as n from pg_locks where not granted and locktype = 'transactionid'`,
-        );
-        return Number(waiting.rows[0].n) > 0;
-      }, 20_000);
+      await waitForLockWaiter(reauth, 20_000);
       await reauth.query(
         `update sessions set revoked_at = now(), revoked_reason = 'reauthenticated' where id = $1`,
         [old.sessionId],
