@@ -17,11 +17,10 @@ import { AuthService } from '../sessions/auth.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { clearSessionCookie } from '../sessions/session-cookie.js';
 import { SessionManagement } from '../sessions/session-management.service.js';
-import { METHOD_NAMES } from '../sessions/sessions.texts.js';
-import { describeUserAgent } from '../sessions/user-agent.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
+import { sessionRow } from './session-rows.js';
 import { ACCOUNT_NOTICES, noticeOf, type Notice, STALE_FORM } from './web.texts.js';
 
 export class AccountFormDto {
@@ -78,14 +77,6 @@ interface AccountView {
   notice?: Notice;
   errors?: FieldErrors;
   values?: { phone?: string; email?: string };
-}
-
-function moscowTime(iso: string): string {
-  return new Date(iso).toLocaleString('ru-RU', {
-    timeZone: 'Europe/Moscow',
-    dateStyle: 'short',
-    timeStyle: 'short',
-  });
 }
 
 /** «Личный кабинет» (/account), the way out (/logout) and the front door (/). */
@@ -363,13 +354,7 @@ export class AccountPageController {
       hasPassword: await this.accounts.hasPassword(user),
       // Ending other sessions needs a recent login; until then the page offers the way to it.
       mayEndSessions: SessionManagement.mayEndOthers(session),
-      sessions: (await this.sessions.list(user, session.id)).map((s) => ({
-        ...s,
-        device: describeUserAgent(s.userAgent),
-        methodName: METHOD_NAMES[s.method],
-        createdAt: moscowTime(s.createdAt),
-        lastSeenAt: moscowTime(s.lastSeenAt),
-      })),
+      sessions: (await this.sessions.list(user, session.id)).map(sessionRow),
       gosuslugi: identity && {
         ...identity,
         linkedAt: new Date(identity.linkedAt).toLocaleDateString('ru-RU', {
