@@ -14,12 +14,11 @@ import { AccountToken, AccountTokenPurpose } from './account-token.entity.js';
 import { findLinkToken, ownerOfLinkToken } from './link-token-lookup.js';
 import { LinkErrors } from './account-links.texts.js';
 import { lockAccount } from './account-lock.js';
+import { mailTime } from '../mail/mail-time.js';
 
 export const VERIFY_EMAIL_TTL_MS = 24 * 60 * 60_000;
 /** Verification mails per account and hour (registration, changes and «send again» together). */
 export const VERIFICATION_MAILS_PER_HOUR = 5;
-
-const MOSCOW = { timeZone: 'Europe/Moscow', dateStyle: 'long', timeStyle: 'short' } as const;
 
 /** What a verification link refers to, for its page; nothing is spent by looking. */
 export type VerificationLookup =
@@ -75,7 +74,7 @@ export class EmailVerification {
         login: user.login,
         email,
         link: `${this.config.publicUrl}/verify-email/${token}`,
-        expires: expiresAt.toLocaleString('ru-RU', MOSCOW),
+        expires: mailTime(expiresAt),
       }),
     );
     if (user.email && user.email !== email) {

@@ -21,6 +21,7 @@ import { LinkErrors } from './account-links.texts.js';
 import { EmailVerification } from './email-verification.service.js';
 import { checkPassword } from './password-policy.js';
 import { lockAccount } from './account-lock.js';
+import { mailTime } from '../mail/mail-time.js';
 
 export const RECOVERY_TTL_MS = 60 * 60_000;
 /** Recovery mails per account and hour; more requests are recorded and dropped. */
@@ -36,8 +37,6 @@ interface RecoveryJob {
 
 export type RecoveryLookup =
   { kind: 'usable'; login: string } | { kind: 'refused'; error: DomainError };
-
-const MOSCOW = { timeZone: 'Europe/Moscow', dateStyle: 'long', timeStyle: 'short' } as const;
 
 /**
  * «Забыли пароль?». A request is answered at once, identically for every identifier: the request
@@ -171,7 +170,7 @@ export class RecoveryService implements OnApplicationBootstrap {
           this.templates.render('recovery', {
             login: locked.login,
             link: `${this.config.publicUrl}/reset-password/${token}`,
-            expires: new Date(Date.now() + RECOVERY_TTL_MS).toLocaleString('ru-RU', MOSCOW),
+            expires: mailTime(new Date(Date.now() + RECOVERY_TTL_MS)),
           }),
         );
         this.audit.record({ type: 'recovery.mail_sent', targetUserId: locked.id, client }, tx);
@@ -258,7 +257,7 @@ export class RecoveryService implements OnApplicationBootstrap {
         user.email ?? spent.email,
         this.templates.render('password-reset-notice', {
           login: user.login,
-          when: now.toLocaleString('ru-RU', MOSCOW),
+          when: mailTime(now),
           ip: client.ip,
         }),
       );

@@ -5,8 +5,7 @@ import { AppConfig } from '../config/app-config.js';
 import { type User } from '../identity/user.entity.js';
 import { MailOutbox } from './mail.outbox.js';
 import { MailTemplates } from './mail-templates.js';
-
-const MOSCOW = { timeZone: 'Europe/Moscow', dateStyle: 'long', timeStyle: 'short' } as const;
+import { mailTime } from './mail-time.js';
 
 /** A change to how the account logs in, each with its template under src/mail/templates. */
 export type AccountChange =
@@ -47,7 +46,7 @@ export class AccountNotices {
       this.templates.render(`${change.kind}-notice`, {
         ...change,
         login: user.login,
-        when: at.toLocaleString('ru-RU', MOSCOW),
+        when: mailTime(at),
         ip: client.ip,
         recoveryUrl: `${this.config.publicUrl}/forgot-password`,
       }),

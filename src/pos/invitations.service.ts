@@ -15,6 +15,7 @@ import { Invitation } from './invitation.entity.js';
 import { Membership, MembershipStatus } from './membership.entity.js';
 import { PosErrors } from './pos.texts.js';
 import { roleName } from './roles.js';
+import { mailTime } from '../mail/mail-time.js';
 
 /** The first invitation and three re-sends an hour, per address. */
 export const INVITATIONS_PER_HOUR = 4;
@@ -82,11 +83,7 @@ export class Invitations {
       lkoNumber: String(organization.lkoNumber),
       roles: membership.roles.map(roleName).join(', '),
       link: `${this.config.publicUrl}/pos/invitations/${token}`,
-      expires: invitation.expiresAt.toLocaleString('ru-RU', {
-        timeZone: 'Europe/Moscow',
-        dateStyle: 'long',
-        timeStyle: 'short',
-      }),
+      expires: mailTime(invitation.expiresAt),
     });
     membership.deliveryState = null;
     await this.outbox.enqueue(em, membership.email, mail, {
