@@ -1,6 +1,5 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { User } from '../identity/user.entity.js';
 import {
@@ -31,7 +30,6 @@ export class MemberSessions {
     private readonly members: MembersService,
     private readonly access: PosAccess,
     private readonly sessions: SessionManagement,
-    private readonly audit: AuditService,
   ) {}
 
   private async target(
@@ -90,22 +88,14 @@ export class MemberSessions {
   ): Promise<EndedSessionsResponse> {
     const { membership, organization, person } = await this.target(caller, membershipId);
     if (!person) return { ended: 0 };
-    const ids = await this.em.transactional(async (em) => {
-      const ended = await this.sessions.end(em, person, 'ended_by_admin');
-      this.audit.record(
-        {
-          type: 'pos.member.sessions_ended',
-          actorUserId: caller.id,
-          targetUserId: person.id,
-          organizationId: organization.id,
-          client,
-          details: { membershipId: membership.id, sessionIds: ended },
-        },
-        em,
-      );
-      await em.flush();
-      return ended;
-    });
+    const ids = await this.sessions.endRecorded(person, 'ended_by_admin', {}, (ended) => ({
+      type: 'pos.member.sessions_ended',
+      actorUserId: caller.id,
+      targetUserId: person.id,
+      organizationId: organization.id,
+      client,
+      details: { membershipId: membership.id, sessionIds: ended },
+    }));
     return { ended: ids.length };
   }
 }

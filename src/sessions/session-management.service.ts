@@ -1,7 +1,7 @@
 import { LockMode, type ObjectQuery } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { AuditService } from '../audit/audit.service.js';
+import { type AuditEntry, AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { Errors } from '../common/errors.js';
 import { type User, UserStatus } from '../identity/user.entity.js';
@@ -22,6 +22,13 @@ export type EndReason =
   | 'account_archived'
   | 'all_ended_by_operator'
   | 'gosuslugi_unlinked';
+
+/** Which of a user's live sessions `end` ends: one, all but one, only those opened one way. */
+export interface EndScope {
+  only?: string;
+  except?: string;
+  method?: AuthMethod;
+}
 
 /** How long ending every session may take: far above the pool's 30 s for one request's query. */
 const END_EVERYONE_TIMEOUT = '15min';
@@ -74,7 +81,7 @@ export class SessionManagement {
     em: EntityManager,
     user: User,
     reason: EndReason,
-    scope: { only?: string; except?: string; method?: AuthMethod } = {},
+    scope: EndScope = {},
   ): Promise<string[]> {
     const now = new Date();
     const where = this.live(user, now);
@@ -91,6 +98,27 @@ export class SessionManagement {
     }
     await em.flush();
     return sessions.map((session) => session.id);
+  }
+
+  /**
+   * `end` in a transaction of its own, with the audit event `describe` makes of the ended ids
+   * (none when it answers null), committed together. Returns the ids.
+   */
+  async endRecorded(
+    user: User,
+    reason: EndReason,
+    scope: EndScope,
+    describe: (ids: string[]) => AuditEntry | null,
+  ): Promise<string[]> {
+    return this.em.transactional(async (em) => {
+      const ids = await this.end(em, user, reason, scope);
+      const entry = describe(ids);
+      if (entry) {
+        this.audit.record(entry, em);
+        await em.flush();
+      }
+      return ids;
+    });
   }
 
   /**
@@ -150,22 +178,17 @@ export class SessionManagement {
     const endedCurrent = sessionId === current.id;
     if (!endedCurrent && !SessionManagement.mayEndOthers(current))
       throw Errors.reauthenticationRequired();
-    const ended = await this.em.transactional(async (em) => {
-      const ids = await this.end(em, user, 'ended_by_user', { only: sessionId });
-      if (ids.length === 0) return ids;
-      this.audit.record(
-        {
-          type: 'session.ended',
-          actorUserId: user.id,
-          targetUserId: user.id,
-          client,
-          details: { sessionId, current: endedCurrent },
-        },
-        em,
-      );
-      await em.flush();
-      return ids;
-    });
+    const ended = await this.endRecorded(user, 'ended_by_user', { only: sessionId }, (ids) =>
+      ids.length === 0
+        ? null
+        : {
+            type: 'session.ended',
+            actorUserId: user.id,
+            targetUserId: user.id,
+            client,
+            details: { sessionId, current: endedCurrent },
+          },
+    );
     if (ended.length === 0) throw SessionErrors.sessionNotFound();
     return { endedCurrent };
   }
@@ -174,20 +197,18 @@ export class SessionManagement {
   async endOthers(current: Session, client: ClientInfo): Promise<number> {
     if (!SessionManagement.mayEndOthers(current)) throw Errors.reauthenticationRequired();
     const user = current.user;
-    return this.em.transactional(async (em) => {
-      const ids = await this.end(em, user, 'others_ended_by_user', { except: current.id });
-      this.audit.record(
-        {
-          type: 'session.others_ended',
-          actorUserId: user.id,
-          targetUserId: user.id,
-          client,
-          details: { keptSessionId: current.id, sessionIds: ids },
-        },
-        em,
-      );
-      await em.flush();
-      return ids.length;
-    });
+    const ids = await this.endRecorded(
+      user,
+      'others_ended_by_user',
+      { except: current.id },
+      (ended) => ({
+        type: 'session.others_ended',
+        actorUserId: user.id,
+        targetUserId: user.id,
+        client,
+        details: { keptSessionId: current.id, sessionIds: ended },
+      }),
+    );
+    return ids.length;
   }
 }
