@@ -1,4 +1,3 @@
-import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { Injectable } from '@nestjs/common';
@@ -195,18 +194,15 @@ export class AccountsService {
     }
     const hash = await this.hasher.hash(dto.newPassword);
     await this.em.transactional(async (em) => {
-      const credential = await em.findOneOrFail(PasswordCredential, verified.credential.id, {
-        lockMode: LockMode.PESSIMISTIC_WRITE,
-        refresh: true,
-      });
-      // The hash changed since the check: another change won the race (refuse, do not overwrite it)
-      // or a login re-hashed the same password (it verifies again).
-      if (
-        credential.hash !== verified.verifiedHash &&
-        !(await this.hasher.verify(credential.hash, dto.currentPassword))
-      ) {
-        throw Errors.passwordChangedConcurrently();
-      }
+      // Another change that won the race is refused, not overwritten.
+      const locked = await this.auth.lockVerified(
+        em,
+        verified.credential.id,
+        verified.verifiedHash,
+        dto.currentPassword,
+      );
+      if (!locked) throw Errors.passwordChangedConcurrently();
+      const { credential } = locked;
       const now = new Date();
       credential.hash = hash;
       credential.changedAt = now;

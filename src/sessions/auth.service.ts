@@ -67,14 +67,10 @@ export class AuthService {
 
     const rehash = this.hasher.needsRehash(verifiedHash) ? await this.hasher.hash(password) : null;
     const result = await this.em.transactional(async (em) => {
-      const current = await em.findOneOrFail(PasswordCredential, credential.id, {
-        lockMode: LockMode.PESSIMISTIC_WRITE,
-        refresh: true,
-      });
-      // The stored hash may have changed while argon2 ran: a password change (then the old password
-      // must not get in) or another login's re-hash (then it verifies again). A lockout may have begun.
-      const unchanged = current.hash === verifiedHash;
-      if (!unchanged && !(await this.hasher.verify(current.hash, password))) return null;
+      const locked = await this.lockVerified(em, credential.id, verifiedHash, password);
+      if (!locked) return null;
+      const { credential: current, unchanged } = locked;
+      // A lockout may have begun while argon2 ran.
       if (isLocked(current, new Date())) return null;
       Object.assign(current, CLEARED);
       if (rehash && unchanged) {
@@ -89,6 +85,27 @@ export class AuthService {
       return created;
     });
     return result ?? this.refuse(client, 'credential_changed', user.id);
+  }
+
+  /**
+   * The password row, locked for the rest of the caller's transaction, if it still holds the
+   * password checked before: its hash may have changed while argon2 ran, by a password change
+   * (null: the old password must not get in) or by a login's re-hash of the same password (it is
+   * verified again). `unchanged` says whether the hash is still the one verified.
+   */
+  async lockVerified(
+    em: EntityManager,
+    credentialId: string,
+    verifiedHash: string,
+    password: string,
+  ): Promise<{ credential: PasswordCredential; unchanged: boolean } | null> {
+    const credential = await em.findOneOrFail(PasswordCredential, credentialId, {
+      lockMode: LockMode.PESSIMISTIC_WRITE,
+      refresh: true,
+    });
+    const unchanged = credential.hash === verifiedHash;
+    if (!unchanged && !(await this.hasher.verify(credential.hash, password))) return null;
+    return { credential, unchanged };
   }
 
   /** Every login failure: audited with its reason, answered with the one generic error. */
@@ -189,15 +206,13 @@ export class AuthService {
     );
     if (!verified) throw Errors.invalidCredentials();
     const result = await this.em.transactional(async (em) => {
-      const credential = await em.findOneOrFail(PasswordCredential, verified.credential.id, {
-        lockMode: LockMode.PESSIMISTIC_WRITE,
-        refresh: true,
-      });
-      if (
-        credential.hash !== verified.verifiedHash &&
-        !(await this.hasher.verify(credential.hash, password))
-      )
-        return 'credential_changed' as const;
+      const locked = await this.lockVerified(
+        em,
+        verified.credential.id,
+        verified.verifiedHash,
+        password,
+      );
+      if (!locked) return 'credential_changed' as const;
       const previous = await em.findOne(
         Session,
         { id: session.id, user },
