@@ -259,11 +259,6 @@ export class SessionService {
     return this.context(loaded, 'cookie', facts);
   }
 
-  /** The live session behind a cookie token, its idle expiry extended; null when none. */
-  async resolveToken(token: string): Promise<Session | null> {
-    return (await this.byToken(token))?.session ?? null;
-  }
-
   /**
    * Who is calling: a bearer access token whose session is live, or else the session cookie.
    * A malformed or refused bearer token is not replaced by the cookie: the answer is null.
@@ -299,22 +294,17 @@ export class SessionService {
     return claims;
   }
 
-  /** The live session of the browser's session cookie, if any. */
+  /** The live session of the browser's session cookie (its idle expiry extended), if any. */
   async fromCookie(request: Request): Promise<Session | null> {
     const token = readSessionCookie(request, this.config);
-    return token ? this.resolveToken(token) : null;
+    return token ? ((await this.byToken(token))?.session ?? null) : null;
   }
 
+  /** The live session an access token names; access tokens die with their session. */
   private async byId(sessionId: string): Promise<CachedSession | null> {
     if (!UUID.test(sessionId)) return null;
     const loaded = await this.load('id', sessionId);
     return loaded && this.usable(loaded.facts, Date.now()) ? loaded : null;
-  }
-
-  /** The live session an access token names; access tokens die with their session. */
-  async resolveId(sessionId: string): Promise<Session | null> {
-    const loaded = await this.byId(sessionId);
-    return loaded && this.sessionEntity(this.em.getContext(), loaded);
   }
 
   revoke(session: Session, reason: string): void {
