@@ -1,20 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ESIA_DEV_MATERIAL } from '../src/config/app-config.js';
 import { EsiaStandIn } from '../src/dev/esia-stand-in.js';
 import { certificateHash, loadCertificate } from '../src/gosuslugi/esia/certificates.js';
 import { clientSecretText, esiaTimestamp } from '../src/gosuslugi/esia/esia-format.js';
-import { gostSign, gostVerify, streebog256 } from '../src/gosuslugi/esia/gost.js';
+import { gostSign, streebog256, type GostPrivateKey } from '../src/gosuslugi/esia/gost.js';
 import { readGostKeyFile } from '../src/gosuslugi/esia/signer.js';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { FederatedIdentity } from '../src/identity/federated-identity.entity.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
 import { linkThrough, loggedInBrowser, throughStandIn } from './support/gosuslugi.js';
+import { OPENSSL_GOST_CONF, opensslGostKey, opensslVerify } from './support/openssl.js';
 
 const ESIA = {
   GOSUSLUGI_PROFILE: 'esia',
@@ -86,9 +87,13 @@ describe('esia profile against the ЕСИА-shaped stand-in (local GOST key)', (
       state: q.state,
       redirectUri: q.redirect_uri,
     });
-    const publicKey = (certificate.key as { publicKey: Buffer }).publicKey;
+    // Checked by OpenSSL's gost engine, not by the service's own code.
     expect(
-      gostVerify(publicKey, Buffer.from(text), Buffer.from(q.client_secret, 'base64url')),
+      await opensslVerify(
+        material(t, ESIA_DEV_MATERIAL.systemCertificate),
+        Buffer.from(text),
+        Buffer.from(q.client_secret, 'base64url'),
+      ),
     ).toBe(true);
   });
 
@@ -137,10 +142,10 @@ describe('esia profile against the ЕСИА-shaped stand-in (local GOST key)', (
       t.url,
     );
     const code = callback.searchParams.get('code')!;
-    const key = await readGostKeyFile(material(t, ESIA_DEV_MATERIAL.systemKey));
     const certificate = loadCertificate(
       await readFile(material(t, ESIA_DEV_MATERIAL.systemCertificate)),
     );
+    const key = await readGostKeyFile(material(t, ESIA_DEV_MATERIAL.systemKey), certificate);
     const request = (state: string) => {
       const timestamp = esiaTimestamp();
       const base = {
@@ -272,27 +277,16 @@ describe('pluggable client_secret signers', () => {
     );
   });
 
-  it('links with an external command that signs with the system key (OpenSSL order)', async () => {
-    const script = join(keyDir, 'sign.mjs');
-    const gostModule = new URL('../src/gosuslugi/esia/gost.ts', import.meta.url).pathname
-      .replace('/src/', '/dist/')
-      .replace(/\.ts$/, '.js');
-    const signerModule = gostModule.replace('gost.js', 'signer.js');
-    await writeFile(
-      script,
-      `import { gostSign } from ${JSON.stringify(gostModule)};\n` +
-        `import { readGostKeyFile } from ${JSON.stringify(signerModule)};\n` +
-        `let text = ''; for await (const chunk of process.stdin) text += chunk;\n` +
-        `process.stdout.write(gostSign(await readGostKeyFile(process.env.KEY_FILE), Buffer.from(text)).toString('base64'));\n`,
-    );
-    // The development key is made in the app's DATA_DIR at start; the command is pointed at it.
+  it('links with `openssl dgst -sign` as the command signer (the gost engine, not our code)', async () => {
+    // The development key is made in the app's DATA_DIR at start, as PKCS#8 that OpenSSL reads.
     const dataDir = await mkdtemp(join(tmpdir(), 'identity-link-esia-'));
+    const key = join(dataDir, ESIA_DEV_MATERIAL.dir, ESIA_DEV_MATERIAL.systemKey);
     try {
       await withSigner(
         {
           DATA_DIR: dataDir,
           GOSUSLUGI_SIGNER: 'command',
-          GOSUSLUGI_SIGNER_COMMAND: `KEY_FILE=${join(dataDir, ESIA_DEV_MATERIAL.dir, ESIA_DEV_MATERIAL.systemKey)} ${process.execPath} ${script}`,
+          GOSUSLUGI_SIGNER_COMMAND: `OPENSSL_CONF=${OPENSSL_GOST_CONF} openssl dgst -md_gost12_256 -sign ${key}`,
         },
         async (t) => {
           const { browser, id } = await loggedInBrowser(t);
@@ -305,18 +299,32 @@ describe('pluggable client_secret signers', () => {
     }
   });
 
+  it('refuses to start with a certificate on an unsupported GOST parameter set, naming it', async () => {
+    const { certificateFile } = await opensslGostKey('0');
+    await expect(
+      startTestApp({
+        ...ESIA,
+        GOSUSLUGI_SIGNER: 'http',
+        GOSUSLUGI_SIGNER_URL: 'http://127.0.0.1:9/',
+        GOSUSLUGI_CERT_FILE: certificateFile,
+      }),
+    ).rejects.toThrow(/id-GostR3410-2001-TestParamSet/);
+  });
+
   it('links with an HTTP signing service', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'identity-link-esia-'));
     let server: Server | undefined;
     try {
-      let key: Buffer | undefined;
+      let key: GostPrivateKey | undefined;
       server = createServer((req, res) => {
         let text = '';
         req.on('data', (chunk: Buffer) => (text += chunk.toString()));
         req.on('end', () => {
           void (async () => {
+            const file = (name: string) => join(dataDir, ESIA_DEV_MATERIAL.dir, name);
             key ??= await readGostKeyFile(
-              join(dataDir, ESIA_DEV_MATERIAL.dir, ESIA_DEV_MATERIAL.systemKey),
+              file(ESIA_DEV_MATERIAL.systemKey),
+              loadCertificate(await readFile(file(ESIA_DEV_MATERIAL.systemCertificate))),
             );
             res.end(gostSign(key, Buffer.from(text)).toString('hex'));
           })();

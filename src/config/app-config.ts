@@ -55,7 +55,7 @@ export interface EsiaConfig {
 /** Files the development ЕСИА stand-in writes under DATA_DIR and the dev preset reads. */
 export const ESIA_DEV_MATERIAL = {
   dir: 'esia-dev',
-  systemKey: 'system-key.hex',
+  systemKey: 'system-key.pem',
   systemCertificate: 'system.crt',
   standInRsaCertificate: 'stand-in-rsa.crt',
   standInGostCertificate: 'stand-in-gost.crt',

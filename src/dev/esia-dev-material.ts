@@ -4,11 +4,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ESIA_DEV_MATERIAL } from '../config/app-config.js';
 import {
+  gostPrivateKeyPem,
   loadCertificate,
   selfSignedCertificate,
   type LoadedCertificate,
 } from '../gosuslugi/esia/certificates.js';
-import { generateGostKeyPair, reverseBytes } from '../gosuslugi/esia/gost.js';
+import { generateGostKeyPair, type GostPrivateKey } from '../gosuslugi/esia/gost.js';
 import { readGostKeyFile } from '../gosuslugi/esia/signer.js';
 
 export interface EsiaDevMaterial {
@@ -16,7 +17,7 @@ export interface EsiaDevMaterial {
   systemCertificate: LoadedCertificate;
   /** The stand-in's token keys and their certificates. */
   rsaKey: KeyObject;
-  gostKey: Buffer;
+  gostKey: GostPrivateKey;
   tokenCertificates: LoadedCertificate[];
 }
 
@@ -25,12 +26,9 @@ const FILES = {
   systemCertificate: ESIA_DEV_MATERIAL.systemCertificate,
   rsaKey: 'stand-in-rsa.key',
   rsaCertificate: ESIA_DEV_MATERIAL.standInRsaCertificate,
-  gostKey: 'stand-in-gost-key.hex',
+  gostKey: 'stand-in-gost-key.pem',
   gostCertificate: ESIA_DEV_MATERIAL.standInGostCertificate,
 };
-
-/** GOST private keys are written big-endian in hex, as `openssl pkey -text` shows them. */
-const hex = (key: Buffer) => reverseBytes(key).toString('hex') + '\n';
 
 /**
  * Keys and self-signed certificates for the development ЕСИА: the system's GOST key and
@@ -48,7 +46,8 @@ export async function ensureEsiaDevMaterial(dataDir: string): Promise<EsiaDevMat
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
     const write = (name: string, content: string | Buffer) =>
       writeFile(file(name), content, { mode: 0o600 });
-    await write(FILES.systemKey, hex(system.privateKey));
+    // PKCS#8 PEM, so that `openssl dgst -engine gost -sign` takes the keys as they are.
+    await write(FILES.systemKey, gostPrivateKeyPem(system.privateKey));
     await write(
       FILES.systemCertificate,
       selfSignedCertificate('Identity Link — система (разработка)', {
@@ -61,17 +60,18 @@ export async function ensureEsiaDevMaterial(dataDir: string): Promise<EsiaDevMat
       FILES.rsaCertificate,
       selfSignedCertificate('ЕСИА (тестовый стенд), RSA', { kind: 'rsa', privateKey: rsa }),
     );
-    await write(FILES.gostKey, hex(gost.privateKey));
+    await write(FILES.gostKey, gostPrivateKeyPem(gost.privateKey));
     await write(
       FILES.gostCertificate,
       selfSignedCertificate('ЕСИА (тестовый стенд), ГОСТ', { kind: 'gost2012-256', ...gost }),
     );
   }
   const load = async (name: string) => loadCertificate(await readFile(file(name)));
+  const gostCertificate = await load(FILES.gostCertificate);
   return {
     systemCertificate: await load(FILES.systemCertificate),
     rsaKey: createPrivateKey(await readFile(file(FILES.rsaKey))),
-    gostKey: await readGostKeyFile(file(FILES.gostKey)),
-    tokenCertificates: [await load(FILES.rsaCertificate), await load(FILES.gostCertificate)],
+    gostKey: await readGostKeyFile(file(FILES.gostKey), gostCertificate),
+    tokenCertificates: [await load(FILES.rsaCertificate), gostCertificate],
   };
 }

@@ -109,21 +109,22 @@ export class EsiaStandIn implements OnModuleInit {
     if (params.client_id !== DEV_STAND_IN.clientId) return 'ESIA-007005';
     if (params.redirect_uri !== this.config.gosuslugi.redirectUri) return 'ESIA-007023';
     if (!params.client_certificate_hash) return 'ESIA-007014';
-    if (params.client_certificate_hash !== certificateHash(this.material.systemCertificate))
-      return 'ESIA-007053';
-    const instant = params.timestamp ? parseEsiaTimestamp(params.timestamp) : null;
+    // Hex case is not significant; any UTC offset is read as the instant it names.
     if (
-      !instant ||
-      !params.timestamp?.endsWith(' +0300') ||
-      Math.abs(Date.now() - instant.getTime()) > TIMESTAMP_SKEW_MS
-    ) {
+      params.client_certificate_hash.toUpperCase() !==
+      certificateHash(this.material.systemCertificate)
+    )
+      return 'ESIA-007053';
+    const timestamp = params.timestamp ?? '';
+    const instant = parseEsiaTimestamp(timestamp);
+    if (!instant || Math.abs(Date.now() - instant.getTime()) > TIMESTAMP_SKEW_MS) {
       return 'ESIA-007015';
     }
     if (!params.state || !UUID_V4.test(params.state)) return 'ESIA-007002';
     const text = clientSecretText({
       clientId: params.client_id,
       scope: params.scope ?? '',
-      timestamp: params.timestamp,
+      timestamp,
       state: params.state,
       redirectUri: params.redirect_uri,
       code,

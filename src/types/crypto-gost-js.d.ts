@@ -6,6 +6,7 @@ declare module '@wavesenterprise/crypto-gost-js' {
     mode?: string;
     length?: number;
     namedCurve?: string;
+    curve?: { p: string; a: string; b: string; q: string; x: string; y: string };
     procreator?: string;
     keySize?: number;
     hash?: GostAlgorithm;

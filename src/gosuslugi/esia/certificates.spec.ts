@@ -2,7 +2,13 @@ import { describe, expect, it } from '@jest/globals';
 import { generateKeyPairSync, verify, X509Certificate } from 'node:crypto';
 import { certificateHash, loadCertificate, selfSignedCertificate } from './certificates.js';
 import { der, pemToDer } from './der.js';
-import { generateGostKeyPair, gostSign, gostVerify, streebog256 } from './gost.js';
+import {
+  generateGostKeyPair,
+  gostSign,
+  gostVerify,
+  streebog256,
+  type GostPublicKey,
+} from './gost.js';
 
 describe('certificates', () => {
   it('makes a GOST certificate whose public key reads back and verifies signatures', () => {
@@ -17,7 +23,7 @@ describe('certificates', () => {
     const data = Buffer.from('text');
     expect(
       gostVerify(
-        (loaded.key as { publicKey: Buffer }).publicKey,
+        (loaded.key as { publicKey: GostPublicKey }).publicKey,
         data,
         gostSign(pair.privateKey, data),
       ),
@@ -45,13 +51,13 @@ describe('certificates', () => {
     expect(der.integer(Buffer.from([0x00]))).toEqual(Buffer.from([0x02, 0x01, 0x00]));
   });
 
-  it('hashes the DER bytes, not the PEM text, into 64 hex characters', () => {
+  it('hashes the DER bytes, not the PEM text, into 64 upper-case hex characters', () => {
     const pem = selfSignedCertificate('x', { kind: 'gost2012-256', ...generateGostKeyPair() });
     const loaded = loadCertificate(Buffer.from(pem));
     const hash = certificateHash(loaded);
-    expect(hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(hash).toBe(streebog256(pemToDer(pem)).toString('hex'));
-    expect(hash).not.toBe(streebog256(Buffer.from(pem)).toString('hex'));
+    expect(hash).toMatch(/^[0-9A-F]{64}$/);
+    expect(hash).toBe(streebog256(pemToDer(pem)).toString('hex').toUpperCase());
+    expect(hash).not.toBe(streebog256(Buffer.from(pem)).toString('hex').toUpperCase());
     expect(certificateHash(loadCertificate(pemToDer(pem)))).toBe(hash);
   });
 

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { AppConfig, type EsiaConfig } from '../../config/app-config.js';
@@ -21,6 +21,7 @@ const HTTP_TIMEOUT_MS = 15_000;
 interface Material {
   certificateHash: string;
   tokenCertificates: LoadedCertificate[];
+  signer: ClientSecretSigner;
 }
 
 /**
@@ -30,26 +31,45 @@ interface Material {
  * verified against configured certificates, names and `trusted` from /rs/prns/{oid}.
  */
 @Injectable()
-export class EsiaClient implements IdentityProviderClient {
+export class EsiaClient implements IdentityProviderClient, OnApplicationBootstrap {
   private readonly logger = new Logger('EsiaClient');
   private readonly esia: EsiaConfig;
-  private readonly signer: ClientSecretSigner;
   private material: Promise<Material> | null = null;
 
   constructor(private readonly config: AppConfig) {
     if (!config.gosuslugi.esia) throw new Error('EsiaClient needs the esia profile');
     this.esia = config.gosuslugi.esia;
-    this.signer = createSigner(this.esia);
   }
 
-  /** Certificates are read on first use and kept; a failure is retried next time. */
+  /**
+   * Certificates and the local key are read and checked at start (after the development
+   * stand-in made its material), so an unreadable file, an unsupported GOST parameter set or a
+   * key of another certificate stops the service with the reason instead of failing each login.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    try {
+      await this.load();
+    } catch (error) {
+      const reason = error instanceof ProviderError ? error.cause : error;
+      throw new Error(
+        `ЕСИА (GOSUSLUGI_PROFILE=esia): ${reason instanceof Error ? reason.message : String(reason)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Read once and kept; a failure (a file replaced while running) is retried next time. */
   private load(): Promise<Material> {
     this.material ??= (async () => {
       const system = loadCertificate(await readFile(this.esia.certificateFile));
       const tokenCertificates = await Promise.all(
         this.esia.tokenCertificateFiles.map(async (file) => loadCertificate(await readFile(file))),
       );
-      return { certificateHash: certificateHash(system), tokenCertificates };
+      return {
+        certificateHash: certificateHash(system),
+        tokenCertificates,
+        signer: await createSigner(this.esia, system),
+      };
     })().catch((error: unknown) => {
       this.material = null;
       throw new ProviderError('unavailable', 'certificates_unreadable', { cause: error });
@@ -61,11 +81,16 @@ export class EsiaClient implements IdentityProviderClient {
     return new URL(this.esia.preset.baseUrl + path);
   }
 
-  private async clientSecret(state: string, timestamp: string, code?: string): Promise<string> {
+  private async clientSecret(
+    signer: ClientSecretSigner,
+    state: string,
+    timestamp: string,
+    code?: string,
+  ): Promise<string> {
     const { clientId, scopes, redirectUri } = this.config.gosuslugi;
     const text = clientSecretText({ clientId, scope: scopes, timestamp, state, redirectUri, code });
     try {
-      return (await this.signer.sign(text)).toString('base64url');
+      return (await signer.sign(text)).toString('base64url');
     } catch (error) {
       throw new ProviderError('unavailable', 'signer_failed', { cause: error });
     }
@@ -73,12 +98,12 @@ export class EsiaClient implements IdentityProviderClient {
 
   async authorizationUrl(request: AuthorizationRequest): Promise<URL> {
     if (!UUID_V4.test(request.state)) throw new Error('ЕСИА state must be a UUID v4');
-    const { certificateHash: hash } = await this.load();
+    const { certificateHash: hash, signer } = await this.load();
     const timestamp = esiaTimestamp();
     const url = this.url(this.esia.preset.authorizationPath);
     url.search = new URLSearchParams({
       client_id: this.config.gosuslugi.clientId,
-      client_secret: await this.clientSecret(request.state, timestamp),
+      client_secret: await this.clientSecret(signer, request.state, timestamp),
       client_certificate_hash: hash,
       redirect_uri: this.config.gosuslugi.redirectUri,
       scope: this.config.gosuslugi.scopes,
@@ -101,7 +126,7 @@ export class EsiaClient implements IdentityProviderClient {
       throw new ProviderError('rejected', 'invalid_callback');
 
     const material = await this.load();
-    const tokens = await this.exchange(code, material.certificateHash);
+    const tokens = await this.exchange(code, material);
     const [idToken, accessToken] = await Promise.all([
       this.verify(tokens.id_token, material.tokenCertificates, 'id_token'),
       this.verify(tokens.access_token, material.tokenCertificates, 'access_token'),
@@ -127,7 +152,7 @@ export class EsiaClient implements IdentityProviderClient {
   /** The token request carries a fresh UUID state, which ЕСИА echoes. */
   private async exchange(
     code: string,
-    hash: string,
+    { certificateHash: hash, signer }: Material,
   ): Promise<{ id_token: string; access_token: string }> {
     const state = randomUUID();
     const timestamp = esiaTimestamp();
@@ -135,7 +160,7 @@ export class EsiaClient implements IdentityProviderClient {
       client_id: this.config.gosuslugi.clientId,
       code,
       grant_type: 'authorization_code',
-      client_secret: await this.clientSecret(state, timestamp, code),
+      client_secret: await this.clientSecret(signer, state, timestamp, code),
       client_certificate_hash: hash,
       state,
       redirect_uri: this.config.gosuslugi.redirectUri,

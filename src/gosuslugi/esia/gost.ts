@@ -2,10 +2,11 @@ import gost from '@wavesenterprise/crypto-gost-js';
 
 /**
  * GOST R 34.10-2012 (256) signatures and GOST R 34.11-2012 (Streebog-256) hashes, in process,
- * with crypto-gost-js in its CryptoPro mode (the algorithm its own wrapper uses). That library
- * works in little-endian order, as CryptoPro and X.509 do; ЕСИА wants the signature as OpenSSL
- * with gost-engine prints it, s || r big-endian, so signatures are reversed at this boundary.
- * Private keys are 32 bytes and public keys 64 bytes, both in the library's (X.509) order.
+ * with crypto-gost-js in its CryptoPro mode. In that mode the library's signature is already in
+ * RFC 4491's order, s || r big-endian — what OpenSSL's gost engine prints, what X.509 holds and
+ * what ЕСИА checks — so signatures cross this boundary untouched (test/esia-openssl.spec.ts proves
+ * it against OpenSSL). Private keys are 32 bytes and public keys 64 bytes (x || y), both
+ * little-endian, as PKCS#8 and SubjectPublicKeyInfo carry them.
  */
 const HASH = {
   name: 'GOST R 34.11',
@@ -15,16 +16,94 @@ const HASH = {
   procreator: 'CP',
   keySize: 32,
 };
-const SIGN = {
-  name: 'GOST R 34.10',
-  version: 2012,
-  mode: 'SIGN',
-  length: 256,
-  procreator: 'CP',
-  keySize: 32,
-  namedCurve: 'S-256-A',
-  hash: HASH,
+
+/** Curve parameters in Weierstrass form, as big-endian hex. */
+interface Curve {
+  p: string;
+  a: string;
+  b: string;
+  q: string;
+  x: string;
+  y: string;
+}
+
+/**
+ * TC26 256-bit set A is a twisted Edwards curve; crypto-gost-js has no entry for it (its own
+ * `T-256-A` is CryptoPro-A), so it is given in the Weierstrass form of R 1323565.1.024.
+ */
+const TC26_256_A: Curve = {
+  p: '0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFD97',
+  a: '0xC2173F1513981673AF4892C23035A27CE25E2013BF95AA33B22C656F277E7335',
+  b: '0x295F9BAE7428ED9CCC20E7C359A9D41A22FCCD9108E17BF7BA9337A6F8AE9513',
+  q: '0x400000000000000000000000000000000FD8CDDFC87B6635C115AF556C360C67',
+  x: '0x91E38443A5E82C0D880923425712B2BB658B9196932E02C78B2582FE742DAA28',
+  y: '0x32879423AB1A0375895786C4BB46E9565FDE0B5344766740AF268ADB32322E5C',
 };
+
+/** A GOST R 34.10-2012 (256) parameter set: its OID, OpenSSL's name, and the curve it means. */
+export interface GostParameterSet {
+  oid: string;
+  name: string;
+  /** A crypto-gost-js curve name, or the curve itself. */
+  curve: string | Curve;
+}
+
+const SETS: GostParameterSet[] = [
+  { oid: '1.2.643.2.2.35.1', name: 'id-GostR3410-2001-CryptoPro-A-ParamSet', curve: 'S-256-A' },
+  { oid: '1.2.643.2.2.35.2', name: 'id-GostR3410-2001-CryptoPro-B-ParamSet', curve: 'S-256-B' },
+  { oid: '1.2.643.2.2.35.3', name: 'id-GostR3410-2001-CryptoPro-C-ParamSet', curve: 'S-256-C' },
+  // The exchange sets name the same curves as A and C.
+  { oid: '1.2.643.2.2.36.0', name: 'id-GostR3410-2001-CryptoPro-XchA-ParamSet', curve: 'S-256-A' },
+  { oid: '1.2.643.2.2.36.1', name: 'id-GostR3410-2001-CryptoPro-XchB-ParamSet', curve: 'S-256-C' },
+  { oid: '1.2.643.7.1.2.1.1.1', name: 'id-tc26-gost-3410-2012-256-paramSetA', curve: TC26_256_A },
+  // TC26 sets B, C and D are CryptoPro A, B and C under new names (R 1323565.1.024).
+  { oid: '1.2.643.7.1.2.1.1.2', name: 'id-tc26-gost-3410-2012-256-paramSetB', curve: 'S-256-A' },
+  { oid: '1.2.643.7.1.2.1.1.3', name: 'id-tc26-gost-3410-2012-256-paramSetC', curve: 'S-256-B' },
+  { oid: '1.2.643.7.1.2.1.1.4', name: 'id-tc26-gost-3410-2012-256-paramSetD', curve: 'S-256-C' },
+];
+
+/** Sets a key or certificate may name that this service refuses, by name for the message. */
+const REFUSED: Record<string, string> = {
+  '1.2.643.2.2.35.0': 'id-GostR3410-2001-TestParamSet (test parameters)',
+  '1.2.643.7.1.2.1.2.0': 'id-tc26-gost-3410-2012-512-paramSetTest (512-bit)',
+  '1.2.643.7.1.2.1.2.1': 'id-tc26-gost-3410-2012-512-paramSetA (512-bit)',
+  '1.2.643.7.1.2.1.2.2': 'id-tc26-gost-3410-2012-512-paramSetB (512-bit)',
+  '1.2.643.7.1.2.1.2.3': 'id-tc26-gost-3410-2012-512-paramSetC (512-bit)',
+};
+
+export class UnsupportedGostParameters extends Error {
+  constructor(readonly oid: string) {
+    super(
+      `GOST R 34.10-2012 parameter set ${REFUSED[oid] ?? 'unknown'} (${oid}) is not supported: ` +
+        `use one of ${SETS.map((set) => set.name).join(', ')}`,
+    );
+    this.name = 'UnsupportedGostParameters';
+  }
+}
+
+export const GOST_PARAMETER_SETS: readonly GostParameterSet[] = SETS;
+
+/** The set an OID names, or UnsupportedGostParameters naming it. */
+export function gostParameterSet(oid: string): GostParameterSet {
+  const set = SETS.find((candidate) => candidate.oid === oid);
+  if (!set) throw new UnsupportedGostParameters(oid);
+  return set;
+}
+
+/** What `openssl genpkey -algorithm gost2012_256` makes without `paramset:`. */
+export const CRYPTOPRO_A = gostParameterSet('1.2.643.2.2.35.1');
+
+export interface GostPrivateKey {
+  parameterSet: GostParameterSet;
+  /** 32 bytes, little-endian. */
+  d: Buffer;
+}
+
+export interface GostPublicKey {
+  parameterSet: GostParameterSet;
+  /** x || y, 32 bytes each, little-endian. */
+  point: Buffer;
+}
 
 export const GOST_PRIVATE_KEY_BYTES = 32;
 export const GOST_PUBLIC_KEY_BYTES = 64;
@@ -32,39 +111,54 @@ export const GOST_SIGNATURE_BYTES = 64;
 
 const bytes = (value: ArrayBuffer) => Buffer.from(new Uint8Array(value));
 
+function cipher(set: GostParameterSet) {
+  return gost.GostEngine.getGostSign({
+    name: 'GOST R 34.10',
+    version: 2012,
+    mode: 'SIGN',
+    length: 256,
+    procreator: 'CP',
+    keySize: 32,
+    hash: HASH,
+    ...(typeof set.curve === 'string' ? { namedCurve: set.curve } : { curve: set.curve }),
+  });
+}
+
 export function streebog256(data: Uint8Array): Buffer {
   return bytes(gost.GostEngine.getGostDigest(HASH).digest(data));
 }
 
-export function generateGostKeyPair(): { privateKey: Buffer; publicKey: Buffer } {
-  const pair = gost.GostEngine.getGostSign(SIGN).generateKey();
-  return { privateKey: bytes(pair.privateKey), publicKey: bytes(pair.publicKey) };
+export function generateGostKeyPair(parameterSet: GostParameterSet = CRYPTOPRO_A): {
+  privateKey: GostPrivateKey;
+  publicKey: GostPublicKey;
+} {
+  const pair = cipher(parameterSet).generateKey();
+  return {
+    privateKey: { parameterSet, d: bytes(pair.privateKey) },
+    publicKey: { parameterSet, point: bytes(pair.publicKey) },
+  };
 }
 
-/** The signature in ЕСИА's (OpenSSL's) order: s || r, big-endian. */
-export function gostSign(privateKey: Uint8Array, data: Uint8Array): Buffer {
-  if (privateKey.length !== GOST_PRIVATE_KEY_BYTES)
+/** The raw 64-byte signature, s || r big-endian (RFC 4491), as OpenSSL and ЕСИА have it. */
+export function gostSign(key: GostPrivateKey, data: Uint8Array): Buffer {
+  if (key.d.length !== GOST_PRIVATE_KEY_BYTES)
     throw new Error('a GOST R 34.10-2012 (256) private key is 32 bytes');
-  return reverseBytes(new Uint8Array(gost.GostEngine.getGostSign(SIGN).sign(privateKey, data)));
+  return bytes(cipher(key.parameterSet).sign(key.d, data));
 }
 
-export function gostVerify(
-  publicKey: Uint8Array,
-  data: Uint8Array,
-  signature: Uint8Array,
-): boolean {
-  if (publicKey.length !== GOST_PUBLIC_KEY_BYTES || signature.length !== GOST_SIGNATURE_BYTES)
+export function gostVerify(key: GostPublicKey, data: Uint8Array, signature: Uint8Array): boolean {
+  if (key.point.length !== GOST_PUBLIC_KEY_BYTES || signature.length !== GOST_SIGNATURE_BYTES)
     return false;
   // The library does not range-check: a zero key with a zero signature would "verify".
-  if (publicKey.every((byte) => byte === 0) || signature.every((byte) => byte === 0)) return false;
+  if (key.point.every((byte) => byte === 0) || signature.every((byte) => byte === 0)) return false;
   try {
-    return gost.GostEngine.getGostSign(SIGN).verify(publicKey, reverseBytes(signature), data);
+    return cipher(key.parameterSet).verify(key.point, signature, data);
   } catch {
     return false;
   }
 }
 
-/** Byte order of X.509 SubjectPublicKeyInfo and CryptoPro: the whole value reversed. */
+/** Byte order of CryptoPro's tools (csptest): the whole value reversed. */
 export function reverseBytes(value: Uint8Array): Buffer {
   return Buffer.from(value).reverse();
 }

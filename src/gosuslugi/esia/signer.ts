@@ -1,7 +1,14 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { type EsiaConfig } from '../../config/app-config.js';
-import { GOST_SIGNATURE_BYTES, gostSign, reverseBytes } from './gost.js';
+import { parseGostPrivateKey, type LoadedCertificate } from './certificates.js';
+import {
+  GOST_SIGNATURE_BYTES,
+  gostSign,
+  gostVerify,
+  reverseBytes,
+  type GostPrivateKey,
+} from './gost.js';
 
 /** Produces the raw 64-byte GOST R 34.10-2012 (256) signature of `client_secret` text. */
 export interface ClientSecretSigner {
@@ -27,24 +34,26 @@ export function decodeSignature(output: Buffer): Buffer {
   return decoded;
 }
 
-/** A GOST key file: the 32-byte private key as hex (big-endian, as `openssl pkey -text` prints it). */
-export async function readGostKeyFile(file: string): Promise<Buffer> {
-  const text = (await readFile(file, 'utf8')).replace(/[\s:]/g, '');
-  if (!/^[0-9a-fA-F]{64}$/.test(text))
-    throw new Error(`${file} is not a 32-byte GOST private key in hex`);
-  // crypto-gost-js keeps keys little-endian.
-  return reverseBytes(Buffer.from(text, 'hex'));
+/** Reads the system's private key (PKCS#8 PEM or hex) for the certificate it must belong to. */
+export async function readGostKeyFile(
+  file: string,
+  certificate: LoadedCertificate,
+): Promise<GostPrivateKey> {
+  if (certificate.key.kind !== 'gost2012-256')
+    throw new Error('the system certificate does not hold a GOST R 34.10-2012 (256) key');
+  const publicKey = certificate.key.publicKey;
+  const key = parseGostPrivateKey(await readFile(file), publicKey.parameterSet, file);
+  // A key of another certificate would sign every request into ESIA-007053: refuse it here.
+  const probe = Buffer.from(`key check ${file}`);
+  if (!gostVerify(publicKey, probe, gostSign(key, probe)))
+    throw new Error(`${file} is not the private key of the system certificate`);
+  return key;
 }
 
 class LocalSigner implements ClientSecretSigner {
-  private key: Promise<Buffer> | null = null;
-  constructor(private readonly keyFile: string) {}
-  async sign(text: string): Promise<Buffer> {
-    this.key ??= readGostKeyFile(this.keyFile).catch((error: unknown) => {
-      this.key = null;
-      throw error;
-    });
-    return gostSign(await this.key, Buffer.from(text, 'utf8'));
+  constructor(private readonly key: GostPrivateKey) {}
+  sign(text: string): Promise<Buffer> {
+    return Promise.resolve(gostSign(this.key, Buffer.from(text, 'utf8')));
   }
 }
 
@@ -93,11 +102,17 @@ class HttpSigner implements ClientSecretSigner {
   }
 }
 
-/** The configured signer, with the byte order normalised to ЕСИА's (OpenSSL's). */
-export function createSigner(config: EsiaConfig): ClientSecretSigner {
+/**
+ * The configured signer, with the byte order normalised to ЕСИА's (OpenSSL's). The local signer's
+ * key is read and checked against the system certificate here, so a wrong key stops the start.
+ */
+export async function createSigner(
+  config: EsiaConfig,
+  certificate: LoadedCertificate,
+): Promise<ClientSecretSigner> {
   const signer: ClientSecretSigner =
     config.signer.kind === 'local'
-      ? new LocalSigner(config.signer.keyFile)
+      ? new LocalSigner(await readGostKeyFile(config.signer.keyFile, certificate))
       : config.signer.kind === 'command'
         ? new CommandSigner(config.signer.command)
         : new HttpSigner(config.signer.url);
