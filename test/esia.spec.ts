@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -14,8 +14,16 @@ import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { FederatedIdentity } from '../src/identity/federated-identity.entity.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
-import { linkThrough, loggedInBrowser, throughStandIn } from './support/gosuslugi.js';
-import { OPENSSL_GOST_CONF, opensslGostKey, opensslVerify } from './support/openssl.js';
+import {
+  esiaAuthorizationUrl,
+  followToPage,
+  linkThrough,
+  loggedInBrowser,
+  pageLogout,
+  throughStandIn,
+} from './support/gosuslugi.js';
+import { ESIA_ERRORS } from '../src/gosuslugi/esia/esia-errors.js';
+import { OPENSSL_GOST_CONF, opensslVerify } from './support/openssl.js';
 
 const ESIA = {
   GOSUSLUGI_PROFILE: 'esia',
@@ -51,6 +59,7 @@ describe('esia profile against the ЕСИА-shaped stand-in (local GOST key)', (
       firstName: 'Алексей',
       middleName: 'Игоревич',
       trusted: true,
+      readAt: expect.any(String),
     });
 
     await browser.postJson('/api/v1/auth/logout', {});
@@ -62,8 +71,7 @@ describe('esia profile against the ЕСИА-shaped stand-in (local GOST key)', (
 
   it('sends a signed authorization request: Moscow timestamp, UUID state, DER certificate hash, GOST client_secret', async () => {
     const { browser } = await loggedInBrowser(t);
-    const start = await browser.get('/auth/gosuslugi/link');
-    const url = new URL(Browser.location(start));
+    const url = await esiaAuthorizationUrl(browser, '/auth/gosuslugi/link');
     const q = Object.fromEntries(url.searchParams);
     expect(url.pathname).toBe('/dev/esia/aas/oauth2/v2/ac');
     expect(q.timestamp).toMatch(/^\d{4}\.\d{2}\.\d{2} \d{2}:\d{2}:\d{2} \+0300$/);
@@ -121,7 +129,7 @@ describe('esia profile against the ЕСИА-shaped stand-in (local GOST key)', (
     'is refused by the stand-in for %s, and the page says so in Russian',
     async (_, param, change, code) => {
       const { browser, id } = await loggedInBrowser(t);
-      const url = new URL(Browser.location(await browser.get('/auth/gosuslugi/link')));
+      const url = await esiaAuthorizationUrl(browser, '/auth/gosuslugi/link');
       url.searchParams.set(param, change(url.searchParams.get(param) ?? ''));
       const back = await browser.get(url.pathname + url.search);
       const callback = new URL(Browser.location(back));
@@ -136,7 +144,7 @@ describe('esia profile against the ЕСИА-shaped stand-in (local GOST key)', (
 
   it('stand-in refuses a token request that reuses the authorization state (a fresh UUID is required)', async () => {
     const { browser } = await loggedInBrowser(t);
-    const start = new URL(Browser.location(await browser.get('/auth/gosuslugi/link')));
+    const start = await esiaAuthorizationUrl(browser, '/auth/gosuslugi/link');
     const callback = new URL(
       await throughStandIn(browser, start.pathname + start.search, OID),
       t.url,
@@ -177,8 +185,52 @@ describe('esia profile against the ЕСИА-shaped stand-in (local GOST key)', (
     const reused = await request(start.searchParams.get('state')!);
     expect(reused.status).toBe(400);
     expect(((await reused.json()) as { error_description: string }).error_description).toContain(
-      'ESIA-007002',
+      'ESIA-007003',
     );
+  });
+
+  /** The browser's next authorization request, changed by `change` and signed again over it. */
+  async function resigned(browser: Browser, change: (q: URLSearchParams) => void): Promise<URL> {
+    const url = await esiaAuthorizationUrl(browser, '/auth/gosuslugi/link');
+    const certificate = loadCertificate(
+      await readFile(material(t, ESIA_DEV_MATERIAL.systemCertificate)),
+    );
+    const key = await readGostKeyFile(material(t, ESIA_DEV_MATERIAL.systemKey), certificate);
+    const q = url.searchParams;
+    change(q);
+    const text = clientSecretText({
+      clientId: q.get('client_id')!,
+      scope: q.get('scope')!,
+      timestamp: q.get('timestamp')!,
+      state: q.get('state')!,
+      redirectUri: q.get('redirect_uri')!,
+    });
+    q.set('client_secret', gostSign(key, Buffer.from(text)).toString('base64url'));
+    return url;
+  }
+
+  it('stand-in, as ЕСИА: a lower-case certificate hash and a UTC timestamp are accepted', async () => {
+    const { browser } = await loggedInBrowser(t);
+    // The same instant written in UTC.
+    const utc =
+      new Date().toISOString().replace(/-/g, '.').replace('T', ' ').slice(0, 19) + ' +0000';
+    const url = await resigned(browser, (q) => {
+      q.set('timestamp', utc);
+      q.set('client_certificate_hash', q.get('client_certificate_hash')!.toLowerCase());
+    });
+    const picker = await browser.get(url.pathname + url.search);
+    expect(picker.status).toBe(200);
+    expect(await picker.text()).toContain('ЕСИА (тестовый стенд)');
+  });
+
+  it.each([
+    ['a scope not approved for the system', 'scope', 'openid fullname id_doc', 'ESIA-007006'],
+    ['response_type other than code', 'response_type', 'token', 'ESIA-007009'],
+  ])('stand-in, as ЕСИА, refuses %s', async (_, param, value, code) => {
+    const { browser } = await loggedInBrowser(t);
+    const url = await resigned(browser, (q) => q.set(param, value));
+    const back = new URL(Browser.location(await browser.get(url.pathname + url.search)));
+    expect(back.searchParams.get('error_description')).toContain(code);
   });
 
   it('accepts GOST3410_2012_256-signed tokens from a configured certificate', async () => {
@@ -201,6 +253,7 @@ describe('esia profile against the ЕСИА-shaped stand-in (local GOST key)', (
     ['wrong_nonce', 'id_token_nonce'],
     ['access_token_other_subject', 'access_token_subject'],
     ['access_token_wrong_issuer', 'access_token_issuer'],
+    ['access_token_other_client', 'access_token_client'],
     ['state_mismatch', 'token_state_mismatch'],
   ] as const)(
     'refuses a token response with %s (reason %s): 400, nothing linked',
@@ -235,6 +288,231 @@ describe('esia profile against the ЕСИА-shaped stand-in (local GOST key)', (
   });
 });
 
+const PICKER = 'ЕСИА (тестовый стенд)</h1>';
+
+describe('esia profile: the stand-in session, re-authentication and logout', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(ESIA, { listen: true });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+  afterEach(async () => {
+    await t.em().nativeDelete(FederatedIdentity, {});
+  });
+
+  /** A browser whose stand-in session belongs to `oid` (it logged in to «ЕСИА» once). */
+  async function withStandInSession(oid: number) {
+    const account = await loggedInBrowser(t);
+    const linked = await linkThrough(account.browser, oid);
+    expect(linked.status).toBe(303);
+    return account;
+  }
+
+  it('a second round trip in the same browser does not ask again: the stand-in keeps a session, as ЕСИА does (and logs the linked person in)', async () => {
+    const { browser } = await withStandInSession(OID);
+    const { hops } = await followToPage(browser, '/auth/gosuslugi/login');
+    // The authorization answers with a redirect back with a code: no person picker on the way.
+    expect(hops.map((hop) => hop.pathname)).toEqual([
+      '/auth/gosuslugi/login',
+      '/dev/esia/aas/oauth2/v2/ac',
+      '/auth/gosuslugi/callback',
+      '/account',
+    ]);
+  });
+
+  it('linking while a stand-in session is open asks for the person again, through ЕСИА logout', async () => {
+    const { browser, id } = await withStandInSession(OID);
+    await t.em().nativeDelete(FederatedIdentity, { user: id });
+    const start = await browser.get('/auth/gosuslugi/link');
+    const logout = new URL(Browser.location(start));
+    expect(logout.pathname).toBe('/dev/esia/idp/ext/Logout');
+    expect(Object.fromEntries(logout.searchParams)).toEqual({
+      client_id: 'identity-link-dev',
+      redirect_url: `${t.url}/auth/gosuslugi/continue`,
+    });
+    const { response, hops } = await followToPage(browser, logout.pathname + logout.search);
+    expect(hops.map((hop) => hop.pathname)).toEqual([
+      '/dev/esia/idp/ext/Logout',
+      '/auth/gosuslugi/continue',
+      '/dev/esia/aas/oauth2/v2/ac',
+    ]);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain(PICKER);
+    // And the link completes for whoever is picked now.
+    expect((await linkThrough(browser, 1000000001)).status).toBe(303);
+    expect((await t.em().findOneOrFail(FederatedIdentity, { user: id })).subject).toBe(
+      '1000000001',
+    );
+  });
+
+  it('«Выйти» after a Госуслуги login also logs out of ЕСИА: «Войти через Госуслуги» shows the person picker again', async () => {
+    const { browser, id } = await withStandInSession(OID);
+    expect((await browser.postJson('/api/v1/auth/logout', {})).status).toBe(204);
+    const callback = await browser.get(await throughStandIn(browser, '/auth/gosuslugi/login', OID));
+    expect(callback.status).toBe(303);
+    expect(((await (await browser.get('/api/v1/me')).json()) as { id: string }).id).toBe(id);
+
+    const out = await pageLogout(browser);
+    expect(out.status).toBe(303);
+    const esiaLogout = new URL(Browser.location(out));
+    expect(esiaLogout.pathname).toBe('/dev/esia/idp/ext/Logout');
+    expect(esiaLogout.searchParams.get('redirect_url')).toBe(`${t.url}/login?notice=logged_out`);
+    const back = await followToPage(browser, esiaLogout.pathname + esiaLogout.search);
+    expect(back.url.pathname + back.url.search).toBe('/login?notice=logged_out');
+    expect((await browser.get('/api/v1/me')).status).toBe(401);
+
+    const next = await followToPage(browser, '/auth/gosuslugi/login');
+    expect(next.url.pathname).toBe('/dev/esia/aas/oauth2/v2/ac');
+    expect(await next.response.text()).toContain(PICKER);
+  });
+
+  it('«Выйти» from a password session does not send the browser to ЕСИА', async () => {
+    const { browser } = await loggedInBrowser(t);
+    const out = await pageLogout(browser);
+    expect(Browser.location(out)).toBe('/login?notice=logged_out');
+  });
+
+  it('/auth/gosuslugi/continue without a pending round trip says so and goes nowhere', async () => {
+    const page = await new Browser(t.url).get('/auth/gosuslugi/continue');
+    expect(page.status).toBe(400);
+    expect(await page.text()).toContain('Сеанс входа через Госуслуги не найден');
+  });
+});
+
+describe('esia profile: the person data ЕСИА gives (contacts, organisations)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(
+      { ...ESIA, GOSUSLUGI_SCOPES: 'openid fullname contacts usr_org' },
+      { listen: true },
+    );
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('keeps the verified e-mail and the organisations, never the unverified mobile, with the time read', async () => {
+    const { browser, id } = await loggedInBrowser(t);
+    const before = Date.now();
+    expect((await linkThrough(browser, 1000000002)).status).toBe(303);
+    const { claims } = await t.em().findOneOrFail(FederatedIdentity, { user: id });
+    expect(claims).toEqual({
+      lastName: 'Петров',
+      firstName: 'Алексей',
+      middleName: 'Игоревич',
+      trusted: true,
+      email: 'petrov.test@example.ru',
+      organizations: [
+        {
+          oid: '1000000102',
+          name: 'МАОУ «Гимназия № 2» (тестовое)',
+          ogrn: '1000000000002',
+          chief: false,
+          admin: false,
+        },
+      ],
+      readAt: expect.any(String),
+    });
+    expect(Date.parse(claims.readAt!)).toBeGreaterThanOrEqual(before - 1000);
+    expect(claims).not.toHaveProperty('mobile');
+  });
+
+  it('an account whose contacts are all unverified gets none of them', async () => {
+    const { browser, id } = await loggedInBrowser(t);
+    expect((await linkThrough(browser, 1000000003)).status).toBe(303);
+    const { claims } = await t.em().findOneOrFail(FederatedIdentity, { user: id });
+    expect(claims).not.toHaveProperty('email');
+    expect(claims).not.toHaveProperty('mobile');
+    expect(claims.organizations).toEqual([]);
+  });
+
+  it('both verified contacts are kept when ЕСИА marks both', async () => {
+    const { browser, id } = await loggedInBrowser(t);
+    expect((await linkThrough(browser, 1000000004)).status).toBe(303);
+    const { claims } = await t.em().findOneOrFail(FederatedIdentity, { user: id });
+    expect(claims).toMatchObject({
+      email: 'kuznetsov.test@example.ru',
+      mobile: '+7(900)0000004',
+      organizations: [expect.objectContaining({ ogrn: '1000000000001', admin: true })],
+    });
+  });
+});
+
+describe('esia profile: every catalogued ЕСИА error reaches its page and stable code', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(ESIA, { listen: true });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('knows the 37 codes of the public catalogue', () => {
+    expect(Object.keys(ESIA_ERRORS)).toHaveLength(37);
+    expect(new Set(Object.values(ESIA_ERRORS).map((error) => error.code)).size).toBe(37);
+  });
+
+  it.each(Object.entries(ESIA_ERRORS))(
+    '%s on the authorization redirect',
+    async (esiaCode, { code, kind, message }) => {
+      const { browser, id } = await loggedInBrowser(t);
+      t.app.get(EsiaStandIn).injectError(esiaCode);
+      const response = await linkThrough(browser, OID);
+      const html = await response.text();
+      expect(response.status).toBe(kind === 'unavailable' ? 502 : 400);
+      expect(html).toContain(code);
+      if (kind === 'cancelled') {
+        expect(html).toContain('Вход отменён');
+      } else {
+        expect(html).toContain(esiaCode);
+        expect(html).toContain(message.replace(/\.$/, ''));
+      }
+      expect(await t.em().count(FederatedIdentity, { user: id })).toBe(0);
+      const [event] = await t
+        .em()
+        .find(
+          AuditEvent,
+          { type: 'gosuslugi.callback_rejected' },
+          { orderBy: { createdAt: 'desc' }, limit: 1 },
+        );
+      expect(event.details.reason).toBe(code);
+    },
+  );
+
+  it.each(['ESIA-007011', 'ESIA-007008', 'ESIA-008010'])(
+    '%s from the token endpoint',
+    async (esiaCode) => {
+      const { browser, id } = await loggedInBrowser(t);
+      t.app.get(EsiaStandIn).injectError(esiaCode, 'token');
+      const response = await linkThrough(browser, OID);
+      expect(await response.text()).toContain(ESIA_ERRORS[esiaCode].code);
+      expect(await t.em().count(FederatedIdentity, { user: id })).toBe(0);
+    },
+  );
+
+  it('a person who declines on the stand-in gets «Вход отменён», not a failure', async () => {
+    const { browser } = await loggedInBrowser(t);
+    const picker = await followToPage(browser, '/auth/gosuslugi/link');
+    const action = /<form method="post" action="([^"]+)">/.exec(await picker.response.text())![1];
+    const declined = await browser.postForm(action, {});
+    const page = await browser.get(Browser.location(declined));
+    expect(page.status).toBe(400);
+    const html = await page.text();
+    expect(html).toContain('Вход отменён');
+    expect(html).toContain('esia_access_denied');
+  });
+
+  it('an unknown ЕСИА code is refused and still shown, so an operator can look it up', async () => {
+    const { browser } = await loggedInBrowser(t);
+    t.app.get(EsiaStandIn).injectError('ESIA-009999');
+    const html = await (await linkThrough(browser, OID)).text();
+    expect(html).toContain('ESIA-009999');
+    expect(html).toContain('esia_error');
+  });
+});
+
 describe('pluggable client_secret signers', () => {
   let keyDir: string;
   beforeAll(async () => {
@@ -262,10 +540,8 @@ describe('pluggable client_secret signers', () => {
       },
       async (t) => {
         const { browser } = await loggedInBrowser(t);
-        const start = await browser.get('/auth/gosuslugi/link');
-        const back = await browser.get(
-          new URL(Browser.location(start)).pathname + new URL(Browser.location(start)).search,
-        );
+        const start = await esiaAuthorizationUrl(browser, '/auth/gosuslugi/link');
+        const back = await browser.get(start.pathname + start.search);
         const page = await browser.get(
           new URL(Browser.location(back)).pathname + new URL(Browser.location(back)).search,
         );
@@ -297,18 +573,6 @@ describe('pluggable client_secret signers', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
-  });
-
-  it('refuses to start with a certificate on an unsupported GOST parameter set, naming it', async () => {
-    const { certificateFile } = await opensslGostKey('0');
-    await expect(
-      startTestApp({
-        ...ESIA,
-        GOSUSLUGI_SIGNER: 'http',
-        GOSUSLUGI_SIGNER_URL: 'http://127.0.0.1:9/',
-        GOSUSLUGI_CERT_FILE: certificateFile,
-      }),
-    ).rejects.toThrow(/id-GostR3410-2001-TestParamSet/);
   });
 
   it('links with an HTTP signing service', async () => {

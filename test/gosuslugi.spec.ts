@@ -13,9 +13,11 @@ import { Browser } from './support/browser.js';
 import {
   confirmationState,
   confirmLink,
+  followToPage,
   forgetStandInSession,
   linkThrough,
   loggedInBrowser,
+  pageLogout,
   throughStandIn,
 } from './support/gosuslugi.js';
 import { TestSmtp } from './support/smtp.js';
@@ -107,6 +109,56 @@ describe('link, log out, log in through Госуслуги', () => {
     expect(
       (await t.em().findOneOrFail(FederatedIdentity, { user: id })).lastLoginAt,
     ).not.toBeNull();
+  });
+});
+
+describe('logout reaches the provider (RP-initiated logout)', () => {
+  it("«Выйти» after a Госуслуги login goes through the provider's end_session_endpoint; the next «Войти через Госуслуги» asks who is logging in", async () => {
+    const { browser, id } = await loggedInBrowser(t);
+    expect((await linkThrough(browser, PERSON.misc)).status).toBe(303);
+    expect((await browser.postJson('/api/v1/auth/logout', {})).status).toBe(204);
+    const callback = await browser.get(
+      await throughStandIn(browser, '/auth/gosuslugi/login', PERSON.misc),
+    );
+    expect(callback.status).toBe(303);
+    expect((await me(browser)).id).toBe(id);
+
+    const out = await pageLogout(browser);
+    const endSession = new URL(Browser.location(out));
+    expect(endSession.href.startsWith(t.config.gosuslugi.issuer)).toBe(true);
+    expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(
+      `${t.url}/login?notice=logged_out`,
+    );
+    expect((await browser.get('/api/v1/me')).status).toBe(401);
+    // The provider asks to confirm (oidc-provider's default), on the stand-in's Russian page.
+    const confirm = await browser.get(endSession.pathname + endSession.search);
+    expect(confirm.status).toBe(200);
+    const html = await confirm.text();
+    const action = /<form[^>]*action="([^"]+)"/.exec(html)![1];
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)![1];
+    const done = await browser.postForm(new URL(action, t.url).pathname, { xsrf, logout: 'yes' });
+    expect(Browser.location(done)).toBe(`${t.url}/login?notice=logged_out`);
+
+    // The provider's session is gone: its login page asks again.
+    const next = await followToPage(browser, '/auth/gosuslugi/login');
+    expect(next.url.pathname).toMatch(/^\/dev\/gosuslugi\/interaction\//);
+    expect(await next.response.text()).toContain('Госуслуги (тестовый стенд)');
+  });
+
+  it('without going through the provider, the same browser is logged straight back in (why «Выйти» must)', async () => {
+    const { browser, id } = await loggedInBrowser(t);
+    expect((await linkThrough(browser, PERSON.misc)).status).toBe(303);
+    expect((await browser.postJson('/api/v1/auth/logout', {})).status).toBe(204);
+    const next = await followToPage(browser, '/auth/gosuslugi/login');
+    expect(next.hops.some((hop) => hop.pathname.startsWith('/dev/gosuslugi/interaction/'))).toBe(
+      false,
+    );
+    expect((await me(browser)).id).toBe(id);
+  });
+
+  it('«Выйти» from a password session stays on this service', async () => {
+    const { browser } = await loggedInBrowser(t);
+    expect(Browser.location(await pageLogout(browser))).toBe('/login?notice=logged_out');
   });
 });
 

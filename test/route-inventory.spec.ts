@@ -43,6 +43,7 @@ const EXPECTED: Route[] = [
   { method: 'GET', path: '/auth/gosuslugi/login', decision: 'public' },
   { method: 'GET', path: '/auth/gosuslugi/link', decision: 'public' },
   { method: 'GET', path: '/auth/gosuslugi/callback', decision: 'public' },
+  { method: 'GET', path: '/auth/gosuslugi/continue', decision: 'public' },
   // The link confirmation: bound to the browser's transaction cookie and session, same-origin POST.
   { method: 'GET', path: '/auth/gosuslugi/link/confirm', decision: 'public' },
   { method: 'POST', path: '/auth/gosuslugi/link/confirm', decision: 'public' },

@@ -14,6 +14,7 @@ import {
   recordSecret,
 } from './support/log-capture.js';
 import { PRODUCTION_GOSUSLUGI } from './support/production.js';
+import { opensslGostKey } from './support/openssl.js';
 import { shownOnPurpose } from './support/service.js';
 
 /**
@@ -187,6 +188,34 @@ describe('start-up', () => {
       }
     } finally {
       await database.drop();
+    }
+  }, 120_000);
+
+  it('refuses to start with an ЕСИА certificate on an unsupported GOST parameter set, naming the set', async () => {
+    const database = await createTestDatabase();
+    const dataDir = await mkdtemp(join(tmpdir(), 'identity-link-start-'));
+    const { certificateFile } = await opensslGostKey('0');
+    try {
+      const { exited, output } = run(
+        process.execPath,
+        [MAIN],
+        baseEnv({
+          PORT: String(await freePort()),
+          DATA_DIR: dataDir,
+          DATABASE_URL: database.url,
+          GOSUSLUGI_PROFILE: 'esia',
+          GOSUSLUGI_ESIA_ENV: 'dev',
+          GOSUSLUGI_SIGNER: 'http',
+          GOSUSLUGI_SIGNER_URL: 'http://127.0.0.1:9/sign',
+          GOSUSLUGI_CERT_FILE: certificateFile,
+        }),
+      );
+      expect(await exited).toBe(1);
+      expect(output()).toContain('id-GostR3410-2001-TestParamSet');
+      expect(output()).toContain('1.2.643.2.2.35.0');
+    } finally {
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
     }
   }, 120_000);
 });

@@ -199,6 +199,32 @@ describe('configuration', () => {
         GOSUSLUGI_TOKEN_CERTS: '/t',
       }).gosuslugi.issuer,
     ).toBe('http://esia.gosuslugi.ru/');
+    const staging = {
+      ...base,
+      GOSUSLUGI_PROFILE: 'esia',
+      GOSUSLUGI_ESIA_ENV: 'test',
+      GOSUSLUGI_CLIENT_ID: 'X',
+      GOSUSLUGI_SIGNER: 'http',
+      GOSUSLUGI_SIGNER_URL: 'https://signer.internal/sign',
+      GOSUSLUGI_CERT_FILE: '/c',
+      GOSUSLUGI_TOKEN_CERTS: '/t',
+    };
+    expect(
+      loadConfig({ ...staging, GOSUSLUGI_ESIA_BASE_URL: 'https://esia-proxy.region.local/esia' })
+        .gosuslugi.esia,
+    ).toMatchObject({
+      preset: {
+        baseUrl: 'https://esia-proxy.region.local/esia',
+        authorizationPath: '/aas/oauth2/v2/ac',
+        issuer: 'http://esia-portal1.test.gosuslugi.ru/',
+      },
+    });
+    expect(problems({ ...staging, GOSUSLUGI_ESIA_BASE_URL: 'https://esia.example/' })).toEqual([
+      expect.stringContaining('GOSUSLUGI_ESIA_BASE_URL must be an http(s) URL'),
+    ]);
+    expect(problems({ ...staging, GOSUSLUGI_ESIA_BASE_URL: 'http://esia.example' })).toEqual([
+      expect.stringContaining('must be https in production'),
+    ]);
   });
 
   it('uses the development stand-in by default, with the one callback URI', () => {

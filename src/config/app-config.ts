@@ -315,7 +315,7 @@ function esiaConfig(
   if (dev && production)
     problems.push('GOSUSLUGI_ESIA_ENV=dev: the ЕСИА stand-in is for development only');
   const material = (file: string) => join(dataDir, ESIA_DEV_MATERIAL.dir, file);
-  const preset: EsiaPreset = dev
+  const shipped: EsiaPreset = dev
     ? {
         issuer: `${publicUrl}${DEV_STAND_IN.esiaPath}/`,
         baseUrl: `${publicUrl}${DEV_STAND_IN.esiaPath}`,
@@ -326,6 +326,9 @@ function esiaConfig(
         scopes: 'openid fullname',
       }
     : readPreset(esiaEnv);
+  const preset = { ...shipped, baseUrl: env.GOSUSLUGI_ESIA_BASE_URL ?? shipped.baseUrl };
+  if (production && preset.baseUrl.startsWith('http://'))
+    problems.push('GOSUSLUGI_ESIA_BASE_URL must be https in production');
   const signerKind = env.GOSUSLUGI_SIGNER ?? (dev ? 'local' : undefined);
   let signer: EsiaConfig['signer'] = { kind: 'local', keyFile: '' };
   if (signerKind === 'local') {

@@ -178,6 +178,16 @@ export class EnvSchema {
   @IsIn(['test', 'prod', 'dev'])
   GOSUSLUGI_ESIA_ENV?: 'test' | 'prod' | 'dev';
 
+  /**
+   * Overrides the preset's host (a staging contour, a proxy, an independent fake); the paths stay
+   * ЕСИА's. The token issuer is GOSUSLUGI_ISSUER's business.
+   */
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*[^\s?#/])?$/, {
+    message: 'GOSUSLUGI_ESIA_BASE_URL must be an http(s) URL without a trailing slash',
+  })
+  GOSUSLUGI_ESIA_BASE_URL?: string;
+
   @IsOptional()
   @IsIn(['local', 'command', 'http'])
   GOSUSLUGI_SIGNER?: 'local' | 'command' | 'http';

@@ -9,10 +9,24 @@ import { gostSign, gostVerify } from '../gosuslugi/esia/gost.js';
 import { verifyEsiaJwt } from '../gosuslugi/esia/token-verifier.js';
 import { PageRenderer } from '../web/page-renderer.js';
 import { ensureEsiaDevMaterial, type EsiaDevMaterial } from './esia-dev-material.js';
-import { findTestPerson, TEST_PERSONS } from './test-persons.js';
+import { findTestPerson, TEST_PERSONS, type TestPerson } from './test-persons.js';
 
 const TIMESTAMP_SKEW_MS = 5 * 60_000;
 const CODE_TTL_MS = 60_000;
+const SESSION_TTL_MS = 60 * 60_000;
+const SESSION_COOKIE = 'esia_stand_in_session';
+/** The scopes «approved in ЕСИА» for the development system; anything else is ESIA-007006. */
+export const STAND_IN_APPROVED_SCOPES = [
+  'openid',
+  'fullname',
+  'birthdate',
+  'gender',
+  'snils',
+  'contacts',
+  'email',
+  'mobile',
+  'usr_org',
+];
 
 interface SignedRequest {
   client_id?: string;
@@ -32,12 +46,14 @@ export type EsiaStandInFault =
   | 'wrong_nonce'
   | 'access_token_other_subject'
   | 'access_token_wrong_issuer'
+  | 'access_token_other_client'
   | 'state_mismatch';
 
 interface Pending {
   scope: string;
   state: string;
   nonce?: string;
+  accessType: string;
   expiresAt: number;
 }
 
@@ -45,10 +61,19 @@ interface IssuedCode extends Pending {
   oid: number;
 }
 
+interface Grant {
+  oid: number;
+  scope: string;
+  expiresAt: number;
+}
+
+/** Descriptions in the form ЕСИА gives them: the code first, then the words. */
 const ERRORS: Record<string, string> = {
-  'ESIA-007002': 'state must be a UUID, and the token request must carry a new one',
-  'ESIA-007004': 'unknown, used or expired authorization code',
+  'ESIA-007003': 'a parameter is missing, malformed or repeated (state must be a new UUID)',
   'ESIA-007005': 'unknown client',
+  'ESIA-007006': 'the scope is not approved for the client',
+  'ESIA-007009': 'only response_type=code is supported',
+  'ESIA-007011': 'the authorization code or refresh token is invalid, expired or used',
   'ESIA-007014': 'client_certificate_hash is missing',
   'ESIA-007015': 'timestamp is malformed or too far from now',
   'ESIA-007023': 'redirect_uri is not registered for the client',
@@ -68,7 +93,12 @@ export class EsiaStandIn implements OnModuleInit {
   private material!: EsiaDevMaterial;
   private readonly pending = new Map<string, Pending>();
   private readonly codes = new Map<string, IssuedCode>();
+  /** The stand-in's own single sign-on: who is logged in to «ЕСИА» in which browser. */
+  private readonly sessions = new Map<string, { oid: number; expiresAt: number }>();
+  private readonly refreshTokens = new Map<string, Grant>();
   private unregisteredKey: KeyObject | null = null;
+  /** The next authorization (or, with `token`, token request) answers with this ЕСИА error. */
+  private nextError: { code: string; at: 'authorize' | 'token' } | null = null;
 
   /** How the next tokens are signed; `unregistered` uses a key no configured certificate holds. */
   tokenSigning: 'RS256' | 'GOST3410_2012_256' | 'unregistered' = 'RS256';
@@ -79,6 +109,11 @@ export class EsiaStandIn implements OnModuleInit {
 
   injectFault(fault: EsiaStandInFault): void {
     this.nextFault = fault;
+  }
+
+  /** The next authorization redirects back with (or the next token request answers) this ESIA code. */
+  injectError(code: string, at: 'authorize' | 'token' = 'authorize'): void {
+    this.nextError = { code, at };
   }
 
   constructor(
@@ -95,6 +130,10 @@ export class EsiaStandIn implements OnModuleInit {
       this.token(req, res).catch(next),
     );
     this.router.get('/rs/prns/:oid', (req, res, next) => this.person(req, res).catch(next));
+    this.router.get('/rs/prns/:oid/:collection', (req, res, next) =>
+      this.collection(req, res).catch(next),
+    );
+    this.router.get('/idp/ext/Logout', (req, res) => this.logout(req, res));
     this.logger.warn(
       `development ЕСИА stand-in (not real) at ${this.config.gosuslugi.esia?.preset.baseUrl}`,
     );
@@ -120,7 +159,7 @@ export class EsiaStandIn implements OnModuleInit {
     if (!instant || Math.abs(Date.now() - instant.getTime()) > TIMESTAMP_SKEW_MS) {
       return 'ESIA-007015';
     }
-    if (!params.state || !UUID_V4.test(params.state)) return 'ESIA-007002';
+    if (!params.state || !UUID_V4.test(params.state)) return 'ESIA-007003';
     const text = clientSecretText({
       clientId: params.client_id,
       scope: params.scope ?? '',
@@ -145,7 +184,7 @@ export class EsiaStandIn implements OnModuleInit {
 
   private authorize(req: Request, res: Response): void {
     const params = req.query as Record<string, string | undefined>;
-    const error = this.check(params);
+    const error = this.check(params) ?? this.checkAuthorization(params);
     if (error === 'ESIA-007005' || error === 'ESIA-007023') {
       // Nowhere safe to send the browser back to.
       this.pages.send(res, 400, 'message', {
@@ -156,22 +195,30 @@ export class EsiaStandIn implements OnModuleInit {
       return;
     }
     const back = new URL(String(params.redirect_uri));
-    if (error) {
+    const injected = this.nextError?.at === 'authorize' ? this.nextError.code : null;
+    if (injected) this.nextError = null;
+    if (error ?? injected) {
+      const code = (error ?? injected)!;
       back.search = new URLSearchParams({
-        error: 'invalid_request',
-        error_description: this.describe(error),
+        error: code === 'ESIA-007004' ? 'access_denied' : 'invalid_request',
+        error_description: this.describe(code),
         state: params.state ?? '',
       }).toString();
       res.redirect(302, back.href);
       return;
     }
-    const request = randomBytes(16).toString('base64url');
-    this.pending.set(request, {
+    const pending: Pending = {
       scope: String(params.scope),
       state: String(params.state),
       nonce: params.nonce,
+      accessType: params.access_type ?? 'online',
       expiresAt: Date.now() + 10 * 60_000,
-    });
+    };
+    // Someone is logged in to the stand-in in this browser: ЕСИА does not ask again.
+    const session = this.session(req);
+    if (session) return this.issueCode(res, pending, session.oid);
+    const request = randomBytes(16).toString('base64url');
+    this.pending.set(request, pending);
     res.setHeader('Cache-Control', 'no-store');
     res.type('html').send(
       this.pages.render('dev-gosuslugi-login', {
@@ -185,10 +232,56 @@ export class EsiaStandIn implements OnModuleInit {
     );
   }
 
+  /** What only the authorization request is checked for: the response type and approved scopes. */
+  private checkAuthorization(params: Record<string, string | undefined>): string | null {
+    if (params.response_type !== 'code') return 'ESIA-007009';
+    const scopes = (params.scope ?? '').split(' ');
+    if (!scopes.includes('openid') || scopes.some((s) => !STAND_IN_APPROVED_SCOPES.includes(s)))
+      return 'ESIA-007006';
+    if (params.access_type !== undefined && !['online', 'offline'].includes(params.access_type))
+      return 'ESIA-007003';
+    return null;
+  }
+
+  private session(req: Request): { oid: number } | null {
+    const id = (req.cookies as Record<string, unknown> | undefined)?.[SESSION_COOKIE];
+    const session = typeof id === 'string' ? this.sessions.get(id) : undefined;
+    return session && session.expiresAt > Date.now() ? session : null;
+  }
+
+  private issueCode(res: Response, pending: Pending, oid: number): void {
+    const code = randomBytes(24).toString('base64url');
+    this.codes.set(code, { ...pending, oid, expiresAt: Date.now() + CODE_TTL_MS });
+    const back = new URL(this.config.gosuslugi.redirectUri);
+    back.search = new URLSearchParams({ code, state: pending.state }).toString();
+    res.redirect(302, back.href);
+  }
+
+  /** `/idp/ext/Logout?client_id&redirect_url`: ends the stand-in's session, then goes back. */
+  private logout(req: Request, res: Response): void {
+    const id = (req.cookies as Record<string, unknown> | undefined)?.[SESSION_COOKIE];
+    if (typeof id === 'string') this.sessions.delete(id);
+    res.clearCookie(SESSION_COOKIE, { path: DEV_STAND_IN.esiaPath });
+    res.setHeader('Cache-Control', 'no-store');
+    const target = typeof req.query.redirect_url === 'string' ? req.query.redirect_url : '';
+    const known = req.query.client_id === DEV_STAND_IN.clientId;
+    if (
+      known &&
+      target &&
+      new URL(target, 'http://x').origin === new URL(this.config.publicUrl).origin
+    ) {
+      res.redirect(302, target);
+      return;
+    }
+    this.pages.send(res, 200, 'message', {
+      title: 'ЕСИА (тестовый стенд): вы вышли',
+      paragraphs: ['Сеанс тестового стенда завершён.'],
+    });
+  }
+
   private pick(req: Request, res: Response): void {
     const pending = this.pending.get(String(req.params.request));
     this.pending.delete(String(req.params.request));
-    const back = new URL(this.config.gosuslugi.redirectUri);
     const oid = (req.body as Record<string, unknown>).oid;
     const person = typeof oid === 'string' ? findTestPerson(oid) : undefined;
     if (!pending || pending.expiresAt < Date.now()) {
@@ -199,37 +292,49 @@ export class EsiaStandIn implements OnModuleInit {
       return;
     }
     if (!person) {
+      // ЕСИА reports a person who declined as ESIA-007004 with access_denied.
+      const back = new URL(this.config.gosuslugi.redirectUri);
       back.search = new URLSearchParams({
         error: 'access_denied',
-        error_description: 'Пользователь отказался от входа',
+        error_description: 'ESIA-007004: Владелец ресурса отклонил запрос',
         state: pending.state,
       }).toString();
       res.redirect(302, back.href);
       return;
     }
-    const code = randomBytes(24).toString('base64url');
-    this.codes.set(code, { ...pending, oid: person.oid, expiresAt: Date.now() + CODE_TTL_MS });
-    back.search = new URLSearchParams({ code, state: pending.state }).toString();
-    res.redirect(302, back.href);
+    const session = randomBytes(24).toString('base64url');
+    this.sessions.set(session, { oid: person.oid, expiresAt: Date.now() + SESSION_TTL_MS });
+    res.cookie(SESSION_COOKIE, session, {
+      httpOnly: true,
+      sameSite: 'lax',
+      path: DEV_STAND_IN.esiaPath,
+    });
+    this.issueCode(res, pending, person.oid);
   }
 
   private async token(req: Request, res: Response): Promise<void> {
     const params = req.body as Record<string, string | undefined>;
     const fail = (code: string) =>
       res.status(400).json({ error: 'invalid_request', error_description: this.describe(code) });
-    const issued = params.code ? this.codes.get(params.code) : undefined;
+    const refresh = params.grant_type === 'refresh_token';
+    // Single use, whatever the outcome: a code or refresh token is gone once presented.
+    const issued = refresh
+      ? params.refresh_token && this.refreshTokens.get(params.refresh_token)
+      : params.code && this.codes.get(params.code);
     if (params.code) this.codes.delete(params.code);
-    const error = this.check(params, params.code);
+    if (params.refresh_token) this.refreshTokens.delete(params.refresh_token);
+    // A refresh signs the same text without the code.
+    const error = this.check(params, refresh ? undefined : params.code);
     if (error) return void fail(error);
-    if (
-      !issued ||
-      issued.expiresAt < Date.now() ||
-      params.grant_type !== 'authorization_code' ||
-      params.scope !== issued.scope
-    ) {
-      return void fail('ESIA-007004');
+    const injected = this.nextError?.at === 'token' ? this.nextError.code : null;
+    if (injected) {
+      this.nextError = null;
+      return void fail(injected);
     }
-    if (params.state === issued.state) return void fail('ESIA-007002');
+    if (!refresh && params.grant_type !== 'authorization_code') return void fail('ESIA-007003');
+    if (!issued || issued.expiresAt < Date.now() || params.scope !== issued.scope)
+      return void fail('ESIA-007011');
+    if ('state' in issued && params.state === issued.state) return void fail('ESIA-007003');
 
     const fault = this.nextFault;
     this.nextFault = null;
@@ -252,24 +357,34 @@ export class EsiaStandIn implements OnModuleInit {
         nam: `OID.${oid}`,
         'urn:esia:sbj:is_tru': person.trusted,
       },
-      ...(this.echoNonce && issued.nonce ? { nonce: issued.nonce } : {}),
+      ...(this.echoNonce && 'nonce' in issued && issued.nonce ? { nonce: issued.nonce } : {}),
       ...(fault === 'wrong_nonce' ? { nonce: 'not-the-nonce' } : {}),
     });
+    // ЕСИА's access token names the client as `client_id`.
     const accessToken = await this.sign({
       iss: fault === 'access_token_wrong_issuer' ? 'http://evil.example/' : this.issuer,
       'urn:esia:sbj_id': fault === 'access_token_other_subject' ? oid + 1 : oid,
-      'urn:esia:client_id': DEV_STAND_IN.clientId,
+      client_id: fault === 'access_token_other_client' ? 'SOMEONE_ELSE' : DEV_STAND_IN.clientId,
       scope: issued.scope,
       nbf: now,
       iat: now,
       exp: now + 3600,
     });
+    const offline = refresh || ('accessType' in issued && issued.accessType === 'offline');
+    const refreshToken = offline ? randomBytes(24).toString('base64url') : undefined;
+    if (refreshToken)
+      this.refreshTokens.set(refreshToken, {
+        oid,
+        scope: issued.scope,
+        expiresAt: Date.now() + 24 * 3600_000,
+      });
     // ЕСИА echoes the token request's state; a faulty echo returns the authorization's instead.
-    const state = fault === 'state_mismatch' ? issued.state : params.state;
+    const state = fault === 'state_mismatch' && 'state' in issued ? issued.state : params.state;
     res.setHeader('Cache-Control', 'no-store');
     res.json({
       id_token: idToken,
       access_token: accessToken,
+      ...(refreshToken && { refresh_token: refreshToken }),
       state,
       token_type: 'Bearer',
       expires_in: 3600,
@@ -289,23 +404,102 @@ export class EsiaStandIn implements OnModuleInit {
     return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT', ver: 1 }).sign(key);
   }
 
-  private async person(req: Request, res: Response): Promise<void> {
+  /** The person the bearer token is about, if it is the stand-in's, current and for `:oid`. */
+  private async bearer(req: Request): Promise<{ person: TestPerson; scopes: string[] } | null> {
     const token = /^Bearer (\S+)$/.exec(req.get('authorization') ?? '')?.[1];
     const claims = token
       ? await verifyEsiaJwt(token, this.material.tokenCertificates).catch(() => null)
       : null;
     const person = findTestPerson(String(req.params.oid));
-    if (!claims || !person || String(claims['urn:esia:sbj_id']) !== String(person.oid)) {
-      res.status(401).json({ error: 'unauthorized' });
-      return;
-    }
+    if (
+      !claims ||
+      !person ||
+      String(claims['urn:esia:sbj_id']) !== String(person.oid) ||
+      typeof claims.exp !== 'number' ||
+      claims.exp * 1000 < Date.now()
+    )
+      return null;
+    return { person, scopes: typeof claims.scope === 'string' ? claims.scope.split(' ') : [] };
+  }
+
+  private async person(req: Request, res: Response): Promise<void> {
+    const caller = await this.bearer(req);
+    if (!caller) return void res.status(401).json({ error: 'unauthorized' });
+    const { person, scopes } = caller;
     res.json({
+      stateFacts: ['EntityRoot'],
       oid: person.oid,
-      firstName: person.firstName,
-      lastName: person.lastName,
-      middleName: person.middleName,
+      ...(scopes.includes('fullname') && {
+        firstName: person.firstName,
+        lastName: person.lastName,
+        middleName: person.middleName,
+      }),
+      ...(scopes.includes('snils') && { snils: person.snils }),
       trusted: person.trusted,
+      status: 'REGISTERED',
+      verifying: false,
       updatedOn: Math.floor(Date.now() / 1000),
+    });
+  }
+
+  /**
+   * `ctts` (contacts, by scope: `email` EML, `mobile` MBT, `contacts` both), `roles` (scope
+   * usr_org), `addrs` and `docs` (empty here). With `embed=(elements)` the elements come inline,
+   * otherwise as links, as ЕСИА answers.
+   */
+  private async collection(req: Request, res: Response): Promise<void> {
+    const caller = await this.bearer(req);
+    if (!caller) return void res.status(401).json({ error: 'unauthorized' });
+    const { person, scopes } = caller;
+    const collection = String(req.params.collection);
+    const base = `${this.config.gosuslugi.esia?.preset.baseUrl}/rs/prns/${person.oid}/${collection}`;
+    let elements: Record<string, unknown>[];
+    switch (collection) {
+      case 'ctts': {
+        const types = [
+          ...(scopes.includes('email') || scopes.includes('contacts') ? ['EML'] : []),
+          ...(scopes.includes('mobile') || scopes.includes('contacts') ? ['MBT'] : []),
+        ];
+        if (types.length === 0) return void res.status(403).json({ error: 'forbidden' });
+        elements = person.contacts
+          .filter((contact) => types.includes(contact.type))
+          .map((contact, index) => ({
+            stateFacts: ['Identifiable'],
+            id: person.oid * 10 + index,
+            type: contact.type,
+            vrfStu: contact.verified ? 'VERIFIED' : 'NOT_VERIFIED',
+            value: contact.value,
+          }));
+        break;
+      }
+      case 'roles':
+        if (!scopes.includes('usr_org')) return void res.status(403).json({ error: 'forbidden' });
+        elements = person.organizations.map((org) => ({
+          oid: org.oid,
+          prnOid: person.oid,
+          fullName: org.fullName,
+          shortName: org.shortName,
+          ogrn: org.ogrn,
+          type: 'LEGAL',
+          chief: org.chief,
+          admin: org.admin,
+          active: true,
+          isLiquidated: false,
+        }));
+        // ЕСИА lists roles inline whether or not embed is asked for.
+        return void res.json({ stateFacts: ['hasSize'], size: elements.length, elements });
+      case 'addrs':
+      case 'docs':
+        elements = [];
+        break;
+      default:
+        return void res.status(404).json({ error: 'not_found' });
+    }
+    const embed = req.query.embed === '(elements)';
+    res.json({
+      stateFacts: ['hasSize'],
+      size: elements.length,
+      elements: embed ? elements : elements.map((element) => `${base}/${String(element.id)}`),
     });
   }
 }

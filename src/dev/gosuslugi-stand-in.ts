@@ -13,6 +13,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { AppConfig, DEV_STAND_IN } from '../config/app-config.js';
+import { LOGGED_OUT_PATH } from '../gosuslugi/provider-client.js';
 import { PageRenderer } from '../web/page-renderer.js';
 import { standInAdapter } from './stand-in-adapter.js';
 import { findTestPerson, personClaims, TEST_PERSONS } from './test-persons.js';
@@ -78,6 +79,7 @@ export class GosuslugiStandIn implements OnModuleInit {
           client_id: DEV_STAND_IN.clientId,
           client_secret: DEV_STAND_IN.clientSecret,
           redirect_uris: [this.config.gosuslugi.redirectUri],
+          post_logout_redirect_uris: [`${this.config.publicUrl}${LOGGED_OUT_PATH}`],
           grant_types: ['authorization_code'],
           response_types: ['code'],
           token_endpoint_auth_method: 'client_secret_basic',
@@ -94,10 +96,10 @@ export class GosuslugiStandIn implements OnModuleInit {
         snils: ['snils'],
         email: ['email', 'email_verified'],
       },
-      // ЕСИА puts the person's data in the ID token; so does the stand-in.
-      conformIdTokenClaims: false,
+      // oidc-provider's default, as real OpenID providers behave: with an access token issued,
+      // the ID token carries only `sub` and the scope claims come from UserInfo.
+      conformIdTokenClaims: true,
       pkce: { required: () => true },
-      features: { devInteractions: { enabled: false } },
       interactions: {
         url: (_ctx, interaction) => `${DEV_STAND_IN.path}/interaction/${interaction.uid}`,
       },
@@ -128,6 +130,19 @@ export class GosuslugiStandIn implements OnModuleInit {
         AccessToken: 3600,
         IdToken: 3600,
         Grant: 3600,
+      },
+      features: {
+        devInteractions: { enabled: false },
+        rpInitiatedLogout: {
+          enabled: true,
+          logoutSource: (ctx, form) => {
+            ctx.type = 'html';
+            ctx.body = this.pages.render('dev-gosuslugi-logout', {
+              title: 'Госуслуги (тестовый стенд): выход',
+              form,
+            });
+          },
+        },
       },
       renderError: (ctx, out) => {
         ctx.type = 'html';

@@ -11,7 +11,31 @@ export interface TestPerson {
   email: string;
   trusted: boolean;
   note: string;
+  /** ЕСИА's contacts (`/rs/prns/{oid}/ctts`): EML and MBT with their verification state. */
+  contacts: { type: 'EML' | 'MBT'; value: string; verified: boolean }[];
+  /** ЕСИА's organisations of the person (`/rs/prns/{oid}/roles`, scope usr_org). */
+  organizations: {
+    oid: number;
+    fullName: string;
+    shortName: string;
+    ogrn: string;
+    chief: boolean;
+    admin: boolean;
+  }[];
 }
+
+const SCHOOL = {
+  oid: 1000000101,
+  fullName: 'Муниципальное бюджетное общеобразовательное учреждение «Школа № 1» (тестовое)',
+  shortName: 'МБОУ «Школа № 1» (тестовое)',
+  ogrn: '1000000000001',
+};
+const GYMNASIUM = {
+  oid: 1000000102,
+  fullName: 'Муниципальное автономное общеобразовательное учреждение «Гимназия № 2» (тестовое)',
+  shortName: 'МАОУ «Гимназия № 2» (тестовое)',
+  ogrn: '1000000000002',
+};
 
 export const TEST_PERSONS: readonly TestPerson[] = [
   {
@@ -23,6 +47,11 @@ export const TEST_PERSONS: readonly TestPerson[] = [
     email: 'ivanova.test@example.ru',
     trusted: true,
     note: 'Подтверждённая учётная запись, родитель',
+    contacts: [
+      { type: 'EML', value: 'ivanova.test@example.ru', verified: true },
+      { type: 'MBT', value: '+7(900)0000001', verified: true },
+    ],
+    organizations: [],
   },
   {
     oid: 1000000002,
@@ -33,6 +62,11 @@ export const TEST_PERSONS: readonly TestPerson[] = [
     email: 'petrov.test@example.ru',
     trusted: true,
     note: 'Подтверждённая учётная запись, учитель',
+    contacts: [
+      { type: 'EML', value: 'petrov.test@example.ru', verified: true },
+      { type: 'MBT', value: '+7(900)0000002', verified: false },
+    ],
+    organizations: [{ ...GYMNASIUM, chief: false, admin: false }],
   },
   {
     oid: 1000000003,
@@ -43,6 +77,11 @@ export const TEST_PERSONS: readonly TestPerson[] = [
     email: 'smirnova.test@example.ru',
     trusted: false,
     note: 'Упрощённая (неподтверждённая) учётная запись',
+    contacts: [
+      { type: 'EML', value: 'smirnova.test@example.ru', verified: false },
+      { type: 'MBT', value: '+7(900)0000003', verified: false },
+    ],
+    organizations: [],
   },
   {
     oid: 1000000004,
@@ -53,6 +92,11 @@ export const TEST_PERSONS: readonly TestPerson[] = [
     email: 'kuznetsov.test@example.ru',
     trusted: true,
     note: 'Администратор ЛКО',
+    contacts: [
+      { type: 'EML', value: 'kuznetsov.test@example.ru', verified: true },
+      { type: 'MBT', value: '+7(900)0000004', verified: true },
+    ],
+    organizations: [{ ...SCHOOL, chief: false, admin: true }],
   },
   {
     oid: 1000000005,
@@ -63,6 +107,11 @@ export const TEST_PERSONS: readonly TestPerson[] = [
     email: 'sokolova.test@example.ru',
     trusted: true,
     note: 'Сотрудник учреждения',
+    contacts: [
+      { type: 'EML', value: 'sokolova.test@example.ru', verified: true },
+      { type: 'MBT', value: '+7(900)0000005', verified: true },
+    ],
+    organizations: [{ ...SCHOOL, chief: false, admin: false }],
   },
 ];
 
@@ -79,7 +128,7 @@ export function personClaims(person: TestPerson) {
     middle_name: person.middleName,
     snils: person.snils,
     email: person.email,
-    email_verified: true,
+    email_verified: person.contacts.some((c) => c.type === 'EML' && c.verified),
     trusted: person.trusted,
     'urn:esia:sbj': { typ: 'P', oid: person.oid, nam: `OID.${person.oid}` },
   };

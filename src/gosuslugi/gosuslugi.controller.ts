@@ -107,6 +107,21 @@ export class GosuslugiController {
     });
   }
 
+  @Get('auth/gosuslugi/continue')
+  @Public()
+  @CredentialEndpoint()
+  @ApiOperation({
+    summary: 'Возврат после выхода из ЕСИА перед повторным входом: дальше на авторизацию',
+  })
+  async continueAfterLogout(@Req() request: Request, @Res() response: Response): Promise<void> {
+    // Arrives from the provider's site: only the browser's own pending round trip goes on.
+    await this.start(response, async () => {
+      const url = await this.gosuslugi.continueAfterLogout(request);
+      if (url) response.redirect(303, url.href);
+      else this.page(response, 'invalidTransaction');
+    });
+  }
+
   @Get('auth/gosuslugi/callback')
   @Public()
   @ApiOperation({ summary: 'Единый адрес возврата с Госуслуг для входа, привязки и приглашений' })

@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type Request, type Response } from 'express';
 import { lockAccount } from '../accounts/account-lock.js';
 import { AuditService } from '../audit/audit.service.js';
+import { AppConfig } from '../config/app-config.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
@@ -21,6 +22,7 @@ import { LoginTransactions } from './login-transactions.service.js';
 import {
   IDENTITY_PROVIDER_CLIENT,
   type IdentityProviderClient,
+  LOGGED_OUT_PATH,
   ProviderError,
 } from './provider-client.js';
 
@@ -64,7 +66,31 @@ export class GosuslugiService {
     private readonly invitations: Invitations,
     private readonly notices: AccountNotices,
     private readonly sessionManagement: SessionManagement,
+    private readonly config: AppConfig,
   ) {}
+
+  /**
+   * Back from the provider's logout on the way to a fresh authorization (ЕСИА re-authentication):
+   * on to the authorization of the round trip this browser has pending, or null when none is.
+   */
+  async continueAfterLogout(request: Request): Promise<URL | null> {
+    const transaction = await this.transactions.peek(request, [
+      LoginPurpose.Login,
+      LoginPurpose.Link,
+      LoginPurpose.Invite,
+    ]);
+    return transaction ? this.provider.authorizationUrl(transaction) : null;
+  }
+
+  /**
+   * «Выйти» from a session opened through Госуслуги ends the provider's session too (a shared
+   * school computer must not hand the next person the previous one's Госуслуги), then comes back
+   * to the login page. Null for other sessions, or when the provider has no logout.
+   */
+  providerLogoutUrl(session: Session): Promise<URL | null> {
+    if (session.method !== AuthMethod.Gosuslugi) return Promise.resolve(null);
+    return this.provider.logoutUrl(`${this.config.publicUrl}${LOGGED_OUT_PATH}`);
+  }
 
   /** From the invitation page: the token itself stays out of the transaction, its invitation id goes in. */
   async startInvite(response: Response, invitationId: string): Promise<URL> {

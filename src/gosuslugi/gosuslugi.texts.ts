@@ -19,7 +19,7 @@ export const GOSUSLUGI_PAGES = {
   },
   cancelled: {
     status: 400,
-    title: 'Вход через Госуслуги отменён',
+    title: 'Вход отменён',
     paragraphs: ['Вы отказались от входа на странице Госуслуг. Ничего не изменилось.'],
   },
   rejected: {

@@ -60,6 +60,25 @@ export class OidcClient implements IdentityProviderClient {
     });
   }
 
+  /**
+   * RP-initiated logout, when discovery offers an `end_session_endpoint`. A provider that is down
+   * must not keep a person from logging out of this service: then there is no provider logout.
+   */
+  async logoutUrl(returnTo: string): Promise<URL | null> {
+    let configuration: client.Configuration;
+    try {
+      configuration = await this.discover();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'provider logout skipped: discovery failed');
+      return null;
+    }
+    if (!configuration.serverMetadata().end_session_endpoint) return null;
+    return client.buildEndSessionUrl(configuration, {
+      post_logout_redirect_uri: returnTo,
+      client_id: this.config.gosuslugi.clientId,
+    });
+  }
+
   /** Exchanges the code and returns the identity only when every check passed. */
   async complete(callbackUrl: URL, request: AuthorizationRequest): Promise<VerifiedIdentity> {
     const configuration = await this.discover();
@@ -74,19 +93,41 @@ export class OidcClient implements IdentityProviderClient {
     } catch (error) {
       throw this.classify(error);
     }
-    const claims = tokens.claims();
-    if (!claims) throw new ProviderError('rejected', 'no_id_token');
+    const idToken = tokens.claims();
+    if (!idToken) throw new ProviderError('rejected', 'no_id_token');
+    // OpenID Connect Core 5.4: with an access token, the profile claims come from UserInfo, not
+    // the ID token (oidc-provider's default, conformIdTokenClaims). Read it when they are absent;
+    // fetchUserInfo refuses an answer about another `sub`.
+    let claims: Record<string, unknown> = idToken;
+    if (idToken.family_name === undefined && idToken.given_name === undefined) {
+      try {
+        claims = {
+          ...idToken,
+          ...(await client.fetchUserInfo(configuration, tokens.access_token, idToken.sub)),
+        };
+      } catch (error) {
+        throw this.classify(error);
+      }
+    }
     const text = (value: unknown) =>
       typeof value === 'string' && value.length <= 100 ? value : undefined;
+    const email =
+      claims.email_verified === true &&
+      typeof claims.email === 'string' &&
+      claims.email.length <= 254
+        ? claims.email
+        : undefined;
     return {
       provider: GOSUSLUGI_PROVIDER,
       issuer: configuration.serverMetadata().issuer,
-      subject: claims.sub,
+      subject: idToken.sub,
       claims: {
         lastName: text(claims.family_name),
         firstName: text(claims.given_name),
         middleName: text(claims.middle_name),
         trusted: typeof claims.trusted === 'boolean' ? claims.trusted : undefined,
+        ...(email && { email }),
+        readAt: new Date().toISOString(),
       },
     };
   }

@@ -13,7 +13,18 @@ export interface IdentityProviderClient {
   ): Promise<URL>;
   /** Every protocol check passes, or a ProviderError is thrown. */
   complete(callbackUrl: URL, request: AuthorizationRequest): Promise<VerifiedIdentity>;
+  /**
+   * Where to send the browser so that the provider's own session ends too, coming back to
+   * `returnTo` (one of our absolute URLs); null when the provider offers no logout.
+   */
+  logoutUrl(returnTo: string): Promise<URL | null>;
 }
+
+/** Where «Выйти» lands, after the provider's logout too. */
+export const LOGGED_OUT_PATH = '/login?notice=logged_out';
+
+/** Where the provider's logout sends the browser back to before a fresh authorization. */
+export const CONTINUE_PATH = '/auth/gosuslugi/continue';
 
 export const IDENTITY_PROVIDER_CLIENT = Symbol('IDENTITY_PROVIDER_CLIENT');
 

@@ -3,12 +3,27 @@ import { type Opt, type Rel } from '@mikro-orm/core';
 import { Entity, ManyToOne, PrimaryKey, Property, Unique } from '@mikro-orm/decorators/legacy';
 import { User } from './user.entity.js';
 
+/** An organisation the person acts for at the provider (ЕСИА `/rs/prns/{oid}/roles`). */
+export interface IdentityOrganization {
+  oid: string;
+  name: string;
+  ogrn?: string;
+  chief?: boolean;
+  admin?: boolean;
+}
+
 /** Non-secret claims kept for display and audit; never used to match a person. */
 export interface IdentityClaimsSnapshot {
   lastName?: string;
   firstName?: string;
   middleName?: string;
   trusted?: boolean;
+  /** Only contacts the provider marks verified (ЕСИА `vrfStu: VERIFIED`); others are never kept. */
+  email?: string;
+  mobile?: string;
+  organizations?: IdentityOrganization[];
+  /** When the provider's data was read (ISO 8601). */
+  readAt?: string;
 }
 
 /**

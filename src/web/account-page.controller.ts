@@ -13,6 +13,7 @@ import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
 import { AppConfig } from '../config/app-config.js';
 import { GosuslugiService } from '../gosuslugi/gosuslugi.service.js';
+import { LOGGED_OUT_PATH } from '../gosuslugi/provider-client.js';
 import { AuthService } from '../sessions/auth.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { clearSessionCookie } from '../sessions/session-cookie.js';
@@ -327,10 +328,11 @@ export class AccountPageController {
         links: [{ href: '/account', text: 'Личный кабинет' }],
       });
     }
+    const providerLogout = session && (await this.gosuslugi.providerLogoutUrl(session));
     if (session) await this.auth.logout(session, client);
     clearSessionCookie(response, this.config);
     this.csrf.rotate(response);
-    response.redirect(303, '/login?notice=logged_out');
+    response.redirect(303, providerLogout?.href ?? LOGGED_OUT_PATH);
   }
 
   private async render(

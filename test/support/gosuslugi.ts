@@ -83,3 +83,41 @@ export function forgetStandInSession(browser: Browser): void {
   for (const name of [...browser.cookies.keys()])
     if (name.startsWith('_')) browser.cookies.delete(name);
 }
+
+/** «Выйти» as the page does it: the form token from «Личный кабинет», then the form post. */
+export async function pageLogout(browser: Browser): Promise<Response> {
+  const account = await browser.get('/account');
+  if (account.status !== 200) throw new Error(`/account answered ${account.status}`);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await account.text())?.[1];
+  if (!csrf) throw new Error('no form token on /account');
+  return browser.postForm('/logout', { csrf });
+}
+
+/** Follows redirects from `path` until a page answers; returns it with the URL it came from. */
+export async function followToPage(
+  browser: Browser,
+  path: string,
+): Promise<{ response: Response; url: URL; hops: URL[] }> {
+  const hops: URL[] = [];
+  let url = new URL(path, browser.base);
+  for (let hop = 0; hop < 12; hop++) {
+    hops.push(url);
+    const response = await browser.get(url.pathname + url.search);
+    if (response.status < 300 || response.status > 399) return { response, url, hops };
+    url = new URL(Browser.location(response), url);
+  }
+  throw new Error('too many redirects');
+}
+
+/**
+ * The ЕСИА authorization URL a link start leads to, not requested: the `esia` profile goes
+ * through ЕСИА's logout and our continue address first (a link re-authenticates the person).
+ */
+export async function esiaAuthorizationUrl(browser: Browser, startPath: string): Promise<URL> {
+  let url = new URL(startPath, browser.base);
+  for (let hop = 0; hop < 6; hop++) {
+    url = new URL(Browser.location(await browser.get(url.pathname + url.search)), url);
+    if (url.pathname.endsWith('/aas/oauth2/v2/ac')) return url;
+  }
+  throw new Error('no ЕСИА authorization request on the way');
+}

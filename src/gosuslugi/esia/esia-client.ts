@@ -2,15 +2,17 @@ import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common'
 import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { AppConfig, type EsiaConfig } from '../../config/app-config.js';
+import { type IdentityOrganization } from '../../identity/federated-identity.entity.js';
 import { type VerifiedIdentity } from '../../identity/identity-links.service.js';
 import { GOSUSLUGI_PROVIDER } from '../gosuslugi.texts.js';
 import {
   type AuthorizationRequest,
+  CONTINUE_PATH,
   type IdentityProviderClient,
   ProviderError,
 } from '../provider-client.js';
 import { certificateHash, loadCertificate, type LoadedCertificate } from './certificates.js';
-import { esiaErrorCode, esiaErrorMessage } from './esia-errors.js';
+import { describeEsiaError, esiaErrorCode, esiaErrorMessage } from './esia-errors.js';
 import { clientSecretText, esiaTimestamp, UUID_V4 } from './esia-format.js';
 import { createSigner, type ClientSecretSigner } from './signer.js';
 import { TokenRejected, verifyEsiaJwt } from './token-verifier.js';
@@ -96,8 +98,17 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
     }
   }
 
-  async authorizationUrl(request: AuthorizationRequest): Promise<URL> {
+  /**
+   * ЕСИА has no `prompt=login`: to make it ask for the person again, the browser first goes
+   * through its logout, which comes back to our continue address, which then sends it here
+   * without `reauthenticate` (the way the public ЕСИА clients do it).
+   */
+  async authorizationUrl(
+    request: AuthorizationRequest,
+    options: { reauthenticate?: boolean } = {},
+  ): Promise<URL> {
     if (!UUID_V4.test(request.state)) throw new Error('ЕСИА state must be a UUID v4');
+    if (options.reauthenticate) return this.logoutUrl(this.config.publicUrl + CONTINUE_PATH);
     const { certificateHash: hash, signer } = await this.load();
     const timestamp = esiaTimestamp();
     const url = this.url(this.esia.preset.authorizationPath);
@@ -114,6 +125,16 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
       nonce: request.nonce,
     }).toString();
     return url;
+  }
+
+  /** `/idp/ext/Logout?client_id=…&redirect_url=…` (ЕСИА spells it `redirect_url`). */
+  logoutUrl(returnTo: string): Promise<URL> {
+    const url = this.url(this.esia.preset.logoutPath);
+    url.search = new URLSearchParams({
+      client_id: this.config.gosuslugi.clientId,
+      redirect_url: returnTo,
+    }).toString();
+    return Promise.resolve(url);
   }
 
   async complete(callbackUrl: URL, request: AuthorizationRequest): Promise<VerifiedIdentity> {
@@ -136,6 +157,13 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
     const person = await this.person(subject, tokens.access_token);
     const text = (value: unknown) =>
       typeof value === 'string' && value.length <= 100 ? value : undefined;
+    const scopes = this.config.gosuslugi.scopes.split(' ');
+    const [contacts, organizations] = await Promise.all([
+      scopes.some((scope) => ['contacts', 'email', 'mobile'].includes(scope))
+        ? this.verifiedContacts(subject, tokens.access_token)
+        : {},
+      scopes.includes('usr_org') ? this.organizations(subject, tokens.access_token) : undefined,
+    ]);
     return {
       provider: GOSUSLUGI_PROVIDER,
       issuer: this.config.gosuslugi.issuer,
@@ -145,6 +173,9 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
         firstName: text(person.firstName),
         middleName: text(person.middleName),
         trusted: typeof person.trusted === 'boolean' ? person.trusted : undefined,
+        ...contacts,
+        ...(organizations && { organizations }),
+        readAt: new Date().toISOString(),
       },
     };
   }
@@ -243,24 +274,34 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
     return String(sub);
   }
 
-  private async person(oid: string, accessToken: string): Promise<Record<string, unknown>> {
+  /** GET of an ЕСИА REST resource about the person, with the access token. */
+  private async resource(
+    path: string,
+    accessToken: string,
+    what: string,
+  ): Promise<Record<string, unknown>> {
     let response: Response;
     try {
-      response = await fetch(
-        this.url(this.esia.preset.personPath.replace('{oid}', encodeURIComponent(oid))),
-        {
-          headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
-          signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
-        },
-      );
+      response = await fetch(this.url(path), {
+        headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+      });
     } catch (error) {
-      throw new ProviderError('unavailable', 'person_endpoint_unreachable', { cause: error });
+      throw new ProviderError('unavailable', `${what}_endpoint_unreachable`, { cause: error });
     }
-    if (!response.ok) throw new ProviderError('rejected', `person_endpoint_${response.status}`);
-    const person: unknown = await response.json().catch(() => null);
-    if (typeof person !== 'object' || person === null)
-      throw new ProviderError('rejected', 'person_record_malformed');
-    const record = person as Record<string, unknown>;
+    if (!response.ok) throw new ProviderError('rejected', `${what}_endpoint_${response.status}`);
+    const body: unknown = await response.json().catch(() => null);
+    if (typeof body !== 'object' || body === null)
+      throw new ProviderError('rejected', `${what}_record_malformed`);
+    return body as Record<string, unknown>;
+  }
+
+  private personPath(oid: string, suffix = ''): string {
+    return this.esia.preset.personPath.replace('{oid}', encodeURIComponent(oid)) + suffix;
+  }
+
+  private async person(oid: string, accessToken: string): Promise<Record<string, unknown>> {
+    const record = await this.resource(this.personPath(oid), accessToken, 'person');
     const recordOid = record.oid;
     if (
       recordOid !== undefined &&
@@ -273,12 +314,63 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
     return record;
   }
 
+  /** `ctts?embed=(elements)`: the e-mail (EML) and mobile (MBT) ЕСИА marks VERIFIED, nothing else. */
+  private async verifiedContacts(
+    oid: string,
+    accessToken: string,
+  ): Promise<{ email?: string; mobile?: string }> {
+    const collection = await this.resource(
+      this.personPath(oid, '/ctts?embed=(elements)'),
+      accessToken,
+      'contacts',
+    );
+    const verified = (type: string) => {
+      const elements = Array.isArray(collection.elements) ? (collection.elements as unknown[]) : [];
+      const found = elements.find(
+        (element): element is { value: string } =>
+          typeof element === 'object' &&
+          element !== null &&
+          (element as Record<string, unknown>).type === type &&
+          (element as Record<string, unknown>).vrfStu === 'VERIFIED' &&
+          typeof (element as Record<string, unknown>).value === 'string' &&
+          ((element as Record<string, unknown>).value as string).length <= 254,
+      );
+      return found?.value;
+    };
+    const email = verified('EML');
+    const mobile = verified('MBT');
+    return { ...(email && { email }), ...(mobile && { mobile }) };
+  }
+
+  /** `roles`: the organisations the person acts for (scope usr_org). */
+  private async organizations(oid: string, accessToken: string): Promise<IdentityOrganization[]> {
+    const collection = await this.resource(this.personPath(oid, '/roles'), accessToken, 'roles');
+    const elements = Array.isArray(collection.elements) ? (collection.elements as unknown[]) : [];
+    return elements.flatMap((element): IdentityOrganization[] => {
+      if (typeof element !== 'object' || element === null) return [];
+      const org = element as Record<string, unknown>;
+      const name = [org.shortName, org.fullName].find(
+        (value): value is string => typeof value === 'string' && value.length > 0,
+      );
+      if ((typeof org.oid !== 'number' && typeof org.oid !== 'string') || !name) return [];
+      return [
+        {
+          oid: String(org.oid),
+          name: name.slice(0, 300),
+          ...(typeof org.ogrn === 'string' && { ogrn: org.ogrn }),
+          ...(typeof org.chief === 'boolean' && { chief: org.chief }),
+          ...(typeof org.admin === 'boolean' && { admin: org.admin }),
+        },
+      ];
+    });
+  }
+
   /** The access token must be ЕСИА's, for this system, about the same person, and current. */
   private checkAccessToken(claims: Record<string, unknown>, subject: string): void {
     if (claims.iss !== this.config.gosuslugi.issuer)
       throw new ProviderError('rejected', 'access_token_issuer');
-    const clientId = claims['urn:esia:client_id'];
-    if (clientId !== undefined && clientId !== this.config.gosuslugi.clientId)
+    // ЕСИА's access token names the system as `client_id`; a token for another system is refused.
+    if (claims.client_id !== this.config.gosuslugi.clientId)
       throw new ProviderError('rejected', 'access_token_client');
     const sbj = claims['urn:esia:sbj_id'];
     if ((typeof sbj !== 'number' && typeof sbj !== 'string') || String(sbj) !== subject) {
@@ -287,10 +379,16 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
     this.checkTimes(claims, 'access_token');
   }
 
+  /** An error ЕСИА answered (redirect or token response), by its catalogue entry. */
   private providerError(error: string, description: string | null): ProviderError {
-    const code = esiaErrorCode(description);
-    this.logger.warn({ esiaError: error, esiaCode: code }, `ЕСИА answered ${code ?? error}`);
-    if (error === 'access_denied' && !code) return new ProviderError('cancelled', error);
-    return new ProviderError('rejected', code ?? error, { detail: esiaErrorMessage(code) });
+    const esiaCode = esiaErrorCode(description);
+    const described = describeEsiaError(esiaCode, error);
+    this.logger.warn(
+      { esiaError: error, esiaCode, code: described.code },
+      `ЕСИА answered ${esiaCode ?? error}`,
+    );
+    return new ProviderError(described.kind, described.code, {
+      ...(described.kind !== 'cancelled' && { detail: esiaErrorMessage(esiaCode, error) }),
+    });
   }
 }
