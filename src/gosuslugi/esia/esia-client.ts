@@ -21,6 +21,7 @@ const CLOCK_TOLERANCE_S = 60;
 const HTTP_TIMEOUT_MS = 15_000;
 
 interface Material {
+  system: LoadedCertificate;
   certificateHash: string;
   tokenCertificates: LoadedCertificate[];
   signer: ClientSecretSigner;
@@ -50,7 +51,18 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
    */
   async onApplicationBootstrap(): Promise<void> {
     try {
-      await this.load();
+      const { certificateHash: hash, system } = await this.load();
+      // What the operator compares with the certificate registered in ЕСИА's technological portal.
+      this.logger.log(
+        {
+          clientCertificateHash: hash,
+          certificate: system.subject,
+          parameterSet:
+            system.key.kind === 'gost2012-256' ? system.key.publicKey.parameterSet.name : 'rsa',
+          baseUrl: this.esia.preset.baseUrl,
+        },
+        'ЕСИА system certificate loaded',
+      );
     } catch (error) {
       const reason = error instanceof ProviderError ? error.cause : error;
       throw new Error(
@@ -68,6 +80,7 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
         this.esia.tokenCertificateFiles.map(async (file) => loadCertificate(await readFile(file))),
       );
       return {
+        system,
         certificateHash: certificateHash(system),
         tokenCertificates,
         signer: await createSigner(this.esia, system),
