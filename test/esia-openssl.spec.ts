@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import {
 } from '../src/gosuslugi/esia/certificates.js';
 import { clientSecretText, esiaTimestamp } from '../src/gosuslugi/esia/esia-format.js';
 import {
+  GOST_PARAMETER_SETS,
   generateGostKeyPair,
   gostParameterSet,
   gostVerify,
@@ -55,6 +56,9 @@ function gostJwt(claims: object, sign: (signed: Buffer) => Promise<Buffer>) {
     (signature) => `${signed}.${signature.toString('base64url')}`,
   );
 }
+
+// Dozens of openssl processes per test: on a busy machine that takes more than Jest's default 5 s.
+jest.setTimeout(60_000);
 
 describe('GOST R 34.10-2012 against OpenSSL (gost engine)', () => {
   it('client_secret made by the local signer verifies with `openssl dgst -verify`, 20 texts of 20', async () => {
@@ -101,23 +105,24 @@ describe('GOST R 34.10-2012 against OpenSSL (gost engine)', () => {
     }
   });
 
-  it.each(['A', 'B', 'C', 'XA', 'XB', 'TCA', 'TCB', 'TCC', 'TCD'])(
-    'parameter set %s: the service signs what OpenSSL verifies and verifies what OpenSSL signs',
-    async (paramset) => {
+  // OpenSSL's paramset names and the OIDs R 1323565.1.024 gives them.
+  it.each([
+    ['A', '1.2.643.2.2.35.1'],
+    ['B', '1.2.643.2.2.35.2'],
+    ['C', '1.2.643.2.2.35.3'],
+    ['XA', '1.2.643.2.2.36.0'],
+    ['XB', '1.2.643.2.2.36.1'],
+    ['TCA', '1.2.643.7.1.2.1.1.1'],
+    ['TCB', '1.2.643.7.1.2.1.1.2'],
+    ['TCC', '1.2.643.7.1.2.1.1.3'],
+    ['TCD', '1.2.643.7.1.2.1.1.4'],
+  ])(
+    'parameter set %s (%s): the service signs what OpenSSL verifies and verifies what OpenSSL signs',
+    async (paramset, oid) => {
       const { keyFile, certificateFile } = await opensslGostKey(paramset);
       const certificate = loadCertificate(await readFile(certificateFile));
       const publicKey = certificate.key.publicKey as GostPublicKey;
-      const printed = (
-        await openssl(['x509', '-in', certificateFile, '-noout', '-text'])
-      ).toString();
-      // The set the service read is the one OpenSSL says the certificate is on.
-      const oidName = publicKey.parameterSet.name;
-      expect(publicKey.parameterSet).toBe(gostParameterSet(publicKey.parameterSet.oid));
-      expect(printed).toMatch(
-        paramset.startsWith('TC')
-          ? new RegExp(`ParamSet ${paramset.slice(2)}|${oidName}`)
-          : new RegExp(oidName),
-      );
+      expect(publicKey.parameterSet.oid).toBe(oid);
 
       const signer = await createSigner(localSigner(keyFile), certificate);
       const [text] = clientSecretTexts(1);
@@ -203,7 +208,7 @@ describe('GOST R 34.10-2012 against OpenSSL (gost engine)', () => {
   });
 
   it('development certificates the service makes pass `openssl verify`, on every parameter set', async () => {
-    for (const oid of ['1.2.643.2.2.35.1', '1.2.643.2.2.35.3', '1.2.643.7.1.2.1.1.1']) {
+    for (const { oid } of GOST_PARAMETER_SETS) {
       const pair = generateGostKeyPair(gostParameterSet(oid));
       const { dir } = await opensslGostKey('A');
       const file = join(dir, `self-signed-${oid}.pem`);

@@ -368,6 +368,55 @@ describe('esia profile: the stand-in session, re-authentication and logout', () 
     expect(await next.response.text()).toContain(PICKER);
   });
 
+  it("a link that skips ЕСИА's logout (straight to /auth/gosuslugi/continue) reuses an old ЕСИА session and is refused", async () => {
+    const { browser, id } = await withStandInSession(OID);
+    await t.em().nativeDelete(FederatedIdentity, { user: id });
+    // The stand-in's session is two minutes old when the new link starts.
+    t.app.get(EsiaStandIn).ageSessions(120);
+    const start = await browser.get('/auth/gosuslugi/link');
+    expect(new URL(Browser.location(start)).pathname).toBe('/dev/esia/idp/ext/Logout');
+    const { response, hops } = await followToPage(browser, '/auth/gosuslugi/continue');
+    // No picker: ЕСИА answered from its old session…
+    expect(hops.map((hop) => hop.pathname)).toEqual([
+      '/auth/gosuslugi/continue',
+      '/dev/esia/aas/oauth2/v2/ac',
+      '/auth/gosuslugi/callback',
+    ]);
+    // …and the ID token's auth_time says so: nothing is linked.
+    expect(response.status).toBe(400);
+    expect(await t.em().count(FederatedIdentity, { user: id })).toBe(0);
+    const [event] = await t
+      .em()
+      .find(
+        AuditEvent,
+        { type: 'gosuslugi.callback_rejected' },
+        { orderBy: { createdAt: 'desc' }, limit: 1 },
+      );
+    expect(event.details.reason).toBe('id_token_auth_time');
+  });
+
+  it("the stand-in's logout goes back only to the two registered addresses", async () => {
+    const browser = new Browser(t.url);
+    const logout = (target: string) =>
+      browser.get(
+        `/dev/esia/idp/ext/Logout?client_id=identity-link-dev&redirect_url=${encodeURIComponent(target)}`,
+      );
+    expect(Browser.location(await logout(`${t.url}/login?notice=logged_out`))).toBe(
+      `${t.url}/login?notice=logged_out`,
+    );
+    for (const elsewhere of [`${t.url}/account`, 'https://evil.example/', `//evil.example/`])
+      expect((await logout(elsewhere)).status).toBe(200);
+  });
+
+  it('«Выйти» from a password session that linked Госуслуги logs out of ЕСИА too (the link left a ЕСИА session)', async () => {
+    const { browser } = await withStandInSession(OID);
+    const esiaLogout = new URL(Browser.location(await pageLogout(browser)));
+    expect(esiaLogout.pathname).toBe('/dev/esia/idp/ext/Logout');
+    await followToPage(browser, esiaLogout.pathname + esiaLogout.search);
+    const next = await followToPage(browser, '/auth/gosuslugi/login');
+    expect(await next.response.text()).toContain(PICKER);
+  });
+
   it('«Выйти» from a password session does not send the browser to ЕСИА', async () => {
     const { browser } = await loggedInBrowser(t);
     const out = await pageLogout(browser);
@@ -417,6 +466,25 @@ describe('esia profile: the person data ЕСИА gives (contacts, organisations)
     });
     expect(Date.parse(claims.readAt!)).toBeGreaterThanOrEqual(before - 1000);
     expect(claims).not.toHaveProperty('mobile');
+    // The person sees what was kept about them.
+    const me = (await (await browser.get('/api/v1/me')).json()) as {
+      identities: Record<string, unknown>[];
+    };
+    expect(me.identities[0]).toMatchObject({
+      email: 'petrov.test@example.ru',
+      organizations: [expect.objectContaining({ name: 'МАОУ «Гимназия № 2» (тестовое)' })],
+      readAt: claims.readAt,
+    });
+    expect(me.identities[0]).not.toHaveProperty('mobile');
+  });
+
+  it('contacts ЕСИА fails to give are left out; the link itself goes through', async () => {
+    const { browser, id } = await loggedInBrowser(t);
+    t.app.get(EsiaStandIn).injectFault('contacts_unavailable');
+    expect((await linkThrough(browser, 1000000005)).status).toBe(303);
+    const { claims } = await t.em().findOneOrFail(FederatedIdentity, { user: id });
+    expect(claims).not.toHaveProperty('email');
+    expect(claims.organizations).toEqual([expect.objectContaining({ ogrn: '1000000000001' })]);
   });
 
   it('an account whose contacts are all unverified gets none of them', async () => {

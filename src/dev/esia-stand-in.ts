@@ -4,9 +4,11 @@ import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { AppConfig, DEV_STAND_IN } from '../config/app-config.js';
 import { certificateHash } from '../gosuslugi/esia/certificates.js';
+import { ESIA_ERRORS } from '../gosuslugi/esia/esia-errors.js';
 import { clientSecretText, parseEsiaTimestamp, UUID_V4 } from '../gosuslugi/esia/esia-format.js';
 import { gostSign, gostVerify } from '../gosuslugi/esia/gost.js';
 import { verifyEsiaJwt } from '../gosuslugi/esia/token-verifier.js';
+import { CONTINUE_PATH, LOGGED_OUT_PATH } from '../gosuslugi/provider-client.js';
 import { PageRenderer } from '../web/page-renderer.js';
 import { ensureEsiaDevMaterial, type EsiaDevMaterial } from './esia-dev-material.js';
 import { findTestPerson, TEST_PERSONS, type TestPerson } from './test-persons.js';
@@ -47,7 +49,8 @@ export type EsiaStandInFault =
   | 'access_token_other_subject'
   | 'access_token_wrong_issuer'
   | 'access_token_other_client'
-  | 'state_mismatch';
+  | 'state_mismatch'
+  | 'contacts_unavailable';
 
 interface Pending {
   scope: string;
@@ -59,26 +62,16 @@ interface Pending {
 
 interface IssuedCode extends Pending {
   oid: number;
+  /** When the person logged in to the stand-in (seconds), whichever round trip this code ends. */
+  authTime: number;
 }
 
 interface Grant {
   oid: number;
   scope: string;
+  authTime: number;
   expiresAt: number;
 }
-
-/** Descriptions in the form ЕСИА gives them: the code first, then the words. */
-const ERRORS: Record<string, string> = {
-  'ESIA-007003': 'a parameter is missing, malformed or repeated (state must be a new UUID)',
-  'ESIA-007005': 'unknown client',
-  'ESIA-007006': 'the scope is not approved for the client',
-  'ESIA-007009': 'only response_type=code is supported',
-  'ESIA-007011': 'the authorization code or refresh token is invalid, expired or used',
-  'ESIA-007014': 'client_certificate_hash is missing',
-  'ESIA-007015': 'timestamp is malformed or too far from now',
-  'ESIA-007023': 'redirect_uri is not registered for the client',
-  'ESIA-007053': 'client_secret does not verify, or the certificate hash is not the registered one',
-};
 
 /**
  * «ЕСИА (тестовый стенд)»: the ЕСИА-shaped mode of the development stand-in, at /dev/esia. It
@@ -94,7 +87,10 @@ export class EsiaStandIn implements OnModuleInit {
   private readonly pending = new Map<string, Pending>();
   private readonly codes = new Map<string, IssuedCode>();
   /** The stand-in's own single sign-on: who is logged in to «ЕСИА» in which browser. */
-  private readonly sessions = new Map<string, { oid: number; expiresAt: number }>();
+  private readonly sessions = new Map<
+    string,
+    { oid: number; authTime: number; expiresAt: number }
+  >();
   private readonly refreshTokens = new Map<string, Grant>();
   private unregisteredKey: KeyObject | null = null;
   /** The next authorization (or, with `token`, token request) answers with this ЕСИА error. */
@@ -109,6 +105,11 @@ export class EsiaStandIn implements OnModuleInit {
 
   injectFault(fault: EsiaStandInFault): void {
     this.nextFault = fault;
+  }
+
+  /** Makes every open stand-in session look as if the person logged in `seconds` earlier. */
+  ageSessions(seconds: number): void {
+    for (const session of this.sessions.values()) session.authTime -= seconds;
   }
 
   /** The next authorization redirects back with (or the next token request answers) this ESIA code. */
@@ -178,8 +179,9 @@ export class EsiaStandIn implements OnModuleInit {
     return null;
   }
 
+  /** Descriptions in the form ЕСИА gives them: the code first, then the words. */
   private describe(code: string): string {
-    return `${code}: ${ERRORS[code] ?? 'error'}`;
+    return `${code}: ${ESIA_ERRORS[code]?.message ?? 'Ошибка'}`;
   }
 
   private authorize(req: Request, res: Response): void {
@@ -216,7 +218,7 @@ export class EsiaStandIn implements OnModuleInit {
     };
     // Someone is logged in to the stand-in in this browser: ЕСИА does not ask again.
     const session = this.session(req);
-    if (session) return this.issueCode(res, pending, session.oid);
+    if (session) return this.issueCode(res, pending, session.oid, session.authTime);
     const request = randomBytes(16).toString('base64url');
     this.pending.set(request, pending);
     res.setHeader('Cache-Control', 'no-store');
@@ -243,15 +245,20 @@ export class EsiaStandIn implements OnModuleInit {
     return null;
   }
 
-  private session(req: Request): { oid: number } | null {
+  private sessionId(req: Request): string | null {
     const id = (req.cookies as Record<string, unknown> | undefined)?.[SESSION_COOKIE];
-    const session = typeof id === 'string' ? this.sessions.get(id) : undefined;
+    return typeof id === 'string' ? id : null;
+  }
+
+  private session(req: Request): { oid: number; authTime: number } | null {
+    const id = this.sessionId(req);
+    const session = id ? this.sessions.get(id) : undefined;
     return session && session.expiresAt > Date.now() ? session : null;
   }
 
-  private issueCode(res: Response, pending: Pending, oid: number): void {
+  private issueCode(res: Response, pending: Pending, oid: number, authTime: number): void {
     const code = randomBytes(24).toString('base64url');
-    this.codes.set(code, { ...pending, oid, expiresAt: Date.now() + CODE_TTL_MS });
+    this.codes.set(code, { ...pending, oid, authTime, expiresAt: Date.now() + CODE_TTL_MS });
     const back = new URL(this.config.gosuslugi.redirectUri);
     back.search = new URLSearchParams({ code, state: pending.state }).toString();
     res.redirect(302, back.href);
@@ -259,17 +266,15 @@ export class EsiaStandIn implements OnModuleInit {
 
   /** `/idp/ext/Logout?client_id&redirect_url`: ends the stand-in's session, then goes back. */
   private logout(req: Request, res: Response): void {
-    const id = (req.cookies as Record<string, unknown> | undefined)?.[SESSION_COOKIE];
-    if (typeof id === 'string') this.sessions.delete(id);
+    const id = this.sessionId(req);
+    if (id) this.sessions.delete(id);
     res.clearCookie(SESSION_COOKIE, { path: DEV_STAND_IN.esiaPath });
     res.setHeader('Cache-Control', 'no-store');
     const target = typeof req.query.redirect_url === 'string' ? req.query.redirect_url : '';
     const known = req.query.client_id === DEV_STAND_IN.clientId;
-    if (
-      known &&
-      target &&
-      new URL(target, 'http://x').origin === new URL(this.config.publicUrl).origin
-    ) {
+    // Back only to the development system's own addresses (the two that docs/esia.md registers).
+    const registered = [CONTINUE_PATH, LOGGED_OUT_PATH].map((path) => this.config.publicUrl + path);
+    if (known && registered.includes(target)) {
       res.redirect(302, target);
       return;
     }
@@ -303,13 +308,18 @@ export class EsiaStandIn implements OnModuleInit {
       return;
     }
     const session = randomBytes(24).toString('base64url');
-    this.sessions.set(session, { oid: person.oid, expiresAt: Date.now() + SESSION_TTL_MS });
+    const authTime = Math.floor(Date.now() / 1000);
+    this.sessions.set(session, {
+      oid: person.oid,
+      authTime,
+      expiresAt: Date.now() + SESSION_TTL_MS,
+    });
     res.cookie(SESSION_COOKIE, session, {
       httpOnly: true,
       sameSite: 'lax',
       path: DEV_STAND_IN.esiaPath,
     });
-    this.issueCode(res, pending, person.oid);
+    this.issueCode(res, pending, person.oid, authTime);
   }
 
   private async token(req: Request, res: Response): Promise<void> {
@@ -336,8 +346,9 @@ export class EsiaStandIn implements OnModuleInit {
       return void fail('ESIA-007011');
     if ('state' in issued && params.state === issued.state) return void fail('ESIA-007003');
 
-    const fault = this.nextFault;
-    this.nextFault = null;
+    // Faults of the token response are used here; a fault of the person data waits for its request.
+    const fault = this.nextFault === 'contacts_unavailable' ? null : this.nextFault;
+    if (fault) this.nextFault = null;
     const now = Math.floor(Date.now() / 1000);
     const person = findTestPerson(issued.oid)!;
     const oid = person.oid;
@@ -348,7 +359,7 @@ export class EsiaStandIn implements OnModuleInit {
       nbf: now,
       iat: fault === 'expired' ? now - 7200 : now,
       exp: fault === 'expired' ? now - 3600 : now + 3600,
-      auth_time: now,
+      auth_time: issued.authTime,
       amr: 'PWD',
       'urn:esia:amd': 'PWD',
       'urn:esia:sbj': {
@@ -376,6 +387,7 @@ export class EsiaStandIn implements OnModuleInit {
       this.refreshTokens.set(refreshToken, {
         oid,
         scope: issued.scope,
+        authTime: issued.authTime,
         expiresAt: Date.now() + 24 * 3600_000,
       });
     // ЕСИА echoes the token request's state; a faulty echo returns the authorization's instead.
@@ -452,6 +464,10 @@ export class EsiaStandIn implements OnModuleInit {
     if (!caller) return void res.status(401).json({ error: 'unauthorized' });
     const { person, scopes } = caller;
     const collection = String(req.params.collection);
+    if (collection === 'ctts' && this.nextFault === 'contacts_unavailable') {
+      this.nextFault = null;
+      return void res.status(503).json({ error: 'unavailable' });
+    }
     const base = `${this.config.gosuslugi.esia?.preset.baseUrl}/rs/prns/${person.oid}/${collection}`;
     let elements: Record<string, unknown>[];
     switch (collection) {

@@ -84,6 +84,8 @@ export class GosuslugiStandIn implements OnModuleInit {
           response_types: ['code'],
           token_endpoint_auth_method: 'client_secret_basic',
           id_token_signed_response_alg: 'RS256',
+          // auth_time in every ID token, so a reused provider session shows.
+          require_auth_time: true,
         },
       ],
       adapter: standInAdapter(),

@@ -13,7 +13,7 @@ import { AccountNotices } from '../mail/account-notices.js';
 import { Invitations } from '../pos/invitations.service.js';
 import { AuthService, type LoginResult } from '../sessions/auth.service.js';
 import { RECENT_AUTHENTICATION_MS } from '../sessions/recent-authentication.js';
-import { AuthMethod, type Session } from '../sessions/session.entity.js';
+import { AuthMethod, Session } from '../sessions/session.entity.js';
 import { SessionManagement } from '../sessions/session-management.service.js';
 import { SessionService } from '../sessions/session.service.js';
 import { type GosuslugiPage } from './gosuslugi.texts.js';
@@ -74,8 +74,8 @@ export class GosuslugiService {
    * on to the authorization of the round trip this browser has pending, or null when none is.
    */
   async continueAfterLogout(request: Request): Promise<URL | null> {
+    // Only the round trips that re-authenticate go through the provider's logout; a Login never does.
     const transaction = await this.transactions.peek(request, [
-      LoginPurpose.Login,
       LoginPurpose.Link,
       LoginPurpose.Invite,
     ]);
@@ -83,12 +83,14 @@ export class GosuslugiService {
   }
 
   /**
-   * «Выйти» from a session opened through Госуслуги ends the provider's session too (a shared
-   * school computer must not hand the next person the previous one's Госуслуги), then comes back
-   * to the login page. Null for other sessions, or when the provider has no logout.
+   * «Выйти» from a session opened through Госуслуги, or one whose browser came back from Госуслуги
+   * with a link, ends the provider's session too (a shared school computer must not hand the next
+   * person the previous one's Госуслуги), then comes back to the login page. Null for other
+   * sessions, or when the provider has no logout.
    */
   providerLogoutUrl(session: Session): Promise<URL | null> {
-    if (session.method !== AuthMethod.Gosuslugi) return Promise.resolve(null);
+    if (session.method !== AuthMethod.Gosuslugi && !session.providerSignedInAt)
+      return Promise.resolve(null);
     return this.provider.logoutUrl(`${this.config.publicUrl}${LOGGED_OUT_PATH}`);
   }
 
@@ -233,6 +235,8 @@ export class GosuslugiService {
   ): Promise<CallbackOutcome> {
     const session = await this.linkingSession(request, transaction);
     if (!session) return this.sessionEnded(client, transaction);
+    // The provider now holds a session in this browser, whatever becomes of the link.
+    await this.em.nativeUpdate(Session, { id: session.id }, { providerSignedInAt: new Date() });
     try {
       await this.links.assertLinkable(this.em, session.user, identity);
     } catch (error) {

@@ -4,6 +4,7 @@ import { AppConfig } from '../config/app-config.js';
 import { type VerifiedIdentity } from '../identity/identity-links.service.js';
 import { GOSUSLUGI_PROVIDER } from './gosuslugi.texts.js';
 import {
+  assertFreshAuthentication,
   type AuthorizationRequest,
   type IdentityProviderClient,
   ProviderError,
@@ -95,6 +96,7 @@ export class OidcClient implements IdentityProviderClient {
     }
     const idToken = tokens.claims();
     if (!idToken) throw new ProviderError('rejected', 'no_id_token');
+    assertFreshAuthentication(request, idToken.auth_time);
     // OpenID Connect Core 5.4: with an access token, the profile claims come from UserInfo, not
     // the ID token (oidc-provider's default, conformIdTokenClaims). Read it when they are absent;
     // fetchUserInfo refuses an answer about another `sub`.

@@ -1,8 +1,26 @@
 import { type VerifiedIdentity } from '../identity/identity-links.service.js';
-import { type LoginTransaction } from './login-transaction.entity.js';
+import { LoginPurpose, type LoginTransaction } from './login-transaction.entity.js';
 
-/** One round trip's secrets, as the transaction keeps them. */
-export type AuthorizationRequest = Pick<LoginTransaction, 'state' | 'nonce' | 'codeVerifier'>;
+/** One round trip's secrets, what it is for and when it began, as the transaction keeps them. */
+export type AuthorizationRequest = Pick<
+  LoginTransaction,
+  'state' | 'nonce' | 'codeVerifier' | 'purpose' | 'createdAt'
+>;
+
+/** Clock difference tolerated between this service and the provider, for every time claim. */
+export const CLOCK_TOLERANCE_S = 60;
+
+/**
+ * A link or an invitation binds whoever comes back, so the provider must have checked the person
+ * during this round trip (`prompt=login`, or ЕСИА's logout first), not reused an older session:
+ * an ID token whose `auth_time` is before the round trip began is refused. A token without
+ * `auth_time` is not judged here (the stand-ins send it; ESIA.md does not promise it).
+ */
+export function assertFreshAuthentication(request: AuthorizationRequest, authTime: unknown): void {
+  if (request.purpose === LoginPurpose.Login || typeof authTime !== 'number') return;
+  if (authTime + CLOCK_TOLERANCE_S < Math.floor(request.createdAt.getTime() / 1000))
+    throw new ProviderError('rejected', 'id_token_auth_time');
+}
 
 /** The relying-party side of one provider profile (`oidc`/`dev` or `esia`). */
 export interface IdentityProviderClient {

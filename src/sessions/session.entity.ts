@@ -55,6 +55,13 @@ export class Session {
   @Property({ type: 'datetime', columnType: 'timestamptz' })
   absoluteExpiresAt!: Date;
 
+  /**
+   * When a Госуслуги round trip (a link) last came back to this session's browser: the provider
+   * then holds a session of its own there, and «Выйти» ends it too.
+   */
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  providerSignedInAt: Date | null = null;
+
   @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
   revokedAt: Date | null = null;
 

@@ -84,6 +84,7 @@ const TARGETS: Record<string, Target> = {
     page: true,
     rawQuery: ['state', 'code', 'iss', 'error', 'error_description'],
   },
+  'GET /auth/gosuslugi/continue': { as: 'anonymous', page: true },
   'GET /auth/gosuslugi/link': { as: 'user', page: true, alwaysWrites: ['login_transactions'] },
   'GET /auth/gosuslugi/link/confirm': { as: 'user', page: true },
   'GET /auth/gosuslugi/login': {

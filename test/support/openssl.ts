@@ -26,6 +26,22 @@ writeFileSync(
   ].join('\n'),
 );
 
+/** Runs `openssl` with the GOST engine: its stdout, its exit code and its stderr. */
+function run(args: string[]): Promise<{ stdout: Buffer; stderr: string; failed: boolean }> {
+  return new Promise((resolve) => {
+    execFile(
+      'openssl',
+      args,
+      {
+        env: { ...process.env, OPENSSL_CONF: OPENSSL_GOST_CONF },
+        encoding: 'buffer',
+        timeout: 20_000,
+      },
+      (error, stdout, stderr) => resolve({ stdout, stderr: stderr.toString(), failed: !!error }),
+    );
+  });
+}
+
 /** Runs `openssl` with the GOST engine; rejects with its stderr. */
 export function openssl(args: string[]): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -99,22 +115,20 @@ export async function opensslVerify(
   );
   await writeFile(files.data, data);
   await writeFile(files.signature, signature);
-  try {
-    const out = await openssl([
-      'dgst',
-      '-md_gost12_256',
-      '-verify',
-      files.publicKey,
-      '-signature',
-      files.signature,
-      files.data,
-    ]);
-    return out.toString().includes('Verified OK');
-  } catch (error) {
-    if (error instanceof Error && /Verification failure|signature mismatch/.test(error.message))
-      return false;
-    throw error;
-  }
+  const { stdout, stderr } = await run([
+    'dgst',
+    '-md_gost12_256',
+    '-verify',
+    files.publicKey,
+    '-signature',
+    files.signature,
+    files.data,
+  ]);
+  // OpenSSL's verdict is on stdout; anything else (no engine, a bad key) is an error, not a «no».
+  const verdict = stdout.toString().trim();
+  if (verdict === 'Verified OK') return true;
+  if (verdict === 'Verification failure') return false;
+  throw new Error(`openssl dgst -verify said «${verdict}»: ${stderr.trim()}`);
 }
 
 /** `openssl dgst -md_gost12_256 -sign`: the raw 64-byte signature OpenSSL makes. */

@@ -1,5 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { type FederatedIdentity } from '../../identity/federated-identity.entity.js';
+import {
+  type FederatedIdentity,
+  type IdentityOrganization,
+} from '../../identity/federated-identity.entity.js';
 import { type User } from '../../identity/user.entity.js';
 
 export class LinkedIdentityResponse {
@@ -10,6 +13,14 @@ export class LinkedIdentityResponse {
     string | null;
   @ApiPropertyOptional({ nullable: true, description: 'Подтверждённая учётная запись Госуслуг' })
   trusted!: boolean | null;
+  @ApiPropertyOptional({ description: 'Адрес e-mail, подтверждённый на Госуслугах' })
+  email?: string;
+  @ApiPropertyOptional({ description: 'Мобильный телефон, подтверждённый на Госуслугах' })
+  mobile?: string;
+  @ApiPropertyOptional({ type: [Object], description: 'Организации человека на Госуслугах' })
+  organizations?: IdentityOrganization[];
+  @ApiPropertyOptional({ description: 'Когда данные прочитаны с Госуслуг' })
+  readAt?: string;
 }
 
 export class ProfileResponse {
@@ -54,6 +65,12 @@ export class ProfileResponse {
             .filter(Boolean)
             .join(' ') || null,
         trusted: identity.claims.trusted ?? null,
+        ...(identity.claims.email && { email: identity.claims.email }),
+        ...(identity.claims.mobile && { mobile: identity.claims.mobile }),
+        ...(identity.claims.organizations && {
+          organizations: identity.claims.organizations,
+        }),
+        ...(identity.claims.readAt && { readAt: identity.claims.readAt }),
       })),
       memberships: [],
     };

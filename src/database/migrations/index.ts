@@ -7,6 +7,7 @@ import { Migration20261124080648 } from './Migration20261124080648.js';
 import { Migration20261124083000 } from './Migration20261124083000.js';
 import { Migration20261124120000 } from './Migration20261124120000.js';
 import { Migration20261124150000 } from './Migration20261124150000.js';
+import { Migration20261202002314 } from './Migration20261202002314.js';
 
 /**
  * Applied in this order. A new migration is generated with `npm run migration:create`, reviewed,
@@ -27,4 +28,6 @@ export const MIGRATIONS: { name: string; class: Constructor<Migration> }[] = [
   { name: 'Migration20261124120000', class: Migration20261124120000 },
   // Linked identities are notified too: cached sessions carry them.
   { name: 'Migration20261124150000', class: Migration20261124150000 },
+  // Sessions remember a Госуслуги round trip in their browser: «Выйти» logs out of the provider too.
+  { name: 'Migration20261202002314', class: Migration20261202002314 },
 ];

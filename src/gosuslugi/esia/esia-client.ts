@@ -6,7 +6,9 @@ import { type IdentityOrganization } from '../../identity/federated-identity.ent
 import { type VerifiedIdentity } from '../../identity/identity-links.service.js';
 import { GOSUSLUGI_PROVIDER } from '../gosuslugi.texts.js';
 import {
+  assertFreshAuthentication,
   type AuthorizationRequest,
+  CLOCK_TOLERANCE_S,
   CONTINUE_PATH,
   type IdentityProviderClient,
   ProviderError,
@@ -17,7 +19,6 @@ import { clientSecretText, esiaTimestamp, UUID_V4 } from './esia-format.js';
 import { createSigner, type ClientSecretSigner } from './signer.js';
 import { TokenRejected, verifyEsiaJwt } from './token-verifier.js';
 
-const CLOCK_TOLERANCE_S = 60;
 const HTTP_TIMEOUT_MS = 15_000;
 
 interface Material {
@@ -171,11 +172,14 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
     const text = (value: unknown) =>
       typeof value === 'string' && value.length <= 100 ? value : undefined;
     const scopes = this.config.gosuslugi.scopes.split(' ');
+    // Extra data, not the identity: a failure to read it leaves it out instead of refusing the login.
     const [contacts, organizations] = await Promise.all([
       scopes.some((scope) => ['contacts', 'email', 'mobile'].includes(scope))
-        ? this.verifiedContacts(subject, tokens.access_token)
-        : {},
-      scopes.includes('usr_org') ? this.organizations(subject, tokens.access_token) : undefined,
+        ? this.optional(this.verifiedContacts(subject, tokens.access_token), 'contacts')
+        : undefined,
+      scopes.includes('usr_org')
+        ? this.optional(this.organizations(subject, tokens.access_token), 'roles')
+        : undefined,
     ]);
     return {
       provider: GOSUSLUGI_PROVIDER,
@@ -191,6 +195,19 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
         readAt: new Date().toISOString(),
       },
     };
+  }
+
+  private async optional<T>(read: Promise<T>, what: string): Promise<T | undefined> {
+    try {
+      return await read;
+    } catch (error) {
+      if (!(error instanceof ProviderError)) throw error;
+      this.logger.warn(
+        { err: error.cause, code: error.code },
+        `ЕСИА ${what} not read: ${error.code}`,
+      );
+      return undefined;
+    }
   }
 
   /** The token request carries a fresh UUID state, which ЕСИА echoes. */
@@ -284,6 +301,7 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
     if (claims.nonce !== undefined || this.esia.nonce === 'required') {
       if (claims.nonce !== request.nonce) throw new ProviderError('rejected', 'id_token_nonce');
     }
+    assertFreshAuthentication(request, claims.auth_time);
     return String(sub);
   }
 

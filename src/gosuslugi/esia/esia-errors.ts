@@ -150,16 +150,34 @@ export function esiaErrorCode(description: string | null | undefined): string | 
   return match ? match[0] : null;
 }
 
+/** RFC 6749's error codes: the only provider words that become a stable code of ours. */
+const OAUTH_ERRORS = new Set([
+  'invalid_request',
+  'unauthorized_client',
+  'invalid_client',
+  'invalid_grant',
+  'unsupported_grant_type',
+  'unsupported_response_type',
+  'invalid_scope',
+]);
+const OAUTH_UNAVAILABLE = new Set(['server_error', 'temporarily_unavailable']);
+
 /**
- * What an ЕСИА error means for us: the catalogued entry, or for an unknown code a refusal that
- * still shows the code (so an operator can look it up), or for no code at all the OAuth error.
+ * What an ЕСИА error means for us: the catalogued entry; for an unknown ESIA code a refusal that
+ * still shows the code (so an operator can look it up); without one, the OAuth error if RFC 6749
+ * names it, a server error or 5xx as «недоступны», anything else `esia_error`. The provider's
+ * own words never become our code.
  */
 export function describeEsiaError(esiaCode: string | null, oauthError: string): EsiaError {
   if (esiaCode && ESIA_ERRORS[esiaCode]) return ESIA_ERRORS[esiaCode];
   if (!esiaCode && oauthError === 'access_denied') return ESIA_ERRORS['ESIA-007004'];
+  const message = `ЕСИА вернула ошибку${esiaCode ? ` ${esiaCode}` : ''}. Попробуйте позже или обратитесь в поддержку.`;
+  if (esiaCode) return rejected('esia_error', message);
+  if (OAUTH_UNAVAILABLE.has(oauthError) || /^http_5\d\d$/.test(oauthError))
+    return { code: 'esia_unavailable', kind: 'unavailable', message };
   return rejected(
-    esiaCode ? 'esia_error' : oauthError,
-    `ЕСИА вернула ошибку${esiaCode ? ` ${esiaCode}` : ''}. Попробуйте позже или обратитесь в поддержку.`,
+    OAUTH_ERRORS.has(oauthError) ? `esia_oauth_${oauthError}` : 'esia_error',
+    message,
   );
 }
 

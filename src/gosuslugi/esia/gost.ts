@@ -149,7 +149,7 @@ export function gostSign(key: GostPrivateKey, data: Uint8Array): Buffer {
 export function gostVerify(key: GostPublicKey, data: Uint8Array, signature: Uint8Array): boolean {
   if (key.point.length !== GOST_PUBLIC_KEY_BYTES || signature.length !== GOST_SIGNATURE_BYTES)
     return false;
-  // The library does not range-check: a zero key with a zero signature would "verify".
+  // The library checks r, s < q but not r, s > 0: a zero key with a zero signature would "verify".
   if (key.point.every((byte) => byte === 0) || signature.every((byte) => byte === 0)) return false;
   try {
     return cipher(key.parameterSet).verify(key.point, signature, data);

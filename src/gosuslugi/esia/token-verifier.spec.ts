@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { SignJWT } from 'jose';
 import { generateKeyPairSync } from 'node:crypto';
 import { loadCertificate, selfSignedCertificate } from './certificates.js';
-import { esiaErrorCode, esiaErrorMessage } from './esia-errors.js';
+import { describeEsiaError, esiaErrorCode, esiaErrorMessage } from './esia-errors.js';
 import { generateGostKeyPair, gostSign } from './gost.js';
 import { decodeSignature } from './signer.js';
 import { verifyEsiaJwt } from './token-verifier.js';
@@ -62,6 +62,22 @@ describe('ЕСИА errors and signer output', () => {
     expect(esiaErrorMessage('ESIA-007023')).toContain('Адрес возврата не зарегистрирован');
     expect(esiaErrorMessage('ESIA-009999')).toContain('ESIA-009999');
     expect(esiaErrorCode('nothing here')).toBeNull();
+  });
+
+  it("never turns the provider's own words into a stable code; server errors are «недоступны»", () => {
+    expect(describeEsiaError(null, 'invalid_grant')).toMatchObject({
+      code: 'esia_oauth_invalid_grant',
+      kind: 'rejected',
+    });
+    expect(describeEsiaError(null, '<script>x'.repeat(100))).toMatchObject({ code: 'esia_error' });
+    for (const error of ['server_error', 'temporarily_unavailable', 'http_503'])
+      expect(describeEsiaError(null, error)).toMatchObject({
+        code: 'esia_unavailable',
+        kind: 'unavailable',
+      });
+    expect(describeEsiaError(null, 'http_400')).toMatchObject({ code: 'esia_error' });
+    expect(describeEsiaError(null, 'access_denied')).toMatchObject({ kind: 'cancelled' });
+    expect(describeEsiaError('ESIA-009999', 'invalid_request').code).toBe('esia_error');
   });
 
   it('reads 64-byte signatures printed as raw bytes, hex, base64 or base64url, and refuses other lengths', () => {
