@@ -12,9 +12,12 @@ import { gostSign, streebog256, type GostPrivateKey } from '../src/gosuslugi/esi
 import { readGostKeyFile } from '../src/gosuslugi/esia/signer.js';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { FederatedIdentity } from '../src/identity/federated-identity.entity.js';
+import { User } from '../src/identity/user.entity.js';
+import { SessionCache } from '../src/sessions/session-cache.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
 import {
+  confirmationState,
   esiaAuthorizationUrl,
   followToPage,
   linkThrough,
@@ -441,6 +444,9 @@ describe('esia profile: the person data ЕСИА gives (contacts, organisations)
   afterAll(async () => {
     await t.close();
   });
+  afterEach(async () => {
+    await t.em().nativeDelete(FederatedIdentity, {});
+  });
 
   it('keeps the verified e-mail and the organisations, never the unverified mobile, with the time read', async () => {
     const { browser, id } = await loggedInBrowser(t);
@@ -485,6 +491,70 @@ describe('esia profile: the person data ЕСИА gives (contacts, organisations)
     const { claims } = await t.em().findOneOrFail(FederatedIdentity, { user: id });
     expect(claims).not.toHaveProperty('email');
     expect(claims.organizations).toEqual([expect.objectContaining({ ogrn: '1000000000001' })]);
+  });
+
+  /** A link of `oid` up to the confirmation page: its HTML and state. */
+  async function toConfirmation(browser: Browser, oid: number) {
+    const callback = await browser.get(await throughStandIn(browser, '/auth/gosuslugi/link', oid));
+    const state = await confirmationState(browser, callback);
+    const page = await (await browser.get('/auth/gosuslugi/link/confirm')).text();
+    return { state: state!, page };
+  }
+
+  it("offers the verified ЕСИА e-mail to an account without one; ticked, it becomes the account's verified e-mail", async () => {
+    const { browser, id } = await loggedInBrowser(t);
+    const { state, page } = await toConfirmation(browser, 1000000004);
+    expect(page).toContain('name="useEmail"');
+    expect(page).toContain('kuznetsov.test@example.ru');
+    const done = await browser.postForm('/auth/gosuslugi/link/confirm', { state, useEmail: '1' });
+    expect(done.status).toBe(303);
+    const user = await t.em().findOneOrFail(User, id);
+    expect(user.email).toBe('kuznetsov.test@example.ru');
+    expect(
+      await t.em().count(AuditEvent, {
+        type: 'email.verified',
+        targetUserId: id,
+        details: { source: 'gosuslugi' },
+      }),
+    ).toBe(1);
+  });
+
+  it('does not touch the e-mail unless the person ticks it, and never offers it to an account that has one', async () => {
+    const first = await loggedInBrowser(t);
+    const unticked = await toConfirmation(first.browser, 1000000005);
+    expect(
+      (await first.browser.postForm('/auth/gosuslugi/link/confirm', { state: unticked.state }))
+        .status,
+    ).toBe(303);
+    expect((await t.em().findOneOrFail(User, first.id)).email).toBeNull();
+
+    const second = await loggedInBrowser(t);
+    await t.em().nativeUpdate(User, { id: second.id }, { email: `${second.login}@example.ru` });
+    t.app.get(SessionCache).invalidateUser(second.id);
+    await t.em().nativeDelete(FederatedIdentity, {});
+    const offered = await toConfirmation(second.browser, 1000000005);
+    expect(offered.page).not.toContain('name="useEmail"');
+    // A forged tick changes nothing either.
+    await second.browser.postForm('/auth/gosuslugi/link/confirm', {
+      state: offered.state,
+      useEmail: '1',
+    });
+    expect((await t.em().findOneOrFail(User, second.id)).email).toBe(`${second.login}@example.ru`);
+  });
+
+  it('an address another account already verified is refused with its page, and nothing is linked', async () => {
+    const owner = await loggedInBrowser(t);
+    await t.em().nativeUpdate(User, { id: owner.id }, { email: 'sokolova.test@example.ru' });
+    const { browser, id } = await loggedInBrowser(t);
+    const { state } = await toConfirmation(browser, 1000000005);
+    const refused = await browser.postForm('/auth/gosuslugi/link/confirm', {
+      state,
+      useEmail: '1',
+    });
+    expect(refused.status).toBe(409);
+    expect(await refused.text()).toContain('Адрес e-mail уже используется');
+    expect(await t.em().count(FederatedIdentity, { user: id })).toBe(0);
+    expect((await t.em().findOneOrFail(User, id)).email).toBeNull();
   });
 
   it('an account whose contacts are all unverified gets none of them', async () => {

@@ -168,6 +168,7 @@ export class GosuslugiController {
       trusted,
       login: pending.login,
       state: pending.state,
+      offerEmail: pending.offerEmail,
     });
   }
 
@@ -181,7 +182,13 @@ export class GosuslugiController {
     @Client() client: ClientInfo,
   ): Promise<void> {
     assertSameOrigin(request, this.config.publicUrl);
-    const outcome = await this.gosuslugi.confirmLink(request, response, dto.state, client);
+    const outcome = await this.gosuslugi.confirmLink(
+      request,
+      response,
+      dto.state,
+      client,
+      dto.useEmail === '1',
+    );
     if (outcome.kind === 'login_required' || outcome.kind === 'redirect') {
       // Too long since the password was entered: enter it again and start over.
       this.toLogin(response, { kind: 'login_required', reauthenticate: true }, LINK_START);

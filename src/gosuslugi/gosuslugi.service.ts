@@ -1,8 +1,11 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type Request, type Response } from 'express';
 import { lockAccount } from '../accounts/account-lock.js';
+import { LinkErrors } from '../accounts/account-links.texts.js';
 import { AuditService } from '../audit/audit.service.js';
+import { normalizeEmail } from '../identity/normalize.js';
 import { AppConfig } from '../config/app-config.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
@@ -36,6 +39,15 @@ export type LinkStart =
   { kind: 'redirect'; url: URL } | { kind: 'login_required'; reauthenticate: boolean };
 
 const DEFAULT_RETURN = '/account';
+
+/**
+ * The e-mail Госуслуги marks verified, when the account has no e-mail of its own: the only case
+ * in which a link may also give the account its address (and only if the person ticks it).
+ */
+function adoptableEmail(user: User, identity: VerifiedIdentity): string | null {
+  const email = identity.claims.email;
+  return email && user.email === null ? normalizeEmail(email) : null;
+}
 
 const INVITATION_PAGES = {
   used: 'invitationUsed',
@@ -281,11 +293,13 @@ export class GosuslugiService {
       client,
       details: { reason: error.code },
     });
-    return {
-      kind: 'refused',
-      page: error.code === 'already_linked' ? 'alreadyLinked' : 'linkedElsewhere',
-      code: error.code,
-    };
+    const page: GosuslugiPage =
+      error.code === 'already_linked'
+        ? 'alreadyLinked'
+        : error.code === 'email_taken'
+          ? 'emailTaken'
+          : 'linkedElsewhere';
+    return { kind: 'refused', page, code: error.code };
   }
 
   /** The invitation is consumed and the person logged in; the two first-login confirmations follow on /pos. */
@@ -321,14 +335,22 @@ export class GosuslugiService {
   }
 
   /** What the confirmation page shows, or null when there is nothing to confirm. */
-  async pendingLink(
-    request: Request,
-  ): Promise<{ state: string; identity: VerifiedIdentity; login: string } | null> {
+  async pendingLink(request: Request): Promise<{
+    state: string;
+    identity: VerifiedIdentity;
+    login: string;
+    offerEmail: string | null;
+  } | null> {
     const transaction = await this.transactions.peek(request, [LoginPurpose.LinkConfirm]);
     if (!transaction?.identity) return null;
     const session = await this.linkingSession(request, transaction);
     if (!session) return null;
-    return { state: transaction.state, identity: transaction.identity, login: session.user.login };
+    return {
+      state: transaction.state,
+      identity: transaction.identity,
+      login: session.user.login,
+      offerEmail: adoptableEmail(session.user, transaction.identity),
+    };
   }
 
   /** The confirming POST: consumes the pending link and makes it, if the session is still fresh. */
@@ -337,6 +359,7 @@ export class GosuslugiService {
     response: Response,
     state: unknown,
     client: ClientInfo,
+    useEmail = false,
   ): Promise<CallbackOutcome | LinkStart> {
     const transaction = await this.transactions.consume(request, response, state, [
       LoginPurpose.LinkConfirm,
@@ -354,6 +377,29 @@ export class GosuslugiService {
         const account = await lockAccount(em, user.id, session);
         const linked = await this.links.link(em, account, identity);
         this.applyNames(account, identity);
+        const email = useEmail ? adoptableEmail(account, identity) : null;
+        if (email) {
+          // Госуслуги vouched for the address and the person, with a recent password, chose it.
+          account.email = email;
+          if (account.pendingEmail === email) account.pendingEmail = null;
+          try {
+            await em.flush();
+          } catch (error) {
+            // Another account's verified e-mail: the transaction ends, nothing of the link is kept.
+            if (error instanceof UniqueConstraintViolationException) throw LinkErrors.emailTaken();
+            throw error;
+          }
+          this.audit.record(
+            {
+              type: 'email.verified',
+              actorUserId: user.id,
+              targetUserId: user.id,
+              client,
+              details: { source: 'gosuslugi' },
+            },
+            em,
+          );
+        }
         this.audit.record(
           {
             type: 'gosuslugi.linked',

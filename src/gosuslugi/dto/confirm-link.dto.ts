@@ -1,5 +1,5 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsString, MaxLength } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 
 /** The confirmation form: the pending link's state, bound to this browser's transaction cookie. */
 export class ConfirmLinkDto {
@@ -7,4 +7,10 @@ export class ConfirmLinkDto {
   @IsString()
   @MaxLength(100)
   state!: string;
+
+  /** «Сделать этот адрес e-mail учётной записи»: offered only to an account with no e-mail. */
+  @ApiPropertyOptional({ enum: ['1'] })
+  @IsOptional()
+  @IsIn(['1'])
+  useEmail?: '1';
 }
