@@ -30,7 +30,6 @@ const integration = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   setupFiles: ['<rootDir>/test/support/setup-file.ts'],
-  testTimeout: 60_000,
 };
 
 /**
@@ -44,6 +43,10 @@ const logCheck = {
 };
 
 export default {
+  // Jest reads testTimeout from the global configuration only (a project's own is ignored, which
+  // left every integration test at the default 5 s): 60 s for a test or hook on a busy machine;
+  // the browser journeys give their long tests more themselves.
+  testTimeout: 60_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     {
@@ -65,7 +68,6 @@ export default {
       ...logCheck,
       displayName: 'browser',
       testMatch: ['<rootDir>/test/browser/**/*.spec.ts'],
-      testTimeout: 180_000,
     },
     {
       // Several real service processes (built) on one database: scale-out, shutdown, faults.
