@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import { gostSign, streebog256, type GostPrivateKey } from '../src/gosuslugi/esi
 import { readGostKeyFile } from '../src/gosuslugi/esia/signer.js';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { FederatedIdentity } from '../src/identity/federated-identity.entity.js';
+import { PersonalDataKey } from '../src/identity/personal-data-key.service.js';
 import { User } from '../src/identity/user.entity.js';
 import { SessionCache } from '../src/sessions/session-cache.js';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -437,7 +439,7 @@ describe('esia profile: the person data ЕСИА gives (contacts, organisations)
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp(
-      { ...ESIA, GOSUSLUGI_SCOPES: 'openid fullname contacts usr_org' },
+      { ...ESIA, GOSUSLUGI_SCOPES: 'openid fullname contacts usr_org snils' },
       { listen: true },
     );
   });
@@ -458,6 +460,7 @@ describe('esia profile: the person data ЕСИА gives (contacts, organisations)
       firstName: 'Алексей',
       middleName: 'Игоревич',
       trusted: true,
+      snilsDigest: expect.stringMatching(/^[0-9a-f]{64}$/),
       email: 'petrov.test@example.ru',
       organizations: [
         {
@@ -482,6 +485,29 @@ describe('esia profile: the person data ЕСИА gives (contacts, organisations)
       readAt: claims.readAt,
     });
     expect(me.identities[0]).not.toHaveProperty('mobile');
+  });
+
+  it('keeps SNILS only as a digest under the server key: the same number in any spelling matches, nothing shows it', async () => {
+    const { browser, id } = await loggedInBrowser(t);
+    expect((await linkThrough(browser, 1000000002)).status).toBe(303);
+    const { claims } = await t.em().findOneOrFail(FederatedIdentity, { user: id });
+    const key = t.app.get(PersonalDataKey);
+    expect(claims.snilsDigest).toBe(key.snilsDigest('00000000202'));
+    expect(claims.snilsDigest).toBe(key.snilsDigest('000-000-002 02'));
+    expect(claims.snilsDigest).not.toBe(key.snilsDigest('000-000-001 01'));
+    // Not a plain hash: without the key the digest cannot be recomputed from the number.
+    expect(claims.snilsDigest).not.toBe(
+      createHash('sha256').update('snils:00000000202').digest('hex'),
+    );
+    const row = await t
+      .em()
+      .getConnection()
+      .execute<{ claims: unknown }[]>('select claims from federated_identities where user_id = ?', [
+        id,
+      ]);
+    expect(JSON.stringify(row)).not.toMatch(/000-000-002|00000000202/);
+    const me = await (await browser.get('/api/v1/me')).text();
+    expect(me).not.toMatch(/snils|000-000-002|00000000202/i);
   });
 
   it('contacts ЕСИА fails to give are left out; the link itself goes through', async () => {

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { type StandInFault, GosuslugiStandIn } from '../src/dev/gosuslugi-stand-in.js';
 import { FederatedIdentity } from '../src/identity/federated-identity.entity.js';
+import { PersonalDataKey } from '../src/identity/personal-data-key.service.js';
 import { User } from '../src/identity/user.entity.js';
 import { MailMessage } from '../src/mail/mail-message.entity.js';
 import { SessionCache } from '../src/sessions/session-cache.js';
@@ -90,6 +91,12 @@ describe('link, log out, log in through Госуслуги', () => {
       subject: String(PERSON.linkFlow),
       provider: 'gosuslugi',
     });
+    // From UserInfo: the verified e-mail, and SNILS only as the keyed digest.
+    expect(identity.claims).toMatchObject({
+      email: 'ivanova.test@example.ru',
+      snilsDigest: t.app.get(PersonalDataKey).snilsDigest('000-000-001 01'),
+    });
+    expect(JSON.stringify(identity.claims)).not.toContain('000-000-001');
     expect(await t.em().count(AuditEvent, { type: 'gosuslugi.linked', targetUserId: id })).toBe(1);
 
     expect((await browser.postJson('/api/v1/auth/logout', {})).status).toBe(204);

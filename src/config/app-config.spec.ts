@@ -225,6 +225,20 @@ describe('configuration', () => {
     expect(problems({ ...staging, GOSUSLUGI_ESIA_BASE_URL: 'http://esia.example' })).toEqual([
       expect.stringContaining('must be https in production'),
     ]);
+    // SNILS is read only with its scope, and then only under a server key.
+    expect(problems({ ...staging, GOSUSLUGI_SCOPES: 'openid fullname snils' })).toEqual([
+      expect.stringContaining('PERSONAL_DATA_KEY is not set'),
+    ]);
+    expect(
+      problems({ ...staging, GOSUSLUGI_SCOPES: 'openid fullname snils', PERSONAL_DATA_KEY: 'x' }),
+    ).toEqual([expect.stringContaining('PERSONAL_DATA_KEY must be at least 32 bytes')]);
+    expect(
+      loadConfig({
+        ...staging,
+        GOSUSLUGI_SCOPES: 'openid fullname snils',
+        PERSONAL_DATA_KEY: 'ab'.repeat(32),
+      }).personalDataKey,
+    ).toEqual(Buffer.alloc(32, 0xab));
   });
 
   it('uses the development stand-in by default, with the one callback URI', () => {

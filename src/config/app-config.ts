@@ -92,6 +92,8 @@ export class AppConfig {
   };
   /** PEM or JWK text; undefined means generate once and keep under dataDir (development only). */
   readonly tokenSigningKey?: string;
+  /** Undefined in development: a generated key under DATA_DIR (PersonalDataKey). */
+  readonly personalDataKey?: Buffer;
   /** Public JWKs of retired signing keys, still published and accepted. */
   readonly tokenPreviousKeys!: Record<string, unknown>[];
   readonly session!: {
@@ -182,6 +184,11 @@ export function loadConfig(
   const publicUrl = env.PUBLIC_URL ?? `http://localhost:${env.PORT}`;
   const gosuslugi = gosuslugiConfig(env, publicUrl, problems);
   const tokenPreviousKeys = previousKeys(env.TOKEN_PREVIOUS_KEYS, problems);
+  // SNILS is read only when the scope asks for it; then it is kept only as a keyed digest.
+  if (production && gosuslugi.scopes.split(' ').includes('snils') && !env.PERSONAL_DATA_KEY)
+    problems.push(
+      'PERSONAL_DATA_KEY is not set: GOSUSLUGI_SCOPES reads SNILS, which is kept only as an HMAC under that key',
+    );
   const downstreamAudiences = [
     ...new Set((env.ACCESS_TOKEN_AUDIENCES ?? '').split(',').map((name) => name.trim())),
   ].filter(Boolean);
@@ -205,6 +212,12 @@ export function loadConfig(
       issuer: publicUrl,
     },
     tokenSigningKey: env.TOKEN_SIGNING_KEY,
+    personalDataKey: env.PERSONAL_DATA_KEY
+      ? Buffer.from(
+          env.PERSONAL_DATA_KEY,
+          /^[0-9a-fA-F]+$/.test(env.PERSONAL_DATA_KEY) ? 'hex' : 'base64',
+        )
+      : undefined,
     tokenPreviousKeys,
     session: {
       idleTtlMs: durations.idle,

@@ -150,6 +150,16 @@ export class EnvSchema {
   @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
 
+  /**
+   * The server key personal identifiers (SNILS) are kept under as HMAC-SHA256 digests: 32 bytes
+   * or more, base64 or hex. Required in production when GOSUSLUGI_SCOPES asks for `snils`.
+   */
+  @IsOptional()
+  @Matches(/^([0-9a-fA-F]{64,}|[A-Za-z0-9+/_-]{43,}={0,2})$/, {
+    message: 'PERSONAL_DATA_KEY must be at least 32 bytes in hex or base64',
+  })
+  PERSONAL_DATA_KEY?: string;
+
   /** `dev`: the built-in stand-in (development only); `oidc`: a standard provider; `esia`: the real ЕСИА. */
   @IsOptional()
   @IsIn(['dev', 'oidc', 'esia'])

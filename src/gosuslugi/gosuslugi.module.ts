@@ -4,6 +4,7 @@ import { GosuslugiController } from './gosuslugi.controller.js';
 import { GosuslugiService } from './gosuslugi.service.js';
 import { LoginTransactions } from './login-transactions.service.js';
 import { AppConfig } from '../config/app-config.js';
+import { PersonalDataKey } from '../identity/personal-data-key.service.js';
 import { EsiaClient } from './esia/esia-client.js';
 import { OidcClient } from './oidc-client.js';
 import { IDENTITY_PROVIDER_CLIENT } from './provider-client.js';
@@ -17,9 +18,11 @@ import { IDENTITY_PROVIDER_CLIENT } from './provider-client.js';
     LoginTransactions,
     {
       provide: IDENTITY_PROVIDER_CLIENT,
-      useFactory: (config: AppConfig) =>
-        config.gosuslugi.profile === 'esia' ? new EsiaClient(config) : new OidcClient(config),
-      inject: [AppConfig],
+      useFactory: (config: AppConfig, personalData: PersonalDataKey) =>
+        config.gosuslugi.profile === 'esia'
+          ? new EsiaClient(config, personalData)
+          : new OidcClient(config, personalData),
+      inject: [AppConfig, PersonalDataKey],
     },
   ],
 })

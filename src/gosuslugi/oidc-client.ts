@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import * as client from 'openid-client';
 import { AppConfig } from '../config/app-config.js';
 import { type VerifiedIdentity } from '../identity/identity-links.service.js';
+import { PersonalDataKey } from '../identity/personal-data-key.service.js';
 import { GOSUSLUGI_PROVIDER } from './gosuslugi.texts.js';
 import {
   assertFreshAuthentication,
@@ -20,7 +21,10 @@ export class OidcClient implements IdentityProviderClient {
   private readonly logger = new Logger('OidcClient');
   private configuration: Promise<client.Configuration> | null = null;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly personalData: PersonalDataKey,
+  ) {}
 
   /** Discovery on first use (the provider may be down at start), retried after a failure. */
   private discover(): Promise<client.Configuration> {
@@ -113,6 +117,11 @@ export class OidcClient implements IdentityProviderClient {
     }
     const text = (value: unknown) =>
       typeof value === 'string' && value.length <= 100 ? value : undefined;
+    // With the `snils` scope only the keyed digest is kept, for matching; never the number.
+    const snilsDigest =
+      this.config.gosuslugi.scopes.split(' ').includes('snils') && typeof claims.snils === 'string'
+        ? this.personalData.snilsDigest(claims.snils)
+        : null;
     const email =
       claims.email_verified === true &&
       typeof claims.email === 'string' &&
@@ -129,6 +138,7 @@ export class OidcClient implements IdentityProviderClient {
         middleName: text(claims.middle_name),
         trusted: typeof claims.trusted === 'boolean' ? claims.trusted : undefined,
         ...(email && { email }),
+        ...(snilsDigest && { snilsDigest }),
         readAt: new Date().toISOString(),
       },
     };

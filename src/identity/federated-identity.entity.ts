@@ -22,6 +22,8 @@ export interface IdentityClaimsSnapshot {
   email?: string;
   mobile?: string;
   organizations?: IdentityOrganization[];
+  /** HMAC-SHA256 of the SNILS under the server key (PersonalDataKey); the number itself is never kept. */
+  snilsDigest?: string;
   /** When the provider's data was read (ISO 8601). */
   readAt?: string;
 }

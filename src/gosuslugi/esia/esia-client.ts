@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { AppConfig, type EsiaConfig } from '../../config/app-config.js';
 import { type IdentityOrganization } from '../../identity/federated-identity.entity.js';
 import { type VerifiedIdentity } from '../../identity/identity-links.service.js';
+import { PersonalDataKey } from '../../identity/personal-data-key.service.js';
 import { GOSUSLUGI_PROVIDER } from '../gosuslugi.texts.js';
 import {
   assertFreshAuthentication,
@@ -40,7 +41,10 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
   private readonly esia: EsiaConfig;
   private material: Promise<Material> | null = null;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly personalData: PersonalDataKey,
+  ) {
     if (!config.gosuslugi.esia) throw new Error('EsiaClient needs the esia profile');
     this.esia = config.gosuslugi.esia;
   }
@@ -192,9 +196,18 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
         trusted: typeof person.trusted === 'boolean' ? person.trusted : undefined,
         ...contacts,
         ...(organizations && { organizations }),
+        ...this.snils(person.snils),
         readAt: new Date().toISOString(),
       },
     };
+  }
+
+  /** With the `snils` scope: only the keyed digest, for matching an invitation; never the number. */
+  private snils(value: unknown): { snilsDigest?: string } {
+    if (!this.config.gosuslugi.scopes.split(' ').includes('snils') || typeof value !== 'string')
+      return {};
+    const digest = this.personalData.snilsDigest(value);
+    return digest ? { snilsDigest: digest } : {};
   }
 
   private async optional<T>(read: Promise<T>, what: string): Promise<T | undefined> {
