@@ -40,6 +40,18 @@ const OID = 1000000002;
 let PEM_HASH = '';
 const material = (t: TestApp, file: string) => join(t.config.dataDir, ESIA_DEV_MATERIAL.dir, file);
 
+/** The reason of the latest refused Госуслуги callback, as the audit log has it. */
+async function lastRejection(t: TestApp): Promise<unknown> {
+  const [event] = await t
+    .em()
+    .find(
+      AuditEvent,
+      { type: 'gosuslugi.callback_rejected' },
+      { orderBy: { createdAt: 'desc' }, limit: 1 },
+    );
+  return event.details.reason;
+}
+
 describe('esia profile against the ЕСИА-shaped stand-in (local GOST key)', () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -268,14 +280,7 @@ describe('esia profile against the ЕСИА-shaped stand-in (local GOST key)', (
       const response = await linkThrough(browser, OID);
       expect(response.status).toBe(400);
       expect(await t.em().count(FederatedIdentity, { user: id })).toBe(0);
-      const [event] = await t
-        .em()
-        .find(
-          AuditEvent,
-          { type: 'gosuslugi.callback_rejected' },
-          { orderBy: { createdAt: 'desc' }, limit: 1 },
-        );
-      expect(event.details.reason).toBe(reason);
+      expect(await lastRejection(t)).toBe(reason);
     },
   );
 
@@ -390,14 +395,7 @@ describe('esia profile: the stand-in session, re-authentication and logout', () 
     // …and the ID token's auth_time says so: nothing is linked.
     expect(response.status).toBe(400);
     expect(await t.em().count(FederatedIdentity, { user: id })).toBe(0);
-    const [event] = await t
-      .em()
-      .find(
-        AuditEvent,
-        { type: 'gosuslugi.callback_rejected' },
-        { orderBy: { createdAt: 'desc' }, limit: 1 },
-      );
-    expect(event.details.reason).toBe('id_token_auth_time');
+    expect(await lastRejection(t)).toBe('id_token_auth_time');
   });
 
   it("the stand-in's logout goes back only to the two registered addresses", async () => {
@@ -634,14 +632,7 @@ describe('esia profile: every catalogued ЕСИА error reaches its page and sta
         expect(html).toContain(message.replace(/\.$/, ''));
       }
       expect(await t.em().count(FederatedIdentity, { user: id })).toBe(0);
-      const [event] = await t
-        .em()
-        .find(
-          AuditEvent,
-          { type: 'gosuslugi.callback_rejected' },
-          { orderBy: { createdAt: 'desc' }, limit: 1 },
-        );
-      expect(event.details.reason).toBe(code);
+      expect(await lastRejection(t)).toBe(code);
     },
   );
 

@@ -26,7 +26,7 @@ writeFileSync(
   ].join('\n'),
 );
 
-/** Runs `openssl` with the GOST engine: its stdout, its exit code and its stderr. */
+/** Runs `openssl` with the GOST engine: its stdout, its stderr and whether it failed. */
 function run(args: string[]): Promise<{ stdout: Buffer; stderr: string; failed: boolean }> {
   return new Promise((resolve) => {
     execFile(
@@ -43,26 +43,13 @@ function run(args: string[]): Promise<{ stdout: Buffer; stderr: string; failed: 
 }
 
 /** Runs `openssl` with the GOST engine; rejects with its stderr. */
-export function openssl(args: string[]): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'openssl',
-      args,
-      {
-        env: { ...process.env, OPENSSL_CONF: OPENSSL_GOST_CONF },
-        encoding: 'buffer',
-        timeout: 20_000,
-      },
-      (error, stdout, stderr) => {
-        if (error) {
-          const hint = /gost|unknown|algorithm/i.test(stderr.toString())
-            ? ' (is libengine-gost-openssl installed? apt-get install libengine-gost-openssl)'
-            : '';
-          reject(new Error(`openssl ${args[0]}: ${stderr.toString().trim()}${hint}`));
-        } else resolve(stdout);
-      },
-    );
-  });
+export async function openssl(args: string[]): Promise<Buffer> {
+  const { stdout, stderr, failed } = await run(args);
+  if (!failed) return stdout;
+  const hint = /gost|unknown|algorithm/i.test(stderr)
+    ? ' (is libengine-gost-openssl installed? apt-get install libengine-gost-openssl)'
+    : '';
+  throw new Error(`openssl ${args[0]}: ${stderr.trim()}${hint}`);
 }
 
 /** A key and self-signed certificate made by OpenSSL on a parameter set (A, B, C, XA, XB, TCA…). */
