@@ -12,7 +12,7 @@ import { clientSecretText, esiaTimestamp } from '../src/gosuslugi/esia/esia-form
 import { gostSign, streebog256, type GostPrivateKey } from '../src/gosuslugi/esia/gost.js';
 import { readGostKeyFile } from '../src/gosuslugi/esia/signer.js';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
-import { FederatedIdentity } from '../src/identity/federated-identity.entity.js';
+import { FederatedIdentity, sealContext } from '../src/identity/federated-identity.entity.js';
 import { PersonalDataKey } from '../src/identity/personal-data-key.service.js';
 import { User } from '../src/identity/user.entity.js';
 import { SessionCache } from '../src/sessions/session-cache.js';
@@ -599,6 +599,124 @@ describe('esia profile: the person data ЕСИА gives (contacts, organisations)
       mobile: '+7(900)0000004',
       organizations: [expect.objectContaining({ ogrn: '1000000000001', admin: true })],
     });
+  });
+});
+
+describe("esia profile with offline access: the person's data read again without a new login", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(
+      {
+        ...ESIA,
+        GOSUSLUGI_ESIA_ACCESS_TYPE: 'offline',
+        GOSUSLUGI_SCOPES: 'openid fullname contacts',
+      },
+      { listen: true },
+    );
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+  afterEach(async () => {
+    await t.em().nativeDelete(FederatedIdentity, {});
+  });
+
+  const identityOf = (id: string) => t.em().findOneOrFail(FederatedIdentity, { user: id });
+  const refresh = (browser: Browser) =>
+    browser.postJson('/api/v1/me/identities/gosuslugi/refresh', {});
+
+  it('asks for offline access, keeps the refresh token sealed, and refreshes with it (single use, replaced each time)', async () => {
+    const { browser, id } = await loggedInBrowser(t);
+    const url = await esiaAuthorizationUrl(browser, '/auth/gosuslugi/link');
+    expect(url.searchParams.get('access_type')).toBe('offline');
+    expect((await linkThrough(browser, OID)).status).toBe(303);
+    const linked = await identityOf(id);
+    expect(linked.refreshTokenSealed).toMatch(/^v1\./);
+    const key = t.app.get(PersonalDataKey);
+    const plain = key.open(linked.refreshTokenSealed!, sealContext(linked));
+    expect(plain).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+    expect(linked.refreshTokenSealed).not.toContain(plain);
+
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await refresh(browser)).status).toBe(204);
+    const refreshed = await identityOf(id);
+    expect(refreshed.claims).toMatchObject({ lastName: 'Петров', email: 'petrov.test@example.ru' });
+    expect(Date.parse(refreshed.claims.readAt!)).toBeGreaterThan(Date.parse(linked.claims.readAt!));
+    expect(refreshed.refreshTokenSealed).not.toBe(linked.refreshTokenSealed);
+    expect(await t.em().count(AuditEvent, { type: 'gosuslugi.refreshed', targetUserId: id })).toBe(
+      1,
+    );
+    // And again, with the token that replaced the first.
+    expect((await refresh(browser)).status).toBe(204);
+  });
+
+  it('a used refresh token is refused by ЕСИА (ESIA-007011): it is forgotten and the person is asked to log in through Госуслуги', async () => {
+    const { browser, id } = await loggedInBrowser(t);
+    expect((await linkThrough(browser, OID)).status).toBe(303);
+    const first = (await identityOf(id)).refreshTokenSealed;
+    expect((await refresh(browser)).status).toBe(204);
+    // Put the first, already used, token back (a replayed or stale copy).
+    await t.em().nativeUpdate(FederatedIdentity, { user: id }, { refreshTokenSealed: first });
+    const refused = await refresh(browser);
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({ code: 'gosuslugi_login_required' });
+    expect((await identityOf(id)).refreshTokenSealed).toBeNull();
+    const [event] = await t
+      .em()
+      .find(AuditEvent, { type: 'gosuslugi.refresh_refused', targetUserId: id });
+    expect(event.details.reason).toBe('esia_invalid_grant');
+    expect((await refresh(browser)).status).toBe(409);
+  });
+
+  it("a sealed token copied onto another person's identity opens nothing there", async () => {
+    const victim = await loggedInBrowser(t);
+    expect((await linkThrough(victim.browser, OID)).status).toBe(303);
+    const attacker = await loggedInBrowser(t);
+    expect((await linkThrough(attacker.browser, 1000000001)).status).toBe(303);
+    await t
+      .em()
+      .nativeUpdate(
+        FederatedIdentity,
+        { user: attacker.id },
+        { refreshTokenSealed: (await identityOf(victim.id)).refreshTokenSealed },
+      );
+    const refused = await refresh(attacker.browser);
+    expect(refused.status).toBe(409);
+    expect((await identityOf(attacker.id)).claims.lastName).toBe('Иванова');
+    const [event] = await t
+      .em()
+      .find(AuditEvent, { type: 'gosuslugi.refresh_refused', targetUserId: attacker.id });
+    expect(event.details.reason).toBe('refresh_token_missing');
+  });
+
+  it('an account without a link is told so', async () => {
+    const { browser } = await loggedInBrowser(t);
+    const response = await refresh(browser);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ code: 'not_linked' });
+  });
+});
+
+describe('esia profile with online access (the default): nothing is kept to refresh with', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp(ESIA, { listen: true });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('keeps no refresh token, and a refresh says a Госуслуги login is needed', async () => {
+    const { browser, id } = await loggedInBrowser(t);
+    const url = await esiaAuthorizationUrl(browser, '/auth/gosuslugi/link');
+    expect(url.searchParams.get('access_type')).toBe('online');
+    expect((await linkThrough(browser, OID)).status).toBe(303);
+    expect(
+      (await t.em().findOneOrFail(FederatedIdentity, { user: id })).refreshTokenSealed,
+    ).toBeNull();
+    const response = await browser.postJson('/api/v1/me/identities/gosuslugi/refresh', {});
+    expect(response.status).toBe(409);
+    expect(await response.json()).toMatchObject({ code: 'gosuslugi_refresh_unavailable' });
   });
 });
 

@@ -38,6 +38,7 @@ const EXPECTED: Route[] = [
   { method: 'POST', path: '/api/v1/auth/token', decision: 'authenticated' },
   { method: 'GET', path: '/api/v1/auth/session', decision: 'authenticated' },
   { method: 'POST', path: '/api/v1/auth/reauthenticate', decision: 'authenticated' },
+  { method: 'POST', path: '/api/v1/me/identities/gosuslugi/refresh', decision: 'authenticated' },
   { method: 'DELETE', path: '/api/v1/me/identities/gosuslugi', decision: 'authenticated' },
   // Browser redirects: each checks what it needs itself (state and transaction cookie, session).
   { method: 'GET', path: '/auth/gosuslugi/login', decision: 'public' },

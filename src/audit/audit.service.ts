@@ -24,6 +24,8 @@ export type AuditEventType =
   | 'gosuslugi.linked'
   | 'gosuslugi.link_refused'
   | 'gosuslugi.unlinked'
+  | 'gosuslugi.refreshed'
+  | 'gosuslugi.refresh_refused'
   | 'gosuslugi.callback_rejected'
   | 'pos.organization.created'
   | 'pos.organization.updated'

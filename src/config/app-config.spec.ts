@@ -239,6 +239,11 @@ describe('configuration', () => {
         PERSONAL_DATA_KEY: 'ab'.repeat(32),
       }).personalDataKey,
     ).toEqual(Buffer.alloc(32, 0xab));
+    // Offline access keeps ЕСИА refresh tokens, sealed under the same key.
+    expect(problems({ ...staging, GOSUSLUGI_ESIA_ACCESS_TYPE: 'offline' })).toEqual([
+      expect.stringContaining('GOSUSLUGI_ESIA_ACCESS_TYPE=offline keeps ЕСИА refresh tokens'),
+    ]);
+    expect(loadConfig(staging).gosuslugi.esia?.accessType).toBe('online');
   });
 
   it('uses the development stand-in by default, with the one callback URI', () => {

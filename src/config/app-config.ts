@@ -50,6 +50,8 @@ export interface EsiaConfig {
   certificateFile: string;
   tokenCertificateFiles: string[];
   nonce: 'optional' | 'required';
+  /** `offline` asks ЕСИА for a refresh token and keeps it sealed on the identity. */
+  accessType: 'online' | 'offline';
 }
 
 /** Files the development ЕСИА stand-in writes under DATA_DIR and the dev preset reads. */
@@ -188,6 +190,10 @@ export function loadConfig(
   if (production && gosuslugi.scopes.split(' ').includes('snils') && !env.PERSONAL_DATA_KEY)
     problems.push(
       'PERSONAL_DATA_KEY is not set: GOSUSLUGI_SCOPES reads SNILS, which is kept only as an HMAC under that key',
+    );
+  if (production && gosuslugi.esia?.accessType === 'offline' && !env.PERSONAL_DATA_KEY)
+    problems.push(
+      'PERSONAL_DATA_KEY is not set: GOSUSLUGI_ESIA_ACCESS_TYPE=offline keeps ЕСИА refresh tokens sealed under that key',
     );
   const downstreamAudiences = [
     ...new Set((env.ACCESS_TOKEN_AUDIENCES ?? '').split(',').map((name) => name.trim())),
@@ -405,6 +411,7 @@ function esiaConfig(
       certificateFile: certificateFile ?? '',
       tokenCertificateFiles,
       nonce: env.GOSUSLUGI_ESIA_NONCE,
+      accessType: env.GOSUSLUGI_ESIA_ACCESS_TYPE,
     },
   };
 }

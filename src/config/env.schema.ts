@@ -227,6 +227,13 @@ export class EnvSchema {
   @IsString()
   GOSUSLUGI_TOKEN_CERTS?: string;
 
+  /**
+   * `offline`: ЕСИА gives a refresh token, kept sealed on the linked identity, so the person's data
+   * can be read again without a new login (POST /api/v1/me/identities/gosuslugi/refresh).
+   */
+  @IsIn(['online', 'offline'])
+  GOSUSLUGI_ESIA_ACCESS_TYPE: 'online' | 'offline' = 'online';
+
   /** `required` when ЕСИА is configured to return the nonce in the ID token. */
   @IsIn(['optional', 'required'])
   GOSUSLUGI_ESIA_NONCE: 'optional' | 'required' = 'optional';

@@ -197,6 +197,19 @@ export class GosuslugiController {
     this.finish(response, outcome);
   }
 
+  @Post('api/v1/me/identities/gosuslugi/refresh')
+  @Authenticated()
+  @ApiCookieAuth()
+  @ApiBearerAuth()
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({
+    summary:
+      'Обновить данные из Госуслуг без нового входа (только при GOSUSLUGI_ESIA_ACCESS_TYPE=offline)',
+  })
+  refresh(@CurrentAuth() auth: AuthContext, @Client() client: ClientInfo): Promise<void> {
+    return this.gosuslugi.refreshIdentity(auth.session, client);
+  }
+
   @Delete('api/v1/me/identities/gosuslugi')
   @Authenticated()
   @ApiCookieAuth()

@@ -3,14 +3,18 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type Request, type Response } from 'express';
 import { lockAccount } from '../accounts/account-lock.js';
-import { LinkErrors } from '../accounts/account-links.texts.js';
+import { LinkErrors as AccountLinkErrors } from '../accounts/account-links.texts.js';
 import { AuditService } from '../audit/audit.service.js';
 import { normalizeEmail } from '../identity/normalize.js';
 import { AppConfig } from '../config/app-config.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
-import { IdentityLinks, type VerifiedIdentity } from '../identity/identity-links.service.js';
+import {
+  IdentityLinks,
+  LinkErrors,
+  type VerifiedIdentity,
+} from '../identity/identity-links.service.js';
 import { User, UserStatus } from '../identity/user.entity.js';
 import { AccountNotices } from '../mail/account-notices.js';
 import { Invitations } from '../pos/invitations.service.js';
@@ -19,7 +23,7 @@ import { RECENT_AUTHENTICATION_MS } from '../sessions/recent-authentication.js';
 import { AuthMethod, Session } from '../sessions/session.entity.js';
 import { SessionManagement } from '../sessions/session-management.service.js';
 import { SessionService } from '../sessions/session.service.js';
-import { type GosuslugiPage } from './gosuslugi.texts.js';
+import { GOSUSLUGI_PROVIDER, GosuslugiErrors, type GosuslugiPage } from './gosuslugi.texts.js';
 import { LoginPurpose, type LoginTransaction } from './login-transaction.entity.js';
 import { LoginTransactions } from './login-transactions.service.js';
 import {
@@ -216,7 +220,7 @@ export class GosuslugiService {
       const linked = await em.findOne(FederatedIdentity, found.id, { refresh: true });
       if (linked?.user.id !== user.id) return { kind: 'refused', page: 'notLinked' };
       if (user.status !== UserStatus.Active) return { kind: 'refused', page: 'accountUnavailable' };
-      linked.claims = identity.claims;
+      linked.refreshFrom(identity);
       linked.lastLoginAt = new Date();
       this.applyNames(user, identity);
       const login = this.auth.openSession(em, user, AuthMethod.Gosuslugi, client, previous);
@@ -386,7 +390,8 @@ export class GosuslugiService {
             await em.flush();
           } catch (error) {
             // Another account's verified e-mail: the transaction ends, nothing of the link is kept.
-            if (error instanceof UniqueConstraintViolationException) throw LinkErrors.emailTaken();
+            if (error instanceof UniqueConstraintViolationException)
+              throw AccountLinkErrors.emailTaken();
             throw error;
           }
           this.audit.record(
@@ -422,6 +427,61 @@ export class GosuslugiService {
       return this.linkRefused(error, user, client);
     }
     return { kind: 'linked', returnTo: DEFAULT_RETURN };
+  }
+
+  /**
+   * «Обновить данные из Госуслуг» with offline access: the stored refresh token is used (single
+   * use at ЕСИА) and replaced; a token ЕСИА refuses is forgotten, unless a concurrent refresh has
+   * already replaced it. The snapshot and the names change only if the account still holds the link.
+   */
+  async refreshIdentity(session: Session, client: ClientInfo): Promise<void> {
+    const identity = await this.em.findOne(FederatedIdentity, {
+      user: session.user,
+      provider: GOSUSLUGI_PROVIDER,
+    });
+    if (!identity) throw LinkErrors.notLinked();
+    const used = identity.refreshTokenSealed;
+    if (!this.provider.refresh || !used) throw GosuslugiErrors.refreshUnavailable();
+    let fresh: VerifiedIdentity;
+    try {
+      fresh = await this.provider.refresh(identity);
+    } catch (error) {
+      if (!(error instanceof ProviderError)) throw error;
+      this.logger.warn({ err: error.cause, providerCode: error.code }, 'Госуслуги refresh refused');
+      if (error.kind === 'unavailable') throw GosuslugiErrors.unavailable();
+      await this.em.nativeUpdate(
+        FederatedIdentity,
+        { id: identity.id, refreshTokenSealed: used },
+        { refreshTokenSealed: null },
+      );
+      await this.audit.write({
+        type: 'gosuslugi.refresh_refused',
+        actorUserId: session.user.id,
+        targetUserId: session.user.id,
+        client,
+        details: { reason: error.code },
+      });
+      throw GosuslugiErrors.loginRequired();
+    }
+    await this.em.transactional(async (em) => {
+      const account = await lockAccount(em, session.user.id, session);
+      const current = await em.findOne(FederatedIdentity, identity.id, { refresh: true });
+      // Unlinked meanwhile: what came back belongs to nobody here.
+      if (current?.user.id !== account.id) throw LinkErrors.notLinked();
+      current.refreshFrom(fresh);
+      this.applyNames(account, fresh);
+      this.audit.record(
+        {
+          type: 'gosuslugi.refreshed',
+          actorUserId: account.id,
+          targetUserId: account.id,
+          client,
+          details: { identityId: current.id },
+        },
+        em,
+      );
+      await em.flush();
+    });
   }
 
   async unlink(session: Session, client: ClientInfo): Promise<void> {

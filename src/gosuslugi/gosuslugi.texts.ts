@@ -1,5 +1,29 @@
+import { HttpStatus } from '@nestjs/common';
+import { DomainError } from '../common/errors.js';
+
 /** The provider key of Госуслуги identities. */
 export const GOSUSLUGI_PROVIDER = 'gosuslugi';
+
+export const GosuslugiErrors = {
+  refreshUnavailable: () =>
+    new DomainError(
+      HttpStatus.CONFLICT,
+      'gosuslugi_refresh_unavailable',
+      'Сохранённого доступа к Госуслугам нет: чтобы обновить данные, войдите через Госуслуги.',
+    ),
+  loginRequired: () =>
+    new DomainError(
+      HttpStatus.CONFLICT,
+      'gosuslugi_login_required',
+      'Госуслуги не приняли сохранённый доступ. Чтобы обновить данные, войдите через Госуслуги.',
+    ),
+  unavailable: () =>
+    new DomainError(
+      HttpStatus.SERVICE_UNAVAILABLE,
+      'gosuslugi_unavailable',
+      'Госуслуги сейчас недоступны. Попробуйте позже.',
+    ),
+};
 
 interface PageText {
   status: number;

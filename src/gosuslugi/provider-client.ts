@@ -36,6 +36,12 @@ export interface IdentityProviderClient {
    * `returnTo` (one of our absolute URLs); null when the provider offers no logout.
    */
   logoutUrl(returnTo: string): Promise<URL | null>;
+  /** Offline access (`esia` only): the person's data again, with the identity's sealed refresh token. */
+  refresh?(identity: {
+    issuer: string;
+    subject: string;
+    refreshTokenSealed: string | null;
+  }): Promise<VerifiedIdentity>;
 }
 
 /** Where «Выйти» lands, after the provider's logout too. */

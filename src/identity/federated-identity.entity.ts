@@ -12,6 +12,20 @@ export interface IdentityOrganization {
   admin?: boolean;
 }
 
+/** A person as a provider vouched for them (see VerifiedIdentity). */
+export interface VerifiedIdentityData {
+  provider: string;
+  issuer: string;
+  subject: string;
+  claims: IdentityClaimsSnapshot;
+  /** With offline access: the provider's refresh token, already sealed for (issuer, subject). */
+  sealedRefreshToken?: string;
+}
+
+/** The context a provider token of this identity is sealed for (PersonalDataKey.seal). */
+export const sealContext = (identity: { issuer: string; subject: string }) =>
+  `provider-refresh-token\n${identity.issuer}\n${identity.subject}`;
+
 /** Non-secret claims kept for display and audit; never used to match a person. */
 export interface IdentityClaimsSnapshot {
   lastName?: string;
@@ -61,6 +75,13 @@ export class FederatedIdentity {
   @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
   lastLoginAt: Date | null = null;
 
+  /**
+   * The provider's refresh token, sealed (PersonalDataKey, bound to issuer and subject): kept only
+   * when offline access is configured, to re-read the person's data without a new login.
+   */
+  @Property({ type: 'text', nullable: true, hidden: true })
+  refreshTokenSealed: string | null = null;
+
   constructor(user: User, provider: string, issuer: string, subject: string) {
     this.user = user;
     this.provider = provider;
@@ -69,17 +90,20 @@ export class FederatedIdentity {
   }
 
   /** The identity a provider vouched for, bound to `user`. */
-  static of(
-    user: User,
-    identity: { provider: string; issuer: string; subject: string; claims: IdentityClaimsSnapshot },
-  ): FederatedIdentity {
+  static of(user: User, identity: VerifiedIdentityData): FederatedIdentity {
     const created = new FederatedIdentity(
       user,
       identity.provider,
       identity.issuer,
       identity.subject,
     );
-    created.claims = identity.claims;
+    created.refreshFrom(identity);
     return created;
+  }
+
+  /** What the provider said this time: the snapshot, and a new refresh token when it gave one. */
+  refreshFrom(identity: Pick<VerifiedIdentityData, 'claims' | 'sealedRefreshToken'>): void {
+    this.claims = identity.claims;
+    if (identity.sealedRefreshToken) this.refreshTokenSealed = identity.sealedRefreshToken;
   }
 }

@@ -2,17 +2,12 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { DomainError } from '../common/errors.js';
-import { FederatedIdentity, type IdentityClaimsSnapshot } from './federated-identity.entity.js';
+import { FederatedIdentity, type VerifiedIdentityData } from './federated-identity.entity.js';
 import { PasswordCredential } from './password-credential.entity.js';
 import { type User } from './user.entity.js';
 
 /** A person as an identity provider vouched for them, after every protocol check passed. */
-export interface VerifiedIdentity {
-  provider: string;
-  issuer: string;
-  subject: string;
-  claims: IdentityClaimsSnapshot;
-}
+export type VerifiedIdentity = VerifiedIdentityData;
 
 export const LinkErrors = {
   linkedElsewhere: () =>
@@ -78,7 +73,7 @@ export class IdentityLinks {
     });
     if (existing) {
       if (existing.user.id !== user.id) throw LinkErrors.linkedElsewhere();
-      existing.claims = identity.claims;
+      existing.refreshFrom(identity);
       return existing;
     }
     if ((await em.count(FederatedIdentity, { user, provider: identity.provider })) > 0)

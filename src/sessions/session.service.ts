@@ -47,7 +47,7 @@ function sessionLookup(em: EntityManager): Record<'id' | 'tokenHash', string> {
     meta.props
       .flatMap((prop) => prop.fieldNames ?? [])
       .map((field) => `${alias}."${field}" as "${alias}.${field}"`);
-  const field = (name: keyof FederatedIdentity) =>
+  const field = (name: 'provider' | 'linkedAt' | 'lastLoginAt' | 'claims' | 'user') =>
     `i."${identities.properties[name].fieldNames[0]}"`;
   const linked = `(select coalesce(json_agg(json_build_object(
       'provider', ${field('provider')}, 'linkedAt', ${field('linkedAt')},

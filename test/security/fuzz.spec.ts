@@ -123,6 +123,7 @@ const TARGETS: Record<string, Target> = {
   'POST /api/v1/auth/recovery/password': { as: 'anonymous' },
   'POST /api/v1/auth/token': { as: 'user' },
   'POST /api/v1/me/email/verification': { as: 'user', writes: true },
+  'POST /api/v1/me/identities/gosuslugi/refresh': { as: 'user' },
   // Never given the current password: nothing may change.
   'POST /api/v1/me/password': { as: 'user' },
   'POST /api/v1/pos/me/confirmation': { as: 'user' },

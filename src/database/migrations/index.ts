@@ -8,6 +8,7 @@ import { Migration20261124083000 } from './Migration20261124083000.js';
 import { Migration20261124120000 } from './Migration20261124120000.js';
 import { Migration20261124150000 } from './Migration20261124150000.js';
 import { Migration20261202002314 } from './Migration20261202002314.js';
+import { Migration20261202004759 } from './Migration20261202004759.js';
 
 /**
  * Applied in this order. A new migration is generated with `npm run migration:create`, reviewed,
@@ -30,4 +31,6 @@ export const MIGRATIONS: { name: string; class: Constructor<Migration> }[] = [
   { name: 'Migration20261124150000', class: Migration20261124150000 },
   // Sessions remember a Госуслуги round trip in their browser: «Выйти» logs out of the provider too.
   { name: 'Migration20261202002314', class: Migration20261202002314 },
+  // Linked identities may keep the provider's refresh token, sealed (offline access).
+  { name: 'Migration20261202004759', class: Migration20261202004759 },
 ];

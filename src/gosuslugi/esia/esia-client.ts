@@ -2,7 +2,10 @@ import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common'
 import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { AppConfig, type EsiaConfig } from '../../config/app-config.js';
-import { type IdentityOrganization } from '../../identity/federated-identity.entity.js';
+import {
+  type IdentityOrganization,
+  sealContext,
+} from '../../identity/federated-identity.entity.js';
 import { type VerifiedIdentity } from '../../identity/identity-links.service.js';
 import { PersonalDataKey } from '../../identity/personal-data-key.service.js';
 import { GOSUSLUGI_PROVIDER } from '../gosuslugi.texts.js';
@@ -139,7 +142,7 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
       response_type: 'code',
       state: request.state,
       timestamp,
-      access_type: 'online',
+      access_type: this.esia.accessType,
       nonce: request.nonce,
     }).toString();
     return url;
@@ -165,13 +168,51 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
       throw new ProviderError('rejected', 'invalid_callback');
 
     const material = await this.load();
-    const tokens = await this.exchange(code, material);
+    const tokens = await this.tokenRequest(material, { grant_type: 'authorization_code', code });
+    if (typeof tokens.id_token !== 'string')
+      throw new ProviderError('rejected', 'token_response_incomplete');
     const [idToken, accessToken] = await Promise.all([
       this.verify(tokens.id_token, material.tokenCertificates, 'id_token'),
       this.verify(tokens.access_token, material.tokenCertificates, 'access_token'),
     ]);
     const subject = this.checkIdToken(idToken, request);
     this.checkAccessToken(accessToken, subject);
+    return this.identity(subject, tokens);
+  }
+
+  /**
+   * Offline access: the person's data read again with the identity's sealed refresh token (the
+   * text signed without a code, a fresh state echoed back), and the new refresh token sealed in
+   * its place. ЕСИА's refresh tokens are single use.
+   */
+  async refresh(identity: {
+    issuer: string;
+    subject: string;
+    refreshTokenSealed: string | null;
+  }): Promise<VerifiedIdentity> {
+    const refreshToken =
+      identity.refreshTokenSealed &&
+      this.personalData.open(identity.refreshTokenSealed, sealContext(identity));
+    if (!refreshToken) throw new ProviderError('rejected', 'refresh_token_missing');
+    const material = await this.load();
+    const tokens = await this.tokenRequest(material, {
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+    });
+    const accessToken = await this.verify(
+      tokens.access_token,
+      material.tokenCertificates,
+      'access_token',
+    );
+    this.checkAccessToken(accessToken, identity.subject);
+    return this.identity(identity.subject, tokens);
+  }
+
+  /** The person behind a verified access token: names, `trusted`, and what the scopes allow. */
+  private async identity(
+    subject: string,
+    tokens: { access_token: string; refresh_token?: string },
+  ): Promise<VerifiedIdentity> {
     const person = await this.person(subject, tokens.access_token);
     const text = (value: unknown) =>
       typeof value === 'string' && value.length <= 100 ? value : undefined;
@@ -185,9 +226,12 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
         ? this.optional(this.organizations(subject, tokens.access_token), 'roles')
         : undefined,
     ]);
+    const issuer = this.config.gosuslugi.issuer;
+    // Kept only with offline access, and only sealed for this identity.
+    const keep = this.esia.accessType === 'offline' && tokens.refresh_token;
     return {
       provider: GOSUSLUGI_PROVIDER,
-      issuer: this.config.gosuslugi.issuer,
+      issuer,
       subject,
       claims: {
         lastName: text(person.lastName),
@@ -199,6 +243,9 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
         ...this.snils(person.snils),
         readAt: new Date().toISOString(),
       },
+      ...(keep && {
+        sealedRefreshToken: this.personalData.seal(keep, sealContext({ issuer, subject })),
+      }),
     };
   }
 
@@ -223,17 +270,22 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
     }
   }
 
-  /** The token request carries a fresh UUID state, which ЕСИА echoes. */
-  private async exchange(
-    code: string,
+  /**
+   * A request to /v3/te: a code (signed text + code) or a refresh token (signed text alone), with
+   * a fresh UUID state that ЕСИА echoes.
+   */
+  private async tokenRequest(
     { certificateHash: hash, signer }: Material,
-  ): Promise<{ id_token: string; access_token: string }> {
+    grant:
+      | { grant_type: 'authorization_code'; code: string }
+      | { grant_type: 'refresh_token'; refresh_token: string },
+  ): Promise<{ id_token?: string; access_token: string; refresh_token?: string }> {
     const state = randomUUID();
     const timestamp = esiaTimestamp();
+    const code = grant.grant_type === 'authorization_code' ? grant.code : undefined;
     const body = new URLSearchParams({
       client_id: this.config.gosuslugi.clientId,
-      code,
-      grant_type: 'authorization_code',
+      ...grant,
       client_secret: await this.clientSecret(signer, state, timestamp, code),
       client_certificate_hash: hash,
       state,
@@ -264,10 +316,13 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
       );
     }
     if (payload.state !== state) throw new ProviderError('rejected', 'token_state_mismatch');
-    if (typeof payload.id_token !== 'string' || typeof payload.access_token !== 'string') {
+    if (typeof payload.access_token !== 'string')
       throw new ProviderError('rejected', 'token_response_incomplete');
-    }
-    return { id_token: payload.id_token, access_token: payload.access_token };
+    return {
+      access_token: payload.access_token,
+      ...(typeof payload.id_token === 'string' && { id_token: payload.id_token }),
+      ...(typeof payload.refresh_token === 'string' && { refresh_token: payload.refresh_token }),
+    };
   }
 
   private async verify(
