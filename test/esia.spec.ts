@@ -38,6 +38,7 @@ const ESIA = {
 };
 const OID = 1000000002;
 let PEM_HASH = '';
+let OTHER_SYSTEM_HASH = '';
 const material = (t: TestApp, file: string) => join(t.config.dataDir, ESIA_DEV_MATERIAL.dir, file);
 
 /** The reason of the latest refused Госуслуги callback, as the audit log has it. */
@@ -60,6 +61,10 @@ describe('esia profile against the ЕСИА-shaped stand-in (local GOST key)', (
     PEM_HASH = streebog256(
       await readFile(material(t, ESIA_DEV_MATERIAL.systemCertificate)),
     ).toString('hex');
+    // The stand-in registers its own GOST certificate as another system's.
+    OTHER_SYSTEM_HASH = certificateHash(
+      loadCertificate(await readFile(material(t, ESIA_DEV_MATERIAL.standInGostCertificate))),
+    );
   });
   afterAll(async () => {
     await t.close();
@@ -141,6 +146,12 @@ describe('esia profile against the ЕСИА-shaped stand-in (local GOST key)', (
       'client_certificate_hash',
       () => PEM_HASH,
       'ESIA-007053',
+    ],
+    [
+      'the hash of a certificate registered to another system',
+      'client_certificate_hash',
+      () => OTHER_SYSTEM_HASH,
+      'ESIA-007002',
     ],
   ])(
     'is refused by the stand-in for %s, and the page says so in Russian',

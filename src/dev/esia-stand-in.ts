@@ -93,6 +93,8 @@ export class EsiaStandIn implements OnModuleInit {
   >();
   private readonly refreshTokens = new Map<string, Grant>();
   private unregisteredKey: KeyObject | null = null;
+  /** Hashes of certificates registered in the stand-in to systems other than ours. */
+  private otherSystemsCertificates: string[] = [];
   /** The next authorization (or, with `token`, token request) answers with this ЕСИА error. */
   private nextError: { code: string; at: 'authorize' | 'token' } | null = null;
 
@@ -124,6 +126,10 @@ export class EsiaStandIn implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     this.material = await ensureEsiaDevMaterial(this.config.dataDir);
+    // The stand-in's own GOST certificate plays «another system's» registered certificate.
+    this.otherSystemsCertificates = this.material.tokenCertificates
+      .filter((certificate) => certificate.key.kind === 'gost2012-256')
+      .map(certificateHash);
     const form = express.urlencoded({ extended: false, limit: '16kb' });
     this.router.get('/aas/oauth2/v2/ac', (req, res) => this.authorize(req, res));
     this.router.post('/aas/oauth2/v2/ac/:request/pick', form, (req, res) => this.pick(req, res));
@@ -149,12 +155,12 @@ export class EsiaStandIn implements OnModuleInit {
     if (params.client_id !== DEV_STAND_IN.clientId) return 'ESIA-007005';
     if (params.redirect_uri !== this.config.gosuslugi.redirectUri) return 'ESIA-007023';
     if (!params.client_certificate_hash) return 'ESIA-007014';
-    // Hex case is not significant; any UTC offset is read as the instant it names.
-    if (
-      params.client_certificate_hash.toUpperCase() !==
-      certificateHash(this.material.systemCertificate)
-    )
-      return 'ESIA-007053';
+    // Hex case is not significant. A certificate ЕСИА knows, but registered to another system, is a
+    // mismatch of certificate and mnemonic (007002); a hash of nothing registered (the PEM text's,
+    // ESIA.md) cannot match the signature's certificate (007053).
+    const hash = params.client_certificate_hash.toUpperCase();
+    if (this.otherSystemsCertificates.includes(hash)) return 'ESIA-007002';
+    if (hash !== certificateHash(this.material.systemCertificate)) return 'ESIA-007053';
     const timestamp = params.timestamp ?? '';
     const instant = parseEsiaTimestamp(timestamp);
     if (!instant || Math.abs(Date.now() - instant.getTime()) > TIMESTAMP_SKEW_MS) {
