@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { decodeJwt } from 'jose';
 import pg from 'pg';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
+import { LoginTransaction } from '../src/gosuslugi/login-transaction.entity.js';
 import { type StandInFault, GosuslugiStandIn } from '../src/dev/gosuslugi-stand-in.js';
 import { FederatedIdentity } from '../src/identity/federated-identity.entity.js';
 import { PersonalDataKey } from '../src/identity/personal-data-key.service.js';
@@ -166,6 +167,47 @@ describe('logout reaches the provider (RP-initiated logout)', () => {
   it('«Выйти» from a password session stays on this service', async () => {
     const { browser } = await loggedInBrowser(t);
     expect(Browser.location(await pageLogout(browser))).toBe('/login?notice=logged_out');
+  });
+});
+
+describe('login CSRF through Госуслуги: a cross-site start switches no account', () => {
+  /** A browser that holds a Госуслуги session for PERSON.csrf's linked account but is signed out. */
+  async function signedOutWithStandInSession() {
+    const { browser, id } = await loggedInBrowser(t);
+    expect((await linkThrough(browser, PERSON.csrf)).status).toBe(303);
+    expect((await browser.postJson('/api/v1/auth/logout', {})).status).toBe(204);
+    return { browser, id };
+  }
+
+  it('a cross-site GET /auth/gosuslugi/login gets the login page: no provider trip, no session', async () => {
+    const { browser } = await signedOutWithStandInSession();
+    const lured = await browser.request('/auth/gosuslugi/login?returnTo=/pos', {
+      headers: { 'sec-fetch-site': 'cross-site', referer: 'https://evil.example/' },
+    });
+    expect(lured.status).toBe(303);
+    expect(Browser.location(lured)).toBe('/login?returnTo=%2Fpos');
+    const page = await browser.get(Browser.location(lured));
+    expect(page.status).toBe(200);
+    expect((await browser.get('/api/v1/me')).status).toBe(401);
+  });
+
+  it('a forged cross-site form to POST /auth/gosuslugi/login is refused', async () => {
+    const { browser } = await signedOutWithStandInSession();
+    const before = await t.em().count(LoginTransaction, {});
+    const forged = await browser.postFormCrossSite('/auth/gosuslugi/login', {
+      csrf: 'x'.repeat(43),
+      returnTo: '/pos',
+    });
+    expect(forged.status).toBe(403);
+    expect(await t.em().count(LoginTransaction, {})).toBe(before);
+    expect((await browser.get('/api/v1/me')).status).toBe(401);
+  });
+
+  it("the login page's own form starts the round trip (and the stand-in session logs the person in)", async () => {
+    const { browser, id } = await signedOutWithStandInSession();
+    const { url } = await followToPage(browser, '/auth/gosuslugi/login?returnTo=/pos');
+    expect(url.pathname).toBe('/pos');
+    expect((await me(browser)).id).toBe(id);
   });
 });
 
@@ -665,14 +707,16 @@ describe('a provider that does not answer', () => {
   });
 
   it('gives the Russian «unavailable» page, not a 500', async () => {
-    const response = await fetchApp(down, '/auth/gosuslugi/login');
+    const { default: request } = await import('supertest');
+    const agent = request.agent(down.http);
+    const page = await agent.get('/login');
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)![1];
+    const response = await agent
+      .post('/auth/gosuslugi/login')
+      .type('form')
+      .set('origin', down.url)
+      .send({ csrf });
     expect(response.status).toBe(502);
     expect(response.text).toContain('Госуслуги сейчас недоступны');
   });
 });
-
-async function fetchApp(app: TestApp, path: string): Promise<{ status: number; text: string }> {
-  const { default: request } = await import('supertest');
-  const response = await request(app.http).get(path);
-  return { status: response.status, text: response.text };
-}

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
+import { LoginTransaction } from '../src/gosuslugi/login-transaction.entity.js';
 import { Invitation } from '../src/pos/invitation.entity.js';
 import { Membership, MembershipStatus } from '../src/pos/membership.entity.js';
 import { type Organization } from '../src/pos/organization.entity.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
-import { forgetStandInSession, throughStandIn } from './support/gosuslugi.js';
+import { begin, forgetStandInSession, throughStandIn } from './support/gosuslugi.js';
 import { json, memberBrowser, operatorBrowser, organization, patchJson } from './support/pos.js';
 import { invitationLink, TestSmtp } from './support/smtp.js';
 
@@ -350,7 +351,7 @@ describe('ПОС: invitations', () => {
     const second = await invite('second.of.two@example.ru', region);
     const browser = new Browser(t.url);
     expect((await acceptWith(browser, first.link, 1000000001)).status).toBe(303);
-    const start = new URL(Browser.location(await browser.get(`${second.link}/accept`)));
+    const start = new URL(Browser.location(await begin(browser, `${second.link}/accept`)));
     expect(start.searchParams.get('prompt')).toBe('login');
     // The stand-in shows its person picker again instead of sending the same person back.
     const next = await browser.get(start.pathname + start.search);
@@ -359,13 +360,40 @@ describe('ПОС: invitations', () => {
     expect(await picker.text()).toContain('Госуслуги (тестовый стенд)');
   });
 
+  it('a cross-site navigation to /accept only shows the invitation: no Госуслуги trip, no transaction', async () => {
+    const { link } = await invite('cross.site.get@example.ru');
+    const before = await t.em().count(LoginTransaction, {});
+    const lured = await new Browser(t.url).request(`${link}/accept`, {
+      headers: { 'sec-fetch-site': 'cross-site', referer: 'https://evil.example/' },
+    });
+    expect(lured.status).toBe(303);
+    expect(Browser.location(lured)).toBe(new URL(link, t.url).pathname);
+    expect(await t.em().count(LoginTransaction, {})).toBe(before);
+  });
+
+  it('a forged cross-site form posted to /accept is refused: no Госуслуги trip, no transaction', async () => {
+    const { link } = await invite('cross.site.post@example.ru');
+    const victim = new Browser(t.url);
+    // Even with the victim's own form token in hand, the origin gives the forgery away.
+    const page = await (await victim.get(link)).text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page)![1];
+    const before = await t.em().count(LoginTransaction, {});
+    const forged = await victim.postFormCrossSite(`${new URL(link, t.url).pathname}/accept`, {
+      csrf,
+    });
+    expect(forged.status).toBe(403);
+    expect(forged.headers.get('location')).toBeNull();
+    expect(await t.em().count(LoginTransaction, {})).toBe(before);
+  });
+
   it('refuses a tampered token', async () => {
     const { link } = await invite('tamper@example.ru');
     const tampered = link.slice(0, -1) + (link.endsWith('A') ? 'B' : 'A');
     const page = await new Browser(t.url).get(tampered);
     expect(page.status).toBe(404);
     expect((await new Browser(t.url).get('/pos/invitations/short')).status).toBe(404);
-    expect((await new Browser(t.url).get(`${tampered}/accept`)).status).toBe(404);
+    const viaAccept = await new Browser(t.url).get(`${tampered}/accept`);
+    expect(Browser.location(viaAccept)).toBe(new URL(tampered, t.url).pathname);
   });
 
   it('lets exactly one of two concurrent acceptances win', async () => {

@@ -42,6 +42,7 @@ const EXPECTED: Route[] = [
   { method: 'DELETE', path: '/api/v1/me/identities/gosuslugi', decision: 'authenticated' },
   // Browser redirects: each checks what it needs itself (state and transaction cookie, session).
   { method: 'GET', path: '/auth/gosuslugi/login', decision: 'public' },
+  { method: 'POST', path: '/auth/gosuslugi/login', decision: 'public' },
   { method: 'GET', path: '/auth/gosuslugi/link', decision: 'public' },
   { method: 'GET', path: '/auth/gosuslugi/callback', decision: 'public' },
   { method: 'GET', path: '/auth/gosuslugi/continue', decision: 'public' },
@@ -119,6 +120,7 @@ const EXPECTED: Route[] = [
   // The invitation page and its start of Госуслуги: the token is the credential.
   { method: 'GET', path: '/pos/invitations/:token', decision: 'public' },
   { method: 'GET', path: '/pos/invitations/:token/accept', decision: 'public' },
+  { method: 'POST', path: '/pos/invitations/:token/accept', decision: 'public' },
   { method: 'GET', path: '/health/ready', decision: 'public' },
 ].sort((a, b) => (a.path + a.method).localeCompare(b.path + b.method)) as Route[];
 

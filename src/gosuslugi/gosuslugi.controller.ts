@@ -27,6 +27,7 @@ import { SessionService } from '../sessions/session.service.js';
 import { Csrf } from '../web/csrf.js';
 import { PageRenderer } from '../web/page-renderer.js';
 import { ConfirmLinkDto } from './dto/confirm-link.dto.js';
+import { GosuslugiLoginFormDto } from './dto/gosuslugi-login-form.dto.js';
 import { GOSUSLUGI_PAGES, type GosuslugiPage } from './gosuslugi.texts.js';
 import { type CallbackOutcome, GosuslugiService, type LinkStart } from './gosuslugi.service.js';
 import { ProviderError } from './provider-client.js';
@@ -79,11 +80,37 @@ export class GosuslugiController {
 
   @Get('auth/gosuslugi/login')
   @Public()
+  @ApiOperation({
+    summary: 'Страница входа: вход через Госуслуги начинается только формой с неё (POST)',
+  })
+  loginPage(@Query('returnTo') returnTo: unknown, @Res() response: Response): void {
+    // A navigation (from another site, too) never starts a provider trip: a browser that holds a
+    // Госуслуги session would be switched into that account without a click (login CSRF).
+    const target = safeReturnTo(returnTo);
+    response.redirect(
+      303,
+      target ? `/login?${new URLSearchParams({ returnTo: target })}` : '/login',
+    );
+  }
+
+  @Post('auth/gosuslugi/login')
+  @Public()
   @CredentialEndpoint()
-  @ApiOperation({ summary: 'Начать вход через Госуслуги (returnTo — только локальный путь)' })
-  async login(@Query('returnTo') returnTo: unknown, @Res() response: Response): Promise<void> {
+  @ApiOperation({
+    summary: 'Начать вход через Госуслуги: форма страницы входа (returnTo — только локальный путь)',
+  })
+  async login(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Body() form: GosuslugiLoginFormDto,
+  ): Promise<void> {
+    // Same origin and the page's form token: a forged cross-site post starts nothing.
+    if (!this.csrf.checkForm(request, form.csrf)) {
+      response.redirect(303, '/login?notice=stale');
+      return;
+    }
     await this.start(response, async () => {
-      const url = await this.gosuslugi.startLogin(response, safeReturnTo(returnTo));
+      const url = await this.gosuslugi.startLogin(response, safeReturnTo(form.returnTo));
       response.redirect(303, url.href);
     });
   }

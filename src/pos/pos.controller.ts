@@ -1,11 +1,12 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { type Response } from 'express';
+import { type Request, type Response } from 'express';
 import { Authenticated, CurrentAuth, Public, type AuthContext } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { GOSUSLUGI_PAGES } from '../gosuslugi/gosuslugi.texts.js';
 import { GosuslugiService } from '../gosuslugi/gosuslugi.service.js';
 import { ProviderError } from '../gosuslugi/provider-client.js';
+import { Csrf, CsrfFormDto } from '../web/csrf.js';
 import { PageRenderer } from '../web/page-renderer.js';
 import { ConfirmationService, ConfirmDto, type MembershipSummary } from './confirmation.service.js';
 import { Invitations } from './invitations.service.js';
@@ -30,6 +31,7 @@ export class PosController {
     private readonly invitations: Invitations,
     private readonly gosuslugi: GosuslugiService,
     private readonly pages: PageRenderer,
+    private readonly csrf: Csrf,
   ) {}
 
   @Get('api/v1/pos/me/confirmation')
@@ -96,7 +98,11 @@ export class PosController {
   @Get('pos/invitations/:token')
   @Public()
   @ApiOperation({ summary: 'Страница приглашения: организация, роли, вход через Госуслуги' })
-  async landing(@Param('token') token: string, @Res() response: Response): Promise<void> {
+  async landing(
+    @Param('token') token: string,
+    @Req() request: Request,
+    @Res() response: Response,
+  ): Promise<void> {
     response.setHeader('Referrer-Policy', 'no-referrer');
     const found = await this.invitations.lookup(token);
     if (found.kind !== 'usable') return this.refused(response, found.kind);
@@ -110,14 +116,34 @@ export class PosController {
         .join(' '),
       roles: membership.roles.map(roleName),
       acceptUrl: `/pos/invitations/${token}/accept`,
+      csrf: this.csrf.token(request, response),
     });
   }
 
   @Get('pos/invitations/:token/accept')
   @Public()
-  @ApiOperation({ summary: 'Принять приглашение: переход на Госуслуги' })
-  async accept(@Param('token') token: string, @Res() response: Response): Promise<void> {
+  @ApiOperation({ summary: 'Страница приглашения (принять можно только формой с неё)' })
+  acceptPage(@Param('token') token: string, @Res() response: Response): void {
+    // A navigation (from another site, too) only shows the invitation: accepting is the person's click.
     response.setHeader('Referrer-Policy', 'no-referrer');
+    response.redirect(303, `/pos/invitations/${encodeURIComponent(token)}`);
+  }
+
+  @Post('pos/invitations/:token/accept')
+  @Public()
+  @ApiOperation({ summary: 'Принять приглашение: форма страницы приглашения → Госуслуги' })
+  async accept(
+    @Param('token') token: string,
+    @Req() request: Request,
+    @Res() response: Response,
+    @Body() form: CsrfFormDto,
+  ): Promise<void> {
+    response.setHeader('Referrer-Policy', 'no-referrer');
+    // Same origin and the landing page's form token: a forged cross-site post accepts nothing.
+    if (!this.csrf.checkForm(request, form.csrf)) {
+      response.redirect(303, `/pos/invitations/${encodeURIComponent(token)}`);
+      return;
+    }
     const found = await this.invitations.lookup(token);
     if (found.kind !== 'usable') return this.refused(response, found.kind);
     try {

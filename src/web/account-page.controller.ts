@@ -18,7 +18,7 @@ import { AuthService } from '../sessions/auth.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { clearSessionCookie } from '../sessions/session-cookie.js';
 import { SessionManagement } from '../sessions/session-management.service.js';
-import { Csrf } from './csrf.js';
+import { Csrf, CsrfFormDto } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
 import { sessionRow } from './session-rows.js';
@@ -53,12 +53,6 @@ export class AccountFormDto {
   @IsString()
   @MaxLength(1024)
   passwordRepeat?: string;
-}
-
-export class CsrfFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
 }
 
 /** The API's password fields under the names of the page's inputs. */

@@ -1,9 +1,17 @@
 import { Injectable } from '@nestjs/common';
+import { IsString, MaxLength } from 'class-validator';
 import { type CookieOptions, type Request, type Response } from 'express';
 import { randomBytes } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
 import { sameSecret } from '../common/secrets.js';
 import { assertSameOrigin } from '../sessions/same-origin.js';
+
+/** A form that carries nothing but its token. */
+export class CsrfFormDto {
+  @IsString()
+  @MaxLength(100)
+  csrf!: string;
+}
 
 /**
  * Double-submit token for server-rendered forms: a random value in an HttpOnly, SameSite=Lax

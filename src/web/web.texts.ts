@@ -28,6 +28,7 @@ export const LOGIN_NOTICES = {
     kind: 'success',
     text: 'Пароль изменён, все сеансы завершены. Войдите с новым паролем.',
   },
+  stale: { kind: 'error', text: 'Страница устарела. Нажмите «Войти через Госуслуги» ещё раз.' },
 } as const;
 
 export const ADMIN_NOTICES = {

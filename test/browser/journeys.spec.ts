@@ -147,7 +147,7 @@ describe('journey 1: a parent’s «Личный кабинет» and Госус
     await page.locator('button[form="op.logoutForm"][value="yes"]').click();
     await page.waitForURL('**/login?notice=logged_out');
     await screenshot(page, '1-login');
-    await page.getByRole('link', { name: 'Войти через Госуслуги' }).click();
+    await page.getByRole('button', { name: 'Войти через Госуслуги' }).click();
     await page.waitForURL(/\/dev\/gosuslugi\/interaction\//);
     await pickPerson(page, 1000000001);
     await page.waitForURL('**/account');
@@ -213,7 +213,7 @@ async function acceptInvitation(page: Page, link: string, oid: number): Promise<
     page.getByRole('heading', { level: 1 }),
     'Приглашение в личный кабинет организации',
   );
-  await page.getByRole('link', { name: 'Войти через Госуслуги' }).click();
+  await page.getByRole('button', { name: 'Войти через Госуслуги' }).click();
   await pickPerson(page, oid);
   await page.waitForURL('**/pos');
 }

@@ -2,6 +2,36 @@ import { Browser } from './browser.js';
 import { type TestApp } from './app.js';
 import { STRONG_PASSWORD, register, uniqueLogin } from './http.js';
 
+/** The page's form token, then `action` posted with it, as a person's click on that page does. */
+async function submitFrom(
+  browser: Browser,
+  page: string,
+  action: string,
+  fields: Record<string, string> = {},
+): Promise<Response> {
+  const response = await browser.get(page);
+  const csrf = /name="csrf" value="([^"]+)"/.exec(await response.text())?.[1];
+  if (!csrf) throw new Error(`no form token on ${page} (${response.status})`);
+  return browser.postForm(action, { csrf, ...fields });
+}
+
+/**
+ * The first step from `startPath` as a person takes it: «Войти через Госуслуги» and accepting an
+ * invitation are same-origin forms on the page before them (a navigation only shows that page);
+ * anything else is a navigation.
+ */
+export function begin(browser: Browser, startPath: string): Promise<Response> {
+  const url = new URL(startPath, browser.base);
+  if (url.pathname === '/auth/gosuslugi/login') {
+    const returnTo = url.searchParams.get('returnTo');
+    const page = returnTo ? `/login?${new URLSearchParams({ returnTo })}` : '/login';
+    return submitFrom(browser, page, url.pathname, returnTo ? { returnTo } : {});
+  }
+  const accept = /^(\/pos\/invitations\/[^/]+)\/accept$/.exec(url.pathname);
+  if (accept) return submitFrom(browser, accept[1], url.pathname);
+  return browser.get(url.pathname + url.search);
+}
+
 /**
  * Walks from `startPath` through the stand-in, picking the test person `oid` if the stand-in
  * asks, and stops at the redirect back to our callback: returns that callback URL (not visited).
@@ -15,7 +45,7 @@ export async function throughStandIn(
   for (let hop = 0; hop < 12; hop++) {
     const url = new URL(next, browser.base);
     if (url.pathname === '/auth/gosuslugi/callback') return url.pathname + url.search;
-    const response = await browser.get(next);
+    const response = hop === 0 ? await begin(browser, next) : await browser.get(next);
     if (response.status === 200) {
       // The stand-in's person picker (OIDC or ЕСИА shape): submit the first person form.
       const html = await response.text();
@@ -102,7 +132,8 @@ export async function followToPage(
   let url = new URL(path, browser.base);
   for (let hop = 0; hop < 12; hop++) {
     hops.push(url);
-    const response = await browser.get(url.pathname + url.search);
+    const response =
+      hop === 0 ? await begin(browser, path) : await browser.get(url.pathname + url.search);
     if (response.status < 300 || response.status > 399) return { response, url, hops };
     url = new URL(Browser.location(response), url);
   }
