@@ -431,6 +431,13 @@ describe('esia profile: the stand-in session, re-authentication and logout', () 
     expect(await next.response.text()).toContain(PICKER);
   });
 
+  it('the mark survives a re-authentication: «Выйти» from the new session still logs out of ЕСИА', async () => {
+    const { browser, password } = await withStandInSession(OID);
+    expect((await browser.postJson('/api/v1/auth/reauthenticate', { password })).status).toBe(200);
+    const esiaLogout = new URL(Browser.location(await pageLogout(browser)));
+    expect(esiaLogout.pathname).toBe('/dev/esia/idp/ext/Logout');
+  });
+
   it('«Выйти» from a password session does not send the browser to ЕСИА', async () => {
     const { browser } = await loggedInBrowser(t);
     const out = await pageLogout(browser);
@@ -698,6 +705,29 @@ describe("esia profile with offline access: the person's data read again without
       .em()
       .find(AuditEvent, { type: 'gosuslugi.refresh_refused', targetUserId: attacker.id });
     expect(event.details.reason).toBe('refresh_token_missing');
+  });
+
+  it('ЕСИА down after it gave the new token (503 from /rs/prns): 503, and the new token is kept and works next time', async () => {
+    const { browser, id } = await loggedInBrowser(t);
+    expect((await linkThrough(browser, OID)).status).toBe(303);
+    const before = (await identityOf(id)).refreshTokenSealed;
+    t.app.get(EsiaStandIn).injectFault('person_unavailable');
+    const down = await refresh(browser);
+    expect(down.status).toBe(503);
+    expect(await down.json()).toMatchObject({ code: 'gosuslugi_unavailable' });
+    const kept = (await identityOf(id)).refreshTokenSealed;
+    expect(kept).not.toBeNull();
+    expect(kept).not.toBe(before);
+    expect((await refresh(browser)).status).toBe(204);
+  });
+
+  it('contacts ЕСИА fails to give during a refresh leave the kept ones in place', async () => {
+    const { browser, id } = await loggedInBrowser(t);
+    expect((await linkThrough(browser, OID)).status).toBe(303);
+    expect((await identityOf(id)).claims.email).toBe('petrov.test@example.ru');
+    t.app.get(EsiaStandIn).injectFault('contacts_unavailable');
+    expect((await refresh(browser)).status).toBe(204);
+    expect((await identityOf(id)).claims.email).toBe('petrov.test@example.ru');
   });
 
   it('an account without a link is told so', async () => {

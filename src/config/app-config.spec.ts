@@ -232,6 +232,14 @@ describe('configuration', () => {
     expect(
       problems({ ...staging, GOSUSLUGI_SCOPES: 'openid fullname snils', PERSONAL_DATA_KEY: 'x' }),
     ).toEqual([expect.stringContaining('PERSONAL_DATA_KEY must be at least 32 bytes')]);
+    // 48 hex digits pass the base64 shape but are 24 bytes of hex: refused by length.
+    expect(
+      problems({
+        ...staging,
+        GOSUSLUGI_SCOPES: 'openid fullname snils',
+        PERSONAL_DATA_KEY: 'ab'.repeat(24),
+      }),
+    ).toEqual([expect.stringContaining('(it decodes to 24)')]);
     expect(
       loadConfig({
         ...staging,

@@ -186,6 +186,16 @@ export function loadConfig(
   const publicUrl = env.PUBLIC_URL ?? `http://localhost:${env.PORT}`;
   const gosuslugi = gosuslugiConfig(env, publicUrl, problems);
   const tokenPreviousKeys = previousKeys(env.TOKEN_PREVIOUS_KEYS, problems);
+  const personalDataKey = env.PERSONAL_DATA_KEY
+    ? Buffer.from(
+        env.PERSONAL_DATA_KEY,
+        /^([0-9a-fA-F]{2})+$/.test(env.PERSONAL_DATA_KEY) ? 'hex' : 'base64',
+      )
+    : undefined;
+  if (personalDataKey && personalDataKey.length < 32)
+    problems.push(
+      `PERSONAL_DATA_KEY must be at least 32 bytes (it decodes to ${personalDataKey.length})`,
+    );
   // SNILS is read only when the scope asks for it; then it is kept only as a keyed digest.
   if (production && gosuslugi.scopes.split(' ').includes('snils') && !env.PERSONAL_DATA_KEY)
     problems.push(
@@ -218,12 +228,7 @@ export function loadConfig(
       issuer: publicUrl,
     },
     tokenSigningKey: env.TOKEN_SIGNING_KEY,
-    personalDataKey: env.PERSONAL_DATA_KEY
-      ? Buffer.from(
-          env.PERSONAL_DATA_KEY,
-          /^[0-9a-fA-F]+$/.test(env.PERSONAL_DATA_KEY) ? 'hex' : 'base64',
-        )
-      : undefined,
+    personalDataKey,
     tokenPreviousKeys,
     session: {
       idleTtlMs: durations.idle,

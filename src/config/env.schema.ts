@@ -155,7 +155,7 @@ export class EnvSchema {
    * or more, base64 or hex. Required in production when GOSUSLUGI_SCOPES asks for `snils`.
    */
   @IsOptional()
-  @Matches(/^([0-9a-fA-F]{64,}|[A-Za-z0-9+/_-]{43,}={0,2})$/, {
+  @Matches(/^(([0-9a-fA-F]{2}){32,}|[A-Za-z0-9+/_-]{43,}={0,2})$/, {
     message: 'PERSONAL_DATA_KEY must be at least 32 bytes in hex or base64',
   })
   PERSONAL_DATA_KEY?: string;

@@ -50,7 +50,8 @@ export type EsiaStandInFault =
   | 'access_token_wrong_issuer'
   | 'access_token_other_client'
   | 'state_mismatch'
-  | 'contacts_unavailable';
+  | 'contacts_unavailable'
+  | 'person_unavailable';
 
 interface Pending {
   scope: string;
@@ -353,7 +354,10 @@ export class EsiaStandIn implements OnModuleInit {
     if ('state' in issued && params.state === issued.state) return void fail('ESIA-007003');
 
     // Faults of the token response are used here; a fault of the person data waits for its request.
-    const fault = this.nextFault === 'contacts_unavailable' ? null : this.nextFault;
+    const fault =
+      this.nextFault === 'contacts_unavailable' || this.nextFault === 'person_unavailable'
+        ? null
+        : this.nextFault;
     if (fault) this.nextFault = null;
     const now = Math.floor(Date.now() / 1000);
     const person = findTestPerson(issued.oid)!;
@@ -441,6 +445,10 @@ export class EsiaStandIn implements OnModuleInit {
   }
 
   private async person(req: Request, res: Response): Promise<void> {
+    if (this.nextFault === 'person_unavailable') {
+      this.nextFault = null;
+      return void res.status(503).json({ error: 'unavailable' });
+    }
     const caller = await this.bearer(req);
     if (!caller) return void res.status(401).json({ error: 'unauthorized' });
     const { person, scopes } = caller;

@@ -441,10 +441,20 @@ export class GosuslugiService {
     });
     if (!identity) throw LinkErrors.notLinked();
     const used = identity.refreshTokenSealed;
-    if (!this.provider.refresh || !used) throw GosuslugiErrors.refreshUnavailable();
+    if (!this.provider.refresh || !used || this.config.gosuslugi.esia?.accessType !== 'offline')
+      throw GosuslugiErrors.refreshUnavailable();
+    // ЕСИА's refresh tokens are single use: the new one replaces the used one as soon as it comes,
+    // and only if no concurrent refresh replaced it first.
+    const keep = async (sealed: string) => {
+      await this.em.nativeUpdate(
+        FederatedIdentity,
+        { id: identity.id, refreshTokenSealed: used },
+        { refreshTokenSealed: sealed },
+      );
+    };
     let fresh: VerifiedIdentity;
     try {
-      fresh = await this.provider.refresh(identity);
+      fresh = await this.provider.refresh(identity, keep);
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;
       this.logger.warn({ err: error.cause, providerCode: error.code }, 'Госуслуги refresh refused');
@@ -468,7 +478,8 @@ export class GosuslugiService {
       const current = await em.findOne(FederatedIdentity, identity.id, { refresh: true });
       // Unlinked meanwhile: what came back belongs to nobody here.
       if (current?.user.id !== account.id) throw LinkErrors.notLinked();
-      current.refreshFrom(fresh);
+      // The token was kept already (keep); the snapshot follows.
+      current.refreshFrom({ claims: fresh.claims, unread: fresh.unread });
       this.applyNames(account, fresh);
       this.audit.record(
         {

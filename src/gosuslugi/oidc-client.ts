@@ -11,6 +11,24 @@ import {
   ProviderError,
 } from './provider-client.js';
 
+/** RFC 6749's and OpenID Connect's error names; the provider's other words never become our code. */
+const OAUTH_ERRORS = new Set([
+  'invalid_request',
+  'unauthorized_client',
+  'invalid_client',
+  'invalid_grant',
+  'unsupported_grant_type',
+  'unsupported_response_type',
+  'invalid_scope',
+  'server_error',
+  'temporarily_unavailable',
+  'interaction_required',
+  'login_required',
+  'account_selection_required',
+  'consent_required',
+]);
+const oauthCode = (error: string) => (OAUTH_ERRORS.has(error) ? error : 'provider_error');
+
 /**
  * The `oidc` and `dev` profiles: a standard OpenID Connect provider through openid-client 6 —
  * discovery, PKCE S256, state, nonce, exact issuer, RFC 9207 `iss`, and ID token signatures
@@ -61,7 +79,8 @@ export class OidcClient implements IdentityProviderClient {
       nonce: request.nonce,
       code_challenge: await client.calculatePKCECodeChallenge(request.codeVerifier),
       code_challenge_method: 'S256',
-      ...(options.reauthenticate && { prompt: 'login' }),
+      // max_age=0 makes auth_time mandatory in the ID token (OpenID Connect Core 3.1.2.1).
+      ...(options.reauthenticate && { prompt: 'login', max_age: '0' }),
     });
   }
 
@@ -100,7 +119,7 @@ export class OidcClient implements IdentityProviderClient {
     }
     const idToken = tokens.claims();
     if (!idToken) throw new ProviderError('rejected', 'no_id_token');
-    assertFreshAuthentication(request, idToken.auth_time);
+    assertFreshAuthentication(request, idToken.auth_time, true);
     // OpenID Connect Core 5.4: with an access token, the profile claims come from UserInfo, not
     // the ID token (oidc-provider's default, conformIdTokenClaims). Read it when they are absent;
     // fetchUserInfo refuses an answer about another `sub`.
@@ -148,10 +167,10 @@ export class OidcClient implements IdentityProviderClient {
     if (error instanceof client.AuthorizationResponseError) {
       return error.error === 'access_denied'
         ? new ProviderError('cancelled', error.error, { cause: error })
-        : new ProviderError('rejected', error.error, { cause: error });
+        : new ProviderError('rejected', oauthCode(error.error), { cause: error });
     }
     if (error instanceof client.ResponseBodyError)
-      return new ProviderError('rejected', error.error, { cause: error });
+      return new ProviderError('rejected', oauthCode(error.error), { cause: error });
     if (error instanceof client.ClientError) {
       const code = (error as { code?: string }).code ?? 'invalid_response';
       return new ProviderError('rejected', code, { cause: error });

@@ -12,13 +12,28 @@ export const CLOCK_TOLERANCE_S = 60;
 
 /**
  * A link or an invitation binds whoever comes back, so the provider must have checked the person
- * during this round trip (`prompt=login`, or ЕСИА's logout first), not reused an older session:
- * an ID token whose `auth_time` is before the round trip began is refused. A token without
- * `auth_time` is not judged here (the stand-ins send it; ESIA.md does not promise it).
+ * during this round trip (`prompt=login` with `max_age=0`, or ЕСИА's logout first), not reused an
+ * older session: an ID token whose `auth_time` is before the round trip began is refused. With
+ * `required` (standard OpenID providers, which must send it for `max_age`) a token without one is
+ * refused too; ЕСИА is not documented to send it, so there its absence is not judged.
  */
-export function assertFreshAuthentication(request: AuthorizationRequest, authTime: unknown): void {
-  if (request.purpose === LoginPurpose.Login || typeof authTime !== 'number') return;
-  if (authTime + CLOCK_TOLERANCE_S < Math.floor(request.createdAt.getTime() / 1000))
+export function assertFreshAuthentication(
+  request: AuthorizationRequest,
+  authTime: unknown,
+  required: boolean,
+): void {
+  if (request.purpose === LoginPurpose.Login) return;
+  const seconds =
+    typeof authTime === 'number'
+      ? authTime
+      : typeof authTime === 'string' && /^\d{1,12}$/.test(authTime)
+        ? Number(authTime)
+        : null;
+  if (seconds === null) {
+    if (required) throw new ProviderError('rejected', 'id_token_auth_time');
+    return;
+  }
+  if (seconds + CLOCK_TOLERANCE_S < Math.floor(request.createdAt.getTime() / 1000))
     throw new ProviderError('rejected', 'id_token_auth_time');
 }
 
@@ -37,11 +52,10 @@ export interface IdentityProviderClient {
    */
   logoutUrl(returnTo: string): Promise<URL | null>;
   /** Offline access (`esia` only): the person's data again, with the identity's sealed refresh token. */
-  refresh?(identity: {
-    issuer: string;
-    subject: string;
-    refreshTokenSealed: string | null;
-  }): Promise<VerifiedIdentity>;
+  refresh?(
+    identity: { issuer: string; subject: string; refreshTokenSealed: string | null },
+    keep: (sealedRefreshToken: string) => Promise<void>,
+  ): Promise<VerifiedIdentity>;
 }
 
 /** Where «Выйти» lands, after the provider's logout too. */

@@ -20,6 +20,8 @@ export interface VerifiedIdentityData {
   claims: IdentityClaimsSnapshot;
   /** With offline access: the provider's refresh token, already sealed for (issuer, subject). */
   sealedRefreshToken?: string;
+  /** Extra data the provider failed to give this time: what was kept before stays. */
+  unread?: readonly ('contacts' | 'organizations')[];
 }
 
 /** The context a provider token of this identity is sealed for (PersonalDataKey.seal). */
@@ -102,8 +104,19 @@ export class FederatedIdentity {
   }
 
   /** What the provider said this time: the snapshot, and a new refresh token when it gave one. */
-  refreshFrom(identity: Pick<VerifiedIdentityData, 'claims' | 'sealedRefreshToken'>): void {
-    this.claims = identity.claims;
+  refreshFrom(
+    identity: Pick<VerifiedIdentityData, 'claims' | 'sealedRefreshToken' | 'unread'>,
+  ): void {
+    const before = this.claims;
+    const unread = identity.unread ?? [];
+    this.claims = {
+      ...identity.claims,
+      ...(unread.includes('contacts') && { email: before.email, mobile: before.mobile }),
+      ...(unread.includes('organizations') && { organizations: before.organizations }),
+    };
+    // A transient failure must not turn what was kept into «the person has none».
+    for (const key of ['email', 'mobile', 'organizations'] as const)
+      if (this.claims[key] === undefined) delete this.claims[key];
     if (identity.sealedRefreshToken) this.refreshTokenSealed = identity.sealedRefreshToken;
   }
 }

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { type AppConfig } from '../config/app-config.js';
 import { PersonalDataKey } from './personal-data-key.service.js';
 
-async function key(personalDataKey?: Buffer): Promise<PersonalDataKey> {
+async function key(personalDataKey?: Buffer, isProduction = false): Promise<PersonalDataKey> {
   const dataDir = await mkdtemp(join(tmpdir(), 'identity-link-pdk-'));
-  const service = new PersonalDataKey({ dataDir, personalDataKey } as AppConfig);
+  const service = new PersonalDataKey({ dataDir, personalDataKey, isProduction } as AppConfig);
   await service.onModuleInit();
   return service;
 }
@@ -36,6 +36,12 @@ describe('PersonalDataKey', () => {
     expect(a.snilsDigest('000-000-001 01')).not.toBe(b.snilsDigest('000-000-001 01'));
     expect(a.snilsDigest('000-000-001')).toBeNull();
     expect(a.snilsDigest('abc')).toBeNull();
+  });
+
+  it('generates nothing in production: without PERSONAL_DATA_KEY a use is refused', async () => {
+    const production = await key(undefined, true);
+    expect(() => production.snilsDigest('00000000101')).toThrow(/PERSONAL_DATA_KEY/);
+    expect(() => production.seal('x', 'c')).toThrow(/PERSONAL_DATA_KEY/);
   });
 
   it('keeps a generated development key across restarts', async () => {

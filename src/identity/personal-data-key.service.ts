@@ -23,7 +23,11 @@ export class PersonalDataKey implements OnModuleInit {
   constructor(private readonly config: AppConfig) {}
 
   async onModuleInit(): Promise<void> {
-    this.key = this.config.personalDataKey ?? (await this.developmentKey());
+    // Production without PERSONAL_DATA_KEY reads no SNILS and keeps no tokens (config refuses
+    // both), so nothing is generated there; a use would be a bug and throws.
+    this.key =
+      this.config.personalDataKey ??
+      (this.config.isProduction ? null : await this.developmentKey());
   }
 
   private async developmentKey(): Promise<Buffer> {
@@ -36,15 +40,16 @@ export class PersonalDataKey implements OnModuleInit {
     return key;
   }
 
-  private get secret(): Buffer {
-    if (!this.key) throw new Error('PersonalDataKey used before the module was initialised');
-    return this.key;
+  /** One key per use, derived from the configured one, so a digest never helps against a seal. */
+  private derived(use: 'seal' | 'snils'): Buffer {
+    if (!this.key) throw new Error('PERSONAL_DATA_KEY is not configured');
+    return Buffer.from(
+      hkdfSync('sha256', this.key, Buffer.alloc(0), `identity-link ${use} v1`, 32),
+    );
   }
 
   private sealingKey(): Buffer {
-    return Buffer.from(
-      hkdfSync('sha256', this.secret, Buffer.alloc(0), 'identity-link seal v1', 32),
-    );
+    return this.derived('seal');
   }
 
   /** `v1.` + base64url(iv ‖ ciphertext ‖ tag); `context` must be given again to open it. */
@@ -78,6 +83,6 @@ export class PersonalDataKey implements OnModuleInit {
   snilsDigest(snils: string): string | null {
     const digits = snils.replace(/[\s-]/g, '');
     if (!/^\d{11}$/.test(digits)) return null;
-    return createHmac('sha256', this.secret).update(`snils:${digits}`, 'utf8').digest('hex');
+    return createHmac('sha256', this.derived('snils')).update(digits, 'utf8').digest('hex');
   }
 }

@@ -10,7 +10,7 @@ import { PasswordCredential } from '../identity/password-credential.entity.js';
 import { PasswordHasher } from '../identity/password-hasher.service.js';
 import { type User, UserStatus } from '../identity/user.entity.js';
 import { afterFailure, CLEARED, isLocked, type LockoutState } from './lockout.js';
-import { AuthMethod, Session } from './session.entity.js';
+import { AuthMethod, providerMarkOf, Session } from './session.entity.js';
 import { SessionService } from './session.service.js';
 
 export interface LoginResult {
@@ -132,6 +132,7 @@ export class AuthService {
   ): LoginResult {
     if (previous) this.sessions.revoke(previous, 'replaced_by_login');
     const created = this.sessions.create(em, user, method, client);
+    created.session.providerSignedInAt = providerMarkOf(previous);
     this.audit.record(
       {
         type: 'login.succeeded',
@@ -221,6 +222,7 @@ export class AuthService {
       if (!previous?.isActive(new Date())) return 'session_ended' as const;
       this.sessions.revoke(previous, 'reauthenticated');
       const created = this.sessions.create(em, user, previous.method, client);
+      created.session.providerSignedInAt = providerMarkOf(previous);
       this.audit.record(
         {
           type: 'reauthenticated',

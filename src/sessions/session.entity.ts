@@ -78,3 +78,14 @@ export class Session {
     return sessionActive(this, now.getTime());
   }
 }
+
+/**
+ * The browser holds a Госуслуги session if the session it replaces was opened through Госуслуги
+ * or saw a Госуслуги round trip: the mark goes on to the new session, so «Выйти» still reaches it.
+ */
+export function providerMarkOf(previous: Session | null): Date | null {
+  if (!previous) return null;
+  return previous.method === AuthMethod.Gosuslugi
+    ? (previous.providerSignedInAt ?? previous.createdAt)
+    : previous.providerSignedInAt;
+}

@@ -185,11 +185,12 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
    * text signed without a code, a fresh state echoed back), and the new refresh token sealed in
    * its place. ЕСИА's refresh tokens are single use.
    */
-  async refresh(identity: {
-    issuer: string;
-    subject: string;
-    refreshTokenSealed: string | null;
-  }): Promise<VerifiedIdentity> {
+  async refresh(
+    identity: { issuer: string; subject: string; refreshTokenSealed: string | null },
+    keep: (sealedRefreshToken: string) => Promise<void>,
+  ): Promise<VerifiedIdentity> {
+    if (this.esia.accessType !== 'offline')
+      throw new ProviderError('rejected', 'offline_access_off');
     const refreshToken =
       identity.refreshTokenSealed &&
       this.personalData.open(identity.refreshTokenSealed, sealContext(identity));
@@ -199,13 +200,16 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
       grant_type: 'refresh_token',
       refresh_token: refreshToken,
     });
+    // The old token is spent at ЕСИА now: the new one is kept before anything else can fail.
+    if (tokens.refresh_token)
+      await keep(this.personalData.seal(tokens.refresh_token, sealContext(identity)));
     const accessToken = await this.verify(
       tokens.access_token,
       material.tokenCertificates,
       'access_token',
     );
     this.checkAccessToken(accessToken, identity.subject);
-    return this.identity(identity.subject, tokens);
+    return this.identity(identity.subject, { access_token: tokens.access_token });
   }
 
   /** The person behind a verified access token: names, `trusted`, and what the scopes allow. */
@@ -221,11 +225,15 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
     const [contacts, organizations] = await Promise.all([
       scopes.some((scope) => ['contacts', 'email', 'mobile'].includes(scope))
         ? this.optional(this.verifiedContacts(subject, tokens.access_token), 'contacts')
-        : undefined,
+        : { value: undefined, failed: false },
       scopes.includes('usr_org')
         ? this.optional(this.organizations(subject, tokens.access_token), 'roles')
-        : undefined,
+        : { value: undefined, failed: false },
     ]);
+    const unread = [
+      ...(contacts.failed ? (['contacts'] as const) : []),
+      ...(organizations.failed ? (['organizations'] as const) : []),
+    ];
     const issuer = this.config.gosuslugi.issuer;
     // Kept only with offline access, and only sealed for this identity.
     const keep = this.esia.accessType === 'offline' && tokens.refresh_token;
@@ -238,18 +246,19 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
         firstName: text(person.firstName),
         middleName: text(person.middleName),
         trusted: typeof person.trusted === 'boolean' ? person.trusted : undefined,
-        ...contacts,
-        ...(organizations && { organizations }),
+        ...contacts.value,
+        ...(organizations.value && { organizations: organizations.value }),
         ...this.snils(person.snils),
         readAt: new Date().toISOString(),
       },
       ...(keep && {
         sealedRefreshToken: this.personalData.seal(keep, sealContext({ issuer, subject })),
       }),
+      ...(unread.length > 0 && { unread }),
     };
   }
 
-  /** With the `snils` scope: only the keyed digest, for matching an invitation; never the number. */
+  /** With the `snils` scope: only the keyed digest (to match an invitation's SNILS), never the number. */
   private snils(value: unknown): { snilsDigest?: string } {
     if (!this.config.gosuslugi.scopes.split(' ').includes('snils') || typeof value !== 'string')
       return {};
@@ -257,16 +266,19 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
     return digest ? { snilsDigest: digest } : {};
   }
 
-  private async optional<T>(read: Promise<T>, what: string): Promise<T | undefined> {
+  private async optional<T>(
+    read: Promise<T>,
+    what: string,
+  ): Promise<{ value: T | undefined; failed: boolean }> {
     try {
-      return await read;
+      return { value: await read, failed: false };
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;
       this.logger.warn(
         { err: error.cause, code: error.code },
         `ЕСИА ${what} not read: ${error.code}`,
       );
-      return undefined;
+      return { value: undefined, failed: true };
     }
   }
 
@@ -369,7 +381,7 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
     if (claims.nonce !== undefined || this.esia.nonce === 'required') {
       if (claims.nonce !== request.nonce) throw new ProviderError('rejected', 'id_token_nonce');
     }
-    assertFreshAuthentication(request, claims.auth_time);
+    assertFreshAuthentication(request, claims.auth_time, false);
     return String(sub);
   }
 
@@ -388,7 +400,11 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
     } catch (error) {
       throw new ProviderError('unavailable', `${what}_endpoint_unreachable`, { cause: error });
     }
-    if (!response.ok) throw new ProviderError('rejected', `${what}_endpoint_${response.status}`);
+    if (!response.ok)
+      throw new ProviderError(
+        response.status >= 500 ? 'unavailable' : 'rejected',
+        `${what}_endpoint_${response.status}`,
+      );
     const body: unknown = await response.json().catch(() => null);
     if (typeof body !== 'object' || body === null)
       throw new ProviderError('rejected', `${what}_record_malformed`);

@@ -122,6 +122,11 @@ describe('GOST primitives', () => {
     expect(
       gostVerify({ parameterSet: CRYPTOPRO_A, point: Buffer.alloc(64) }, data, Buffer.alloc(64)),
     ).toBe(false);
+    // s = 0 or r = 0 alone is no signature either.
+    const noS = Buffer.concat([Buffer.alloc(32), signature.subarray(32)]);
+    const noR = Buffer.concat([signature.subarray(0, 32), Buffer.alloc(32)]);
+    expect(gostVerify(publicKey, data, noS)).toBe(false);
+    expect(gostVerify(publicKey, data, noR)).toBe(false);
   });
 
   it("GOST R 34.10-2012 appendix A.1: the library's CryptoPro mode gives the standard s || r, its plain mode the mirror", () => {

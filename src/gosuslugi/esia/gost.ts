@@ -149,8 +149,11 @@ export function gostSign(key: GostPrivateKey, data: Uint8Array): Buffer {
 export function gostVerify(key: GostPublicKey, data: Uint8Array, signature: Uint8Array): boolean {
   if (key.point.length !== GOST_PUBLIC_KEY_BYTES || signature.length !== GOST_SIGNATURE_BYTES)
     return false;
-  // The library checks r, s < q but not r, s > 0: a zero key with a zero signature would "verify".
-  if (key.point.every((byte) => byte === 0) || signature.every((byte) => byte === 0)) return false;
+  // The library checks r, s < q but not r, s > 0 (GOST R 34.10 requires both): a zero key with a
+  // zero signature would "verify".
+  const zero = (bytes: Uint8Array) => bytes.every((byte) => byte === 0);
+  if (zero(key.point) || zero(signature.subarray(0, 32)) || zero(signature.subarray(32)))
+    return false;
   try {
     return cipher(key.parameterSet).verify(key.point, signature, data);
   } catch {
