@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import gost from '@wavesenterprise/crypto-gost-js';
 import { children, readTlv } from './der.js';
 import { certificateHash, loadCertificate, parseGostPrivateKey } from './certificates.js';
@@ -101,6 +101,38 @@ describe('GOST primitives', () => {
     expect(hex.length).toBeLessThan(64);
     const read = parseGostPrivateKey(Buffer.from(`${hex}\n`), publicKey.parameterSet);
     expect(read.d).toEqual(d);
+  });
+
+  it('signs again with a new nonce when the library trips over its own undefined `subtract`', () => {
+    const { privateKey, publicKey } = generateGostKeyPair();
+    const real = gost.GostEngine.getGostSign.bind(gost.GostEngine);
+    const spy = jest.spyOn(gost.GostEngine, 'getGostSign').mockImplementationOnce((algorithm) => ({
+      ...real(algorithm),
+      sign: () => {
+        throw new ReferenceError('subtract is not defined');
+      },
+    }));
+    try {
+      const data = Buffer.from('text');
+      const signature = gostSign(privateKey, data);
+      expect(spy).toHaveBeenCalledTimes(2);
+      expect(gostVerify(publicKey, data, signature)).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('does not retry other failures', () => {
+    const { privateKey } = generateGostKeyPair();
+    const spy = jest.spyOn(gost.GostEngine, 'getGostSign').mockImplementation(() => {
+      throw new TypeError('broken');
+    });
+    try {
+      expect(() => gostSign(privateKey, Buffer.from('x'))).toThrow(TypeError);
+      expect(spy).toHaveBeenCalledTimes(1);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('names an unsupported parameter set', () => {

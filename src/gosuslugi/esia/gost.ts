@@ -139,11 +139,27 @@ export function generateGostKeyPair(parameterSet: GostParameterSet = CRYPTOPRO_A
   };
 }
 
-/** The raw 64-byte signature, s || r big-endian (RFC 4491), as OpenSSL and ЕСИА have it. */
+/** How many fresh nonces a signature may take; see gostSign. */
+const SIGN_ATTEMPTS = 4;
+
+/**
+ * The raw 64-byte signature, s || r big-endian (RFC 4491), as OpenSSL and ЕСИА have it.
+ *
+ * crypto-gost-js 2.0.1 has a latent bug: one rare branch of its modular inverse calls an undefined
+ * `subtract` (a ReferenceError; seen once in a CI run, none in 8,000 signatures here). Which branch
+ * runs depends on the random nonce k, so a signature that hits it is simply made again with a new
+ * one: every attempt is a complete, independent GOST signature.
+ */
 export function gostSign(key: GostPrivateKey, data: Uint8Array): Buffer {
   if (key.d.length !== GOST_PRIVATE_KEY_BYTES)
     throw new Error('a GOST R 34.10-2012 (256) private key is 32 bytes');
-  return bytes(cipher(key.parameterSet).sign(key.d, data));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return bytes(cipher(key.parameterSet).sign(key.d, data));
+    } catch (error) {
+      if (!(error instanceof ReferenceError) || attempt >= SIGN_ATTEMPTS) throw error;
+    }
+  }
 }
 
 export function gostVerify(key: GostPublicKey, data: Uint8Array, signature: Uint8Array): boolean {
