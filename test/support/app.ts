@@ -104,8 +104,17 @@ export async function startTestApp(
   app.useLogger(app.get(PinoLogger));
   if (capture) app.use(recordSecretsMiddleware);
   configureApp(app, config);
-  await app.init();
-  if (port) await app.listen(port, '127.0.0.1');
+  try {
+    await app.init();
+    if (port) await app.listen(port, '127.0.0.1');
+  } catch (error) {
+    // A start that fails half way still holds pools, listeners and workers: against a database
+    // server they would keep Jest from ever exiting. Close what started, then report the failure.
+    await app.close().catch(() => undefined);
+    if (!options.database) await database.drop().catch(() => undefined);
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   const orm = app.get(MikroORM);
   return {
     app,
