@@ -88,7 +88,11 @@ const TARGETS: Record<string, Target> = {
   'GET /auth/gosuslugi/link': { as: 'user', page: true, alwaysWrites: ['login_transactions'] },
   'GET /auth/gosuslugi/link/confirm': { as: 'user', page: true },
   'GET /auth/gosuslugi/login': { as: 'anonymous', page: true },
-  'POST /auth/gosuslugi/login': { as: 'anonymous', page: true },
+  'POST /auth/gosuslugi/login': {
+    as: 'anonymous',
+    page: true,
+    alwaysWrites: ['login_transactions'],
+  },
   'GET /forgot-password': { as: 'anonymous', page: true },
   'GET /health/live': { as: 'anonymous' },
   'GET /health/ready': { as: 'anonymous' },
