@@ -103,7 +103,9 @@ export class PosController {
     @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
-    response.setHeader('Referrer-Policy', 'no-referrer');
+    // The token never leaves the origin in a Referer; strict-origin, not no-referrer, because the
+    // page's own acceptance form must carry an Origin (no-referrer would send Origin: null).
+    response.setHeader('Referrer-Policy', 'strict-origin');
     const found = await this.invitations.lookup(token);
     if (found.kind !== 'usable') return this.refused(response, found.kind);
     const membership = found.invitation.membership;

@@ -372,12 +372,12 @@ describe('security headers on every response (all GET routes, POSTs, 401/404/422
     ).toEqual([]);
   });
 
-  it('sends Referrer-Policy: no-referrer on the invitation pages and every Госуслуги callback answer', () => {
+  it("sends Referrer-Policy: no-referrer on the invitation's accept address and every Госуслуги callback answer", () => {
     const tokenPages = samples.filter((sample) =>
-      /^GET \/(pos\/invitations\/|auth\/gosuslugi\/callback)/.test(sample.what),
+      /^GET \/(pos\/invitations\/\[token\]\/accept|auth\/gosuslugi\/callback)/.test(sample.what),
     );
-    // Landing and accept in both modes, the invitee's own visit, and three callbacks.
-    expect(tokenPages.length).toBeGreaterThanOrEqual(8);
+    // Accept in both modes and three callbacks.
+    expect(tokenPages.length).toBeGreaterThanOrEqual(5);
     expect(
       offenders(tokenPages, (sample) =>
         sample.headers['referrer-policy'] === 'no-referrer'
@@ -387,11 +387,13 @@ describe('security headers on every response (all GET routes, POSTs, 401/404/422
     ).toEqual([]);
   });
 
-  it('keeps the token of a recovery or verification link out of every Referer (strict-origin: their own form posts need Origin)', () => {
-    const tokenPages = samples.filter((sample) =>
-      /^GET \/(reset-password|verify-email)\//.test(sample.what),
+  it('keeps the token of a recovery, verification or invitation link out of every Referer (strict-origin: their own form posts need Origin)', () => {
+    const tokenPages = samples.filter(
+      (sample) =>
+        /^GET \/(reset-password|verify-email)\//.test(sample.what) ||
+        /^GET \/pos\/invitations\/\[token\]( \(invitee\))?$/.test(sample.what),
     );
-    expect(tokenPages.length).toBe(4);
+    expect(tokenPages.length).toBeGreaterThanOrEqual(7);
     expect(
       offenders(tokenPages, (sample) =>
         ['no-referrer', 'strict-origin'].includes(sample.headers['referrer-policy'])
