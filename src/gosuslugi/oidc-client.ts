@@ -8,25 +8,10 @@ import {
   assertFreshAuthentication,
   type AuthorizationRequest,
   type IdentityProviderClient,
+  OAUTH_ERRORS,
   ProviderError,
 } from './provider-client.js';
 
-/** RFC 6749's and OpenID Connect's error names; the provider's other words never become our code. */
-const OAUTH_ERRORS = new Set([
-  'invalid_request',
-  'unauthorized_client',
-  'invalid_client',
-  'invalid_grant',
-  'unsupported_grant_type',
-  'unsupported_response_type',
-  'invalid_scope',
-  'server_error',
-  'temporarily_unavailable',
-  'interaction_required',
-  'login_required',
-  'account_selection_required',
-  'consent_required',
-]);
 const oauthCode = (error: string) => (OAUTH_ERRORS.has(error) ? error : 'provider_error');
 
 /**

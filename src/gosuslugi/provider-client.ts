@@ -7,6 +7,26 @@ export type AuthorizationRequest = Pick<
   'state' | 'nonce' | 'codeVerifier' | 'purpose' | 'createdAt'
 >;
 
+/**
+ * RFC 6749's error names and OpenID Connect's prompt errors: the only words of a provider that
+ * may become a stable code of ours (anything else it says is only logged).
+ */
+export const OAUTH_ERRORS: ReadonlySet<string> = new Set([
+  'invalid_request',
+  'unauthorized_client',
+  'invalid_client',
+  'invalid_grant',
+  'unsupported_grant_type',
+  'unsupported_response_type',
+  'invalid_scope',
+  'server_error',
+  'temporarily_unavailable',
+  'interaction_required',
+  'login_required',
+  'account_selection_required',
+  'consent_required',
+]);
+
 /** Clock difference tolerated between this service and the provider, for every time claim. */
 export const CLOCK_TOLERANCE_S = 60;
 

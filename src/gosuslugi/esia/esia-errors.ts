@@ -1,3 +1,5 @@
+import { OAUTH_ERRORS } from '../provider-client.js';
+
 /**
  * The ЕСИА error codes the public clients know (the catalogue of ofstudio/go-api-epgu's
  * `esia/aas`: 26 codes of the authorization service, 11 of consents), each with a stable code
@@ -150,16 +152,6 @@ export function esiaErrorCode(description: string | null | undefined): string | 
   return match ? match[0] : null;
 }
 
-/** RFC 6749's error codes: the only provider words that become a stable code of ours. */
-const OAUTH_ERRORS = new Set([
-  'invalid_request',
-  'unauthorized_client',
-  'invalid_client',
-  'invalid_grant',
-  'unsupported_grant_type',
-  'unsupported_response_type',
-  'invalid_scope',
-]);
 const OAUTH_UNAVAILABLE = new Set(['server_error', 'temporarily_unavailable']);
 
 /**
