@@ -6,10 +6,13 @@
  *   org:create    --name "…" --kind authority|institution [--parent <id or ЛКО number>]
  *   org:tree
  *   admin:invite  --org <id or ЛКО number> --email … --last-name … --first-name …
- *                 [--middle-name …] [--position …] [--roles admin,head]
- *   operator:create --login … [--password-stdin] [--promote]
+ *                 [--middle-name …] [--snils …] [--position …] [--roles admin,head]
+ *                 (only the person with that ФИО, and SNILS if given, can accept it)
+ *   operator:create --login … [--password-stdin] [--promote [--reset-credentials]]
  *                 (a generated password is printed once; --promote makes an existing ordinary
- *                 account an operator; an existing operator gets a new password)
+ *                 account an operator, refused if it has a linked identity, no verified e-mail
+ *                 or a password set within 24 hours, unless --reset-credentials removes them
+ *                 all first and prints what it removed; an existing operator gets a new password)
  *   user:block    --login …   (login refused, every session ends at once)
  *   user:archive  --login …   (the same, for an account that is retired)
  *   user:unblock  --login …   (blocked or archived → active; ended sessions stay ended)
@@ -88,10 +91,12 @@ async function main(argv: string[]): Promise<void> {
       'first-name': { type: 'string' },
       'middle-name': { type: 'string' },
       position: { type: 'string' },
+      snils: { type: 'string' },
       roles: { type: 'string' },
       login: { type: 'string' },
       'password-stdin': { type: 'boolean' },
       promote: { type: 'boolean' },
+      'reset-credentials': { type: 'boolean' },
       reason: { type: 'string' },
     },
     strict: true,
@@ -149,6 +154,7 @@ async function main(argv: string[]): Promise<void> {
             lastName: values['last-name'],
             firstName: values['first-name'],
             middleName: values['middle-name'],
+            snils: values.snils,
             position: values.position,
             roles: (values.roles ?? 'admin').split(',').map((role) => role.trim()),
           });
@@ -163,9 +169,23 @@ async function main(argv: string[]): Promise<void> {
           const password = values['password-stdin']
             ? readFileSync(0, 'utf8').split('\n')[0]
             : generatePassword();
-          const { user, created } = await app
+          if (values['reset-credentials'] && !values.promote)
+            throw new UsageError('--reset-credentials goes with --promote');
+          const { user, created, removed } = await app
             .get(OperatorsService)
-            .createOrReset(values.login, password, { promote: values.promote });
+            .createOrReset(values.login, password, {
+              promote: values.promote,
+              resetCredentials: values['reset-credentials'],
+            });
+          if (removed) {
+            out(
+              `removed from ${user.login}: linked identities [${removed.identities.join(', ')}]; password ${
+                removed.password ? 'yes' : 'none'
+              }; e-mail ${removed.email ?? 'none'}; pending e-mail ${removed.pendingEmail ?? 'none'}; phone ${
+                removed.phone ?? 'none'
+              }; ${removed.accountTokens} e-mail links; ${removed.sessions} sessions ended`,
+            );
+          }
           out(`${created ? 'created' : 'updated'} platform operator ${user.login}`);
           if (!values['password-stdin']) out(`password (shown once): ${password}`);
           return;

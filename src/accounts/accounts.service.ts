@@ -158,6 +158,48 @@ export class AccountsService {
     return this.profile(user);
   }
 
+  private newPasswordErrors(user: User, dto: ChangePasswordDto): FieldErrors {
+    const errors: FieldErrors = {};
+    const violations = checkPassword(dto.newPassword, { login: user.login });
+    if (violations.length > 0) errors.newPassword = violations;
+    if (dto.newPassword !== dto.newPasswordRepeat) {
+      errors.newPasswordRepeat = [{ code: 'mismatch', message: 'Пароли не совпадают' }];
+    }
+    return errors;
+  }
+
+  /**
+   * The first password of an account that has none (one made by accepting an invitation through
+   * Госуслуги): no current password to ask for, so a recent login stands in for it, as for every
+   * change to how the account logs in. Afterwards Госуслуги may be unlinked. The verified address
+   * is told.
+   */
+  private async setFirstPassword(
+    user: User,
+    current: Session,
+    dto: ChangePasswordDto,
+    client: ClientInfo,
+  ): Promise<void> {
+    const errors = this.newPasswordErrors(user, dto);
+    if (Object.keys(errors).length > 0) throw new ValidationFailedError(errors);
+    if (Date.now() - current.authenticatedAt.getTime() > RECENT_AUTHENTICATION_MS)
+      throw Errors.reauthenticationRequired();
+    const hash = await this.hasher.hash(dto.newPassword);
+    await this.em.transactional(async (em) => {
+      const account = await lockAccount(em, user.id, current);
+      // A password set meanwhile (another tab) is not replaced without the current one.
+      if (await em.count(PasswordCredential, { user: account }))
+        throw Errors.passwordChangedConcurrently();
+      em.persist(new PasswordCredential(account, hash));
+      await this.notices.tell(em, account, { kind: 'password-changed' }, client);
+      this.audit.record(
+        { type: 'password.set', actorUserId: user.id, targetUserId: user.id, client },
+        em,
+      );
+      await em.flush();
+    });
+  }
+
   /**
    * Requires the current password (a wrong one counts toward lockout like a failed login), applies
    * the policy with the login, and ends every other session of the account; the current one
@@ -169,15 +211,11 @@ export class AccountsService {
     dto: ChangePasswordDto,
     client: ClientInfo,
   ): Promise<void> {
-    const errors: FieldErrors = {};
-    const violations = checkPassword(dto.newPassword, { login: user.login });
-    if (violations.length > 0) errors.newPassword = violations;
-    if (dto.newPassword !== dto.newPasswordRepeat) {
-      errors.newPasswordRepeat = [{ code: 'mismatch', message: 'Пароли не совпадают' }];
-    }
+    if (!(await this.hasPassword(user))) return this.setFirstPassword(user, current, dto, client);
+    const errors = this.newPasswordErrors(user, dto);
     const verified = await this.auth.verifyCurrentPassword(
       user,
-      dto.currentPassword,
+      dto.currentPassword ?? '',
       client,
       'password.change_failed',
     );
@@ -199,7 +237,7 @@ export class AccountsService {
         em,
         verified.credential.id,
         verified.verifiedHash,
-        dto.currentPassword,
+        dto.currentPassword ?? '',
       );
       if (!locked) throw Errors.passwordChangedConcurrently();
       const { credential } = locked;

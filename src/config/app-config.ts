@@ -294,7 +294,7 @@ function gosuslugiConfig(env: EnvSchema, publicUrl: string, problems: string[]):
       issuer: `${publicUrl}${DEV_STAND_IN.path}`,
       clientId: DEV_STAND_IN.clientId,
       clientSecret: DEV_STAND_IN.clientSecret,
-      scopes: env.GOSUSLUGI_SCOPES ?? 'openid fullname',
+      scopes: env.GOSUSLUGI_SCOPES ?? 'openid fullname snils',
       redirectUri,
       standIn: true,
     };

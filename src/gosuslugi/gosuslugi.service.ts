@@ -17,7 +17,7 @@ import {
 } from '../identity/identity-links.service.js';
 import { User, UserStatus } from '../identity/user.entity.js';
 import { AccountNotices } from '../mail/account-notices.js';
-import { Invitations } from '../pos/invitations.service.js';
+import { Invitations, type RefusalReason } from '../pos/invitations.service.js';
 import { AuthService, type LoginResult } from '../sessions/auth.service.js';
 import { RECENT_AUTHENTICATION_MS } from '../sessions/recent-authentication.js';
 import { AuthMethod, Session } from '../sessions/session.entity.js';
@@ -60,7 +60,15 @@ const INVITATION_PAGES = {
   unknown: 'invitationUnknown',
   account_unavailable: 'accountUnavailable',
   already_member: 'alreadyMember',
-} as const satisfies Record<string, GosuslugiPage>;
+  profile_mismatch: 'invitationMismatch',
+  untrusted: 'invitationUntrusted',
+  snils_unavailable: 'invitationSnilsUnavailable',
+  email_has_account: 'invitationHasAccount',
+  identity_linked_elsewhere: 'linkedElsewhere',
+  already_linked: 'alreadyLinked',
+  session_ended: 'sessionEnded',
+  retry: 'invitationRetry',
+} as const satisfies Record<RefusalReason, GosuslugiPage>;
 
 /**
  * The three flows through Госуслуги — login, link, and (with the ПОС issue) invitation
@@ -110,11 +118,15 @@ export class GosuslugiService {
     return this.provider.logoutUrl(`${this.config.publicUrl}${LOGGED_OUT_PATH}`);
   }
 
-  /** From the invitation page: the token itself stays out of the transaction, its invitation id goes in. */
-  async startInvite(response: Response, invitationId: string): Promise<URL> {
+  /**
+   * From the invitation page: the token itself stays out of the transaction, its invitation id
+   * goes in; with `into`, the signed-in session whose account the person chose to accept into.
+   */
+  async startInvite(response: Response, invitationId: string, into?: Session): Promise<URL> {
     const transaction = await this.transactions.begin(response, LoginPurpose.Invite, {
       invitationId,
       returnTo: '/pos',
+      ...(into && { userId: into.user.id, sessionId: into.id }),
     });
     // The invitation binds whoever comes back: never reuse a Госуслуги session left in the browser.
     return this.provider.authorizationUrl(transaction, { reauthenticate: true });
@@ -315,17 +327,34 @@ export class GosuslugiService {
   ): Promise<CallbackOutcome> {
     if (!transaction.invitationId)
       return this.refuse('invalidTransaction', client, 'no_invitation');
-    const outcome = await this.invitations.accept(transaction.invitationId, identity, client);
+    // Accepting into the signed-in account: the browser must still hold the session that chose it.
+    const into = transaction.sessionId
+      ? await this.linkingSession(request, transaction)
+      : undefined;
+    if (into === null) return this.sessionEnded(client, transaction);
+    const outcome = await this.invitations.accept(
+      transaction.invitationId,
+      identity,
+      client,
+      into && { userId: into.user.id, sessionId: into.id },
+    );
     if (outcome.kind === 'refused') {
       await this.audit.write({
         type: 'pos.invitation.refused',
         client,
         details: { invitationId: transaction.invitationId, reason: outcome.reason },
       });
+      const detail =
+        outcome.reason === 'profile_mismatch' && outcome.organization
+          ? `Приглашение в «${outcome.organization}» выписано на другого человека. Обратитесь к администратору этой организации.`
+          : outcome.reason === 'email_has_account' && outcome.email
+            ? `Адрес ${outcome.email} уже подтверждён в другой учётной записи.`
+            : undefined;
       return {
         kind: 'refused',
         page: INVITATION_PAGES[outcome.reason],
         code: `invitation_${outcome.reason}`,
+        detail,
       };
     }
     const previous = await this.sessions.fromCookie(request);
@@ -379,7 +408,17 @@ export class GosuslugiService {
       await this.em.transactional(async (em) => {
         // The account first (the order every account change takes); the session must still be live.
         const account = await lockAccount(em, user.id, session);
+        // Another tab confirming the same link got the lock first: it linked, audited and told.
+        const before = await em.count(FederatedIdentity, {
+          user: account,
+          issuer: identity.issuer,
+          subject: identity.subject,
+        });
         const linked = await this.links.link(em, account, identity);
+        if (before > 0) {
+          await em.flush();
+          return;
+        }
         this.applyNames(account, identity);
         const email = useEmail ? adoptableEmail(account, identity) : null;
         if (email) {

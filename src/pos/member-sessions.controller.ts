@@ -28,9 +28,16 @@ export class MemberSessionsController {
   @Get()
   @PosRoute('admin')
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'Активные сеансы пользователя учётной записи' })
-  list(@CurrentAuth() auth: AuthContext, @Param('id', ID) id: string): Promise<SessionResponse[]> {
-    return this.memberSessions.list(auth.user, auth.session.id, id);
+  @ApiOperation({
+    summary:
+      'Активные сеансы пользователя учётной записи: сколько и когда; ip и userAgent — null (их видит только сам пользователь и, с записью в журнал, оператор платформы)',
+  })
+  list(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id', ID) id: string,
+    @Client() client: ClientInfo,
+  ): Promise<SessionResponse[]> {
+    return this.memberSessions.list(auth.user, auth.session.id, id, client);
   }
 
   @Delete()

@@ -1,5 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { User } from '../identity/user.entity.js';
 import {
@@ -30,6 +31,7 @@ export class MemberSessions {
     private readonly members: MembersService,
     private readonly access: PosAccess,
     private readonly sessions: SessionManagement,
+    private readonly audit: AuditService,
   ) {}
 
   private async target(
@@ -58,13 +60,47 @@ export class MemberSessions {
     if (!reached) throw SessionErrors.outOfReach();
   }
 
+  /**
+   * The person's live sessions as the caller may see them: an administrator sees how many and
+   * when (enough to decide to end them), never where from, the IP addresses and user agents being
+   * the person's own business; a platform operator sees them too, and that is audited.
+   */
+  private async visibleSessions(
+    caller: User,
+    callerSessionId: string,
+    membership: Membership,
+    organization: Organization,
+    person: User | null,
+    client: ClientInfo,
+  ): Promise<{ sessions: SessionResponse[]; private: boolean }> {
+    if (!person) return { sessions: [], private: !caller.isPlatformOperator };
+    const sessions = await this.sessions.list(person, callerSessionId);
+    if (!caller.isPlatformOperator)
+      return {
+        sessions: sessions.map((session) => ({ ...session, ip: null, userAgent: null })),
+        private: true,
+      };
+    await this.audit.write({
+      type: 'pos.member.sessions_viewed',
+      actorUserId: caller.id,
+      targetUserId: person.id,
+      organizationId: organization.id,
+      client,
+      details: { membershipId: membership.id, sessions: sessions.length },
+    });
+    return { sessions, private: false };
+  }
+
   async list(
     caller: User,
     callerSessionId: string,
     membershipId: string,
+    client: ClientInfo,
   ): Promise<SessionResponse[]> {
-    const { person } = await this.target(caller, membershipId);
-    return person ? this.sessions.list(person, callerSessionId) : [];
+    const { membership, organization, person } = await this.target(caller, membershipId);
+    return (
+      await this.visibleSessions(caller, callerSessionId, membership, organization, person, client)
+    ).sessions;
   }
 
   /** The member account and its person's live sessions, as the administrator's page shows them. */
@@ -72,11 +108,19 @@ export class MemberSessions {
     caller: User,
     callerSessionId: string,
     membershipId: string,
-  ): Promise<{ member: MemberResponse; sessions: SessionResponse[] }> {
-    const { membership, person } = await this.target(caller, membershipId);
+    client: ClientInfo,
+  ): Promise<{ member: MemberResponse; sessions: SessionResponse[]; private: boolean }> {
+    const { membership, organization, person } = await this.target(caller, membershipId);
     return {
       member: MemberResponse.of(membership),
-      sessions: person ? await this.sessions.list(person, callerSessionId) : [],
+      ...(await this.visibleSessions(
+        caller,
+        callerSessionId,
+        membership,
+        organization,
+        person,
+        client,
+      )),
     };
   }
 

@@ -3,10 +3,13 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
+import { AppConfig } from '../config/app-config.js';
 import { normalizeEmail } from '../identity/normalize.js';
+import { PersonalDataKey } from '../identity/personal-data-key.service.js';
 import { type User } from '../identity/user.entity.js';
 import { type AddMemberDto, type ChangeRolesDto, MemberResponse } from './dto/member.dto.js';
 import { Invitations } from './invitations.service.js';
+import { snilsDigits } from './invitee.js';
 import { Membership, MembershipStatus } from './membership.entity.js';
 import { type Organization } from './organization.entity.js';
 import { PosAccess } from './pos-access.service.js';
@@ -23,7 +26,25 @@ export class MembersService {
     private readonly access: PosAccess,
     private readonly invitations: Invitations,
     private readonly audit: AuditService,
+    private readonly personalData: PersonalDataKey,
+    private readonly config: AppConfig,
   ) {}
+
+  /**
+   * The invitee's SNILS as it is kept: a digest to match what Госуслуги gives, and the last three
+   * digits to show. Refused when the service does not ask Госуслуги for the SNILS (the `snils`
+   * scope): such an invitation could never be accepted.
+   */
+  private invitedSnils(
+    snils: string | undefined,
+  ): { snilsDigest: string; snilsLast3: string } | null {
+    if (snils === undefined || snils === '') return null;
+    if (!this.config.gosuslugi.scopes.split(' ').includes('snils'))
+      throw PosErrors.snilsNotRequested();
+    // The DTO has checked the number (its check digits too).
+    const digits = snilsDigits(snils)!;
+    return { snilsDigest: this.personalData.snilsDigest(digits)!, snilsLast3: digits.slice(8) };
+  }
 
   async list(user: User, organizationId: string, archived: boolean): Promise<MemberResponse[]> {
     const organization = await this.access.administered(user, organizationId);
@@ -50,6 +71,7 @@ export class MembersService {
         ? await this.access.organization(organizationId)
         : await this.access.administered(actor, organizationId);
     const actorId = actor === 'cli' ? null : actor.id;
+    const snils = this.invitedSnils(dto.snils);
     try {
       const membership = await this.em.transactional(async (em) => {
         const created = Object.assign(new Membership(), {
@@ -57,8 +79,9 @@ export class MembersService {
           email: normalizeEmail(dto.email),
           lastName: dto.lastName,
           firstName: dto.firstName,
-          middleName: dto.middleName ?? null,
+          middleName: dto.middleName || null,
           position: dto.position ?? null,
+          ...snils,
           roles: dto.roles,
           invitedBy: actorId,
         });
@@ -75,6 +98,7 @@ export class MembersService {
             details: {
               membershipId: created.id,
               roles: dto.roles,
+              withSnils: snils !== null,
               via: actor === 'cli' ? 'cli' : 'api',
             },
           },

@@ -52,6 +52,22 @@ export class Membership {
   @Property({ type: 'string', length: 200, nullable: true })
   position: string | null = null;
 
+  /** The invitee's SNILS as an HMAC under PERSONAL_DATA_KEY (matched at acceptance), never the number. */
+  @Property({ type: 'string', length: 64, nullable: true, hidden: true })
+  snilsDigest: string | null = null;
+
+  /** The last three digits of that SNILS, all the administrator's list shows of it. */
+  @Property({ type: 'string', length: 3, nullable: true })
+  snilsLast3: string | null = null;
+
+  /** The ФИО Госуслуги gave when the invitation was accepted. */
+  @Property({ type: 'string', length: 310, nullable: true })
+  acceptedName: string | null = null;
+
+  /** The last time someone tried to accept the invitation with another Госуслуги profile. */
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  mismatchAt: Date | null = null;
+
   @Property({ type: 'text[]', columnType: 'text[]' })
   roles!: PosRole[];
 

@@ -6,10 +6,15 @@ import { Client, type ClientInfo } from '../common/client-info.js';
 import { GOSUSLUGI_PAGES } from '../gosuslugi/gosuslugi.texts.js';
 import { GosuslugiService } from '../gosuslugi/gosuslugi.service.js';
 import { ProviderError } from '../gosuslugi/provider-client.js';
-import { Csrf, CsrfFormDto } from '../web/csrf.js';
+import { RECENT_AUTHENTICATION_MS } from '../sessions/recent-authentication.js';
+import { type Session } from '../sessions/session.entity.js';
+import { SessionService } from '../sessions/session.service.js';
+import { Csrf } from '../web/csrf.js';
 import { PageRenderer } from '../web/page-renderer.js';
 import { ConfirmationService, ConfirmDto, type MembershipSummary } from './confirmation.service.js';
+import { AcceptInvitationFormDto } from './dto/accept-invitation-form.dto.js';
 import { Invitations } from './invitations.service.js';
+import { fullName } from './invitee.js';
 import { PosAccess } from './pos-access.service.js';
 import { PosRoute } from './pos-area.guard.js';
 import { KIND_NAMES } from './pos.texts.js';
@@ -32,6 +37,7 @@ export class PosController {
     private readonly gosuslugi: GosuslugiService,
     private readonly pages: PageRenderer,
     private readonly csrf: Csrf,
+    private readonly sessions: SessionService,
   ) {}
 
   @Get('api/v1/pos/me/confirmation')
@@ -109,16 +115,26 @@ export class PosController {
     const found = await this.invitations.lookup(token);
     if (found.kind !== 'usable') return this.refused(response, found.kind);
     const membership = found.invitation.membership;
+    const session = await this.sessions.fromCookie(request);
+    const landing = `/pos/invitations/${encodeURIComponent(token)}`;
     this.pages.send(response, 200, 'invitation', {
       organization: membership.organization.name,
       kind: KIND_NAMES[membership.organization.kind],
       lkoNumber: String(membership.organization.lkoNumber),
-      name: [membership.lastName, membership.firstName, membership.middleName]
-        .filter(Boolean)
-        .join(' '),
+      name: fullName(membership),
+      snilsLast3: membership.snilsLast3,
       roles: membership.roles.map(roleName),
-      acceptUrl: `/pos/invitations/${token}/accept`,
+      acceptUrl: `${landing}/accept`,
+      loginUrl: `/login?${new URLSearchParams({ returnTo: landing })}`,
+      landing,
       csrf: this.csrf.token(request, response),
+      // A signed-in person joins the account they have: linked accounts get it through the link,
+      // others may accept into this account or log out first («Это не я»).
+      signedIn: session && {
+        login: session.user.login,
+        name: fullName(session.user) || null,
+        linked: await this.invitations.hasProviderLink(session.user),
+      },
     });
   }
 
@@ -133,25 +149,40 @@ export class PosController {
 
   @Post('pos/invitations/:token/accept')
   @Public()
-  @ApiOperation({ summary: 'Принять приглашение: форма страницы приглашения → Госуслуги' })
+  @ApiOperation({
+    summary:
+      'Принять приглашение: форма страницы приглашения → Госуслуги (into=account — в текущую учётную запись)',
+  })
   async accept(
     @Param('token') token: string,
     @Req() request: Request,
     @Res() response: Response,
-    @Body() form: CsrfFormDto,
+    @Body() form: AcceptInvitationFormDto,
   ): Promise<void> {
     response.setHeader('Referrer-Policy', 'no-referrer');
+    const landing = `/pos/invitations/${encodeURIComponent(token)}`;
     // Same origin and the landing page's form token: a forged cross-site post accepts nothing.
-    if (!this.csrf.checkForm(request, form.csrf)) {
-      response.redirect(303, `/pos/invitations/${encodeURIComponent(token)}`);
-      return;
-    }
+    if (!this.csrf.checkForm(request, form.csrf)) return response.redirect(303, landing);
     const found = await this.invitations.lookup(token);
     if (found.kind !== 'usable') return this.refused(response, found.kind);
+    const session = await this.sessions.fromCookie(request);
+    const linked = session ? await this.invitations.hasProviderLink(session.user) : false;
+    let into: Session | undefined;
+    if (session && !linked) {
+      // Signed in to an account without Госуслуги: the person chooses on the page, this one or «Это не я».
+      if (form.into !== 'account') return response.redirect(303, landing);
+      // The same rule as linking: a password (or a Госуслуги login) within the last minutes.
+      if (Date.now() - session.authenticatedAt.getTime() > RECENT_AUTHENTICATION_MS)
+        return response.redirect(
+          303,
+          `/login?${new URLSearchParams({ reauth: '1', returnTo: landing })}`,
+        );
+      into = session;
+    }
     try {
       response.redirect(
         303,
-        (await this.gosuslugi.startInvite(response, found.invitation.id)).href,
+        (await this.gosuslugi.startInvite(response, found.invitation.id, into)).href,
       );
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;

@@ -15,6 +15,24 @@ export const PosErrors = {
       'not_an_operator',
       `Учётная запись «${login}» уже есть и не является оператором: добавьте --promote, если её действительно нужно сделать оператором`,
     ),
+  promotionRefused: (login: string, reasons: string[]) =>
+    new DomainError(
+      HttpStatus.CONFLICT,
+      'promotion_refused',
+      `Учётная запись «${login}» не сделана оператором: ${reasons
+        .map(
+          (reason) =>
+            ({
+              linked_identity: 'к ней привязан профиль Госуслуг',
+              unverified_email: 'у неё нет подтверждённого адреса e-mail',
+              recent_password: 'пароль задан меньше суток назад',
+            })[reason] ?? reason,
+        )
+        .join(
+          '; ',
+        )}. Её мог заранее зарегистрировать кто-то другой. Добавьте --reset-credentials: будут удалены привязки, пароль, e-mail и сеансы.`,
+      undefined,
+    ),
   confirmationRequired: () =>
     new DomainError(
       HttpStatus.FORBIDDEN,
@@ -53,6 +71,21 @@ export const PosErrors = {
       HttpStatus.CONFLICT,
       'archive_self',
       'Нельзя перенести в архив собственную учётную запись: это сделает другой администратор',
+    ),
+  snilsNotRequested: () =>
+    new DomainError(
+      HttpStatus.UNPROCESSABLE_ENTITY,
+      'validation_failed',
+      'Проверьте введённые данные',
+      {
+        snils: [
+          {
+            code: 'snils_not_requested',
+            message:
+              'Сервис не запрашивает СНИЛС у Госуслуг (нет области snils в GOSUSLUGI_SCOPES): приглашение с СНИЛС нельзя было бы принять. Оставьте поле пустым или обратитесь к оператору платформы.',
+          },
+        ],
+      },
     ),
   wrongStatus: (message: string) => new DomainError(HttpStatus.CONFLICT, 'wrong_status', message),
   resendLimit: () =>

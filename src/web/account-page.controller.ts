@@ -14,6 +14,7 @@ import { validatePayload } from '../common/validation.js';
 import { AppConfig } from '../config/app-config.js';
 import { GosuslugiService } from '../gosuslugi/gosuslugi.service.js';
 import { LOGGED_OUT_PATH } from '../gosuslugi/provider-client.js';
+import { safeReturnTo } from '../gosuslugi/return-to.js';
 import { AuthService } from '../sessions/auth.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { clearSessionCookie } from '../sessions/session-cookie.js';
@@ -53,6 +54,14 @@ export class AccountFormDto {
   @IsString()
   @MaxLength(1024)
   passwordRepeat?: string;
+}
+
+/** «Выйти», or «Это не я» on an invitation page: back there afterwards (a local path only). */
+export class LogoutFormDto extends CsrfFormDto {
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  returnTo?: string;
 }
 
 /** The API's password fields under the names of the page's inputs. */
@@ -141,6 +150,7 @@ export class AccountPageController {
     if (email !== (user.pendingEmail ?? user.email ?? ''))
       changes.email = email === '' ? null : email;
     const changingPassword = Boolean(form.currentPassword || form.password || form.passwordRepeat);
+    const hadPassword = await this.accounts.hasPassword(user);
 
     let errors: FieldErrors = {};
     let profile: UpdateProfileDto | undefined;
@@ -169,8 +179,21 @@ export class AccountPageController {
             client,
           );
         } catch (error) {
-          if (!(error instanceof DomainError) || !error.errors) throw error;
-          errors = renameFields(error.errors, PASSWORD_FIELDS);
+          if (error instanceof DomainError && error.code === 'reauthentication_required') {
+            // A first password (no current one to ask for) needs a recent login instead.
+            errors = {
+              password: [
+                {
+                  code: error.code,
+                  message:
+                    'Чтобы задать пароль, войдите через Госуслуги ещё раз (кнопка «Выйти», затем вход) и сразу повторите.',
+                },
+              ],
+            };
+          } else {
+            if (!(error instanceof DomainError) || !error.errors) throw error;
+            errors = renameFields(error.errors, PASSWORD_FIELDS);
+          }
         }
       }
     }
@@ -206,7 +229,9 @@ export class AccountPageController {
       }
     }
     const notice = changingPassword
-      ? 'password_changed'
+      ? hadPassword
+        ? 'password_changed'
+        : 'password_set'
       : typeof changes.email === 'string'
         ? 'verification_sent'
         : 'saved';
@@ -309,7 +334,7 @@ export class AccountPageController {
   async logout(
     @Req() request: Request,
     @Res() response: Response,
-    @Body() form: CsrfFormDto,
+    @Body() form: LogoutFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
     const fresh = this.csrf.checkForm(request, form.csrf);
@@ -326,7 +351,9 @@ export class AccountPageController {
     if (session) await this.auth.logout(session, client);
     clearSessionCookie(response, this.config);
     this.csrf.rotate(response);
-    response.redirect(303, providerLogout?.href ?? LOGGED_OUT_PATH);
+    // Out of the provider too when it holds a session here; otherwise back where asked (the
+    // invitation page after «Это не я»), or the login page.
+    response.redirect(303, providerLogout?.href ?? safeReturnTo(form.returnTo) ?? LOGGED_OUT_PATH);
   }
 
   private async render(

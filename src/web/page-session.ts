@@ -9,6 +9,8 @@ export type NavSection = 'account' | 'pos' | 'admin';
 
 export interface Nav {
   login: string;
+  /** The ФИО (from Госуслуги, or as the account has it), when the account has one. */
+  name: string | null;
   csrf: string;
   admin: boolean;
   current?: NavSection;
@@ -51,6 +53,13 @@ export class PageSessions {
     const admin =
       user.isPlatformOperator ||
       (await this.access.memberships(user)).some((m) => m.roles.includes('admin'));
-    return { login: user.login, csrf: this.csrf.token(request, response), admin, current };
+    const name = [user.lastName, user.firstName, user.middleName].filter(Boolean).join(' ');
+    return {
+      login: user.login,
+      name: name || null,
+      csrf: this.csrf.token(request, response),
+      admin,
+      current,
+    };
   }
 }

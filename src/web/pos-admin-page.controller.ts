@@ -98,6 +98,11 @@ export class AddMemberFormDto extends OrganizationFormDto {
   @IsOptional()
   @IsString()
   @MaxLength(1000)
+  snils?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
   position?: string;
 
   /** Checkboxes: absent when none is ticked, a string for one, a list for several. */
@@ -152,7 +157,7 @@ interface AdminView {
   errors?: FieldErrors;
   values?: Record<string, unknown>;
   /** One member's «Активные сеансы» instead of the tab's content. */
-  memberSessions?: { member: MemberResponse; sessions: SessionResponse[] };
+  memberSessions?: { member: MemberResponse; sessions: SessionResponse[]; private: boolean };
 }
 
 const ID = new ParseUUIDPipe({ version: '4' });
@@ -228,6 +233,7 @@ export class PosAdminPageController {
         lastName: form.lastName,
         firstName: form.firstName,
         ...(emptyToUndefined(form.middleName) && { middleName: form.middleName }),
+        ...(emptyToUndefined(form.snils) && { snils: form.snils }),
         ...(emptyToUndefined(form.position) && { position: form.position }),
         roles: form.roles ?? [],
       });
@@ -286,12 +292,13 @@ export class PosAdminPageController {
     @Res() response: Response,
     @Param('id', ID) id: string,
     @Query('notice') notice: unknown,
+    @Client() client: ClientInfo,
   ): Promise<void> {
     const session = await this.pageSessions.require(request, response, memberSessionsUrl(id));
     if (!session) return;
     let overview: AdminView['memberSessions'];
     try {
-      overview = await this.memberSessions.overview(session.user, session.id, id);
+      overview = await this.memberSessions.overview(session.user, session.id, id, client);
     } catch (error) {
       return this.failed(request, response, session, error, { tab: 'members' });
     }
@@ -488,6 +495,7 @@ export class PosAdminPageController {
       const { member, sessions } = view.memberSessions;
       data.memberSessions = {
         member,
+        private: view.memberSessions.private,
         sessions: sessions.map(sessionRow),
         backHref: adminUrl(organization.id, 'members'),
       };

@@ -12,6 +12,10 @@ export const ACCOUNT_NOTICES = {
     kind: 'success',
     text: 'Пароль изменён. Сеансы на других устройствах завершены.',
   },
+  password_set: {
+    kind: 'success',
+    text: 'Пароль задан: теперь можно входить и по логину с паролем.',
+  },
   unlinked: { kind: 'success', text: 'Профиль Госуслуг отвязан от учётной записи' },
   linked: { kind: 'success', text: 'Профиль Госуслуг привязан к учетной записи ЭПОС' },
   email_verified: { kind: 'success', text: 'Адрес электронной почты подтверждён' },

@@ -1,11 +1,15 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsString, MaxLength } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
 
 export class ChangePasswordDto {
-  @ApiProperty()
+  @ApiPropertyOptional({
+    description:
+      'Обязателен, если пароль уже есть. Учётная запись без пароля (созданная приглашением через Госуслуги) задаёт первый пароль без него, после недавнего входа',
+  })
+  @IsOptional()
   @IsString()
   @MaxLength(1024)
-  currentPassword!: string;
+  currentPassword?: string;
 
   /** Checked against the policy (with the login) by the service, with the other fields. */
   @ApiProperty({ description: 'Политика паролей: GET /api/v1/password-policy' })

@@ -10,14 +10,32 @@ import {
   IsString,
   Length,
   MaxLength,
+  ValidateBy,
 } from 'class-validator';
-import { IsEmailAddress, NoControlCharacters } from '../../common/validation.js';
+import { CODE_PREFIX, IsEmailAddress, NoControlCharacters } from '../../common/validation.js';
+import { snilsChecksumValid } from '../invitee.js';
 import { trimmed } from '../../accounts/dto/fields.js';
 import { type Membership } from '../membership.entity.js';
 import { STATUS_NAMES } from '../pos.texts.js';
 import { ROLE_CODES, type PosRole, roleName } from '../roles.js';
 
 const ROLE_LIST = { context: { code: 'unknown_role', message: `Роли: ${ROLE_CODES.join(', ')}` } };
+
+const INVALID_SNILS = {
+  code: 'invalid_snils',
+  message:
+    'СНИЛС указан с ошибкой: нужно 11 цифр (например, 112-233-445 95), контрольное число должно сходиться',
+};
+
+/** A SNILS with a right check number, in any of the usual spellings. */
+const IsSnils = () =>
+  ValidateBy({
+    name: `${CODE_PREFIX}${INVALID_SNILS.code}`,
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && snilsChecksumValid(value),
+      defaultMessage: () => INVALID_SNILS.message,
+    },
+  });
 
 /** «Добавить пользователя». */
 export class AddMemberDto {
@@ -48,6 +66,18 @@ export class AddMemberDto {
   @MaxLength(100)
   @NoControlCharacters()
   middleName?: string;
+
+  @ApiPropertyOptional({
+    example: '112-233-445 95',
+    description:
+      'СНИЛС приглашаемого: принять приглашение сможет только профиль Госуслуг с этим СНИЛС. Хранится только HMAC; в списке видны последние 3 цифры',
+  })
+  @IsOptional()
+  @Transform(trimmed)
+  @IsString()
+  @MaxLength(20)
+  @IsSnils()
+  snils?: string;
 
   @ApiPropertyOptional({ example: 'Директор' })
   @IsOptional()
@@ -84,6 +114,18 @@ export class MemberResponse {
   @ApiProperty() firstName!: string;
   @ApiPropertyOptional({ nullable: true }) middleName!: string | null;
   @ApiPropertyOptional({ nullable: true }) position!: string | null;
+  @ApiPropertyOptional({ nullable: true, description: 'Последние 3 цифры СНИЛС из приглашения' })
+  snilsLast3!: string | null;
+  @ApiPropertyOptional({
+    nullable: true,
+    description: 'ФИО, которое вернули Госуслуги, когда приглашение приняли',
+  })
+  acceptedName!: string | null;
+  @ApiPropertyOptional({
+    nullable: true,
+    description: 'Последняя попытка принять приглашение другим профилем Госуслуг',
+  })
+  mismatchAt!: string | null;
   @ApiProperty({ isArray: true, enum: ROLE_CODES }) roles!: PosRole[];
   @ApiProperty({ type: [String], description: 'Названия ролей' }) roleNames!: string[];
   @ApiProperty({ enum: ['invited', 'registered', 'confirmed', 'archived'] }) status!: string;
@@ -103,6 +145,9 @@ export class MemberResponse {
       firstName: membership.firstName,
       middleName: membership.middleName,
       position: membership.position,
+      snilsLast3: membership.snilsLast3,
+      acceptedName: membership.acceptedName,
+      mismatchAt: membership.mismatchAt?.toISOString() ?? null,
       roles: membership.roles,
       roleNames: membership.roles.map(roleName),
       status: membership.status,
