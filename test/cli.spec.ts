@@ -25,7 +25,7 @@ describe('the platform operator command line', () => {
       const seed = new pg.Client({ connectionString: database.url });
       await seed.connect();
       await seed.query(
-        `insert into users (id, login, status, is_platform_operator, created_at, updated_at) values (gen_random_uuid(), 'ivanova', 'active', false, now(), now())`,
+        `insert into users (id, login, email, status, is_platform_operator, created_at, updated_at) values (gen_random_uuid(), 'ivanova', 'ivanova@example.ru', 'active', false, now(), now())`,
       );
       await seed.end();
       const refused = await cli(database.url, ['operator:create', '--login', 'ivanova']);

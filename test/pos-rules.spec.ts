@@ -7,7 +7,14 @@ import { type Organization } from '../src/pos/organization.entity.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
 import { begin, forgetStandInSession, throughStandIn } from './support/gosuslugi.js';
-import { json, memberBrowser, operatorBrowser, organization, patchJson } from './support/pos.js';
+import {
+  invitee,
+  json,
+  memberBrowser,
+  operatorBrowser,
+  organization,
+  patchJson,
+} from './support/pos.js';
 import { invitationLink, TestSmtp } from './support/smtp.js';
 
 const smtp = new TestSmtp();
@@ -238,15 +245,18 @@ describe('ПОС: the confirmation gate', () => {
 });
 
 describe('ПОС: invitations', () => {
+  /** An invitation for the stand-in's test person `oid` (the acceptance must be theirs). */
   async function invite(
     email: string,
     into: Organization = b,
+    oid = 1000000001,
   ): Promise<{ admin: Browser; membershipId: string; link: string }> {
     const operator = await operatorBrowser(t);
     const response = await operator.browser.postJson(
       `/api/v1/pos/organizations/${into.id}/members`,
       {
         ...member(into, email),
+        ...invitee(oid),
         roles: ['admin'],
       },
     );
@@ -285,7 +295,7 @@ describe('ПОС: invitations', () => {
   });
 
   it('is revoked by a re-send: the old link is refused, the new one works', async () => {
-    const { admin, membershipId, link } = await invite('resend@example.ru');
+    const { admin, membershipId, link } = await invite('resend@example.ru', b, 1000000002);
     const before = smtp.received.length;
     expect(
       (await admin.postJson(`/api/v1/pos/members/${membershipId}/resend-invitation`, {})).status,
@@ -348,7 +358,7 @@ describe('ПОС: invitations', () => {
   it('asks Госуслуги to check the person again for each invitation, even with a Госуслуги session in the browser', async () => {
     // Persons the other tests did not make members of these organisations.
     const first = await invite('first.of.two@example.ru', belowA);
-    const second = await invite('second.of.two@example.ru', region);
+    const second = await invite('second.of.two@example.ru', region, 1000000002);
     const browser = new Browser(t.url);
     expect((await acceptWith(browser, first.link, 1000000001)).status).toBe(303);
     const start = new URL(Browser.location(await begin(browser, `${second.link}/accept`)));
@@ -397,11 +407,11 @@ describe('ПОС: invitations', () => {
   });
 
   it('lets exactly one of two concurrent acceptances win', async () => {
-    const { membershipId, link } = await invite('race@example.ru');
+    const { membershipId, link } = await invite('race@example.ru', b, 1000000005);
     const first = new Browser(t.url);
     const second = new Browser(t.url);
     const callbacks = [
-      await throughStandIn(first, `${link}/accept`, 1000000003),
+      await throughStandIn(first, `${link}/accept`, 1000000005),
       await throughStandIn(second, `${link}/accept`, 1000000005),
     ];
     const statuses = (await Promise.all([first.get(callbacks[0]), second.get(callbacks[1])]))
@@ -415,7 +425,7 @@ describe('ПОС: invitations', () => {
   });
 
   it('binds the membership to the account already linked to that Госуслуги identity', async () => {
-    const { link, membershipId } = await invite('linked@example.ru');
+    const { link, membershipId } = await invite('linked@example.ru', b, 1000000004);
     const existing = await memberBrowser(t, a, ['executor']);
     // The existing account links Госуслуги person 1000000004 first (through the stand-in).
     const { linkThrough } = await import('./support/gosuslugi.js');

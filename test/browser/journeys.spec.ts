@@ -152,7 +152,8 @@ describe('journey 1: a parent’s «Личный кабинет» and Госус
     await pickPerson(page, 1000000001);
     await page.waitForURL('**/account');
     await see.value(page.getByLabel('Логин'), login);
-    await see.text(page.locator('.site nav .who'), login);
+    // The header names the person as Госуслуги gave the name, with the login.
+    await see.text(page.locator('.site nav .who'), `Иванова Мария Сергеевна (${login})`);
 
     // The phone width: the same page in one column, nothing wider than the screen.
     const phone = await newPage(375);
@@ -207,7 +208,12 @@ async function invitationFromMailbox(page: Page, email: string): Promise<string>
   return (await mail.locator('a[href*="/pos/invitations/"]').first().getAttribute('href'))!;
 }
 
-async function acceptInvitation(page: Page, link: string, oid: number): Promise<void> {
+async function acceptInvitation(
+  page: Page,
+  link: string,
+  oid: number,
+  accepted = true,
+): Promise<void> {
   await page.goto(link);
   await see.text(
     page.getByRole('heading', { level: 1 }),
@@ -215,7 +221,8 @@ async function acceptInvitation(page: Page, link: string, oid: number): Promise<
   );
   await page.getByRole('button', { name: 'Войти через Госуслуги' }).click();
   await pickPerson(page, oid);
-  await page.waitForURL('**/pos');
+  if (accepted) await page.waitForURL('**/pos');
+  else await page.waitForURL('**/auth/gosuslugi/callback**');
 }
 
 describe('journey 2: an organisation administrator', () => {
@@ -350,7 +357,7 @@ describe('journey 3: error pages', () => {
     const adminEmail = `${unique('used')}@uo.example.ru`;
     await operatorSetUp(adminEmail);
     const link = await invitationFromMailbox(page, adminEmail);
-    await acceptInvitation(page, link, 1000000005);
+    await acceptInvitation(page, link, 1000000004);
     const again = await page.goto(link);
     expect(again?.status()).toBe(410);
     await see.text(page.getByRole('heading', { level: 1 }), 'Приглашение уже использовано');
@@ -407,6 +414,79 @@ async function linkFromMailbox(page: Page, email: string, path: string): Promise
     await page.waitForTimeout(500);
   }
 }
+
+describe('journey 5: an invitation names its person', () => {
+  it('the administrator invites with SNILS → a namesake is refused and the admin sees the attempt → the invited person, signed in to ЭПОС, accepts into that account', async () => {
+    // The administrator of a new body, in through the invitation.
+    const admin = await newPage();
+    const adminEmail = `${unique('admin5')}@uo.example.ru`;
+    const { body } = await operatorSetUp(adminEmail);
+    await acceptInvitation(
+      admin.page,
+      await invitationFromMailbox(admin.page, adminEmail),
+      1000000004,
+    );
+    const dialog = admin.page.getByRole('dialog', { name: 'Подтвердите подключение' });
+    await dialog.getByLabel('Мною пройдено обучение').check();
+    await dialog.getByLabel('Личный кабинет организации готов к работе').check();
+    await dialog.getByRole('button', { name: 'Подтвердить' }).click();
+    await admin.page.waitForURL('**/pos');
+
+    // «Добавить пользователя» with the teacher's SNILS.
+    await admin.page.getByRole('link', { name: 'Администрирование ЛКО' }).first().click();
+    await see.text(admin.page.getByRole('heading', { level: 1 }), body);
+    await admin.page.getByRole('link', { name: 'Добавить пользователя' }).first().click();
+    const email = `${unique('petrov')}@school5.example.ru`;
+    await admin.page.getByLabel('Email').fill(email);
+    await admin.page.getByLabel('Фамилия').fill('Петров');
+    await admin.page.getByLabel('Имя', { exact: true }).fill('Алексей');
+    await admin.page.getByLabel('Отчество').fill('Игоревич');
+    await admin.page.getByLabel('СНИЛС').fill('000-000-002 03');
+    await admin.page.getByLabel('Исполнитель').check();
+    await admin.page.getByRole('button', { name: 'Добавить и отправить приглашение' }).click();
+    // A typo in the SNILS is caught by its check number, next to the field.
+    await see.contains(admin.page.locator('#snils-error'), 'СНИЛС указан с ошибкой');
+    await admin.page.getByLabel('СНИЛС').fill('000-000-002 02');
+    await screenshot(admin.page, '5-add-member-snils');
+    await admin.page.getByRole('button', { name: 'Добавить и отправить приглашение' }).click();
+    await admin.page.waitForURL('**tab=members&notice=added');
+    const row = admin.page.locator(`tr[data-member="${email}"]`);
+    await see.contains(row, 'СНИЛС …202');
+
+    // A full namesake with another SNILS follows the link: refused, nothing bound.
+    const stranger = await newPage();
+    const link = await invitationFromMailbox(stranger.page, email);
+    await acceptInvitation(stranger.page, link, 1000000006, false);
+    await see.text(
+      stranger.page.getByRole('heading', { level: 1 }),
+      'Данные профиля Госуслуг не совпадают с приглашением',
+    );
+    await see.contains(stranger.page.locator('main'), body);
+    await screenshot(stranger.page, '5-invitation-mismatch', true);
+    await admin.page.reload();
+    await see.contains(row, 'Попытка принять приглашение другим профилем Госуслуг');
+    await see.text(row.locator('.badge'), 'Приглашен');
+    await screenshot(admin.page, '5-members-mismatch', true);
+
+    // The teacher already has an ЭПОС account: signed in, he accepts into it.
+    const teacher = await newPage();
+    const login = unique('petrov');
+    await register(teacher.page, login);
+    await teacher.page.goto(link);
+    await see.visible(teacher.page.getByRole('button', { name: 'Это не я' }));
+    await screenshot(teacher.page, '5-invitation-signed-in', true);
+    await teacher.page.getByRole('button', { name: 'Принять в эту учётную запись' }).click();
+    await pickPerson(teacher.page, 1000000002);
+    await teacher.page.waitForURL('**/pos');
+    await see.text(teacher.page.locator('.site nav .who'), `Петров Алексей Игоревич (${login})`);
+    await admin.page.reload();
+    await see.text(row.locator('.badge'), 'Зарегистрирован');
+    await see.contains(row, 'Госуслуги: Петров Алексей Игоревич');
+    expect(admin.problems).toEqual([]);
+    expect(stranger.problems).toEqual([]);
+    expect(teacher.problems).toEqual([]);
+  }, 180_000);
+});
 
 describe('journey 4: «Забыли пароль?»', () => {
   it('verify the e-mail → «Забыли пароль?» → mail from the development mailbox → new password → login', async () => {

@@ -4,6 +4,7 @@ import { User } from '../../src/identity/user.entity.js';
 import { Membership, MembershipStatus } from '../../src/pos/membership.entity.js';
 import { Organization, OrganizationKind } from '../../src/pos/organization.entity.js';
 import { type PosRole } from '../../src/pos/roles.js';
+import { findTestPerson } from '../../src/dev/test-persons.js';
 import { type TestApp } from './app.js';
 import { Browser } from './browser.js';
 import { register, uniqueLogin } from './http.js';
@@ -87,4 +88,11 @@ export function patchJson(browser: Browser, path: string, body: unknown): Promis
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
+}
+
+/** The ФИО of a stand-in test person, as an invitation for them names it. */
+export function invitee(oid: number): { lastName: string; firstName: string; middleName: string } {
+  const person = findTestPerson(oid);
+  if (!person) throw new Error(`no test person ${oid}`);
+  return { lastName: person.lastName, firstName: person.firstName, middleName: person.middleName };
 }
