@@ -99,8 +99,10 @@ describe('configuration', () => {
       TOKEN_SIGNING_KEY: SIGNING_KEY,
     };
     expect(problems(base)).toEqual([expect.stringContaining('GOSUSLUGI_PROFILE is not set')]);
+    // The stand-in asks for SNILS by default, which production keeps only under a configured key.
     expect(problems({ ...base, GOSUSLUGI_PROFILE: 'dev' })).toEqual([
       expect.stringContaining('stand-in is for development only'),
+      expect.stringContaining('PERSONAL_DATA_KEY is not set'),
     ]);
     expect(problems({ ...base, GOSUSLUGI_PROFILE: 'oidc' })).toEqual([
       expect.stringContaining('GOSUSLUGI_ISSUER'),
@@ -260,7 +262,7 @@ describe('configuration', () => {
       profile: 'dev',
       issuer: 'http://localhost:4000/dev/gosuslugi',
       redirectUri: 'http://localhost:4000/auth/gosuslugi/callback',
-      scopes: 'openid fullname',
+      scopes: 'openid fullname snils',
     });
   });
 
