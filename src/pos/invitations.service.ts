@@ -283,6 +283,11 @@ export class Invitations {
         user = await this.createInvitedUser(em, identity, membership);
         newAccount = true;
       }
+      // The ФИО as Госуслуги gives it, as a Госуслуги login or link writes it too.
+      const { lastName, firstName, middleName } = identity.claims;
+      if (lastName) user.lastName = lastName;
+      if (firstName) user.firstName = firstName;
+      if (middleName !== undefined) user.middleName = middleName ?? null;
       state.invitation.acceptedAt = new Date();
       membership.user = user;
       membership.status = MembershipStatus.Registered;

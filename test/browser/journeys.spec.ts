@@ -426,14 +426,23 @@ describe('journey 5: an invitation names its person', () => {
       await invitationFromMailbox(admin.page, adminEmail),
       1000000004,
     );
+    // Кузнецов holds the accounts of the earlier journeys too: every pending one asks in turn.
     const dialog = admin.page.getByRole('dialog', { name: 'Подтвердите подключение' });
-    await dialog.getByLabel('Мною пройдено обучение').check();
-    await dialog.getByLabel('Личный кабинет организации готов к работе').check();
-    await dialog.getByRole('button', { name: 'Подтвердить' }).click();
-    await admin.page.waitForURL('**/pos');
+    for (let pending = 0; pending < 5 && (await dialog.count()) > 0; pending++) {
+      await dialog.getByLabel('Мною пройдено обучение').check();
+      await dialog.getByLabel('Личный кабинет организации готов к работе').check();
+      await dialog.getByRole('button', { name: 'Подтвердить' }).click();
+      await admin.page.waitForURL('**/pos');
+    }
+    await see.count(admin.page.getByRole('dialog'), 0);
 
     // «Добавить пользователя» with the teacher's SNILS.
     await admin.page.getByRole('link', { name: 'Администрирование ЛКО' }).first().click();
+    // He administers the bodies of the earlier journeys too: this one is picked from the list.
+    if ((await admin.page.locator('#org-select').count()) > 0) {
+      await admin.page.locator('#org-select').selectOption({ label: body });
+      await admin.page.getByRole('button', { name: 'Открыть' }).click();
+    }
     await see.text(admin.page.getByRole('heading', { level: 1 }), body);
     await admin.page.getByRole('link', { name: 'Добавить пользователя' }).first().click();
     const email = `${unique('petrov')}@school5.example.ru`;
