@@ -8,11 +8,11 @@ import { FederatedIdentity } from '../src/identity/federated-identity.entity.js'
 import { PersonalDataKey } from '../src/identity/personal-data-key.service.js';
 import { User } from '../src/identity/user.entity.js';
 import { MailMessage } from '../src/mail/mail-message.entity.js';
-import { SessionCache } from '../src/sessions/session-cache.js';
 import { AuthMethod, Session } from '../src/sessions/session.entity.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
 import {
+  ageAuthentication as ageAuthenticationOf,
   confirmationState,
   confirmLink,
   followToPage,
@@ -370,18 +370,7 @@ describe('no matching by e-mail', () => {
   });
 });
 
-/** The person's password was entered 11 minutes ago (past the 10 allowed for linking). */
-async function ageAuthentication(userId: string): Promise<void> {
-  await t
-    .em()
-    .nativeUpdate(
-      Session,
-      { user: userId },
-      { authenticatedAt: new Date(Date.now() - 11 * 60_000) },
-    );
-  // The change went around the service: drop its cached copy now rather than wait for the notice.
-  t.app.get(SessionCache).invalidateUser(userId);
-}
+const ageAuthentication = (userId: string) => ageAuthenticationOf(t, userId);
 
 /** A link through the stand-in up to its confirmation page, and then the password ages. */
 async function staleConfirmation(browser: Browser, userId: string) {

@@ -6,11 +6,11 @@ import { User } from '../src/identity/user.entity.js';
 import { Membership, MembershipStatus } from '../src/pos/membership.entity.js';
 import { type Organization } from '../src/pos/organization.entity.js';
 import { SessionCache } from '../src/sessions/session-cache.js';
-import { Session } from '../src/sessions/session.entity.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
 import { runCli } from './support/cli.js';
 import {
+  ageAuthentication as ageAuthenticationOf,
   forgetStandInSession,
   linkThrough,
   loggedInBrowser,
@@ -88,17 +88,7 @@ const membership = (id: string) =>
 const users = () => t.em().count(User, {});
 const identitiesOf = (oid: number) => t.em().count(FederatedIdentity, { subject: String(oid) });
 
-/** Drops a session's cached copy after a change made around the service. */
-async function ageAuthentication(userId: string): Promise<void> {
-  await t
-    .em()
-    .nativeUpdate(
-      Session,
-      { user: userId },
-      { authenticatedAt: new Date(Date.now() - 11 * 60_000) },
-    );
-  t.app.get(SessionCache).invalidateUser(userId);
-}
+const ageAuthentication = (userId: string) => ageAuthenticationOf(t, userId);
 
 describe('ПОС invitations: only the invited person accepts', () => {
   it('an invitation for A accepted with B’s profile (other name; same name, other SNILS; unconfirmed account) is refused, nothing bound, the admin sees the attempt; A then accepts', async () => {

@@ -15,7 +15,7 @@ import {
   LinkErrors,
   type VerifiedIdentity,
 } from '../identity/identity-links.service.js';
-import { User, UserStatus } from '../identity/user.entity.js';
+import { takeProviderNames, User, UserStatus } from '../identity/user.entity.js';
 import { AccountNotices } from '../mail/account-notices.js';
 import { Invitations, type RefusalReason } from '../pos/invitations.service.js';
 import { AuthService, type LoginResult } from '../sessions/auth.service.js';
@@ -209,13 +209,6 @@ export class GosuslugiService {
     return { kind: 'refused', page, code, detail };
   }
 
-  private applyNames(user: User, identity: VerifiedIdentity): void {
-    const { lastName, firstName, middleName } = identity.claims;
-    if (lastName) user.lastName = lastName;
-    if (firstName) user.firstName = firstName;
-    if (middleName !== undefined) user.middleName = middleName ?? null;
-  }
-
   private async login(
     identity: VerifiedIdentity,
     transaction: LoginTransaction,
@@ -234,7 +227,7 @@ export class GosuslugiService {
       if (user.status !== UserStatus.Active) return { kind: 'refused', page: 'accountUnavailable' };
       linked.refreshFrom(identity);
       linked.lastLoginAt = new Date();
-      this.applyNames(user, identity);
+      takeProviderNames(user, identity.claims);
       const login = this.auth.openSession(em, user, AuthMethod.Gosuslugi, client, previous);
       await em.flush();
       return { kind: 'logged_in', login, returnTo: transaction.returnTo ?? DEFAULT_RETURN };
@@ -419,7 +412,7 @@ export class GosuslugiService {
           await em.flush();
           return;
         }
-        this.applyNames(account, identity);
+        takeProviderNames(account, identity.claims);
         const email = useEmail ? adoptableEmail(account, identity) : null;
         if (email) {
           // Госуслуги vouched for the address and the person, with a recent password, chose it.
@@ -519,7 +512,7 @@ export class GosuslugiService {
       if (current?.user.id !== account.id) throw LinkErrors.notLinked();
       // The token was kept already (keep); the snapshot follows.
       current.refreshFrom({ claims: fresh.claims, unread: fresh.unread });
-      this.applyNames(account, fresh);
+      takeProviderNames(account, fresh.claims);
       this.audit.record(
         {
           type: 'gosuslugi.refreshed',

@@ -58,3 +58,16 @@ export class User {
     this.login = login;
   }
 }
+
+/**
+ * The ФИО a provider vouched for, written into the account (at a login, a link, an accepted
+ * invitation): a name it did not give stays as it was; a middle name it gave as empty is removed.
+ */
+export function takeProviderNames(
+  user: User,
+  claims: { lastName?: string; firstName?: string; middleName?: string | null },
+): void {
+  if (claims.lastName) user.lastName = claims.lastName;
+  if (claims.firstName) user.firstName = claims.firstName;
+  if (claims.middleName !== undefined) user.middleName = claims.middleName ?? null;
+}

@@ -15,7 +15,7 @@ import { hashLinkToken, LINK_TOKEN_PATTERN, newLinkToken } from '../common/link-
 import { AppConfig } from '../config/app-config.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
 import { IdentityLinks, type VerifiedIdentity } from '../identity/identity-links.service.js';
-import { User, UserStatus } from '../identity/user.entity.js';
+import { takeProviderNames, User, UserStatus } from '../identity/user.entity.js';
 import { MailOutbox } from '../mail/mail.outbox.js';
 import { MailTemplates } from '../mail/mail-templates.js';
 import { Invitation } from './invitation.entity.js';
@@ -284,10 +284,7 @@ export class Invitations {
         newAccount = true;
       }
       // The ФИО as Госуслуги gives it, as a Госуслуги login or link writes it too.
-      const { lastName, firstName, middleName } = identity.claims;
-      if (lastName) user.lastName = lastName;
-      if (firstName) user.firstName = firstName;
-      if (middleName !== undefined) user.middleName = middleName ?? null;
+      takeProviderNames(user, identity.claims);
       state.invitation.acceptedAt = new Date();
       membership.user = user;
       membership.status = MembershipStatus.Registered;

@@ -1,3 +1,5 @@
+import { SessionCache } from '../../src/sessions/session-cache.js';
+import { Session } from '../../src/sessions/session.entity.js';
 import { Browser } from './browser.js';
 import { type TestApp } from './app.js';
 import { STRONG_PASSWORD, register, uniqueLogin } from './http.js';
@@ -151,4 +153,17 @@ export async function esiaAuthorizationUrl(browser: Browser, startPath: string):
     if (url.pathname.endsWith('/aas/oauth2/v2/ac')) return url;
   }
   throw new Error('no ЕСИА authorization request on the way');
+}
+
+/** The person's password was entered 11 minutes ago (past the 10 allowed for linking). */
+export async function ageAuthentication(t: TestApp, userId: string): Promise<void> {
+  await t
+    .em()
+    .nativeUpdate(
+      Session,
+      { user: userId },
+      { authenticatedAt: new Date(Date.now() - 11 * 60_000) },
+    );
+  // The change went around the service: drop its cached copy now rather than wait for the notice.
+  t.app.get(SessionCache).invalidateUser(userId);
 }
