@@ -12,7 +12,7 @@ import { User } from '../identity/user.entity.js';
 import { AccountNotices } from '../mail/account-notices.js';
 import { AuthService } from '../sessions/auth.service.js';
 import { type Session } from '../sessions/session.entity.js';
-import { RECENT_AUTHENTICATION_MS } from '../sessions/recent-authentication.js';
+import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { SessionService } from '../sessions/session.service.js';
 import { type ChangePasswordDto } from './dto/change-password.dto.js';
 import { ProfileResponse } from './dto/profile.response.js';
@@ -98,7 +98,7 @@ export class AccountsService {
     const updated = await this.em.transactional(async (em) => {
       const locked = await lockAccount(em, user.id, session);
       const recent = () => {
-        if (session && Date.now() - session.authenticatedAt.getTime() > RECENT_AUTHENTICATION_MS) {
+        if (session && !recentlyAuthenticated(session)) {
           throw Errors.reauthenticationRequired();
         }
       };
@@ -182,8 +182,7 @@ export class AccountsService {
   ): Promise<void> {
     const errors = this.newPasswordErrors(user, dto);
     if (Object.keys(errors).length > 0) throw new ValidationFailedError(errors);
-    if (Date.now() - current.authenticatedAt.getTime() > RECENT_AUTHENTICATION_MS)
-      throw Errors.reauthenticationRequired();
+    if (!recentlyAuthenticated(current)) throw Errors.reauthenticationRequired();
     const hash = await this.hasher.hash(dto.newPassword);
     await this.em.transactional(async (em) => {
       const account = await lockAccount(em, user.id, current);

@@ -19,7 +19,7 @@ import { takeProviderNames, User, UserStatus } from '../identity/user.entity.js'
 import { AccountNotices } from '../mail/account-notices.js';
 import { Invitations, type RefusalReason } from '../pos/invitations.service.js';
 import { AuthService, type LoginResult } from '../sessions/auth.service.js';
-import { RECENT_AUTHENTICATION_MS } from '../sessions/recent-authentication.js';
+import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { AuthMethod, Session } from '../sessions/session.entity.js';
 import { SessionManagement } from '../sessions/session-management.service.js';
 import { SessionService } from '../sessions/session.service.js';
@@ -139,7 +139,7 @@ export class GosuslugiService {
 
   async startLink(response: Response, session: Session | null): Promise<LinkStart> {
     if (!session) return { kind: 'login_required', reauthenticate: false };
-    if (Date.now() - session.authenticatedAt.getTime() > RECENT_AUTHENTICATION_MS) {
+    if (!recentlyAuthenticated(session)) {
       return { kind: 'login_required', reauthenticate: true };
     }
     const transaction = await this.transactions.begin(response, LoginPurpose.Link, {
@@ -393,8 +393,7 @@ export class GosuslugiService {
     if (!transaction?.identity) return this.refuse('invalidTransaction', client, 'no_pending_link');
     const session = await this.linkingSession(request, transaction);
     if (!session) return this.sessionEnded(client, transaction);
-    if (Date.now() - session.authenticatedAt.getTime() > RECENT_AUTHENTICATION_MS)
-      return { kind: 'login_required', reauthenticate: true };
+    if (!recentlyAuthenticated(session)) return { kind: 'login_required', reauthenticate: true };
     const identity = transaction.identity;
     const user = session.user;
     try {

@@ -6,7 +6,7 @@ import { Client, type ClientInfo } from '../common/client-info.js';
 import { GOSUSLUGI_PAGES } from '../gosuslugi/gosuslugi.texts.js';
 import { GosuslugiService } from '../gosuslugi/gosuslugi.service.js';
 import { ProviderError } from '../gosuslugi/provider-client.js';
-import { RECENT_AUTHENTICATION_MS } from '../sessions/recent-authentication.js';
+import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { type Session } from '../sessions/session.entity.js';
 import { SessionService } from '../sessions/session.service.js';
 import { Csrf } from '../web/csrf.js';
@@ -172,7 +172,7 @@ export class PosController {
       // Signed in to an account without Госуслуги: the person chooses on the page, this one or «Это не я».
       if (form.into !== 'account') return response.redirect(303, landing);
       // The same rule as linking: a password (or a Госуслуги login) within the last minutes.
-      if (Date.now() - session.authenticatedAt.getTime() > RECENT_AUTHENTICATION_MS)
+      if (!recentlyAuthenticated(session))
         return response.redirect(
           303,
           `/login?${new URLSearchParams({ reauth: '1', returnTo: landing })}`,

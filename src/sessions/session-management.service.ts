@@ -7,7 +7,7 @@ import { Errors } from '../common/errors.js';
 import { type User, UserStatus } from '../identity/user.entity.js';
 import { AUTH_CHANNEL } from './session-cache.js';
 import { SessionResponse } from './dto/session.response.js';
-import { RECENT_AUTHENTICATION_MS } from './recent-authentication.js';
+import { recentlyAuthenticated } from './session-rules.js';
 import { type AuthMethod, Session } from './session.entity.js';
 import { SessionErrors } from './sessions.texts.js';
 
@@ -156,16 +156,6 @@ export class SessionManagement {
     });
   }
 
-  /**
-   * Whether the current session may end the person's other sessions: only with the password (or
-   * Госуслуги) entered within RECENT_AUTHENTICATION_MS (ASVS 7.5.2). Someone holding a stolen
-   * cookie then cannot sign the owner out of every device, while the owner, having just logged in
-   * again, can always end the intruder's session.
-   */
-  static mayEndOthers(current: Session, now = Date.now()): boolean {
-    return now - current.authenticatedAt.getTime() <= RECENT_AUTHENTICATION_MS;
-  }
-
   /** «Завершить»: one of the caller's own sessions. Another person's id is simply not found. */
   async endOwn(
     current: Session,
@@ -176,8 +166,7 @@ export class SessionManagement {
     const user = current.user;
     // Ending the session in use is logging out, which never asks for the password.
     const endedCurrent = sessionId === current.id;
-    if (!endedCurrent && !SessionManagement.mayEndOthers(current))
-      throw Errors.reauthenticationRequired();
+    if (!endedCurrent && !recentlyAuthenticated(current)) throw Errors.reauthenticationRequired();
     const ended = await this.endRecorded(user, 'ended_by_user', { only: sessionId }, (ids) =>
       ids.length === 0
         ? null
@@ -195,7 +184,7 @@ export class SessionManagement {
 
   /** «Завершить все остальные сеансы»: every session of the caller but the one in use. */
   async endOthers(current: Session, client: ClientInfo): Promise<number> {
-    if (!SessionManagement.mayEndOthers(current)) throw Errors.reauthenticationRequired();
+    if (!recentlyAuthenticated(current)) throw Errors.reauthenticationRequired();
     const user = current.user;
     const ids = await this.endRecorded(
       user,

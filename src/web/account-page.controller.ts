@@ -19,6 +19,7 @@ import { AuthService } from '../sessions/auth.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { clearSessionCookie } from '../sessions/session-cookie.js';
 import { SessionManagement } from '../sessions/session-management.service.js';
+import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { Csrf, CsrfFormDto } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
@@ -376,7 +377,7 @@ export class AccountPageController {
       },
       hasPassword: await this.accounts.hasPassword(user),
       // Ending other sessions needs a recent login; until then the page offers the way to it.
-      mayEndSessions: SessionManagement.mayEndOthers(session),
+      mayEndSessions: recentlyAuthenticated(session),
       sessions: (await this.sessions.list(user, session.id)).map(sessionRow),
       gosuslugi: identity && {
         ...identity,

@@ -367,14 +367,14 @@ describe('journey 3: error pages', () => {
 
   it('a Госуслуги profile linked to another account is refused with its page', async () => {
     const first = await newPage();
-    await register(first.page, unique('petrov'));
-    await linkGosuslugi(first.page, 1000000002);
+    await register(first.page, unique('fedorov'));
+    await linkGosuslugi(first.page, 1000000008);
     await first.page.waitForURL('**/account?gosuslugi=linked');
 
     const second = await newPage();
-    const other = unique('petrov.second');
+    const other = unique('fedorov.second');
     await register(second.page, other);
-    await linkGosuslugi(second.page, 1000000002, false);
+    await linkGosuslugi(second.page, 1000000008, false);
     await second.page.waitForURL('**/auth/gosuslugi/callback**');
     await see.text(
       second.page.getByRole('heading', { level: 1 }),
