@@ -3,6 +3,7 @@ import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { FederatedIdentity } from '../src/identity/federated-identity.entity.js';
 import { PasswordCredential } from '../src/identity/password-credential.entity.js';
 import { User } from '../src/identity/user.entity.js';
+import { MailMessage } from '../src/mail/mail-message.entity.js';
 import { Membership, MembershipStatus } from '../src/pos/membership.entity.js';
 import { type Organization } from '../src/pos/organization.entity.js';
 import { SessionCache } from '../src/sessions/session-cache.js';
@@ -11,6 +12,8 @@ import { Browser } from './support/browser.js';
 import { runCli } from './support/cli.js';
 import {
   ageAuthentication as ageAuthenticationOf,
+  confirmationState,
+  confirmLink,
   forgetStandInSession,
   linkThrough,
   loggedInBrowser,
@@ -431,6 +434,38 @@ describe('ПОС invitations: races get the right answer', () => {
     }
     const refused = await t.em().find(AuditEvent, { type: 'pos.invitation.refused' });
     expect(refused.map((event) => event.details.reason)).not.toContain('already_member');
+  });
+});
+
+describe('linking: two confirmations of one link', () => {
+  it('two devices of one account confirming the same Госуслуги profile write one audit event and one notice', async () => {
+    const account = await register(t, uniqueLogin('twotabs'));
+    const address = `${account.login}@example.ru`;
+    await t.em().nativeUpdate(User, { id: account.id }, { email: address });
+    const devices = [new Browser(t.url), new Browser(t.url)];
+    const states: string[] = [];
+    for (const device of devices) {
+      expect(
+        (
+          await device.postJson('/api/v1/auth/login', {
+            login: account.login,
+            password: account.password,
+          })
+        ).status,
+      ).toBe(200);
+      const callback = await device.get(
+        await throughStandIn(device, '/auth/gosuslugi/link', 1000000003),
+      );
+      states.push((await confirmationState(device, callback))!);
+      forgetStandInSession(device);
+    }
+    const answers = await Promise.all(devices.map((device, i) => confirmLink(device, states[i])));
+    expect(answers.map((answer) => answer.status)).toEqual([303, 303]);
+    expect(await t.em().count(FederatedIdentity, { user: account.id })).toBe(1);
+    expect(
+      await t.em().count(AuditEvent, { type: 'gosuslugi.linked', targetUserId: account.id }),
+    ).toBe(1);
+    expect(await t.em().count(MailMessage, { to: address })).toBe(1);
   });
 });
 

@@ -497,6 +497,60 @@ describe('journey 5: an invitation names its person', () => {
   }, 180_000);
 });
 
+describe('journey 6: an account made by accepting an invitation', () => {
+  it('the invitation makes an account with the address verified, a readable login and the ФИО → a first password → unlink Госуслуги → log in with the password', async () => {
+    const { lko } = await operatorSetUp(`${unique('admin6')}@uo.example.ru`);
+    const email = `${unique('novikova')}@school6.example.ru`;
+    await service.cli(
+      'admin:invite',
+      '--org',
+      lko,
+      '--email',
+      email,
+      '--last-name',
+      'Новикова',
+      '--first-name',
+      'Елена',
+      '--middle-name',
+      'Андреевна',
+      '--roles',
+      'executor',
+    );
+    const { page, problems } = await newPage();
+    await acceptInvitation(page, await invitationFromMailbox(page, email), 1000000007);
+    const login = email.split('@')[0];
+    await see.text(page.locator('.site nav .who'), `Новикова Елена Андреевна (${login})`);
+
+    await page.goto('/account');
+    await see.value(page.getByLabel('Логин'), login);
+    await see.value(page.getByLabel('Email'), email);
+    await see.contains(page.locator('main'), 'Адрес подтверждён');
+    await see.visible(page.getByRole('group', { name: 'Задать пароль' }));
+    await screenshot(page, '6-account-without-password', true);
+    await page.getByLabel('Пароль', { exact: true }).fill(PASSWORD);
+    await page.getByLabel('Повторите пароль').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Сохранить' }).click();
+    await page.waitForURL('**/account?notice=password_set');
+    await see.contains(page.getByRole('status'), 'Пароль задан');
+
+    await page.getByRole('button', { name: 'Отвязать Госуслуги' }).click();
+    await page.waitForURL('**/account?notice=unlinked#gosuslugi');
+    await see.visible(page.getByRole('link', { name: 'Связать с Госуслугами' }));
+
+    // Out (through the stand-in's logout, the session came from Госуслуги), and in by password.
+    await page.getByRole('button', { name: 'Выйти' }).click();
+    await page.waitForURL('**/dev/gosuslugi/session/end**');
+    await page.locator('button[form="op.logoutForm"][value="yes"]').click();
+    await page.waitForURL('**/login?notice=logged_out');
+    await page.getByLabel('Логин').fill(login);
+    await page.getByLabel('Пароль').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Войти', exact: true }).click();
+    await page.waitForURL('**/account');
+    await see.text(page.locator('.site nav .who'), `Новикова Елена Андреевна (${login})`);
+    expect(problems).toEqual([]);
+  }, 120_000);
+});
+
 describe('journey 4: «Забыли пароль?»', () => {
   it('verify the e-mail → «Забыли пароль?» → mail from the development mailbox → new password → login', async () => {
     const { page, problems } = await newPage();

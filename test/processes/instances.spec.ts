@@ -172,7 +172,8 @@ describe('two instances, one database', () => {
     for (const email of emails) {
       const added = await operator.postJson(`/api/v1/pos/organizations/${org.id}/members`, {
         email,
-        lastName: 'Тестова',
+        // The stand-in's test person who accepts below: only the invited person may.
+        lastName: 'Соколова',
         firstName: 'Анна',
         roles: ['executor'],
       });
