@@ -531,7 +531,7 @@ describe('journey 6: an account made by accepting an invitation', () => {
     await page.getByLabel('Повторите пароль').fill(PASSWORD);
     await page.getByRole('button', { name: 'Сохранить' }).click();
     await page.waitForURL('**/account?notice=password_set');
-    await see.contains(page.getByRole('status'), 'Пароль задан');
+    await see.contains(page.locator('.notice.success'), 'Пароль задан');
 
     await page.getByRole('button', { name: 'Отвязать Госуслуги' }).click();
     await page.waitForURL('**/account?notice=unlinked#gosuslugi');
