@@ -84,9 +84,10 @@ export class AccountsService {
   }
 
   /**
-   * Phone and e-mail. A new address stays pending until verified. Touching a verified address
-   * (replacing or removing it) needs a recently entered password, and its owner is told: a stolen
-   * session must not be able to move recovery to another mailbox quietly. `email: null` cancels a
+   * Phone and e-mail. A new address stays pending until verified. Any new address, first or
+   * replacing, removing a verified one, and the phone need a recently entered password (or
+   * Госуслуги login), and a verified address's owner is told: a stolen session must not be able to
+   * give recovery a mailbox of its own, quietly or not. `email: null` cancels a
    * pending address first; only when none is pending does it remove the verified one.
    */
   async updateProfile(
@@ -124,7 +125,8 @@ export class AccountsService {
             changed.push('pendingEmail');
           }
         } else if (email !== locked.pendingEmail) {
-          if (locked.email !== null) recent();
+          // A first address too: once verified it receives recovery links (ASVS 7.5.1).
+          recent();
           // The verified address (if any) stays until the new one is verified.
           locked.pendingEmail = email;
           await this.verification.issue(em, locked, client);
@@ -132,6 +134,7 @@ export class AccountsService {
         }
       }
       if (dto.phone !== undefined && dto.phone !== locked.phone) {
+        recent();
         locked.phone = dto.phone;
         changed.push('phone');
       }

@@ -8,7 +8,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { normalizeEmail } from '../identity/normalize.js';
 import { AppConfig } from '../config/app-config.js';
 import { type ClientInfo } from '../common/client-info.js';
-import { DomainError } from '../common/errors.js';
+import { DomainError, Errors } from '../common/errors.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
 import {
   IdentityLinks,
@@ -526,7 +526,9 @@ export class GosuslugiService {
     });
   }
 
+  /** Removing a way in needs a recent login, like adding one (ASVS 7.5.1). */
   async unlink(session: Session, client: ClientInfo): Promise<void> {
+    if (!recentlyAuthenticated(session)) throw Errors.reauthenticationRequired();
     await this.em.transactional(async (em) => {
       const account = await lockAccount(em, session.user.id, session);
       const identity = await this.links.unlink(em, account, 'gosuslugi');

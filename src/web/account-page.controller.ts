@@ -65,6 +65,10 @@ export class LogoutFormDto extends CsrfFormDto {
   returnTo?: string;
 }
 
+/** What a page says when an action needs a login within the last 10 minutes. */
+const REAUTHENTICATE_TEXT =
+  'Для этого изменения подтвердите, что это вы: войдите ещё раз (кнопка «Выйти», затем вход по паролю или через Госуслуги) и сразу повторите.';
+
 /** The API's password fields under the names of the page's inputs. */
 const PASSWORD_FIELDS: Record<string, string> = {
   newPassword: 'password',
@@ -212,18 +216,17 @@ export class AccountPageController {
       } catch (error) {
         if (!(error instanceof DomainError) || error.code !== 'reauthentication_required')
           throw error;
-        // Replacing or removing a verified address needs the password again.
+        // A new or removed address and the phone need the password (or Госуслуги) again.
+        const again = {
+          code: error.code,
+          message: REAUTHENTICATE_TEXT,
+        };
         return this.render(request, response, session, {
           status: 403,
           values,
           errors: {
-            email: [
-              {
-                code: error.code,
-                message:
-                  'Чтобы заменить или удалить подтверждённый адрес, войдите ещё раз (кнопка «Выйти», затем вход) и повторите.',
-              },
-            ],
+            ...('email' in changes && { email: [again] }),
+            ...('phone' in changes && { phone: [again] }),
           },
           notice: { kind: 'error', text: 'Проверьте поля, отмеченные ниже' },
         });
@@ -324,7 +327,10 @@ export class AccountPageController {
       if (!(error instanceof DomainError)) throw error;
       return this.render(request, response, session, {
         status: error.status,
-        notice: { kind: 'error', text: error.message },
+        notice: {
+          kind: 'error',
+          text: error.code === 'reauthentication_required' ? REAUTHENTICATE_TEXT : error.message,
+        },
       });
     }
     response.redirect(303, done);
