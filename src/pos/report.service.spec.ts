@@ -42,4 +42,10 @@ describe('connection status CSV', () => {
     expect(lines[2]).toContain(';"Школа; филиал";');
     expect(lines[3]).toContain(`;"'@SUM(1)";`);
   });
+
+  it('quotes a comma too, for a spreadsheet that splits on commas', () => {
+    const lines = statusCsv([row('Школа, филиал'), row('-1+2')]).split('\r\n');
+    expect(lines[1]).toContain(';"Школа, филиал";');
+    expect(lines[2]).toContain(`;"'-1+2";`);
+  });
 });

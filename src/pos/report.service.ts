@@ -146,9 +146,10 @@ const HEADERS = [
 export function statusCsv(rows: StatusRow[]): string {
   const cell = (value: string | number) => {
     const text = String(value);
-    // Quote everything that could break a cell or be taken for a formula by a spreadsheet.
-    return /[;"\n\r]|^[=+\-@\t]/.test(text)
-      ? `"${text.replace(/"/g, '""').replace(/^([=+\-@\t])/, "'$1")}"`
+    // Quote everything that could break a cell, with either separator a spreadsheet may pick
+    // (`;` or `,`), or be taken for a formula (OWASP's = + - @ TAB CR).
+    return /[;,"\n\r]|^[=+\-@\t\r]/.test(text)
+      ? `"${text.replace(/"/g, '""').replace(/^([=+\-@\t\r])/, "'$1")}"`
       : text;
   };
   const yes = (value: boolean) => (value ? 'да' : 'нет');
