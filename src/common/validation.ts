@@ -1,5 +1,5 @@
-import { ValidationPipe, type ValidationError } from '@nestjs/common';
-import { isEmail, Matches, ValidateBy } from 'class-validator';
+import { type ArgumentMetadata, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { isEmail, Matches, ValidateBy, ValidateIf } from 'class-validator';
 import { ValidationFailedError, type FieldErrors } from './errors.js';
 
 /**
@@ -8,6 +8,13 @@ import { ValidationFailedError, type FieldErrors } from './errors.js';
  * `code:<code>` reports that code with its own message (the password policy rules do).
  */
 export const CODE_PREFIX = 'code:';
+
+/**
+ * An optional field: the key may be left out. Unlike class-validator's `@IsOptional()`, a `null`
+ * is validated like any other value, so it is refused (422) wherever the field has no meaning for
+ * it; a field where `null` removes a value says so with `@IsOptional()` and handles it.
+ */
+export const Optional = () => ValidateIf((_object: object, value: unknown) => value !== undefined);
 
 const CODES: Record<string, string> = {
   whitelistValidation: 'unknown_field',
@@ -74,9 +81,41 @@ export function flattenValidationErrors(errors: ValidationError[], prefix = ''):
   return result;
 }
 
+/** Keys that name an object's prototype machinery: never a field, never silently dropped. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** The paths of prototype keys anywhere in a parsed JSON body (`__proto__`, `a.constructor`). */
+function prototypeKeys(value: unknown, prefix = ''): string[] {
+  if (value === null || typeof value !== 'object') return [];
+  return Object.keys(value).flatMap((key) => [
+    ...(PROTOTYPE_KEYS.has(key) ? [`${prefix}${key}`] : []),
+    ...prototypeKeys((value as Record<string, unknown>)[key], `${prefix}${key}.`),
+  ]);
+}
+
+/**
+ * class-transformer leaves `__proto__`, `constructor` and `prototype` out of the DTO, so the
+ * whitelist never sees them and they were dropped without a word: they are refused like every
+ * other unknown field (422 `unknown_field`).
+ */
+class ServiceValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body') {
+      const found = prototypeKeys(value);
+      if (found.length > 0)
+        throw new ValidationFailedError(
+          Object.fromEntries(
+            found.map((key) => [key, [{ code: 'unknown_field', message: MESSAGES.unknown_field }]]),
+          ),
+        );
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 /** The one validation pipe: unknown fields are an error, payloads become DTO instances. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new ServiceValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,

@@ -2,8 +2,8 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsIn, IsOptional, IsString, IsUrl, Length, MaxLength } from 'class-validator';
-import { NoControlCharacters } from '../common/validation.js';
+import { IsIn, IsString, IsUrl, Length, MaxLength } from 'class-validator';
+import { NoControlCharacters, Optional } from '../common/validation.js';
 import { trimmed } from '../accounts/dto/fields.js';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
@@ -24,7 +24,7 @@ export class WidgetDto {
   variant!: (typeof WIDGET_VARIANTS)[number];
 
   @ApiPropertyOptional({ example: DEFAULT_BANNER })
-  @IsOptional()
+  @Optional()
   @Transform(trimmed)
   @IsString()
   @Length(3, 200)

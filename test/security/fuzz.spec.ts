@@ -604,6 +604,67 @@ describe('regressions found by fuzzing', () => {
     });
   });
 
+  it('prototype keys are refused as unknown fields, not dropped', async () => {
+    for (const key of ['__proto__', 'constructor', 'prototype']) {
+      const login = `fuzz.proto.${key.replace(/_/g, '')}`;
+      const body = `{"login":"${login}","password":"Shkola#2026x","${key}":{"isPlatformOperator":true}}`;
+      const answer = await sendWatched('POST', '/api/v1/accounts', JSON_TYPE, body);
+      expect({ key, status: answer.status, errors: answer.json?.errors }).toEqual({
+        key,
+        status: 422,
+        errors: { [key]: [{ code: 'unknown_field', message: 'Поле не поддерживается' }] },
+      });
+      expect(answer.writes).toEqual([]);
+    }
+    const nested = await sendWatched(
+      'PATCH',
+      '/api/v1/me',
+      { ...JSON_TYPE, cookie: callers.user.cookie! },
+      '{"phone":"+79120000001","extra":{"constructor":{"prototype":{}}}}',
+    );
+    expect(nested.status).toBe(422);
+    expect(Object.keys(nested.json?.errors ?? {})).toEqual(
+      expect.arrayContaining(['extra.constructor', 'extra.constructor.prototype']),
+    );
+  });
+
+  it('a null for a field that cannot be null is a 422 with the field named, not a 500, and writes nothing', async () => {
+    const school = fixture.organizations[1];
+    const admin = { ...JSON_TYPE, cookie: callers.admin.cookie! };
+    const cases: [string, string, Record<string, string>, Record<string, unknown>, string][] = [
+      ['PATCH', `/api/v1/pos/organizations/${school}`, admin, { name: null }, 'name'],
+      [
+        'POST',
+        `/api/v1/pos/organizations/${school}/members`,
+        admin,
+        {
+          email: 'fuzz.null-snils@example.ru',
+          lastName: 'Иванова',
+          firstName: 'Мария',
+          snils: null,
+          roles: ['executor'],
+        },
+        'snils',
+      ],
+      [
+        'POST',
+        '/api/v1/accounts',
+        JSON_TYPE,
+        { login: 'fuzz.null-email', password: 'Shkola#2026x', email: null },
+        'email',
+      ],
+    ];
+    for (const [method, url, headers, body, field] of cases) {
+      const answer = await sendWatched(method, url, headers, JSON.stringify(body));
+      expect({
+        url,
+        status: answer.status,
+        fields: Object.keys(answer.json?.errors ?? {}),
+      }).toEqual({ url, status: 422, fields: [field] });
+      expect(answer.writes).toEqual([]);
+    }
+  });
+
   it('an administration form posted as JSON with null optional fields is handled (303), not a 500', async () => {
     const school = fixture.organizations[1];
     const cases: [string, Record<string, unknown>][] = [

@@ -1,12 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsString, MaxLength } from 'class-validator';
+import { Optional } from '../../common/validation.js';
 
 export class ChangePasswordDto {
   @ApiPropertyOptional({
     description:
       'Обязателен, если пароль уже есть. Учётная запись без пароля (созданная приглашением через Госуслуги) задаёт первый пароль без него, после недавнего входа',
   })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(1024)
   currentPassword?: string;

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { IsEmailAddress } from '../../common/validation.js';
+import { IsString, Matches, MaxLength } from 'class-validator';
+import { IsEmailAddress, Optional } from '../../common/validation.js';
 import { SatisfiesPasswordPolicy } from '../password-policy.decorator.js';
 import { LOGIN_PATTERN, PHONE_PATTERN, trimmed, toPhone } from './fields.js';
 
@@ -31,14 +31,14 @@ export class RegisterAccountDto {
     example: 'ivanova@example.ru',
     description: 'Не подтверждён, пока не пройдена ссылка из письма',
   })
-  @IsOptional()
+  @Optional()
   @Transform(trimmed)
   @IsEmailAddress()
   @MaxLength(254)
   email?: string;
 
   @ApiPropertyOptional({ example: '+7 912 345-67-89' })
-  @IsOptional()
+  @Optional()
   @Transform(toPhone)
   @IsString()
   @Matches(PHONE_PATTERN, {

@@ -6,13 +6,17 @@ import {
   ArrayUnique,
   IsArray,
   IsIn,
-  IsOptional,
   IsString,
   Length,
   MaxLength,
   ValidateBy,
 } from 'class-validator';
-import { CODE_PREFIX, IsEmailAddress, NoControlCharacters } from '../../common/validation.js';
+import {
+  CODE_PREFIX,
+  IsEmailAddress,
+  NoControlCharacters,
+  Optional,
+} from '../../common/validation.js';
 import { snilsChecksumValid } from '../invitee.js';
 import { trimmed } from '../../accounts/dto/fields.js';
 import { type Membership } from '../membership.entity.js';
@@ -60,7 +64,7 @@ export class AddMemberDto {
   firstName!: string;
 
   @ApiPropertyOptional({ example: 'Павловна' })
-  @IsOptional()
+  @Optional()
   @Transform(trimmed)
   @IsString()
   @MaxLength(100)
@@ -72,7 +76,7 @@ export class AddMemberDto {
     description:
       'СНИЛС приглашаемого: принять приглашение сможет только профиль Госуслуг с этим СНИЛС. Хранится только HMAC; в списке видны последние 3 цифры',
   })
-  @IsOptional()
+  @Optional()
   @Transform(trimmed)
   @IsString()
   @MaxLength(20)
@@ -80,7 +84,7 @@ export class AddMemberDto {
   snils?: string;
 
   @ApiPropertyOptional({ example: 'Директор' })
-  @IsOptional()
+  @Optional()
   @Transform(trimmed)
   @IsString()
   @MaxLength(200)

@@ -10,7 +10,7 @@ import {
   MaxLength,
   ValidateIf,
 } from 'class-validator';
-import { NoControlCharacters } from '../../common/validation.js';
+import { NoControlCharacters, Optional } from '../../common/validation.js';
 import { trimmed } from '../../accounts/dto/fields.js';
 import { OrganizationKind, type Organization } from '../organization.entity.js';
 
@@ -31,7 +31,10 @@ export class CreateOrganizationDto {
   })
   kind!: OrganizationKind;
 
-  @ApiPropertyOptional({ description: 'Родительская организация; без неё — корень дерева' })
+  @ApiPropertyOptional({
+    nullable: true,
+    description: 'Родительская организация; без неё (или null) — корень дерева',
+  })
   @IsOptional()
   @IsUUID('4')
   parentId?: string;
@@ -46,7 +49,7 @@ export const HTTPS_URL = {
 
 export class UpdateOrganizationDto {
   @ApiPropertyOptional()
-  @IsOptional()
+  @Optional()
   @Transform(trimmed)
   @IsString()
   @Length(3, 500)

@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsString, MaxLength } from 'class-validator';
+import { Optional } from '../../common/validation.js';
 
 export class TokenRequestDto {
   @ApiPropertyOptional({
@@ -8,7 +9,7 @@ export class TokenRequestDto {
       'Получатель токена (aud): одно из ACCESS_TOKEN_AUDIENCES. Без него — токен для API самого сервиса; ' +
       'токен другого получателя этот API не принимает. Неизвестный получатель — 422 с кодом unknown_audience',
   })
-  @IsOptional()
+  @Optional()
   @IsString()
   @MaxLength(200)
   audience?: string;
