@@ -141,17 +141,22 @@ export function NoControlCharacters(): PropertyDecorator {
 }
 
 /**
- * `@IsEmail` with the code `invalid_email`, that also refuses text holding an unpaired UTF-16
- * surrogate: the validator library measures an address with encodeURI, which throws on one (a 500
- * instead of a 422).
+ * `@IsEmail` with the code `invalid_email`, that also refuses quotes and control characters (a
+ * quoted local part is a second spelling of an address, or a mail header in disguise) and an
+ * unpaired UTF-16 surrogate (the validator library measures an address with encodeURI, which
+ * throws on one: a 500 instead of a 422).
  */
 export function IsEmailAddress(): PropertyDecorator {
   return ValidateBy(
     {
       name: 'isEmail',
       validator: {
+        // No quoted local part (`"x\r\nBcc:…"@…`, `"dup"@…`: a second spelling of an address or a
+        // header in disguise), no control character, no unpaired surrogate.
         validate: (value: unknown) =>
-          typeof value === 'string' && !/\p{Cs}/u.test(value) && isEmail(value),
+          typeof value === 'string' &&
+          !/[\p{Cs}\p{Cc}"]/u.test(value) &&
+          isEmail(value),
         defaultMessage: () => '$property must be an e-mail address',
       },
     },

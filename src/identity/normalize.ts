@@ -1,10 +1,21 @@
+import { domainToASCII, domainToUnicode } from 'node:url';
+
 /** Logins are case-insensitive: stored and compared in lower case. */
 export function normalizeLogin(login: string): string {
   return login.trim().toLowerCase();
 }
 
+/**
+ * The one form an address is stored and compared in: trimmed, lower case, and the domain in its
+ * IDNA Unicode form, so `dup@ШКОЛА.РФ` and `dup@xn--80atdl2c.xn--p1ai` are one address (and one
+ * live account, one live membership).
+ */
 export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
+  const lower = email.trim().toLowerCase();
+  const at = lower.lastIndexOf('@');
+  if (at < 0) return lower;
+  const ascii = domainToASCII(lower.slice(at + 1));
+  return ascii ? `${lower.slice(0, at)}@${domainToUnicode(ascii)}` : lower;
 }
 
 /**
