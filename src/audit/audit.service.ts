@@ -39,6 +39,7 @@ export type AuditEventType =
   | 'pos.invitation.accepted'
   | 'pos.invitation.refused'
   | 'pos.invitation.mismatch'
+  | 'pos.member.email_taken'
   | 'pos.member.sessions_viewed'
   | 'pos.operator.promotion_refused'
   | 'password.set'

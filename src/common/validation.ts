@@ -154,9 +154,7 @@ export function IsEmailAddress(): PropertyDecorator {
         // No quoted local part (`"x\r\nBcc:…"@…`, `"dup"@…`: a second spelling of an address or a
         // header in disguise), no control character, no unpaired surrogate.
         validate: (value: unknown) =>
-          typeof value === 'string' &&
-          !/[\p{Cs}\p{Cc}"]/u.test(value) &&
-          isEmail(value),
+          typeof value === 'string' && !/[\p{Cs}\p{Cc}"]/u.test(value) && isEmail(value),
         defaultMessage: () => '$property must be an e-mail address',
       },
     },

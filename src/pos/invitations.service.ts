@@ -24,7 +24,7 @@ import { PosErrors } from './pos.texts.js';
 import { roleName } from './roles.js';
 import { mailTime } from '../mail/mail-time.js';
 
-/** The first invitation and three re-sends an hour, per address. */
+/** The first invitation and three re-sends an hour, per organisation and address. */
 export const INVITATIONS_PER_HOUR = 4;
 
 export type InvitationLookup =
@@ -94,12 +94,15 @@ export class Invitations {
   /**
    * A new invitation for the membership, mailed; inside the caller's transaction, which holds
    * the membership's row lock. Whatever the path (add, re-send, restore, add again after an
-   * archive), one address gets at most INVITATIONS_PER_HOUR invitations an hour.
+   * archive), one address gets at most INVITATIONS_PER_HOUR invitations an hour from one
+   * organisation.
    */
   async issue(em: EntityManager, membership: Membership): Promise<Invitation> {
     const since = new Date(Date.now() - 3_600_000);
+    // Per organisation: another organisation's administrator cannot spend this one's quota (and
+    // so block its invitations) by inviting and archiving the same address.
     const recent = await em.count(Invitation, {
-      membership: { email: membership.email },
+      membership: { email: membership.email, organization: membership.organization },
       createdAt: { $gte: since },
     });
     if (recent >= INVITATIONS_PER_HOUR) throw PosErrors.resendLimit();

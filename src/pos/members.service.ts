@@ -109,9 +109,43 @@ export class MembersService {
       });
       return MemberResponse.of(membership);
     } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) throw PosErrors.emailTaken();
+      if (error instanceof UniqueConstraintViolationException)
+        throw await this.emailCollision(
+          actorId,
+          organization.id,
+          normalizeEmail(dto.email),
+          client,
+        );
       throw error;
     }
+  }
+
+  /**
+   * The address is live in another account. The caller learns only that («уже используется»),
+   * never where; the refusal is audited with both organisations, for the platform operator.
+   */
+  private async emailCollision(
+    actorId: string | null,
+    organizationId: string,
+    email: string,
+    client?: ClientInfo,
+  ): Promise<Error> {
+    const holder = await this.em.findOne(
+      Membership,
+      { email, status: { $ne: MembershipStatus.Archived } },
+      { fields: ['id', 'organization'] },
+    );
+    await this.audit.write({
+      type: 'pos.member.email_taken',
+      actorUserId: actorId,
+      organizationId,
+      client,
+      details: {
+        heldByOrganizationId: holder?.organization.id ?? null,
+        heldByMembershipId: holder?.id ?? null,
+      },
+    });
+    return PosErrors.emailTaken();
   }
 
   private recordMemberEvent(
@@ -254,7 +288,10 @@ export class MembersService {
       });
       return MemberResponse.of(membership);
     } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) throw PosErrors.emailTaken();
+      if (error instanceof UniqueConstraintViolationException) {
+        const archived = await this.em.findOneOrFail(Membership, membershipId);
+        throw await this.emailCollision(user.id, organization.id, archived.email, client);
+      }
       throw error;
     }
   }
