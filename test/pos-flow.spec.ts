@@ -81,6 +81,8 @@ describe('ПОС: the whole connection flow', () => {
       status: 'invited',
       statusName: 'Приглашен',
       roleNames: ['Администратор ЛКО'],
+      // In the outbox from the moment it is added: «письмо в очереди», not nothing.
+      deliveryState: 'queued',
     });
 
     // A real SMTP conversation.

@@ -19,7 +19,7 @@ import { takeProviderNames, User, UserStatus } from '../identity/user.entity.js'
 import { MailOutbox } from '../mail/mail.outbox.js';
 import { MailTemplates } from '../mail/mail-templates.js';
 import { Invitation } from './invitation.entity.js';
-import { Membership, MembershipStatus } from './membership.entity.js';
+import { DeliveryState, Membership, MembershipStatus } from './membership.entity.js';
 import { PosErrors } from './pos.texts.js';
 import { roleName } from './roles.js';
 import { mailTime } from '../mail/mail-time.js';
@@ -122,7 +122,10 @@ export class Invitations {
       link: `${this.config.publicUrl}/pos/invitations/${token}`,
       expires: mailTime(invitation.expiresAt),
     });
-    membership.deliveryState = null;
+    // «письмо в очереди» from the moment it is: the outbox moves it on (sent, retrying, failed).
+    membership.deliveryState = DeliveryState.Queued;
+    membership.deliveryUpdatedAt = new Date();
+    membership.deliveryError = null;
     await this.outbox.enqueue(em, membership.email, mail, {
       membershipId: membership.id,
       invitationId: invitation.id,
