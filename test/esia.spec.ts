@@ -28,6 +28,9 @@ import {
   throughStandIn,
 } from './support/gosuslugi.js';
 import { ESIA_ERRORS } from '../src/gosuslugi/esia/esia-errors.js';
+import { Membership } from '../src/pos/membership.entity.js';
+import { invitee, json, operatorBrowser, organization } from './support/pos.js';
+import { invitationLink, TestSmtp } from './support/smtp.js';
 import { OPENSSL_GOST_CONF, opensslVerify } from './support/openssl.js';
 
 const ESIA = {
@@ -617,6 +620,55 @@ describe('esia profile: the person data ЕСИА gives (contacts, organisations)
       mobile: '+7(900)0000004',
       organizations: [expect.objectContaining({ ogrn: '1000000000001', admin: true })],
     });
+  });
+});
+
+describe('esia profile: an invitation names its person', () => {
+  let t: TestApp;
+  const smtp = new TestSmtp();
+  beforeAll(async () => {
+    await smtp.start();
+    t = await startTestApp(
+      { ...ESIA, GOSUSLUGI_SCOPES: 'openid fullname snils', SMTP_URL: smtp.url },
+      { listen: true },
+    );
+  });
+  afterAll(async () => {
+    await t.close();
+    await smtp.stop();
+  });
+
+  it('through ЕСИА: a namesake with another SNILS is refused and nothing is bound; the invited person accepts', async () => {
+    const operator = (await operatorBrowser(t)).browser;
+    const school = await organization(t.em(), 'Школа (ЕСИА)', null);
+    const invited = await operator.postJson(`/api/v1/pos/organizations/${school.id}/members`, {
+      email: 'petrov@school.esia.example',
+      ...invitee(1000000002),
+      snils: '000-000-002 02',
+      roles: ['executor'],
+    });
+    expect(invited.status).toBe(201);
+    const membershipId = (await json<{ id: string }>(invited)).id;
+    const link = new URL(invitationLink(await smtp.waitFor('petrov@school.esia.example'))).pathname;
+
+    // The SNILS comes from /rs/prns with the snils scope, as a digest: the namesake's differs.
+    const stranger = new Browser(t.url);
+    const refused = await stranger.get(
+      await throughStandIn(stranger, `${link}/accept`, 1000000006),
+    );
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain('Данные профиля Госуслуг не совпадают с приглашением');
+    const untouched = await t.em().findOneOrFail(Membership, membershipId);
+    expect([untouched.status, untouched.user]).toEqual(['invited', null]);
+    expect(await t.em().count(FederatedIdentity, { subject: '1000000006' })).toBe(0);
+
+    const person = new Browser(t.url);
+    const accepted = await person.get(await throughStandIn(person, `${link}/accept`, 1000000002));
+    expect(accepted.status).toBe(303);
+    expect(Browser.location(accepted)).toBe('/pos');
+    const bound = await t.em().findOneOrFail(Membership, membershipId, { refresh: true });
+    expect(bound.status).toBe('registered');
+    expect(bound.acceptedName).toBe('Петров Алексей Игоревич');
   });
 });
 
