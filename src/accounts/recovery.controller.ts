@@ -48,7 +48,9 @@ export class RecoveryController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Новый пароль по ссылке восстановления; все сеансы завершаются' })
   reset(@Body() dto: RecoveryPasswordDto, @Client() client: ClientInfo): Promise<void> {
-    return this.recovery.reset(dto.token, dto.newPassword, dto.newPasswordRepeat, client);
+    return this.recovery.reset(dto.token, dto.newPassword, dto.newPasswordRepeat, client, {
+      keepGosuslugi: dto.keepGosuslugi === true,
+    });
   }
 
   @Post('accounts/email-verification')

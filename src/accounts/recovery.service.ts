@@ -36,7 +36,7 @@ interface RecoveryJob {
 }
 
 export type RecoveryLookup =
-  { kind: 'usable'; login: string } | { kind: 'refused'; error: DomainError };
+  { kind: 'usable'; login: string; linked: boolean } | { kind: 'refused'; error: DomainError };
 
 /**
  * «Забыли пароль?». A request is answered at once, identically for every identifier: the request
@@ -199,7 +199,8 @@ export class RecoveryService implements OnApplicationBootstrap {
   async lookup(token: string): Promise<RecoveryLookup> {
     const found = await this.find(this.em, token, false);
     if (found instanceof DomainError) return { kind: 'refused', error: found };
-    return { kind: 'usable', login: found.user.login };
+    const identities = await this.em.count(FederatedIdentity, { user: found.user });
+    return { kind: 'usable', login: found.user.login, linked: identities > 0 };
   }
 
   /** Sets the new password. Every other problem first; the token is spent only on success. */
@@ -208,6 +209,7 @@ export class RecoveryService implements OnApplicationBootstrap {
     newPassword: string,
     newPasswordRepeat: string,
     client: ClientInfo,
+    options: { keepGosuslugi?: boolean } = {},
   ): Promise<void> {
     const found = await this.find(this.em, token, false);
     if (found instanceof DomainError)
@@ -249,6 +251,11 @@ export class RecoveryService implements OnApplicationBootstrap {
       // A pending address change is cancelled: it may be the attacker's.
       user.pendingEmail = null;
       await this.verification.supersede(em, user, AccountTokenPurpose.VerifyEmail);
+      // A way in the reset does not prove goes too, unless the person keeps it: a Госуслуги
+      // profile may have been linked by whoever registered the account on this address before
+      // its owner verified it (a pre-hijacked account).
+      const unlinked = options.keepGosuslugi ? [] : await em.find(FederatedIdentity, { user });
+      for (const identity of unlinked) em.remove(identity);
       // Every session ends, and none older than this instant can come back.
       user.sessionsValidAfter = now;
       const ended = await this.sessions.revokeOthers(em, user, null, 'password_reset');
@@ -267,7 +274,10 @@ export class RecoveryService implements OnApplicationBootstrap {
           actorUserId: user.id,
           targetUserId: user.id,
           client,
-          details: { endedSessions: ended },
+          details: {
+            endedSessions: ended,
+            unlinkedIdentities: unlinked.map((identity) => identity.id),
+          },
         },
         em,
       );

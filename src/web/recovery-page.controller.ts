@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { IsString, MaxLength } from 'class-validator';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
 import { RECOVERY_ANSWER } from '../accounts/account-links.texts.js';
 import { RecoveryRequestDto } from '../accounts/dto/account-links.dto.js';
@@ -42,6 +42,11 @@ export class ResetPasswordFormDto {
   @IsString()
   @MaxLength(1024)
   passwordRepeat!: string;
+
+  /** «Оставить привязку профиля Госуслуг»: unticked (absent) by default. */
+  @IsOptional()
+  @IsIn(['1'])
+  keepGosuslugi?: string;
 }
 
 export class VerifyEmailFormDto {
@@ -133,7 +138,7 @@ export class RecoveryPageController {
     tokenInAddress(response);
     const found = await this.recovery.lookup(token);
     if (found.kind === 'refused') return this.linkRefused(response, found.error, 'recovery');
-    this.renderReset(request, response, 200, token, found.login, {});
+    this.renderReset(request, response, 200, token, found, {});
   }
 
   @Post('reset-password')
@@ -150,14 +155,16 @@ export class RecoveryPageController {
     const found = await this.recovery.lookup(form.token);
     if (found.kind === 'refused') return this.linkRefused(response, found.error, 'recovery');
     if (!fresh) {
-      return this.renderReset(request, response, 403, form.token, found.login, {}, STALE_FORM);
+      return this.renderReset(request, response, 403, form.token, found, {}, STALE_FORM);
     }
     try {
-      await this.recovery.reset(form.token, form.password, form.passwordRepeat, client);
+      await this.recovery.reset(form.token, form.password, form.passwordRepeat, client, {
+        keepGosuslugi: form.keepGosuslugi === '1',
+      });
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       if (!error.errors) return this.linkRefused(response, error, 'recovery');
-      return this.renderReset(request, response, 422, form.token, found.login, {
+      return this.renderReset(request, response, 422, form.token, found, {
         password: error.errors.newPassword ?? [],
         passwordRepeat: error.errors.newPasswordRepeat ?? [],
       });
@@ -228,14 +235,15 @@ export class RecoveryPageController {
     response: Response,
     status: number,
     token: string,
-    login: string,
+    account: { login: string; linked: boolean },
     errors: FieldErrors,
     error?: string,
   ): void {
     this.pages.send(response, status, 'reset-password', {
       csrf: this.csrf.token(request, response),
       token,
-      login,
+      login: account.login,
+      linked: account.linked,
       errors,
       rules: describePolicy().rules,
       notice: error ? { kind: 'error', text: error } : undefined,

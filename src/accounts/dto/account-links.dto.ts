@@ -1,7 +1,7 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsString, Length, MaxLength } from 'class-validator';
-import { NoControlCharacters } from '../../common/validation.js';
+import { IsBoolean, IsString, Length, MaxLength } from 'class-validator';
+import { NoControlCharacters, Optional } from '../../common/validation.js';
 import { trimmed } from './fields.js';
 
 export class VerifyEmailDto {
@@ -35,6 +35,15 @@ export class RecoveryPasswordDto {
   @IsString()
   @MaxLength(1024)
   newPasswordRepeat!: string;
+
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      'Оставить привязку профиля Госуслуг. По умолчанию сброс пароля её удаляет: профиль мог привязать тот, кто завёл учётную запись на ваш адрес',
+  })
+  @Optional()
+  @IsBoolean()
+  keepGosuslugi?: boolean;
 }
 
 export class RecoveryAnswer {
