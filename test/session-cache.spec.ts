@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { decodeJwt } from 'jose';
 import pg from 'pg';
 import request from 'supertest';
 import { FederatedIdentity } from '../src/identity/federated-identity.entity.js';
@@ -240,7 +241,9 @@ describe('the session cache', () => {
 describe('access tokens this instance has verified before', () => {
   let short: TestApp;
   beforeAll(async () => {
-    short = await startTestApp({ ACCESS_TOKEN_TTL: '1s', THROTTLE_LIMIT: '100000' });
+    // Long enough that a busy machine still makes the first calls before expiry; the test waits
+    // for the token's own `exp` rather than a fixed time.
+    short = await startTestApp({ ACCESS_TOKEN_TTL: '4s', THROTTLE_LIMIT: '100000' });
   });
   afterAll(async () => {
     await short.close();
@@ -252,7 +255,10 @@ describe('access tokens this instance has verified before', () => {
       request(short.http).get('/api/v1/auth/session').set('Authorization', `Bearer ${accessToken}`);
     expect((await call()).status).toBe(200);
     expect((await call()).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const { exp } = decodeJwt(accessToken);
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, exp! * 1000 + 1100 - Date.now())),
+    );
     expect((await call()).status).toBe(401);
   });
 
