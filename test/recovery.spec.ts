@@ -9,7 +9,7 @@ import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
 import { register, STRONG_PASSWORD, uniqueLogin } from './support/http.js';
 import { json } from './support/pos.js';
-import { type ReceivedMail, TestSmtp } from './support/smtp.js';
+import { linkToken, type ReceivedMail, TestSmtp } from './support/smtp.js';
 import { waitForLockWaiter, waitUntil } from './support/wait.js';
 
 /**
@@ -40,24 +40,9 @@ function address(prefix: string): string {
   return `${prefix}.${process.pid}.${mailbox}@example.ru`;
 }
 
-function linkToken(mail: ReceivedMail, path: 'verify-email' | 'reset-password'): string {
-  const match = new RegExp(`/${path}/([A-Za-z0-9_-]{43})`).exec(mail.text);
-  if (!match) throw new Error(`no ${path} link in: ${mail.text}`);
-  return match[1];
-}
-
 /** Mail to `to` whose subject contains `subject`, waiting for it. */
-async function mailTo(to: string, subject: string, timeoutMs = 15_000): Promise<ReceivedMail> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = [...smtp.received]
-      .reverse()
-      .find((mail) => mail.to.includes(to) && mail.subject.includes(subject));
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no «${subject}» mail to ${to}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const mailTo = (to: string, subject: string, timeoutMs = 15_000): Promise<ReceivedMail> =>
+  smtp.waitFor(to, timeoutMs, subject);
 
 const mailsTo = (to: string, subject: string) =>
   smtp.received.filter((mail) => mail.to.includes(to) && mail.subject.includes(subject));

@@ -10,7 +10,7 @@ import { register, STRONG_PASSWORD, uniqueLogin } from '../support/http.js';
 import { memberBrowser, organization } from '../support/pos.js';
 import { PRODUCTION_GOSUSLUGI } from '../support/production.js';
 import { mappedRoutes } from '../support/routes.js';
-import { invitationLink, type ReceivedMail, TestSmtp } from '../support/smtp.js';
+import { invitationLink, linkToken, TestSmtp } from '../support/smtp.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
@@ -55,12 +55,6 @@ function record(mode: Sample['mode'], what: string, response: AnyResponse): AnyR
   samples.push({ mode, what: mask(what), status: response.status, headers });
   return response;
 }
-
-const linkToken = (mail: ReceivedMail, path: string): string => {
-  const match = new RegExp(`/${path}/([A-Za-z0-9_-]{43})`).exec(mail.text);
-  if (!match) throw new Error(`no ${path} link in: ${mail.text}`);
-  return match[1];
-};
 
 /** A route with its parameters filled from `params` (by route, then by name). */
 function concrete(path: string, params: Record<string, string>): string {

@@ -70,16 +70,29 @@ export class TestSmtp {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** Waits for a message to `to` (polling; the outbox delivers asynchronously). */
-  async waitFor(to: string, timeoutMs = 20_000): Promise<ReceivedMail> {
+  /**
+   * Waits for the newest message to `to` (polling; the outbox delivers asynchronously), with
+   * `subject` in its subject when given.
+   */
+  async waitFor(to: string, timeoutMs = 20_000, subject?: string): Promise<ReceivedMail> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = [...this.received].reverse().find((mail) => mail.to.includes(to));
+      const found = [...this.received]
+        .reverse()
+        .find((mail) => mail.to.includes(to) && (!subject || mail.subject.includes(subject)));
       if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no mail to ${to} within ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`no ${subject ? `«${subject}» ` : ''}mail to ${to} within ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
+}
+
+/** The token of a verification or recovery link in a message. */
+export function linkToken(mail: ReceivedMail, path: 'verify-email' | 'reset-password'): string {
+  const match = new RegExp(`/${path}/([A-Za-z0-9_-]{43})`).exec(mail.text);
+  if (!match) throw new Error(`no ${path} link in: ${mail.text}`);
+  return match[1];
 }
 
 /** The invitation link in a message. */
