@@ -45,21 +45,30 @@ export class HealthController {
   }
 
   /**
-   * A real round trip. (Terminus's MikroOrmHealthIndicator asks isConnected(), which MikroORM 7
-   * answers false until the lazy pool has run its first query.)
+   * A real round trip that also asks whether the server takes writes: a replica, a failover in
+   * progress or `default_transaction_read_only` would answer every sign-in 503. (Terminus's
+   * MikroOrmHealthIndicator asks isConnected(), which MikroORM 7 answers false until the lazy pool
+   * has run its first query.)
    */
   private async database() {
     const indicator = this.indicators.check('database');
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.orm.em.getConnection().execute('select 1'),
-        new Promise((_, reject) => {
+      const [row] = await Promise.race([
+        this.orm.em
+          .getConnection()
+          .execute<{ read_only: string }[]>(
+            "select current_setting('transaction_read_only') as read_only",
+          ),
+        new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error('timeout')), DATABASE_TIMEOUT_MS);
         }),
       ]);
-      return indicator.up({ responseTimeMs: Math.round(performance.now() - started) });
+      const responseTimeMs = Math.round(performance.now() - started);
+      if (row?.read_only !== 'off')
+        return indicator.down({ message: 'read-only: writes are refused', responseTimeMs });
+      return indicator.up({ responseTimeMs });
     } catch (error) {
       return indicator.down({ message: error instanceof Error ? error.message : 'unreachable' });
     } finally {

@@ -1,4 +1,4 @@
-import { ConnectionException, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import {
   type ArgumentsHost,
   Catch,
@@ -11,6 +11,7 @@ import {
 } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
 import { type Request, type Response } from 'express';
+import { isDatabaseUnavailable } from '../database/database-errors.js';
 import { requestIdOf } from './client-info.js';
 import { DomainError, Errors, type FieldErrors } from './errors.js';
 import { PageRenderer } from '../web/page-renderer.js';
@@ -32,37 +33,6 @@ function setRetryAfter(response: Response): void {
     .map(([, value]) => Number(value))
     .filter((value) => Number.isFinite(value));
   if (waits.length > 0) response.setHeader('Retry-After', String(Math.max(...waits)));
-}
-
-/** SQLSTATE classes and socket errors that mean «the database is not there right now». */
-const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300)/;
-const UNAVAILABLE_ERRNO = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-]);
-
-function isDatabaseUnavailable(exception: unknown): boolean {
-  for (let error = exception, depth = 0; error && depth < 4; depth += 1) {
-    if (error instanceof ConnectionException) return true;
-    const { code, message } = error as { code?: unknown; message?: unknown };
-    if (
-      typeof code === 'string' &&
-      (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code))
-    )
-      return true;
-    if (
-      typeof message === 'string' &&
-      /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
-        message,
-      )
-    )
-      return true;
-    error = (error as { cause?: unknown }).cause;
-  }
-  return false;
 }
 
 /** A person's browser navigating to a page (not the API, not a machine endpoint) gets a page. */

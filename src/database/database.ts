@@ -26,7 +26,7 @@ export async function resolveDatabase(
 
 /** Applies pending migrations with a short-lived ORM instance and reports what ran. */
 export async function migrateUp(url: string, logger: Logger): Promise<string[]> {
-  const orm = await MikroORM.init(ormOptions(url, logger));
+  const orm = await MikroORM.init(ormOptions(url, logger, { migrations: true }));
   try {
     const applied = await orm.migrator.up();
     return applied.map((migration) => migration.name);
@@ -37,7 +37,7 @@ export async function migrateUp(url: string, logger: Logger): Promise<string[]> 
 
 /** Names of migrations not yet applied. */
 export async function pendingMigrations(url: string, logger: Logger): Promise<string[]> {
-  const orm = await MikroORM.init(ormOptions(url, logger));
+  const orm = await MikroORM.init(ormOptions(url, logger, { migrations: true }));
   try {
     return (await orm.migrator.getPending()).map((migration) => migration.name);
   } finally {

@@ -24,7 +24,24 @@ function ormLoggerFactory(logger: PinoLogger) {
   };
 }
 
-export function ormOptions(clientUrl: string, logger: PinoLogger): Options {
+/**
+ * How long one statement may run. PostgreSQL cancels it at `statement_timeout`; the client gives
+ * up a second later on its own (`query_timeout`), because a stalled or frozen server enforces
+ * nothing. A request in a transaction waits at most twice this (the statement, then its
+ * ROLLBACK on the same connection) before it answers 503 `database_unavailable`.
+ */
+export const STATEMENT_TIMEOUT_MS = 4000;
+const QUERY_TIMEOUT_MS = STATEMENT_TIMEOUT_MS + 1000;
+
+/**
+ * `migrations`: schema changes (`npm run migrate`, the development start) may legitimately run
+ * long on a big table, so they have no statement deadline.
+ */
+export function ormOptions(
+  clientUrl: string,
+  logger: PinoLogger,
+  { migrations = false }: { migrations?: boolean } = {},
+): Options {
   return defineConfig({
     clientUrl,
     entities: ENTITIES,
@@ -34,9 +51,15 @@ export function ormOptions(clientUrl: string, logger: PinoLogger): Options {
     discovery: { warnWhenNoEntities: true },
     loggerFactory: ormLoggerFactory(logger),
     pool: { min: 0, max: 10 },
-    // A database that is down or restarting fails requests quickly (503 database_unavailable)
-    // instead of letting them hang; the pool reconnects by itself when it is back.
-    driverOptions: { connectionTimeoutMillis: 5000, statement_timeout: 30_000 },
+    // A database that is down, restarting or stalled fails requests quickly (503
+    // database_unavailable) instead of letting them hang; the pool reconnects by itself.
+    driverOptions: {
+      connectionTimeoutMillis: 5000,
+      ...(!migrations && {
+        statement_timeout: STATEMENT_TIMEOUT_MS,
+        query_timeout: QUERY_TIMEOUT_MS,
+      }),
+    },
     migrations: {
       tableName: 'mikro_orm_migrations',
       migrationsList: MIGRATIONS,

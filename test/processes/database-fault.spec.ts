@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -12,6 +13,7 @@ import {
 import { Browser } from '../support/browser.js';
 import { STRONG_PASSWORD, uniqueLogin } from '../support/http.js';
 import { type RunningService, startService } from '../support/service.js';
+import { waitUntil } from '../support/wait.js';
 
 /**
  * A PostgreSQL restart under load, on a cluster of this spec's own (the run's shared cluster must
@@ -124,4 +126,181 @@ describe('a database restart under load', () => {
     expect(rows.rows[0].n).toBe(0);
     expect((await new Browser(service.url).postJson('/api/v1/accounts', lost)).status).toBe(201);
   }, 120_000);
+});
+
+/** Runs statements as the cluster's superuser on a connection of the test's own. */
+async function asSuperuser(...statements: string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: cluster.url });
+  await client.connect();
+  try {
+    for (const statement of statements) await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+async function codeOf(response: Response): Promise<string | undefined> {
+  return ((await response.json().catch(() => ({}))) as { code?: string }).code;
+}
+
+describe('a database that refuses writes', () => {
+  afterAll(async () => {
+    await asSuperuser(
+      'set default_transaction_read_only = off',
+      'alter system reset default_transaction_read_only',
+      'select pg_reload_conf()',
+    ).catch(() => undefined);
+  });
+
+  it('answers 503 database_unavailable for sign-ins and reads alike (never 500), readiness says read-only, and it recovers', async () => {
+    const account = { login: uniqueLogin('ro'), password: STRONG_PASSWORD };
+    const browser = new Browser(service.url);
+    expect((await browser.postJson('/api/v1/accounts', account)).status).toBe(201);
+    expect((await browser.postJson('/api/v1/auth/login', account)).status).toBe(200);
+
+    // What a failover to a replica, or an operator guarding a filling disk, looks like to clients.
+    await asSuperuser(
+      'alter system set default_transaction_read_only = on',
+      'select pg_reload_conf()',
+    );
+    await waitUntil(
+      async () => (await fetch(`${service.url}/health/ready`)).status === 503,
+      10_000,
+    );
+    const ready = (await (await fetch(`${service.url}/health/ready`)).json()) as {
+      error?: { database?: { status: string; message?: string } };
+    };
+    expect(ready.error?.database).toMatchObject({ status: 'down', message: /read-only/ });
+
+    const signIn = await new Browser(service.url).postJson('/api/v1/auth/login', account);
+    expect([signIn.status, await codeOf(signIn)]).toEqual([503, 'database_unavailable']);
+    expect(signIn.headers.get('retry-after')).toBe('5');
+    const newcomer = { login: uniqueLogin('ro-new'), password: STRONG_PASSWORD };
+    const registration = await new Browser(service.url).postJson('/api/v1/accounts', newcomer);
+    expect([registration.status, await codeOf(registration)]).toEqual([
+      503,
+      'database_unavailable',
+    ]);
+    // Reads of the signed-in person and pages: served, or refused with the same code; never 500.
+    for (let i = 0; i < 20; i += 1) {
+      for (const path of ['/api/v1/me', '/account', '/login']) {
+        const response = await browser.get(path);
+        const answer =
+          response.status === 503 ? `503 ${await codeOf(response)}` : String(response.status);
+        expect([answer, path]).toEqual([
+          expect.stringMatching(/^(200|503 database_unavailable)$/),
+          path,
+        ]);
+      }
+    }
+
+    await asSuperuser(
+      'set default_transaction_read_only = off',
+      'alter system reset default_transaction_read_only',
+      'select pg_reload_conf()',
+    );
+    await waitUntil(
+      async () => (await fetch(`${service.url}/health/ready`)).status === 200,
+      10_000,
+    );
+    expect((await new Browser(service.url).postJson('/api/v1/auth/login', account)).status).toBe(
+      200,
+    );
+    expect((await new Browser(service.url).postJson('/api/v1/accounts', newcomer)).status).toBe(
+      201,
+    );
+  }, 60_000);
+});
+
+/** The postmaster and every backend of this spec's cluster (postmaster.pid: pid on line 1). */
+async function clusterProcesses(): Promise<number[]> {
+  const postmaster = Number(
+    (await readFile(join(dir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0],
+  );
+  const children = execFileSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .map(Number);
+  return [postmaster, ...children];
+}
+
+describe('a stalled database', () => {
+  const FROZEN_MS = 20_000;
+  /** Two statement deadlines (the statement, then its ROLLBACK) and the slack of a busy machine. */
+  const ANSWER_WITHIN_MS = 13_000;
+  let frozen: number[] = [];
+
+  afterAll(() => {
+    for (const pid of frozen) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // already gone
+      }
+    }
+  });
+
+  it('answers 503 database_unavailable within the query deadline while PostgreSQL is frozen for 20 s, then recovers', async () => {
+    const account = { login: uniqueLogin('stall'), password: STRONG_PASSWORD };
+    const browser = new Browser(service.url);
+    expect((await browser.postJson('/api/v1/accounts', account)).status).toBe(201);
+    expect((await browser.postJson('/api/v1/auth/login', account)).status).toBe(200);
+
+    // SIGSTOP: the server keeps its sockets open and answers nothing, as a hung host or a long
+    // stop-the-world pause does; the kernel still accepts new connections into the backlog.
+    frozen = await clusterProcesses();
+    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    const frozenAt = Date.now();
+    const answers: { what: string; status: number; code?: string; ms: number }[] = [];
+    const ask = async (what: string, request: () => Promise<Response>) => {
+      while (Date.now() - frozenAt < FROZEN_MS - ANSWER_WITHIN_MS) {
+        const t0 = Date.now();
+        const response = await request();
+        answers.push({
+          what,
+          status: response.status,
+          code: await codeOf(response),
+          ms: Date.now() - t0,
+        });
+      }
+    };
+    await Promise.all([
+      ask('sign-in', () => new Browser(service.url).postJson('/api/v1/auth/login', account)),
+      ask('profile', () => browser.get('/api/v1/me')),
+      ask('registration', () =>
+        new Browser(service.url).postJson('/api/v1/accounts', {
+          login: uniqueLogin('stall-new'),
+          password: STRONG_PASSWORD,
+        }),
+      ),
+      ask('readiness', () => fetch(`${service.url}/health/ready`)),
+    ]);
+    const stillFrozen = Date.now() - frozenAt < FROZEN_MS;
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, FROZEN_MS - (Date.now() - frozenAt))),
+    );
+    for (const pid of frozen) process.kill(pid, 'SIGCONT');
+    frozen = [];
+
+    expect(stillFrozen).toBe(true);
+    // Every question got its answer within the deadline, and a sign-in was refused clearly.
+    expect(answers.filter((a) => a.ms > ANSWER_WITHIN_MS)).toEqual([]);
+    expect(
+      answers.filter((a) => a.what === 'sign-in').map((a) => `${a.status} ${a.code}`),
+    ).toContain('503 database_unavailable');
+    expect(
+      answers
+        .filter((a) => a.what !== 'readiness' && a.status !== 200)
+        .filter((a) => `${a.status} ${a.code}` !== '503 database_unavailable'),
+    ).toEqual([]);
+    expect(answers.filter((a) => a.what === 'readiness').map((a) => a.status)).not.toContain(200);
+
+    // Back by itself once the server runs again.
+    await waitUntil(
+      async () =>
+        (await new Browser(service.url).postJson('/api/v1/auth/login', account)).status === 200,
+      20_000,
+    );
+    expect((await fetch(`${service.url}/health/ready`)).status).toBe(200);
+  }, 90_000);
 });
