@@ -26,8 +26,16 @@ export const AUTH_CHANNEL = 'identity_link_auth';
 /** Enough for every session active within the TTL on one instance of a region's service. */
 const MAX_ENTRIES = 50_000;
 const RECONNECT_DELAY_MS = 1000;
-/** A silent network can leave a LISTEN connection half-open: a ping finds out. */
-const PING_INTERVAL_MS = 5000;
+/** How often the LISTEN connection is asked to prove it is alive and caught up. */
+const HEARTBEAT_INTERVAL_MS = 250;
+/**
+ * Memory answers only while a heartbeat sent less than this long ago has come back. PostgreSQL
+ * delivers a listener's pending notifications before the answer to its next query, so that answer
+ * proves every change committed before the heartbeat was sent has been applied here. A session
+ * ended elsewhere is so refused here within this bound even when the listening connection (its
+ * backend, the network, this event loop) stalls without breaking. SECURITY.md states it.
+ */
+export const HEARTBEAT_FRESH_MS = 750;
 
 /**
  * A session joined to its user as SessionService reads it: each side's columns as the database
@@ -62,7 +70,8 @@ interface Entry {
  *
  * What remains is the notification's own delay: a session ended on one instance may still be
  * accepted by another for the moment it takes PostgreSQL to deliver the notification (well under
- * a millisecond on a healthy connection). SECURITY.md states this.
+ * a millisecond on a healthy connection), and never longer than `HEARTBEAT_FRESH_MS` when the
+ * connection stalls without breaking. SECURITY.md states this.
  */
 @Injectable()
 export class SessionCache
@@ -77,6 +86,10 @@ export class SessionCache
   /** Bumped by every invalidation; a read started under another generation is not cached. */
   private generation = 0;
   private listening = false;
+  /** When the newest heartbeat that has come back was sent. */
+  private confirmedAt = 0;
+  private heartbeatInFlight = false;
+  private late = false;
   private stopped = false;
   private client?: pg.Client;
   private timer?: NodeJS.Timeout;
@@ -104,14 +117,19 @@ export class SessionCache
     this.down();
   }
 
-  /** Whether lookups may be answered from memory now (for tests and the health report). */
+  /** Whether the LISTEN connection is up (for tests and the health report). */
   get active(): boolean {
     return this.enabled && this.listening;
   }
 
+  /** Whether memory may answer now: listening, and a recent heartbeat proves it caught up. */
+  private get fresh(): boolean {
+    return this.listening && Date.now() - this.confirmedAt < HEARTBEAT_FRESH_MS;
+  }
+
   /** The cached session for its id or token hash, if the cache may be used and has it. */
   get(by: 'id' | 'tokenHash', value: string): CachedSession | undefined {
-    if (!this.listening) return undefined;
+    if (!this.fresh) return undefined;
     const id = by === 'id' ? value : this.byToken.get(value);
     const entry = id === undefined ? undefined : this.entries.get(id);
     if (!entry) return undefined;
@@ -124,7 +142,7 @@ export class SessionCache
 
   /** Taken before a database read; `put` refuses the row if anything was invalidated since. */
   ticket(): number {
-    return this.listening ? this.generation : -1;
+    return this.fresh ? this.generation : -1;
   }
 
   put(
@@ -132,7 +150,7 @@ export class SessionCache
     row: CachedSession,
     keys: { id: string; tokenHash: string; userId: string },
   ): void {
-    if (!this.listening || ticket !== this.generation) return;
+    if (!this.fresh || ticket !== this.generation) return;
     if (this.entries.size >= MAX_ENTRIES) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.evictSession(oldest);
@@ -244,8 +262,10 @@ export class SessionCache
     });
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('connection ended')));
+    let sentAt: number;
     try {
       await client.connect();
+      sentAt = Date.now();
       await client.query(`listen ${AUTH_CHANNEL}`);
     } catch (error) {
       this.lost(client, error);
@@ -254,11 +274,38 @@ export class SessionCache
     if (this.client !== client) return;
     // Whatever changed while nobody listened is unknown: start empty.
     this.forgetAll();
+    this.confirmedAt = sentAt;
+    this.heartbeatInFlight = false;
+    this.late = false;
     this.listening = true;
     this.logger.log('session cache on: listening for session and user changes');
-    this.timer = setInterval(() => {
-      client.query('select 1').catch((error: unknown) => this.lost(client, error));
-    }, PING_INTERVAL_MS).unref();
+    this.timer = setInterval(() => this.heartbeat(client), HEARTBEAT_INTERVAL_MS).unref();
+  }
+
+  /** One heartbeat at a time; one that never comes back ends the connection (query_timeout). */
+  private heartbeat(client: pg.Client): void {
+    if (!this.fresh && !this.late) {
+      this.late = true;
+      this.logger.warn('session cache paused: the LISTEN connection is late with its heartbeat');
+    }
+    if (this.heartbeatInFlight) return;
+    this.heartbeatInFlight = true;
+    const sentAt = Date.now();
+    client.query('select 1').then(
+      () => {
+        this.heartbeatInFlight = false;
+        if (this.client !== client) return;
+        this.confirmedAt = Math.max(this.confirmedAt, sentAt);
+        if (this.late && this.fresh) {
+          this.late = false;
+          this.logger.log('session cache resumed: the LISTEN connection caught up');
+        }
+      },
+      (error: unknown) => {
+        this.heartbeatInFlight = false;
+        this.lost(client, error);
+      },
+    );
   }
 
   private lost(client: pg.Client, error: unknown): void {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
 import { ENTITIES } from '../../src/database/entities.js';
 import { Membership } from '../../src/pos/membership.entity.js';
 import { Browser } from '../support/browser.js';
@@ -18,7 +19,7 @@ let a: RunningService;
 let b: RunningService;
 let orm: MikroORM;
 let operator: Browser;
-const AUTH_LIMIT = 8;
+const AUTH_LIMIT = 12;
 
 beforeAll(async () => {
   await smtp.start();
@@ -93,6 +94,49 @@ describe('two instances, one database', () => {
     // The one delay allowed: PostgreSQL delivering the notification to A (SECURITY.md, Sessions).
     await waitUntil(async () => (await onA.get('/api/v1/me')).status === 401, 1000, 5);
     expect((await bearerOnA()).status).toBe(401);
+  });
+
+  it('refuses on B within a second a session ended on A while the listening backends are frozen', async () => {
+    const account = await registered(a);
+    const onA = new Browser(a.url);
+    expect((await onA.postJson('/api/v1/auth/login', account)).status).toBe(200);
+    const onB = sameBrowserOn(b, onA);
+    // B has the session in memory now.
+    for (let i = 0; i < 3; i += 1) expect((await onB.get('/api/v1/me')).status).toBe(200);
+
+    // A LISTEN connection that stalls without breaking: its backend frozen (SIGSTOP), so
+    // notifications are queued for it but never delivered, and the socket stays open.
+    const admin = new pg.Client({ connectionString: a.database.url });
+    await admin.connect();
+    const { rows } = await admin.query<{ pid: number }>(
+      "select pid from pg_stat_activity where application_name = 'identity-link session cache' and datname = current_database()",
+    );
+    await admin.end();
+    expect(rows).toHaveLength(2);
+    const frozen = rows.map((row) => row.pid);
+    let refusedAfterMs: number | null = null;
+    try {
+      for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+      expect((await onA.postJson('/api/v1/auth/logout', {})).status).toBe(204);
+      const endedAt = Date.now();
+      while (Date.now() - endedAt < 5000) {
+        const asked = Date.now();
+        if ((await onB.get('/api/v1/me')).status === 401) {
+          refusedAfterMs = asked - endedAt;
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      for (const pid of frozen) process.kill(pid, 'SIGCONT');
+    }
+    expect(refusedAfterMs).not.toBeNull();
+    expect(refusedAfterMs).toBeLessThan(1000);
+    // Once the backends run again, B's cache is back and still refuses the ended session.
+    await waitUntil(async () => (await onB.get('/api/v1/me')).status === 401, 5000);
+    const again = new Browser(a.url);
+    expect((await again.postJson('/api/v1/auth/login', account)).status).toBe(200);
+    expect((await sameBrowserOn(b, again).get('/api/v1/me')).status).toBe(200);
   });
 
   it('a Госуслуги login started on A completes on B', async () => {
