@@ -62,6 +62,11 @@ export class AppModule {
     const development = !config.isProduction
       ? [import('./dev/dev.module.js').then(({ DevModule }) => DevModule.forRoot(config))]
       : [];
+    // One store for the throttler and the health check (each forRoot() call makes its own).
+    const throttlingStorage = ThrottlingStorageModule.forRoot(
+      config.throttle.redisUrl,
+      createHash('sha256').update(databaseUrl).digest('hex').slice(0, 16),
+    );
     return {
       module: AppModule,
       imports: [
@@ -86,12 +91,7 @@ export class AppModule {
         }),
         MikroOrmModule.forRoot(ormOptions(databaseUrl, logger)),
         ThrottlerModule.forRootAsync({
-          imports: [
-            ThrottlingStorageModule.forRoot(
-              config.throttle.redisUrl,
-              createHash('sha256').update(databaseUrl).digest('hex').slice(0, 16),
-            ),
-          ],
+          imports: [throttlingStorage],
           inject: [THROTTLER_STORAGE],
           useFactory: (storage: ThrottlerStorage) => ({
             storage,
@@ -122,6 +122,7 @@ export class AppModule {
           }),
         }),
         TerminusModule,
+        throttlingStorage,
         AuditModule,
         IdentityModule,
         SessionsModule,

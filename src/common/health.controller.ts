@@ -1,10 +1,11 @@
 import { MikroORM } from '@mikro-orm/postgresql';
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Optional } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { Public } from './auth-decorators.js';
 import { GracefulShutdown } from './graceful-shutdown.js';
+import { RedisHealth } from './redis-health.js';
 
 const DATABASE_TIMEOUT_MS = 1500;
 
@@ -21,6 +22,8 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly orm: MikroORM,
     private readonly shutdown: GracefulShutdown,
+    /** Only with REDIS_URL. */
+    @Optional() private readonly redisHealth?: RedisHealth,
   ) {}
 
   /** The process answers: for restarts, not for traffic. */
@@ -35,7 +38,25 @@ export class HealthController {
   @Public()
   @HealthCheck()
   ready() {
-    return this.health.check([() => this.database(), () => this.accepting()]);
+    const redis = this.redisHealth;
+    return this.health.check([
+      () => this.database(),
+      () => this.accepting(),
+      ...(redis ? [() => this.redis(redis)] : []),
+    ]);
+  }
+
+  /**
+   * Redis holds only throttling counters; while it fails each instance counts alone and still
+   * serves. So it is `degraded` (the report's status too, HTTP still 200), not `down`: every
+   * instance shares the one Redis, and a 503 would take them all out of rotation at once.
+   */
+  private async redis(redisHealth: RedisHealth) {
+    const indicator = this.indicators.check('redis');
+    const { reachable, throttling, responseTimeMs, message } = await redisHealth.check();
+    return reachable
+      ? indicator.up({ throttling, responseTimeMs })
+      : indicator.degraded({ throttling, message: `unreachable: ${message ?? 'no answer'}` });
   }
 
   /** Draining after SIGTERM: the load balancer should send traffic elsewhere. */
