@@ -35,6 +35,32 @@ function setRetryAfter(response: Response): void {
   if (waits.length > 0) response.setHeader('Retry-After', String(Math.max(...waits)));
 }
 
+/**
+ * What ioredis rejects a command with when Redis is away or too slow: its own messages, as it
+ * gives these errors no codes (a lost connection, the command timeout, no offline queue, retries
+ * spent).
+ */
+const REDIS_UNAVAILABLE =
+  /^(Connection is closed\.|Command timed out|Stream isn't writeable|Reached the max retries per request limit)/;
+
+/**
+ * The Redis throttling store counts locally while Redis fails, so none of these should get here;
+ * should one (Redis used somewhere new), it is a 503 like the database's, not a 500.
+ */
+function isRedisUnavailable(exception: unknown): boolean {
+  for (let error = exception, depth = 0; error && depth < 4; depth += 1) {
+    const { name, message } = error as { name?: unknown; message?: unknown };
+    if (name === 'MaxRetriesPerRequestError') return true;
+    if (typeof message === 'string' && REDIS_UNAVAILABLE.test(message)) return true;
+    error = (error as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** Both ask the client to come back in a few seconds; neither is the client's fault. */
+const UNAVAILABLE_MESSAGE = 'Сервис временно недоступен. Повторите попытку через несколько секунд.';
+const UNAVAILABLE_CODES = new Set(['database_unavailable', 'throttle_unavailable']);
+
 /** A person's browser navigating to a page (not the API, not a machine endpoint) gets a page. */
 function wantsPage(request: Request): boolean {
   if (/^\/(api|\.well-known|health)(\/|$)/.test(request.path)) return false;
@@ -94,9 +120,15 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
     const body = this.toBody(exception);
-    if (body.code === 'database_unavailable') {
+    if (UNAVAILABLE_CODES.has(body.code)) {
       response.setHeader('Retry-After', '5');
-      this.logger.warn({ requestId: requestIdOf(request) }, 'database unavailable');
+      if (body.code === 'database_unavailable')
+        this.logger.warn({ requestId: requestIdOf(request) }, 'database unavailable');
+      else
+        this.logger.warn(
+          { requestId: requestIdOf(request), reason: (exception as Error).message },
+          'throttling store unavailable',
+        );
     } else if (body.statusCode >= 500 && body.code !== 'not_ready') {
       body.requestId = requestIdOf(request) ?? undefined;
       this.logger.error({ err: exception, requestId: body.requestId }, 'request failed');
@@ -123,11 +155,18 @@ export class HttpExceptionFilter implements ExceptionFilter {
       const error = Errors.tooManyRequests();
       return { statusCode: error.status, code: error.code, message: error.message };
     }
+    if (isRedisUnavailable(exception)) {
+      return {
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        code: 'throttle_unavailable',
+        message: UNAVAILABLE_MESSAGE,
+      };
+    }
     if (isDatabaseUnavailable(exception)) {
       return {
         statusCode: HttpStatus.SERVICE_UNAVAILABLE,
         code: 'database_unavailable',
-        message: 'Сервис временно недоступен. Повторите попытку через несколько секунд.',
+        message: UNAVAILABLE_MESSAGE,
       };
     }
     if (exception instanceof UniqueConstraintViolationException) {
