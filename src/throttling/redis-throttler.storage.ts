@@ -40,8 +40,8 @@ const LOCAL_CAPACITY = 50_000;
  * A limit of N per address becomes N per address per instance until Redis is back.
  *
  * That holds for the credentials limit (login, registration) too, rather than refusing them with
- * 503 `throttle_unavailable`: the issue asks that the service keep serving, a Redis outage would
- * otherwise lock every user out, and password guessing stays bounded by the per-account lockout,
+ * 503 `throttle_unavailable`: the service keeps serving (a Redis outage would
+ * otherwise lock every user out), and password guessing stays bounded by the per-account lockout,
  * which lives in PostgreSQL and does not depend on Redis. Any Redis error that escapes anyway is
  * answered 503 `throttle_unavailable` by the exception filter, never 500.
  *
