@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import {
   captureChildOutput,
   mailedLinkTokens,
   recordEnvironmentSecrets,
+  recordSecret,
 } from './log-capture.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -36,6 +37,19 @@ export function shownOnPurpose(line: string): { what: string; secret: string }[]
   if (entry.context === 'MailOutbox' && entry.msg.startsWith(DEVELOPMENT_MAIL))
     return mailedLinkTokens(entry.msg).map((secret) => ({ what: 'mailed link token', secret }));
   return [];
+}
+
+const NO_DATABASE_YET: TestDatabase = { url: '', drop: async () => {} };
+
+/** The embedded cluster a service started under `dataDir` (src/database/embedded-postgres.ts). */
+async function embeddedDatabase(dataDir: string): Promise<TestDatabase> {
+  const password = (await readFile(join(dataDir, 'pg-password'), 'utf8')).trim();
+  recordSecret('embedded PostgreSQL password', password);
+  // postmaster.pid: the port on line 4.
+  const port = (await readFile(join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[3];
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/identity_link`;
+  // The service stops its own cluster, and the data goes with the data directory.
+  return { url, drop: async () => {} };
 }
 
 export interface RunningService {
@@ -65,6 +79,11 @@ export async function startService(
   options: {
     /** Share another instance's database (and so its state); dropped by that instance only. */
     database?: TestDatabase;
+    /**
+     * No DATABASE_URL, as `npm start` with no configuration: the embedded cluster under the data
+     * directory, started and stopped by the service itself.
+     */
+    embeddedDatabase?: boolean;
     /** Share another instance's data directory (the token signing key). */
     dataDir?: string;
     /** The address the load balancer would publish; defaults to this instance's own. */
@@ -72,8 +91,9 @@ export async function startService(
     env?: Record<string, string>;
   } = {},
 ): Promise<RunningService> {
-  const ownsDatabase = !options.database;
-  const database: TestDatabase = options.database ?? (await createTestDatabase());
+  const ownsDatabase = !options.database && !options.embeddedDatabase;
+  let database: TestDatabase =
+    options.database ?? (options.embeddedDatabase ? NO_DATABASE_YET : await createTestDatabase());
   const ownsDataDir = !options.dataDir;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'identity-link-service-')));
   const port = await freePort();
@@ -84,7 +104,7 @@ export async function startService(
     NODE_ENV: 'development',
     PORT: String(port),
     PUBLIC_URL: options.publicUrl ?? url,
-    DATABASE_URL: database.url,
+    DATABASE_URL: options.embeddedDatabase ? undefined : database.url,
     DATA_DIR: dataDir,
     LOG_LEVEL: activeLogCapture() ? 'trace' : 'info',
     // A browser journey logs in many times from one address.
@@ -123,6 +143,7 @@ export async function startService(
     await stop();
     throw error;
   }
+  if (options.embeddedDatabase) database = await embeddedDatabase(dataDir);
   const line = output.split('\n').find((entry) => entry.includes(DEMO_OPERATOR));
   const printed = JSON.parse(line ?? '{}') as { login: string; password: string };
   const operator = { login: printed.login, password: printed.password };
