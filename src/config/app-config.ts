@@ -122,6 +122,8 @@ export class AppConfig {
     retryLimit: number;
     retryDelayMs: number;
     retryDelayMaxMs: number;
+    /** SMTP connections, and so messages in flight, per instance. */
+    connections: number;
   };
   readonly invitationTtlMs!: number;
 
@@ -262,6 +264,7 @@ export function loadConfig(
       retryLimit: env.MAIL_RETRY_LIMIT,
       retryDelayMs: ms(env.MAIL_RETRY_DELAY),
       retryDelayMaxMs: ms(env.MAIL_RETRY_DELAY_MAX),
+      connections: env.MAIL_SMTP_CONNECTIONS,
     },
     invitationTtlMs: ms(env.INVITATION_TTL),
   });

@@ -256,8 +256,15 @@ export class EnvSchema {
   MAIL_RETRY_LIMIT = 20;
 
   @Validate(IsDuration)
-  MAIL_RETRY_DELAY = '30s';
+  MAIL_RETRY_DELAY = '10s';
 
   @Validate(IsDuration)
   MAIL_RETRY_DELAY_MAX = '1h';
+
+  /** SMTP connections (and so messages) in flight at once per instance. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(50)
+  MAIL_SMTP_CONNECTIONS = 4;
 }

@@ -4,6 +4,11 @@ import { Entity, Enum, Index, PrimaryKey, Property } from '@mikro-orm/decorators
 
 export enum MailStatus {
   Queued = 'queued',
+  /**
+   * An attempt was recorded before its SMTP conversation began and has not recorded its outcome
+   * yet: it is in flight, or its worker died (see MailOutbox.deliver).
+   */
+  Sending = 'sending',
   Sent = 'sent',
   Retrying = 'retrying',
   Failed = 'failed',
@@ -56,4 +61,8 @@ export class MailMessage {
 
   @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
   sentAt: Date | null = null;
+
+  /** When the newest attempt began, written before its SMTP conversation. */
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  attemptStartedAt: Date | null = null;
 }

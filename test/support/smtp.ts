@@ -8,6 +8,7 @@ export interface ReceivedMail {
   to: string[];
   subject: string;
   text: string;
+  messageId: string;
 }
 
 /**
@@ -16,6 +17,14 @@ export interface ReceivedMail {
  */
 export class TestSmtp {
   readonly received: ReceivedMail[] = [];
+  /** Runs before a message is accepted (its DATA answered): a test injects a fault then. */
+  beforeAccept: ((mail: ReceivedMail) => Promise<void>) | null = null;
+  /**
+   * While set, each message is read and never answered, as a stalled mail server does; `held`
+   * counts them (they are not received: the sender never heard an answer).
+   */
+  holding = false;
+  held = 0;
   private refusing = false;
   private server!: SMTPServer;
   port = 0;
@@ -36,16 +45,24 @@ export class TestSmtp {
           });
           return;
         }
+        if (this.holding) {
+          stream.resume();
+          stream.on('end', () => (this.held += 1));
+          return;
+        }
         simpleParser(stream)
-          .then((mail) => {
+          .then(async (mail) => {
             // Mailed links are bearer secrets even when no test follows them.
             recordMailedLinks(mail.text ?? '');
-            this.received.push({
+            const received: ReceivedMail = {
               from: mail.from?.text ?? '',
               to: session.envelope.rcptTo.map((r) => r.address),
               subject: mail.subject ?? '',
               text: mail.text ?? '',
-            });
+              messageId: mail.messageId ?? '',
+            };
+            await this.beforeAccept?.(received);
+            this.received.push(received);
             callback();
           })
           .catch((error: Error) => callback(error));

@@ -10,6 +10,7 @@ import { Migration20261124150000 } from './Migration20261124150000.js';
 import { Migration20261202002314 } from './Migration20261202002314.js';
 import { Migration20261202004759 } from './Migration20261202004759.js';
 import { Migration20261202032715 } from './Migration20261202032715.js';
+import { Migration20261202072153 } from './Migration20261202072153.js';
 
 /**
  * Applied in this order. A new migration is generated with `npm run migration:create`, reviewed,
@@ -36,4 +37,6 @@ export const MIGRATIONS: { name: string; class: Constructor<Migration> }[] = [
   { name: 'Migration20261202004759', class: Migration20261202004759 },
   // Invitations name their person: SNILS digest, the ФИО at acceptance, refused attempts.
   { name: 'Migration20261202032715', class: Migration20261202032715 },
+  // Mail attempts are recorded before sending (exactly-once delivery).
+  { name: 'Migration20261202072153', class: Migration20261202072153 },
 ];
