@@ -223,6 +223,13 @@ describe('the session cache', () => {
       `select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'identity-link session cache' and datname = current_database()`,
     );
     await waitUntil(() => !cache.active, 5000, 5);
+    // Readiness says so, and still sends traffic: every lookup reads the database meanwhile.
+    const ready = await request(t.http).get('/health/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({
+      status: 'degraded',
+      details: { sessionCache: { status: 'degraded', listener: 'down' } },
+    });
     // Nobody hears this revocation: the trigger is off and the listener is gone. Only a cache
     // that is bypassed while down refuses the session.
     await sql.query('alter table sessions disable trigger sessions_auth_changed');
@@ -233,6 +240,10 @@ describe('the session cache', () => {
       await sql.query('alter table sessions enable trigger sessions_auth_changed');
     }
     await waitUntil(() => cache.active, 10_000, 20);
+    expect((await request(t.http).get('/health/ready')).body).toMatchObject({
+      status: 'ok',
+      details: { sessionCache: { status: 'up', listener: 'listening' } },
+    });
     const next = await cachedSession();
     expect(await status(next)).toBe(200);
   });

@@ -5,6 +5,7 @@ import { SkipThrottle } from '@nestjs/throttler';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { Public } from './auth-decorators.js';
 import { GracefulShutdown } from './graceful-shutdown.js';
+import { ListenerHealth } from './listener-health.js';
 import { RedisHealth } from './redis-health.js';
 
 const DATABASE_TIMEOUT_MS = 1500;
@@ -22,6 +23,7 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly orm: MikroORM,
     private readonly shutdown: GracefulShutdown,
+    private readonly listener: ListenerHealth,
     /** Only with REDIS_URL. */
     @Optional() private readonly redisHealth?: RedisHealth,
   ) {}
@@ -42,8 +44,24 @@ export class HealthController {
     return this.health.check([
       () => this.database(),
       () => this.accepting(),
+      () => this.sessionCache(),
       ...(redis ? [() => this.redis(redis)] : []),
     ]);
+  }
+
+  /**
+   * The session cache's LISTEN connection. Without it every lookup reads the database: slower,
+   * still correct, so `degraded` (HTTP still 200) rather than `down`.
+   */
+  private sessionCache() {
+    const indicator = this.indicators.check('sessionCache');
+    const state = this.listener.listenerState;
+    return state === 'down'
+      ? indicator.degraded({
+          listener: state,
+          message: 'LISTEN connection down: lookups read the database',
+        })
+      : indicator.up({ listener: state });
   }
 
   /**

@@ -15,6 +15,7 @@ import {
 import { type EntityManager } from '@mikro-orm/core';
 import pg from 'pg';
 import { type SessionFacts } from '../common/auth-decorators.js';
+import { ListenerHealth } from '../common/listener-health.js';
 import { AppConfig } from '../config/app-config.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
 import { User } from '../identity/user.entity.js';
@@ -75,6 +76,7 @@ interface Entry {
  */
 @Injectable()
 export class SessionCache
+  extends ListenerHealth
   implements EventSubscriber, OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown
 {
   private readonly logger = new Logger(SessionCache.name);
@@ -97,7 +99,9 @@ export class SessionCache
   constructor(
     private readonly orm: MikroORM,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    super();
+  }
 
   private get enabled(): boolean {
     return this.config.session.cacheTtlMs > 0;
@@ -120,6 +124,11 @@ export class SessionCache
   /** Whether the LISTEN connection is up (for tests and the health report). */
   get active(): boolean {
     return this.enabled && this.listening;
+  }
+
+  get listenerState(): 'off' | 'listening' | 'down' {
+    if (!this.enabled) return 'off';
+    return this.listening ? 'listening' : 'down';
   }
 
   /** Whether memory may answer now: listening, and a recent heartbeat proves it caught up. */

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ListenerHealth } from '../common/listener-health.js';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthController } from './auth.controller.js';
 import { AuthGuard } from './auth.guard.js';
@@ -20,7 +21,15 @@ import { TokenService } from './token.service.js';
     SessionManagement,
     AccountStatus,
     { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: ListenerHealth, useExisting: SessionCache },
   ],
-  exports: [AuthService, SessionService, TokenService, SessionManagement, AccountStatus],
+  exports: [
+    AuthService,
+    SessionService,
+    TokenService,
+    SessionManagement,
+    AccountStatus,
+    ListenerHealth,
+  ],
 })
 export class SessionsModule {}
