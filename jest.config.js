@@ -45,7 +45,8 @@ const logCheck = {
 export default {
   // Jest reads testTimeout from the global configuration only (a project's own is ignored, which
   // left every integration test at the default 5 s): 60 s for a test or hook on a busy machine;
-  // the browser journeys give their long tests more themselves.
+  // the browser journeys give their long tests more themselves, and every hook that starts
+  // something passes STARTUP_TIMEOUT_MS (test/support/timeouts.ts).
   testTimeout: 60_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },

@@ -7,11 +7,12 @@ import { argon2idParameters, PasswordHasher } from '../src/identity/password-has
 import { User } from '../src/identity/user.entity.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { login, register, STRONG_PASSWORD, uniqueLogin, weakenStoredHash } from './support/http.js';
+import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp({ THROTTLE_AUTH_LIMIT: '100000', THROTTLE_LIMIT: '100000' });
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
 });

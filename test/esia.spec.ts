@@ -32,6 +32,7 @@ import { Membership } from '../src/pos/membership.entity.js';
 import { invitee, json, operatorBrowser, organization } from './support/pos.js';
 import { invitationLink, TestSmtp } from './support/smtp.js';
 import { OPENSSL_GOST_CONF, opensslVerify } from './support/openssl.js';
+import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 const ESIA = {
   GOSUSLUGI_PROFILE: 'esia',
@@ -68,7 +69,7 @@ describe('esia profile against the ЕСИА-shaped stand-in (local GOST key)', (
     OTHER_SYSTEM_HASH = certificateHash(
       loadCertificate(await readFile(material(t, ESIA_DEV_MATERIAL.standInGostCertificate))),
     );
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t.close();
   });
@@ -318,7 +319,7 @@ describe('esia profile: the stand-in session, re-authentication and logout', () 
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp(ESIA, { listen: true });
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t.close();
   });
@@ -461,7 +462,7 @@ describe('esia profile: the person data ЕСИА gives (contacts, organisations)
       { ...ESIA, GOSUSLUGI_SCOPES: 'openid fullname contacts usr_org snils' },
       { listen: true },
     );
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t.close();
   });
@@ -632,7 +633,7 @@ describe('esia profile: an invitation names its person', () => {
       { ...ESIA, GOSUSLUGI_SCOPES: 'openid fullname snils', SMTP_URL: smtp.url },
       { listen: true },
     );
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t.close();
     await smtp.stop();
@@ -683,7 +684,7 @@ describe("esia profile with offline access: the person's data read again without
       },
       { listen: true },
     );
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t.close();
   });
@@ -794,7 +795,7 @@ describe('esia profile with online access (the default): nothing is kept to refr
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp(ESIA, { listen: true });
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t.close();
   });
@@ -817,7 +818,7 @@ describe('esia profile: every catalogued ЕСИА error reaches its page and sta
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp(ESIA, { listen: true });
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t.close();
   });
@@ -981,7 +982,7 @@ describe('esia profile with GOSUSLUGI_ESIA_NONCE=required', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({ ...ESIA, GOSUSLUGI_ESIA_NONCE: 'required' }, { listen: true });
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t.close();
   });

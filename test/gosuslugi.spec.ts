@@ -24,6 +24,7 @@ import {
 } from './support/gosuslugi.js';
 import { TestSmtp } from './support/smtp.js';
 import { waitForLockWaiter } from './support/wait.js';
+import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 const smtp = new TestSmtp();
 let t: TestApp;
@@ -39,7 +40,7 @@ beforeAll(async () => {
     },
     { listen: true },
   );
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
   await smtp.stop();
@@ -690,7 +691,7 @@ describe('a provider that does not answer', () => {
       GOSUSLUGI_CLIENT_ID: 'x',
       GOSUSLUGI_CLIENT_SECRET: 'y',
     });
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await down.close();
   });

@@ -4,11 +4,12 @@ import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
 import { register } from './support/http.js';
 import { hashSessionToken } from '../src/sessions/session.service.js';
+import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp({ THROTTLE_AUTH_LIMIT: '100000' }, { listen: true });
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
 });

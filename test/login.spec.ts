@@ -9,6 +9,7 @@ import { AuthMethod, Session } from '../src/sessions/session.entity.js';
 import { hashSessionToken } from '../src/sessions/session.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { cookiesOf, login, register, STRONG_PASSWORD, uniqueLogin } from './support/http.js';
+import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -23,7 +24,7 @@ beforeAll(async () => {
     THROTTLE_AUTH_LIMIT: '100000',
     THROTTLE_LIMIT: '100000',
   });
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
 });

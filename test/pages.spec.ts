@@ -10,11 +10,12 @@ import { Browser } from './support/browser.js';
 import { linkThrough, loggedInBrowser } from './support/gosuslugi.js';
 import { register, STRONG_PASSWORD, uniqueLogin } from './support/http.js';
 import { memberBrowser, organization } from './support/pos.js';
+import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp({ THROTTLE_AUTH_LIMIT: '100000' }, { listen: true });
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
 });

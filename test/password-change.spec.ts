@@ -10,13 +10,14 @@ import { hashSessionToken } from '../src/sessions/session.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { login, register, weakenStoredHash } from './support/http.js';
 import { TestSmtp } from './support/smtp.js';
+import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 const smtp = new TestSmtp();
 let t: TestApp;
 beforeAll(async () => {
   await smtp.start();
   t = await startTestApp({ THROTTLE_AUTH_LIMIT: '100000', SMTP_URL: smtp.url });
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
   await smtp.stop();

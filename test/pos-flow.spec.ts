@@ -10,6 +10,7 @@ import { throughStandIn } from './support/gosuslugi.js';
 import { json, operatorBrowser } from './support/pos.js';
 import { invitationLink, TestSmtp } from './support/smtp.js';
 import { waitUntil } from './support/wait.js';
+import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 const smtp = new TestSmtp();
 let t: TestApp;
@@ -26,7 +27,7 @@ beforeAll(async () => {
     },
     { listen: true },
   );
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
   await smtp.stop();

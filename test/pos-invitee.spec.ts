@@ -22,6 +22,7 @@ import {
 import { STRONG_PASSWORD, register, uniqueLogin } from './support/http.js';
 import { invitee, json, memberBrowser, operatorBrowser, organization } from './support/pos.js';
 import { invitationLink, TestSmtp } from './support/smtp.js';
+import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 /**
  * One person, one account: an invitation names its person (ФИО, optionally SNILS) and only that
@@ -50,7 +51,7 @@ beforeAll(async () => {
   school = await organization(t.em(), 'МБОУ «Школа № 7»', region);
   gymnasium = await organization(t.em(), 'МАОУ «Гимназия № 8»', region);
   operator = (await operatorBrowser(t)).browser;
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
   await smtp.stop();

@@ -8,11 +8,12 @@ import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
 import { login, STRONG_PASSWORD } from './support/http.js';
 import { memberBrowser, organization } from './support/pos.js';
+import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp({ THROTTLE_AUTH_LIMIT: '100000' }, { listen: true });
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
 });

@@ -5,6 +5,7 @@ import { json, operatorBrowser, organization } from './support/pos.js';
 import { generateTree } from './support/tree.js';
 import { type StatusRow } from '../src/pos/report.service.js';
 import { type Organization } from '../src/pos/organization.entity.js';
+import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 let t: TestApp;
 let root: Organization;
@@ -17,7 +18,7 @@ beforeAll(async () => {
   await client.connect();
   await generateTree(client, root, SHAPE);
   await client.end();
-}, 120_000);
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
 });

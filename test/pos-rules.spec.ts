@@ -16,6 +16,7 @@ import {
   patchJson,
 } from './support/pos.js';
 import { invitationLink, TestSmtp } from './support/smtp.js';
+import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 const smtp = new TestSmtp();
 let t: TestApp;
@@ -40,7 +41,7 @@ beforeAll(async () => {
   a = await organization(em, 'Учреждение A', region);
   b = await organization(em, 'Учреждение B (соседнее)', region);
   belowA = await organization(em, 'Филиал учреждения A', a);
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
   await smtp.stop();

@@ -4,6 +4,7 @@ import request from 'supertest';
 import { startTestApp, type TestApp } from './support/app.js';
 import { PRODUCTION_GOSUSLUGI } from './support/production.js';
 import { cookiesOf, register } from './support/http.js';
+import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 describe('production mode (complete configuration, ES256 key as JWK)', () => {
   let t: TestApp;
@@ -15,7 +16,7 @@ describe('production mode (complete configuration, ES256 key as JWK)', () => {
       PUBLIC_URL: 'https://id.school.example',
       TOKEN_SIGNING_KEY: JSON.stringify(await exportJWK(privateKey)),
     });
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t.close();
   });
@@ -60,7 +61,7 @@ describe('production mode with an Ed25519 key as PKCS#8 PEM', () => {
       PUBLIC_URL: 'https://id.school.example',
       TOKEN_SIGNING_KEY: await exportPKCS8(privateKey),
     });
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t.close();
   });

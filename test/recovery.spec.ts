@@ -11,6 +11,7 @@ import { register, STRONG_PASSWORD, uniqueLogin } from './support/http.js';
 import { json } from './support/pos.js';
 import { linkToken, type ReceivedMail, TestSmtp } from './support/smtp.js';
 import { waitForLockWaiter, waitUntil } from './support/wait.js';
+import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 /**
  * E-mail verification and password recovery over HTTP, with the mail read from a real SMTP
@@ -28,7 +29,7 @@ beforeAll(async () => {
     { SMTP_URL: smtp.url, THROTTLE_AUTH_LIMIT: '100000', THROTTLE_LIMIT: '100000' },
     { listen: true },
   );
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
   await smtp.stop();

@@ -6,6 +6,7 @@ import { Authenticated, Public } from '../src/common/auth-decorators.js';
 import { PosAreaMetadata } from '../src/pos/pos-area.guard.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { mappedRoutes } from './support/routes.js';
+import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 interface Route {
   method: string;
@@ -127,7 +128,7 @@ const EXPECTED: Route[] = [
 let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp();
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
 });

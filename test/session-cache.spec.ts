@@ -9,6 +9,7 @@ import { Session } from '../src/sessions/session.entity.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { login, register } from './support/http.js';
 import { waitUntil } from './support/wait.js';
+import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 /**
  * The per-instance session cache (src/sessions/session-cache.ts) must never outlive what the
@@ -24,7 +25,7 @@ beforeAll(async () => {
   await sql.connect();
   cache = t.app.get(SessionCache);
   await waitUntil(() => cache.active, 10_000, 20);
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await sql.end();
   await t.close();
@@ -255,7 +256,7 @@ describe('access tokens this instance has verified before', () => {
     // Long enough that a busy machine still makes the first calls before expiry; the test waits
     // for the token's own `exp` rather than a fixed time.
     short = await startTestApp({ ACCESS_TOKEN_TTL: '4s', THROTTLE_LIMIT: '100000' });
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await short.close();
   });

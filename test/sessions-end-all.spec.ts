@@ -8,6 +8,7 @@ import { startTestApp, type TestApp } from './support/app.js';
 import { runCli } from './support/cli.js';
 import { ALIVE, type Device, ENDED, login, register, sessionAnswers } from './support/http.js';
 import { waitUntil } from './support/wait.js';
+import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 /**
  * `npm run cli -- sessions:end-all --reason …` (ASVS 7.4.5): the platform operator ends every
@@ -24,7 +25,7 @@ beforeAll(async () => {
   await sql.connect();
   cache = t.app.get(SessionCache);
   await waitUntil(() => cache.active, 10_000, 20);
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await sql.end();
   await t.close();

@@ -24,6 +24,7 @@ import {
   STRONG_PASSWORD,
 } from './support/http.js';
 import { json, memberBrowser, operatorBrowser, organization } from './support/pos.js';
+import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 const FIREFOX = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0';
 const ANDROID_CHROME =
@@ -43,7 +44,7 @@ beforeAll(async () => {
   region = await organization(em, 'Министерство (сеансы)', null);
   a = await organization(em, 'Учреждение A (сеансы)', region);
   belowA = await organization(em, 'Филиал учреждения A (сеансы)', a);
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { startTestApp, type TestApp } from './support/app.js';
 import { uniqueLogin } from './support/http.js';
+import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 const LIMIT = 5;
 
@@ -9,7 +10,7 @@ describe('per-IP throttling of credential endpoints without TRUST_PROXY', () => 
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({ THROTTLE_AUTH_LIMIT: String(LIMIT) });
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t.close();
   });
@@ -50,7 +51,7 @@ describe('per-IP throttling behind a configured proxy (TRUST_PROXY)', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({ THROTTLE_AUTH_LIMIT: String(LIMIT), TRUST_PROXY: 'loopback' });
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t.close();
   });
@@ -90,7 +91,7 @@ describe('the general per-address limit, counted in batches by each instance', (
   beforeAll(async () => {
     // The batching belongs to the PostgreSQL storage: pinned here even when the run has Redis.
     t = await startTestApp({ THROTTLE_LIMIT: String(GENERAL), REDIS_URL: '' });
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t.close();
   });

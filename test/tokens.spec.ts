@@ -12,6 +12,7 @@ import request from 'supertest';
 import { TokenService } from '../src/sessions/token.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { login, register } from './support/http.js';
+import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 let t: TestApp;
 let baseUrl: string;
@@ -23,7 +24,7 @@ beforeAll(async () => {
   });
   await t.app.listen(0, '127.0.0.1');
   baseUrl = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
 });

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { launchChromium, screenshot, see, watchConsole } from '../support/chromium.js';
 import { type RunningService, startService } from '../support/service.js';
+import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * The three journeys of the pages in Debian's Chromium, against the service started the way
@@ -16,7 +17,7 @@ const contexts: BrowserContext[] = [];
 beforeAll(async () => {
   service = await startService();
   browser = await launchChromium();
-}, 120_000);
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await browser?.close();

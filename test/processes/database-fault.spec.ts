@@ -14,6 +14,7 @@ import { Browser } from '../support/browser.js';
 import { STRONG_PASSWORD, uniqueLogin } from '../support/http.js';
 import { type RunningService, startService } from '../support/service.js';
 import { waitUntil } from '../support/wait.js';
+import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * A PostgreSQL restart under load, on a cluster of this spec's own (the run's shared cluster must
@@ -34,7 +35,7 @@ beforeAll(async () => {
   port = await freePort();
   cluster = await startCluster();
   service = await startService({ database: { url: cluster.url, drop: async () => {} } });
-}, 120_000);
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await service?.stop();

@@ -9,6 +9,7 @@ import { STRONG_PASSWORD, uniqueLogin } from '../support/http.js';
 import { type RunningService, startService } from '../support/service.js';
 import { invitationLink, TestSmtp } from '../support/smtp.js';
 import { waitUntil } from '../support/wait.js';
+import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * Two instances of the built service on two loopback ports, one database, one PUBLIC_URL (as
@@ -44,7 +45,7 @@ beforeAll(async () => {
     entities: ENTITIES,
     allowGlobalContext: true,
   });
-}, 120_000);
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await orm?.close();

@@ -13,6 +13,7 @@ import { STRONG_PASSWORD, uniqueLogin } from '../support/http.js';
 import { type RunningService, startService } from '../support/service.js';
 import { TestSmtp } from '../support/smtp.js';
 import { waitUntil } from '../support/wait.js';
+import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * The outbox under database and process faults, on a cluster of this spec's own (it is made
@@ -31,7 +32,7 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'identity-link-mail-fault-data-'));
   cluster = await startEmbeddedPostgres({ dir, persistent: true, logger });
   await smtp.start();
-}, 120_000);
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await service?.stop();

@@ -6,6 +6,7 @@ import { STRONG_PASSWORD, uniqueLogin } from '../support/http.js';
 import { type RedisServer, startRedisServer } from '../support/redis.js';
 import { type RunningService, startService } from '../support/service.js';
 import { waitUntil } from '../support/wait.js';
+import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * Redis (REDIS_URL) holds nothing but throttling counters, so losing it must cost no more than
@@ -33,7 +34,7 @@ beforeAll(async () => {
   browser = new Browser(service.url);
   expect((await browser.postJson('/api/v1/accounts', account)).status).toBe(201);
   expect((await browser.postJson('/api/v1/auth/login', account)).status).toBe(200);
-}, 120_000);
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   // A stopped redis-server would keep the service's shutdown waiting on its connection: end it first.

@@ -5,6 +5,7 @@ import { type Organization } from '../../src/pos/organization.entity.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { type Browser } from '../support/browser.js';
 import { json, operatorBrowser, organization } from '../support/pos.js';
+import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * One address, one spelling. A quoted local part (`"dup"@…`) is a second spelling of an address
@@ -22,7 +23,7 @@ beforeAll(async () => {
   );
   operator = (await operatorBrowser(t)).browser;
   school = await organization(t.em(), 'Школа (адреса)', null);
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
 });

@@ -11,6 +11,7 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { linkThrough, loggedInBrowser } from '../support/gosuslugi.js';
 import { cookiesOf, register, STRONG_PASSWORD, uniqueLogin } from '../support/http.js';
 import { organization } from '../support/pos.js';
+import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * Can an outsider tell whether an account (or an invitation, or a link) exists? Every pair below
@@ -79,7 +80,7 @@ const NO_LIMITS = { THROTTLE_AUTH_LIMIT: '100000', THROTTLE_LIMIT: '100000' };
 let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp(NO_LIMITS, { listen: true });
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
 });
@@ -297,7 +298,7 @@ describe('probing logins at registration (deviation D4)', () => {
   let limited: TestApp;
   beforeAll(async () => {
     limited = await startTestApp({ THROTTLE_AUTH_LIMIT: String(LIMIT) });
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await limited.close();
   });

@@ -4,6 +4,7 @@ import { User } from '../../src/identity/user.entity.js';
 import { Session } from '../../src/sessions/session.entity.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { register } from '../support/http.js';
+import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * What a page on another site can make a victim's browser send without asking: a form post
@@ -12,7 +13,7 @@ import { register } from '../support/http.js';
 let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp({ THROTTLE_AUTH_LIMIT: '100000', THROTTLE_LIMIT: '100000' });
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
 });

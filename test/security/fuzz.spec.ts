@@ -23,6 +23,7 @@ import { DatabaseWatch } from './fuzz/db.js';
 import { fieldsOf } from './fuzz/dto-fields.js';
 import { type Caller, type FuzzRequest, requestFor } from './fuzz/requests.js';
 import { type DtoClass, handlersOf, type HandlerInputs, routeKey } from './fuzz/routes.js';
+import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * Property-based fuzzing of every route: hostile and random input (huge strings, NUL and control
@@ -227,7 +228,7 @@ beforeAll(async () => {
   fixture.victimMember = invited.body.id as string;
 
   watch = await DatabaseWatch.open(t.database.url);
-});
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await watch?.close();

@@ -12,6 +12,7 @@ import { PRODUCTION_GOSUSLUGI } from '../support/production.js';
 import { mappedRoutes } from '../support/routes.js';
 import { invitationLink, linkToken, TestSmtp } from '../support/smtp.js';
 import { waitUntil } from '../support/wait.js';
+import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * The response headers of the whole HTTP surface, as a browser or an intermediary cache sees
@@ -248,7 +249,7 @@ beforeAll(async () => {
   getRoutes = getRoutesOf(dev);
   await walkDevelopment();
   await walkProduction();
-}, 180_000);
+}, STARTUP_TIMEOUT_MS);
 
 afterAll(async () => {
   await dev?.close();

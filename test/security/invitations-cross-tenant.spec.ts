@@ -3,6 +3,7 @@ import { AuditEvent } from '../../src/audit/audit-event.entity.js';
 import { type Organization } from '../../src/pos/organization.entity.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { json, memberBrowser, organization } from '../support/pos.js';
+import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * One organisation's administrator against another's invitations: the address's hourly quota is
@@ -21,7 +22,7 @@ beforeAll(async () => {
   const region = await organization(t.em(), 'Министерство (приглашения)', null);
   a = await organization(t.em(), 'Школа A', region);
   b = await organization(t.em(), 'Школа B (соседняя)', region);
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
 });

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { register, uniqueLogin } from '../support/http.js';
+import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * Login timing as an enumeration oracle. An absent login must cost what a wrong password for an
@@ -26,7 +27,7 @@ beforeAll(async () => {
   // Ten accounts take ten wrong passwords each: below the default lockout factor (30), so the
   // policy stays as deployed.
   t = await startTestApp({ THROTTLE_AUTH_LIMIT: '100000', THROTTLE_LIMIT: '100000' });
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
 });

@@ -6,6 +6,7 @@ import { Browser } from '../support/browser.js';
 import { forgetStandInSession, linkThrough, throughStandIn } from '../support/gosuslugi.js';
 import { register, STRONG_PASSWORD, uniqueLogin } from '../support/http.js';
 import { linkToken, TestSmtp } from '../support/smtp.js';
+import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * The Trojan identifier: an attacker registers an account on the victim's address (unverified)
@@ -21,7 +22,7 @@ beforeAll(async () => {
     { SMTP_URL: smtp.url, THROTTLE_AUTH_LIMIT: '100000', THROTTLE_LIMIT: '100000' },
     { listen: true },
   );
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
   await smtp.stop();

@@ -7,6 +7,7 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { Browser } from '../support/browser.js';
 import { login, register } from '../support/http.js';
 import { json, memberBrowser, organization } from '../support/pos.js';
+import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * Attacks on session management: reaching another person's sessions through the self-service
@@ -29,7 +30,7 @@ beforeAll(async () => {
   a = await organization(em, 'Учреждение A', region);
   b = await organization(em, 'Учреждение B (соседнее)', region);
   belowA = await organization(em, 'Филиал учреждения A', a);
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
 });

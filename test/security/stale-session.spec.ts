@@ -11,6 +11,7 @@ import {
   loggedInBrowser,
 } from '../support/gosuslugi.js';
 import { json } from '../support/pos.js';
+import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * A session someone else got hold of (a shared school computer left signed in, a stolen cookie)
@@ -25,7 +26,7 @@ beforeAll(async () => {
     { THROTTLE_AUTH_LIMIT: '100000', THROTTLE_LIMIT: '100000' },
     { listen: true },
   );
-});
+}, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
   await t.close();
 });

@@ -4,6 +4,7 @@ import { AuditEvent } from '../../src/audit/audit-event.entity.js';
 import { PasswordCredential } from '../../src/identity/password-credential.entity.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { cookiesOf, STRONG_PASSWORD, uniqueLogin } from '../support/http.js';
+import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * Getting around the per-address credential throttle: forged X-Forwarded-For, and one password
@@ -47,7 +48,7 @@ describe('rotating X-Forwarded-For with no proxy trusted (the default)', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({ THROTTLE_AUTH_LIMIT: String(LIMIT) });
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t.close();
   });
@@ -71,7 +72,7 @@ describe.each([['loopback'], ['1']])('behind a trusted proxy (TRUST_PROXY=%s)', 
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({ THROTTLE_AUTH_LIMIT: String(LIMIT), TRUST_PROXY: trustProxy });
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t.close();
   });
@@ -126,7 +127,7 @@ describe('password spraying from one address through both login doors', () => {
           : await pageLogin(t, ATTACKER, victim.login, SPRAYED);
       statuses.push(response.status);
     }
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await t.close();
   });

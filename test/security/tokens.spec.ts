@@ -24,6 +24,7 @@ import {
   type TestDatabase,
 } from '../support/app.js';
 import { login, register } from '../support/http.js';
+import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * Attacks on the access tokens: tokens meant for another audience, algorithm confusion, keys
@@ -93,7 +94,7 @@ describe('forged and misdirected access tokens', () => {
     });
     await new Promise<void>((resolve) => attackerSite.listen(0, '127.0.0.1', resolve));
     attackerUrl = `http://127.0.0.1:${(attackerSite.address() as AddressInfo).port}`;
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await new Promise((resolve) => attackerSite.close(resolve));
     await t.close();
@@ -327,7 +328,7 @@ describe('signing key rotation on one deployment', () => {
       await before.close();
     }
     expect(decodeProtectedHeader(oldToken).kid).toBe(oldKid);
-  });
+  }, STARTUP_TIMEOUT_MS);
   afterAll(async () => {
     await database.drop();
   });
@@ -339,7 +340,7 @@ describe('signing key rotation on one deployment', () => {
         TOKEN_SIGNING_KEY: JSON.stringify(newKey),
         TOKEN_PREVIOUS_KEYS: JSON.stringify([publicPart(oldKey)]),
       });
-    });
+    }, STARTUP_TIMEOUT_MS);
     afterAll(async () => {
       await t.close();
     });
@@ -377,7 +378,7 @@ describe('signing key rotation on one deployment', () => {
     let t: TestApp;
     beforeAll(async () => {
       t = await deployment({ TOKEN_SIGNING_KEY: JSON.stringify(newKey) });
-    });
+    }, STARTUP_TIMEOUT_MS);
     afterAll(async () => {
       await t.close();
     });
