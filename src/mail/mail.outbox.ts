@@ -98,6 +98,7 @@ export class MailOutbox implements OnModuleInit, OnApplicationShutdown {
   /** The connection whose session holds the advisory lock of each attempt this process runs. */
   private lockClient?: Promise<pg.Client>;
   private readonly heldLocks = new Map<string, AttemptLock>();
+  private lockQueries: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly orm: MikroORM,
@@ -319,22 +320,34 @@ export class MailOutbox implements OnModuleInit, OnApplicationShutdown {
     if (this.heldLocks.has(id)) return null;
     const key = `mail:${id}`;
     const client = await this.lockConnection();
-    const { rows } = await client.query<{ locked: boolean }>(
+    const [row] = await this.onLockConnection<{ locked: boolean }>(
+      client,
       'select pg_try_advisory_lock(hashtextextended($1, 0)) as locked',
       [key],
     );
-    if (!rows[0]?.locked || this.heldLocks.has(id)) return null;
+    if (!row?.locked || this.heldLocks.has(id)) return null;
     const lock: AttemptLock = {
       release: async () => {
         if (this.heldLocks.get(id) !== lock) return;
         this.heldLocks.delete(id);
-        await client
-          .query('select pg_advisory_unlock(hashtextextended($1, 0))', [key])
-          .catch(() => undefined);
+        await this.onLockConnection(client, 'select pg_advisory_unlock(hashtextextended($1, 0))', [
+          key,
+        ]).catch(() => undefined);
       },
     };
     this.heldLocks.set(id, lock);
     return lock;
+  }
+
+  /** One query at a time on the lock connection, in the order asked (the delivery lanes share it). */
+  private onLockConnection<R extends pg.QueryResultRow>(
+    client: pg.Client,
+    text: string,
+    values: unknown[],
+  ): Promise<R[]> {
+    const result = this.lockQueries.then(() => client.query<R>(text, values));
+    this.lockQueries = result.catch(() => undefined);
+    return result.then(({ rows }) => rows);
   }
 
   private lockConnection(): Promise<pg.Client> {

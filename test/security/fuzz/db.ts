@@ -27,6 +27,7 @@ export const VOLATILE_COLUMNS: Record<string, Record<string, string>> = {
     attempts: 'same',
     last_error: 'same',
     sent_at: 'same',
+    attempt_started_at: 'same',
   },
   pos_memberships: {
     delivery_state: 'mirrors the background delivery of the invitation mail',
