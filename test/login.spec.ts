@@ -130,6 +130,43 @@ describe('lockout', () => {
   });
 });
 
+describe('what a login writes', () => {
+  it('a session with the client, the failures cleared, and login.succeeded naming the session', async () => {
+    const account = await register(t);
+    await attempt({ login: account.login, password: 'Wrong#Password1' }).expect(401);
+    const response = await request(t.http)
+      .post('/api/v1/auth/login')
+      .set('User-Agent', 'Dnevnik/3.1 (test)')
+      .send({ login: account.login, password: account.password })
+      .expect(200);
+    const token = cookiesOf(response).get('il_session')!.value;
+    const em = t.em();
+    const session = await em.findOneOrFail(Session, { tokenHash: hashSessionToken(token) });
+    expect(session).toMatchObject({
+      method: AuthMethod.Password,
+      userAgent: 'Dnevnik/3.1 (test)',
+      revokedAt: null,
+    });
+    expect(session.ip).toMatch(/127\.0\.0\.1/);
+    expect(session.user.id).toBe(account.id);
+    expect(session.idleExpiresAt.getTime()).toBeGreaterThan(Date.now());
+    expect(decodeJwt(response.body.accessToken as string).sid).toBe(session.id);
+    const credential = await em.findOneOrFail(PasswordCredential, { user: account.id });
+    expect(credential).toMatchObject({ failureCount: 0, lastFailureAt: null, lockedUntil: null });
+    const audited = await em.find(AuditEvent, {
+      type: 'login.succeeded',
+      targetUserId: account.id,
+    });
+    expect(audited).toHaveLength(1);
+    expect(audited[0]).toMatchObject({
+      actorUserId: account.id,
+      userAgent: 'Dnevnik/3.1 (test)',
+      details: { method: 'pwd', sessionId: session.id },
+    });
+    expect(audited[0].requestId).toBeTruthy();
+  });
+});
+
 describe('session cookie', () => {
   it('is HttpOnly, SameSite=Lax, path / and carries a 256-bit token stored only as a hash', async () => {
     const account = await register(t);

@@ -1,6 +1,7 @@
 import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { AuditService, type AuditEventType } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { Errors } from '../common/errors.js';
@@ -66,6 +67,11 @@ export class AuthService {
     }
 
     const rehash = this.hasher.needsRehash(verifiedHash) ? await this.hasher.hash(password) : null;
+    if (!rehash && !previous) {
+      const opened = await this.openPasswordSession(credential, verifiedHash, user, client);
+      if (opened) return opened;
+      // The password row changed while argon2 ran (a change, a re-hash, a lockout): decided below.
+    }
     const result = await this.em.transactional(async (em) => {
       const locked = await this.lockVerified(em, credential.id, verifiedHash, password);
       if (!locked) return null;
@@ -85,6 +91,75 @@ export class AuthService {
       return created;
     });
     return result ?? this.refuse(client, 'credential_changed', user.id);
+  }
+
+  /**
+   * The common login in one statement (a login is otherwise eight round trips, and each one costs
+   * the database and the event loop more than its SQL): the same writes as the transaction
+   * below, made only if the password row still holds the hash that was verified and no lockout
+   * has begun meanwhile — the row is locked (`for update`) and re-read by PostgreSQL if another
+   * transaction changed it first. Anything else returns null and takes the transaction path,
+   * which decides it (another verification after a re-hash, a refusal after a change or a lock).
+   */
+  private async openPasswordSession(
+    credential: PasswordCredential,
+    verifiedHash: string,
+    user: User,
+    client: ClientInfo,
+  ): Promise<LoginResult | null> {
+    const { session, token } = this.sessions.build(user, AuthMethod.Password, client);
+    const now = session.createdAt;
+    const details = { method: AuthMethod.Password, sessionId: session.id };
+    const rows = await this.em.getConnection().execute<{ id: string }[]>(
+      `with credential as (
+         select id from password_credentials
+         where id = ? and hash = ? and (locked_until is null or locked_until <= ?::timestamptz)
+         for update
+       ), cleared as (
+         update password_credentials
+         set failure_count = 0, last_failure_at = null, locked_until = null
+         where id in (select id from credential)
+           and (failure_count <> 0 or last_failure_at is not null or locked_until is not null)
+       ), opened as (
+         insert into sessions (id, token_hash, user_id, method, created_at, last_seen_at,
+           authenticated_at, idle_expires_at, absolute_expires_at, ip, user_agent)
+         select ?::uuid, ?, ?::uuid, ?::auth_method, ?::timestamptz, ?::timestamptz,
+           ?::timestamptz, ?::timestamptz, ?::timestamptz, ?, ? from credential
+         returning id
+       )
+       insert into audit_events (id, type, actor_user_id, target_user_id, ip, user_agent,
+         request_id, details, created_at)
+       select ?::uuid, 'login.succeeded', ?::uuid, ?::uuid, ?, ?, ?, ?::jsonb, ?::timestamptz
+       from opened
+       returning id`,
+      [
+        credential.id,
+        verifiedHash,
+        now,
+        session.id,
+        session.tokenHash,
+        user.id,
+        session.method,
+        session.createdAt,
+        session.lastSeenAt,
+        session.authenticatedAt,
+        session.idleExpiresAt,
+        session.absoluteExpiresAt,
+        session.ip,
+        session.userAgent,
+        randomUUID(),
+        user.id,
+        user.id,
+        client.ip,
+        client.userAgent,
+        client.requestId,
+        JSON.stringify(details),
+        now,
+      ],
+    );
+    if (rows.length === 0) return null;
+    // What the statement wrote, known to this request's EntityManager as it is in the database.
+    return { session: this.em.merge(session), token };
   }
 
   /**

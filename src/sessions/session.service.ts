@@ -102,6 +102,13 @@ export class SessionService {
     method: AuthMethod,
     client: ClientInfo,
   ): { session: Session; token: string } {
+    const created = this.build(user, method, client);
+    em.persist(created.session);
+    return created;
+  }
+
+  /** A new session and its token, not yet persisted: `create` persists it; a login may insert it in SQL. */
+  build(user: User, method: AuthMethod, client: ClientInfo): { session: Session; token: string } {
     const token = randomBytes(32).toString('base64url');
     const now = new Date();
     const session = Object.assign(new Session(), {
@@ -116,7 +123,6 @@ export class SessionService {
       ip: client.ip,
       userAgent: client.userAgent,
     });
-    em.persist(session);
     return { session, token };
   }
 
