@@ -13,7 +13,8 @@
  * - `gosuslugi`: link and login round trips per second through a development instance and its
  *   Госуслуги stand-in, next to the stand-in's own round trips (authorize → code → token).
  * - `bulk-invitation`: 10,000 members added through the API, and the time until the outbox has
- *   handed every invitation to a local SMTP sink.
+ *   handed every invitation to a local SMTP sink; then 200 more to a sink that answers each
+ *   message after 1 s (a slow mail server).
  * - `report`: ПОС connection status of 10,001 organisations / 100,010 accounts.
  * Cold start (spawn to /health/ready) and resident memory are measured in every run.
  *
@@ -479,6 +480,9 @@ async function gosuslugi(databaseUrl: string): Promise<Row[]> {
 }
 
 const BULK = 10_000;
+/** The slow mail server part: fewer members, each message answered after SLOW_SMTP_MS. */
+const SLOW_BULK = 200;
+const SLOW_SMTP_MS = 1000;
 
 /** 5. Members added through the API until the outbox has handed every invitation to SMTP. */
 async function bulkInvitation(
@@ -486,6 +490,8 @@ async function bulkInvitation(
   sink: { delivered: () => number },
   accessToken: string,
   organizationId: string,
+  count = BULK,
+  label = 'bulk',
 ): Promise<Row> {
   const run = randomBytes(3).toString('hex');
   let next = 0;
@@ -494,7 +500,7 @@ async function bulkInvitation(
   const added = await load({
     url: `${service.base}/api/v1/pos/organizations/${organizationId}/members`,
     connections: 16,
-    amount: BULK,
+    amount: count,
     requests: [
       {
         method: 'POST',
@@ -517,31 +523,37 @@ async function bulkInvitation(
   const apiSeconds = (performance.now() - started) / 1000;
   if (added.non2xx > 0) throw new Error(`${added.non2xx} additions were refused`);
   const deadline = Date.now() + 30 * 60_000;
-  while (sink.delivered() - before < BULK) {
+  while (sink.delivered() - before < count) {
     if (Date.now() > deadline) throw new Error('the outbox did not deliver every invitation');
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   const totalSeconds = (performance.now() - started) / 1000;
   return {
-    scenario: 'bulk',
+    scenario: label,
     ratio: null,
     target: '—',
-    figure: `${BULK} members in ${apiSeconds.toFixed(1)} s (${(BULK / apiSeconds).toFixed(0)}/s); every mail at SMTP after ${totalSeconds.toFixed(1)} s (${(BULK / totalSeconds).toFixed(0)} mails/s)`,
+    figure: `${count} members in ${apiSeconds.toFixed(1)} s (${(count / apiSeconds).toFixed(0)}/s); every mail at SMTP after ${totalSeconds.toFixed(1)} s (${(count / totalSeconds).toFixed(1)} mails/s)`,
     extra: `API p99 ${added.latency.p99} ms`,
   };
 }
 
-/** A local SMTP server that takes every message and counts it. */
+/**
+ * A local SMTP server that takes every message and counts it; with `delayMs` set it answers each
+ * message that much later, as a slow mail server does.
+ */
 async function smtpSink() {
   let delivered = 0;
+  const state = { delayMs: 0 };
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
     onData: (stream, _session, callback) => {
       stream.on('end', () => {
-        delivered += 1;
-        callback();
+        setTimeout(() => {
+          delivered += 1;
+          callback();
+        }, state.delayMs);
       });
       stream.resume();
     },
@@ -551,6 +563,7 @@ async function smtpSink() {
   return {
     url: `smtp://127.0.0.1:${port}`,
     delivered: () => delivered,
+    state,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -687,8 +700,14 @@ async function main(): Promise<void> {
     if (selected.has('authenticated'))
       add(...(await authenticated(service, { cookie, accessToken })));
     if (selected.has('gosuslugi')) add(...(await gosuslugi(db.url)));
-    if (selected.has('bulk-invitation'))
+    if (selected.has('bulk-invitation')) {
       add(await bulkInvitation(service, sink, accessToken, rootId));
+      // A mail server that takes 1 s per message: throughput is the SMTP connections (4 by
+      // default, MAIL_SMTP_CONNECTIONS) divided by that second.
+      sink.state.delayMs = SLOW_SMTP_MS;
+      add(await bulkInvitation(service, sink, accessToken, rootId, SLOW_BULK, 'bulk-slow-smtp'));
+      sink.state.delayMs = 0;
+    }
     if (selected.has('report')) {
       const measured = await report(service, db.url, accessToken, rootId);
       add(measured.row);
