@@ -9,11 +9,58 @@ import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
 import { createRootLogger } from './common/logger.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config.js';
-import { migrateUp, resolveDatabase, pendingMigrations } from './database/database.js';
+import {
+  migrateUp,
+  pendingMigrations,
+  resolveDatabase,
+  type ResolvedDatabase,
+} from './database/database.js';
+
+/**
+ * What may follow the drain: the workers' stop (pg-boss waits up to 5 s for a job in hand), the
+ * pool, the embedded cluster. Past the drain timeout plus this, the process exits regardless.
+ */
+const SHUTDOWN_AFTER_DRAIN_MS = 10_000;
 
 async function bootstrap(config: AppConfig): Promise<void> {
   const logger = createRootLogger(config);
-  const database = await resolveDatabase(config, logger);
+  // What has started so far, for a signal that comes while the service starts.
+  const started: { app?: INestApplication; database?: ResolvedDatabase } = {};
+  // SIGTERM/SIGINT: stop taking requests, finish those in flight, stop the workers, close the
+  // pool (GracefulShutdown and Nest's hooks), then the embedded cluster, then exit. Listened for
+  // from the start, so that a signal while the service starts stops what has started.
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    // Ctrl+C under `npm start` arrives twice (the terminal's and npm's own forward), and an
+    // orchestrator may repeat its signal: one shutdown, bounded by its deadline.
+    if (stopping) {
+      logger.info({ signal }, 'already shutting down');
+      return;
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const deadlineMs = config.shutdown.drainTimeoutMs + SHUTDOWN_AFTER_DRAIN_MS;
+    // A hook that hangs (a worker that ignores its stop, a pool that never closes) must not keep
+    // the process past what the orchestrator grants it; unref'd so it never holds the process.
+    setTimeout(() => {
+      logger.error({ signal, deadlineMs }, 'shutdown did not finish in time: exiting');
+      process.exit(1);
+    }, deadlineMs).unref();
+    Promise.resolve(started.app?.close())
+      .then(() => started.database?.embedded?.stop())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, shutdown);
+
+  // The embedded cluster waits for the shutdown above rather than stopping on the signal itself.
+  const database = await resolveDatabase(config, logger, { stopOnSignal: false });
+  started.database = database;
   if (config.isProduction) {
     // Production schema changes are a deliberate step (`npm run migrate`), never a side effect.
     const pending = await pendingMigrations(database.url, logger);
@@ -31,25 +78,11 @@ async function bootstrap(config: AppConfig): Promise<void> {
       bodyParser: false,
     },
   );
+  started.app = app;
   app.useLogger(app.get(PinoLogger));
   configureApp(app, config);
-  // SIGTERM/SIGINT: stop taking requests, finish those in flight, stop the workers, close the
-  // pool (GracefulShutdown and Nest's hooks), then the embedded cluster, then exit.
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      logger.info({ signal }, 'shutting down');
-      app
-        .close()
-        .then(() => database.embedded?.stop())
-        .then(
-          () => process.exit(0),
-          (error: unknown) => {
-            logger.error({ err: error }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
-    });
-  }
+  // A signal while Nest was starting found no app to close: it is stopping the rest already.
+  if (stopping) return;
   await app.listen(config.port);
   if (config.env === 'development') await printDemoOperator(app, logger);
   logger.info(

@@ -146,6 +146,11 @@ describe('configuration', () => {
     ]);
   });
 
+  it('reads the drain timeout after SIGTERM, 15 s unless set', () => {
+    expect(loadConfig({}).shutdown.drainTimeoutMs).toBe(15_000);
+    expect(loadConfig({ SHUTDOWN_DRAIN_TIMEOUT: '3s' }).shutdown.drainTimeoutMs).toBe(3000);
+  });
+
   it('configures the esia profile from the presets and requires signer, certificates and client id', () => {
     const base = {
       NODE_ENV: 'production',
@@ -272,6 +277,9 @@ describe('configuration', () => {
     ]);
     expect(problems({ ARGON2_MEMORY_KIB: '4096' })).toEqual([
       expect.stringContaining('ARGON2_MEMORY_KIB'),
+    ]);
+    expect(problems({ SHUTDOWN_DRAIN_TIMEOUT: '15' })).toEqual([
+      expect.stringContaining('SHUTDOWN_DRAIN_TIMEOUT'),
     ]);
     const port = problems({ PORT: 'eighty' });
     expect(port.length).toBeGreaterThan(0);

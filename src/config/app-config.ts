@@ -126,6 +126,10 @@ export class AppConfig {
     connections: number;
   };
   readonly invitationTtlMs!: number;
+  readonly shutdown!: {
+    /** How long in-flight requests may take to finish after SIGTERM (SHUTDOWN_DRAIN_TIMEOUT). */
+    drainTimeoutMs: number;
+  };
 
   get isProduction(): boolean {
     return this.env === 'production';
@@ -267,6 +271,7 @@ export function loadConfig(
       connections: env.MAIL_SMTP_CONNECTIONS,
     },
     invitationTtlMs: ms(env.INVITATION_TTL),
+    shutdown: { drainTimeoutMs: ms(env.SHUTDOWN_DRAIN_TIMEOUT) },
   });
   return config;
 }

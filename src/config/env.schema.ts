@@ -267,4 +267,11 @@ export class EnvSchema {
   @Min(1)
   @Max(50)
   MAIL_SMTP_CONNECTIONS = 4;
+
+  /**
+   * After SIGTERM, how long requests already in the service's hands may take to finish; what is
+   * still open then is cut, and the process exits a few seconds later whatever its clients do.
+   */
+  @Validate(IsDuration)
+  SHUTDOWN_DRAIN_TIMEOUT = '15s';
 }

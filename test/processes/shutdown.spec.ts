@@ -1,9 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { request } from 'node:http';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { existsSync, readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
 import pg from 'pg';
 import { Browser } from '../support/browser.js';
 import { STRONG_PASSWORD, uniqueLogin } from '../support/http.js';
+import { recordAnswer, recordOutgoingRequest } from '../support/log-capture.js';
 import { type RunningService, startService } from '../support/service.js';
+import { waitUntil } from '../support/wait.js';
 
 let service: RunningService;
 
@@ -15,35 +20,161 @@ afterAll(async () => {
   await service?.stop();
 });
 
-type Answered = { status: number; sentAt: number };
-type Failed = { error: string; sentAt: number };
+/** Services a test starts for itself: stopped even when the test fails half way. */
+const ownServices: RunningService[] = [];
+
+afterEach(async () => {
+  for (const own of ownServices.splice(0)) {
+    // A service that failed to go on its own is killed, and so is its embedded cluster, which
+    // would otherwise outlive the data folder that stop() removes.
+    const postmaster = postmasterOf(own.dataDir);
+    if (own.child.exitCode === null && own.child.signalCode === null) own.child.kill('SIGKILL');
+    await own.stop();
+    if (postmaster !== null && running(postmaster)) {
+      process.kill(postmaster, 'SIGINT');
+      await waitUntil(() => !running(postmaster), 30_000).catch(() => {
+        if (running(postmaster)) process.kill(postmaster, 'SIGKILL');
+      });
+    }
+  }
+}, 60_000);
+
+type Answered = {
+  status: number;
+  sentAt: number;
+  answeredAt: number;
+  /** The answer's Connection header: `close` once the service is draining. */
+  connection?: string;
+  /** Sent on a connection an earlier request had used (keep-alive). */
+  reused: boolean;
+};
+type Failed = { error: string; sentAt: number; reused: boolean };
 type Outcome = Answered | Failed;
 
-/** One POST on a connection of its own (no keep-alive), so a refusal and a drop are told apart. */
-function login(url: string, body: object): Promise<Outcome> {
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** null after `ms`, for a race with what should come first; holds nothing open when it loses. */
+const timeout = (ms: number) =>
+  new Promise<null>((resolve) => setTimeout(() => resolve(null), ms).unref());
+
+/** One login POST; `agent: false` is a connection of its own, an Agent may keep one alive. */
+function login(url: string, body: object, agent: Agent | false = false): Promise<Outcome> {
   const sentAt = Date.now();
   return new Promise((resolve) => {
     const payload = JSON.stringify(body);
-    const req = request(
-      `${url}/api/v1/auth/login`,
-      {
-        method: 'POST',
-        agent: false,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(payload),
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, sentAt }));
-      },
-    );
+    const headers = {
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(payload)),
+    };
+    recordOutgoingRequest(`${url}/api/v1/auth/login`, headers, payload);
+    let settled = false;
+    const settle = (outcome: Outcome) => {
+      if (settled) return;
+      settled = true;
+      resolve(outcome);
+    };
+    const req = request(`${url}/api/v1/auth/login`, { method: 'POST', agent, headers }, (res) => {
+      recordAnswer([res.headers['set-cookie'] ?? []].flat());
+      res.resume();
+      res.on('end', () =>
+        settle({
+          status: res.statusCode ?? 0,
+          sentAt,
+          answeredAt: Date.now(),
+          connection: res.headers.connection,
+          reused: req.reusedSocket,
+        }),
+      );
+      // Cut before the whole answer arrived.
+      res.on('close', () =>
+        settle({ error: 'incomplete answer', sentAt, reused: req.reusedSocket }),
+      );
+    });
     req.on('error', (error: NodeJS.ErrnoException) =>
-      resolve({ error: error.code ?? error.message, sentAt }),
+      settle({ error: error.code ?? error.message, sentAt, reused: req.reusedSocket }),
     );
     req.end(payload);
   });
+}
+
+/** Sessions of one login: each successful login is one row, whichever answer reached the client. */
+async function sessionsOf(databaseUrl: string, accountLogin: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const result = await client.query<{ n: number }>(
+      'select count(*)::int as n from sessions s join users u on u.id = s.user_id where u.login = $1',
+      [accountLogin],
+    );
+    return result.rows[0].n;
+  } finally {
+    await client.end();
+  }
+}
+
+/** When the child exits, with its code: measured here, not when the test gets round to it. */
+function exitOf(child: RunningService['child']): Promise<{ code: number | null; at: number }> {
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, at: Date.now() })));
+}
+
+/** Raw connections a test opened: closed after it, whatever became of them. */
+const rawConnections: RawConnection[] = [];
+
+afterEach(() => {
+  for (const connection of rawConnections.splice(0)) connection.socket.destroy();
+});
+
+/** A raw HTTP/1.1 connection, to hold a request half sent and see exactly what comes back. */
+class RawConnection {
+  readonly socket: Socket;
+  received = '';
+  closedAt: number | null = null;
+  readonly closed: Promise<void>;
+
+  constructor(url: string) {
+    const { hostname, port } = new URL(url);
+    this.socket = connect({ host: hostname === 'localhost' ? '127.0.0.1' : hostname, port: +port });
+    rawConnections.push(this);
+    this.socket.on('data', (chunk: Buffer) => (this.received += chunk.toString('latin1')));
+    this.socket.on('error', () => undefined);
+    this.closed = new Promise((resolve) =>
+      this.socket.once('close', () => {
+        this.closedAt = Date.now();
+        resolve();
+      }),
+    );
+  }
+
+  async open(): Promise<void> {
+    if (!this.socket.connecting) return;
+    await new Promise((resolve) => this.socket.once('connect', resolve));
+  }
+
+  write(text: string): void {
+    this.socket.write(text);
+  }
+
+  /** The status line and headers of the first answer, once it is complete (Content-Length). */
+  answer(): { status: number; headers: Record<string, string>; body: string } | null {
+    const end = this.received.indexOf('\r\n\r\n');
+    if (end === -1) return null;
+    const [statusLine, ...lines] = this.received.slice(0, end).split('\r\n');
+    const headers = Object.fromEntries(
+      lines.map((line) => {
+        const colon = line.indexOf(':');
+        return [line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim()];
+      }),
+    );
+    const body = this.received.slice(end + 4);
+    if (Buffer.byteLength(body, 'latin1') < Number(headers['content-length'] ?? 0)) return null;
+    return { status: Number(statusLine.split(' ')[1]), headers, body };
+  }
+}
+
+function loginRequestHead(url: string, payload: string): string {
+  return (
+    `POST /api/v1/auth/login HTTP/1.1\r\nHost: ${new URL(url).host}\r\n` +
+    `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n`
+  );
 }
 
 describe('graceful shutdown', () => {
@@ -65,7 +196,7 @@ describe('graceful shutdown', () => {
         if ('error' in outcome && outcome.error === 'ECONNREFUSED') return;
       }
     });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await delay(1500);
     const before = outcomes.length;
     signalled = true;
     const signalAt = Date.now();
@@ -85,15 +216,236 @@ describe('graceful shutdown', () => {
     expect(failed.every((o) => o.error === 'ECONNREFUSED' || o.error === 'ECONNRESET')).toBe(true);
     // Every request the service did read was answered: each successful login is one session row,
     // and there are exactly as many as the answers that came back.
-    const client = new pg.Client({ connectionString: service.database.url });
-    await client.connect();
-    const sessions = await client.query(
-      'select count(*)::int as n from sessions s join users u on u.id = s.user_id where u.login = $1',
-      [account.login],
-    );
-    await client.end();
-    expect(sessions.rows[0].n).toBe(answered.length);
+    expect(await sessionsOf(service.database.url, account.login)).toBe(answered.length);
     expect(answered.length).toBeGreaterThan(before);
     expect(sentAfterSignal.length).toBeGreaterThan(0);
   }, 120_000);
+
+  it('SIGTERM with kept-alive busy connections exits in time and refuses nothing that was in flight', async () => {
+    // A proxy with upstream keep-alive: a few connections, each carrying request after request.
+    const drainTimeoutMs = 10_000;
+    const own = await startService({
+      env: { SHUTDOWN_DRAIN_TIMEOUT: `${drainTimeoutMs / 1000}s` },
+    });
+    ownServices.push(own);
+    const account = { login: uniqueLogin('keepalive'), password: STRONG_PASSWORD };
+    expect((await new Browser(own.url).postJson('/api/v1/accounts', account)).status).toBe(201);
+
+    const exit = exitOf(own.child);
+    let exitedAt: number | null = null;
+    void exit.then(({ at }) => (exitedAt = at));
+    let signalAt = Infinity;
+    const outcomes: Outcome[] = [];
+    // Back to back on three kept-alive connections, and on after SIGTERM, as a client that does
+    // not know about the shutdown would; stopped only once the process is gone (or, should it
+    // never go, well past the time it is allowed).
+    const clients = Array.from({ length: 3 }, async () => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        while (exitedAt === null && Date.now() < signalAt + drainTimeoutMs + 15_000) {
+          const outcome = await login(own.url, account, agent);
+          outcomes.push(outcome);
+          // Refused: the listener is closed; try again a moment later, as a retrying proxy does.
+          if ('error' in outcome) await delay(20);
+        }
+      } finally {
+        agent.destroy();
+      }
+    });
+    await delay(2000);
+    const before = outcomes.length;
+    signalAt = Date.now();
+    own.child.kill('SIGTERM');
+    await Promise.all(clients);
+    const { code, at } = await exit;
+
+    // Nothing hung: in-flight requests end in well under a second, so a clean drain does not
+    // wait for its timeout, and the process exits with 0.
+    expect(at - signalAt).toBeLessThan(drainTimeoutMs);
+    expect(code).toBe(0);
+
+    expect(before).toBeGreaterThan(0);
+    const answered = outcomes.filter((o): o is Answered => 'status' in o);
+    const failed = outcomes.filter((o): o is Failed => 'error' in o);
+    // The connections were kept alive: requests before the signal went on reused connections.
+    expect(answered.filter((o) => o.sentAt < signalAt && o.reused).length).toBeGreaterThan(0);
+    expect([...new Set(answered.map((o) => o.status))]).toEqual([200]);
+    // What was in flight at the signal was answered, after it.
+    expect(answered.filter((o) => o.answeredAt > signalAt).length).toBeGreaterThan(0);
+    expect(failed.filter((o) => o.sentAt <= signalAt - 50)).toEqual([]);
+    // Once the service drains, each answer closes its connection (the client goes elsewhere), so
+    // a busy connection cannot keep the process alive; no answer a second after the signal is
+    // without `Connection: close`.
+    const late = answered.filter((o) => o.answeredAt > signalAt + 1000);
+    expect(late.filter((o) => o.connection !== 'close')).toEqual([]);
+    // After that the clients find the listener closed: refused at TCP level, which they retry
+    // elsewhere. A reset is a request the service never read (the kernel's, or a kept-alive
+    // connection closed while idle just as the client reused it).
+    expect(
+      failed.filter((o) => o.sentAt > signalAt && o.error === 'ECONNREFUSED').length,
+    ).toBeGreaterThan(0);
+    expect(failed.filter((o) => o.error !== 'ECONNREFUSED' && o.error !== 'ECONNRESET')).toEqual(
+      [],
+    );
+    // And no request the service read went unanswered: one session row per answer.
+    expect(await sessionsOf(own.database.url, account.login)).toBe(answered.length);
+  }, 120_000);
+
+  it('after SIGTERM a slow request still finishes, and what is still open at the drain timeout is cut so the process exits anyway', async () => {
+    const drainTimeoutMs = 3000;
+    const own = await startService({
+      env: { SHUTDOWN_DRAIN_TIMEOUT: `${drainTimeoutMs / 1000}s` },
+    });
+    ownServices.push(own);
+    const account = { login: uniqueLogin('slow'), password: STRONG_PASSWORD };
+    expect((await new Browser(own.url).postJson('/api/v1/accounts', account)).status).toBe(201);
+    const payload = JSON.stringify(account);
+    recordOutgoingRequest(
+      `${own.url}/api/v1/auth/login`,
+      {
+        'content-type': 'application/json',
+      },
+      payload,
+    );
+    const half = Math.floor(payload.length / 2);
+
+    // An idle kept-alive connection: one answer, then nothing.
+    const idle = new RawConnection(own.url);
+    await idle.open();
+    idle.write(`GET /health/live HTTP/1.1\r\nHost: ${new URL(own.url).host}\r\n\r\n`);
+    // A login whose body is still arriving when the signal comes, completed a second later.
+    const slow = new RawConnection(own.url);
+    await slow.open();
+    slow.write(loginRequestHead(own.url, payload) + payload.slice(0, half));
+    // A login whose body never completes, and a request whose headers never do: they would hold
+    // the process forever.
+    const stalledBody = new RawConnection(own.url);
+    await stalledBody.open();
+    stalledBody.write(loginRequestHead(own.url, payload) + payload.slice(0, half));
+    const stalledHead = new RawConnection(own.url);
+    await stalledHead.open();
+    stalledHead.write(`GET /health/live HTTP/1.1\r\nHost: ${new URL(own.url).host}\r\n`);
+    await waitUntil(() => idle.answer() !== null, 10_000, 20);
+    // Long enough for the service to have read the heads of the requests sent above.
+    await delay(500);
+
+    const exit = exitOf(own.child);
+    const signalAt = Date.now();
+    own.child.kill('SIGTERM');
+    await delay(1000);
+    expect(slow.closedAt).toBeNull();
+    slow.write(payload.slice(half));
+    const outcome = await Promise.race([exit, timeout(drainTimeoutMs + 10_000)]);
+    expect(outcome).not.toBeNull();
+    const { code, at } = outcome!;
+
+    // The idle connection was closed at once, with no second answer.
+    expect(idle.closedAt! - signalAt).toBeLessThan(1000);
+    // The slow login was answered, and its connection closed after the answer.
+    const answer = slow.answer();
+    expect(answer?.status).toBe(200);
+    expect(answer?.headers.connection).toBe('close');
+    recordAnswer([answer?.headers['set-cookie'] ?? []].flat());
+    expect(slow.closedAt).not.toBeNull();
+    // The stalled ones were held until the drain timeout, then cut without an answer.
+    for (const stalled of [stalledBody, stalledHead]) {
+      expect(stalled.closedAt).not.toBeNull();
+      expect(stalled.closedAt! - signalAt).toBeGreaterThanOrEqual(drainTimeoutMs - 100);
+      expect(stalled.received).toBe('');
+    }
+    // And the process went right after: the drain timeout plus a few seconds at most, whatever
+    // the clients do.
+    expect(at - signalAt).toBeGreaterThanOrEqual(drainTimeoutMs - 100);
+    expect(at - signalAt).toBeLessThan(drainTimeoutMs + 5000);
+    expect(code).toBe(0);
+    expect(await sessionsOf(own.database.url, account.login)).toBe(1);
+  }, 120_000);
+});
+
+type LogEntry = {
+  level?: number;
+  time?: string;
+  msg?: string;
+  context?: string;
+  component?: string;
+};
+
+function entries(logs: string): LogEntry[] {
+  return logs
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as LogEntry);
+}
+
+/** The postmaster of the cluster under `dataDir`, as long as its pid file is there. */
+function postmasterOf(dataDir: string): number | null {
+  const pidFile = join(dataDir, 'pg', 'postmaster.pid');
+  return existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) : null;
+}
+
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+describe('graceful shutdown on the embedded development database', () => {
+  // Ctrl+C in a terminal signals the whole foreground process group; `kill` or an orchestrator
+  // signals the service alone.
+  it.each([
+    ['Ctrl+C (SIGINT to the process group)', 'SIGINT', true],
+    ['SIGTERM to the service alone', 'SIGTERM', false],
+  ] as const)(
+    '%s stops the app first, then the database: a request in flight is answered, nothing is logged as an error, exit code 0',
+    async (_how, signal, group) => {
+      const own = await startService({ embeddedDatabase: true, processGroup: group });
+      ownServices.push(own);
+      const postmaster = postmasterOf(own.dataDir);
+      expect(postmaster).not.toBeNull();
+      const account = { login: uniqueLogin('embedded'), password: STRONG_PASSWORD };
+      expect((await new Browser(own.url).postJson('/api/v1/accounts', account)).status).toBe(201);
+      const payload = JSON.stringify(account);
+      recordOutgoingRequest(
+        `${own.url}/api/v1/auth/login`,
+        {
+          'content-type': 'application/json',
+        },
+        payload,
+      );
+      // A login in flight across the signal: it needs the database after the signal came.
+      const slow = new RawConnection(own.url);
+      await slow.open();
+      slow.write(loginRequestHead(own.url, payload) + payload.slice(0, 5));
+      await delay(500);
+
+      const exit = exitOf(own.child);
+      const closed = new Promise((resolve) => own.child.once('close', resolve));
+      const logged = own.logs().split('\n').length - 1;
+      if (group) process.kill(-own.child.pid!, signal);
+      else own.child.kill(signal);
+      await delay(500);
+      slow.write(payload.slice(5));
+      const outcome = await Promise.race([exit, timeout(30_000)]);
+      expect(outcome).not.toBeNull();
+
+      expect(slow.answer()?.status).toBe(200);
+      recordAnswer([slow.answer()?.headers['set-cookie'] ?? []].flat());
+      // The last lines have arrived through the pipe once the child is closed.
+      await closed;
+      const after = entries(own.logs().split('\n').slice(logged).join('\n'));
+      expect(after.filter((entry) => (entry.level ?? 0) >= 40)).toEqual([]);
+      expect(outcome!.code).toBe(0);
+      // The cluster is down, and not before the app: it stopped last.
+      expect(running(postmaster!)).toBe(false);
+      expect(postmasterOf(own.dataDir)).toBeNull();
+      const stopped = after.findIndex((entry) => entry.msg === 'embedded PostgreSQL stopped');
+      const drained = after.findIndex((entry) => entry.msg === 'HTTP server drained');
+      expect(drained).toBeGreaterThanOrEqual(0);
+      expect(stopped).toBeGreaterThan(drained);
+    },
+    120_000,
+  );
 });

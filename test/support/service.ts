@@ -88,6 +88,11 @@ export async function startService(
     dataDir?: string;
     /** The address the load balancer would publish; defaults to this instance's own. */
     publicUrl?: string;
+    /**
+     * A process group of its own, as a job started in a terminal: `process.kill(-child.pid, …)`
+     * then signals it and every child in its group at once, as Ctrl+C does.
+     */
+    processGroup?: boolean;
     env?: Record<string, string>;
   } = {},
 ): Promise<RunningService> {
@@ -113,7 +118,11 @@ export async function startService(
   };
   recordEnvironmentSecrets(env);
   let output = '';
-  const child: ChildProcess = spawn(process.execPath, ['dist/main.js'], { cwd: ROOT, env });
+  const child: ChildProcess = spawn(process.execPath, ['dist/main.js'], {
+    cwd: ROOT,
+    env,
+    detached: options.processGroup ?? false,
+  });
   captureChildOutput(child, `dist/main.js :${port}`, shownOnPurpose);
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
