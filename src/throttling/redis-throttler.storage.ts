@@ -1,4 +1,4 @@
-import { Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { type ThrottlerStorage } from '@nestjs/throttler';
 import { Redis } from 'ioredis';
 import { RedisHealth, type RedisHealthReport } from '../common/redis-health.js';
@@ -52,7 +52,7 @@ const LOCAL_CAPACITY = 50_000;
  */
 export class RedisThrottlerStorage
   extends RedisHealth
-  implements ThrottlerStorage, OnModuleDestroy
+  implements ThrottlerStorage, OnApplicationShutdown
 {
   private readonly logger = new Logger(RedisThrottlerStorage.name);
   private readonly redis: Redis;
@@ -178,7 +178,11 @@ export class RedisThrottlerStorage
     this.logger.log('Redis answers: throttling counting in Redis again');
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * After the drain, not before it (Nest destroys modules before the shutdown hooks that drain):
+   * requests finishing after SIGTERM are still counted in Redis.
+   */
+  async onApplicationShutdown(): Promise<void> {
     // QUIT needs a connection that answers; without one, just close the socket.
     await this.redis.quit().catch(() => this.redis.disconnect());
   }

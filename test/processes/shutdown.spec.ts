@@ -4,9 +4,11 @@ import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from '../../src/database/embedded-postgres.js';
 import { Browser } from '../support/browser.js';
 import { STRONG_PASSWORD, uniqueLogin } from '../support/http.js';
 import { recordAnswer, recordOutgoingRequest } from '../support/log-capture.js';
+import { startRedisServer } from '../support/redis.js';
 import { type RunningService, startService } from '../support/service.js';
 import { waitUntil } from '../support/wait.js';
 
@@ -359,6 +361,45 @@ describe('graceful shutdown', () => {
     expect(at - signalAt).toBeLessThan(drainTimeoutMs + 5000);
     expect(code).toBe(0);
     expect(await sessionsOf(own.database.url, account.login)).toBe(1);
+  }, 120_000);
+  it('with REDIS_URL, a login in flight across SIGTERM is still counted in Redis: its client closes after the drain', async () => {
+    const redis = await startRedisServer(await freePort());
+    try {
+      const own = await startService({ env: { REDIS_URL: redis.url } });
+      ownServices.push(own);
+      const account = { login: uniqueLogin('redis'), password: STRONG_PASSWORD };
+      expect((await new Browser(own.url).postJson('/api/v1/accounts', account)).status).toBe(201);
+      const payload = JSON.stringify(account);
+      recordOutgoingRequest(
+        `${own.url}/api/v1/auth/login`,
+        { 'content-type': 'application/json' },
+        payload,
+      );
+      // The throttler counts the login once its body is in, which is after the signal.
+      const slow = new RawConnection(own.url);
+      await slow.open();
+      slow.write(loginRequestHead(own.url, payload) + payload.slice(0, 5));
+      await delay(500);
+
+      const exit = exitOf(own.child);
+      const closed = new Promise((resolve) => own.child.once('close', resolve));
+      const logged = own.logs().split('\n').length - 1;
+      own.child.kill('SIGTERM');
+      await delay(500);
+      slow.write(payload.slice(5));
+      const outcome = await Promise.race([exit, timeout(30_000)]);
+      expect(outcome).not.toBeNull();
+      await closed;
+
+      expect(slow.answer()?.status).toBe(200);
+      recordAnswer([slow.answer()?.headers['set-cookie'] ?? []].flat());
+      // Counted in Redis, not on the way to the instance's own counters for want of it.
+      const after = entries(own.logs().split('\n').slice(logged).join('\n'));
+      expect(after.filter((entry) => (entry.level ?? 0) >= 40)).toEqual([]);
+      expect(outcome!.code).toBe(0);
+    } finally {
+      await redis.stop();
+    }
   }, 120_000);
 });
 
