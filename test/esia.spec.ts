@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { clientSecretText, esiaTimestamp } from '../src/gosuslugi/esia/esia-form
 import { gostSign, streebog256, type GostPrivateKey } from '../src/gosuslugi/esia/gost.js';
 import { readGostKeyFile } from '../src/gosuslugi/esia/signer.js';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
+import { LoginTransaction } from '../src/gosuslugi/login-transaction.entity.js';
 import { FederatedIdentity, sealContext } from '../src/identity/federated-identity.entity.js';
 import { PersonalDataKey } from '../src/identity/personal-data-key.service.js';
 import { User } from '../src/identity/user.entity.js';
@@ -109,7 +110,11 @@ describe('esia profile against the ЕСИА-shaped stand-in (local GOST key)', (
       access_type: 'online',
       scope: 'openid fullname',
       redirect_uri: `${t.url}/auth/gosuslugi/callback`,
+      code_challenge_method: 'S256',
     });
+    // PKCE S256 of the verifier this browser's transaction keeps (RFC 7636, computed here).
+    const { codeVerifier } = await t.em().findOneOrFail(LoginTransaction, { state: q.state });
+    expect(q.code_challenge).toBe(createHash('sha256').update(codeVerifier).digest('base64url'));
     const certificate = loadCertificate(
       await readFile(material(t, ESIA_DEV_MATERIAL.systemCertificate)),
     );
@@ -174,51 +179,109 @@ describe('esia profile against the ЕСИА-shaped stand-in (local GOST key)', (
     },
   );
 
-  it('stand-in refuses a token request that reuses the authorization state (a fresh UUID is required)', async () => {
-    const { browser } = await loggedInBrowser(t);
-    const start = await esiaAuthorizationUrl(browser, '/auth/gosuslugi/link');
-    const callback = new URL(
-      await throughStandIn(browser, start.pathname + start.search, OID),
-      t.url,
-    );
-    const code = callback.searchParams.get('code')!;
+  /**
+   * A token request for `code` signed with the system key as the relying party signs it (the
+   * verifier is not part of the signed text), with `extra` parameters such as the verifier.
+   */
+  async function signedTokenRequest(
+    code: string,
+    state: string,
+    extra: Record<string, string> = {},
+  ): Promise<Response> {
     const certificate = loadCertificate(
       await readFile(material(t, ESIA_DEV_MATERIAL.systemCertificate)),
     );
     const key = await readGostKeyFile(material(t, ESIA_DEV_MATERIAL.systemKey), certificate);
-    const request = (state: string) => {
-      const timestamp = esiaTimestamp();
-      const base = {
-        clientId: 'identity-link-dev',
-        scope: 'openid fullname',
-        timestamp,
-        state,
-        redirectUri: `${t.url}/auth/gosuslugi/callback`,
-      };
-      return fetch(`${t.url}/dev/esia/aas/oauth2/v3/te`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          client_id: base.clientId,
-          code,
-          grant_type: 'authorization_code',
-          client_secret: gostSign(key, Buffer.from(clientSecretText({ ...base, code }))).toString(
-            'base64url',
-          ),
-          client_certificate_hash: certificateHash(certificate),
-          state,
-          redirect_uri: base.redirectUri,
-          scope: base.scope,
-          timestamp,
-          token_type: 'Bearer',
-        }),
-      });
+    const timestamp = esiaTimestamp();
+    const base = {
+      clientId: 'identity-link-dev',
+      scope: 'openid fullname',
+      timestamp,
+      state,
+      redirectUri: `${t.url}/auth/gosuslugi/callback`,
     };
-    const reused = await request(start.searchParams.get('state')!);
-    expect(reused.status).toBe(400);
-    expect(((await reused.json()) as { error_description: string }).error_description).toContain(
-      'ESIA-007003',
+    return fetch(`${t.url}/dev/esia/aas/oauth2/v3/te`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        client_id: base.clientId,
+        code,
+        grant_type: 'authorization_code',
+        client_secret: gostSign(key, Buffer.from(clientSecretText({ ...base, code }))).toString(
+          'base64url',
+        ),
+        client_certificate_hash: certificateHash(certificate),
+        state,
+        redirect_uri: base.redirectUri,
+        scope: base.scope,
+        timestamp,
+        token_type: 'Bearer',
+        ...extra,
+      }),
+    });
+  }
+
+  /** A link started in a fresh browser, through the stand-in: its code and its transaction's verifier. */
+  async function issuedCode(): Promise<{ code: string; state: string; verifier: string }> {
+    const { browser } = await loggedInBrowser(t);
+    const start = await esiaAuthorizationUrl(browser, '/auth/gosuslugi/link');
+    const state = start.searchParams.get('state')!;
+    const callback = new URL(
+      await throughStandIn(browser, start.pathname + start.search, OID),
+      t.url,
     );
+    const { codeVerifier } = await t.em().findOneOrFail(LoginTransaction, { state });
+    return { code: callback.searchParams.get('code')!, state, verifier: codeVerifier };
+  }
+
+  const esiaCodeOf = async (response: Response) =>
+    /ESIA-\d{6}/.exec(
+      ((await response.json()) as { error_description: string }).error_description,
+    )?.[0];
+
+  it('stand-in refuses a token request that reuses the authorization state (a fresh UUID is required)', async () => {
+    const { code, state, verifier } = await issuedCode();
+    const reused = await signedTokenRequest(code, state, { code_verifier: verifier });
+    expect(reused.status).toBe(400);
+    expect(await esiaCodeOf(reused)).toBe('ESIA-007003');
+  });
+
+  it('stand-in, as ЕСИА, redeems a code only with the verifier of its code_challenge', async () => {
+    const wrong = await issuedCode();
+    const mismatch = await signedTokenRequest(wrong.code, randomUUID(), {
+      code_verifier: (await issuedCode()).verifier,
+    });
+    expect(mismatch.status).toBe(400);
+    expect(await esiaCodeOf(mismatch)).toBe('ESIA-007040');
+
+    const missing = await issuedCode();
+    const without = await signedTokenRequest(missing.code, randomUUID());
+    expect(without.status).toBe(400);
+    expect(await esiaCodeOf(without)).toBe('ESIA-007003');
+
+    // Each refused code is spent; a fresh one with its own verifier is redeemed.
+    const right = await issuedCode();
+    const redeemed = await signedTokenRequest(right.code, randomUUID(), {
+      code_verifier: right.verifier,
+    });
+    expect(redeemed.status).toBe(200);
+    expect(await redeemed.json()).toMatchObject({ id_token: expect.any(String) });
+  });
+
+  it('stand-in, as ЕСИА, refuses a verifier for a code whose authorization had no code_challenge (ESIA-007039)', async () => {
+    const { browser } = await loggedInBrowser(t);
+    const url = await resigned(browser, (q) => {
+      q.delete('code_challenge');
+      q.delete('code_challenge_method');
+    });
+    const state = url.searchParams.get('state')!;
+    const callback = new URL(await throughStandIn(browser, url.pathname + url.search, OID), t.url);
+    const { codeVerifier } = await t.em().findOneOrFail(LoginTransaction, { state });
+    const refused = await signedTokenRequest(callback.searchParams.get('code')!, randomUUID(), {
+      code_verifier: codeVerifier,
+    });
+    expect(refused.status).toBe(400);
+    expect(await esiaCodeOf(refused)).toBe('ESIA-007039');
   });
 
   /** The browser's next authorization request, changed by `change` and signed again over it. */
@@ -258,6 +321,7 @@ describe('esia profile against the ЕСИА-shaped stand-in (local GOST key)', (
   it.each([
     ['a scope not approved for the system', 'scope', 'openid fullname id_doc', 'ESIA-007006'],
     ['response_type other than code', 'response_type', 'token', 'ESIA-007009'],
+    ['a PKCE method other than S256', 'code_challenge_method', 'plain', 'ESIA-007003'],
   ])('stand-in, as ЕСИА, refuses %s', async (_, param, value, code) => {
     const { browser } = await loggedInBrowser(t);
     const url = await resigned(browser, (q) => q.set(param, value));

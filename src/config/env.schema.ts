@@ -234,7 +234,11 @@ export class EnvSchema {
   @IsIn(['online', 'offline'])
   GOSUSLUGI_ESIA_ACCESS_TYPE: 'online' | 'offline' = 'online';
 
-  /** `required` when ЕСИА is configured to return the nonce in the ID token. */
+  /**
+   * A nonce in an ЕСИА ID token must always be the transaction's; `required` also refuses a token
+   * without one. `optional` by default because ЕСИА has stopped returning it (docs/esia.md):
+   * `required` would refuse every login.
+   */
   @IsIn(['optional', 'required'])
   GOSUSLUGI_ESIA_NONCE: 'optional' | 'required' = 'optional';
 

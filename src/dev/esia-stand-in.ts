@@ -1,7 +1,8 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import express, { type Request, type Response, type Router } from 'express';
-import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
+import { sameSecret } from '../common/secrets.js';
 import { AppConfig, DEV_STAND_IN } from '../config/app-config.js';
 import { certificateHash } from '../gosuslugi/esia/certificates.js';
 import { ESIA_ERRORS } from '../gosuslugi/esia/esia-errors.js';
@@ -57,9 +58,14 @@ interface Pending {
   scope: string;
   state: string;
   nonce?: string;
+  /** The authorization's PKCE S256 challenge: the code is redeemed only with its verifier. */
+  codeChallenge?: string;
   accessType: string;
   expiresAt: number;
 }
+
+/** RFC 7636's S256 challenge: base64url of the verifier's SHA-256, 43 characters. */
+const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 
 interface IssuedCode extends Pending {
   oid: number;
@@ -74,11 +80,16 @@ interface Grant {
   expiresAt: number;
 }
 
+/** A code's record rather than a refresh token's: only codes keep their authorization's state. */
+const isCode = (issued: IssuedCode | Grant): issued is IssuedCode => 'state' in issued;
+
 /**
  * «ЕСИА (тестовый стенд)»: the ЕСИА-shaped mode of the development stand-in, at /dev/esia. It
  * checks what ЕСИА checks — the GOST signature of client_secret over the documented text, the
- * timestamp format, the certificate hash, a fresh UUID state on the token request — and signs
- * its tokens the ЕСИА way (RS256 or GOST3410_2012_256, no nonce unless asked). Never in production.
+ * timestamp format, the certificate hash, a fresh UUID state on the token request, the PKCE
+ * verifier of a code whose authorization carried a challenge (ESIA-007039, ESIA-007040) — and
+ * signs its tokens the ЕСИА way (RS256 or GOST3410_2012_256, no nonce unless asked). Never in
+ * production.
  */
 @Injectable()
 export class EsiaStandIn implements OnModuleInit {
@@ -220,6 +231,7 @@ export class EsiaStandIn implements OnModuleInit {
       scope: String(params.scope),
       state: String(params.state),
       nonce: params.nonce,
+      codeChallenge: params.code_challenge,
       accessType: params.access_type ?? 'online',
       expiresAt: Date.now() + 10 * 60_000,
     };
@@ -248,6 +260,13 @@ export class EsiaStandIn implements OnModuleInit {
     if (!scopes.includes('openid') || scopes.some((s) => !STAND_IN_APPROVED_SCOPES.includes(s)))
       return 'ESIA-007006';
     if (params.access_type !== undefined && !['online', 'offline'].includes(params.access_type))
+      return 'ESIA-007003';
+    // Only S256 is taken here: the relying party never sends `plain`, and whether ЕСИА accepts it
+    // is not documented, so the stand-in does not (stricter, never easier, than ЕСИА).
+    if (
+      params.code_challenge !== undefined &&
+      (params.code_challenge_method !== 'S256' || !S256_CHALLENGE.test(params.code_challenge))
+    )
       return 'ESIA-007003';
     return null;
   }
@@ -351,7 +370,11 @@ export class EsiaStandIn implements OnModuleInit {
     if (!refresh && params.grant_type !== 'authorization_code') return void fail('ESIA-007003');
     if (!issued || issued.expiresAt < Date.now() || params.scope !== issued.scope)
       return void fail('ESIA-007011');
-    if ('state' in issued && params.state === issued.state) return void fail('ESIA-007003');
+    if (isCode(issued)) {
+      if (params.state === issued.state) return void fail('ESIA-007003');
+      const pkce = this.checkVerifier(issued, params.code_verifier);
+      if (pkce) return void fail(pkce);
+    }
 
     // Faults of the token response are used here; a fault of the person data waits for its request.
     const fault =
@@ -411,6 +434,20 @@ export class EsiaStandIn implements OnModuleInit {
       token_type: 'Bearer',
       expires_in: 3600,
     });
+  }
+
+  /**
+   * ЕСИА's PKCE check on /v3/te: a verifier for a code whose authorization had no challenge is
+   * ESIA-007039, one whose S256 differs from the challenge ESIA-007040 (both in ЕСИА's catalogue).
+   * For a missing verifier after a challenge the catalogue names no code of its own; the stand-in
+   * answers ESIA-007003 (a mandatory parameter missing) rather than redeem the code.
+   */
+  private checkVerifier(issued: IssuedCode, verifier: unknown): string | null {
+    if (issued.codeChallenge === undefined) return verifier === undefined ? null : 'ESIA-007039';
+    // Missing, or given several times.
+    if (typeof verifier !== 'string') return 'ESIA-007003';
+    const challenge = createHash('sha256').update(verifier, 'ascii').digest('base64url');
+    return sameSecret(challenge, issued.codeChallenge) ? null : 'ESIA-007040';
   }
 
   private async sign(claims: Record<string, unknown>): Promise<string> {

@@ -1,6 +1,8 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
+import * as client from 'openid-client';
+import { sameSecret } from '../../common/secrets.js';
 import { AppConfig, type EsiaConfig } from '../../config/app-config.js';
 import {
   type IdentityOrganization,
@@ -35,8 +37,9 @@ interface Material {
 /**
  * The `esia` profile: the real ЕСИА is OAuth-like, not OpenID Connect (no discovery, no JWKS,
  * GOST-signed client secrets), so this client is written against ESIA.md: signed requests to
- * /aas/oauth2/v2/ac and /v3/te, a fresh UUID state on the token request, ID and access tokens
- * verified against configured certificates, names and `trusted` from /rs/prns/{oid}.
+ * /aas/oauth2/v2/ac and /v3/te, a fresh UUID state on the token request, PKCE S256 (ЕСИА binds
+ * the code to `code_challenge` and answers a wrong `code_verifier` with ESIA-007040), ID and
+ * access tokens verified against configured certificates, names and `trusted` from /rs/prns/{oid}.
  */
 @Injectable()
 export class EsiaClient implements IdentityProviderClient, OnApplicationBootstrap {
@@ -144,6 +147,10 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
       timestamp,
       access_type: this.esia.accessType,
       nonce: request.nonce,
+      // Not part of the signed text (ЕСИА signs only client_id, scope, timestamp, state and
+      // redirect_uri): the binding comes from ЕСИА comparing it with the token request's verifier.
+      code_challenge: await client.calculatePKCECodeChallenge(request.codeVerifier),
+      code_challenge_method: 'S256',
     }).toString();
     return url;
   }
@@ -168,7 +175,13 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
       throw new ProviderError('rejected', 'invalid_callback');
 
     const material = await this.load();
-    const tokens = await this.tokenRequest(material, { grant_type: 'authorization_code', code });
+    // The verifier of this browser's transaction: a code ЕСИА issued to another round trip (a
+    // stolen one, sent with the attacker's own state) is bound to another challenge and refused.
+    const tokens = await this.tokenRequest(material, {
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: request.codeVerifier,
+    });
     if (typeof tokens.id_token !== 'string')
       throw new ProviderError('rejected', 'token_response_incomplete');
     const [idToken, accessToken] = await Promise.all([
@@ -283,13 +296,13 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
   }
 
   /**
-   * A request to /v3/te: a code (signed text + code) or a refresh token (signed text alone), with
-   * a fresh UUID state that ЕСИА echoes.
+   * A request to /v3/te: a code with its PKCE verifier (signed text + code; the verifier is not
+   * signed) or a refresh token (signed text alone), with a fresh UUID state that ЕСИА echoes.
    */
   private async tokenRequest(
     { certificateHash: hash, signer }: Material,
     grant:
-      | { grant_type: 'authorization_code'; code: string }
+      | { grant_type: 'authorization_code'; code: string; code_verifier: string }
       | { grant_type: 'refresh_token'; refresh_token: string },
   ): Promise<{ id_token?: string; access_token: string; refresh_token?: string }> {
     const state = randomUUID();
@@ -361,7 +374,11 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
       throw new ProviderError('rejected', `${what}_not_yet_valid`);
   }
 
-  /** iss exact, aud the client, times, the oid subject, and the nonce when ЕСИА returns one. */
+  /**
+   * iss exact, aud the client, times, the oid subject, and the nonce: a nonce that is present must
+   * be this transaction's; its absence is refused only with GOSUSLUGI_ESIA_NONCE=required, since
+   * ЕСИА has not returned it since November 2022 (docs/esia.md › «PKCE and nonce»).
+   */
   private checkIdToken(claims: Record<string, unknown>, request: AuthorizationRequest): string {
     if (claims.iss !== this.config.gosuslugi.issuer)
       throw new ProviderError('rejected', 'id_token_issuer');
@@ -379,7 +396,8 @@ export class EsiaClient implements IdentityProviderClient, OnApplicationBootstra
       (typeof oid === 'number' || typeof oid === 'string') && String(oid) === String(sub);
     if (oid !== undefined && !sameOid) throw new ProviderError('rejected', 'id_token_subject');
     if (claims.nonce !== undefined || this.esia.nonce === 'required') {
-      if (claims.nonce !== request.nonce) throw new ProviderError('rejected', 'id_token_nonce');
+      if (typeof claims.nonce !== 'string' || !sameSecret(claims.nonce, request.nonce))
+        throw new ProviderError('rejected', 'id_token_nonce');
     }
     assertFreshAuthentication(request, claims.auth_time, false);
     return String(sub);

@@ -78,13 +78,15 @@ export const ESIA_ERRORS: Readonly<Record<string, EsiaError>> = {
     'Адрес возврата не зарегистрирован для системы в ЕСИА.',
   ),
   'ESIA-007038': rejected('esia_request_unreadable', 'ЕСИА не смогла прочитать параметры запроса.'),
+  // PKCE: the code is bound at ЕСИА to the challenge of the round trip it was issued to, so
+  // either answer means the code came from a round trip this browser did not start.
   'ESIA-007039': rejected(
     'esia_code_challenge_missing',
-    'В запросе авторизации к ЕСИА не было code_challenge.',
+    'Код входа выдан Госуслугами для запроса не из этого сеанса входа. Начните вход заново.',
   ),
   'ESIA-007040': rejected(
     'esia_code_verifier_mismatch',
-    'ЕСИА не приняла проверочное значение (code_verifier).',
+    'Код входа выдан Госуслугами для другого сеанса входа. Начните вход заново в этом браузере.',
   ),
   'ESIA-007046': rejected(
     'esia_second_factor_unavailable',
