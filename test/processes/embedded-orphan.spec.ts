@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Browser } from '../support/browser.js';
 import { STRONG_PASSWORD, uniqueLogin } from '../support/http.js';
 import { type RunningService, startService } from '../support/service.js';
+import { logEntries, postmasterOf, processRunning } from '../support/processes.js';
 import { waitUntil } from '../support/wait.js';
 
 /**
@@ -22,39 +23,20 @@ const pidFile = () => join(dataDir, 'pg', 'postmaster.pid');
 
 /** The pid in the cluster's postmaster.pid, or null when no postmaster claims the folder. */
 function postmasterPid(): number | null {
-  if (!existsSync(pidFile())) return null;
-  const pid = Number(readFileSync(pidFile(), 'utf8').split('\n')[0]);
-  postmasters.add(pid);
+  const pid = postmasterOf(dataDir);
+  if (pid !== null) postmasters.add(pid);
   return pid;
-}
-
-/** Running, not a zombie: an orphan that exited stays in /proc until init reaps it. */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 /** Works in this folder's cluster: its postmaster, not a process that reused a pid seen earlier. */
 function postmasterHere(pid: number): boolean {
   try {
-    return running(pid) && readlinkSync(`/proc/${pid}/cwd`) === realpathSync(join(dataDir, 'pg'));
+    return (
+      processRunning(pid) && readlinkSync(`/proc/${pid}/cwd`) === realpathSync(join(dataDir, 'pg'))
+    );
   } catch {
     return false;
   }
-}
-
-function logEntries(
-  service: RunningService,
-): { level: number; msg: string; postmaster?: number }[] {
-  return service
-    .logs()
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as { level: number; msg: string; postmaster?: number });
 }
 
 beforeAll(async () => {
@@ -68,8 +50,8 @@ afterAll(async () => {
   for (const pid of postmasters) {
     if (!postmasterHere(pid)) continue;
     process.kill(pid, 'SIGINT');
-    await waitUntil(() => !running(pid), 30_000).catch(() => {
-      if (running(pid)) process.kill(pid, 'SIGKILL');
+    await waitUntil(() => !processRunning(pid), 30_000).catch(() => {
+      if (processRunning(pid)) process.kill(pid, 'SIGKILL');
     });
   }
   await rm(dataDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
@@ -87,26 +69,26 @@ describe('the embedded development database after the service is killed', () => 
     expect((await new Browser(first.url).postJson('/api/v1/accounts', account)).status).toBe(201);
     orphan = postmasterPid()!;
     orphanPidFile = readFileSync(pidFile(), 'utf8');
-    expect(running(orphan)).toBe(true);
+    expect(processRunning(orphan)).toBe(true);
 
     first.child.kill('SIGKILL');
     await first.stop();
     // Nothing stopped the cluster: its postmaster still runs, owned by no one.
-    expect(running(orphan)).toBe(true);
+    expect(processRunning(orphan)).toBe(true);
     expect(postmasterPid()).toBe(orphan);
 
     second = await startService({ embeddedDatabase: true, dataDir });
     services.push(second);
     expect(
-      logEntries(second).filter(
-        (entry) => entry.level === 40 && entry.msg.includes('orphaned embedded PostgreSQL'),
+      logEntries(second.logs()).filter(
+        (entry) => entry.level === 40 && entry.msg?.includes('orphaned embedded PostgreSQL'),
       ),
     ).toEqual([expect.objectContaining({ postmaster: orphan })]);
-    expect(running(orphan)).toBe(false);
+    expect(processRunning(orphan)).toBe(false);
     const own = postmasterPid();
     expect(own).not.toBeNull();
     expect(own).not.toBe(orphan);
-    expect(running(own!)).toBe(true);
+    expect(processRunning(own!)).toBe(true);
 
     expect((await new Browser(second.url).postJson('/api/v1/auth/login', account)).status).toBe(
       200,
@@ -124,7 +106,7 @@ describe('the embedded development database after the service is killed', () => 
     );
     expect(created).toContain('«Управление у сироты»');
     expect(postmasterPid()).toBe(own);
-    expect(running(own)).toBe(true);
+    expect(processRunning(own)).toBe(true);
     expect((await fetch(`${second.url}/health/ready`)).status).toBe(200);
   }, 60_000);
 
@@ -133,17 +115,17 @@ describe('the embedded development database after the service is killed', () => 
     second.child.kill('SIGTERM');
     await second.stop();
     expect(postmasterPid()).toBeNull();
-    expect(running(own)).toBe(false);
-    expect(running(orphan)).toBe(false);
+    expect(processRunning(own)).toBe(false);
+    expect(processRunning(orphan)).toBe(false);
   }, 60_000);
 
   it('a command run alone over a stale postmaster.pid starts the cluster for itself and stops it again', async () => {
     // What a postmaster killed outright leaves behind: its pid file, naming a process now gone.
     writeFileSync(pidFile(), orphanPidFile);
-    expect(running(orphan)).toBe(false);
+    expect(processRunning(orphan)).toBe(false);
     expect(await second.cli('org:tree')).toContain('Управление у сироты');
     expect(postmasterPid()).toBeNull();
-    expect([...postmasters].filter(running)).toEqual([]);
+    expect([...postmasters].filter(processRunning)).toEqual([]);
   }, 60_000);
 
   it('a postmaster.pid naming a live process that is not this cluster is dropped, and that process left alone', async () => {

@@ -1,8 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from '../../src/database/embedded-postgres.js';
 import { Browser } from '../support/browser.js';
@@ -10,6 +8,7 @@ import { STRONG_PASSWORD, uniqueLogin } from '../support/http.js';
 import { recordAnswer, recordOutgoingRequest } from '../support/log-capture.js';
 import { startRedisServer } from '../support/redis.js';
 import { type RunningService, startService } from '../support/service.js';
+import { logEntries, postmasterOf, processRunning } from '../support/processes.js';
 import { waitUntil } from '../support/wait.js';
 
 let service: RunningService;
@@ -32,10 +31,10 @@ afterEach(async () => {
     const postmaster = postmasterOf(own.dataDir);
     if (own.child.exitCode === null && own.child.signalCode === null) own.child.kill('SIGKILL');
     await own.stop();
-    if (postmaster !== null && running(postmaster)) {
+    if (postmaster !== null && processRunning(postmaster)) {
       process.kill(postmaster, 'SIGINT');
-      await waitUntil(() => !running(postmaster), 30_000).catch(() => {
-        if (running(postmaster)) process.kill(postmaster, 'SIGKILL');
+      await waitUntil(() => !processRunning(postmaster), 30_000).catch(() => {
+        if (processRunning(postmaster)) process.kill(postmaster, 'SIGKILL');
       });
     }
   }
@@ -394,7 +393,7 @@ describe('graceful shutdown', () => {
       expect(slow.answer()?.status).toBe(200);
       recordAnswer([slow.answer()?.headers['set-cookie'] ?? []].flat());
       // Counted in Redis, not on the way to the instance's own counters for want of it.
-      const after = entries(own.logs().split('\n').slice(logged).join('\n'));
+      const after = logEntries(own.logs().split('\n').slice(logged).join('\n'));
       expect(after.filter((entry) => (entry.level ?? 0) >= 40)).toEqual([]);
       expect(outcome!.code).toBe(0);
     } finally {
@@ -402,36 +401,6 @@ describe('graceful shutdown', () => {
     }
   }, 120_000);
 });
-
-type LogEntry = {
-  level?: number;
-  time?: string;
-  msg?: string;
-  context?: string;
-  component?: string;
-};
-
-function entries(logs: string): LogEntry[] {
-  return logs
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as LogEntry);
-}
-
-/** The postmaster of the cluster under `dataDir`, as long as its pid file is there. */
-function postmasterOf(dataDir: string): number | null {
-  const pidFile = join(dataDir, 'pg', 'postmaster.pid');
-  return existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) : null;
-}
-
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 describe('graceful shutdown on the embedded development database', () => {
   // Ctrl+C in a terminal signals the whole foreground process group; `kill` or an orchestrator
@@ -476,11 +445,11 @@ describe('graceful shutdown on the embedded development database', () => {
       recordAnswer([slow.answer()?.headers['set-cookie'] ?? []].flat());
       // The last lines have arrived through the pipe once the child is closed.
       await closed;
-      const after = entries(own.logs().split('\n').slice(logged).join('\n'));
+      const after = logEntries(own.logs().split('\n').slice(logged).join('\n'));
       expect(after.filter((entry) => (entry.level ?? 0) >= 40)).toEqual([]);
       expect(outcome!.code).toBe(0);
       // The cluster is down, and not before the app: it stopped last.
-      expect(running(postmaster!)).toBe(false);
+      expect(processRunning(postmaster!)).toBe(false);
       expect(postmasterOf(own.dataDir)).toBeNull();
       const stopped = after.findIndex((entry) => entry.msg === 'embedded PostgreSQL stopped');
       const drained = after.findIndex((entry) => entry.msg === 'HTTP server drained');
