@@ -1,7 +1,13 @@
-import { type BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { type NextFunction, type Request, type Response } from 'express';
 import { type Server } from 'node:http';
+import { type Socket } from 'node:net';
 import { AppConfig } from '../config/app-config.js';
 
 /**
@@ -15,11 +21,23 @@ import { AppConfig } from '../config/app-config.js';
  * drain timeout (SHUTDOWN_DRAIN_TIMEOUT) when the rest are cut, Nest's shutdown hooks stop the
  * workers and close the pool: no request can reach them closed.
  */
+
+/** How long the listener stays open after the signal, for requests already on their way. */
+const ACCEPT_GRACE_MS = 1000;
+
+/** What the drain needs to know of a connection to close it without losing a request. */
+interface ConnectionState {
+  answered: boolean;
+  inFlight: number;
+  /** Bytes arrived since the last answer finished: a next request is on its way. */
+  readSinceAnswer: boolean;
+}
+
 @Injectable()
-export class GracefulShutdown implements BeforeApplicationShutdown {
+export class GracefulShutdown implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('GracefulShutdown');
   private readonly inFlight = new Set<Response>();
-  private server: Server | undefined;
+  private readonly connections = new Map<Socket, ConnectionState>();
   draining = false;
 
   constructor(
@@ -27,25 +45,58 @@ export class GracefulShutdown implements BeforeApplicationShutdown {
     private readonly config: AppConfig,
   ) {}
 
+  onApplicationBootstrap(): void {
+    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+    server?.on('connection', (socket: Socket) => {
+      const state: ConnectionState = { answered: false, inFlight: 0, readSinceAnswer: false };
+      this.connections.set(socket, state);
+      socket.on('data', () => (state.readSinceAnswer = true));
+      socket.once('close', () => this.connections.delete(socket));
+    });
+  }
+
   /** Counts requests from arrival to the end of their response; while draining, closes after. */
-  readonly track = (_req: Request, res: Response, next: NextFunction): void => {
+  readonly track = (req: Request, res: Response, next: NextFunction): void => {
     this.inFlight.add(res);
+    const connection = this.connections.get(req.socket);
+    if (connection) connection.inFlight += 1;
     if (this.draining) closeAfterAnswer(res);
     res.once('close', () => {
       this.inFlight.delete(res);
+      if (connection) {
+        connection.inFlight -= 1;
+        connection.answered = true;
+        connection.readSinceAnswer = false;
+      }
       // An answer whose headers went out before the drain began left its connection kept alive:
       // now idle, it is closed like the others were at the signal.
-      if (this.draining) this.server?.closeIdleConnections();
+      if (this.draining) this.closeKeptAlive();
     });
     next();
   };
+
+  /**
+   * Closes the kept-alive connections that wait for nothing: answered before, nothing in flight,
+   * nothing read since. (The server's own closeIdleConnections() would also close a connection
+   * accepted a moment ago whose first request has not been read yet.)
+   */
+  private closeKeptAlive(): void {
+    for (const [socket, state] of this.connections)
+      if (state.answered && state.inFlight === 0 && !state.readSinceAnswer) socket.destroy();
+  }
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.draining = true;
     const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
     if (!server?.listening) return;
-    this.server = server;
     for (const res of this.inFlight) closeAfterAnswer(res);
+    this.closeKeptAlive();
+    // Requests a client sent just before the signal may still be in the kernel's accept queue, or
+    // on a connection accepted but not yet read; closing the listener resets the first, and its
+    // closing of idle connections drops the second. For a moment the listener stays open (every
+    // answer already says Connection: close, readiness says 503), so that they are read and
+    // answered; a busy event loop makes that moment the longer one it needs.
+    await new Promise<void>((resolve) => setTimeout(resolve, ACCEPT_GRACE_MS));
     // 'close' comes once the listener is closed and every connection has ended. close() also
     // closes the connections that are idle now (a request being read counts as busy).
     const ended = new Promise<void>((resolve) => server.close(() => resolve()));
