@@ -5,11 +5,17 @@ import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { PasswordCredential } from '../src/identity/password-credential.entity.js';
 import { PasswordHasher } from '../src/identity/password-hasher.service.js';
 import { User, UserStatus } from '../src/identity/user.entity.js';
+import { LoginFailure } from '../src/sessions/login-failure.entity.js';
 import { AuthMethod, Session } from '../src/sessions/session.entity.js';
 import { hashSessionToken } from '../src/sessions/session.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { cookiesOf, login, register, STRONG_PASSWORD, uniqueLogin } from './support/http.js';
 import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
+
+/** supertest's loopback address, as the pair lock keys it. */
+const TEST_ADDRESS = '127.0.0.1';
+const pairOf = (userId: string) =>
+  t.em().findOneOrFail(LoginFailure, { credential: { user: userId }, address: TEST_ADDRESS });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -33,16 +39,23 @@ const attempt = ({ login, password }: { login: string; password: string }) =>
   request(t.http).post('/api/v1/auth/login').send({ login, password });
 
 describe('login failures are indistinguishable', () => {
-  it('gives the same status and body for a wrong password, an unknown login, a blocked and a locked account', async () => {
+  it('gives the same status and body for a wrong password, an unknown login, a blocked, a locked and a slowed account', async () => {
     const wrong = await register(t);
     const blocked = await register(t);
     await t.em().nativeUpdate(User, { id: blocked.id }, { status: UserStatus.Blocked });
+    // Locked for this address (the pair lock), and slowed for every address (account-wide).
     const locked = await register(t);
+    const em = t.em();
+    const lockedCredential = await em.findOneOrFail(PasswordCredential, { user: locked.id });
+    const pair = new LoginFailure(lockedCredential, TEST_ADDRESS);
+    pair.lockedUntil = new Date(Date.now() + 60_000);
+    await em.persist(pair).flush();
+    const slowed = await register(t);
     await t
       .em()
       .nativeUpdate(
         PasswordCredential,
-        { user: locked.id },
+        { user: slowed.id },
         { lockedUntil: new Date(Date.now() + 60_000) },
       );
 
@@ -51,6 +64,7 @@ describe('login failures are indistinguishable', () => {
       await attempt({ login: uniqueLogin('nobody'), password: STRONG_PASSWORD }),
       await attempt({ login: blocked.login, password: blocked.password }),
       await attempt({ login: locked.login, password: locked.password }),
+      await attempt({ login: slowed.login, password: slowed.password }),
     ];
     for (const response of responses) {
       expect(response.status).toBe(401);
@@ -65,7 +79,7 @@ describe('login failures are indistinguishable', () => {
       (event) => event.details.reason,
     );
     expect(reasons).toEqual(
-      expect.arrayContaining(['wrong_password', 'unknown_login', 'blocked', 'locked']),
+      expect.arrayContaining(['wrong_password', 'unknown_login', 'blocked', 'locked', 'slowed']),
     );
   });
 
@@ -93,31 +107,36 @@ describe('lockout', () => {
     for (let i = 0; i < 3; i++)
       await attempt({ login: account.login, password: `Wrong#Password${i}` }).expect(401);
 
+    // The lock is on this (account, address) pair; the account-wide count only slows, later.
+    const pair = await pairOf(account.id);
+    expect(pair.failureCount).toBe(3);
+    expect(pair.lockedUntil!.getTime()).toBeGreaterThan(Date.now());
     const credential = await t.em().findOneOrFail(PasswordCredential, { user: account.id });
-    expect(credential.failureCount).toBe(3);
-    expect(credential.lockedUntil!.getTime()).toBeGreaterThan(Date.now());
+    expect(credential).toMatchObject({ failureCount: 3, lockedUntil: null });
     expect(
       await t.em().count(AuditEvent, { type: 'login.locked_out', targetUserId: account.id }),
     ).toBe(1);
 
     await attempt(account).expect(401);
-    await sleep(credential.lockedUntil!.getTime() - Date.now() + 100);
+    await sleep(pair.lockedUntil!.getTime() - Date.now() + 100);
     await attempt(account).expect(200);
     const reset = await t.em().findOneOrFail(PasswordCredential, { user: account.id });
     expect(reset).toMatchObject({ failureCount: 0, lockedUntil: null });
+    expect(await t.em().count(LoginFailure, { credential: reset.id })).toBe(0);
   });
 
   it('does not extend the lockout with attempts made while locked', async () => {
     const account = await register(t);
     for (let i = 0; i < 3; i++)
       await attempt({ login: account.login, password: `Wrong#Password${i}` }).expect(401);
-    const lockedUntil = (await t.em().findOneOrFail(PasswordCredential, { user: account.id }))
-      .lockedUntil;
+    const { lockedUntil } = await pairOf(account.id);
     for (let i = 0; i < 3; i++)
       await attempt({ login: account.login, password: `Wrong#Again${i}` }).expect(401);
-    const after = await t.em().findOneOrFail(PasswordCredential, { user: account.id });
+    const after = await pairOf(account.id);
     expect(after.lockedUntil).toEqual(lockedUntil);
     expect(after.failureCount).toBe(3);
+    const credential = await t.em().findOneOrFail(PasswordCredential, { user: account.id });
+    expect(credential.failureCount).toBe(3);
   });
 
   it('counts concurrent wrong guesses without losing any', async () => {
@@ -127,6 +146,7 @@ describe('lockout', () => {
     );
     const credential = await t.em().findOneOrFail(PasswordCredential, { user: account.id });
     expect(credential.failureCount).toBe(2);
+    expect((await pairOf(account.id)).failureCount).toBe(2);
   });
 });
 

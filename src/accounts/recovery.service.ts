@@ -9,6 +9,7 @@ import { newLinkToken } from '../common/link-tokens.js';
 import { AppConfig } from '../config/app-config.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
 import { normalizeEmail, normalizeLogin } from '../identity/normalize.js';
+import { LoginFailure } from '../sessions/login-failure.entity.js';
 import { PasswordCredential } from '../identity/password-credential.entity.js';
 import { PasswordHasher } from '../identity/password-hasher.service.js';
 import { User, UserStatus } from '../identity/user.entity.js';
@@ -247,6 +248,7 @@ export class RecoveryService implements OnApplicationBootstrap {
       credential.changedAt = now;
       credential.failureCount = 0;
       credential.lockedUntil = null;
+      await em.nativeDelete(LoginFailure, { credential });
       await this.verification.supersede(em, user, AccountTokenPurpose.Recovery);
       // A pending address change is cancelled: it may be the attacker's.
       user.pendingEmail = null;

@@ -112,6 +112,9 @@ export class AppConfig {
     waitIncrementMs: number;
     maxWaitMs: number;
     failureResetMs: number;
+    /** The account-wide slow-down: `accountFailureFactor` failures, then `accountDelayMs` each. */
+    accountFailureFactor: number;
+    accountDelayMs: number;
   };
   readonly throttle!: { ttlMs: number; limit: number; authLimit: number; redisUrl?: string };
   readonly gosuslugi!: GosuslugiConfig;
@@ -254,6 +257,8 @@ export function loadConfig(
       waitIncrementMs: ms(env.LOCKOUT_WAIT_INCREMENT),
       maxWaitMs: ms(env.LOCKOUT_MAX_WAIT),
       failureResetMs: ms(env.LOCKOUT_FAILURE_RESET),
+      accountFailureFactor: env.LOCKOUT_ACCOUNT_FAILURE_FACTOR,
+      accountDelayMs: ms(env.LOCKOUT_ACCOUNT_DELAY),
     },
     throttle: {
       ttlMs: ms(env.THROTTLE_TTL),

@@ -132,6 +132,16 @@ export class EnvSchema {
   @Validate(IsDuration)
   LOCKOUT_FAILURE_RESET = '12h';
 
+  /** Failures on one account from all addresses together before every attempt is slowed. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  LOCKOUT_ACCOUNT_FAILURE_FACTOR = 100;
+
+  /** From then on, the pause after each counted failure on the account, whatever the address. */
+  @Validate(IsDuration)
+  LOCKOUT_ACCOUNT_DELAY = '1m';
+
   @Transform(toInt)
   @IsInt()
   @Min(1)

@@ -8,12 +8,14 @@ import { MailMessage } from '../mail/mail-message.entity.js';
 import { Invitation } from '../pos/invitation.entity.js';
 import { Membership } from '../pos/membership.entity.js';
 import { Organization } from '../pos/organization.entity.js';
+import { LoginFailure } from '../sessions/login-failure.entity.js';
 import { Session } from '../sessions/session.entity.js';
 
 /** Every entity, listed explicitly: no folder scanning, the same set in the app, tests and CLI. */
 export const ENTITIES = [
   User,
   PasswordCredential,
+  LoginFailure,
   FederatedIdentity,
   Session,
   AuditEvent,

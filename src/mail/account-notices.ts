@@ -11,7 +11,9 @@ import { mailTime } from './mail-time.js';
 export type AccountChange =
   | { kind: 'password-changed' }
   | { kind: 'gosuslugi-linked'; name: string | null }
-  | { kind: 'gosuslugi-unlinked' };
+  | { kind: 'gosuslugi-unlinked' }
+  /** Wrong passwords locked one address out (`address`) or slowed every address (`account`). */
+  | { kind: 'login-locked'; scope: 'address' | 'account'; until: string };
 
 /**
  * Tells the person of a change to how their account logs in (ASVS 6.3.7): a message to the

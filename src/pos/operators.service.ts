@@ -5,6 +5,7 @@ import { checkPassword, SPECIAL_CHARACTERS } from '../accounts/password-policy.j
 import { AuditService } from '../audit/audit.service.js';
 import { ValidationFailedError } from '../common/errors.js';
 import { normalizeLogin } from '../identity/normalize.js';
+import { LoginFailure } from '../sessions/login-failure.entity.js';
 import { PasswordCredential } from '../identity/password-credential.entity.js';
 import { PasswordHasher } from '../identity/password-hasher.service.js';
 import { User } from '../identity/user.entity.js';
@@ -85,6 +86,7 @@ export class OperatorsService {
           credential.hash = hash;
           credential.changedAt = new Date();
           Object.assign(credential, { failureCount: 0, lastFailureAt: null, lockedUntil: null });
+          await em.nativeDelete(LoginFailure, { credential });
         } else {
           em.persist(new PasswordCredential(operator, hash));
         }

@@ -2,6 +2,7 @@ import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { AuditEvent } from '../audit/audit-event.entity.js';
 import { AuditService, type AuditEventType } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { Errors } from '../common/errors.js';
@@ -9,8 +10,18 @@ import { AppConfig } from '../config/app-config.js';
 import { normalizeLogin } from '../identity/normalize.js';
 import { PasswordCredential } from '../identity/password-credential.entity.js';
 import { PasswordHasher } from '../identity/password-hasher.service.js';
-import { type User, UserStatus } from '../identity/user.entity.js';
-import { afterFailure, CLEARED, isLocked, type LockoutState } from './lockout.js';
+import { User, UserStatus } from '../identity/user.entity.js';
+import { AccountNotices } from '../mail/account-notices.js';
+import { mailTime } from '../mail/mail-time.js';
+import {
+  accountPolicy,
+  afterFailure,
+  CLEARED,
+  isLocked,
+  lockoutAddressOf,
+  type LockoutState,
+} from './lockout.js';
+import { LoginFailure } from './login-failure.entity.js';
 import { AuthMethod, providerMarkOf, Session } from './session.entity.js';
 import { SessionService } from './session.service.js';
 
@@ -20,6 +31,9 @@ export interface LoginResult {
   token: string;
 }
 
+/** At most one lock notice per account in this time. */
+const LOCK_NOTICE_INTERVAL_MS = 60 * 60 * 1000;
+
 @Injectable()
 export class AuthService {
   constructor(
@@ -28,6 +42,7 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionService,
     private readonly audit: AuditService,
+    private readonly notices: AccountNotices,
   ) {}
 
   /**
@@ -52,11 +67,12 @@ export class AuthService {
     }
     const user = credential.user;
     const verifiedHash = credential.hash;
-    const lockedAtStart = isLocked(credential, new Date());
+    const address = lockoutAddressOf(client.ip);
+    const lockedAtStart = await this.lockReason(this.em, credential, address);
     const valid = await this.hasher.verify(verifiedHash, password);
 
     if (lockedAtStart) {
-      return this.refuse(client, 'locked', user.id);
+      return this.refuse(client, lockedAtStart, user.id);
     }
     if (!valid) {
       await this.recordFailure(credential.id, user.id, client, 'login.failed', 'wrong_password');
@@ -68,7 +84,13 @@ export class AuthService {
 
     const rehash = this.hasher.needsRehash(verifiedHash) ? await this.hasher.hash(password) : null;
     if (!rehash && !previous) {
-      const opened = await this.openPasswordSession(credential, verifiedHash, user, client);
+      const opened = await this.openPasswordSession(
+        credential,
+        verifiedHash,
+        user,
+        client,
+        address,
+      );
       if (opened) return opened;
       // The password row changed while argon2 ran (a change, a re-hash, a lockout): decided below.
     }
@@ -76,9 +98,11 @@ export class AuthService {
       const locked = await this.lockVerified(em, credential.id, verifiedHash, password);
       if (!locked) return null;
       const { credential: current, unchanged } = locked;
-      // A lockout may have begun while argon2 ran.
-      if (isLocked(current, new Date())) return null;
+      // A lockout may have begun while argon2 ran: failures are written under the row lock held
+      // here, so this reads them all.
+      if (await this.lockReason(em, current, address)) return null;
       Object.assign(current, CLEARED);
+      await em.nativeDelete(LoginFailure, { credential: current.id, address });
       if (rehash && unchanged) {
         current.hash = rehash;
         this.audit.record(
@@ -106,6 +130,7 @@ export class AuthService {
     verifiedHash: string,
     user: User,
     client: ClientInfo,
+    address: string,
   ): Promise<LoginResult | null> {
     const { session, token } = this.sessions.build(user, AuthMethod.Password, client);
     const now = session.createdAt;
@@ -114,12 +139,17 @@ export class AuthService {
       `with credential as (
          select id from password_credentials
          where id = ? and hash = ? and (locked_until is null or locked_until <= ?::timestamptz)
+           and not exists (select 1 from login_failures
+             where credential_id = ? and address = ? and locked_until > ?::timestamptz)
          for update
        ), cleared as (
          update password_credentials
          set failure_count = 0, last_failure_at = null, locked_until = null
          where id in (select id from credential)
            and (failure_count <> 0 or last_failure_at is not null or locked_until is not null)
+       ), forgotten as (
+         delete from login_failures
+         where credential_id in (select id from credential) and address = ?
        ), opened as (
          insert into sessions (id, token_hash, user_id, method, created_at, last_seen_at,
            authenticated_at, idle_expires_at, absolute_expires_at, ip, user_agent)
@@ -136,6 +166,10 @@ export class AuthService {
         credential.id,
         verifiedHash,
         now,
+        credential.id,
+        address,
+        now,
+        address,
         session.id,
         session.tokenHash,
         user.id,
@@ -237,7 +271,7 @@ export class AuthService {
       await this.hasher.verifyDummy(password);
       return null;
     }
-    const locked = isLocked(credential, new Date());
+    const locked = await this.lockReason(this.em, credential, lockoutAddressOf(client.ip));
     const verifiedHash = credential.hash;
     const valid = await this.hasher.verify(verifiedHash, password);
     if (locked) {
@@ -246,7 +280,7 @@ export class AuthService {
         actorUserId: user.id,
         targetUserId: user.id,
         client,
-        details: { reason: 'locked' },
+        details: { reason: locked },
       });
       return null;
     }
@@ -325,8 +359,30 @@ export class AuthService {
   }
 
   /**
-   * Counts a failed password check under a row lock (re-read, not cached), so concurrent guesses
-   * cannot lose updates, and records a lockout when this failure starts one.
+   * Why no password is accepted now for this account from this address, if so: `locked` (this
+   * address made too many wrong guesses: the pair lock) or `slowed` (the account-wide pause after
+   * too many wrong guesses from all addresses together). The owner's other addresses and
+   * Госуслуги are never `locked` by an attacker's guesses.
+   */
+  async lockReason(
+    em: EntityManager,
+    credential: PasswordCredential,
+    address: string,
+  ): Promise<'locked' | 'slowed' | null> {
+    const now = new Date();
+    const pair = await em.findOne(
+      LoginFailure,
+      { credential: credential.id, address },
+      { refresh: true },
+    );
+    if (pair && isLocked(pair, now)) return 'locked';
+    return isLocked(credential, now) ? 'slowed' : null;
+  }
+
+  /**
+   * Counts a failed password check for the (account, address) pair and for the account, under the
+   * account's row lock (re-read, not cached), so concurrent guesses cannot lose updates, and
+   * records a lock or a slow-down when this failure starts one.
    */
   async recordFailure(
     credentialId: string,
@@ -340,33 +396,87 @@ export class AuthService {
         lockMode: LockMode.PESSIMISTIC_WRITE,
         refresh: true,
       });
+      const address = lockoutAddressOf(client.ip);
+      let pair = await em.findOne(LoginFailure, { credential, address }, { refresh: true });
+      if (!pair) em.persist((pair = new LoginFailure(credential, address)));
       const now = new Date();
-      const wasLocked = isLocked(credential, now);
-      const next = afterFailure(credential, now, this.config.lockout);
-      Object.assign(credential, next);
+      const pairWasLocked = isLocked(pair, now);
+      const accountWasSlowed = isLocked(credential, now);
+      const next = afterFailure(pair, now, this.config.lockout);
+      const account = afterFailure(credential, now, accountPolicy(this.config.lockout));
+      const pairLocks = !pairWasLocked && isLocked(next, now);
+      const accountSlows = !accountWasSlowed && isLocked(account, now);
+      // Asked before this failure's own events are recorded (a query flushes what is pending).
+      const notify =
+        (pairLocks || accountSlows) && !(await this.toldOfLockRecently(em, userId, now));
+      Object.assign(pair, next);
+      Object.assign(credential, account);
       this.audit.record(
         {
           type,
           targetUserId: userId,
           client,
-          details: { reason, failureCount: next.failureCount },
+          details: {
+            reason,
+            failureCount: next.failureCount,
+            accountFailureCount: account.failureCount,
+          },
         },
         em,
       );
-      if (!wasLocked && isLocked(next, now)) {
+      if (pairLocks) {
         this.audit.record(
           {
             type: 'login.locked_out',
             targetUserId: userId,
             client,
-            details: { lockedUntil: next.lockedUntil?.toISOString() },
+            details: { scope: 'address', address, lockedUntil: next.lockedUntil?.toISOString() },
           },
           em,
+        );
+      }
+      if (accountSlows) {
+        this.audit.record(
+          {
+            type: 'login.locked_out',
+            targetUserId: userId,
+            client,
+            details: { scope: 'account', lockedUntil: account.lockedUntil?.toISOString() },
+          },
+          em,
+        );
+      }
+      if (notify) {
+        const [scope, until] = pairLocks
+          ? (['address', next.lockedUntil!] as const)
+          : (['account', account.lockedUntil!] as const);
+        const user = await em.findOneOrFail(User, userId);
+        await this.notices.tell(
+          em,
+          user,
+          { kind: 'login-locked', scope, until: mailTime(until) },
+          client,
+          now,
         );
       }
       await em.flush();
       return next;
     });
+  }
+
+  /**
+   * Whether a lock or slow-down of this account already began within the hour: the owner hears of
+   * the first, not of every one an attacker sets off. Asked under the account's row lock, so two
+   * locks engaging at once send one notice.
+   */
+  private async toldOfLockRecently(em: EntityManager, userId: string, now: Date): Promise<boolean> {
+    const since = new Date(now.getTime() - LOCK_NOTICE_INTERVAL_MS);
+    const recent = await em.count(AuditEvent, {
+      type: 'login.locked_out',
+      targetUserId: userId,
+      createdAt: { $gt: since },
+    });
+    return recent > 0;
   }
 
   async logout(session: Session, client: ClientInfo): Promise<void> {

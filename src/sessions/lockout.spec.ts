@@ -3,6 +3,7 @@ import {
   afterFailure,
   CLEARED,
   isLocked,
+  lockoutAddressOf,
   type LockoutPolicy,
   type LockoutState,
 } from './lockout.js';
@@ -45,5 +46,17 @@ describe('lockout arithmetic', () => {
     const next = afterFailure(old, new Date(at(1).getTime() + policy.failureResetMs + 1), policy);
     expect(next.failureCount).toBe(1);
     expect(next.lockedUntil).toBeNull();
+  });
+});
+
+describe('lockoutAddressOf', () => {
+  it('keys IPv4 by the address, IPv6 by its /64, mapped IPv4 as IPv4, and no address as empty', () => {
+    expect(lockoutAddressOf('203.0.113.10')).toBe('203.0.113.10');
+    expect(lockoutAddressOf('::ffff:203.0.113.10')).toBe('203.0.113.10');
+    expect(lockoutAddressOf('2001:db8:1:2::10')).toBe('2001:db8:1:2::/64');
+    expect(lockoutAddressOf('2001:0DB8:0001:0002:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1:2::/64');
+    expect(lockoutAddressOf('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(lockoutAddressOf('::1')).toBe('0:0:0:0::/64');
+    expect(lockoutAddressOf(null)).toBe('');
   });
 });

@@ -178,14 +178,18 @@ describe('two instances, one database', () => {
     }
     const locked = await new Browser(b.url).postJson('/api/v1/auth/login', account);
     expect(locked.status).toBe(401);
-    const user = await orm.em
+    // The lock is on the (account, address) pair: both instances saw the same address.
+    const pairs = await orm.em
       .fork()
       .getConnection()
       .execute<{ locked_until: Date | null }[]>(
-        'select c.locked_until from password_credentials c join users u on u.id = c.user_id where u.login = ?',
+        `select f.locked_until from login_failures f
+           join password_credentials c on c.id = f.credential_id
+           join users u on u.id = c.user_id where u.login = ?`,
         [account.login],
       );
-    expect(user[0].locked_until).not.toBeNull();
+    expect(pairs).toHaveLength(1);
+    expect(pairs[0].locked_until).not.toBeNull();
   });
 
   it('throttles credential requests counted on both instances together', async () => {

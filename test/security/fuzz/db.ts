@@ -7,6 +7,8 @@ export const UNCHECKED_TABLES: Record<string, string> = {
   // Every request counts against the rate limit: incrementing counters is the point.
   throttle_counters: 'rate-limit counters, written by every request by design',
   mikro_orm_migrations: 'schema history, written only by migrations',
+  // A wrong password adds or updates its (account, address) row, like the account's counters.
+  login_failures: 'password failures per (account, address): a refused guess counts by design',
 };
 
 /**
