@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { waitInWords } from '../src/common/errors.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { uniqueLogin } from './support/http.js';
 import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
@@ -33,12 +34,26 @@ describe('per-IP throttling of credential endpoints without TRUST_PROXY', () => 
       .post('/api/v1/auth/login')
       .send({ login: 'any', password: 'any' });
     expect(response.status).toBe(429);
+    const wait = Number(response.headers['retry-after']);
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(60);
     expect(response.body).toEqual({
       statusCode: 429,
       code: 'too_many_requests',
-      message: 'Слишком много запросов, попробуйте позже',
+      message: `Слишком много запросов, попробуйте через ${waitInWords(wait)}`,
     });
-    expect(response.headers['retry-after']).toEqual(expect.any(String));
+  });
+
+  it('says on the throttle page how long to wait, as Retry-After does', async () => {
+    const response = await request(t.http)
+      .post('/login')
+      .set('Accept', 'text/html')
+      .type('form')
+      .send({ login: 'any', password: 'any' });
+    expect(response.status).toBe(429);
+    const wait = Number(response.headers['retry-after']);
+    expect(wait).toBeGreaterThan(0);
+    expect(response.text).toContain(`попробуйте через ${waitInWords(wait)}`);
   });
 
   it('does not count ordinary requests against the credential limit', async () => {

@@ -58,10 +58,29 @@ export const Errors = {
       'password_changed_concurrently',
       'Пароль только что был изменён. Войдите снова.',
     ),
-  tooManyRequests: () =>
+  /** `waitSeconds`: the Retry-After the client is given, said in words so a person can wait it. */
+  tooManyRequests: (waitSeconds?: number) =>
     new DomainError(
       HttpStatus.TOO_MANY_REQUESTS,
       'too_many_requests',
-      'Слишком много запросов, попробуйте позже',
+      waitSeconds === undefined
+        ? 'Слишком много запросов, попробуйте позже'
+        : `Слишком много запросов, попробуйте через ${waitInWords(waitSeconds)}`,
     ),
 };
+
+function russianPlural(n: number, one: string, few: string, many: string): string {
+  const tens = n % 100;
+  const units = n % 10;
+  if (units === 1 && tens !== 11) return one;
+  if (units >= 2 && units <= 4 && (tens < 12 || tens > 14)) return few;
+  return many;
+}
+
+/** A wait as a person reads it: seconds under a minute, whole minutes (rounded up) above. */
+export function waitInWords(seconds: number): string {
+  const s = Math.max(1, Math.ceil(seconds));
+  if (s < 60) return `${s} ${russianPlural(s, 'секунду', 'секунды', 'секунд')}`;
+  const m = Math.ceil(s / 60);
+  return `${m} ${russianPlural(m, 'минуту', 'минуты', 'минут')}`;
+}

@@ -26,13 +26,19 @@ function isHealthReport(response: unknown): boolean {
   );
 }
 
-/** The throttler names its header per throttler (Retry-After-credentials); clients read Retry-After. */
-function setRetryAfter(response: Response): void {
+/**
+ * The throttler names its header per throttler (Retry-After-credentials); clients read Retry-After.
+ * Returns the wait in seconds, if the throttler gave one.
+ */
+function setRetryAfter(response: Response): number | undefined {
   const waits = Object.entries(response.getHeaders())
     .filter(([name]) => name.startsWith('retry-after-'))
     .map(([, value]) => Number(value))
     .filter((value) => Number.isFinite(value));
-  if (waits.length > 0) response.setHeader('Retry-After', String(Math.max(...waits)));
+  if (waits.length === 0) return undefined;
+  const wait = Math.max(...waits);
+  response.setHeader('Retry-After', String(wait));
+  return wait;
 }
 
 /**
@@ -72,7 +78,7 @@ function errorPage(body: ErrorBody) {
     body.statusCode === 404
       ? PAGE_ERRORS.notFound
       : body.statusCode === 429
-        ? PAGE_ERRORS.tooMany
+        ? { ...PAGE_ERRORS.tooMany, paragraphs: [`${body.message}.`] }
         : body.statusCode >= 500
           ? PAGE_ERRORS.internal
           : body.statusCode === 403
@@ -134,7 +140,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
       this.logger.error({ err: exception, requestId: body.requestId }, 'request failed');
     }
     if (response.headersSent) return;
-    if (exception instanceof ThrottlerException) setRetryAfter(response);
+    if (exception instanceof ThrottlerException) {
+      // The message says how long to wait, so the page and the JSON tell a person what the header
+      // tells a program.
+      const wait = setRetryAfter(response);
+      if (wait !== undefined) body.message = Errors.tooManyRequests(wait).message;
+    }
     if (this.pages && wantsPage(request)) {
       this.pages.send(response, body.statusCode, 'message', errorPage(body));
       return;
