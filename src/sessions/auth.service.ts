@@ -120,10 +120,12 @@ export class AuthService {
   /**
    * The common login in one statement (a login is otherwise eight round trips, and each one costs
    * the database and the event loop more than its SQL): the same writes as the transaction
-   * below, made only if the password row still holds the hash that was verified and no lockout
-   * has begun meanwhile — the row is locked (`for update`) and re-read by PostgreSQL if another
-   * transaction changed it first. Anything else returns null and takes the transaction path,
-   * which decides it (another verification after a re-hash, a refusal after a change or a lock).
+   * below, made only if the password row still holds the hash that was verified and no failure
+   * was recorded since it was read (every failure, of any address, writes `last_failure_at` on
+   * that row under its lock, so a lock that began while argon2 ran shows there) — the row is
+   * locked (`for update`) and re-read by PostgreSQL if another transaction changed it first.
+   * Anything else returns null and takes the transaction path, which decides it (another
+   * verification after a re-hash, a refusal after a change or a lock).
    */
   private async openPasswordSession(
     credential: PasswordCredential,
@@ -139,6 +141,7 @@ export class AuthService {
       `with credential as (
          select id from password_credentials
          where id = ? and hash = ? and (locked_until is null or locked_until <= ?::timestamptz)
+           and last_failure_at is not distinct from ?::timestamptz
            and not exists (select 1 from login_failures
              where credential_id = ? and address = ? and locked_until > ?::timestamptz)
          for update
@@ -166,6 +169,7 @@ export class AuthService {
         credential.id,
         verifiedHash,
         now,
+        credential.lastFailureAt,
         credential.id,
         address,
         now,
