@@ -297,8 +297,8 @@ describe('password recovery', () => {
       // The reset has locked the account and now waits for the password row.
       await waitForLockWaiter(login, 10_000);
       await login.query(
-        `insert into sessions (id, token_hash, user_id, method, created_at, last_seen_at, authenticated_at, idle_expires_at, absolute_expires_at)
-         values (gen_random_uuid(), $1, $2, 'pwd', now(), now(), now(), now() + interval '1 hour', now() + interval '1 day')`,
+        `insert into sessions (id, token_hash, user_id, method, authenticated_with, created_at, last_seen_at, authenticated_at, idle_expires_at, absolute_expires_at)
+         values (gen_random_uuid(), $1, $2, 'pwd', 'pwd', now(), now(), now(), now() + interval '1 hour', now() + interval '1 day')`,
         [randomBytes(32).toString('hex'), account.id],
       );
       await login.query('commit');

@@ -119,8 +119,8 @@ describe('sessions:end-all: the platform operator ends every session of everyone
     const device = await login(t, account);
     // 50,000 more live sessions of one user, straight into the table.
     await sql.query(
-      `insert into sessions (id, token_hash, user_id, method, created_at, last_seen_at, authenticated_at, idle_expires_at, absolute_expires_at)
-       select gen_random_uuid(), md5(random()::text) || md5(random()::text), $1, 'pwd', now(), now(), now(),
+      `insert into sessions (id, token_hash, user_id, method, authenticated_with, created_at, last_seen_at, authenticated_at, idle_expires_at, absolute_expires_at)
+       select gen_random_uuid(), md5(random()::text) || md5(random()::text), $1, 'pwd', 'pwd', now(), now(), now(),
               now() + interval '1 hour', now() + interval '1 day'
          from generate_series(1, 50000)`,
       [account.id],

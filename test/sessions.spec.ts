@@ -293,8 +293,8 @@ describe('the platform operator command line: user:block, user:unblock, user:arc
         [old.sessionId],
       );
       await reauth.query(
-        `insert into sessions (id, token_hash, user_id, method, created_at, last_seen_at, authenticated_at, idle_expires_at, absolute_expires_at)
-         values (gen_random_uuid(), $1, $2, 'pwd', now(), now(), now(), now() + interval '1 hour', now() + interval '1 day')`,
+        `insert into sessions (id, token_hash, user_id, method, authenticated_with, created_at, last_seen_at, authenticated_at, idle_expires_at, absolute_expires_at)
+         values (gen_random_uuid(), $1, $2, 'pwd', 'pwd', now(), now(), now(), now() + interval '1 hour', now() + interval '1 day')`,
         [hashSessionToken(randomBytes(32).toString('base64url')), account.id],
       );
       await reauth.query('commit');

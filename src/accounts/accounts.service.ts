@@ -12,7 +12,7 @@ import { User } from '../identity/user.entity.js';
 import { AccountNotices } from '../mail/account-notices.js';
 import { AuthService } from '../sessions/auth.service.js';
 import { type Session } from '../sessions/session.entity.js';
-import { recentlyAuthenticated } from '../sessions/session-rules.js';
+import { emailChangeRefusal, recentlyAuthenticated } from '../sessions/session-rules.js';
 import { SessionService } from '../sessions/session.service.js';
 import { type ChangePasswordDto } from './dto/change-password.dto.js';
 import { ProfileResponse } from './dto/profile.response.js';
@@ -86,9 +86,10 @@ export class AccountsService {
   /**
    * Phone and e-mail. A new address stays pending until verified. Any new address, first or
    * replacing, removing a verified one, and the phone need a recently entered password (or
-   * Госуслуги login), and a verified address's owner is told: a stolen session must not be able to
-   * give recovery a mailbox of its own, quietly or not. `email: null` cancels a
-   * pending address first; only when none is pending does it remove the verified one.
+   * Госуслуги login; for the e-mail only one that counts, emailChangeRefusal), and a verified
+   * address's owner is told: a stolen session must not be able to give recovery a mailbox of its
+   * own, quietly or not. `email: null` cancels a pending address first; only when none is pending
+   * does it remove the verified one.
    */
   async updateProfile(
     user: User,
@@ -103,6 +104,14 @@ export class AccountsService {
           throw Errors.reauthenticationRequired();
         }
       };
+      // Moving recovery away from the verified address: not on the word of an older Госуслуги link.
+      const mayMoveEmail = async () => {
+        if (!session) return;
+        const identities = await em.find(FederatedIdentity, { user: locked });
+        const refusal = emailChangeRefusal(session, locked, identities);
+        if (refusal === 'reauthentication_required') throw Errors.reauthenticationRequired();
+        if (refusal === 'password_required') throw Errors.passwordRequired();
+      };
       const changed: string[] = [];
       if (dto.email !== undefined) {
         const email = dto.email === null ? null : normalizeEmail(dto.email);
@@ -112,9 +121,10 @@ export class AccountsService {
             await this.verification.supersede(em, locked, AccountTokenPurpose.VerifyEmail);
             changed.push('pendingEmail');
           } else if (locked.email !== null) {
-            recent();
+            await mayMoveEmail();
             await this.verification.tellRemoved(em, locked);
             locked.email = null;
+            locked.emailVerifiedAt = null;
             changed.push('email');
           }
         } else if (email === locked.email) {
@@ -126,7 +136,7 @@ export class AccountsService {
           }
         } else if (email !== locked.pendingEmail) {
           // A first address too: once verified it receives recovery links (ASVS 7.5.1).
-          recent();
+          await mayMoveEmail();
           // The verified address (if any) stays until the new one is verified.
           locked.pendingEmail = email;
           await this.verification.issue(em, locked, client);

@@ -134,6 +134,7 @@ export class EmailVerification {
         }
         found.usedAt = new Date();
         user.email = found.email;
+        user.emailVerifiedAt = found.usedAt;
         user.pendingEmail = null;
         this.audit.record(
           { type: 'email.verified', actorUserId: user.id, targetUserId: user.id, client },

@@ -48,6 +48,12 @@ export const Errors = {
       'reauthentication_required',
       'Для этого действия введите пароль ещё раз (POST /api/v1/auth/reauthenticate или страница входа)',
     ),
+  passwordRequired: () =>
+    new DomainError(
+      HttpStatus.FORBIDDEN,
+      'password_required',
+      'Чтобы заменить или убрать подтверждённый e-mail, подтвердите действие паролем (POST /api/v1/auth/reauthenticate): вход через Госуслуги, привязанные раньше, чем был подтверждён этот адрес, для этого не подходит',
+    ),
   loginTaken: () =>
     new DomainError(HttpStatus.CONFLICT, 'login_taken', 'Этот логин уже занят', {
       login: [{ code: 'taken', message: 'Этот логин уже занят' }],

@@ -19,7 +19,7 @@ import { takeProviderNames, User, UserStatus } from '../identity/user.entity.js'
 import { AccountNotices } from '../mail/account-notices.js';
 import { Invitations, type RefusalReason } from '../pos/invitations.service.js';
 import { AuthService, type LoginResult } from '../sessions/auth.service.js';
-import { recentlyAuthenticated } from '../sessions/session-rules.js';
+import { emailChangeRefusal, recentlyAuthenticated } from '../sessions/session-rules.js';
 import { AuthMethod, Session } from '../sessions/session.entity.js';
 import { SessionManagement } from '../sessions/session-management.service.js';
 import { SessionService } from '../sessions/session.service.js';
@@ -396,6 +396,12 @@ export class GosuslugiService {
     if (!recentlyAuthenticated(session)) return { kind: 'login_required', reauthenticate: true };
     const identity = transaction.identity;
     const user = session.user;
+    // A new link would let a later Госуслуги login move the verified e-mail: one made on the word
+    // of a Госуслуги login that may not move it (an unlinked and relinked older profile) asks for
+    // the password first.
+    const identities = await this.em.find(FederatedIdentity, { user });
+    if (emailChangeRefusal(session, user, identities) !== null)
+      return { kind: 'login_required', reauthenticate: true };
     try {
       await this.em.transactional(async (em) => {
         // The account first (the order every account change takes); the session must still be live.
@@ -416,6 +422,8 @@ export class GosuslugiService {
         if (email) {
           // Госуслуги vouched for the address and the person, with a recent password, chose it.
           account.email = email;
+          // Proved by this very link, which therefore may move it later like a later link.
+          account.emailVerifiedAt = linked.linkedAt;
           if (account.pendingEmail === email) account.pendingEmail = null;
           try {
             await em.flush();

@@ -21,6 +21,13 @@ export class User {
   @Property({ type: 'string', length: 254, nullable: true, unique: 'users_email_unique' })
   email: string | null = null;
 
+  /**
+   * When `email` became the verified address (a verification link, an accepted invitation, an
+   * address Госуслуги vouched for at linking); null with no verified address.
+   */
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  emailVerifiedAt: Date | null = null;
+
   /** An address the person typed but has not verified: never trusted, never unique. */
   @Property({ type: 'string', length: 254, nullable: true })
   pendingEmail: string | null = null;

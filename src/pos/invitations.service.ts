@@ -328,15 +328,19 @@ export class Invitations {
     const user = new User(
       await this.freeLogin(em, loginCandidates(membership.email, identity.claims)),
     );
+    // The mailbox and the Госуслуги profile were proved together: the link is as recent as the address.
+    const now = new Date();
     Object.assign(user, {
       email: membership.email,
+      emailVerifiedAt: now,
       lastName: identity.claims.lastName ?? null,
       firstName: identity.claims.firstName ?? null,
       middleName: identity.claims.middleName ?? null,
     });
     em.persist(user);
     const federated = FederatedIdentity.of(user, identity);
-    federated.lastLoginAt = new Date();
+    federated.linkedAt = now;
+    federated.lastLoginAt = now;
     em.persist(federated);
     this.audit.record(
       {

@@ -150,7 +150,7 @@ export class OperatorsService {
       accountTokens: tokens,
       sessions: await em.count(Session, { user, revokedAt: null }),
     };
-    Object.assign(user, { email: null, pendingEmail: null, phone: null });
+    Object.assign(user, { email: null, emailVerifiedAt: null, pendingEmail: null, phone: null });
     // The new password and sessionsValidAfter (below) end every session.
     await em.flush();
     return removed;

@@ -154,10 +154,10 @@ export class AuthService {
          delete from login_failures
          where credential_id in (select id from credential) and address = ?
        ), opened as (
-         insert into sessions (id, token_hash, user_id, method, created_at, last_seen_at,
-           authenticated_at, idle_expires_at, absolute_expires_at, ip, user_agent)
-         select ?::uuid, ?, ?::uuid, ?::auth_method, ?::timestamptz, ?::timestamptz,
-           ?::timestamptz, ?::timestamptz, ?::timestamptz, ?, ? from credential
+         insert into sessions (id, token_hash, user_id, method, authenticated_with, created_at,
+           last_seen_at, authenticated_at, idle_expires_at, absolute_expires_at, ip, user_agent)
+         select ?::uuid, ?, ?::uuid, ?::auth_method, ?::auth_method, ?::timestamptz,
+           ?::timestamptz, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?, ? from credential
          returning id
        )
        insert into audit_events (id, type, actor_user_id, target_user_id, ip, user_agent,
@@ -178,6 +178,7 @@ export class AuthService {
         session.tokenHash,
         user.id,
         session.method,
+        session.authenticatedWith,
         session.createdAt,
         session.lastSeenAt,
         session.authenticatedAt,
@@ -300,7 +301,7 @@ export class AuthService {
    * Like a login it ends in a new session with a new token, and the session it confirmed ends with
    * its cookie and access tokens (ASVS 7.2.4): a token someone copied or planted before the password
    * was typed is worth nothing after it. The new session keeps the user and the method the person
-   * logged in with; its `authenticatedAt` and expiries start now.
+   * logged in with; its `authenticatedAt` and expiries start now, proved by the password.
    *
    * Under the credential's row lock (the order password changes and logins take) the password is
    * checked again against a concurrent change, and the old session must still be live: a change
@@ -336,6 +337,8 @@ export class AuthService {
       this.sessions.revoke(previous, 'reauthenticated');
       const created = this.sessions.create(em, user, previous.method, client);
       created.session.providerSignedInAt = providerMarkOf(previous);
+      // The session still says how it was opened; what was proved just now is the password.
+      created.session.authenticatedWith = AuthMethod.Password;
       this.audit.record(
         {
           type: 'reauthenticated',

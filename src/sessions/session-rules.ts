@@ -1,4 +1,6 @@
-import { type Session } from './session.entity.js';
+import { type FederatedIdentity } from '../identity/federated-identity.entity.js';
+import { type User } from '../identity/user.entity.js';
+import { AuthMethod, type Session } from './session.entity.js';
 
 /**
  * The rules a session is judged by, as pure functions over its fields and the time: the services
@@ -8,7 +10,8 @@ import { type Session } from './session.entity.js';
 /**
  * Actions that could hand the account to someone else (linking Госуслуги, replacing or removing a
  * verified e-mail, a first password, accepting an invitation into the account) or sign its owner
- * out elsewhere need the password (or a Госуслуги login) entered this recently in the session.
+ * out elsewhere need the password (or a Госуслуги login) entered this recently in the session;
+ * the verified e-mail, only a login that counts for it (emailChangeRefusal).
  */
 export const RECENT_AUTHENTICATION_MS = 10 * 60_000;
 
@@ -18,4 +21,31 @@ export function recentlyAuthenticated(
   now: number = Date.now(),
 ): boolean {
   return now - session.authenticatedAt.getTime() <= RECENT_AUTHENTICATION_MS;
+}
+
+/**
+ * Replacing or removing the verified e-mail (or adding an address meant to replace it) moves
+ * password recovery to another mailbox, so it needs a recent authentication the account's owner
+ * made: the password, or a Госуслуги login through an identity linked no earlier than the address
+ * was verified. A Госуслуги profile linked before the owner proved the mailbox may be someone
+ * else's (an account pre-registered with the owner's address), and it must not take the address
+ * back. Every identity linked by the time of the login could be the one it went through, so all
+ * of them must be that recent; the link itself (at the same instant) counts, as for an accepted
+ * invitation. Null when allowed, else why not: no recent authentication at all, or not one that
+ * counts (then only the password does).
+ */
+export function emailChangeRefusal(
+  session: Pick<Session, 'authenticatedAt' | 'authenticatedWith'>,
+  account: Pick<User, 'email' | 'emailVerifiedAt'>,
+  identities: readonly Pick<FederatedIdentity, 'linkedAt'>[],
+  now: number = Date.now(),
+): 'reauthentication_required' | 'password_required' | null {
+  if (!recentlyAuthenticated(session, now)) return 'reauthentication_required';
+  if (session.authenticatedWith === AuthMethod.Password || account.email === null) return null;
+  // A verified address of unknown age is treated as older than every link.
+  const verifiedAt = account.emailVerifiedAt?.getTime() ?? Number.POSITIVE_INFINITY;
+  const loggedInAt = session.authenticatedAt.getTime();
+  const possible = identities.filter((identity) => identity.linkedAt.getTime() <= loggedInAt);
+  const owners = possible.every((identity) => identity.linkedAt.getTime() >= verifiedAt);
+  return possible.length > 0 && owners ? null : 'password_required';
 }

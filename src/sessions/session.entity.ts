@@ -49,6 +49,13 @@ export class Session {
   @Property({ type: 'datetime', columnType: 'timestamptz' })
   authenticatedAt: Date & Opt = new Date();
 
+  /**
+   * How `authenticatedAt` was proved: the login's method, or the password when it was re-entered.
+   * A Госуслуги login does not prove everything a password does (see session-rules).
+   */
+  @Enum({ items: () => AuthMethod, nativeEnumName: 'auth_method' })
+  authenticatedWith!: AuthMethod;
+
   @Property({ type: 'datetime', columnType: 'timestamptz' })
   idleExpiresAt!: Date;
 

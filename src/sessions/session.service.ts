@@ -115,6 +115,7 @@ export class SessionService {
       tokenHash: hashSessionToken(token),
       user,
       method,
+      authenticatedWith: method,
       createdAt: now,
       lastSeenAt: now,
       authenticatedAt: now,

@@ -69,6 +69,10 @@ export class LogoutFormDto extends CsrfFormDto {
 const REAUTHENTICATE_TEXT =
   'Для этого изменения подтвердите, что это вы: войдите ещё раз (кнопка «Выйти», затем вход по паролю или через Госуслуги) и сразу повторите.';
 
+/** A Госуслуги login that may not move the verified e-mail (emailChangeRefusal): only the password. */
+const PASSWORD_REQUIRED_TEXT =
+  'Чтобы заменить или убрать подтверждённый e-mail, подтвердите, что это вы, паролем: выйдите (кнопка «Выйти»), войдите по логину и паролю и сразу повторите. Вход через Госуслуги, привязанные раньше, чем был подтверждён этот адрес, для этого не подходит.';
+
 /** The API's password fields under the names of the page's inputs. */
 const PASSWORD_FIELDS: Record<string, string> = {
   newPassword: 'password',
@@ -214,19 +218,24 @@ export class AccountPageController {
       try {
         await this.accounts.updateProfile(user, profile, client, session);
       } catch (error) {
-        if (!(error instanceof DomainError) || error.code !== 'reauthentication_required')
+        if (
+          !(error instanceof DomainError) ||
+          (error.code !== 'reauthentication_required' && error.code !== 'password_required')
+        )
           throw error;
         // A new or removed address and the phone need the password (or Госуслуги) again.
         const again = {
           code: error.code,
-          message: REAUTHENTICATE_TEXT,
+          message:
+            error.code === 'password_required' ? PASSWORD_REQUIRED_TEXT : REAUTHENTICATE_TEXT,
         };
         return this.render(request, response, session, {
           status: 403,
           values,
           errors: {
             ...('email' in changes && { email: [again] }),
-            ...('phone' in changes && { phone: [again] }),
+            // Only the e-mail needs the password itself; the phone was refused along with it.
+            ...('phone' in changes && error.code !== 'password_required' && { phone: [again] }),
           },
           notice: { kind: 'error', text: 'Проверьте поля, отмеченные ниже' },
         });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuditEvent } from '../../src/audit/audit-event.entity.js';
 import { FederatedIdentity } from '../../src/identity/federated-identity.entity.js';
+import { User } from '../../src/identity/user.entity.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { Browser } from '../support/browser.js';
 import { forgetStandInSession, linkThrough, throughStandIn } from '../support/gosuslugi.js';
@@ -87,4 +88,111 @@ describe('a pre-hijacked account', () => {
     await victimTakesTheAccount('owner@school.example', true);
     expect(await t.em().count(FederatedIdentity, { user: id })).toBe(1);
   });
+
+  it('the attacker’s Госуслуги kept through the reset may not move the verified e-mail away', async () => {
+    const id = await attackerPreRegisters('kept@school.example', 1000000001);
+    await victimTakesTheAccount('kept@school.example', true);
+    expect(await t.em().count(FederatedIdentity, { user: id })).toBe(1);
+
+    const attacker = new Browser(t.url);
+    const back = await attacker.get(
+      await throughStandIn(attacker, '/auth/gosuslugi/login', 1000000001),
+    );
+    expect(back.status).toBe(303);
+    const moved = await patchMe(attacker, { email: 'attacker@evil.example' });
+    expect(moved.status).toBe(403);
+    expect(((await moved.json()) as { code: string }).code).toBe('password_required');
+    const removed = await patchMe(attacker, { email: null });
+    expect(removed.status).toBe(403);
+    const account = await t.em().findOneOrFail(User, id);
+    expect(account).toMatchObject({ email: 'kept@school.example', pendingEmail: null });
+  });
+
+  it('the «Личный кабинет» form asks the attacker’s kept Госуслуги for the password instead of moving the e-mail', async () => {
+    const id = await attackerPreRegisters('form@school.example', 1000000007);
+    await victimTakesTheAccount('form@school.example', true);
+
+    const attacker = new Browser(t.url);
+    await attacker.get(await throughStandIn(attacker, '/auth/gosuslugi/login', 1000000007));
+    const page = await (await attacker.get('/account')).text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page)![1];
+    const saved = await attacker.postForm('/account', {
+      csrf,
+      phone: '',
+      email: 'attacker@evil.example',
+    });
+    expect(saved.status).toBe(403);
+    expect(await saved.text()).toContain('подтвердите, что это вы, паролем');
+    expect(await t.em().findOneOrFail(User, id)).toMatchObject({
+      email: 'form@school.example',
+      pendingEmail: null,
+    });
+  });
+
+  it('the attacker may not refresh his link by unlinking and linking his Госуслуги again', async () => {
+    const id = await attackerPreRegisters('relink@school.example', 1000000006);
+    await victimTakesTheAccount('relink@school.example', true);
+
+    const attacker = new Browser(t.url);
+    await attacker.get(await throughStandIn(attacker, '/auth/gosuslugi/login', 1000000006));
+    const unlinked = await attacker.request('/api/v1/me/identities/gosuslugi', {
+      method: 'DELETE',
+    });
+    expect(unlinked.status).toBe(204);
+    const relinked = await linkThrough(attacker, 1000000006);
+    // Sent to enter the password first: nothing was linked.
+    expect(relinked.headers.get('location')).toContain('/login');
+    expect(await t.em().count(FederatedIdentity, { user: id })).toBe(0);
+    expect(await t.em().findOneOrFail(User, id)).toMatchObject({ email: 'relink@school.example' });
+  });
+
+  it('a Госуслуги profile linked before the address was verified moves it after the password is entered again', async () => {
+    const id = await attackerPreRegisters('again@school.example', 1000000002);
+    await victimTakesTheAccount('again@school.example', true);
+    const login = (await t.em().findOneOrFail(User, id)).login;
+
+    const owner = new Browser(t.url);
+    await owner.get(await throughStandIn(owner, '/auth/gosuslugi/login', 1000000002));
+    expect((await patchMe(owner, { email: 'again.new@school.example' })).status).toBe(403);
+    const again = await owner.postJson('/api/v1/auth/reauthenticate', {
+      password: 'Vosstanov#2026',
+    });
+    expect(again.status).toBe(200);
+    expect((await patchMe(owner, { email: 'again.new@school.example' })).status).toBe(200);
+    expect(await t.em().findOneOrFail(User, id)).toMatchObject({
+      login,
+      pendingEmail: 'again.new@school.example',
+    });
+  });
+
+  it('a Госуслуги profile linked after the address was verified may move it after a Госуслуги login', async () => {
+    const account = await register(t, uniqueLogin('later'), STRONG_PASSWORD, {
+      email: 'later@school.example',
+    });
+    const verify = linkToken(await smtp.waitFor('later@school.example'), 'verify-email');
+    const owner = new Browser(t.url);
+    expect(
+      (await owner.postJson('/api/v1/accounts/email-verification', { token: verify })).status,
+    ).toBe(204);
+    await owner.postJson('/api/v1/auth/login', {
+      login: account.login,
+      password: account.password,
+    });
+    expect((await linkThrough(owner, 1000000003)).status).toBe(303);
+
+    const elsewhere = new Browser(t.url);
+    const back = await elsewhere.get(
+      await throughStandIn(elsewhere, '/auth/gosuslugi/login', 1000000003),
+    );
+    expect(back.status).toBe(303);
+    expect((await patchMe(elsewhere, { email: 'later.new@school.example' })).status).toBe(200);
+  });
 });
+
+function patchMe(browser: Browser, body: unknown): Promise<Response> {
+  return browser.request('/api/v1/me', {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+}
