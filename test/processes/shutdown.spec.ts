@@ -8,7 +8,7 @@ import { STRONG_PASSWORD, uniqueLogin } from '../support/http.js';
 import { recordAnswer, recordOutgoingRequest } from '../support/log-capture.js';
 import { startRedisServer } from '../support/redis.js';
 import { type RunningService, startService } from '../support/service.js';
-import { logEntries, postmasterOf, processRunning } from '../support/processes.js';
+import { type LogEntry, logEntries, postmasterOf, processRunning } from '../support/processes.js';
 import { waitUntil } from '../support/wait.js';
 
 let service: RunningService;
@@ -366,41 +366,60 @@ describe('graceful shutdown', () => {
     try {
       const own = await startService({ env: { REDIS_URL: redis.url } });
       ownServices.push(own);
-      const account = { login: uniqueLogin('redis'), password: STRONG_PASSWORD };
-      expect((await new Browser(own.url).postJson('/api/v1/accounts', account)).status).toBe(201);
-      const payload = JSON.stringify(account);
-      recordOutgoingRequest(
-        `${own.url}/api/v1/auth/login`,
-        { 'content-type': 'application/json' },
-        payload,
-      );
       // The throttler counts the login once its body is in, which is after the signal.
-      const slow = new RawConnection(own.url);
-      await slow.open();
-      slow.write(loginRequestHead(own.url, payload) + payload.slice(0, 5));
-      await delay(500);
-
-      const exit = exitOf(own.child);
-      const closed = new Promise((resolve) => own.child.once('close', resolve));
-      const logged = own.logs().split('\n').length - 1;
-      own.child.kill('SIGTERM');
-      await delay(500);
-      slow.write(payload.slice(5));
-      const outcome = await Promise.race([exit, timeout(30_000)]);
-      expect(outcome).not.toBeNull();
-      await closed;
-
-      expect(slow.answer()?.status).toBe(200);
-      recordAnswer([slow.answer()?.headers['set-cookie'] ?? []].flat());
+      const { status, code, after } = await loginAcrossSignal(own, 'redis', () =>
+        own.child.kill('SIGTERM'),
+      );
+      expect(status).toBe(200);
       // Counted in Redis, not on the way to the instance's own counters for want of it.
-      const after = logEntries(own.logs().split('\n').slice(logged).join('\n'));
       expect(after.filter((entry) => (entry.level ?? 0) >= 40)).toEqual([]);
-      expect(outcome!.code).toBe(0);
+      expect(code).toBe(0);
     } finally {
       await redis.stop();
     }
   }, 120_000);
 });
+
+/**
+ * A login whose body is still arriving when `signal()` is called, completed half a second later;
+ * waits (30 s at most) for the process to exit and its last lines to arrive. Returns the login's
+ * status, the exit code and what the service logged from just before the signal on.
+ */
+async function loginAcrossSignal(
+  own: RunningService,
+  tag: string,
+  signal: () => void,
+): Promise<{ status: number | undefined; code: number | null; after: LogEntry[] }> {
+  const account = { login: uniqueLogin(tag), password: STRONG_PASSWORD };
+  expect((await new Browser(own.url).postJson('/api/v1/accounts', account)).status).toBe(201);
+  const payload = JSON.stringify(account);
+  recordOutgoingRequest(
+    `${own.url}/api/v1/auth/login`,
+    { 'content-type': 'application/json' },
+    payload,
+  );
+  const slow = new RawConnection(own.url);
+  await slow.open();
+  slow.write(loginRequestHead(own.url, payload) + payload.slice(0, 5));
+  await delay(500);
+
+  const exit = exitOf(own.child);
+  const closed = new Promise((resolve) => own.child.once('close', resolve));
+  const logged = own.logs().split('\n').length - 1;
+  signal();
+  await delay(500);
+  slow.write(payload.slice(5));
+  const outcome = await Promise.race([exit, timeout(30_000)]);
+  expect(outcome).not.toBeNull();
+  // The last lines have arrived through the pipe once the child is closed.
+  await closed;
+  recordAnswer([slow.answer()?.headers['set-cookie'] ?? []].flat());
+  return {
+    status: slow.answer()?.status,
+    code: outcome!.code,
+    after: logEntries(own.logs().split('\n').slice(logged).join('\n')),
+  };
+}
 
 describe('graceful shutdown on the embedded development database', () => {
   // Ctrl+C in a terminal signals the whole foreground process group; `kill` or an orchestrator
@@ -415,39 +434,14 @@ describe('graceful shutdown on the embedded development database', () => {
       ownServices.push(own);
       const postmaster = postmasterOf(own.dataDir);
       expect(postmaster).not.toBeNull();
-      const account = { login: uniqueLogin('embedded'), password: STRONG_PASSWORD };
-      expect((await new Browser(own.url).postJson('/api/v1/accounts', account)).status).toBe(201);
-      const payload = JSON.stringify(account);
-      recordOutgoingRequest(
-        `${own.url}/api/v1/auth/login`,
-        {
-          'content-type': 'application/json',
-        },
-        payload,
-      );
       // A login in flight across the signal: it needs the database after the signal came.
-      const slow = new RawConnection(own.url);
-      await slow.open();
-      slow.write(loginRequestHead(own.url, payload) + payload.slice(0, 5));
-      await delay(500);
-
-      const exit = exitOf(own.child);
-      const closed = new Promise((resolve) => own.child.once('close', resolve));
-      const logged = own.logs().split('\n').length - 1;
-      if (group) process.kill(-own.child.pid!, signal);
-      else own.child.kill(signal);
-      await delay(500);
-      slow.write(payload.slice(5));
-      const outcome = await Promise.race([exit, timeout(30_000)]);
-      expect(outcome).not.toBeNull();
-
-      expect(slow.answer()?.status).toBe(200);
-      recordAnswer([slow.answer()?.headers['set-cookie'] ?? []].flat());
-      // The last lines have arrived through the pipe once the child is closed.
-      await closed;
-      const after = logEntries(own.logs().split('\n').slice(logged).join('\n'));
+      const { status, code, after } = await loginAcrossSignal(own, 'embedded', () => {
+        if (group) process.kill(-own.child.pid!, signal);
+        else own.child.kill(signal);
+      });
+      expect(status).toBe(200);
       expect(after.filter((entry) => (entry.level ?? 0) >= 40)).toEqual([]);
-      expect(outcome!.code).toBe(0);
+      expect(code).toBe(0);
       // The cluster is down, and not before the app: it stopped last.
       expect(processRunning(postmaster!)).toBe(false);
       expect(postmasterOf(own.dataDir)).toBeNull();
