@@ -8,17 +8,22 @@
  * - `login-storm`: password logins per second at concurrency 16 versus raw argon2id
  *   verifications per second with the same parameters and thread pool; /health/live p99 and the
  *   service's event-loop delay during it; the CPU one login costs, by thread and in PostgreSQL.
+ *   A second storm follows, to show whether resident memory keeps growing.
  * - `authenticated`: GET /api/v1/me with a session cookie, GET /api/v1/auth/session with a bearer
- *   token (and /me with it, for reference) versus the public no-op /health/live, at concurrency 64.
+ *   token (and /me with it, for reference) versus the public no-op /health/live, at concurrency 64;
+ *   the no-op itself versus a bare node:http server answering the same body (bench/frameworks.mjs).
  * - `gosuslugi`: link and login round trips per second through a development instance and its
  *   Госуслуги stand-in, next to the stand-in's own round trips (authorize → code → token).
  * - `bulk-invitation`: 10,000 members added through the API, and the time until the outbox has
  *   handed every invitation to a local SMTP sink; then 200 more to a sink that answers each
  *   message after 1 s (a slow mail server).
  * - `report`: ПОС connection status of 10,001 organisations / 100,010 accounts.
+ * - `frameworks`: the service's no-op next to the same no-op on node:http, Express, Fastify and
+ *   NestJS on each (bench/frameworks.mjs): requests per second and CPU per request.
  * Cold start (spawn to /health/ready) and resident memory are measured in every run.
  *
- * BENCH_PROFILE=<dir> writes a V8 CPU profile of the production service's main thread there.
+ * BENCH_PROFILE=<dir> writes a V8 CPU profile of the production service's main thread there;
+ * BENCH_NODE_FLAGS passes Node.js options to the service (e.g. --max-semi-space-size=16).
  */
 import argon2 from 'argon2';
 import autocannon from 'autocannon';
@@ -151,6 +156,30 @@ interface EventLoopDelay {
   max: number;
 }
 
+/** What holds the service's memory, in MiB (bench/event-loop-probe.mjs). */
+interface Memory {
+  rss: number;
+  rssFile: number;
+  rssAnon: number;
+  heapUsed: number;
+  heapCommitted: number;
+  external: number;
+  arrayBuffers: number;
+  mallocedByV8: number;
+  spaces: Record<string, { used: number; committed: number }>;
+}
+
+/** One line: resident memory split into mapped files, V8's heap (by space) and the rest. */
+function memoryLine(memory: Memory): string {
+  const space = (name: string) => memory.spaces[name]?.committed ?? 0;
+  const outsideHeap = Math.round((memory.rssAnon - memory.heapCommitted) * 10) / 10;
+  return (
+    `RSS ${memory.rss} = files ${memory.rssFile} + anonymous ${memory.rssAnon}: V8 heap ${memory.heapCommitted} ` +
+    `(new ${space('new')}, old ${space('old')}, code ${space('code')}, trusted ${space('trusted')}, ` +
+    `large objects ${space('large_object')}; live ${memory.heapUsed}), outside the heap ${outsideHeap}`
+  );
+}
+
 /** Talks to bench/event-loop-probe.mjs inside the service: reset, then read the delay histogram. */
 function eventLoopProbe(child: ChildProcess) {
   const ask = <T>(message: string) =>
@@ -166,6 +195,7 @@ function eventLoopProbe(child: ChildProcess) {
   return {
     reset: () => ask<object>('event-loop:reset'),
     read: () => ask<EventLoopDelay>('event-loop:read'),
+    memory: () => ask<Memory>('memory:read'),
   };
 }
 
@@ -178,6 +208,7 @@ const SCENARIOS = [
   'gosuslugi',
   'bulk-invitation',
   'report',
+  'frameworks',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -307,7 +338,11 @@ const json = (body: unknown) => ({
 });
 
 /** 1. Password login storm versus the machine's argon2id limit. */
-async function loginStorm(service: Service, password: string): Promise<Row> {
+async function loginStorm(
+  service: Service,
+  password: string,
+  scenario = 'login-storm',
+): Promise<Row> {
   const raw = await rawVerifications(STORM_SECONDS);
   await service.eventLoop.reset();
   const before = cpuSnapshot(service.child.pid!);
@@ -331,9 +366,9 @@ async function loginStorm(service: Service, password: string): Promise<Row> {
   const loop = await service.eventLoop.read();
   const logins = storm.requests.average;
   return {
-    scenario: 'login-storm',
+    scenario,
     ratio: logins / raw,
-    target: '≥ 0.85',
+    target: '≥ 0.80',
     figure: `${logins.toFixed(1)} logins/s vs ${raw.toFixed(1)} argon2id/s`,
     extra:
       `/health/live p99 ${live.latency.p99} ms (target < 50); event-loop delay p99 ${loop.p99} ms, max ${loop.max} ms; ` +
@@ -342,13 +377,92 @@ async function loginStorm(service: Service, password: string): Promise<Row> {
   };
 }
 
-/** 2. Authenticated requests versus a public no-op, at concurrency 64. */
+/** One no-op HTTP stack of bench/frameworks.mjs in its own process, with its CPU use. */
+async function stack(kind: string): Promise<{ base: string; pid: number; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['bench/frameworks.mjs', kind], {
+    cwd: ROOT,
+    env: { PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`bench/frameworks.mjs ${kind} exited ${code}`)));
+    child.stdout.once('data', () => resolve());
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    base: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Requests per second at concurrency 64 and the server's CPU per request (µs), from /proc. */
+async function noOpLoad(base: string, pid: number) {
+  const cpu = () => readStat(`/proc/${pid}/stat`)!.seconds;
+  const before = cpu();
+  const result = await load({
+    url: `${base}/health/live`,
+    connections: 64,
+    duration: LOAD_SECONDS,
+  });
+  const cpuPerRequest = Math.round(((cpu() - before) * 1e6) / result.requests.total);
+  return { result, cpuPerRequest };
+}
+
+const STACKS = ['bare', 'express', 'fastify', 'nest-express', 'nest-fastify'] as const;
+
+/**
+ * 7. The HTTP stack: the service's no-op next to the same no-op on node:http alone, Express,
+ * Fastify, and NestJS on each (bench/frameworks.mjs), each at concurrency 64 in this run. Shows
+ * what moving the service from Express to Fastify could win, and what the service adds itself.
+ */
+async function frameworks(service: Service): Promise<Row[]> {
+  const measured: Record<string, { result: autocannon.Result; cpuPerRequest: number }> = {};
+  for (const kind of STACKS) {
+    const server = await stack(kind);
+    try {
+      measured[kind] = await noOpLoad(server.base, server.pid);
+    } finally {
+      await server.stop();
+    }
+  }
+  measured.service = await noOpLoad(service.base, service.child.pid!);
+  const bare = measured.bare.result.requests.average;
+  return Object.entries(measured).map(([kind, { result, cpuPerRequest }]) => ({
+    scenario: `stack-${kind}`,
+    ratio: result.requests.average / bare,
+    target: '—',
+    figure: `${result.requests.average.toFixed(0)} req/s vs ${bare.toFixed(0)} bare node:http`,
+    extra: `CPU ${cpuPerRequest} µs a request; p99 ${result.latency.p99} ms; non-2xx ${result.non2xx}`,
+  }));
+}
+
+/**
+ * 2. Authenticated requests versus a public no-op, at concurrency 64; the no-op itself versus a
+ * bare node:http server answering the same body (bench/frameworks.mjs), measured just before it.
+ */
 async function authenticated(
   service: Service,
   credentials: { cookie: string; accessToken: string },
 ): Promise<Row[]> {
   const at64 = (path: string, headers: Record<string, string> = {}) =>
     load({ url: `${service.base}${path}`, connections: 64, duration: LOAD_SECONDS, headers });
+  const bare = await stack('bare');
+  let floor: autocannon.Result;
+  try {
+    floor = await load({
+      url: `${bare.base}/health/live`,
+      connections: 64,
+      duration: LOAD_SECONDS,
+    });
+  } finally {
+    await bare.stop();
+  }
   const baseline = await at64('/health/live');
   const viaSession = await at64('/api/v1/me', { cookie: credentials.cookie });
   const bearer = { authorization: `Bearer ${credentials.accessToken}` };
@@ -364,7 +478,14 @@ async function authenticated(
     extra: `p99 ${result.latency.p99} ms (no-op p99 ${baseline.latency.p99} ms), non-2xx ${result.non2xx}`,
   });
   return [
-    row('session', viaSession, '≥ 0.5'),
+    {
+      scenario: 'no-op',
+      ratio: baseline.requests.average / floor.requests.average,
+      target: '≥ 0.4',
+      figure: `${baseline.requests.average.toFixed(0)} req/s vs ${floor.requests.average.toFixed(0)} bare node:http`,
+      extra: `p99 ${baseline.latency.p99} ms (bare p99 ${floor.latency.p99} ms), non-2xx ${baseline.non2xx}`,
+    },
+    row('session', viaSession, '≥ 0.7'),
     row('bearer', viaBearer, '≥ 0.7'),
     row('bearer-me', meViaBearer, '—'),
   ];
@@ -674,7 +795,10 @@ async function main(): Promise<void> {
     const profile = process.env.BENCH_PROFILE
       ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE]
       : [];
-    service = await startService(env, profile);
+    // Node.js options of the service under test, e.g. BENCH_NODE_FLAGS=--max-semi-space-size=16.
+    const nodeFlags = process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+    service = await startService(env, [...nodeFlags, ...profile]);
+    const memory: Record<string, Memory> = { afterStart: await service.eventLoop.memory() };
     const rssAfterStart = rssMiB(service.child.pid);
     const login = await fetch(
       `${service.base}/api/v1/auth/login`,
@@ -697,6 +821,13 @@ async function main(): Promise<void> {
     };
     if (selected.has('login-storm')) add(await loginStorm(service, password));
     const rssAfterStorm = rssMiB(service.child.pid);
+    // A second storm: memory that grew in the first must not keep growing (a leak, an unbounded cache).
+    if (selected.has('login-storm')) {
+      memory.afterStorm = await service.eventLoop.memory();
+      add(await loginStorm(service, password, 'login-storm-2'));
+      memory.afterSecondStorm = await service.eventLoop.memory();
+    }
+    const rssAfterSecondStorm = rssMiB(service.child.pid);
     if (selected.has('authenticated'))
       add(...(await authenticated(service, { cookie, accessToken })));
     if (selected.has('gosuslugi')) add(...(await gosuslugi(db.url)));
@@ -713,16 +844,21 @@ async function main(): Promise<void> {
       add(measured.row);
       details.report = measured.details;
     }
+    if (selected.has('frameworks')) add(...(await frameworks(service)));
     add({
       scenario: 'cold-start',
       ratio: null,
       target: '—',
       figure: `${service.coldStartMs} ms to /health/ready`,
-      extra: `RSS ${rssAfterStart} MiB after start, ${rssAfterStorm} MiB after the storm, ${rssMiB(service.child.pid)} MiB at the end`,
+      extra: `RSS ${rssAfterStart} MiB after start, ${rssAfterStorm} MiB after the storm, ${rssAfterSecondStorm} MiB after a second storm, ${rssMiB(service.child.pid)} MiB at the end`,
     });
 
+    memory.atEnd = await service.eventLoop.memory();
     console.log('\nscenario       ratio  target  figure');
     for (const row of rows) console.log(line(row));
+    console.log('\nmemory, MiB');
+    for (const [when, measured] of Object.entries(memory))
+      console.log(`${when.padEnd(17)} ${memoryLine(measured)}`);
     const result = {
       date: new Date().toISOString(),
       machine: {
@@ -741,7 +877,9 @@ async function main(): Promise<void> {
         toReadyMs: service.coldStartMs,
         rssAfterStartMiB: rssAfterStart,
         rssAfterStormMiB: rssAfterStorm,
+        rssAfterSecondStormMiB: rssAfterSecondStorm,
       },
+      memory,
       ...details,
     };
     await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
