@@ -1,12 +1,19 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { type ThrottlerStorage } from '@nestjs/throttler';
+import { BoundedMap } from '../common/bounded-map.js';
 import { type ThrottlerStorageRecord, throttlerRecord as record } from './throttler-record.js';
 
 /** How often expired counters are swept away. */
 const SWEEP_INTERVAL_MS = 5 * 60_000;
 /** A batched counter is written back at least this often while it is being hit. */
 const SYNC_INTERVAL_MS = 1000;
+/**
+ * Batched counters kept at most: keys come from client addresses, which a flood from many IPv6
+ * addresses could grow for the five minutes between sweeps. The oldest is forgotten first; its
+ * unwritten hits (fewer than half its limit) are lost, as they would be in a crash.
+ */
+const MAX_LOCAL_COUNTERS = 100_000;
 
 /** What this instance knows of a batched counter, and the hits it has not written back yet. */
 interface LocalCounter {
@@ -40,7 +47,7 @@ interface Row {
 @Injectable()
 export class PostgresThrottlerStorage implements ThrottlerStorage, OnModuleDestroy {
   private readonly sweeper = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS).unref();
-  private readonly local = new Map<string, LocalCounter>();
+  private readonly local = new BoundedMap<string, LocalCounter>(MAX_LOCAL_COUNTERS);
 
   constructor(
     private readonly orm: MikroORM,
