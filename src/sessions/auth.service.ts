@@ -1,11 +1,12 @@
 import { LockMode } from '@mikro-orm/core';
-import { EntityManager } from '@mikro-orm/postgresql';
+import { EntityManager, wrap } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AuditEvent } from '../audit/audit-event.entity.js';
 import { AuditService, type AuditEventType } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { Errors } from '../common/errors.js';
+import { aliasedColumns, columnOf, columnsOf } from '../database/aliased-select.js';
 import { AppConfig } from '../config/app-config.js';
 import { normalizeLogin } from '../identity/normalize.js';
 import { PasswordCredential } from '../identity/password-credential.entity.js';
@@ -31,11 +32,49 @@ export interface LoginResult {
   token: string;
 }
 
+/**
+ * `select` of a password row (`c.`) joined to its user (`u.`) by login, with the end of the lock
+ * of one (account, address) pair as `f.locked_until` (epoch milliseconds); parameters: the
+ * address, the login.
+ */
+function loginLookup(em: EntityManager): string {
+  const metadata = em.getMetadata();
+  const credentials = metadata.get(PasswordCredential);
+  const users = metadata.get(User);
+  const failures = metadata.get(LoginFailure);
+  return `select ${[...aliasedColumns(credentials, 'c'), ...aliasedColumns(users, 'u')].join(', ')},
+      (select (extract(epoch from f.${columnOf(failures, 'lockedUntil')}) * 1000)::float8
+        from "${failures.tableName}" f
+        where f.${columnOf(failures, 'credential')} = c."id" and f.${columnOf(failures, 'address')} = ?)
+        as "f.locked_until"
+    from "${credentials.tableName}" c join "${users.tableName}" u on u."id" = c.${columnOf(credentials, 'user')}
+    where u.${columnOf(users, 'login')} = ?`;
+}
+
+/** An entity found in a unit of work, unless it is an uninitialised reference. */
+function initialized<T extends object>(entity: T | undefined): T | undefined {
+  return entity && wrap(entity).isInitialized() ? entity : undefined;
+}
+
+/**
+ * Why no password is accepted now: `locked` while the (account, address) pair's lock lasts,
+ * `slowed` during the account-wide pause, else null.
+ */
+function lockReasonAt(
+  pairLockedUntil: Date | null,
+  credential: LockoutState,
+  now: Date,
+): 'locked' | 'slowed' | null {
+  if (pairLockedUntil !== null && now < pairLockedUntil) return 'locked';
+  return isLocked(credential, now) ? 'slowed' : null;
+}
+
 /** At most one lock notice per account in this time. */
 const LOCK_NOTICE_INTERVAL_MS = 60 * 60 * 1000;
 
 @Injectable()
 export class AuthService {
+  private loginLookup?: string;
   constructor(
     private readonly em: EntityManager,
     private readonly config: AppConfig,
@@ -58,17 +97,16 @@ export class AuthService {
     const login = normalizeLogin(loginInput);
     // PostgreSQL text holds no NUL, so no login has one; sent in a query it fails the statement
     // (08P01, answered as 503 «database unavailable»). Such a login is simply unknown.
-    const credential = login.includes('\u0000')
-      ? null
-      : await this.em.findOne(PasswordCredential, { user: { login } }, { populate: ['user'] });
-    if (!credential) {
+    const address = lockoutAddressOf(client.ip);
+    const found = login.includes('\u0000') ? null : await this.findForLogin(login, address);
+    if (!found) {
       await this.hasher.verifyDummy(password);
       return this.refuse(client, 'unknown_login');
     }
+    const { credential, pairLockedUntil } = found;
     const user = credential.user;
     const verifiedHash = credential.hash;
-    const address = lockoutAddressOf(client.ip);
-    const lockedAtStart = await this.lockReason(this.em, credential, address);
+    const lockedAtStart = lockReasonAt(pairLockedUntil, credential, new Date());
     const valid = await this.hasher.verify(verifiedHash, password);
 
     if (lockedAtStart) {
@@ -115,6 +153,40 @@ export class AuthService {
       return created;
     });
     return result ?? this.refuse(client, 'credential_changed', user.id);
+  }
+
+  /**
+   * The account's password row with its user, and when this address's lock on it ends (if it has
+   * one), in one statement: through the ORM's query builder this lookup and the lock's were two
+   * round trips and most of a login's JavaScript. Entities this request already holds are kept.
+   */
+  private async findForLogin(
+    login: string,
+    address: string,
+  ): Promise<{ credential: PasswordCredential; pairLockedUntil: Date | null } | null> {
+    const sql = (this.loginLookup ??= loginLookup(this.em));
+    const [row] = await this.em
+      .getConnection()
+      .execute<Record<string, unknown>[]>(sql, [address, login]);
+    if (!row) return null;
+    const em = this.em.getContext();
+    const unitOfWork = em.getUnitOfWork();
+    const userColumns = columnsOf(row, 'u');
+    const credentialColumns = columnsOf(row, 'c');
+    // The user first: the credential's reference to it then resolves to this entity.
+    if (!initialized(unitOfWork.getById(User, userColumns.id as string))) em.map(User, userColumns);
+    const credential =
+      initialized(unitOfWork.getById(PasswordCredential, credentialColumns.id as string)) ??
+      em.map(PasswordCredential, credentialColumns);
+    // Milliseconds since the epoch (the driver leaves timestamps it does not map as text).
+    const pairLockedUntil = row['f.locked_until'];
+    return {
+      credential,
+      pairLockedUntil:
+        pairLockedUntil === null || pairLockedUntil === undefined
+          ? null
+          : new Date(Number(pairLockedUntil)),
+    };
   }
 
   /**
@@ -376,14 +448,12 @@ export class AuthService {
     credential: PasswordCredential,
     address: string,
   ): Promise<'locked' | 'slowed' | null> {
-    const now = new Date();
     const pair = await em.findOne(
       LoginFailure,
       { credential: credential.id, address },
       { refresh: true },
     );
-    if (pair && isLocked(pair, now)) return 'locked';
-    return isLocked(credential, now) ? 'slowed' : null;
+    return lockReasonAt(pair?.lockedUntil ?? null, credential, new Date());
   }
 
   /**

@@ -2,6 +2,7 @@ import { type EntityData, EntityManager, wrap } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { type Request } from 'express';
 import { createHash, randomBytes } from 'node:crypto';
+import { aliasedColumns, columnsOf } from '../database/aliased-select.js';
 import { BoundedMap } from '../common/bounded-map.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { AppConfig } from '../config/app-config.js';
@@ -43,17 +44,13 @@ function sessionLookup(em: EntityManager): Record<'id' | 'tokenHash', string> {
   const sessions = metadata.get(Session);
   const users = metadata.get(User);
   const identities = metadata.get(FederatedIdentity);
-  const columns = (alias: string, meta: typeof sessions | typeof users) =>
-    meta.props
-      .flatMap((prop) => prop.fieldNames ?? [])
-      .map((field) => `${alias}."${field}" as "${alias}.${field}"`);
   const field = (name: 'provider' | 'linkedAt' | 'lastLoginAt' | 'claims' | 'user') =>
     `i."${identities.properties[name].fieldNames[0]}"`;
   const linked = `(select coalesce(json_agg(json_build_object(
       'provider', ${field('provider')}, 'linkedAt', ${field('linkedAt')},
       'lastLoginAt', ${field('lastLoginAt')}, 'claims', ${field('claims')}) order by ${field('linkedAt')}), '[]'::json)
     from "${identities.tableName}" i where ${field('user')} = u."id") as "i.identities"`;
-  const select = `select ${[...columns('s', sessions), ...columns('u', users), linked].join(', ')}
+  const select = `select ${[...aliasedColumns(sessions, 's'), ...aliasedColumns(users, 'u'), linked].join(', ')}
     from "${sessions.tableName}" s join "${users.tableName}" u on u."id" = s."${sessions.properties.user.fieldNames[0]}"`;
   const tokenHash = sessions.properties.tokenHash.fieldNames[0];
   return { id: `${select} where s."id" = ?`, tokenHash: `${select} where s."${tokenHash}" = ?` };
@@ -161,12 +158,8 @@ export class SessionService {
 
   /** Splits a joined row into the session's and the user's columns, and reads the facts once. */
   private read(row: Record<string, unknown>): CachedSession {
-    const session: Record<string, unknown> = {};
-    const user: Record<string, unknown> = {};
-    for (const [column, cell] of Object.entries(row)) {
-      if (column.startsWith('s.')) session[column.slice(2)] = cell;
-      else if (column.startsWith('u.')) user[column.slice(2)] = cell;
-    }
+    const session = columnsOf(row, 's');
+    const user = columnsOf(row, 'u');
     const metadata = this.em.getMetadata();
     const driver = this.em.getDriver();
     const s = driver.mapResult(session, metadata.get(Session)) as EntityData<Session>;
