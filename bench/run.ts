@@ -47,6 +47,8 @@ const RUNS = 30;
 
 interface Database {
   url: string;
+  /** The embedded cluster's postmaster, whose processes are the bench's PostgreSQL CPU. */
+  postmasterPid?: number;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ async function database(): Promise<Database> {
   const embedded = await startEmbeddedPostgres({ dir, persistent: false, logger });
   return {
     url: embedded.url,
+    postmasterPid: Number(readFileSync(join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]),
     close: async () => {
       await embedded.stop();
       await rm(dir, { recursive: true, force: true });
@@ -244,17 +247,39 @@ function threadCpu(pid: number): Map<string, number> {
   return byName;
 }
 
-/** CPU seconds of every PostgreSQL process on the machine (the bench's server, on a quiet box). */
-function postgresCpu(): number {
+/** The parent's pid from a /proc stat file, or null. */
+function parentOf(pid: string): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU seconds of the bench's PostgreSQL: the embedded cluster's postmaster and its children, or
+ * every PostgreSQL process on the machine when the bench runs on a server (DATABASE_URL; then
+ * only a quiet machine gives a true figure).
+ */
+function postgresCpu(postmasterPid?: number): number {
   return readdirSync('/proc')
     .filter((entry) => /^\d+$/.test(entry))
+    .filter(
+      (pid) =>
+        postmasterPid === undefined ||
+        Number(pid) === postmasterPid ||
+        parentOf(pid) === postmasterPid,
+    )
     .map((pid) => readStat(`/proc/${pid}/stat`))
     .filter((process) => process?.name === 'postgres')
     .reduce((total, process) => total + process!.seconds, 0);
 }
 
+let benchPostmaster: number | undefined;
+
 function cpuSnapshot(pid: number) {
-  return { threads: threadCpu(pid), postgres: postgresCpu() };
+  return { threads: threadCpu(pid), postgres: postgresCpu(benchPostmaster) };
 }
 
 /** Milliseconds of CPU per operation between two snapshots, by where it was spent. */
@@ -753,6 +778,7 @@ function selectedScenarios(): Set<Scenario> {
 async function main(): Promise<void> {
   const selected = selectedScenarios();
   const db = await database();
+  benchPostmaster = db.postmasterPid;
   const sink = await smtpSink();
   let service: Service | undefined;
   try {
