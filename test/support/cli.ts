@@ -11,10 +11,11 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 
 export interface CliResult {
   code: number | null;
-  /** What the command printed for the operator, its log lines left out. */
+  /** What the command printed for the operator (one JSON object with --json). */
   out: string;
+  /** Its errors and usage, its log lines left out. */
   err: string;
-  /** Its JSON log lines (stdout), which the file's log check searches with the rest. */
+  /** Its JSON log lines (stderr), which the file's log check searches with the rest. */
   logs: string;
 }
 
@@ -28,8 +29,8 @@ const isLogLine = (line: string) => {
   }
 };
 
-/** The one line that shows a generated password to the operator, on purpose. */
-const SHOWN_ONCE = /^password \(shown once\): (\S+)$/;
+/** The one line that shows a generated password to the operator, on purpose (or its JSON). */
+const SHOWN_ONCE = /^password \(shown once\): (\S+)$|^\{.*"password":"([^"]+)"/;
 
 /**
  * The built command line (`npm run cli -- …`) with the given environment and `stdin` as the
@@ -47,19 +48,20 @@ export function runCliWith(env: NodeJS.ProcessEnv, args: string[], stdin = ''): 
       env: fullEnv,
     });
     captureChildOutput(child, `dist/cli.js ${args[0] ?? ''}`.trim(), (line) => {
-      const secret = SHOWN_ONCE.exec(line)?.[1];
+      const match = SHOWN_ONCE.exec(line);
+      const secret = match?.[1] ?? match?.[2];
       return secret ? [{ what: 'password shown once by the command line', secret }] : [];
     });
     let stdout = '';
-    let err = '';
+    let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('close', (code) => {
-      const lines = stdout.split(/(?<=\n)/);
+      const lines = stderr.split(/(?<=\n)/);
       resolve({
         code,
-        out: lines.filter((line) => !isLogLine(line)).join(''),
-        err,
+        out: stdout,
+        err: lines.filter((line) => !isLogLine(line)).join(''),
         logs: lines.filter(isLogLine).join(''),
       });
     });

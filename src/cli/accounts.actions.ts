@@ -1,0 +1,66 @@
+import { Transform } from 'class-transformer';
+import { IsString, Length } from 'class-validator';
+import { trimmed } from '../accounts/dto/fields.js';
+import { NoControlCharacters } from '../common/validation.js';
+import { UserStatus } from '../identity/user.entity.js';
+import { AccountStatus } from '../sessions/account-status.service.js';
+import {
+  END_EVERYONE_REASON_MAX,
+  SessionManagement,
+} from '../sessions/session-management.service.js';
+import { type EndAllOptions, type LoginOptions } from './accounts.command.js';
+import { validated } from './input.js';
+import { type CliOutput } from './output.js';
+import { withContext } from './runtime.js';
+
+/** `sessions:end-all`: why, in the operator's words, for the audit event. */
+class EndAllSessionsInput {
+  @Transform(trimmed)
+  @IsString()
+  @Length(1, END_EVERYONE_REASON_MAX)
+  @NoControlCharacters()
+  reason!: string;
+}
+
+const VERBS: Record<`${UserStatus}`, string> = {
+  blocked: 'blocked',
+  archived: 'archived',
+  active: 'unblocked',
+};
+
+export async function changeStatus(
+  status: 'blocked' | 'archived' | 'active',
+  options: LoginOptions,
+  out: CliOutput,
+): Promise<void> {
+  const target = status as UserStatus;
+  await withContext(
+    { migrate: options.migrate, providers: [SessionManagement, AccountStatus] },
+    async (context) => {
+      const { user, previous, endedSessions } = await context
+        .get(AccountStatus)
+        .change(options.login, target, 'cli');
+      out.result(
+        [
+          `${VERBS[status]} ${user.login}${previous === target ? ` (it was already ${status})` : ''}${
+            target === UserStatus.Active ? '' : `: ${endedSessions} sessions ended`
+          }`,
+        ],
+        { login: user.login, status, previousStatus: previous, endedSessions },
+      );
+    },
+  );
+}
+
+export async function endAll(options: EndAllOptions, out: CliOutput): Promise<void> {
+  const { reason } = await validated(EndAllSessionsInput, { reason: options.reason });
+  await withContext(
+    { migrate: options.migrate, providers: [SessionManagement] },
+    async (context) => {
+      const ended = await context.get(SessionManagement).endEveryone(reason, 'cli');
+      out.result([`ended ${ended} sessions: every user must log in again`], {
+        endedSessions: ended,
+      });
+    },
+  );
+}

@@ -1,0 +1,44 @@
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
+import { type Logger } from 'pino';
+import { AuditModule } from '../audit/audit.module.js';
+import { type AppConfig } from '../config/app-config.js';
+import { AppConfigModule } from '../config/config.module.js';
+import { ormOptions } from '../database/orm-config.js';
+
+export interface CliModuleOptions {
+  config: AppConfig;
+  logger: Logger;
+  databaseUrl: string;
+  /**
+   * The services the command calls and what they inject, the same classes the API's modules
+   * provide (the rules stay in the services). The API's feature modules themselves are not
+   * imported: they bring controllers, guards and workers whose start costs seconds.
+   */
+  providers: Provider[];
+  /** Modules beyond the ORM and audit (the mail outbox, for a command that queues mail). */
+  imports?: DynamicModule[];
+}
+
+/** The application context of one command: configuration, the ORM, audit, and its services. */
+@Module({})
+export class CliModule {
+  static forCommand({
+    config,
+    logger,
+    databaseUrl,
+    providers,
+    imports = [],
+  }: CliModuleOptions): DynamicModule {
+    return {
+      module: CliModule,
+      imports: [
+        AppConfigModule.forRoot(config),
+        MikroOrmModule.forRoot(ormOptions(databaseUrl, logger)),
+        AuditModule,
+        ...imports,
+      ],
+      providers,
+    };
+  }
+}
