@@ -49,7 +49,7 @@ describe('sessions:end-all: the platform operator ends every session of everyone
     const device = await login(t, account);
     const missing = await cli(['sessions:end-all']);
     expect(missing.code).toBe(2);
-    expect(missing.err).toContain('--reason is required');
+    expect(missing.err).toContain('не указан обязательный параметр --reason');
     const blank = await cli(['sessions:end-all', '--reason', '   ']);
     expect(blank.code).toBe(2);
     expect(blank.err).toContain('reason: invalid_length');

@@ -348,7 +348,7 @@ describe('the platform operator command line: user:block, user:unblock, user:arc
     expect(unknown.err).toContain('user_not_found');
     const missing = await cli(['user:archive']);
     expect(missing.code).toBe(2);
-    expect(missing.err).toContain('--login is required');
+    expect(missing.err).toContain('не указан обязательный параметр --login');
     expect(await events()).toBe(before);
   }, 120_000);
 });
