@@ -8,6 +8,7 @@ import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
 import { createRootLogger } from './common/logger.js';
+import { WiringAtDebug } from './common/nest-logger.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config.js';
 import {
   migrateUp,
@@ -79,12 +80,12 @@ async function bootstrap(config: AppConfig): Promise<void> {
     },
   );
   started.app = app;
-  app.useLogger(app.get(PinoLogger));
+  app.useLogger(new WiringAtDebug(app.get(PinoLogger)));
   configureApp(app, config);
   // A signal while Nest was starting found no app to close: it is stopping the rest already.
   if (stopping) return;
   await app.listen(config.port);
-  if (config.env === 'development') await printDemoOperator(app, logger);
+  if (config.env === 'development') await printDemoOperator(app, logger, config.logFormat);
   logger.info(
     { url: config.publicUrl, env: config.env, embeddedDatabase: Boolean(database.embedded) },
     'Identity Link is listening',
@@ -93,9 +94,14 @@ async function bootstrap(config: AppConfig): Promise<void> {
 
 /**
  * Development only: a platform operator to try the ПОС flow with, its password new on every
- * start (printed here, never stored in clear).
+ * start (printed here, never stored in clear). Readable logs show it as one line of its own; JSON
+ * logs keep login and password as fields, for a script to read.
  */
-async function printDemoOperator(app: INestApplication, logger: Logger): Promise<void> {
+async function printDemoOperator(
+  app: INestApplication,
+  logger: Logger,
+  format: AppConfig['logFormat'],
+): Promise<void> {
   const password = generatePassword();
   try {
     await RequestContext.create(app.get(MikroORM).em, () =>
@@ -109,10 +115,10 @@ async function printDemoOperator(app: INestApplication, logger: Logger): Promise
     );
     return;
   }
-  logger.warn(
-    { login: 'operator', password },
-    'demo platform operator (development only; the password changes on every start)',
-  );
+  const announcement =
+    'demo platform operator (development only; the password changes on every start)';
+  if (format === 'pretty') logger.warn(`${announcement}: login operator, password ${password}`);
+  else logger.warn({ login: 'operator', password }, announcement);
 }
 
 let config: AppConfig;

@@ -140,16 +140,28 @@ describe('start-up', () => {
       expect(await me.json()).toMatchObject({ login: 'newcomer' });
       const docs = await fetch(`${base}/api/docs`);
       expect(docs.status).toBe(200);
-      // Logs are JSON lines, the embedded server's own output among them.
-      const lines = service
-        .output()
-        .split('\n')
-        .filter((line) => line.startsWith('{'));
-      expect(
-        lines.some(
-          (line) => (JSON.parse(line) as { component?: string }).component === 'embedded-postgres',
-        ),
-      ).toBe(true);
+      // In development the logs are readable lines (LOG_FORMAT=pretty), not JSON; the embedded
+      // server's own output goes through the same logger; Nest's wiring (a line per route) is
+      // debug, not info; the demo operator's login and password are one line of their own.
+      // The announcement follows the listen (and the demo operator's password hash).
+      for (let waited = 0; !service.output().includes('Identity Link is listening'); waited++) {
+        if (waited > 120) throw new Error(`no announcement:\n${service.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      const output = service.output();
+      expect(output).not.toMatch(/^\{/m);
+      if (activeLogCapture())
+        expect(output).toMatch(
+          /^\[[\d:.]+\] DEBUG: \[embedded-postgres\] .*database system is ready to accept connections/m,
+        );
+      expect(output).toMatch(
+        /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: \[embedded-postgres\] embedded PostgreSQL is running$/m,
+      );
+      expect(output).not.toMatch(/INFO: \[(RouterExplorer|RoutesResolver|InstanceLoader)\]/);
+      expect(output).toMatch(
+        /^\[[\d:.]+\] WARN: demo platform operator \(development only; the password changes on every start\): login operator, password \S{20,}$/m,
+      );
+      expect(output).toMatch(/^\[[\d:.]+\] INFO: Identity Link is listening$/m);
     } finally {
       process.kill(-service.child.pid!, 'SIGTERM');
       await service.exited;

@@ -1,5 +1,54 @@
 import { describe, expect, it } from '@jest/globals';
-import { redactPath } from './logger.js';
+import { createRootLogger, redactPath } from './logger.js';
+
+/** A destination that keeps what the logger wrote. */
+function collected(): { write(chunk: string): void; text(): string } {
+  const chunks: string[] = [];
+  return { write: (chunk: string) => void chunks.push(chunk), text: () => chunks.join('') };
+}
+
+describe('the root logger', () => {
+  it('writes readable lines with LOG_FORMAT=pretty: source and request folded into one line, secrets redacted', () => {
+    const out = collected();
+    const logger = createRootLogger({ logLevel: 'info', logFormat: 'pretty' }, out);
+    logger
+      .child({ component: 'embedded-postgres' })
+      .info({ port: 5433 }, 'embedded PostgreSQL is running');
+    logger.info(
+      {
+        req: { id: 'r1', method: 'POST', path: '/api/v1/auth/login' },
+        res: { statusCode: 401 },
+        responseTime: 83,
+      },
+      'request completed',
+    );
+    logger.warn({ body: { password: 'Secret#2026x' } }, 'something attached a body');
+    logger.debug('below the level');
+    const lines = out.text().split('\n');
+    expect(lines[0]).toMatch(
+      /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: \[embedded-postgres\] embedded PostgreSQL is running$/,
+    );
+    expect(lines[1]).toBe('    port: 5433');
+    expect(lines[2]).toMatch(
+      / INFO: request completed POST \/api\/v1\/auth\/login → 401 \(83 ms\)$/,
+    );
+    expect(out.text()).not.toContain('Secret#2026x');
+    expect(out.text()).toContain('[redacted]');
+    expect(out.text()).not.toContain('below the level');
+    expect(out.text()).not.toMatch(/^\{/m);
+  });
+
+  it('writes one JSON object a line otherwise', () => {
+    const out = collected();
+    createRootLogger({ logLevel: 'info', logFormat: 'json' }, out).info({ port: 5433 }, 'running');
+    expect(JSON.parse(out.text())).toMatchObject({
+      level: 30,
+      msg: 'running',
+      port: 5433,
+      service: 'identity-link',
+    });
+  });
+});
 
 describe('request log paths', () => {
   it('keep the route of a link, never its token, and drop query strings', () => {

@@ -1,4 +1,6 @@
+import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import type PinoPretty from 'pino-pretty';
 import { type AppConfig } from '../config/app-config.js';
 
 /**
@@ -17,9 +19,13 @@ export const REDACTED_PATHS = [
   '*.token',
 ];
 
-/** One JSON logger for the whole process: HTTP, ORM, embedded PostgreSQL and start-up. */
+/**
+ * One logger for the whole process: HTTP, ORM, embedded PostgreSQL and start-up. JSON lines
+ * (LOG_FORMAT=json), or readable lines (LOG_FORMAT=pretty, the development default) with the same
+ * entries, redaction and levels; on stdout, or on `destination` (tests, the command line's stderr).
+ */
 export function createRootLogger(
-  config: Pick<AppConfig, 'logLevel'>,
+  config: Pick<AppConfig, 'logLevel'> & Partial<Pick<AppConfig, 'logFormat'>>,
   destination?: DestinationStream,
 ): Logger {
   const options = {
@@ -28,7 +34,53 @@ export function createRootLogger(
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
+  if (config.logFormat === 'pretty')
+    return pino(
+      options,
+      prettyStream(destination ?? pino.destination({ fd: 1, sync: true }), !destination),
+    );
   return destination ? pino(options, destination) : pino(options);
+}
+
+/** Fields folded into the readable line itself rather than printed beneath it. */
+const FOLDED = ['pid', 'hostname', 'service', 'context', 'component', 'req', 'res', 'responseTime'];
+
+interface FoldedFields {
+  context?: string;
+  component?: string;
+  req?: { method?: string; path?: string };
+  res?: { statusCode?: number };
+  responseTime?: number;
+}
+
+/**
+ * Each JSON line made readable as pino writes it, in this thread: pino-pretty's prettifier, not its
+ * stream or a worker transport, so a line logged just before process.exit() is written too. Loaded
+ * only here: pino-pretty is a development dependency, and production never asks for it (loadConfig
+ * refuses LOG_FORMAT=pretty there).
+ *
+ *   [10:15:02.113] INFO: [embedded-postgres] embedded PostgreSQL is running
+ *       port: 37067
+ *   [10:15:11.402] INFO: request completed POST /api/v1/auth/login → 401 (83 ms)
+ */
+function prettyStream(target: DestinationStream, stdout: boolean): DestinationStream {
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+  const prettify = prettyFactory({
+    colorize: stdout && process.stdout.isTTY,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: FOLDED.join(','),
+    messageFormat: (log, messageKey) => {
+      const { context, component, req, res, responseTime } = log as FoldedFields;
+      const source = context ?? component;
+      const raw = log[messageKey];
+      const message = typeof raw === 'string' ? raw : raw === undefined ? '' : JSON.stringify(raw);
+      const request = req?.method ? ` ${req.method} ${req.path ?? ''}` : '';
+      const status = res?.statusCode ? ` → ${res.statusCode}` : '';
+      const took = responseTime !== undefined ? ` (${responseTime} ms)` : '';
+      return `${source ? `[${source}] ` : ''}${message}${request}${status}${took}`;
+    },
+  });
+  return { write: (line: string) => target.write(prettify(line)) };
 }
 
 /** Link tokens travel in the path: logs keep the route, never the token. */

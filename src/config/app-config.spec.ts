@@ -146,6 +146,25 @@ describe('configuration', () => {
     ]);
   });
 
+  it('logs readable lines in development and JSON elsewhere; production refuses pretty logs', () => {
+    expect(loadConfig({}).logFormat).toBe('pretty');
+    expect(loadConfig({ NODE_ENV: 'test' }).logFormat).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    const production = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db/x',
+      ...SMTP,
+      TOKEN_SIGNING_KEY: SIGNING_KEY,
+      ...GOSUSLUGI,
+      PUBLIC_URL: 'https://id.example.ru',
+    };
+    expect(loadConfig(production).logFormat).toBe('json');
+    expect(problems({ ...production, LOG_FORMAT: 'pretty' })).toEqual([
+      expect.stringContaining('LOG_FORMAT=pretty needs pino-pretty'),
+    ]);
+    expect(problems({ LOG_FORMAT: 'colourful' })).toEqual([expect.stringContaining('LOG_FORMAT')]);
+  });
+
   it('reads the drain timeout after SIGTERM, 15 s unless set', () => {
     expect(loadConfig({}).shutdown.drainTimeoutMs).toBe(15_000);
     expect(loadConfig({ SHUTDOWN_DRAIN_TIMEOUT: '3s' }).shutdown.drainTimeoutMs).toBe(3000);

@@ -84,6 +84,8 @@ export class AppConfig {
   readonly dataDir!: string;
   readonly trustProxy?: string;
   readonly logLevel!: string;
+  /** `pretty` only outside production (LOG_FORMAT; see createRootLogger). */
+  readonly logFormat!: 'json' | 'pretty';
   readonly accessToken!: {
     ttlMs: number;
     /** This service's own audience: the only one its API accepts. */
@@ -171,6 +173,10 @@ export function loadConfig(
     else if (!env.PUBLIC_URL.startsWith('https://'))
       problems.push('PUBLIC_URL must use https in production');
   }
+  if (production && env.LOG_FORMAT === 'pretty')
+    problems.push(
+      'LOG_FORMAT=pretty needs pino-pretty, a development dependency absent from production images: production logs JSON',
+    );
   if (production && !env.SMTP_URL) {
     problems.push('SMTP_URL is not set: the development mailbox is for development only');
   }
@@ -230,6 +236,7 @@ export function loadConfig(
     dataDir: isAbsolute(env.DATA_DIR) ? env.DATA_DIR : resolve(cwd, env.DATA_DIR),
     trustProxy: env.TRUST_PROXY,
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT ?? (env.NODE_ENV === 'development' ? 'pretty' : 'json'),
     accessToken: {
       ttlMs: ms(env.ACCESS_TOKEN_TTL),
       audience: env.ACCESS_TOKEN_AUDIENCE,

@@ -61,6 +61,14 @@ export class EnvSchema {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
+  /**
+   * `json` (one JSON object a line, for collectors) or `pretty` (readable lines through
+   * pino-pretty, a development dependency). Unset: `pretty` in development, `json` otherwise.
+   */
+  @IsOptional()
+  @IsIn(['json', 'pretty'])
+  LOG_FORMAT?: 'json' | 'pretty';
+
   @Validate(IsDuration)
   ACCESS_TOKEN_TTL = '15m';
 

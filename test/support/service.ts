@@ -24,6 +24,9 @@ const DEVELOPMENT_MAIL = 'development mail to ';
  * when it announces the operator, and the links of a mail the development mailbox received.
  */
 export function shownOnPurpose(line: string): { what: string; secret: string }[] {
+  // Readable logs (LOG_FORMAT=pretty, `npm start` in development) print it as one line.
+  const pretty = new RegExp(`${DEMO_OPERATOR} .*: login \\S+, password (\\S+)$`).exec(line);
+  if (pretty) return [{ what: 'the demo operator password', secret: pretty[1] }];
   if (!line.startsWith('{')) return [];
   let entry: { msg?: unknown; password?: unknown; context?: unknown };
   try {
@@ -112,6 +115,8 @@ export async function startService(
     DATABASE_URL: options.embeddedDatabase ? undefined : database.url,
     DATA_DIR: dataDir,
     LOG_LEVEL: activeLogCapture() ? 'trace' : 'info',
+    // Read as JSON lines below (the demo operator, the log capture).
+    LOG_FORMAT: 'json',
     // A browser journey logs in many times from one address.
     THROTTLE_AUTH_LIMIT: '100000',
     ...options.env,
