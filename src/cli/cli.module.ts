@@ -1,9 +1,8 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
-import { type DynamicModule, Module, type Provider } from '@nestjs/common';
+import { type DynamicModule, Global, Module, type Provider } from '@nestjs/common';
 import { type Logger } from 'pino';
 import { AuditModule } from '../audit/audit.module.js';
-import { type AppConfig } from '../config/app-config.js';
-import { AppConfigModule } from '../config/config.module.js';
+import { AppConfig } from '../config/app-config.js';
 import { ormOptions } from '../database/orm-config.js';
 
 export interface CliModuleOptions {
@@ -20,6 +19,22 @@ export interface CliModuleOptions {
   imports?: DynamicModule[];
 }
 
+/**
+ * The validated configuration for every provider (the outbox's too), as AppConfigModule gives it
+ * to the service, without @nestjs/config's ConfigService, which no service injects.
+ */
+@Global()
+@Module({})
+class CliConfigModule {
+  static of(config: AppConfig): DynamicModule {
+    return {
+      module: CliConfigModule,
+      providers: [{ provide: AppConfig, useValue: config }],
+      exports: [AppConfig],
+    };
+  }
+}
+
 /** The application context of one command: configuration, the ORM, audit, and its services. */
 @Module({})
 export class CliModule {
@@ -33,7 +48,7 @@ export class CliModule {
     return {
       module: CliModule,
       imports: [
-        AppConfigModule.forRoot(config),
+        CliConfigModule.of(config),
         MikroOrmModule.forRoot(ormOptions(databaseUrl, logger)),
         AuditModule,
         ...imports,
