@@ -20,6 +20,7 @@
  * - `report`: ПОС connection status of 10,001 organisations / 100,010 accounts.
  * - `frameworks`: the service's no-op next to the same no-op on node:http, Express, Fastify and
  *   NestJS on each (bench/frameworks.mjs): requests per second and CPU per request.
+ * - `cli`: the operator's command line, spawn to exit, against the running database (bench/cli.ts).
  * Cold start (spawn to /health/ready) and resident memory are measured in every run.
  *
  * BENCH_PROFILE=<dir> writes a V8 CPU profile of the production service's main thread there;
@@ -35,6 +36,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
+import { cliWallTime } from './cli.js';
 import { createRootLogger } from '../src/common/logger.js';
 import { freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { Browser } from '../test/support/browser.js';
@@ -212,6 +214,7 @@ const SCENARIOS = [
   'bulk-invitation',
   'report',
   'frameworks',
+  'cli',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -865,6 +868,7 @@ async function main(): Promise<void> {
       add(await bulkInvitation(service, sink, accessToken, rootId, SLOW_BULK, 'bulk-slow-smtp'));
       sink.state.delayMs = 0;
     }
+    if (selected.has('cli')) add(await cliWallTime(env));
     if (selected.has('report')) {
       const measured = await report(service, db.url, accessToken, rootId);
       add(measured.row);
