@@ -23,9 +23,10 @@ export interface CommandNeeds {
  * Runs `work` in a Nest application context holding only what the command needs, inside a
  * RequestContext (the services use the request-scoped EntityManager, as under the API).
  *
- * What it does not do, so that a command answers in well under 2 s against a running database: no
- * HTTP server, no feature modules, no mail workers, no migrations unless asked (one query checks
- * that none is pending). Without DATABASE_URL (development) it starts the embedded cluster under
+ * What it does not do, so that a command costs little more than loading Nest and the ORM (about
+ * 2 s of CPU on the bench machine, against 4 s before; `npm run bench -- cli`): no HTTP server, no
+ * feature modules, no mail workers, no migrations unless asked (one query checks that none is
+ * pending). Without DATABASE_URL (development) it starts the embedded cluster under
  * DATA_DIR, or shares the one a running `npm start` owns, and applies pending migrations there as
  * `npm start` does: that costs the cluster's start (seconds) when nothing runs it yet.
  */
