@@ -1,10 +1,11 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { createHash } from 'node:crypto';
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, type ExecutionContext, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE, Reflector } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
 import { AppThrottlerGuard } from './throttling/throttler.guard.js';
+import { CREDENTIALS, credentialsKey, LOGIN_GROUPS } from './throttling/credential-throttle.js';
 import { THROTTLER_STORAGE, ThrottlingStorageModule } from './throttling/throttling.module.js';
 import { type Request, type Response } from 'express';
 import { LoggerModule } from 'nestjs-pino';
@@ -41,6 +42,12 @@ export interface AppModuleOptions {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,64}$/;
 const reflector = new Reflector();
+
+/** Whether a route belongs to a login group (LOGIN_GROUPS): the school-sized ceiling applies. */
+function isLoginGroup(context: ExecutionContext): boolean {
+  const group = reflector.get(ThrottleGroup, context.getHandler());
+  return group !== undefined && LOGIN_GROUPS.has(group);
+}
 
 /** Keeps a caller's X-Request-Id when it looks like one, otherwise makes one; echoes it back. */
 function requestId(request: IncomingMessage, response: ServerResponse): string {
@@ -100,22 +107,30 @@ export class AppModule {
                 name: 'default',
                 ttl: config.throttle.ttlMs,
                 limit: config.throttle.limit,
-                // Where the stricter credentials counter applies, this one adds nothing but a
-                // second write per login.
-                skipIf: (context) =>
-                  config.throttle.authLimit <= config.throttle.limit &&
-                  Boolean(reflector.get(CredentialEndpoint, context.getHandler())),
+                // Where the credentials counter applies, this one adds nothing but a second write
+                // per attempt: the login's counter is sized for a school on its own, the others
+                // are stricter than this one (unless configured otherwise).
+                skipIf: (context) => {
+                  if (!reflector.get(CredentialEndpoint, context.getHandler())) return false;
+                  return (
+                    isLoginGroup(context) || config.throttle.authLimit <= config.throttle.limit
+                  );
+                },
               },
               {
-                name: 'credentials',
-                ttl: config.throttle.ttlMs,
-                limit: config.throttle.authLimit,
+                name: CREDENTIALS,
+                // A login group counts every attempt against a ceiling sized for a NATed school;
+                // its failures count against THROTTLE_AUTH_LIMIT (LoginFailures).
+                ttl: (context) =>
+                  isLoginGroup(context) ? config.throttle.loginWindowMs : config.throttle.ttlMs,
+                limit: (context) =>
+                  isLoginGroup(context) ? config.throttle.loginLimit : config.throttle.authLimit,
                 skipIf: (context) => !reflector.get(CredentialEndpoint, context.getHandler()),
                 // Per route, as the throttler does by default, except where routes share a group.
                 generateKey: (context, tracker, name) => {
                   const group = reflector.get(ThrottleGroup, context.getHandler());
                   const route = group ?? `${context.getClass().name}-${context.getHandler().name}`;
-                  return createHash('sha256').update(`${route}-${name}-${tracker}`).digest('hex');
+                  return credentialsKey(route, name, tracker);
                 },
               },
             ],

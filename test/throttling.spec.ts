@@ -80,22 +80,23 @@ describe('per-IP throttling behind a configured proxy (TRUST_PROXY)', () => {
   });
 
   it('counts each client address the trusted proxy reports separately', async () => {
+    // Distinct logins: one login's repeated failures count once per window (LoginFailures).
     for (let i = 0; i < LIMIT; i++) {
       await request(t.http)
         .post('/api/v1/auth/login')
         .set('X-Forwarded-For', '198.51.100.7')
-        .send({ login: 'a', password: 'b' })
+        .send({ login: uniqueLogin('a'), password: 'b' })
         .expect(401);
     }
     await request(t.http)
       .post('/api/v1/auth/login')
       .set('X-Forwarded-For', '198.51.100.7')
-      .send({ login: 'a', password: 'b' })
+      .send({ login: uniqueLogin('a'), password: 'b' })
       .expect(429);
     await request(t.http)
       .post('/api/v1/auth/login')
       .set('X-Forwarded-For', '198.51.100.8')
-      .send({ login: 'a', password: 'b' })
+      .send({ login: uniqueLogin('a'), password: 'b' })
       .expect(401);
   });
 });

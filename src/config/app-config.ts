@@ -118,7 +118,16 @@ export class AppConfig {
     accountFailureFactor: number;
     accountDelayMs: number;
   };
-  readonly throttle!: { ttlMs: number; limit: number; authLimit: number; redisUrl?: string };
+  readonly throttle!: {
+    ttlMs: number;
+    limit: number;
+    /** Credential attempts per `ttlMs`; on the password login, failed attempts only. */
+    authLimit: number;
+    /** Every password login attempt (and Госуслуги login start) per `loginWindowMs`. */
+    loginLimit: number;
+    loginWindowMs: number;
+    redisUrl?: string;
+  };
   readonly gosuslugi!: GosuslugiConfig;
   readonly mail!: {
     /** Undefined in development: messages go to the development mailbox. */
@@ -271,6 +280,8 @@ export function loadConfig(
       ttlMs: ms(env.THROTTLE_TTL),
       limit: env.THROTTLE_LIMIT,
       authLimit: env.THROTTLE_AUTH_LIMIT,
+      loginLimit: env.THROTTLE_LOGIN_LIMIT,
+      loginWindowMs: ms(env.THROTTLE_LOGIN_WINDOW),
       redisUrl: env.REDIS_URL,
     },
     gosuslugi,

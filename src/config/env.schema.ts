@@ -155,6 +155,10 @@ export class EnvSchema {
   @Min(1)
   THROTTLE_LIMIT = 300;
 
+  /**
+   * Credential attempts per address per THROTTLE_TTL. On the password login (API and page) only
+   * the failed ones count: successful logins are THROTTLE_LOGIN_LIMIT's.
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1)
@@ -162,6 +166,19 @@ export class EnvSchema {
 
   @Validate(IsDuration)
   THROTTLE_TTL = '1m';
+
+  /**
+   * Every password login attempt per address per THROTTLE_LOGIN_WINDOW, failed or not (and the
+   * starts of a Госуслуги login): sized for a school whose staff all log in through one NATed
+   * address at 8:00 (docs/deployment.md, «Throttling and NATed schools»).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  THROTTLE_LOGIN_LIMIT = 1000;
+
+  @Validate(IsDuration)
+  THROTTLE_LOGIN_WINDOW = '10m';
 
   /** Throttling counters in Redis (`redis://…`); without it they live in PostgreSQL. */
   @IsOptional()

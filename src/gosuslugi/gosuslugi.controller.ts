@@ -15,6 +15,7 @@ import { type Request, type Response } from 'express';
 import {
   Authenticated,
   CredentialEndpoint,
+  ThrottleGroup,
   CurrentAuth,
   Public,
   type AuthContext,
@@ -32,6 +33,7 @@ import { GOSUSLUGI_PAGES, type GosuslugiPage } from './gosuslugi.texts.js';
 import { type CallbackOutcome, GosuslugiService, type LinkStart } from './gosuslugi.service.js';
 import { ProviderError } from './provider-client.js';
 import { safeReturnTo } from './return-to.js';
+import { GOSUSLUGI_LOGIN } from '../throttling/credential-throttle.js';
 
 const LINK_START = '/auth/gosuslugi/link';
 
@@ -96,6 +98,7 @@ export class GosuslugiController {
   @Post('auth/gosuslugi/login')
   @Public()
   @CredentialEndpoint()
+  @ThrottleGroup(GOSUSLUGI_LOGIN)
   @ApiOperation({
     summary: 'Начать вход через Госуслуги: форма страницы входа (returnTo — только локальный путь)',
   })

@@ -39,6 +39,7 @@ import { assertSameOrigin } from './same-origin.js';
 import { SessionService } from './session.service.js';
 import { SessionErrors } from './sessions.texts.js';
 import { TokenService } from './token.service.js';
+import { PASSWORD_LOGIN } from '../throttling/credential-throttle.js';
 
 @ApiTags('auth')
 @Controller()
@@ -53,7 +54,7 @@ export class AuthController {
   @Post('api/v1/auth/login')
   @Public()
   @CredentialEndpoint()
-  @ThrottleGroup('password-login')
+  @ThrottleGroup(PASSWORD_LOGIN)
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'Вход по логину и паролю: cookie сеанса и access token' })

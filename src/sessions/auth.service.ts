@@ -14,6 +14,7 @@ import { PasswordHasher } from '../identity/password-hasher.service.js';
 import { User, UserStatus } from '../identity/user.entity.js';
 import { AccountNotices } from '../mail/account-notices.js';
 import { mailTime } from '../mail/mail-time.js';
+import { LoginFailures } from '../throttling/credential-throttle.js';
 import {
   accountPolicy,
   afterFailure,
@@ -82,6 +83,7 @@ export class AuthService {
     private readonly sessions: SessionService,
     private readonly audit: AuditService,
     private readonly notices: AccountNotices,
+    private readonly addressFailures: LoginFailures,
   ) {}
 
   /**
@@ -101,7 +103,7 @@ export class AuthService {
     const found = login.includes('\u0000') ? null : await this.findForLogin(login, address);
     if (!found) {
       await this.hasher.verifyDummy(password);
-      return this.refuse(client, 'unknown_login');
+      return this.refuse(client, login, 'unknown_login');
     }
     const { credential, pairLockedUntil } = found;
     const user = credential.user;
@@ -110,14 +112,15 @@ export class AuthService {
     const valid = await this.hasher.verify(verifiedHash, password);
 
     if (lockedAtStart) {
-      return this.refuse(client, lockedAtStart, user.id);
+      return this.refuse(client, login, lockedAtStart, user.id);
     }
     if (!valid) {
       await this.recordFailure(credential.id, user.id, client, 'login.failed', 'wrong_password');
+      await this.addressFailures.failed(client.ip, login);
       throw Errors.invalidCredentials();
     }
     if (user.status !== UserStatus.Active) {
-      return this.refuse(client, user.status, user.id);
+      return this.refuse(client, login, user.status, user.id);
     }
 
     const rehash = this.hasher.needsRehash(verifiedHash) ? await this.hasher.hash(password) : null;
@@ -152,7 +155,7 @@ export class AuthService {
       await em.flush();
       return created;
     });
-    return result ?? this.refuse(client, 'credential_changed', user.id);
+    return result ?? this.refuse(client, login, 'credential_changed', user.id);
   }
 
   /**
@@ -294,14 +297,24 @@ export class AuthService {
     return { credential, unchanged };
   }
 
-  /** Every login failure: audited with its reason, answered with the one generic error. */
-  private async refuse(client: ClientInfo, reason: string, userId?: string): Promise<never> {
+  /**
+   * Every login failure: audited with its reason, answered with the one generic error, and
+   * counted against the address (`LoginFailures`), unless the password was right and only
+   * changed while argon2 ran.
+   */
+  private async refuse(
+    client: ClientInfo,
+    login: string,
+    reason: string,
+    userId?: string,
+  ): Promise<never> {
     await this.audit.write({
       type: 'login.failed',
       targetUserId: userId ?? null,
       client,
       details: { reason },
     });
+    if (reason !== 'credential_changed') await this.addressFailures.failed(client.ip, login);
     throw Errors.invalidCredentials();
   }
 
@@ -359,10 +372,12 @@ export class AuthService {
         client,
         details: { reason: locked },
       });
+      await this.addressFailures.failed(client.ip, user.login);
       return null;
     }
     if (!valid) {
       await this.recordFailure(credential.id, user.id, client, failure, 'wrong_password');
+      await this.addressFailures.failed(client.ip, user.login);
       return null;
     }
     return { credential, verifiedHash };

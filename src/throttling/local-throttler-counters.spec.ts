@@ -56,4 +56,25 @@ describe('LocalThrottlerCounters', () => {
     expect(counters.increment('a', 60_000, 5, 0).totalHits).toBe(3);
     expect(counters.increment('b', 60_000, 5, 0).totalHits).toBe(1);
   });
+
+  it('counts a failure once per (address, login) pair and blocks the guarded counter at the limit', () => {
+    const counters = new LocalThrottlerCounters(10);
+    const fail = (pair: string) =>
+      counters.countFailure(pair, 'failures', 'guarded', 60_000, 3, 60_000);
+    expect(fail('pair-a')).toBe(1);
+    // The same pair again within its window: not another distinct failure.
+    expect(fail('pair-a')).toBe(0);
+    expect(fail('pair-b')).toBe(2);
+    expect(counters.increment('guarded', 600_000, 1000, 600_000).isBlocked).toBe(false);
+    expect(fail('pair-c')).toBe(3);
+    // The guard's next hit on the blocked counter is refused for the block's duration.
+    expect(counters.increment('guarded', 600_000, 1000, 600_000)).toMatchObject({
+      isBlocked: true,
+      timeToBlockExpire: 60,
+    });
+    jest.advanceTimersByTime(60_000);
+    expect(counters.increment('guarded', 600_000, 1000, 600_000).isBlocked).toBe(false);
+    // A new window: the pair counts again.
+    expect(fail('pair-a')).toBe(1);
+  });
 });

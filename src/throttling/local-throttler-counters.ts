@@ -40,6 +40,28 @@ export class LocalThrottlerCounters {
     return throttlerRecord(counter.hits, counter.expiresAt - now, counter.blockedUntil - now);
   }
 
+  /** `FailureCountingStorage.countFailure`, in this process. */
+  countFailure(
+    pairId: string,
+    failuresId: string,
+    blockedId: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+  ): number {
+    const unlimited = Number.MAX_SAFE_INTEGER;
+    if (this.increment(pairId, ttl, unlimited, 0).totalHits > 1) return 0;
+    const { totalHits } = this.increment(failuresId, ttl, unlimited, 0);
+    if (totalHits >= limit) {
+      const now = Date.now();
+      const blocked = this.counters.get(blockedId) ?? { hits: 0, expiresAt: now, blockedUntil: 0 };
+      blocked.blockedUntil = Math.max(blocked.blockedUntil, now + blockDuration);
+      this.counters.delete(blockedId);
+      this.counters.set(blockedId, blocked);
+    }
+    return totalHits;
+  }
+
   get size(): number {
     return this.counters.size;
   }

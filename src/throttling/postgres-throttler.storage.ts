@@ -1,7 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { type ThrottlerStorage } from '@nestjs/throttler';
 import { BoundedMap } from '../common/bounded-map.js';
+import { type CounterRef, type FailureCountingStorage } from './credential-throttle.js';
 import { type ThrottlerStorageRecord, throttlerRecord as record } from './throttler-record.js';
 
 /** How often expired counters are swept away. */
@@ -45,7 +45,7 @@ interface Row {
  * exact: one upsert per check.
  */
 @Injectable()
-export class PostgresThrottlerStorage implements ThrottlerStorage, OnModuleDestroy {
+export class PostgresThrottlerStorage implements FailureCountingStorage, OnModuleDestroy {
   private readonly sweeper = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS).unref();
   private readonly local = new BoundedMap<string, LocalCounter>(MAX_LOCAL_COUNTERS);
 
@@ -92,6 +92,60 @@ export class PostgresThrottlerStorage implements ThrottlerStorage, OnModuleDestr
       syncedAt: synced,
     });
     return record(shared.hits, shared.expiresInMs, shared.blockedForMs);
+  }
+
+  /**
+   * One statement: the pair's failure counted, the address's when it is the pair's first in its
+   * window, and the blocked counter's `blocked_until` moved on when that reaches the limit. A
+   * blocked counter with no row yet gets one whose window has already ended: the guard's next
+   * hit starts its window and keeps the block. Blocks only unbatched counters (the credentials
+   * throttler), of which this instance keeps nothing.
+   */
+  async countFailure(
+    pair: CounterRef,
+    failures: CounterRef,
+    blocked: CounterRef,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+  ): Promise<number> {
+    const rows = await this.orm.em.getConnection().execute<{ hits: number | null }[]>(
+      `with pair as (
+         insert into throttle_counters as c (key, hits, expires_at, blocked_until)
+           values (?, 1, clock_timestamp() + make_interval(secs => ? / 1000.0), null)
+         on conflict (key) do update set
+           hits = case when c.expires_at <= clock_timestamp() then 1 else c.hits + 1 end,
+           expires_at = case when c.expires_at <= clock_timestamp()
+             then excluded.expires_at else c.expires_at end
+         returning hits
+       ), failed as (
+         insert into throttle_counters as c (key, hits, expires_at, blocked_until)
+           select ?, 1, clock_timestamp() + make_interval(secs => ? / 1000.0), null
+           from pair where hits = 1
+         on conflict (key) do update set
+           hits = case when c.expires_at <= clock_timestamp() then 1 else c.hits + 1 end,
+           expires_at = case when c.expires_at <= clock_timestamp()
+             then excluded.expires_at else c.expires_at end
+         returning hits
+       ), block as (
+         insert into throttle_counters as c (key, hits, expires_at, blocked_until)
+           select ?, 0, clock_timestamp(), clock_timestamp() + make_interval(secs => ? / 1000.0)
+           from failed where hits >= ?
+         on conflict (key) do update set
+           blocked_until = greatest(c.blocked_until, excluded.blocked_until)
+       )
+       select (select hits from failed) as hits`,
+      [
+        `${pair.throttler}:${pair.key}`,
+        ttl,
+        `${failures.throttler}:${failures.key}`,
+        ttl,
+        `${blocked.throttler}:${blocked.key}`,
+        blockDuration,
+        limit,
+      ],
+    );
+    return rows[0].hits ?? 0;
   }
 
   /** Adds `hits` to the shared counter in one statement and returns what it then holds. */

@@ -1,7 +1,7 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { type ThrottlerStorage } from '@nestjs/throttler';
 import { Redis } from 'ioredis';
 import { RedisHealth, type RedisHealthReport } from '../common/redis-health.js';
+import { type CounterRef, type FailureCountingStorage } from './credential-throttle.js';
 import { LocalThrottlerCounters } from './local-throttler-counters.js';
 import { type ThrottlerStorageRecord, throttlerRecord } from './throttler-record.js';
 
@@ -19,6 +19,22 @@ if blocked <= 0 and hits > tonumber(ARGV[2]) then
   blocked = tonumber(ARGV[3])
 end
 return { hits, ttl, blocked }
+`;
+
+/**
+ * `FailureCountingStorage.countFailure`: KEYS[1] the pair's failures, KEYS[2] the address's,
+ * KEYS[3] the blocked counter's block.
+ */
+const FAILURE_SCRIPT = `
+local pair = redis.call('INCR', KEYS[1])
+if pair == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+if pair > 1 then return 0 end
+local hits = redis.call('INCR', KEYS[2])
+if hits == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
+if hits >= tonumber(ARGV[2]) and redis.call('PTTL', KEYS[3]) < tonumber(ARGV[3]) then
+  redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
+end
+return hits
 `;
 
 /**
@@ -52,7 +68,7 @@ const LOCAL_CAPACITY = 50_000;
  */
 export class RedisThrottlerStorage
   extends RedisHealth
-  implements ThrottlerStorage, OnApplicationShutdown
+  implements FailureCountingStorage, OnApplicationShutdown
 {
   private readonly logger = new Logger(RedisThrottlerStorage.name);
   private readonly redis: Redis;
@@ -96,6 +112,42 @@ export class RedisThrottlerStorage
     return storage;
   }
 
+  private keyOf(throttlerName: string, key: string): string {
+    return `identity-link:${this.namespace}:throttle:${throttlerName}:${key}`;
+  }
+
+  async countFailure(
+    pair: CounterRef,
+    failures: CounterRef,
+    blocked: CounterRef,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+  ): Promise<number> {
+    const pairKey = this.keyOf(pair.throttler, pair.key);
+    const failuresKey = this.keyOf(failures.throttler, failures.key);
+    const blockedKey = this.keyOf(blocked.throttler, blocked.key);
+    if (this.shared) {
+      try {
+        return (await this.redis.eval(
+          FAILURE_SCRIPT,
+          3,
+          pairKey,
+          failuresKey,
+          `${blockedKey}:blocked`,
+          ttl,
+          limit,
+          blockDuration,
+        )) as number;
+      } catch (error) {
+        this.countLocally(this.reasonOf(error));
+      }
+    } else {
+      this.probe();
+    }
+    return this.local.countFailure(pairKey, failuresKey, blockedKey, ttl, limit, blockDuration);
+  }
+
   async increment(
     key: string,
     ttl: number,
@@ -103,7 +155,7 @@ export class RedisThrottlerStorage
     blockDuration: number,
     throttlerName: string,
   ): Promise<ThrottlerStorageRecord> {
-    const base = `identity-link:${this.namespace}:throttle:${throttlerName}:${key}`;
+    const base = this.keyOf(throttlerName, key);
     if (this.shared) {
       try {
         const [hits, expiresInMs, blockedForMs] = (await this.redis.eval(

@@ -1,19 +1,21 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { type DynamicModule, Module } from '@nestjs/common';
-import { type ThrottlerStorage } from '@nestjs/throttler';
 import { RedisHealth } from '../common/redis-health.js';
+import { LoginFailures, THROTTLER_STORAGE } from './credential-throttle.js';
 import { PostgresThrottlerStorage } from './postgres-throttler.storage.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
 
-export const THROTTLER_STORAGE = Symbol('THROTTLER_STORAGE');
+export { THROTTLER_STORAGE } from './credential-throttle.js';
 
 /**
  * Where throttling counts live: never in one process, so every instance behind the load balancer
  * sees the same counts — Redis when REDIS_URL is set, PostgreSQL otherwise. (While Redis fails,
  * each instance counts alone: RedisThrottlerStorage.)
  *
- * Import the one module this returns wherever it is needed (the throttler, the health check):
- * each call makes a store of its own, with a Redis connection of its own.
+ * Call it once, in the application module: each call makes a store of its own, with a Redis
+ * connection of its own. The module is global because the login (SessionsModule, under several
+ * feature modules) counts its failures in that same store (`LoginFailures`), and only the
+ * application module knows the store's configuration.
  */
 @Module({})
 export class ThrottlingStorageModule {
@@ -29,8 +31,10 @@ export class ThrottlingStorageModule {
           },
           // /health/ready reports Redis only when there is one.
           { provide: RedisHealth, useExisting: THROTTLER_STORAGE },
+          LoginFailures,
         ],
-        exports: [THROTTLER_STORAGE, RedisHealth],
+        exports: [THROTTLER_STORAGE, RedisHealth, LoginFailures],
+        global: true,
       };
     return {
       module: ThrottlingStorageModule,
@@ -38,12 +42,13 @@ export class ThrottlingStorageModule {
         {
           provide: THROTTLER_STORAGE,
           // The general limit is batched per instance; the credentials limit stays exact.
-          useFactory: (orm: MikroORM): ThrottlerStorage =>
-            new PostgresThrottlerStorage(orm, ['default']),
+          useFactory: (orm: MikroORM) => new PostgresThrottlerStorage(orm, ['default']),
           inject: [MikroORM],
         },
+        LoginFailures,
       ],
-      exports: [THROTTLER_STORAGE],
+      exports: [THROTTLER_STORAGE, LoginFailures],
+      global: true,
     };
   }
 }

@@ -13,6 +13,7 @@ import { SessionService } from '../sessions/session.service.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { LOGIN_NOTICES, noticeOf, STALE_FORM } from './web.texts.js';
+import { PASSWORD_LOGIN } from '../throttling/credential-throttle.js';
 
 export class LoginFormDto {
   @IsString()
@@ -71,7 +72,7 @@ export class LoginController {
   @Post()
   @Public()
   @CredentialEndpoint()
-  @ThrottleGroup('password-login')
+  @ThrottleGroup(PASSWORD_LOGIN)
   async submit(
     @Req() request: Request,
     @Res() response: Response,

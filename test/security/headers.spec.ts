@@ -196,7 +196,7 @@ async function errors(t: TestApp, mode: Sample['mode']): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt += 1) {
     const response = await request(t.http)
       .post('/api/v1/auth/login')
-      .send({ login: 'nobody', password: 'Wrong#Password1' });
+      .send({ login: `nobody-${attempt}`, password: 'Wrong#Password1' });
     if (response.status === 429) {
       e('POST /api/v1/auth/login (429)', response);
       return;
