@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type ThrottlerStorage } from '@nestjs/throttler';
+import { DEFAULT_IPV6_SUBNET_PREFIX, normalizeIp, type ThrottlerStorage } from '@nestjs/throttler';
 import { createHash } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
 
@@ -20,6 +20,15 @@ export const GOSUSLUGI_LOGIN = 'gosuslugi-login';
  * for a school behind one NATed address, rather than THROTTLE_AUTH_LIMIT per THROTTLE_TTL.
  */
 export const LOGIN_GROUPS: ReadonlySet<string> = new Set([PASSWORD_LOGIN, GOSUSLUGI_LOGIN]);
+
+/**
+ * Who a throttling counter belongs to: an address as the throttler normalises it (an IPv6
+ * address by its /64, as one subscriber's prefix). The guard and `LoginFailures` both use this,
+ * so a failure lands on the counter the guard reads.
+ */
+export function trackerOf(ip: string): string {
+  return normalizeIp(ip, DEFAULT_IPV6_SUBNET_PREFIX);
+}
 
 /**
  * The key of a credentials counter: per route, as the throttler does by default, except where
@@ -83,15 +92,16 @@ export class LoginFailures {
    */
   async failed(ip: string | null, login: string): Promise<void> {
     if (ip === null) return;
+    const tracker = trackerOf(ip);
     const { ttlMs, authLimit } = this.config.throttle;
     const pair = createHash('sha256').update(login).digest('hex');
     await this.storage.countFailure(
       {
         throttler: LOGIN_PAIR_FAILURES,
-        key: credentialsKey(PASSWORD_LOGIN, LOGIN_PAIR_FAILURES, `${ip}-${pair}`),
+        key: credentialsKey(PASSWORD_LOGIN, LOGIN_PAIR_FAILURES, `${tracker}-${pair}`),
       },
-      { throttler: LOGIN_FAILURES, key: credentialsKey(PASSWORD_LOGIN, LOGIN_FAILURES, ip) },
-      { throttler: CREDENTIALS, key: credentialsKey(PASSWORD_LOGIN, CREDENTIALS, ip) },
+      { throttler: LOGIN_FAILURES, key: credentialsKey(PASSWORD_LOGIN, LOGIN_FAILURES, tracker) },
+      { throttler: CREDENTIALS, key: credentialsKey(PASSWORD_LOGIN, CREDENTIALS, tracker) },
       ttlMs,
       authLimit,
       ttlMs,

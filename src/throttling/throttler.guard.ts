@@ -2,6 +2,7 @@ import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { ThrottlerGuard } from '@nestjs/throttler';
 import { isIP } from 'node:net';
 import { BoundedMap } from '../common/bounded-map.js';
+import { trackerOf } from './credential-throttle.js';
 
 const REMEMBERED = 10_000;
 
@@ -22,7 +23,8 @@ export class AppThrottlerGuard extends ThrottlerGuard {
     if (ip === undefined) return super.getTracker(req);
     let tracker = this.trackers.get(ip);
     if (tracker === undefined) {
-      tracker = await super.getTracker(req);
+      // The stock normalisation, through the one function the login's failure counting uses too.
+      tracker = trackerOf(ip);
       this.trackers.set(ip, tracker);
     }
     return tracker;

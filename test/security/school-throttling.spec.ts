@@ -175,4 +175,14 @@ describe('a password spray from one address', () => {
     await apiLogin(attacker, victims[SPRAYED - 3], 'Leto#2026spray').expect(401);
     await apiLogin(attacker, victims[SPRAYED - 4], STRONG_PASSWORD).expect(200);
   }, 180_000);
+
+  it('counts a spray from one IPv6 /64 as one address, whatever host part each guess comes from', async () => {
+    const victims = await accounts(FAILED_LOGINS_PER_MINUTE + 1, 'victim6');
+    const statuses: number[] = [];
+    for (const [i, login] of victims.entries())
+      statuses.push((await apiLogin(`2001:db8:5:6::${i + 1}`, login, 'Leto#2026spray')).status);
+    expect(statuses).toEqual([...Array<number>(FAILED_LOGINS_PER_MINUTE).fill(401), 429]);
+    // Another /64 is another address.
+    await apiLogin('2001:db8:5:7::1', victims[0], STRONG_PASSWORD).expect(200);
+  }, 60_000);
 });
