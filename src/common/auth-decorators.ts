@@ -6,7 +6,7 @@ import { type User } from '../identity/user.entity.js';
 import { type AuthMethod, type Session } from '../sessions/session.entity.js';
 
 /** How a handler is reached. Every route states one; the route inventory test enforces it. */
-export type AccessDecision = 'public' | 'authenticated';
+export type AccessDecision = 'public' | 'page' | 'authenticated';
 
 /** Anyone may call the route. */
 export const Public = Reflector.createDecorator<void, 'public'>({ transform: () => 'public' });
@@ -14,6 +14,25 @@ export const Public = Reflector.createDecorator<void, 'public'>({ transform: () 
 export const Authenticated = Reflector.createDecorator<void, 'authenticated'>({
   transform: () => 'authenticated',
 });
+/**
+ * A page for a signed-in person: the guard loads the session from the cookie (never a bearer
+ * token) and sends a browser without one to `/login?returnTo=…` instead of answering 401 JSON.
+ * `returnTo` is where the login comes back to; by default the path asked for (right for GET pages,
+ * while a form names the page it belongs to).
+ */
+export const Page = Reflector.createDecorator<PageOptions | void, PageOptions>({
+  transform: (options) => options ?? {},
+});
+export interface PageOptions {
+  returnTo?: string;
+}
+/**
+ * A server-rendered form post: the guard refuses another origin first (403
+ * `cross_origin_request`), before anything else is looked at; the form token is then checked and
+ * a stale form answered by the controller's `staleForm` hook (FormTokenInterceptor). On a @Page()
+ * route the session is required between the two, as the handlers did by hand.
+ */
+export const FormPost = Reflector.createDecorator<void, true>({ transform: () => true });
 /** Marks credential-guessing targets (login, registration): they share a stricter per-IP limit. */
 export const CredentialEndpoint = Reflector.createDecorator<void, true>({ transform: () => true });
 /**
@@ -28,6 +47,7 @@ export function accessDecision(
 ): AccessDecision | undefined {
   const targets = [context.getHandler(), context.getClass()];
   if (reflector.getAllAndOverride(Public, targets)) return 'public';
+  if (reflector.getAllAndOverride(Page, targets)) return 'page';
   if (reflector.getAllAndOverride(Authenticated, targets)) return 'authenticated';
   return undefined;
 }
@@ -78,7 +98,7 @@ declare module 'express' {
   }
 }
 
-/** The authenticated caller; only valid on routes that are not @Public(). */
+/** The authenticated caller (on a @Page(), by its cookie); only valid on routes that are not @Public(). */
 export const CurrentAuth = createParamDecorator(
   (_: unknown, context: ExecutionContext): AuthContext => {
     const request = context.switchToHttp().getRequest<Request>();

@@ -24,6 +24,21 @@ export class DomainError extends Error {
   }
 }
 
+/**
+ * A page asked for without a session: not an error to show but a way to the login page, which
+ * comes back to `returnTo` (a local path) afterwards. The exception filter answers it with 303.
+ */
+export class LoginRequired extends Error {
+  constructor(readonly returnTo: string) {
+    super('login required');
+    this.name = 'LoginRequired';
+  }
+
+  get location(): string {
+    return `/login?${new URLSearchParams({ returnTo: this.returnTo }).toString()}`;
+  }
+}
+
 export class ValidationFailedError extends DomainError {
   constructor(errors: FieldErrors) {
     super(

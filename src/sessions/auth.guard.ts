@@ -1,15 +1,18 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { type Request } from 'express';
-import { accessDecision } from '../common/auth-decorators.js';
-import { Errors } from '../common/errors.js';
+import { accessDecision, FormPost, Page } from '../common/auth-decorators.js';
+import { Errors, LoginRequired } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
 import { assertSameOrigin } from './same-origin.js';
 import { SessionService } from './session.service.js';
 
 /**
- * The one global guard. Routes are denied unless marked @Public(); every other route needs a live
- * session, proved by the session cookie or by an access token whose session is still live.
+ * The one global guard. Routes are denied unless marked @Public(); a @Page() needs a live session
+ * from the cookie (a browser without one is sent to the login page); every other route needs a
+ * live session, proved by the session cookie or by an access token whose session is still live.
+ * A @FormPost() from another origin is refused before any of that (the form token is checked
+ * next, by FormTokenInterceptor, which can show the stale form again).
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -21,8 +24,23 @@ export class AuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return false;
-    if (accessDecision(this.reflector, context) === 'public') return true;
     const request = context.switchToHttp().getRequest<Request>();
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride(FormPost, targets)) {
+      assertSameOrigin(request, this.config.publicUrl);
+    }
+    const decision = accessDecision(this.reflector, context);
+    if (decision === 'public') return true;
+    if (decision === 'page') {
+      const auth = await this.sessions.fromCookieAuth(request);
+      if (!auth) {
+        const page = this.reflector.getAllAndOverride(Page, targets);
+        throw new LoginRequired(page.returnTo ?? request.path);
+      }
+      assertSameOrigin(request, this.config.publicUrl);
+      request.auth = auth;
+      return true;
+    }
     const auth = await this.sessions.authenticate(request);
     if (!auth) throw Errors.unauthenticated();
     if (auth.via === 'cookie') assertSameOrigin(request, this.config.publicUrl);

@@ -294,10 +294,18 @@ export class SessionService {
     return claims;
   }
 
+  /**
+   * The caller as the browser's session cookie proves it (its idle expiry extended), if any; a
+   * bearer token is not looked at. Pages are reached this way only.
+   */
+  async fromCookieAuth(request: Request): Promise<AuthContext | null> {
+    const token = readSessionCookie(request, this.config);
+    return token ? this.byToken(token) : null;
+  }
+
   /** The live session of the browser's session cookie (its idle expiry extended), if any. */
   async fromCookie(request: Request): Promise<Session | null> {
-    const token = readSessionCookie(request, this.config);
-    return token ? ((await this.byToken(token))?.session ?? null) : null;
+    return (await this.fromCookieAuth(request))?.session ?? null;
   }
 
   /** The live session an access token names; access tokens die with their session. */

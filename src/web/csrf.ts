@@ -64,7 +64,8 @@ export class Csrf {
     return this.valid(request, submitted);
   }
 
-  private valid(request: Request, submitted: unknown): boolean {
+  /** Whether a submitted form token is the browser's (constant-time). */
+  valid(request: Request, submitted: unknown): boolean {
     const cookie: unknown = (request.cookies as Record<string, unknown> | undefined)?.[
       this.cookieName
     ];

@@ -3,6 +3,12 @@
 import { SESSION_NOTICES } from '../sessions/sessions.texts.js';
 
 export const STALE_FORM = 'Страница устарела. Проверьте данные и отправьте форму ещё раз.';
+/** A stale form of a page that has no way to show itself again. */
+export const STALE_PAGE = {
+  title: 'Страница устарела',
+  paragraphs: ['Обновите страницу и отправьте форму ещё раз.'],
+  links: [{ href: '/', text: 'На главную' }],
+};
 
 /** Notices shown after a redirect: the query names a key, never the text itself. */
 export const ACCOUNT_NOTICES = {

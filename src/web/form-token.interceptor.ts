@@ -1,0 +1,84 @@
+import {
+  type CallHandler,
+  type ExecutionContext,
+  Injectable,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { ModuleRef, Reflector } from '@nestjs/core';
+import { type Request, type Response } from 'express';
+import { type Observable, of } from 'rxjs';
+import { type AuthContext, FormPost } from '../common/auth-decorators.js';
+import { Csrf } from './csrf.js';
+import { PageRenderer } from './page-renderer.js';
+import { STALE_PAGE } from './web.texts.js';
+
+/** What a controller is told about a form whose token did not match, to show it again. */
+export interface StaleForm {
+  request: Request;
+  response: Response;
+  /** The signed-in caller on a @Page() form; null on an anonymous one. */
+  auth: AuthContext | null;
+  /** The handler the form was posted to, for a controller with several forms. */
+  handler: string;
+  /** A field of the posted form as the browser sent it (not yet validated), if it is a string. */
+  readonly field: (name: string) => string | undefined;
+}
+
+/** A controller whose forms re-render themselves (status 403, with STALE_FORM) when stale. */
+export interface StaleFormPage {
+  staleForm(form: StaleForm): Promise<void> | void;
+}
+
+function hasHook(controller: unknown): controller is StaleFormPage {
+  return (
+    typeof controller === 'object' &&
+    controller !== null &&
+    typeof (controller as Partial<StaleFormPage>).staleForm === 'function'
+  );
+}
+
+/**
+ * The form-token step of every @FormPost(), after the guard (Origin, then the session of a page):
+ * the double-submit token must match the browser's cookie, or the handler is not run and the
+ * controller's `staleForm` hook answers (a generic «Страница устарела» page without one).
+ */
+@Injectable()
+export class FormTokenInterceptor implements NestInterceptor {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly csrf: Csrf,
+    private readonly pages: PageRenderer,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    if (
+      context.getType() !== 'http' ||
+      !this.reflector.getAllAndOverride(FormPost, [context.getHandler(), context.getClass()])
+    ) {
+      return next.handle();
+    }
+    const request = context.switchToHttp().getRequest<Request>();
+    const response = context.switchToHttp().getResponse<Response>();
+    const body: unknown = request.body;
+    const field = (name: string): string | undefined => {
+      const value: unknown =
+        typeof body === 'object' && body !== null && Object.hasOwn(body, name)
+          ? (body as Record<string, unknown>)[name]
+          : undefined;
+      return typeof value === 'string' ? value : undefined;
+    };
+    if (this.csrf.valid(request, field('csrf'))) return next.handle();
+    const controller: unknown = this.moduleRef.get(context.getClass(), { strict: false });
+    const stale: StaleForm = {
+      request,
+      response,
+      auth: request.auth ?? null,
+      handler: context.getHandler().name,
+      field,
+    };
+    if (hasHook(controller)) await controller.staleForm(stale);
+    else this.pages.send(response, 403, 'message', STALE_PAGE);
+    return of(undefined);
+  }
+}
