@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RequestMethod } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import request from 'supertest';
-import { Authenticated, Public } from '../src/common/auth-decorators.js';
+import { Authenticated, Page, Public } from '../src/common/auth-decorators.js';
 import { PosAreaMetadata } from '../src/pos/pos-area.guard.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { mappedRoutes } from './support/routes.js';
@@ -11,7 +11,7 @@ import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 interface Route {
   method: string;
   path: string;
-  decision: 'public' | 'authenticated' | 'pos:admin' | 'pos:backoffice' | 'none';
+  decision: 'public' | 'page' | 'authenticated' | 'pos:admin' | 'pos:backoffice' | 'none';
 }
 
 /** Every controller handler Nest mapped, with the access decision its decorators state. */
@@ -21,11 +21,13 @@ function routesOf(t: TestApp): Route[] {
     const area = reflector.getAllAndOverride(PosAreaMetadata, targets);
     const decision: Route['decision'] = reflector.getAllAndOverride(Public, targets)
       ? 'public'
-      : reflector.getAllAndOverride(Authenticated, targets)
-        ? area
-          ? `pos:${area}`
-          : 'authenticated'
-        : 'none';
+      : reflector.getAllAndOverride(Page, targets)
+        ? 'page'
+        : reflector.getAllAndOverride(Authenticated, targets)
+          ? area
+            ? `pos:${area}`
+            : 'authenticated'
+          : 'none';
     return { method: RequestMethod[method], path, decision };
   });
 }
@@ -62,20 +64,24 @@ const EXPECTED: Route[] = [
   // The login page and its form (double-submit token and Origin check, credential throttle).
   { method: 'GET', path: '/login', decision: 'public' },
   { method: 'POST', path: '/login', decision: 'public' },
-  // /pos checks the session cookie itself (a browser is sent to /login, not given a 401).
-  { method: 'GET', path: '/pos', decision: 'public' },
-  { method: 'POST', path: '/pos/confirmation', decision: 'public' },
+  // Pages for a signed-in person: the guard takes the session from the cookie (a browser without
+  // one is sent to /login, not given a 401); their forms are checked for Origin and form token.
+  { method: 'GET', path: '/pos', decision: 'page' },
+  { method: 'POST', path: '/pos/confirmation', decision: 'page' },
+  { method: 'GET', path: '/account', decision: 'page' },
+  { method: 'POST', path: '/account', decision: 'page' },
+  { method: 'POST', path: '/account/gosuslugi/unlink', decision: 'page' },
+  { method: 'POST', path: '/account/sessions/:id/end', decision: 'page' },
+  { method: 'POST', path: '/account/sessions/end-others', decision: 'page' },
+  { method: 'POST', path: '/account/email/resend', decision: 'page' },
+  // Anyone: the front door sends a visitor to /login or /account; «Выйти» clears the cookie of an
+  // ended session too (its form token is checked while a session is signed in).
+  { method: 'GET', path: '/', decision: 'public' },
+  { method: 'POST', path: '/logout', decision: 'public' },
   // The other pages do the same: a session from the cookie (or a redirect to /login), the form
   // token and the Origin check on every POST, and the same services (and scope checks) as the API.
-  { method: 'GET', path: '/', decision: 'public' },
   { method: 'GET', path: '/register', decision: 'public' },
   { method: 'POST', path: '/register', decision: 'public' },
-  { method: 'GET', path: '/account', decision: 'public' },
-  { method: 'POST', path: '/account', decision: 'public' },
-  { method: 'POST', path: '/account/gosuslugi/unlink', decision: 'public' },
-  { method: 'POST', path: '/account/sessions/:id/end', decision: 'public' },
-  { method: 'POST', path: '/account/sessions/end-others', decision: 'public' },
-  { method: 'POST', path: '/logout', decision: 'public' },
   { method: 'GET', path: '/pos/admin', decision: 'public' },
   { method: 'POST', path: '/pos/admin/members', decision: 'public' },
   { method: 'POST', path: '/pos/admin/members/:id/:action', decision: 'public' },
@@ -84,7 +90,6 @@ const EXPECTED: Route[] = [
   { method: 'POST', path: '/pos/admin/members/:id/sessions/end', decision: 'public' },
   { method: 'POST', path: '/pos/admin/organization', decision: 'public' },
   { method: 'POST', path: '/pos/admin/widget', decision: 'public' },
-  { method: 'POST', path: '/account/email/resend', decision: 'public' },
   // Recovery and verification: the link token is the credential; the request answers alike for
   // every identifier; all are credential-throttled.
   { method: 'POST', path: '/api/v1/auth/recovery', decision: 'public' },
@@ -145,7 +150,7 @@ describe('route inventory', () => {
 
   it('refuses every non-public route without credentials, with 401 unauthenticated', async () => {
     const closed = routesOf(t)
-      .filter((route) => route.decision !== 'public')
+      .filter((route) => route.decision !== 'public' && route.decision !== 'page')
       .map((route) => ({
         ...route,
         path: route.path.replace(':id', '00000000-0000-4000-8000-000000000000'),

@@ -7,7 +7,13 @@ import { EmailVerification } from '../accounts/email-verification.service.js';
 import { ChangePasswordDto } from '../accounts/dto/change-password.dto.js';
 import { UpdateProfileDto } from '../accounts/dto/update-profile.dto.js';
 import { checkPassword, describePolicy } from '../accounts/password-policy.js';
-import { Public } from '../common/auth-decorators.js';
+import {
+  type AuthContext,
+  CurrentAuth,
+  FormPost,
+  Page,
+  Public,
+} from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
@@ -22,6 +28,7 @@ import { SessionManagement } from '../sessions/session-management.service.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { Csrf, CsrfFormDto } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
+import { type StaleForm, type StaleFormPage } from './form-token.interceptor.js';
 import { PageSessions } from './page-session.js';
 import { sessionRow } from './session-rows.js';
 import { ACCOUNT_NOTICES, noticeOf, type Notice, STALE_FORM } from './web.texts.js';
@@ -95,7 +102,7 @@ interface AccountView {
 /** «Личный кабинет» (/account), the way out (/logout) and the front door (/). */
 @ApiExcludeController()
 @Controller()
-export class AccountPageController {
+export class AccountPageController implements StaleFormPage {
   constructor(
     private readonly accounts: AccountsService,
     private readonly verification: EmailVerification,
@@ -108,6 +115,7 @@ export class AccountPageController {
     private readonly sessions: SessionManagement,
   ) {}
 
+  /** Anyone: the cabinet for a signed-in person, the login page for anyone else. */
   @Get()
   @Public()
   async home(@Req() request: Request, @Res() response: Response): Promise<void> {
@@ -115,15 +123,14 @@ export class AccountPageController {
   }
 
   @Get('account')
-  @Public()
+  @Page()
   async page(
     @Req() request: Request,
     @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
     @Query('notice') notice: unknown,
     @Query('gosuslugi') gosuslugi: unknown,
   ): Promise<void> {
-    const session = await this.pageSessions.require(request, response, '/account');
-    if (!session) return;
     await this.render(request, response, session, {
       status: 200,
       notice: noticeOf(ACCOUNT_NOTICES, gosuslugi === 'linked' ? 'linked' : notice),
@@ -132,25 +139,17 @@ export class AccountPageController {
 
   /** «Сохранить»: phone and e-mail, and the password when its fields are filled in. */
   @Post('account')
-  @Public()
+  @Page({ returnTo: '/account' })
+  @FormPost()
   async save(
     @Req() request: Request,
     @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
     @Body() form: AccountFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    const fresh = this.csrf.checkForm(request, form.csrf);
-    const session = await this.pageSessions.require(request, response, '/account');
-    if (!session) return;
     const user = session.user;
     const values = { phone: form.phone ?? '', email: form.email ?? '' };
-    if (!fresh) {
-      return this.render(request, response, session, {
-        status: 403,
-        values,
-        notice: { kind: 'error', text: STALE_FORM },
-      });
-    }
     // Only what the person changed goes to the service; an emptied field removes the value.
     const changes: Record<string, unknown> = {};
     const phone = values.phone.trim();
@@ -253,85 +252,93 @@ export class AccountPageController {
 
   /** «Отправить письмо ещё раз» for the pending address. */
   @Post('account/email/resend')
-  @Public()
+  @Page({ returnTo: '/account' })
+  @FormPost()
   resendVerification(
     @Req() request: Request,
     @Res() response: Response,
-    @Body() form: CsrfFormDto,
+    @CurrentAuth() { session }: AuthContext,
+    @Body() _form: CsrfFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    return this.act(request, response, form, '/account?notice=verification_sent', (session) =>
+    return this.act(request, response, session, '/account?notice=verification_sent', () =>
       this.verification.resend(session.user, client, session),
     );
   }
 
   @Post('account/gosuslugi/unlink')
-  @Public()
+  @Page({ returnTo: '/account' })
+  @FormPost()
   unlink(
     @Req() request: Request,
     @Res() response: Response,
-    @Body() form: CsrfFormDto,
+    @CurrentAuth() { session }: AuthContext,
+    @Body() _form: CsrfFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    return this.act(request, response, form, '/account?notice=unlinked#gosuslugi', (session) =>
+    return this.act(request, response, session, '/account?notice=unlinked#gosuslugi', () =>
       this.gosuslugi.unlink(session, client),
     );
   }
 
   /** «Завершить» beside each of the «Активные сеансы» but the current one (that is «Выйти»). */
   @Post('account/sessions/:id/end')
-  @Public()
+  @Page({ returnTo: '/account' })
+  @FormPost()
   endSession(
     @Req() request: Request,
     @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
     @Param('id') id: string,
-    @Body() form: CsrfFormDto,
+    @Body() _form: CsrfFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    return this.act(request, response, form, '/account?notice=session_ended#sessions', (session) =>
+    return this.act(request, response, session, '/account?notice=session_ended#sessions', () =>
       this.sessions.endOwn(session, id, client).then(() => undefined),
     );
   }
 
   @Post('account/sessions/end-others')
-  @Public()
+  @Page({ returnTo: '/account' })
+  @FormPost()
   endOtherSessions(
     @Req() request: Request,
     @Res() response: Response,
-    @Body() form: CsrfFormDto,
+    @CurrentAuth() { session }: AuthContext,
+    @Body() _form: CsrfFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
     return this.act(
       request,
       response,
-      form,
+      session,
       '/account?notice=other_sessions_ended#sessions',
-      (session) => this.sessions.endOthers(session, client).then(() => undefined),
+      () => this.sessions.endOthers(session, client).then(() => undefined),
     );
   }
 
-  /**
-   * A one-button form of the cabinet: our Origin, a session, the form token, then the action;
-   * its refusal is shown as a notice on the page.
-   */
+  /** A stale form of the cabinet: the page again, with what was typed into «Сохранить». */
+  async staleForm({ request, response, auth, handler, field }: StaleForm): Promise<void> {
+    if (!auth) throw new Error('a cabinet form without a session');
+    await this.render(request, response, auth.session, {
+      status: 403,
+      ...(handler === 'save' && {
+        values: { phone: field('phone') ?? '', email: field('email') ?? '' },
+      }),
+      notice: { kind: 'error', text: STALE_FORM },
+    });
+  }
+
+  /** A one-button form of the cabinet: the action; its refusal is shown as a notice on the page. */
   private async act(
     request: Request,
     response: Response,
-    form: CsrfFormDto,
+    session: Session,
     done: string,
-    action: (session: Session) => Promise<void>,
+    action: () => Promise<void>,
   ): Promise<void> {
-    const fresh = this.csrf.checkForm(request, form.csrf);
-    const session = await this.pageSessions.require(request, response, '/account');
-    if (!session) return;
-    if (!fresh) {
-      return this.render(request, response, session, {
-        status: 403,
-        notice: { kind: 'error', text: STALE_FORM },
-      });
-    }
     try {
-      await action(session);
+      await action();
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       return this.render(request, response, session, {
@@ -345,6 +352,10 @@ export class AccountPageController {
     response.redirect(303, done);
   }
 
+  /**
+   * Anyone may post «Выйти» (an ended session still clears its cookie), so it is public and checks
+   * its form itself: a stale one is refused only while someone is signed in.
+   */
   @Post('logout')
   @Public()
   async logout(

@@ -2,13 +2,13 @@ import { Body, Controller, Get, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
-import { Public } from '../common/auth-decorators.js';
+import { type AuthContext, CurrentAuth, FormPost, Page } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { ConfirmationService } from '../pos/confirmation.service.js';
 import { STATUS_NAMES } from '../pos/pos.texts.js';
-import { SessionService } from '../sessions/session.service.js';
 import { Csrf } from './csrf.js';
+import { type StaleForm, type StaleFormPage } from './form-token.interceptor.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
 import { STALE_FORM } from './web.texts.js';
@@ -35,35 +35,34 @@ export class ConfirmationFormDto {
 /** /pos: the person's organisation accounts and, until confirmed, the two first-login boxes. */
 @ApiExcludeController()
 @Controller('pos')
-export class PosPageController {
+export class PosPageController implements StaleFormPage {
   constructor(
     private readonly confirmation: ConfirmationService,
-    private readonly sessions: SessionService,
     private readonly pages: PageRenderer,
     private readonly csrf: Csrf,
     private readonly pageSessions: PageSessions,
   ) {}
 
   @Get()
-  @Public()
-  async page(@Req() request: Request, @Res() response: Response): Promise<void> {
-    const session = await this.sessions.fromCookie(request);
-    if (!session) return response.redirect(303, '/login?returnTo=%2Fpos');
+  @Page()
+  async page(
+    @Req() request: Request,
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+  ): Promise<void> {
     await this.render(request, response, session, 200);
   }
 
   @Post('confirmation')
-  @Public()
+  @Page({ returnTo: '/pos' })
+  @FormPost()
   async confirm(
     @Req() request: Request,
     @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
     @Body() form: ConfirmationFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    const fresh = this.csrf.checkForm(request, form.csrf);
-    const session = await this.sessions.fromCookie(request);
-    if (!session) return response.redirect(303, '/login?returnTo=%2Fpos');
-    if (!fresh) return this.render(request, response, session, 403, STALE_FORM);
     try {
       await this.confirmation.confirm(
         session.user,
@@ -79,6 +78,11 @@ export class PosPageController {
       return this.render(request, response, session, error.status, error.message);
     }
     response.redirect(303, '/pos');
+  }
+
+  async staleForm({ request, response, auth }: StaleForm): Promise<void> {
+    if (!auth) throw new Error('a /pos form without a session');
+    await this.render(request, response, auth.session, 403, STALE_FORM);
   }
 
   private async render(
