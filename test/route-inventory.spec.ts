@@ -78,18 +78,18 @@ const EXPECTED: Route[] = [
   // ended session too (its form token is checked while a session is signed in).
   { method: 'GET', path: '/', decision: 'public' },
   { method: 'POST', path: '/logout', decision: 'public' },
-  // The other pages do the same: a session from the cookie (or a redirect to /login), the form
-  // token and the Origin check on every POST, and the same services (and scope checks) as the API.
+  // Registration: for anyone without an account (a signed-in visitor is sent to /account).
   { method: 'GET', path: '/register', decision: 'public' },
   { method: 'POST', path: '/register', decision: 'public' },
-  { method: 'GET', path: '/pos/admin', decision: 'public' },
-  { method: 'POST', path: '/pos/admin/members', decision: 'public' },
-  { method: 'POST', path: '/pos/admin/members/:id/:action', decision: 'public' },
+  // «Администрирование ЛКО» as pages: the same services (and scope checks) as the API.
+  { method: 'GET', path: '/pos/admin', decision: 'page' },
+  { method: 'POST', path: '/pos/admin/members', decision: 'page' },
+  { method: 'POST', path: '/pos/admin/members/:id/:action', decision: 'page' },
   // A member's «Активные сеансы» and «Завершить все сеансы»: MemberSessions decides, as for the API.
-  { method: 'GET', path: '/pos/admin/members/:id/sessions', decision: 'public' },
-  { method: 'POST', path: '/pos/admin/members/:id/sessions/end', decision: 'public' },
-  { method: 'POST', path: '/pos/admin/organization', decision: 'public' },
-  { method: 'POST', path: '/pos/admin/widget', decision: 'public' },
+  { method: 'GET', path: '/pos/admin/members/:id/sessions', decision: 'page' },
+  { method: 'POST', path: '/pos/admin/members/:id/sessions/end', decision: 'page' },
+  { method: 'POST', path: '/pos/admin/organization', decision: 'page' },
+  { method: 'POST', path: '/pos/admin/widget', decision: 'page' },
   // Recovery and verification: the link token is the credential; the request answers alike for
   // every identifier; all are credential-throttled.
   { method: 'POST', path: '/api/v1/auth/recovery', decision: 'public' },

@@ -22,7 +22,7 @@ import {
   MaxLength,
 } from 'class-validator';
 import { type Request, type Response } from 'express';
-import { Public } from '../common/auth-decorators.js';
+import { type AuthContext, CurrentAuth, FormPost, Page } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
@@ -38,6 +38,7 @@ import { WIDGET_VARIANTS, WidgetDto, WidgetService } from '../pos/widget.service
 import { type SessionResponse } from '../sessions/dto/session.response.js';
 import { type Session } from '../sessions/session.entity.js';
 import { Csrf } from './csrf.js';
+import { type StaleForm, type StaleFormPage } from './form-token.interceptor.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
 import { sessionRow } from './session-rows.js';
@@ -149,6 +150,14 @@ const ACTIONS = {
 } as const;
 type Action = keyof typeof ACTIONS;
 
+/** The tab each form is on, to show it again when it is stale. */
+const STALE_FORM_TABS: Partial<Record<string, Tab>> = {
+  add: 'add',
+  endMemberSessions: 'members',
+  updateOrganization: 'data',
+  widget: 'widget',
+};
+
 interface AdminView {
   status: number;
   tab: Tab;
@@ -183,7 +192,7 @@ function emptyToUndefined(value: string | null | undefined): string | undefined 
  */
 @ApiExcludeController()
 @Controller('pos/admin')
-export class PosAdminPageController {
+export class PosAdminPageController implements StaleFormPage {
   constructor(
     private readonly organizations: OrganizationsService,
     private readonly members: MembersService,
@@ -197,16 +206,15 @@ export class PosAdminPageController {
   ) {}
 
   @Get()
-  @Public()
+  @Page()
   async page(
     @Req() request: Request,
     @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
     @Query('org') org: unknown,
     @Query('tab') tab: unknown,
     @Query('notice') notice: unknown,
   ): Promise<void> {
-    const session = await this.pageSessions.require(request, response, '/pos/admin');
-    if (!session) return;
     await this.render(request, response, session, {
       status: 200,
       tab: ADMIN_TABS.includes(tab as Tab) ? (tab as Tab) : 'members',
@@ -217,15 +225,15 @@ export class PosAdminPageController {
 
   /** «Добавить пользователя». */
   @Post('members')
-  @Public()
+  @Page({ returnTo: '/pos/admin' })
+  @FormPost()
   async add(
     @Req() request: Request,
     @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
     @Body() form: AddMemberFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    const session = await this.formSession(request, response, form, 'add');
-    if (!session) return;
     const values = { ...form, roles: form.roles ?? [] };
     try {
       const dto = await validatePayload(AddMemberDto, {
@@ -250,10 +258,12 @@ export class PosAdminPageController {
 
   /** «Отправить повторно», «В архив», «Восстановить». */
   @Post('members/:id/:action')
-  @Public()
+  @Page({ returnTo: '/pos/admin' })
+  @FormPost()
   async memberAction(
     @Req() request: Request,
     @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
     @Param('id', ID) id: string,
     @Param('action') action: string,
     @Body() form: MemberActionFormDto,
@@ -261,8 +271,6 @@ export class PosAdminPageController {
   ): Promise<void> {
     if (!Object.hasOwn(ACTIONS, action)) return this.notFound(response);
     const { notice, tab } = ACTIONS[action as Action];
-    const session = await this.formSession(request, response, form, tab);
-    if (!session) return;
     let member: MemberResponse;
     try {
       member =
@@ -286,16 +294,15 @@ export class PosAdminPageController {
    * the account in the subtree, and every live account of the person too).
    */
   @Get('members/:id/sessions')
-  @Public()
+  @Page()
   async memberSessionsPage(
     @Req() request: Request,
     @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
     @Param('id', ID) id: string,
     @Query('notice') notice: unknown,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    const session = await this.pageSessions.require(request, response, memberSessionsUrl(id));
-    if (!session) return;
     let overview: AdminView['memberSessions'];
     try {
       overview = await this.memberSessions.overview(session.user, session.id, id, client);
@@ -313,16 +320,16 @@ export class PosAdminPageController {
 
   /** «Завершить все сеансы» of a member's person (`DELETE /api/v1/pos/members/:id/sessions`). */
   @Post('members/:id/sessions/end')
-  @Public()
+  @Page({ returnTo: '/pos/admin' })
+  @FormPost()
   async endMemberSessions(
     @Req() request: Request,
     @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
     @Param('id', ID) id: string,
     @Body() form: MemberActionFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    const session = await this.formSession(request, response, form, 'members');
-    if (!session) return;
     try {
       await this.memberSessions.endAll(session.user, id, client);
     } catch (error) {
@@ -335,15 +342,15 @@ export class PosAdminPageController {
   }
 
   @Post('organization')
-  @Public()
+  @Page({ returnTo: '/pos/admin' })
+  @FormPost()
   async updateOrganization(
     @Req() request: Request,
     @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
     @Body() form: OrganizationDataFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    const session = await this.formSession(request, response, form, 'data');
-    if (!session) return;
     try {
       const dto = await validatePayload(UpdateOrganizationDto, {
         name: form.name,
@@ -362,15 +369,15 @@ export class PosAdminPageController {
 
   /** The widget generator: the code for the official site, ending in the ЛКО number. */
   @Post('widget')
-  @Public()
+  @Page({ returnTo: '/pos/admin' })
+  @FormPost()
   async widget(
     @Req() request: Request,
     @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
     @Body() form: WidgetFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    const session = await this.formSession(request, response, form, 'widget');
-    if (!session) return;
     try {
       const dto = await validatePayload(WidgetDto, {
         variant: form.variant,
@@ -388,24 +395,23 @@ export class PosAdminPageController {
     response.redirect(303, `${adminUrl(form.organizationId, 'widget')}#widget-code`);
   }
 
-  /** Same origin, a session and the form token; otherwise the page (or login) answers instead. */
-  private async formSession(
-    request: Request,
-    response: Response,
-    form: OrganizationFormDto,
-    tab: Tab,
-  ): Promise<Session | null> {
-    const fresh = this.csrf.checkForm(request, form.csrf);
-    const session = await this.pageSessions.require(request, response, '/pos/admin');
-    if (!session) return null;
-    if (fresh) return session;
-    await this.render(request, response, session, {
+  /** A stale form: the tab it was posted from again, in its organisation. */
+  async staleForm({ request, response, auth, handler, field }: StaleForm): Promise<void> {
+    if (!auth) throw new Error('an administration form without a session');
+    let tab: Tab;
+    if (handler === 'memberAction') {
+      const action = String(request.params.action);
+      if (!Object.hasOwn(ACTIONS, action)) return this.notFound(response);
+      tab = ACTIONS[action as Action].tab;
+    } else {
+      tab = STALE_FORM_TABS[handler] ?? 'members';
+    }
+    await this.render(request, response, auth.session, {
       status: 403,
       tab,
-      organizationId: form.organizationId,
+      organizationId: field('organizationId'),
       notice: { kind: 'error', text: STALE_FORM },
     });
-    return null;
   }
 
   private async failed(
