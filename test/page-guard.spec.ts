@@ -127,6 +127,58 @@ describe('pages behind the guard', () => {
     }
   });
 
+  it('checks the origin and form token of every form post of the public pages too', async () => {
+    const forms = mappedRoutes(t.app)
+      .filter(
+        ({ targets }) =>
+          reflector.getAllAndOverride(FormPost, targets) === true &&
+          Boolean(reflector.getAllAndOverride(Public, targets)),
+      )
+      .map(({ path }) => concrete(path));
+    expect(forms).toEqual(expect.arrayContaining(['/login', '/register', '/forgot-password']));
+    for (const path of forms) {
+      const forged = await request(t.http)
+        .post(path)
+        .type('form')
+        .set('Origin', 'https://evil.example')
+        .send({ csrf: 'x' });
+      expect({ path, status: forged.status, code: forged.body.code }).toEqual({
+        path,
+        status: 403,
+        code: 'cross_origin_request',
+      });
+      const stale = await request(t.http)
+        .post(path)
+        .type('form')
+        .set('Accept', 'text/html')
+        .send({
+          token: 'x'.repeat(43),
+        });
+      // A recovery link that does not work is refused as such before its form is looked at.
+      expect({ path, status: stale.status }).toEqual({
+        path,
+        status: path === '/reset-password' ? 410 : 403,
+      });
+    }
+  });
+
+  it('leaves no form post of the pages unchecked: every one is a @FormPost() or checks itself', () => {
+    // These check Origin and form token in the handler, each for a reason of its own: «Выйти»
+    // also clears an ended session's cookie; the Госуслуги and invitation forms answer a stale
+    // form by starting over.
+    const ownCheck = [
+      '/logout',
+      '/auth/gosuslugi/login',
+      '/auth/gosuslugi/link/confirm',
+      '/pos/invitations/:token/accept',
+    ];
+    const unchecked = mappedRoutes(t.app)
+      .filter(({ method, path }) => method === RequestMethod.POST && !path.startsWith('/api/'))
+      .filter(({ targets }) => reflector.getAllAndOverride(FormPost, targets) !== true)
+      .map(({ path }) => path);
+    expect(unchecked.sort()).toEqual([...ownCheck].sort());
+  });
+
   it('lets a form with its token through to the handler', async () => {
     const device = await login(t, await register(t));
     const token = 'c'.repeat(43);

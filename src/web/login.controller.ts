@@ -2,7 +2,7 @@ import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
-import { CredentialEndpoint, Public, ThrottleGroup } from '../common/auth-decorators.js';
+import { CredentialEndpoint, FormPost, Public, ThrottleGroup } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
@@ -11,6 +11,7 @@ import { AuthService } from '../sessions/auth.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { SessionService } from '../sessions/session.service.js';
 import { Csrf } from './csrf.js';
+import { type StaleForm, type StaleFormPage } from './form-token.interceptor.js';
 import { PageRenderer } from './page-renderer.js';
 import { LOGIN_NOTICES, noticeOf, STALE_FORM } from './web.texts.js';
 import { PASSWORD_LOGIN } from '../throttling/credential-throttle.js';
@@ -41,7 +42,7 @@ const WRONG = 'Неверный логин или пароль';
 /** The login page (and the «enter the password again» page before linking Госуслуги). */
 @ApiExcludeController()
 @Controller('login')
-export class LoginController {
+export class LoginController implements StaleFormPage {
   constructor(
     private readonly auth: AuthService,
     private readonly sessions: SessionService,
@@ -71,6 +72,7 @@ export class LoginController {
 
   @Post()
   @Public()
+  @FormPost()
   @CredentialEndpoint()
   @ThrottleGroup(PASSWORD_LOGIN)
   async submit(
@@ -79,17 +81,8 @@ export class LoginController {
     @Body() form: LoginFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    const fresh = this.csrf.checkForm(request, form.csrf);
     const returnTo = safeReturnTo(form.returnTo) ?? DEFAULT_RETURN;
     const csrf = this.csrf.token(request, response);
-    if (!fresh) {
-      return this.render(response, 403, {
-        returnTo,
-        reauth: false,
-        csrf,
-        error: STALE_FORM,
-      });
-    }
     const current = await this.sessions.fromCookie(request);
     try {
       // Without a login: the password again for the current session, which it replaces (a new
@@ -117,6 +110,15 @@ export class LoginController {
         error: WRONG,
       });
     }
+  }
+
+  staleForm({ request, response, field }: StaleForm): void {
+    this.render(response, 403, {
+      returnTo: safeReturnTo(field('returnTo')) ?? DEFAULT_RETURN,
+      reauth: false,
+      csrf: this.csrf.token(request, response),
+      error: STALE_FORM,
+    });
   }
 
   private render(response: Response, status: number, data: object): void {

@@ -7,11 +7,12 @@ import { RecoveryRequestDto } from '../accounts/dto/account-links.dto.js';
 import { EmailVerification } from '../accounts/email-verification.service.js';
 import { describePolicy } from '../accounts/password-policy.js';
 import { RecoveryService } from '../accounts/recovery.service.js';
-import { CredentialEndpoint, Public } from '../common/auth-decorators.js';
+import { CredentialEndpoint, FormPost, Public } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
 import { Csrf } from './csrf.js';
+import { type StaleForm, type StaleFormPage } from './form-token.interceptor.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
 import { type Notice, STALE_FORM } from './web.texts.js';
@@ -71,7 +72,7 @@ function tokenInAddress(response: Response): void {
 /** «Забыли пароль?», the new-password page of a recovery link, and e-mail verification. */
 @ApiExcludeController()
 @Controller()
-export class RecoveryPageController {
+export class RecoveryPageController implements StaleFormPage {
   constructor(
     private readonly recovery: RecoveryService,
     private readonly verification: EmailVerification,
@@ -92,6 +93,7 @@ export class RecoveryPageController {
 
   @Post('forgot-password')
   @Public()
+  @FormPost()
   @CredentialEndpoint()
   async requestRecovery(
     @Req() request: Request,
@@ -99,16 +101,7 @@ export class RecoveryPageController {
     @Body() form: ForgotPasswordFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    const fresh = this.csrf.checkForm(request, form.csrf);
     const csrf = this.csrf.token(request, response);
-    if (!fresh) {
-      return this.pages.send(response, 403, 'forgot-password', {
-        csrf,
-        values: form,
-        errors: {},
-        notice: { kind: 'error', text: STALE_FORM } satisfies Notice,
-      });
-    }
     try {
       const dto = await validatePayload(RecoveryRequestDto, { identifier: form.identifier });
       await this.recovery.request(dto.identifier, client);
@@ -143,6 +136,7 @@ export class RecoveryPageController {
 
   @Post('reset-password')
   @Public()
+  @FormPost()
   @CredentialEndpoint()
   async reset(
     @Req() request: Request,
@@ -151,12 +145,8 @@ export class RecoveryPageController {
     @Client() client: ClientInfo,
   ): Promise<void> {
     tokenInAddress(response);
-    const fresh = this.csrf.checkForm(request, form.csrf);
     const found = await this.recovery.lookup(form.token);
     if (found.kind === 'refused') return this.linkRefused(response, found.error, 'recovery');
-    if (!fresh) {
-      return this.renderReset(request, response, 403, form.token, found, {}, STALE_FORM);
-    }
     try {
       await this.recovery.reset(form.token, form.password, form.passwordRepeat, client, {
         keepGosuslugi: form.keepGosuslugi === '1',
@@ -194,6 +184,7 @@ export class RecoveryPageController {
 
   @Post('verify-email')
   @Public()
+  @FormPost()
   @CredentialEndpoint()
   async verify(
     @Req() request: Request,
@@ -202,13 +193,6 @@ export class RecoveryPageController {
     @Client() client: ClientInfo,
   ): Promise<void> {
     tokenInAddress(response);
-    const fresh = this.csrf.checkForm(request, form.csrf);
-    if (!fresh) {
-      return this.pages.send(response, 403, 'message', {
-        title: 'Страница устарела',
-        paragraphs: ['Откройте ссылку из письма ещё раз.'],
-      });
-    }
     let verified: { userId: string; email: string };
     try {
       verified = await this.verification.verify(form.token, client);
@@ -227,6 +211,29 @@ export class RecoveryPageController {
         `Адрес ${email} подтверждён. Теперь на него приходят уведомления, и по нему можно восстановить пароль.`,
       ],
       links: [{ href: '/login', text: 'Войти' }],
+    });
+  }
+
+  /** A stale form of these pages, shown again (a recovery link that no longer works says so). */
+  async staleForm({ request, response, handler, field }: StaleForm): Promise<void> {
+    if (handler === 'requestRecovery') {
+      return this.pages.send(response, 403, 'forgot-password', {
+        csrf: this.csrf.token(request, response),
+        values: { identifier: field('identifier') },
+        errors: {},
+        notice: { kind: 'error', text: STALE_FORM } satisfies Notice,
+      });
+    }
+    tokenInAddress(response);
+    if (handler === 'reset') {
+      const token = field('token') ?? '';
+      const found = await this.recovery.lookup(token);
+      if (found.kind === 'refused') return this.linkRefused(response, found.error, 'recovery');
+      return this.renderReset(request, response, 403, token, found, {}, STALE_FORM);
+    }
+    this.pages.send(response, 403, 'message', {
+      title: 'Страница устарела',
+      paragraphs: ['Откройте ссылку из письма ещё раз.'],
     });
   }
 

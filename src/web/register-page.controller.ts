@@ -5,7 +5,7 @@ import { type Request, type Response } from 'express';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { RegisterAccountDto } from '../accounts/dto/register-account.dto.js';
 import { checkPassword, describePolicy } from '../accounts/password-policy.js';
-import { CredentialEndpoint, Public, ThrottleGroup } from '../common/auth-decorators.js';
+import { CredentialEndpoint, FormPost, Public, ThrottleGroup } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
@@ -13,6 +13,7 @@ import { AppConfig } from '../config/app-config.js';
 import { AuthService } from '../sessions/auth.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { Csrf } from './csrf.js';
+import { type StaleForm, type StaleFormPage } from './form-token.interceptor.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
 import { type Notice, STALE_FORM } from './web.texts.js';
@@ -50,7 +51,7 @@ const MISMATCH = [{ code: 'mismatch', message: 'Пароли не совпада
 /** /register: a local ЭПОС account, then straight into «Личный кабинет». */
 @ApiExcludeController()
 @Controller('register')
-export class RegisterPageController {
+export class RegisterPageController implements StaleFormPage {
   constructor(
     private readonly accounts: AccountsService,
     private readonly auth: AuthService,
@@ -69,6 +70,7 @@ export class RegisterPageController {
 
   @Post()
   @Public()
+  @FormPost()
   @CredentialEndpoint()
   @ThrottleGroup('registration')
   async submit(
@@ -77,11 +79,7 @@ export class RegisterPageController {
     @Body() form: RegisterFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    const fresh = this.csrf.checkForm(request, form.csrf);
     const values = { login: form.login, email: form.email ?? '', phone: form.phone ?? '' };
-    if (!fresh) {
-      return this.render(request, response, 403, values, {}, { kind: 'error', text: STALE_FORM });
-    }
     const payload: Record<string, unknown> = { login: form.login.trim(), password: form.password };
     if (values.email.trim()) payload.email = values.email;
     if (values.phone.trim()) payload.phone = values.phone;
@@ -109,6 +107,15 @@ export class RegisterPageController {
       kind: 'error',
       text: 'Проверьте поля, отмеченные ниже',
     });
+  }
+
+  staleForm({ request, response, field }: StaleForm): void {
+    const values = {
+      login: field('login') ?? '',
+      email: field('email') ?? '',
+      phone: field('phone') ?? '',
+    };
+    this.render(request, response, 403, values, {}, { kind: 'error', text: STALE_FORM });
   }
 
   private render(
