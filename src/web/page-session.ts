@@ -17,8 +17,9 @@ export interface Nav {
 }
 
 /**
- * The signed-in person of a page, from the session cookie. Pages are public routes that send an
- * anonymous visitor to /login (with the way back) rather than answering 401 JSON.
+ * What pages show of the signed-in person. A page that needs one is a @Page() route: the guard
+ * loads its session (or sends the browser to /login); `current` is for the public pages that only
+ * look whether someone is signed in (the front door, registration, «Выйти»).
  */
 @Injectable()
 export class PageSessions {
@@ -30,16 +31,6 @@ export class PageSessions {
 
   current(request: Request): Promise<Session | null> {
     return this.sessions.fromCookie(request);
-  }
-
-  /** The session, or a redirect to the login page that comes back to `returnTo`. */
-  async require(request: Request, response: Response, returnTo: string): Promise<Session | null> {
-    const session = await this.current(request);
-    if (!session) {
-      response.redirect(303, `/login?${new URLSearchParams({ returnTo }).toString()}`);
-      return null;
-    }
-    return session;
   }
 
   /** The header menu: who is signed in, the form token for «Выйти», the admin link. */
