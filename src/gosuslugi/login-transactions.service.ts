@@ -1,11 +1,12 @@
 import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { type CookieOptions, type Request, type Response } from 'express';
+import { type Request, type Response } from 'express';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import * as client from 'openid-client';
 import { sameSecret } from '../common/secrets.js';
 import { AppConfig } from '../config/app-config.js';
+import { cookieName, cookieOptions, readCookie } from '../sessions/cookies.js';
 import { type VerifiedIdentity } from '../identity/identity-links.service.js';
 import { LoginPurpose, LoginTransaction } from './login-transaction.entity.js';
 
@@ -26,12 +27,7 @@ export class LoginTransactions {
   ) {}
 
   private get cookieName(): string {
-    return this.config.isProduction ? '__Host-il_gosuslugi_tx' : 'il_gosuslugi_tx';
-  }
-
-  private cookieOptions(): CookieOptions {
-    // Lax, not Strict: the cookie must ride along the top-level redirect back from Госуслуги.
-    return { httpOnly: true, sameSite: 'lax', secure: this.config.session.secureCookie, path: '/' };
+    return cookieName(this.config, 'gosuslugiTransaction');
   }
 
   async begin(
@@ -65,18 +61,12 @@ export class LoginTransactions {
     await this.em.nativeDelete(LoginTransaction, { expiresAt: { $lt: now } });
     this.em.persist(transaction);
     await this.em.flush();
-    response.cookie(this.cookieName, handle, {
-      ...this.cookieOptions(),
-      maxAge: TRANSACTION_TTL_MS,
-    });
+    response.cookie(this.cookieName, handle, cookieOptions(this.config, TRANSACTION_TTL_MS));
     return transaction;
   }
 
   private handleOf(request: Request): string | null {
-    const handle: unknown = (request.cookies as Record<string, unknown> | undefined)?.[
-      this.cookieName
-    ];
-    return typeof handle === 'string' && /^[A-Za-z0-9_-]{43}$/.test(handle) ? handle : null;
+    return readCookie(request, this.config, 'gosuslugiTransaction') ?? null;
   }
 
   /** The browser's live transaction of one of `purposes`, left in place (to show a page). */
@@ -98,7 +88,7 @@ export class LoginTransactions {
     purposes: LoginPurpose[],
   ): Promise<LoginTransaction | null> {
     const handle = this.handleOf(request);
-    response.clearCookie(this.cookieName, this.cookieOptions());
+    response.clearCookie(this.cookieName, cookieOptions(this.config));
     if (!handle) return null;
     const transaction = await this.em.transactional(async (em) => {
       // The row lock makes concurrent callbacks with one handle take turns: the second finds nothing.

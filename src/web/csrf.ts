@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { IsString, MaxLength } from 'class-validator';
-import { type CookieOptions, type Request, type Response } from 'express';
+import { type Request, type Response } from 'express';
 import { randomBytes } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
 import { sameSecret } from '../common/secrets.js';
+import { cookieName, cookieOptions, readCookie } from '../sessions/cookies.js';
 import { assertSameOrigin } from '../sessions/same-origin.js';
 
 /** A form that carries nothing but its token. */
@@ -16,32 +17,23 @@ export class CsrfFormDto {
 /**
  * Double-submit token for server-rendered forms: a random value in an HttpOnly, SameSite=Lax
  * cookie and the same value in a hidden field. A forged cross-site form cannot read the cookie
- * to copy it; the Origin check (assertSameOrigin) comes first, in checkForm.
+ * to copy it. The Origin check (assertSameOrigin) comes first: in the guard for a @FormPost(), in
+ * checkForm for the few forms that check themselves.
  */
 @Injectable()
 export class Csrf {
   constructor(private readonly config: AppConfig) {}
 
-  private get cookieOptions(): CookieOptions {
-    return { httpOnly: true, sameSite: 'lax', secure: this.config.session.secureCookie, path: '/' };
-  }
-
-  private get cookieName(): string {
-    return this.config.isProduction ? '__Host-il_csrf' : 'il_csrf';
-  }
-
   /** The browser's token, made and set when it has none. */
   token(request: Request, response: Response): string {
-    const existing: unknown = (request.cookies as Record<string, unknown> | undefined)?.[
-      this.cookieName
-    ];
-    if (typeof existing === 'string' && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;
+    const existing = readCookie(request, this.config, 'csrf');
+    if (existing) return existing;
     // One new token per response, however many forms the page holds.
     const issued: unknown = response.locals.csrfToken;
     if (typeof issued === 'string') return issued;
     const token = randomBytes(32).toString('base64url');
     response.locals.csrfToken = token;
-    response.cookie(this.cookieName, token, this.cookieOptions);
+    response.cookie(cookieName(this.config, 'csrf'), token, cookieOptions(this.config));
     return token;
   }
 
@@ -51,7 +43,7 @@ export class Csrf {
    */
   rotate(response: Response): void {
     delete response.locals.csrfToken;
-    response.clearCookie(this.cookieName, this.cookieOptions);
+    response.clearCookie(cookieName(this.config, 'csrf'), cookieOptions(this.config));
   }
 
   /**
@@ -66,11 +58,7 @@ export class Csrf {
 
   /** Whether a submitted form token is the browser's (constant-time). */
   valid(request: Request, submitted: unknown): boolean {
-    const cookie: unknown = (request.cookies as Record<string, unknown> | undefined)?.[
-      this.cookieName
-    ];
-    return (
-      typeof cookie === 'string' && typeof submitted === 'string' && sameSecret(cookie, submitted)
-    );
+    const cookie = readCookie(request, this.config, 'csrf');
+    return cookie !== undefined && typeof submitted === 'string' && sameSecret(cookie, submitted);
   }
 }

@@ -1,0 +1,52 @@
+import { type CookieOptions, type Request } from 'express';
+import { type AppConfig } from '../config/app-config.js';
+
+/**
+ * Every cookie the service sets, by what it holds. In production each carries the __Host- prefix,
+ * which pins it to this origin, path / and https (RFC 6265bis); the session cookie's name comes
+ * from the configuration, which states the same rule.
+ */
+const NAMES = {
+  /** The session token (session-cookie.ts). */
+  session: 'il_session',
+  /** The double-submit form token (web/csrf.ts). */
+  csrf: 'il_csrf',
+  /** The handle of a round trip to Госуслуги (gosuslugi/login-transactions.service.ts). */
+  gosuslugiTransaction: 'il_gosuslugi_tx',
+} as const;
+
+export type CookieKind = keyof typeof NAMES;
+
+export function cookieName(config: AppConfig, kind: CookieKind): string {
+  if (kind === 'session') return config.session.cookieName;
+  return config.isProduction ? `__Host-${NAMES[kind]}` : NAMES[kind];
+}
+
+/**
+ * The flags of every cookie: HttpOnly, Lax (not Strict: the session and transaction cookies must
+ * ride along the top-level redirect back from Госуслуги), Secure in production, the whole site.
+ */
+export function cookieOptions(config: AppConfig, maxAgeMs?: number): CookieOptions {
+  return {
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: config.session.secureCookie,
+    path: '/',
+    ...(maxAgeMs !== undefined && { maxAge: maxAgeMs }),
+  };
+}
+
+/**
+ * The value of one of our cookies, when the browser sent one shaped as ours are (each holds 256
+ * random bits, base64url): anything else is treated as no cookie at all.
+ */
+export function readCookie(
+  request: Request,
+  config: AppConfig,
+  kind: CookieKind,
+): string | undefined {
+  const value: unknown = (request.cookies as Record<string, unknown> | undefined)?.[
+    cookieName(config, kind)
+  ];
+  return typeof value === 'string' && /^[A-Za-z0-9_-]{43}$/.test(value) ? value : undefined;
+}
