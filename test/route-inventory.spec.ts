@@ -148,6 +148,7 @@ describe('route inventory', () => {
     expect(routesOf(t)).toEqual(EXPECTED);
   });
 
+  // Pages answer a browser without a session with a redirect instead (test/page-guard.spec.ts).
   it('refuses every non-public route without credentials, with 401 unauthenticated', async () => {
     const closed = routesOf(t)
       .filter((route) => route.decision !== 'public' && route.decision !== 'page')
