@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { type Request } from 'express';
+import { type Request, type Response } from 'express';
 import { type IdentityClaimsSnapshot } from '../identity/federated-identity.entity.js';
 import { type User } from '../identity/user.entity.js';
 import { type AuthMethod, type Session } from '../sessions/session.entity.js';
@@ -106,3 +106,20 @@ export const CurrentAuth = createParamDecorator(
     return request.auth;
   },
 );
+
+/** What a controller is told about a form whose token did not match, to show it again. */
+export interface StaleForm {
+  request: Request;
+  response: Response;
+  /** The signed-in caller on a @Page() form; null on an anonymous one. */
+  auth: AuthContext | null;
+  /** The handler the form was posted to, for a controller with several forms. */
+  handler: string;
+  /** A field of the posted form as the browser sent it (not yet validated), if it is a string. */
+  readonly field: (name: string) => string | undefined;
+}
+
+/** A controller whose forms re-render themselves (status 403, with STALE_FORM) when stale. */
+export interface StaleFormPage {
+  staleForm(form: StaleForm): Promise<void> | void;
+}

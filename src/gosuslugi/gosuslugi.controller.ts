@@ -17,8 +17,11 @@ import {
   CredentialEndpoint,
   ThrottleGroup,
   CurrentAuth,
+  FormPost,
   Public,
   type AuthContext,
+  type StaleForm,
+  type StaleFormPage,
 } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { AppConfig } from '../config/app-config.js';
@@ -39,7 +42,7 @@ const LINK_START = '/auth/gosuslugi/link';
 
 @ApiTags('gosuslugi')
 @Controller()
-export class GosuslugiController {
+export class GosuslugiController implements StaleFormPage {
   constructor(
     private readonly gosuslugi: GosuslugiService,
     private readonly sessions: SessionService,
@@ -97,25 +100,22 @@ export class GosuslugiController {
 
   @Post('auth/gosuslugi/login')
   @Public()
+  @FormPost()
   @CredentialEndpoint()
   @ThrottleGroup(GOSUSLUGI_LOGIN)
   @ApiOperation({
     summary: 'Начать вход через Госуслуги: форма страницы входа (returnTo — только локальный путь)',
   })
-  async login(
-    @Req() request: Request,
-    @Res() response: Response,
-    @Body() form: GosuslugiLoginFormDto,
-  ): Promise<void> {
-    // Same origin and the page's form token: a forged cross-site post starts nothing.
-    if (!this.csrf.checkForm(request, form.csrf)) {
-      response.redirect(303, '/login?notice=stale');
-      return;
-    }
+  async login(@Res() response: Response, @Body() form: GosuslugiLoginFormDto): Promise<void> {
     await this.start(response, async () => {
       const url = await this.gosuslugi.startLogin(response, safeReturnTo(form.returnTo));
       response.redirect(303, url.href);
     });
+  }
+
+  /** A stale «Войти через Госуслуги» starts nothing: the login page again, saying why. */
+  staleForm({ response }: StaleForm): void {
+    response.redirect(303, '/login?notice=stale');
   }
 
   @Get('auth/gosuslugi/link')

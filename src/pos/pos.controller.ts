@@ -1,7 +1,15 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
-import { Authenticated, CurrentAuth, Public, type AuthContext } from '../common/auth-decorators.js';
+import {
+  Authenticated,
+  CurrentAuth,
+  FormPost,
+  Public,
+  type AuthContext,
+  type StaleForm,
+  type StaleFormPage,
+} from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { GOSUSLUGI_PAGES } from '../gosuslugi/gosuslugi.texts.js';
 import { GosuslugiService } from '../gosuslugi/gosuslugi.service.js';
@@ -27,9 +35,14 @@ const REFUSED_PAGE = {
   unknown: 'invitationUnknown',
 } as const;
 
+/** The invitation page a link leads to. */
+function invitationLanding(token: string): string {
+  return `/pos/invitations/${encodeURIComponent(token)}`;
+}
+
 @ApiTags('pos')
 @Controller()
-export class PosController {
+export class PosController implements StaleFormPage {
   constructor(
     private readonly confirmation: ConfirmationService,
     private readonly access: PosAccess,
@@ -147,8 +160,15 @@ export class PosController {
     response.redirect(303, `/pos/invitations/${encodeURIComponent(token)}`);
   }
 
+  /** A stale invitation form accepts nothing: back to the invitation page, to choose again. */
+  staleForm({ request, response }: StaleForm): void {
+    response.setHeader('Referrer-Policy', 'no-referrer');
+    response.redirect(303, invitationLanding(String(request.params.token)));
+  }
+
   @Post('pos/invitations/:token/accept')
   @Public()
+  @FormPost()
   @ApiOperation({
     summary:
       'Принять приглашение: форма страницы приглашения → Госуслуги (into=account — в текущую учётную запись)',
@@ -160,9 +180,7 @@ export class PosController {
     @Body() form: AcceptInvitationFormDto,
   ): Promise<void> {
     response.setHeader('Referrer-Policy', 'no-referrer');
-    const landing = `/pos/invitations/${encodeURIComponent(token)}`;
-    // Same origin and the landing page's form token: a forged cross-site post accepts nothing.
-    if (!this.csrf.checkForm(request, form.csrf)) return response.redirect(303, landing);
+    const landing = invitationLanding(token);
     const found = await this.invitations.lookup(token);
     if (found.kind !== 'usable') return this.refused(response, found.kind);
     const session = await this.sessions.fromCookie(request);

@@ -13,6 +13,8 @@ import {
   FormPost,
   Page,
   Public,
+  type StaleForm,
+  type StaleFormPage,
 } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
@@ -28,7 +30,6 @@ import { SessionManagement } from '../sessions/session-management.service.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { Csrf, CsrfFormDto } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
-import { type StaleForm, type StaleFormPage } from './form-token.interceptor.js';
 import { PageSessions } from './page-session.js';
 import { sessionRow } from './session-rows.js';
 import { ACCOUNT_NOTICES, noticeOf, type Notice, STALE_FORM } from './web.texts.js';

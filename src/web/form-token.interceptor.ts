@@ -7,27 +7,10 @@ import {
 import { ModuleRef, Reflector } from '@nestjs/core';
 import { type Request, type Response } from 'express';
 import { type Observable, of } from 'rxjs';
-import { type AuthContext, FormPost } from '../common/auth-decorators.js';
+import { FormPost, type StaleForm, type StaleFormPage } from '../common/auth-decorators.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { STALE_PAGE } from './web.texts.js';
-
-/** What a controller is told about a form whose token did not match, to show it again. */
-export interface StaleForm {
-  request: Request;
-  response: Response;
-  /** The signed-in caller on a @Page() form; null on an anonymous one. */
-  auth: AuthContext | null;
-  /** The handler the form was posted to, for a controller with several forms. */
-  handler: string;
-  /** A field of the posted form as the browser sent it (not yet validated), if it is a string. */
-  readonly field: (name: string) => string | undefined;
-}
-
-/** A controller whose forms re-render themselves (status 403, with STALE_FORM) when stale. */
-export interface StaleFormPage {
-  staleForm(form: StaleForm): Promise<void> | void;
-}
 
 function hasHook(controller: unknown): controller is StaleFormPage {
   return (

@@ -2,7 +2,14 @@ import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
-import { CredentialEndpoint, FormPost, Public, ThrottleGroup } from '../common/auth-decorators.js';
+import {
+  CredentialEndpoint,
+  FormPost,
+  Public,
+  type StaleForm,
+  type StaleFormPage,
+  ThrottleGroup,
+} from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
@@ -11,7 +18,6 @@ import { AuthService } from '../sessions/auth.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { SessionService } from '../sessions/session.service.js';
 import { Csrf } from './csrf.js';
-import { type StaleForm, type StaleFormPage } from './form-token.interceptor.js';
 import { PageRenderer } from './page-renderer.js';
 import { LOGIN_NOTICES, noticeOf, STALE_FORM } from './web.texts.js';
 import { PASSWORD_LOGIN } from '../throttling/credential-throttle.js';

@@ -22,7 +22,14 @@ import {
   MaxLength,
 } from 'class-validator';
 import { type Request, type Response } from 'express';
-import { type AuthContext, CurrentAuth, FormPost, Page } from '../common/auth-decorators.js';
+import {
+  type AuthContext,
+  CurrentAuth,
+  FormPost,
+  Page,
+  type StaleForm,
+  type StaleFormPage,
+} from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
@@ -38,7 +45,6 @@ import { WIDGET_VARIANTS, WidgetDto, WidgetService } from '../pos/widget.service
 import { type SessionResponse } from '../sessions/dto/session.response.js';
 import { type Session } from '../sessions/session.entity.js';
 import { Csrf } from './csrf.js';
-import { type StaleForm, type StaleFormPage } from './form-token.interceptor.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
 import { sessionRow } from './session-rows.js';

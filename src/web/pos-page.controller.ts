@@ -2,13 +2,19 @@ import { Body, Controller, Get, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
-import { type AuthContext, CurrentAuth, FormPost, Page } from '../common/auth-decorators.js';
+import {
+  type AuthContext,
+  CurrentAuth,
+  FormPost,
+  Page,
+  type StaleForm,
+  type StaleFormPage,
+} from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { ConfirmationService } from '../pos/confirmation.service.js';
 import { STATUS_NAMES } from '../pos/pos.texts.js';
 import { Csrf } from './csrf.js';
-import { type StaleForm, type StaleFormPage } from './form-token.interceptor.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
 import { STALE_FORM } from './web.texts.js';

@@ -5,7 +5,14 @@ import { type Request, type Response } from 'express';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { RegisterAccountDto } from '../accounts/dto/register-account.dto.js';
 import { checkPassword, describePolicy } from '../accounts/password-policy.js';
-import { CredentialEndpoint, FormPost, Public, ThrottleGroup } from '../common/auth-decorators.js';
+import {
+  CredentialEndpoint,
+  FormPost,
+  Public,
+  type StaleForm,
+  type StaleFormPage,
+  ThrottleGroup,
+} from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
@@ -13,7 +20,6 @@ import { AppConfig } from '../config/app-config.js';
 import { AuthService } from '../sessions/auth.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { Csrf } from './csrf.js';
-import { type StaleForm, type StaleFormPage } from './form-token.interceptor.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
 import { type Notice, STALE_FORM } from './web.texts.js';
