@@ -28,6 +28,7 @@ import { IdentityModule } from './identity/identity.module.js';
 import { GosuslugiModule } from './gosuslugi/gosuslugi.module.js';
 import { MailModule } from './mail/mail.module.js';
 import { PosCoreModule, PosModule } from './pos/pos.module.js';
+import { ProviderModule } from './provider/provider.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { PagesModule } from './web/pages.module.js';
 import { WebModule } from './web/web.module.js';
@@ -65,7 +66,7 @@ export class AppModule {
     databaseUrl,
     mailWorker = true,
   }: AppModuleOptions): DynamicModule {
-    // Never loaded in production: the stand-ins and the development mailbox (oidc-provider is a dev dependency).
+    // Never loaded in production: the stand-ins and the development mailbox.
     const development = !config.isProduction
       ? [import('./dev/dev.module.js').then(({ DevModule }) => DevModule.forRoot(config))]
       : [];
@@ -147,6 +148,7 @@ export class AppModule {
         PosCoreModule,
         GosuslugiModule,
         PosModule,
+        ProviderModule,
         PagesModule,
         ...development,
       ],

@@ -9,6 +9,7 @@ import { DEV_MOUNTS, type DevMount } from './common/dev-mounts.js';
 import { GracefulShutdown } from './common/graceful-shutdown.js';
 import { rejectDeepJson } from './common/json-depth.js';
 import { type AppConfig } from './config/app-config.js';
+import { OidcProviderService } from './provider/provider.service.js';
 
 /** Express `trust proxy`: unset → X-Forwarded-For is ignored; `true`, a hop count or a list of addresses. */
 export function trustProxySetting(value: string | undefined): boolean | number | string {
@@ -79,7 +80,9 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
   if (!config.isProduction) {
     for (const mount of app.get<DevMount[]>(DEV_MOUNTS)) app.use(mount.path, mount.router);
   }
-  // After the development mounts: the stand-ins parse their own bodies (oidc-provider insists).
+  // The OpenID Provider answers its own routes (discovery, /oidc/...) and parses its own bodies.
+  app.use(app.get(OidcProviderService).middleware);
+  // After the provider and the development mounts: they parse their own bodies (oidc-provider insists).
   express.useBodyParser('json', { limit: '64kb' });
   // Server-rendered forms post urlencoded bodies; the same validation pipe checks them.
   express.useBodyParser('urlencoded', { extended: false, limit: '64kb' });

@@ -85,6 +85,9 @@ const EXPECTED: Route[] = [
   { method: 'GET', path: '/pos/admin', decision: 'page' },
   { method: 'POST', path: '/pos/admin/members', decision: 'page' },
   { method: 'POST', path: '/pos/admin/members/:id/:action', decision: 'page' },
+  // The OpenID Provider's login interaction: public, it reads the session itself (and
+  // oidc-provider's own routes are Express middleware, outside Nest and this list).
+  { method: 'GET', path: '/oidc/interaction/:uid', decision: 'public' },
   // A member's «Активные сеансы» and «Завершить все сеансы»: MemberSessions decides, as for the API.
   { method: 'GET', path: '/pos/admin/members/:id/sessions', decision: 'page' },
   { method: 'POST', path: '/pos/admin/members/:id/sessions/end', decision: 'page' },

@@ -52,7 +52,10 @@ export type AuditEventType =
   | 'recovery.mail_sent'
   | 'recovery.refused'
   | 'recovery.completed'
-  | 'recovery.failed';
+  | 'recovery.failed'
+  | 'oidc.client.created'
+  | 'oidc.client.secret_rotated'
+  | 'oidc.client.disabled';
 
 export interface AuditEntry {
   type: AuditEventType;

@@ -6,6 +6,7 @@ const SIGNING_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   .privateKey.export({ format: 'pem', type: 'pkcs8' })
   .toString();
 const SMTP = { SMTP_URL: 'smtp://mail.example.ru:587' };
+const OIDC = { OIDC_COOKIE_KEYS: 'a-cookie-key-of-at-least-32-characters' };
 const GOSUSLUGI = {
   GOSUSLUGI_PROFILE: 'oidc',
   GOSUSLUGI_ISSUER: 'https://idp.example.ru',
@@ -41,6 +42,7 @@ describe('configuration', () => {
         expect.stringContaining('DATABASE_URL'),
         expect.stringContaining('TOKEN_SIGNING_KEY'),
         expect.stringContaining('PUBLIC_URL'),
+        expect.stringContaining('OIDC_COOKIE_KEYS'),
       ]),
     );
   });
@@ -50,6 +52,7 @@ describe('configuration', () => {
       NODE_ENV: 'production',
       DATABASE_URL: 'postgres://db/x',
       ...SMTP,
+      ...OIDC,
       TOKEN_SIGNING_KEY: SIGNING_KEY,
       ...GOSUSLUGI,
       PUBLIC_URL: 'http://id.example.ru',
@@ -62,6 +65,7 @@ describe('configuration', () => {
       NODE_ENV: 'production',
       DATABASE_URL: 'postgres://db/x',
       ...SMTP,
+      ...OIDC,
       TOKEN_SIGNING_KEY: SIGNING_KEY,
       ...GOSUSLUGI,
       PUBLIC_URL: 'https://id.example.ru',
@@ -74,6 +78,7 @@ describe('configuration', () => {
       NODE_ENV: 'production',
       DATABASE_URL: 'postgres://db/x',
       ...SMTP,
+      ...OIDC,
       PUBLIC_URL: 'https://id.example.ru',
       ...GOSUSLUGI,
     };
@@ -95,6 +100,7 @@ describe('configuration', () => {
       NODE_ENV: 'production',
       DATABASE_URL: 'postgres://db/x',
       ...SMTP,
+      ...OIDC,
       PUBLIC_URL: 'https://id.example.ru',
       TOKEN_SIGNING_KEY: SIGNING_KEY,
     };
@@ -119,6 +125,7 @@ describe('configuration', () => {
       NODE_ENV: 'production',
       DATABASE_URL: 'postgres://db/x',
       ...SMTP,
+      ...OIDC,
       PUBLIC_URL: 'https://id.example.ru',
       TOKEN_SIGNING_KEY: SIGNING_KEY,
       ...GOSUSLUGI,
@@ -175,6 +182,7 @@ describe('configuration', () => {
       NODE_ENV: 'production',
       DATABASE_URL: 'postgres://db/x',
       ...SMTP,
+      ...OIDC,
       PUBLIC_URL: 'https://id.example.ru',
       TOKEN_SIGNING_KEY: SIGNING_KEY,
     };

@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { createPrivateKey, type JsonWebKey } from 'node:crypto';
+import { createPrivateKey, type JsonWebKey, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseDuration } from './duration.js';
@@ -140,6 +140,10 @@ export class AppConfig {
     connections: number;
   };
   readonly invitationTtlMs!: number;
+  readonly oidc!: {
+    /** Keys signing the OpenID Provider's cookies, newest first; generated per start in development. */
+    cookieKeys: string[];
+  };
   readonly shutdown!: {
     /** How long in-flight requests may take to finish after SIGTERM (SHUTDOWN_DRAIN_TIMEOUT). */
     drainTimeoutMs: number;
@@ -186,6 +190,11 @@ export function loadConfig(
     problems.push(
       'LOG_FORMAT=pretty needs pino-pretty, a development dependency absent from production images: production logs JSON',
     );
+  if (production && !env.OIDC_COOKIE_KEYS) {
+    problems.push(
+      'OIDC_COOKIE_KEYS is not set: the OpenID Provider signs its cookies with keys every instance shares',
+    );
+  }
   if (production && !env.SMTP_URL) {
     problems.push('SMTP_URL is not set: the development mailbox is for development only');
   }
@@ -294,6 +303,11 @@ export function loadConfig(
       connections: env.MAIL_SMTP_CONNECTIONS,
     },
     invitationTtlMs: ms(env.INVITATION_TTL),
+    oidc: {
+      cookieKeys: env.OIDC_COOKIE_KEYS
+        ? env.OIDC_COOKIE_KEYS.split(',')
+        : [randomBytes(32).toString('base64url')],
+    },
     shutdown: { drainTimeoutMs: ms(env.SHUTDOWN_DRAIN_TIMEOUT) },
   });
   return config;

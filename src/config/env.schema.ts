@@ -195,6 +195,17 @@ export class EnvSchema {
   })
   PERSONAL_DATA_KEY?: string;
 
+  /**
+   * Keys that sign the OpenID Provider's cookies (its session and interaction cookies),
+   * comma-separated, newest first (older ones still verify during a rotation); each at least 32
+   * characters. Required in production; in development a key is generated on every start.
+   */
+  @IsOptional()
+  @Matches(/^[^\s,]{32,}(,[^\s,]{32,})*$/, {
+    message: 'OIDC_COOKIE_KEYS must be comma-separated keys of at least 32 characters each',
+  })
+  OIDC_COOKIE_KEYS?: string;
+
   /** `dev`: the built-in stand-in (development only); `oidc`: a standard provider; `esia`: the real ЕСИА. */
   @IsOptional()
   @IsIn(['dev', 'oidc', 'esia'])

@@ -8,6 +8,8 @@ import { MailMessage } from '../mail/mail-message.entity.js';
 import { Invitation } from '../pos/invitation.entity.js';
 import { Membership } from '../pos/membership.entity.js';
 import { Organization } from '../pos/organization.entity.js';
+import { OidcClient } from '../provider/oidc-client.entity.js';
+import { OidcPayload } from '../provider/oidc-payload.entity.js';
 import { LoginFailure } from '../sessions/login-failure.entity.js';
 import { Session } from '../sessions/session.entity.js';
 
@@ -25,4 +27,6 @@ export const ENTITIES = [
   Invitation,
   MailMessage,
   AccountToken,
+  OidcPayload,
+  OidcClient,
 ];

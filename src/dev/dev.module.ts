@@ -8,7 +8,7 @@ import { GosuslugiStandIn } from './gosuslugi-stand-in.js';
 /**
  * Development-only parts: the Госуслуги stand-in in its OIDC shape (dev profile) or its ЕСИА
  * shape (esia profile with GOSUSLUGI_ESIA_ENV=dev), and the development mailbox when there is no
- * SMTP. Never imported in production; oidc-provider is a development dependency.
+ * SMTP. Never imported in production (the service's own OpenID Provider lives in src/provider).
  */
 @Module({})
 export class DevModule {

@@ -38,6 +38,8 @@ interface SigningKey {
   kid: string;
   privateKey: CryptoKey | KeyObject;
   publicJwk: JWK;
+  /** For the OpenID Provider, which signs ID tokens with the same key (oidc-provider wants a JWK). */
+  privateJwk: JWK;
 }
 
 function algorithmOfJwk(jwk: JWK): SigningAlgorithm {
@@ -86,6 +88,7 @@ export class TokenService implements OnModuleInit {
       alg,
       kid,
       publicJwk,
+      privateJwk: { ...publicJwk, d: privateJwk.d },
       privateKey: (await importJWK(privateJwk, alg)) as CryptoKey | KeyObject,
     };
     for (const retired of this.config.tokenPreviousKeys) {
@@ -136,6 +139,14 @@ export class TokenService implements OnModuleInit {
     await writeFile(file, JSON.stringify(jwk), { mode: 0o600 });
     this.logger.warn(`generated a development token signing key in ${file}`);
     return jwk;
+  }
+
+  /**
+   * The current signing key as a private JWK (same `kid` and `alg` as the JWKS): the OpenID
+   * Provider signs ID tokens with it, so one key set verifies access and ID tokens alike.
+   */
+  signingJwk(): JWK {
+    return { ...this.key.privateJwk };
   }
 
   jwks(): JSONWebKeySet {

@@ -6,4 +6,6 @@ export const PRODUCTION_GOSUSLUGI = {
   GOSUSLUGI_CLIENT_SECRET: 'a-real-secret-from-the-provider',
   // Nothing listens there: production tests send no mail.
   SMTP_URL: 'smtp://127.0.0.1:1',
+  // The OpenID Provider's cookie keys, which production requires.
+  OIDC_COOKIE_KEYS: 'production-test-cookie-key-of-32-characters',
 };

@@ -13,6 +13,7 @@ import { Migration20261202032715 } from './Migration20261202032715.js';
 import { Migration20261202072153 } from './Migration20261202072153.js';
 import { Migration20261202081406 } from './Migration20261202081406.js';
 import { Migration20261202081544 } from './Migration20261202081544.js';
+import { Migration20261202103342 } from './Migration20261202103342.js';
 
 /**
  * Applied in this order. A new migration is generated with `npm run migration:create`, reviewed,
@@ -45,4 +46,6 @@ export const MIGRATIONS: { name: string; class: Constructor<Migration> }[] = [
   { name: 'Migration20261202081406', class: Migration20261202081406 },
   // When the e-mail was verified and how a session was last proved (older Госуслуги links may not move it).
   { name: 'Migration20261202081544', class: Migration20261202081544 },
+  // The OpenID Provider: registered clients and oidc-provider's storage.
+  { name: 'Migration20261202103342', class: Migration20261202103342 },
 ];

@@ -1,0 +1,235 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { type AdapterPayload } from 'oidc-provider';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { AuditService } from '../audit/audit.service.js';
+import { type ClientInfo } from '../common/client-info.js';
+import { DomainError } from '../common/errors.js';
+import { AppConfig } from '../config/app-config.js';
+import { OidcClient } from './oidc-client.entity.js';
+
+/** `acr` values a client may require; `gosuslugi`: a Госуслуги login (the ПОС back office). */
+export const CLIENT_ACRS = ['gosuslugi'] as const;
+export type ClientAcr = (typeof CLIENT_ACRS)[number];
+
+export interface NewClient {
+  name: string;
+  redirectUris: string[];
+  postLogoutRedirectUris?: string[];
+  backchannelLogoutUri?: string | null;
+  isPublic?: boolean;
+  firstParty?: boolean;
+  requiredAcr?: ClientAcr | null;
+}
+
+/** Who made a change, for the audit log (an operator's user id, the command line, a request). */
+export interface ClientChangeActor {
+  userId?: string | null;
+  client?: ClientInfo;
+  via?: 'cli' | 'web' | 'development';
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/**
+ * A client secret is 256 random bits, not a password: SHA-256 is enough to keep a database read
+ * from handing it out, and it costs nothing on every token request (argon2 would cost ~50 ms).
+ */
+export function hashClientSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+/** Constant-time check of a presented secret against the stored hash. */
+export function clientSecretMatches(presented: string, storedHash: string): boolean {
+  const expected = Buffer.from(storedHash, 'hex');
+  const actual = Buffer.from(hashClientSecret(presented), 'hex');
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}
+
+function invalid(field: string, code: string, message: string): DomainError {
+  return new DomainError(HttpStatus.UNPROCESSABLE_ENTITY, 'validation_failed', message, {
+    [field]: [{ code, message }],
+  });
+}
+
+/**
+ * Registered client applications of the OpenID Provider: created, listed, their secret rotated,
+ * disabled by platform operators (the command line and operator pages call this service). A
+ * confidential client's secret is returned once, at creation or rotation, and kept only hashed.
+ */
+@Injectable()
+export class ClientsService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly audit: AuditService,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** An absolute URI without fragment; https, or in development http to a loopback host. */
+  private checkUri(field: string, value: string): string {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw invalid(field, 'invalid_uri', `${value}: не адрес (нужен абсолютный URI)`);
+    }
+    if (url.hash) throw invalid(field, 'fragment', `${value}: адрес не может содержать #фрагмент`);
+    if (url.username || url.password)
+      throw invalid(field, 'credentials', `${value}: адрес не может содержать логин и пароль`);
+    if (url.protocol === 'https:') return url.href;
+    if (url.protocol === 'http:' && !this.config.isProduction && LOOPBACK.has(url.hostname))
+      return url.href;
+    throw invalid(
+      field,
+      'https_required',
+      this.config.isProduction
+        ? `${value}: нужен адрес https`
+        : `${value}: нужен адрес https (http — только для 127.0.0.1, [::1] или localhost при разработке)`,
+    );
+  }
+
+  private checked(input: NewClient): Required<NewClient> {
+    const name = input.name.trim();
+    if (name.length === 0 || name.length > 200)
+      throw invalid('name', 'length', 'Название: от 1 до 200 символов');
+    if (input.redirectUris.length === 0)
+      throw invalid('redirectUris', 'required', 'Нужен хотя бы один адрес возврата (redirect URI)');
+    const requiredAcr = input.requiredAcr ?? null;
+    if (requiredAcr !== null && !CLIENT_ACRS.includes(requiredAcr))
+      throw invalid('requiredAcr', 'unknown', `Неизвестный уровень входа ${String(requiredAcr)}`);
+    return {
+      name,
+      redirectUris: [...new Set(input.redirectUris.map((u) => this.checkUri('redirectUris', u)))],
+      postLogoutRedirectUris: [
+        ...new Set(
+          (input.postLogoutRedirectUris ?? []).map((u) =>
+            this.checkUri('postLogoutRedirectUris', u),
+          ),
+        ),
+      ],
+      backchannelLogoutUri: input.backchannelLogoutUri
+        ? this.checkUri('backchannelLogoutUri', input.backchannelLogoutUri)
+        : null,
+      isPublic: input.isPublic ?? false,
+      firstParty: input.firstParty ?? false,
+      requiredAcr,
+    };
+  }
+
+  /** Registers a client; a confidential one gets its secret here, the only time it is shown. */
+  async create(
+    input: NewClient,
+    actor: ClientChangeActor = {},
+  ): Promise<{ client: OidcClient; clientSecret: string | null }> {
+    const data = this.checked(input);
+    const clientSecret = data.isPublic ? null : randomBytes(32).toString('base64url');
+    const client = Object.assign(new OidcClient(), {
+      ...data,
+      secretHash: clientSecret === null ? null : hashClientSecret(clientSecret),
+    });
+    // One flush: the client and its audit event commit together.
+    const em = this.em.fork();
+    em.persist(client);
+    this.record(em, 'oidc.client.created', client, actor, {
+      name: client.name,
+      redirectUris: client.redirectUris,
+      public: client.isPublic,
+      firstParty: client.firstParty,
+      requiredAcr: client.requiredAcr,
+    });
+    await em.flush();
+    return { client, clientSecret };
+  }
+
+  async list(): Promise<OidcClient[]> {
+    return this.em.fork().find(OidcClient, {}, { orderBy: { createdAt: 'asc' } });
+  }
+
+  /** A new secret for a confidential client; the old one stops working at once. */
+  async rotateSecret(clientId: string, actor: ClientChangeActor = {}): Promise<string> {
+    const clientSecret = randomBytes(32).toString('base64url');
+    await this.em.transactional(async (em) => {
+      const client = await this.find(em, clientId);
+      if (client.isPublic)
+        throw new DomainError(
+          HttpStatus.CONFLICT,
+          'public_client',
+          'У публичного приложения нет секрета',
+        );
+      client.secretHash = hashClientSecret(clientSecret);
+      this.record(em, 'oidc.client.secret_rotated', client, actor);
+    });
+    return clientSecret;
+  }
+
+  /** The client can no longer sign anyone in or redeem codes and tokens. */
+  async disable(clientId: string, actor: ClientChangeActor = {}): Promise<OidcClient> {
+    return this.em.transactional(async (em) => {
+      const client = await this.find(em, clientId);
+      if (client.disabledAt === null) {
+        client.disabledAt = new Date();
+        this.record(em, 'oidc.client.disabled', client, actor);
+      }
+      return client;
+    });
+  }
+
+  /** The client as oidc-provider reads it, or nothing for an unknown or disabled client. */
+  async metadata(clientId: string): Promise<AdapterPayload | undefined> {
+    if (clientId.length > 64) return undefined;
+    const client = await this.em.fork().findOne(OidcClient, { clientId, disabledAt: null });
+    if (!client) return undefined;
+    return {
+      client_id: client.clientId,
+      client_name: client.name,
+      redirect_uris: client.redirectUris,
+      post_logout_redirect_uris: client.postLogoutRedirectUris,
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      // The stored hash stands where oidc-provider expects the secret: it is compared through
+      // compareClientSecret (provider.service.ts) and never used as a key (no HS* algorithms,
+      // no client_secret_jwt).
+      ...(client.isPublic
+        ? { token_endpoint_auth_method: 'none' }
+        : { token_endpoint_auth_method: 'client_secret_basic', client_secret: client.secretHash! }),
+      ...(client.backchannelLogoutUri && {
+        backchannel_logout_uri: client.backchannelLogoutUri,
+        backchannel_logout_session_required: true,
+      }),
+      ...(client.requiredAcr && { default_acr_values: [client.requiredAcr] }),
+      'urn:identity-link:first_party': client.firstParty,
+      'urn:identity-link:required_acr': client.requiredAcr,
+    };
+  }
+
+  /** The name shown on the login page for the client of an interaction. */
+  async nameOf(clientId: string): Promise<string | null> {
+    const client = await this.em.fork().findOne(OidcClient, { clientId, disabledAt: null });
+    return client?.name ?? null;
+  }
+
+  private async find(em: EntityManager, clientId: string): Promise<OidcClient> {
+    const client = await em.findOne(OidcClient, { clientId });
+    if (!client)
+      throw new DomainError(HttpStatus.NOT_FOUND, 'client_not_found', 'Приложение не найдено');
+    return client;
+  }
+
+  private record(
+    em: EntityManager,
+    type: 'oidc.client.created' | 'oidc.client.secret_rotated' | 'oidc.client.disabled',
+    client: OidcClient,
+    actor: ClientChangeActor,
+    details: Record<string, unknown> = {},
+  ): void {
+    this.audit.record(
+      {
+        type,
+        actorUserId: actor.userId ?? null,
+        client: actor.client,
+        details: { clientId: client.clientId, via: actor.via ?? null, ...details },
+      },
+      em,
+    );
+  }
+}

@@ -1,0 +1,86 @@
+import { Controller, Get, HttpStatus, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { type Request, type Response } from 'express';
+import { errors as oidcErrors, type InteractionResults } from 'oidc-provider';
+import { Public } from '../common/auth-decorators.js';
+import { PageRenderer } from '../web/page-renderer.js';
+import { AuthMethod, type Session } from '../sessions/session.entity.js';
+import { SessionService } from '../sessions/session.service.js';
+import { interactionPath } from './provider-paths.js';
+import { OidcProviderService } from './provider.service.js';
+import { PROVIDER_TEXTS } from './provider.texts.js';
+
+/**
+ * Whether the session proves what this authorization request asks: `prompt=login` wants a login
+ * made after the request began, `max_age` one no older than it says.
+ */
+function freshEnough(
+  session: Session,
+  interaction: { iat?: number; params: Record<string, unknown>; prompt: { reasons: string[] } },
+): boolean {
+  const authenticatedAt = Math.floor(session.authenticatedAt.getTime() / 1000);
+  if (
+    interaction.prompt.reasons.includes('login_prompt') &&
+    authenticatedAt < (interaction.iat ?? 0)
+  )
+    return false;
+  const maxAge = Number(interaction.params.max_age);
+  if (Number.isInteger(maxAge) && Date.now() / 1000 - authenticatedAt > maxAge) return false;
+  return true;
+}
+
+/**
+ * The provider's interactions, answered by our pages: a login prompt is satisfied by our live
+ * session (single sign-on, no form) or sends the browser to /login, which returns here; consent
+ * is given by first-party clients' grants (OidcProviderService) and refused for the others.
+ */
+@ApiExcludeController()
+@Controller('oidc/interaction')
+export class InteractionsController {
+  constructor(
+    private readonly provider: OidcProviderService,
+    private readonly sessions: SessionService,
+    private readonly pages: PageRenderer,
+  ) {}
+
+  @Get(':uid')
+  @Public()
+  async resume(@Req() request: Request, @Res() response: Response): Promise<void> {
+    const provider = this.provider.instance;
+    let details: Awaited<ReturnType<typeof provider.interactionDetails>>;
+    try {
+      details = await provider.interactionDetails(request, response);
+    } catch (error) {
+      if (!(error instanceof oidcErrors.SessionNotFound)) throw error;
+      return this.pages.send(response, HttpStatus.BAD_REQUEST, 'message', {
+        title: PROVIDER_TEXTS.errorTitle,
+        paragraphs: [PROVIDER_TEXTS.interactionExpired],
+        code: 'interaction_expired',
+      });
+    }
+    let result: InteractionResults;
+    if (details.prompt.name === 'login') {
+      const session = await this.sessions.fromCookie(request);
+      if (!session || !freshEnough(session, details)) {
+        const query = new URLSearchParams({ returnTo: interactionPath(details.uid) });
+        return response.redirect(303, `/login?${query.toString()}`);
+      }
+      const method = session.authenticatedWith ?? AuthMethod.Password;
+      result = {
+        login: {
+          accountId: session.user.id,
+          acr: method,
+          amr: [method],
+          ts: Math.floor(session.authenticatedAt.getTime() / 1000),
+          remember: true,
+        },
+      };
+    } else {
+      // Consent: only first-party clients pass (their grant is made without a prompt).
+      result = { error: 'access_denied', error_description: PROVIDER_TEXTS.consentUnsupported };
+    }
+    await provider.interactionFinished(request, response, result, {
+      mergeWithLastSubmission: false,
+    });
+  }
+}

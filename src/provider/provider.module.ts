@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { SessionsModule } from '../sessions/sessions.module.js';
+import { WebModule } from '../web/web.module.js';
+import { ClientsService } from './clients.service.js';
+import { InteractionsController } from './interactions.controller.js';
+import { OidcProviderService } from './provider.service.js';
+
+/** Identity Link as an OpenID Provider (docs/oidc.md). */
+@Module({
+  imports: [SessionsModule, WebModule],
+  controllers: [InteractionsController],
+  providers: [OidcProviderService, ClientsService],
+  exports: [OidcProviderService, ClientsService],
+})
+export class ProviderModule {}

@@ -1,0 +1,237 @@
+import { MikroORM, RequestContext } from '@mikro-orm/postgresql';
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { type NextFunction, type Request, type Response } from 'express';
+import Provider, {
+  type Account,
+  type Configuration,
+  type KoaContextWithOIDC,
+  interactionPolicy,
+} from 'oidc-provider';
+import { AppConfig } from '../config/app-config.js';
+import { User, UserStatus } from '../identity/user.entity.js';
+import { SessionService } from '../sessions/session.service.js';
+import { TokenService } from '../sessions/token.service.js';
+import { PageRenderer } from '../web/page-renderer.js';
+import { clientSecretMatches, ClientsService } from './clients.service.js';
+import { postgresAdapter, sweepExpiredPayloads } from './postgres-adapter.js';
+import { interactionPath, isProviderPath, PROVIDER_PREFIX } from './provider-paths.js';
+import { PROVIDER_TEXTS } from './provider.texts.js';
+
+/** Expired rows are deleted this often (find ignores them already). */
+const SWEEP_INTERVAL_MS = 10 * 60_000;
+
+/** How a person logged in, as `acr` and `amr`: the session's `authenticated_with`. */
+export const PROVIDER_ACRS = ['pwd', 'gosuslugi'] as const;
+
+/** Custom client metadata: the operator's «first-party» mark (no consent screen). */
+const FIRST_PARTY = 'first_party';
+
+/**
+ * Identity Link as the OpenID Provider of downstream applications: panva's oidc-provider, its
+ * issuer PUBLIC_URL, its storage PostgreSQL (postgres-adapter.ts), its clients the registered
+ * ones (ClientsService), its ID tokens signed with the access-token key (TokenService), its login
+ * our own pages (InteractionsController). Mounted as Express middleware by configureApp before
+ * the body parsers, which must not consume its bodies.
+ */
+@Injectable()
+export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('OidcProvider');
+  private provider!: Provider;
+  private callback!: ReturnType<Provider['callback']>;
+  private sweeper?: NodeJS.Timeout;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly orm: MikroORM,
+    private readonly tokens: TokenService,
+    private readonly clients: ClientsService,
+    private readonly sessions: SessionService,
+    private readonly pages: PageRenderer,
+  ) {}
+
+  /** Express middleware: the provider's own routes, each in a fresh MikroORM context. */
+  readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
+    if (!isProviderPath(req.path)) return next();
+    // Koa answers its own errors; what escapes it is a bug for Express's error handler.
+    RequestContext.create(this.orm.em, async () => {
+      await this.callback(req, res);
+    }).catch(next);
+  };
+
+  get instance(): Provider {
+    return this.provider;
+  }
+
+  onModuleInit(): void {
+    this.provider = new Provider(this.config.publicUrl, this.configuration());
+    // X-Forwarded-Proto and -Host are believed exactly when Express believes the proxy (TRUST_PROXY).
+    this.provider.proxy =
+      this.config.trustProxy !== undefined && this.config.trustProxy !== 'false';
+    // The stored secret is a SHA-256 hash (ClientsService): compare the presented secret's hash.
+    Object.defineProperty(this.provider.Client.prototype, 'compareClientSecret', {
+      value: function (this: { clientSecret?: string }, actual: string): boolean {
+        return (
+          typeof this.clientSecret === 'string' && clientSecretMatches(actual, this.clientSecret)
+        );
+      },
+    });
+    // One key set for access tokens and ID tokens: the JWKS published is the TokenService's, which
+    // during a rotation also carries the retired keys (oidc-provider knows only the signing one).
+    this.provider.use(async (ctx: KoaContextWithOIDC, next) => {
+      await next();
+      if (ctx.oidc?.route === 'jwks' && ctx.status === 200) ctx.body = this.tokens.jwks();
+    });
+    this.provider.on('server_error', (_ctx, error) =>
+      this.logger.error({ err: error }, 'OpenID Provider server error'),
+    );
+    this.callback = this.provider.callback();
+    this.sweeper = setInterval(() => {
+      sweepExpiredPayloads(this.orm).catch((error: unknown) =>
+        this.logger.warn({ err: error }, 'could not sweep expired OpenID Provider rows'),
+      );
+    }, SWEEP_INTERVAL_MS).unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /**
+   * Only what differs from oidc-provider's defaults, each with its reason; see docs/oidc.md.
+   */
+  private configuration(): Configuration {
+    const signing = this.tokens.signingJwk();
+    const alg = signing.alg as 'ES256' | 'EdDSA';
+    const policy = interactionPolicy.base();
+    // The provider's session follows ours: without a live session of ours for the same person
+    // (logged out, expired, ended from «Сеансы»), it asks for a login again, which our
+    // interaction page answers from our session or our login form.
+    policy.get('login')!.checks.add(
+      new interactionPolicy.Check(
+        'identity_link_session',
+        'no live Identity Link session for this account',
+        async (ctx) => {
+          if (ctx.oidc.result?.login) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+          const session = await this.sessions.fromCookie(ctx.req as Request);
+          return session?.user.id === ctx.oidc.session?.accountId
+            ? interactionPolicy.Check.NO_NEED_TO_PROMPT
+            : interactionPolicy.Check.REQUEST_PROMPT;
+        },
+      ),
+    );
+    return {
+      adapter: postgresAdapter(this.orm, (id) => this.clients.metadata(id)),
+      // The registered clients come from the adapter; none are static.
+      clients: [],
+      jwks: { keys: [signing] },
+      cookies: { keys: this.config.oidc.cookieKeys },
+      // Our keys are ES256 or EdDSA; oidc-provider's default for clients is RS256.
+      clientDefaults: {
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+        id_token_signed_response_alg: alg,
+      },
+      extraClientMetadata: {
+        properties: [FIRST_PARTY],
+        validator: (_ctx, key, value) => {
+          if (key === FIRST_PARTY && typeof value !== 'boolean')
+            throw new Error(`${FIRST_PARTY} must be a boolean`);
+        },
+      },
+      // The stored secret is a hash (see ClientsService): methods that use the secret as a key
+      // (client_secret_jwt) are left out, and so are the HS* algorithms everywhere.
+      clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+      enabledJWA: {
+        idTokenSigningAlgValues: [alg],
+      },
+      // Authorization code only: no implicit or hybrid responses (RFC 9700 §2.1.2).
+      responseTypes: ['code'],
+      acrValues: [...PROVIDER_ACRS],
+      scopes: ['openid', 'profile', 'email', 'phone'],
+      claims: {
+        openid: ['sub'],
+        profile: ['name', 'family_name', 'given_name', 'middle_name', 'preferred_username'],
+        email: ['email', 'email_verified'],
+        phone: ['phone_number', 'phone_number_verified'],
+      },
+      findAccount: (_ctx, id) => this.findAccount(id),
+      routes: {
+        authorization: `${PROVIDER_PREFIX}/auth`,
+        token: `${PROVIDER_PREFIX}/token`,
+        userinfo: `${PROVIDER_PREFIX}/me`,
+        jwks: `${PROVIDER_PREFIX}/jwks`,
+        end_session: `${PROVIDER_PREFIX}/session/end`,
+        introspection: `${PROVIDER_PREFIX}/token/introspection`,
+        revocation: `${PROVIDER_PREFIX}/token/revocation`,
+        registration: `${PROVIDER_PREFIX}/reg`,
+        pushed_authorization_request: `${PROVIDER_PREFIX}/request`,
+        code_verification: `${PROVIDER_PREFIX}/device`,
+        device_authorization: `${PROVIDER_PREFIX}/device/auth`,
+        backchannel_authentication: `${PROVIDER_PREFIX}/backchannel`,
+        challenge: `${PROVIDER_PREFIX}/challenge`,
+      },
+      interactions: {
+        policy,
+        url: (_ctx, interaction) => interactionPath(interaction.uid),
+      },
+      loadExistingGrant: (ctx) => this.loadExistingGrant(ctx),
+      features: {
+        // Our pages are the interactions; the built-in development forms stay off.
+        devInteractions: { enabled: false },
+        // Comes with the next step, when ending a session here also ends the provider's.
+        rpInitiatedLogout: { enabled: false },
+      },
+      renderError: (ctx, out) => {
+        ctx.type = 'html';
+        ctx.body = this.pages.render('message', {
+          title: PROVIDER_TEXTS.errorTitle,
+          paragraphs: [String(out.error_description ?? out.error)],
+          code: String(out.error),
+        });
+      },
+    };
+  }
+
+  /**
+   * First-party clients get what they asked for without a consent screen; others only what a
+   * grant already holds (consent pages are not there yet, so they are refused at the consent
+   * prompt, see InteractionsService).
+   */
+  private async loadExistingGrant(ctx: KoaContextWithOIDC) {
+    const { client, session } = ctx.oidc;
+    if (!client || !session?.accountId) return undefined;
+    const grantId = ctx.oidc.result?.consent?.grantId ?? session.grantIdFor(client.clientId);
+    const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+    if (client.metadata()[FIRST_PARTY] !== true) return existing;
+    const grant =
+      existing ??
+      new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+    grant.addOIDCScope([...ctx.oidc.requestParamOIDCScopes].join(' '));
+    await grant.save();
+    return grant;
+  }
+
+  private async findAccount(id: string): Promise<Account | undefined> {
+    if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
+    const user = await this.orm.em.fork().findOne(User, { id });
+    if (!user || user.status !== UserStatus.Active) return undefined;
+    return {
+      accountId: user.id,
+      claims: () => {
+        const name = [user.lastName, user.firstName, user.middleName].filter(Boolean).join(' ');
+        return {
+          sub: user.id,
+          ...(name && { name }),
+          ...(user.lastName && { family_name: user.lastName }),
+          ...(user.firstName && { given_name: user.firstName }),
+          ...(user.middleName && { middle_name: user.middleName }),
+          preferred_username: user.login,
+          // `email` holds only a verified address (an unverified one waits in pendingEmail).
+          ...(user.email && { email: user.email, email_verified: true }),
+          ...(user.phone && { phone_number: user.phone, phone_number_verified: false }),
+        };
+      },
+    };
+  }
+}
