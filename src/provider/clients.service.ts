@@ -197,8 +197,8 @@ export class ClientsService {
         backchannel_logout_session_required: true,
       }),
       ...(client.requiredAcr && { default_acr_values: [client.requiredAcr] }),
-      'urn:identity-link:first_party': client.firstParty,
-      'urn:identity-link:required_acr': client.requiredAcr,
+      // Declared as extra client metadata (provider.service.ts): no consent screen.
+      first_party: client.firstParty,
     };
   }
 

@@ -92,6 +92,13 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
     }, SWEEP_INTERVAL_MS).unref();
   }
 
+  /** The registered name of the client an interaction signs into, for the login page. */
+  async clientNameOf(uid: string): Promise<string | null> {
+    const interaction = await this.provider.Interaction.find(uid);
+    const clientId = interaction?.params.client_id;
+    return typeof clientId === 'string' ? this.clients.nameOf(clientId) : null;
+  }
+
   onModuleDestroy(): void {
     clearInterval(this.sweeper);
   }
@@ -135,7 +142,7 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
       extraClientMetadata: {
         properties: [FIRST_PARTY],
         validator: (_ctx, key, value) => {
-          if (key === FIRST_PARTY && typeof value !== 'boolean')
+          if (key === FIRST_PARTY && value !== undefined && typeof value !== 'boolean')
             throw new Error(`${FIRST_PARTY} must be a boolean`);
         },
       },
@@ -150,7 +157,12 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
       acrValues: [...PROVIDER_ACRS],
       scopes: ['openid', 'profile', 'email', 'phone'],
       claims: {
-        openid: ['sub'],
+        // oidc-provider's standalone defaults; `acr`, `amr` (how the person logged in) and
+        // `auth_time` are put in the openid scope so every ID token carries them.
+        acr: null,
+        sid: null,
+        iss: null,
+        openid: ['sub', 'acr', 'amr', 'auth_time'],
         profile: ['name', 'family_name', 'given_name', 'middle_name', 'preferred_username'],
         email: ['email', 'email_verified'],
         phone: ['phone_number', 'phone_number_verified'],
@@ -176,6 +188,18 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
         url: (_ctx, interaction) => interactionPath(interaction.uid),
       },
       loadExistingGrant: (ctx) => this.loadExistingGrant(ctx),
+      // oidc-provider asks for these three to be chosen; the others keep its defaults.
+      ttl: {
+        // Time to log in, through Госуслуги too, before the application must start again.
+        Interaction: 600,
+        // The provider's session lives no longer than ours can (SESSION_ABSOLUTE_TTL) and
+        // follows ours anyway (the identity_link_session check); grants likewise.
+        Session: Math.floor(this.config.session.absoluteTtlMs / 1000),
+        Grant: Math.floor(this.config.session.absoluteTtlMs / 1000),
+        // Shorter than oidc-provider's hour: like our own access tokens (ACCESS_TOKEN_TTL).
+        AccessToken: Math.floor(this.config.accessToken.ttlMs / 1000),
+        IdToken: Math.floor(this.config.accessToken.ttlMs / 1000),
+      },
       features: {
         // Our pages are the interactions; the built-in development forms stay off.
         devInteractions: { enabled: false },

@@ -6,5 +6,4 @@ export const PROVIDER_TEXTS = {
   accountUnavailable: 'Учётная запись недоступна',
   interactionExpired:
     'Время на вход истекло или вход начат в другом браузере. Вернитесь в приложение и начните вход снова.',
-  signingInto: (name: string) => `Вход в приложение «${name}»`,
 };

@@ -14,6 +14,8 @@ import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
 import { safeReturnTo } from '../gosuslugi/return-to.js';
+import { interactionUidOf } from '../provider/provider-paths.js';
+import { OidcProviderService } from '../provider/provider.service.js';
 import { AuthService } from '../sessions/auth.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { SessionService } from '../sessions/session.service.js';
@@ -55,6 +57,7 @@ export class LoginController implements StaleFormPage {
     private readonly pages: PageRenderer,
     private readonly config: AppConfig,
     private readonly csrf: Csrf,
+    private readonly provider: OidcProviderService,
   ) {}
 
   @Get()
@@ -67,8 +70,10 @@ export class LoginController implements StaleFormPage {
     @Query('notice') notice: unknown,
   ): Promise<void> {
     const session = reauth === '1' ? await this.sessions.fromCookie(request) : null;
+    const target = safeReturnTo(returnTo) ?? DEFAULT_RETURN;
     this.render(response, 200, {
-      returnTo: safeReturnTo(returnTo) ?? DEFAULT_RETURN,
+      returnTo: target,
+      clientName: await this.clientName(target),
       reauth: session !== null,
       login: session?.user.login,
       csrf: this.csrf.token(request, response),
@@ -109,6 +114,7 @@ export class LoginController implements StaleFormPage {
       if (!(error instanceof DomainError) || error.code !== 'invalid_credentials') throw error;
       this.render(response, 401, {
         returnTo,
+        clientName: await this.clientName(returnTo),
         reauth: !form.login && current !== null,
         login: current?.user.login,
         loginValue: form.login,
@@ -125,6 +131,12 @@ export class LoginController implements StaleFormPage {
       csrf: this.csrf.token(request, response),
       error: STALE_FORM,
     });
+  }
+
+  /** When the login answers an application's sign-in (an OpenID Provider interaction), its name. */
+  private async clientName(returnTo: string): Promise<string | null> {
+    const uid = interactionUidOf(returnTo);
+    return uid ? this.provider.clientNameOf(uid) : null;
   }
 
   private render(response: Response, status: number, data: object): void {

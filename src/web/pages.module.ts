@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AccountsModule } from '../accounts/accounts.module.js';
 import { GosuslugiModule } from '../gosuslugi/gosuslugi.module.js';
 import { PosModule } from '../pos/pos.module.js';
+import { ProviderModule } from '../provider/provider.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { AccountPageController } from './account-page.controller.js';
 import { LoginController } from './login.controller.js';
@@ -13,7 +14,7 @@ import { RegisterPageController } from './register-page.controller.js';
 
 /** Server-rendered pages for people (Russian). */
 @Module({
-  imports: [SessionsModule, AccountsModule, GosuslugiModule, PosModule],
+  imports: [SessionsModule, AccountsModule, GosuslugiModule, PosModule, ProviderModule],
   providers: [PageSessions],
   controllers: [
     AccountPageController,
