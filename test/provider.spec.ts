@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { randomUUID } from 'node:crypto';
+import { type AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
 import request from 'supertest';
 import { ClientsService } from '../src/provider/clients.service.js';
@@ -140,7 +141,7 @@ async function authorize(
     if (next.startsWith(client.redirectUri))
       return { callback: new URL(next), verifier, state, loginForms };
     const response = await browser.get(next);
-    const current = new URL(next, t.url);
+    const current = new URL(next, browser.base);
     if (response.status === 200 && current.pathname === '/login') {
       const html = await response.text();
       loginForms += 1;
@@ -154,14 +155,14 @@ async function authorize(
         login: account.login,
         password: account.password,
       });
-      next = new URL(Browser.location(posted), t.url).href;
+      next = new URL(Browser.location(posted), browser.base).href;
       continue;
     }
     if (response.status < 300 || response.status > 399)
       throw new Error(
         `unexpected ${response.status} at ${current.pathname}: ${(await response.text()).slice(0, 300)}`,
       );
-    next = new URL(Browser.location(response), t.url).href;
+    next = new URL(Browser.location(response), browser.base).href;
   }
   throw new Error('too many redirects');
 }
@@ -240,5 +241,252 @@ describe('OpenID Provider: authorization code + PKCE', () => {
     expect(loggedIn.status).toBe(200);
     const { loginForms } = await authorize(browser, await relyingParty(client), client, null);
     expect(loginForms).toBe(0);
+  });
+});
+
+/** A browser already logged in here, so authorization requests need no form. */
+async function loggedIn(): Promise<{ browser: Browser; account: { id: string; login: string } }> {
+  const account = await register(t, uniqueLogin('neg'), STRONG_PASSWORD);
+  const browser = new Browser(t.url);
+  const response = await browser.postJson('/api/v1/auth/login', {
+    login: account.login,
+    password: account.password,
+  });
+  expect(response.status).toBe(200);
+  return { browser, account };
+}
+
+/** The first answer to a hand-made authorization request (no redirect followed). */
+function authorizationRequest(browser: Browser, params: Record<string, string>): Promise<Response> {
+  return browser.get(`/oidc/auth?${new URLSearchParams(params).toString()}`);
+}
+
+async function tokenRequest(client: Registered, body: Record<string, string>): Promise<Response> {
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (client.clientSecret)
+    headers.authorization = `Basic ${Buffer.from(
+      `${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`,
+    ).toString('base64')}`;
+  else body = { ...body, client_id: client.clientId };
+  return fetch(`${t.url}/oidc/token`, {
+    method: 'POST',
+    headers,
+    body: new URLSearchParams(body).toString(),
+  });
+}
+
+describe('OpenID Provider: refusals', () => {
+  it('refuses a redirect URI the client did not register, without redirecting there', async () => {
+    const { browser } = await loggedIn();
+    const client = await registerClient({ isPublic: true });
+    const verifier = oidc.randomPKCECodeVerifier();
+    const response = await authorizationRequest(browser, {
+      client_id: client.clientId,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: 'http://127.0.0.1:9/evil',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('location')).toBeNull();
+    expect(await response.text()).toContain('redirect_uri');
+  });
+
+  it('refuses a public client without PKCE, and `plain` PKCE for anyone', async () => {
+    const { browser } = await loggedIn();
+    const client = await registerClient({ isPublic: true });
+    const base = {
+      client_id: client.clientId,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: client.redirectUri,
+      state: 'x',
+    };
+    const withoutPkce = await authorizationRequest(browser, base);
+    const missing = new URL(Browser.location(withoutPkce));
+    expect(missing.href.startsWith(client.redirectUri)).toBe(true);
+    expect(missing.searchParams.get('error')).toBe('invalid_request');
+    expect(missing.searchParams.get('code')).toBeNull();
+
+    const plain = await authorizationRequest(browser, {
+      ...base,
+      code_challenge: oidc.randomPKCECodeVerifier(),
+      code_challenge_method: 'plain',
+    });
+    const refused = new URL(Browser.location(plain));
+    expect(refused.searchParams.get('error')).toBe('invalid_request');
+    expect(refused.searchParams.get('code')).toBeNull();
+  });
+
+  it('refuses a code used twice and revokes the tokens the first use gave', async () => {
+    const { browser, account } = await loggedIn();
+    const client = await registerClient();
+    const config = await relyingParty(client);
+    const { callback, verifier, state } = await authorize(browser, config, client, null);
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+    await expect(
+      oidc.fetchUserInfo(config, tokens.access_token, account.id),
+    ).resolves.toMatchObject({
+      sub: account.id,
+    });
+
+    const connection = t.em().getConnection();
+    const [{ grant_id: grantId }] = await connection.execute<{ grant_id: string }[]>(
+      `select grant_id from oidc_payloads where model = 'AccessToken' and id = ?`,
+      [tokens.access_token],
+    );
+    expect(grantId).toEqual(expect.any(String));
+
+    const again = await tokenRequest(client, {
+      grant_type: 'authorization_code',
+      code: callback.searchParams.get('code')!,
+      redirect_uri: client.redirectUri,
+      code_verifier: verifier,
+    });
+    expect(again.status).toBe(400);
+    expect(((await again.json()) as { error: string }).error).toBe('invalid_grant');
+    // The whole grant is revoked (RFC 9700 §4.2.1): the first access token no longer works.
+    await expect(oidc.fetchUserInfo(config, tokens.access_token, account.id)).rejects.toThrow();
+    // Gone from storage, not only refused: nothing of the grant is left in any model.
+    const left = await connection.execute<{ count: string }[]>(
+      `select count(*) from oidc_payloads where grant_id = ?`,
+      [grantId],
+    );
+    expect(Number(left[0].count)).toBe(0);
+  });
+
+  it('refuses a code of another client, and a wrong client secret', async () => {
+    const { browser } = await loggedIn();
+    const diary = await registerClient();
+    const other = await registerClient({ name: 'Другое приложение' });
+    const { callback, verifier } = await authorize(browser, await relyingParty(diary), diary, null);
+    const code = callback.searchParams.get('code')!;
+
+    const stolen = await tokenRequest(other, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: diary.redirectUri,
+      code_verifier: verifier,
+    });
+    expect(stolen.status).toBe(400);
+    expect(((await stolen.json()) as { error: string }).error).toBe('invalid_grant');
+
+    const wrongSecret = await tokenRequest(
+      { ...diary, clientSecret: `${diary.clientSecret!}x` },
+      {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: diary.redirectUri,
+        code_verifier: verifier,
+      },
+    );
+    expect(wrongSecret.status).toBe(401);
+    expect(((await wrongSecret.json()) as { error: string }).error).toBe('invalid_client');
+    // The stored value is a hash: presenting the hash itself is no better.
+    const row = await t
+      .em()
+      .getConnection()
+      .execute<{ secret_hash: string }[]>(
+        'select secret_hash from oidc_clients where client_id = ?',
+        [diary.clientId],
+      );
+    const hashAsSecret = await tokenRequest(
+      { ...diary, clientSecret: row[0].secret_hash },
+      {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: diary.redirectUri,
+        code_verifier: verifier,
+      },
+    );
+    expect(hashAsSecret.status).toBe(401);
+  });
+
+  it('refuses a disabled client at once', async () => {
+    const { browser } = await loggedIn();
+    const client = await registerClient();
+    await t.app.get(ClientsService).disable(client.clientId);
+    const response = await authorizationRequest(browser, {
+      client_id: client.clientId,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: client.redirectUri,
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('location')).toBeNull();
+  });
+
+  it('refuses a client that is not first-party at the consent step, for now', async () => {
+    const { browser } = await loggedIn();
+    const client = await registerClient({ firstParty: false });
+    const { callback } = await authorize(browser, await relyingParty(client), client, null);
+    expect(callback.searchParams.get('error')).toBe('access_denied');
+    expect(callback.searchParams.get('code')).toBeNull();
+  });
+});
+
+describe('OpenID Provider: several instances', () => {
+  it('authorize on A, token exchange and UserInfo on B (one database)', async () => {
+    const key = await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey);
+    const shared = {
+      TOKEN_SIGNING_KEY: JSON.stringify(key),
+      OIDC_COOKIE_KEYS: 'a-shared-cookie-key-of-at-least-32-characters',
+      THROTTLE_AUTH_LIMIT: '100000',
+    };
+    const a = await startTestApp(shared, { listen: true });
+    // One deployment: the same PUBLIC_URL (issuer) and keys, another process behind it.
+    const b = await startTestApp(
+      { ...shared, PUBLIC_URL: a.url },
+      { listen: true, database: a.database },
+    );
+    try {
+      const bUrl = `http://127.0.0.1:${(b.http.address() as AddressInfo).port}`;
+      expect(bUrl).not.toBe(a.url);
+      const { client, clientSecret } = await a.app.get(ClientsService).create({
+        name: 'Электронный дневник',
+        redirectUris: ['http://127.0.0.1:9/callback'],
+        firstParty: true,
+      });
+      const registered = {
+        clientId: client.clientId,
+        clientSecret,
+        redirectUri: 'http://127.0.0.1:9/callback',
+      };
+      const config = await oidc.discovery(
+        new URL(a.url),
+        client.clientId,
+        undefined,
+        oidc.ClientSecretBasic(clientSecret!),
+        { execute: [oidc.allowInsecureRequests] },
+      );
+      oidc.enableNonRepudiationChecks(config);
+      const account = await register(a, uniqueLogin('ab'), STRONG_PASSWORD);
+      const browser = new Browser(a.url);
+      const { callback, verifier, state } = await authorize(browser, config, registered, account);
+
+      // From here every request of the relying party goes to B.
+      const servedByB: string[] = [];
+      config[oidc.customFetch] = (url, options) => {
+        const rewritten = url.replace(a.url, bUrl);
+        servedByB.push(new URL(rewritten).pathname);
+        return fetch(rewritten, options as RequestInit);
+      };
+      const tokens = await oidc.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+      });
+      expect(tokens.claims()).toMatchObject({ iss: a.url, sub: account.id });
+      await expect(
+        oidc.fetchUserInfo(config, tokens.access_token, account.id),
+      ).resolves.toMatchObject({ preferred_username: account.login });
+      expect(servedByB).toEqual(expect.arrayContaining(['/oidc/token', '/oidc/me']));
+    } finally {
+      await b.close();
+      await a.close();
+    }
   });
 });
