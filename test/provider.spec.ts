@@ -4,8 +4,13 @@ import { randomUUID } from 'node:crypto';
 import { type AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
 import request from 'supertest';
-import { ClientsService } from '../src/provider/clients.service.js';
+import { AuditEvent } from '../src/audit/audit-event.entity.js';
+import { AuditService } from '../src/audit/audit.service.js';
+import { AppConfig } from '../src/config/app-config.js';
+import { ClientsService, hashClientSecret } from '../src/provider/clients.service.js';
+import { OidcClient } from '../src/provider/oidc-client.entity.js';
 import { Browser } from './support/browser.js';
+import { linkThrough, loggedInBrowser } from './support/gosuslugi.js';
 import { register, STRONG_PASSWORD, uniqueLogin } from './support/http.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
@@ -122,7 +127,7 @@ async function authorize(
   browser: Browser,
   config: oidc.Configuration,
   client: Registered,
-  account: { login: string; password: string } | null,
+  account: { login: string; password: string } | { gosuslugi: number } | null,
   extra: Record<string, string> = {},
 ): Promise<Authorization> {
   const verifier = oidc.randomPKCECodeVerifier();
@@ -149,13 +154,27 @@ async function authorize(
       expect(html).toContain('Вход в приложение «');
       const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1];
       const returnTo = current.searchParams.get('returnTo')!;
-      const posted = await browser.postForm('/login', {
-        csrf,
-        returnTo,
-        login: account.login,
-        password: account.password,
-      });
+      const posted =
+        'gosuslugi' in account
+          ? // «Войти через Госуслуги» on the same page.
+            await browser.postForm('/auth/gosuslugi/login', { csrf, returnTo })
+          : await browser.postForm('/login', {
+              csrf,
+              returnTo,
+              login: account.login,
+              password: account.password,
+            });
       next = new URL(Browser.location(posted), browser.base).href;
+      continue;
+    }
+    if (response.status === 200 && current.pathname.startsWith('/dev/gosuslugi/')) {
+      // The Госуслуги stand-in's person picker.
+      if (!account || !('gosuslugi' in account)) throw new Error('Госуслуги asked for a person');
+      const action = /<form method="post" action="([^"]+)">/.exec(await response.text())![1];
+      const picked = await browser.postForm(action.replace(/&amp;/g, '&'), {
+        oid: String(account.gosuslugi),
+      });
+      next = new URL(Browser.location(picked), browser.base).href;
       continue;
     }
     if (response.status < 300 || response.status > 399)
@@ -211,6 +230,32 @@ describe('OpenID Provider: authorization code + PKCE', () => {
     expect(userinfo.email).toBeUndefined();
   });
 
+  it('the same with a Госуслуги login: acr and amr say gosuslugi', async () => {
+    const { browser: linker, id } = await loggedInBrowser(t);
+    expect((await linkThrough(linker, 1000000003)).status).toBe(303);
+    const client = await registerClient();
+    const config = await relyingParty(client);
+    const browser = new Browser(t.url);
+
+    const { callback, verifier, state, loginForms } = await authorize(browser, config, client, {
+      gosuslugi: 1000000003,
+    });
+    expect(loginForms).toBe(1);
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+    expect(tokens.claims()).toMatchObject({
+      sub: id,
+      acr: 'gosuslugi',
+      amr: ['gosuslugi'],
+    });
+    await expect(oidc.fetchUserInfo(config, tokens.access_token, id)).resolves.toMatchObject({
+      sub: id,
+      family_name: 'Смирнова',
+    });
+  });
+
   it('a second client signs the same person in without a login form (single sign-on)', async () => {
     const account = await register(t, uniqueLogin('sso'), STRONG_PASSWORD);
     const diary = await registerClient({ name: 'Электронный дневник' });
@@ -228,6 +273,24 @@ describe('OpenID Provider: authorization code + PKCE', () => {
       expectedState: second.state,
     });
     expect(tokens.claims()).toMatchObject({ sub: account.id, aud: backOffice.clientId });
+  });
+
+  it('asks for a login again after logging out here, and for prompt=login', async () => {
+    const account = await register(t, uniqueLogin('out'), STRONG_PASSWORD);
+    const client = await registerClient();
+    const config = await relyingParty(client);
+    const browser = new Browser(t.url);
+    expect((await authorize(browser, config, client, account)).loginForms).toBe(1);
+    expect((await authorize(browser, config, client, account)).loginForms).toBe(0);
+    expect(
+      (await authorize(browser, config, client, account, { prompt: 'login' })).loginForms,
+    ).toBe(1);
+
+    expect((await browser.postJson('/api/v1/auth/logout', {})).status).toBe(204);
+    // The provider's own session cookie is still there; ours has ended, so it is not enough.
+    expect(browser.cookies.has('il_oidc_session')).toBe(true);
+    const after = await authorize(browser, config, client, account);
+    expect(after.loginForms).toBe(1);
   });
 
   it('a person logged in here before any application asks signs in without a form', async () => {
@@ -488,5 +551,77 @@ describe('OpenID Provider: several instances', () => {
       await b.close();
       await a.close();
     }
+  });
+});
+
+describe('OpenID Provider: registered clients', () => {
+  it('shows a confidential client secret once, keeps only its hash, rotates and disables with audit events', async () => {
+    const clients = t.app.get(ClientsService);
+    const { client, clientSecret } = await clients.create(
+      { name: 'Электронный дневник', redirectUris: ['https://diary.example/callback'] },
+      { via: 'cli' },
+    );
+    expect(clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const stored = await t.em().findOneOrFail(OidcClient, { clientId: client.clientId });
+    expect(stored.secretHash).toBe(hashClientSecret(clientSecret!));
+    expect(JSON.stringify(await clients.list())).not.toContain(clientSecret!);
+
+    const rotated = await clients.rotateSecret(client.clientId, { via: 'cli' });
+    expect(rotated).not.toBe(clientSecret);
+    await clients.disable(client.clientId, { via: 'cli' });
+    await expect(clients.metadata(client.clientId)).resolves.toBeUndefined();
+
+    const events = await t
+      .em()
+      .find(AuditEvent, { type: { $like: 'oidc.client.%' } }, { orderBy: { createdAt: 'asc' } });
+    const mine = events.filter((e) => e.details.clientId === client.clientId);
+    expect(mine.map((e) => e.type)).toEqual([
+      'oidc.client.created',
+      'oidc.client.secret_rotated',
+      'oidc.client.disabled',
+    ]);
+    expect(JSON.stringify(mine)).not.toContain(rotated);
+
+    const publicClient = await clients.create({
+      name: 'Мобильное приложение',
+      redirectUris: ['https://app.example/cb'],
+      isPublic: true,
+    });
+    expect(publicClient.clientSecret).toBeNull();
+    await expect(clients.rotateSecret(publicClient.client.clientId)).rejects.toMatchObject({
+      code: 'public_client',
+    });
+    await expect(clients.disable('no-such-client')).rejects.toMatchObject({
+      code: 'client_not_found',
+    });
+  });
+
+  it('accepts https redirect URIs, http only to loopback outside production, and no fragments', async () => {
+    const clients = t.app.get(ClientsService);
+    const create = (uri: string) => clients.create({ name: 'x', redirectUris: [uri] });
+    await expect(create('http://127.0.0.1:8080/cb')).resolves.toBeDefined();
+    await expect(create('http://diary.example/cb')).rejects.toMatchObject({
+      code: 'validation_failed',
+      errors: { redirectUris: [{ code: 'https_required' }] },
+    });
+    await expect(create('https://diary.example/cb#x')).rejects.toMatchObject({
+      errors: { redirectUris: [{ code: 'fragment' }] },
+    });
+    await expect(create('not a url')).rejects.toMatchObject({
+      errors: { redirectUris: [{ code: 'invalid_uri' }] },
+    });
+
+    const production = Object.assign(Object.create(AppConfig.prototype) as AppConfig, {
+      ...t.config,
+      env: 'production',
+    });
+    const productionClients = new ClientsService(
+      t.em(),
+      t.app.get(AuditService),
+      production,
+    );
+    await expect(
+      productionClients.create({ name: 'x', redirectUris: ['http://127.0.0.1:8080/cb'] }),
+    ).rejects.toMatchObject({ errors: { redirectUris: [{ code: 'https_required' }] } });
   });
 });

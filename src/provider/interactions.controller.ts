@@ -10,22 +10,25 @@ import { interactionPath } from './provider-paths.js';
 import { OidcProviderService } from './provider.service.js';
 import { PROVIDER_TEXTS } from './provider.texts.js';
 
+/** Kept in the interaction when it sends the person to the form: a login must come after it. */
+const LOGIN_REQUESTED_AT = 'identityLinkLoginRequestedAt';
+
+type Details = Awaited<ReturnType<OidcProviderService['instance']['interactionDetails']>>;
+
 /**
  * Whether the session proves what this authorization request asks: `prompt=login` wants a login
- * made after the request began, `max_age` one no older than it says.
+ * made after this interaction sent the person to the form, `max_age` one no older than it says.
  */
-function freshEnough(
-  session: Session,
-  interaction: { iat?: number; params: Record<string, unknown>; prompt: { reasons: string[] } },
-): boolean {
-  const authenticatedAt = Math.floor(session.authenticatedAt.getTime() / 1000);
-  if (
-    interaction.prompt.reasons.includes('login_prompt') &&
-    authenticatedAt < (interaction.iat ?? 0)
-  )
-    return false;
-  const maxAge = Number(interaction.params.max_age);
-  if (Number.isInteger(maxAge) && Date.now() / 1000 - authenticatedAt > maxAge) return false;
+function freshEnough(session: Session, details: Details): boolean {
+  const authenticatedAt = session.authenticatedAt.getTime();
+  if (details.prompt.reasons.includes('login_prompt')) {
+    const requestedAt = (details.result)?.[
+      LOGIN_REQUESTED_AT
+    ];
+    if (typeof requestedAt !== 'number' || authenticatedAt <= requestedAt) return false;
+  }
+  const maxAge = Number(details.params.max_age);
+  if (Number.isInteger(maxAge) && Date.now() - authenticatedAt > maxAge * 1000) return false;
   return true;
 }
 
@@ -47,7 +50,7 @@ export class InteractionsController {
   @Public()
   async resume(@Req() request: Request, @Res() response: Response): Promise<void> {
     const provider = this.provider.instance;
-    let details: Awaited<ReturnType<typeof provider.interactionDetails>>;
+    let details: Details;
     try {
       details = await provider.interactionDetails(request, response);
     } catch (error) {
@@ -62,6 +65,8 @@ export class InteractionsController {
     if (details.prompt.name === 'login') {
       const session = await this.sessions.fromCookie(request);
       if (!session || !freshEnough(session, details)) {
+        details.result = { ...details.result, [LOGIN_REQUESTED_AT]: Date.now() };
+        await details.persist();
         const query = new URLSearchParams({ returnTo: interactionPath(details.uid) });
         return response.redirect(303, `/login?${query.toString()}`);
       }

@@ -131,7 +131,16 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
       // The registered clients come from the adapter; none are static.
       clients: [],
       jwks: { keys: [signing] },
-      cookies: { keys: this.config.oidc.cookieKeys },
+      cookies: {
+        keys: this.config.oidc.cookieKeys,
+        // Not oidc-provider's `_session`: in development the Госуслуги stand-in, another
+        // oidc-provider on this origin, uses those names and the two would overwrite each other.
+        names: {
+          session: 'il_oidc_session',
+          interaction: 'il_oidc_interaction',
+          resume: 'il_oidc_resume',
+        },
+      },
       // Our keys are ES256 or EdDSA; oidc-provider's default for clients is RS256.
       clientDefaults: {
         grant_types: ['authorization_code'],
