@@ -615,11 +615,7 @@ describe('OpenID Provider: registered clients', () => {
       ...t.config,
       env: 'production',
     });
-    const productionClients = new ClientsService(
-      t.em(),
-      t.app.get(AuditService),
-      production,
-    );
+    const productionClients = new ClientsService(t.em(), t.app.get(AuditService), production);
     await expect(
       productionClients.create({ name: 'x', redirectUris: ['http://127.0.0.1:8080/cb'] }),
     ).rejects.toMatchObject({ errors: { redirectUris: [{ code: 'https_required' }] } });

@@ -22,9 +22,7 @@ type Details = Awaited<ReturnType<OidcProviderService['instance']['interactionDe
 function freshEnough(session: Session, details: Details): boolean {
   const authenticatedAt = session.authenticatedAt.getTime();
   if (details.prompt.reasons.includes('login_prompt')) {
-    const requestedAt = (details.result)?.[
-      LOGIN_REQUESTED_AT
-    ];
+    const requestedAt = details.result?.[LOGIN_REQUESTED_AT];
     if (typeof requestedAt !== 'number' || authenticatedAt <= requestedAt) return false;
   }
   const maxAge = Number(details.params.max_age);
