@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
 import request from 'supertest';
@@ -10,6 +11,7 @@ import { AppConfig } from '../src/config/app-config.js';
 import { ClientsService, hashClientSecret } from '../src/provider/clients.service.js';
 import { OidcClient } from '../src/provider/oidc-client.entity.js';
 import { Browser } from './support/browser.js';
+import { launchChromium, see, watchConsole } from './support/chromium.js';
 import { linkThrough, loggedInBrowser } from './support/gosuslugi.js';
 import { register, STRONG_PASSWORD, uniqueLogin } from './support/http.js';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -177,6 +179,12 @@ async function authorize(
       next = new URL(Browser.location(picked), browser.base).href;
       continue;
     }
+    const refresh = /^0;url=(.+)$/.exec(response.headers.get('refresh') ?? '');
+    if (response.status === 200 && refresh) {
+      // The interaction's last page moves on by itself (Refresh), as a browser does.
+      next = new URL(refresh[1], browser.base).href;
+      continue;
+    }
     if (response.status < 300 || response.status > 399)
       throw new Error(
         `unexpected ${response.status} at ${current.pathname}: ${(await response.text()).slice(0, 300)}`,
@@ -254,6 +262,55 @@ describe('OpenID Provider: authorization code + PKCE', () => {
       sub: id,
       family_name: 'Смирнова',
     });
+  });
+
+  it('a real browser (Chromium) gets from the login form to the application: our CSP lets it through', async () => {
+    // The application's callback: a server of its own, on another origin than ours.
+    const application = createServer((_req, res) => res.end('application'));
+    await new Promise<void>((resolve) => application.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(application.address() as AddressInfo).port}`;
+    const chromium = await launchChromium();
+    try {
+      const { client, clientSecret } = await t.app.get(ClientsService).create({
+        name: 'Электронный дневник',
+        redirectUris: [`${origin}/callback`],
+        firstParty: true,
+      });
+      const registered = {
+        clientId: client.clientId,
+        clientSecret,
+        redirectUri: `${origin}/callback`,
+      };
+      const config = await relyingParty(registered);
+      const account = await register(t, uniqueLogin('chromium'), STRONG_PASSWORD);
+      const verifier = oidc.randomPKCECodeVerifier();
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: registered.redirectUri,
+        scope: 'openid',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state: 'chromium',
+      });
+      const page = await chromium.newPage();
+      const problems = watchConsole(page);
+      await page.goto(url.href);
+      await see.contains(page.locator('main'), 'Вход в приложение «Электронный дневник»');
+      await page.getByLabel('Логин').fill(account.login);
+      await page.getByLabel('Пароль', { exact: true }).fill(account.password);
+      await page.getByRole('button', { name: 'Войти', exact: true }).click();
+      await page.waitForURL(`${origin}/callback?**`);
+      const callback = new URL(page.url());
+      expect(callback.searchParams.get('state')).toBe('chromium');
+      const tokens = await oidc.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: verifier,
+        expectedState: 'chromium',
+      });
+      expect(tokens.claims()).toMatchObject({ sub: account.id });
+      expect(problems).toEqual([]);
+    } finally {
+      await chromium.close();
+      application.close();
+    }
   });
 
   it('a second client signs the same person in without a login form (single sign-on)', async () => {

@@ -82,8 +82,18 @@ export class InteractionsController {
       // Consent: only first-party clients pass (their grant is made without a prompt).
       result = { error: 'access_denied', error_description: PROVIDER_TEXTS.consentUnsupported };
     }
-    await provider.interactionFinished(request, response, result, {
+    const resume = await provider.interactionResult(request, response, result, {
       mergeWithLastSubmission: false,
+    });
+    // Not a 303: after our login form's POST, browsers hold every redirect of that chain to the
+    // form's CSP `form-action 'self'`, and the last one goes to the application. A page that
+    // moves on by itself starts a navigation of its own (the link is for the rare browser that
+    // ignores Refresh).
+    response.setHeader('Refresh', `0;url=${resume}`);
+    this.pages.send(response, HttpStatus.OK, 'message', {
+      title: PROVIDER_TEXTS.returningTitle,
+      paragraphs: [],
+      links: [{ href: resume, text: PROVIDER_TEXTS.continue }],
     });
   }
 }
