@@ -98,6 +98,8 @@ const TARGETS: Record<string, Target> = {
   'GET /health/live': { as: 'anonymous' },
   'GET /health/ready': { as: 'anonymous' },
   'GET /login': { as: 'user', page: true },
+  // The OpenID Provider's interaction: without its cookie every uid is «start again» (400).
+  'GET /oidc/interaction/:uid': { as: 'user', page: true },
   'GET /pos': { as: 'user', page: true },
   'GET /pos/admin': { as: 'admin', page: true },
   'GET /pos/admin/members/:id/sessions': { as: 'admin', page: true, ids: 'member' },

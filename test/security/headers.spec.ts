@@ -123,6 +123,8 @@ async function walkDevelopment(): Promise<void> {
     '/pos/invitations/:token/accept token': invitationToken,
     '/reset-password/:token token': resetToken,
     '/verify-email/:token token': verifyToken,
+    // No such interaction: the provider's «start again» page.
+    '/oidc/interaction/:uid uid': 'no-such-interaction',
   };
   for (const route of getRoutes) {
     const path = concrete(route, params);
@@ -219,6 +221,7 @@ async function walkProduction(): Promise<void> {
   const params = {
     id: '00000000-0000-4000-8000-000000000000',
     token: randomBytes(32).toString('base64url'),
+    uid: 'no-such-interaction',
   };
   for (const route of getRoutes) {
     const path = concrete(route, params);
