@@ -540,6 +540,7 @@ async function gosuslugi(databaseUrl: string): Promise<Row[]> {
     LOG_LEVEL: 'warn',
     THROTTLE_LIMIT: '100000000',
     THROTTLE_AUTH_LIMIT: '100000000',
+    THROTTLE_LOGIN_LIMIT: '100000000',
   });
   try {
     const issuer = `${service.base}/dev/gosuslugi`;
@@ -797,6 +798,7 @@ async function main(): Promise<void> {
       DATABASE_URL: db.url,
       PUBLIC_URL: 'https://identity-link.bench.invalid',
       TOKEN_SIGNING_KEY: key,
+      OIDC_COOKIE_KEYS: randomBytes(32).toString('base64url'),
       GOSUSLUGI_PROFILE: 'oidc',
       GOSUSLUGI_ISSUER: 'https://idp.bench.invalid',
       GOSUSLUGI_CLIENT_ID: 'bench',
@@ -807,6 +809,7 @@ async function main(): Promise<void> {
       // The bench calls from one address far more often than a real client may.
       THROTTLE_LIMIT: '100000000',
       THROTTLE_AUTH_LIMIT: '100000000',
+      THROTTLE_LOGIN_LIMIT: '100000000',
       ...(process.env.UV_THREADPOOL_SIZE && { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE }),
     };
     await run(['dist/database/migrate.js', 'up'], env);
