@@ -49,6 +49,11 @@ interface Target {
   writes?: true;
   /** Tables the route writes whatever the answer (starting a Госуслуги round trip). */
   alwaysWrites?: string[];
+  /**
+   * Where a page form sends the browser back when it refuses (a stale or foreign form token sends
+   * it to the page the form came from): such a redirect is a refusal, not a success.
+   */
+  refusedRedirect?: RegExp;
   /** Query keys the handler reads from the request itself rather than through `@Query`. */
   rawQuery?: string[];
   /** Which fixture ids are good values for its `:id` (else random UUIDs only). */
@@ -105,7 +110,11 @@ const TARGETS: Record<string, Target> = {
   'GET /pos/admin/members/:id/sessions': { as: 'admin', page: true, ids: 'member' },
   'GET /pos/invitations/:token': { as: 'anonymous', page: true },
   'GET /pos/invitations/:token/accept': { as: 'anonymous', page: true },
-  'POST /pos/invitations/:token/accept': { as: 'anonymous', page: true },
+  'POST /pos/invitations/:token/accept': {
+    as: 'anonymous',
+    page: true,
+    refusedRedirect: /^\/pos\/invitations\/[^/?]+$/,
+  },
   'GET /register': { as: 'anonymous', page: true },
   'GET /reset-password/:token': { as: 'anonymous', page: true },
   'GET /verify-email/:token': { as: 'anonymous', page: true },
@@ -398,7 +407,9 @@ async function fuzzRoute(key: string): Promise<void> {
       });
       const success = target.page
         ? answer.status < 300 ||
-          (answer.status < 400 && !(answer.location ?? '').startsWith('/login'))
+          (answer.status < 400 &&
+            !(answer.location ?? '').startsWith('/login') &&
+            !target.refusedRedirect?.test(answer.location ?? ''))
         : answer.status < 300;
       if (fuzz.refused && success)
         problems.push(`accepted (${answer.status}) what must be refused: ${fuzz.refused}`);
