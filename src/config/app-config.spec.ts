@@ -163,6 +163,7 @@ describe('configuration', () => {
       ...SMTP,
       TOKEN_SIGNING_KEY: SIGNING_KEY,
       ...GOSUSLUGI,
+      ...OIDC,
       PUBLIC_URL: 'https://id.example.ru',
     };
     expect(loadConfig(production).logFormat).toBe('json');
