@@ -14,6 +14,10 @@ const COMMANDS = [
   'user:archive',
   'user:unblock',
   'sessions:end-all',
+  'client:create',
+  'client:list',
+  'client:rotate-secret',
+  'client:disable',
 ];
 
 describe('the command line explains itself and refuses bad usage with exit code 2', () => {

@@ -1,5 +1,6 @@
 import { Command, CommanderError, type Help } from 'commander';
 import { registerAccountCommands } from './accounts.command.js';
+import { registerClientCommands } from './clients.command.js';
 import { registerOperatorCommands } from './operators.command.js';
 import { registerOrganizationCommands } from './organizations.command.js';
 
@@ -60,7 +61,7 @@ export function buildProgram(): Command {
   const program = new Command('npm run cli --')
     .description(
       'Командная строка оператора платформы Identity Link: организации, первые администраторы, ' +
-        'операторы, блокировка учётных записей, завершение сеансов. Работает через те же службы ' +
+        'операторы, блокировка учётных записей, завершение сеансов, приложения OpenID Connect. Работает через те же службы ' +
         'и ту же проверку данных, что и API, на базе DATABASE_URL (без неё — на встроенной базе ' +
         'разработки в DATA_DIR).',
     )
@@ -87,6 +88,7 @@ export function buildProgram(): Command {
   registerOrganizationCommands(program);
   registerOperatorCommands(program);
   registerAccountCommands(program);
+  registerClientCommands(program);
   return program;
 }
 

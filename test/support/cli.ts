@@ -29,8 +29,12 @@ const isLogLine = (line: string) => {
   }
 };
 
-/** The one line that shows a generated password to the operator, on purpose (or its JSON). */
-const SHOWN_ONCE = /^password \(shown once\): (\S+)$|^\{.*"password":"([^"]+)"/;
+/**
+ * The one line that shows a generated password or a client secret to the operator, on purpose
+ * (or its JSON).
+ */
+const SHOWN_ONCE =
+  /^(?:password \(shown once\)|client_secret): (\S+)$|^\{.*"(?:password|clientSecret)":"([^"]+)"/;
 
 /**
  * The built command line (`npm run cli -- …`) with the given environment and `stdin` as the
@@ -50,7 +54,7 @@ export function runCliWith(env: NodeJS.ProcessEnv, args: string[], stdin = ''): 
     captureChildOutput(child, `dist/cli.js ${args[0] ?? ''}`.trim(), (line) => {
       const match = SHOWN_ONCE.exec(line);
       const secret = match?.[1] ?? match?.[2];
-      return secret ? [{ what: 'password shown once by the command line', secret }] : [];
+      return secret ? [{ what: 'secret shown once by the command line', secret }] : [];
     });
     let stdout = '';
     let stderr = '';
