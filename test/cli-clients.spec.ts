@@ -1,8 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { hashClientSecret } from '../src/provider/clients.service.js';
 import { createTestDatabase } from './support/app.js';
-import { runCli as cli } from './support/cli.js';
+import { runCli as cli, runCliWith } from './support/cli.js';
 
 /** A database address where nothing listens: usage must not need one. */
 const NO_DATABASE = 'postgres://postgres@127.0.0.1:9/nothing_here';
@@ -156,6 +159,40 @@ describe('the platform operator registers OpenID Connect clients from the comman
         [clientId, false],
         [publicId, true],
       ]);
+
+      // The commands' context is the ORM, audit and ClientsService: the HTTP provider
+      // (oidc-provider) is never loaded. A resolve hook reports what the command imports;
+      // @nestjs/core shows the hook at work.
+      const hooks = await mkdtemp(join(tmpdir(), 'cli-clients-'));
+      try {
+        const hook = join(hooks, 'report.mjs');
+        await writeFile(
+          hook,
+          `import { registerHooks } from 'node:module';
+registerHooks({ resolve(specifier, context, next) {
+  if (specifier === 'oidc-provider' || specifier === '@nestjs/core')
+    process.stderr.write('resolved ' + specifier + '\\n');
+  return next(specifier, context);
+} });
+`,
+        );
+        const traced = await runCliWith(
+          {
+            PATH: process.env.PATH,
+            HOME: process.env.HOME,
+            NODE_ENV: 'test',
+            DATABASE_URL: database.url,
+            SMTP_URL: 'smtp://127.0.0.1:9',
+            NODE_OPTIONS: `--import ${hook}`,
+          },
+          ['client:list', '--json'],
+        );
+        expect(traced.code).toBe(0);
+        expect(traced.err).toContain('resolved @nestjs/core');
+        expect(traced.err).not.toContain('resolved oidc-provider');
+      } finally {
+        await rm(hooks, { recursive: true, force: true });
+      }
 
       // Rotation: a new secret printed once; the old one no longer matches the stored hash.
       const rotated = await cli(database.url, ['client:rotate-secret', '--client', clientId]);
