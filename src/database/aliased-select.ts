@@ -1,4 +1,11 @@
-import { type EntityMetadata } from '@mikro-orm/core';
+import {
+  type EntityDictionary,
+  type EntityMetadata,
+  type EntityName,
+  type Primary,
+  wrap,
+} from '@mikro-orm/core';
+import { type EntityManager } from '@mikro-orm/postgresql';
 
 /**
  * An entity's columns for a hand-written `select`, each named `alias.column`, so one joined row
@@ -24,4 +31,18 @@ export function columnsOf(row: Record<string, unknown>, alias: string): Record<s
   for (const [name, cell] of Object.entries(row))
     if (name.startsWith(prefix)) columns[name.slice(prefix.length)] = cell;
   return columns;
+}
+
+/**
+ * The entity of `columns` (a row's columns for one entity, keyed by `id`) as a managed entity of
+ * `em`: one the unit of work already holds is kept as it is (with any change not yet flushed),
+ * not overwritten by the row; an uninitialised reference is replaced by the row's data.
+ */
+export function mappedOnce<T extends object>(
+  em: EntityManager,
+  entity: EntityName<T>,
+  columns: Record<string, unknown>,
+): T {
+  const held = em.getUnitOfWork().getById<T>(entity, columns.id as Primary<T>);
+  return held && wrap(held).isInitialized() ? held : em.map(entity, columns as EntityDictionary<T>);
 }

@@ -1,12 +1,12 @@
 import { LockMode } from '@mikro-orm/core';
-import { EntityManager, wrap } from '@mikro-orm/postgresql';
+import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AuditEvent } from '../audit/audit-event.entity.js';
 import { AuditService, type AuditEventType } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { Errors } from '../common/errors.js';
-import { aliasedColumns, columnOf, columnsOf } from '../database/aliased-select.js';
+import { aliasedColumns, columnOf, columnsOf, mappedOnce } from '../database/aliased-select.js';
 import { AppConfig } from '../config/app-config.js';
 import { normalizeLogin } from '../identity/normalize.js';
 import { PasswordCredential } from '../identity/password-credential.entity.js';
@@ -50,11 +50,6 @@ function loginLookup(em: EntityManager): string {
         as "f.locked_until"
     from "${credentials.tableName}" c join "${users.tableName}" u on u."id" = c.${columnOf(credentials, 'user')}
     where u.${columnOf(users, 'login')} = ?`;
-}
-
-/** An entity found in a unit of work, unless it is an uninitialised reference. */
-function initialized<T extends object>(entity: T | undefined): T | undefined {
-  return entity && wrap(entity).isInitialized() ? entity : undefined;
 }
 
 /**
@@ -173,14 +168,9 @@ export class AuthService {
       .execute<Record<string, unknown>[]>(sql, [address, login]);
     if (!row) return null;
     const em = this.em.getContext();
-    const unitOfWork = em.getUnitOfWork();
-    const userColumns = columnsOf(row, 'u');
-    const credentialColumns = columnsOf(row, 'c');
     // The user first: the credential's reference to it then resolves to this entity.
-    if (!initialized(unitOfWork.getById(User, userColumns.id as string))) em.map(User, userColumns);
-    const credential =
-      initialized(unitOfWork.getById(PasswordCredential, credentialColumns.id as string)) ??
-      em.map(PasswordCredential, credentialColumns);
+    mappedOnce(em, User, columnsOf(row, 'u'));
+    const credential = mappedOnce(em, PasswordCredential, columnsOf(row, 'c'));
     // Milliseconds since the epoch (the driver leaves timestamps it does not map as text).
     const pairLockedUntil = row['f.locked_until'];
     return {

@@ -1,8 +1,8 @@
-import { type EntityData, EntityManager, wrap } from '@mikro-orm/postgresql';
+import { type EntityData, EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { type Request } from 'express';
 import { createHash, randomBytes } from 'node:crypto';
-import { aliasedColumns, columnsOf } from '../database/aliased-select.js';
+import { aliasedColumns, columnsOf, mappedOnce } from '../database/aliased-select.js';
 import { BoundedMap } from '../common/bounded-map.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { AppConfig } from '../config/app-config.js';
@@ -54,11 +54,6 @@ function sessionLookup(em: EntityManager): Record<'id' | 'tokenHash', string> {
     from "${sessions.tableName}" s join "${users.tableName}" u on u."id" = s."${sessions.properties.user.fieldNames[0]}"`;
   const tokenHash = sessions.properties.tokenHash.fieldNames[0];
   return { id: `${select} where s."id" = ?`, tokenHash: `${select} where s."${tokenHash}" = ?` };
-}
-
-/** A managed entity found in a unit of work, unless it is an uninitialised reference. */
-function known<T extends object>(entity: T | undefined): T | undefined {
-  return entity && wrap(entity).isInitialized() ? entity : undefined;
 }
 
 /** The `i.identities` JSON of the lookup, frozen: cached sessions share it. */
@@ -198,17 +193,12 @@ export class SessionService {
    * overwritten by the row.
    */
   private userEntity(em: EntityManager, loaded: CachedSession): User {
-    return (
-      known(em.getUnitOfWork().getById(User, loaded.facts.userId)) ?? em.map(User, loaded.user)
-    );
+    return mappedOnce(em, User, loaded.user);
   }
 
   private sessionEntity(em: EntityManager, loaded: CachedSession): Session {
     this.userEntity(em, loaded);
-    return (
-      known(em.getUnitOfWork().getById(Session, loaded.facts.sessionId)) ??
-      em.map(Session, loaded.session)
-    );
+    return mappedOnce(em, Session, loaded.session);
   }
 
   private context(
