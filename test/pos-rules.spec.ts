@@ -332,9 +332,18 @@ describe('ПОС: invitations', () => {
     expect((await admin.postJson(`/api/v1/pos/members/${membershipId}/archive`, {})).status).toBe(
       200,
     );
-    expect((await admin.postJson(`/api/v1/pos/members/${membershipId}/restore`, {})).status).toBe(
-      429,
-    );
+    const restored = await admin.postJson(`/api/v1/pos/members/${membershipId}/restore`, {});
+    expect(restored.status).toBe(429);
+    // Says when: the oldest invitation of the hour was sent a moment ago, so in about an hour.
+    const wait = Number(restored.headers.get('retry-after'));
+    expect(wait).toBeGreaterThan(3000);
+    expect(wait).toBeLessThanOrEqual(3600);
+    expect(await restored.json()).toMatchObject({
+      code: 'resend_limit',
+      message: expect.stringMatching(
+        /4 раза за последний час\. Следующее можно отправить через \d+ минут/,
+      ),
+    });
     expect(
       (
         await admin.postJson(`/api/v1/pos/organizations/${b.id}/members`, {

@@ -202,6 +202,26 @@ describe('e-mail verification', () => {
     expect((await t.em().findOneOrFail(User, account.id)).email).toBeNull();
   }, 60_000);
 
+  it('limits verification letters to 5 an hour and says when the next one may be asked for', async () => {
+    const email = address('limit');
+    const account = await register(t, uniqueLogin('vlimit'), STRONG_PASSWORD, { email });
+    const browser = await loggedIn(account.login, STRONG_PASSWORD);
+    // The registration sent the first letter; four more fit in the hour.
+    for (let i = 0; i < 4; i += 1)
+      expect((await browser.postJson('/api/v1/me/email/verification', {})).status).toBe(202);
+    const refused = await browser.postJson('/api/v1/me/email/verification', {});
+    expect(refused.status).toBe(429);
+    const wait = Number(refused.headers.get('retry-after'));
+    expect(wait).toBeGreaterThan(3000);
+    expect(wait).toBeLessThanOrEqual(3600);
+    expect(await refused.json()).toMatchObject({
+      code: 'verification_limit',
+      message: expect.stringMatching(
+        /5 раз за последний час\. Следующее можно запросить через \d+ минут/,
+      ),
+    });
+  });
+
   it('lets nobody block an address by typing it, and refuses a second verification of one address', async () => {
     const shared = address('shared');
     const a = await register(t, uniqueLogin('shared.a'), STRONG_PASSWORD, { email: shared });

@@ -1,5 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import { DomainError } from '../common/errors.js';
+import { DomainError, russianPlural, waitInWords } from '../common/errors.js';
 
 /** Russian texts and stable codes of e-mail verification and password recovery, in one place. */
 export const LinkErrors = {
@@ -37,11 +37,14 @@ export const LinkErrors = {
       'email_taken',
       'Этот адрес уже подтверждён для другой учётной записи. Укажите другой адрес.',
     ),
-  verificationLimit: () =>
+  /** `waitSeconds`: until the oldest letter of the hour leaves the window. */
+  verificationLimit: (limit: number, waitSeconds: number) =>
     new DomainError(
       HttpStatus.TOO_MANY_REQUESTS,
       'verification_limit',
-      'Письмо уже отправлялось несколько раз за последний час. Попробуйте позже.',
+      `Письмо уже отправлялось ${limit} ${russianPlural(limit, 'раз', 'раза', 'раз')} за последний час. Следующее можно запросить через ${waitInWords(waitSeconds)}.`,
+      undefined,
+      { retryAfterSeconds: waitSeconds },
     ),
   nothingToVerify: () =>
     new DomainError(

@@ -47,12 +47,15 @@ export class EmailVerification {
     const email = user.pendingEmail;
     if (!email) return;
     const since = new Date(Date.now() - 60 * 60_000);
-    const recent = await em.count(AccountToken, {
-      user,
-      purpose: AccountTokenPurpose.VerifyEmail,
-      createdAt: { $gte: since },
-    });
-    if (recent >= VERIFICATION_MAILS_PER_HOUR) throw LinkErrors.verificationLimit();
+    const window = { user, purpose: AccountTokenPurpose.VerifyEmail, createdAt: { $gte: since } };
+    const recent = await em.count(AccountToken, window);
+    if (recent >= VERIFICATION_MAILS_PER_HOUR) {
+      const oldest = await em.findOneOrFail(AccountToken, window, {
+        orderBy: { createdAt: 'asc' },
+      });
+      const wait = (oldest.createdAt.getTime() + 60 * 60_000 - Date.now()) / 1000;
+      throw LinkErrors.verificationLimit(VERIFICATION_MAILS_PER_HOUR, wait);
+    }
     await this.supersede(em, user, AccountTokenPurpose.VerifyEmail);
     const { token, hash } = newLinkToken();
     const createdAt = new Date();

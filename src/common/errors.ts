@@ -17,11 +17,15 @@ export class DomainError extends Error {
     readonly code: string,
     message: string,
     readonly errors?: FieldErrors,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterSeconds?: number },
   ) {
     super(message, options);
     this.name = 'DomainError';
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
+
+  /** For a limit: when to ask again, sent as Retry-After. */
+  readonly retryAfterSeconds?: number;
 }
 
 /**
@@ -90,7 +94,7 @@ export const Errors = {
     ),
 };
 
-function russianPlural(n: number, one: string, few: string, many: string): string {
+export function russianPlural(n: number, one: string, few: string, many: string): string {
   const tens = n % 100;
   const units = n % 10;
   if (units === 1 && tens !== 11) return one;

@@ -144,6 +144,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
       this.logger.error({ err: exception, requestId: body.requestId }, 'request failed');
     }
     if (response.headersSent) return;
+    if (exception instanceof DomainError && exception.retryAfterSeconds !== undefined)
+      response.setHeader('Retry-After', String(Math.ceil(exception.retryAfterSeconds)));
     if (exception instanceof ThrottlerException) {
       // The message says how long to wait, so the page and the JSON tell a person what the header
       // tells a program.

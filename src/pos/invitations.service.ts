@@ -101,11 +101,16 @@ export class Invitations {
     const since = new Date(Date.now() - 3_600_000);
     // Per organisation: another organisation's administrator cannot spend this one's quota (and
     // so block its invitations) by inviting and archiving the same address.
-    const recent = await em.count(Invitation, {
+    const window = {
       membership: { email: membership.email, organization: membership.organization },
       createdAt: { $gte: since },
-    });
-    if (recent >= INVITATIONS_PER_HOUR) throw PosErrors.resendLimit();
+    };
+    const recent = await em.count(Invitation, window);
+    if (recent >= INVITATIONS_PER_HOUR) {
+      const oldest = await em.findOneOrFail(Invitation, window, { orderBy: { createdAt: 'asc' } });
+      const wait = (oldest.createdAt.getTime() + 3_600_000 - Date.now()) / 1000;
+      throw PosErrors.resendLimit(INVITATIONS_PER_HOUR, wait);
+    }
     const { token, hash } = newLinkToken();
     const invitation = Object.assign(new Invitation(), {
       membership,

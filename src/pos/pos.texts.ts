@@ -1,5 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import { DomainError } from '../common/errors.js';
+import { DomainError, russianPlural, waitInWords } from '../common/errors.js';
 
 /** Russian texts and stable error codes of the ПОС part, in one place. */
 export const PosErrors = {
@@ -88,11 +88,14 @@ export const PosErrors = {
       },
     ),
   wrongStatus: (message: string) => new DomainError(HttpStatus.CONFLICT, 'wrong_status', message),
-  resendLimit: () =>
+  /** `waitSeconds`: until the oldest invitation of the hour leaves the window. */
+  resendLimit: (limit: number, waitSeconds: number) =>
     new DomainError(
       HttpStatus.TOO_MANY_REQUESTS,
       'resend_limit',
-      'Приглашение уже отправлялось несколько раз за последний час. Попробуйте позже.',
+      `Приглашение на этот адрес уже отправлялось ${limit} ${russianPlural(limit, 'раз', 'раза', 'раз')} за последний час. Следующее можно отправить через ${waitInWords(waitSeconds)}.`,
+      undefined,
+      { retryAfterSeconds: waitSeconds },
     ),
   confirmationIncomplete: () =>
     new DomainError(HttpStatus.UNPROCESSABLE_ENTITY, 'validation_failed', 'Отметьте оба пункта', {
