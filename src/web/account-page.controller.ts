@@ -394,6 +394,7 @@ export class AccountPageController implements StaleFormPage {
     const profile = await this.accounts.profile(user);
     const identity = profile.identities.find((i) => i.provider === 'gosuslugi');
     this.pages.send(response, view.status, 'account', {
+      pageUrl: '/account',
       nav: await this.pageSessions.nav(request, response, session, 'account'),
       csrf: this.csrf.token(request, response),
       profile,

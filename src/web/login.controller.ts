@@ -139,7 +139,15 @@ export class LoginController implements StaleFormPage {
     return uid ? this.provider.clientNameOf(uid) : null;
   }
 
-  private render(response: Response, status: number, data: object): void {
-    this.pages.send(response, status, 'login', data);
+  private render(
+    response: Response,
+    status: number,
+    data: { returnTo: string; reauth: boolean } & Record<string, unknown>,
+  ): void {
+    const query = new URLSearchParams();
+    if (data.returnTo !== DEFAULT_RETURN) query.set('returnTo', data.returnTo);
+    if (data.reauth) query.set('reauth', '1');
+    const pageUrl = query.size > 0 ? `/login?${query.toString()}` : '/login';
+    this.pages.send(response, status, 'login', { pageUrl, ...data });
   }
 }

@@ -526,6 +526,9 @@ export class PosAdminPageController implements StaleFormPage {
       data.totalRows = rows.length;
     }
     this.pages.send(response, view.status, 'pos-admin', {
+      pageUrl: view.memberSessions
+        ? memberSessionsUrl(view.memberSessions.member.id)
+        : adminUrl(organization.id, tab),
       nav: await this.pageSessions.nav(request, response, session, 'admin'),
       csrf: this.csrf.token(request, response),
       roots,

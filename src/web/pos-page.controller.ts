@@ -100,6 +100,7 @@ export class PosPageController implements StaleFormPage {
   ): Promise<void> {
     const summary = await this.confirmation.summary(session.user);
     this.pages.send(response, status, 'pos', {
+      pageUrl: '/pos',
       nav: await this.pageSessions.nav(request, response, session, 'pos'),
       csrf: this.csrf.token(request, response),
       pending: summary.pending,

@@ -252,6 +252,7 @@ export class RecoveryPageController implements StaleFormPage {
     error?: string,
   ): void {
     this.pages.send(response, status, 'reset-password', {
+      pageUrl: `/reset-password/${encodeURIComponent(token)}`,
       csrf: this.csrf.token(request, response),
       token,
       login: account.login,

@@ -133,6 +133,7 @@ export class RegisterPageController implements StaleFormPage {
     notice?: Notice,
   ): void {
     this.pages.send(response, status, 'register', {
+      pageUrl: '/register',
       csrf: this.csrf.token(request, response),
       values,
       errors,
