@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
-import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { launchChromium, screenshot, see, watchConsole } from '../support/chromium.js';
 import { type RunningService, startService } from '../support/service.js';
 import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
@@ -169,6 +169,28 @@ describe('journey 1: a parent’s «Личный кабинет» and Госус
   }, 120_000);
 });
 
+/**
+ * The same page on a 390 px phone: nothing wider than the screen, and every control in `inside`
+ * (a table row's actions, a table's cells) within it, so no action needs a sideways scroll.
+ */
+async function fitsPhone(page: Page, inside: Locator, shot: string): Promise<void> {
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  );
+  expect(overflow).toBeLessThanOrEqual(0);
+  const controls = await inside.locator('button, a, td').all();
+  expect(controls.length).toBeGreaterThan(0);
+  for (const control of controls) {
+    const box = await control.boundingBox();
+    if (box === null) throw new Error('a control is not rendered at 390 px');
+    expect(box.x).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width).toBeLessThanOrEqual(390);
+  }
+  await screenshot(page, shot);
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
 let bodies = Date.now() % 1000;
 
 /** The operator's tools (command line), the way issue 4 set them up. */
@@ -295,6 +317,7 @@ describe('journey 2: an organisation administrator', () => {
     await page.getByRole('link', { name: 'Пользователи' }).click();
     await see.text(row.locator('.badge'), 'Зарегистрирован');
     await screenshot(page, '2-members-registered');
+    await fitsPhone(page, row, '2-members-phone');
     await row.getByRole('link', { name: /^Сеансы/ }).click();
     await see.visible(page.getByRole('heading', { name: 'Активные сеансы пользователя' }));
     const sessions = page.locator('li[data-session]');
@@ -340,6 +363,7 @@ describe('journey 2: an organisation administrator', () => {
     await see.text(bodyRow.locator('td').nth(4), '1');
     await see.count(page.locator('tbody tr'), 2);
     await screenshot(page, '2-status', true);
+    await fitsPhone(page, page.locator('table.cards'), '2-status-phone');
     const [download] = await Promise.all([
       page.waitForEvent('download'),
       page.getByRole('link', { name: 'Скачать CSV' }).click(),
