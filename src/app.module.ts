@@ -29,6 +29,7 @@ import { GosuslugiModule } from './gosuslugi/gosuslugi.module.js';
 import { MailModule } from './mail/mail.module.js';
 import { PosCoreModule, PosModule } from './pos/pos.module.js';
 import { ProviderModule } from './provider/provider.module.js';
+import { AuthGuard } from './sessions/auth.guard.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { PagesModule } from './web/pages.module.js';
 import { WebModule } from './web/web.module.js';
@@ -154,9 +155,12 @@ export class AppModule {
       ],
       controllers: [HealthController],
       providers: [
-        // Order matters: forged forms are refused first, throttling runs before authentication.
+        // Every global guard, in the order they run: forged JSON posts are refused first, then
+        // throttling counts the request (before a session lookup costs the database anything),
+        // then authentication decides (AuthGuard: deny by default).
         { provide: APP_GUARD, useClass: JsonApiGuard },
         { provide: APP_GUARD, useClass: AppThrottlerGuard },
+        { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
         { provide: APP_PIPE, useValue: createValidationPipe() },
         GracefulShutdown,

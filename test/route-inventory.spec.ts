@@ -4,6 +4,7 @@ import { Reflector } from '@nestjs/core';
 import request from 'supertest';
 import { Authenticated, Page, Public } from '../src/common/auth-decorators.js';
 import { PosAreaMetadata } from '../src/pos/pos-area.guard.js';
+import { ApplicationConfig } from '@nestjs/core';
 import { startTestApp, type TestApp } from './support/app.js';
 import { mappedRoutes } from './support/routes.js';
 import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
@@ -145,6 +146,15 @@ describe('route inventory', () => {
   it('gives every route an explicit access decision', () => {
     const undecided = routesOf(t).filter((route) => route.decision === 'none');
     expect(undecided).toEqual([]);
+  });
+
+  it('runs the global guards in the order app.module.ts lists them: JSON API, throttling, authentication', () => {
+    const config = t.app.get(ApplicationConfig);
+    expect(config.getGlobalGuards().map((guard) => guard.constructor.name)).toEqual([
+      'JsonApiGuard',
+      'AppThrottlerGuard',
+      'AuthGuard',
+    ]);
   });
 
   it('matches the reviewed list of routes and decisions', () => {

@@ -1,8 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ListenerHealth } from '../common/listener-health.js';
-import { APP_GUARD } from '@nestjs/core';
 import { AuthController } from './auth.controller.js';
-import { AuthGuard } from './auth.guard.js';
 import { AccountStatus } from './account-status.service.js';
 import { AuthService } from './auth.service.js';
 import { SessionCache } from './session-cache.js';
@@ -20,7 +18,6 @@ import { TokenService } from './token.service.js';
     TokenService,
     SessionManagement,
     AccountStatus,
-    { provide: APP_GUARD, useClass: AuthGuard },
     { provide: ListenerHealth, useExisting: SessionCache },
   ],
   exports: [
