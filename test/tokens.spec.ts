@@ -87,10 +87,11 @@ describe('access tokens', () => {
       .expect(200);
     expect(fresh.body).toMatchObject({ tokenType: 'Bearer', expiresIn: 2 });
     expect(fresh.headers['cache-control']).toBe('no-store');
-    await request(t.http)
+    const refused = await request(t.http)
       .post('/api/v1/auth/token')
       .set('Authorization', `Bearer ${session.accessToken}`)
-      .expect(401);
+      .expect(403);
+    expect(refused.body.code).toBe('browser_session_required');
   });
 
   it('refuses a token signed by another key, even with a matching kid', async () => {

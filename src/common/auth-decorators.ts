@@ -10,10 +10,19 @@ export type AccessDecision = 'public' | 'page' | 'authenticated';
 
 /** Anyone may call the route. */
 export const Public = Reflector.createDecorator<void, 'public'>({ transform: () => 'public' });
-/** A live session (cookie) or an access token bound to a live session is required. */
-export const Authenticated = Reflector.createDecorator<void, 'authenticated'>({
-  transform: () => 'authenticated',
-});
+/**
+ * A live session (cookie) or an access token bound to a live session is required. With
+ * `via: 'cookie'` only the browser session will do: the guard refuses an access token (403
+ * `browser_session_required`) for what only the browser may do (replace its session, mint tokens,
+ * manage sessions).
+ */
+export const Authenticated = Reflector.createDecorator<
+  AuthenticatedOptions | void,
+  AuthenticatedOptions
+>({ transform: (options) => options ?? {} });
+export interface AuthenticatedOptions {
+  via?: 'cookie';
+}
 /**
  * A page for a signed-in person: the guard loads the session from the cookie (never a bearer
  * token) and sends a browser without one to `/login?returnTo=…` instead of answering 401 JSON.

@@ -27,7 +27,7 @@ import {
   type AuthContext,
 } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
-import { Errors, ValidationFailedError } from '../common/errors.js';
+import { ValidationFailedError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
 import { AuthService } from './auth.service.js';
 import { CurrentSessionResponse } from './dto/current-session.response.js';
@@ -37,7 +37,6 @@ import { TokenRequestDto } from './dto/token-request.dto.js';
 import { clearSessionCookie, setSessionCookie } from './session-cookie.js';
 import { assertSameOrigin } from './same-origin.js';
 import { SessionService } from './session.service.js';
-import { SessionErrors } from './sessions.texts.js';
 import { TokenService } from './token.service.js';
 import { PASSWORD_LOGIN } from '../throttling/credential-throttle.js';
 
@@ -72,7 +71,8 @@ export class AuthController {
   }
 
   @Post('api/v1/auth/reauthenticate')
-  @Authenticated()
+  // The browser session is what gets replaced: an access token cannot trade itself for a cookie.
+  @Authenticated({ via: 'cookie' })
   @CredentialEndpoint()
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
@@ -105,8 +105,6 @@ export class AuthController {
     @Client() client: ClientInfo,
     @Res({ passthrough: true }) response: Response,
   ): Promise<AccessTokenResponse> {
-    // The browser session is what gets replaced: an access token cannot trade itself for a cookie.
-    if (auth.via !== 'cookie') throw SessionErrors.browserSessionRequired();
     const { session, token } = await this.auth.reauthenticate(auth.session, dto.password, client);
     setSessionCookie(response, this.config, token);
     const access = await this.tokens.issueForSession(session);
@@ -133,7 +131,8 @@ export class AuthController {
   }
 
   @Post('api/v1/auth/token')
-  @Authenticated()
+  // An access token cannot mint its successor: only the browser session can.
+  @Authenticated({ via: 'cookie' })
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
   @ApiCookieAuth()
@@ -147,8 +146,6 @@ export class AuthController {
     @CurrentAuth() auth: AuthContext,
     @Body() dto: TokenRequestDto,
   ): Promise<AccessTokenResponse> {
-    // An access token cannot mint its successor: only the browser session can.
-    if (auth.via !== 'cookie') throw Errors.unauthenticated();
     if (dto.audience !== undefined && !this.tokens.isIssuableAudience(dto.audience)) {
       throw new ValidationFailedError({
         audience: [{ code: 'unknown_audience', message: 'Неизвестный получатель токена' }],

@@ -1,11 +1,12 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { type Request } from 'express';
-import { accessDecision, FormPost, Page } from '../common/auth-decorators.js';
+import { accessDecision, Authenticated, FormPost, Page } from '../common/auth-decorators.js';
 import { Errors, LoginRequired } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
 import { assertSameOrigin } from './same-origin.js';
 import { SessionService } from './session.service.js';
+import { SessionErrors } from './sessions.texts.js';
 
 /**
  * The one global guard. Routes are denied unless marked @Public(); a @Page() needs a live session
@@ -44,6 +45,8 @@ export class AuthGuard implements CanActivate {
     const auth = await this.sessions.authenticate(request);
     if (!auth) throw Errors.unauthenticated();
     if (auth.via === 'cookie') assertSameOrigin(request, this.config.publicUrl);
+    else if (this.reflector.getAllAndOverride(Authenticated, targets)?.via === 'cookie')
+      throw SessionErrors.browserSessionRequired();
     request.auth = auth;
     return true;
   }

@@ -7,7 +7,6 @@ import { AppConfig } from '../config/app-config.js';
 import { EndedSessionsResponse, SessionResponse } from './dto/session.response.js';
 import { clearSessionCookie } from './session-cookie.js';
 import { SessionManagement } from './session-management.service.js';
-import { SessionErrors } from './sessions.texts.js';
 
 /**
  * «Активные сеансы» for API clients. Only the browser session (the cookie) may use these routes:
@@ -23,34 +22,29 @@ export class SessionManagementController {
     private readonly config: AppConfig,
   ) {}
 
-  private static browser(auth: AuthContext): AuthContext {
-    if (auth.via !== 'cookie') throw SessionErrors.browserSessionRequired();
-    return auth;
-  }
-
   @Get()
-  @Authenticated()
+  @Authenticated({ via: 'cookie' })
   @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'Активные сеансы (current — текущий)' })
   list(@CurrentAuth() auth: AuthContext): Promise<SessionResponse[]> {
-    const { user, session } = SessionManagementController.browser(auth);
+    const { user, session } = auth;
     return this.sessions.list(user, session.id);
   }
 
   @Delete()
-  @Authenticated()
+  @Authenticated({ via: 'cookie' })
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Завершить все остальные сеансы (текущий остаётся)' })
   async endOthers(
     @CurrentAuth() auth: AuthContext,
     @Client() client: ClientInfo,
   ): Promise<EndedSessionsResponse> {
-    const { session } = SessionManagementController.browser(auth);
+    const { session } = auth;
     return { ended: await this.sessions.endOthers(session, client) };
   }
 
   @Delete(':id')
-  @Authenticated()
+  @Authenticated({ via: 'cookie' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Завершить сеанс (404 — нет такого сеанса среди ваших)' })
   async end(
@@ -59,7 +53,7 @@ export class SessionManagementController {
     @Client() client: ClientInfo,
     @Res({ passthrough: true }) response: Response,
   ): Promise<void> {
-    const { session } = SessionManagementController.browser(auth);
+    const { session } = auth;
     const { endedCurrent } = await this.sessions.endOwn(session, id, client);
     if (endedCurrent) clearSessionCookie(response, this.config);
   }

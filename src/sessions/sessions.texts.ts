@@ -11,7 +11,7 @@ export const SessionErrors = {
     new DomainError(
       HttpStatus.FORBIDDEN,
       'browser_session_required',
-      'Сеансами управляют из браузера, в «Личном кабинете»: access token для этого не подходит',
+      'Это действие доступно только из браузера (по cookie сеанса): access token для него не подходит',
     ),
   userNotFound: (login: string) =>
     new DomainError(HttpStatus.NOT_FOUND, 'user_not_found', `Учётная запись «${login}» не найдена`),
