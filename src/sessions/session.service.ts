@@ -232,21 +232,35 @@ export class SessionService {
     const loaded = await this.load('tokenHash', hashSessionToken(token));
     const now = Date.now();
     if (!loaded || !this.usable(loaded.facts, now)) return null;
-    if (now - loaded.facts.lastSeenAt.getTime() <= TOUCH_INTERVAL_MS) {
-      return this.context(loaded, 'cookie');
-    }
+    return this.context(loaded, 'cookie', await this.touched(loaded, now));
+  }
+
+  /** The person is active in the session: its idle expiry extended (at most once a minute). */
+  private async touched(loaded: CachedSession, now: number): Promise<SessionFacts> {
+    if (now - loaded.facts.lastSeenAt.getTime() <= TOUCH_INTERVAL_MS) return loaded.facts;
     const session = this.sessionEntity(this.em.getContext(), loaded);
     session.lastSeenAt = new Date(now);
     session.idleExpiresAt = new Date(
       Math.min(now + this.config.session.idleTtlMs, session.absoluteExpiresAt.getTime()),
     );
     await this.em.flush();
-    const facts = Object.freeze({
+    return Object.freeze({
       ...loaded.facts,
       lastSeenAt: session.lastSeenAt,
       idleExpiresAt: session.idleExpiresAt,
     });
-    return this.context(loaded, 'cookie', facts);
+  }
+
+  /**
+   * Whether the session is live and the user's: an OpenID Provider token bound to it is usable
+   * only then. With `activity`, the use counts as the person's, as a request with the cookie does
+   * (a refresh by an application the person is working in extends the idle expiry).
+   */
+  async liveFor(sessionId: string, userId: string, activity = false): Promise<boolean> {
+    const loaded = await this.byId(sessionId);
+    if (!loaded || loaded.facts.userId !== userId) return false;
+    if (activity) await this.touched(loaded, Date.now());
+    return true;
   }
 
   /**
