@@ -55,7 +55,8 @@ export type AuditEventType =
   | 'recovery.failed'
   | 'oidc.client.created'
   | 'oidc.client.secret_rotated'
-  | 'oidc.client.disabled';
+  | 'oidc.client.disabled'
+  | 'oidc.refresh.reused';
 
 export interface AuditEntry {
   type: AuditEventType;

@@ -143,6 +143,8 @@ export class AppConfig {
   readonly oidc!: {
     /** Keys signing the OpenID Provider's cookies, newest first; generated per start in development. */
     cookieKeys: string[];
+    /** Lifetime of an authorization code (OIDC_CODE_TTL). */
+    codeTtlMs: number;
   };
   readonly shutdown!: {
     /** How long in-flight requests may take to finish after SIGTERM (SHUTDOWN_DRAIN_TIMEOUT). */
@@ -307,6 +309,7 @@ export function loadConfig(
       cookieKeys: env.OIDC_COOKIE_KEYS
         ? env.OIDC_COOKIE_KEYS.split(',')
         : [randomBytes(32).toString('base64url')],
+      codeTtlMs: ms(env.OIDC_CODE_TTL),
     },
     shutdown: { drainTimeoutMs: ms(env.SHUTDOWN_DRAIN_TIMEOUT) },
   });

@@ -206,6 +206,13 @@ export class EnvSchema {
   })
   OIDC_COOKIE_KEYS?: string;
 
+  /**
+   * How long an OpenID Provider authorization code may wait for its exchange at the token
+   * endpoint (oidc-provider's default, one minute; tests shorten it to see an expired code refused).
+   */
+  @Validate(IsDuration)
+  OIDC_CODE_TTL = '60s';
+
   /** `dev`: the built-in stand-in (development only); `oidc`: a standard provider; `esia`: the real ЕСИА. */
   @IsOptional()
   @IsIn(['dev', 'oidc', 'esia'])

@@ -184,7 +184,10 @@ export class ClientsService {
       client_name: client.name,
       redirect_uris: client.redirectUris,
       post_logout_redirect_uris: client.postLogoutRedirectUris,
-      grant_types: ['authorization_code'],
+      // Refresh tokens for confidential clients only (refresh.ts): a public one cannot keep them.
+      grant_types: client.isPublic
+        ? ['authorization_code']
+        : ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       // The stored hash stands where oidc-provider expects the secret: it is compared through
       // compareClientSecret (provider.service.ts) and never used as a key (no HS* algorithms,

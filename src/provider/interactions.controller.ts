@@ -6,6 +6,7 @@ import { Public } from '../common/auth-decorators.js';
 import { PageRenderer } from '../web/page-renderer.js';
 import { AuthMethod, type Session } from '../sessions/session.entity.js';
 import { SessionService } from '../sessions/session.service.js';
+import { GOSUSLUGI_REQUIRED } from './acr.js';
 import { interactionPath } from './provider-paths.js';
 import { OidcProviderService } from './provider.service.js';
 import { PROVIDER_TEXTS } from './provider.texts.js';
@@ -62,13 +63,20 @@ export class InteractionsController {
     let result: InteractionResults;
     if (details.prompt.name === 'login') {
       const session = await this.sessions.fromCookie(request);
-      if (!session || !freshEnough(session, details)) {
+      const method = session?.authenticatedWith ?? AuthMethod.Password;
+      // The client needs Госуслуги (acr.ts): a password session is not enough, and the login page
+      // says so (a Госуслуги trip starts only from its button, never from a navigation).
+      const gosuslugiOnly = details.prompt.reasons.includes(GOSUSLUGI_REQUIRED);
+      const wrongMethod = gosuslugiOnly && method !== AuthMethod.Gosuslugi;
+      if (!session || wrongMethod || !freshEnough(session, details)) {
         details.result = { ...details.result, [LOGIN_REQUESTED_AT]: Date.now() };
         await details.persist();
-        const query = new URLSearchParams({ returnTo: interactionPath(details.uid) });
+        const query = new URLSearchParams({
+          returnTo: interactionPath(details.uid),
+          ...(gosuslugiOnly && { notice: GOSUSLUGI_REQUIRED }),
+        });
         return response.redirect(303, `/login?${query.toString()}`);
       }
-      const method = session.authenticatedWith ?? AuthMethod.Password;
       result = {
         login: {
           accountId: session.user.id,

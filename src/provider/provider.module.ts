@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { WebModule } from '../web/web.module.js';
+import { ProviderAccounts } from './claims.js';
 import { ClientsService } from './clients.service.js';
 import { InteractionsController } from './interactions.controller.js';
 import { OidcProviderService } from './provider.service.js';
@@ -9,7 +10,7 @@ import { OidcProviderService } from './provider.service.js';
 @Module({
   imports: [SessionsModule, WebModule],
   controllers: [InteractionsController],
-  providers: [OidcProviderService, ClientsService],
+  providers: [OidcProviderService, ClientsService, ProviderAccounts],
   exports: [OidcProviderService, ClientsService],
 })
 export class ProviderModule {}

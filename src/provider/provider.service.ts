@@ -2,26 +2,27 @@ import { MikroORM, RequestContext } from '@mikro-orm/postgresql';
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { type NextFunction, type Request, type Response } from 'express';
 import Provider, {
-  type Account,
   type Configuration,
   type KoaContextWithOIDC,
   interactionPolicy,
 } from 'oidc-provider';
+import { AuditService } from '../audit/audit.service.js';
 import { AppConfig } from '../config/app-config.js';
-import { User, UserStatus } from '../identity/user.entity.js';
 import { SessionService } from '../sessions/session.service.js';
 import { TokenService } from '../sessions/token.service.js';
 import { PageRenderer } from '../web/page-renderer.js';
+import { gosuslugiCheck, PROVIDER_ACRS } from './acr.js';
+import { PROVIDER_CLAIMS, PROVIDER_SCOPES, ProviderAccounts } from './claims.js';
 import { clientSecretMatches, ClientsService } from './clients.service.js';
 import { postgresAdapter, sweepExpiredPayloads } from './postgres-adapter.js';
 import { interactionPath, isProviderPath, PROVIDER_PREFIX } from './provider-paths.js';
 import { PROVIDER_TEXTS } from './provider.texts.js';
+import { auditRefreshReuse, issueRefreshToken, rotateRefreshToken } from './refresh.js';
+import { bindTokensToSessions } from './session-binding.js';
+import { ownTokensOnly } from './token-endpoints.js';
 
 /** Expired rows are deleted this often (find ignores them already). */
 const SWEEP_INTERVAL_MS = 10 * 60_000;
-
-/** How a person logged in, as `acr` and `amr`: the session's `authenticated_with`. */
-export const PROVIDER_ACRS = ['pwd', 'gosuslugi'] as const;
 
 /** Custom client metadata: the operator's «first-party» mark (no consent screen). */
 const FIRST_PARTY = 'first_party';
@@ -47,6 +48,8 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
     private readonly clients: ClientsService,
     private readonly sessions: SessionService,
     private readonly pages: PageRenderer,
+    private readonly accounts: ProviderAccounts,
+    private readonly audit: AuditService,
   ) {}
 
   /** Express middleware: the provider's own routes, each in a fresh MikroORM context. */
@@ -81,6 +84,14 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
       await next();
       if (ctx.oidc?.route === 'jwks' && ctx.status === 200) ctx.body = this.tokens.jwks();
     });
+    bindTokensToSessions(this.provider, {
+      sessionIdOf: async (request) =>
+        (await this.sessions.fromCookieAuth(request))?.facts.sessionId ?? null,
+      liveFor: (sessionId, accountId) => this.sessions.liveFor(sessionId, accountId),
+    });
+    auditRefreshReuse(this.provider, this.audit, (error) =>
+      this.logger.error({ err: error }, 'could not record a refresh token reuse'),
+    );
     this.provider.on('server_error', (_ctx, error) =>
       this.logger.error({ err: error }, 'OpenID Provider server error'),
     );
@@ -126,6 +137,7 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
         },
       ),
     );
+    policy.get('login')!.checks.add(gosuslugiCheck());
     return {
       adapter: postgresAdapter(this.orm, (id) => this.clients.metadata(id)),
       // The registered clients come from the adapter; none are static.
@@ -164,19 +176,13 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
       // Authorization code only: no implicit or hybrid responses (RFC 9700 §2.1.2).
       responseTypes: ['code'],
       acrValues: [...PROVIDER_ACRS],
-      scopes: ['openid', 'profile', 'email', 'phone'],
-      claims: {
-        // oidc-provider's standalone defaults; `acr`, `amr` (how the person logged in) and
-        // `auth_time` are put in the openid scope so every ID token carries them.
-        acr: null,
-        sid: null,
-        iss: null,
-        openid: ['sub', 'acr', 'amr', 'auth_time'],
-        profile: ['name', 'family_name', 'given_name', 'middle_name', 'preferred_username'],
-        email: ['email', 'email_verified'],
-        phone: ['phone_number', 'phone_number_verified'],
-      },
-      findAccount: (_ctx, id) => this.findAccount(id),
+      scopes: [...PROVIDER_SCOPES],
+      claims: PROVIDER_CLAIMS,
+      findAccount: (_ctx, id) => this.accounts.find(id),
+      issueRefreshToken: (_ctx, client) => issueRefreshToken(client),
+      rotateRefreshToken: rotateRefreshToken((sessionId, accountId) =>
+        this.sessions.liveFor(sessionId, accountId, true),
+      ),
       routes: {
         authorization: `${PROVIDER_PREFIX}/auth`,
         token: `${PROVIDER_PREFIX}/token`,
@@ -208,12 +214,18 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
         // Shorter than oidc-provider's hour: like our own access tokens (ACCESS_TOKEN_TTL).
         AccessToken: Math.floor(this.config.accessToken.ttlMs / 1000),
         IdToken: Math.floor(this.config.accessToken.ttlMs / 1000),
+        // Bounded by our session anyway (session-binding.ts): never longer than it can live.
+        RefreshToken: Math.floor(this.config.session.absoluteTtlMs / 1000),
+        AuthorizationCode: Math.max(1, Math.floor(this.config.oidc.codeTtlMs / 1000)),
       },
       features: {
         // Our pages are the interactions; the built-in development forms stay off.
         devInteractions: { enabled: false },
         // Comes with the next step, when ending a session here also ends the provider's.
         rpInitiatedLogout: { enabled: false },
+        // Client-authenticated; a client learns about and revokes its own tokens only.
+        introspection: { enabled: true, allowedPolicy: ownTokensOnly },
+        revocation: { enabled: true, allowedPolicy: ownTokensOnly },
       },
       renderError: (ctx, out) => {
         ctx.type = 'html';
@@ -243,28 +255,5 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
     grant.addOIDCScope([...ctx.oidc.requestParamOIDCScopes].join(' '));
     await grant.save();
     return grant;
-  }
-
-  private async findAccount(id: string): Promise<Account | undefined> {
-    if (!/^[0-9a-f-]{36}$/.test(id)) return undefined;
-    const user = await this.orm.em.fork().findOne(User, { id });
-    if (!user || user.status !== UserStatus.Active) return undefined;
-    return {
-      accountId: user.id,
-      claims: () => {
-        const name = [user.lastName, user.firstName, user.middleName].filter(Boolean).join(' ');
-        return {
-          sub: user.id,
-          ...(name && { name }),
-          ...(user.lastName && { family_name: user.lastName }),
-          ...(user.firstName && { given_name: user.firstName }),
-          ...(user.middleName && { middle_name: user.middleName }),
-          preferred_username: user.login,
-          // `email` holds only a verified address (an unverified one waits in pendingEmail).
-          ...(user.email && { email: user.email, email_verified: true }),
-          ...(user.phone && { phone_number: user.phone, phone_number_verified: false }),
-        };
-      },
-    };
   }
 }

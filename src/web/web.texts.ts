@@ -39,6 +39,10 @@ export const LOGIN_NOTICES = {
     text: 'Пароль изменён, все сеансы завершены. Войдите с новым паролем.',
   },
   stale: { kind: 'error', text: 'Страница устарела. Нажмите «Войти через Госуслуги» ещё раз.' },
+  gosuslugi_required: {
+    kind: 'error',
+    text: 'Это приложение принимает только вход через Госуслуги. Нажмите «Войти через Госуслуги».',
+  },
 } as const;
 
 export const ADMIN_NOTICES = {
