@@ -540,12 +540,14 @@ describe('OpenID Provider: refusals', () => {
     expect(response.headers.get('location')).toBeNull();
   });
 
-  it('refuses a client that is not first-party at the consent step, for now', async () => {
+  it('sends a client that is not first-party to the consent page instead of answering it', async () => {
     const { browser } = await loggedIn();
-    const client = await registerClient({ firstParty: false });
-    const { callback } = await authorize(browser, await relyingParty(client), client, null);
-    expect(callback.searchParams.get('error')).toBe('access_denied');
-    expect(callback.searchParams.get('code')).toBeNull();
+    const client = await registerClient({ name: 'Стороннее приложение', firstParty: false });
+    // The walk stops at the consent page: no code (and no refusal) goes to the client unasked;
+    // test/provider-consent.spec.ts answers it.
+    await expect(authorize(browser, await relyingParty(client), client, null)).rejects.toThrow(
+      /unexpected 200 at \/oidc\/interaction\/[\w-]+: .*Доступ приложения к учётной записи/s,
+    );
   });
 });
 

@@ -89,6 +89,11 @@ const EXPECTED: Route[] = [
   // The OpenID Provider's login interaction: public, it reads the session itself (and
   // oidc-provider's own routes are Express middleware, outside Nest and this list).
   { method: 'GET', path: '/oidc/interaction/:uid', decision: 'public' },
+  // Its consent form: the signed-in person the interaction belongs to, Origin and form token.
+  { method: 'POST', path: '/oidc/interaction/:uid', decision: 'page' },
+  // «Приложения» in «Личный кабинет»: the person's own consents (ConsentsService scopes by user).
+  { method: 'GET', path: '/account/applications', decision: 'page' },
+  { method: 'POST', path: '/account/applications/:id/revoke', decision: 'page' },
   // A member's «Активные сеансы» and «Завершить все сеансы»: MemberSessions decides, as for the API.
   { method: 'GET', path: '/pos/admin/members/:id/sessions', decision: 'page' },
   { method: 'POST', path: '/pos/admin/members/:id/sessions/end', decision: 'page' },

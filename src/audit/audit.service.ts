@@ -56,7 +56,9 @@ export type AuditEventType =
   | 'oidc.client.created'
   | 'oidc.client.secret_rotated'
   | 'oidc.client.disabled'
-  | 'oidc.refresh.reused';
+  | 'oidc.refresh.reused'
+  | 'oidc.consent.granted'
+  | 'oidc.consent.revoked';
 
 export interface AuditEntry {
   type: AuditEventType;

@@ -9,6 +9,7 @@ import { Invitation } from '../pos/invitation.entity.js';
 import { Membership } from '../pos/membership.entity.js';
 import { Organization } from '../pos/organization.entity.js';
 import { OidcClient } from '../provider/oidc-client.entity.js';
+import { OidcConsent } from '../provider/oidc-consent.entity.js';
 import { OidcPayload } from '../provider/oidc-payload.entity.js';
 import { LoginFailure } from '../sessions/login-failure.entity.js';
 import { Session } from '../sessions/session.entity.js';
@@ -29,4 +30,5 @@ export const ENTITIES = [
   AccountToken,
   OidcPayload,
   OidcClient,
+  OidcConsent,
 ];

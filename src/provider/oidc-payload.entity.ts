@@ -10,6 +10,11 @@ import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/decorators/legac
 @Index({ name: 'oidc_payloads_uid_idx', properties: ['uid'] })
 @Index({ name: 'oidc_payloads_user_code_idx', properties: ['userCode'] })
 @Index({ name: 'oidc_payloads_expires_at_idx', properties: ['expiresAt'] })
+// A person's grants, for «Приложения» and «Отозвать доступ» (consents.service.ts).
+@Index({
+  name: 'oidc_payloads_grant_account_idx',
+  expression: `create index "oidc_payloads_grant_account_idx" on "oidc_payloads" ((payload->>'accountId')) where model = 'Grant'`,
+})
 export class OidcPayload {
   @PrimaryKey({ type: 'string', length: 64 })
   model!: string;

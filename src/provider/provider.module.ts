@@ -3,6 +3,7 @@ import { SessionsModule } from '../sessions/sessions.module.js';
 import { WebModule } from '../web/web.module.js';
 import { ProviderAccounts } from './claims.js';
 import { ClientsService } from './clients.service.js';
+import { ConsentsService } from './consents.service.js';
 import { InteractionsController } from './interactions.controller.js';
 import { OidcProviderService } from './provider.service.js';
 
@@ -10,7 +11,7 @@ import { OidcProviderService } from './provider.service.js';
 @Module({
   imports: [SessionsModule, WebModule],
   controllers: [InteractionsController],
-  providers: [OidcProviderService, ClientsService, ProviderAccounts],
-  exports: [OidcProviderService, ClientsService],
+  providers: [OidcProviderService, ClientsService, ProviderAccounts, ConsentsService],
+  exports: [OidcProviderService, ClientsService, ConsentsService],
 })
 export class ProviderModule {}

@@ -14,6 +14,8 @@ import { PageRenderer } from '../web/page-renderer.js';
 import { gosuslugiCheck, PROVIDER_ACRS } from './acr.js';
 import { PROVIDER_CLAIMS, PROVIDER_SCOPES, ProviderAccounts } from './claims.js';
 import { clientSecretMatches, ClientsService } from './clients.service.js';
+import { ConsentsService } from './consents.service.js';
+import { FIRST_PARTY, loadExistingGrant } from './existing-grant.js';
 import { postgresAdapter, sweepExpiredPayloads } from './postgres-adapter.js';
 import { interactionPath, isProviderPath, PROVIDER_PREFIX } from './provider-paths.js';
 import { PROVIDER_TEXTS } from './provider.texts.js';
@@ -23,9 +25,6 @@ import { ownTokensOnly } from './token-endpoints.js';
 
 /** Expired rows are deleted this often (find ignores them already). */
 const SWEEP_INTERVAL_MS = 10 * 60_000;
-
-/** Custom client metadata: the operator's «first-party» mark (no consent screen). */
-const FIRST_PARTY = 'first_party';
 
 /**
  * Identity Link as the OpenID Provider of downstream applications: panva's oidc-provider, its
@@ -50,6 +49,7 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
     private readonly pages: PageRenderer,
     private readonly accounts: ProviderAccounts,
     private readonly audit: AuditService,
+    private readonly consents: ConsentsService,
   ) {}
 
   /** Express middleware: the provider's own routes, each in a fresh MikroORM context. */
@@ -202,7 +202,8 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
         policy,
         url: (_ctx, interaction) => interactionPath(interaction.uid),
       },
-      loadExistingGrant: (ctx) => this.loadExistingGrant(ctx),
+      loadExistingGrant: (ctx) =>
+        loadExistingGrant(ctx, (userId, clientId) => this.consents.remembered(userId, clientId)),
       // oidc-provider asks for these three to be chosen; the others keep its defaults.
       ttl: {
         // Time to log in, through Госуслуги too, before the application must start again.
@@ -236,24 +237,5 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
         });
       },
     };
-  }
-
-  /**
-   * First-party clients get what they asked for without a consent screen; others only what a
-   * grant already holds (consent pages are not there yet, so they are refused at the consent
-   * prompt, see InteractionsService).
-   */
-  private async loadExistingGrant(ctx: KoaContextWithOIDC) {
-    const { client, session } = ctx.oidc;
-    if (!client || !session?.accountId) return undefined;
-    const grantId = ctx.oidc.result?.consent?.grantId ?? session.grantIdFor(client.clientId);
-    const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
-    if (client.metadata()[FIRST_PARTY] !== true) return existing;
-    const grant =
-      existing ??
-      new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
-    grant.addOIDCScope([...ctx.oidc.requestParamOIDCScopes].join(' '));
-    await grant.save();
-    return grant;
   }
 }

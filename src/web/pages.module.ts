@@ -5,6 +5,7 @@ import { PosModule } from '../pos/pos.module.js';
 import { ProviderModule } from '../provider/provider.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { AccountPageController } from './account-page.controller.js';
+import { ApplicationsPageController } from './applications-page.controller.js';
 import { LoginController } from './login.controller.js';
 import { PageSessions } from './page-session.js';
 import { PosAdminPageController } from './pos-admin-page.controller.js';
@@ -18,6 +19,7 @@ import { RegisterPageController } from './register-page.controller.js';
   providers: [PageSessions],
   controllers: [
     AccountPageController,
+    ApplicationsPageController,
     LoginController,
     RegisterPageController,
     PosPageController,

@@ -45,6 +45,13 @@ export const LOGIN_NOTICES = {
   },
 } as const;
 
+export const APPLICATIONS_NOTICES = {
+  revoked: {
+    kind: 'success',
+    text: 'Доступ отозван: приложение больше не получает ваши данные, при следующем входе оно спросит разрешение снова',
+  },
+} as const;
+
 export const ADMIN_NOTICES = {
   added: { kind: 'success', text: 'Пользователь добавлен, приглашение отправлено на его адрес' },
   resent: { kind: 'success', text: 'Приглашение отправлено повторно, прежняя ссылка не действует' },

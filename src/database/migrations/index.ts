@@ -14,6 +14,7 @@ import { Migration20261202072153 } from './Migration20261202072153.js';
 import { Migration20261202081406 } from './Migration20261202081406.js';
 import { Migration20261202081544 } from './Migration20261202081544.js';
 import { Migration20261202103342 } from './Migration20261202103342.js';
+import { Migration20261202140117 } from './Migration20261202140117.js';
 
 /**
  * Applied in this order. A new migration is generated with `npm run migration:create`, reviewed,
@@ -48,4 +49,6 @@ export const MIGRATIONS: { name: string; class: Constructor<Migration> }[] = [
   { name: 'Migration20261202081544', class: Migration20261202081544 },
   // The OpenID Provider: registered clients and oidc-provider's storage.
   { name: 'Migration20261202103342', class: Migration20261202103342 },
+  // Consent to applications that are not first-party, remembered until revoked in «Приложения».
+  { name: 'Migration20261202140117', class: Migration20261202140117 },
 ];

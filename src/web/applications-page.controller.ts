@@ -1,0 +1,98 @@
+import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { type Request, type Response } from 'express';
+import {
+  type AuthContext,
+  CurrentAuth,
+  FormPost,
+  Page,
+  type StaleForm,
+  type StaleFormPage,
+} from '../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../common/client-info.js';
+import { DomainError } from '../common/errors.js';
+import { ConsentsService } from '../provider/consents.service.js';
+import { describeAccess } from '../provider/provider.texts.js';
+import { type Session } from '../sessions/session.entity.js';
+import { Csrf, CsrfFormDto } from './csrf.js';
+import { PageRenderer } from './page-renderer.js';
+import { PageSessions } from './page-session.js';
+import { moscowTime } from './session-rows.js';
+import { APPLICATIONS_NOTICES, noticeOf, type Notice, STALE_FORM } from './web.texts.js';
+
+/**
+ * «Приложения» in «Личный кабинет»: the applications with access to the account (what they
+ * receive, since when) and «Отозвать доступ» for those the person allowed on the consent page.
+ * First-party applications are listed as the platform's own, without the button: the operator
+ * gave them access, and the next sign-in would give it back without asking.
+ */
+@ApiExcludeController()
+@Controller('account/applications')
+export class ApplicationsPageController implements StaleFormPage {
+  constructor(
+    private readonly consents: ConsentsService,
+    private readonly pageSessions: PageSessions,
+    private readonly pages: PageRenderer,
+    private readonly csrf: Csrf,
+  ) {}
+
+  @Get()
+  @Page()
+  async page(
+    @Req() request: Request,
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Query('notice') notice: unknown,
+  ): Promise<void> {
+    await this.render(request, response, session, 200, noticeOf(APPLICATIONS_NOTICES, notice));
+  }
+
+  /** «Отозвать доступ»: the consent, the grants and every token of the application go. */
+  @Post(':id/revoke')
+  @Page({ returnTo: '/account/applications' })
+  @FormPost()
+  async revoke(
+    @Req() request: Request,
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Param('id') clientId: string,
+    @Body() _form: CsrfFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    try {
+      await this.consents.revoke(session.user.id, clientId, client);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      return this.render(request, response, session, error.status, {
+        kind: 'error',
+        text: error.message,
+      });
+    }
+    response.redirect(303, '/account/applications?notice=revoked');
+  }
+
+  async staleForm({ request, response, auth }: StaleForm): Promise<void> {
+    if (!auth) throw new Error('a cabinet form without a session');
+    await this.render(request, response, auth.session, 403, { kind: 'error', text: STALE_FORM });
+  }
+
+  private async render(
+    request: Request,
+    response: Response,
+    session: Session,
+    status: number,
+    notice?: Notice,
+  ): Promise<void> {
+    const applications = await this.consents.list(session.user.id);
+    this.pages.send(response, status, 'applications', {
+      nav: await this.pageSessions.nav(request, response, session, 'account'),
+      csrf: this.csrf.token(request, response),
+      applications: applications.map((application) => ({
+        ...application,
+        receives: describeAccess(application.scopes, application.claims),
+        since: moscowTime(application.since.toISOString()),
+      })),
+      notice,
+    });
+  }
+}
