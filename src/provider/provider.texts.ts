@@ -27,7 +27,13 @@ export function describeAccess(
   scopes: readonly string[],
   claims: readonly string[] = [],
 ): string[] {
-  const words = scopes.filter(Boolean).map((scope) => SCOPE_WORDS[scope] ?? scope);
+  // In the order of SCOPE_WORDS (who you are first), whatever order the grant keeps them in.
+  const order = Object.keys(SCOPE_WORDS);
+  const rank = (scope: string) => (order.includes(scope) ? order.indexOf(scope) : order.length);
+  const words = scopes
+    .filter(Boolean)
+    .toSorted((a, b) => rank(a) - rank(b))
+    .map((scope) => SCOPE_WORDS[scope] ?? scope);
   if (claims.length > 0) words.push(`отдельные сведения: ${claims.join(', ')}`);
   return [...new Set(words)];
 }
