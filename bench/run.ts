@@ -21,6 +21,10 @@
  * - `frameworks`: the service's no-op next to the same no-op on node:http, Express, Fastify and
  *   NestJS on each (bench/frameworks.mjs): requests per second and CPU per request.
  * - `cli`: the operator's command line, spawn to exit, against the running database (bench/cli.ts).
+ * - `oidc-code`: the OpenID Provider's authorization-code round trip with a live session (single
+ *   sign-on: authorize → code → token → UserInfo) for a first-party client registered with
+ *   `client:create`, 8 at once: round trips per second next to the no-op in the same run, and the
+ *   CPU one round trip costs.
  * Cold start (spawn to /health/ready) and resident memory are measured in every run.
  *
  * BENCH_PROFILE=<dir> writes a V8 CPU profile of the production service's main thread there;
@@ -215,6 +219,7 @@ const SCENARIOS = [
   'report',
   'frameworks',
   'cli',
+  'oidc-code',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -629,6 +634,118 @@ async function gosuslugi(databaseUrl: string): Promise<Row[]> {
   }
 }
 
+/** A Browser carrying a cookie header as the API login answered it. */
+function browserWith(base: string, cookie: string): Browser {
+  const browser = new Browser(base);
+  for (const pair of cookie.split('; ')) {
+    const index = pair.indexOf('=');
+    browser.cookies.set(pair.slice(0, index), pair.slice(index + 1));
+  }
+  return browser;
+}
+
+/**
+ * 8. The OpenID Provider's authorization-code round trip with a live session, as a first-party
+ * application signs a person in who is already signed in here: authorize (one redirect, no page:
+ * our session and the provider's are live) → code → token (client_secret_basic, PKCE S256) →
+ * UserInfo; 8 loops at once, each its own browser with the operator's session cookie, a warm-up
+ * trip first (it makes the provider's session, through our interaction page). Next to the no-op
+ * at concurrency 64 measured just before; CPU per round trip from /proc.
+ */
+async function oidcCode(service: Service, env: NodeJS.ProcessEnv, cookie: string): Promise<Row> {
+  const created = JSON.parse(
+    await run(
+      [
+        'dist/cli.js',
+        'client:create',
+        '--name',
+        'Электронный дневник (bench)',
+        '--redirect-uri',
+        'https://diary.bench.invalid/callback',
+        '--first-party',
+        '--json',
+      ],
+      env,
+    ),
+  ) as { client: { clientId: string }; clientSecret: string };
+  const clientId = created.client.clientId;
+  const redirectUri = 'https://diary.bench.invalid/callback';
+  const basic = `Basic ${Buffer.from(
+    `${encodeURIComponent(clientId)}:${encodeURIComponent(created.clientSecret)}`,
+  ).toString('base64')}`;
+  const WORKERS = 8;
+  const browsers = Array.from({ length: WORKERS }, () => browserWith(service.base, cookie));
+  let hops = 0;
+  const roundTrip = async (browser: Browser) => {
+    const verifier = randomBytes(32).toString('base64url');
+    const state = randomBytes(16).toString('base64url');
+    let next = `/oidc/auth?${new URLSearchParams({
+      client_id: clientId,
+      response_type: 'code',
+      scope: 'openid profile',
+      redirect_uri: redirectUri,
+      state,
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString()}`;
+    for (let hop = 0; !next.startsWith(redirectUri); hop++) {
+      if (hop > 8) throw new Error('authorization did not reach the client');
+      const response = await browser.get(next);
+      hops += 1;
+      const refresh = /^0;url=(.+)$/.exec(response.headers.get('refresh') ?? '');
+      if (response.status === 200 && refresh) next = refresh[1];
+      else next = Browser.location(response);
+      await response.body?.cancel();
+    }
+    const callback = new URL(next);
+    if (callback.searchParams.get('state') !== state)
+      throw new Error(`authorization answered ${callback.search}`);
+    const token = await fetch(`${service.base}/oidc/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: callback.searchParams.get('code') ?? '',
+        redirect_uri: redirectUri,
+        code_verifier: verifier,
+      }),
+    });
+    if (token.status !== 200) throw new Error(`token endpoint answered ${token.status}`);
+    const { access_token: accessToken } = (await token.json()) as { access_token: string };
+    const userinfo = await fetch(`${service.base}/oidc/me`, {
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+    if (userinfo.status !== 200) throw new Error(`UserInfo answered ${userinfo.status}`);
+    await userinfo.body?.cancel();
+  };
+  // Warm-up: each browser gets the provider's session (through our interaction page).
+  for (const browser of browsers) await roundTrip(browser);
+  const noOp = await load({
+    url: `${service.base}/health/live`,
+    connections: 64,
+    duration: LOAD_SECONDS,
+  });
+  hops = 0;
+  let trips = 0;
+  const before = cpuSnapshot(service.child.pid!);
+  const perSecond = await flowsPerSecond(WORKERS, FLOW_SECONDS, async (worker) => {
+    await roundTrip(browsers[worker]);
+    trips += 1;
+  });
+  const cpu = cpuPerOperation(before, cpuSnapshot(service.child.pid!), trips);
+  const requests = (hops / trips + 2) * perSecond;
+  return {
+    scenario: 'oidc-code',
+    ratio: perSecond / noOp.requests.average,
+    target: '—',
+    figure: `${perSecond.toFixed(1)} round trips/s (${requests.toFixed(0)} req/s) vs ${noOp.requests.average.toFixed(0)} no-op req/s`,
+    extra:
+      `${(hops / trips).toFixed(1)} authorization request(s) a trip, ${WORKERS} at once; CPU per round trip: ` +
+      `event loop ${cpu.eventLoop} ms, thread pool ${cpu.threadPool} ms, GC ${cpu.garbageCollector} ms, ` +
+      `other threads ${cpu.otherThreads} ms, PostgreSQL ${cpu.postgres} ms`,
+  };
+}
+
 const BULK = 10_000;
 /** The slow mail server part: fewer members, each message answered after SLOW_SMTP_MS. */
 const SLOW_BULK = 200;
@@ -872,6 +989,7 @@ async function main(): Promise<void> {
       sink.state.delayMs = 0;
     }
     if (selected.has('cli')) add(await cliWallTime(env));
+    if (selected.has('oidc-code')) add(await oidcCode(service, env, cookie));
     if (selected.has('report')) {
       const measured = await report(service, db.url, accessToken, rootId);
       add(measured.row);
