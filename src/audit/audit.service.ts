@@ -42,6 +42,8 @@ export type AuditEventType =
   | 'pos.member.email_taken'
   | 'pos.member.sessions_viewed'
   | 'pos.operator.promotion_refused'
+  | 'pos.operator.removed'
+  | 'account.sessions_ended'
   | 'password.set'
   | 'pos.member.confirmed'
   | 'pos.widget.generated'

@@ -67,7 +67,7 @@ export class OperatorsService {
         if (existing && !existing.isPlatformOperator) {
           if (options.resetCredentials) removed = await this.resetCredentials(em, existing);
           else {
-            const reasons = await this.promotionRisks(em, existing);
+            const reasons = await promotionRisks(em, existing);
             if (reasons.length > 0) {
               refusal = reasons;
               throw PosErrors.promotionRefused(login, reasons);
@@ -118,18 +118,6 @@ export class OperatorsService {
     }
   }
 
-  /** What in an ordinary account could have been put there by someone other than the operator. */
-  private async promotionRisks(em: EntityManager, user: User): Promise<string[]> {
-    const reasons: string[] = [];
-    const identities = await em.count(FederatedIdentity, { user });
-    if (identities > 0) reasons.push('linked_identity');
-    if (user.email === null || user.pendingEmail !== null) reasons.push('unverified_email');
-    const credential = await em.findOne(PasswordCredential, { user });
-    if (credential && Date.now() - credential.changedAt.getTime() < RECENT_PASSWORD_MS)
-      reasons.push('recent_password');
-    return reasons;
-  }
-
   /** Everything that lets someone into the account or takes it back, removed; the password follows. */
   private async resetCredentials(em: EntityManager, user: User): Promise<RemovedCredentials> {
     const identities = await em.find(FederatedIdentity, { user });
@@ -166,6 +154,21 @@ export interface RemovedCredentials {
   phone: string | null;
   accountTokens: number;
   sessions: number;
+}
+
+/**
+ * What in an ordinary account could have been put there by someone other than the operator: the
+ * reasons an account is not made an operator as it is (here and on the operator's page).
+ */
+export async function promotionRisks(em: EntityManager, user: User): Promise<string[]> {
+  const reasons: string[] = [];
+  const identities = await em.count(FederatedIdentity, { user });
+  if (identities > 0) reasons.push('linked_identity');
+  if (user.email === null || user.pendingEmail !== null) reasons.push('unverified_email');
+  const credential = await em.findOne(PasswordCredential, { user });
+  if (credential && Date.now() - credential.changedAt.getTime() < RECENT_PASSWORD_MS)
+    reasons.push('recent_password');
+  return reasons;
 }
 
 /** A password set this recently may be an attacker's who registered the login in advance. */

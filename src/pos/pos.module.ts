@@ -8,7 +8,10 @@ import { MemberSessionsController } from './member-sessions.controller.js';
 import { MemberSessions } from './member-sessions.service.js';
 import { MembersController } from './members.controller.js';
 import { MembersService } from './members.service.js';
+import { OperatorRoster } from './operator-roster.service.js';
+import { OperatorUsers } from './operator-users.service.js';
 import { OperatorsService } from './operators.service.js';
+import { OrganizationTree } from './organization-tree.service.js';
 import { OrganizationsController } from './organizations.controller.js';
 import { OrganizationsService } from './organizations.service.js';
 import { PosAccess } from './pos-access.service.js';
@@ -20,6 +23,8 @@ import { WidgetService } from './widget.service.js';
 
 const SERVICES = [
   OperatorsService,
+  OperatorRoster,
+  OrganizationTree,
   PosAccess,
   PosAreaGuard,
   Invitations,
@@ -50,8 +55,9 @@ export class PosCoreModule {}
     MemberSessionsController,
     PosController,
   ],
-  providers: [MemberSessions],
-  // The «Администратор ЛКО» pages end a member's sessions through the same service as the API.
-  exports: [MemberSessions],
+  providers: [MemberSessions, OperatorUsers],
+  // The «Администратор ЛКО» pages end a member's sessions through the same service as the API;
+  // the operator's pages block accounts and end sessions through AccountStatus (OperatorUsers).
+  exports: [MemberSessions, OperatorUsers],
 })
 export class PosModule {}

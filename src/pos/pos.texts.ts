@@ -1,6 +1,16 @@
 import { HttpStatus } from '@nestjs/common';
 import { DomainError, russianPlural, waitInWords } from '../common/errors.js';
 
+const PROMOTION_RISKS: Record<string, string> = {
+  linked_identity: 'к ней привязан профиль Госуслуг',
+  unverified_email: 'у неё нет подтверждённого адреса e-mail',
+  recent_password: 'пароль задан меньше суток назад',
+};
+
+function promotionRisks(reasons: string[]): string {
+  return reasons.map((reason) => PROMOTION_RISKS[reason] ?? reason).join('; ');
+}
+
 /** Russian texts and stable error codes of the ПОС part, in one place. */
 export const PosErrors = {
   notOperator: () =>
@@ -19,19 +29,55 @@ export const PosErrors = {
     new DomainError(
       HttpStatus.CONFLICT,
       'promotion_refused',
-      `Учётная запись «${login}» не сделана оператором: ${reasons
-        .map(
-          (reason) =>
-            ({
-              linked_identity: 'к ней привязан профиль Госуслуг',
-              unverified_email: 'у неё нет подтверждённого адреса e-mail',
-              recent_password: 'пароль задан меньше суток назад',
-            })[reason] ?? reason,
-        )
-        .join(
-          '; ',
-        )}. Её мог заранее зарегистрировать кто-то другой. Добавьте --reset-credentials: будут удалены привязки, пароль, e-mail и сеансы.`,
+      `Учётная запись «${login}» не сделана оператором: ${promotionRisks(reasons)}. Её мог заранее зарегистрировать кто-то другой. Добавьте --reset-credentials: будут удалены привязки, пароль, e-mail и сеансы.`,
       undefined,
+    ),
+  /** The same refusal on the operator's page, where there is no --reset-credentials. */
+  promotionRefusedOnPage: (login: string, reasons: string[]) =>
+    new DomainError(
+      HttpStatus.CONFLICT,
+      'promotion_refused',
+      `Учётная запись «${login}» не сделана оператором: ${promotionRisks(reasons)}. Её мог заранее зарегистрировать кто-то другой. Если это учётная запись вашего сотрудника, сделайте её оператором из командной строки: operator:create --promote --reset-credentials.`,
+    ),
+  alreadyOperator: (login: string) =>
+    new DomainError(
+      HttpStatus.CONFLICT,
+      'already_operator',
+      `Учётная запись «${login}» уже является оператором платформы`,
+    ),
+  accountNotActive: (login: string) =>
+    new DomainError(
+      HttpStatus.CONFLICT,
+      'account_not_active',
+      `Учётная запись «${login}» заблокирована или в архиве: оператором её сделать нельзя`,
+    ),
+  lastOperator: () =>
+    new DomainError(
+      HttpStatus.CONFLICT,
+      'last_operator',
+      'Это последний оператор платформы: сначала добавьте другого',
+    ),
+  operatorSelf: () =>
+    new DomainError(
+      HttpStatus.CONFLICT,
+      'operator_self',
+      'Собственные полномочия оператора снимает другой оператор',
+    ),
+  operatorNotFound: () =>
+    new DomainError(HttpStatus.NOT_FOUND, 'operator_not_found', 'Оператор не найден'),
+  moveIntoOwnSubtree: () =>
+    new DomainError(
+      HttpStatus.UNPROCESSABLE_ENTITY,
+      'validation_failed',
+      'Проверьте введённые данные',
+      {
+        parentId: [
+          {
+            code: 'own_subtree',
+            message: 'Нельзя перенести организацию в неё саму или в её подведомственное учреждение',
+          },
+        ],
+      },
     ),
   confirmationRequired: () =>
     new DomainError(

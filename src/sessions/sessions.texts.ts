@@ -15,6 +15,20 @@ export const SessionErrors = {
     ),
   userNotFound: (login: string) =>
     new DomainError(HttpStatus.NOT_FOUND, 'user_not_found', `Учётная запись «${login}» не найдена`),
+  userNotFoundById: () =>
+    new DomainError(HttpStatus.NOT_FOUND, 'user_not_found', 'Учётная запись не найдена'),
+  operatorRequired: () =>
+    new DomainError(
+      HttpStatus.FORBIDDEN,
+      'operator_required',
+      'Действие доступно только оператору платформы',
+    ),
+  ownAccount: () =>
+    new DomainError(
+      HttpStatus.CONFLICT,
+      'own_account',
+      'С собственной учётной записью это делает другой оператор; свои сеансы завершите в «Личном кабинете»',
+    ),
   outOfReach: () =>
     new DomainError(
       HttpStatus.FORBIDDEN,
