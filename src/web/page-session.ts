@@ -5,7 +5,7 @@ import { type Session } from '../sessions/session.entity.js';
 import { SessionService } from '../sessions/session.service.js';
 import { Csrf } from './csrf.js';
 
-export type NavSection = 'account' | 'pos' | 'admin';
+export type NavSection = 'account' | 'pos' | 'admin' | 'operator';
 
 export interface Nav {
   login: string;
@@ -13,6 +13,8 @@ export interface Nav {
   name: string | null;
   csrf: string;
   admin: boolean;
+  /** A platform operator: the «Оператор платформы» link. */
+  operator: boolean;
   current?: NavSection;
 }
 
@@ -50,6 +52,7 @@ export class PageSessions {
       name: name || null,
       csrf: this.csrf.token(request, response),
       admin,
+      operator: user.isPlatformOperator,
       current,
     };
   }

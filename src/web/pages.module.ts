@@ -7,6 +7,10 @@ import { SessionsModule } from '../sessions/sessions.module.js';
 import { AccountPageController } from './account-page.controller.js';
 import { ApplicationsPageController } from './applications-page.controller.js';
 import { LoginController } from './login.controller.js';
+import { OperatorPageController } from './operator/operator-page.controller.js';
+import { OperatorPagesGuard } from './operator/operator-pages.guard.js';
+import { OperatorPeopleController } from './operator/operator-people.controller.js';
+import { OperatorView } from './operator/operator-view.js';
 import { PageSessions } from './page-session.js';
 import { PosAdminPageController } from './pos-admin-page.controller.js';
 import { PosPageController } from './pos-page.controller.js';
@@ -16,7 +20,7 @@ import { RegisterPageController } from './register-page.controller.js';
 /** Server-rendered pages for people (Russian). */
 @Module({
   imports: [SessionsModule, AccountsModule, GosuslugiModule, PosModule, ProviderModule],
-  providers: [PageSessions],
+  providers: [PageSessions, OperatorView, OperatorPagesGuard],
   controllers: [
     AccountPageController,
     ApplicationsPageController,
@@ -24,6 +28,8 @@ import { RegisterPageController } from './register-page.controller.js';
     RegisterPageController,
     PosPageController,
     PosAdminPageController,
+    OperatorPageController,
+    OperatorPeopleController,
     RecoveryPageController,
   ],
 })

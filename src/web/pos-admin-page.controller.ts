@@ -472,10 +472,13 @@ export class PosAdminPageController implements StaleFormPage {
           links: [{ href: '/pos', text: 'Мои организации' }],
         });
       }
+      // Only a platform operator gets here with no organisation: they create the first one.
       return this.pages.send(response, 200, 'message', {
         title: 'Организаций пока нет',
-        paragraphs: ['Оператор платформы ещё не создал ни одной организации.'],
-        links: [{ href: '/account', text: 'Личный кабинет' }],
+        paragraphs: [
+          'Создайте первый орган администрации и пригласите его администратора на странице «Оператор платформы».',
+        ],
+        links: [{ href: '/pos/operator', text: 'Оператор платформы' }],
       });
     }
     const organizationId = view.organizationId ?? roots[0].id;

@@ -1,0 +1,87 @@
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+
+/**
+ * The operator's forms as the browser posts them: strings of bounded length only. What they mean
+ * is checked by the services' own DTOs (validatePayload), whose Russian messages go under the
+ * fields.
+ */
+export class OperatorFormDto {
+  @IsString()
+  @MaxLength(100)
+  csrf!: string;
+}
+
+export class CreateOrganizationFormDto extends OperatorFormDto {
+  @IsString()
+  @MaxLength(1000)
+  name!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  kind?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  parentId?: string;
+}
+
+export class RenameOrganizationFormDto extends OperatorFormDto {
+  @IsString()
+  @MaxLength(1000)
+  name!: string;
+}
+
+export class MoveOrganizationFormDto extends OperatorFormDto {
+  /** Another organisation's id, or `top` for the top level. */
+  @IsString()
+  @MaxLength(100)
+  parentId!: string;
+}
+
+export class InviteAdminFormDto extends OperatorFormDto {
+  @IsString()
+  @MaxLength(1000)
+  email!: string;
+
+  @IsString()
+  @MaxLength(1000)
+  lastName!: string;
+
+  @IsString()
+  @MaxLength(1000)
+  firstName!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  middleName?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  snils?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  position?: string;
+}
+
+export class AddOperatorFormDto extends OperatorFormDto {
+  @IsString()
+  @MaxLength(200)
+  login!: string;
+}
+
+export const USER_ACTIONS = ['block', 'unblock', 'archive', 'end-sessions'] as const;
+export type UserAction = (typeof USER_ACTIONS)[number];
+
+export class UserActionFormDto extends OperatorFormDto {
+  /** The search to come back to. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  q?: string;
+}

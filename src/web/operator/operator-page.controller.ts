@@ -1,0 +1,218 @@
+import {
+  Body,
+  Controller,
+  Get,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { type Request, type Response } from 'express';
+import {
+  type AuthContext,
+  CurrentAuth,
+  FormPost,
+  Page,
+  type StaleForm,
+  type StaleFormPage,
+} from '../../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../../common/client-info.js';
+import { validatePayload } from '../../common/validation.js';
+import { AddMemberDto } from '../../pos/dto/member.dto.js';
+import { CreateOrganizationDto, UpdateOrganizationDto } from '../../pos/dto/organization.dto.js';
+import { MembersService } from '../../pos/members.service.js';
+import { OrganizationKind } from '../../pos/organization.entity.js';
+import { OrganizationTree } from '../../pos/organization-tree.service.js';
+import { OrganizationsService } from '../../pos/organizations.service.js';
+import { PosErrors } from '../../pos/pos.texts.js';
+import { noticeOf, STALE_FORM } from '../web.texts.js';
+import {
+  CreateOrganizationFormDto,
+  InviteAdminFormDto,
+  MoveOrganizationFormDto,
+  RenameOrganizationFormDto,
+} from './dto/operator-forms.dto.js';
+import { OperatorPagesGuard } from './operator-pages.guard.js';
+import { operatorUrl, OperatorView } from './operator-view.js';
+import { OPERATOR_NOTICES, OPERATOR_TABS, type OperatorTab } from './operator.texts.js';
+
+const ID = new ParseUUIDPipe({ version: '4' });
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+/** An optional field left empty. */
+const filled = (value: string | undefined): string | undefined =>
+  value === undefined || value.trim() === '' ? undefined : value;
+
+const orgUrl = (id: string, notice: string) =>
+  `${operatorUrl('organizations', { org: id, notice })}#org-panel`;
+
+/**
+ * /pos/operator: the platform operator's pages, and here the organisation tree — create an
+ * authority, «Добавить подведомственное учреждение», rename, move, invite the first administrator.
+ * Every change goes through the services the API and the command line use (and their audit
+ * events); OperatorPagesGuard lets platform operators only.
+ */
+@ApiExcludeController()
+@Controller('pos/operator')
+@UseGuards(OperatorPagesGuard)
+export class OperatorPageController implements StaleFormPage {
+  constructor(
+    private readonly organizations: OrganizationsService,
+    private readonly tree: OrganizationTree,
+    private readonly members: MembersService,
+    private readonly view: OperatorView,
+  ) {}
+
+  @Get()
+  @Page()
+  async page(
+    @Req() request: Request,
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Query() query: Record<string, unknown>,
+  ): Promise<void> {
+    const text = (key: string) => (typeof query[key] === 'string' ? query[key] : undefined);
+    const tab = OPERATOR_TABS.find((code) => code === query.tab) ?? 'organizations';
+    await this.view.render(request, response, session, {
+      status: 200,
+      tab,
+      organizationId: text('org'),
+      notice: noticeOf(OPERATOR_NOTICES, query.notice),
+      q: text('q')?.slice(0, 200),
+      after: text('after')?.slice(0, 64),
+    });
+  }
+
+  /** «Создать орган администрации» (top level), or an institution under `parentId`. */
+  @Post('organizations')
+  @Page({ returnTo: '/pos/operator' })
+  @FormPost()
+  async create(
+    @Req() request: Request,
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Body() form: CreateOrganizationFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    const parentId = filled(form.parentId);
+    let id: string;
+    try {
+      const dto = await validatePayload(CreateOrganizationDto, {
+        name: form.name,
+        kind: parentId ? OrganizationKind.Institution : OrganizationKind.Authority,
+        ...(parentId && { parentId }),
+      });
+      id = (await this.organizations.create(session.user, dto, client)).id;
+    } catch (error) {
+      return this.view.failed(request, response, session, error, {
+        tab: 'organizations',
+        organizationId: parentId,
+        form: parentId ? 'child' : 'create',
+        values: { ...form },
+      });
+    }
+    response.redirect(303, orgUrl(id, parentId ? 'child_created' : 'created'));
+  }
+
+  @Post('organizations/:id/rename')
+  @Page({ returnTo: '/pos/operator' })
+  @FormPost()
+  async rename(
+    @Req() request: Request,
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Param('id', ID) id: string,
+    @Body() form: RenameOrganizationFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    try {
+      const dto = await validatePayload(UpdateOrganizationDto, { name: form.name });
+      await this.organizations.update(session.user, id, dto, client);
+    } catch (error) {
+      return this.view.failed(request, response, session, error, {
+        tab: 'organizations',
+        organizationId: id,
+        form: 'rename',
+        values: { ...form },
+      });
+    }
+    response.redirect(303, orgUrl(id, 'renamed'));
+  }
+
+  /** Under another parent (`top`: the top level); refused under its own subtree. */
+  @Post('organizations/:id/move')
+  @Page({ returnTo: '/pos/operator' })
+  @FormPost()
+  async move(
+    @Req() request: Request,
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Param('id', ID) id: string,
+    @Body() form: MoveOrganizationFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    try {
+      const parentId = form.parentId === 'top' ? null : form.parentId;
+      if (parentId !== null && !UUID.test(parentId)) throw PosErrors.organizationNotFound();
+      await this.tree.move(session.user, id, parentId, client);
+    } catch (error) {
+      return this.view.failed(request, response, session, error, {
+        tab: 'organizations',
+        organizationId: id,
+        form: 'move',
+        values: { ...form },
+      });
+    }
+    response.redirect(303, orgUrl(id, 'moved'));
+  }
+
+  /** The first «Администратор ЛКО»: an invitation through the outbox, as admin:invite sends it. */
+  @Post('organizations/:id/invite')
+  @Page({ returnTo: '/pos/operator' })
+  @FormPost()
+  async invite(
+    @Req() request: Request,
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Param('id', ID) id: string,
+    @Body() form: InviteAdminFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    try {
+      const dto = await validatePayload(AddMemberDto, {
+        email: form.email,
+        lastName: form.lastName,
+        firstName: form.firstName,
+        ...(filled(form.middleName) && { middleName: form.middleName }),
+        ...(filled(form.snils) && { snils: form.snils }),
+        ...(filled(form.position) && { position: form.position }),
+        roles: ['admin'],
+      });
+      await this.members.add(session.user, id, dto, client);
+    } catch (error) {
+      return this.view.failed(request, response, session, error, {
+        tab: 'organizations',
+        organizationId: id,
+        form: 'invite',
+        values: { ...form },
+      });
+    }
+    response.redirect(303, orgUrl(id, 'invited'));
+  }
+
+  async staleForm({ request, response, auth, handler, field }: StaleForm): Promise<void> {
+    if (!auth) throw new Error('an operator form without a session');
+    const id = handler === 'create' ? field('parentId') : String(request.params.id);
+    const tab: OperatorTab = 'organizations';
+    await this.view.render(request, response, auth.session, {
+      status: 403,
+      tab,
+      organizationId: id,
+      notice: { kind: 'error', text: STALE_FORM },
+    });
+  }
+}

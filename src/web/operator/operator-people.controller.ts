@@ -1,0 +1,162 @@
+import { Body, Controller, Param, ParseUUIDPipe, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { type Request, type Response } from 'express';
+import {
+  type AuthContext,
+  CurrentAuth,
+  FormPost,
+  Page,
+  type StaleForm,
+  type StaleFormPage,
+} from '../../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../../common/client-info.js';
+import { UserStatus } from '../../identity/user.entity.js';
+import { OperatorRoster } from '../../pos/operator-roster.service.js';
+import { OperatorUsers } from '../../pos/operator-users.service.js';
+import { ClientsService } from '../../provider/clients.service.js';
+import { STALE_FORM } from '../web.texts.js';
+import {
+  AddOperatorFormDto,
+  OperatorFormDto,
+  USER_ACTIONS,
+  type UserAction,
+  UserActionFormDto,
+} from './dto/operator-forms.dto.js';
+import { OperatorPagesGuard } from './operator-pages.guard.js';
+import { operatorUrl, OperatorView } from './operator-view.js';
+import { type OperatorTab } from './operator.texts.js';
+
+const ID = new ParseUUIDPipe({ version: '4' });
+
+/** What each user action does, and the notice it ends with. */
+const USER_ACTION_STATUS: Record<Exclude<UserAction, 'end-sessions'>, UserStatus> = {
+  block: UserStatus.Blocked,
+  unblock: UserStatus.Active,
+  archive: UserStatus.Archived,
+};
+const USER_ACTION_NOTICE: Record<UserAction, string> = {
+  block: 'blocked',
+  unblock: 'unblocked',
+  archive: 'archived',
+  'end-sessions': 'sessions_ended',
+};
+
+/** The tab each form is on, to show it again when it is stale. */
+const STALE_FORM_TABS: Record<string, OperatorTab> = {
+  addOperator: 'operators',
+  removeOperator: 'operators',
+  userAction: 'users',
+  disableClient: 'clients',
+};
+
+/**
+ * /pos/operator, the people and applications: operators (add an existing account, remove one —
+ * never the last), accounts (block, unblock, archive, «Завершить все сеансы»), and disabling a
+ * client of the OpenID Provider. The same services as the command line, audited with the
+ * operator's id and address.
+ */
+@ApiExcludeController()
+@Controller('pos/operator')
+@UseGuards(OperatorPagesGuard)
+export class OperatorPeopleController implements StaleFormPage {
+  constructor(
+    private readonly roster: OperatorRoster,
+    private readonly users: OperatorUsers,
+    private readonly clients: ClientsService,
+    private readonly view: OperatorView,
+  ) {}
+
+  @Post('operators')
+  @Page({ returnTo: '/pos/operator?tab=operators' })
+  @FormPost()
+  async addOperator(
+    @Req() request: Request,
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Body() form: AddOperatorFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    try {
+      await this.roster.grant(session.user, form.login, client);
+    } catch (error) {
+      return this.view.failed(request, response, session, error, {
+        tab: 'operators',
+        values: { ...form },
+      });
+    }
+    response.redirect(303, operatorUrl('operators', { notice: 'operator_added' }));
+  }
+
+  @Post('operators/:id/remove')
+  @Page({ returnTo: '/pos/operator?tab=operators' })
+  @FormPost()
+  async removeOperator(
+    @Req() request: Request,
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Param('id', ID) id: string,
+    @Body() _form: OperatorFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    try {
+      await this.roster.revoke(session.user, id, client);
+    } catch (error) {
+      return this.view.failed(request, response, session, error, { tab: 'operators' });
+    }
+    response.redirect(303, operatorUrl('operators', { notice: 'operator_removed' }));
+  }
+
+  /** «Заблокировать», «Разблокировать», «В архив», «Завершить все сеансы». */
+  @Post('users/:id/:action')
+  @Page({ returnTo: '/pos/operator?tab=users' })
+  @FormPost()
+  async userAction(
+    @Req() request: Request,
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Param('id', ID) id: string,
+    @Param('action') action: string,
+    @Body() form: UserActionFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    const known = USER_ACTIONS.find((candidate) => candidate === action);
+    if (!known) return this.view.notFound(response);
+    try {
+      if (known === 'end-sessions') await this.users.endSessions(session.user, id, client);
+      else await this.users.changeStatus(session.user, id, USER_ACTION_STATUS[known], client);
+    } catch (error) {
+      return this.view.failed(request, response, session, error, { tab: 'users', q: form.q });
+    }
+    response.redirect(303, operatorUrl('users', { q: form.q, notice: USER_ACTION_NOTICE[known] }));
+  }
+
+  /** «Отключить»: the client can no longer sign anyone in (ClientsService, as client:disable). */
+  @Post('clients/:id/disable')
+  @Page({ returnTo: '/pos/operator?tab=clients' })
+  @FormPost()
+  async disableClient(
+    @Req() request: Request,
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Param('id') id: string,
+    @Body() _form: OperatorFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    try {
+      await this.clients.disable(id.slice(0, 64), { userId: session.user.id, client, via: 'web' });
+    } catch (error) {
+      return this.view.failed(request, response, session, error, { tab: 'clients' });
+    }
+    response.redirect(303, operatorUrl('clients', { notice: 'client_disabled' }));
+  }
+
+  async staleForm({ request, response, auth, handler, field }: StaleForm): Promise<void> {
+    if (!auth) throw new Error('an operator form without a session');
+    await this.view.render(request, response, auth.session, {
+      status: 403,
+      tab: STALE_FORM_TABS[handler] ?? 'organizations',
+      q: field('q'),
+      notice: { kind: 'error', text: STALE_FORM },
+    });
+  }
+}

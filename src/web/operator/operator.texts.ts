@@ -1,0 +1,45 @@
+/** Russian texts of the platform operator's pages (/pos/operator), in one place. */
+
+export const OPERATOR_TABS = ['organizations', 'operators', 'users', 'clients'] as const;
+export type OperatorTab = (typeof OPERATOR_TABS)[number];
+
+export const OPERATOR_TAB_NAMES: Record<OperatorTab, string> = {
+  organizations: 'Организации',
+  operators: 'Операторы',
+  users: 'Пользователи',
+  clients: 'Приложения',
+};
+
+/** Notices shown after a redirect: the query names a key, never the text itself. */
+export const OPERATOR_NOTICES = {
+  created: { kind: 'success', text: 'Организация создана' },
+  child_created: { kind: 'success', text: 'Подведомственное учреждение создано' },
+  renamed: { kind: 'success', text: 'Наименование изменено' },
+  moved: { kind: 'success', text: 'Организация перенесена вместе с подведомственными' },
+  invited: {
+    kind: 'success',
+    text: 'Администратор ЛКО приглашён: письмо со ссылкой отправлено на его адрес',
+  },
+  operator_added: {
+    kind: 'success',
+    text: 'Учётная запись стала оператором платформы; её прежние сеансы завершены',
+  },
+  operator_removed: { kind: 'success', text: 'Полномочия оператора платформы сняты' },
+  blocked: { kind: 'success', text: 'Учётная запись заблокирована, все её сеансы завершены' },
+  unblocked: { kind: 'success', text: 'Учётная запись снова может входить' },
+  archived: { kind: 'success', text: 'Учётная запись перенесена в архив, все её сеансы завершены' },
+  sessions_ended: {
+    kind: 'success',
+    text: 'Все сеансы пользователя завершены: ему придётся войти заново на всех устройствах',
+  },
+  client_disabled: {
+    kind: 'success',
+    text: 'Приложение отключено: через него больше нельзя войти',
+  },
+} as const;
+
+export const USER_STATUS_NAMES: Record<string, string> = {
+  active: 'Активна',
+  blocked: 'Заблокирована',
+  archived: 'В архиве',
+};
