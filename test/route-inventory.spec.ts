@@ -99,6 +99,16 @@ const EXPECTED: Route[] = [
   { method: 'POST', path: '/pos/admin/members/:id/sessions/end', decision: 'page' },
   { method: 'POST', path: '/pos/admin/organization', decision: 'page' },
   { method: 'POST', path: '/pos/admin/widget', decision: 'page' },
+  // The platform operator's pages: pages, and OperatorPagesGuard refuses anyone else (403).
+  { method: 'GET', path: '/pos/operator', decision: 'page' },
+  { method: 'POST', path: '/pos/operator/organizations', decision: 'page' },
+  { method: 'POST', path: '/pos/operator/organizations/:id/rename', decision: 'page' },
+  { method: 'POST', path: '/pos/operator/organizations/:id/move', decision: 'page' },
+  { method: 'POST', path: '/pos/operator/organizations/:id/invite', decision: 'page' },
+  { method: 'POST', path: '/pos/operator/operators', decision: 'page' },
+  { method: 'POST', path: '/pos/operator/operators/:id/remove', decision: 'page' },
+  { method: 'POST', path: '/pos/operator/users/:id/:action', decision: 'page' },
+  { method: 'POST', path: '/pos/operator/clients/:id/disable', decision: 'page' },
   // Recovery and verification: the link token is the credential; the request answers alike for
   // every identifier; all are credential-throttled.
   { method: 'POST', path: '/api/v1/auth/recovery', decision: 'public' },
