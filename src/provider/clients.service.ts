@@ -29,6 +29,9 @@ export interface ClientChangeActor {
   via?: 'cli' | 'web' | 'development';
 }
 
+/** What a client_id can be: 1-64 printable ASCII characters (the column holds 64). */
+const CLIENT_ID = /^[\x21-\x7e]{1,64}$/;
+
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 /**
@@ -212,7 +215,9 @@ export class ClientsService {
   }
 
   private async find(em: EntityManager, clientId: string): Promise<OidcClient> {
-    const client = await em.findOne(OidcClient, { clientId });
+    // A client_id is printable ASCII (a UUID when made here): anything else, a NUL byte that
+    // PostgreSQL refuses above all, is simply not a client.
+    const client = CLIENT_ID.test(clientId) ? await em.findOne(OidcClient, { clientId }) : null;
     if (!client)
       throw new DomainError(HttpStatus.NOT_FOUND, 'client_not_found', 'Приложение не найдено');
     return client;

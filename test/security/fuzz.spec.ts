@@ -9,6 +9,7 @@ import { User } from '../../src/identity/user.entity.js';
 import { Membership, MembershipStatus } from '../../src/pos/membership.entity.js';
 import { ADMIN_TABS } from '../../src/web/pos-admin-page.controller.js';
 import { ACCOUNT_NOTICES, ADMIN_NOTICES, LOGIN_NOTICES } from '../../src/web/web.texts.js';
+import { OPERATOR_NOTICES, OPERATOR_TABS } from '../../src/web/operator/operator.texts.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { login, register } from '../support/http.js';
 import { activeLogCapture } from '../support/log-capture.js';
@@ -108,6 +109,32 @@ const TARGETS: Record<string, Target> = {
   'GET /pos': { as: 'user', page: true },
   'GET /pos/admin': { as: 'admin', page: true },
   'GET /pos/admin/members/:id/sessions': { as: 'admin', page: true, ids: 'member' },
+  // The platform operator's pages, fuzzed as the operator: random ids reach no fixture account,
+  // client or operator; the fixture organisation may be renamed, moved or invited into.
+  'GET /pos/operator': { as: 'operator', page: true },
+  'POST /pos/operator/clients/:id/disable': { as: 'operator', page: true, writes: true },
+  'POST /pos/operator/operators': { as: 'operator', page: true, writes: true },
+  'POST /pos/operator/operators/:id/remove': { as: 'operator', page: true, writes: true },
+  'POST /pos/operator/organizations': { as: 'operator', page: true, writes: true },
+  'POST /pos/operator/organizations/:id/invite': {
+    as: 'operator',
+    page: true,
+    writes: true,
+    ids: 'organization',
+  },
+  'POST /pos/operator/organizations/:id/move': {
+    as: 'operator',
+    page: true,
+    writes: true,
+    ids: 'organization',
+  },
+  'POST /pos/operator/organizations/:id/rename': {
+    as: 'operator',
+    page: true,
+    writes: true,
+    ids: 'organization',
+  },
+  'POST /pos/operator/users/:id/:action': { as: 'operator', page: true, writes: true },
   'GET /pos/invitations/:token': { as: 'anonymous', page: true },
   'GET /pos/invitations/:token/accept': { as: 'anonymous', page: true },
   'POST /pos/invitations/:token/accept': {
@@ -259,15 +286,19 @@ function knownValues(target: Target): Record<string, string[]> {
     id: ids,
     organizationId: fixture.organizations,
     membershipId: [fixture.victimMember],
-    parentId: fixture.organizations,
+    parentId: [...fixture.organizations, 'top'],
     org: fixture.organizations,
     returnTo: ['/account', '/pos', '/pos/admin?tab=members', '//evil.example', '/\\evil.example'],
     notice: [
       ...Object.keys(ACCOUNT_NOTICES),
       ...Object.keys(LOGIN_NOTICES),
       ...Object.keys(ADMIN_NOTICES),
+      ...Object.keys(OPERATOR_NOTICES),
     ],
-    tab: [...ADMIN_TABS],
+    tab: [...ADMIN_TABS, ...OPERATOR_TABS],
+    // The operator's user search and its keyset.
+    q: ['', 'operator', 'Тестова Мария', '%', '_'],
+    after: ['', 'a', 'operator', 'zzzz'],
     format: ['csv', 'json'],
     archived: ['true', 'false'],
     audience: [t.config.accessToken.audience, ...t.config.accessToken.downstreamAudiences],
@@ -277,6 +308,9 @@ function knownValues(target: Target): Record<string, string[]> {
       'resend',
       'archive',
       'restore',
+      'block',
+      'unblock',
+      'end-sessions',
       '__proto__',
       'constructor',
       'toString',
@@ -521,6 +555,21 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 
 /** Cases the fuzzer found (each was a 5xx), kept as fixed examples. */
 describe('regressions found by fuzzing', () => {
+  it('a NUL byte in a client_id on the operator’s page is an unknown client (404), not a 503 from the database', async () => {
+    const answer = await sendWatched(
+      'POST',
+      '/pos/operator/clients/%00/disable',
+      {
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+        cookie: callers.operator.cookie!,
+        origin: new URL(t.url).origin,
+      },
+      `csrf=${CSRF}`,
+    );
+    expect({ status: answer.status, writes: answer.writes }).toEqual({ status: 404, writes: [] });
+  });
+
   it('a NUL byte in the login is an unknown login (401 invalid_credentials), not a 503 from the database', async () => {
     const api = await sendWatched(
       'POST',

@@ -73,17 +73,21 @@ export class OperatorPageController implements StaleFormPage {
     @Req() request: Request,
     @Res() response: Response,
     @CurrentAuth() { session }: AuthContext,
-    @Query() query: Record<string, unknown>,
+    @Query('tab') tab: unknown,
+    @Query('org') org: unknown,
+    @Query('notice') notice: unknown,
+    @Query('q') q: unknown,
+    @Query('after') after: unknown,
   ): Promise<void> {
-    const text = (key: string) => (typeof query[key] === 'string' ? query[key] : undefined);
-    const tab = OPERATOR_TABS.find((code) => code === query.tab) ?? 'organizations';
+    const text = (value: unknown, max: number) =>
+      typeof value === 'string' ? value.slice(0, max) : undefined;
     await this.view.render(request, response, session, {
       status: 200,
-      tab,
-      organizationId: text('org'),
-      notice: noticeOf(OPERATOR_NOTICES, query.notice),
-      q: text('q')?.slice(0, 200),
-      after: text('after')?.slice(0, 64),
+      tab: OPERATOR_TABS.find((code) => code === tab) ?? 'organizations',
+      organizationId: text(org, 64),
+      notice: noticeOf(OPERATOR_NOTICES, notice),
+      q: text(q, 200),
+      after: text(after, 64),
     });
   }
 
