@@ -56,6 +56,7 @@ export type AuditEventType =
   | 'recovery.completed'
   | 'recovery.failed'
   | 'oidc.client.created'
+  | 'oidc.backchannel.failed'
   | 'oidc.client.secret_rotated'
   | 'oidc.client.disabled'
   | 'oidc.refresh.reused'

@@ -3,7 +3,9 @@ import { IsString, Length } from 'class-validator';
 import { trimmed } from '../accounts/dto/fields.js';
 import { NoControlCharacters } from '../common/validation.js';
 import { UserStatus } from '../identity/user.entity.js';
+import { BackchannelLogout } from '../provider/backchannel-logout.js';
 import { AccountStatus } from '../sessions/account-status.service.js';
+import { SessionEndHooks } from '../sessions/session-end-hooks.js';
 import {
   END_EVERYONE_REASON_MAX,
   SessionManagement,
@@ -22,6 +24,12 @@ class EndAllSessionsInput {
   reason!: string;
 }
 
+/**
+ * Ending sessions and what ends with them: the applications they signed in to hear of it
+ * (back-channel logout, queued through the mail's pg-boss and sent by the service).
+ */
+const ENDING_SESSIONS = [SessionManagement, SessionEndHooks, BackchannelLogout];
+
 const VERBS: Record<`${UserStatus}`, string> = {
   blocked: 'blocked',
   archived: 'archived',
@@ -35,7 +43,7 @@ export async function changeStatus(
 ): Promise<void> {
   const target = status as UserStatus;
   await withContext(
-    { migrate: options.migrate, providers: [SessionManagement, AccountStatus] },
+    { migrate: options.migrate, mail: true, providers: [...ENDING_SESSIONS, AccountStatus] },
     async (context) => {
       const { user, previous, endedSessions } = await context
         .get(AccountStatus)
@@ -55,7 +63,7 @@ export async function changeStatus(
 export async function endAll(options: EndAllOptions, out: CliOutput): Promise<void> {
   const { reason } = await validated(EndAllSessionsInput, { reason: options.reason });
   await withContext(
-    { migrate: options.migrate, providers: [SessionManagement] },
+    { migrate: options.migrate, mail: true, providers: ENDING_SESSIONS },
     async (context) => {
       const ended = await context.get(SessionManagement).endEveryone(reason, 'cli');
       out.result([`ended ${ended} sessions: every user must log in again`], {

@@ -145,6 +145,13 @@ export class AppConfig {
     cookieKeys: string[];
     /** Lifetime of an authorization code (OIDC_CODE_TTL). */
     codeTtlMs: number;
+    /** Back-channel logout delivery (OIDC_BACKCHANNEL_*). */
+    backchannel: {
+      retryLimit: number;
+      retryDelayMs: number;
+      retryDelayMaxMs: number;
+      timeoutMs: number;
+    };
   };
   readonly shutdown!: {
     /** How long in-flight requests may take to finish after SIGTERM (SHUTDOWN_DRAIN_TIMEOUT). */
@@ -310,6 +317,12 @@ export function loadConfig(
         ? env.OIDC_COOKIE_KEYS.split(',')
         : [randomBytes(32).toString('base64url')],
       codeTtlMs: ms(env.OIDC_CODE_TTL),
+      backchannel: {
+        retryLimit: env.OIDC_BACKCHANNEL_RETRY_LIMIT,
+        retryDelayMs: ms(env.OIDC_BACKCHANNEL_RETRY_DELAY),
+        retryDelayMaxMs: ms(env.OIDC_BACKCHANNEL_RETRY_DELAY_MAX),
+        timeoutMs: ms(env.OIDC_BACKCHANNEL_TIMEOUT),
+      },
     },
     shutdown: { drainTimeoutMs: ms(env.SHUTDOWN_DRAIN_TIMEOUT) },
   });

@@ -213,6 +213,24 @@ export class EnvSchema {
   @Validate(IsDuration)
   OIDC_CODE_TTL = '60s';
 
+  /**
+   * Back-channel logout deliveries: retries after the first attempt, the first delay (doubled each
+   * time up to the maximum), and the deadline of one POST. The defaults keep trying for about a day.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  OIDC_BACKCHANNEL_RETRY_LIMIT = 30;
+
+  @Validate(IsDuration)
+  OIDC_BACKCHANNEL_RETRY_DELAY = '10s';
+
+  @Validate(IsDuration)
+  OIDC_BACKCHANNEL_RETRY_DELAY_MAX = '1h';
+
+  @Validate(IsDuration)
+  OIDC_BACKCHANNEL_TIMEOUT = '5s';
+
   /** `dev`: the built-in stand-in (development only); `oidc`: a standard provider; `esia`: the real ЕСИА. */
   @IsOptional()
   @IsIn(['dev', 'oidc', 'esia'])

@@ -11,6 +11,7 @@ import { Organization } from '../pos/organization.entity.js';
 import { OidcClient } from '../provider/oidc-client.entity.js';
 import { OidcConsent } from '../provider/oidc-consent.entity.js';
 import { OidcPayload } from '../provider/oidc-payload.entity.js';
+import { OidcSessionLink } from '../provider/oidc-session-link.entity.js';
 import { LoginFailure } from '../sessions/login-failure.entity.js';
 import { Session } from '../sessions/session.entity.js';
 
@@ -29,6 +30,7 @@ export const ENTITIES = [
   MailMessage,
   AccountToken,
   OidcPayload,
+  OidcSessionLink,
   OidcClient,
   OidcConsent,
 ];

@@ -2,16 +2,27 @@ import { Module } from '@nestjs/common';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { WebModule } from '../web/web.module.js';
 import { ProviderAccounts } from './claims.js';
+import { BackchannelDelivery } from './backchannel-delivery.js';
+import { BackchannelLogout } from './backchannel-logout.js';
 import { ClientsService } from './clients.service.js';
 import { ConsentsService } from './consents.service.js';
 import { InteractionsController } from './interactions.controller.js';
 import { OidcProviderService } from './provider.service.js';
+import { ProviderSessionLinks } from './session-link.js';
 
 /** Identity Link as an OpenID Provider (docs/oidc.md). */
 @Module({
   imports: [SessionsModule, WebModule],
   controllers: [InteractionsController],
-  providers: [OidcProviderService, ClientsService, ProviderAccounts, ConsentsService],
+  providers: [
+    OidcProviderService,
+    ClientsService,
+    ProviderAccounts,
+    ConsentsService,
+    ProviderSessionLinks,
+    BackchannelLogout,
+    BackchannelDelivery,
+  ],
   exports: [OidcProviderService, ClientsService, ConsentsService],
 })
 export class ProviderModule {}

@@ -18,10 +18,12 @@ import { ConsentsService } from './consents.service.js';
 import { FIRST_PARTY, loadExistingGrant } from './existing-grant.js';
 import { postgresAdapter, sweepExpiredPayloads } from './postgres-adapter.js';
 import { interactionPath, isProviderPath, PROVIDER_PREFIX } from './provider-paths.js';
+import { logoutPages } from './logout-pages.js';
 import { PROVIDER_TEXTS } from './provider.texts.js';
 import { auditRefreshReuse, issueRefreshToken, rotateRefreshToken } from './refresh.js';
 import { bindTokensToSessions } from './session-binding.js';
 import { ownTokensOnly } from './token-endpoints.js';
+import { AUTHORIZED, ProviderSessionLinks } from './session-link.js';
 
 /** Expired rows are deleted this often (find ignores them already). */
 const SWEEP_INTERVAL_MS = 10 * 60_000;
@@ -50,6 +52,7 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
     private readonly accounts: ProviderAccounts,
     private readonly audit: AuditService,
     private readonly consents: ConsentsService,
+    private readonly links: ProviderSessionLinks,
   ) {}
 
   /** Express middleware: the provider's own routes, each in a fresh MikroORM context. */
@@ -92,6 +95,16 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
     auditRefreshReuse(this.provider, this.audit, (error) =>
       this.logger.error({ err: error }, 'could not record a refresh token reuse'),
     );
+    // Our session's links to clients (session-link.ts): the end of ours ends theirs.
+    this.provider.use(this.links.middleware);
+    this.provider.on('authorization.success', (ctx: KoaContextWithOIDC) => {
+      ctx.state[AUTHORIZED] = true;
+    });
+    // Logout tokens go through our durable queue (backchannel-logout.ts) when our session ends,
+    // an RP-initiated logout included: oidc-provider's own single attempt would be a duplicate.
+    Object.defineProperty(this.provider.Client.prototype, 'backchannelLogout', {
+      value: (): Promise<void> => Promise.resolve(),
+    });
     this.provider.on('server_error', (_ctx, error) =>
       this.logger.error({ err: error }, 'OpenID Provider server error'),
     );
@@ -222,9 +235,15 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
       features: {
         // Our pages are the interactions; the built-in development forms stay off.
         devInteractions: { enabled: false },
-        // Comes with the next step, when ending a session here also ends the provider's.
-        rpInitiatedLogout: { enabled: false },
-        // Client-authenticated; a client learns about and revokes its own tokens only.
+        // A client's logout ends our session too (session-link.ts); our pages, in Russian.
+        rpInitiatedLogout: {
+          enabled: true,
+          ...logoutPages(this.pages, this.clients),
+        },
+        // Sent by our queue when our session ends (backchannel-logout.ts), never by oidc-provider.
+        backchannelLogout: { enabled: true },
+        // Client-authenticated; a client learns about and revokes its own tokens only. A token
+        // whose session ended here is gone at once (session-binding.ts, backchannel-logout.ts).
         introspection: { enabled: true, allowedPolicy: ownTokensOnly },
         revocation: { enabled: true, allowedPolicy: ownTokensOnly },
       },

@@ -10,6 +10,16 @@ export const PROVIDER_TEXTS = {
   consentRefused: 'Пользователь отказал приложению в доступе к учётной записи',
   otherAccount:
     'Вход в приложение начат под другой учётной записью. Вернитесь в приложение и начните вход снова.',
+  logoutTitle: 'Выход',
+  logoutQuestion: (client: string | null) =>
+    client
+      ? `Приложение «${client}» просит завершить вход. Выйти из Identity Link и из всех приложений, в которые вы вошли через него?`
+      : 'Выйти из Identity Link и из всех приложений, в которые вы вошли через него?',
+  logoutYes: 'Выйти',
+  logoutNo: 'Остаться',
+  loggedOutTitle: 'Вы вышли',
+  loggedOut: 'Вход завершён здесь и в приложениях, в которые вы вошли через Identity Link.',
+  returningFromLogout: 'Возвращаемся в приложение…',
 };
 
 /** What an application receives with each scope, in the words of the consent page and «Приложения». */

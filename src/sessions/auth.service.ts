@@ -25,6 +25,7 @@ import {
 } from './lockout.js';
 import { LoginFailure } from './login-failure.entity.js';
 import { AuthMethod, providerMarkOf, Session } from './session.entity.js';
+import { SessionEndHooks } from './session-end-hooks.js';
 import { SessionService } from './session.service.js';
 
 export interface LoginResult {
@@ -79,6 +80,7 @@ export class AuthService {
     private readonly audit: AuditService,
     private readonly notices: AccountNotices,
     private readonly addressFailures: LoginFailures,
+    private readonly hooks: SessionEndHooks,
   ) {}
 
   /**
@@ -416,6 +418,8 @@ export class AuthService {
       created.session.providerSignedInAt = providerMarkOf(previous);
       // The session still says how it was opened; what was proved just now is the password.
       created.session.authenticatedWith = AuthMethod.Password;
+      // The applications this browser signed in to stay signed in: their link moves along.
+      await this.hooks.replaced(em, previous.id, created.session.id);
       this.audit.record(
         {
           type: 'reauthenticated',
@@ -571,5 +575,6 @@ export class AuthService {
       details: { sessionId: session.id },
     });
     await this.em.flush();
+    await this.hooks.ended(this.em, { userId: session.user.id });
   }
 }

@@ -9,6 +9,7 @@ import { AUTH_CHANNEL } from './session-cache.js';
 import { SessionResponse } from './dto/session.response.js';
 import { recentlyAuthenticated } from './session-rules.js';
 import { type AuthMethod, Session } from './session.entity.js';
+import { SessionEndHooks } from './session-end-hooks.js';
 import { SessionErrors } from './sessions.texts.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -50,6 +51,7 @@ export class SessionManagement {
   constructor(
     private readonly em: EntityManager,
     private readonly audit: AuditService,
+    private readonly hooks: SessionEndHooks,
   ) {}
 
   /** The sessions SessionService would still accept for this user, as of `now`. */
@@ -97,6 +99,7 @@ export class SessionManagement {
       session.revokedReason = reason;
     }
     await em.flush();
+    if (sessions.length > 0) await this.hooks.ended(em, { userId: user.id });
     return sessions.map((session) => session.id);
   }
 
@@ -152,6 +155,7 @@ export class SessionManagement {
         em,
       );
       await em.flush();
+      await this.hooks.ended(em, { everyone: true });
       return ended;
     });
   }

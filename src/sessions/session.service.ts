@@ -20,6 +20,7 @@ import { readSessionCookie } from './session-cookie.js';
 import { type CachedSession, SessionCache } from './session-cache.js';
 import { type AccessTokenClaims, TokenService } from './token.service.js';
 import { type AuthMethod, Session, sessionActive } from './session.entity.js';
+import { SessionEndHooks } from './session-end-hooks.js';
 
 const BEARER = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/;
 
@@ -85,6 +86,7 @@ export class SessionService {
     private readonly config: AppConfig,
     private readonly tokens: TokenService,
     private readonly cache: SessionCache,
+    private readonly hooks: SessionEndHooks,
   ) {}
 
   /** A new session with a fresh 256-bit token; the caller flushes (inside its transaction). */
@@ -339,6 +341,7 @@ export class SessionService {
       { revokedAt: new Date(), revokedReason: reason },
     );
     this.cache.invalidateUser(user.id, em);
+    if (ended > 0) await this.hooks.ended(em, { userId: user.id });
     return ended;
   }
 }

@@ -6,6 +6,7 @@ import { AuthService } from './auth.service.js';
 import { SessionCache } from './session-cache.js';
 import { SessionManagementController } from './session-management.controller.js';
 import { SessionManagement } from './session-management.service.js';
+import { SessionEndHooks } from './session-end-hooks.js';
 import { SessionService } from './session.service.js';
 import { TokenService } from './token.service.js';
 
@@ -17,6 +18,7 @@ import { TokenService } from './token.service.js';
     SessionCache,
     TokenService,
     SessionManagement,
+    SessionEndHooks,
     AccountStatus,
     { provide: ListenerHealth, useExisting: SessionCache },
   ],
@@ -25,6 +27,7 @@ import { TokenService } from './token.service.js';
     SessionService,
     TokenService,
     SessionManagement,
+    SessionEndHooks,
     AccountStatus,
     ListenerHealth,
   ],
