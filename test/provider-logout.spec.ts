@@ -2,18 +2,21 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MikroORM, RequestContext } from '@mikro-orm/postgresql';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
 import request from 'supertest';
 import { AccountToken, AccountTokenPurpose } from '../src/accounts/account-token.entity.js';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { hashLinkToken } from '../src/common/link-tokens.js';
+import { ClientsService } from '../src/provider/clients.service.js';
 import { User, UserStatus } from '../src/identity/user.entity.js';
 import { OidcSessionLink } from '../src/provider/oidc-session-link.entity.js';
 import { AccountStatus } from '../src/sessions/account-status.service.js';
 import { SessionManagement } from '../src/sessions/session-management.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
+import { launchChromium, see, watchConsole } from './support/chromium.js';
 import { runCli } from './support/cli.js';
 import { login, register, STRONG_PASSWORD, uniqueLogin } from './support/http.js';
 import {
@@ -35,9 +38,9 @@ import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 /** Retries in about a second, so a client that was down is reached within the test. */
 const FAST_RETRIES = {
   THROTTLE_AUTH_LIMIT: '100000',
-  OIDC_BACKCHANNEL_RETRY_DELAY: '1s',
-  OIDC_BACKCHANNEL_RETRY_DELAY_MAX: '1s',
-  OIDC_BACKCHANNEL_TIMEOUT: '2s',
+  OIDC_LOGOUT_RETRY_DELAY: '1s',
+  OIDC_LOGOUT_RETRY_DELAY_MAX: '1s',
+  OIDC_LOGOUT_TIMEOUT: '2s',
 };
 
 let t: TestApp;
@@ -321,6 +324,74 @@ describe('RP-initiated logout', () => {
     expect((await browser.get('/api/v1/me')).status).toBe(200);
     expect(diary.receiver.received).toHaveLength(0);
   });
+});
+
+describe('RP-initiated logout in a real browser', () => {
+  it('a real browser (Chromium) confirms the logout on our page and gets back to the application: our CSP lets it through', async () => {
+    // The application: a callback and a post-logout page of its own, on another origin than ours.
+    const site = createServer((_req, res) => res.end('application'));
+    await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+    const chromium = await launchChromium();
+    try {
+      const receiver = await new LogoutReceiver(t.url).open();
+      receivers.push(receiver);
+      const { client, clientSecret } = await t.app.get(ClientsService).create({
+        name: 'Электронный дневник',
+        redirectUris: [`${origin}/callback`],
+        postLogoutRedirectUris: [`${origin}/after-logout`],
+        backchannelLogoutUri: receiver.url,
+        firstParty: true,
+      });
+      receiver.audience = client.clientId;
+      const registered = {
+        clientId: client.clientId,
+        clientSecret,
+        redirectUri: `${origin}/callback`,
+      };
+      const config = await relyingParty(t.url, registered);
+      const account = await register(t, uniqueLogin('chr'), STRONG_PASSWORD);
+      const verifier = oidc.randomPKCECodeVerifier();
+      const page = await chromium.newPage();
+      const problems = watchConsole(page);
+      await page.goto(
+        oidc.buildAuthorizationUrl(config, {
+          redirect_uri: registered.redirectUri,
+          scope: 'openid',
+          code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+          code_challenge_method: 'S256',
+          state: 'chromium',
+        }).href,
+      );
+      await page.getByLabel('Логин').fill(account.login);
+      await page.getByLabel('Пароль', { exact: true }).fill(account.password);
+      await page.getByRole('button', { name: 'Войти', exact: true }).click();
+      await page.waitForURL(`${origin}/callback?**`);
+      const tokens = await oidc.authorizationCodeGrant(config, new URL(page.url()), {
+        pkceCodeVerifier: verifier,
+        expectedState: 'chromium',
+      });
+      const sid = tokens.claims()!.sid as string;
+
+      await page.goto(
+        oidc.buildEndSessionUrl(config, {
+          id_token_hint: tokens.id_token!,
+          post_logout_redirect_uri: `${origin}/after-logout`,
+          state: 'bye',
+        }).href,
+      );
+      await see.contains(page.locator('main'), 'Электронный дневник');
+      await page.getByRole('button', { name: 'Выйти', exact: true }).click();
+      await page.waitForURL(`${origin}/after-logout?state=bye`);
+      await receiver.logoutFor(sid);
+      const cookies = await page.context().cookies(t.url);
+      expect(cookies.map((cookie) => cookie.name)).not.toContain(t.config.session.cookieName);
+      expect(problems).toEqual([]);
+    } finally {
+      await chromium.close();
+      site.close();
+    }
+  }, 60_000);
 });
 
 describe('back-channel logout: several instances', () => {

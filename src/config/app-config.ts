@@ -145,7 +145,7 @@ export class AppConfig {
     cookieKeys: string[];
     /** Lifetime of an authorization code (OIDC_CODE_TTL). */
     codeTtlMs: number;
-    /** Back-channel logout delivery (OIDC_BACKCHANNEL_*). */
+    /** Back-channel logout delivery (OIDC_LOGOUT_*). */
     backchannel: {
       retryLimit: number;
       retryDelayMs: number;
@@ -318,10 +318,10 @@ export function loadConfig(
         : [randomBytes(32).toString('base64url')],
       codeTtlMs: ms(env.OIDC_CODE_TTL),
       backchannel: {
-        retryLimit: env.OIDC_BACKCHANNEL_RETRY_LIMIT,
-        retryDelayMs: ms(env.OIDC_BACKCHANNEL_RETRY_DELAY),
-        retryDelayMaxMs: ms(env.OIDC_BACKCHANNEL_RETRY_DELAY_MAX),
-        timeoutMs: ms(env.OIDC_BACKCHANNEL_TIMEOUT),
+        retryLimit: env.OIDC_LOGOUT_RETRY_LIMIT,
+        retryDelayMs: ms(env.OIDC_LOGOUT_RETRY_DELAY),
+        retryDelayMaxMs: ms(env.OIDC_LOGOUT_RETRY_DELAY_MAX),
+        timeoutMs: ms(env.OIDC_LOGOUT_TIMEOUT),
       },
     },
     shutdown: { drainTimeoutMs: ms(env.SHUTDOWN_DRAIN_TIMEOUT) },

@@ -220,16 +220,16 @@ export class EnvSchema {
   @Transform(toInt)
   @IsInt()
   @Min(0)
-  OIDC_BACKCHANNEL_RETRY_LIMIT = 30;
+  OIDC_LOGOUT_RETRY_LIMIT = 30;
 
   @Validate(IsDuration)
-  OIDC_BACKCHANNEL_RETRY_DELAY = '10s';
+  OIDC_LOGOUT_RETRY_DELAY = '10s';
 
   @Validate(IsDuration)
-  OIDC_BACKCHANNEL_RETRY_DELAY_MAX = '1h';
+  OIDC_LOGOUT_RETRY_DELAY_MAX = '1h';
 
   @Validate(IsDuration)
-  OIDC_BACKCHANNEL_TIMEOUT = '5s';
+  OIDC_LOGOUT_TIMEOUT = '5s';
 
   /** `dev`: the built-in stand-in (development only); `oidc`: a standard provider; `esia`: the real ЕСИА. */
   @IsOptional()

@@ -21,9 +21,9 @@ const LOGOUT_TOKEN_TTL_SECONDS = 120;
 /**
  * Delivers the back-channel logout jobs (backchannel-logout.ts queues them): a logout token
  * signed with the provider's key at each attempt, POSTed form-encoded to the client's
- * `backchannel_logout_uri` with a deadline (OIDC_BACKCHANNEL_TIMEOUT). A 2xx answer is a
+ * `backchannel_logout_uri` with a deadline (OIDC_LOGOUT_TIMEOUT). A 2xx answer is a
  * delivery; anything else is audited (`oidc.backchannel.failed`) and retried by pg-boss with
- * back-off (OIDC_BACKCHANNEL_RETRY_*), so a client that was down gets it when it is back. Runs in
+ * back-off (OIDC_LOGOUT_RETRY_*), so a client that was down gets it when it is back. Runs in
  * the service only (the command line queues).
  */
 @Injectable()

@@ -18,7 +18,7 @@ export interface BackchannelJob {
   sid: string;
 }
 
-/** The queue's retry policy (OIDC_BACKCHANNEL_*): a client that is down gets it when it is back. */
+/** The queue's retry policy (OIDC_LOGOUT_*): a client that is down gets it when it is back. */
 export function backchannelQueueOptions(config: AppConfig): Omit<Queue, 'name'> {
   const { retryLimit, retryDelayMs, retryDelayMaxMs } = config.oidc.backchannel;
   return {
