@@ -189,6 +189,21 @@ describe('back-channel logout: ending our session ends the applications’ sessi
     60_000,
   );
 
+  it('back-channel logout: another person logging in in the same browser ends the first person’s applications', async () => {
+    const person = await signedInTwice();
+    const next = await register(t, uniqueLogin('next'), STRONG_PASSWORD);
+    const response = await person.browser.request('/api/v1/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: t.url },
+      body: JSON.stringify({ login: next.login, password: next.password }),
+    });
+    expect(response.status).toBe(200);
+    await expectLogoutTokens(person.account, [
+      { app: person.diary, sid: person.first.sid },
+      { app: person.office, sid: person.second.sid },
+    ]);
+  });
+
   it('a client that was down receives the logout token after it comes back', async () => {
     const person = await signedInTwice();
     await person.diary.receiver.close();

@@ -150,6 +150,7 @@ export class AuthService {
       }
       const created = this.openSession(em, user, AuthMethod.Password, client, previous);
       await em.flush();
+      await this.replacedEnded(em, previous);
       return created;
     });
     return result ?? this.refuse(client, login, 'credential_changed', user.id);
@@ -563,6 +564,14 @@ export class AuthService {
       createdAt: { $gt: since },
     });
     return recent > 0;
+  }
+
+  /**
+   * After `openSession` flushed: the session it replaced has ended, and with it the applications
+   * it signed in to (on a shared computer the next person must not inherit them).
+   */
+  async replacedEnded(em: EntityManager, previous: Session | null): Promise<void> {
+    if (previous) await this.hooks.ended(em, { userId: previous.user.id });
   }
 
   async logout(session: Session, client: ClientInfo): Promise<void> {
