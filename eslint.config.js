@@ -44,7 +44,7 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
-  { files: ['*.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['*.js', 'scripts/*.mjs'], ...tseslint.configs.disableTypeChecked },
   {
     // The pages' own scripts: plain browser JavaScript, served as files (the CSP allows no inline).
     files: ['src/web/assets/**/*.js'],

@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import {
   checkPassword,
   commonPasswordCount,
@@ -59,17 +61,28 @@ describe('password policy', () => {
     ]);
   });
 
-  it('ships at least 1,000 common passwords, each of which passes the composition rules', () => {
+  it('ships at least 10,000 common passwords, each of which passes the composition rules', () => {
     const entries = readFileSync(
       new URL('../../config/common-passwords.txt', import.meta.url),
       'utf8',
     )
       .split('\n')
       .filter((line) => line.trim() && !line.startsWith('#'));
-    expect(entries.length).toBeGreaterThanOrEqual(1000);
+    expect(entries.length).toBeGreaterThanOrEqual(10_000);
     expect(commonPasswordCount).toBe(new Set(entries.map((entry) => entry.toLowerCase())).size);
     for (const entry of entries)
       expect({ entry, codes: codes(entry) }).toEqual({ entry, codes: ['common'] });
+  });
+
+  it('ships exactly the list that scripts/generate-common-passwords.mjs derives from the published breach list', () => {
+    const script = fileURLToPath(
+      new URL('../../scripts/generate-common-passwords.mjs', import.meta.url),
+    );
+    const committed = readFileSync(
+      new URL('../../config/common-passwords.txt', import.meta.url),
+      'utf8',
+    );
+    expect(execFileSync(process.execPath, [script], { encoding: 'utf8' })).toBe(committed);
   });
 
   it('compares common passwords case-insensitively', () => {
