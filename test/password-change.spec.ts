@@ -23,7 +23,7 @@ afterAll(async () => {
   await smtp.stop();
 });
 
-const NEW_PASSWORD = 'Dnevnik(2027)';
+const NEW_PASSWORD = 'Raduga(2027)';
 
 describe('password change', () => {
   it('requires the current password, and a wrong one counts toward lockout', async () => {

@@ -124,13 +124,13 @@ describe('start-up', () => {
       const registered = await fetch(`${base}/api/v1/accounts`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ login: 'newcomer', password: 'Shkola#2026x' }),
+        body: JSON.stringify({ login: 'newcomer', password: 'Zvezda#2026x' }),
       });
       expect(registered.status).toBe(201);
       const loggedIn = await fetch(`${base}/api/v1/auth/login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ login: 'newcomer', password: 'Shkola#2026x' }),
+        body: JSON.stringify({ login: 'newcomer', password: 'Zvezda#2026x' }),
       });
       expect(loggedIn.status).toBe(200);
       const { accessToken } = (await loggedIn.json()) as { accessToken: string };

@@ -3,13 +3,14 @@ import { SessionsModule } from '../sessions/sessions.module.js';
 import { AccountsController } from './accounts.controller.js';
 import { AccountsService } from './accounts.service.js';
 import { EmailVerification } from './email-verification.service.js';
+import { PasswordContexts } from './password-context.js';
 import { RecoveryController } from './recovery.controller.js';
 import { RecoveryService } from './recovery.service.js';
 
 @Module({
   imports: [SessionsModule],
   controllers: [AccountsController, RecoveryController],
-  providers: [AccountsService, EmailVerification, RecoveryService],
+  providers: [AccountsService, EmailVerification, PasswordContexts, RecoveryService],
   exports: [AccountsService, EmailVerification, RecoveryService],
 })
 export class AccountsModule {}

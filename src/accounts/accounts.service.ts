@@ -20,6 +20,7 @@ import { type RegisterAccountDto } from './dto/register-account.dto.js';
 import { type UpdateProfileDto } from './dto/update-profile.dto.js';
 import { EmailVerification } from './email-verification.service.js';
 import { AccountTokenPurpose } from './account-token.entity.js';
+import { PasswordContexts } from './password-context.js';
 import { checkPassword } from './password-policy.js';
 import { lockAccount } from './account-lock.js';
 
@@ -33,6 +34,7 @@ export class AccountsService {
     private readonly audit: AuditService,
     private readonly verification: EmailVerification,
     private readonly notices: AccountNotices,
+    private readonly contexts: PasswordContexts,
   ) {}
 
   /** The policy again, with the login: the one check every path that sets a password passes. */
@@ -171,9 +173,9 @@ export class AccountsService {
     return this.profile(user);
   }
 
-  private newPasswordErrors(user: User, dto: ChangePasswordDto): FieldErrors {
+  private async newPasswordErrors(user: User, dto: ChangePasswordDto): Promise<FieldErrors> {
     const errors: FieldErrors = {};
-    const violations = checkPassword(dto.newPassword, { login: user.login });
+    const violations = checkPassword(dto.newPassword, await this.contexts.of(user));
     if (violations.length > 0) errors.newPassword = violations;
     if (dto.newPassword !== dto.newPasswordRepeat) {
       errors.newPasswordRepeat = [{ code: 'mismatch', message: 'Пароли не совпадают' }];
@@ -193,7 +195,7 @@ export class AccountsService {
     dto: ChangePasswordDto,
     client: ClientInfo,
   ): Promise<void> {
-    const errors = this.newPasswordErrors(user, dto);
+    const errors = await this.newPasswordErrors(user, dto);
     if (Object.keys(errors).length > 0) throw new ValidationFailedError(errors);
     if (!recentlyAuthenticated(current)) throw Errors.reauthenticationRequired();
     const hash = await this.hasher.hash(dto.newPassword);
@@ -224,7 +226,7 @@ export class AccountsService {
     client: ClientInfo,
   ): Promise<void> {
     if (!(await this.hasPassword(user))) return this.setFirstPassword(user, current, dto, client);
-    const errors = this.newPasswordErrors(user, dto);
+    const errors = await this.newPasswordErrors(user, dto);
     const verified = await this.auth.verifyCurrentPassword(
       user,
       dto.currentPassword ?? '',

@@ -8,6 +8,7 @@ import {
   describePolicy,
   PASSWORD_RULES,
 } from './password-policy.js';
+import { CONTEXT_WORDS, contextWordsOf } from './context-words.js';
 
 const codes = (password: string, login?: string) =>
   checkPassword(password, { login }).map((v) => v.code);
@@ -25,6 +26,7 @@ describe('password policy', () => {
     ['no_lower', 'AA1!AAAA'],
     ['cyrillic', 'Aa1!aaaaж'],
     ['control_character', 'Aa1!aaaa\u0000'],
+    ['context_word', 'Gosuslugi#2026'],
     ['common', 'Password1!'],
   ])('rejects on %s alone', (code, password) => {
     expect(codes(password)).toEqual([code]);
@@ -42,6 +44,23 @@ describe('password policy', () => {
     ['as a look-alike of a Latin letter (Cyrillic а)', 'Aa1!aaa\u0430'],
   ])('rejects a Cyrillic letter %s with code cyrillic', (_, password) => {
     expect(codes(password)).toContain('cyrillic');
+  });
+
+  it('rejects the documented context words and the personal ones, transliterated, from 4 characters', () => {
+    expect(CONTEXT_WORDS).toEqual(
+      expect.arrayContaining(['epos', 'gosuslugi', 'shkola', 'school']),
+    );
+    expect(codes('Xepos2026!')).toEqual(['context_word']);
+    const words = ['Соловьёва', 'Юлия', 'МБОУ «СОШ № 12» им. Ли'].flatMap(contextWordsOf);
+    expect(words).toEqual(
+      expect.arrayContaining(['soloveva', 'solovyova', 'iuliia', 'yuliya', 'mbou']),
+    );
+    expect(words).not.toContain('12'); // a bare number is not a word
+    expect(words).not.toContain('li'); // nor is anything shorter than 4 characters
+    const withWords = (password: string) => checkPassword(password, { words }).map((v) => v.code);
+    expect(withWords('Solovyova#2026')).toEqual(['context_word']);
+    expect(withWords('YULIYA(1990)x')).toEqual(['context_word']);
+    expect(withWords('Zvezda#2026x')).toEqual([]);
   });
 
   it('accepts 128 characters and rejects 129 with too_long', () => {
@@ -70,8 +89,10 @@ describe('password policy', () => {
       .filter((line) => line.trim() && !line.startsWith('#'));
     expect(entries.length).toBeGreaterThanOrEqual(10_000);
     expect(commonPasswordCount).toBe(new Set(entries.map((entry) => entry.toLowerCase())).size);
+    // A few also name a context word («School1!»): that rule is not a composition rule.
+    const composition = (entry: string) => codes(entry).filter((c) => c !== 'context_word');
     for (const entry of entries)
-      expect({ entry, codes: codes(entry) }).toEqual({ entry, codes: ['common'] });
+      expect({ entry, codes: composition(entry) }).toEqual({ entry, codes: ['common'] });
   });
 
   it('ships exactly the list that scripts/generate-common-passwords.mjs derives from the published breach list', () => {

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { containsContextWord } from './context-words.js';
 
 /**
  * The regional password policy (ЭПОС): 8+ characters, a special character from !@#$%^&*(), a
  * digit, upper- and lower-case Latin letters, no Cyrillic. Composition rules are a documented
  * deviation from NIST 800-63B / ASVS 6.2.5 that the region requires; length, the common-password
- * list and the login check are ours. Never applied at login.
+ * list, the login check and the context words (ASVS 6.2.11) are ours. Never applied at login.
  */
 export const SPECIAL_CHARACTERS = '!@#$%^&*()';
 export const MIN_LENGTH = 8;
@@ -20,6 +21,7 @@ export type PasswordRuleCode =
   | 'cyrillic'
   | 'control_character'
   | 'contains_login'
+  | 'context_word'
   | 'common';
 
 export interface PasswordRule {
@@ -33,6 +35,11 @@ export interface PasswordRule {
 
 export interface PasswordContext {
   login?: string;
+  /**
+   * The person's own context words (their ФИО, their organisations' names), already split and
+   * transliterated (`contextWordsOf`); the documented list in config/context-words.txt always applies.
+   */
+  words?: readonly string[];
 }
 
 const COMMON_PASSWORDS: ReadonlySet<string> = new Set(
@@ -94,6 +101,12 @@ export const PASSWORD_RULES: readonly PasswordRule[] = [
     message: 'Пароль не должен содержать логин',
     test: (p, { login }) =>
       !login || login.length < 3 || !p.toLowerCase().includes(login.toLowerCase()),
+  },
+  {
+    code: 'context_word',
+    message:
+      'Пароль не должен содержать названия сервиса, региона, школы или организации, ваши фамилию, имя или отчество',
+    test: (p, { words }) => !containsContextWord(p, words),
   },
   {
     code: 'common',

@@ -20,6 +20,7 @@ import { AccountToken, AccountTokenPurpose } from './account-token.entity.js';
 import { findLinkToken, ownerOfLinkToken } from './link-token-lookup.js';
 import { LinkErrors } from './account-links.texts.js';
 import { EmailVerification } from './email-verification.service.js';
+import { PasswordContexts } from './password-context.js';
 import { checkPassword } from './password-policy.js';
 import { lockAccount } from './account-lock.js';
 import { mailTime } from '../mail/mail-time.js';
@@ -60,6 +61,7 @@ export class RecoveryService implements OnApplicationBootstrap {
     private readonly sessions: SessionService,
     private readonly verification: EmailVerification,
     private readonly config: AppConfig,
+    private readonly contexts: PasswordContexts,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -216,7 +218,7 @@ export class RecoveryService implements OnApplicationBootstrap {
     if (found instanceof DomainError)
       return this.fail(found, await ownerOfLinkToken(this.em, token), client);
     const errors: FieldErrors = {};
-    const violations = checkPassword(newPassword, { login: found.user.login });
+    const violations = checkPassword(newPassword, await this.contexts.of(found.user));
     if (violations.length > 0) errors.newPassword = violations;
     if (newPassword !== newPasswordRepeat) {
       errors.newPasswordRepeat = [{ code: 'mismatch', message: 'Пароли не совпадают' }];

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { PASSWORD_CONTEXT_WORDS } from '../accounts/password-context.js';
 import { GosuslugiModule } from '../gosuslugi/gosuslugi.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { ACCESS_TOKEN_CLAIMS } from '../sessions/token-claims.js';
@@ -16,6 +17,7 @@ import { OrganizationsController } from './organizations.controller.js';
 import { OrganizationsService } from './organizations.service.js';
 import { PosAccess } from './pos-access.service.js';
 import { PosAreaGuard } from './pos-area.guard.js';
+import { PosPasswordContext } from './pos-password-context.js';
 import { PosTokenClaims } from './pos-token-claims.js';
 import { PosController } from './pos.controller.js';
 import { ReportService } from './report.service.js';
@@ -34,16 +36,22 @@ const SERVICES = [
   ReportService,
   WidgetService,
   PosTokenClaims,
+  PosPasswordContext,
 ];
 
 /**
  * The ПОС services are global: the Госуслуги callback accepts invitations and access tokens
- * carry memberships without those features importing this one.
+ * carry memberships, and new passwords are checked against organisation names, without those
+ * features importing this one.
  */
 @Global()
 @Module({
-  providers: [...SERVICES, { provide: ACCESS_TOKEN_CLAIMS, useExisting: PosTokenClaims }],
-  exports: [...SERVICES, ACCESS_TOKEN_CLAIMS],
+  providers: [
+    ...SERVICES,
+    { provide: ACCESS_TOKEN_CLAIMS, useExisting: PosTokenClaims },
+    { provide: PASSWORD_CONTEXT_WORDS, useExisting: PosPasswordContext },
+  ],
+  exports: [...SERVICES, ACCESS_TOKEN_CLAIMS, PASSWORD_CONTEXT_WORDS],
 })
 export class PosCoreModule {}
 

@@ -38,7 +38,7 @@ async function newPage(width = 1280): Promise<{ page: Page; problems: string[] }
   return { page, problems: watchConsole(page) };
 }
 
-const PASSWORD = 'Shkola#2026';
+const PASSWORD = 'Zvezda#2026';
 
 async function register(page: Page, login: string): Promise<void> {
   await page.goto('/register');
@@ -104,7 +104,7 @@ describe('journey 1: a parent’s «Личный кабинет» and Госус
     await see.attribute(checklist.locator('li[data-rule="no_lower"]'), 'class', 'met');
     await page.getByLabel('Пароль', { exact: true }).fill('abcабв');
     await see.attribute(checklist.locator('li[data-rule="cyrillic"]'), 'class', 'unmet');
-    await page.getByLabel('Пароль', { exact: true }).fill('Shkola#2027');
+    await page.getByLabel('Пароль', { exact: true }).fill('Zvezda#2027');
     for (const rule of ['too_short', 'no_special', 'no_digit', 'no_upper', 'no_lower']) {
       await see.attribute(checklist.locator(`li[data-rule="${rule}"]`), 'class', 'met');
     }

@@ -51,7 +51,7 @@ describe('login CSRF', () => {
     const response = await request(t.http)
       .post('/api/v1/accounts')
       .field('login', 'forged.multipart')
-      .field('password', 'Shkola#2026x');
+      .field('password', 'Zvezda#2026x');
     expect(response.status).toBe(415);
     expect(await t.em().count(User, { login: 'forged.multipart' })).toBe(0);
   });

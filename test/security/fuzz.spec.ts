@@ -575,7 +575,7 @@ describe('regressions found by fuzzing', () => {
       'POST',
       '/api/v1/auth/login',
       JSON_TYPE,
-      JSON.stringify({ login: 'ivanova\u0000', password: 'Shkola#2026x' }),
+      JSON.stringify({ login: 'ivanova\u0000', password: 'Zvezda#2026x' }),
     );
     expect(api).toEqual({
       status: 401,
@@ -622,7 +622,7 @@ describe('regressions found by fuzzing', () => {
         'POST',
         '/api/v1/accounts',
         JSON_TYPE,
-        `{"login":"fuzz.surrogate","password":"Shkola#2026x","email":${email}}`,
+        `{"login":"fuzz.surrogate","password":"Zvezda#2026x","email":${email}}`,
       ],
       ['PATCH', '/api/v1/me', { ...JSON_TYPE, cookie: callers.user.cookie! }, `{"email":${email}}`],
       [
@@ -670,7 +670,7 @@ describe('regressions found by fuzzing', () => {
   it('prototype keys are refused as unknown fields, not dropped', async () => {
     for (const key of ['__proto__', 'constructor', 'prototype']) {
       const login = `fuzz.proto.${key.replace(/_/g, '')}`;
-      const body = `{"login":"${login}","password":"Shkola#2026x","${key}":{"isPlatformOperator":true}}`;
+      const body = `{"login":"${login}","password":"Zvezda#2026x","${key}":{"isPlatformOperator":true}}`;
       const answer = await sendWatched('POST', '/api/v1/accounts', JSON_TYPE, body);
       expect({ key, status: answer.status, errors: answer.json?.errors }).toEqual({
         key,
@@ -713,7 +713,7 @@ describe('regressions found by fuzzing', () => {
         'POST',
         '/api/v1/accounts',
         JSON_TYPE,
-        { login: 'fuzz.null-email', password: 'Shkola#2026x', email: null },
+        { login: 'fuzz.null-email', password: 'Zvezda#2026x', email: null },
         'email',
       ],
     ];

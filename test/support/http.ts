@@ -4,7 +4,7 @@ import request from 'supertest';
 import { PasswordCredential } from '../../src/identity/password-credential.entity.js';
 import { type TestApp } from './app.js';
 
-export const STRONG_PASSWORD = 'Shkola#2026x';
+export const STRONG_PASSWORD = 'Zvezda#2026x';
 
 let counter = 0;
 /** A login no other test in the file uses. */

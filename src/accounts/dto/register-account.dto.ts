@@ -20,7 +20,7 @@ export class RegisterAccountDto {
   login!: string;
 
   @ApiProperty({
-    example: 'Shkola#2026',
+    example: 'Zvezda#2026',
     description: 'Политика паролей: GET /api/v1/password-policy',
   })
   @IsString()

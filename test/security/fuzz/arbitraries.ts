@@ -50,7 +50,7 @@ export const CONFUSABLES = [
   'admin@xn--e1afmkfd.xn--p1ai',
   '+７９１２３４５６７８９', // fullwidth digits
   '+٧٩١٢٣٤٥٦٧٨٩', // Arabic-Indic digits
-  'Shkola#２０２６x',
+  'Zvezda#２０２６x',
 ];
 
 /** Bidirectional overrides and isolates (Trojan-Source style spoofing). */
