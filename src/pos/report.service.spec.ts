@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { statusCsv, type StatusRow } from './report.service.js';
+import { csvCell, statusCsv, type StatusRow } from './report.service.js';
 
 const row = (name: string): StatusRow => ({
   id: 'x',
@@ -47,5 +47,22 @@ describe('connection status CSV', () => {
     const lines = statusCsv([row('Школа, филиал'), row('-1+2')]).split('\r\n');
     expect(lines[1]).toContain(';"Школа, филиал";');
     expect(lines[2]).toContain(`;"'-1+2";`);
+  });
+
+  it.each([
+    ['=', '=1+1', `"'=1+1"`],
+    ['+', '+1', `"'+1"`],
+    ['-', '-1', `"'-1"`],
+    ['@', '@A1', `"'@A1"`],
+    ['TAB', '\t=1', `"'\t=1"`],
+    ['CR', '\r=1', `"'\r=1"`],
+  ])('neutralises a cell that starts with %s', (_, value, cell) => {
+    expect(csvCell(value)).toBe(cell);
+  });
+
+  it('neutralises a formula right after a separator inside a cell, where a spreadsheet that splits there starts one', () => {
+    expect(csvCell('Школа,=2+3')).toBe(`"Школа,'=2+3"`);
+    expect(csvCell('Школа;@SUM(1)')).toBe(`"Школа;'@SUM(1)"`);
+    expect(csvCell('Школа № 5 - филиал')).toBe('Школа № 5 - филиал');
   });
 });

@@ -142,16 +142,21 @@ const HEADERS = [
   'ЛКО готовы в поддереве',
 ];
 
+/**
+ * One CSV cell that a spreadsheet shows as text, whichever separator it picks (`;` or `,`) and
+ * whether or not it honours quotes: a cell with a separator, quote or line break is quoted, and a
+ * formula character (OWASP's = + - @ TAB CR) is neutralised with `'` where a cell could start —
+ * at the beginning and right after a separator inside the text.
+ */
+export function csvCell(value: string | number): string {
+  const text = String(value);
+  if (!/[;,"\n\r]|^[=+\-@\t\r]/.test(text)) return text;
+  const inert = text.replace(/(^|[;,])([=+\-@\t\r])/g, "$1'$2");
+  return `"${inert.replace(/"/g, '""')}"`;
+}
+
 /** CSV for spreadsheet users in Russia: `;` separated, UTF-8 with a byte-order mark. */
 export function statusCsv(rows: StatusRow[]): string {
-  const cell = (value: string | number) => {
-    const text = String(value);
-    // Quote everything that could break a cell, with either separator a spreadsheet may pick
-    // (`;` or `,`), or be taken for a formula (OWASP's = + - @ TAB CR).
-    return /[;,"\n\r]|^[=+\-@\t\r]/.test(text)
-      ? `"${text.replace(/"/g, '""').replace(/^([=+\-@\t\r])/, "'$1")}"`
-      : text;
-  };
   const yes = (value: boolean) => (value ? 'да' : 'нет');
   const lines = rows.map((row) =>
     [
@@ -170,7 +175,7 @@ export function statusCsv(rows: StatusRow[]): string {
       row.subtree.confirmed,
       row.subtree.lkoReady,
     ]
-      .map(cell)
+      .map(csvCell)
       .join(';'),
   );
   return '\uFEFF' + [HEADERS.join(';'), ...lines].join('\r\n') + '\r\n';
