@@ -27,6 +27,7 @@ import { LoginFailure } from './login-failure.entity.js';
 import { AuthMethod, providerMarkOf, Session } from './session.entity.js';
 import { SessionEndHooks } from './session-end-hooks.js';
 import { SessionService } from './session.service.js';
+import { recordUnknownLoginFailure } from './unknown-login.js';
 
 export interface LoginResult {
   session: Session;
@@ -99,8 +100,12 @@ export class AuthService {
     const address = lockoutAddressOf(client.ip);
     const found = login.includes('\u0000') ? null : await this.findForLogin(login, address);
     if (!found) {
+      // What a wrong password costs: one argon2 verification, the failure's transaction, the
+      // address's count (threat 9 in SECURITY.md).
       await this.hasher.verifyDummy(password);
-      return this.refuse(client, login, 'unknown_login');
+      await recordUnknownLoginFailure(this.em, this.audit, client, address);
+      await this.addressFailures.failed(client.ip, login);
+      throw Errors.invalidCredentials();
     }
     const { credential, pairLockedUntil } = found;
     const user = credential.user;
