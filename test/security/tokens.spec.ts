@@ -131,6 +131,17 @@ describe('forged and misdirected access tokens', () => {
     expect((await bearer(t, resigned)).status).toBe(200);
   });
 
+  it('refuses a token whose sub is another user while its sid names this session (401)', async () => {
+    const { accessToken } = await session();
+    const other = await register(t);
+    const forged = await new SignJWT({ ...decodeJwt(accessToken), sub: other.id })
+      .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
+      .sign(serviceKey);
+    await expectRefused(forged);
+    // The other user's own session is not what the token named either: nothing to borrow.
+    expect((await bearer(t, accessToken)).status).toBe(200);
+  });
+
   describe('audiences', () => {
     it('a token minted for the diary is refused by Identity Link’s own API (401 unauthenticated)', async () => {
       const { cookie, accessToken } = await session();
