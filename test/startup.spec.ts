@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import pg from 'pg';
 import { exportJWK, generateKeyPair } from 'jose';
 import { freePort } from '../src/database/embedded-postgres.js';
 import { createTestDatabase } from './support/app.js';
@@ -169,7 +170,7 @@ describe('start-up', () => {
     }
   }, 180_000);
 
-  it('in production refuses to start while migrations are pending; `npm run migrate` applies them', async () => {
+  it('in production refuses to start while migrations are pending; `npm run migrate` applies them; it starts with no account, no demo operator', async () => {
     const database = await createTestDatabase();
     const { privateKey } = await generateKeyPair('ES256', { extractable: true });
     const port = await freePort();
@@ -194,6 +195,16 @@ describe('start-up', () => {
       try {
         const ready = await waitFor(`http://127.0.0.1:${port}/health/ready`, Date.now() + 30_000);
         expect(ready.status).toBe(200);
+        // ASVS 6.3.2: no default account. The development demo operator is never made here.
+        const db = new pg.Client({ connectionString: database.url });
+        await db.connect();
+        try {
+          const { rows } = await db.query<{ count: string }>('select count(*) from users');
+          expect(rows[0].count).toBe('0');
+        } finally {
+          await db.end();
+        }
+        expect(service.output()).not.toContain('demo platform operator');
       } finally {
         process.kill(-service.child.pid!, 'SIGTERM');
         await service.exited;
