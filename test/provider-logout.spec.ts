@@ -129,7 +129,7 @@ const TRIGGERS: [string, (person: Person) => Promise<void>][] = [
       await em.flush();
       await request(t.http)
         .post('/api/v1/auth/recovery/password')
-        .send({ token, newPassword: 'Shkola#2027y', newPasswordRepeat: 'Shkola#2027y' })
+        .send({ token, newPassword: 'Zvezda#2027y', newPasswordRepeat: 'Zvezda#2027y' })
         .expect(204);
     },
   ],

@@ -19,7 +19,7 @@ let application: Server;
 let origin: string;
 let config: oidc.Configuration;
 const NAME = 'Кружки и секции';
-const PASSWORD = 'Shkola#2026';
+const PASSWORD = 'Zvezda#2026';
 
 beforeAll(async () => {
   service = await startService();

@@ -63,8 +63,8 @@ describe('form pages after a failed POST', () => {
     expect(await page.getByLabel('Повторите пароль').getAttribute('aria-invalid')).toBeNull();
 
     // Only the e-mail is wrong: the password fields come back empty, and the page says why.
-    await page.getByLabel('Пароль', { exact: true }).fill('Shkola#2026x');
-    await page.getByLabel('Повторите пароль').fill('Shkola#2026x');
+    await page.getByLabel('Пароль', { exact: true }).fill('Zvezda#2026x');
+    await page.getByLabel('Повторите пароль').fill('Zvezda#2026x');
     await page.getByLabel('Email').fill('ivanova@localhost');
     await page.getByRole('button', { name: 'Зарегистрироваться' }).click();
     await page.locator('#email-error').waitFor({ state: 'visible' });

@@ -64,8 +64,8 @@ describe('journey 7: the platform operator', () => {
     const teacher = await newPage(1280);
     await teacher.page.goto('/register');
     await teacher.page.getByLabel('Логин').fill(teacherLogin);
-    await teacher.page.getByLabel('Пароль', { exact: true }).fill('Shkola#2026');
-    await teacher.page.getByLabel('Повторите пароль').fill('Shkola#2026');
+    await teacher.page.getByLabel('Пароль', { exact: true }).fill('Zvezda#2026');
+    await teacher.page.getByLabel('Повторите пароль').fill('Zvezda#2026');
     await teacher.page.getByRole('button', { name: 'Зарегистрироваться' }).click();
     await teacher.page.waitForURL('**/account?notice=registered');
 
