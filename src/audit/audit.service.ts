@@ -61,7 +61,12 @@ export type AuditEventType =
   | 'oidc.client.disabled'
   | 'oidc.refresh.reused'
   | 'oidc.consent.granted'
-  | 'oidc.consent.revoked';
+  | 'oidc.consent.revoked'
+  | 'mfa.required'
+  | 'mfa.totp.enrolled'
+  | 'mfa.totp.removed'
+  | 'mfa.recovery.used'
+  | 'mfa.failed';
 
 export interface AuditEntry {
   type: AuditEventType;

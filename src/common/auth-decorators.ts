@@ -78,6 +78,10 @@ export interface SessionFacts {
   readonly revokedAt: Date | null;
   readonly userActive: boolean;
   readonly sessionsValidAfter: Date | null;
+  /** The second factor the session proved (`otp`), or null. */
+  readonly secondFactor: string | null;
+  /** Whether the user is a platform operator (who must have proved a second factor). */
+  readonly operator: boolean;
   /** The user's linked identities, oldest first, for «Личный кабинет» (`GET /api/v1/me`). */
   readonly identities: readonly LinkedIdentityFacts[];
 }

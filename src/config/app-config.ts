@@ -118,6 +118,8 @@ export class AppConfig {
     accountFailureFactor: number;
     accountDelayMs: number;
   };
+  /** The second-factor policy beyond operators (src/sessions/second-factor-rules.ts). */
+  readonly mfa!: { requiredForAdmins: boolean };
   readonly throttle!: {
     ttlMs: number;
     limit: number;
@@ -294,6 +296,7 @@ export function loadConfig(
       accountFailureFactor: env.LOCKOUT_ACCOUNT_FAILURE_FACTOR,
       accountDelayMs: ms(env.LOCKOUT_ACCOUNT_DELAY),
     },
+    mfa: { requiredForAdmins: env.MFA_REQUIRED_FOR_ADMINS === 'true' },
     throttle: {
       ttlMs: ms(env.THROTTLE_TTL),
       limit: env.THROTTLE_LIMIT,

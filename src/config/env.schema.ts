@@ -150,6 +150,13 @@ export class EnvSchema {
   @Validate(IsDuration)
   LOCKOUT_ACCOUNT_DELAY = '1m';
 
+  /**
+   * Whether administrators of organisations (ЛКО) must use a second factor for password logins,
+   * as platform operators always do: `true` sends one without it to enrol after the password.
+   */
+  @IsIn(['true', 'false'])
+  MFA_REQUIRED_FOR_ADMINS: 'true' | 'false' = 'false';
+
   @Transform(toInt)
   @IsInt()
   @Min(1)

@@ -2,6 +2,8 @@ import { AccountToken } from '../accounts/account-token.entity.js';
 import { AuditEvent } from '../audit/audit-event.entity.js';
 import { LoginTransaction } from '../gosuslugi/login-transaction.entity.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
+import { MfaCredential } from '../identity/mfa-credential.entity.js';
+import { MfaRecoveryCode } from '../identity/mfa-recovery-code.entity.js';
 import { PasswordCredential } from '../identity/password-credential.entity.js';
 import { User } from '../identity/user.entity.js';
 import { MailMessage } from '../mail/mail-message.entity.js';
@@ -12,6 +14,7 @@ import { OidcClient } from '../provider/oidc-client.entity.js';
 import { OidcConsent } from '../provider/oidc-consent.entity.js';
 import { OidcPayload } from '../provider/oidc-payload.entity.js';
 import { OidcSessionLink } from '../provider/oidc-session-link.entity.js';
+import { LoginChallenge } from '../sessions/login-challenge.entity.js';
 import { LoginFailure } from '../sessions/login-failure.entity.js';
 import { Session } from '../sessions/session.entity.js';
 
@@ -33,4 +36,7 @@ export const ENTITIES = [
   OidcSessionLink,
   OidcClient,
   OidcConsent,
+  MfaCredential,
+  MfaRecoveryCode,
+  LoginChallenge,
 ];

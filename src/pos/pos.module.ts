@@ -3,6 +3,8 @@ import { PASSWORD_CONTEXT_WORDS } from '../accounts/password-context.js';
 import { GosuslugiModule } from '../gosuslugi/gosuslugi.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { ACCESS_TOKEN_CLAIMS } from '../sessions/token-claims.js';
+import { STAFF_ROLES } from '../sessions/staff-roles.js';
+import { PosStaffRoles } from './pos-staff-roles.js';
 import { ConfirmationService } from './confirmation.service.js';
 import { Invitations } from './invitations.service.js';
 import { MemberSessionsController } from './member-sessions.controller.js';
@@ -48,10 +50,12 @@ const SERVICES = [
 @Module({
   providers: [
     ...SERVICES,
+    PosStaffRoles,
     { provide: ACCESS_TOKEN_CLAIMS, useExisting: PosTokenClaims },
     { provide: PASSWORD_CONTEXT_WORDS, useExisting: PosPasswordContext },
+    { provide: STAFF_ROLES, useExisting: PosStaffRoles },
   ],
-  exports: [...SERVICES, ACCESS_TOKEN_CLAIMS, PASSWORD_CONTEXT_WORDS],
+  exports: [...SERVICES, ACCESS_TOKEN_CLAIMS, PASSWORD_CONTEXT_WORDS, STAFF_ROLES],
 })
 export class PosCoreModule {}
 

@@ -15,6 +15,7 @@ import {
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { type User } from '../identity/user.entity.js';
 import { AuthMethod, type Session } from '../sessions/session.entity.js';
+import { amrOf } from '../sessions/second-factor-rules.js';
 import { SessionService } from '../sessions/session.service.js';
 import { GOSUSLUGI_REQUIRED } from './acr.js';
 import { Csrf, CsrfFormDto } from '../web/csrf.js';
@@ -112,7 +113,8 @@ export class InteractionsController implements StaleFormPage {
       login: {
         accountId: session.user.id,
         acr: method,
-        amr: [method],
+        // RFC 8176: `otp` beside the method after a TOTP (or recovery) code.
+        amr: amrOf({ method, secondFactor: session.secondFactor }),
         ts: Math.floor(session.authenticatedAt.getTime() / 1000),
         remember: true,
       },

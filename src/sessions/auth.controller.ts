@@ -29,7 +29,9 @@ import {
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { ValidationFailedError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
-import { AuthService } from './auth.service.js';
+import { AuthService, needsSecondFactor } from './auth.service.js';
+import { SecondFactorRequiredResponse } from './dto/second-factor.dto.js';
+import { SECOND_FACTOR_TEXTS } from './second-factor.texts.js';
 import { CurrentSessionResponse } from './dto/current-session.response.js';
 import { AccessTokenResponse, LoginDto } from './dto/login.dto.js';
 import { ReauthenticateDto } from './dto/reauthenticate.dto.js';
@@ -56,15 +58,42 @@ export class AuthController {
   @ThrottleGroup(PASSWORD_LOGIN)
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'Вход по логину и паролю: cookie сеанса и access token' })
+  @ApiOperation({
+    summary: 'Вход по логину и паролю: cookie сеанса и access token',
+    description:
+      'Если у учётной записи включена двухфакторная аутентификация: 401 mfa_required с mfaToken, ' +
+      'второй шаг — POST /api/v1/auth/login/mfa. Оператору платформы (и администратору ЛКО при ' +
+      'MFA_REQUIRED_FOR_ADMINS=true) без второго фактора: 403 mfa_enrolment_required с mfaToken, ' +
+      'подключение — POST /api/v1/auth/login/mfa/enrolment. Сеанс до второго шага не открывается.',
+  })
+  @ApiOkResponse({ type: AccessTokenResponse })
+  @ApiUnauthorizedResponse({
+    description:
+      'invalid_credentials; mfa_required — нужен второй шаг (тело: SecondFactorRequiredResponse)',
+  })
+  @ApiForbiddenResponse({ description: 'mfa_enrolment_required — сначала подключить приложение' })
   async login(
     @Body() dto: LoginDto,
     @Client() client: ClientInfo,
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
-  ): Promise<AccessTokenResponse> {
+  ): Promise<AccessTokenResponse | SecondFactorRequiredResponse> {
     const previous = await this.sessions.fromCookie(request);
-    const { session, token } = await this.auth.login(dto.login, dto.password, client, previous);
+    const outcome = await this.auth.login(dto.login, dto.password, client, previous);
+    if (needsSecondFactor(outcome)) {
+      const { purpose, token: mfaToken, expiresAt } = outcome.secondFactor;
+      const verify = purpose === 'verify';
+      response.status(verify ? HttpStatus.UNAUTHORIZED : HttpStatus.FORBIDDEN);
+      return {
+        statusCode: verify ? HttpStatus.UNAUTHORIZED : HttpStatus.FORBIDDEN,
+        code: verify ? 'mfa_required' : 'mfa_enrolment_required',
+        message: verify ? SECOND_FACTOR_TEXTS.required : SECOND_FACTOR_TEXTS.enrolmentRequired,
+        mfaToken,
+        methods: verify ? ['totp', 'recovery_code'] : ['totp'],
+        expiresIn: Math.round((expiresAt.getTime() - Date.now()) / 1000),
+      };
+    }
+    const { session, token } = outcome;
     setSessionCookie(response, this.config, token);
     const access = await this.tokens.issueForSession(session);
     return { accessToken: access.token, tokenType: 'Bearer', expiresIn: access.expiresIn };
@@ -88,6 +117,8 @@ export class AuthController {
       'в ответе. Прежний сеанс завершается вместе с его cookie и всеми его access token — ' +
       'дальше используйте только новые. Способ входа сеанса (amr) сохраняется. ' +
       'Неверный пароль: 401 invalid_credentials, учитывается для блокировки, сеанс не меняется. ' +
+      'Если включена двухфакторная аутентификация, нужен и code (иначе 401 mfa_code_required; ' +
+      'неверный — 401 invalid_mfa_code); amr нового сеанса — ["pwd","otp"]. ' +
       'Только по cookie сеанса: с access token — 403 browser_session_required.',
   })
   @ApiOkResponse({
@@ -105,7 +136,12 @@ export class AuthController {
     @Client() client: ClientInfo,
     @Res({ passthrough: true }) response: Response,
   ): Promise<AccessTokenResponse> {
-    const { session, token } = await this.auth.reauthenticate(auth.session, dto.password, client);
+    const { session, token } = await this.auth.reauthenticate(
+      auth.session,
+      dto.password,
+      client,
+      dto.code,
+    );
     setSessionCookie(response, this.config, token);
     const access = await this.tokens.issueForSession(session);
     return { accessToken: access.token, tokenType: 'Bearer', expiresIn: access.expiresIn };

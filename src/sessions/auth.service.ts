@@ -1,6 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AuditEvent } from '../audit/audit-event.entity.js';
 import { AuditService, type AuditEventType } from '../audit/audit.service.js';
@@ -23,7 +23,13 @@ import {
   lockoutAddressOf,
   type LockoutState,
 } from './lockout.js';
+import { type ChallengePurpose, type LoginChallenge } from './login-challenge.entity.js';
+import { LoginChallenges } from './login-challenges.service.js';
 import { LoginFailure } from './login-failure.entity.js';
+import { secondFactorStep } from './second-factor-rules.js';
+import { SecondFactorErrors } from './second-factor.texts.js';
+import { SecondFactors } from './second-factors.service.js';
+import { STAFF_ROLES, type StaffRolesSource } from './staff-roles.js';
 import { AuthMethod, providerMarkOf, Session } from './session.entity.js';
 import { SessionEndHooks } from './session-end-hooks.js';
 import { SessionService } from './session.service.js';
@@ -33,6 +39,17 @@ export interface LoginResult {
   session: Session;
   /** The cookie value; shown once, stored only as a hash. */
   token: string;
+}
+
+/** A right password that opens no session yet: a second factor is to be proved (or enrolled). */
+export interface SecondFactorRequired {
+  secondFactor: { purpose: ChallengePurpose; token: string; expiresAt: Date };
+}
+
+export type LoginOutcome = LoginResult | SecondFactorRequired;
+
+export function needsSecondFactor(outcome: LoginOutcome): outcome is SecondFactorRequired {
+  return 'secondFactor' in outcome;
 }
 
 /**
@@ -49,7 +66,9 @@ function loginLookup(em: EntityManager): string {
       (select (extract(epoch from f.${columnOf(failures, 'lockedUntil')}) * 1000)::float8
         from "${failures.tableName}" f
         where f.${columnOf(failures, 'credential')} = c."id" and f.${columnOf(failures, 'address')} = ?)
-        as "f.locked_until"
+        as "f.locked_until",
+      exists (select 1 from "mfa_credentials" m
+        where m."user_id" = u."id" and m."confirmed_at" is not null) as "m.enrolled"
     from "${credentials.tableName}" c join "${users.tableName}" u on u."id" = c.${columnOf(credentials, 'user')}
     where u.${columnOf(users, 'login')} = ?`;
 }
@@ -82,6 +101,9 @@ export class AuthService {
     private readonly notices: AccountNotices,
     private readonly addressFailures: LoginFailures,
     private readonly hooks: SessionEndHooks,
+    private readonly challenges: LoginChallenges,
+    private readonly factors: SecondFactors,
+    @Optional() @Inject(STAFF_ROLES) private readonly staffRoles?: StaffRolesSource,
   ) {}
 
   /**
@@ -93,7 +115,7 @@ export class AuthService {
     password: string,
     client: ClientInfo,
     previous: Session | null,
-  ): Promise<LoginResult> {
+  ): Promise<LoginOutcome> {
     const login = normalizeLogin(loginInput);
     // PostgreSQL text holds no NUL, so no login has one; sent in a query it fails the statement
     // (08P01, answered as 503 «database unavailable»). Such a login is simply unknown.
@@ -107,7 +129,7 @@ export class AuthService {
       await this.addressFailures.failed(client.ip, login);
       throw Errors.invalidCredentials();
     }
-    const { credential, pairLockedUntil } = found;
+    const { credential, pairLockedUntil, mfaEnrolled } = found;
     const user = credential.user;
     const verifiedHash = credential.hash;
     const lockedAtStart = lockReasonAt(pairLockedUntil, credential, new Date());
@@ -125,8 +147,9 @@ export class AuthService {
       return this.refuse(client, login, user.status, user.id);
     }
 
+    const step = await this.secondFactorStepOf(user, mfaEnrolled);
     const rehash = this.hasher.needsRehash(verifiedHash) ? await this.hasher.hash(password) : null;
-    if (!rehash && !previous) {
+    if (!rehash && !previous && !step) {
       const opened = await this.openPasswordSession(
         credential,
         verifiedHash,
@@ -153,12 +176,67 @@ export class AuthService {
           em,
         );
       }
+      if (step) {
+        // The password is right; the session waits for the second factor (and a session the
+        // browser already has ends only when a new one opens).
+        const { challenge, token } = this.challenges.start(em, user, step, client);
+        this.audit.record(
+          {
+            type: 'mfa.required',
+            actorUserId: user.id,
+            targetUserId: user.id,
+            client,
+            details: { purpose: step },
+          },
+          em,
+        );
+        await em.flush();
+        return { secondFactor: { purpose: step, token, expiresAt: challenge.expiresAt } };
+      }
       const created = this.openSession(em, user, AuthMethod.Password, client, previous);
       await em.flush();
       await this.replacedEnded(em, previous);
       return created;
     });
     return result ?? this.refuse(client, login, 'credential_changed', user.id);
+  }
+
+  /** Whether (and how) this account must prove a second factor after its password. */
+  private async secondFactorStepOf(
+    user: User,
+    enrolled: boolean,
+  ): Promise<ChallengePurpose | null> {
+    const { requiredForAdmins } = this.config.mfa;
+    const administrator =
+      !enrolled && !user.isPlatformOperator && requiredForAdmins && this.staffRoles
+        ? await this.staffRoles.isAdministrator(user.id)
+        : false;
+    return secondFactorStep(
+      { enrolled, operator: user.isPlatformOperator, administrator },
+      { requiredForAdmins },
+    );
+  }
+
+  /**
+   * The session a password login waited for, once its second factor is proved (or enrolled): the
+   * pending step ends in the same transaction (single use), and the session records the factor
+   * for `amr`. A session the browser already had ends (fixation), as at a login.
+   */
+  async completeSecondFactor(
+    challenge: LoginChallenge,
+    client: ClientInfo,
+    previous: Session | null,
+  ): Promise<LoginResult> {
+    const result = await this.em.transactional(async (em) => {
+      if (!(await this.challenges.end(em, challenge))) return null;
+      const user = await em.findOneOrFail(User, challenge.user.id, { refresh: true });
+      if (user.status !== UserStatus.Active) return null;
+      const created = this.openSession(em, user, AuthMethod.Password, client, previous, 'otp');
+      await em.flush();
+      return created;
+    });
+    if (!result) throw Errors.unauthenticated();
+    return result;
   }
 
   /**
@@ -169,7 +247,11 @@ export class AuthService {
   private async findForLogin(
     login: string,
     address: string,
-  ): Promise<{ credential: PasswordCredential; pairLockedUntil: Date | null } | null> {
+  ): Promise<{
+    credential: PasswordCredential;
+    pairLockedUntil: Date | null;
+    mfaEnrolled: boolean;
+  } | null> {
     const sql = (this.loginLookup ??= loginLookup(this.em));
     const [row] = await this.em
       .getConnection()
@@ -183,6 +265,7 @@ export class AuthService {
     const pairLockedUntil = row['f.locked_until'];
     return {
       credential,
+      mfaEnrolled: row['m.enrolled'] === true,
       pairLockedUntil:
         pairLockedUntil === null || pairLockedUntil === undefined
           ? null
@@ -326,17 +409,19 @@ export class AuthService {
     method: AuthMethod,
     client: ClientInfo,
     previous: Session | null,
+    secondFactor: string | null = null,
   ): LoginResult {
     if (previous) this.sessions.revoke(previous, 'replaced_by_login');
     const created = this.sessions.create(em, user, method, client);
     created.session.providerSignedInAt = providerMarkOf(previous);
+    created.session.secondFactor = secondFactor;
     this.audit.record(
       {
         type: 'login.succeeded',
         actorUserId: user.id,
         targetUserId: user.id,
         client,
-        details: { method, sessionId: created.session.id },
+        details: { method, sessionId: created.session.id, ...(secondFactor && { secondFactor }) },
       },
       em,
     );
@@ -396,6 +481,7 @@ export class AuthService {
     session: Session,
     password: string,
     client: ClientInfo,
+    code?: string,
   ): Promise<LoginResult> {
     const user = session.user;
     const verified = await this.verifyCurrentPassword(
@@ -405,6 +491,12 @@ export class AuthService {
       'reauthentication.failed',
     );
     if (!verified) throw Errors.invalidCredentials();
+    // With a second factor enrolled, the password alone does not re-prove the person.
+    const enrolled = (await this.factors.enrolled(user.id)) !== null;
+    if (enrolled) {
+      if (!code) throw SecondFactorErrors.codeRequired();
+      if (!(await this.factors.verify(user, code, client))) throw SecondFactorErrors.invalidCode();
+    }
     const result = await this.em.transactional(async (em) => {
       const locked = await this.lockVerified(
         em,
@@ -424,6 +516,7 @@ export class AuthService {
       created.session.providerSignedInAt = providerMarkOf(previous);
       // The session still says how it was opened; what was proved just now is the password.
       created.session.authenticatedWith = AuthMethod.Password;
+      created.session.secondFactor = enrolled ? 'otp' : null;
       // The applications this browser signed in to stay signed in: their link moves along.
       await this.hooks.replaced(em, previous.id, created.session.id);
       this.audit.record(

@@ -13,6 +13,8 @@ const NAMES = {
   csrf: 'il_csrf',
   /** The handle of a round trip to Госуслуги (gosuslugi/login-transactions.service.ts). */
   gosuslugiTransaction: 'il_gosuslugi_tx',
+  /** The pending second-factor step of a password login (sessions/login-challenges.service.ts). */
+  secondFactor: 'il_mfa',
 } as const;
 
 export type CookieKind = keyof typeof NAMES;

@@ -56,6 +56,13 @@ export class Session {
   @Enum({ items: () => AuthMethod, nativeEnumName: 'auth_method' })
   authenticatedWith!: AuthMethod;
 
+  /**
+   * The second factor proved with `authenticatedAt` (`otp`: a TOTP or recovery code), or null
+   * when only the first was. Goes into `amr` beside the method.
+   */
+  @Property({ type: 'string', length: 16, nullable: true })
+  secondFactor: string | null = null;
+
   @Property({ type: 'datetime', columnType: 'timestamptz' })
   idleExpiresAt!: Date;
 

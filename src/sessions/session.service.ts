@@ -19,7 +19,7 @@ import {
 import { readSessionCookie } from './session-cookie.js';
 import { type CachedSession, SessionCache } from './session-cache.js';
 import { type AccessTokenClaims, TokenService } from './token.service.js';
-import { type AuthMethod, Session, sessionActive } from './session.entity.js';
+import { AuthMethod, Session, sessionActive } from './session.entity.js';
 import { SessionEndHooks } from './session-end-hooks.js';
 
 const BEARER = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/;
@@ -32,6 +32,17 @@ const TOUCH_INTERVAL_MS = 60_000;
 
 export function hashSessionToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/**
+ * A platform operator's password session without a second factor (one opened before operators
+ * had to enrol) is not accepted anywhere: the login sends the operator to enrol first. A
+ * Госуслуги login has ЕСИА's own second factor.
+ */
+function operatorWithoutSecondFactor(
+  facts: Pick<SessionFacts, 'operator' | 'method' | 'secondFactor'>,
+): boolean {
+  return facts.operator && facts.method === AuthMethod.Password && facts.secondFactor === null;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -126,7 +137,8 @@ export class SessionService {
     return (
       sessionActive(facts, now) &&
       facts.userActive &&
-      (facts.sessionsValidAfter === null || facts.createdAt >= facts.sessionsValidAfter)
+      (facts.sessionsValidAfter === null || facts.createdAt >= facts.sessionsValidAfter) &&
+      !operatorWithoutSecondFactor(facts)
     );
   }
 
@@ -184,6 +196,8 @@ export class SessionService {
         revokedAt: optionalDate(s.revokedAt),
         userActive: u.status === UserStatus.Active,
         sessionsValidAfter: optionalDate(u.sessionsValidAfter),
+        secondFactor: (s.secondFactor as string | null | undefined) ?? null,
+        operator: u.isPlatformOperator === true,
         identities: linkedIdentities(row['i.identities']),
       }),
     };

@@ -1,8 +1,14 @@
 import { Module } from '@nestjs/common';
 import { ListenerHealth } from '../common/listener-health.js';
 import { AuthController } from './auth.controller.js';
+import { SecondFactorController } from './second-factor.controller.js';
+import { MfaController } from './mfa.controller.js';
 import { AccountStatus } from './account-status.service.js';
 import { AuthService } from './auth.service.js';
+import { LoginChallenges } from './login-challenges.service.js';
+import { SecondFactors } from './second-factors.service.js';
+import { MfaEnrolment } from './mfa-enrolment.service.js';
+import { SecondFactorLogin } from './second-factor-login.service.js';
 import { SessionCache } from './session-cache.js';
 import { SessionManagementController } from './session-management.controller.js';
 import { SessionManagement } from './session-management.service.js';
@@ -11,7 +17,7 @@ import { SessionService } from './session.service.js';
 import { TokenService } from './token.service.js';
 
 @Module({
-  controllers: [AuthController, SessionManagementController],
+  controllers: [AuthController, SessionManagementController, SecondFactorController, MfaController],
   providers: [
     AuthService,
     SessionService,
@@ -20,6 +26,10 @@ import { TokenService } from './token.service.js';
     SessionManagement,
     SessionEndHooks,
     AccountStatus,
+    LoginChallenges,
+    SecondFactors,
+    MfaEnrolment,
+    SecondFactorLogin,
     { provide: ListenerHealth, useExisting: SessionCache },
   ],
   exports: [
@@ -30,6 +40,10 @@ import { TokenService } from './token.service.js';
     SessionEndHooks,
     AccountStatus,
     ListenerHealth,
+    LoginChallenges,
+    SecondFactors,
+    MfaEnrolment,
+    SecondFactorLogin,
   ],
 })
 export class SessionsModule {}

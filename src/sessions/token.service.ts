@@ -20,6 +20,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppConfig } from '../config/app-config.js';
 import { type Session } from './session.entity.js';
+import { amrOf } from './second-factor-rules.js';
 import { ACCESS_TOKEN_CLAIMS, type AccessTokenClaimsSource } from './token-claims.js';
 
 type SigningAlgorithm = 'ES256' | 'EdDSA';
@@ -176,7 +177,7 @@ export class TokenService implements OnModuleInit {
     return this.issue({
       sub: session.user.id,
       sid: session.id,
-      amr: [session.method],
+      amr: amrOf(session),
       extra,
       audience,
     });

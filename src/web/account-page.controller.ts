@@ -27,6 +27,7 @@ import { AuthService } from '../sessions/auth.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { clearSessionCookie } from '../sessions/session-cookie.js';
 import { SessionManagement } from '../sessions/session-management.service.js';
+import { MfaEnrolment } from '../sessions/mfa-enrolment.service.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { Csrf, CsrfFormDto } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
@@ -114,6 +115,7 @@ export class AccountPageController implements StaleFormPage {
     private readonly config: AppConfig,
     private readonly csrf: Csrf,
     private readonly sessions: SessionManagement,
+    private readonly mfa: MfaEnrolment,
   ) {}
 
   /** Anyone: the cabinet for a signed-in person, the login page for anyone else. */
@@ -413,6 +415,7 @@ export class AccountPageController implements StaleFormPage {
           timeZone: 'Europe/Moscow',
         }),
       },
+      mfa: await this.mfa.status(user.id),
       rules: describePolicy().rules,
       errors: view.errors ?? {},
       notice: view.notice,

@@ -16,7 +16,9 @@ import { AppConfig } from '../config/app-config.js';
 import { safeReturnTo } from '../gosuslugi/return-to.js';
 import { interactionUidOf } from '../provider/provider-paths.js';
 import { OidcProviderService } from '../provider/provider.service.js';
-import { AuthService } from '../sessions/auth.service.js';
+import { AuthService, needsSecondFactor } from '../sessions/auth.service.js';
+import { setSecondFactorCookie } from '../sessions/second-factor-cookie.js';
+import { SecondFactors } from '../sessions/second-factors.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { SessionService } from '../sessions/session.service.js';
 import { Csrf } from './csrf.js';
@@ -42,10 +44,18 @@ export class LoginFormDto {
   @IsString()
   @MaxLength(512)
   returnTo?: string;
+
+  /** The second factor's code, when re-entering the password of an account that has one. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(32)
+  code?: string;
 }
 
 const DEFAULT_RETURN = '/account';
 const WRONG = 'Неверный логин или пароль';
+/** Refusals the form shows again: a wrong password, or (re-entering it) a missing or wrong code. */
+const REFUSALS = ['invalid_credentials', 'mfa_code_required', 'invalid_mfa_code'];
 
 /** The login page (and the «enter the password again» page before linking Госуслуги). */
 @ApiExcludeController()
@@ -58,6 +68,7 @@ export class LoginController implements StaleFormPage {
     private readonly config: AppConfig,
     private readonly csrf: Csrf,
     private readonly provider: OidcProviderService,
+    private readonly factors: SecondFactors,
   ) {}
 
   @Get()
@@ -75,6 +86,7 @@ export class LoginController implements StaleFormPage {
       returnTo: target,
       clientName: await this.clientName(target),
       reauth: session !== null,
+      mfa: session !== null && (await this.factors.enrolled(session.user.id)) !== null,
       login: session?.user.login,
       csrf: this.csrf.token(request, response),
       notice: noticeOf(LOGIN_NOTICES, notice),
@@ -98,11 +110,17 @@ export class LoginController implements StaleFormPage {
     try {
       // Without a login: the password again for the current session, which it replaces (a new
       // token, the old one ended) exactly as a login would.
-      const { token } =
+      const outcome =
         !form.login && current
-          ? await this.auth.reauthenticate(current, form.password, client)
+          ? await this.auth.reauthenticate(current, form.password, client, form.code)
           : await this.auth.login(form.login ?? '', form.password, client, current);
-      setSessionCookie(response, this.config, token);
+      if (needsSecondFactor(outcome)) {
+        // No session yet: the code page, holding the pending step in its own cookie.
+        setSecondFactorCookie(response, this.config, outcome.secondFactor.token);
+        this.csrf.rotate(response);
+        return response.redirect(303, `/login/mfa?${new URLSearchParams({ returnTo }).toString()}`);
+      }
+      setSessionCookie(response, this.config, outcome.token);
       this.csrf.rotate(response);
       response.redirect(303, returnTo);
     } catch (error) {
@@ -111,15 +129,17 @@ export class LoginController implements StaleFormPage {
         const query = new URLSearchParams({ returnTo });
         return response.redirect(303, `/login?${query.toString()}`);
       }
-      if (!(error instanceof DomainError) || error.code !== 'invalid_credentials') throw error;
+      if (!(error instanceof DomainError) || !REFUSALS.includes(error.code)) throw error;
+      const reauth = !form.login && current !== null;
       this.render(response, 401, {
         returnTo,
         clientName: await this.clientName(returnTo),
-        reauth: !form.login && current !== null,
+        reauth,
+        mfa: reauth && (await this.factors.enrolled(current.user.id)) !== null,
         login: current?.user.login,
         loginValue: form.login,
         csrf,
-        error: WRONG,
+        error: error.code === 'invalid_credentials' ? WRONG : error.message,
       });
     }
   }

@@ -16,6 +16,8 @@ import { PosAdminPageController } from './pos-admin-page.controller.js';
 import { PosPageController } from './pos-page.controller.js';
 import { RecoveryPageController } from './recovery-page.controller.js';
 import { RegisterPageController } from './register-page.controller.js';
+import { SecondFactorPageController } from './second-factor-page.controller.js';
+import { AccountMfaPageController } from './account-mfa-page.controller.js';
 
 /** Server-rendered pages for people (Russian). */
 @Module({
@@ -31,6 +33,8 @@ import { RegisterPageController } from './register-page.controller.js';
     OperatorPageController,
     OperatorPeopleController,
     RecoveryPageController,
+    SecondFactorPageController,
+    AccountMfaPageController,
   ],
 })
 export class PagesModule {}

@@ -17,7 +17,7 @@ import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
 import { AppConfig } from '../config/app-config.js';
-import { AuthService } from '../sessions/auth.service.js';
+import { AuthService, needsSecondFactor } from '../sessions/auth.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
@@ -96,8 +96,10 @@ export class RegisterPageController implements StaleFormPage {
         errors.passwordRepeat = MISMATCH;
       } else {
         await this.accounts.register(dto, client);
-        const { token } = await this.auth.login(dto.login, dto.password, client, null);
-        setSessionCookie(response, this.config, token);
+        const outcome = await this.auth.login(dto.login, dto.password, client, null);
+        // A new account has no second factor; should a policy ever ask for one, the login does.
+        if (needsSecondFactor(outcome)) return response.redirect(303, '/login');
+        setSessionCookie(response, this.config, outcome.token);
         this.csrf.rotate(response);
         return response.redirect(303, '/account?notice=registered');
       }

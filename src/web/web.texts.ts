@@ -43,6 +43,10 @@ export const LOGIN_NOTICES = {
     kind: 'error',
     text: 'Это приложение принимает только вход через Госуслуги. Нажмите «Войти через Госуслуги».',
   },
+  mfa_expired: {
+    kind: 'error',
+    text: 'Время на ввод кода истекло или код вводили слишком много раз. Войдите снова.',
+  },
 } as const;
 
 export const APPLICATIONS_NOTICES = {

@@ -8,17 +8,17 @@ import { findTestPerson } from '../../src/dev/test-persons.js';
 import { type TestApp } from './app.js';
 import { Browser } from './browser.js';
 import { register, uniqueLogin } from './http.js';
+import { loginEnrolling } from './mfa.js';
 
-/** A registered, logged-in platform operator (the flag is what the command line sets). */
+/**
+ * A registered, logged-in platform operator (the flag is what the command line sets): an
+ * operator must enrol a second factor at the first password login, so this one does.
+ */
 export async function operatorBrowser(t: TestApp): Promise<{ browser: Browser; id: string }> {
   const account = await register(t, uniqueLogin('operator'));
   await t.em().nativeUpdate(User, { id: account.id }, { isPlatformOperator: true });
   const browser = new Browser(t.url);
-  const response = await browser.postJson('/api/v1/auth/login', {
-    login: account.login,
-    password: account.password,
-  });
-  if (response.status !== 200) throw new Error(`operator login failed: ${response.status}`);
+  await loginEnrolling(browser, account);
   return { browser, id: account.id };
 }
 

@@ -1,0 +1,88 @@
+import { Body, Controller, Header, HttpCode, HttpStatus, Post, Req, Res } from '@nestjs/common';
+import {
+  ApiConflictResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { type Request, type Response } from 'express';
+import { CredentialEndpoint, Public } from '../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../common/client-info.js';
+import { AppConfig } from '../config/app-config.js';
+import {
+  SecondFactorCodeDto,
+  SecondFactorLoginResponse,
+  SecondFactorTokenDto,
+  TotpEnrolmentResponse,
+} from './dto/second-factor.dto.js';
+import { SecondFactorLogin } from './second-factor-login.service.js';
+import { setSessionCookie } from './session-cookie.js';
+import { SessionService } from './session.service.js';
+import { TokenService } from './token.service.js';
+
+/** The second step of a password login through the API (after 401 mfa_required / 403 mfa_enrolment_required). */
+@ApiTags('auth')
+@Controller('api/v1/auth/login/mfa')
+export class SecondFactorController {
+  constructor(
+    private readonly secondFactor: SecondFactorLogin,
+    private readonly sessions: SessionService,
+    private readonly tokens: TokenService,
+    private readonly config: AppConfig,
+  ) {}
+
+  @Post()
+  @Public()
+  @CredentialEndpoint()
+  @HttpCode(HttpStatus.OK)
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({
+    summary: 'Второй шаг входа: код из приложения или резервный код — cookie сеанса и access token',
+    description:
+      'mfaToken — из ответа POST /api/v1/auth/login (401 mfa_required или 403 mfa_enrolment_required). ' +
+      'Для подключения (mfa_enrolment_required) сначала POST /api/v1/auth/login/mfa/enrolment, затем сюда ' +
+      'первый код из приложения: в ответе ещё и recoveryCodes (один раз). Неверный код: 401 invalid_mfa_code ' +
+      '(учитывается для блокировки); после 5 неверных кодов или через 5 минут шаг недействителен: ' +
+      '401 mfa_challenge_invalid, войдите заново.',
+  })
+  @ApiOkResponse({ type: SecondFactorLoginResponse })
+  @ApiUnauthorizedResponse({ description: 'invalid_mfa_code, mfa_challenge_invalid' })
+  async complete(
+    @Body() dto: SecondFactorCodeDto,
+    @Client() client: ClientInfo,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<SecondFactorLoginResponse> {
+    const previous = await this.sessions.fromCookie(request);
+    const { session, token, recoveryCodes } = await this.secondFactor.complete(
+      dto.mfaToken,
+      dto.code,
+      client,
+      previous,
+    );
+    setSessionCookie(response, this.config, token);
+    const access = await this.tokens.issueForSession(session);
+    return {
+      accessToken: access.token,
+      tokenType: 'Bearer',
+      expiresIn: access.expiresIn,
+      ...(recoveryCodes && { recoveryCodes }),
+    };
+  }
+
+  @Post('enrolment')
+  @Public()
+  @CredentialEndpoint()
+  @HttpCode(HttpStatus.OK)
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({
+    summary: 'Подключение приложения-аутентификатора при входе (403 mfa_enrolment_required)',
+    description: 'Секрет и QR-код для приложения; при повторном вызове — тот же секрет.',
+  })
+  @ApiOkResponse({ type: TotpEnrolmentResponse })
+  @ApiConflictResponse({ description: 'mfa_enrolment_not_required — приложение уже подключено' })
+  async enrolment(@Body() dto: SecondFactorTokenDto): Promise<TotpEnrolmentResponse> {
+    return this.secondFactor.enrolmentOf(dto.mfaToken);
+  }
+}

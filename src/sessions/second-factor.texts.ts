@@ -1,0 +1,55 @@
+import { HttpStatus } from '@nestjs/common';
+import { DomainError } from '../common/errors.js';
+
+/** Russian texts and stable codes of the second factor, in one place. */
+export const SecondFactorErrors = {
+  /** The pending step is unknown, used up or older than CHALLENGE_TTL_MS: the password again. */
+  challengeInvalid: () =>
+    new DomainError(
+      HttpStatus.UNAUTHORIZED,
+      'mfa_challenge_invalid',
+      'Время на ввод кода истекло или код вводили слишком много раз: войдите снова с логином и паролем',
+    ),
+  invalidCode: () =>
+    new DomainError(
+      HttpStatus.UNAUTHORIZED,
+      'invalid_mfa_code',
+      'Неверный или уже использованный код',
+    ),
+  codeRequired: () =>
+    new DomainError(
+      HttpStatus.UNAUTHORIZED,
+      'mfa_code_required',
+      'Для учётной записи включена двухфакторная аутентификация: введите и пароль, и код из приложения',
+    ),
+  alreadyEnrolled: () =>
+    new DomainError(
+      HttpStatus.CONFLICT,
+      'mfa_already_enrolled',
+      'Двухфакторная аутентификация уже включена',
+    ),
+  notEnrolled: () =>
+    new DomainError(
+      HttpStatus.NOT_FOUND,
+      'mfa_not_enrolled',
+      'Двухфакторная аутентификация не включена',
+    ),
+  enrolmentNotStarted: () =>
+    new DomainError(
+      HttpStatus.CONFLICT,
+      'mfa_enrolment_not_started',
+      'Сначала получите секрет для приложения (начните подключение заново)',
+    ),
+  wrongPurpose: () =>
+    new DomainError(
+      HttpStatus.CONFLICT,
+      'mfa_enrolment_not_required',
+      'Для этого входа нужен код уже подключённого приложения',
+    ),
+};
+
+export const SECOND_FACTOR_TEXTS = {
+  required: 'Введите код из приложения-аутентификатора или один из резервных кодов',
+  enrolmentRequired:
+    'Для этой учётной записи обязательна двухфакторная аутентификация: подключите приложение-аутентификатор',
+};

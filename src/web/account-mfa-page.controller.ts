@@ -1,0 +1,168 @@
+import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { type Request, type Response } from 'express';
+import {
+  type AuthContext,
+  CurrentAuth,
+  FormPost,
+  Page,
+  type StaleForm,
+  type StaleFormPage,
+} from '../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../common/client-info.js';
+import { DomainError } from '../common/errors.js';
+import { AuthService } from '../sessions/auth.service.js';
+import { MfaEnrolment } from '../sessions/mfa-enrolment.service.js';
+import { SecondFactors } from '../sessions/second-factors.service.js';
+import { type Session } from '../sessions/session.entity.js';
+import { recentlyAuthenticated } from '../sessions/session-rules.js';
+import { Csrf } from './csrf.js';
+import { PageRenderer } from './page-renderer.js';
+import { PageSessions } from './page-session.js';
+import { type Notice, STALE_FORM } from './web.texts.js';
+
+export class EnrolFormDto {
+  @IsString()
+  @MaxLength(100)
+  csrf!: string;
+
+  @IsString()
+  @MaxLength(32)
+  code!: string;
+}
+
+export class RemoveFormDto extends EnrolFormDto {
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  password?: string;
+}
+
+const PATH = '/account/mfa';
+
+const MFA_NOTICES = {
+  removed: { kind: 'success', text: 'Двухфакторная аутентификация отключена' },
+  wrong_enrolment_code: {
+    kind: 'error',
+    text: 'Код не подошёл. Проверьте время на телефоне и введите код, который приложение показывает сейчас.',
+  },
+  wrong_removal: { kind: 'error', text: 'Неверный пароль или код: ничего не изменилось' },
+} as const satisfies Record<string, Notice>;
+
+/**
+ * «Двухфакторная аутентификация» of «Личный кабинет» (/account/mfa): enrolling a TOTP app (needs
+ * a recent login, like the other changes that could hand the account over), and removing it (the
+ * password and a code, entered here).
+ */
+@ApiExcludeController()
+@Controller(PATH.slice(1))
+export class AccountMfaPageController implements StaleFormPage {
+  constructor(
+    private readonly enrolment: MfaEnrolment,
+    private readonly factors: SecondFactors,
+    private readonly auth: AuthService,
+    private readonly pageSessions: PageSessions,
+    private readonly pages: PageRenderer,
+    private readonly csrf: Csrf,
+  ) {}
+
+  @Get()
+  @Page()
+  async page(
+    @Req() request: Request,
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Query('notice') notice: unknown,
+  ): Promise<void> {
+    const known = typeof notice === 'string' && notice in MFA_NOTICES;
+    await this.render(request, response, session, 200, {
+      notice: known ? MFA_NOTICES[notice as keyof typeof MFA_NOTICES] : undefined,
+    });
+  }
+
+  @Post('enrol')
+  @Page({ returnTo: PATH })
+  @FormPost()
+  async enrol(
+    @Req() request: Request,
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Body() form: EnrolFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    if (!recentlyAuthenticated(session)) return response.redirect(303, PATH);
+    const recoveryCodes = await this.enrolment.confirm(session.user, form.code, client);
+    if (!recoveryCodes) {
+      return this.render(request, response, session, 422, {
+        notice: MFA_NOTICES.wrong_enrolment_code,
+      });
+    }
+    this.pages.send(response, 200, 'mfa-recovery-codes', {
+      nav: await this.pageSessions.nav(request, response, session, 'account'),
+      recoveryCodes,
+      next: PATH,
+    });
+  }
+
+  @Post('remove')
+  @Page({ returnTo: PATH })
+  @FormPost()
+  async remove(
+    @Req() request: Request,
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Body() form: RemoveFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    const user = session.user;
+    const password = await this.auth.verifyCurrentPassword(
+      user,
+      form.password ?? '',
+      client,
+      'reauthentication.failed',
+    );
+    // The code is checked even after a wrong password, so both count as guesses.
+    const proved = await this.factors.verify(user, form.code, client);
+    if (!password || !proved) {
+      return this.render(request, response, session, 401, { notice: MFA_NOTICES.wrong_removal });
+    }
+    try {
+      await this.enrolment.remove(user, client);
+    } catch (error) {
+      if (!(error instanceof DomainError) || error.code !== 'mfa_not_enrolled') throw error;
+    }
+    response.redirect(303, `${PATH}?notice=removed`);
+  }
+
+  async staleForm({ request, response, auth }: StaleForm): Promise<void> {
+    if (!auth) throw new Error('a cabinet form without a session');
+    await this.render(request, response, auth.session, 403, {
+      notice: { kind: 'error', text: STALE_FORM },
+    });
+  }
+
+  private async render(
+    request: Request,
+    response: Response,
+    session: Session,
+    status: number,
+    view: { notice?: Notice },
+  ): Promise<void> {
+    const status_ = await this.enrolment.status(session.user.id);
+    const recent = recentlyAuthenticated(session);
+    const enrolment = !status_.enrolled && recent ? await this.enrolment.begin(session.user) : null;
+    this.pages.send(response, status, 'account-mfa', {
+      nav: await this.pageSessions.nav(request, response, session, 'account'),
+      csrf: this.csrf.token(request, response),
+      status: {
+        ...status_,
+        enrolledAt: status_.enrolledAt?.toLocaleString('ru-RU', { timeZone: 'Europe/Moscow' }),
+      },
+      operator: session.user.isPlatformOperator,
+      recent,
+      enrolment,
+      notice: view.notice,
+    });
+  }
+}

@@ -1,0 +1,155 @@
+import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { type Request, type Response } from 'express';
+import {
+  CredentialEndpoint,
+  FormPost,
+  Public,
+  type StaleForm,
+  type StaleFormPage,
+} from '../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../common/client-info.js';
+import { DomainError } from '../common/errors.js';
+import { AppConfig } from '../config/app-config.js';
+import { safeReturnTo } from '../gosuslugi/return-to.js';
+import { type LoginChallenge } from '../sessions/login-challenge.entity.js';
+import {
+  clearSecondFactorCookie,
+  readSecondFactorCookie,
+} from '../sessions/second-factor-cookie.js';
+import { SecondFactorLogin } from '../sessions/second-factor-login.service.js';
+import { setSessionCookie } from '../sessions/session-cookie.js';
+import { SessionService } from '../sessions/session.service.js';
+import { Csrf } from './csrf.js';
+import { PageRenderer } from './page-renderer.js';
+import { STALE_FORM } from './web.texts.js';
+
+export class SecondFactorFormDto {
+  @IsString()
+  @MaxLength(100)
+  csrf!: string;
+
+  @IsString()
+  @MaxLength(32)
+  code!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  returnTo?: string;
+}
+
+const DEFAULT_RETURN = '/account';
+
+/**
+ * The second step of a password login in the browser (/login/mfa): the code of the enrolled
+ * factor, or, for an account that must have one, enrolling it right here. The pending step is in
+ * its own cookie (no session exists yet); without a live one the browser goes back to /login.
+ */
+@ApiExcludeController()
+@Controller('login/mfa')
+export class SecondFactorPageController implements StaleFormPage {
+  constructor(
+    private readonly secondFactor: SecondFactorLogin,
+    private readonly sessions: SessionService,
+    private readonly pages: PageRenderer,
+    private readonly config: AppConfig,
+    private readonly csrf: Csrf,
+  ) {}
+
+  @Get()
+  @Public()
+  async page(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Query('returnTo') returnTo: unknown,
+  ): Promise<void> {
+    const target = safeReturnTo(returnTo) ?? DEFAULT_RETURN;
+    const challenge = await this.live(request, response, target);
+    if (challenge) await this.render(request, response, 200, challenge, target);
+  }
+
+  @Post()
+  @Public()
+  @FormPost()
+  @CredentialEndpoint()
+  async submit(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Body() form: SecondFactorFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    const returnTo = safeReturnTo(form.returnTo) ?? DEFAULT_RETURN;
+    const challenge = await this.live(request, response, returnTo);
+    if (!challenge) return;
+    try {
+      const previous = await this.sessions.fromCookie(request);
+      const { token, recoveryCodes } = await this.secondFactor.complete(
+        readSecondFactorCookie(request, this.config),
+        form.code,
+        client,
+        previous,
+      );
+      setSessionCookie(response, this.config, token);
+      clearSecondFactorCookie(response, this.config);
+      this.csrf.rotate(response);
+      if (!recoveryCodes) return response.redirect(303, returnTo);
+      this.pages.send(response, 200, 'mfa-recovery-codes', { recoveryCodes, next: returnTo });
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      if (error.code === 'mfa_challenge_invalid') return this.expired(response, returnTo);
+      if (error.code !== 'invalid_mfa_code') throw error;
+      await this.render(request, response, 401, challenge, returnTo, error.message);
+    }
+  }
+
+  async staleForm({ request, response, field }: StaleForm): Promise<void> {
+    const returnTo = safeReturnTo(field('returnTo')) ?? DEFAULT_RETURN;
+    const challenge = await this.live(request, response, returnTo);
+    if (challenge) await this.render(request, response, 403, challenge, returnTo, STALE_FORM);
+  }
+
+  /** The live pending step, or null after sending the browser back to the password. */
+  private async live(
+    request: Request,
+    response: Response,
+    returnTo: string,
+  ): Promise<LoginChallenge | null> {
+    try {
+      return await this.secondFactor.challenge(readSecondFactorCookie(request, this.config));
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'mfa_challenge_invalid') {
+        this.expired(response, returnTo);
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  private expired(response: Response, returnTo: string): void {
+    clearSecondFactorCookie(response, this.config);
+    const query = new URLSearchParams({ returnTo, notice: 'mfa_expired' });
+    response.redirect(303, `/login?${query.toString()}`);
+  }
+
+  private async render(
+    request: Request,
+    response: Response,
+    status: number,
+    challenge: LoginChallenge,
+    returnTo: string,
+    error?: string,
+  ): Promise<void> {
+    const enrolment =
+      challenge.purpose === 'enrol'
+        ? await this.secondFactor.enrolmentOf(readSecondFactorCookie(request, this.config))
+        : null;
+    this.pages.send(response, status, 'login-mfa', {
+      csrf: this.csrf.token(request, response),
+      returnTo,
+      enrolment,
+      error,
+    });
+  }
+}
