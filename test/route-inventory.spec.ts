@@ -147,6 +147,21 @@ const EXPECTED: Route[] = [
   { method: 'GET', path: '/pos/invitations/:token/accept', decision: 'public' },
   { method: 'POST', path: '/pos/invitations/:token/accept', decision: 'public' },
   { method: 'GET', path: '/health/ready', decision: 'public' },
+  // The second step of a password login (issue 19): the pending step's token is the credential,
+  // single-use and short; credential-throttled. No session exists before it succeeds.
+  { method: 'POST', path: '/api/v1/auth/login/mfa', decision: 'public' },
+  { method: 'POST', path: '/api/v1/auth/login/mfa/enrolment', decision: 'public' },
+  { method: 'GET', path: '/login/mfa', decision: 'public' },
+  { method: 'POST', path: '/login/mfa', decision: 'public' },
+  // The signed-in person's second factor: enrolment needs a recent login, removal the password
+  // and a code; only from the browser session.
+  { method: 'GET', path: '/api/v1/me/mfa', decision: 'authenticated' },
+  { method: 'POST', path: '/api/v1/me/mfa/totp', decision: 'authenticated' },
+  { method: 'POST', path: '/api/v1/me/mfa/totp/confirm', decision: 'authenticated' },
+  { method: 'DELETE', path: '/api/v1/me/mfa/totp', decision: 'authenticated' },
+  { method: 'GET', path: '/account/mfa', decision: 'page' },
+  { method: 'POST', path: '/account/mfa/enrol', decision: 'page' },
+  { method: 'POST', path: '/account/mfa/remove', decision: 'page' },
 ].sort((a, b) => (a.path + a.method).localeCompare(b.path + b.method)) as Route[];
 
 let t: TestApp;

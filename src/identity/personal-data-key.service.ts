@@ -30,6 +30,11 @@ export class PersonalDataKey implements OnModuleInit {
       (this.config.isProduction ? null : await this.developmentKey());
   }
 
+  /** Whether there is a key to seal with (production without PERSONAL_DATA_KEY has none). */
+  get available(): boolean {
+    return this.key !== null;
+  }
+
   private async developmentKey(): Promise<Buffer> {
     const file = join(this.config.dataDir, DEVELOPMENT_KEY_FILE);
     if (existsSync(file)) return Buffer.from((await readFile(file, 'utf8')).trim(), 'hex');

@@ -70,6 +70,7 @@ export class MfaEnrolment {
       { refresh: true },
     );
     if (credential?.confirmedAt) throw SecondFactorErrors.alreadyEnrolled();
+    if (!this.key.available) throw SecondFactorErrors.keyMissing();
     if (!credential) {
       credential = new MfaCredential(user, '');
       credential.sealedSecret = this.key.seal(newTotpSecret(), totpSealContext(credential.id));

@@ -40,6 +40,13 @@ export const SecondFactorErrors = {
       'mfa_enrolment_not_started',
       'Сначала получите секрет для приложения (начните подключение заново)',
     ),
+  /** Production without PERSONAL_DATA_KEY: a secret cannot be kept sealed, so none is made. */
+  keyMissing: () =>
+    new DomainError(
+      HttpStatus.SERVICE_UNAVAILABLE,
+      'mfa_unavailable',
+      'Подключение второго фактора недоступно: сервис не настроен (PERSONAL_DATA_KEY)',
+    ),
   wrongPurpose: () =>
     new DomainError(
       HttpStatus.CONFLICT,
