@@ -14,6 +14,7 @@ import { Browser } from './support/browser.js';
 import { launchChromium, see, watchConsole } from './support/chromium.js';
 import { linkThrough, loggedInBrowser } from './support/gosuslugi.js';
 import { register, STRONG_PASSWORD, uniqueLogin } from './support/http.js';
+import { enrolTotp, loginWithCode } from './support/mfa.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
@@ -678,5 +679,30 @@ describe('OpenID Provider: registered clients', () => {
     await expect(
       productionClients.create({ name: 'x', redirectUris: ['http://127.0.0.1:8080/cb'] }),
     ).rejects.toMatchObject({ errors: { redirectUris: [{ code: 'https_required' }] } });
+  });
+});
+
+describe('OpenID Provider: the second factor in the ID token', () => {
+  it('after a password and TOTP login the ID token says amr pwd and otp (acr stays pwd)', async () => {
+    const account = await register(t, uniqueLogin('otp'), STRONG_PASSWORD);
+    const browser = new Browser(t.url);
+    const first = await browser.postJson('/api/v1/auth/login', {
+      login: account.login,
+      password: account.password,
+    });
+    expect(first.status).toBe(200);
+    const { app } = await enrolTotp(browser);
+    const next = new Browser(t.url);
+    expect((await loginWithCode(next, account, await app.code())).status).toBe(200);
+
+    const client = await registerClient({ name: 'Бэк-офис ПОС' });
+    const config = await relyingParty(client);
+    const { callback, verifier, state, loginForms } = await authorize(next, config, client, null);
+    expect(loginForms).toBe(0);
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+    expect(tokens.claims()).toMatchObject({ sub: account.id, acr: 'pwd', amr: ['pwd', 'otp'] });
   });
 });
