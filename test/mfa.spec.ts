@@ -3,11 +3,12 @@ import { decodeJwt } from 'jose';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { MfaCredential } from '../src/identity/mfa-credential.entity.js';
 import { MfaRecoveryCode } from '../src/identity/mfa-recovery-code.entity.js';
+import { User } from '../src/identity/user.entity.js';
 import { Session } from '../src/sessions/session.entity.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
 import { register, uniqueLogin } from './support/http.js';
-import { enrolTotp, loginWithCode } from './support/mfa.js';
+import { enrolTotp, loginWithCode, TotpApp } from './support/mfa.js';
 import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 import { waitUntil } from './support/wait.js';
 
@@ -154,5 +155,40 @@ describe('TOTP second factor', () => {
     // The password alone logs in again.
     const again = await new Browser(t.url).postJson('/api/v1/auth/login', credentials(account));
     expect(again.status).toBe(200);
+  });
+
+  it('an operator without a factor enrols on the code page after the password, then lands where the login was going', async () => {
+    const account = await register(t, uniqueLogin('operator'));
+    await t.em().nativeUpdate(User, { id: account.id }, { isPlatformOperator: true });
+    const browser = new Browser(t.url);
+    const form = await browser.get('/login?returnTo=%2Fpos%2Fadmin');
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())![1];
+    const posted = await browser.postForm('/login', {
+      csrf,
+      login: account.login,
+      password: account.password,
+      returnTo: '/pos/admin',
+    });
+    expect(Browser.location(posted)).toBe('/login/mfa?returnTo=%2Fpos%2Fadmin');
+    const page = await browser.get('/login/mfa?returnTo=%2Fpos%2Fadmin');
+    const html = await page.text();
+    expect(html).toContain('Подключите приложение-аутентификатор');
+    expect(html).toContain('src="data:image/svg+xml;base64,');
+    const secret = /id="totp-secret" class="secret">([A-Z2-7]+)</.exec(html)![1];
+    const app = new TotpApp(secret);
+    const pageCsrf = /name="csrf" value="([^"]+)"/.exec(html)![1];
+    const done = await browser.postForm('/login/mfa', {
+      csrf: pageCsrf,
+      code: await app.code(),
+      returnTo: '/pos/admin',
+    });
+    expect(done.status).toBe(200);
+    const codes = [...(await done.text()).matchAll(/<li><code>([0-9A-Z-]{14})<\/code><\/li>/g)];
+    expect(codes).toHaveLength(10);
+    expect(browser.cookies.has('il_mfa')).toBe(false);
+    expect((await browser.get('/api/v1/me')).status).toBe(200);
+    expect(
+      await t.em().count(AuditEvent, { type: 'mfa.totp.enrolled', targetUserId: account.id }),
+    ).toBe(1);
   });
 });

@@ -199,6 +199,20 @@ const TARGETS: Record<string, Target> = {
   'POST /register': { as: 'anonymous', page: true, writes: true },
   'POST /reset-password': { as: 'anonymous', page: true },
   'POST /verify-email': { as: 'anonymous', page: true },
+  // The second factor (issue 19). Starting enrolment keeps a pending (unconfirmed) secret, also
+  // when the page shows it; a wrong code counts on the factor (volatile columns) and is audited.
+  'GET /account/mfa': { as: 'user', page: true, writes: true },
+  'GET /api/v1/me/mfa': { as: 'user' },
+  'POST /api/v1/me/mfa/totp': { as: 'user', writes: true },
+  'POST /api/v1/me/mfa/totp/confirm': { as: 'user', writes: true },
+  'DELETE /api/v1/me/mfa/totp': { as: 'user', writes: true },
+  'POST /account/mfa/enrol': { as: 'user', page: true, writes: true },
+  'POST /account/mfa/remove': { as: 'user', page: true, writes: true },
+  // No pending step exists for the fuzzer: every answer is a refusal (or back to /login).
+  'POST /api/v1/auth/login/mfa': { as: 'anonymous' },
+  'POST /api/v1/auth/login/mfa/enrolment': { as: 'anonymous' },
+  'GET /login/mfa': { as: 'anonymous', page: true },
+  'POST /login/mfa': { as: 'anonymous', page: true },
 };
 
 let t: TestApp;

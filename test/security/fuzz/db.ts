@@ -31,6 +31,15 @@ export const VOLATILE_COLUMNS: Record<string, Record<string, string>> = {
     sent_at: 'same',
     attempt_started_at: 'same',
   },
+  mfa_credentials: {
+    failure_count: 'a wrong second-factor code counts on the factor, refused or not',
+    last_failure_at: 'same',
+    locked_until: 'same',
+  },
+  login_challenges: {
+    failed_attempts: 'a wrong code counts on the pending login step',
+    ended_at: 'and ends it after five',
+  },
   pos_memberships: {
     delivery_state: 'mirrors the background delivery of the invitation mail',
     delivery_updated_at: 'same',
@@ -55,6 +64,7 @@ export const FAILURE_EVENTS = [
   'email.verification_failed',
   'recovery.refused',
   'recovery.failed',
+  'mfa.failed',
 ];
 
 export type Snapshot = Map<string, { rows: number; digest: string }>;
