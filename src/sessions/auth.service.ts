@@ -233,6 +233,7 @@ export class AuthService {
       if (user.status !== UserStatus.Active) return null;
       const created = this.openSession(em, user, AuthMethod.Password, client, previous, 'otp');
       await em.flush();
+      await this.replacedEnded(em, previous);
       return created;
     });
     if (!result) throw Errors.unauthenticated();

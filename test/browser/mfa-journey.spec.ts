@@ -38,7 +38,7 @@ async function newPage(width: number): Promise<{ page: Page; problems: string[] 
   return { page, problems: watchConsole(page) };
 }
 
-const PASSWORD = 'Shkola#2026';
+const PASSWORD = 'Zvezda#2026';
 
 async function logIn(page: Page, login: string): Promise<void> {
   await page.goto('/login');

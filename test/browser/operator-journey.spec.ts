@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type Browser, type Page } from 'playwright-core';
+import { TotpApp } from '../support/mfa.js';
 import { launchChromium, screenshot, see, watchConsole } from '../support/chromium.js';
 import { type RunningService, startService } from '../support/service.js';
 import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
@@ -34,11 +35,29 @@ async function newPage(width: number): Promise<{ page: Page; problems: string[] 
   return { page, problems: watchConsole(page) };
 }
 
+/** The operator's authenticator app, from the first login's enrolment on. */
+let operatorApp: TotpApp | undefined;
+
+/**
+ * The operator's login: the password, then the second factor operators must have. The first
+ * login connects the app on the code page (the test reads the secret off it, as the app would);
+ * later logins type its code.
+ */
 async function logIn(page: Page, login: string, password: string): Promise<void> {
   await page.goto('/login');
   await page.getByLabel('Логин').fill(login);
   await page.getByLabel('Пароль').fill(password);
   await page.getByRole('button', { name: 'Войти', exact: true }).click();
+  await page.waitForURL('**/login/mfa**');
+  if (!operatorApp) {
+    operatorApp = new TotpApp((await page.locator('#totp-secret').textContent())!.trim());
+    await page.getByLabel('Код из приложения').fill(await operatorApp.code());
+    await page.getByRole('button', { name: 'Подключить и войти' }).click();
+    await page.getByRole('link', { name: 'Я сохранил коды, продолжить' }).click();
+  } else {
+    await page.getByLabel('Код из приложения или резервный код').fill(await operatorApp.code());
+    await page.getByRole('button', { name: 'Войти', exact: true }).click();
+  }
   await page.waitForURL('**/account');
 }
 
