@@ -19,8 +19,14 @@ export class PageRenderer {
     return this.eta.render(view, data);
   }
 
+  /**
+   * `pageUrl` (the page's own address, which /assets/forms.js puts in the address bar) is kept
+   * only in the answer to a POST: a page reached by GET already shows its address, query
+   * (`?notice=…`) included.
+   */
   send(response: Response, status: number, view: string, data: object): void {
     response.status(status).type('html').setHeader('Cache-Control', 'no-store');
-    response.send(this.render(view, data));
+    const posted = response.req?.method === 'POST';
+    response.send(this.render(view, posted ? data : { ...data, pageUrl: undefined }));
   }
 }
