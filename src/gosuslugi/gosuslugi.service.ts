@@ -230,7 +230,7 @@ export class GosuslugiService {
       takeProviderNames(user, identity.claims);
       const login = this.auth.openSession(em, user, AuthMethod.Gosuslugi, client, previous);
       await em.flush();
-      await this.auth.replacedEnded(em, previous);
+      await this.auth.replacedEnded(em, previous, login.session);
       return { kind: 'logged_in', login, returnTo: transaction.returnTo ?? DEFAULT_RETURN };
     });
     if (outcome.kind === 'refused') {
@@ -356,7 +356,7 @@ export class GosuslugiService {
       const user = await em.findOneOrFail(User, outcome.user.id);
       const created = this.auth.openSession(em, user, AuthMethod.Gosuslugi, client, previous);
       await em.flush();
-      await this.auth.replacedEnded(em, previous);
+      await this.auth.replacedEnded(em, previous, created.session);
       return created;
     });
     return { kind: 'logged_in', login, returnTo: transaction.returnTo ?? '/pos' };

@@ -195,7 +195,7 @@ export class AuthService {
       }
       const created = this.openSession(em, user, AuthMethod.Password, client, previous);
       await em.flush();
-      await this.replacedEnded(em, previous);
+      await this.replacedEnded(em, previous, created.session);
       return created;
     });
     return result ?? this.refuse(client, login, 'credential_changed', user.id);
@@ -233,7 +233,7 @@ export class AuthService {
       if (user.status !== UserStatus.Active) return null;
       const created = this.openSession(em, user, AuthMethod.Password, client, previous, 'otp');
       await em.flush();
-      await this.replacedEnded(em, previous);
+      await this.replacedEnded(em, previous, created.session);
       return created;
     });
     if (!result) throw Errors.unauthenticated();
@@ -666,11 +666,15 @@ export class AuthService {
   }
 
   /**
-   * After `openSession` flushed: the session it replaced has ended, and with it the applications
-   * it signed in to (on a shared computer the next person must not inherit them).
+   * After `openSession` flushed, the applications the replaced session signed in to: the same
+   * person logging in again (`prompt=login`, a second login in the same browser) keeps them, moved
+   * to the new session as on re-entering the password; another person (a shared computer) must not
+   * inherit them, so they end.
    */
-  async replacedEnded(em: EntityManager, previous: Session | null): Promise<void> {
-    if (previous) await this.hooks.ended(em, { userId: previous.user.id });
+  async replacedEnded(em: EntityManager, previous: Session | null, next: Session): Promise<void> {
+    if (!previous) return;
+    if (previous.user.id === next.user.id) await this.hooks.replaced(em, previous.id, next.id);
+    else await this.hooks.ended(em, { userId: previous.user.id });
   }
 
   async logout(session: Session, client: ClientInfo): Promise<void> {

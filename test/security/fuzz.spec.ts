@@ -73,6 +73,7 @@ const TARGETS: Record<string, Target> = {
   'GET /': { as: 'anonymous', page: true },
   'GET /.well-known/jwks.json': { as: 'anonymous' },
   'GET /account': { as: 'user', page: true },
+  'GET /account/applications': { as: 'user', page: true },
   'GET /api/v1/auth/session': { as: 'user' },
   'GET /api/v1/me': { as: 'user' },
   'GET /api/v1/me/sessions': { as: 'user' },
@@ -106,6 +107,8 @@ const TARGETS: Record<string, Target> = {
   'GET /login': { as: 'user', page: true },
   // The OpenID Provider's interaction: without its cookie every uid is «start again» (400).
   'GET /oidc/interaction/:uid': { as: 'user', page: true },
+  // The consent form: without the interaction's cookie nothing is decided (400), nothing written.
+  'POST /oidc/interaction/:uid': { as: 'user', page: true },
   'GET /pos': { as: 'user', page: true },
   'GET /pos/admin': { as: 'admin', page: true },
   'GET /pos/admin/members/:id/sessions': { as: 'admin', page: true, ids: 'member' },
@@ -149,6 +152,8 @@ const TARGETS: Record<string, Target> = {
   'PATCH /api/v1/pos/members/:id/roles': { as: 'admin', writes: true, ids: 'member' },
   'PATCH /api/v1/pos/organizations/:id': { as: 'admin', writes: true, ids: 'organization' },
   'POST /account': { as: 'user', page: true, writes: true },
+  // «Отозвать доступ»: the fuzzing user has consented to no application, so every id is unknown.
+  'POST /account/applications/:id/revoke': { as: 'user', page: true },
   'POST /account/email/resend': { as: 'user', page: true, writes: true },
   'POST /account/gosuslugi/unlink': { as: 'user', page: true },
   // The fuzzer never knows its own session's id: only unknown or foreign ids reach the service.
