@@ -2,7 +2,7 @@ import { describe, expect, it, jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type EsiaConfig } from '../src/config/app-config.js';
+import { type EsiaConfig } from '../src/config/gosuslugi.config.js';
 import {
   certificateHash,
   gostPrivateKeyPem,

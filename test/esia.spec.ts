@@ -5,7 +5,7 @@ import { type AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ESIA_DEV_MATERIAL } from '../src/config/app-config.js';
+import { ESIA_DEV_MATERIAL } from '../src/config/gosuslugi.config.js';
 import { EsiaStandIn } from '../src/dev/esia-stand-in.js';
 import { certificateHash, loadCertificate } from '../src/gosuslugi/esia/certificates.js';
 import { clientSecretText, esiaTimestamp } from '../src/gosuslugi/esia/esia-format.js';

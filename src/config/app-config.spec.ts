@@ -289,6 +289,21 @@ describe('configuration', () => {
     expect(loadConfig(staging).gosuslugi.esia?.accessType).toBe('online');
   });
 
+  it('finds the development ЕСИА material under DATA_DIR relative to the directory it is given', () => {
+    const config = loadConfig(
+      { GOSUSLUGI_PROFILE: 'esia', GOSUSLUGI_ESIA_ENV: 'dev', DATA_DIR: 'state' },
+      '/srv/identity-link',
+    );
+    expect(config.dataDir).toBe('/srv/identity-link/state');
+    expect(config.gosuslugi.esia?.signer).toEqual({
+      kind: 'local',
+      keyFile: '/srv/identity-link/state/esia-dev/system-key.pem',
+    });
+    expect(config.gosuslugi.esia?.certificateFile).toBe(
+      '/srv/identity-link/state/esia-dev/system.crt',
+    );
+  });
+
   it('uses the development stand-in by default, with the one callback URI', () => {
     const config = loadConfig({ PORT: '4000' });
     expect(config.gosuslugi).toMatchObject({

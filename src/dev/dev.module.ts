@@ -1,7 +1,8 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { DevMailbox } from './dev-mailbox.js';
 import { DEV_MOUNTS, type DevMount } from '../common/dev-mounts.js';
-import { type AppConfig, DEV_STAND_IN } from '../config/app-config.js';
+import { type AppConfig } from '../config/app-config.js';
+import { DEV_STAND_IN } from '../config/gosuslugi.config.js';
 import { EsiaStandIn } from './esia-stand-in.js';
 import { GosuslugiStandIn } from './gosuslugi-stand-in.js';
 

@@ -2,7 +2,7 @@ import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:cryp
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ESIA_DEV_MATERIAL } from '../config/app-config.js';
+import { ESIA_DEV_MATERIAL } from '../config/gosuslugi.config.js';
 import {
   gostPrivateKeyPem,
   loadCertificate,

@@ -12,7 +12,8 @@ import {
 } from 'jose';
 import { randomBytes } from 'node:crypto';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { AppConfig, DEV_STAND_IN } from '../config/app-config.js';
+import { AppConfig } from '../config/app-config.js';
+import { DEV_STAND_IN } from '../config/gosuslugi.config.js';
 import { LOGGED_OUT_PATH } from '../gosuslugi/provider-client.js';
 import { PageRenderer } from '../web/page-renderer.js';
 import { standInAdapter } from './stand-in-adapter.js';

@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import * as client from 'openid-client';
 import { sameSecret } from '../../common/secrets.js';
-import { AppConfig, type EsiaConfig } from '../../config/app-config.js';
+import { AppConfig } from '../../config/app-config.js';
+import { type EsiaConfig } from '../../config/gosuslugi.config.js';
 import {
   type IdentityOrganization,
   sealContext,

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { type EsiaConfig } from '../../config/app-config.js';
+import { type EsiaConfig } from '../../config/gosuslugi.config.js';
 import { parseGostPrivateKey, type LoadedCertificate } from './certificates.js';
 import {
   GOST_SIGNATURE_BYTES,
