@@ -1,11 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomUUID } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
-import { ClientsService } from '../src/provider/clients.service.js';
-import { Browser } from './support/browser.js';
-import { register, STRONG_PASSWORD, uniqueLogin } from './support/http.js';
+import {
+  authorize,
+  type Authorization,
+  loggedIn,
+  registerClient,
+  relyingParty,
+} from './support/provider.js';
 import { startTestApp, type TestApp } from './support/app.js';
+import { Browser } from './support/browser.js';
 import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 /**
@@ -21,108 +25,7 @@ afterAll(async () => {
   await t.close();
 });
 
-interface Registered {
-  clientId: string;
-  clientSecret: string | null;
-  redirectUri: string;
-}
-
-async function registerClient(name: string, firstParty = false): Promise<Registered> {
-  const redirectUri = `http://127.0.0.1:9/callback/${randomUUID()}`;
-  const { client, clientSecret } = await t.app.get(ClientsService).create({
-    name,
-    redirectUris: [redirectUri],
-    firstParty,
-  });
-  return { clientId: client.clientId, clientSecret, redirectUri };
-}
-
-async function relyingParty(client: Registered): Promise<oidc.Configuration> {
-  const config = await oidc.discovery(
-    new URL(t.url),
-    client.clientId,
-    undefined,
-    oidc.ClientSecretBasic(client.clientSecret!),
-    { execute: [oidc.allowInsecureRequests] },
-  );
-  oidc.enableNonRepudiationChecks(config);
-  return config;
-}
-
-/** A browser with a live session here: authorizations need no login form. */
-async function signedIn(account?: { login: string; password: string }) {
-  const person = account ?? (await register(t, uniqueLogin('consent'), STRONG_PASSWORD));
-  const browser = new Browser(t.url);
-  const response = await browser.postJson('/api/v1/auth/login', {
-    login: person.login,
-    password: person.password,
-  });
-  expect(response.status).toBe(200);
-  return { browser, account: person as { id: string; login: string; password: string } };
-}
-
-interface Walked {
-  callback: URL;
-  verifier: string;
-  state: string;
-  /** The consent pages shown on the way (their HTML). */
-  consentPages: string[];
-}
-
-/**
- * A browser walking an authorization request: every redirect and self-moving page followed; on
- * the consent page, `decision` is pressed (or the walk fails when none is given); stops at the
- * client's redirect URI (not visited).
- */
-async function authorize(
-  browser: Browser,
-  config: oidc.Configuration,
-  client: Registered,
-  scope: string,
-  decision?: 'allow' | 'deny',
-): Promise<Walked> {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  let next = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: client.redirectUri,
-    scope,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-  }).href;
-  const consentPages: string[] = [];
-  for (let hop = 0; hop < 12; hop++) {
-    if (next.startsWith(client.redirectUri))
-      return { callback: new URL(next), verifier, state, consentPages };
-    const response = await browser.get(next);
-    const current = new URL(next, browser.base);
-    const refresh = /^0;url=(.+)$/.exec(response.headers.get('refresh') ?? '');
-    if (response.status === 200 && refresh) {
-      next = new URL(refresh[1], browser.base).href;
-      continue;
-    }
-    if (response.status === 200 && current.pathname.startsWith('/oidc/interaction/')) {
-      const html = await response.text();
-      consentPages.push(html);
-      if (!decision) throw new Error('the consent page was shown');
-      const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1];
-      const decided = await browser.postForm(current.pathname, { csrf, decision });
-      const moved = /^0;url=(.+)$/.exec(decided.headers.get('refresh') ?? '');
-      if (decided.status !== 200 || !moved)
-        throw new Error(`the consent form answered ${decided.status}`);
-      next = new URL(moved[1], browser.base).href;
-      continue;
-    }
-    if (response.status < 300 || response.status > 399)
-      throw new Error(
-        `unexpected ${response.status} at ${current.pathname}: ${(await response.text()).slice(0, 300)}`,
-      );
-    next = new URL(Browser.location(response), browser.base).href;
-  }
-  throw new Error('too many redirects');
-}
-
-async function tokensOf(config: oidc.Configuration, walked: Walked) {
+async function tokensOf(config: oidc.Configuration, walked: Authorization) {
   return oidc.authorizationCodeGrant(config, walked.callback, {
     pkceCodeVerifier: walked.verifier,
     expectedState: walked.state,
@@ -151,11 +54,18 @@ async function storedRows(accountId: string, clientId: string): Promise<number> 
 
 describe('OpenID Provider: consent', () => {
   it('a client that is not first-party shows the consent page; «Разрешить» completes the flow and is remembered', async () => {
-    const { browser, account } = await signedIn();
-    const client = await registerClient('Школьное расписание');
-    const config = await relyingParty(client);
+    const { browser, account } = await loggedIn(t);
+    const client = await registerClient(t, { name: 'Школьное расписание', firstParty: false });
+    const config = await relyingParty(t, client);
 
-    const first = await authorize(browser, config, client, 'openid profile email', 'allow');
+    const first = await authorize(
+      browser,
+      config,
+      client,
+      null,
+      { scope: 'openid profile email' },
+      { consent: 'allow' },
+    );
     expect(first.consentPages).toHaveLength(1);
     const page = first.consentPages[0];
     expect(page).toContain('Приложение «Школьное расписание» просит доступ');
@@ -178,11 +88,11 @@ describe('OpenID Provider: consent', () => {
     });
 
     // The same browser again: no page.
-    const again = await authorize(browser, config, client, 'openid profile email');
+    const again = await authorize(browser, config, client, null, { scope: 'openid profile email' });
     expect(again.consentPages).toHaveLength(0);
     // Remembered per client, not per session: a new login from another browser, no page either.
-    const { browser: other } = await signedIn(account);
-    const elsewhere = await authorize(other, config, client, 'openid profile');
+    const { browser: other } = await loggedIn(t, account);
+    const elsewhere = await authorize(other, config, client, null, { scope: 'openid profile' });
     expect(elsewhere.consentPages).toHaveLength(0);
     expect((await tokensOf(config, elsewhere)).scope?.split(' ').sort()).toEqual([
       'openid',
@@ -190,7 +100,14 @@ describe('OpenID Provider: consent', () => {
     ]);
 
     // Asking for more than was allowed asks again, for everything it will then receive.
-    const more = await authorize(browser, config, client, 'openid profile phone', 'allow');
+    const more = await authorize(
+      browser,
+      config,
+      client,
+      null,
+      { scope: 'openid profile phone' },
+      { consent: 'allow' },
+    );
     expect(more.consentPages).toHaveLength(1);
     expect(more.consentPages[0]).toContain('телефон');
     expect(more.consentPages[0]).toContain('ФИО и логин');
@@ -200,11 +117,18 @@ describe('OpenID Provider: consent', () => {
   });
 
   it('«Отказать» returns access_denied to the application', async () => {
-    const { browser, account } = await signedIn();
-    const client = await registerClient('Чужое приложение');
-    const config = await relyingParty(client);
+    const { browser, account } = await loggedIn(t);
+    const client = await registerClient(t, { name: 'Чужое приложение', firstParty: false });
+    const config = await relyingParty(t, client);
 
-    const refused = await authorize(browser, config, client, 'openid profile', 'deny');
+    const refused = await authorize(
+      browser,
+      config,
+      client,
+      null,
+      { scope: 'openid profile' },
+      { consent: 'deny' },
+    );
     expect(refused.consentPages).toHaveLength(1);
     expect(refused.callback.searchParams.get('error')).toBe('access_denied');
     expect(refused.callback.searchParams.get('state')).toBe(refused.state);
@@ -214,25 +138,42 @@ describe('OpenID Provider: consent', () => {
     expect(await auditOf('oidc.consent.granted', client.clientId)).toHaveLength(0);
     expect(await storedRows(account.id, client.clientId)).toBe(0);
     // Nothing remembered: the next authorization asks again.
-    const next = await authorize(browser, config, client, 'openid', 'allow');
+    const next = await authorize(
+      browser,
+      config,
+      client,
+      null,
+      { scope: 'openid' },
+      { consent: 'allow' },
+    );
     expect(next.consentPages).toHaveLength(1);
   });
 
   it('«Отозвать доступ» in «Приложения» revokes the tokens and asks consent again', async () => {
-    const { browser, account } = await signedIn();
-    const client = await registerClient('Кружки и секции');
-    const config = await relyingParty(client);
-    const platform = await registerClient('Электронный дневник', true);
+    const { browser, account } = await loggedIn(t);
+    const client = await registerClient(t, { name: 'Кружки и секции', firstParty: false });
+    const config = await relyingParty(t, client);
+    const platform = await registerClient(t, { name: 'Электронный дневник' });
 
     const tokens = await tokensOf(
       config,
-      await authorize(browser, config, client, 'openid profile', 'allow'),
+      await authorize(
+        browser,
+        config,
+        client,
+        null,
+        { scope: 'openid profile' },
+        { consent: 'allow' },
+      ),
     );
     await expect(
       oidc.fetchUserInfo(config, tokens.access_token, account.id),
     ).resolves.toMatchObject({ sub: account.id });
-    const platformConfig = await relyingParty(platform);
-    await tokensOf(platformConfig, await authorize(browser, platformConfig, platform, 'openid'));
+    const platformConfig = await relyingParty(t, platform);
+    await tokensOf(
+      platformConfig,
+      await authorize(browser, platformConfig, platform, null, { scope: 'openid' }),
+    );
 
     const page = await browser.get('/account/applications');
     expect(page.status).toBe(200);
@@ -262,20 +203,34 @@ describe('OpenID Provider: consent', () => {
     ]);
     // The next authorization asks again, in the same browser (its provider session names the
     // revoked grant).
-    const after = await authorize(browser, config, client, 'openid profile', 'allow');
+    const after = await authorize(
+      browser,
+      config,
+      client,
+      null,
+      { scope: 'openid profile' },
+      { consent: 'allow' },
+    );
     expect(after.consentPages).toHaveLength(1);
   });
 
   it("cannot revoke another person's application, and an unknown one is not found", async () => {
-    const owner = await signedIn();
-    const client = await registerClient('Библиотека');
-    const config = await relyingParty(client);
+    const owner = await loggedIn(t);
+    const client = await registerClient(t, { name: 'Библиотека', firstParty: false });
+    const config = await relyingParty(t, client);
     const tokens = await tokensOf(
       config,
-      await authorize(owner.browser, config, client, 'openid', 'allow'),
+      await authorize(
+        owner.browser,
+        config,
+        client,
+        null,
+        { scope: 'openid' },
+        { consent: 'allow' },
+      ),
     );
 
-    const intruder = await signedIn();
+    const intruder = await loggedIn(t);
     const page = await (await intruder.browser.get('/account/applications')).text();
     expect(page).not.toContain('Библиотека');
     const csrf = /name="csrf" value="([^"]+)"/.exec(page)![1];
@@ -293,10 +248,10 @@ describe('OpenID Provider: consent', () => {
   });
 
   it('refuses a consent form from another site, and shows a stale one again without deciding', async () => {
-    const { browser, account } = await signedIn();
-    const client = await registerClient('Олимпиады');
-    const config = await relyingParty(client);
-    await expect(authorize(browser, config, client, 'openid')).rejects.toThrow(
+    const { browser, account } = await loggedIn(t);
+    const client = await registerClient(t, { name: 'Олимпиады', firstParty: false });
+    const config = await relyingParty(t, client);
+    await expect(authorize(browser, config, client, null, { scope: 'openid' })).rejects.toThrow(
       'the consent page was shown',
     );
     const interaction = [...browser.cookies.keys()].some((name) => name.includes('interaction'));

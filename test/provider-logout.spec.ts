@@ -19,14 +19,8 @@ import { Browser } from './support/browser.js';
 import { launchChromium, see, watchConsole } from './support/chromium.js';
 import { runCli } from './support/cli.js';
 import { login, register, STRONG_PASSWORD, uniqueLogin } from './support/http.js';
-import {
-  authorize,
-  LogoutReceiver,
-  registerClient,
-  type Registered,
-  relyingParty,
-  signIn,
-} from './support/provider-logout.js';
+import { authorize, type Registered, registerClient, relyingParty } from './support/provider.js';
+import { LogoutReceiver, signIn } from './support/provider-logout.js';
 import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 /**
@@ -68,7 +62,7 @@ async function application(
   receivers.push(receiver);
   const client = await registerClient(app, { backchannelLogoutUri: receiver.url, ...extra });
   receiver.audience = client.clientId;
-  return { client, config: await relyingParty(app.url, client), receiver };
+  return { client, config: await relyingParty(app, client), receiver };
 }
 
 /** A person signed in to two applications from one browser (the second by single sign-on). */
@@ -364,7 +358,7 @@ describe('RP-initiated logout in a real browser', () => {
         clientSecret,
         redirectUri: `${origin}/callback`,
       };
-      const config = await relyingParty(t.url, registered);
+      const config = await relyingParty(t, registered);
       const account = await register(t, uniqueLogin('chr'), STRONG_PASSWORD);
       const verifier = oidc.randomPKCECodeVerifier();
       const page = await chromium.newPage();

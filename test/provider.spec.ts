@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
-import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
@@ -11,6 +10,14 @@ import { AppConfig } from '../src/config/app-config.js';
 import { ClientsService, hashClientSecret } from '../src/provider/clients.service.js';
 import { OidcClient } from '../src/provider/oidc-client.entity.js';
 import { Browser } from './support/browser.js';
+import {
+  authorize,
+  clientPost,
+  loggedIn,
+  type Registered,
+  registerClient,
+  relyingParty,
+} from './support/provider.js';
 import { launchChromium, see, watchConsole } from './support/chromium.js';
 import { linkThrough, loggedInBrowser } from './support/gosuslugi.js';
 import { register, STRONG_PASSWORD, uniqueLogin } from './support/http.js';
@@ -81,134 +88,20 @@ describe('OpenID Provider: discovery and keys', () => {
   });
 });
 
-interface Registered {
-  clientId: string;
-  clientSecret: string | null;
-  redirectUri: string;
-}
-
-async function registerClient(
-  options: { name?: string; isPublic?: boolean; firstParty?: boolean } = {},
-): Promise<Registered> {
-  const redirectUri = `http://127.0.0.1:9/callback/${randomUUID()}`;
-  const { client, clientSecret } = await t.app.get(ClientsService).create({
-    name: options.name ?? 'Электронный дневник',
-    redirectUris: [redirectUri],
-    isPublic: options.isPublic ?? false,
-    firstParty: options.firstParty ?? true,
-  });
-  return { clientId: client.clientId, clientSecret, redirectUri };
-}
-
-/** A relying party built with openid-client from our discovery document. */
-async function relyingParty(client: Registered, secret = client.clientSecret) {
-  const config = await oidc.discovery(
-    new URL(t.url),
-    client.clientId,
-    undefined,
-    secret === null ? oidc.None() : oidc.ClientSecretBasic(secret),
-    { execute: [oidc.allowInsecureRequests] },
-  );
-  // Verify the ID token's signature against the discovered JWKS too (not only TLS trust).
-  oidc.enableNonRepudiationChecks(config);
-  return config;
-}
-
-interface Authorization {
-  callback: URL;
-  verifier: string;
-  state: string;
-  /** How many times our login form was shown on the way. */
-  loginForms: number;
-}
-
-/**
- * A browser walking an authorization request: our /login form when it is shown (filled with
- * `account`), every redirect followed, stopping at the client's redirect URI (not visited).
- */
-async function authorize(
-  browser: Browser,
-  config: oidc.Configuration,
-  client: Registered,
-  account: { login: string; password: string } | { gosuslugi: number } | null,
-  extra: Record<string, string> = {},
-): Promise<Authorization> {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: client.redirectUri,
-    scope: 'openid profile email phone',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    ...extra,
-  });
-  let next = url.href;
-  let loginForms = 0;
-  for (let hop = 0; hop < 12; hop++) {
-    if (next.startsWith(client.redirectUri))
-      return { callback: new URL(next), verifier, state, loginForms };
-    const response = await browser.get(next);
-    const current = new URL(next, browser.base);
-    if (response.status === 200 && current.pathname === '/login') {
-      const html = await response.text();
-      loginForms += 1;
-      if (!account) throw new Error('the login form was shown');
-      expect(html).toContain('Вход в приложение «');
-      const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1];
-      const returnTo = current.searchParams.get('returnTo')!;
-      const posted =
-        'gosuslugi' in account
-          ? // «Войти через Госуслуги» on the same page.
-            await browser.postForm('/auth/gosuslugi/login', { csrf, returnTo })
-          : await browser.postForm('/login', {
-              csrf,
-              returnTo,
-              login: account.login,
-              password: account.password,
-            });
-      next = new URL(Browser.location(posted), browser.base).href;
-      continue;
-    }
-    if (response.status === 200 && current.pathname.startsWith('/dev/gosuslugi/')) {
-      // The Госуслуги stand-in's person picker.
-      if (!account || !('gosuslugi' in account)) throw new Error('Госуслуги asked for a person');
-      const action = /<form method="post" action="([^"]+)">/.exec(await response.text())![1];
-      const picked = await browser.postForm(action.replace(/&amp;/g, '&'), {
-        oid: String(account.gosuslugi),
-      });
-      next = new URL(Browser.location(picked), browser.base).href;
-      continue;
-    }
-    const refresh = /^0;url=(.+)$/.exec(response.headers.get('refresh') ?? '');
-    if (response.status === 200 && refresh) {
-      // The interaction's last page moves on by itself (Refresh), as a browser does.
-      next = new URL(refresh[1], browser.base).href;
-      continue;
-    }
-    if (response.status < 300 || response.status > 399)
-      throw new Error(
-        `unexpected ${response.status} at ${current.pathname}: ${(await response.text()).slice(0, 300)}`,
-      );
-    next = new URL(Browser.location(response), browser.base).href;
-  }
-  throw new Error('too many redirects');
-}
-
 describe('OpenID Provider: authorization code + PKCE', () => {
   it("an RP built with openid-client completes code + PKCE with a password login, validates the ID token against discovery's JWKS and reads UserInfo", async () => {
     const account = await register(t, uniqueLogin('rp'), STRONG_PASSWORD);
-    const client = await registerClient({ name: 'Электронный дневник' });
-    const config = await relyingParty(client);
+    const client = await registerClient(t, { name: 'Электронный дневник' });
+    const config = await relyingParty(t, client);
     const browser = new Browser(t.url);
 
-    const { callback, verifier, state, loginForms } = await authorize(
+    const { callback, verifier, state, loginPages } = await authorize(
       browser,
       config,
       client,
       account,
     );
-    expect(loginForms).toBe(1);
+    expect(loginPages.length).toBe(1);
     const tokens = await oidc.authorizationCodeGrant(config, callback, {
       pkceCodeVerifier: verifier,
       expectedState: state,
@@ -242,14 +135,14 @@ describe('OpenID Provider: authorization code + PKCE', () => {
   it('the same with a Госуслуги login: acr and amr say gosuslugi', async () => {
     const { browser: linker, id } = await loggedInBrowser(t);
     expect((await linkThrough(linker, 1000000003)).status).toBe(303);
-    const client = await registerClient();
-    const config = await relyingParty(client);
+    const client = await registerClient(t);
+    const config = await relyingParty(t, client);
     const browser = new Browser(t.url);
 
-    const { callback, verifier, state, loginForms } = await authorize(browser, config, client, {
+    const { callback, verifier, state, loginPages } = await authorize(browser, config, client, {
       gosuslugi: 1000000003,
     });
-    expect(loginForms).toBe(1);
+    expect(loginPages.length).toBe(1);
     const tokens = await oidc.authorizationCodeGrant(config, callback, {
       pkceCodeVerifier: verifier,
       expectedState: state,
@@ -282,7 +175,7 @@ describe('OpenID Provider: authorization code + PKCE', () => {
         clientSecret,
         redirectUri: `${origin}/callback`,
       };
-      const config = await relyingParty(registered);
+      const config = await relyingParty(t, registered);
       const account = await register(t, uniqueLogin('chromium'), STRONG_PASSWORD);
       const verifier = oidc.randomPKCECodeVerifier();
       const url = oidc.buildAuthorizationUrl(config, {
@@ -316,16 +209,16 @@ describe('OpenID Provider: authorization code + PKCE', () => {
 
   it('a second client signs the same person in without a login form (single sign-on)', async () => {
     const account = await register(t, uniqueLogin('sso'), STRONG_PASSWORD);
-    const diary = await registerClient({ name: 'Электронный дневник' });
-    const backOffice = await registerClient({ name: 'ПОС', isPublic: true });
+    const diary = await registerClient(t, { name: 'Электронный дневник' });
+    const backOffice = await registerClient(t, { name: 'ПОС', isPublic: true });
     const browser = new Browser(t.url);
 
-    const first = await authorize(browser, await relyingParty(diary), diary, account);
-    expect(first.loginForms).toBe(1);
+    const first = await authorize(browser, await relyingParty(t, diary), diary, account);
+    expect(first.loginPages.length).toBe(1);
 
-    const config = await relyingParty(backOffice);
+    const config = await relyingParty(t, backOffice);
     const second = await authorize(browser, config, backOffice, null);
-    expect(second.loginForms).toBe(0);
+    expect(second.loginPages.length).toBe(0);
     const tokens = await oidc.authorizationCodeGrant(config, second.callback, {
       pkceCodeVerifier: second.verifier,
       expectedState: second.state,
@@ -335,71 +228,49 @@ describe('OpenID Provider: authorization code + PKCE', () => {
 
   it('asks for a login again after logging out here, and for prompt=login', async () => {
     const account = await register(t, uniqueLogin('out'), STRONG_PASSWORD);
-    const client = await registerClient();
-    const config = await relyingParty(client);
+    const client = await registerClient(t);
+    const config = await relyingParty(t, client);
     const browser = new Browser(t.url);
-    expect((await authorize(browser, config, client, account)).loginForms).toBe(1);
-    expect((await authorize(browser, config, client, account)).loginForms).toBe(0);
+    expect((await authorize(browser, config, client, account)).loginPages.length).toBe(1);
+    expect((await authorize(browser, config, client, account)).loginPages.length).toBe(0);
     expect(
-      (await authorize(browser, config, client, account, { prompt: 'login' })).loginForms,
+      (await authorize(browser, config, client, account, { prompt: 'login' })).loginPages.length,
     ).toBe(1);
 
     expect((await browser.postJson('/api/v1/auth/logout', {})).status).toBe(204);
     // The provider's own session cookie is still there; ours has ended, so it is not enough.
     expect(browser.cookies.has('il_oidc_session')).toBe(true);
     const after = await authorize(browser, config, client, account);
-    expect(after.loginForms).toBe(1);
+    expect(after.loginPages.length).toBe(1);
   });
 
   it('a person logged in here before any application asks signs in without a form', async () => {
     const account = await register(t, uniqueLogin('pre'), STRONG_PASSWORD);
-    const client = await registerClient();
+    const client = await registerClient(t);
     const browser = new Browser(t.url);
     const loggedIn = await browser.postJson('/api/v1/auth/login', {
       login: account.login,
       password: account.password,
     });
     expect(loggedIn.status).toBe(200);
-    const { loginForms } = await authorize(browser, await relyingParty(client), client, null);
-    expect(loginForms).toBe(0);
+    const { loginPages } = await authorize(browser, await relyingParty(t, client), client, null);
+    expect(loginPages.length).toBe(0);
   });
 });
-
-/** A browser already logged in here, so authorization requests need no form. */
-async function loggedIn(): Promise<{ browser: Browser; account: { id: string; login: string } }> {
-  const account = await register(t, uniqueLogin('neg'), STRONG_PASSWORD);
-  const browser = new Browser(t.url);
-  const response = await browser.postJson('/api/v1/auth/login', {
-    login: account.login,
-    password: account.password,
-  });
-  expect(response.status).toBe(200);
-  return { browser, account };
-}
 
 /** The first answer to a hand-made authorization request (no redirect followed). */
 function authorizationRequest(browser: Browser, params: Record<string, string>): Promise<Response> {
   return browser.get(`/oidc/auth?${new URLSearchParams(params).toString()}`);
 }
 
-async function tokenRequest(client: Registered, body: Record<string, string>): Promise<Response> {
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-  if (client.clientSecret)
-    headers.authorization = `Basic ${Buffer.from(
-      `${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`,
-    ).toString('base64')}`;
-  else body = { ...body, client_id: client.clientId };
-  return fetch(`${t.url}/oidc/token`, {
-    method: 'POST',
-    headers,
-    body: new URLSearchParams(body).toString(),
-  });
+function tokenRequest(client: Registered, body: Record<string, string>): Promise<Response> {
+  return clientPost(t, client, '/oidc/token', body);
 }
 
 describe('OpenID Provider: refusals', () => {
   it('refuses a redirect URI the client did not register, without redirecting there', async () => {
-    const { browser } = await loggedIn();
-    const client = await registerClient({ isPublic: true });
+    const { browser } = await loggedIn(t);
+    const client = await registerClient(t, { isPublic: true });
     const verifier = oidc.randomPKCECodeVerifier();
     const response = await authorizationRequest(browser, {
       client_id: client.clientId,
@@ -415,8 +286,8 @@ describe('OpenID Provider: refusals', () => {
   });
 
   it('refuses a public client without PKCE, and `plain` PKCE for anyone', async () => {
-    const { browser } = await loggedIn();
-    const client = await registerClient({ isPublic: true });
+    const { browser } = await loggedIn(t);
+    const client = await registerClient(t, { isPublic: true });
     const base = {
       client_id: client.clientId,
       response_type: 'code',
@@ -441,9 +312,9 @@ describe('OpenID Provider: refusals', () => {
   });
 
   it('refuses a code used twice and revokes the tokens the first use gave', async () => {
-    const { browser, account } = await loggedIn();
-    const client = await registerClient();
-    const config = await relyingParty(client);
+    const { browser, account } = await loggedIn(t);
+    const client = await registerClient(t);
+    const config = await relyingParty(t, client);
     const { callback, verifier, state } = await authorize(browser, config, client, null);
     const tokens = await oidc.authorizationCodeGrant(config, callback, {
       pkceCodeVerifier: verifier,
@@ -481,10 +352,15 @@ describe('OpenID Provider: refusals', () => {
   });
 
   it('refuses a code of another client, and a wrong client secret', async () => {
-    const { browser } = await loggedIn();
-    const diary = await registerClient();
-    const other = await registerClient({ name: 'Другое приложение' });
-    const { callback, verifier } = await authorize(browser, await relyingParty(diary), diary, null);
+    const { browser } = await loggedIn(t);
+    const diary = await registerClient(t);
+    const other = await registerClient(t, { name: 'Другое приложение' });
+    const { callback, verifier } = await authorize(
+      browser,
+      await relyingParty(t, diary),
+      diary,
+      null,
+    );
     const code = callback.searchParams.get('code')!;
 
     const stolen = await tokenRequest(other, {
@@ -528,8 +404,8 @@ describe('OpenID Provider: refusals', () => {
   });
 
   it('refuses a disabled client at once', async () => {
-    const { browser } = await loggedIn();
-    const client = await registerClient();
+    const { browser } = await loggedIn(t);
+    const client = await registerClient(t);
     await t.app.get(ClientsService).disable(client.clientId);
     const response = await authorizationRequest(browser, {
       client_id: client.clientId,
@@ -542,11 +418,11 @@ describe('OpenID Provider: refusals', () => {
   });
 
   it('sends a client that is not first-party to the consent page instead of answering it', async () => {
-    const { browser } = await loggedIn();
-    const client = await registerClient({ name: 'Стороннее приложение', firstParty: false });
+    const { browser } = await loggedIn(t);
+    const client = await registerClient(t, { name: 'Стороннее приложение', firstParty: false });
     // The walk stops at the consent page: no code (and no refusal) goes to the client unasked;
     // test/provider-consent.spec.ts answers it.
-    await expect(authorize(browser, await relyingParty(client), client, null)).rejects.toThrow(
+    await expect(authorize(browser, await relyingParty(t, client), client, null)).rejects.toThrow(
       /unexpected 200 at \/oidc\/interaction\/[\w-]+: .*Доступ приложения к учётной записи/s,
     );
   });
@@ -695,10 +571,10 @@ describe('OpenID Provider: the second factor in the ID token', () => {
     const next = new Browser(t.url);
     expect((await loginWithCode(next, account, await app.code())).status).toBe(200);
 
-    const client = await registerClient({ name: 'Бэк-офис ПОС' });
-    const config = await relyingParty(client);
-    const { callback, verifier, state, loginForms } = await authorize(next, config, client, null);
-    expect(loginForms).toBe(0);
+    const client = await registerClient(t, { name: 'Бэк-офис ПОС' });
+    const config = await relyingParty(t, client);
+    const { callback, verifier, state, loginPages } = await authorize(next, config, client, null);
+    expect(loginPages.length).toBe(0);
     const tokens = await oidc.authorizationCodeGrant(config, callback, {
       pkceCodeVerifier: verifier,
       expectedState: state,

@@ -1,100 +1,14 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
-import { ClientsService } from '../../src/provider/clients.service.js';
-import { type TestApp } from './app.js';
-import { Browser } from './browser.js';
+import { type Browser } from './browser.js';
+import { authorize, type Registered } from './provider.js';
 
 /**
- * The relying party's side of the logout tests (test/provider-logout.spec.ts): a client registered
- * with its logout addresses, openid-client, a browser, and a server that receives logout tokens.
+ * The relying party's side of the logout tests (test/provider-logout.spec.ts): a sign-in through
+ * the shared relying-party helpers (./provider.ts) and a server that receives logout tokens.
  */
-export interface Registered {
-  clientId: string;
-  clientSecret: string | null;
-  redirectUri: string;
-}
-
-export async function registerClient(
-  t: TestApp,
-  options: {
-    name?: string;
-    backchannelLogoutUri?: string;
-    postLogoutRedirectUris?: string[];
-  } = {},
-): Promise<Registered> {
-  const redirectUri = `http://127.0.0.1:9/callback/${randomUUID()}`;
-  const { client, clientSecret } = await t.app.get(ClientsService).create({
-    name: options.name ?? 'Электронный дневник',
-    redirectUris: [redirectUri],
-    postLogoutRedirectUris: options.postLogoutRedirectUris,
-    backchannelLogoutUri: options.backchannelLogoutUri,
-    firstParty: true,
-  });
-  return { clientId: client.clientId, clientSecret, redirectUri };
-}
-
-/** A relying party built with openid-client from our discovery document. */
-export async function relyingParty(issuer: string, client: Registered) {
-  const config = await oidc.discovery(
-    new URL(issuer),
-    client.clientId,
-    undefined,
-    oidc.ClientSecretBasic(client.clientSecret!),
-    { execute: [oidc.allowInsecureRequests] },
-  );
-  oidc.enableNonRepudiationChecks(config);
-  return config;
-}
-
-/**
- * A browser walking an authorization request (password login on our /login when it is shown),
- * every redirect and Refresh page followed, stopping at the client's redirect URI.
- */
-export async function authorize(
-  browser: Browser,
-  config: oidc.Configuration,
-  client: Registered,
-  account: { login: string; password: string },
-) {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: client.redirectUri,
-    scope: 'openid profile',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-  });
-  let next = url.href;
-  for (let hop = 0; hop < 12; hop++) {
-    if (next.startsWith(client.redirectUri)) return { callback: new URL(next), verifier, state };
-    const response = await browser.get(next);
-    const current = new URL(next, browser.base);
-    if (response.status === 200 && current.pathname === '/login') {
-      const csrf = /name="csrf" value="([^"]+)"/.exec(await response.text())![1];
-      const posted = await browser.postForm('/login', {
-        csrf,
-        returnTo: current.searchParams.get('returnTo')!,
-        login: account.login,
-        password: account.password,
-      });
-      next = new URL(Browser.location(posted), browser.base).href;
-      continue;
-    }
-    const refresh = /^0;url=(.+)$/.exec(response.headers.get('refresh') ?? '');
-    if (response.status === 200 && refresh) {
-      next = new URL(refresh[1], browser.base).href;
-      continue;
-    }
-    if (response.status < 300 || response.status > 399)
-      throw new Error(`unexpected ${response.status} at ${current.pathname}`);
-    next = new URL(Browser.location(response), browser.base).href;
-  }
-  throw new Error('too many redirects');
-}
 
 /** Signs the browser's person in to the client: code + PKCE, then the token exchange. */
 export async function signIn(

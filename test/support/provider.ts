@@ -25,6 +25,8 @@ export async function registerClient(
     isPublic?: boolean;
     firstParty?: boolean;
     requiredAcr?: ClientAcr;
+    backchannelLogoutUri?: string;
+    postLogoutRedirectUris?: string[];
   } = {},
 ): Promise<Registered> {
   const redirectUri = `http://127.0.0.1:9/callback/${randomUUID()}`;
@@ -34,6 +36,8 @@ export async function registerClient(
     isPublic: options.isPublic ?? false,
     firstParty: options.firstParty ?? true,
     requiredAcr: options.requiredAcr ?? null,
+    postLogoutRedirectUris: options.postLogoutRedirectUris,
+    backchannelLogoutUri: options.backchannelLogoutUri,
   });
   return { clientId: client.clientId, clientSecret, redirectUri };
 }
@@ -58,12 +62,15 @@ export interface Authorization {
   state: string;
   /** Every /login URL shown on the way (with its query: `notice`, `returnTo`). */
   loginPages: URL[];
+  /** The consent pages shown on the way (their HTML). */
+  consentPages: string[];
 }
 
 /**
  * A browser walking an authorization request: our /login form when it is shown (filled with
- * `account`, or «Войти через Госуслуги» and the stand-in's person), every redirect followed,
- * stopping at the client's redirect URI (not visited).
+ * `account`, or «Войти через Госуслуги» and the stand-in's person), the consent page answered
+ * with `consent` (the walk fails when it is shown and none is given), every redirect and
+ * self-moving page followed, stopping at the client's redirect URI (not visited).
  */
 export async function authorize(
   browser: Browser,
@@ -71,6 +78,7 @@ export async function authorize(
   client: Registered,
   account: { login: string; password: string } | { gosuslugi: number } | null,
   extra: Record<string, string> = {},
+  { consent }: { consent?: 'allow' | 'deny' } = {},
 ): Promise<Authorization> {
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
@@ -84,9 +92,10 @@ export async function authorize(
   });
   let next = url.href;
   const loginPages: URL[] = [];
+  const consentPages: string[] = [];
   for (let hop = 0; hop < 14; hop++) {
     if (next.startsWith(client.redirectUri))
-      return { callback: new URL(next), verifier, state, loginPages };
+      return { callback: new URL(next), verifier, state, loginPages, consentPages };
     const response = await browser.get(next);
     const current = new URL(next, browser.base);
     if (response.status === 200 && current.pathname === '/login') {
@@ -122,6 +131,18 @@ export async function authorize(
       next = new URL(refresh[1], browser.base).href;
       continue;
     }
+    if (response.status === 200 && current.pathname.startsWith('/oidc/interaction/')) {
+      const html = await response.text();
+      consentPages.push(html);
+      if (!consent) throw new Error('the consent page was shown');
+      const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1];
+      const decided = await browser.postForm(current.pathname, { csrf, decision: consent });
+      const moved = /^0;url=(.+)$/.exec(decided.headers.get('refresh') ?? '');
+      if (decided.status !== 200 || !moved)
+        throw new Error(`the consent form answered ${decided.status}`);
+      next = new URL(moved[1], browser.base).href;
+      continue;
+    }
     if (response.status < 300 || response.status > 399)
       throw new Error(
         `unexpected ${response.status} at ${current.pathname}: ${(await response.text()).slice(0, 300)}`,
@@ -131,11 +152,15 @@ export async function authorize(
   throw new Error('too many redirects');
 }
 
-/** A browser already logged in here with the password, so authorization needs no form. */
+/**
+ * A browser already logged in here with the password (of `existing`, or of a new account), so
+ * authorization needs no form.
+ */
 export async function loggedIn(
   t: TestApp,
+  existing?: { id: string; login: string; password: string },
 ): Promise<{ browser: Browser; account: { id: string; login: string; password: string } }> {
-  const account = await register(t, uniqueLogin('tok'), STRONG_PASSWORD);
+  const account = existing ?? (await register(t, uniqueLogin('tok'), STRONG_PASSWORD));
   const browser = new Browser(t.url);
   const response = await browser.postJson('/api/v1/auth/login', {
     login: account.login,
