@@ -144,6 +144,35 @@ export class ClientsService {
     return { client, clientSecret };
   }
 
+  /**
+   * Registers a client under a fixed id and secret, or brings an existing one up to date with
+   * them (the development example diary, registered at every start). Returns whether it was new.
+   */
+  async ensure(
+    clientId: string,
+    input: NewClient,
+    clientSecret: string,
+    actor: ClientChangeActor = {},
+  ): Promise<boolean> {
+    const data = this.checked({ ...input, isPublic: false });
+    return this.em.transactional(async (em) => {
+      const existing = await em.findOne(OidcClient, { clientId });
+      const client = existing ?? Object.assign(new OidcClient(), { clientId });
+      Object.assign(client, { ...data, secretHash: hashClientSecret(clientSecret) });
+      if (!existing) {
+        em.persist(client);
+        this.record(em, 'oidc.client.created', client, actor, {
+          name: client.name,
+          redirectUris: client.redirectUris,
+          public: false,
+          firstParty: client.firstParty,
+          requiredAcr: client.requiredAcr,
+        });
+      }
+      return !existing;
+    });
+  }
+
   async list(): Promise<OidcClient[]> {
     return this.em.fork().find(OidcClient, {}, { orderBy: { createdAt: 'asc' } });
   }
