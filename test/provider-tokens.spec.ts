@@ -16,6 +16,7 @@ import {
   registerClient,
   relyingParty,
   type Registered,
+  walkAuthorization,
 } from './support/provider.js';
 import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 import { waitUntil } from './support/wait.js';
@@ -393,6 +394,42 @@ describe('OpenID Provider: conformance negatives', () => {
     } finally {
       await short.close();
     }
+  });
+
+  it('refuses the password grant (no ROPC) and client_credentials: unsupported_grant_type', async () => {
+    const { account } = await loggedIn(t);
+    const client = await registerClient(t);
+    for (const body of <Record<string, string>[]>[
+      { grant_type: 'password', username: account.login, password: account.password },
+      { grant_type: 'client_credentials' },
+    ]) {
+      const response = await clientPost(t, client, '/oidc/token', body);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: string }).error).toBe('unsupported_grant_type');
+    }
+  });
+
+  it('refuses a code_verifier for a code issued without a code_challenge (PKCE downgrade)', async () => {
+    const { browser } = await loggedIn(t);
+    const client = await registerClient(t);
+    const config = await relyingParty(t, client);
+    // A confidential client may leave PKCE out; then no verifier may be slipped in later.
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: client.redirectUri,
+      scope: 'openid',
+      state: oidc.randomState(),
+    });
+    const { callback } = await walkAuthorization(browser, url.href, client.redirectUri, null);
+    const code = callback.searchParams.get('code')!;
+    expect(code).toBeTruthy();
+    const response = await clientPost(t, client, '/oidc/token', {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: client.redirectUri,
+      code_verifier: oidc.randomPKCECodeVerifier(),
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: string }).error).toBe('invalid_grant');
   });
 
   it('refuses an id_token_hint signed by another key', async () => {
