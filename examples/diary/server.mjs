@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import * as oidc from 'openid-client';
+import { cookiesOf, escapeHtml, page, readBody } from './http-helpers.mjs';
 
 const SESSION_COOKIE = 'diary_session';
 const LOGIN_COOKIE = 'diary_login';
@@ -24,45 +25,6 @@ export function diarySettings(env = process.env) {
     port,
     baseUrl: (env.BASE_URL ?? `http://localhost:${port}`).replace(/\/$/, ''),
   };
-}
-
-const escapeHtml = (text) =>
-  String(text).replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c],
-  );
-
-function page(title, body) {
-  return `<!doctype html>
-<html lang="ru">
-<head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
-<body>
-<h1>${escapeHtml(title)}</h1>
-${body}
-</body>
-</html>
-`;
-}
-
-function cookiesOf(request) {
-  const cookies = new Map();
-  for (const part of (request.headers.cookie ?? '').split(';')) {
-    const index = part.indexOf('=');
-    if (index > 0) cookies.set(part.slice(0, index).trim(), part.slice(index + 1).trim());
-  }
-  return cookies;
-}
-
-function readBody(request, limit = 64 * 1024) {
-  return new Promise((resolve, reject) => {
-    let body = '';
-    request.on('data', (chunk) => {
-      body += chunk.toString();
-      if (body.length > limit) reject(new Error('body too large'));
-    });
-    request.on('end', () => resolve(body));
-    request.on('error', reject);
-  });
 }
 
 /**
