@@ -432,6 +432,39 @@ describe('OpenID Provider: conformance negatives', () => {
     expect(((await response.json()) as { error: string }).error).toBe('invalid_grant');
   });
 
+  it('refuses response_mode form_post (our error page) and fragment (an error, no code): the code comes only in the query', async () => {
+    const { browser } = await loggedIn(t);
+    const client = await registerClient(t);
+    const config = await relyingParty(t, client);
+    const request = async (mode: string) => {
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: client.redirectUri,
+        scope: 'openid',
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+        state: oidc.randomState(),
+        response_mode: mode,
+      });
+      return browser.get(url.href);
+    };
+    // form_post's auto-submitted page would need an inline script our CSP forbids: our error page.
+    const formPost = await request('form_post');
+    expect(formPost.status).toBe(400);
+    expect(formPost.headers.get('location')).toBeNull();
+    const html = await formPost.text();
+    expect(html).toContain('response_mode');
+    expect(html).not.toContain('name="code"');
+    // A fragment never reaches the client's server: the error goes back the way asked, no code.
+    const fragment = await request('fragment');
+    const location = new URL(Browser.location(fragment));
+    expect(location.href.startsWith(client.redirectUri)).toBe(true);
+    const answer = new URLSearchParams(location.hash.slice(1));
+    expect(answer.get('error')).toBe('invalid_request');
+    expect(answer.get('code')).toBeNull();
+    const plain = await authorize(browser, config, client, null);
+    expect(plain.callback.searchParams.get('code')).toBeTruthy();
+  });
+
   it('refuses an id_token_hint signed by another key', async () => {
     const { browser, account } = await loggedIn(t);
     const client = await registerClient(t);

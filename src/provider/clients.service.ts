@@ -221,6 +221,9 @@ export class ClientsService {
         ? ['authorization_code']
         : ['authorization_code', 'refresh_token'],
       response_types: ['code'],
+      // The code in the query only: form_post's auto-submitted page needs an inline script our
+      // CSP forbids, and a fragment never reaches the client's server (RFC 9700 §4.18, ASVS 10.4.12).
+      response_modes: ['query'],
       // The stored hash stands where oidc-provider expects the secret: it is compared through
       // compareClientSecret (provider.service.ts) and never used as a key (no HS* algorithms,
       // no client_secret_jwt).
