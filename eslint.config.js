@@ -17,7 +17,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'bench/*.mjs'] },
+        projectService: { allowDefaultProject: ['*.js', 'bench/*.mjs', 'examples/diary/*.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -44,7 +44,10 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
-  { files: ['*.js', 'scripts/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  {
+    files: ['*.js', 'scripts/*.mjs', 'examples/**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
   {
     // The pages' own scripts: plain browser JavaScript, served as files (the CSP allows no inline).
     files: ['src/web/assets/**/*.js'],

@@ -16,6 +16,7 @@ import {
   registerClient,
   relyingParty,
   type Registered,
+  walkAuthorization,
 } from './support/provider.js';
 import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 import { waitUntil } from './support/wait.js';
@@ -393,6 +394,75 @@ describe('OpenID Provider: conformance negatives', () => {
     } finally {
       await short.close();
     }
+  });
+
+  it('refuses the password grant (no ROPC) and client_credentials: unsupported_grant_type', async () => {
+    const { account } = await loggedIn(t);
+    const client = await registerClient(t);
+    for (const body of <Record<string, string>[]>[
+      { grant_type: 'password', username: account.login, password: account.password },
+      { grant_type: 'client_credentials' },
+    ]) {
+      const response = await clientPost(t, client, '/oidc/token', body);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: string }).error).toBe('unsupported_grant_type');
+    }
+  });
+
+  it('refuses a code_verifier for a code issued without a code_challenge (PKCE downgrade)', async () => {
+    const { browser } = await loggedIn(t);
+    const client = await registerClient(t);
+    const config = await relyingParty(t, client);
+    // A confidential client may leave PKCE out; then no verifier may be slipped in later.
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: client.redirectUri,
+      scope: 'openid',
+      state: oidc.randomState(),
+    });
+    const { callback } = await walkAuthorization(browser, url.href, client.redirectUri, null);
+    const code = callback.searchParams.get('code')!;
+    expect(code).toBeTruthy();
+    const response = await clientPost(t, client, '/oidc/token', {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: client.redirectUri,
+      code_verifier: oidc.randomPKCECodeVerifier(),
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: string }).error).toBe('invalid_grant');
+  });
+
+  it('refuses response_mode form_post (our error page) and fragment (an error, no code): the code comes only in the query', async () => {
+    const { browser } = await loggedIn(t);
+    const client = await registerClient(t);
+    const config = await relyingParty(t, client);
+    const request = async (mode: string) => {
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: client.redirectUri,
+        scope: 'openid',
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+        state: oidc.randomState(),
+        response_mode: mode,
+      });
+      return browser.get(url.href);
+    };
+    // form_post's auto-submitted page would need an inline script our CSP forbids: our error page.
+    const formPost = await request('form_post');
+    expect(formPost.status).toBe(400);
+    expect(formPost.headers.get('location')).toBeNull();
+    const html = await formPost.text();
+    expect(html).toContain('response_mode');
+    expect(html).not.toContain('name="code"');
+    // A fragment never reaches the client's server: the error goes back the way asked, no code.
+    const fragment = await request('fragment');
+    const location = new URL(Browser.location(fragment));
+    expect(location.href.startsWith(client.redirectUri)).toBe(true);
+    const answer = new URLSearchParams(location.hash.slice(1));
+    expect(answer.get('error')).toBe('invalid_request');
+    expect(answer.get('code')).toBeNull();
+    const plain = await authorize(browser, config, client, null);
+    expect(plain.callback.searchParams.get('code')).toBeTruthy();
   });
 
   it('refuses an id_token_hint signed by another key', async () => {

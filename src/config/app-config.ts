@@ -96,6 +96,11 @@ export class AppConfig {
       retryDelayMaxMs: number;
       timeoutMs: number;
     };
+    /**
+     * Where the example diary runs, registered as a client at start (DEV_DIARY_URL); never in
+     * production, where this is always null.
+     */
+    devDiaryUrl: string | null;
   };
   readonly shutdown!: {
     /** How long in-flight requests may take to finish after SIGTERM (SHUTDOWN_DRAIN_TIMEOUT). */
@@ -105,6 +110,12 @@ export class AppConfig {
   get isProduction(): boolean {
     return this.env === 'production';
   }
+}
+
+/** The example diary's origin: DEV_DIARY_URL, by default in development only, never in production. */
+function devDiaryUrl(env: EnvSchema): string | null {
+  if (env.NODE_ENV === 'production' || env.DEV_DIARY_URL === 'off') return null;
+  return env.DEV_DIARY_URL ?? (env.NODE_ENV === 'development' ? 'http://localhost:3701' : null);
 }
 
 function ms(value: string): number {
@@ -269,6 +280,7 @@ export function loadConfig(
         retryDelayMaxMs: ms(env.OIDC_LOGOUT_RETRY_DELAY_MAX),
         timeoutMs: ms(env.OIDC_LOGOUT_TIMEOUT),
       },
+      devDiaryUrl: devDiaryUrl(env),
     },
     shutdown: { drainTimeoutMs: ms(env.SHUTDOWN_DRAIN_TIMEOUT) },
   });

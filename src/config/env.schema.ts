@@ -238,6 +238,16 @@ export class EnvSchema {
   @Validate(IsDuration)
   OIDC_LOGOUT_TIMEOUT = '5s';
 
+  /**
+   * Development only: the example diary (examples/diary) registered as a client at start, at
+   * this origin; `off` registers nothing. Default http://localhost:3701 with NODE_ENV=development.
+   */
+  @IsOptional()
+  @Matches(/^(off|https?:\/\/[^/\s]+)$/, {
+    message: 'DEV_DIARY_URL must be an origin such as http://localhost:3701 (no path) or off',
+  })
+  DEV_DIARY_URL?: string;
+
   /** `dev`: the built-in stand-in (development only); `oidc`: a standard provider; `esia`: the real ЕСИА. */
   @IsOptional()
   @IsIn(['dev', 'oidc', 'esia'])

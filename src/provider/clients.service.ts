@@ -144,6 +144,35 @@ export class ClientsService {
     return { client, clientSecret };
   }
 
+  /**
+   * Registers a client under a fixed id and secret, or brings an existing one up to date with
+   * them (the development example diary, registered at every start). Returns whether it was new.
+   */
+  async ensure(
+    clientId: string,
+    input: NewClient,
+    clientSecret: string,
+    actor: ClientChangeActor = {},
+  ): Promise<boolean> {
+    const data = this.checked({ ...input, isPublic: false });
+    return this.em.transactional(async (em) => {
+      const existing = await em.findOne(OidcClient, { clientId });
+      const client = existing ?? Object.assign(new OidcClient(), { clientId });
+      Object.assign(client, { ...data, secretHash: hashClientSecret(clientSecret) });
+      if (!existing) {
+        em.persist(client);
+        this.record(em, 'oidc.client.created', client, actor, {
+          name: client.name,
+          redirectUris: client.redirectUris,
+          public: false,
+          firstParty: client.firstParty,
+          requiredAcr: client.requiredAcr,
+        });
+      }
+      return !existing;
+    });
+  }
+
   async list(): Promise<OidcClient[]> {
     return this.em.fork().find(OidcClient, {}, { orderBy: { createdAt: 'asc' } });
   }
@@ -192,6 +221,9 @@ export class ClientsService {
         ? ['authorization_code']
         : ['authorization_code', 'refresh_token'],
       response_types: ['code'],
+      // The code in the query only: form_post's auto-submitted page needs an inline script our
+      // CSP forbids, and a fragment never reaches the client's server (RFC 9700 §4.18, ASVS 10.4.12).
+      response_modes: ['query'],
       // The stored hash stands where oidc-provider expects the secret: it is compared through
       // compareClientSecret (provider.service.ts) and never used as a key (no HS* algorithms,
       // no client_secret_jwt).

@@ -6,6 +6,7 @@ import { BackchannelDelivery } from './backchannel-delivery.js';
 import { BackchannelLogout } from './backchannel-logout.js';
 import { ClientsService } from './clients.service.js';
 import { ConsentsService } from './consents.service.js';
+import { DevDiaryClient } from './dev-diary-client.js';
 import { InteractionsController } from './interactions.controller.js';
 import { OidcProviderService } from './provider.service.js';
 import { ProviderSessionLinks } from './session-link.js';
@@ -22,6 +23,7 @@ import { ProviderSessionLinks } from './session-link.js';
     ProviderSessionLinks,
     BackchannelLogout,
     BackchannelDelivery,
+    DevDiaryClient,
   ],
   exports: [OidcProviderService, ClientsService, ConsentsService],
 })

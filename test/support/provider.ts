@@ -90,12 +90,34 @@ export async function authorize(
     state,
     ...extra,
   });
-  let next = url.href;
+  const { callback, loginPages, consentPages } = await walkAuthorization(
+    browser,
+    url.href,
+    client.redirectUri,
+    account,
+    { consent },
+  );
+  return { callback, verifier, state, loginPages, consentPages };
+}
+
+/**
+ * The browser's part of an authorization request from `start` (an authorization URL, ours or an
+ * application's that redirects to it): our /login form when it is shown (filled with `account`,
+ * or «Войти через Госуслуги» and the stand-in's person), every redirect and Refresh page
+ * followed, stopping at `redirectUri` (not visited).
+ */
+export async function walkAuthorization(
+  browser: Browser,
+  start: string,
+  redirectUri: string,
+  account: { login: string; password: string } | { gosuslugi: number } | null,
+  { consent }: { consent?: 'allow' | 'deny' } = {},
+): Promise<{ callback: URL; loginPages: URL[]; consentPages: string[] }> {
+  let next = start;
   const loginPages: URL[] = [];
   const consentPages: string[] = [];
   for (let hop = 0; hop < 14; hop++) {
-    if (next.startsWith(client.redirectUri))
-      return { callback: new URL(next), verifier, state, loginPages, consentPages };
+    if (next.startsWith(redirectUri)) return { callback: new URL(next), loginPages, consentPages };
     const response = await browser.get(next);
     const current = new URL(next, browser.base);
     if (response.status === 200 && current.pathname === '/login') {
