@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { csvCell, statusCsv, type StatusRow } from './report.service.js';
+import { statusCsv } from './report-table.js';
+import { csvCell, type StatusRow } from './report.service.js';
 
 const row = (name: string): StatusRow => ({
   id: 'x',
