@@ -111,6 +111,8 @@ const TARGETS: Record<string, Target> = {
   'POST /oidc/interaction/:uid': { as: 'user', page: true },
   'GET /pos': { as: 'user', page: true },
   'GET /pos/admin': { as: 'admin', page: true },
+  // A published status page: a random token is 404, nothing written.
+  'GET /public/status/:token': { as: 'anonymous', page: true },
   'GET /pos/admin/members/:id/sessions': { as: 'admin', page: true, ids: 'member' },
   // The platform operator's pages, fuzzed as the operator: random ids reach no fixture account,
   // client or operator; the fixture organisation may be renamed, moved or invited into.
@@ -200,6 +202,8 @@ const TARGETS: Record<string, Target> = {
   },
   'POST /pos/admin/organization': { as: 'admin', page: true, writes: true },
   'POST /pos/admin/widget': { as: 'admin', page: true, writes: true },
+  // Publishing, replacing or revoking the fixture authority's public status page.
+  'POST /pos/admin/public-status/:action': { as: 'admin', page: true, writes: true },
   'POST /pos/confirmation': { as: 'user', page: true },
   'POST /register': { as: 'anonymous', page: true, writes: true },
   'POST /reset-password': { as: 'anonymous', page: true },
