@@ -7,6 +7,7 @@ import { PageRenderer } from './page-renderer.js';
 
 /** Where published status pages live; app.setup.ts lets only these be framed by other sites. */
 export const PUBLIC_STATUS_PATH = '/public/status/';
+const CACHE_CONTROL = `public, max-age=${PUBLIC_STATUS_MAX_AGE_S}`;
 
 /**
  * `/public/status/<token>`: an authority's connection status as published by its administrator,
@@ -32,11 +33,7 @@ export class PublicStatusPageController {
         paragraphs: ['Статус подключения по этому адресу не опубликован.'],
         links: [],
       });
-    // The same page for everyone, nothing personal: shared caches may keep it for a minute.
-    response.setHeader('Cache-Control', `public, max-age=${PUBLIC_STATUS_MAX_AGE_S}`);
-    // Framing is allowed by the CSP's frame-ancestors on this route (app.setup.ts).
-    response.removeHeader('X-Frame-Options');
-    this.pages.send(response, 200, 'public-status', {
+    const html = this.pages.render('public-status', {
       ...view,
       updatedAt: view.updatedAt.toLocaleString('ru-RU', {
         timeZone: 'Europe/Moscow',
@@ -44,5 +41,10 @@ export class PublicStatusPageController {
         timeStyle: 'short',
       }),
     });
+    // The same page for everyone, nothing personal: shared caches may keep it for a minute.
+    response.status(200).type('html').setHeader('Cache-Control', CACHE_CONTROL);
+    // Framing is allowed by the CSP's frame-ancestors on this route (app.setup.ts).
+    response.removeHeader('X-Frame-Options');
+    response.send(html);
   }
 }
