@@ -202,9 +202,7 @@ describe('ПОС: the status report (filters, totals, roll-ups, drill-down, down
     await workbook.xlsx.load(await xlsxResponse.arrayBuffer());
     const sheet = workbook.worksheets[0];
     const xlsx: string[][] = [];
-    sheet.eachRow((row) =>
-      xlsx.push(STATUS_HEADERS.map((_, i) => String(row.getCell(i + 1).value ?? ''))),
-    );
+    sheet.eachRow((row) => xlsx.push(STATUS_HEADERS.map((_, i) => row.getCell(i + 1).text)));
 
     expect(csv[0].split(';')).toEqual(STATUS_HEADERS);
     expect(xlsx[0]).toEqual(STATUS_HEADERS);
