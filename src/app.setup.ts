@@ -10,6 +10,7 @@ import { GracefulShutdown } from './common/graceful-shutdown.js';
 import { rejectDeepJson } from './common/json-depth.js';
 import { type AppConfig } from './config/app-config.js';
 import { OidcProviderService } from './provider/provider.service.js';
+import { PUBLIC_STATUS_PATH } from './web/public-status-page.controller.js';
 
 /** Express `trust proxy`: unset → X-Forwarded-For is ignored; `true`, a hop count or a list of addresses. */
 export function trustProxySetting(value: string | undefined): boolean | number | string {
@@ -58,8 +59,18 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
     useDefaults: false,
     directives: { ...directives, 'style-src': ["'self'", "'unsafe-inline'"] },
   });
+  // A published connection status is meant to be framed by the administration's site: only that
+  // route may be framed, by any site (it shows nothing personal and has no forms).
+  const framedCsp = helmet.contentSecurityPolicy({
+    useDefaults: false,
+    directives: { ...directives, 'frame-ancestors': ['*'] },
+  });
   app.use((req: Request, res: Response, next: NextFunction) =>
-    (req.path.startsWith('/api/docs') ? docsCsp : pagesCsp)(req, res, next),
+    (req.path.startsWith('/api/docs')
+      ? docsCsp
+      : req.path.startsWith(PUBLIC_STATUS_PATH)
+        ? framedCsp
+        : pagesCsp)(req, res, next),
   );
   app.use(
     helmet({

@@ -99,6 +99,10 @@ const EXPECTED: Route[] = [
   { method: 'POST', path: '/pos/admin/members/:id/sessions/end', decision: 'page' },
   { method: 'POST', path: '/pos/admin/organization', decision: 'page' },
   { method: 'POST', path: '/pos/admin/widget', decision: 'page' },
+  { method: 'POST', path: '/pos/admin/public-status/:action', decision: 'page' },
+  // A published connection status (issue 18): public by design — the administration puts it on its
+  // site. The 256-bit address is unguessable and revocable; the page shows nothing personal.
+  { method: 'GET', path: '/public/status/:token', decision: 'public' },
   // The platform operator's pages: pages, and OperatorPagesGuard refuses anyone else (403).
   { method: 'GET', path: '/pos/operator', decision: 'page' },
   { method: 'POST', path: '/pos/operator/organizations', decision: 'page' },

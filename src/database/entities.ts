@@ -10,6 +10,7 @@ import { MailMessage } from '../mail/mail-message.entity.js';
 import { Invitation } from '../pos/invitation.entity.js';
 import { Membership } from '../pos/membership.entity.js';
 import { Organization } from '../pos/organization.entity.js';
+import { PublicStatus } from '../pos/public-status.entity.js';
 import { OidcClient } from '../provider/oidc-client.entity.js';
 import { OidcConsent } from '../provider/oidc-consent.entity.js';
 import { OidcPayload } from '../provider/oidc-payload.entity.js';
@@ -28,6 +29,7 @@ export const ENTITIES = [
   AuditEvent,
   LoginTransaction,
   Organization,
+  PublicStatus,
   Membership,
   Invitation,
   MailMessage,

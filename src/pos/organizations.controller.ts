@@ -10,6 +10,7 @@ import {
   Post,
   Query,
   Res,
+  StreamableFile,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Response } from 'express';
@@ -22,10 +23,12 @@ import {
 } from './dto/organization.dto.js';
 import { OrganizationsService } from './organizations.service.js';
 import { PosRoute } from './pos-area.guard.js';
-import { ReportService, statusCsv, type StatusRow } from './report.service.js';
+import { filterStatus, parseStatusQuery, statusCsv, statusXlsx } from './report-table.js';
+import { ReportService, type StatusRow } from './report.service.js';
 import { WidgetDto, type WidgetResponse, WidgetService } from './widget.service.js';
 
 const ID = new ParseUUIDPipe({ version: '4' });
+const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
 @ApiTags('pos: organizations')
 @ApiCookieAuth()
@@ -91,21 +94,28 @@ export class OrganizationsController {
 
   @Get(':id/connection-status')
   @PosRoute('admin')
-  @ApiOperation({ summary: 'Статус подключения поддерева (JSON или ?format=csv)' })
+  @ApiOperation({
+    summary:
+      'Статус подключения поддерева (JSON, ?format=csv или xlsx; ?filter=no_admin|lko_not_ready|no_widget, ?authority=<id>)',
+  })
   async connectionStatus(
     @CurrentAuth() auth: AuthContext,
     @Param('id', ID) id: string,
     @Query('format') format: unknown,
+    @Query('filter') filter: unknown,
+    @Query('authority') authority: unknown,
     @Res({ passthrough: true }) response: Response,
-  ): Promise<StatusRow[] | string> {
-    const rows = await this.reports.connectionStatus(auth.user, id);
-    if (format !== 'csv') return rows;
-    response.type('text/csv; charset=utf-8');
-    response.setHeader(
-      'Content-Disposition',
-      `attachment; filename="connection-status-${rows[0]?.lkoNumber ?? id}.csv"`,
-    );
-    return statusCsv(rows);
+  ): Promise<StatusRow[] | string | StreamableFile> {
+    const all = await this.reports.connectionStatus(auth.user, id);
+    const rows = filterStatus(all, parseStatusQuery(filter, authority));
+    if (format !== 'csv' && format !== 'xlsx') return rows;
+    const name = `connection-status-${all[0]?.lkoNumber ?? id}.${format}`;
+    response.setHeader('Content-Disposition', `attachment; filename="${name}"`);
+    if (format === 'csv') {
+      response.type('text/csv; charset=utf-8');
+      return statusCsv(rows);
+    }
+    return new StreamableFile(await statusXlsx(rows), { type: XLSX_TYPE });
   }
 
   @Post(':id/widget')

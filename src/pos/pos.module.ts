@@ -22,6 +22,7 @@ import { PosAreaGuard } from './pos-area.guard.js';
 import { PosPasswordContext } from './pos-password-context.js';
 import { PosTokenClaims } from './pos-token-claims.js';
 import { PosController } from './pos.controller.js';
+import { PublicStatusService } from './public-status.service.js';
 import { ReportService } from './report.service.js';
 import { WidgetService } from './widget.service.js';
 
@@ -36,6 +37,7 @@ const SERVICES = [
   OrganizationsService,
   ConfirmationService,
   ReportService,
+  PublicStatusService,
   WidgetService,
   PosTokenClaims,
   PosPasswordContext,

@@ -87,6 +87,12 @@ export const PosErrors = {
     ),
   noRole: () =>
     new DomainError(HttpStatus.FORBIDDEN, 'role_required', 'Нет роли для этого раздела'),
+  publicStatusAuthorityOnly: () =>
+    new DomainError(
+      HttpStatus.CONFLICT,
+      'public_status_authority_only',
+      'Публиковать статус подключения может только орган администрации: откройте его ЛКО',
+    ),
   organizationNotFound: () =>
     new DomainError(HttpStatus.NOT_FOUND, 'organization_not_found', 'Организация не найдена'),
   memberNotFound: () =>

@@ -1,5 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { csvCell, statusCsv, type StatusRow } from './report.service.js';
+import {
+  filterStatus,
+  parseStatusQuery,
+  STATUS_HEADERS,
+  statusCsv,
+  statusTable,
+  widgetState,
+} from './report-table.js';
+import { csvCell, type StatusRow } from './report.service.js';
 
 const row = (name: string): StatusRow => ({
   id: 'x',
@@ -64,5 +72,35 @@ describe('connection status CSV', () => {
     expect(csvCell('Школа,=2+3')).toBe(`"Школа,'=2+3"`);
     expect(csvCell('Школа;@SUM(1)')).toBe(`"Школа;'@SUM(1)"`);
     expect(csvCell('Школа № 5 - филиал')).toBe('Школа № 5 - филиал');
+  });
+});
+
+describe('connection status table', () => {
+  const authority = (name: string): StatusRow => ({ ...row(name), kind: 'authority' });
+
+  it('says «код сформирован» for a generated widget, in the page, the CSV and the filter alike', () => {
+    expect(widgetState({ widgetGenerated: true })).toEqual({ ok: true, text: 'код сформирован' });
+    expect(widgetState({ widgetGenerated: false })).toEqual({ ok: false, text: 'нет' });
+    const withWidget = { ...row('Школа № 7'), id: 'w', widgetGenerated: true };
+    expect(filterStatus([row('Школа № 5'), withWidget], { filter: 'no_widget' })).toHaveLength(1);
+  });
+
+  it('ends with a totals row of the same width as the header', () => {
+    const table = statusTable([authority('Управление'), row('Школа № 5')]);
+    expect(table[0]).toEqual(STATUS_HEADERS);
+    expect(table.at(-1)).toHaveLength(STATUS_HEADERS.length);
+    expect(table.at(-1)!.slice(1, 8)).toEqual(['Итого', 'организаций: 2', '', 2, 0, 4, 0]);
+  });
+
+  it('keeps an authority and what lies below it, in tree order', () => {
+    const top = { ...authority('Город'), id: 'top' };
+    const body = { ...authority('Управление'), id: 'body', parentId: 'top' };
+    const school = { ...row('Школа'), id: 'school', parentId: 'body' };
+    const elsewhere = { ...row('Музей'), id: 'museum', parentId: 'top' };
+    const rows = [top, body, school, elsewhere];
+    expect(filterStatus(rows, { authority: 'body' }).map((r) => r.id)).toEqual(['body', 'school']);
+    expect(filterStatus(rows, { authority: 'nowhere' })).toEqual([]);
+    expect(parseStatusQuery('no_admin', '')).toEqual({ filter: 'no_admin' });
+    expect(parseStatusQuery('drop table', ['x'])).toEqual({});
   });
 });

@@ -1,7 +1,9 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { type User } from '../identity/user.entity.js';
+import { type Organization } from './organization.entity.js';
 import { PosAccess } from './pos-access.service.js';
+import { type MemberState, widgetState } from './report-table.js';
 
 export interface StatusCounts {
   invited: number;
@@ -58,7 +60,11 @@ export class ReportService {
   ) {}
 
   async connectionStatus(user: User, organizationId: string): Promise<StatusRow[]> {
-    const root = await this.access.administered(user, organizationId);
+    return this.subtreeStatus(await this.access.administered(user, organizationId));
+  }
+
+  /** The status of `root`'s subtree, without an access check: the caller has made it. */
+  async subtreeStatus(root: Organization): Promise<StatusRow[]> {
     const rows = await this.em.getConnection().execute<Raw[]>(
       `select o.id, o.parent_id, o.name, o.kind, o.lko_number::text as lko_number, o.path,
               coalesce(c.invited, 0) as invited, coalesce(c.registered, 0) as registered,
@@ -107,7 +113,7 @@ export class ReportService {
           organizations: 1,
           adminConfirmed: Number(raw.admin_confirmed),
           lkoReady: Number(raw.lko_ready),
-          widgetGenerated: Number(raw.widget_generated),
+          widgetGenerated: Number(widgetState({ widgetGenerated: raw.widget_generated }).ok),
         },
       };
       byId.set(row.id, row);
@@ -123,60 +129,66 @@ export class ReportService {
     }
     return result;
   }
+
+  /**
+   * The drill-down: the accounts of the subtree in one state, each with the date its latest
+   * invitation was sent, oldest invitation first (those are the ones to chase). At most `limit`.
+   */
+  async membersInState(
+    user: User,
+    organizationId: string,
+    state: MemberState,
+    limit = DRILL_DOWN_LIMIT,
+  ): Promise<StateMember[]> {
+    const root = await this.access.administered(user, organizationId);
+    const rows = await this.em.getConnection().execute<RawMember[]>(
+      `select m.id, m.last_name, m.first_name, m.middle_name, m.email,
+              o.id as organization_id, o.name as organization_name, o.lko_number::text as lko_number,
+              (select max(i.created_at) from pos_invitations i where i.membership_id = m.id)
+                as last_invited_at
+         from pos_memberships m
+         join pos_organizations o on o.id = m.organization_id
+        where o.path like ? and m.status = ?
+        order by last_invited_at asc nulls first, o.path, m.last_name, m.first_name, m.id
+        limit ?`,
+      [`${root.path}%`, state, limit],
+    );
+    return rows.map((raw) => ({
+      id: raw.id,
+      name: [raw.last_name, raw.first_name, raw.middle_name].filter(Boolean).join(' '),
+      email: raw.email,
+      organizationId: raw.organization_id,
+      organizationName: raw.organization_name,
+      lkoNumber: raw.lko_number,
+      lastInvitedAt: raw.last_invited_at ? new Date(raw.last_invited_at) : null,
+    }));
+  }
 }
 
-const HEADERS = [
-  'Номер ЛКО',
-  'Организация',
-  'Тип',
-  'Уровень',
-  'Приглашены',
-  'Зарегистрированы',
-  'Подтверждены',
-  'В архиве',
-  'Администратор подтверждён',
-  'ЛКО готов к работе',
-  'Виджет размещён',
-  'Организаций в поддереве',
-  'Подтверждены в поддереве',
-  'ЛКО готовы в поддереве',
-];
+/** Rows of a drill-down list on the page. */
+export const DRILL_DOWN_LIMIT = 500;
 
-/**
- * One CSV cell that a spreadsheet shows as text, whichever separator it picks (`;` or `,`) and
- * whether or not it honours quotes: a cell with a separator, quote or line break is quoted, and a
- * formula character (OWASP's = + - @ TAB CR) is neutralised with `'` where a cell could start —
- * at the beginning and right after a separator inside the text.
- */
-export function csvCell(value: string | number): string {
-  const text = String(value);
-  if (!/[;,"\n\r]|^[=+\-@\t\r]/.test(text)) return text;
-  const inert = text.replace(/(^|[;,])([=+\-@\t\r])/g, "$1'$2");
-  return `"${inert.replace(/"/g, '""')}"`;
+export interface StateMember {
+  id: string;
+  name: string;
+  email: string;
+  organizationId: string;
+  organizationName: string;
+  lkoNumber: string;
+  lastInvitedAt: Date | null;
 }
 
-/** CSV for spreadsheet users in Russia: `;` separated, UTF-8 with a byte-order mark. */
-export function statusCsv(rows: StatusRow[]): string {
-  const yes = (value: boolean) => (value ? 'да' : 'нет');
-  const lines = rows.map((row) =>
-    [
-      row.lkoNumber,
-      row.name,
-      row.kind === 'authority' ? 'Орган администрации' : 'Учреждение',
-      row.depth,
-      row.accounts.invited,
-      row.accounts.registered,
-      row.accounts.confirmed,
-      row.accounts.archived,
-      yes(row.adminConfirmed),
-      yes(row.lkoReady),
-      yes(row.widgetGenerated),
-      row.subtree.organizations,
-      row.subtree.confirmed,
-      row.subtree.lkoReady,
-    ]
-      .map(csvCell)
-      .join(';'),
-  );
-  return '\uFEFF' + [HEADERS.join(';'), ...lines].join('\r\n') + '\r\n';
+interface RawMember {
+  id: string;
+  last_name: string;
+  first_name: string;
+  middle_name: string | null;
+  email: string;
+  organization_id: string;
+  organization_name: string;
+  lko_number: string;
+  last_invited_at: Date | string | null;
 }
+
+/** The CSV writer lives in common/csv.ts; re-exported for the callers that import it from here. */
+export { csvCell } from '../common/csv.js';

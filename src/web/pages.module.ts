@@ -14,6 +14,9 @@ import { OperatorView } from './operator/operator-view.js';
 import { PageSessions } from './page-session.js';
 import { PosAdminPageController } from './pos-admin-page.controller.js';
 import { PosPageController } from './pos-page.controller.js';
+import { PosPublicStatusPageController } from './pos-public-status-page.controller.js';
+import { StatusTab } from './pos-status-tab.js';
+import { PublicStatusPageController } from './public-status-page.controller.js';
 import { RecoveryPageController } from './recovery-page.controller.js';
 import { RegisterPageController } from './register-page.controller.js';
 import { SecondFactorPageController } from './second-factor-page.controller.js';
@@ -22,7 +25,7 @@ import { AccountMfaPageController } from './account-mfa-page.controller.js';
 /** Server-rendered pages for people (Russian). */
 @Module({
   imports: [SessionsModule, AccountsModule, GosuslugiModule, PosModule, ProviderModule],
-  providers: [PageSessions, OperatorView, OperatorPagesGuard],
+  providers: [PageSessions, OperatorView, OperatorPagesGuard, StatusTab],
   controllers: [
     AccountPageController,
     ApplicationsPageController,
@@ -30,6 +33,8 @@ import { AccountMfaPageController } from './account-mfa-page.controller.js';
     RegisterPageController,
     PosPageController,
     PosAdminPageController,
+    PosPublicStatusPageController,
+    PublicStatusPageController,
     OperatorPageController,
     OperatorPeopleController,
     RecoveryPageController,

@@ -39,7 +39,6 @@ import { UpdateOrganizationDto } from '../pos/dto/organization.dto.js';
 import { MembersService } from '../pos/members.service.js';
 import { OrganizationsService } from '../pos/organizations.service.js';
 import { PosAccess } from '../pos/pos-access.service.js';
-import { ReportService } from '../pos/report.service.js';
 import { ROLES } from '../pos/roles.js';
 import { WIDGET_VARIANTS, WidgetDto, WidgetService } from '../pos/widget.service.js';
 import { type SessionResponse } from '../sessions/dto/session.response.js';
@@ -47,6 +46,7 @@ import { type Session } from '../sessions/session.entity.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
+import { StatusTab } from './pos-status-tab.js';
 import { sessionRow } from './session-rows.js';
 import {
   ADMIN_NOTICES,
@@ -68,9 +68,6 @@ const TAB_NAMES: Record<Tab, string> = {
   widget: 'Виджет для сайта',
   status: 'Статус подключения',
 };
-
-/** Rows of the status table on the page; the CSV has them all. */
-const STATUS_ROWS_SHOWN = 300;
 
 const asList = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? [value] : value;
@@ -202,7 +199,7 @@ export class PosAdminPageController implements StaleFormPage {
   constructor(
     private readonly organizations: OrganizationsService,
     private readonly members: MembersService,
-    private readonly reports: ReportService,
+    private readonly statusTab: StatusTab,
     private readonly widgets: WidgetService,
     private readonly access: PosAccess,
     private readonly memberSessions: MemberSessions,
@@ -523,11 +520,8 @@ export class PosAdminPageController implements StaleFormPage {
       data.children = await this.organizations.children(user, organization.id);
     }
     if (tab === 'widget') data.widget = await this.widgets.current(user, organization.id);
-    if (tab === 'status') {
-      const rows = await this.reports.connectionStatus(user, organization.id);
-      data.rows = rows.slice(0, STATUS_ROWS_SHOWN);
-      data.totalRows = rows.length;
-    }
+    if (tab === 'status')
+      Object.assign(data, await this.statusTab.data(user, organization, request.query));
     this.pages.send(response, view.status, 'pos-admin', {
       pageUrl: view.memberSessions
         ? memberSessionsUrl(view.memberSessions.member.id)
@@ -549,7 +543,6 @@ export class PosAdminPageController implements StaleFormPage {
       values: view.values ?? {},
       errors: view.errors ?? {},
       notice: view.notice,
-      csvUrl: `/api/v1/pos/organizations/${organization.id}/connection-status?format=csv`,
       ...data,
     });
   }

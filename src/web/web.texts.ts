@@ -66,6 +66,12 @@ export const ADMIN_NOTICES = {
     kind: 'success',
     text: 'Все сеансы пользователя завершены: ему придётся войти заново на всех устройствах',
   },
+  status_published: { kind: 'success', text: 'Статус подключения опубликован по адресу ниже' },
+  status_regenerated: {
+    kind: 'success',
+    text: 'Адрес страницы статуса заменён: прежний адрес больше не открывается',
+  },
+  status_revoked: { kind: 'success', text: 'Публикация снята: адрес больше не открывается' },
 } as const;
 
 export type Notice = { kind: 'success' | 'error' | 'info'; text: string };

@@ -7,6 +7,7 @@ import request from 'supertest';
 import { safeReturnTo } from '../../src/gosuslugi/return-to.js';
 import { User } from '../../src/identity/user.entity.js';
 import { Membership, MembershipStatus } from '../../src/pos/membership.entity.js';
+import { MEMBER_STATES, STATUS_FILTERS } from '../../src/pos/report-table.js';
 import { ADMIN_TABS } from '../../src/web/pos-admin-page.controller.js';
 import { ACCOUNT_NOTICES, ADMIN_NOTICES, LOGIN_NOTICES } from '../../src/web/web.texts.js';
 import { OPERATOR_NOTICES, OPERATOR_TABS } from '../../src/web/operator/operator.texts.js';
@@ -110,7 +111,9 @@ const TARGETS: Record<string, Target> = {
   // The consent form: without the interaction's cookie nothing is decided (400), nothing written.
   'POST /oidc/interaction/:uid': { as: 'user', page: true },
   'GET /pos': { as: 'user', page: true },
-  'GET /pos/admin': { as: 'admin', page: true },
+  'GET /pos/admin': { as: 'admin', page: true, rawQuery: ['filter', 'authority', 'state'] },
+  // A published status page: a random token is 404, nothing written.
+  'GET /public/status/:token': { as: 'anonymous', page: true },
   'GET /pos/admin/members/:id/sessions': { as: 'admin', page: true, ids: 'member' },
   // The platform operator's pages, fuzzed as the operator: random ids reach no fixture account,
   // client or operator; the fixture organisation may be renamed, moved or invited into.
@@ -200,6 +203,8 @@ const TARGETS: Record<string, Target> = {
   },
   'POST /pos/admin/organization': { as: 'admin', page: true, writes: true },
   'POST /pos/admin/widget': { as: 'admin', page: true, writes: true },
+  // Publishing, replacing or revoking the fixture authority's public status page.
+  'POST /pos/admin/public-status/:action': { as: 'admin', page: true, writes: true },
   'POST /pos/confirmation': { as: 'user', page: true },
   'POST /register': { as: 'anonymous', page: true, writes: true },
   'POST /reset-password': { as: 'anonymous', page: true },
@@ -318,7 +323,11 @@ function knownValues(target: Target): Record<string, string[]> {
     // The operator's user search and its keyset.
     q: ['', 'operator', 'Тестова Мария', '%', '_'],
     after: ['', 'a', 'operator', 'zzzz'],
-    format: ['csv', 'json'],
+    format: ['csv', 'xlsx', 'json'],
+    // The status report's filters (API and the status tab) and its drill-down.
+    filter: ['', ...STATUS_FILTERS],
+    authority: ['', ...fixture.organizations],
+    state: ['', ...MEMBER_STATES],
     archived: ['true', 'false'],
     audience: [t.config.accessToken.audience, ...t.config.accessToken.downstreamAudiences],
     reauth: ['1'],
@@ -334,6 +343,9 @@ function knownValues(target: Target): Record<string, string[]> {
       'constructor',
       'toString',
       'hasOwnProperty',
+      'publish',
+      'regenerate',
+      'revoke',
     ],
   };
 }

@@ -1,0 +1,116 @@
+import { Body, Controller, Param, Post, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { IsString, IsUUID, MaxLength } from 'class-validator';
+import { type Response } from 'express';
+import {
+  type AuthContext,
+  CurrentAuth,
+  FormPost,
+  Page,
+  type StaleForm,
+  type StaleFormPage,
+} from '../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../common/client-info.js';
+import { DomainError } from '../common/errors.js';
+import { PublicStatusService } from '../pos/public-status.service.js';
+import { PageRenderer } from './page-renderer.js';
+import { STALE_FORM } from './web.texts.js';
+
+export class PublicStatusFormDto {
+  @IsString()
+  @MaxLength(100)
+  csrf!: string;
+
+  @IsUUID('4')
+  organizationId!: string;
+}
+
+const ACTIONS = {
+  publish: 'status_published',
+  regenerate: 'status_regenerated',
+  revoke: 'status_revoked',
+} as const;
+type Action = keyof typeof ACTIONS;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+function statusTabUrl(organizationId: string, notice?: string): string {
+  const query = new URLSearchParams({
+    org: organizationId,
+    tab: 'status',
+    ...(notice && { notice }),
+  });
+  return `/pos/admin?${query.toString()}#publication`;
+}
+
+/**
+ * «Опубликовать статус», «Заменить адрес», «Снять с публикации» on the status tab of
+ * /pos/admin: an authority's administrator publishes its subtree's connection status.
+ */
+@ApiExcludeController()
+@Controller('pos/admin/public-status')
+export class PosPublicStatusPageController implements StaleFormPage {
+  constructor(
+    private readonly publicStatus: PublicStatusService,
+    private readonly pages: PageRenderer,
+  ) {}
+
+  @Post(':action')
+  @Page({ returnTo: '/pos/admin?tab=status' })
+  @FormPost()
+  async change(
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Param('action') action: string,
+    @Body() form: PublicStatusFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    if (!Object.hasOwn(ACTIONS, action))
+      return this.message(response, 404, 'Страница не найдена', 'Проверьте адрес.');
+    try {
+      if (action === 'revoke')
+        await this.publicStatus.revoke(session.user, form.organizationId, client);
+      else
+        await this.publicStatus.publish(
+          session.user,
+          form.organizationId,
+          client,
+          action === 'regenerate',
+        );
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      return this.message(
+        response,
+        error.status,
+        'Статус подключения не опубликован',
+        error.message,
+      );
+    }
+    response.redirect(303, statusTabUrl(form.organizationId, ACTIONS[action as Action]));
+  }
+
+  staleForm({ response, field }: StaleForm): Promise<void> {
+    const posted = field('organizationId');
+    const organizationId = posted && UUID.test(posted) ? posted : undefined;
+    this.message(response, 403, 'Форма устарела', STALE_FORM, organizationId);
+    return Promise.resolve();
+  }
+
+  private message(
+    response: Response,
+    status: number,
+    title: string,
+    text: string,
+    organizationId?: string,
+  ): void {
+    this.pages.send(response, status, 'message', {
+      title,
+      paragraphs: [text],
+      links: [
+        {
+          href: organizationId ? statusTabUrl(organizationId) : '/pos/admin',
+          text: 'Статус подключения',
+        },
+      ],
+    });
+  }
+}
