@@ -47,6 +47,7 @@ export type AuditEventType =
   | 'password.set'
   | 'pos.member.confirmed'
   | 'pos.widget.generated'
+  | 'pos.widget.check_requested'
   | 'email.verification_sent'
   | 'email.verified'
   | 'email.verification_failed'

@@ -155,6 +155,14 @@ export class AppConfig {
       timeoutMs: number;
     };
   };
+  /** The widget code (POS_WIDGET_BASE_URL) and its placement check (docs/pos-widget.md). */
+  readonly widget!: {
+    posBaseUrl: string;
+    /** Tests only (refused in production): private and loopback sites may be fetched. */
+    allowPrivateAddresses: boolean;
+    /** Tests only: the PEM text of an extra CA trusted by the check. */
+    extraCa?: string;
+  };
   readonly shutdown!: {
     /** How long in-flight requests may take to finish after SIGTERM (SHUTDOWN_DRAIN_TIMEOUT). */
     drainTimeoutMs: number;
@@ -217,6 +225,14 @@ export function loadConfig(
   if (production && env.DATABASE_URL?.includes('change-me')) {
     problems.push('DATABASE_URL still holds the example password "change-me"');
   }
+  if (production && env.WIDGET_CHECK_ALLOW_PRIVATE === 'true')
+    problems.push(
+      'WIDGET_CHECK_ALLOW_PRIVATE=true lets the widget check fetch private addresses: for tests only',
+    );
+  if (production && env.WIDGET_CHECK_CA_FILE)
+    problems.push('WIDGET_CHECK_CA_FILE is for tests only: official sites use public certificates');
+  if (production && !env.POS_WIDGET_BASE_URL.startsWith('https://'))
+    problems.push('POS_WIDGET_BASE_URL must use https in production');
   if (env.TOKEN_SIGNING_KEY) {
     const problem = signingKeyProblem(env.TOKEN_SIGNING_KEY);
     if (problem) problems.push(`TOKEN_SIGNING_KEY ${problem}`);
@@ -328,6 +344,13 @@ export function loadConfig(
       },
     },
     shutdown: { drainTimeoutMs: ms(env.SHUTDOWN_DRAIN_TIMEOUT) },
+    widget: {
+      posBaseUrl: env.POS_WIDGET_BASE_URL,
+      allowPrivateAddresses: env.WIDGET_CHECK_ALLOW_PRIVATE === 'true',
+      extraCa: env.WIDGET_CHECK_CA_FILE
+        ? readFileSync(resolve(cwd, env.WIDGET_CHECK_CA_FILE), 'utf8')
+        : undefined,
+    },
   });
   return config;
 }

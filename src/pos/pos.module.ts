@@ -24,6 +24,7 @@ import { PosTokenClaims } from './pos-token-claims.js';
 import { PosController } from './pos.controller.js';
 import { ReportService } from './report.service.js';
 import { WidgetService } from './widget.service.js';
+import { WidgetPlacementService } from './widget-placement/widget-placement.service.js';
 
 const SERVICES = [
   OperatorsService,
@@ -37,6 +38,7 @@ const SERVICES = [
   ConfirmationService,
   ReportService,
   WidgetService,
+  WidgetPlacementService,
   PosTokenClaims,
   PosPasswordContext,
 ];
