@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { csvCell, statusCsv, type StatusRow } from './report.service.js';
+import { placementOf } from './widget-placement/placement-texts.js';
 
 const row = (name: string): StatusRow => ({
   id: 'x',
@@ -12,6 +13,11 @@ const row = (name: string): StatusRow => ({
   adminConfirmed: true,
   lkoReady: false,
   widgetGenerated: false,
+  widgetPlacement: placementOf({
+    widgetCheckState: null,
+    widgetCheckedAt: null,
+    widgetCheckReason: null,
+  }),
   subtree: {
     invited: 1,
     registered: 0,
@@ -21,6 +27,7 @@ const row = (name: string): StatusRow => ({
     adminConfirmed: 1,
     lkoReady: 0,
     widgetGenerated: 0,
+    widgetFound: 0,
   },
 });
 
@@ -28,7 +35,28 @@ describe('connection status CSV', () => {
   it('is ;-separated UTF-8 with a BOM and Russian headers', () => {
     const csv = statusCsv([row('Школа № 5')]);
     expect(csv.startsWith('\uFEFFНомер ЛКО;Организация;')).toBe(true);
-    expect(csv.split('\r\n')[1]).toBe('100001;Школа № 5;Учреждение;0;1;0;2;0;да;нет;нет;1;2;0');
+    expect(csv.split('\r\n')[1]).toBe('100001;Школа № 5;Учреждение;0;1;0;2;0;да;нет;не проверен;1;2;0');
+  });
+
+  it('says where the widget stands: found with the date of the check, not found, unavailable, not checked', () => {
+    const placed = (state: 'found' | 'not_found' | 'site_unavailable' | null, at?: string) =>
+      statusCsv([
+        {
+          ...row('Школа'),
+          widgetPlacement: placementOf({
+            widgetCheckState: state,
+            widgetCheckedAt: at ? new Date(at) : null,
+            widgetCheckReason: state === 'site_unavailable' ? 'timeout' : null,
+          }),
+        },
+      ])
+        .split('\r\n')[1]
+        .split(';')[10];
+    // The date of the check is Moscow's: 21:30 UTC is already the next day there.
+    expect(placed('found', '2026-12-02T21:30:00.000Z')).toBe('найден на сайте · 03.12.2026');
+    expect(placed('not_found', '2026-12-02T10:00:00.000Z')).toBe('не найден');
+    expect(placed('site_unavailable', '2026-12-02T10:00:00.000Z')).toBe('сайт недоступен');
+    expect(placed(null)).toBe('не проверен');
   });
 
   it('neutralises formulas and quotes separators, so a spreadsheet shows names as text', () => {

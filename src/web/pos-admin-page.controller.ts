@@ -47,6 +47,7 @@ import { type Session } from '../sessions/session.entity.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
+import { widgetTab } from './pos-admin-widget.js';
 import { sessionRow } from './session-rows.js';
 import {
   ADMIN_NOTICES,
@@ -522,7 +523,8 @@ export class PosAdminPageController implements StaleFormPage {
     if (tab === 'data') {
       data.children = await this.organizations.children(user, organization.id);
     }
-    if (tab === 'widget') data.widget = await this.widgets.current(user, organization.id);
+    if (tab === 'widget')
+      data.widgetTab = await widgetTab(this.widgets, this.access, user, organization.id);
     if (tab === 'status') {
       const rows = await this.reports.connectionStatus(user, organization.id);
       data.rows = rows.slice(0, STATUS_ROWS_SHOWN);

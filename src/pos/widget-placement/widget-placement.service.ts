@@ -7,10 +7,13 @@ import { DomainError } from '../../common/errors.js';
 import { AppConfig } from '../../config/app-config.js';
 import { type User } from '../../identity/user.entity.js';
 import { MailOutbox } from '../../mail/mail.outbox.js';
-import { Organization, type WidgetCheckState } from '../organization.entity.js';
+import { Organization } from '../organization.entity.js';
 import { PosAccess } from '../pos-access.service.js';
 import { hasWidget } from '../widget-code.js';
+import { placementOf, type WidgetPlacement } from './placement-texts.js';
 import { fetchSite, SITE_FETCH_LIMITS } from './site-fetch.js';
+
+export { placementOf, type WidgetPlacement } from './placement-texts.js';
 
 export const WIDGET_CHECK_QUEUE = 'widget-check';
 /** pg-boss's cron queue: once a day every organisation with an official site is checked again. */
@@ -21,26 +24,6 @@ export const CHECK_REQUEST_INTERVAL_SECONDS = 60;
 
 interface CheckJob {
   organizationId: string;
-}
-
-/** What the report and the widget tab show of the last check. */
-export interface WidgetPlacement {
-  state: WidgetCheckState | 'not_checked';
-  checkedAt: string | null;
-  /** `site_unavailable` only: why (site-fetch.ts, UNAVAILABLE_REASONS). */
-  reason: string | null;
-}
-
-export function placementOf(organization: {
-  widgetCheckState: WidgetCheckState | null;
-  widgetCheckedAt: Date | null;
-  widgetCheckReason: string | null;
-}): WidgetPlacement {
-  return {
-    state: organization.widgetCheckState ?? 'not_checked',
-    checkedAt: organization.widgetCheckedAt?.toISOString() ?? null,
-    reason: organization.widgetCheckState === 'site_unavailable' ? organization.widgetCheckReason : null,
-  };
 }
 
 /**
