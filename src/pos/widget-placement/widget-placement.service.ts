@@ -90,7 +90,7 @@ export class WidgetPlacementService implements OnModuleInit {
       const wait = Math.max(1, row?.wait ?? CHECK_REQUEST_INTERVAL_SECONDS);
       throw new DomainError(
         HttpStatus.TOO_MANY_REQUESTS,
-        'widget_check_too_soon',
+        'widget_check_limit',
         `Сайт уже проверяется. Следующую проверку можно запросить через ${wait} с.`,
         undefined,
         { retryAfterSeconds: wait },
