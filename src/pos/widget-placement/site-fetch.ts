@@ -26,8 +26,11 @@ export type FetchOutcome =
   | { ok: false; reason: UnavailableReason; detail?: string };
 
 export interface FetchPolicy {
-  /** Tests only (WIDGET_CHECK_ALLOW_PRIVATE): private and loopback addresses may be fetched. */
-  allowPrivateAddresses: boolean;
+  /**
+   * Which resolved addresses may be connected to: public ones (isPublicAddress) unless a test
+   * says otherwise (WIDGET_CHECK_ALLOW_PRIVATE, or a spec's own rule).
+   */
+  allowAddress?: (address: string) => boolean;
   /** Tests only: an extra trusted CA (PEM), added to Node's public roots. */
   extraCa?: string;
   timeoutMs: number;
@@ -66,9 +69,9 @@ async function checkedAddress(
   }
   if (addresses.length === 0) throw new Unavailable('dns_failed');
   // Every address must be public: a name that also resolves inward is refused, not filtered.
-  const refused = addresses.find(({ address }) => !isPublicAddress(address));
-  if (refused && !policy.allowPrivateAddresses)
-    throw new Unavailable('private_address', refused.address);
+  const allowed = policy.allowAddress ?? isPublicAddress;
+  const refused = addresses.find(({ address }) => !allowed(address));
+  if (refused) throw new Unavailable('private_address', refused.address);
   const { address, family } = addresses[0];
   return { address, family: family === 6 ? 6 : 4 };
 }

@@ -117,7 +117,7 @@ export class WidgetPlacementService implements OnModuleInit {
     const site = organization.officialSiteUrl;
     const outcome = await fetchSite(site, {
       ...SITE_FETCH_LIMITS,
-      allowPrivateAddresses: this.config.widget.allowPrivateAddresses,
+      ...(this.config.widget.allowPrivateAddresses && { allowAddress: () => true }),
       extraCa: this.config.widget.extraCa,
     });
     // The address may have changed while the site was fetched: that result is not this site's.
