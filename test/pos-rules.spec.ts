@@ -544,9 +544,15 @@ describe('ПОС: the site widget', () => {
     const widget = await json<{ code: string; lkoNumber: string }>(response);
     expect(widget.lkoNumber).toBe(String(a.lkoNumber));
     // ПОС's format against the real ПОС by default (test/pos-widget.spec.ts has the structure).
-    expect(widget.code.endsWith(`<script>Widget("https://pos.gosuslugi.ru/form", ${a.lkoNumber})</script>`)).toBe(true);
+    expect(
+      widget.code.endsWith(
+        `<script>Widget("https://pos.gosuslugi.ru/form", ${a.lkoNumber})</script>`,
+      ),
+    ).toBe(true);
     expect(widget.code).toContain("<div class='pos-banner-fluid bf-2'>");
-    expect(widget.code).toContain(`<span class='bf-2__text'>Задайте вопрос "школе" &lt;b&gt;</span>`);
+    expect(widget.code).toContain(
+      `<span class='bf-2__text'>Задайте вопрос "школе" &lt;b&gt;</span>`,
+    );
     expect(widget.code).not.toContain('/pos/widget.js');
     const report = await json<
       { id: string; widgetGenerated: boolean; widgetPlacement: { state: string; text: string } }[]

@@ -55,7 +55,7 @@ beforeAll(async () => {
       response.end(body);
     };
     const port = (site.address() as AddressInfo).port;
-    switch (request.url) {
+    switch (request.url ?? '') {
       case '/with-widget':
         return html(`<!doctype html><html><body><h1>Школа № 5</h1>${widgetPage}</body></html>`);
       case '/without':

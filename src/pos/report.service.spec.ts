@@ -35,7 +35,9 @@ describe('connection status CSV', () => {
   it('is ;-separated UTF-8 with a BOM and Russian headers', () => {
     const csv = statusCsv([row('Школа № 5')]);
     expect(csv.startsWith('\uFEFFНомер ЛКО;Организация;')).toBe(true);
-    expect(csv.split('\r\n')[1]).toBe('100001;Школа № 5;Учреждение;0;1;0;2;0;да;нет;не проверен;1;2;0');
+    expect(csv.split('\r\n')[1]).toBe(
+      '100001;Школа № 5;Учреждение;0;1;0;2;0;да;нет;не проверен;1;2;0',
+    );
   });
 
   it('says where the widget stands: found with the date of the check, not found, unavailable, not checked', () => {

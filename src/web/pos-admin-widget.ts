@@ -93,7 +93,8 @@ export class PosAdminWidgetController {
       await this.placements.requestCheck(session.user, form.organizationId, client);
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
-      if (error.retryAfterSeconds) response.setHeader('Retry-After', String(error.retryAfterSeconds));
+      if (error.retryAfterSeconds)
+        response.setHeader('Retry-After', String(error.retryAfterSeconds));
       return this.pages.send(response, error.status, 'message', {
         title: 'Проверка не запущена',
         paragraphs: [error.message],

@@ -56,14 +56,20 @@ class Unavailable extends Error {
 async function checkedAddress(
   hostname: string,
   policy: FetchPolicy,
+  signal: AbortSignal,
 ): Promise<{ address: string; family: 4 | 6 }> {
   const host = hostname.replace(/^\[(.*)\]$/, '$1');
   let addresses: { address: string; family: number }[];
   if (isIP(host)) addresses = [{ address: host, family: isIP(host) }];
   else {
     try {
-      addresses = await dnsLookup(host, { all: true, verbatim: true });
+      // The resolver takes no signal: the chain's deadline wins the race.
+      const aborted = new Promise<never>((_, reject) =>
+        signal.addEventListener('abort', () => reject(new Unavailable('timeout')), { once: true }),
+      );
+      addresses = await Promise.race([dnsLookup(host, { all: true, verbatim: true }), aborted]);
     } catch (error) {
+      if (error instanceof Unavailable) throw error;
       throw new Unavailable('dns_failed', (error as NodeJS.ErrnoException).code);
     }
   }
@@ -137,7 +143,7 @@ export async function fetchSite(address: string, policy: FetchPolicy): Promise<F
     }
     for (let hop = 0; ; hop += 1) {
       if (url.protocol !== 'https:') return { ok: false, reason: 'not_https' };
-      const target = await checkedAddress(url.hostname, policy);
+      const target = await checkedAddress(url.hostname, policy, controller.signal);
       if (controller.signal.aborted) throw new Unavailable('timeout');
       const response = await get(url, {
         method: 'GET',

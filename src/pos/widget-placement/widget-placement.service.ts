@@ -70,23 +70,19 @@ export class WidgetPlacementService implements OnModuleInit {
         'Укажите адрес официального сайта на вкладке «Данные организации»: проверять пока нечего.',
       );
     // One statement decides, so two clicks at once cannot both pass.
-    const claimed = await this.em
-      .getConnection()
-      .execute<{ id: string }[]>(
-        `update pos_organizations set widget_check_requested_at = now()
+    const claimed = await this.em.getConnection().execute<{ id: string }[]>(
+      `update pos_organizations set widget_check_requested_at = now()
           where id = ? and (widget_check_requested_at is null
                 or widget_check_requested_at <= now() - make_interval(secs => ?))
           returning id`,
-        [organization.id, CHECK_REQUEST_INTERVAL_SECONDS],
-      );
+      [organization.id, CHECK_REQUEST_INTERVAL_SECONDS],
+    );
     if (claimed.length === 0) {
-      const [row] = await this.em
-        .getConnection()
-        .execute<{ wait: number }[]>(
-          `select ceil(extract(epoch from widget_check_requested_at + make_interval(secs => ?) - now()))::int as wait
+      const [row] = await this.em.getConnection().execute<{ wait: number }[]>(
+        `select ceil(extract(epoch from widget_check_requested_at + make_interval(secs => ?) - now()))::int as wait
              from pos_organizations where id = ?`,
-          [CHECK_REQUEST_INTERVAL_SECONDS, organization.id],
-        );
+        [CHECK_REQUEST_INTERVAL_SECONDS, organization.id],
+      );
       const wait = Math.max(1, row?.wait ?? CHECK_REQUEST_INTERVAL_SECONDS);
       throw new DomainError(
         HttpStatus.TOO_MANY_REQUESTS,
@@ -96,9 +92,13 @@ export class WidgetPlacementService implements OnModuleInit {
         { retryAfterSeconds: wait },
       );
     }
-    await this.outbox.jobs.send(WIDGET_CHECK_QUEUE, { organizationId: organization.id } satisfies CheckJob, {
-      singletonKey: organization.id,
-    });
+    await this.outbox.jobs.send(
+      WIDGET_CHECK_QUEUE,
+      { organizationId: organization.id } satisfies CheckJob,
+      {
+        singletonKey: organization.id,
+      },
+    );
     this.audit.record({
       type: 'pos.widget.check_requested',
       actorUserId: user.id,

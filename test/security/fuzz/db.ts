@@ -41,7 +41,8 @@ export const VOLATILE_COLUMNS: Record<string, Record<string, string>> = {
     ended_at: 'and ends it after five',
   },
   pos_organizations: {
-    widget_check_state: 'the widget placement check runs in the background, after the request that queued it',
+    widget_check_state:
+      'the widget placement check runs in the background, after the request that queued it',
     widget_checked_at: 'same',
     widget_check_reason: 'same',
   },
