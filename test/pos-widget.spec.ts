@@ -1,24 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:https';
-import { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Organization } from '../src/pos/organization.entity.js';
 import { fetchSite, SITE_FETCH_LIMITS } from '../src/pos/widget-placement/site-fetch.js';
 import { WidgetPlacementService } from '../src/pos/widget-placement/widget-placement.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { json, memberBrowser, organization } from './support/pos.js';
 import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
+import { startWidgetSite, type WidgetSite } from './support/widget-site.js';
 
 /**
  * Issue 18, «Must show» 4: the widget code in ПОС's format, and «Виджет размещён» meaning found on
  * the official site.
  *
  * What runs for real: the service (with its pg-boss worker) and a local https site on 127.0.0.1
- * with a self-signed certificate made by openssl here. That address is loopback, which the
+ * with a self-signed certificate (test/support/widget-site.ts). That address is loopback, which the
  * check refuses in production, so this app runs with the test-only WIDGET_CHECK_ALLOW_PRIVATE=true
  * and WIDGET_CHECK_CA_FILE (production refuses both: src/config/app-config.spec.ts). The refusal
  * of private addresses is tested on the same fetcher with the production rule (isPublicAddress,
@@ -30,9 +24,8 @@ import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 /** A ПОС stand's origin: the code follows POS_WIDGET_BASE_URL (the real ПОС by default). */
 const POS = 'https://pos-stand.example.ru';
 
-const exec = promisify(execFile);
 let t: TestApp;
-let site: Server;
+let site: WidgetSite;
 let siteUrl: string;
 let ca: string;
 let school: Organization;
@@ -41,58 +34,14 @@ let other: Organization;
 let widgetPage = '';
 
 beforeAll(async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'widget-site-'));
-  const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
-  await exec('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-    '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1',
-    '-addext', 'subjectAltName=IP:127.0.0.1',
-  ]); // prettier-ignore
-  ca = await readFile(cert, 'utf8');
-  site = createServer({ key: await readFile(key), cert: ca }, (request, response) => {
-    const html = (body: string) => {
-      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      response.end(body);
-    };
-    const port = (site.address() as AddressInfo).port;
-    switch (request.url ?? '') {
-      case '/with-widget':
-        return html(`<!doctype html><html><body><h1>Школа № 5</h1>${widgetPage}</body></html>`);
-      case '/without':
-        return html('<!doctype html><html><body><h1>Школа № 5</h1><p>Новости</p></body></html>');
-      case '/redirect':
-        response.writeHead(302, { location: '/with-widget' });
-        return response.end();
-      case '/redirect-private':
-        response.writeHead(302, { location: `https://127.0.0.2:${port}/with-widget` });
-        return response.end();
-      case '/redirect-http':
-        response.writeHead(301, { location: `http://127.0.0.1:${port}/with-widget` });
-        return response.end();
-      case '/loop':
-        response.writeHead(302, { location: '/loop' });
-        return response.end();
-      case '/big':
-        return html(`<html>${'x'.repeat(SITE_FETCH_LIMITS.maxBytes + 1)}</html>`);
-      case '/json':
-        response.writeHead(200, { 'content-type': 'application/json' });
-        return response.end(JSON.stringify({ page: widgetPage }));
-      case '/slow':
-        return; // never answers
-      default:
-        response.writeHead(404, { 'content-type': 'text/html' });
-        return response.end('<h1>Не найдено</h1>');
-    }
-  });
-  await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
-  siteUrl = `https://127.0.0.1:${(site.address() as AddressInfo).port}`;
-  const caFile = join(dir, 'ca.pem');
-  await exec('cp', [cert, caFile]);
+  site = await startWidgetSite(() => widgetPage);
+  siteUrl = site.url;
+  ca = site.ca;
   t = await startTestApp(
     {
       POS_WIDGET_BASE_URL: POS,
       WIDGET_CHECK_ALLOW_PRIVATE: 'true',
-      WIDGET_CHECK_CA_FILE: caFile,
+      WIDGET_CHECK_CA_FILE: site.caFile,
       THROTTLE_LIMIT: '100000',
     },
     { listen: true },
@@ -105,8 +54,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.close();
-  site?.closeAllConnections();
-  await new Promise((resolve) => site?.close(resolve));
+  await site?.close();
 });
 
 interface Placement {
