@@ -50,7 +50,13 @@ describe('pages: Content-Security-Policy', () => {
   });
 
   it('serves the stylesheet and scripts as files', async () => {
-    for (const file of ['app.css', 'password-checklist.js', 'copy.js', 'confirm.js']) {
+    for (const file of [
+      'app.css',
+      'password-checklist.js',
+      'copy.js',
+      'confirm.js',
+      'widget-preview.js',
+    ]) {
       const response = await fetch(`${t.url}/assets/${file}`);
       expect(response.status).toBe(200);
     }

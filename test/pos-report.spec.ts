@@ -49,6 +49,7 @@ describe('ПОС: connection status of a large tree', () => {
       adminConfirmed: 0,
       lkoReady: 0,
       widgetGenerated: 0,
+      widgetFound: 0,
     });
 
     const body = rows.find((row) => row.depth === 1)!;

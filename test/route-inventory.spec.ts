@@ -103,6 +103,8 @@ const EXPECTED: Route[] = [
   // A published connection status (issue 18): public by design — the administration puts it on its
   // site. The 256-bit address is unguessable and revocable; the page shows nothing personal.
   { method: 'GET', path: '/public/status/:token', decision: 'public' },
+  // «Проверить сейчас»: WidgetPlacementService.requestCheck decides (administered, once a minute).
+  { method: 'POST', path: '/pos/admin/widget/check', decision: 'page' },
   // The platform operator's pages: pages, and OperatorPagesGuard refuses anyone else (403).
   { method: 'GET', path: '/pos/operator', decision: 'page' },
   { method: 'POST', path: '/pos/operator/organizations', decision: 'page' },
@@ -133,6 +135,7 @@ const EXPECTED: Route[] = [
   { method: 'GET', path: '/api/v1/pos/organizations/:id/children', decision: 'pos:admin' },
   { method: 'GET', path: '/api/v1/pos/organizations/:id/connection-status', decision: 'pos:admin' },
   { method: 'POST', path: '/api/v1/pos/organizations/:id/widget', decision: 'pos:admin' },
+  { method: 'POST', path: '/api/v1/pos/organizations/:id/widget/check', decision: 'pos:admin' },
   { method: 'GET', path: '/api/v1/pos/organizations/:id/members', decision: 'pos:admin' },
   { method: 'POST', path: '/api/v1/pos/organizations/:id/members', decision: 'pos:admin' },
   { method: 'POST', path: '/api/v1/pos/members/:id/resend-invitation', decision: 'pos:admin' },

@@ -50,6 +50,7 @@ export type AuditEventType =
   | 'pos.public_status.published'
   | 'pos.public_status.regenerated'
   | 'pos.public_status.revoked'
+  | 'pos.widget.check_requested'
   | 'email.verification_sent'
   | 'email.verified'
   | 'email.verification_failed'

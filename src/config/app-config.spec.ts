@@ -60,6 +60,32 @@ describe('configuration', () => {
     expect(found).toEqual(['PUBLIC_URL must use https in production']);
   });
 
+  it('refuses the widget check test switches in production, and an http ПОС address', () => {
+    const found = problems({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db/x',
+      ...SMTP,
+      ...OIDC,
+      TOKEN_SIGNING_KEY: SIGNING_KEY,
+      ...GOSUSLUGI,
+      PUBLIC_URL: 'https://id.example.ru',
+      WIDGET_CHECK_ALLOW_PRIVATE: 'true',
+      WIDGET_CHECK_CA_FILE: 'ca.pem',
+      POS_WIDGET_BASE_URL: 'http://pos.example.ru',
+    });
+    expect(found).toEqual([
+      expect.stringContaining('WIDGET_CHECK_ALLOW_PRIVATE=true'),
+      expect.stringContaining('WIDGET_CHECK_CA_FILE'),
+      'POS_WIDGET_BASE_URL must use https in production',
+    ]);
+    const development = loadConfig({});
+    expect(development.widget).toEqual({
+      posBaseUrl: 'https://pos.gosuslugi.ru',
+      allowPrivateAddresses: false,
+      extraCa: undefined,
+    });
+  });
+
   it('accepts a complete production configuration and hardens the cookie', () => {
     const config = loadConfig({
       NODE_ENV: 'production',

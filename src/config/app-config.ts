@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { createPrivateKey, type JsonWebKey, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parseDuration } from './duration.js';
 import { EnvSchema } from './env.schema.js';
@@ -102,6 +103,14 @@ export class AppConfig {
      */
     devDiaryUrl: string | null;
   };
+  /** The widget code (POS_WIDGET_BASE_URL) and its placement check (docs/pos-widget.md). */
+  readonly widget!: {
+    posBaseUrl: string;
+    /** Tests only (refused in production): private and loopback sites may be fetched. */
+    allowPrivateAddresses: boolean;
+    /** Tests only: the PEM text of an extra CA trusted by the check. */
+    extraCa?: string;
+  };
   readonly shutdown!: {
     /** How long in-flight requests may take to finish after SIGTERM (SHUTDOWN_DRAIN_TIMEOUT). */
     drainTimeoutMs: number;
@@ -170,6 +179,14 @@ export function loadConfig(
   if (production && env.DATABASE_URL?.includes('change-me')) {
     problems.push('DATABASE_URL still holds the example password "change-me"');
   }
+  if (production && env.WIDGET_CHECK_ALLOW_PRIVATE === 'true')
+    problems.push(
+      'WIDGET_CHECK_ALLOW_PRIVATE=true lets the widget check fetch private addresses: for tests only',
+    );
+  if (production && env.WIDGET_CHECK_CA_FILE)
+    problems.push('WIDGET_CHECK_CA_FILE is for tests only: official sites use public certificates');
+  if (production && !env.POS_WIDGET_BASE_URL.startsWith('https://'))
+    problems.push('POS_WIDGET_BASE_URL must use https in production');
   if (env.TOKEN_SIGNING_KEY) {
     const problem = signingKeyProblem(env.TOKEN_SIGNING_KEY);
     if (problem) problems.push(`TOKEN_SIGNING_KEY ${problem}`);
@@ -283,6 +300,13 @@ export function loadConfig(
       devDiaryUrl: devDiaryUrl(env),
     },
     shutdown: { drainTimeoutMs: ms(env.SHUTDOWN_DRAIN_TIMEOUT) },
+    widget: {
+      posBaseUrl: env.POS_WIDGET_BASE_URL,
+      allowPrivateAddresses: env.WIDGET_CHECK_ALLOW_PRIVATE === 'true',
+      extraCa: env.WIDGET_CHECK_CA_FILE
+        ? readFileSync(resolve(cwd, env.WIDGET_CHECK_CA_FILE), 'utf8')
+        : undefined,
+    },
   });
   return config;
 }

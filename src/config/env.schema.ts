@@ -360,6 +360,25 @@ export class EnvSchema {
   @Max(50)
   MAIL_SMTP_CONNECTIONS = 4;
 
+  /** ПОС's origin in the generated widget code: its script and the form the banner opens. */
+  @Matches(/^https?:\/\/[^/\s]+$/, {
+    message: 'POS_WIDGET_BASE_URL must be an origin such as https://pos.gosuslugi.ru (no path)',
+  })
+  POS_WIDGET_BASE_URL = 'https://pos.gosuslugi.ru';
+
+  /**
+   * Tests only: the widget placement check may fetch private and loopback addresses (a local
+   * https site). Refused in production.
+   */
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  WIDGET_CHECK_ALLOW_PRIVATE?: 'true' | 'false';
+
+  /** Tests only: a PEM file of an extra CA the placement check trusts (a self-signed local site). */
+  @IsOptional()
+  @IsString()
+  WIDGET_CHECK_CA_FILE?: string;
+
   /**
    * After SIGTERM, how long requests already in the service's hands may take to finish; what is
    * still open then is cut, and the process exits a few seconds later whatever its clients do.

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { type Opt, type Rel } from '@mikro-orm/core';
 import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 
+export type WidgetCheckState = 'found' | 'not_found' | 'site_unavailable';
+
 export enum OrganizationKind {
   /** Орган администрации. */
   Authority = 'authority',
@@ -61,6 +63,21 @@ export class Organization {
 
   @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
   widgetGeneratedAt: Date | null = null;
+
+  /** The last placement check: the widget code with this ЛКО number on the official site? */
+  @Property({ type: 'string', length: 32, nullable: true })
+  widgetCheckState: WidgetCheckState | null = null;
+
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  widgetCheckedAt: Date | null = null;
+
+  /** Why the site was unavailable (site-fetch.ts, UNAVAILABLE_REASONS). */
+  @Property({ type: 'string', length: 32, nullable: true })
+  widgetCheckReason: string | null = null;
+
+  /** When an administrator last asked for a check now (once a minute per organisation). */
+  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
+  widgetCheckRequestedAt: Date | null = null;
 
   @Property({ type: 'datetime', columnType: 'timestamptz' })
   createdAt: Date & Opt = new Date();

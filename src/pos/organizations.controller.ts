@@ -26,6 +26,7 @@ import { PosRoute } from './pos-area.guard.js';
 import { filterStatus, parseStatusQuery, statusCsv, statusXlsx } from './report-table.js';
 import { ReportService, type StatusRow } from './report.service.js';
 import { WidgetDto, type WidgetResponse, WidgetService } from './widget.service.js';
+import { WidgetPlacementService } from './widget-placement/widget-placement.service.js';
 
 const ID = new ParseUUIDPipe({ version: '4' });
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -39,6 +40,7 @@ export class OrganizationsController {
     private readonly organizations: OrganizationsService,
     private readonly reports: ReportService,
     private readonly widgets: WidgetService,
+    private readonly placements: WidgetPlacementService,
   ) {}
 
   @Post()
@@ -129,5 +131,21 @@ export class OrganizationsController {
     @Client() client: ClientInfo,
   ): Promise<WidgetResponse> {
     return this.widgets.generate(auth.user, id, dto, client);
+  }
+
+  @Post(':id/widget/check')
+  @PosRoute('admin')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({
+    summary:
+      'Проверить сейчас, размещён ли виджет на официальном сайте (фоновая проверка; раз в минуту)',
+  })
+  async checkWidget(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id', ID) id: string,
+    @Client() client: ClientInfo,
+  ): Promise<{ queued: true }> {
+    await this.placements.requestCheck(auth.user, id, client);
+    return { queued: true };
   }
 }

@@ -131,6 +131,10 @@ export class OrganizationsService {
     }
     if (dto.officialSiteUrl !== undefined && dto.officialSiteUrl !== organization.officialSiteUrl) {
       organization.officialSiteUrl = dto.officialSiteUrl;
+      // A check of the old address says nothing about the new one: «не проверен» until the next.
+      organization.widgetCheckState = null;
+      organization.widgetCheckedAt = null;
+      organization.widgetCheckReason = null;
       changed.push('officialSiteUrl');
     }
     if (changed.length > 0) {

@@ -25,6 +25,7 @@ import { PosController } from './pos.controller.js';
 import { PublicStatusService } from './public-status.service.js';
 import { ReportService } from './report.service.js';
 import { WidgetService } from './widget.service.js';
+import { WidgetPlacementService } from './widget-placement/widget-placement.service.js';
 
 const SERVICES = [
   OperatorsService,
@@ -39,6 +40,7 @@ const SERVICES = [
   ReportService,
   PublicStatusService,
   WidgetService,
+  WidgetPlacementService,
   PosTokenClaims,
   PosPasswordContext,
 ];

@@ -36,11 +36,11 @@ export interface WidgetState {
 }
 
 /**
- * The «Виджет» column, decided here only. Today it knows whether the code was generated; a
- * placement check («найден на сайте · дата проверки», «не найден», «сайт недоступен») plugs in here.
+ * The «Виджет размещён» column, decided here only: placed means found on the official site by the
+ * placement check (widget-placement/), not merely generated.
  */
-export function widgetState(row: Pick<StatusRow, 'widgetGenerated'>): WidgetState {
-  return row.widgetGenerated ? { ok: true, text: 'код сформирован' } : { ok: false, text: 'нет' };
+export function widgetState(row: Pick<StatusRow, 'widgetPlacement'>): WidgetState {
+  return { ok: row.widgetPlacement.state === 'found', text: row.widgetPlacement.text };
 }
 
 export function parseStatusQuery(filter: unknown, authority: unknown): StatusQuery {
@@ -136,7 +136,7 @@ const COLUMNS: {
     total: (t) => t.adminConfirmed,
   },
   { header: 'ЛКО готов к работе', row: (r) => yes(r.lkoReady), total: (t) => t.lkoReady },
-  { header: 'Виджет', row: (r) => widgetState(r).text, total: (t) => t.widget },
+  { header: 'Виджет размещён', row: (r) => widgetState(r).text, total: (t) => t.widget },
   { header: 'Организаций в поддереве', row: (r) => r.subtree.organizations, total: () => '' },
   { header: 'Подтверждены в поддереве', row: (r) => r.subtree.confirmed, total: () => '' },
   { header: 'ЛКО готовы в поддереве', row: (r) => r.subtree.lkoReady, total: () => '' },

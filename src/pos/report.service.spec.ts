@@ -8,6 +8,7 @@ import {
   widgetState,
 } from './report-table.js';
 import { csvCell, type StatusRow } from './report.service.js';
+import { placementOf } from './widget-placement/placement-texts.js';
 
 const row = (name: string): StatusRow => ({
   id: 'x',
@@ -20,6 +21,11 @@ const row = (name: string): StatusRow => ({
   adminConfirmed: true,
   lkoReady: false,
   widgetGenerated: false,
+  widgetPlacement: placementOf({
+    widgetCheckState: null,
+    widgetCheckedAt: null,
+    widgetCheckReason: null,
+  }),
   subtree: {
     invited: 1,
     registered: 0,
@@ -29,6 +35,7 @@ const row = (name: string): StatusRow => ({
     adminConfirmed: 1,
     lkoReady: 0,
     widgetGenerated: 0,
+    widgetFound: 0,
   },
 });
 
@@ -36,7 +43,30 @@ describe('connection status CSV', () => {
   it('is ;-separated UTF-8 with a BOM and Russian headers', () => {
     const csv = statusCsv([row('Школа № 5')]);
     expect(csv.startsWith('\uFEFFНомер ЛКО;Организация;')).toBe(true);
-    expect(csv.split('\r\n')[1]).toBe('100001;Школа № 5;Учреждение;0;1;0;2;0;да;нет;нет;1;2;0');
+    expect(csv.split('\r\n')[1]).toBe(
+      '100001;Школа № 5;Учреждение;0;1;0;2;0;да;нет;не проверен;1;2;0',
+    );
+  });
+
+  it('says where the widget stands: found with the date of the check, not found, unavailable, not checked', () => {
+    const placed = (state: 'found' | 'not_found' | 'site_unavailable' | null, at?: string) =>
+      statusCsv([
+        {
+          ...row('Школа'),
+          widgetPlacement: placementOf({
+            widgetCheckState: state,
+            widgetCheckedAt: at ? new Date(at) : null,
+            widgetCheckReason: state === 'site_unavailable' ? 'timeout' : null,
+          }),
+        },
+      ])
+        .split('\r\n')[1]
+        .split(';')[10];
+    // The date of the check is Moscow's: 21:30 UTC is already the next day there.
+    expect(placed('found', '2026-12-02T21:30:00.000Z')).toBe('найден на сайте · 03.12.2026');
+    expect(placed('not_found', '2026-12-02T10:00:00.000Z')).toBe('не найден');
+    expect(placed('site_unavailable', '2026-12-02T10:00:00.000Z')).toBe('сайт недоступен');
+    expect(placed(null)).toBe('не проверен');
   });
 
   it('neutralises formulas and quotes separators, so a spreadsheet shows names as text', () => {
@@ -78,11 +108,23 @@ describe('connection status CSV', () => {
 describe('connection status table', () => {
   const authority = (name: string): StatusRow => ({ ...row(name), kind: 'authority' });
 
-  it('says «код сформирован» for a generated widget, in the page, the CSV and the filter alike', () => {
-    expect(widgetState({ widgetGenerated: true })).toEqual({ ok: true, text: 'код сформирован' });
-    expect(widgetState({ widgetGenerated: false })).toEqual({ ok: false, text: 'нет' });
-    const withWidget = { ...row('Школа № 7'), id: 'w', widgetGenerated: true };
-    expect(filterStatus([row('Школа № 5'), withWidget], { filter: 'no_widget' })).toHaveLength(1);
+  it('counts a widget only when the check found it on the site, in the page, the CSV and the filter alike', () => {
+    const generated = { ...row('Школа № 6'), id: 'g', widgetGenerated: true };
+    expect(widgetState(generated)).toEqual({ ok: false, text: 'не проверен' });
+    const found = {
+      ...row('Школа № 7'),
+      id: 'w',
+      widgetGenerated: true,
+      widgetPlacement: placementOf({
+        widgetCheckState: 'found',
+        widgetCheckedAt: new Date('2026-12-02T10:00:00.000Z'),
+        widgetCheckReason: null,
+      }),
+    };
+    expect(widgetState(found)).toEqual({ ok: true, text: 'найден на сайте · 02.12.2026' });
+    expect(
+      filterStatus([row('Школа № 5'), generated, found], { filter: 'no_widget' }).map((r) => r.id),
+    ).toEqual(['x', 'g']);
   });
 
   it('ends with a totals row of the same width as the header', () => {

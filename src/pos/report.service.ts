@@ -1,9 +1,10 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { type User } from '../identity/user.entity.js';
-import { type Organization } from './organization.entity.js';
+import { type Organization, type WidgetCheckState } from './organization.entity.js';
 import { PosAccess } from './pos-access.service.js';
-import { type MemberState, widgetState } from './report-table.js';
+import { type MemberState } from './report-table.js';
+import { placementOf, type WidgetPlacement } from './widget-placement/placement-texts.js';
 
 export interface StatusCounts {
   invited: number;
@@ -23,12 +24,15 @@ export interface StatusRow {
   adminConfirmed: boolean;
   lkoReady: boolean;
   widgetGenerated: boolean;
+  /** «Виджет размещён»: the last check of the official site (widget-placement/). */
+  widgetPlacement: WidgetPlacement;
   /** This organisation and everything below it. */
   subtree: StatusCounts & {
     organizations: number;
     adminConfirmed: number;
     lkoReady: number;
     widgetGenerated: number;
+    widgetFound: number;
   };
 }
 
@@ -46,6 +50,9 @@ interface Raw {
   admin_confirmed: boolean;
   lko_ready: boolean;
   widget_generated: boolean;
+  widget_check_state: WidgetCheckState | null;
+  widget_checked_at: Date | null;
+  widget_check_reason: string | null;
 }
 
 /**
@@ -71,7 +78,8 @@ export class ReportService {
               coalesce(c.confirmed, 0) as confirmed, coalesce(c.archived, 0) as archived,
               coalesce(c.admin_confirmed, false) as admin_confirmed,
               o.ready_confirmed_at is not null as lko_ready,
-              o.widget_generated_at is not null as widget_generated
+              o.widget_generated_at is not null as widget_generated,
+              o.widget_check_state, o.widget_checked_at, o.widget_check_reason
          from pos_organizations o
          left join (
            select m.organization_id,
@@ -108,12 +116,18 @@ export class ReportService {
         adminConfirmed: raw.admin_confirmed,
         lkoReady: raw.lko_ready,
         widgetGenerated: raw.widget_generated,
+        widgetPlacement: placementOf({
+          widgetCheckState: raw.widget_check_state,
+          widgetCheckedAt: raw.widget_checked_at ? new Date(raw.widget_checked_at) : null,
+          widgetCheckReason: raw.widget_check_reason,
+        }),
         subtree: {
           ...accounts,
           organizations: 1,
           adminConfirmed: Number(raw.admin_confirmed),
           lkoReady: Number(raw.lko_ready),
-          widgetGenerated: Number(widgetState({ widgetGenerated: raw.widget_generated }).ok),
+          widgetGenerated: Number(raw.widget_generated),
+          widgetFound: Number(raw.widget_check_state === 'found'),
         },
       };
       byId.set(row.id, row);

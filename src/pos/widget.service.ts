@@ -12,9 +12,10 @@ import { type User } from '../identity/user.entity.js';
 import { HTTPS_URL } from './dto/organization.dto.js';
 import { type Organization } from './organization.entity.js';
 import { PosAccess } from './pos-access.service.js';
+import { DEFAULT_BANNER, WIDGET_VARIANTS, widgetCode } from './widget-code.js';
+import { placementOf, type WidgetPlacement } from './widget-placement/widget-placement.service.js';
 
-export const WIDGET_VARIANTS = ['standard', 'dark', 'compact'] as const;
-export const DEFAULT_BANNER = 'Есть вопрос? Напишите нам';
+export { DEFAULT_BANNER, WIDGET_VARIANTS } from './widget-code.js';
 
 export class WidgetDto {
   @ApiProperty({ enum: WIDGET_VARIANTS, description: 'Вариант оформления' })
@@ -48,17 +49,10 @@ export interface WidgetResponse {
   variant: string;
   bannerText: string;
   siteUrl: string;
-  /** The embed code for the official site; its last call carries the ЛКО number. */
+  /** The embed code in ПОС's format (widget-code.ts); its last call carries the ЛКО number. */
   code: string;
-}
-
-/** Attribute-safe text for the generated HTML. */
-function attribute(value: string): string {
-  return value
-    .replace(/&/g, '&amp;')
-    .replace(/"/g, '&quot;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;');
+  /** The last placement check of the official site. */
+  placement: WidgetPlacement;
 }
 
 @Injectable()
@@ -78,6 +72,12 @@ export class WidgetService {
   ): Promise<WidgetResponse> {
     const organization = await this.access.administered(user, organizationId);
     const bannerText = dto.bannerText ?? DEFAULT_BANNER;
+    if (organization.officialSiteUrl !== dto.siteUrl) {
+      // A check of the old address says nothing about the new one.
+      organization.widgetCheckState = null;
+      organization.widgetCheckedAt = null;
+      organization.widgetCheckReason = null;
+    }
     organization.officialSiteUrl = dto.siteUrl;
     organization.widgetVariant = dto.variant;
     organization.widgetBannerText = bannerText;
@@ -101,21 +101,16 @@ export class WidgetService {
 
   private widgetOf(organization: Organization): WidgetResponse {
     const lko = String(organization.lkoNumber);
-    const base = this.config.publicUrl;
-    // The code lands on third-party sites: only a known variant goes into its class name.
+    // The code lands on third-party sites: only a known variant chooses its design.
     const variant = WIDGET_VARIANTS.find((v) => v === organization.widgetVariant) ?? 'standard';
     const bannerText = organization.widgetBannerText ?? DEFAULT_BANNER;
-    const code = [
-      `<script src="${base}/pos/widget.js" defer></script>`,
-      `<div id="pos-widget" class="pos-widget pos-widget--${variant}" data-banner="${attribute(bannerText)}"></div>`,
-      `<script>window.addEventListener("load", function () { PosWidget("${base}/pos/form", ${lko}); });</script>`,
-    ].join('\n');
     return {
       lkoNumber: lko,
       variant,
       bannerText,
       siteUrl: organization.officialSiteUrl ?? '',
-      code,
+      code: widgetCode(this.config.widget.posBaseUrl, lko, variant, bannerText),
+      placement: placementOf(organization),
     };
   }
 }

@@ -13,6 +13,7 @@ import { OperatorPeopleController } from './operator/operator-people.controller.
 import { OperatorView } from './operator/operator-view.js';
 import { PageSessions } from './page-session.js';
 import { PosAdminPageController } from './pos-admin-page.controller.js';
+import { PosAdminWidgetController } from './pos-admin-widget.js';
 import { PosPageController } from './pos-page.controller.js';
 import { PosPublicStatusPageController } from './pos-public-status-page.controller.js';
 import { StatusTab } from './pos-status-tab.js';
@@ -35,6 +36,7 @@ import { AccountMfaPageController } from './account-mfa-page.controller.js';
     PosAdminPageController,
     PosPublicStatusPageController,
     PublicStatusPageController,
+    PosAdminWidgetController,
     OperatorPageController,
     OperatorPeopleController,
     RecoveryPageController,

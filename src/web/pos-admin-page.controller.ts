@@ -46,6 +46,7 @@ import { type Session } from '../sessions/session.entity.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
+import { widgetTab } from './pos-admin-widget.js';
 import { StatusTab } from './pos-status-tab.js';
 import { sessionRow } from './session-rows.js';
 import {
@@ -519,7 +520,8 @@ export class PosAdminPageController implements StaleFormPage {
     if (tab === 'data') {
       data.children = await this.organizations.children(user, organization.id);
     }
-    if (tab === 'widget') data.widget = await this.widgets.current(user, organization.id);
+    if (tab === 'widget')
+      data.widgetTab = await widgetTab(this.widgets, this.access, user, organization.id);
     if (tab === 'status')
       Object.assign(data, await this.statusTab.data(user, organization, request.query));
     this.pages.send(response, view.status, 'pos-admin', {

@@ -62,6 +62,10 @@ export const ADMIN_NOTICES = {
   archived: { kind: 'success', text: 'Учётная запись перенесена в архив, доступ прекращён' },
   restored: { kind: 'success', text: 'Учётная запись возвращена из архива' },
   saved: { kind: 'success', text: 'Данные организации сохранены' },
+  check_queued: {
+    kind: 'info',
+    text: 'Проверка сайта запущена: обновите страницу через несколько секунд',
+  },
   sessions_ended: {
     kind: 'success',
     text: 'Все сеансы пользователя завершены: ему придётся войти заново на всех устройствах',
@@ -90,9 +94,9 @@ export const ORGANIZATION_KINDS: Record<string, string> = {
 };
 
 export const WIDGET_VARIANT_NAMES: Record<string, string> = {
-  standard: 'Стандартный',
+  standard: 'Стандартный (голубой)',
   dark: 'Тёмный',
-  compact: 'Компактный',
+  compact: 'Компактный (230 px)',
 };
 
 export const PAGE_ERRORS = {

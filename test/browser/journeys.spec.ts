@@ -348,8 +348,15 @@ describe('journey 2: an organisation administrator', () => {
     await page.getByLabel('Тёмный').check();
     await page.getByRole('button', { name: 'Сформировать код' }).click();
     const code = await page.locator('#widget-code').inputValue();
-    expect(code).toContain('pos-widget--dark');
-    expect(code.trim().endsWith(`${lko}); });</script>`)).toBe(true);
+    expect(code).toContain("<div class='pos-banner-fluid bf-2'>");
+    expect(code.trim().endsWith(`/form", ${lko})</script>`)).toBe(true);
+    // The preview shows the chosen design with this page's own CSS, and follows the choice.
+    await see.visible(page.locator('#widget-preview-banner.bf-2'));
+    await page.getByLabel('Компактный').check();
+    await see.visible(page.locator('#widget-preview-banner.bf-3'));
+    await page.getByLabel('Текст на баннер').fill('Напишите директору');
+    await see.text(page.locator('#widget-preview-text'), 'Напишите директору');
+    await see.text(page.locator('#widget-placement-state'), 'не проверен');
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
     await page.getByRole('button', { name: 'Скопировать код' }).click();
     await see.text(page.locator('#copy-status'), 'Код скопирован');

@@ -186,6 +186,12 @@ const TARGETS: Record<string, Target> = {
     ids: 'organization',
   },
   'POST /api/v1/pos/organizations/:id/widget': { as: 'admin', writes: true, ids: 'organization' },
+  // Queues a placement check (a pg-boss job) once a minute per organisation; refusals write nothing.
+  'POST /api/v1/pos/organizations/:id/widget/check': {
+    as: 'admin',
+    writes: true,
+    ids: 'organization',
+  },
   // No link is waiting for confirmation: nothing to confirm.
   'POST /auth/gosuslugi/link/confirm': { as: 'user', page: true },
   'POST /forgot-password': { as: 'anonymous', page: true, writes: true },
@@ -205,6 +211,7 @@ const TARGETS: Record<string, Target> = {
   'POST /pos/admin/widget': { as: 'admin', page: true, writes: true },
   // Publishing, replacing or revoking the fixture authority's public status page.
   'POST /pos/admin/public-status/:action': { as: 'admin', page: true, writes: true },
+  'POST /pos/admin/widget/check': { as: 'admin', page: true, writes: true },
   'POST /pos/confirmation': { as: 'user', page: true },
   'POST /register': { as: 'anonymous', page: true, writes: true },
   'POST /reset-password': { as: 'anonymous', page: true },

@@ -40,6 +40,12 @@ export const VOLATILE_COLUMNS: Record<string, Record<string, string>> = {
     failed_attempts: 'a wrong code counts on the pending login step',
     ended_at: 'and ends it after five',
   },
+  pos_organizations: {
+    widget_check_state:
+      'the widget placement check runs in the background, after the request that queued it',
+    widget_checked_at: 'same',
+    widget_check_reason: 'same',
+  },
   pos_memberships: {
     delivery_state: 'mirrors the background delivery of the invitation mail',
     delivery_updated_at: 'same',
