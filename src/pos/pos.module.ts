@@ -24,6 +24,8 @@ import { PosTokenClaims } from './pos-token-claims.js';
 import { PosController } from './pos.controller.js';
 import { ReportService } from './report.service.js';
 import { WidgetService } from './widget.service.js';
+import { MemberEdits } from './member-edits.service.js';
+import { MemberList } from './member-list.service.js';
 
 const SERVICES = [
   OperatorsService,
@@ -33,6 +35,8 @@ const SERVICES = [
   PosAreaGuard,
   Invitations,
   MembersService,
+  MemberList,
+  MemberEdits,
   OrganizationsService,
   ConfirmationService,
   ReportService,

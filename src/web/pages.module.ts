@@ -13,6 +13,8 @@ import { OperatorPeopleController } from './operator/operator-people.controller.
 import { OperatorView } from './operator/operator-view.js';
 import { PageSessions } from './page-session.js';
 import { PosAdminPageController } from './pos-admin-page.controller.js';
+import { MembersListView } from './pos-admin/members-list.js';
+import { PosMembersPageController } from './pos-admin/members-page.controller.js';
 import { PosPageController } from './pos-page.controller.js';
 import { RecoveryPageController } from './recovery-page.controller.js';
 import { RegisterPageController } from './register-page.controller.js';
@@ -22,7 +24,7 @@ import { AccountMfaPageController } from './account-mfa-page.controller.js';
 /** Server-rendered pages for people (Russian). */
 @Module({
   imports: [SessionsModule, AccountsModule, GosuslugiModule, PosModule, ProviderModule],
-  providers: [PageSessions, OperatorView, OperatorPagesGuard],
+  providers: [PageSessions, OperatorView, OperatorPagesGuard, MembersListView],
   controllers: [
     AccountPageController,
     ApplicationsPageController,
@@ -30,6 +32,7 @@ import { AccountMfaPageController } from './account-mfa-page.controller.js';
     RegisterPageController,
     PosPageController,
     PosAdminPageController,
+    PosMembersPageController,
     OperatorPageController,
     OperatorPeopleController,
     RecoveryPageController,

@@ -62,6 +62,13 @@ export const ADMIN_NOTICES = {
   archived: { kind: 'success', text: 'Учётная запись перенесена в архив, доступ прекращён' },
   restored: { kind: 'success', text: 'Учётная запись возвращена из архива' },
   saved: { kind: 'success', text: 'Данные организации сохранены' },
+  roles_saved: { kind: 'success', text: 'Роли пользователя сохранены' },
+  invitee_saved: { kind: 'success', text: 'Данные приглашённого исправлены' },
+  invitee_relinked: {
+    kind: 'success',
+    text: 'Данные исправлены, на новый адрес отправлено приглашение; прежняя ссылка не действует',
+  },
+  resent_all: { kind: 'success', text: 'Приглашения отправлены повторно' },
   sessions_ended: {
     kind: 'success',
     text: 'Все сеансы пользователя завершены: ему придётся войти заново на всех устройствах',
