@@ -108,7 +108,7 @@ describe('Must show 2: a list of 500 members — search, filters, sort and keyse
     expect(ids).toEqual(expected(fixture, query as never).map((m) => m.id));
     const counts = pages[0].counts;
     for (const status of ['invited', 'registered', 'confirmed', 'archived']) {
-      const others = expected(fixture, { ...query, status } as never).length;
+      const others = expected(fixture, { ...query, status }).length;
       // The administrator (confirmed, role admin, «Тестова Мария») matches only unfiltered.
       const own =
         status === 'confirmed' && !query.search && (!query.role || query.role === 'admin');
@@ -137,7 +137,6 @@ describe('Must show 2: a list of 500 members — search, filters, sort and keyse
       JSON.stringify(['invited', 'n', 'yesterday', fixture[0].id]),
     ).toString('base64url');
     await bad({ sort: 'invited', cursor: forged }, 'cursor');
-    await bad({ colour: 'red' }, 'colour');
     const other = await organization(t.em(), 'Соседняя школа', null);
     expect((await admin.get(listPath(other, {}))).status).toBe(404);
   });
@@ -151,7 +150,9 @@ describe('Must show 2: a list of 500 members — search, filters, sort and keyse
     const rows = [...html.matchAll(/data-member-id="([^"]+)"/g)].map((m) => m[1]);
     const want = expected(fixture, { sort: 'email', status: 'invited' }).map((m) => m.id);
     expect(rows).toEqual(want.slice(0, 50));
-    expect(html).toMatch(/data-status-count="invited" aria-current="true">Приглашен: <strong>200<\/strong>/);
+    expect(html).toMatch(
+      /data-status-count="invited" aria-current="true">Приглашен: <strong>200<\/strong>/,
+    );
     expect(html).toMatch(/data-status-count="archived">В архиве: <strong>100<\/strong>/);
     const next = /href="([^"]+)" rel="next">Следующие 50/.exec(html)![1].replaceAll('&amp;', '&');
     const second = await (await admin.get(next)).text();
@@ -168,7 +169,7 @@ describe('Must show 2: a list of 500 members — search, filters, sort and keyse
 
 describe('roles in place, invitee corrections, re-send to all', () => {
   it('saves roles from the row’s form (same-origin, audited); an empty choice is refused', async () => {
-    const target = fixture.find((m) => m.status === 'registered')!;
+    const target = fixture.find((m) => m.status === MembershipStatus.Registered)!;
     const html = await (await admin.get(`/pos/admin?org=${school.id}&tab=members`)).text();
     const body = new URLSearchParams({
       csrf: csrfOf(html),
@@ -194,12 +195,10 @@ describe('roles in place, invitee corrections, re-send to all', () => {
     );
     expect((await t.em().findOneOrFail(Membership, target.id)).roles).toEqual(['head', 'curator']);
     expect(
-      await t
-        .em()
-        .count(AuditEvent, {
-          type: 'pos.member.roles_changed',
-          details: { membershipId: target.id },
-        }),
+      await t.em().count(AuditEvent, {
+        type: 'pos.member.roles_changed',
+        details: { membershipId: target.id },
+      }),
     ).toBe(1);
     const none = await post(new URLSearchParams({ csrf: csrfOf(html), organizationId: school.id }));
     expect(none.status).toBe(422);
@@ -242,12 +241,10 @@ describe('roles in place, invitee corrections, re-send to all', () => {
       .find(Invitation, { membership: added.id, revokedReason: 'email_changed' });
     expect(revoked).toHaveLength(1);
     expect(
-      await t
-        .em()
-        .count(AuditEvent, {
-          type: 'pos.member.invitee_edited',
-          details: { membershipId: added.id },
-        }),
+      await t.em().count(AuditEvent, {
+        type: 'pos.member.invitee_edited',
+        details: { membershipId: added.id },
+      }),
     ).toBe(2);
     // The page's form does the same.
     const page = await (await head.get(`/pos/admin?org=${org.id}&tab=members`)).text();

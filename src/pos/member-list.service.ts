@@ -6,7 +6,7 @@ import {
   MEMBER_PAGE_SIZE,
   MEMBER_SORTS,
   type MemberCounts,
-  type MemberListQueryDto,
+  type MemberListQuery,
   type MemberPage,
   type MemberSort,
 } from './dto/member-list.dto.js';
@@ -25,7 +25,11 @@ const KEYS = {
     cast: 'text',
     valid: (value: string) => value.length <= 400,
   },
-  email: { sql: `m.email collate "C"`, cast: 'text', valid: (value: string) => value.length <= 254 },
+  email: {
+    sql: `m.email collate "C"`,
+    cast: 'text',
+    valid: (value: string) => value.length <= 254,
+  },
   status: {
     sql: `array_position(array['invited','registered','confirmed','archived']::text[], m.status::text)`,
     cast: 'int',
@@ -34,7 +38,8 @@ const KEYS = {
   invited: {
     sql: 'm.created_at',
     cast: 'timestamptz',
-    valid: (value: string) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?[+-]\d\d(:\d\d)?$/.test(value),
+    valid: (value: string) =>
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?[+-]\d\d(:\d\d)?$/.test(value),
   },
 } as const;
 
@@ -98,7 +103,7 @@ export class MemberList {
     private readonly access: PosAccess,
   ) {}
 
-  async page(user: User, organizationId: string, query: MemberListQueryDto): Promise<MemberPage> {
+  async page(user: User, organizationId: string, query: MemberListQuery): Promise<MemberPage> {
     const organization = await this.access.administered(user, organizationId);
     const sort: MemberSort = query.sort ?? 'name';
     if (!MEMBER_SORTS.includes(sort)) throw invalidCursor();

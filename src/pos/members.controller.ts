@@ -15,7 +15,7 @@ import { CurrentAuth, type AuthContext } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { AddMemberDto, ChangeRolesDto, MemberResponse } from './dto/member.dto.js';
 import { EditInviteeDto, ResendAllResponse } from './dto/invitee-edit.dto.js';
-import { MemberListQueryDto, MemberPage } from './dto/member-list.dto.js';
+import { MemberPage, memberListQuery } from './dto/member-list.dto.js';
 import { MemberEdits } from './member-edits.service.js';
 import { MemberList } from './member-list.service.js';
 import { MembersService } from './members.service.js';
@@ -40,11 +40,18 @@ export class MembersController {
   @ApiOperation({
     summary: 'Учётные записи ЛКО: поиск, фильтры, порядок, страницы по 50 (курсор)',
   })
-  list(
+  async list(
     @CurrentAuth() auth: AuthContext,
     @Param('id', ID) id: string,
-    @Query() query: MemberListQueryDto,
+    @Query('search') search: unknown,
+    @Query('status') status: unknown,
+    @Query('role') role: unknown,
+    @Query('sort') sort: unknown,
+    @Query('cursor') cursor: unknown,
+    @Query('limit') limit: unknown,
+    @Query('archived') archived: unknown,
   ): Promise<MemberPage> {
+    const query = await memberListQuery({ search, status, role, sort, cursor, limit, archived });
     return this.memberList.page(auth.user, id, query);
   }
 
@@ -52,7 +59,8 @@ export class MembersController {
   @PosRoute('admin')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
-    summary: '«Отправить повторно всем приглашённым»: адреса, исчерпавшие лимит за час, пропускаются',
+    summary:
+      '«Отправить повторно всем приглашённым»: адреса, исчерпавшие лимит за час, пропускаются',
   })
   resendAll(
     @CurrentAuth() auth: AuthContext,

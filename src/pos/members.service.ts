@@ -35,9 +35,7 @@ export class MembersService {
    * digits to show. Refused when the service does not ask Госуслуги for the SNILS (the `snils`
    * scope): such an invitation could never be accepted.
    */
-  invitedSnils(
-    snils: string | undefined,
-  ): { snilsDigest: string; snilsLast3: string } | null {
+  invitedSnils(snils: string | undefined): { snilsDigest: string; snilsLast3: string } | null {
     if (snils === undefined || snils === '') return null;
     if (!this.config.gosuslugi.scopes.split(' ').includes('snils'))
       throw PosErrors.snilsNotRequested();

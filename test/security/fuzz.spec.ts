@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { safeReturnTo } from '../../src/gosuslugi/return-to.js';
 import { User } from '../../src/identity/user.entity.js';
+import { MEMBER_SORTS, MEMBER_STATUSES } from '../../src/pos/dto/member-list.dto.js';
 import { Membership, MembershipStatus } from '../../src/pos/membership.entity.js';
+import { ROLE_CODES } from '../../src/pos/roles.js';
 import { ADMIN_TABS } from '../../src/web/pos-admin-page.controller.js';
 import { ACCOUNT_NOTICES, ADMIN_NOTICES, LOGIN_NOTICES } from '../../src/web/web.texts.js';
 import { OPERATOR_NOTICES, OPERATOR_TABS } from '../../src/web/operator/operator.texts.js';
@@ -110,7 +112,12 @@ const TARGETS: Record<string, Target> = {
   // The consent form: without the interaction's cookie nothing is decided (400), nothing written.
   'POST /oidc/interaction/:uid': { as: 'user', page: true },
   'GET /pos': { as: 'user', page: true },
-  'GET /pos/admin': { as: 'admin', page: true },
+  // The members list reads its parameters from the request (the same checks as the API's DTO).
+  'GET /pos/admin': {
+    as: 'admin',
+    page: true,
+    rawQuery: ['search', 'status', 'role', 'sort', 'cursor', 'sent', 'skipped'],
+  },
   'GET /pos/admin/members/:id/sessions': { as: 'admin', page: true, ids: 'member' },
   // The platform operator's pages, fuzzed as the operator: random ids reach no fixture account,
   // client or operator; the fixture organisation may be renamed, moved or invited into.
@@ -149,6 +156,7 @@ const TARGETS: Record<string, Target> = {
   'GET /reset-password/:token': { as: 'anonymous', page: true },
   'GET /verify-email/:token': { as: 'anonymous', page: true },
   'PATCH /api/v1/me': { as: 'user', writes: true },
+  'PATCH /api/v1/pos/members/:id': { as: 'admin', writes: true, ids: 'member' },
   'PATCH /api/v1/pos/members/:id/roles': { as: 'admin', writes: true, ids: 'member' },
   'PATCH /api/v1/pos/organizations/:id': { as: 'admin', writes: true, ids: 'organization' },
   'POST /account': { as: 'user', page: true, writes: true },
@@ -182,6 +190,11 @@ const TARGETS: Record<string, Target> = {
     writes: true,
     ids: 'organization',
   },
+  'POST /api/v1/pos/organizations/:id/members/resend-invitations': {
+    as: 'admin',
+    writes: true,
+    ids: 'organization',
+  },
   'POST /api/v1/pos/organizations/:id/widget': { as: 'admin', writes: true, ids: 'organization' },
   // No link is waiting for confirmation: nothing to confirm.
   'POST /auth/gosuslugi/link/confirm': { as: 'user', page: true },
@@ -191,6 +204,19 @@ const TARGETS: Record<string, Target> = {
   'POST /logout': { as: 'anonymous', page: true },
   'POST /pos/admin/members': { as: 'admin', page: true, writes: true },
   'POST /pos/admin/members/:id/:action': { as: 'admin', page: true, writes: true, ids: 'member' },
+  'POST /pos/admin/members/:id/edit/invitee': {
+    as: 'admin',
+    page: true,
+    writes: true,
+    ids: 'member',
+  },
+  'POST /pos/admin/members/:id/edit/roles': {
+    as: 'admin',
+    page: true,
+    writes: true,
+    ids: 'member',
+  },
+  'POST /pos/admin/members/resend-all': { as: 'admin', page: true, writes: true },
   // Only the invited (unbound) member's id and random ones: never the fuzzing admin's own sessions.
   'POST /pos/admin/members/:id/sessions/end': {
     as: 'admin',
@@ -320,6 +346,15 @@ function knownValues(target: Target): Record<string, string[]> {
     after: ['', 'a', 'operator', 'zzzz'],
     format: ['csv', 'json'],
     archived: ['true', 'false'],
+    // The members list: its filters, sort orders and pages (a cursor is opaque: hostile ones only).
+    search: ['', 'Тестова', 'ёлкин', '%', 'example.ru'],
+    status: [...MEMBER_STATUSES],
+    role: [...ROLE_CODES],
+    sort: [...MEMBER_SORTS],
+    cursor: [''],
+    limit: ['1', '50', '100'],
+    sent: ['2'],
+    skipped: ['0'],
     audience: [t.config.accessToken.audience, ...t.config.accessToken.downstreamAudiences],
     reauth: ['1'],
     gosuslugi: ['linked'],

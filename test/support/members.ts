@@ -85,7 +85,11 @@ export function expected(
   const field = sort.replace('-', '');
   const search = query.search ? fold(query.search.trim()) : null;
   return members
-    .filter((m) => (query.status ? m.status === query.status : m.status !== 'archived'))
+    .filter((m) =>
+      query.status
+        ? m.status === (query.status as MembershipStatus)
+        : m.status !== MembershipStatus.Archived,
+    )
     .filter((m) => !query.role || m.roles.includes(query.role))
     .filter(
       (m) => !search || keyOf(m, 'name').toString().includes(search) || m.email.includes(search),

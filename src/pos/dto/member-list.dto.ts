@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
-import { NoControlCharacters, Optional } from '../../common/validation.js';
+import { NoControlCharacters, Optional, validatePayload } from '../../common/validation.js';
 import { ROLE_CODES, type PosRole } from '../roles.js';
 import { MemberResponse } from './member.dto.js';
 
@@ -28,7 +28,7 @@ const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) : value;
 
 /** `GET /api/v1/pos/organizations/:id/members` and the members tab: one query, one set of checks. */
-export class MemberListQueryDto {
+export class MemberListQuery {
   @ApiPropertyOptional({ description: 'Часть ФИО или адреса e-mail, без учёта регистра' })
   @Optional()
   @IsString()
@@ -68,10 +68,21 @@ export class MemberListQueryDto {
   @Max(MEMBER_PAGE_MAX)
   limit?: number;
 
-  @ApiPropertyOptional({ enum: ['true', 'false'], description: 'Устаревшее: то же, что status=archived' })
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    description: 'Устаревшее: то же, что status=archived',
+  })
   @Optional()
   @IsIn(['true', 'false'])
   archived?: string;
+}
+
+/** The list's query from the parameters given (absent ones left out), checked: 422 by field. */
+export function memberListQuery(raw: Record<string, unknown>): Promise<MemberListQuery> {
+  return validatePayload(
+    MemberListQuery,
+    Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined)),
+  );
 }
 
 export class MemberCounts {

@@ -1,11 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { HttpStatus, Injectable } from '@nestjs/common';
 import { DomainError } from '../../common/errors.js';
-import { validatePayload } from '../../common/validation.js';
 import { type User } from '../../identity/user.entity.js';
 import {
   MEMBER_SORTS,
   MEMBER_STATUSES,
-  MemberListQueryDto,
+  memberListQuery,
   type MemberPage,
 } from '../../pos/dto/member-list.dto.js';
 import { MemberList } from '../../pos/member-list.service.js';
@@ -74,10 +73,12 @@ export class MembersListView {
     let page: MemberPage;
     let listError: string | null = null;
     try {
-      page = await this.list.page(user, organizationId, await validatePayload(MemberListQueryDto, asked));
+      page = await this.list.page(user, organizationId, await memberListQuery(asked));
     } catch (error) {
-      if (!(error instanceof DomainError) || error.status !== 422) throw error;
-      listError = 'Параметры списка указаны с ошибкой или ссылка устарела: показана первая страница';
+      if (!(error instanceof DomainError) || error.status !== HttpStatus.UNPROCESSABLE_ENTITY)
+        throw error;
+      listError =
+        'Параметры списка указаны с ошибкой или ссылка устарела: показана первая страница';
       params = tab === 'archive' ? { status: 'archived' } : {};
       page = await this.list.page(user, organizationId, params);
     }
@@ -104,7 +105,12 @@ export class MembersListView {
           tab === 'archive'
             ? []
             : [
-                { code: '', name: 'Все, кроме архива', count: live, href: link({ status: undefined }) },
+                {
+                  code: '',
+                  name: 'Все, кроме архива',
+                  count: live,
+                  href: link({ status: undefined }),
+                },
                 ...MEMBER_STATUSES.filter((s) => s !== 'archived').map((code) => ({
                   code,
                   name: STATUS_NAMES[code],
@@ -114,7 +120,12 @@ export class MembersListView {
               ],
         roles: ROLES,
         sorts: MEMBER_SORTS.map((code) => ({ code, name: SORT_NAMES[code] })),
-        shown: tab === 'archive' ? counts.archived : params.status ? counts[params.status as keyof typeof counts] : live,
+        shown:
+          tab === 'archive'
+            ? counts.archived
+            : params.status
+              ? counts[params.status as keyof typeof counts]
+              : live,
         nextHref: page.nextCursor ? link({ ...withoutCursor, cursor: page.nextCursor }) : null,
         prevHref: page.prevCursor ? link({ ...withoutCursor, cursor: page.prevCursor }) : null,
         resetHref: membersUrl(organizationId, tab, {}),
