@@ -399,7 +399,8 @@ describe('journey 2: an organisation administrator', () => {
     expect(csv).toContain(body);
     expect(csv.split('\n').filter(Boolean).length).toBe(3);
     expect(problems).toEqual([]);
-  }, 180_000);
+    // The longest journey: the members list's phone checks and in-place forms came on top.
+  }, 300_000);
 });
 
 describe('journey 3: error pages', () => {
