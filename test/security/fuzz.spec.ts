@@ -489,7 +489,8 @@ async function fuzzRoute(key: string): Promise<void> {
       const problems = contractProblems(answer, {
         errorCodes,
         fieldCodes,
-        fields: moved ? null : fields.map((f) => f.name),
+        // A handler that checks its query answers 422 keyed by the parameter's name.
+        fields: moved ? null : [...fields.map((f) => f.name), ...handler.query],
         sentKeys: fuzz.sentKeys,
         page: target.page === true || !/^\/(api|\.well-known|health)(\/|$)/.test(path),
       });

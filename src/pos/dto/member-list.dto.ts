@@ -77,11 +77,13 @@ export class MemberListQuery {
   archived?: string;
 }
 
-/** The list's query from the parameters given (absent ones left out), checked: 422 by field. */
+/** The list's query from the parameters given (absent or empty ones left out), checked: 422 by field. */
 export function memberListQuery(raw: Record<string, unknown>): Promise<MemberListQuery> {
   return validatePayload(
     MemberListQuery,
-    Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined)),
+    Object.fromEntries(
+      Object.entries(raw).filter(([, value]) => value !== undefined && value !== ''),
+    ),
   );
 }
 
