@@ -25,6 +25,8 @@
  *   sign-on: authorize → code → token → UserInfo) for a first-party client registered with
  *   `client:create`, 8 at once: round trips per second next to the no-op in the same run, and the
  *   CPU one round trip costs.
+ * - `members-page`: the «Пользователи» tab of /pos/admin for 500 members, unfiltered and searched,
+ *   as the organisation's administrator (bench/members-page.ts): median ms.
  * Cold start (spawn to /health/ready) and resident memory are measured in every run.
  *
  * BENCH_PROFILE=<dir> writes a V8 CPU profile of the production service's main thread there;
@@ -41,6 +43,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { cliWallTime } from './cli.js';
+import { membersPage } from './members-page.js';
 import { createRootLogger } from '../src/common/logger.js';
 import { freePort, startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { Browser } from '../test/support/browser.js';
@@ -220,6 +223,7 @@ const SCENARIOS = [
   'frameworks',
   'cli',
   'oidc-code',
+  'members-page',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -989,6 +993,7 @@ async function main(): Promise<void> {
       sink.state.delayMs = 0;
     }
     if (selected.has('cli')) add(await cliWallTime(env));
+    if (selected.has('members-page')) add(await membersPage(service.base, db.url, rootId));
     if (selected.has('oidc-code')) add(await oidcCode(service, env, cookie));
     if (selected.has('report')) {
       const measured = await report(service, db.url, accessToken, rootId);

@@ -128,9 +128,9 @@ describe('ПОС invitations: only the invited person accepts', () => {
     ]);
 
     // The administrator's list says so, in the API and on the page.
-    const listed = await json<{ id: string; mismatchAt: string | null; snilsLast3: string }[]>(
-      await operator.get(`/api/v1/pos/organizations/${school.id}/members`),
-    );
+    const { items: listed } = await json<{
+      items: { id: string; mismatchAt: string | null; snilsLast3: string }[];
+    }>(await operator.get(`/api/v1/pos/organizations/${school.id}/members`));
     const row = listed.find((m) => m.id === invited.membershipId)!;
     expect(row.mismatchAt).not.toBeNull();
     expect(row.snilsLast3).toBe('202');
@@ -145,7 +145,7 @@ describe('ПОС invitations: only the invited person accepts', () => {
     const bound = await membership(invited.membershipId);
     expect(bound.status).toBe(MembershipStatus.Registered);
     expect(bound.acceptedName).toBe('Петров Алексей Игоревич');
-    const after = await json<{ id: string; acceptedName: string | null }[]>(
+    const { items: after } = await json<{ items: { id: string; acceptedName: string | null }[] }>(
       await operator.get(`/api/v1/pos/organizations/${school.id}/members`),
     );
     expect(after.find((m) => m.id === invited.membershipId)!.acceptedName).toBe(

@@ -468,14 +468,14 @@ describe('ПОС: one live account per e-mail', () => {
     expect((await operator.browser.postJson(`/api/v1/pos/members/${id}/archive`, {})).status).toBe(
       200,
     );
-    const archivedList = await json<{ id: string }[]>(
-      await operator.browser.get(`/api/v1/pos/organizations/${a.id}/members?archived=true`),
+    const archivedList = await json<{ items: { id: string }[] }>(
+      await operator.browser.get(`/api/v1/pos/organizations/${a.id}/members?status=archived`),
     );
-    expect(archivedList.map((m) => m.id)).toContain(id);
-    const liveList = await json<{ id: string }[]>(
+    expect(archivedList.items.map((m) => m.id)).toContain(id);
+    const liveList = await json<{ items: { id: string }[] }>(
       await operator.browser.get(`/api/v1/pos/organizations/${a.id}/members`),
     );
-    expect(liveList.map((m) => m.id)).not.toContain(id);
+    expect(liveList.items.map((m) => m.id)).not.toContain(id);
     expect(
       (
         await operator.browser.postJson(

@@ -86,6 +86,9 @@ const EXPECTED: Route[] = [
   { method: 'GET', path: '/pos/admin', decision: 'page' },
   { method: 'POST', path: '/pos/admin/members', decision: 'page' },
   { method: 'POST', path: '/pos/admin/members/:id/:action', decision: 'page' },
+  { method: 'POST', path: '/pos/admin/members/:id/edit/roles', decision: 'page' },
+  { method: 'POST', path: '/pos/admin/members/:id/edit/invitee', decision: 'page' },
+  { method: 'POST', path: '/pos/admin/members/resend-all', decision: 'page' },
   // The OpenID Provider's login interaction: public, it reads the session itself (and
   // oidc-provider's own routes are Express middleware, outside Nest and this list).
   { method: 'GET', path: '/oidc/interaction/:uid', decision: 'public' },
@@ -140,6 +143,12 @@ const EXPECTED: Route[] = [
   { method: 'POST', path: '/api/v1/pos/organizations/:id/members', decision: 'pos:admin' },
   { method: 'POST', path: '/api/v1/pos/members/:id/resend-invitation', decision: 'pos:admin' },
   { method: 'PATCH', path: '/api/v1/pos/members/:id/roles', decision: 'pos:admin' },
+  { method: 'PATCH', path: '/api/v1/pos/members/:id', decision: 'pos:admin' },
+  {
+    method: 'POST',
+    path: '/api/v1/pos/organizations/:id/members/resend-invitations',
+    decision: 'pos:admin',
+  },
   { method: 'POST', path: '/api/v1/pos/members/:id/archive', decision: 'pos:admin' },
   { method: 'POST', path: '/api/v1/pos/members/:id/restore', decision: 'pos:admin' },
   { method: 'GET', path: '/api/v1/pos/members/:id/sessions', decision: 'pos:admin' },

@@ -36,6 +36,8 @@ export type AuditEventType =
   | 'pos.member.restored'
   | 'pos.member.sessions_ended'
   | 'pos.invitation.resent'
+  | 'pos.invitation.resent_all'
+  | 'pos.member.invitee_edited'
   | 'pos.invitation.accepted'
   | 'pos.invitation.refused'
   | 'pos.invitation.mismatch'

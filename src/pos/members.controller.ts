@@ -14,6 +14,10 @@ import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swa
 import { CurrentAuth, type AuthContext } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { AddMemberDto, ChangeRolesDto, MemberResponse } from './dto/member.dto.js';
+import { EditInviteeDto, ResendAllResponse } from './dto/invitee-edit.dto.js';
+import { MemberPage, memberListQuery } from './dto/member-list.dto.js';
+import { MemberEdits } from './member-edits.service.js';
+import { MemberList } from './member-list.service.js';
 import { MembersService } from './members.service.js';
 import { PosRoute } from './pos-area.guard.js';
 
@@ -25,17 +29,60 @@ const ID = new ParseUUIDPipe({ version: '4' });
 @ApiBearerAuth()
 @Controller('api/v1/pos')
 export class MembersController {
-  constructor(private readonly members: MembersService) {}
+  constructor(
+    private readonly members: MembersService,
+    private readonly memberList: MemberList,
+    private readonly edits: MemberEdits,
+  ) {}
 
   @Get('organizations/:id/members')
   @PosRoute('admin')
-  @ApiOperation({ summary: 'Учётные записи ЛКО (?archived=true — архив)' })
-  list(
+  @ApiOperation({
+    summary: 'Учётные записи ЛКО: поиск, фильтры, порядок, страницы по 50 (курсор)',
+  })
+  async list(
     @CurrentAuth() auth: AuthContext,
     @Param('id', ID) id: string,
+    @Query('search') search: unknown,
+    @Query('status') status: unknown,
+    @Query('role') role: unknown,
+    @Query('sort') sort: unknown,
+    @Query('cursor') cursor: unknown,
+    @Query('limit') limit: unknown,
     @Query('archived') archived: unknown,
-  ): Promise<MemberResponse[]> {
-    return this.members.list(auth.user, id, archived === 'true');
+  ): Promise<MemberPage> {
+    const query = await memberListQuery({ search, status, role, sort, cursor, limit, archived });
+    return this.memberList.page(auth.user, id, query);
+  }
+
+  @Post('organizations/:id/members/resend-invitations')
+  @PosRoute('admin')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary:
+      '«Отправить повторно всем приглашённым»: адреса, исчерпавшие лимит за час, пропускаются',
+  })
+  resendAll(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id', ID) id: string,
+    @Client() client: ClientInfo,
+  ): Promise<ResendAllResponse> {
+    return this.edits.resendAll(auth.user, id, client);
+  }
+
+  @Patch('members/:id')
+  @PosRoute('admin')
+  @ApiOperation({
+    summary:
+      'Исправить ФИО, СНИЛС, e-mail приглашённого (пока «Приглашен»); новый адрес получает новую ссылку, старая перестаёт действовать',
+  })
+  editInvitee(
+    @CurrentAuth() auth: AuthContext,
+    @Param('id', ID) id: string,
+    @Body() dto: EditInviteeDto,
+    @Client() client: ClientInfo,
+  ): Promise<MemberResponse> {
+    return this.edits.editInvitee(auth.user, id, dto, client);
   }
 
   @Post('organizations/:id/members')

@@ -35,28 +35,13 @@ export class MembersService {
    * digits to show. Refused when the service does not ask Госуслуги for the SNILS (the `snils`
    * scope): such an invitation could never be accepted.
    */
-  private invitedSnils(
-    snils: string | undefined,
-  ): { snilsDigest: string; snilsLast3: string } | null {
+  invitedSnils(snils: string | undefined): { snilsDigest: string; snilsLast3: string } | null {
     if (snils === undefined || snils === '') return null;
     if (!this.config.gosuslugi.scopes.split(' ').includes('snils'))
       throw PosErrors.snilsNotRequested();
     // The DTO has checked the number (its check digits too).
     const digits = snilsDigits(snils)!;
     return { snilsDigest: this.personalData.snilsDigest(digits)!, snilsLast3: digits.slice(8) };
-  }
-
-  async list(user: User, organizationId: string, archived: boolean): Promise<MemberResponse[]> {
-    const organization = await this.access.administered(user, organizationId);
-    const members = await this.em.find(
-      Membership,
-      {
-        organization,
-        status: archived ? MembershipStatus.Archived : { $ne: MembershipStatus.Archived },
-      },
-      { orderBy: { lastName: 'asc', firstName: 'asc' } },
-    );
-    return members.map((member) => MemberResponse.of(member));
   }
 
   /** «Добавить пользователя»: the account, its invitation and the mail, in one transaction. */

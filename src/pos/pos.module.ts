@@ -26,6 +26,8 @@ import { PublicStatusService } from './public-status.service.js';
 import { ReportService } from './report.service.js';
 import { WidgetService } from './widget.service.js';
 import { WidgetPlacementService } from './widget-placement/widget-placement.service.js';
+import { MemberEdits } from './member-edits.service.js';
+import { MemberList } from './member-list.service.js';
 
 const SERVICES = [
   OperatorsService,
@@ -35,6 +37,8 @@ const SERVICES = [
   PosAreaGuard,
   Invitations,
   MembersService,
+  MemberList,
+  MemberEdits,
   OrganizationsService,
   ConfirmationService,
   ReportService,

@@ -140,6 +140,21 @@ export const PosErrors = {
       },
     ),
   wrongStatus: (message: string) => new DomainError(HttpStatus.CONFLICT, 'wrong_status', message),
+  inviteeNotEditable: () =>
+    new DomainError(
+      HttpStatus.CONFLICT,
+      'invitee_not_editable',
+      'ФИО, СНИЛС и адрес можно исправить, только пока приглашение не принято: пользователь уже зарегистрирован или учётная запись в архиве',
+    ),
+  nothingToEdit: () =>
+    new DomainError(
+      HttpStatus.UNPROCESSABLE_ENTITY,
+      'validation_failed',
+      'Проверьте введённые данные',
+      {
+        email: [{ code: 'nothing_to_change', message: 'Укажите, что исправить' }],
+      },
+    ),
   /** `waitSeconds`: until the oldest invitation of the hour leaves the window. */
   resendLimit: (limit: number, waitSeconds: number) =>
     new DomainError(

@@ -14,6 +14,8 @@ import { OperatorView } from './operator/operator-view.js';
 import { PageSessions } from './page-session.js';
 import { PosAdminPageController } from './pos-admin-page.controller.js';
 import { PosAdminWidgetController } from './pos-admin-widget.js';
+import { MembersListView } from './pos-admin/members-list.js';
+import { PosMembersPageController } from './pos-admin/members-page.controller.js';
 import { PosPageController } from './pos-page.controller.js';
 import { PosPublicStatusPageController } from './pos-public-status-page.controller.js';
 import { StatusTab } from './pos-status-tab.js';
@@ -26,7 +28,7 @@ import { AccountMfaPageController } from './account-mfa-page.controller.js';
 /** Server-rendered pages for people (Russian). */
 @Module({
   imports: [SessionsModule, AccountsModule, GosuslugiModule, PosModule, ProviderModule],
-  providers: [PageSessions, OperatorView, OperatorPagesGuard, StatusTab],
+  providers: [PageSessions, OperatorView, OperatorPagesGuard, StatusTab, MembersListView],
   controllers: [
     AccountPageController,
     ApplicationsPageController,
@@ -37,6 +39,7 @@ import { AccountMfaPageController } from './account-mfa-page.controller.js';
     PosPublicStatusPageController,
     PublicStatusPageController,
     PosAdminWidgetController,
+    PosMembersPageController,
     OperatorPageController,
     OperatorPeopleController,
     RecoveryPageController,

@@ -48,6 +48,7 @@ import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
 import { widgetTab } from './pos-admin-widget.js';
 import { StatusTab } from './pos-status-tab.js';
+import { MembersListView } from './pos-admin/members-list.js';
 import { sessionRow } from './session-rows.js';
 import {
   ADMIN_NOTICES,
@@ -207,6 +208,7 @@ export class PosAdminPageController implements StaleFormPage {
     private readonly pageSessions: PageSessions,
     private readonly pages: PageRenderer,
     private readonly csrf: Csrf,
+    private readonly memberList: MembersListView,
   ) {}
 
   @Get()
@@ -513,7 +515,7 @@ export class PosAdminPageController implements StaleFormPage {
         backHref: adminUrl(organization.id, 'members'),
       };
     } else if (tab === 'members' || tab === 'archive') {
-      data.members = await this.members.list(user, organization.id, tab === 'archive');
+      Object.assign(data, await this.memberList.view(user, organization.id, tab, request.query));
       // No «В архив» on the administrator's own row: the service refuses it anyway.
       data.own = (await this.access.memberships(user)).map((m) => m.id);
     }

@@ -66,6 +66,13 @@ export const ADMIN_NOTICES = {
     kind: 'info',
     text: 'Проверка сайта запущена: обновите страницу через несколько секунд',
   },
+  roles_saved: { kind: 'success', text: 'Роли пользователя сохранены' },
+  invitee_saved: { kind: 'success', text: 'Данные приглашённого исправлены' },
+  invitee_relinked: {
+    kind: 'success',
+    text: 'Данные исправлены, на новый адрес отправлено приглашение; прежняя ссылка не действует',
+  },
+  resent_all: { kind: 'success', text: 'Приглашения отправлены повторно' },
   sessions_ended: {
     kind: 'success',
     text: 'Все сеансы пользователя завершены: ему придётся войти заново на всех устройствах',

@@ -6,8 +6,10 @@ import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { safeReturnTo } from '../../src/gosuslugi/return-to.js';
 import { User } from '../../src/identity/user.entity.js';
+import { MEMBER_SORTS, MEMBER_STATUSES } from '../../src/pos/dto/member-list.dto.js';
 import { Membership, MembershipStatus } from '../../src/pos/membership.entity.js';
 import { MEMBER_STATES, STATUS_FILTERS } from '../../src/pos/report-table.js';
+import { ROLE_CODES } from '../../src/pos/roles.js';
 import { ADMIN_TABS } from '../../src/web/pos-admin-page.controller.js';
 import { ACCOUNT_NOTICES, ADMIN_NOTICES, LOGIN_NOTICES } from '../../src/web/web.texts.js';
 import { OPERATOR_NOTICES, OPERATOR_TABS } from '../../src/web/operator/operator.texts.js';
@@ -111,7 +113,24 @@ const TARGETS: Record<string, Target> = {
   // The consent form: without the interaction's cookie nothing is decided (400), nothing written.
   'POST /oidc/interaction/:uid': { as: 'user', page: true },
   'GET /pos': { as: 'user', page: true },
-  'GET /pos/admin': { as: 'admin', page: true, rawQuery: ['filter', 'authority', 'state'] },
+  // The members list reads its parameters from the request (the same checks as the API's DTO),
+  // the status tab its filters.
+  'GET /pos/admin': {
+    as: 'admin',
+    page: true,
+    rawQuery: [
+      'search',
+      'status',
+      'role',
+      'sort',
+      'cursor',
+      'sent',
+      'skipped',
+      'filter',
+      'authority',
+      'state',
+    ],
+  },
   // A published status page: a random token is 404, nothing written.
   'GET /public/status/:token': { as: 'anonymous', page: true },
   'GET /pos/admin/members/:id/sessions': { as: 'admin', page: true, ids: 'member' },
@@ -152,6 +171,7 @@ const TARGETS: Record<string, Target> = {
   'GET /reset-password/:token': { as: 'anonymous', page: true },
   'GET /verify-email/:token': { as: 'anonymous', page: true },
   'PATCH /api/v1/me': { as: 'user', writes: true },
+  'PATCH /api/v1/pos/members/:id': { as: 'admin', writes: true, ids: 'member' },
   'PATCH /api/v1/pos/members/:id/roles': { as: 'admin', writes: true, ids: 'member' },
   'PATCH /api/v1/pos/organizations/:id': { as: 'admin', writes: true, ids: 'organization' },
   'POST /account': { as: 'user', page: true, writes: true },
@@ -185,6 +205,11 @@ const TARGETS: Record<string, Target> = {
     writes: true,
     ids: 'organization',
   },
+  'POST /api/v1/pos/organizations/:id/members/resend-invitations': {
+    as: 'admin',
+    writes: true,
+    ids: 'organization',
+  },
   'POST /api/v1/pos/organizations/:id/widget': { as: 'admin', writes: true, ids: 'organization' },
   // Queues a placement check (a pg-boss job) once a minute per organisation; refusals write nothing.
   'POST /api/v1/pos/organizations/:id/widget/check': {
@@ -200,6 +225,19 @@ const TARGETS: Record<string, Target> = {
   'POST /logout': { as: 'anonymous', page: true },
   'POST /pos/admin/members': { as: 'admin', page: true, writes: true },
   'POST /pos/admin/members/:id/:action': { as: 'admin', page: true, writes: true, ids: 'member' },
+  'POST /pos/admin/members/:id/edit/invitee': {
+    as: 'admin',
+    page: true,
+    writes: true,
+    ids: 'member',
+  },
+  'POST /pos/admin/members/:id/edit/roles': {
+    as: 'admin',
+    page: true,
+    writes: true,
+    ids: 'member',
+  },
+  'POST /pos/admin/members/resend-all': { as: 'admin', page: true, writes: true },
   // Only the invited (unbound) member's id and random ones: never the fuzzing admin's own sessions.
   'POST /pos/admin/members/:id/sessions/end': {
     as: 'admin',
@@ -336,6 +374,15 @@ function knownValues(target: Target): Record<string, string[]> {
     authority: ['', ...fixture.organizations],
     state: ['', ...MEMBER_STATES],
     archived: ['true', 'false'],
+    // The members list: its filters, sort orders and pages (a cursor is opaque: hostile ones only).
+    search: ['', 'Тестова', 'ёлкин', '%', 'example.ru'],
+    status: [...MEMBER_STATUSES],
+    role: [...ROLE_CODES],
+    sort: [...MEMBER_SORTS],
+    cursor: [''],
+    limit: ['1', '50', '100'],
+    sent: ['2'],
+    skipped: ['0'],
     audience: [t.config.accessToken.audience, ...t.config.accessToken.downstreamAudiences],
     reauth: ['1'],
     gosuslugi: ['linked'],
@@ -473,7 +520,8 @@ async function fuzzRoute(key: string): Promise<void> {
       const problems = contractProblems(answer, {
         errorCodes,
         fieldCodes,
-        fields: moved ? null : fields.map((f) => f.name),
+        // A handler that checks its query answers 422 keyed by the parameter's name.
+        fields: moved ? null : [...fields.map((f) => f.name), ...handler.query],
         sentKeys: fuzz.sentKeys,
         page: target.page === true || !/^\/(api|\.well-known|health)(\/|$)/.test(path),
       });

@@ -19,6 +19,7 @@ import { Migration20261202140018 } from './Migration20261202140018.js';
 import { Migration20261202135901 } from './Migration20261202135901.js';
 import { Migration20261202171500 } from './Migration20261202171500.js';
 import { Migration20261202171901 } from './Migration20261202171901.js';
+import { Migration20261202172000 } from './Migration20261202172000.js';
 
 /**
  * Applied in this order. A new migration is generated with `npm run migration:create`, reviewed,
@@ -63,4 +64,6 @@ export const MIGRATIONS: { name: string; class: Constructor<Migration> }[] = [
   { name: 'Migration20261202171500', class: Migration20261202171500 },
   // An authority's published connection status (/public/status/<token>).
   { name: 'Migration20261202171901', class: Migration20261202171901 },
+  // Member lists at scale: case-folded search and keyset sort orders per organisation.
+  { name: 'Migration20261202172000', class: Migration20261202172000 },
 ];

@@ -31,12 +31,14 @@ const INVALID_SNILS = {
     'СНИЛС указан с ошибкой: нужно 11 цифр (например, 112-233-445 95), контрольное число должно сходиться',
 };
 
-/** A SNILS with a right check number, in any of the usual spellings. */
-const IsSnils = () =>
+/** A SNILS with a right check number, in any of the usual spellings (or empty, to remove one). */
+export const IsSnils = (options: { allowEmpty?: boolean } = {}) =>
   ValidateBy({
     name: `${CODE_PREFIX}${INVALID_SNILS.code}`,
     validator: {
-      validate: (value: unknown) => typeof value === 'string' && snilsChecksumValid(value),
+      validate: (value: unknown) =>
+        typeof value === 'string' &&
+        ((options.allowEmpty === true && value === '') || snilsChecksumValid(value)),
       defaultMessage: () => INVALID_SNILS.message,
     },
   });

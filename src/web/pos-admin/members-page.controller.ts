@@ -1,0 +1,184 @@
+import { Body, Controller, Param, ParseUUIDPipe, Post, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { type Response } from 'express';
+import {
+  type AuthContext,
+  CurrentAuth,
+  FormPost,
+  Page,
+  type StaleForm,
+  type StaleFormPage,
+} from '../../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../../common/client-info.js';
+import { DomainError } from '../../common/errors.js';
+import { validatePayload } from '../../common/validation.js';
+import { EditInviteeDto } from '../../pos/dto/invitee-edit.dto.js';
+import { ChangeRolesDto } from '../../pos/dto/member.dto.js';
+import { MemberEdits } from '../../pos/member-edits.service.js';
+import { MembersService } from '../../pos/members.service.js';
+import { PageRenderer } from '../page-renderer.js';
+import { STALE_FORM } from '../web.texts.js';
+import { listParams, membersUrl } from './members-list.js';
+
+const ID = new ParseUUIDPipe({ version: '4' });
+
+export class MemberListFormDto {
+  @IsString()
+  @MaxLength(100)
+  csrf!: string;
+
+  @IsUUID('4')
+  organizationId!: string;
+
+  /** The list's position (search, filters, sort, page) to come back to. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  back?: string;
+}
+
+export class MemberRolesFormDto extends MemberListFormDto {
+  /** Checkboxes: absent when none is ticked, a string for one, a list for several. */
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? [value] : value))
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsString({ each: true })
+  @MaxLength(50, { each: true })
+  roles?: string[];
+}
+
+export class InviteeFormDto extends MemberListFormDto {
+  @IsString() @MaxLength(1000) email!: string;
+  @IsString() @MaxLength(1000) lastName!: string;
+  @IsString() @MaxLength(1000) firstName!: string;
+  @IsOptional() @IsString() @MaxLength(1000) middleName?: string;
+  @IsOptional() @IsString() @MaxLength(1000) snils?: string;
+}
+
+/** Where a list form goes back to: the members tab at the position it was posted from. */
+function back(form: MemberListFormDto, notice: string, extra: Record<string, string> = {}): string {
+  const url = membersUrl(
+    form.organizationId,
+    'members',
+    listParams(Object.fromEntries(new URLSearchParams(form.back ?? ''))),
+    notice,
+  );
+  const more = new URLSearchParams(extra).toString();
+  return more ? `${url}&${more}` : url;
+}
+
+/**
+ * The members tab's own forms: roles in place, corrections to an invitation still out, and
+ * «Отправить повторно всем приглашённым». The same services (and organisation-scope checks,
+ * audit, limits) as the API.
+ */
+@ApiExcludeController()
+@Controller('pos/admin/members')
+export class PosMembersPageController implements StaleFormPage {
+  constructor(
+    private readonly members: MembersService,
+    private readonly edits: MemberEdits,
+    private readonly pages: PageRenderer,
+  ) {}
+
+  /** «Сохранить роли» (`PATCH /api/v1/pos/members/:id/roles`). */
+  @Post(':id/edit/roles')
+  @Page({ returnTo: '/pos/admin' })
+  @FormPost()
+  async roles(
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Param('id', ID) id: string,
+    @Body() form: MemberRolesFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    try {
+      const dto = await validatePayload(ChangeRolesDto, { roles: form.roles ?? [] });
+      await this.members.changeRoles(session.user, id, dto, client);
+    } catch (error) {
+      return this.failed(response, error, form);
+    }
+    response.redirect(303, back(form, 'roles_saved'));
+  }
+
+  /** «Исправить» an invitee (`PATCH /api/v1/pos/members/:id`). */
+  @Post(':id/edit/invitee')
+  @Page({ returnTo: '/pos/admin' })
+  @FormPost()
+  async invitee(
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Param('id', ID) id: string,
+    @Body() form: InviteeFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    let relinked: boolean;
+    try {
+      const before = await this.members.managed(session.user, id);
+      const dto = await validatePayload(EditInviteeDto, {
+        email: form.email,
+        lastName: form.lastName,
+        firstName: form.firstName,
+        middleName: form.middleName ?? '',
+        // An empty field keeps the СНИЛС: the form cannot show the number it does not keep.
+        ...(form.snils?.trim() && { snils: form.snils }),
+      });
+      const after = await this.edits.editInvitee(session.user, id, dto, client);
+      relinked = after.email !== before.membership.email;
+    } catch (error) {
+      return this.failed(response, error, form);
+    }
+    response.redirect(303, back(form, relinked ? 'invitee_relinked' : 'invitee_saved'));
+  }
+
+  /** «Отправить повторно всем приглашённым». */
+  @Post('resend-all')
+  @Page({ returnTo: '/pos/admin' })
+  @FormPost()
+  async resendAll(
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Body() form: MemberListFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    let result: { sent: number; skipped: number };
+    try {
+      result = await this.edits.resendAll(session.user, form.organizationId, client);
+    } catch (error) {
+      return this.failed(response, error, form);
+    }
+    response.redirect(
+      303,
+      back(form, 'resent_all', { sent: String(result.sent), skipped: String(result.skipped) }),
+    );
+  }
+
+  /** What went wrong, in Russian, with the way back to the list. */
+  private failed(response: Response, error: unknown, form: MemberListFormDto): void {
+    if (!(error instanceof DomainError)) throw error;
+    const fields = Object.values(error.errors ?? {}).flatMap((list) => list.map((e) => e.message));
+    this.pages.send(response, error.status, 'message', {
+      title: 'Изменения не сохранены',
+      paragraphs: fields.length > 0 ? fields : [error.message],
+      code: error.code,
+      links: [{ href: back(form, ''), text: '← Пользователи' }],
+    });
+  }
+
+  staleForm({ response, field }: StaleForm): void {
+    const organizationId = field('organizationId');
+    this.pages.send(response, 403, 'message', {
+      title: 'Изменения не сохранены',
+      paragraphs: [STALE_FORM],
+      links: [
+        {
+          href: organizationId ? membersUrl(organizationId, 'members', {}) : '/pos/admin',
+          text: '← Пользователи',
+        },
+      ],
+    });
+  }
+}
