@@ -13,6 +13,7 @@ import { OperatorPeopleController } from './operator/operator-people.controller.
 import { OperatorView } from './operator/operator-view.js';
 import { PageSessions } from './page-session.js';
 import { PosAdminPageController } from './pos-admin-page.controller.js';
+import { PosImportPageController } from './pos-import-page.controller.js';
 import { PosPageController } from './pos-page.controller.js';
 import { RecoveryPageController } from './recovery-page.controller.js';
 import { RegisterPageController } from './register-page.controller.js';
@@ -30,6 +31,7 @@ import { AccountMfaPageController } from './account-mfa-page.controller.js';
     RegisterPageController,
     PosPageController,
     PosAdminPageController,
+    PosImportPageController,
     OperatorPageController,
     OperatorPeopleController,
     RecoveryPageController,
