@@ -1,4 +1,4 @@
-import { EntityManager } from '@mikro-orm/postgresql';
+import { EntityManager, RequestContext } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../../audit/audit.service.js';
 import { type ClientInfo } from '../../common/client-info.js';
@@ -142,7 +142,11 @@ export class MemberImport {
     client?: ClientInfo,
   ): Promise<void> {
     try {
-      const member = await this.members.add(actor, result.organizationId!, dto, client, 'import');
+      // Each row in a unit of work of its own: the request's identity map would otherwise collect
+      // every row's entities, and each flush would look at all of them (quadratic in the rows).
+      const member = await RequestContext.create(this.em.fork(), () =>
+        this.members.add(actor, result.organizationId!, dto, client, 'import'),
+      );
       this.settle(result, 'invited');
       result.membershipId = member.id;
     } catch (error) {
