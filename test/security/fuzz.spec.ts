@@ -183,6 +183,12 @@ const TARGETS: Record<string, Target> = {
     ids: 'organization',
   },
   'POST /api/v1/pos/organizations/:id/widget': { as: 'admin', writes: true, ids: 'organization' },
+  // The file is the body (text/csv or XLSX): a JSON body is refused (422 import_no_file).
+  'POST /api/v1/pos/organizations/:id/members/import': {
+    as: 'admin',
+    writes: true,
+    ids: 'organization',
+  },
   // No link is waiting for confirmation: nothing to confirm.
   'POST /auth/gosuslugi/link/confirm': { as: 'user', page: true },
   'POST /forgot-password': { as: 'anonymous', page: true, writes: true },
@@ -200,6 +206,9 @@ const TARGETS: Record<string, Target> = {
   },
   'POST /pos/admin/organization': { as: 'admin', page: true, writes: true },
   'POST /pos/admin/widget': { as: 'admin', page: true, writes: true },
+  'GET /pos/admin/import': { as: 'admin', page: true },
+  'GET /pos/admin/import/template.csv': { as: 'admin', page: true },
+  'POST /pos/admin/import': { as: 'admin', page: true, writes: true },
   'POST /pos/confirmation': { as: 'user', page: true },
   'POST /register': { as: 'anonymous', page: true, writes: true },
   'POST /reset-password': { as: 'anonymous', page: true },

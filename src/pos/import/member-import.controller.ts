@@ -18,8 +18,6 @@ import { ImportErrors } from './import.texts.js';
 import { IMPORT_BODY_TYPES } from './import-body.js';
 import { type ImportResult, MemberImport } from './member-import.service.js';
 
-const ID = new ParseUUIDPipe({ version: '4' });
-
 /** «Импорт из файла» through the API: the CSV or XLSX file is the request body. */
 @ApiTags('pos: members')
 @ApiCookieAuth()
@@ -38,7 +36,7 @@ export class MemberImportController {
   })
   import(
     @CurrentAuth() auth: AuthContext,
-    @Param('id', ID) id: string,
+    @Param('id', new ParseUUIDPipe({ version: '4' })) id: string,
     @Query('dryRun') dryRun: unknown,
     @Req() request: Request,
     @Client() client: ClientInfo,
