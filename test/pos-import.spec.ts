@@ -6,7 +6,11 @@ import { MailMessage } from '../src/mail/mail-message.entity.js';
 import { type ImportResult } from '../src/pos/import/member-import.service.js';
 import { Membership, MembershipStatus } from '../src/pos/membership.entity.js';
 import { Organization } from '../src/pos/organization.entity.js';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startTestApp, type TestApp } from './support/app.js';
+import { runCli } from './support/cli.js';
 import { type Browser } from './support/browser.js';
 import { json, memberBrowser, organization } from './support/pos.js';
 import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
@@ -355,6 +359,33 @@ describe('ПОС: «Импорт из файла»', () => {
     expect(response.status).toBe(403);
     expect(await t.em().count(Membership, { email: 'csrf.2@zarechye.example.ru' })).toBe(0);
   });
+
+  it('the command line: --dry-run writes nothing, the import invites, a missing file exits 2', async () => {
+    const file = join(tmpdir(), `import-${process.pid}.csv`);
+    await writeFile(
+      file,
+      `${HEADER}\nКозлова;Кира;;cli.1@zarechye.example.ru;;Исполнитель;\nКозлов;Кирилл;;cli-bad;;Исполнитель;\n`,
+    );
+    const args = ['members:import', '--org', String(school.lkoNumber), '--file', file];
+    const before = await written();
+    const dry = await runCli(t.database.url, [...args, '--dry-run', '--json']);
+    expect(dry.code).toBe(0);
+    expect(JSON.parse(dry.out)).toMatchObject({ dryRun: true, total: 2, invited: 1, refused: 1 });
+    expect(await written()).toEqual(before);
+
+    const done = await runCli(t.database.url, args);
+    expect(done.code).toBe(0);
+    expect(done.out).toContain('2 rows, 1 invited, 1 refused');
+    expect(done.out).toContain('row 3: cli-bad — invalid_email');
+    expect(await t.em().count(Membership, { email: 'cli.1@zarechye.example.ru' })).toBe(1);
+
+    const missing = await runCli(t.database.url, [...args.slice(0, 4), '--file', `${file}.none`]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('file_unreadable');
+    const usage = await runCli(t.database.url, ['members:import', '--file', file]);
+    expect(usage.code).toBe(2);
+    expect(usage.err).toContain('не указан обязательный параметр --org');
+  }, 120_000);
 
   it('offers the template with Russian headers', async () => {
     const response = await admin.get('/pos/admin/import/template.csv');
