@@ -52,6 +52,14 @@ describe('member import files', () => {
     ]);
   });
 
+  it('reads a header with a note in parentheses as its column', () => {
+    const rows = tableRows([
+      ['Фамилия', 'Имя', 'E-mail', 'Роли', 'Организация (номер ЛКО или id)'],
+      ['Соколова', 'Анна', 'a@b.ru', 'Исполнитель', '100002'],
+    ]);
+    expect(rows[0].cells.organization).toBe('100002');
+  });
+
   it('refuses a file without the required columns, an empty one, and one over 5,000 rows', async () => {
     expect(await codeOf(() => tableRows([['Фамилия', 'Имя']]))).toBe('import_bad_header');
     expect(await codeOf(() => readMemberFile(Buffer.alloc(0)))).toBe('import_empty_file');

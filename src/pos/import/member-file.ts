@@ -78,8 +78,10 @@ export function detectSeparator(text: string): ';' | ',' {
   return count(',') > count(';') ? ',' : ';';
 }
 
+/** A header as compared: «Организация (ЛКО или id)», «e-mail» and «E-mail» are the same column. */
 const canonical = (header: string) =>
   header
+    .replace(/\(.*\)/, '')
     .trim()
     .toLowerCase()
     .replace(/ё/g, 'е')
