@@ -86,12 +86,10 @@ export class PosCoreModule {}
 export class PosModule implements NestModule {
   /** «Импорт из файла» takes a file: the API as the raw body, the page as a multipart form. */
   configure(consumer: MiddlewareConsumer): void {
-    consumer
-      .apply(rawImportBody)
-      .forRoutes({
-        path: 'api/v1/pos/organizations/:id/members/import',
-        method: RequestMethod.POST,
-      });
+    consumer.apply(rawImportBody).forRoutes({
+      path: 'api/v1/pos/organizations/:id/members/import',
+      method: RequestMethod.POST,
+    });
     consumer
       .apply(multipartImportForm)
       .forRoutes({ path: 'pos/admin/import', method: RequestMethod.POST });
