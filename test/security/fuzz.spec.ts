@@ -329,6 +329,7 @@ function knownValues(target: Target): Record<string, string[]> {
     after: ['', 'a', 'operator', 'zzzz'],
     format: ['csv', 'json'],
     archived: ['true', 'false'],
+    dryRun: ['true', 'false'],
     audience: [t.config.accessToken.audience, ...t.config.accessToken.downstreamAudiences],
     reauth: ['1'],
     gosuslugi: ['linked'],
