@@ -18,6 +18,7 @@ const COMMANDS = [
   'client:list',
   'client:rotate-secret',
   'client:disable',
+  'members:import',
 ];
 
 describe('the command line explains itself and refuses bad usage with exit code 2', () => {

@@ -108,6 +108,10 @@ const EXPECTED: Route[] = [
   { method: 'GET', path: '/public/status/:token', decision: 'public' },
   // «Проверить сейчас»: WidgetPlacementService.requestCheck decides (administered, once a minute).
   { method: 'POST', path: '/pos/admin/widget/check', decision: 'page' },
+  // «Импорт из файла»: the page, its template, its multipart form (same checks as the other forms).
+  { method: 'GET', path: '/pos/admin/import', decision: 'page' },
+  { method: 'GET', path: '/pos/admin/import/template.csv', decision: 'page' },
+  { method: 'POST', path: '/pos/admin/import', decision: 'page' },
   // The platform operator's pages: pages, and OperatorPagesGuard refuses anyone else (403).
   { method: 'GET', path: '/pos/operator', decision: 'page' },
   { method: 'POST', path: '/pos/operator/organizations', decision: 'page' },
@@ -141,6 +145,7 @@ const EXPECTED: Route[] = [
   { method: 'POST', path: '/api/v1/pos/organizations/:id/widget/check', decision: 'pos:admin' },
   { method: 'GET', path: '/api/v1/pos/organizations/:id/members', decision: 'pos:admin' },
   { method: 'POST', path: '/api/v1/pos/organizations/:id/members', decision: 'pos:admin' },
+  { method: 'POST', path: '/api/v1/pos/organizations/:id/members/import', decision: 'pos:admin' },
   { method: 'POST', path: '/api/v1/pos/members/:id/resend-invitation', decision: 'pos:admin' },
   { method: 'PATCH', path: '/api/v1/pos/members/:id/roles', decision: 'pos:admin' },
   { method: 'PATCH', path: '/api/v1/pos/members/:id', decision: 'pos:admin' },

@@ -31,6 +31,7 @@ export type AuditEventType =
   | 'pos.organization.updated'
   | 'pos.operator.created'
   | 'pos.member.invited'
+  | 'pos.member.import'
   | 'pos.member.roles_changed'
   | 'pos.member.archived'
   | 'pos.member.restored'

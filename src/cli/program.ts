@@ -1,6 +1,7 @@
 import { Command, CommanderError, type Help } from 'commander';
 import { registerAccountCommands } from './accounts.command.js';
 import { registerClientCommands } from './clients.command.js';
+import { registerMemberCommands } from './members.command.js';
 import { registerOperatorCommands } from './operators.command.js';
 import { registerOrganizationCommands } from './organizations.command.js';
 
@@ -89,6 +90,7 @@ export function buildProgram(): Command {
   registerOperatorCommands(program);
   registerAccountCommands(program);
   registerClientCommands(program);
+  registerMemberCommands(program);
   return program;
 }
 

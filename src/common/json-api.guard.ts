@@ -5,6 +5,14 @@ import { DomainError } from './errors.js';
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
+ * The member import's file is its body: CSV or XLSX, types a cross-site form cannot send either
+ * (only urlencoded, multipart and text/plain go without a preflight), so the rule holds.
+ */
+const FILE_ROUTE = /^\/api\/v1\/pos\/organizations\/[^/]+\/members\/import$/;
+const FILE_TYPES =
+  /^(text\/csv|application\/vnd\.openxmlformats-officedocument\.spreadsheetml\.sheet)\s*(;|$)/i;
+
+/**
  * The JSON API takes JSON only. A page on another site can make a browser send a form
  * (urlencoded, multipart or text/plain) without asking anyone, but not an `application/json`
  * request: that needs a CORS preflight, which this service never grants. So no cross-site form can
@@ -19,6 +27,7 @@ export class JsonApiGuard implements CanActivate {
     if (!WRITES.has(request.method) || !request.path.startsWith('/api/')) return true;
     const type = request.get('content-type');
     if (type === undefined || /^application\/json\s*(;|$)/i.test(type)) return true;
+    if (FILE_ROUTE.test(request.path) && FILE_TYPES.test(type)) return true;
     throw new DomainError(
       HttpStatus.UNSUPPORTED_MEDIA_TYPE,
       'unsupported_media_type',

@@ -50,6 +50,7 @@ export class MembersService {
     organizationId: string,
     dto: AddMemberDto,
     client?: ClientInfo,
+    via?: 'import',
   ): Promise<MemberResponse> {
     const organization =
       actor === 'cli'
@@ -84,7 +85,7 @@ export class MembersService {
               membershipId: created.id,
               roles: dto.roles,
               withSnils: snils !== null,
-              via: actor === 'cli' ? 'cli' : 'api',
+              via: via ?? (actor === 'cli' ? 'cli' : 'api'),
             },
           },
           em,

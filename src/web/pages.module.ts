@@ -16,6 +16,7 @@ import { PosAdminPageController } from './pos-admin-page.controller.js';
 import { PosAdminWidgetController } from './pos-admin-widget.js';
 import { MembersListView } from './pos-admin/members-list.js';
 import { PosMembersPageController } from './pos-admin/members-page.controller.js';
+import { PosImportPageController } from './pos-import-page.controller.js';
 import { PosPageController } from './pos-page.controller.js';
 import { PosPublicStatusPageController } from './pos-public-status-page.controller.js';
 import { StatusTab } from './pos-status-tab.js';
@@ -40,6 +41,7 @@ import { AccountMfaPageController } from './account-mfa-page.controller.js';
     PublicStatusPageController,
     PosAdminWidgetController,
     PosMembersPageController,
+    PosImportPageController,
     OperatorPageController,
     OperatorPeopleController,
     RecoveryPageController,

@@ -217,6 +217,12 @@ const TARGETS: Record<string, Target> = {
     writes: true,
     ids: 'organization',
   },
+  // The file is the body (text/csv or XLSX): a JSON body is refused (422 import_no_file).
+  'POST /api/v1/pos/organizations/:id/members/import': {
+    as: 'admin',
+    writes: true,
+    ids: 'organization',
+  },
   // No link is waiting for confirmation: nothing to confirm.
   'POST /auth/gosuslugi/link/confirm': { as: 'user', page: true },
   'POST /forgot-password': { as: 'anonymous', page: true, writes: true },
@@ -250,6 +256,9 @@ const TARGETS: Record<string, Target> = {
   // Publishing, replacing or revoking the fixture authority's public status page.
   'POST /pos/admin/public-status/:action': { as: 'admin', page: true, writes: true },
   'POST /pos/admin/widget/check': { as: 'admin', page: true, writes: true },
+  'GET /pos/admin/import': { as: 'admin', page: true },
+  'GET /pos/admin/import/template.csv': { as: 'admin', page: true },
+  'POST /pos/admin/import': { as: 'admin', page: true, writes: true },
   'POST /pos/confirmation': { as: 'user', page: true },
   'POST /register': { as: 'anonymous', page: true, writes: true },
   'POST /reset-password': { as: 'anonymous', page: true },
@@ -383,6 +392,7 @@ function knownValues(target: Target): Record<string, string[]> {
     limit: ['1', '50', '100'],
     sent: ['2'],
     skipped: ['0'],
+    dryRun: ['true', 'false'],
     audience: [t.config.accessToken.audience, ...t.config.accessToken.downstreamAudiences],
     reauth: ['1'],
     gosuslugi: ['linked'],

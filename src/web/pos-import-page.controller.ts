@@ -1,0 +1,197 @@
+import { Body, Controller, Get, Header, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { type Request, type Response } from 'express';
+import {
+  type AuthContext,
+  CurrentAuth,
+  FormPost,
+  Page,
+  type StaleForm,
+  type StaleFormPage,
+} from '../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../common/client-info.js';
+import { DomainError } from '../common/errors.js';
+import { OUTCOME_TEXTS, ImportErrors } from '../pos/import/import.texts.js';
+import { importReportCsv } from '../pos/import/import-report.js';
+import { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, templateCsv } from '../pos/import/member-file.js';
+import { type ImportResult, MemberImport } from '../pos/import/member-import.service.js';
+import { OrganizationsService } from '../pos/organizations.service.js';
+import { PosErrors } from '../pos/pos.texts.js';
+import { type Session } from '../sessions/session.entity.js';
+import { Csrf } from './csrf.js';
+import { PageRenderer } from './page-renderer.js';
+import { PageSessions } from './page-session.js';
+import { type Notice, STALE_FORM } from './web.texts.js';
+
+/** The upload (a file) or, after the check, the same file carried on to «Импортировать». */
+export class ImportFormDto {
+  @IsString()
+  @MaxLength(100)
+  csrf!: string;
+
+  @IsUUID('4')
+  organizationId!: string;
+
+  @IsIn(['check', 'import'])
+  step!: 'check' | 'import';
+
+  /** The checked file, base64 (the multipart field limit bounds it). */
+  @IsOptional()
+  @IsString()
+  content?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  fileName?: string;
+}
+
+interface ImportView {
+  status: number;
+  organizationId?: string;
+  notice?: Notice;
+  result?: ImportResult;
+  /** The checked file, for the «Импортировать» form. */
+  content?: string;
+  fileName?: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+const importUrl = (organizationId: string) => `/pos/admin/import?org=${organizationId}`;
+
+/**
+ * «Импорт из файла» as pages: upload → the dry run's table (nothing written) → «Импортировать»
+ * (the same file, checked again) → the outcome per row and the report to download. Every step
+ * goes through MemberImport, as the API and the command line do.
+ */
+@ApiExcludeController()
+@Controller('pos/admin/import')
+export class PosImportPageController implements StaleFormPage {
+  constructor(
+    private readonly imports: MemberImport,
+    private readonly organizations: OrganizationsService,
+    private readonly pageSessions: PageSessions,
+    private readonly pages: PageRenderer,
+    private readonly csrf: Csrf,
+  ) {}
+
+  @Get()
+  @Page()
+  async page(
+    @Req() request: Request,
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Query('org') org: unknown,
+  ): Promise<void> {
+    await this.render(request, response, session, {
+      status: 200,
+      organizationId: typeof org === 'string' ? org : undefined,
+    });
+  }
+
+  /** The template: the columns with one example row. */
+  @Get('template.csv')
+  @Page()
+  @Header('Content-Type', 'text/csv; charset=utf-8')
+  @Header('Content-Disposition', 'attachment; filename="import-template.csv"')
+  template(): string {
+    return templateCsv();
+  }
+
+  @Post()
+  @Page({ returnTo: '/pos/admin/import' })
+  @FormPost()
+  async upload(
+    @Req() request: Request,
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Body() form: ImportFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    const uploaded = request.file;
+    const bytes = uploaded?.size
+      ? uploaded.buffer
+      : form.content
+        ? Buffer.from(form.content, 'base64')
+        : null;
+    const fileName = uploaded?.originalname ?? form.fileName ?? 'import';
+    try {
+      if (!bytes || bytes.length === 0) throw ImportErrors.noFile();
+      const dryRun = form.step === 'check';
+      const result = await this.imports.run(
+        session.user,
+        form.organizationId,
+        bytes,
+        dryRun,
+        client,
+      );
+      await this.render(request, response, session, {
+        status: 200,
+        organizationId: form.organizationId,
+        result,
+        ...(dryRun && { content: bytes.toString('base64'), fileName }),
+      });
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      await this.render(request, response, session, {
+        status: error.status,
+        organizationId: form.organizationId,
+        notice: { kind: 'error', text: error.message },
+      });
+    }
+  }
+
+  async staleForm({ request, response, auth, field }: StaleForm): Promise<void> {
+    if (!auth) throw new Error('an administration form without a session');
+    await this.render(request, response, auth.session, {
+      status: 403,
+      organizationId: field('organizationId'),
+      notice: { kind: 'error', text: STALE_FORM },
+    });
+  }
+
+  private async render(
+    request: Request,
+    response: Response,
+    session: Session,
+    view: ImportView,
+  ): Promise<void> {
+    const user = session.user;
+    const organizationId =
+      view.organizationId ?? (await this.organizations.adminRoots(user))[0]?.id;
+    let organization;
+    try {
+      if (!organizationId || !UUID.test(organizationId)) throw PosErrors.organizationNotFound();
+      organization = await this.organizations.details(user, organizationId);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      return this.pages.send(response, error.status, 'message', {
+        title: 'Организация не найдена',
+        paragraphs: [error.message],
+        code: error.code,
+        links: [{ href: '/pos/admin', text: 'Администрирование ЛКО' }],
+      });
+    }
+    const result = view.result;
+    this.pages.send(response, view.status, 'pos-import', {
+      pageUrl: importUrl(organization.id),
+      nav: await this.pageSessions.nav(request, response, session, 'admin'),
+      csrf: this.csrf.token(request, response),
+      organization,
+      backHref: `/pos/admin?org=${organization.id}`,
+      notice: view.notice,
+      maxRows: MAX_IMPORT_ROWS,
+      maxMegabytes: MAX_IMPORT_BYTES / 1024 / 1024,
+      result,
+      outcomeNames: OUTCOME_TEXTS,
+      problems: result?.rows.filter((row) => row.outcome !== 'will_invite'),
+      content: view.content,
+      fileName: view.fileName,
+      reportHref:
+        result && !result.dryRun
+          ? `data:text/csv;charset=utf-8;base64,${Buffer.from(importReportCsv(result)).toString('base64')}`
+          : undefined,
+    });
+  }
+}
