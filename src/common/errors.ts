@@ -33,13 +33,19 @@ export class DomainError extends Error {
  * comes back to `returnTo` (a local path) afterwards. The exception filter answers it with 303.
  */
 export class LoginRequired extends Error {
-  constructor(readonly returnTo: string) {
+  /** `reauth`: the session stays; the login page asks its owner for the password (and code) again. */
+  constructor(
+    readonly returnTo: string,
+    readonly reauth = false,
+  ) {
     super('login required');
     this.name = 'LoginRequired';
   }
 
   get location(): string {
-    return `/login?${new URLSearchParams({ returnTo: this.returnTo }).toString()}`;
+    const query = new URLSearchParams({ returnTo: this.returnTo });
+    if (this.reauth) query.set('reauth', '1');
+    return `/login?${query.toString()}`;
   }
 }
 

@@ -15,6 +15,7 @@ import { CurrentAuth, type AuthContext } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { AddMemberDto, ChangeRolesDto, MemberResponse } from './dto/member.dto.js';
 import { MembersService } from './members.service.js';
+import { grantsAdmin, RecentAuthentication } from '../sessions/recent-authentication.guard.js';
 import { PosRoute } from './pos-area.guard.js';
 
 const ID = new ParseUUIDPipe({ version: '4' });
@@ -39,6 +40,7 @@ export class MembersController {
   }
 
   @Post('organizations/:id/members')
+  @RecentAuthentication(grantsAdmin)
   @PosRoute('admin')
   @HttpCode(HttpStatus.CREATED)
   @ApiOperation({ summary: '«Добавить пользователя»: приглашение уходит письмом' })
@@ -64,6 +66,7 @@ export class MembersController {
   }
 
   @Patch('members/:id/roles')
+  @RecentAuthentication(grantsAdmin)
   @PosRoute('admin')
   @ApiOperation({ summary: 'Изменить роли' })
   roles(
@@ -76,6 +79,7 @@ export class MembersController {
   }
 
   @Post('members/:id/archive')
+  @RecentAuthentication()
   @PosRoute('admin')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'В архив: доступ прекращается сразу, адрес освобождается' })

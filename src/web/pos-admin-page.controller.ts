@@ -41,6 +41,7 @@ import { OrganizationsService } from '../pos/organizations.service.js';
 import { PosAccess } from '../pos/pos-access.service.js';
 import { ReportService } from '../pos/report.service.js';
 import { ROLES } from '../pos/roles.js';
+import { actionIn, grantsAdmin, RecentAuthentication } from '../sessions/recent-authentication.guard.js';
 import { WIDGET_VARIANTS, WidgetDto, WidgetService } from '../pos/widget.service.js';
 import { type SessionResponse } from '../sessions/dto/session.response.js';
 import { type Session } from '../sessions/session.entity.js';
@@ -231,6 +232,7 @@ export class PosAdminPageController implements StaleFormPage {
 
   /** «Добавить пользователя». */
   @Post('members')
+  @RecentAuthentication(grantsAdmin)
   @Page({ returnTo: '/pos/admin' })
   @FormPost()
   async add(
@@ -264,6 +266,7 @@ export class PosAdminPageController implements StaleFormPage {
 
   /** «Отправить повторно», «В архив», «Восстановить». */
   @Post('members/:id/:action')
+  @RecentAuthentication(actionIn('archive'))
   @Page({ returnTo: '/pos/admin' })
   @FormPost()
   async memberAction(
