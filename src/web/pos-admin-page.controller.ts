@@ -9,6 +9,7 @@ import {
   Query,
   Req,
   Res,
+  UseGuards,
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
@@ -41,7 +42,12 @@ import { OrganizationsService } from '../pos/organizations.service.js';
 import { PosAccess } from '../pos/pos-access.service.js';
 import { ReportService } from '../pos/report.service.js';
 import { ROLES } from '../pos/roles.js';
-import { actionIn, grantsAdmin, RecentAuthentication } from '../sessions/recent-authentication.guard.js';
+import { AdminSecondFactorGuard } from '../sessions/admin-second-factor.guard.js';
+import {
+  actionIn,
+  grantsAdmin,
+  RecentAuthentication,
+} from '../sessions/recent-authentication.guard.js';
 import { WIDGET_VARIANTS, WidgetDto, WidgetService } from '../pos/widget.service.js';
 import { type SessionResponse } from '../sessions/dto/session.response.js';
 import { type Session } from '../sessions/session.entity.js';
@@ -199,6 +205,7 @@ function emptyToUndefined(value: string | null | undefined): string | undefined 
  */
 @ApiExcludeController()
 @Controller('pos/admin')
+@UseGuards(AdminSecondFactorGuard)
 export class PosAdminPageController implements StaleFormPage {
   constructor(
     private readonly organizations: OrganizationsService,
