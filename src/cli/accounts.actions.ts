@@ -65,7 +65,11 @@ export async function changeStatus(
 /** `user:mfa-reset`: the lost factor removed after the operator proved who asks (MfaReset). */
 export async function mfaReset(options: LoginOptions, out: CliOutput): Promise<void> {
   await withContext(
-    { migrate: options.migrate, mail: true, providers: [...ENDING_SESSIONS, AccountNotices, MfaReset] },
+    {
+      migrate: options.migrate,
+      mail: true,
+      providers: [...ENDING_SESSIONS, AccountNotices, MfaReset],
+    },
     async (context) => {
       const { user, removed, endedSessions, notified } = await context
         .get(MfaReset)

@@ -49,9 +49,7 @@ export function registerAccountCommands(program: Command): void {
         'сбросить потерянный второй фактор (приложение и резервные коды) после проверки личности владельца: все сеансы завершаются, владельцу уходит письмо, при следующем входе он подключит фактор заново',
       )
       .requiredOption('--login <логин>', 'логин учётной записи'),
-  ).action(
-    action<LoginOptions>(async (options, out) => (await actions()).mfaReset(options, out)),
-  );
+  ).action(action<LoginOptions>(async (options, out) => (await actions()).mfaReset(options, out)));
 
   commonOptions(
     program

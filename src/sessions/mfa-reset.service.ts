@@ -69,7 +69,8 @@ export class MfaReset {
       const ended = await this.sessions.end(em, user, 'mfa_reset');
       user.sessionsValidAfter = new Date();
       const removed = factors.map((factor) => factor.kind);
-      const client: ClientInfo = by === 'cli' ? { ip: null, userAgent: null, requestId: null } : by.client;
+      const client: ClientInfo =
+        by === 'cli' ? { ip: null, userAgent: null, requestId: null } : by.client;
       const notified = await this.notices.tell(em, user, { kind: 'mfa-reset' }, client);
       this.audit.record(
         {

@@ -15,10 +15,7 @@ import { OperatorRoster } from '../../pos/operator-roster.service.js';
 import { OperatorUsers } from '../../pos/operator-users.service.js';
 import { ClientsService } from '../../provider/clients.service.js';
 import { STALE_FORM } from '../web.texts.js';
-import {
-  actionIn,
-  RecentAuthentication,
-} from '../../sessions/recent-authentication.guard.js';
+import { actionIn, RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
 import {
   AddOperatorFormDto,
   OperatorFormDto,
