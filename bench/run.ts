@@ -920,6 +920,7 @@ async function main(): Promise<void> {
       PUBLIC_URL: 'https://identity-link.bench.invalid',
       TOKEN_SIGNING_KEY: key,
       OIDC_COOKIE_KEYS: randomBytes(32).toString('base64url'),
+      PERSONAL_DATA_KEY: randomBytes(32).toString('base64url'),
       GOSUSLUGI_PROFILE: 'oidc',
       GOSUSLUGI_ISSUER: 'https://idp.bench.invalid',
       GOSUSLUGI_CLIENT_ID: 'bench',

@@ -13,6 +13,7 @@ const COMMANDS = [
   'user:block',
   'user:archive',
   'user:unblock',
+  'user:mfa-reset',
   'sessions:end-all',
   'client:create',
   'client:list',

@@ -73,6 +73,7 @@ export type AuditEventType =
   | 'mfa.totp.enrolled'
   | 'mfa.totp.removed'
   | 'mfa.recovery.used'
+  | 'mfa.reset'
   | 'mfa.failed';
 
 export interface AuditEntry {

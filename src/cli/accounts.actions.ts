@@ -5,7 +5,9 @@ import { NoControlCharacters } from '../common/validation.js';
 import { UserStatus } from '../identity/user.entity.js';
 import { BackchannelLogout } from '../provider/backchannel-logout.js';
 import { AccountStatus } from '../sessions/account-status.service.js';
+import { MfaReset } from '../sessions/mfa-reset.service.js';
 import { SessionEndHooks } from '../sessions/session-end-hooks.js';
+import { AccountNotices } from '../mail/account-notices.js';
 import {
   END_EVERYONE_REASON_MAX,
   SessionManagement,
@@ -55,6 +57,30 @@ export async function changeStatus(
           }`,
         ],
         { login: user.login, status, previousStatus: previous, endedSessions },
+      );
+    },
+  );
+}
+
+/** `user:mfa-reset`: the lost factor removed after the operator proved who asks (MfaReset). */
+export async function mfaReset(options: LoginOptions, out: CliOutput): Promise<void> {
+  await withContext(
+    {
+      migrate: options.migrate,
+      mail: true,
+      providers: [...ENDING_SESSIONS, AccountNotices, MfaReset],
+    },
+    async (context) => {
+      const { user, removed, endedSessions, notified } = await context
+        .get(MfaReset)
+        .byLogin(options.login);
+      out.result(
+        [
+          `second factor of ${user.login} reset (${removed.join(', ')}): ${endedSessions} sessions ended, ${
+            notified ? 'notice queued to the verified e-mail' : 'no verified e-mail to notify'
+          }`,
+        ],
+        { login: user.login, removed, endedSessions, notified },
       );
     },
   );

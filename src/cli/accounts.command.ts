@@ -44,6 +44,15 @@ export function registerAccountCommands(program: Command): void {
 
   commonOptions(
     program
+      .command('user:mfa-reset')
+      .description(
+        'сбросить потерянный второй фактор (приложение и резервные коды) после проверки личности владельца: все сеансы завершаются, владельцу уходит письмо, при следующем входе он подключит фактор заново',
+      )
+      .requiredOption('--login <логин>', 'логин учётной записи'),
+  ).action(action<LoginOptions>(async (options, out) => (await actions()).mfaReset(options, out)));
+
+  commonOptions(
+    program
       .command('sessions:end-all')
       .description(
         'завершить все действующие сеансы всех пользователей (например, после утечки ключа); записывается в журнал аудита с причиной, выводит число завершённых сеансов',

@@ -32,14 +32,33 @@ export class DomainError extends Error {
  * A page asked for without a session: not an error to show but a way to the login page, which
  * comes back to `returnTo` (a local path) afterwards. The exception filter answers it with 303.
  */
-export class LoginRequired extends Error {
-  constructor(readonly returnTo: string) {
+/** A page request answered by sending the browser elsewhere (303), thrown where a page cannot go on. */
+export abstract class PageRedirect extends Error {
+  abstract readonly location: string;
+}
+
+/** A second factor the policy requires is missing: the browser goes to enrol one. */
+export class SecondFactorEnrolmentRequired extends PageRedirect {
+  constructor(readonly location: string) {
+    super('second factor enrolment required');
+    this.name = 'SecondFactorEnrolmentRequired';
+  }
+}
+
+export class LoginRequired extends PageRedirect {
+  /** `reauth`: the session stays; the login page asks its owner for the password (and code) again. */
+  constructor(
+    readonly returnTo: string,
+    readonly reauth = false,
+  ) {
     super('login required');
     this.name = 'LoginRequired';
   }
 
   get location(): string {
-    return `/login?${new URLSearchParams({ returnTo: this.returnTo }).toString()}`;
+    const query = new URLSearchParams({ returnTo: this.returnTo });
+    if (this.reauth) query.set('reauth', '1');
+    return `/login?${query.toString()}`;
   }
 }
 

@@ -13,7 +13,7 @@ import { ThrottlerException } from '@nestjs/throttler';
 import { type Request, type Response } from 'express';
 import { isDatabaseUnavailable } from '../database/database-errors.js';
 import { requestIdOf } from './client-info.js';
-import { DomainError, Errors, type FieldErrors, LoginRequired } from './errors.js';
+import { DomainError, Errors, type FieldErrors, PageRedirect } from './errors.js';
 import { PageRenderer } from '../web/page-renderer.js';
 import { PAGE_ERRORS } from '../web/web.texts.js';
 
@@ -125,7 +125,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
-    if (exception instanceof LoginRequired) {
+    if (exception instanceof PageRedirect) {
       if (!response.headersSent) response.redirect(303, exception.location);
       return;
     }

@@ -6,7 +6,13 @@ const SIGNING_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   .privateKey.export({ format: 'pem', type: 'pkcs8' })
   .toString();
 const SMTP = { SMTP_URL: 'smtp://mail.example.ru:587' };
-const OIDC = { OIDC_COOKIE_KEYS: 'a-cookie-key-of-at-least-32-characters' };
+/** The keys production requires: the OpenID Provider's cookies, and the one sealing personal data. */
+const OIDC = {
+  OIDC_COOKIE_KEYS: 'a-cookie-key-of-at-least-32-characters',
+  PERSONAL_DATA_KEY: 'ab'.repeat(32),
+};
+/** The same without the personal data key. */
+const { PERSONAL_DATA_KEY: _key, ...COOKIE_KEYS_ONLY } = OIDC;
 const GOSUSLUGI = {
   GOSUSLUGI_PROFILE: 'oidc',
   GOSUSLUGI_ISSUER: 'https://idp.example.ru',
@@ -43,8 +49,24 @@ describe('configuration', () => {
         expect.stringContaining('TOKEN_SIGNING_KEY'),
         expect.stringContaining('PUBLIC_URL'),
         expect.stringContaining('OIDC_COOKIE_KEYS'),
+        expect.stringContaining('PERSONAL_DATA_KEY is not set'),
       ]),
     );
+  });
+
+  it('refuses production without PERSONAL_DATA_KEY: operators’ second-factor secrets are sealed under it', () => {
+    const found = problems({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db/x',
+      ...SMTP,
+      ...COOKIE_KEYS_ONLY,
+      TOKEN_SIGNING_KEY: SIGNING_KEY,
+      ...GOSUSLUGI,
+      PUBLIC_URL: 'https://id.example.ru',
+    });
+    expect(found).toEqual([
+      'PERSONAL_DATA_KEY is not set: second-factor (TOTP) secrets are sealed under it, and platform operators must enrol one',
+    ]);
   });
 
   it('refuses an http PUBLIC_URL in production', () => {
@@ -134,7 +156,11 @@ describe('configuration', () => {
     // The stand-in asks for SNILS by default, which production keeps only under a configured key.
     expect(problems({ ...base, GOSUSLUGI_PROFILE: 'dev' })).toEqual([
       expect.stringContaining('stand-in is for development only'),
-      expect.stringContaining('PERSONAL_DATA_KEY is not set'),
+    ]);
+    const { PERSONAL_DATA_KEY: _omitted, ...keyless } = base;
+    expect(problems({ ...keyless, GOSUSLUGI_PROFILE: 'dev' })).toEqual([
+      expect.stringContaining('stand-in is for development only'),
+      expect.stringContaining('GOSUSLUGI_SCOPES reads SNILS'),
     ]);
     expect(problems({ ...base, GOSUSLUGI_PROFILE: 'oidc' })).toEqual([
       expect.stringContaining('GOSUSLUGI_ISSUER'),
@@ -287,8 +313,9 @@ describe('configuration', () => {
       expect.stringContaining('must be https in production'),
     ]);
     // SNILS is read only with its scope, and then only under a server key.
-    expect(problems({ ...staging, GOSUSLUGI_SCOPES: 'openid fullname snils' })).toEqual([
-      expect.stringContaining('PERSONAL_DATA_KEY is not set'),
+    const { PERSONAL_DATA_KEY: _omitted, ...keyless } = staging;
+    expect(problems({ ...keyless, GOSUSLUGI_SCOPES: 'openid fullname snils' })).toEqual([
+      expect.stringContaining('GOSUSLUGI_SCOPES reads SNILS, which is kept only as an HMAC'),
     ]);
     expect(
       problems({ ...staging, GOSUSLUGI_SCOPES: 'openid fullname snils', PERSONAL_DATA_KEY: 'x' }),
@@ -309,7 +336,7 @@ describe('configuration', () => {
       }).personalDataKey,
     ).toEqual(Buffer.alloc(32, 0xab));
     // Offline access keeps ЕСИА refresh tokens, sealed under the same key.
-    expect(problems({ ...staging, GOSUSLUGI_ESIA_ACCESS_TYPE: 'offline' })).toEqual([
+    expect(problems({ ...keyless, GOSUSLUGI_ESIA_ACCESS_TYPE: 'offline' })).toEqual([
       expect.stringContaining('GOSUSLUGI_ESIA_ACCESS_TYPE=offline keeps ЕСИА refresh tokens'),
     ]);
     expect(loadConfig(staging).gosuslugi.esia?.accessType).toBe('online');

@@ -211,15 +211,24 @@ export function loadConfig(
     problems.push(
       `PERSONAL_DATA_KEY must be at least 32 bytes (it decodes to ${personalDataKey.length})`,
     );
-  // SNILS is read only when the scope asks for it; then it is kept only as a keyed digest.
-  if (production && gosuslugi.scopes.split(' ').includes('snils') && !env.PERSONAL_DATA_KEY)
+  // Operators must enrol a second factor, whose secret is sealed under this key: without it no
+  // operator could log in (enrolment answers 503). SNILS, when its scope is read, and ЕСИА refresh
+  // tokens, with offline access, are kept under it too.
+  if (production && !env.PERSONAL_DATA_KEY) {
+    const also = [
+      ...(gosuslugi.scopes.split(' ').includes('snils')
+        ? ['GOSUSLUGI_SCOPES reads SNILS, which is kept only as an HMAC under that key']
+        : []),
+      ...(gosuslugi.esia?.accessType === 'offline'
+        ? ['GOSUSLUGI_ESIA_ACCESS_TYPE=offline keeps ЕСИА refresh tokens sealed under that key']
+        : []),
+    ];
     problems.push(
-      'PERSONAL_DATA_KEY is not set: GOSUSLUGI_SCOPES reads SNILS, which is kept only as an HMAC under that key',
+      `PERSONAL_DATA_KEY is not set: second-factor (TOTP) secrets are sealed under it, and platform operators must enrol one${
+        also.length > 0 ? `; ${also.join('; ')}` : ''
+      }`,
     );
-  if (production && gosuslugi.esia?.accessType === 'offline' && !env.PERSONAL_DATA_KEY)
-    problems.push(
-      'PERSONAL_DATA_KEY is not set: GOSUSLUGI_ESIA_ACCESS_TYPE=offline keeps ЕСИА refresh tokens sealed under that key',
-    );
+  }
   const downstreamAudiences = [
     ...new Set((env.ACCESS_TOKEN_AUDIENCES ?? '').split(',').map((name) => name.trim())),
   ].filter(Boolean);

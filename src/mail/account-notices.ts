@@ -12,6 +12,8 @@ export type AccountChange =
   | { kind: 'password-changed' }
   | { kind: 'gosuslugi-linked'; name: string | null }
   | { kind: 'gosuslugi-unlinked' }
+  /** The platform operator removed the second factor (the owner lost it). */
+  | { kind: 'mfa-reset' }
   /** Wrong passwords locked one address out (`address`) or slowed every address (`account`). */
   | { kind: 'login-locked'; scope: 'address' | 'account'; until: string };
 

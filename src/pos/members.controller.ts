@@ -19,6 +19,7 @@ import { MemberPage, memberListQuery } from './dto/member-list.dto.js';
 import { MemberEdits } from './member-edits.service.js';
 import { MemberList } from './member-list.service.js';
 import { MembersService } from './members.service.js';
+import { grantsAdmin, RecentAuthentication } from '../sessions/recent-authentication.guard.js';
 import { PosRoute } from './pos-area.guard.js';
 
 const ID = new ParseUUIDPipe({ version: '4' });
@@ -86,6 +87,7 @@ export class MembersController {
   }
 
   @Post('organizations/:id/members')
+  @RecentAuthentication(grantsAdmin)
   @PosRoute('admin')
   @HttpCode(HttpStatus.CREATED)
   @ApiOperation({ summary: '«Добавить пользователя»: приглашение уходит письмом' })
@@ -111,6 +113,7 @@ export class MembersController {
   }
 
   @Patch('members/:id/roles')
+  @RecentAuthentication(grantsAdmin)
   @PosRoute('admin')
   @ApiOperation({ summary: 'Изменить роли' })
   roles(
@@ -123,6 +126,7 @@ export class MembersController {
   }
 
   @Post('members/:id/archive')
+  @RecentAuthentication()
   @PosRoute('admin')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'В архив: доступ прекращается сразу, адрес освобождается' })

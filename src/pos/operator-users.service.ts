@@ -2,7 +2,9 @@ import { type FilterQuery } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { type ClientInfo } from '../common/client-info.js';
+import { MfaCredential } from '../identity/mfa-credential.entity.js';
 import { User, UserStatus } from '../identity/user.entity.js';
+import { MfaReset, type MfaResetResult } from '../sessions/mfa-reset.service.js';
 import { AccountStatus, type StatusChange } from '../sessions/account-status.service.js';
 import { SessionManagement } from '../sessions/session-management.service.js';
 import { SessionErrors } from '../sessions/sessions.texts.js';
@@ -36,6 +38,7 @@ export class OperatorUsers {
     private readonly em: EntityManager,
     private readonly status: AccountStatus,
     private readonly sessions: SessionManagement,
+    private readonly mfaReset: MfaReset,
   ) {}
 
   async search(actor: User, query: string, after: string | null): Promise<UserPage> {
@@ -71,6 +74,22 @@ export class OperatorUsers {
     client: ClientInfo,
   ): Promise<StatusChange> {
     return this.status.changeById(userId, status, { user: actor, client });
+  }
+
+  /** Which of these accounts have a second factor (the users tab offers to reset it). */
+  async withSecondFactor(userIds: string[]): Promise<Set<string>> {
+    if (userIds.length === 0) return new Set();
+    const factors = await this.em.find(
+      MfaCredential,
+      { user: { $in: userIds } },
+      { fields: ['user'] },
+    );
+    return new Set(factors.map((factor) => factor.user.id));
+  }
+
+  /** «Сбросить второй фактор»: MfaReset, with the operator named in the audit event. */
+  resetSecondFactor(actor: User, userId: string, client: ClientInfo): Promise<MfaResetResult> {
+    return this.mfaReset.byId(userId, { user: actor, client });
   }
 
   /** «Завершить все сеансы»: every live session of the person, with the audit event. */

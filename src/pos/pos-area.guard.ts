@@ -9,6 +9,7 @@ import { Reflector } from '@nestjs/core';
 import { type Request } from 'express';
 import { Authenticated } from '../common/auth-decorators.js';
 import { Errors } from '../common/errors.js';
+import { AdminSecondFactorGuard } from '../sessions/admin-second-factor.guard.js';
 import { PosAccess } from './pos-access.service.js';
 import { type PosArea } from './roles.js';
 
@@ -38,7 +39,14 @@ export class PosAreaGuard implements CanActivate {
   }
 }
 
-/** A ПОС route of the admin area («Администратор ЛКО») or the back office. */
+/**
+ * A ПОС route of the admin area («Администратор ЛКО») or the back office; the admin area also
+ * holds an administrator without the second factor MFA_REQUIRED_FOR_ADMINS requires.
+ */
 export function PosRoute(area: PosArea) {
-  return applyDecorators(Authenticated(), PosAreaMetadata(area), UseGuards(PosAreaGuard));
+  return applyDecorators(
+    Authenticated(),
+    PosAreaMetadata(area),
+    area === 'admin' ? UseGuards(PosAreaGuard, AdminSecondFactorGuard) : UseGuards(PosAreaGuard),
+  );
 }

@@ -188,6 +188,9 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
       },
       // Authorization code only: no implicit or hybrid responses (RFC 9700 §2.1.2).
       responseTypes: ['code'],
+      // PKCE for every client, confidential ones too (RFC 9700 §2.1.1, ASVS 10.4.6): it stops code
+      // injection where a client secret alone would not. oidc-provider only supports S256.
+      pkce: { required: () => true },
       acrValues: [...PROVIDER_ACRS],
       scopes: [...PROVIDER_SCOPES],
       claims: PROVIDER_CLAIMS,

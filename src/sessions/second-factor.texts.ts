@@ -47,6 +47,13 @@ export const SecondFactorErrors = {
       'mfa_unavailable',
       'Подключение второго фактора недоступно: сервис не настроен (PERSONAL_DATA_KEY)',
     ),
+  /** A session whose account must now have a factor and has none (AdminSecondFactorGuard). */
+  enrolmentRequired: () =>
+    new DomainError(
+      HttpStatus.FORBIDDEN,
+      'mfa_enrolment_required',
+      'Для этой учётной записи обязательна двухфакторная аутентификация: подключите приложение-аутентификатор (POST /api/v1/me/mfa/totp или «Личный кабинет» → «Двухфакторная аутентификация»)',
+    ),
   wrongPurpose: () =>
     new DomainError(
       HttpStatus.CONFLICT,

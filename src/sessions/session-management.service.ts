@@ -22,7 +22,8 @@ export type EndReason =
   | 'account_blocked'
   | 'account_archived'
   | 'all_ended_by_operator'
-  | 'gosuslugi_unlinked';
+  | 'gosuslugi_unlinked'
+  | 'mfa_reset';
 
 /** Which of a user's live sessions `end` ends: one, all but one, only those opened one way. */
 export interface EndScope {

@@ -8,6 +8,7 @@ import { AuthService } from './auth.service.js';
 import { LoginChallenges } from './login-challenges.service.js';
 import { SecondFactors } from './second-factors.service.js';
 import { MfaEnrolment } from './mfa-enrolment.service.js';
+import { MfaReset } from './mfa-reset.service.js';
 import { SecondFactorLogin } from './second-factor-login.service.js';
 import { SessionCache } from './session-cache.js';
 import { SessionManagementController } from './session-management.controller.js';
@@ -29,6 +30,7 @@ import { TokenService } from './token.service.js';
     LoginChallenges,
     SecondFactors,
     MfaEnrolment,
+    MfaReset,
     SecondFactorLogin,
     { provide: ListenerHealth, useExisting: SessionCache },
   ],
@@ -43,6 +45,7 @@ import { TokenService } from './token.service.js';
     LoginChallenges,
     SecondFactors,
     MfaEnrolment,
+    MfaReset,
     SecondFactorLogin,
   ],
 })

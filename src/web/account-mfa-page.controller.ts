@@ -14,6 +14,7 @@ import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { AuthService } from '../sessions/auth.service.js';
 import { MfaEnrolment } from '../sessions/mfa-enrolment.service.js';
+import { SECOND_FACTOR_TEXTS } from '../sessions/second-factor.texts.js';
 import { SecondFactors } from '../sessions/second-factors.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
@@ -48,6 +49,8 @@ const MFA_NOTICES = {
     text: 'Код не подошёл. Проверьте время на телефоне и введите код, который приложение показывает сейчас.',
   },
   wrong_removal: { kind: 'error', text: 'Неверный пароль или код: ничего не изменилось' },
+  /** Sent here by AdminSecondFactorGuard: the administration area needs a factor first. */
+  required: { kind: 'error', text: SECOND_FACTOR_TEXTS.enrolmentRequired },
 } as const satisfies Record<string, Notice>;
 
 /**

@@ -9,6 +9,7 @@ import {
   Query,
   Req,
   Res,
+  UseGuards,
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
@@ -40,6 +41,12 @@ import { MembersService } from '../pos/members.service.js';
 import { OrganizationsService } from '../pos/organizations.service.js';
 import { PosAccess } from '../pos/pos-access.service.js';
 import { ROLES } from '../pos/roles.js';
+import { AdminSecondFactorGuard } from '../sessions/admin-second-factor.guard.js';
+import {
+  actionIn,
+  grantsAdmin,
+  RecentAuthentication,
+} from '../sessions/recent-authentication.guard.js';
 import { WIDGET_VARIANTS, WidgetDto, WidgetService } from '../pos/widget.service.js';
 import { type SessionResponse } from '../sessions/dto/session.response.js';
 import { type Session } from '../sessions/session.entity.js';
@@ -197,6 +204,7 @@ function emptyToUndefined(value: string | null | undefined): string | undefined 
  */
 @ApiExcludeController()
 @Controller('pos/admin')
+@UseGuards(AdminSecondFactorGuard)
 export class PosAdminPageController implements StaleFormPage {
   constructor(
     private readonly organizations: OrganizationsService,
@@ -231,6 +239,7 @@ export class PosAdminPageController implements StaleFormPage {
 
   /** «Добавить пользователя». */
   @Post('members')
+  @RecentAuthentication(grantsAdmin)
   @Page({ returnTo: '/pos/admin' })
   @FormPost()
   async add(
@@ -264,6 +273,7 @@ export class PosAdminPageController implements StaleFormPage {
 
   /** «Отправить повторно», «В архив», «Восстановить». */
   @Post('members/:id/:action')
+  @RecentAuthentication(actionIn('archive'))
   @Page({ returnTo: '/pos/admin' })
   @FormPost()
   async memberAction(

@@ -403,6 +403,7 @@ function knownValues(target: Target): Record<string, string[]> {
       'block',
       'unblock',
       'end-sessions',
+      'mfa-reset',
       '__proto__',
       'constructor',
       'toString',

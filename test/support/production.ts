@@ -8,4 +8,6 @@ export const PRODUCTION_GOSUSLUGI = {
   SMTP_URL: 'smtp://127.0.0.1:1',
   // The OpenID Provider's cookie keys, which production requires.
   OIDC_COOKIE_KEYS: 'production-test-cookie-key-of-32-characters',
+  // The key second-factor secrets are sealed under, which production requires.
+  PERSONAL_DATA_KEY: '0123456789abcdef'.repeat(4),
 };

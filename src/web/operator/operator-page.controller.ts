@@ -36,6 +36,7 @@ import {
   MoveOrganizationFormDto,
   RenameOrganizationFormDto,
 } from './dto/operator-forms.dto.js';
+import { RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
 import { OperatorPagesGuard } from './operator-pages.guard.js';
 import { operatorUrl, OperatorView } from './operator-view.js';
 import { OPERATOR_NOTICES, OPERATOR_TABS, type OperatorTab } from './operator.texts.js';
@@ -176,6 +177,7 @@ export class OperatorPageController implements StaleFormPage {
 
   /** The first «Администратор ЛКО»: an invitation through the outbox, as admin:invite sends it. */
   @Post('organizations/:id/invite')
+  @RecentAuthentication()
   @Page({ returnTo: '/pos/operator' })
   @FormPost()
   async invite(

@@ -15,6 +15,7 @@ import { OperatorRoster } from '../../pos/operator-roster.service.js';
 import { OperatorUsers } from '../../pos/operator-users.service.js';
 import { ClientsService } from '../../provider/clients.service.js';
 import { STALE_FORM } from '../web.texts.js';
+import { actionIn, RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
 import {
   AddOperatorFormDto,
   OperatorFormDto,
@@ -29,7 +30,7 @@ import { type OperatorTab } from './operator.texts.js';
 const ID = new ParseUUIDPipe({ version: '4' });
 
 /** What each user action does, and the notice it ends with. */
-const USER_ACTION_STATUS: Record<Exclude<UserAction, 'end-sessions'>, UserStatus> = {
+const USER_ACTION_STATUS: Record<Exclude<UserAction, 'end-sessions' | 'mfa-reset'>, UserStatus> = {
   block: UserStatus.Blocked,
   unblock: UserStatus.Active,
   archive: UserStatus.Archived,
@@ -39,6 +40,7 @@ const USER_ACTION_NOTICE: Record<UserAction, string> = {
   unblock: 'unblocked',
   archive: 'archived',
   'end-sessions': 'sessions_ended',
+  'mfa-reset': 'mfa_reset',
 };
 
 /** The tab each form is on, to show it again when it is stale. */
@@ -67,6 +69,7 @@ export class OperatorPeopleController implements StaleFormPage {
   ) {}
 
   @Post('operators')
+  @RecentAuthentication()
   @Page({ returnTo: '/pos/operator?tab=operators' })
   @FormPost()
   async addOperator(
@@ -88,6 +91,7 @@ export class OperatorPeopleController implements StaleFormPage {
   }
 
   @Post('operators/:id/remove')
+  @RecentAuthentication()
   @Page({ returnTo: '/pos/operator?tab=operators' })
   @FormPost()
   async removeOperator(
@@ -106,8 +110,13 @@ export class OperatorPeopleController implements StaleFormPage {
     response.redirect(303, operatorUrl('operators', { notice: 'operator_removed' }));
   }
 
-  /** «Заблокировать», «Разблокировать», «В архив», «Завершить все сеансы». */
+  /**
+   * «Заблокировать», «Разблокировать», «В архив», «Завершить все сеансы», «Сбросить второй
+   * фактор» (after the operator's identity proofing, SECURITY.md threat 14). Block, archive and the
+   * reset need a recent authentication (RecentAuthentication).
+   */
   @Post('users/:id/:action')
+  @RecentAuthentication(actionIn('block', 'archive', 'mfa-reset'))
   @Page({ returnTo: '/pos/operator?tab=users' })
   @FormPost()
   async userAction(
@@ -123,6 +132,7 @@ export class OperatorPeopleController implements StaleFormPage {
     if (!known) return this.view.notFound(response);
     try {
       if (known === 'end-sessions') await this.users.endSessions(session.user, id, client);
+      else if (known === 'mfa-reset') await this.users.resetSecondFactor(session.user, id, client);
       else await this.users.changeStatus(session.user, id, USER_ACTION_STATUS[known], client);
     } catch (error) {
       return this.view.failed(request, response, session, error, { tab: 'users', q: form.q });

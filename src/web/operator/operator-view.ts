@@ -119,6 +119,7 @@ export class OperatorView {
     if (state.tab === 'users') {
       const q = state.q ?? '';
       const page = await this.users.search(user, q, state.after ?? null);
+      const withFactor = await this.users.withSecondFactor(page.users.map((found) => found.id));
       data.q = q;
       data.users = page.users.map((found) => ({
         id: found.id,
@@ -128,6 +129,7 @@ export class OperatorView {
         status: found.status,
         statusName: USER_STATUS_NAMES[found.status] ?? found.status,
         operator: found.isPlatformOperator,
+        secondFactor: withFactor.has(found.id),
         self: found.id === user.id,
       }));
       data.nextHref = page.next ? operatorUrl('users', { q, after: page.next }) : null;

@@ -75,7 +75,7 @@ export class AddOperatorFormDto extends OperatorFormDto {
   login!: string;
 }
 
-export const USER_ACTIONS = ['block', 'unblock', 'archive', 'end-sessions'] as const;
+export const USER_ACTIONS = ['block', 'unblock', 'archive', 'end-sessions', 'mfa-reset'] as const;
 export type UserAction = (typeof USER_ACTIONS)[number];
 
 export class UserActionFormDto extends OperatorFormDto {

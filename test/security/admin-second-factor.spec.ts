@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { User } from '../../src/identity/user.entity.js';
+import { Membership, MembershipStatus } from '../../src/pos/membership.entity.js';
+import { Organization } from '../../src/pos/organization.entity.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { Browser } from '../support/browser.js';
+import { register, uniqueLogin } from '../support/http.js';
+import { enrolTotp } from '../support/mfa.js';
+import { json, organization } from '../support/pos.js';
+import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
+
+/**
+ * MFA_REQUIRED_FOR_ADMINS=true: an administrator's password login asks for a second factor. The
+ * attack: a password session opened while the account was not (yet) an administrator — or before
+ * the policy was turned on — keeps administering with the password alone. Every request of the
+ * administration area asks the rule again, and sends such a session to enrol.
+ */
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp(
+    { THROTTLE_LIMIT: '100000', THROTTLE_AUTH_LIMIT: '100000', MFA_REQUIRED_FOR_ADMINS: 'true' },
+    { listen: true },
+  );
+}, STARTUP_TIMEOUT_MS);
+afterAll(async () => {
+  await t.close();
+});
+
+describe('MFA_REQUIRED_FOR_ADMINS holds sessions opened before it applied', () => {
+  it('a password session of an account made administrator after its login is sent to enrol, on the API and the pages', async () => {
+    const org = await organization(t.em(), 'Школа № 5', null);
+    const account = await register(t, uniqueLogin('newadmin'));
+    const browser = new Browser(t.url);
+    // Not an administrator yet: the password alone opens the session.
+    const opened = await browser.postJson('/api/v1/auth/login', {
+      login: account.login,
+      password: account.password,
+    });
+    expect(opened.status).toBe(200);
+
+    const em = t.em();
+    em.persist(
+      Object.assign(new Membership(), {
+        organization: em.getReference(Organization, org.id),
+        email: `${account.login}@example.ru`,
+        lastName: 'Новикова',
+        firstName: 'Ольга',
+        roles: ['admin'],
+        status: MembershipStatus.Confirmed,
+        user: em.getReference(User, account.id),
+      }),
+    );
+    await em.flush();
+
+    const members = `/api/v1/pos/organizations/${org.id}/members`;
+    const refused = await browser.get(members);
+    expect(refused.status).toBe(403);
+    expect((await json(refused)).code).toBe('mfa_enrolment_required');
+    const page = await browser.get(`/pos/admin?org=${org.id}`);
+    expect(page.status).toBe(303);
+    expect(Browser.location(page)).toBe('/account/mfa?notice=required');
+    const told = await browser.get('/account/mfa?notice=required');
+    expect(await told.text()).toContain('обязательна двухфакторная аутентификация');
+    // The rest of the account is not held: the person can still see and change it.
+    expect((await browser.get('/api/v1/me')).status).toBe(200);
+
+    // Enrolled (within 10 minutes of the login, with a current code): the area opens.
+    await enrolTotp(browser);
+    expect((await browser.get(members)).status).toBe(200);
+    expect((await browser.get(`/pos/admin?org=${org.id}`)).status).toBe(200);
+  });
+});
