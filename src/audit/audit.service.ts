@@ -66,6 +66,8 @@ export type AuditEventType =
   | 'mfa.totp.enrolled'
   | 'mfa.totp.removed'
   | 'mfa.recovery.used'
+  | 'mfa.passkey.enrolled'
+  | 'mfa.passkey.removed'
   | 'mfa.failed';
 
 export interface AuditEntry {

@@ -7,6 +7,8 @@ import { AccountStatus } from './account-status.service.js';
 import { AuthService } from './auth.service.js';
 import { LoginChallenges } from './login-challenges.service.js';
 import { SecondFactors } from './second-factors.service.js';
+import { Passkeys } from './passkeys.service.js';
+import { PasskeysController } from './passkeys.controller.js';
 import { MfaEnrolment } from './mfa-enrolment.service.js';
 import { SecondFactorLogin } from './second-factor-login.service.js';
 import { SessionCache } from './session-cache.js';
@@ -17,7 +19,7 @@ import { SessionService } from './session.service.js';
 import { TokenService } from './token.service.js';
 
 @Module({
-  controllers: [AuthController, SessionManagementController, SecondFactorController, MfaController],
+  controllers: [AuthController, SessionManagementController, SecondFactorController, MfaController, PasskeysController],
   providers: [
     AuthService,
     SessionService,
@@ -28,6 +30,7 @@ import { TokenService } from './token.service.js';
     AccountStatus,
     LoginChallenges,
     SecondFactors,
+    Passkeys,
     MfaEnrolment,
     SecondFactorLogin,
     { provide: ListenerHealth, useExisting: SessionCache },
@@ -42,6 +45,7 @@ import { TokenService } from './token.service.js';
     ListenerHealth,
     LoginChallenges,
     SecondFactors,
+    Passkeys,
     MfaEnrolment,
     SecondFactorLogin,
   ],

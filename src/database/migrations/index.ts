@@ -17,6 +17,7 @@ import { Migration20261202103342 } from './Migration20261202103342.js';
 import { Migration20261202140117 } from './Migration20261202140117.js';
 import { Migration20261202140018 } from './Migration20261202140018.js';
 import { Migration20261202135901 } from './Migration20261202135901.js';
+import { Migration20261202171500 } from './Migration20261202171500.js';
 
 /**
  * Applied in this order. A new migration is generated with `npm run migration:create`, reviewed,
@@ -57,4 +58,6 @@ export const MIGRATIONS: { name: string; class: Constructor<Migration> }[] = [
   { name: 'Migration20261202140018', class: Migration20261202140018 },
   // A second factor for staff: TOTP credentials, recovery codes, the pending login step.
   { name: 'Migration20261202135901', class: Migration20261202135901 },
+  // Passkeys as a second factor: the keys and their single-use WebAuthn challenges.
+  { name: 'Migration20261202171500', class: Migration20261202171500 },
 ];
