@@ -9,7 +9,7 @@ import {
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { AppConfig } from '../config/app-config.js';
@@ -223,6 +223,7 @@ export class Passkeys {
     await this.em.nativeDelete(PasskeyChallenge, { user: user.id, expiresAt: { $lte: now } });
     const challenge = randomBytes(32).toString('base64url');
     await this.em.insert(PasskeyChallenge, {
+      id: randomUUID(),
       challenge,
       user: user.id,
       purpose,
