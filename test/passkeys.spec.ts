@@ -47,7 +47,11 @@ describe('passkeys', () => {
     const { browser, account } = await signedIn();
     const key = await enrolPasskey(browser, 'Ноутбук');
     const stored = await t.em().findOneOrFail(Passkey, { user: account.id }, { refresh: true });
-    expect(stored).toMatchObject({ credentialId: key.id, name: 'Ноутбук', transports: ['internal'] });
+    expect(stored).toMatchObject({
+      credentialId: key.id,
+      name: 'Ноутбук',
+      transports: ['internal'],
+    });
     expect(Buffer.from(stored.publicKey, 'base64url').length).toBeGreaterThan(64);
     const listed = (await (await browser.get('/api/v1/me/mfa/passkeys')).json()) as {
       name: string;
@@ -179,7 +183,11 @@ describe('passkeys', () => {
 describe('passkeys without a signature counter', () => {
   it('log in twice with a key that always reports 0', async () => {
     const { browser, account } = await signedIn();
-    const key = await enrolPasskey(browser, 'Телефон', new SoftwareAuthenticator({ counts: false }));
+    const key = await enrolPasskey(
+      browser,
+      'Телефон',
+      new SoftwareAuthenticator({ counts: false }),
+    );
     for (let i = 0; i < 2; i++) {
       const next = new Browser(t.url);
       const mfaToken = await passwordStep(next, account);

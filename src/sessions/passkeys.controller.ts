@@ -86,7 +86,8 @@ export class PasskeysController {
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
   @ApiOperation({
-    summary: 'Параметры для navigator.credentials.create() (нужен недавний вход, только из браузера)',
+    summary:
+      'Параметры для navigator.credentials.create() (нужен недавний вход, только из браузера)',
   })
   @ApiOkResponse({ description: 'PublicKeyCredentialCreationOptionsJSON; challenge на 5 минут' })
   @ApiForbiddenResponse({ description: 'reauthentication_required, browser_session_required' })

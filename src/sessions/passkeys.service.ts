@@ -53,7 +53,11 @@ export class Passkeys {
   }
 
   list(userId: string): Promise<Passkey[]> {
-    return this.em.find(Passkey, { user: userId }, { orderBy: { createdAt: 'asc' }, refresh: true });
+    return this.em.find(
+      Passkey,
+      { user: userId },
+      { orderBy: { createdAt: 'asc' }, refresh: true },
+    );
   }
 
   async has(userId: string): Promise<boolean> {
@@ -128,7 +132,8 @@ export class Passkeys {
         await em.flush();
       });
     } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) throw PasskeyErrors.alreadyRegistered();
+      if (error instanceof UniqueConstraintViolationException)
+        throw PasskeyErrors.alreadyRegistered();
       throw error;
     }
     return passkey;

@@ -32,6 +32,13 @@ export class SecondFactorLogin {
     private readonly passkeys: Passkeys,
   ) {}
 
+  /** Whether the account of a live step can answer it with a TOTP or recovery code. */
+  async codeOffered(challenge: LoginChallenge): Promise<boolean> {
+    return (
+      challenge.purpose === 'enrol' || (await this.factors.enrolled(challenge.user.id)) !== null
+    );
+  }
+
   /** Whether the account of a live step can answer it with a passkey. */
   async passkeyOffered(challenge: LoginChallenge): Promise<boolean> {
     return challenge.purpose === 'verify' && (await this.passkeys.has(challenge.user.id));

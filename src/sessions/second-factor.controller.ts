@@ -51,7 +51,9 @@ export class SecondFactorController {
       'отвергнутый ответ — 401 invalid_passkey (считается как неверный код).',
   })
   @ApiOkResponse({ type: SecondFactorLoginResponse })
-  @ApiUnauthorizedResponse({ description: 'invalid_mfa_code, invalid_passkey, mfa_challenge_invalid' })
+  @ApiUnauthorizedResponse({
+    description: 'invalid_mfa_code, invalid_passkey, mfa_challenge_invalid',
+  })
   async complete(
     @Body() dto: SecondFactorCodeDto,
     @Client() client: ClientInfo,
@@ -105,7 +107,9 @@ export class SecondFactorController {
   })
   @ApiOkResponse({ description: 'PublicKeyCredentialRequestOptionsJSON' })
   @ApiConflictResponse({ description: 'passkey_not_enrolled, mfa_enrolment_not_required' })
-  passkeyOptions(@Body() dto: SecondFactorTokenDto): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  passkeyOptions(
+    @Body() dto: SecondFactorTokenDto,
+  ): Promise<PublicKeyCredentialRequestOptionsJSON> {
     return this.secondFactor.passkeyOptions(dto.mfaToken);
   }
 }

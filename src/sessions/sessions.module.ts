@@ -19,7 +19,13 @@ import { SessionService } from './session.service.js';
 import { TokenService } from './token.service.js';
 
 @Module({
-  controllers: [AuthController, SessionManagementController, SecondFactorController, MfaController, PasskeysController],
+  controllers: [
+    AuthController,
+    SessionManagementController,
+    SecondFactorController,
+    MfaController,
+    PasskeysController,
+  ],
   providers: [
     AuthService,
     SessionService,

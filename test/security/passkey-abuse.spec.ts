@@ -66,7 +66,10 @@ describe('attack: passkey assertions out of place', () => {
     const attackerToken = await passwordStep(attacker, account);
     await passkeyOptions(attacker, attackerToken);
     const replayed = await secondStep(attacker, attackerToken, captured);
-    expect(replayed).toEqual({ status: 401, body: expect.objectContaining({ code: 'invalid_passkey' }) });
+    expect(replayed).toEqual({
+      status: 401,
+      body: expect.objectContaining({ code: 'invalid_passkey' }),
+    });
     expect(await refusedAs(account, 'unknown_challenge')).toBe(1);
   });
 
@@ -114,7 +117,10 @@ describe('attack: passkey assertions out of place', () => {
     const browser = new Browser(t.url);
     const mfaToken = await passwordStep(browser, account);
     // A look-alike site relayed the real challenge to the victim's browser.
-    const phished = key.assert(await passkeyOptions(browser, mfaToken), 'http://127.0.0.1.evil.example');
+    const phished = key.assert(
+      await passkeyOptions(browser, mfaToken),
+      'http://127.0.0.1.evil.example',
+    );
     expect((await secondStep(browser, mfaToken, phished)).status).toBe(401);
     const foreignRp = key.assert(await passkeyOptions(browser, mfaToken), t.url, {
       rpId: 'evil.example',

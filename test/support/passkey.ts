@@ -69,7 +69,7 @@ export class SoftwareAuthenticator {
     const attestationObject = isoCBOR.encode(
       new Map<string, string | Map<string, never> | Uint8Array>([
         ['fmt', 'none'],
-        ['attStmt', new Map()],
+        ['attStmt', new Map<string, never>()],
         ['authData', authData],
       ]),
     );
@@ -98,7 +98,11 @@ export class SoftwareAuthenticator {
     const rpId = forged.rpId ?? options.rpId ?? new URL(origin).hostname;
     const authData = Buffer.concat([sha256(rpId), Buffer.from([0x05]), counterBytes(counter)]);
     const clientDataJSON = Buffer.from(this.clientData('webauthn.get', options.challenge, origin));
-    const signature = sign('sha256', Buffer.concat([authData, sha256(clientDataJSON)]), this.privateKey);
+    const signature = sign(
+      'sha256',
+      Buffer.concat([authData, sha256(clientDataJSON)]),
+      this.privateKey,
+    );
     return {
       id: this.id,
       rawId: this.id,

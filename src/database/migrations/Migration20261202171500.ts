@@ -25,9 +25,7 @@ export class Migration20261202171500 extends Migration {
     this.addSql(
       `alter table "passkey_challenges" add constraint "passkey_challenges_challenge_unique" unique ("challenge");`,
     );
-    this.addSql(
-      `create index "passkey_challenges_user_idx" on "passkey_challenges" ("user_id");`,
-    );
+    this.addSql(`create index "passkey_challenges_user_idx" on "passkey_challenges" ("user_id");`);
     this.addSql(
       `alter table "passkey_challenges" add constraint "passkey_challenges_user_id_foreign" foreign key ("user_id") references "users" ("id") on delete cascade;`,
     );
