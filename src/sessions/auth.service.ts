@@ -27,7 +27,6 @@ import { type ChallengePurpose, type LoginChallenge } from './login-challenge.en
 import { LoginChallenges } from './login-challenges.service.js';
 import { LoginFailure } from './login-failure.entity.js';
 import { secondFactorStep } from './second-factor-rules.js';
-import { SecondFactorErrors } from './second-factor.texts.js';
 import { SecondFactors } from './second-factors.service.js';
 import { STAFF_ROLES, type StaffRolesSource } from './staff-roles.js';
 import { AuthMethod, providerMarkOf, Session } from './session.entity.js';
