@@ -9,7 +9,6 @@ import {
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
-import { randomBytes, randomUUID } from 'node:crypto';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { AppConfig } from '../config/app-config.js';
@@ -21,7 +20,8 @@ import {
   registrationResponseOf,
 } from '../identity/webauthn-response.js';
 import { LoginFailures } from '../throttling/credential-throttle.js';
-import { PasskeyChallenge, type PasskeyPurpose } from './passkey-challenge.entity.js';
+import { type PasskeyPurpose } from './passkey-challenge.entity.js';
+import { PasskeyChallenges } from './passkey-challenges.service.js';
 import { CHALLENGE_TTL_MS } from './second-factor-rules.js';
 import { PasskeyErrors } from './second-factor.texts.js';
 
@@ -42,6 +42,7 @@ export class Passkeys {
     private readonly config: AppConfig,
     private readonly audit: AuditService,
     private readonly addressFailures: LoginFailures,
+    private readonly challenges: PasskeyChallenges,
   ) {}
 
   get rpID(): string {
@@ -69,7 +70,7 @@ export class Passkeys {
     user: User,
     sessionId: string,
   ): Promise<PublicKeyCredentialCreationOptionsJSON> {
-    const challenge = await this.issue(user, 'register', sessionId);
+    const challenge = await this.challenges.issue(user, 'register', sessionId);
     const keys = await this.list(user.id);
     return generateRegistrationOptions({
       rpName: RP_NAME,
@@ -97,7 +98,11 @@ export class Passkeys {
       throw PasskeyErrors.nameInvalid();
     const response = registrationResponseOf(input);
     const challenge = response && challengeOf(response);
-    if (!response || !challenge || !(await this.consume(user, 'register', sessionId, challenge)))
+    if (
+      !response ||
+      !challenge ||
+      !(await this.challenges.consume(user, 'register', sessionId, challenge))
+    )
       throw PasskeyErrors.registrationFailed();
     const verified = await verifyRegistrationResponse({
       response,
@@ -147,7 +152,7 @@ export class Passkeys {
   ): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const keys = await this.list(user.id);
     if (keys.length === 0) throw PasskeyErrors.none();
-    const challenge = await this.issue(user, purpose, boundTo);
+    const challenge = await this.challenges.issue(user, purpose, boundTo);
     return generateAuthenticationOptions({
       rpID: this.rpID,
       challenge: Buffer.from(challenge, 'base64url'),
@@ -171,7 +176,7 @@ export class Passkeys {
     const response = authenticationResponseOf(input);
     const challenge = response && challengeOf(response);
     if (!response || !challenge) return this.failed(user, client, 'malformed');
-    if (!(await this.consume(user, purpose, boundTo, challenge)))
+    if (!(await this.challenges.consume(user, purpose, boundTo, challenge)))
       return this.failed(user, client, 'unknown_challenge');
     const key = await this.em.findOne(
       Passkey,
@@ -220,40 +225,6 @@ export class Passkeys {
         em,
       );
     });
-  }
-
-  private async issue(user: User, purpose: PasskeyPurpose, boundTo: string): Promise<string> {
-    const now = new Date();
-    // Expired challenges of the account go as new ones are made: the table stays small.
-    await this.em.nativeDelete(PasskeyChallenge, { user: user.id, expiresAt: { $lte: now } });
-    const challenge = randomBytes(32).toString('base64url');
-    await this.em.insert(PasskeyChallenge, {
-      id: randomUUID(),
-      challenge,
-      user: user.id,
-      purpose,
-      boundTo,
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + CHALLENGE_TTL_MS),
-    });
-    return challenge;
-  }
-
-  /** Deletes the live challenge if it was issued to this account for this purpose and binding. */
-  private async consume(
-    user: User,
-    purpose: PasskeyPurpose,
-    boundTo: string,
-    challenge: string,
-  ): Promise<boolean> {
-    const deleted = await this.em.nativeDelete(PasskeyChallenge, {
-      challenge,
-      user: user.id,
-      purpose,
-      boundTo,
-      expiresAt: { $gt: new Date() },
-    });
-    return deleted === 1;
   }
 
   private async failed(user: User, client: ClientInfo, reason: string): Promise<false> {

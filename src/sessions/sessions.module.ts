@@ -8,6 +8,7 @@ import { AuthService } from './auth.service.js';
 import { LoginChallenges } from './login-challenges.service.js';
 import { SecondFactors } from './second-factors.service.js';
 import { Passkeys } from './passkeys.service.js';
+import { PasskeyChallenges } from './passkey-challenges.service.js';
 import { PasskeysController } from './passkeys.controller.js';
 import { MfaEnrolment } from './mfa-enrolment.service.js';
 import { SecondFactorLogin } from './second-factor-login.service.js';
@@ -37,6 +38,7 @@ import { TokenService } from './token.service.js';
     LoginChallenges,
     SecondFactors,
     Passkeys,
+    PasskeyChallenges,
     MfaEnrolment,
     SecondFactorLogin,
     { provide: ListenerHealth, useExisting: SessionCache },
