@@ -73,6 +73,25 @@ describe('attack: passkey assertions out of place', () => {
     expect(await refusedAs(account, 'unknown_challenge')).toBe(1);
   });
 
+  it('a challenge is used once even where its binding still holds: a second key over the same registration challenge is refused', async () => {
+    const { login, password } = await register(t, uniqueLogin('hwk'));
+    const browser = new Browser(t.url);
+    expect((await browser.postJson('/api/v1/auth/login', { login, password })).status).toBe(200);
+    const options = (await (
+      await browser.postJson('/api/v1/me/mfa/passkeys/options', {})
+    ).json()) as { challenge: string; rp: { id?: string } };
+    const add = (key: SoftwareAuthenticator) =>
+      browser.postJson('/api/v1/me/mfa/passkeys', {
+        name: 'Ключ',
+        attestation: key.attest(options, t.url),
+      });
+    expect((await add(new SoftwareAuthenticator())).status).toBe(201);
+    // The same session (the challenge's binding) is still live: only single use refuses this.
+    const second = await add(new SoftwareAuthenticator());
+    expect(second.status).toBe(422);
+    expect(((await second.json()) as { code: string }).code).toBe('passkey_registration_failed');
+  });
+
   it("an assertion over another user's challenge is refused", async () => {
     const victim = await withPasskey();
     const attacker = await withPasskey();
