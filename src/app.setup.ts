@@ -4,6 +4,8 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
 import { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEV_MOUNTS, type DevMount } from './common/dev-mounts.js';
 import { GracefulShutdown } from './common/graceful-shutdown.js';
@@ -87,6 +89,13 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
     index: false,
     maxAge: config.isProduction ? '1h' : 0,
   });
+  // The passkey ceremony's browser part (@simplewebauthn/browser's own bundle), from this origin:
+  // script-src 'self' holds, no CDN.
+  express.useStaticAssets(simpleWebAuthnBundleDir(), {
+    prefix: '/assets/vendor/simplewebauthn/',
+    index: false,
+    maxAge: config.isProduction ? '1h' : 0,
+  });
   app.use(cookieParser());
   if (!config.isProduction) {
     for (const mount of app.get<DevMount[]>(DEV_MOUNTS)) app.use(mount.path, mount.router);
@@ -117,4 +126,10 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
       .build(),
   );
   SwaggerModule.setup('api/docs', app, document);
+}
+
+/** The directory of @simplewebauthn/browser's UMD bundle (its package exports only the module). */
+function simpleWebAuthnBundleDir(): string {
+  const entry = createRequire(import.meta.url).resolve('@simplewebauthn/browser');
+  return join(dirname(entry), '..', 'dist', 'bundle');
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { MfaCredential } from '../src/identity/mfa-credential.entity.js';
 import { MfaRecoveryCode } from '../src/identity/mfa-recovery-code.entity.js';
+import { Passkey } from '../src/identity/passkey.entity.js';
 import { User } from '../src/identity/user.entity.js';
 import { MailMessage } from '../src/mail/mail-message.entity.js';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -9,6 +10,7 @@ import { Browser } from './support/browser.js';
 import { runCli } from './support/cli.js';
 import { ALIVE, login, register, sessionAnswers, uniqueLogin } from './support/http.js';
 import { enrolTotp } from './support/mfa.js';
+import { enrolPasskey } from './support/passkey.js';
 import { operatorBrowser } from './support/pos.js';
 import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
@@ -88,6 +90,28 @@ describe('user:mfa-reset: the operator removes a lost second factor', () => {
     const unknown = await cli(['user:mfa-reset', '--login', 'nobody.here']);
     expect(unknown.code).toBe(2);
     expect(unknown.err).toContain('user_not_found');
+  }, 120_000);
+});
+
+describe('user:mfa-reset and passkeys', () => {
+  it('removes lost passkeys too: an account with only a passkey is reset, and the password alone logs in again', async () => {
+    const account = await register(t, uniqueLogin('lostkey'));
+    const browser = new Browser(t.url);
+    const first = await browser.postJson('/api/v1/auth/login', {
+      login: account.login,
+      password: account.password,
+    });
+    expect(first.status).toBe(200);
+    await enrolPasskey(browser);
+    expect(await t.em().count(Passkey, { user: account.id })).toBe(1);
+
+    const run = await cli(['user:mfa-reset', '--login', account.login, '--json']);
+    expect(run).toMatchObject({ code: 0, err: '' });
+    expect(JSON.parse(run.out)).toMatchObject({ login: account.login, removed: ['passkey'] });
+    expect(await t.em().count(Passkey, { user: account.id })).toBe(0);
+    expect((await browser.get('/api/v1/me')).status).toBe(401);
+    const again = await login(t, { login: account.login, password: account.password });
+    expect(again.sessionId).toEqual(expect.any(String));
   }, 120_000);
 });
 

@@ -183,6 +183,21 @@ const EXPECTED: Route[] = [
   { method: 'GET', path: '/account/mfa', decision: 'page' },
   { method: 'POST', path: '/account/mfa/enrol', decision: 'page' },
   { method: 'POST', path: '/account/mfa/remove', decision: 'page' },
+  // Passkeys (issue 19): the login step's challenge is bound to the pending step (its token is the
+  // credential); adding and removing a key need a recent login, like TOTP enrolment.
+  { method: 'POST', path: '/api/v1/auth/login/mfa/passkey-options', decision: 'public' },
+  { method: 'POST', path: '/login/mfa/passkey', decision: 'public' },
+  { method: 'GET', path: '/api/v1/me/mfa/passkeys', decision: 'authenticated' },
+  { method: 'POST', path: '/api/v1/me/mfa/passkeys', decision: 'authenticated' },
+  { method: 'POST', path: '/api/v1/me/mfa/passkeys/options', decision: 'authenticated' },
+  { method: 'DELETE', path: '/api/v1/me/mfa/passkeys/:id', decision: 'authenticated' },
+  {
+    method: 'POST',
+    path: '/api/v1/me/mfa/passkeys/reauthentication-options',
+    decision: 'authenticated',
+  },
+  { method: 'POST', path: '/account/mfa/passkeys', decision: 'page' },
+  { method: 'POST', path: '/account/mfa/passkeys/remove', decision: 'page' },
 ].sort((a, b) => (a.path + a.method).localeCompare(b.path + b.method)) as Route[];
 
 let t: TestApp;

@@ -74,6 +74,8 @@ export type AuditEventType =
   | 'mfa.totp.removed'
   | 'mfa.recovery.used'
   | 'mfa.reset'
+  | 'mfa.passkey.enrolled'
+  | 'mfa.passkey.removed'
   | 'mfa.failed';
 
 export interface AuditEntry {

@@ -4,6 +4,7 @@ import { LoginTransaction } from '../gosuslugi/login-transaction.entity.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
 import { MfaCredential } from '../identity/mfa-credential.entity.js';
 import { MfaRecoveryCode } from '../identity/mfa-recovery-code.entity.js';
+import { Passkey } from '../identity/passkey.entity.js';
 import { PasswordCredential } from '../identity/password-credential.entity.js';
 import { User } from '../identity/user.entity.js';
 import { MailMessage } from '../mail/mail-message.entity.js';
@@ -16,6 +17,7 @@ import { OidcConsent } from '../provider/oidc-consent.entity.js';
 import { OidcPayload } from '../provider/oidc-payload.entity.js';
 import { OidcSessionLink } from '../provider/oidc-session-link.entity.js';
 import { LoginChallenge } from '../sessions/login-challenge.entity.js';
+import { PasskeyChallenge } from '../sessions/passkey-challenge.entity.js';
 import { LoginFailure } from '../sessions/login-failure.entity.js';
 import { Session } from '../sessions/session.entity.js';
 
@@ -41,4 +43,6 @@ export const ENTITIES = [
   MfaCredential,
   MfaRecoveryCode,
   LoginChallenge,
+  Passkey,
+  PasskeyChallenge,
 ];

@@ -141,6 +141,7 @@ export class AuthController {
       dto.password,
       client,
       dto.code,
+      dto.assertion,
     );
     setSessionCookie(response, this.config, token);
     const access = await this.tokens.issueForSession(session);

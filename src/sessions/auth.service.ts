@@ -27,7 +27,6 @@ import { type ChallengePurpose, type LoginChallenge } from './login-challenge.en
 import { LoginChallenges } from './login-challenges.service.js';
 import { LoginFailure } from './login-failure.entity.js';
 import { secondFactorStep } from './second-factor-rules.js';
-import { SecondFactorErrors } from './second-factor.texts.js';
 import { SecondFactors } from './second-factors.service.js';
 import { STAFF_ROLES, type StaffRolesSource } from './staff-roles.js';
 import { AuthMethod, providerMarkOf, Session } from './session.entity.js';
@@ -68,7 +67,8 @@ function loginLookup(em: EntityManager): string {
         where f.${columnOf(failures, 'credential')} = c."id" and f.${columnOf(failures, 'address')} = ?)
         as "f.locked_until",
       exists (select 1 from "mfa_credentials" m
-        where m."user_id" = u."id" and m."confirmed_at" is not null) as "m.enrolled"
+        where m."user_id" = u."id" and m."confirmed_at" is not null)
+        or exists (select 1 from "passkeys" p where p."user_id" = u."id") as "m.enrolled"
     from "${credentials.tableName}" c join "${users.tableName}" u on u."id" = c.${columnOf(credentials, 'user')}
     where u.${columnOf(users, 'login')} = ?`;
 }
@@ -226,12 +226,13 @@ export class AuthService {
     challenge: LoginChallenge,
     client: ClientInfo,
     previous: Session | null,
+    factor: 'otp' | 'hwk' = 'otp',
   ): Promise<LoginResult> {
     const result = await this.em.transactional(async (em) => {
       if (!(await this.challenges.end(em, challenge))) return null;
       const user = await em.findOneOrFail(User, challenge.user.id, { refresh: true });
       if (user.status !== UserStatus.Active) return null;
-      const created = this.openSession(em, user, AuthMethod.Password, client, previous, 'otp');
+      const created = this.openSession(em, user, AuthMethod.Password, client, previous, factor);
       await em.flush();
       await this.replacedEnded(em, previous, created.session);
       return created;
@@ -483,6 +484,7 @@ export class AuthService {
     password: string,
     client: ClientInfo,
     code?: string,
+    assertion?: unknown,
   ): Promise<LoginResult> {
     const user = session.user;
     const verified = await this.verifyCurrentPassword(
@@ -493,11 +495,7 @@ export class AuthService {
     );
     if (!verified) throw Errors.invalidCredentials();
     // With a second factor enrolled, the password alone does not re-prove the person.
-    const enrolled = (await this.factors.enrolled(user.id)) !== null;
-    if (enrolled) {
-      if (!code) throw SecondFactorErrors.codeRequired();
-      if (!(await this.factors.verify(user, code, client))) throw SecondFactorErrors.invalidCode();
-    }
+    const secondFactor = await this.factors.reprove(user, session.id, { code, assertion }, client);
     const result = await this.em.transactional(async (em) => {
       const locked = await this.lockVerified(
         em,
@@ -517,7 +515,7 @@ export class AuthService {
       created.session.providerSignedInAt = providerMarkOf(previous);
       // The session still says how it was opened; what was proved just now is the password.
       created.session.authenticatedWith = AuthMethod.Password;
-      created.session.secondFactor = enrolled ? 'otp' : null;
+      created.session.secondFactor = secondFactor;
       // The applications this browser signed in to stay signed in: their link moves along.
       await this.hooks.replaced(em, previous.id, created.session.id);
       this.audit.record(

@@ -1,16 +1,18 @@
 import { Injectable } from '@nestjs/common';
+import { type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { type ClientInfo } from '../common/client-info.js';
 import { AuthService, type LoginResult } from './auth.service.js';
 import { type LoginChallenge } from './login-challenge.entity.js';
 import { LoginChallenges } from './login-challenges.service.js';
 import { MfaEnrolment, type TotpEnrolment } from './mfa-enrolment.service.js';
-import { SecondFactorErrors } from './second-factor.texts.js';
+import { Passkeys } from './passkeys.service.js';
+import { PasskeyErrors, SecondFactorErrors } from './second-factor.texts.js';
 import { type ProvedFactor, SecondFactors } from './second-factors.service.js';
 import { type Session } from './session.entity.js';
 
 export interface SecondFactorLoginResult extends LoginResult {
-  /** What the code proved; `enrolled` when this step enrolled the factor. */
-  proved: ProvedFactor | 'enrolled';
+  /** What the code proved (`passkey`: an assertion); `enrolled` when this step enrolled the factor. */
+  proved: ProvedFactor | 'passkey' | 'enrolled';
   /** After an enrolment: the ten recovery codes, shown once. */
   recoveryCodes: string[] | null;
 }
@@ -27,7 +29,49 @@ export class SecondFactorLogin {
     private readonly challenges: LoginChallenges,
     private readonly factors: SecondFactors,
     private readonly enrolment: MfaEnrolment,
+    private readonly passkeys: Passkeys,
   ) {}
+
+  /** Whether the account of a live step can answer it with a TOTP or recovery code. */
+  async codeOffered(challenge: LoginChallenge): Promise<boolean> {
+    return (
+      challenge.purpose === 'enrol' || (await this.factors.enrolled(challenge.user.id)) !== null
+    );
+  }
+
+  /** Whether the account of a live step can answer it with a passkey. */
+  async passkeyOffered(challenge: LoginChallenge): Promise<boolean> {
+    return challenge.purpose === 'verify' && (await this.passkeys.has(challenge.user.id));
+  }
+
+  /** Options for navigator.credentials.get(), with a challenge bound to this login step. */
+  async passkeyOptions(token: string | undefined): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const challenge = await this.challenge(token);
+    // A step that must enrol belongs to an account without any second factor: 409 passkey_not_enrolled.
+    return this.passkeys.authenticationOptions(challenge.user, 'login', challenge.id);
+  }
+
+  /**
+   * The step answered by a passkey: an assertion over a challenge issued for this very step
+   * (passkeyOptions). A refused one counts as a wrong code on the step.
+   */
+  async completeWithPasskey(
+    token: string | undefined,
+    assertion: unknown,
+    client: ClientInfo,
+    previous: Session | null,
+  ): Promise<SecondFactorLoginResult> {
+    const challenge = await this.challenge(token);
+    const proved =
+      challenge.purpose === 'verify' &&
+      (await this.passkeys.verify(challenge.user, 'login', challenge.id, assertion, client));
+    if (!proved) {
+      await this.challenges.wrongCode(challenge);
+      throw PasskeyErrors.invalid();
+    }
+    const opened = await this.auth.completeSecondFactor(challenge, client, previous, 'hwk');
+    return { ...opened, proved: 'passkey', recoveryCodes: null };
+  }
 
   /** The live pending step of a token, or 401 `mfa_challenge_invalid`. */
   async challenge(token: string | undefined): Promise<LoginChallenge> {

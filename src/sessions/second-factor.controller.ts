@@ -6,9 +6,11 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import { type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { type Request, type Response } from 'express';
 import { CredentialEndpoint, Public } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
+import { ValidationFailedError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
 import {
   SecondFactorCodeDto,
@@ -44,10 +46,14 @@ export class SecondFactorController {
       'Для подключения (mfa_enrolment_required) сначала POST /api/v1/auth/login/mfa/enrolment, затем сюда ' +
       'первый код из приложения: в ответе ещё и recoveryCodes (один раз). Неверный код: 401 invalid_mfa_code ' +
       '(учитывается для блокировки); после 5 неверных кодов или через 5 минут шаг недействителен: ' +
-      '401 mfa_challenge_invalid, войдите заново.',
+      '401 mfa_challenge_invalid, войдите заново. С ключом доступа (passkey) вместо code — assertion: ' +
+      'ответ на параметры из POST /api/v1/auth/login/mfa/passkey-options; amr сеанса — ["pwd","hwk"]; ' +
+      'отвергнутый ответ — 401 invalid_passkey (считается как неверный код).',
   })
   @ApiOkResponse({ type: SecondFactorLoginResponse })
-  @ApiUnauthorizedResponse({ description: 'invalid_mfa_code, mfa_challenge_invalid' })
+  @ApiUnauthorizedResponse({
+    description: 'invalid_mfa_code, invalid_passkey, mfa_challenge_invalid',
+  })
   async complete(
     @Body() dto: SecondFactorCodeDto,
     @Client() client: ClientInfo,
@@ -55,12 +61,14 @@ export class SecondFactorController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<SecondFactorLoginResponse> {
     const previous = await this.sessions.fromCookie(request);
-    const { session, token, recoveryCodes } = await this.secondFactor.complete(
-      dto.mfaToken,
-      dto.code,
-      client,
-      previous,
-    );
+    if ((dto.code === undefined) === (dto.assertion === undefined)) {
+      const required = { code: 'code_or_assertion', message: 'Укажите code или assertion' };
+      throw new ValidationFailedError({ code: [required], assertion: [required] });
+    }
+    const { session, token, recoveryCodes } =
+      dto.assertion !== undefined
+        ? await this.secondFactor.completeWithPasskey(dto.mfaToken, dto.assertion, client, previous)
+        : await this.secondFactor.complete(dto.mfaToken, dto.code ?? '', client, previous);
     setSessionCookie(response, this.config, token);
     const access = await this.tokens.issueForSession(session);
     return {
@@ -84,5 +92,24 @@ export class SecondFactorController {
   @ApiConflictResponse({ description: 'mfa_enrolment_not_required — приложение уже подключено' })
   async enrolment(@Body() dto: SecondFactorTokenDto): Promise<TotpEnrolmentResponse> {
     return this.secondFactor.enrolmentOf(dto.mfaToken);
+  }
+
+  @Post('passkey-options')
+  @Public()
+  @CredentialEndpoint()
+  @HttpCode(HttpStatus.OK)
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({
+    summary: 'Параметры для входа с ключом доступа (passkey) на втором шаге',
+    description:
+      'PublicKeyCredentialRequestOptionsJSON для navigator.credentials.get(): одноразовый ' +
+      'challenge этого шага входа, действует 5 минут. 409 passkey_not_enrolled — ключей нет.',
+  })
+  @ApiOkResponse({ description: 'PublicKeyCredentialRequestOptionsJSON' })
+  @ApiConflictResponse({ description: 'passkey_not_enrolled, mfa_enrolment_not_required' })
+  passkeyOptions(
+    @Body() dto: SecondFactorTokenDto,
+  ): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    return this.secondFactor.passkeyOptions(dto.mfaToken);
   }
 }

@@ -22,6 +22,12 @@ export const SecondFactorErrors = {
       'mfa_code_required',
       'Для учётной записи включена двухфакторная аутентификация: введите и пароль, и код из приложения',
     ),
+  passkeyRequired: () =>
+    new DomainError(
+      HttpStatus.UNAUTHORIZED,
+      'mfa_passkey_required',
+      'Для учётной записи включена двухфакторная аутентификация: введите пароль и подтвердите ключом доступа',
+    ),
   alreadyEnrolled: () =>
     new DomainError(
       HttpStatus.CONFLICT,
@@ -59,6 +65,43 @@ export const SecondFactorErrors = {
       HttpStatus.CONFLICT,
       'mfa_enrolment_not_required',
       'Для этого входа нужен код уже подключённого приложения',
+    ),
+};
+
+/** Russian texts and stable codes of passkeys (WebAuthn), in one place. */
+export const PasskeyErrors = {
+  /** Any refused assertion: unknown, replayed or foreign challenge, foreign key, bad signature. */
+  invalid: () =>
+    new DomainError(
+      HttpStatus.UNAUTHORIZED,
+      'invalid_passkey',
+      'Ключ доступа не подтвердил вход. Попробуйте ещё раз или введите код из приложения',
+    ),
+  registrationFailed: () =>
+    new DomainError(
+      HttpStatus.UNPROCESSABLE_ENTITY,
+      'passkey_registration_failed',
+      'Не удалось добавить ключ доступа: попробуйте ещё раз',
+    ),
+  alreadyRegistered: () =>
+    new DomainError(
+      HttpStatus.CONFLICT,
+      'passkey_already_registered',
+      'Этот ключ доступа уже добавлен',
+    ),
+  notFound: () =>
+    new DomainError(HttpStatus.NOT_FOUND, 'passkey_not_found', 'Ключ доступа не найден'),
+  none: () =>
+    new DomainError(
+      HttpStatus.CONFLICT,
+      'passkey_not_enrolled',
+      'У учётной записи нет ключей доступа',
+    ),
+  nameInvalid: () =>
+    new DomainError(
+      HttpStatus.UNPROCESSABLE_ENTITY,
+      'passkey_name_invalid',
+      'Назовите ключ: от 1 до 64 символов',
     ),
 };
 

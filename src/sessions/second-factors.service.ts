@@ -16,7 +16,9 @@ import {
 import { type User } from '../identity/user.entity.js';
 import { LoginFailures } from '../throttling/credential-throttle.js';
 import { afterFailure, CLEARED, isLocked } from './lockout.js';
+import { Passkeys } from './passkeys.service.js';
 import { CODE_LOCKOUT } from './second-factor-rules.js';
+import { PasskeyErrors, SecondFactorErrors } from './second-factor.texts.js';
 
 /** What a right code proved: a TOTP code, or one of the single-use recovery codes. */
 export type ProvedFactor = 'otp' | 'recovery';
@@ -39,7 +41,34 @@ export class SecondFactors {
     private readonly key: PersonalDataKey,
     private readonly audit: AuditService,
     private readonly addressFailures: LoginFailures,
+    private readonly passkeys: Passkeys,
   ) {}
+
+  /**
+   * Re-proving the second factor in a session (re-authentication): a passkey's assertion over a
+   * challenge issued for this session, or a code of the TOTP factor. What it proved (for `amr`),
+   * null for an account without a second factor; refusals are thrown.
+   */
+  async reprove(
+    user: User,
+    sessionId: string,
+    proof: { code?: string; assertion?: unknown },
+    client: ClientInfo,
+  ): Promise<'otp' | 'hwk' | null> {
+    const keys = await this.passkeys.has(user.id);
+    if (keys && proof.assertion !== undefined) {
+      if (await this.passkeys.verify(user, 'reauth', sessionId, proof.assertion, client))
+        return 'hwk';
+      throw PasskeyErrors.invalid();
+    }
+    if ((await this.enrolled(user.id)) !== null) {
+      if (!proof.code) throw SecondFactorErrors.codeRequired();
+      if (!(await this.verify(user, proof.code, client))) throw SecondFactorErrors.invalidCode();
+      return 'otp';
+    }
+    if (keys) throw SecondFactorErrors.passkeyRequired();
+    return null;
+  }
 
   /** The account's confirmed TOTP factor, if it has one. */
   async enrolled(userId: string, em: EntityManager = this.em): Promise<MfaCredential | null> {

@@ -7,6 +7,9 @@ import { AccountStatus } from './account-status.service.js';
 import { AuthService } from './auth.service.js';
 import { LoginChallenges } from './login-challenges.service.js';
 import { SecondFactors } from './second-factors.service.js';
+import { Passkeys } from './passkeys.service.js';
+import { PasskeyChallenges } from './passkey-challenges.service.js';
+import { PasskeysController } from './passkeys.controller.js';
 import { MfaEnrolment } from './mfa-enrolment.service.js';
 import { MfaReset } from './mfa-reset.service.js';
 import { SecondFactorLogin } from './second-factor-login.service.js';
@@ -18,7 +21,13 @@ import { SessionService } from './session.service.js';
 import { TokenService } from './token.service.js';
 
 @Module({
-  controllers: [AuthController, SessionManagementController, SecondFactorController, MfaController],
+  controllers: [
+    AuthController,
+    SessionManagementController,
+    SecondFactorController,
+    MfaController,
+    PasskeysController,
+  ],
   providers: [
     AuthService,
     SessionService,
@@ -29,6 +38,8 @@ import { TokenService } from './token.service.js';
     AccountStatus,
     LoginChallenges,
     SecondFactors,
+    Passkeys,
+    PasskeyChallenges,
     MfaEnrolment,
     MfaReset,
     SecondFactorLogin,
@@ -44,6 +55,7 @@ import { TokenService } from './token.service.js';
     ListenerHealth,
     LoginChallenges,
     SecondFactors,
+    Passkeys,
     MfaEnrolment,
     MfaReset,
     SecondFactorLogin,

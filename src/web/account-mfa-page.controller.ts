@@ -15,13 +15,14 @@ import { DomainError } from '../common/errors.js';
 import { AuthService } from '../sessions/auth.service.js';
 import { MfaEnrolment } from '../sessions/mfa-enrolment.service.js';
 import { SECOND_FACTOR_TEXTS } from '../sessions/second-factor.texts.js';
+import { Passkeys } from '../sessions/passkeys.service.js';
 import { SecondFactors } from '../sessions/second-factors.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
-import { type Notice, STALE_FORM } from './web.texts.js';
+import { type Notice, PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
 
 export class EnrolFormDto {
   @IsString()
@@ -42,7 +43,7 @@ export class RemoveFormDto extends EnrolFormDto {
 
 const PATH = '/account/mfa';
 
-const MFA_NOTICES = {
+export const MFA_NOTICES = {
   removed: { kind: 'success', text: 'Двухфакторная аутентификация отключена' },
   wrong_enrolment_code: {
     kind: 'error',
@@ -51,6 +52,11 @@ const MFA_NOTICES = {
   wrong_removal: { kind: 'error', text: 'Неверный пароль или код: ничего не изменилось' },
   /** Sent here by AdminSecondFactorGuard: the administration area needs a factor first. */
   required: { kind: 'error', text: SECOND_FACTOR_TEXTS.enrolmentRequired },
+  passkey_added: { kind: 'success', text: 'Ключ доступа добавлен' },
+  passkey_removed: { kind: 'success', text: 'Ключ доступа удалён' },
+  passkey_failed: { kind: 'error', text: 'Не удалось добавить ключ доступа: попробуйте ещё раз' },
+  passkey_exists: { kind: 'error', text: 'Этот ключ доступа уже добавлен' },
+  passkey_name: { kind: 'error', text: 'Назовите ключ: от 1 до 64 символов' },
 } as const satisfies Record<string, Notice>;
 
 /**
@@ -64,6 +70,7 @@ export class AccountMfaPageController implements StaleFormPage {
   constructor(
     private readonly enrolment: MfaEnrolment,
     private readonly factors: SecondFactors,
+    private readonly passkeys: Passkeys,
     private readonly auth: AuthService,
     private readonly pageSessions: PageSessions,
     private readonly pages: PageRenderer,
@@ -155,7 +162,20 @@ export class AccountMfaPageController implements StaleFormPage {
     const status_ = await this.enrolment.status(session.user.id);
     const recent = recentlyAuthenticated(session);
     const enrolment = !status_.enrolled && recent ? await this.enrolment.begin(session.user) : null;
+    const moscow = (date: Date) => date.toLocaleString('ru-RU', { timeZone: 'Europe/Moscow' });
+    const keys = (await this.passkeys.list(session.user.id)).map((key) => ({
+      id: key.id,
+      name: key.name,
+      createdAt: moscow(key.createdAt),
+      lastUsedAt: key.lastUsedAt ? moscow(key.lastUsedAt) : null,
+    }));
+    const passkeyOptions = recent
+      ? JSON.stringify(await this.passkeys.registrationOptions(session.user, session.id))
+      : null;
     this.pages.send(response, status, 'account-mfa', {
+      passkeys: keys,
+      passkeyOptions,
+      scripts: recent ? [...PASSKEY_SCRIPTS, 'confirm.js'] : ['confirm.js'],
       nav: await this.pageSessions.nav(request, response, session, 'account'),
       csrf: this.csrf.token(request, response),
       status: {

@@ -18,12 +18,14 @@ import { interactionUidOf } from '../provider/provider-paths.js';
 import { OidcProviderService } from '../provider/provider.service.js';
 import { AuthService, needsSecondFactor } from '../sessions/auth.service.js';
 import { setSecondFactorCookie } from '../sessions/second-factor-cookie.js';
+import { type Session } from '../sessions/session.entity.js';
+import { Passkeys } from '../sessions/passkeys.service.js';
 import { SecondFactors } from '../sessions/second-factors.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { SessionService } from '../sessions/session.service.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
-import { LOGIN_NOTICES, noticeOf, STALE_FORM } from './web.texts.js';
+import { LOGIN_NOTICES, noticeOf, PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
 import { PASSWORD_LOGIN } from '../throttling/credential-throttle.js';
 
 export class LoginFormDto {
@@ -50,12 +52,24 @@ export class LoginFormDto {
   @IsString()
   @MaxLength(32)
   code?: string;
+
+  /** Re-entering the password with a passkey: navigator.credentials.get()'s answer, as JSON. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(32_768)
+  assertion?: string;
 }
 
 const DEFAULT_RETURN = '/account';
 const WRONG = 'Неверный логин или пароль';
 /** Refusals the form shows again: a wrong password, or (re-entering it) a missing or wrong code. */
-const REFUSALS = ['invalid_credentials', 'mfa_code_required', 'invalid_mfa_code'];
+const REFUSALS = [
+  'invalid_credentials',
+  'mfa_code_required',
+  'invalid_mfa_code',
+  'mfa_passkey_required',
+  'invalid_passkey',
+];
 
 /** The login page (and the «enter the password again» page before linking Госуслуги). */
 @ApiExcludeController()
@@ -69,6 +83,7 @@ export class LoginController implements StaleFormPage {
     private readonly csrf: Csrf,
     private readonly provider: OidcProviderService,
     private readonly factors: SecondFactors,
+    private readonly passkeys: Passkeys,
   ) {}
 
   @Get()
@@ -86,7 +101,7 @@ export class LoginController implements StaleFormPage {
       returnTo: target,
       clientName: await this.clientName(target),
       reauth: session !== null,
-      mfa: session !== null && (await this.factors.enrolled(session.user.id)) !== null,
+      ...(await this.secondFactorOf(session)),
       login: session?.user.login,
       csrf: this.csrf.token(request, response),
       notice: noticeOf(LOGIN_NOTICES, notice),
@@ -112,7 +127,13 @@ export class LoginController implements StaleFormPage {
       // token, the old one ended) exactly as a login would.
       const outcome =
         !form.login && current
-          ? await this.auth.reauthenticate(current, form.password, client, form.code)
+          ? await this.auth.reauthenticate(
+              current,
+              form.password,
+              client,
+              form.code,
+              form.assertion || undefined,
+            )
           : await this.auth.login(form.login ?? '', form.password, client, current);
       if (needsSecondFactor(outcome)) {
         // No session yet: the code page, holding the pending step in its own cookie.
@@ -135,7 +156,7 @@ export class LoginController implements StaleFormPage {
         returnTo,
         clientName: await this.clientName(returnTo),
         reauth,
-        mfa: reauth && (await this.factors.enrolled(current.user.id)) !== null,
+        ...(await this.secondFactorOf(reauth ? current : null)),
         login: current?.user.login,
         loginValue: form.login,
         csrf,
@@ -151,6 +172,23 @@ export class LoginController implements StaleFormPage {
       csrf: this.csrf.token(request, response),
       error: STALE_FORM,
     });
+  }
+
+  /**
+   * Re-entering the password of an account with a second factor: the code field (TOTP) and the
+   * passkey button with a challenge made for this session.
+   */
+  private async secondFactorOf(
+    session: Session | null,
+  ): Promise<{ mfa: boolean; passkey: string | null; scripts: string[] }> {
+    if (!session) return { mfa: false, passkey: null, scripts: [] };
+    const totp = (await this.factors.enrolled(session.user.id)) !== null;
+    const passkey = (await this.passkeys.has(session.user.id))
+      ? JSON.stringify(
+          await this.passkeys.authenticationOptions(session.user, 'reauth', session.id),
+        )
+      : null;
+    return { mfa: totp, passkey, scripts: passkey ? PASSKEY_SCRIPTS : [] };
   }
 
   /** When the login answers an application's sign-in (an OpenID Provider interaction), its name. */

@@ -25,6 +25,7 @@ import { RecoveryPageController } from './recovery-page.controller.js';
 import { RegisterPageController } from './register-page.controller.js';
 import { SecondFactorPageController } from './second-factor-page.controller.js';
 import { AccountMfaPageController } from './account-mfa-page.controller.js';
+import { AccountPasskeysPageController } from './account-passkeys-page.controller.js';
 
 /** Server-rendered pages for people (Russian). */
 @Module({
@@ -47,6 +48,7 @@ import { AccountMfaPageController } from './account-mfa-page.controller.js';
     RecoveryPageController,
     SecondFactorPageController,
     AccountMfaPageController,
+    AccountPasskeysPageController,
   ],
 })
 export class PagesModule {}

@@ -23,7 +23,7 @@ import { setSessionCookie } from '../sessions/session-cookie.js';
 import { SessionService } from '../sessions/session.service.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
-import { STALE_FORM } from './web.texts.js';
+import { PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
 
 export class SecondFactorFormDto {
   @IsString()
@@ -33,6 +33,22 @@ export class SecondFactorFormDto {
   @IsString()
   @MaxLength(32)
   code!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  returnTo?: string;
+}
+
+export class PasskeyFormDto {
+  @IsString()
+  @MaxLength(100)
+  csrf!: string;
+
+  /** The JSON the page's script put here: navigator.credentials.get()'s answer. */
+  @IsString()
+  @MaxLength(32_768)
+  assertion!: string;
 
   @IsOptional()
   @IsString()
@@ -104,6 +120,41 @@ export class SecondFactorPageController implements StaleFormPage {
     }
   }
 
+  /** «Войти с ключом доступа»: the assertion over this step's challenge instead of a code. */
+  @Post('passkey')
+  @Public()
+  @FormPost()
+  @CredentialEndpoint()
+  async passkey(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Body() form: PasskeyFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    const returnTo = safeReturnTo(form.returnTo) ?? DEFAULT_RETURN;
+    const challenge = await this.live(request, response, returnTo);
+    if (!challenge) return;
+    try {
+      const previous = await this.sessions.fromCookie(request);
+      const { token } = await this.secondFactor.completeWithPasskey(
+        readSecondFactorCookie(request, this.config),
+        form.assertion,
+        client,
+        previous,
+      );
+      setSessionCookie(response, this.config, token);
+      clearSecondFactorCookie(response, this.config);
+      this.csrf.rotate(response);
+      response.redirect(303, returnTo);
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      if (error.code === 'mfa_challenge_invalid') return this.expired(response, returnTo);
+      if (error.code !== 'invalid_passkey') throw error;
+      const live = await this.live(request, response, returnTo);
+      if (live) await this.render(request, response, 401, live, returnTo, error.message);
+    }
+  }
+
   async staleForm({ request, response, field }: StaleForm): Promise<void> {
     const returnTo = safeReturnTo(field('returnTo')) ?? DEFAULT_RETURN;
     const challenge = await this.live(request, response, returnTo);
@@ -145,10 +196,17 @@ export class SecondFactorPageController implements StaleFormPage {
       challenge.purpose === 'enrol'
         ? await this.secondFactor.enrolmentOf(readSecondFactorCookie(request, this.config))
         : null;
+    const token = readSecondFactorCookie(request, this.config);
+    const passkey = (await this.secondFactor.passkeyOffered(challenge))
+      ? JSON.stringify(await this.secondFactor.passkeyOptions(token))
+      : null;
     this.pages.send(response, status, 'login-mfa', {
       csrf: this.csrf.token(request, response),
       returnTo,
       enrolment,
+      passkey,
+      code: await this.secondFactor.codeOffered(challenge),
+      scripts: passkey ? PASSKEY_SCRIPTS : [],
       error,
     });
   }

@@ -128,3 +128,6 @@ export const PAGE_ERRORS = {
     paragraphs: ['Попробуйте ещё раз. Если ошибка повторится, сообщите код запроса в поддержку.'],
   },
 } as const;
+
+/** The scripts of a page with a passkey button: the library's bundle, then the page's part. */
+export const PASSKEY_SCRIPTS = ['vendor/simplewebauthn/index.umd.min.js', 'passkey.js'];

@@ -277,6 +277,16 @@ const TARGETS: Record<string, Target> = {
   'POST /api/v1/auth/login/mfa/enrolment': { as: 'anonymous' },
   'GET /login/mfa': { as: 'anonymous', page: true },
   'POST /login/mfa': { as: 'anonymous', page: true },
+  // Passkeys: options make a (single-use) challenge row; a refused assertion is audited.
+  'POST /api/v1/auth/login/mfa/passkey-options': { as: 'anonymous' },
+  'POST /login/mfa/passkey': { as: 'anonymous', page: true },
+  'GET /api/v1/me/mfa/passkeys': { as: 'user' },
+  'POST /api/v1/me/mfa/passkeys/options': { as: 'user', writes: true },
+  'POST /api/v1/me/mfa/passkeys': { as: 'user', writes: true },
+  'DELETE /api/v1/me/mfa/passkeys/:id': { as: 'user', writes: true },
+  'POST /api/v1/me/mfa/passkeys/reauthentication-options': { as: 'user' },
+  'POST /account/mfa/passkeys': { as: 'user', page: true, writes: true },
+  'POST /account/mfa/passkeys/remove': { as: 'user', page: true, writes: true },
 };
 
 let t: TestApp;

@@ -20,6 +20,7 @@ import { Migration20261202135901 } from './Migration20261202135901.js';
 import { Migration20261202171500 } from './Migration20261202171500.js';
 import { Migration20261202171901 } from './Migration20261202171901.js';
 import { Migration20261202172000 } from './Migration20261202172000.js';
+import { Migration20261202172100 } from './Migration20261202172100.js';
 
 /**
  * Applied in this order. A new migration is generated with `npm run migration:create`, reviewed,
@@ -66,4 +67,6 @@ export const MIGRATIONS: { name: string; class: Constructor<Migration> }[] = [
   { name: 'Migration20261202171901', class: Migration20261202171901 },
   // Member lists at scale: case-folded search and keyset sort orders per organisation.
   { name: 'Migration20261202172000', class: Migration20261202172000 },
+  // Passkeys as a second factor: the keys and their single-use WebAuthn challenges.
+  { name: 'Migration20261202172100', class: Migration20261202172100 },
 ];

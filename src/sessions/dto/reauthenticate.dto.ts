@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
 
 export class ReauthenticateDto {
   @ApiProperty()
@@ -16,4 +16,15 @@ export class ReauthenticateDto {
   @IsString()
   @MaxLength(32)
   code?: string;
+
+  @ApiProperty({
+    required: false,
+    type: Object,
+    description:
+      'Вместо code — ответ ключа доступа (passkey) на параметры из ' +
+      'POST /api/v1/me/mfa/passkeys/reauthentication-options; amr нового сеанса — ["pwd","hwk"]',
+  })
+  @IsOptional()
+  @IsObject()
+  assertion?: Record<string, unknown>;
 }

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString, MaxLength } from 'class-validator';
+import { IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
 
 export class SecondFactorTokenDto {
   @ApiProperty({ description: 'mfaToken из ответа POST /api/v1/auth/login' })
@@ -10,12 +10,26 @@ export class SecondFactorTokenDto {
 
 export class SecondFactorCodeDto extends SecondFactorTokenDto {
   @ApiProperty({
-    description: 'Код из приложения (6 цифр) или резервный код (XXXX-XXXX-XXXX)',
+    required: false,
+    description: 'Код из приложения (6 цифр) или резервный код (XXXX-XXXX-XXXX); или assertion',
     example: '123456',
   })
+  @IsOptional()
   @IsString()
   @MaxLength(32)
-  code!: string;
+  code?: string;
+
+  @ApiProperty({
+    required: false,
+    type: Object,
+    description:
+      'Ответ ключа доступа (passkey): результат navigator.credentials.get() в JSON ' +
+      '(AuthenticationResponseJSON, как его отдаёт @simplewebauthn/browser) на параметры из ' +
+      'POST /api/v1/auth/login/mfa/passkey-options',
+  })
+  @IsOptional()
+  @IsObject()
+  assertion?: Record<string, unknown>;
 }
 
 /** A right password of an account with a second factor: no session yet, a step to continue. */

@@ -1,0 +1,102 @@
+import { Body, Controller, Post, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { IsString, IsUUID, MaxLength } from 'class-validator';
+import { type Response } from 'express';
+import {
+  type AuthContext,
+  CurrentAuth,
+  FormPost,
+  Page,
+  type StaleForm,
+  type StaleFormPage,
+} from '../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../common/client-info.js';
+import { DomainError } from '../common/errors.js';
+import { Passkeys } from '../sessions/passkeys.service.js';
+import { recentlyAuthenticated } from '../sessions/session-rules.js';
+
+export class PasskeyAddFormDto {
+  @IsString()
+  @MaxLength(100)
+  csrf!: string;
+
+  @IsString()
+  @MaxLength(64)
+  name!: string;
+
+  /** The JSON the page's script put here: navigator.credentials.create()'s answer. */
+  @IsString()
+  @MaxLength(32_768)
+  attestation!: string;
+}
+
+export class PasskeyRemoveFormDto {
+  @IsString()
+  @MaxLength(100)
+  csrf!: string;
+
+  @IsUUID('4')
+  id!: string;
+}
+
+const PATH = '/account/mfa';
+
+/** Why adding a key failed, as the notice /account/mfa shows (see MFA_NOTICES there). */
+const ADD_FAILURES: Record<string, string> = {
+  passkey_already_registered: 'passkey_exists',
+  passkey_name_invalid: 'passkey_name',
+  passkey_registration_failed: 'passkey_failed',
+};
+
+/**
+ * «Ключи доступа (passkeys)» of /account/mfa: adding a key (its answer to the challenge the page
+ * was made with) and removing one, both only within 10 minutes of entering the password, like
+ * enrolling TOTP. Each answers with a redirect to the page and a notice.
+ */
+@ApiExcludeController()
+@Controller('account/mfa/passkeys')
+export class AccountPasskeysPageController implements StaleFormPage {
+  constructor(private readonly passkeys: Passkeys) {}
+
+  @Post()
+  @Page({ returnTo: PATH })
+  @FormPost()
+  async add(
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Body() form: PasskeyAddFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    if (!recentlyAuthenticated(session)) return response.redirect(303, PATH);
+    try {
+      await this.passkeys.register(session.user, session.id, form.name, form.attestation, client);
+    } catch (error) {
+      const notice = error instanceof DomainError ? ADD_FAILURES[error.code] : undefined;
+      if (!notice) throw error;
+      return response.redirect(303, `${PATH}?notice=${notice}`);
+    }
+    response.redirect(303, `${PATH}?notice=passkey_added`);
+  }
+
+  @Post('remove')
+  @Page({ returnTo: PATH })
+  @FormPost()
+  async remove(
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Body() form: PasskeyRemoveFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    if (!recentlyAuthenticated(session)) return response.redirect(303, PATH);
+    try {
+      await this.passkeys.remove(session.user, form.id, client);
+    } catch (error) {
+      if (!(error instanceof DomainError) || error.code !== 'passkey_not_found') throw error;
+    }
+    response.redirect(303, `${PATH}?notice=passkey_removed`);
+  }
+
+  staleForm({ response }: StaleForm): void {
+    response.redirect(303, PATH);
+  }
+}
