@@ -3,6 +3,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { type ClientInfo } from '../common/client-info.js';
 import { MfaCredential } from '../identity/mfa-credential.entity.js';
+import { Passkey } from '../identity/passkey.entity.js';
 import { User, UserStatus } from '../identity/user.entity.js';
 import { MfaReset, type MfaResetResult } from '../sessions/mfa-reset.service.js';
 import { AccountStatus, type StatusChange } from '../sessions/account-status.service.js';
@@ -84,7 +85,8 @@ export class OperatorUsers {
       { user: { $in: userIds } },
       { fields: ['user'] },
     );
-    return new Set(factors.map((factor) => factor.user.id));
+    const passkeys = await this.em.find(Passkey, { user: { $in: userIds } }, { fields: ['user'] });
+    return new Set([...factors, ...passkeys].map((factor) => factor.user.id));
   }
 
   /** «Сбросить второй фактор»: MfaReset, with the operator named in the audit event. */

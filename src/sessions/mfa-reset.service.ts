@@ -5,6 +5,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { MfaCredential } from '../identity/mfa-credential.entity.js';
 import { MfaRecoveryCode } from '../identity/mfa-recovery-code.entity.js';
+import { Passkey } from '../identity/passkey.entity.js';
 import { normalizeLogin } from '../identity/normalize.js';
 import { type User } from '../identity/user.entity.js';
 import { AccountNotices } from '../mail/account-notices.js';
@@ -14,7 +15,7 @@ import { SessionErrors } from './sessions.texts.js';
 
 export interface MfaResetResult {
   user: User;
-  /** Which kinds of factor were removed (`totp` today). */
+  /** Which kinds of factor were removed (`totp`, `passkey`). */
   removed: string[];
   endedSessions: number;
   /** Whether the notice went to a verified address. */
@@ -63,12 +64,18 @@ export class MfaReset {
       const user = await lockAccountWhere(em, property, value);
       if (!user) throw notFound();
       const factors = await em.find(MfaCredential, { user: user.id }, { refresh: true });
-      if (factors.length === 0) throw SecondFactorErrors.notEnrolled();
+      const passkeys = await em.count(Passkey, { user: user.id });
+      if (factors.length === 0 && passkeys === 0) throw SecondFactorErrors.notEnrolled();
       await em.nativeDelete(MfaCredential, { user: user.id });
       await em.nativeDelete(MfaRecoveryCode, { user: user.id });
+      // A lost device may hold the passkey as well as the authenticator app.
+      await em.nativeDelete(Passkey, { user: user.id });
       const ended = await this.sessions.end(em, user, 'mfa_reset');
       user.sessionsValidAfter = new Date();
-      const removed = factors.map((factor) => factor.kind);
+      const removed: string[] = [
+        ...factors.map((factor) => factor.kind),
+        ...(passkeys > 0 ? ['passkey'] : []),
+      ];
       const client: ClientInfo =
         by === 'cli' ? { ip: null, userAgent: null, requestId: null } : by.client;
       const notified = await this.notices.tell(em, user, { kind: 'mfa-reset' }, client);
