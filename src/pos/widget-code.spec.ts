@@ -27,4 +27,16 @@ describe('the widget code in ПОС format', () => {
     // The call without ПОС's script shows no banner: not placed.
     expect(hasWidget(`<script>Widget("${POS}/form", 1234)</script>`, POS, '1234')).toBe(false);
   });
+
+  it('reads a hostile page of a megabyte in linear time: unclosed <script tags, the address repeated', () => {
+    const started = Date.now();
+    expect(hasWidget('<script '.repeat(131_072), POS, '1234')).toBe(false);
+    expect(hasWidget(`<script src='${POS}/bin/script.min.js' `.repeat(20_000), POS, '1234')).toBe(
+      false,
+    );
+    expect(hasWidget(`${POS}/bin/script.min.js`.repeat(25_000), POS, '1234')).toBe(false);
+    // The old pattern (<script[^>]+src…) needed minutes for the first page; a linear scan needs
+    // milliseconds. The bound is generous for a loaded machine.
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
 });

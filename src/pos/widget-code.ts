@@ -99,9 +99,31 @@ function escapeRegExp(value: string): string {
  */
 export function hasWidget(html: string, posBaseUrl: string, lkoNumber: string): boolean {
   const base = escapeRegExp(origin(posBaseUrl));
-  const script = new RegExp(`<script[^>]+src\\s*=\\s*["']${base}/bin/script\\.min\\.js["']`, 'i');
   const call = new RegExp(
     `\\bWidget\\(\\s*["']${base}/form["']\\s*,\\s*["']?${escapeRegExp(lkoNumber)}["']?\\s*\\)`,
   );
-  return script.test(html) && call.test(html);
+  return hasPosScript(html, origin(posBaseUrl)) && call.test(html);
+}
+
+/**
+ * `<script … src="<base>/bin/script.min.js">`, found in linear time: the fetched page is up to
+ * 1 MiB from a site anyone may control, and a pattern such as `<script[^>]+src…` backtracks
+ * quadratically over a page of unclosed `<script` tags, blocking the event loop for minutes.
+ * Each occurrence of the script's address is checked backwards: `src=` and a quote right before
+ * it, inside a `<script` tag that is not closed in between.
+ */
+function hasPosScript(html: string, base: string): boolean {
+  const text = html.toLowerCase();
+  const address = `${base.toLowerCase()}/bin/script.min.js`;
+  for (let at = text.indexOf(address); at !== -1; at = text.indexOf(address, at + 1)) {
+    const quote = text[at - 1];
+    const after = text[at + address.length];
+    if ((quote !== '"' && quote !== "'") || after !== quote) continue;
+    if (!/\bsrc\s*=\s*$/.test(text.slice(Math.max(0, at - 65), at - 1))) continue;
+    // The opening tag starts within 4 KiB before the address (a bounded look-back keeps it linear).
+    const window = text.slice(Math.max(0, at - 4096), at);
+    const tag = window.lastIndexOf('<script');
+    if (tag !== -1 && !window.slice(tag).includes('>')) return true;
+  }
+  return false;
 }

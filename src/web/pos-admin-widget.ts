@@ -1,4 +1,4 @@
-import { Controller, Post, Req, Res, Body } from '@nestjs/common';
+import { Body, Controller, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
@@ -12,6 +12,7 @@ import { checkedOn, placementOf, reasonText } from '../pos/widget-placement/plac
 import { WidgetPlacementService } from '../pos/widget-placement/widget-placement.service.js';
 import { PosAccess } from '../pos/pos-access.service.js';
 import { PageRenderer } from './page-renderer.js';
+import { AdminSecondFactorGuard } from '../sessions/admin-second-factor.guard.js';
 
 export class WidgetCheckFormDto {
   @IsString()
@@ -72,6 +73,7 @@ export async function widgetTab(
  */
 @ApiExcludeController()
 @Controller('pos/admin/widget')
+@UseGuards(AdminSecondFactorGuard)
 export class PosAdminWidgetController {
   constructor(
     private readonly placements: WidgetPlacementService,

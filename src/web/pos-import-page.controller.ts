@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Header, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
@@ -22,7 +22,9 @@ import { type Session } from '../sessions/session.entity.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
-import { type Notice, STALE_FORM } from './web.texts.js';
+import { type Notice, STALE_FORM, STALE_PAGE } from './web.texts.js';
+import { AdminSecondFactorGuard } from '../sessions/admin-second-factor.guard.js';
+import { RecentAuthentication } from '../sessions/recent-authentication.guard.js';
 
 /** The upload (a file) or, after the check, the same file carried on to «Импортировать». */
 export class ImportFormDto {
@@ -67,6 +69,7 @@ const importUrl = (organizationId: string) => `/pos/admin/import?org=${organizat
  */
 @ApiExcludeController()
 @Controller('pos/admin/import')
+@UseGuards(AdminSecondFactorGuard)
 export class PosImportPageController implements StaleFormPage {
   constructor(
     private readonly imports: MemberImport,
@@ -100,6 +103,10 @@ export class PosImportPageController implements StaleFormPage {
   }
 
   @Post()
+  // Importing writes invitations, administrators among them (ASVS 7.5.3); the dry run writes nothing.
+  @RecentAuthentication(
+    (request) => (request.body as { step?: unknown } | undefined)?.step !== 'check',
+  )
   @Page({ returnTo: '/pos/admin/import' })
   @FormPost()
   async upload(
@@ -166,6 +173,8 @@ export class PosImportPageController implements StaleFormPage {
       organization = await this.organizations.details(user, organizationId);
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
+      // A stale form is refused as such (403), whatever organisation it named.
+      if (view.status === 403) return this.pages.send(response, 403, 'message', STALE_PAGE);
       return this.pages.send(response, error.status, 'message', {
         title: 'Организация не найдена',
         paragraphs: [error.message],

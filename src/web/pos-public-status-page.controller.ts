@@ -1,4 +1,4 @@
-import { Body, Controller, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Param, Post, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Response } from 'express';
@@ -15,6 +15,7 @@ import { DomainError } from '../common/errors.js';
 import { PublicStatusService } from '../pos/public-status.service.js';
 import { PageRenderer } from './page-renderer.js';
 import { STALE_FORM } from './web.texts.js';
+import { AdminSecondFactorGuard } from '../sessions/admin-second-factor.guard.js';
 
 export class PublicStatusFormDto {
   @IsString()
@@ -48,6 +49,7 @@ function statusTabUrl(organizationId: string, notice?: string): string {
  */
 @ApiExcludeController()
 @Controller('pos/admin/public-status')
+@UseGuards(AdminSecondFactorGuard)
 export class PosPublicStatusPageController implements StaleFormPage {
   constructor(
     private readonly publicStatus: PublicStatusService,

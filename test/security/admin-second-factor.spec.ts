@@ -59,8 +59,22 @@ describe('MFA_REQUIRED_FOR_ADMINS holds sessions opened before it applied', () =
     const page = await browser.get(`/pos/admin?org=${org.id}`);
     expect(page.status).toBe(303);
     expect(Browser.location(page)).toBe('/account/mfa?notice=required');
-    const told = await browser.get('/account/mfa?notice=required');
-    expect(await told.text()).toContain('обязательна двухфакторная аутентификация');
+    const told = await (await browser.get('/account/mfa?notice=required')).text();
+    expect(told).toContain('обязательна двухфакторная аутентификация');
+    // Every page of the administration area, not only the main one: import, members' forms,
+    // the widget check and the public status.
+    expect(Browser.location(await browser.get(`/pos/admin/import?org=${org.id}`))).toBe(
+      '/account/mfa?notice=required',
+    );
+    const csrf = /name="csrf" value="([^"]+)"/.exec(told)![1];
+    for (const path of [
+      '/pos/admin/members/resend-all',
+      '/pos/admin/widget/check',
+      '/pos/admin/public-status/publish',
+    ]) {
+      const posted = await browser.postForm(path, { csrf, organizationId: org.id });
+      expect([path, Browser.location(posted)]).toEqual([path, '/account/mfa?notice=required']);
+    }
     // The rest of the account is not held: the person can still see and change it.
     expect((await browser.get('/api/v1/me')).status).toBe(200);
 

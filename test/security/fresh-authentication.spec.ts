@@ -111,6 +111,57 @@ describe('a stale session cannot do what only a present administrator may', () =
     expect((await json(archived)).status).toBe(MembershipStatus.Archived);
   });
 
+  it('a stolen administrator session 11 minutes old cannot grant the administrator role through the roles form or import members: only a dry run is left to it', async () => {
+    const org = await organization(t.em(), 'Школа № 14', null);
+    const admin = await memberBrowser(t, org, ['admin']);
+    const colleague = await memberBrowser(t, org, ['moderator']);
+    const csrf = await csrfOf(admin.browser, `/pos/admin?org=${org.id}`);
+    await ageAuthentication(t, admin.user.id);
+
+    const form = new URLSearchParams({ csrf, organizationId: org.id });
+    form.append('roles', 'moderator');
+    form.append('roles', 'admin');
+    const promote = await admin.browser.request(
+      `/pos/admin/members/${colleague.membership.id}/edit/roles`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form.toString(),
+      },
+    );
+    expect(promote.status).toBe(303);
+    expect(Browser.location(promote)).toBe(reauthPage('/pos/admin'));
+    const kept = await t.em().findOneOrFail(Membership, colleague.membership.id, { refresh: true });
+    expect(kept.roles).toEqual(['moderator']);
+
+    // One line of CSV would make the attacker's address an administrator.
+    const csv = Buffer.from(
+      'Фамилия;Имя;Отчество;E-mail;СНИЛС;Роли;Организация\r\nЗахватова;Вера;;csv.attacker@example.ru;;Администратор ЛКО;\r\n',
+    );
+    const importPath = `/api/v1/pos/organizations/${org.id}/members/import`;
+    const send = (dryRun: string) =>
+      admin.browser.request(`${importPath}?dryRun=${dryRun}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/csv' },
+        body: csv,
+      });
+    const imported = await send('false');
+    expect(imported.status).toBe(403);
+    expect((await json(imported)).code).toBe('reauthentication_required');
+    expect(await t.em().count(Membership, { email: 'csv.attacker@example.ru' })).toBe(0);
+    expect((await send('true')).status).toBe(200);
+    const page = await admin.browser.postForm('/pos/admin/import', {
+      csrf,
+      organizationId: org.id,
+      step: 'import',
+      fileName: 'members.csv',
+      content: csv.toString('base64'),
+    });
+    expect(page.status).toBe(303);
+    expect(Browser.location(page)).toBe(reauthPage('/pos/admin/import'));
+    expect(await t.em().count(Membership, { email: 'csv.attacker@example.ru' })).toBe(0);
+  });
+
   it('a stolen administrator session 11 minutes old cannot add an administrator or archive on the ЛКО page: it is asked for the password and comes back', async () => {
     const org = await organization(t.em(), 'Школа № 12', null);
     const admin = await memberBrowser(t, org, ['admin']);

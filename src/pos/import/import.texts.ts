@@ -65,6 +65,12 @@ export const ImportErrors = {
       'import_file_too_large',
       `Файл больше ${limit / MEGABYTE} МБ: разделите его на несколько файлов`,
     ),
+  unpackedTooLarge: (limit: number) =>
+    new DomainError(
+      HttpStatus.UNPROCESSABLE_ENTITY,
+      'import_file_too_large',
+      `Файл XLSX после распаковки больше ${limit / MEGABYTE} МБ: сохраните в нём только лист с пользователями или разделите его`,
+    ),
   unreadable: (cause?: unknown) =>
     new DomainError(
       HttpStatus.UNPROCESSABLE_ENTITY,

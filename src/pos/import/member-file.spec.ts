@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import iconv from 'iconv-lite';
+import { deflateRawSync } from 'node:zlib';
 import { DomainError } from '../../common/errors.js';
 import {
   decodeText,
@@ -9,6 +10,46 @@ import {
   tableRows,
   templateCsv,
 } from './member-file.js';
+import { unpackedZipSize } from './zip-bounds.js';
+
+/** A ZIP archive of deflated entries, written by hand; `declared` overrides the sizes it states. */
+function zipOf(entries: { name: string; data: Buffer; declared?: number }[]): Buffer {
+  const locals: Buffer[] = [];
+  const directory: Buffer[] = [];
+  let offset = 0;
+  for (const entry of entries) {
+    const name = Buffer.from(entry.name);
+    const packed = deflateRawSync(entry.data);
+    const size = entry.declared ?? entry.data.length;
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(8, 8);
+    local.writeUInt32LE(packed.length, 18);
+    local.writeUInt32LE(size, 22);
+    local.writeUInt16LE(name.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(8, 10);
+    central.writeUInt32LE(packed.length, 20);
+    central.writeUInt32LE(size, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, packed);
+    directory.push(central, name);
+    offset += 30 + name.length + packed.length;
+  }
+  const centralBytes = Buffer.concat(directory);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(entries.length, 8);
+  end.writeUInt16LE(entries.length, 10);
+  end.writeUInt32LE(centralBytes.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, centralBytes, end]);
+}
 
 const codeOf = async (work: () => unknown): Promise<string | undefined> => {
   try {
@@ -75,5 +116,35 @@ describe('member import files', () => {
     const rows = await readMemberFile(Buffer.from(templateCsv(), 'utf8'));
     expect(rows).toHaveLength(1);
     expect(rows[0].cells).toMatchObject({ lastName: 'Соколова', roles: 'Администратор ЛКО' });
+  });
+
+  it('refuses an XLSX zip bomb before it is unpacked, whatever sizes the archive declares', async () => {
+    const zeros = Buffer.alloc(100 * 1024 * 1024);
+    const honest = zipOf([{ name: 'xl/worksheets/sheet1.xml', data: zeros }]);
+    const lying = zipOf([{ name: 'xl/worksheets/sheet1.xml', data: zeros, declared: 1000 }]);
+    expect(honest.length).toBeLessThan(1024 * 1024);
+    expect(unpackedZipSize(honest, 64 * 1024 * 1024)).toEqual({ refused: 'too_large' });
+    expect(unpackedZipSize(lying, 64 * 1024 * 1024)).toEqual({ refused: 'too_large' });
+    expect(await codeOf(() => readMemberFile(lying))).toBe('import_file_too_large');
+    const small = zipOf([{ name: 'a.xml', data: Buffer.from('<a/>') }]);
+    expect(unpackedZipSize(small, 64 * 1024 * 1024)).toEqual({ size: 4 });
+    expect(unpackedZipSize(Buffer.from('PK\u0003\u0004 broken'), 1024)).toEqual({
+      refused: 'not_zip',
+    });
+  });
+
+  it('reads only the cells present in an XLSX row: a cell in the last column (XFD) makes no 16,384 empty ones', async () => {
+    const { default: ExcelJS } = await import('exceljs');
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet('Пользователи');
+    sheet.addRow(['Фамилия', 'Имя', 'E-mail', 'Роли']);
+    for (let i = 0; i < 2000; i++) {
+      const row = sheet.addRow(['Соколова', 'Анна', `a${i}@school.example.ru`, 'Исполнитель']);
+      row.getCell(16_384).value = 'x';
+    }
+    const bytes = Buffer.from(await workbook.xlsx.writeBuffer());
+    const rows = await readMemberFile(bytes);
+    expect(rows).toHaveLength(2000);
+    expect(rows[1999].cells).toMatchObject({ email: 'a1999@school.example.ru' });
   });
 });

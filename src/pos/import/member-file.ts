@@ -1,10 +1,15 @@
 import iconv from 'iconv-lite';
 import { ImportErrors } from './import.texts.js';
+import { unpackedZipSize } from './zip-bounds.js';
 
 /** Rows of one file at most; more is refused as a whole (the administrator splits the file). */
 export const MAX_IMPORT_ROWS = 5000;
 /** Bytes of one file at most (5,000 rows with long names fit in well under a megabyte). */
 export const MAX_IMPORT_BYTES = 5 * 1024 * 1024;
+/** What an XLSX file may unpack to (a zip bomb is refused before it is unpacked in memory). */
+export const MAX_XLSX_UNPACKED_BYTES = 64 * 1024 * 1024;
+/** Columns read from a sheet; the template has seven. */
+const MAX_XLSX_COLUMNS = 50;
 
 export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
@@ -126,6 +131,11 @@ export function looksLikeXlsx(bytes: Buffer): boolean {
 
 /** The first sheet of an XLSX workbook as a table of text cells. */
 async function xlsxTable(bytes: Buffer): Promise<string[][]> {
+  const unpacked = unpackedZipSize(bytes, MAX_XLSX_UNPACKED_BYTES);
+  if ('refused' in unpacked)
+    throw unpacked.refused === 'too_large'
+      ? ImportErrors.unpackedTooLarge(MAX_XLSX_UNPACKED_BYTES)
+      : ImportErrors.unreadable(unpacked.refused);
   const { default: ExcelJS } = await import('exceljs');
   const workbook = new ExcelJS.Workbook();
   try {
@@ -139,8 +149,9 @@ async function xlsxTable(bytes: Buffer): Promise<string[][]> {
   const table: string[][] = [];
   sheet.eachRow({ includeEmpty: true }, (row, number) => {
     const cells: string[] = [];
-    row.eachCell({ includeEmpty: true }, (cell, column) => {
-      cells[column - 1] = cell.text ?? '';
+    // The cells present only: with `includeEmpty` one cell in column XFD makes 16,384 of them.
+    row.eachCell((cell, column) => {
+      if (column <= MAX_XLSX_COLUMNS) cells[column - 1] = cell.text ?? '';
     });
     table[number - 1] = Array.from(cells, (cell) => cell ?? '');
   });

@@ -17,6 +17,7 @@ import { PosRoute } from '../pos-area.guard.js';
 import { ImportErrors } from './import.texts.js';
 import { IMPORT_BODY_TYPES } from './import-body.js';
 import { type ImportResult, MemberImport } from './member-import.service.js';
+import { RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
 
 /** «Импорт из файла» through the API: the CSV or XLSX file is the request body. */
 @ApiTags('pos: members')
@@ -27,6 +28,8 @@ export class MemberImportController {
   constructor(private readonly imports: MemberImport) {}
 
   @Post('organizations/:id/members/import')
+  // Importing writes invitations, administrators among them (ASVS 7.5.3); the dry run writes nothing.
+  @RecentAuthentication((request) => request.query.dryRun === 'false')
   @PosRoute('admin')
   @HttpCode(HttpStatus.OK)
   @ApiConsumes(...IMPORT_BODY_TYPES)

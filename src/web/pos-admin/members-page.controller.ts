@@ -1,4 +1,4 @@
-import { Body, Controller, Param, ParseUUIDPipe, Post, Res } from '@nestjs/common';
+import { Body, Controller, Param, ParseUUIDPipe, Post, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
@@ -21,6 +21,8 @@ import { MembersService } from '../../pos/members.service.js';
 import { PageRenderer } from '../page-renderer.js';
 import { STALE_FORM } from '../web.texts.js';
 import { listParams, membersUrl } from './members-list.js';
+import { AdminSecondFactorGuard } from '../../sessions/admin-second-factor.guard.js';
+import { grantsAdmin, RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
 
 const ID = new ParseUUIDPipe({ version: '4' });
 
@@ -77,6 +79,7 @@ function back(form: MemberListFormDto, notice: string, extra: Record<string, str
  */
 @ApiExcludeController()
 @Controller('pos/admin/members')
+@UseGuards(AdminSecondFactorGuard)
 export class PosMembersPageController implements StaleFormPage {
   constructor(
     private readonly members: MembersService,
@@ -86,6 +89,7 @@ export class PosMembersPageController implements StaleFormPage {
 
   /** «Сохранить роли» (`PATCH /api/v1/pos/members/:id/roles`). */
   @Post(':id/edit/roles')
+  @RecentAuthentication(grantsAdmin)
   @Page({ returnTo: '/pos/admin' })
   @FormPost()
   async roles(
