@@ -170,6 +170,7 @@ describe('pages behind the guard', () => {
         '/pos/invitations/:token/accept': [303, '/pos/invitations/%3Atoken'],
         // The code page without a live pending step: back to the password.
         '/login/mfa': [303, '/login?returnTo=%2Faccount&notice=mfa_expired'],
+        '/login/mfa/passkey': [303, '/login?returnTo=%2Faccount&notice=mfa_expired'],
       };
       const [status, location] = answers[path] ?? [403];
       expect({ path, status: stale.status, location: stale.headers.location }).toEqual({

@@ -422,7 +422,7 @@ describe('OpenID Provider: conformance negatives', () => {
     const { callback } = await walkAuthorization(browser, url.href, client.redirectUri, null);
     expect(callback.searchParams.get('code')).toBeNull();
     expect(callback.searchParams.get('error')).toBe('invalid_request');
-    expect(callback.searchParams.get('error_description')).toMatch(/code_challenge/);
+    expect(callback.searchParams.get('error_description')).toMatch(/PKCE/);
   });
 
   it('refuses response_mode form_post (our error page) and fragment (an error, no code): the code comes only in the query', async () => {

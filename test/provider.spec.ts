@@ -422,9 +422,13 @@ describe('OpenID Provider: refusals', () => {
     const client = await registerClient(t, { name: 'Стороннее приложение', firstParty: false });
     // The walk stops at the consent page: no code (and no refusal) goes to the client unasked;
     // test/provider-consent.spec.ts answers it.
-    await expect(authorize(browser, await relyingParty(t, client), client, null)).rejects.toThrow(
-      /unexpected 200 at \/oidc\/interaction\/[\w-]+: .*Доступ приложения к учётной записи/s,
+    const config = await relyingParty(t, client);
+    await expect(authorize(browser, config, client, null)).rejects.toThrow(
+      'the consent page was shown',
     );
+    const refused = await authorize(browser, config, client, null, {}, { consent: 'deny' });
+    expect(refused.consentPages[0]).toContain('Доступ приложения к учётной записи');
+    expect(refused.callback.searchParams.get('error')).toBe('access_denied');
   });
 });
 

@@ -2,14 +2,7 @@ import { Body, Controller, Post, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Response } from 'express';
-import {
-  type AuthContext,
-  CurrentAuth,
-  FormPost,
-  Page,
-  type StaleForm,
-  type StaleFormPage,
-} from '../common/auth-decorators.js';
+import { type AuthContext, CurrentAuth, FormPost, Page } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { Passkeys } from '../sessions/passkeys.service.js';
@@ -51,11 +44,12 @@ const ADD_FAILURES: Record<string, string> = {
 /**
  * «Ключи доступа (passkeys)» of /account/mfa: adding a key (its answer to the challenge the page
  * was made with) and removing one, both only within 10 minutes of entering the password, like
- * enrolling TOTP. Each answers with a redirect to the page and a notice.
+ * enrolling TOTP. Each answers with a redirect to the page and a notice; a stale form gets the
+ * generic 403 «Страница устарела» (FormTokenInterceptor), like every page form without its token.
  */
 @ApiExcludeController()
 @Controller('account/mfa/passkeys')
-export class AccountPasskeysPageController implements StaleFormPage {
+export class AccountPasskeysPageController {
   constructor(private readonly passkeys: Passkeys) {}
 
   @Post()
@@ -94,9 +88,5 @@ export class AccountPasskeysPageController implements StaleFormPage {
       if (!(error instanceof DomainError) || error.code !== 'passkey_not_found') throw error;
     }
     response.redirect(303, `${PATH}?notice=passkey_removed`);
-  }
-
-  staleForm({ response }: StaleForm): void {
-    response.redirect(303, PATH);
   }
 }

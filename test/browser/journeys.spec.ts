@@ -365,7 +365,7 @@ describe('journey 2: an organisation administrator', () => {
     await row.getByRole('button', { name: /В архив/ }).click();
     await page.waitForURL('**notice=archived');
     await see.count(page.locator(`tr[data-member="${memberEmail}"]`), 0);
-    await page.getByRole('link', { name: 'Архив' }).click();
+    await page.getByRole('link', { name: 'Архив', exact: true }).click();
     await see.text(row.locator('.badge'), 'В архиве');
 
     // The widget generator.

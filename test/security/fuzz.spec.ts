@@ -270,8 +270,19 @@ const TARGETS: Record<string, Target> = {
   'POST /api/v1/me/mfa/totp': { as: 'user', writes: true },
   'POST /api/v1/me/mfa/totp/confirm': { as: 'user', writes: true },
   'DELETE /api/v1/me/mfa/totp': { as: 'user', writes: true },
-  'POST /account/mfa/enrol': { as: 'user', page: true, writes: true },
-  'POST /account/mfa/remove': { as: 'user', page: true, writes: true },
+  // A refused form shows /account/mfa again, which offers a passkey: a challenge row is made.
+  'POST /account/mfa/enrol': {
+    as: 'user',
+    page: true,
+    writes: true,
+    alwaysWrites: ['passkey_challenges'],
+  },
+  'POST /account/mfa/remove': {
+    as: 'user',
+    page: true,
+    writes: true,
+    alwaysWrites: ['passkey_challenges'],
+  },
   // No pending step exists for the fuzzer: every answer is a refusal (or back to /login).
   'POST /api/v1/auth/login/mfa': { as: 'anonymous' },
   'POST /api/v1/auth/login/mfa/enrolment': { as: 'anonymous' },
@@ -285,8 +296,18 @@ const TARGETS: Record<string, Target> = {
   'POST /api/v1/me/mfa/passkeys': { as: 'user', writes: true },
   'DELETE /api/v1/me/mfa/passkeys/:id': { as: 'user', writes: true },
   'POST /api/v1/me/mfa/passkeys/reauthentication-options': { as: 'user' },
-  'POST /account/mfa/passkeys': { as: 'user', page: true, writes: true },
-  'POST /account/mfa/passkeys/remove': { as: 'user', page: true, writes: true },
+  'POST /account/mfa/passkeys': {
+    as: 'user',
+    page: true,
+    writes: true,
+    alwaysWrites: ['passkey_challenges'],
+  },
+  'POST /account/mfa/passkeys/remove': {
+    as: 'user',
+    page: true,
+    writes: true,
+    alwaysWrites: ['passkey_challenges'],
+  },
 };
 
 let t: TestApp;
