@@ -137,6 +137,17 @@ describe('Must show 2: a list of 500 members — search, filters, sort and keyse
       JSON.stringify(['invited', 'n', 'yesterday', fixture[0].id]),
     ).toString('base64url');
     await bad({ sort: 'invited', cursor: forged }, 'cursor');
+    // Dates of the right shape that are no dates (month 99, 31 February) are refused too, not cast.
+    for (const key of [
+      '2026-99-99 99:99:99+00',
+      '2026-02-31 10:00:00+03',
+      '2026-01-01 10:00:00+99',
+    ]) {
+      const impossible = Buffer.from(JSON.stringify(['invited', 'n', key, fixture[0].id])).toString(
+        'base64url',
+      );
+      await bad({ sort: 'invited', cursor: impossible }, 'cursor');
+    }
     const other = await organization(t.em(), 'Соседняя школа', null);
     expect((await admin.get(listPath(other, {}))).status).toBe(404);
   });

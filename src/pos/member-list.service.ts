@@ -38,10 +38,33 @@ const KEYS = {
   invited: {
     sql: 'm.created_at',
     cast: 'timestamptz',
-    valid: (value: string) =>
-      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?[+-]\d\d(:\d\d)?$/.test(value),
+    valid: (value: string) => isTimestamp(value),
   },
 } as const;
+
+/**
+ * A timestamp as PostgreSQL prints it (`2026-12-02 10:00:00.123+03`) that is also a real instant:
+ * a forged cursor with month 99 or 31 February would otherwise fail the cast (a 500).
+ */
+function isTimestamp(value: string): boolean {
+  const match =
+    /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(\.\d{1,6})?[+-](\d\d)(?::(\d\d))?$/.exec(value);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second, , offsetHours, offsetMinutes] = match
+    .slice(1)
+    .map((part) => (part === undefined || part.startsWith('.') ? 0 : Number(part)));
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return (
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    hour < 24 &&
+    minute < 60 &&
+    second < 60 &&
+    offsetHours <= 15 &&
+    offsetMinutes < 60
+  );
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
