@@ -119,7 +119,7 @@ describe('member import files', () => {
   });
 
   it('refuses an XLSX zip bomb before it is unpacked, whatever sizes the archive declares', async () => {
-    const zeros = Buffer.alloc(100 * 1024 * 1024);
+    const zeros = Buffer.alloc(80 * 1024 * 1024);
     const honest = zipOf([{ name: 'xl/worksheets/sheet1.xml', data: zeros }]);
     const lying = zipOf([{ name: 'xl/worksheets/sheet1.xml', data: zeros, declared: 1000 }]);
     expect(honest.length).toBeLessThan(1024 * 1024);
@@ -138,13 +138,13 @@ describe('member import files', () => {
     const workbook = new ExcelJS.Workbook();
     const sheet = workbook.addWorksheet('Пользователи');
     sheet.addRow(['Фамилия', 'Имя', 'E-mail', 'Роли']);
-    for (let i = 0; i < 2000; i++) {
+    for (let i = 0; i < 500; i++) {
       const row = sheet.addRow(['Соколова', 'Анна', `a${i}@school.example.ru`, 'Исполнитель']);
       row.getCell(16_384).value = 'x';
     }
     const bytes = Buffer.from(await workbook.xlsx.writeBuffer());
     const rows = await readMemberFile(bytes);
-    expect(rows).toHaveLength(2000);
-    expect(rows[1999].cells).toMatchObject({ email: 'a1999@school.example.ru' });
+    expect(rows).toHaveLength(500);
+    expect(rows[499].cells).toMatchObject({ email: 'a499@school.example.ru' });
   });
 });
