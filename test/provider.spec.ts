@@ -48,6 +48,8 @@ describe('OpenID Provider: discovery and keys', () => {
       scopes_supported: expect.arrayContaining(['openid', 'profile', 'email', 'phone']),
       id_token_signing_alg_values_supported: ['ES256'],
       acr_values_supported: ['pwd', 'gosuslugi'],
+      // Every client is limited to the query (ClientsService.metadata): discovery says the same.
+      response_modes_supported: ['query'],
     });
     expect(metadata.registration_endpoint).toBeUndefined();
     expect(metadata.token_endpoint_auth_methods_supported).not.toContain('client_secret_jwt');

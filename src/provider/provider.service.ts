@@ -83,9 +83,14 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
     });
     // One key set for access tokens and ID tokens: the JWKS published is the TokenService's, which
     // during a rotation also carries the retired keys (oidc-provider knows only the signing one).
+    // Discovery lists every response mode oidc-provider knows (fixed in its code); every client here
+    // is limited to the query (ClientsService.metadata), and discovery says so.
     this.provider.use(async (ctx: KoaContextWithOIDC, next) => {
       await next();
-      if (ctx.oidc?.route === 'jwks' && ctx.status === 200) ctx.body = this.tokens.jwks();
+      if (ctx.status !== 200) return;
+      if (ctx.oidc?.route === 'jwks') ctx.body = this.tokens.jwks();
+      else if (ctx.oidc?.route === 'discovery')
+        (ctx.body as { response_modes_supported: string[] }).response_modes_supported = ['query'];
     });
     bindTokensToSessions(this.provider, {
       sessionIdOf: async (request) =>
