@@ -180,7 +180,13 @@ export const AUTH_CORE: readonly { file: string; what: string }[] = [
     file: 'src/gosuslugi/login-transactions.service.ts',
     what: 'state, nonce, PKCE, browser binding',
   },
-  { file: 'src/gosuslugi/gosuslugi.service.ts', what: 'Госуслуги login, link and confirm, unlink' },
+  { file: 'src/gosuslugi/callback-outcome.ts', what: 'what a Госуслуги return comes to, refusals' },
+  {
+    file: 'src/gosuslugi/gosuslugi.service.ts',
+    what: 'the round trip: start, callback, login, invitation',
+  },
+  { file: 'src/gosuslugi/gosuslugi-links.service.ts', what: 'link offered, confirmed; unlink' },
+  { file: 'src/gosuslugi/gosuslugi-refresh.service.ts', what: 'the linked data read again' },
   { file: 'src/gosuslugi/gosuslugi.controller.ts', what: 'the Госуслуги routes' },
 ];
 

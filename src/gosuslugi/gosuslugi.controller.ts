@@ -33,7 +33,10 @@ import { PageRenderer } from '../web/page-renderer.js';
 import { ConfirmLinkDto } from './dto/confirm-link.dto.js';
 import { GosuslugiLoginFormDto } from './dto/gosuslugi-login-form.dto.js';
 import { GOSUSLUGI_PAGES, type GosuslugiPage } from './gosuslugi.texts.js';
-import { type CallbackOutcome, GosuslugiService, type LinkStart } from './gosuslugi.service.js';
+import { type CallbackOutcome, type LinkStart } from './callback-outcome.js';
+import { GosuslugiLinks } from './gosuslugi-links.service.js';
+import { GosuslugiRefresh } from './gosuslugi-refresh.service.js';
+import { GosuslugiService } from './gosuslugi.service.js';
 import { ProviderError } from './provider-client.js';
 import { safeReturnTo } from './return-to.js';
 import { GOSUSLUGI_LOGIN } from '../throttling/credential-throttle.js';
@@ -45,6 +48,8 @@ const LINK_START = '/auth/gosuslugi/link';
 export class GosuslugiController implements StaleFormPage {
   constructor(
     private readonly gosuslugi: GosuslugiService,
+    private readonly linking: GosuslugiLinks,
+    private readonly identityRefresh: GosuslugiRefresh,
     private readonly sessions: SessionService,
     private readonly pages: PageRenderer,
     private readonly config: AppConfig,
@@ -190,7 +195,7 @@ export class GosuslugiController implements StaleFormPage {
   @Public()
   @ApiOperation({ summary: 'Страница подтверждения привязки: чей профиль Госуслуг вернулся' })
   async confirmPage(@Req() request: Request, @Res() response: Response): Promise<void> {
-    const pending = await this.gosuslugi.pendingLink(request);
+    const pending = await this.linking.pendingLink(request);
     if (!pending) return this.page(response, 'invalidTransaction');
     const { lastName, firstName, middleName, trusted } = pending.identity.claims;
     this.pages.send(response, 200, 'link-confirm', {
@@ -212,7 +217,7 @@ export class GosuslugiController implements StaleFormPage {
     @Client() client: ClientInfo,
   ): Promise<void> {
     assertSameOrigin(request, this.config.publicUrl);
-    const outcome = await this.gosuslugi.confirmLink(
+    const outcome = await this.linking.confirmLink(
       request,
       response,
       dto.state,
@@ -237,7 +242,7 @@ export class GosuslugiController implements StaleFormPage {
       'Обновить данные из Госуслуг без нового входа (только при GOSUSLUGI_ESIA_ACCESS_TYPE=offline)',
   })
   refresh(@CurrentAuth() auth: AuthContext, @Client() client: ClientInfo): Promise<void> {
-    return this.gosuslugi.refreshIdentity(auth.session, client);
+    return this.identityRefresh.refreshIdentity(auth.session, client);
   }
 
   @Delete('api/v1/me/identities/gosuslugi')
@@ -247,6 +252,6 @@ export class GosuslugiController implements StaleFormPage {
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Отвязать Госуслуги (нельзя, если это единственный способ входа)' })
   unlink(@CurrentAuth() auth: AuthContext, @Client() client: ClientInfo): Promise<void> {
-    return this.gosuslugi.unlink(auth.session, client);
+    return this.linking.unlink(auth.session, client);
   }
 }

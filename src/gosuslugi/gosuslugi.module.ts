@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { GosuslugiController } from './gosuslugi.controller.js';
+import { GosuslugiLinks } from './gosuslugi-links.service.js';
+import { GosuslugiRefresh } from './gosuslugi-refresh.service.js';
 import { GosuslugiService } from './gosuslugi.service.js';
 import { LoginTransactions } from './login-transactions.service.js';
 import { AppConfig } from '../config/app-config.js';
@@ -12,9 +14,11 @@ import { IDENTITY_PROVIDER_CLIENT } from './provider-client.js';
 @Module({
   imports: [SessionsModule],
   controllers: [GosuslugiController],
-  exports: [GosuslugiService],
+  exports: [GosuslugiService, GosuslugiLinks],
   providers: [
     GosuslugiService,
+    GosuslugiLinks,
+    GosuslugiRefresh,
     LoginTransactions,
     {
       provide: IDENTITY_PROVIDER_CLIENT,

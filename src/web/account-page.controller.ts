@@ -20,6 +20,7 @@ import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
 import { AppConfig } from '../config/app-config.js';
+import { GosuslugiLinks } from '../gosuslugi/gosuslugi-links.service.js';
 import { GosuslugiService } from '../gosuslugi/gosuslugi.service.js';
 import { LOGGED_OUT_PATH } from '../gosuslugi/provider-client.js';
 import { safeReturnTo } from '../gosuslugi/return-to.js';
@@ -109,6 +110,7 @@ export class AccountPageController implements StaleFormPage {
     private readonly accounts: AccountsService,
     private readonly verification: EmailVerification,
     private readonly gosuslugi: GosuslugiService,
+    private readonly linking: GosuslugiLinks,
     private readonly auth: AuthService,
     private readonly pageSessions: PageSessions,
     private readonly pages: PageRenderer,
@@ -280,7 +282,7 @@ export class AccountPageController implements StaleFormPage {
     @Client() client: ClientInfo,
   ): Promise<void> {
     return this.act(request, response, session, '/account?notice=unlinked#gosuslugi', () =>
-      this.gosuslugi.unlink(session, client),
+      this.linking.unlink(session, client),
     );
   }
 
