@@ -200,9 +200,13 @@ describe('ПОС: «Импорт из файла»', () => {
     const dry = await importApi(admin, root.id, csv, { dryRun: true });
     expect(dry.status).toBe(200);
     const check = await json<ImportResult>(dry);
-    expect(check).toMatchObject({ dryRun: true, total: 1000, invited: 980, refused: 20 });
+    // The dry run says nothing of addresses live outside the administrator's subtree (the three
+    // in the other authority): the import finds them taken, as «Добавить пользователя» would.
+    const checked = new Map([...bad].filter(([, outcome]) => outcome !== 'email_taken'));
+    expect(checked.size).toBe(17);
+    expect(check).toMatchObject({ dryRun: true, total: 1000, invited: 983, refused: 17 });
     const refused = check.rows.filter((row) => row.outcome !== 'will_invite');
-    expect(new Map(refused.map((row) => [row.row, row.outcome]))).toEqual(bad);
+    expect(new Map(refused.map((row) => [row.row, row.outcome]))).toEqual(checked);
     expect(refused.find((row) => row.outcome === 'unknown_role')!.message).toBe(
       'неизвестная роль: Директор школы',
     );
@@ -222,8 +226,8 @@ describe('ПОС: «Импорт из файла»', () => {
     });
     expect(page.status).toBe(200);
     const html = await page.text();
-    expect(html).toContain('будут приглашены: <strong>980</strong>');
-    for (const [row, outcome] of bad)
+    expect(html).toContain('будут приглашены: <strong>983</strong>');
+    for (const [row, outcome] of checked)
       expect(html).toContain(`data-row="${row}" data-outcome="${outcome}"`);
     expect(await written()).toEqual(before);
 
@@ -492,6 +496,63 @@ describe('ПОС: «Импорт из файла»', () => {
       expect(answer.status).toBe(403);
       expect(JSON.parse(answer.body)).toMatchObject({ code: 'role_required' });
     });
+  });
+
+  it('the dry run does not tell an administrator that an address is a member outside their subtree (enumeration)', async () => {
+    const em = t.em();
+    for (const [email, where] of [
+      ['enum.outside@nagorny.example.ru', elsewhere],
+      ['enum.inside@zarechye.example.ru', school],
+    ] as const)
+      em.persist(
+        Object.assign(new Membership(), {
+          organization: em.getReference(Organization, where.id),
+          email,
+          lastName: 'Живая',
+          firstName: 'Запись',
+          roles: ['executor'],
+          status: MembershipStatus.Invited,
+        }),
+      );
+    await em.flush();
+    const file = [
+      HEADER,
+      'Иванов;Иван;;enum.outside@nagorny.example.ru;;Исполнитель;',
+      'Иванов;Иван;;enum.inside@zarechye.example.ru;;Исполнитель;',
+    ].join('\n');
+    const dry = await json<ImportResult>(await importApi(admin, root.id, file, { dryRun: true }));
+    // Within the subtree the administrator sees the member anyway; outside it, nothing.
+    expect(dry.rows.map((row) => [row.email, row.outcome])).toEqual([
+      ['enum.outside@nagorny.example.ru', 'will_invite'],
+      ['enum.inside@zarechye.example.ru', 'email_taken'],
+    ]);
+  });
+
+  it('audits every dry run and import: who, where, the counts, and no personal data', async () => {
+    const { browser: auditedAdmin, user } = await memberBrowser(t, school, ['admin']);
+    const file = [
+      HEADER,
+      'Аудитова;Анна;;audit.1@zarechye.example.ru;;Исполнитель;',
+      'Аудитова;Анна;;not-an-email;;Исполнитель;',
+    ].join('\n');
+    for (const dryRun of [true, false])
+      expect((await importApi(auditedAdmin, school.id, file, { dryRun })).status).toBe(200);
+    const events = await t
+      .em()
+      .find(
+        AuditEvent,
+        { actorUserId: user.id, type: { $like: 'pos.member.import%' } },
+        { orderBy: { createdAt: 'asc' } },
+      );
+    expect(events.map((event) => [event.type, event.organizationId])).toEqual([
+      ['pos.member.import_checked', school.id],
+      ['pos.member.import', school.id],
+    ]);
+    for (const event of events) {
+      expect(event.details).toMatchObject({ total: 2, invited: 1, refused: 1 });
+      const details = JSON.stringify(event.details);
+      for (const personal of ['@', 'Аудитова', 'Анна']) expect(details).not.toContain(personal);
+    }
   });
 
   it('offers the template with Russian headers', async () => {

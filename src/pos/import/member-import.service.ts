@@ -131,14 +131,14 @@ export class MemberImport {
       counts,
       rows,
     };
-    if (!dryRun)
-      await this.audit.write({
-        type: 'pos.member.import',
-        actorUserId: actor === 'cli' ? null : actor.id,
-        organizationId: root.id,
-        client,
-        details: { total: result.total, invited, refused: result.refused, counts },
-      });
+    // Every dry run too: it reads the subtree's memberships in bulk. Counts only, never a row.
+    await this.audit.write({
+      type: dryRun ? 'pos.member.import_checked' : 'pos.member.import',
+      actorUserId: actor === 'cli' ? null : actor.id,
+      organizationId: root.id,
+      client,
+      details: { total: result.total, invited, refused: result.refused, counts },
+    });
     return result;
   }
 
@@ -231,12 +231,18 @@ export class MemberImport {
       firstRow.set(email, row);
       planned[planned.length - 1].dto = dto;
     }
-    await this.markExisting(planned);
+    await this.markExisting(root, planned);
     return planned;
   }
 
-  /** Addresses already live: in the row's own organisation «уже участник», elsewhere taken. */
-  private async markExisting(planned: Planned[]): Promise<void> {
+  /**
+   * Addresses already live in the subtree: in the row's own organisation «уже участник», in
+   * another one of the subtree taken. An address live outside the subtree is not looked for: a
+   * dry run of 5,000 rows must not tell an administrator who is a member elsewhere (it writes
+   * nothing and mails no one). The import finds it taken when it adds the row, as «Добавить
+   * пользователя» does, and audits that refusal (`pos.member.email_taken`).
+   */
+  private async markExisting(root: Organization, planned: Planned[]): Promise<void> {
     const candidates = planned.filter((p) => p.dto);
     if (candidates.length === 0) return;
     const live = await this.em.find(
@@ -244,6 +250,7 @@ export class MemberImport {
       {
         email: { $in: candidates.map((p) => p.result.email) },
         status: { $ne: MembershipStatus.Archived },
+        organization: { path: { $like: `${root.path}%` } },
       },
       { fields: ['email', 'organization'] },
     );
