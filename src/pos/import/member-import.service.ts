@@ -8,6 +8,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { normalizeEmail } from '../../identity/normalize.js';
 import { type User } from '../../identity/user.entity.js';
 import { AddMemberDto } from '../dto/member.dto.js';
+import { Invitations } from '../invitations.service.js';
 import { MembersService } from '../members.service.js';
 import { Membership, MembershipStatus } from '../membership.entity.js';
 import { Organization } from '../organization.entity.js';
@@ -92,6 +93,7 @@ export class MemberImport {
     private readonly em: EntityManager,
     private readonly access: PosAccess,
     private readonly members: MembersService,
+    private readonly invitations: Invitations,
     private readonly audit: AuditService,
     private readonly config: AppConfig,
   ) {}
@@ -108,6 +110,13 @@ export class MemberImport {
         ? await this.access.organization(organizationId)
         : await this.access.administered(actor, organizationId);
     const planned = await this.plan(root, await readMemberFile(file));
+    // The day's invitation cap, for every organisation the file invites into: the dry run says
+    // so, and the import is refused as a whole rather than stopping half way.
+    const needed = new Map<string, number>();
+    for (const { dto, result } of planned)
+      if (dto && result.organizationId)
+        needed.set(result.organizationId, (needed.get(result.organizationId) ?? 0) + 1);
+    await this.invitations.assertDailyRoom(this.em, needed);
     if (!dryRun) {
       // Rows are independent (one address once per file, each in its own transaction): a few at
       // a time, so the database's round trips overlap, within the connection pool.
