@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK, generateKeyPair, importJWK, type JWTPayload, SignJWT } from 'jose';
+import { request as httpRequest } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { freePort } from '../src/database/embedded-postgres.js';
 import { User } from '../src/identity/user.entity.js';
 import { Organization } from '../src/pos/organization.entity.js';
 import { ClientsService } from '../src/provider/clients.service.js';
+import { TokenService } from '../src/sessions/token.service.js';
 import { DEV_DIARY_CLIENT, DevDiaryClient } from '../src/provider/dev-diary-client.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
@@ -235,6 +238,83 @@ describe('the example diary (examples/diary)', () => {
     });
     expect(forged.status).toBe(400);
     await diary.line(/^diary: back-channel logout refused: /);
+  });
+
+  /** A logout token signed with our real key, as our delivery signs it, but with these claims. */
+  async function logoutToken(claims: JWTPayload): Promise<string> {
+    const jwk = t.app.get(TokenService).signingJwk();
+    return new SignJWT({ sid: randomUUID(), ...claims })
+      .setProtectedHeader({ alg: jwk.alg!, kid: jwk.kid, typ: 'logout+jwt' })
+      .setIssuer(t.config.publicUrl)
+      .setAudience(DEV_DIARY_CLIENT.clientId)
+      .setSubject(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime('2m')
+      .setJti(randomUUID())
+      .sign(await importJWK(jwk, jwk.alg));
+  }
+
+  const postLogoutToken = async (token: string) =>
+    (
+      await fetch(`${diary.url}/backchannel-logout`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ logout_token: token }).toString(),
+      })
+    ).status;
+
+  it('the diary refuses a signed logout token whose events claim lacks the back-channel logout member as a JSON object (§2.6)', async () => {
+    const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+    // The right shape passes, so the refusals below are about `events` alone.
+    expect(await postLogoutToken(await logoutToken({ events: { [EVENT]: {} } }))).toBe(200);
+    for (const events of [
+      null,
+      [],
+      { [EVENT]: null },
+      { [EVENT]: [] },
+      { [EVENT]: 'logout' },
+      { 'http://schemas.openid.net/event/other': {} },
+    ]) {
+      expect([
+        JSON.stringify(events),
+        await postLogoutToken(await logoutToken({ events })),
+      ]).toEqual([JSON.stringify(events), 400]);
+    }
+  });
+
+  it('the diary closes the connection of an oversized logout request instead of reading on', async () => {
+    const { sent, closed } = await new Promise<{ sent: number; closed: boolean }>((resolve) => {
+      const outgoing = httpRequest(`${diary.url}/backchannel-logout`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'transfer-encoding': 'chunked',
+        },
+      });
+      let sent = 0;
+      let closed = false;
+      outgoing.on('error', () => undefined);
+      outgoing.on('response', (incoming) => incoming.resume());
+      outgoing.on('close', () => {
+        closed = true;
+      });
+      const chunk = Buffer.alloc(64 * 1024, 'a');
+      const next = () => {
+        if (closed || sent >= 8 * 1024 * 1024) {
+          outgoing.destroy();
+          return resolve({ sent, closed });
+        }
+        outgoing.write(chunk, (error) => {
+          if (error) closed = true;
+          else sent += chunk.length;
+          // Slowly enough for the server's answer (or its closing) to arrive in between.
+          setTimeout(next, 5);
+        });
+      };
+      next();
+    });
+    expect(closed).toBe(true);
+    expect(sent).toBeLessThan(8 * 1024 * 1024);
   });
 });
 

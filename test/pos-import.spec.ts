@@ -7,6 +7,7 @@ import { type ImportResult } from '../src/pos/import/member-import.service.js';
 import { Membership, MembershipStatus } from '../src/pos/membership.entity.js';
 import { Organization } from '../src/pos/organization.entity.js';
 import { writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -64,6 +65,55 @@ async function csrfOf(browser: Browser, organizationId: string): Promise<string>
   const html = await (await browser.get(`/pos/admin/import?org=${organizationId}`)).text();
   return /name="csrf" value="([^"]+)"/.exec(html)![1];
 }
+
+/**
+ * An upload that has only begun: the headers and the first MiB of a body announced as much longer
+ * (chunked, so no declared length can be refused up front), the rest never sent. Resolves with
+ * the server's answer if it comes while the body is still open — it can only come that early if
+ * the server answered without reading the body — and rejects after 5 s otherwise.
+ */
+function answerBeforeTheBody(
+  path: string,
+  headers: Record<string, string>,
+  first: Buffer,
+): Promise<{ status: number; location?: string; body: string; ms: number }> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(new URL(path, t.url), {
+      method: 'POST',
+      headers: { ...headers, 'transfer-encoding': 'chunked' },
+    });
+    const timer = setTimeout(() => {
+      outgoing.destroy();
+      reject(new Error('no answer within 5 s: the server waits for (and buffers) the body'));
+    }, 5000);
+    outgoing.on('error', () => undefined);
+    outgoing.on('response', (incoming) => {
+      clearTimeout(timer);
+      let body = '';
+      incoming.setEncoding('utf8');
+      incoming.on('data', (chunk: string) => (body += chunk));
+      incoming.on('end', () => {
+        outgoing.destroy();
+        resolve({
+          status: incoming.statusCode ?? 0,
+          location: incoming.headers.location,
+          body,
+          ms: Date.now() - started,
+        });
+      });
+    });
+    outgoing.write(first);
+  });
+}
+
+const MIB = 1024 * 1024;
+/** The start of a multipart form whose one field then runs on for 50 MB. */
+const BOUNDARY = 'upload-boundary';
+const formStart = Buffer.concat([
+  Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="content"\r\n\r\n`),
+  Buffer.alloc(MIB, 'A'),
+]);
 
 function multipart(fields: Record<string, string>, file?: { name: string; bytes: string }) {
   const form = new FormData();
@@ -150,9 +200,13 @@ describe('ПОС: «Импорт из файла»', () => {
     const dry = await importApi(admin, root.id, csv, { dryRun: true });
     expect(dry.status).toBe(200);
     const check = await json<ImportResult>(dry);
-    expect(check).toMatchObject({ dryRun: true, total: 1000, invited: 980, refused: 20 });
+    // The dry run says nothing of addresses live outside the administrator's subtree (the three
+    // in the other authority): the import finds them taken, as «Добавить пользователя» would.
+    const checked = new Map([...bad].filter(([, outcome]) => outcome !== 'email_taken'));
+    expect(checked.size).toBe(17);
+    expect(check).toMatchObject({ dryRun: true, total: 1000, invited: 983, refused: 17 });
     const refused = check.rows.filter((row) => row.outcome !== 'will_invite');
-    expect(new Map(refused.map((row) => [row.row, row.outcome]))).toEqual(bad);
+    expect(new Map(refused.map((row) => [row.row, row.outcome]))).toEqual(checked);
     expect(refused.find((row) => row.outcome === 'unknown_role')!.message).toBe(
       'неизвестная роль: Директор школы',
     );
@@ -172,8 +226,8 @@ describe('ПОС: «Импорт из файла»', () => {
     });
     expect(page.status).toBe(200);
     const html = await page.text();
-    expect(html).toContain('будут приглашены: <strong>980</strong>');
-    for (const [row, outcome] of bad)
+    expect(html).toContain('будут приглашены: <strong>983</strong>');
+    for (const [row, outcome] of checked)
       expect(html).toContain(`data-row="${row}" data-outcome="${outcome}"`);
     expect(await written()).toEqual(before);
 
@@ -289,6 +343,14 @@ describe('ПОС: «Импорт из файла»', () => {
     expect(pavlov.organization.id).toBe(school.id);
   });
 
+  it('refuses a file over 5 MB on the API as the page does (422 import_file_too_large)', async () => {
+    const response = await importApi(admin, root.id, Buffer.alloc(5 * 1024 * 1024 + 1, 'a'), {
+      dryRun: true,
+    });
+    expect(response.status).toBe(422);
+    expect(await json(response)).toMatchObject({ code: 'import_file_too_large' });
+  });
+
   it('refuses a file of 5,001 rows as a whole (422 import_too_many_rows) and writes nothing', async () => {
     const rows = Array.from(
       { length: 5001 },
@@ -386,6 +448,112 @@ describe('ПОС: «Импорт из файла»', () => {
     expect(usage.code).toBe(2);
     expect(usage.err).toContain('не указан обязательный параметр --org');
   }, 120_000);
+
+  describe('reads no upload before the caller is known to be an administrator', () => {
+    it('an anonymous upload to the API is refused (401) before its body is read', async () => {
+      const answer = await answerBeforeTheBody(
+        `/api/v1/pos/organizations/${root.id}/members/import?dryRun=true`,
+        { 'content-type': 'text/csv' },
+        Buffer.alloc(MIB, 'a'),
+      );
+      expect(answer.status).toBe(401);
+      expect(JSON.parse(answer.body)).toMatchObject({ code: 'unauthenticated' });
+    });
+
+    it('an upload to the API by a member who is not an administrator is refused (403) before its body is read', async () => {
+      const { browser: executor } = await memberBrowser(t, school, ['executor']);
+      const answer = await answerBeforeTheBody(
+        `/api/v1/pos/organizations/${school.id}/members/import?dryRun=true`,
+        { 'content-type': 'text/csv', cookie: executor.cookieHeader(), origin: t.url },
+        Buffer.alloc(MIB, 'a'),
+      );
+      expect(answer.status).toBe(403);
+      expect(JSON.parse(answer.body)).toMatchObject({ code: 'role_required' });
+    });
+
+    it('an anonymous upload to the page goes to the login page before its body is read', async () => {
+      const answer = await answerBeforeTheBody(
+        '/pos/admin/import',
+        { 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, origin: t.url },
+        formStart,
+      );
+      expect(answer.status).toBe(303);
+      expect(answer.location).toMatch(/^\/login\?/);
+    });
+
+    it('an upload to the page by a member who is not an administrator is refused (403) before its body is read', async () => {
+      const { browser: executor } = await memberBrowser(t, school, ['executor']);
+      const answer = await answerBeforeTheBody(
+        '/pos/admin/import',
+        {
+          'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
+          cookie: executor.cookieHeader(),
+          origin: t.url,
+          accept: 'application/json',
+        },
+        formStart,
+      );
+      expect(answer.status).toBe(403);
+      expect(JSON.parse(answer.body)).toMatchObject({ code: 'role_required' });
+    });
+  });
+
+  it('the dry run does not tell an administrator that an address is a member outside their subtree (enumeration)', async () => {
+    const em = t.em();
+    for (const [email, where] of [
+      ['enum.outside@nagorny.example.ru', elsewhere],
+      ['enum.inside@zarechye.example.ru', school],
+    ] as const)
+      em.persist(
+        Object.assign(new Membership(), {
+          organization: em.getReference(Organization, where.id),
+          email,
+          lastName: 'Живая',
+          firstName: 'Запись',
+          roles: ['executor'],
+          status: MembershipStatus.Invited,
+        }),
+      );
+    await em.flush();
+    const file = [
+      HEADER,
+      'Иванов;Иван;;enum.outside@nagorny.example.ru;;Исполнитель;',
+      'Иванов;Иван;;enum.inside@zarechye.example.ru;;Исполнитель;',
+    ].join('\n');
+    const dry = await json<ImportResult>(await importApi(admin, root.id, file, { dryRun: true }));
+    // Within the subtree the administrator sees the member anyway; outside it, nothing.
+    expect(dry.rows.map((row) => [row.email, row.outcome])).toEqual([
+      ['enum.outside@nagorny.example.ru', 'will_invite'],
+      ['enum.inside@zarechye.example.ru', 'email_taken'],
+    ]);
+  });
+
+  it('audits every dry run and import: who, where, the counts, and no personal data', async () => {
+    const { browser: auditedAdmin, user } = await memberBrowser(t, school, ['admin']);
+    const file = [
+      HEADER,
+      'Аудитова;Анна;;audit.1@zarechye.example.ru;;Исполнитель;',
+      'Аудитова;Анна;;not-an-email;;Исполнитель;',
+    ].join('\n');
+    for (const dryRun of [true, false])
+      expect((await importApi(auditedAdmin, school.id, file, { dryRun })).status).toBe(200);
+    const events = await t
+      .em()
+      .find(
+        AuditEvent,
+        { actorUserId: user.id, type: { $like: 'pos.member.import%' } },
+        { orderBy: { createdAt: 'asc' } },
+      );
+    expect(events.map((event) => [event.type, event.organizationId])).toEqual([
+      ['pos.member.import_checked', school.id],
+      ['pos.member.import', school.id],
+    ]);
+    for (const event of events) {
+      expect(event.details).toMatchObject({ total: 2, invited: 1, refused: 1 });
+      const details = JSON.stringify(event.details);
+      for (const personal of ['@', 'Аудитова', 'Анна']) expect(details).not.toContain(personal);
+    }
+  });
 
   it('offers the template with Russian headers', async () => {
     const response = await admin.get('/pos/admin/import/template.csv');

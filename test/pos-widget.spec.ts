@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Organization } from '../src/pos/organization.entity.js';
+import { UNAVAILABLE_REASON_TEXTS } from '../src/pos/widget-placement/placement-texts.js';
 import { fetchSite, SITE_FETCH_LIMITS } from '../src/pos/widget-placement/site-fetch.js';
 import { WidgetPlacementService } from '../src/pos/widget-placement/widget-placement.service.js';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -207,7 +208,12 @@ describe('«Виджет размещён»: the placement check', () => {
 });
 
 describe('the site fetcher’s rules (the production address policy unless stated)', () => {
-  const policy = { ...SITE_FETCH_LIMITS, extraCa: undefined as string | undefined };
+  // The local site listens on a port of its own: these rules are tested with any port allowed.
+  const policy = {
+    ...SITE_FETCH_LIMITS,
+    extraCa: undefined as string | undefined,
+    allowPort: (() => true) as ((port: string) => boolean) | undefined,
+  };
   const trusted = () => ({ ...policy, extraCa: ca });
   const only127001 = () => ({ ...trusted(), allowAddress: (ip: string) => ip === '127.0.0.1' });
 
@@ -224,6 +230,23 @@ describe('the site fetcher’s rules (the production address policy unless state
     expect(await fetchSite(`https://[::1]:${port}/`, trusted())).toMatchObject({
       reason: 'private_address',
     });
+  });
+
+  it('refuses any port but https’s own (443), before connecting, with its reason in Russian', async () => {
+    const port = new URL(siteUrl).port;
+    // The production port rule, every address allowed: only the port stands in the way.
+    const productionPorts = { ...trusted(), allowPort: undefined, allowAddress: () => true };
+    expect(await fetchSite(`${siteUrl}/with-widget`, productionPorts)).toEqual({
+      ok: false,
+      reason: 'port_not_allowed',
+      detail: port,
+    });
+    expect(await fetchSite(`${siteUrl}/redirect`, productionPorts)).toMatchObject({
+      reason: 'port_not_allowed',
+    });
+    expect(UNAVAILABLE_REASON_TEXTS.port_not_allowed).toBe(
+      'в адресе сайта указан порт: проверяется только https:// без порта (443)',
+    );
   });
 
   it('checks every redirect again: a redirect to a refused address is refused', async () => {

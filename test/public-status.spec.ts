@@ -103,10 +103,11 @@ describe('public connection status', () => {
     ])
       expect(html).not.toContain(personal);
 
-    // Framable by the administration's site on this route only, and cacheable for a minute.
+    // Framable by the administration's site on this route only; caches must ask every time.
     expect(response.headers.get('content-security-policy')).toContain('frame-ancestors *');
     expect(response.headers.get('x-frame-options')).toBeNull();
-    expect(response.headers.get('cache-control')).toBe('public, max-age=60');
+    expect(response.headers.get('cache-control')).toBe('public, no-cache');
+    expect(response.headers.get('etag')).toMatch(/^"[\w-]+"$/);
     const adminPage = await admin.get(`/pos/admin?org=${authority.id}&tab=status`);
     expect(adminPage.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(adminPage.headers.get('cache-control')).toBe('no-store');
@@ -119,6 +120,26 @@ describe('public connection status', () => {
     expect((await post(admin, authority, 'revoke')).status).toBe(303);
     expect((await fetch(`${t.url}${pathOf(url!)}`)).status).toBe(404);
     expect((await statusTab(admin, authority)).url).toBeUndefined();
+  });
+
+  it('a cache revalidating the page after the revocation gets 404, not «not modified»', async () => {
+    await post(admin, authority, 'publish');
+    const { url } = await statusTab(admin, authority);
+    const address = `${t.url}${pathOf(url!)}`;
+    const first = await fetch(address);
+    expect(first.status).toBe(200);
+    // A cache may keep the page but must ask before showing it again: no minute of grace.
+    expect(first.headers.get('cache-control')).toBe('public, no-cache');
+    const etag = first.headers.get('etag');
+    expect(etag).toBeTruthy();
+    // While published, the cache's copy is confirmed without the page being sent again.
+    const revalidated = await fetch(address, { headers: { 'if-none-match': etag! } });
+    expect(revalidated.status).toBe(304);
+    expect(await revalidated.text()).toBe('');
+    expect((await post(admin, authority, 'revoke')).status).toBe(303);
+    const after = await fetch(address, { headers: { 'if-none-match': etag! } });
+    expect(after.status).toBe(404);
+    expect(after.headers.get('cache-control')).toContain('no-store');
   });
 
   it('regenerating gives a new address and the old one is 404', async () => {

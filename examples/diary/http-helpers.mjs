@@ -1,5 +1,7 @@
 // Small HTTP helpers of the example diary: HTML pages (Russian, escaped), cookies, form bodies.
 
+import { Buffer } from 'node:buffer';
+
 export const escapeHtml = (text) =>
   String(text).replace(
     /[&<>"']/g,
@@ -27,14 +29,32 @@ export function cookiesOf(request) {
   return cookies;
 }
 
+/**
+ * The request's body as text, at most `limit` bytes: a longer one is not read on (nor kept) —
+ * the connection is closed and the promise rejected.
+ */
 export function readBody(request, limit = 64 * 1024) {
   return new Promise((resolve, reject) => {
-    let body = '';
-    request.on('data', (chunk) => {
-      body += chunk.toString();
-      if (body.length > limit) reject(new Error('body too large'));
-    });
-    request.on('end', () => resolve(body));
+    const chunks = [];
+    let size = 0;
+    const onData = (chunk) => {
+      size += chunk.length;
+      if (size > limit) {
+        request.off('data', onData);
+        chunks.length = 0;
+        request.destroy();
+        reject(new Error('body too large'));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    request.on('data', onData);
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     request.on('error', reject);
   });
+}
+
+/** A JSON object: not null, not an array. */
+export function isJsonObject(value) {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import * as oidc from 'openid-client';
-import { cookiesOf, escapeHtml, page, readBody } from './http-helpers.mjs';
+import { cookiesOf, escapeHtml, isJsonObject, page, readBody } from './http-helpers.mjs';
 
 const SESSION_COOKIE = 'diary_session';
 const LOGIN_COOKIE = 'diary_login';
@@ -184,7 +184,8 @@ ${memberships}
         requiredClaims: ['iat', 'exp', 'jti', 'sid', 'events'],
         maxTokenAge: '5 minutes',
       });
-      if (typeof payload.events?.[BACKCHANNEL_EVENT] !== 'object')
+      // §2.6: `events` is a JSON object whose back-channel logout member is a JSON object too.
+      if (!isJsonObject(payload.events) || !isJsonObject(payload.events[BACKCHANNEL_EVENT]))
         throw new Error('no back-channel logout event');
       if ('nonce' in payload) throw new Error('a nonce in a logout token');
       let ended = 0;

@@ -32,6 +32,7 @@ export type AuditEventType =
   | 'pos.operator.created'
   | 'pos.member.invited'
   | 'pos.member.import'
+  | 'pos.member.import_checked'
   | 'pos.member.roles_changed'
   | 'pos.member.archived'
   | 'pos.member.restored'

@@ -85,6 +85,8 @@ export class AppConfig {
     connections: number;
   };
   readonly invitationTtlMs!: number;
+  /** Invitation mails per organisation in 24 hours (INVITATIONS_PER_ORG_PER_DAY). */
+  readonly invitationsPerOrgPerDay!: number;
   readonly oidc!: {
     /** Keys signing the OpenID Provider's cookies, newest first; generated per start in development. */
     cookieKeys: string[];
@@ -295,6 +297,7 @@ export function loadConfig(
       connections: env.MAIL_SMTP_CONNECTIONS,
     },
     invitationTtlMs: ms(env.INVITATION_TTL),
+    invitationsPerOrgPerDay: env.INVITATIONS_PER_ORG_PER_DAY,
     oidc: {
       cookieKeys: env.OIDC_COOKIE_KEYS
         ? env.OIDC_COOKIE_KEYS.split(',')

@@ -342,6 +342,15 @@ export class EnvSchema {
   @Validate(IsDuration)
   INVITATION_TTL = '7d';
 
+  /**
+   * Invitation mails one organisation may send in 24 hours, whichever way (add, import, re-send,
+   * «Отправить повторно всем приглашённым»): sized for a big school inviting all its staff twice.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  INVITATIONS_PER_ORG_PER_DAY = 2000;
+
   @Transform(toInt)
   @IsInt()
   @Min(0)

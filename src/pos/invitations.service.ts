@@ -27,6 +27,8 @@ import { mailTime } from '../mail/mail-time.js';
 /** The first invitation and three re-sends an hour, per organisation and address. */
 export const INVITATIONS_PER_HOUR = 4;
 
+const DAY_MS = 24 * 3_600_000;
+
 export type InvitationLookup =
   { kind: 'usable'; invitation: Invitation } | { kind: 'used' | 'expired' | 'revoked' | 'unknown' };
 
@@ -98,6 +100,12 @@ export class Invitations {
    * organisation.
    */
   async issue(em: EntityManager, membership: Membership): Promise<Invitation> {
+    // The day's cap first, under the organisation's lock until this transaction ends: two
+    // invitations at once cannot both take the last one.
+    await em.execute('select pg_advisory_xact_lock(hashtextextended(?, 0))', [
+      `invitations-per-day\n${membership.organization.id}`,
+    ]);
+    await this.assertDailyRoom(em, new Map([[membership.organization.id, 1]]));
     const since = new Date(Date.now() - 3_600_000);
     // Per organisation: another organisation's administrator cannot spend this one's quota (and
     // so block its invitations) by inviting and archiving the same address.
@@ -139,6 +147,31 @@ export class Invitations {
   }
 
   /** Ends every live invitation of the membership (re-send, archive). */
+  /**
+   * INVITATIONS_PER_ORG_PER_DAY: each organisation of `needed` (id → invitations about to be sent)
+   * has room for them within the last 24 hours, or the whole operation is refused (429
+   * `invitation_daily_limit`) before anything is written. Bulk operations ask first, for all their
+   * rows; `issue` asks again for each one, under the organisation's lock.
+   */
+  async assertDailyRoom(em: EntityManager, needed: Map<string, number>): Promise<void> {
+    const limit = this.config.invitationsPerOrgPerDay;
+    const since = new Date(Date.now() - DAY_MS);
+    for (const [organizationId, count] of needed) {
+      if (count === 0) continue;
+      const window = {
+        membership: { organization: organizationId },
+        createdAt: { $gte: since },
+      };
+      const used = await em.count(Invitation, window);
+      if (used + count <= limit) continue;
+      const oldest = await em.findOne(Invitation, window, { orderBy: { createdAt: 'asc' } });
+      const wait = oldest
+        ? (oldest.createdAt.getTime() + DAY_MS - Date.now()) / 1000
+        : DAY_MS / 1000;
+      throw PosErrors.dailyInvitationLimit(limit, Math.max(0, limit - used), count, wait);
+    }
+  }
+
   async revokeAll(em: EntityManager, membership: Membership, reason: string): Promise<number> {
     return em.nativeUpdate(
       Invitation,

@@ -108,6 +108,8 @@ export class MemberEdits {
       { organization, status: MembershipStatus.Invited },
       { fields: ['id'], orderBy: { id: 'asc' } },
     );
+    // The day's invitation cap for all of them at once: refused as a whole, nothing sent.
+    await this.invitations.assertDailyRoom(this.em, new Map([[organization.id, invited.length]]));
     let sent = 0;
     let skipped = 0;
     for (const { id } of invited) {

@@ -1,10 +1,4 @@
-import {
-  Global,
-  type MiddlewareConsumer,
-  Module,
-  type NestModule,
-  RequestMethod,
-} from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { PASSWORD_CONTEXT_WORDS } from '../accounts/password-context.js';
 import { GosuslugiModule } from '../gosuslugi/gosuslugi.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
@@ -12,7 +6,6 @@ import { ACCESS_TOKEN_CLAIMS } from '../sessions/token-claims.js';
 import { STAFF_ROLES } from '../sessions/staff-roles.js';
 import { PosStaffRoles } from './pos-staff-roles.js';
 import { ConfirmationService } from './confirmation.service.js';
-import { multipartImportForm, rawImportBody } from './import/import-body.js';
 import { MemberImportController } from './import/member-import.controller.js';
 import { MemberImport } from './import/member-import.service.js';
 import { Invitations } from './invitations.service.js';
@@ -91,15 +84,4 @@ export class PosCoreModule {}
   // the operator's pages block accounts and end sessions through AccountStatus (OperatorUsers).
   exports: [MemberSessions, OperatorUsers],
 })
-export class PosModule implements NestModule {
-  /** «Импорт из файла» takes a file: the API as the raw body, the page as a multipart form. */
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(rawImportBody).forRoutes({
-      path: 'api/v1/pos/organizations/:id/members/import',
-      method: RequestMethod.POST,
-    });
-    consumer
-      .apply(multipartImportForm)
-      .forRoutes({ path: 'pos/admin/import', method: RequestMethod.POST });
-  }
-}
+export class PosModule {}

@@ -164,6 +164,22 @@ export const PosErrors = {
       undefined,
       { retryAfterSeconds: waitSeconds },
     ),
+  /**
+   * INVITATIONS_PER_ORG_PER_DAY: `left` of the day's `limit` remain and `needed` were asked for;
+   * `waitSeconds` until the oldest of the day's invitations leaves the window.
+   */
+  dailyInvitationLimit: (limit: number, left: number, needed: number, waitSeconds: number) =>
+    new DomainError(
+      HttpStatus.TOO_MANY_REQUESTS,
+      'invitation_daily_limit',
+      `За сутки организация может отправить не больше ${limit} ${russianPlural(limit, 'приглашения', 'приглашений', 'приглашений')}. ` +
+        (left === 0
+          ? `На сегодня они закончились: следующее можно будет отправить через ${waitInWords(waitSeconds)}.`
+          : `Осталось ${left}, а нужно ${needed}: разделите список или повторите через ${waitInWords(waitSeconds)}.`) +
+        ' Ничего не отправлено.',
+      undefined,
+      { retryAfterSeconds: waitSeconds },
+    ),
   confirmationIncomplete: () =>
     new DomainError(HttpStatus.UNPROCESSABLE_ENTITY, 'validation_failed', 'Отметьте оба пункта', {
       trainingCompleted: [{ code: 'required_true', message: 'Отметьте «Мною пройдено обучение»' }],

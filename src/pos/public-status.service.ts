@@ -14,7 +14,7 @@ import { PublicStatus } from './public-status.entity.js';
 import { statusTotals, type StatusTotals, widgetState } from './report-table.js';
 import { ReportService } from './report.service.js';
 
-/** How long a published page's numbers may be old, in the process and in browsers. */
+/** How long a published page's numbers may be old (in the process; HTTP caches revalidate). */
 export const PUBLIC_STATUS_MAX_AGE_S = 60;
 const CACHED_SUBTREES = 100;
 

@@ -18,6 +18,8 @@ import { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, templateCsv } from '../pos/import/me
 import { type ImportResult, MemberImport } from '../pos/import/member-import.service.js';
 import { OrganizationsService } from '../pos/organizations.service.js';
 import { PosErrors } from '../pos/pos.texts.js';
+import { ImportUpload } from '../pos/import/import-body.js';
+import { PosAreaGuard, PosAreaMetadata } from '../pos/pos-area.guard.js';
 import { type Session } from '../sessions/session.entity.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
@@ -103,10 +105,16 @@ export class PosImportPageController implements StaleFormPage {
   }
 
   @Post()
-  // Importing writes invitations, administrators among them (ASVS 7.5.3); the dry run writes nothing.
+  // Importing writes invitations, administrators among them (ASVS 7.5.3); the dry run writes
+  // nothing. Runs after the form is read (it looks at its step), the form token after that.
   @RecentAuthentication(
     (request) => (request.body as { step?: unknown } | undefined)?.step !== 'check',
   )
+  // The form is read only for an administrator: another origin, no session (the login page) and
+  // no administrator role (403) are answered before its body is read.
+  @ImportUpload('multipart')
+  @UseGuards(PosAreaGuard)
+  @PosAreaMetadata('admin')
   @Page({ returnTo: '/pos/admin/import' })
   @FormPost()
   async upload(

@@ -1,13 +1,33 @@
-import { Controller, Get, Param, Res } from '@nestjs/common';
+import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { type Response } from 'express';
+import { type Request, type Response } from 'express';
 import { Public } from '../common/auth-decorators.js';
-import { PUBLIC_STATUS_MAX_AGE_S, PublicStatusService } from '../pos/public-status.service.js';
+import { createHash } from 'node:crypto';
+import { PublicStatusService } from '../pos/public-status.service.js';
 import { PageRenderer } from './page-renderer.js';
 
 /** Where published status pages live; app.setup.ts lets only these be framed by other sites. */
 export const PUBLIC_STATUS_PATH = '/public/status/';
-const CACHE_CONTROL = `public, max-age=${PUBLIC_STATUS_MAX_AGE_S}`;
+/**
+ * Caches (the browser's, a proxy's, the administration site's) may keep the page but must ask
+ * again before each use: a revoked address then answers 404 at once, while an unchanged page is
+ * confirmed (304 for its ETag) without being sent again. The numbers themselves are cached in the
+ * process (PublicStatusService).
+ */
+const CACHE_CONTROL = 'public, no-cache';
+
+/** A strong validator of the page as sent. */
+const etagOf = (html: string) =>
+  `"${createHash('sha256').update(html).digest('base64url').slice(0, 32)}"`;
+
+/** If-None-Match names this validator (or `*`): the cache's copy is still the page. */
+function stillFresh(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  return ifNoneMatch
+    .split(',')
+    .map((tag) => tag.trim().replace(/^W\//, ''))
+    .some((tag) => tag === '*' || tag === etag);
+}
 
 /**
  * `/public/status/<token>`: an authority's connection status as published by its administrator,
@@ -25,7 +45,11 @@ export class PublicStatusPageController {
 
   @Get(':token')
   @Public()
-  async page(@Res() response: Response, @Param('token') token: string): Promise<void> {
+  async page(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Param('token') token: string,
+  ): Promise<void> {
     const view = await this.publicStatus.view(token);
     if (!view)
       return this.pages.send(response, 404, 'message', {
@@ -41,8 +65,15 @@ export class PublicStatusPageController {
         timeStyle: 'short',
       }),
     });
-    // The same page for everyone, nothing personal: shared caches may keep it for a minute.
-    response.status(200).type('html').setHeader('Cache-Control', CACHE_CONTROL);
+    // The same page for everyone, nothing personal: shared caches may keep it, and revalidate.
+    // Only a published address gets here: a revoked one is 404 whatever validator it brings.
+    const etag = etagOf(html);
+    response.setHeader('Cache-Control', CACHE_CONTROL).setHeader('ETag', etag);
+    if (stillFresh(request.get('if-none-match'), etag)) {
+      response.status(304).end();
+      return;
+    }
+    response.status(200).type('html');
     // Framing is allowed by the CSP's frame-ancestors on this route (app.setup.ts).
     response.removeHeader('X-Frame-Options');
     response.send(html);

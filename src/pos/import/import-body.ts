@@ -1,3 +1,4 @@
+import { type CanActivate, type ExecutionContext, Injectable, UseGuards } from '@nestjs/common';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import multer from 'multer';
 import { ImportErrors } from './import.texts.js';
@@ -6,14 +7,24 @@ import { MAX_IMPORT_BYTES, XLSX_TYPE } from './member-file.js';
 /** The API's import route takes the file itself as the body (JsonApiGuard lets these types in). */
 export const IMPORT_BODY_TYPES = ['text/csv', XLSX_TYPE];
 
-/** `POST /api/v1/pos/organizations/:id/members/import`: the file as a raw body, size-limited. */
-export const rawImportBody = express.raw({ type: IMPORT_BODY_TYPES, limit: MAX_IMPORT_BYTES });
+type BodyParser = (request: Request, response: Response, next: NextFunction) => void;
+
+const raw = express.raw({ type: IMPORT_BODY_TYPES, limit: MAX_IMPORT_BYTES });
+
+/**
+ * `POST /api/v1/pos/organizations/:id/members/import`: the file as a raw body, size-limited; a
+ * larger one is refused as the page refuses it (422 `import_file_too_large`).
+ */
+const rawImportBody: BodyParser = (request, response, next) => {
+  raw(request, response, (error?: unknown) => {
+    const type = (error as { type?: unknown } | undefined)?.type;
+    next(type === 'entity.too.large' ? ImportErrors.tooLarge(MAX_IMPORT_BYTES) : error);
+  });
+};
 
 /**
  * The import page's forms are multipart (a file, or the checked file carried on to «Импортировать»
- * as a field). Parsed before the guards, so the form-token check sees the `csrf` field; one file,
- * a few short fields, the size limit, in memory only. The same-origin and form-token checks refuse
- * a forged post before the handler looks at what was uploaded.
+ * as a field): one file, a few short fields, the size limit, in memory only.
  */
 const upload = multer({
   storage: multer.memoryStorage(),
@@ -26,11 +37,7 @@ const upload = multer({
   },
 }).single('file');
 
-export function multipartImportForm(
-  request: Request,
-  response: Response,
-  next: NextFunction,
-): void {
+const multipartImportForm: BodyParser = (request, response, next) => {
   upload(request, response, (error: unknown) => {
     if (!error) return next();
     // A malformed or oversized form is the uploader's mistake (422 with a code), never a 500.
@@ -41,4 +48,47 @@ export function multipartImportForm(
         : ImportErrors.unreadable(error),
     );
   });
+};
+
+function parse(parser: BodyParser, context: ExecutionContext): Promise<boolean> {
+  const http = context.switchToHttp();
+  return new Promise((resolve, reject) => {
+    parser(http.getRequest<Request>(), http.getResponse<Response>(), (error?: unknown) => {
+      // body-parser's errors (415, 413, a broken body) are Errors with a status; ours DomainErrors.
+      if (error)
+        reject(
+          error instanceof Error
+            ? error
+            : new Error('the upload could not be read', { cause: error }),
+        );
+      else resolve(true);
+    });
+  });
+}
+
+/**
+ * Reads the upload as a guard, after the guards before it: the global one (another origin, then
+ * no session: 401, or the login page), the route's access guards (no administrator role: 403) and
+ * the second-factor rule. Up to several megabytes per request are read into memory only for a
+ * caller who may import; anyone else is answered from the headers alone, the body never read.
+ * Place it above those guards (decorators apply bottom-up) and below any that reads the body.
+ */
+@Injectable()
+export class RawImportBodyGuard implements CanActivate {
+  canActivate(context: ExecutionContext): Promise<boolean> {
+    return parse(rawImportBody, context);
+  }
+}
+
+/** The page's multipart form, read as RawImportBodyGuard reads the API's file: last. */
+@Injectable()
+export class MultipartImportFormGuard implements CanActivate {
+  canActivate(context: ExecutionContext): Promise<boolean> {
+    return parse(multipartImportForm, context);
+  }
+}
+
+/** «Импорт из файла» reads its upload only after the access checks: see RawImportBodyGuard. */
+export function ImportUpload(kind: 'raw' | 'multipart') {
+  return UseGuards(kind === 'raw' ? RawImportBodyGuard : MultipartImportFormGuard);
 }

@@ -73,7 +73,7 @@ describe('member import files', () => {
   });
 
   it('parses quoted cells with separators, quotes and line breaks', () => {
-    expect(parseCsv('a;"b;c";"d ""e"""\r\n"f\ng";h\n', ';')).toEqual([
+    expect([...parseCsv('a;"b;c";"d ""e"""\r\n"f\ng";h\n', ';')]).toEqual([
       ['a', 'b;c', 'd "e"'],
       ['f\ng', 'h'],
     ]);
@@ -110,6 +110,24 @@ describe('member import files', () => {
     expect(
       await codeOf(() => tableRows([header, ...Array.from({ length: 5001 }, () => row)])),
     ).toBe('import_too_many_rows');
+  });
+
+  it('stops reading a CSV of many short lines as soon as it has more than 5,000 rows', async () => {
+    const header = 'Фамилия;Имя;E-mail;Роли\n';
+    const line = 'А;Б;a@b.ru;И\n';
+    const text = header + line.repeat(100_000);
+    // The text as the parser reads it, character by character: how far did it get?
+    let furthest = 0;
+    const watched = new Proxy(new String(text), {
+      get(target, key) {
+        if (typeof key === 'string' && /^\d+$/.test(key))
+          furthest = Math.max(furthest, Number(key));
+        const value: unknown = Reflect.get(target, key);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    }) as unknown as string;
+    expect(await codeOf(() => tableRows(parseCsv(watched, ';')))).toBe('import_too_many_rows');
+    expect(furthest).toBeLessThan(header.length + line.length * 5002);
   });
 
   it('reads its own template', async () => {

@@ -43,9 +43,12 @@ export function decodeText(bytes: Buffer): string {
   }
 }
 
-/** RFC 4180 records: quoted cells may hold the separator, quotes ("") and line breaks. */
-export function parseCsv(text: string, separator: string): string[][] {
-  const records: string[][] = [];
+/**
+ * RFC 4180 records: quoted cells may hold the separator, quotes ("") and line breaks. Made one at
+ * a time as the reader asks for them, so a file of many short lines stops being read as soon as
+ * tableRows has seen too many rows (no array of every line first).
+ */
+export function* parseCsv(text: string, separator: string): Generator<string[], void, undefined> {
   let record: string[] = [];
   let cell = '';
   let quoted = false;
@@ -64,16 +67,15 @@ export function parseCsv(text: string, separator: string): string[][] {
     } else if (char === '\n' || char === '\r') {
       if (char === '\r' && text[i + 1] === '\n') i++;
       record.push(cell);
-      records.push(record);
+      yield record;
       record = [];
       cell = '';
     } else cell += char;
   }
   if (cell !== '' || record.length > 0) {
     record.push(cell);
-    records.push(record);
+    yield record;
   }
-  return records;
 }
 
 /** `;` or `,`: whichever the header line has more of (a spreadsheet in Russia writes `;`). */
@@ -101,25 +103,34 @@ HEADER_NAMES.set('почта', 'email');
 HEADER_NAMES.set('роль', 'roles');
 HEADER_NAMES.set('лко', 'organization');
 
-/** Table rows (header first) into raw rows; empty lines are skipped, limits enforced. */
-export function tableRows(table: string[][]): RawRow[] {
+/**
+ * Table rows (header first) into raw rows; empty lines are skipped, limits enforced while the
+ * records are read: the 5,001st row stops the reading.
+ */
+export function tableRows(table: Iterable<string[]>): RawRow[] {
   const nonEmpty = (cells: string[]) => cells.some((cell) => cell.trim() !== '');
-  const headerIndex = table.findIndex(nonEmpty);
-  if (headerIndex < 0) throw ImportErrors.emptyFile();
-  const columns = table[headerIndex].map((name) => HEADER_NAMES.get(canonical(name)));
-  const missing = REQUIRED.filter((column) => !columns.includes(column));
-  if (missing.length > 0) throw ImportErrors.badHeader(missing.map((c) => IMPORT_COLUMNS[c]));
+  let columns: (ImportColumn | undefined)[] | undefined;
   const rows: RawRow[] = [];
-  for (let i = headerIndex + 1; i < table.length; i++) {
-    if (!nonEmpty(table[i])) continue;
+  let line = 0;
+  for (const record of table) {
+    line += 1;
+    if (!nonEmpty(record)) continue;
+    if (!columns) {
+      columns = record.map((name) => HEADER_NAMES.get(canonical(name)));
+      const present = columns;
+      const missing = REQUIRED.filter((column) => !present.includes(column));
+      if (missing.length > 0) throw ImportErrors.badHeader(missing.map((c) => IMPORT_COLUMNS[c]));
+      continue;
+    }
     if (rows.length >= MAX_IMPORT_ROWS) throw ImportErrors.tooManyRows(MAX_IMPORT_ROWS);
     const cells: RawRow['cells'] = {};
-    table[i].forEach((value, index) => {
-      const column = columns[index];
+    record.forEach((value, index) => {
+      const column = columns![index];
       if (column && value.trim() !== '') cells[column] = value.trim();
     });
-    rows.push({ row: i + 1, cells });
+    rows.push({ row: line, cells });
   }
+  if (!columns) throw ImportErrors.emptyFile();
   if (rows.length === 0) throw ImportErrors.emptyFile();
   return rows;
 }

@@ -15,7 +15,7 @@ import { Client, type ClientInfo } from '../../common/client-info.js';
 import { DomainError } from '../../common/errors.js';
 import { PosRoute } from '../pos-area.guard.js';
 import { ImportErrors } from './import.texts.js';
-import { IMPORT_BODY_TYPES } from './import-body.js';
+import { IMPORT_BODY_TYPES, ImportUpload } from './import-body.js';
 import { type ImportResult, MemberImport } from './member-import.service.js';
 import { RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
 
@@ -28,6 +28,8 @@ export class MemberImportController {
   constructor(private readonly imports: MemberImport) {}
 
   @Post('organizations/:id/members/import')
+  // The file is read last, once every check above has let the caller in.
+  @ImportUpload('raw')
   // Importing writes invitations, administrators among them (ASVS 7.5.3); the dry run writes nothing.
   @RecentAuthentication((request) => request.query.dryRun === 'false')
   @PosRoute('admin')

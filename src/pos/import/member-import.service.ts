@@ -8,6 +8,7 @@ import { AppConfig } from '../../config/app-config.js';
 import { normalizeEmail } from '../../identity/normalize.js';
 import { type User } from '../../identity/user.entity.js';
 import { AddMemberDto } from '../dto/member.dto.js';
+import { Invitations } from '../invitations.service.js';
 import { MembersService } from '../members.service.js';
 import { Membership, MembershipStatus } from '../membership.entity.js';
 import { Organization } from '../organization.entity.js';
@@ -92,6 +93,7 @@ export class MemberImport {
     private readonly em: EntityManager,
     private readonly access: PosAccess,
     private readonly members: MembersService,
+    private readonly invitations: Invitations,
     private readonly audit: AuditService,
     private readonly config: AppConfig,
   ) {}
@@ -108,6 +110,13 @@ export class MemberImport {
         ? await this.access.organization(organizationId)
         : await this.access.administered(actor, organizationId);
     const planned = await this.plan(root, await readMemberFile(file));
+    // The day's invitation cap, for every organisation the file invites into: the dry run says
+    // so, and the import is refused as a whole rather than stopping half way.
+    const needed = new Map<string, number>();
+    for (const { dto, result } of planned)
+      if (dto && result.organizationId)
+        needed.set(result.organizationId, (needed.get(result.organizationId) ?? 0) + 1);
+    await this.invitations.assertDailyRoom(this.em, needed);
     if (!dryRun) {
       // Rows are independent (one address once per file, each in its own transaction): a few at
       // a time, so the database's round trips overlap, within the connection pool.
@@ -131,14 +140,14 @@ export class MemberImport {
       counts,
       rows,
     };
-    if (!dryRun)
-      await this.audit.write({
-        type: 'pos.member.import',
-        actorUserId: actor === 'cli' ? null : actor.id,
-        organizationId: root.id,
-        client,
-        details: { total: result.total, invited, refused: result.refused, counts },
-      });
+    // Every dry run too: it reads the subtree's memberships in bulk. Counts only, never a row.
+    await this.audit.write({
+      type: dryRun ? 'pos.member.import_checked' : 'pos.member.import',
+      actorUserId: actor === 'cli' ? null : actor.id,
+      organizationId: root.id,
+      client,
+      details: { total: result.total, invited, refused: result.refused, counts },
+    });
     return result;
   }
 
@@ -231,12 +240,18 @@ export class MemberImport {
       firstRow.set(email, row);
       planned[planned.length - 1].dto = dto;
     }
-    await this.markExisting(planned);
+    await this.markExisting(root, planned);
     return planned;
   }
 
-  /** Addresses already live: in the row's own organisation «уже участник», elsewhere taken. */
-  private async markExisting(planned: Planned[]): Promise<void> {
+  /**
+   * Addresses already live in the subtree: in the row's own organisation «уже участник», in
+   * another one of the subtree taken. An address live outside the subtree is not looked for: a
+   * dry run of 5,000 rows must not tell an administrator who is a member elsewhere (it writes
+   * nothing and mails no one). The import finds it taken when it adds the row, as «Добавить
+   * пользователя» does, and audits that refusal (`pos.member.email_taken`).
+   */
+  private async markExisting(root: Organization, planned: Planned[]): Promise<void> {
     const candidates = planned.filter((p) => p.dto);
     if (candidates.length === 0) return;
     const live = await this.em.find(
@@ -244,6 +259,7 @@ export class MemberImport {
       {
         email: { $in: candidates.map((p) => p.result.email) },
         status: { $ne: MembershipStatus.Archived },
+        organization: { path: { $like: `${root.path}%` } },
       },
       { fields: ['email', 'organization'] },
     );

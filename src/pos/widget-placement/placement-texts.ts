@@ -22,6 +22,7 @@ const DATE = new Intl.DateTimeFormat('ru-RU', {
 export const UNAVAILABLE_REASON_TEXTS: Record<UnavailableReason, string> = {
   invalid_url: 'адрес сайта записан с ошибкой',
   not_https: 'адрес сайта (или перенаправление) не https://',
+  port_not_allowed: 'в адресе сайта указан порт: проверяется только https:// без порта (443)',
   private_address: 'адрес сайта ведёт во внутреннюю сеть',
   dns_failed: 'имя сайта не найдено в DNS',
   timeout: 'сайт не ответил за 5 секунд',

@@ -9,6 +9,7 @@ import { isPublicAddress } from './address-policy.js';
 export const UNAVAILABLE_REASONS = [
   'invalid_url',
   'not_https',
+  'port_not_allowed',
   'private_address',
   'dns_failed',
   'timeout',
@@ -31,6 +32,11 @@ export interface FetchPolicy {
    * says otherwise (WIDGET_CHECK_ALLOW_PRIVATE, or a spec's own rule).
    */
   allowAddress?: (address: string) => boolean;
+  /**
+   * Which ports an address may name (`URL.port`, '' for https's own 443): none but 443
+   * (httpsPortOnly) unless a test says otherwise (its local site listens elsewhere).
+   */
+  allowPort?: (port: string) => boolean;
   /** Tests only: an extra trusted CA (PEM), added to Node's public roots. */
   extraCa?: string;
   timeoutMs: number;
@@ -42,6 +48,13 @@ export interface FetchPolicy {
 export const SITE_FETCH_LIMITS = { timeoutMs: 5000, maxBytes: 1024 * 1024, maxRedirects: 3 };
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * An official site is on https's own port: another port of a public address is some other
+ * service (an admin panel, a mail or database port), which the check must not be made to probe.
+ * `URL` writes 443 in an https address as ''.
+ */
+export const httpsPortOnly = (port: string): boolean => port === '';
 
 class Unavailable extends Error {
   constructor(
@@ -127,7 +140,7 @@ function classify(error: unknown, signal: AbortSignal): Unavailable {
 }
 
 /**
- * Fetches an official site's page for the placement check: https only, each hop's address
+ * Fetches an official site's page for the placement check: https on port 443 only, each hop's address
  * resolved, checked and then connected to (the TLS name stays the site's), redirects followed by
  * hand and each target checked again, one deadline for the chain, a size limit, text/html only.
  */
@@ -143,6 +156,8 @@ export async function fetchSite(address: string, policy: FetchPolicy): Promise<F
     }
     for (let hop = 0; ; hop += 1) {
       if (url.protocol !== 'https:') return { ok: false, reason: 'not_https' };
+      if (!(policy.allowPort ?? httpsPortOnly)(url.port))
+        return { ok: false, reason: 'port_not_allowed', detail: url.port };
       const target = await checkedAddress(url.hostname, policy, controller.signal);
       if (controller.signal.aborted) throw new Unavailable('timeout');
       const response = await get(url, {
