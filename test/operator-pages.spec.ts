@@ -404,7 +404,7 @@ describe('/pos/operator: users', () => {
 });
 
 describe('/pos/operator: clients of the OpenID Provider', () => {
-  it('lists the clients read-only and disables one, audited', async () => {
+  it('lists the clients and disables one, audited', async () => {
     const operator = await operatorBrowser(t);
     const { client } = await t.app.get(ClientsService).create({
       name: 'Электронный дневник',
@@ -415,7 +415,7 @@ describe('/pos/operator: clients of the OpenID Provider', () => {
     expect(html).toContain('Электронный дневник');
     expect(html).toContain(client.clientId);
     expect(html).toContain('https://diary.example.ru/callback');
-    expect(html).toContain('только из командной строки');
+    expect(html).toContain('Новое приложение');
     const response = await operator.browser.postForm(
       `/pos/operator/clients/${client.clientId}/disable`,
       { csrf },

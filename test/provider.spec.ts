@@ -507,7 +507,8 @@ describe('OpenID Provider: registered clients', () => {
     expect(JSON.stringify(await clients.list())).not.toContain(clientSecret!);
 
     const rotated = await clients.rotateSecret(client.clientId, { via: 'cli' });
-    expect(rotated).not.toBe(clientSecret);
+    expect(rotated.clientSecret).not.toBe(clientSecret);
+    expect(JSON.stringify(rotated.client)).not.toContain(rotated.clientSecret);
     await clients.disable(client.clientId, { via: 'cli' });
     await expect(clients.metadata(client.clientId)).resolves.toBeUndefined();
 
