@@ -521,7 +521,7 @@ describe('OpenID Provider: registered clients', () => {
       'oidc.client.secret_rotated',
       'oidc.client.disabled',
     ]);
-    expect(JSON.stringify(mine)).not.toContain(rotated);
+    expect(JSON.stringify(mine)).not.toContain(rotated.clientSecret);
 
     const publicClient = await clients.create({
       name: 'Мобильное приложение',
