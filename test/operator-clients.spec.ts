@@ -71,7 +71,7 @@ async function shown(response: Response): Promise<Shown> {
 function createForm(
   browser: Browser,
   csrf: string,
-  fields: Partial<Record<string, string>> & { name: string; redirectUris: string },
+  fields: Record<string, string> & { name: string; redirectUris: string },
 ): Promise<Response> {
   return browser.postForm('/pos/operator/clients', {
     csrf,
@@ -79,7 +79,7 @@ function createForm(
     backchannelLogoutUri: '',
     type: 'confidential',
     ...fields,
-  } as Record<string, string>);
+  });
 }
 
 const events = (type: string, where: Record<string, unknown> = {}) =>
@@ -112,6 +112,7 @@ describe('«Новое приложение» on the operator page', () => {
     expect(page.html).toContain('Приложение зарегистрировано');
     expect(page.html).toContain('показан один раз');
     expect(page.clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(page.html).toContain(`id="discovery-url">${t.url}/.well-known/openid-configuration<`);
     // Reloading the answer opens the list, not the POST again (which would register another).
     expect(page.html).toContain(`data-page-url="${CLIENTS_TAB}"`);
 
@@ -196,6 +197,10 @@ describe('«Новое приложение» on the operator page', () => {
     expect(html).toMatch(
       /id="client-redirect-uris-error"><li>http:\/\/diary\.example\.ru\/callback: нужен адрес https/,
     );
+    // The first field in error takes the focus, so a phone scrolls down to it.
+    expect(html).toMatch(
+      /<textarea id="client-redirect-uris"[^>]* autofocus[^>]* aria-invalid="true"/,
+    );
     // No machine codes on the page.
     expect(html).not.toContain('https_required');
     // What was typed is still there to correct.
@@ -205,7 +210,10 @@ describe('«Новое приложение» on the operator page', () => {
     expect(html).toMatch(/name="type" value="public"[^>]* checked/);
     expect(html).toMatch(/name="firstParty" value="yes"[^>]* checked/);
 
-    const none = await createForm(operator.browser, csrf, { name: 'Без адреса', redirectUris: ' ' });
+    const none = await createForm(operator.browser, csrf, {
+      name: 'Без адреса',
+      redirectUris: ' ',
+    });
     expect(none.status).toBe(422);
     expect(await none.text()).toMatch(
       /id="client-redirect-uris-error"><li>Нужен хотя бы один адрес возврата/,
@@ -217,7 +225,9 @@ describe('«Новое приложение» on the operator page', () => {
       backchannelLogoutUri: 'javascript:alert(1)',
     });
     expect(script.status).toBe(422);
-    expect(await script.text()).toMatch(/id="client-backchannel-error"><li>javascript:alert\(1\): /);
+    expect(await script.text()).toMatch(
+      /id="client-backchannel-error"><li>javascript:alert\(1\): /,
+    );
 
     const unnamed = await createForm(operator.browser, csrf, {
       name: '   ',

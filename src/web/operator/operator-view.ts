@@ -6,8 +6,10 @@ import { type Organization, OrganizationKind } from '../../pos/organization.enti
 import { OperatorRoster } from '../../pos/operator-roster.service.js';
 import { OperatorUsers } from '../../pos/operator-users.service.js';
 import { OrganizationTree } from '../../pos/organization-tree.service.js';
+import { AppConfig } from '../../config/app-config.js';
 import { ClientsService } from '../../provider/clients.service.js';
 import { type OidcClient } from '../../provider/oidc-client.entity.js';
+import { DISCOVERY_PATH } from '../../provider/provider-paths.js';
 import { type Session } from '../../sessions/session.entity.js';
 import { Csrf } from '../csrf.js';
 import { PageRenderer } from '../page-renderer.js';
@@ -72,6 +74,7 @@ export class OperatorView {
     private readonly pageSessions: PageSessions,
     private readonly pages: PageRenderer,
     private readonly csrf: Csrf,
+    private readonly config: AppConfig,
   ) {}
 
   notFound(response: Response): void {
@@ -145,7 +148,9 @@ export class OperatorView {
         name: client.name,
         isPublic: client.isPublic,
         type: CLIENT_TYPE_NAMES[client.isPublic ? 'public' : 'confidential'],
-        acr: client.requiredAcr ? (CLIENT_ACR_NAMES[client.requiredAcr] ?? client.requiredAcr) : null,
+        acr: client.requiredAcr
+          ? (CLIENT_ACR_NAMES[client.requiredAcr] ?? client.requiredAcr)
+          : null,
         redirectUris: client.redirectUris,
         firstParty: client.firstParty,
         disabled: client.disabledAt ? date(client.disabledAt) : null,
@@ -187,6 +192,7 @@ export class OperatorView {
       name: shown.client.name,
       clientId: shown.client.clientId,
       clientSecret: shown.clientSecret,
+      discoveryUrl: `${this.config.publicUrl}${DISCOVERY_PATH}`,
       backHref: operatorUrl('clients'),
     });
   }
