@@ -8,7 +8,7 @@ import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
 import { ageAuthentication } from './support/gosuslugi.js';
 import { recordSecret } from './support/log-capture.js';
-import { memberBrowser, operatorBrowser, organization } from './support/pos.js';
+import { memberBrowser, openPage, operatorBrowser, organization } from './support/pos.js';
 import {
   authorize,
   clientPost,
@@ -38,12 +38,8 @@ afterAll(async () => {
 
 const CLIENTS_TAB = '/pos/operator?tab=clients';
 
-async function open(browser: Browser, path = CLIENTS_TAB): Promise<{ html: string; csrf: string }> {
-  const response = await browser.get(path);
-  expect(response.status).toBe(200);
-  const html = await response.text();
-  return { html, csrf: /name="csrf" value="([^"]+)"/.exec(html)![1] };
-}
+/** A page and its form token: the clients tab unless said otherwise. */
+const open = (browser: Browser, path = CLIENTS_TAB) => openPage(browser, path);
 
 const callbackUri = () => `http://127.0.0.1:9/callback/${randomUUID()}`;
 

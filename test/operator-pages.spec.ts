@@ -19,7 +19,7 @@ import {
   STRONG_PASSWORD,
   uniqueLogin,
 } from './support/http.js';
-import { memberBrowser, operatorBrowser, organization } from './support/pos.js';
+import { memberBrowser, openPage, operatorBrowser, organization } from './support/pos.js';
 import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 /**
@@ -38,12 +38,7 @@ afterAll(async () => {
 });
 
 /** A page of the operator's and its form token. */
-async function open(browser: Browser, path: string): Promise<{ html: string; csrf: string }> {
-  const response = await browser.get(path);
-  expect(response.status).toBe(200);
-  const html = await response.text();
-  return { html, csrf: /name="csrf" value="([^"]+)"/.exec(html)![1] };
-}
+const open = openPage;
 
 const events = (type: string, where: Record<string, unknown> = {}) =>
   t.em().find(AuditEvent, { type, ...where }, { orderBy: { createdAt: 'asc' } });
