@@ -19,7 +19,7 @@ import {
   STRONG_PASSWORD,
   uniqueLogin,
 } from './support/http.js';
-import { memberBrowser, operatorBrowser, organization } from './support/pos.js';
+import { memberBrowser, openPage, operatorBrowser, organization } from './support/pos.js';
 import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 /**
@@ -38,12 +38,7 @@ afterAll(async () => {
 });
 
 /** A page of the operator's and its form token. */
-async function open(browser: Browser, path: string): Promise<{ html: string; csrf: string }> {
-  const response = await browser.get(path);
-  expect(response.status).toBe(200);
-  const html = await response.text();
-  return { html, csrf: /name="csrf" value="([^"]+)"/.exec(html)![1] };
-}
+const open = openPage;
 
 const events = (type: string, where: Record<string, unknown> = {}) =>
   t.em().find(AuditEvent, { type, ...where }, { orderBy: { createdAt: 'asc' } });
@@ -404,7 +399,7 @@ describe('/pos/operator: users', () => {
 });
 
 describe('/pos/operator: clients of the OpenID Provider', () => {
-  it('lists the clients read-only and disables one, audited', async () => {
+  it('lists the clients and disables one, audited', async () => {
     const operator = await operatorBrowser(t);
     const { client } = await t.app.get(ClientsService).create({
       name: 'Электронный дневник',
@@ -415,7 +410,7 @@ describe('/pos/operator: clients of the OpenID Provider', () => {
     expect(html).toContain('Электронный дневник');
     expect(html).toContain(client.clientId);
     expect(html).toContain('https://diary.example.ru/callback');
-    expect(html).toContain('только из командной строки');
+    expect(html).toContain('Новое приложение');
     const response = await operator.browser.postForm(
       `/pos/operator/clients/${client.clientId}/disable`,
       { csrf },

@@ -509,7 +509,8 @@ describe('OpenID Provider: registered clients', () => {
     expect(JSON.stringify(await clients.list())).not.toContain(clientSecret!);
 
     const rotated = await clients.rotateSecret(client.clientId, { via: 'cli' });
-    expect(rotated).not.toBe(clientSecret);
+    expect(rotated.clientSecret).not.toBe(clientSecret);
+    expect(JSON.stringify(rotated.client)).not.toContain(rotated.clientSecret);
     await clients.disable(client.clientId, { via: 'cli' });
     await expect(clients.metadata(client.clientId)).resolves.toBeUndefined();
 
@@ -522,7 +523,7 @@ describe('OpenID Provider: registered clients', () => {
       'oidc.client.secret_rotated',
       'oidc.client.disabled',
     ]);
-    expect(JSON.stringify(mine)).not.toContain(rotated);
+    expect(JSON.stringify(mine)).not.toContain(rotated.clientSecret);
 
     const publicClient = await clients.create({
       name: 'Мобильное приложение',

@@ -121,6 +121,9 @@ const EXPECTED: Route[] = [
   { method: 'POST', path: '/pos/operator/operators', decision: 'page' },
   { method: 'POST', path: '/pos/operator/operators/:id/remove', decision: 'page' },
   { method: 'POST', path: '/pos/operator/users/:id/:action', decision: 'page' },
+  // Registering a client and a new secret also need a recent authentication (RecentAuthentication).
+  { method: 'POST', path: '/pos/operator/clients', decision: 'page' },
+  { method: 'POST', path: '/pos/operator/clients/:id/rotate-secret', decision: 'page' },
   { method: 'POST', path: '/pos/operator/clients/:id/disable', decision: 'page' },
   // Recovery and verification: the link token is the credential; the request answers alike for
   // every identifier; all are credential-throttled.

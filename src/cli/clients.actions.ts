@@ -88,7 +88,7 @@ export async function clientList(options: CommonOptions, out: CliOutput): Promis
 
 export async function clientRotateSecret(options: ClientOptions, out: CliOutput): Promise<void> {
   await withContext({ migrate: options.migrate, providers: [ClientsService] }, async (context) => {
-    const clientSecret = await context
+    const { clientSecret } = await context
       .get(ClientsService)
       .rotateSecret(options.client, { via: 'cli' });
     out.result(

@@ -177,10 +177,16 @@ export class ClientsService {
     return this.em.fork().find(OidcClient, {}, { orderBy: { createdAt: 'asc' } });
   }
 
-  /** A new secret for a confidential client; the old one stops working at once. */
-  async rotateSecret(clientId: string, actor: ClientChangeActor = {}): Promise<string> {
+  /**
+   * A new secret for a confidential client, returned here only; the old one stops working at
+   * once.
+   */
+  async rotateSecret(
+    clientId: string,
+    actor: ClientChangeActor = {},
+  ): Promise<{ client: OidcClient; clientSecret: string }> {
     const clientSecret = randomBytes(32).toString('base64url');
-    await this.em.transactional(async (em) => {
+    const client = await this.em.transactional(async (em) => {
       const client = await this.find(em, clientId);
       if (client.isPublic)
         throw new DomainError(
@@ -190,8 +196,9 @@ export class ClientsService {
         );
       client.secretHash = hashClientSecret(clientSecret);
       this.record(em, 'oidc.client.secret_rotated', client, actor);
+      return client;
     });
-    return clientSecret;
+    return { client, clientSecret };
   }
 
   /** The client can no longer sign anyone in or redeem codes and tokens. */

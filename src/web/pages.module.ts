@@ -7,6 +7,7 @@ import { SessionsModule } from '../sessions/sessions.module.js';
 import { AccountPageController } from './account-page.controller.js';
 import { ApplicationsPageController } from './applications-page.controller.js';
 import { LoginController } from './login.controller.js';
+import { OperatorClientsController } from './operator/operator-clients.controller.js';
 import { OperatorPageController } from './operator/operator-page.controller.js';
 import { OperatorPagesGuard } from './operator/operator-pages.guard.js';
 import { OperatorPeopleController } from './operator/operator-people.controller.js';
@@ -45,6 +46,7 @@ import { AccountPasskeysPageController } from './account-passkeys-page.controlle
     PosImportPageController,
     OperatorPageController,
     OperatorPeopleController,
+    OperatorClientsController,
     RecoveryPageController,
     SecondFactorPageController,
     AccountMfaPageController,

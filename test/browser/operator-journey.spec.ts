@@ -1,6 +1,10 @@
 /// <reference lib="dom" />
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo } from 'node:net';
+import * as oidc from 'openid-client';
 import { type Browser, type Page } from 'playwright-core';
+import { recordSecret } from '../support/log-capture.js';
 import { TotpApp } from '../support/mfa.js';
 import { launchChromium, screenshot, see, watchConsole } from '../support/chromium.js';
 import { type RunningService, startService } from '../support/service.js';
@@ -161,5 +165,146 @@ describe('journey 7: the platform operator', () => {
     expect(problems).toEqual([]);
     expect(teacher.problems).toEqual([]);
     expect(phone.problems).toEqual([]);
+  }, 180_000);
+
+  it('the operator registers an application from the page, sees its secret once, issues a new one, and openid-client signs the operator in with each secret; on a phone the form and list fit', async () => {
+    // The application's callback: a server of its own, on another origin than ours.
+    const application: Server = createServer((_req, res) => res.end('application'));
+    await new Promise<void>((resolve) => application.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(application.address() as AddressInfo).port}`;
+    const redirectUri = `${origin}/callback`;
+    const name = `Электронный дневник ${stamp}`;
+    try {
+      const { page, problems } = await newPage(1280);
+      await logIn(page, service.operator.login, service.operator.password);
+      await page.goto('/pos/operator');
+      await page.getByRole('link', { name: 'Приложения' }).click();
+      await see.contains(
+        page.getByRole('heading', { level: 3, name: 'Новое приложение' }),
+        'Новое',
+      );
+
+      // «Новое приложение»: a confidential, first-party client of the platform.
+      await page.getByLabel('Название', { exact: true }).fill(name);
+      await page.getByLabel('Адреса возврата после входа (redirect URI)').fill(redirectUri);
+      await page.getByLabel('Адреса возврата после выхода').fill(`${origin}/logged-out`);
+      await page.getByLabel(/Своё приложение платформы/).check();
+      await screenshot(page, '7-operator-client-form', true);
+      await page.getByRole('button', { name: 'Зарегистрировать приложение' }).click();
+      await see.text(page.getByRole('heading', { level: 1 }), 'Приложение зарегистрировано');
+      // The address bar shows the list, so a reload does not register the client again.
+      expect(new URL(page.url()).search).toBe('?tab=clients');
+      const clientId = (await page.locator('#client-id').textContent())!.trim();
+      const firstSecret = (await page.locator('#client-secret').textContent())!.trim();
+      recordSecret('client_secret shown by the operator page', firstSecret);
+      expect(firstSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      await see.contains(page.locator('main'), 'Секрет показан один раз');
+      await screenshot(page, '7-operator-client-secret', true);
+
+      /** openid-client with this secret: code + PKCE, the operator's session signs in (SSO). */
+      const signIn = async (secret: string) => {
+        const config = await oidc.discovery(
+          new URL(service.url),
+          clientId,
+          undefined,
+          oidc.ClientSecretBasic(secret),
+          { execute: [oidc.allowInsecureRequests] },
+        );
+        const verifier = oidc.randomPKCECodeVerifier();
+        const state = oidc.randomState();
+        // The operator's browser, in a tab of its own: its cookies are the context's.
+        const tab = await page.context().newPage();
+        await tab.goto(
+          oidc
+            .buildAuthorizationUrl(config, {
+              redirect_uri: redirectUri,
+              scope: 'openid profile',
+              code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+              code_challenge_method: 'S256',
+              state,
+            })
+            .toString(),
+        );
+        await tab.waitForURL(`${redirectUri}?**`);
+        const callback = new URL(tab.url());
+        await tab.close();
+        return oidc.authorizationCodeGrant(config, callback, {
+          pkceCodeVerifier: verifier,
+          expectedState: state,
+        });
+      };
+      const first = await signIn(firstSecret);
+      expect(first.claims()).toMatchObject({ iss: service.url, aud: clientId });
+
+      // Back on the list: the client is there, its secret is not.
+      await page.getByRole('link', { name: 'Вернуться к приложениям' }).click();
+      const row = page.locator(`tr[data-client="${clientId}"]`);
+      await see.contains(row, name);
+      expect(await page.content()).not.toContain(firstSecret);
+      await screenshot(page, '7-operator-clients', true);
+
+      // «Выпустить новый секрет»: asked first, shown once; the old secret no longer signs in.
+      await row.getByRole('button', { name: `Выпустить новый секрет: ${name}` }).click();
+      await see.text(page.getByRole('heading', { level: 1 }), 'Новый секрет выпущен');
+      const newSecret = (await page.locator('#client-secret').textContent())!.trim();
+      recordSecret('client_secret shown by the operator page', newSecret);
+      expect(newSecret).not.toBe(firstSecret);
+      await see.contains(page.locator('.notice.success'), 'Прежний уже не действует');
+      await screenshot(page, '7-operator-client-rotated', true);
+      // The token endpoint refuses the old secret: 401 with the challenge naming invalid_client.
+      await expect(signIn(firstSecret)).rejects.toMatchObject({
+        status: 401,
+        cause: [
+          expect.objectContaining({
+            parameters: expect.objectContaining({ error: 'invalid_client' }),
+          }),
+        ],
+      });
+      expect((await signIn(newSecret)).claims()).toMatchObject({ aud: clientId });
+
+      // On a phone: the list and the form fit; a refused address is explained under its field.
+      const phone = await newPage(390);
+      await logIn(phone.page, service.operator.login, service.operator.password);
+      await phone.page.goto('/pos/operator?tab=clients');
+      await see.visible(
+        phone.page
+          .locator(`tr[data-client="${clientId}"]`)
+          .getByRole('button', { name: `Выпустить новый секрет: ${name}` }),
+      );
+      await noOverflow(phone.page);
+      await screenshot(phone.page, '7-operator-clients-phone', true);
+      await phone.page.getByLabel('Название', { exact: true }).fill(`Бэк-офис ПОС ${stamp}`);
+      await phone.page
+        .getByLabel('Адреса возврата после входа (redirect URI)')
+        .fill('http://backoffice.example.ru/callback');
+      await phone.page.getByLabel(/Требовать вход через Госуслуги/).check();
+      await phone.page.getByRole('button', { name: 'Зарегистрировать приложение' }).click();
+      await see.contains(
+        phone.page.locator('#client-redirect-uris-error'),
+        'http://backoffice.example.ru/callback: нужен адрес https',
+      );
+      // The field in error has the focus (the phone scrolled down to it); what was typed stays.
+      await see.focused(phone.page.getByLabel('Адреса возврата после входа (redirect URI)'));
+      await see.value(phone.page.getByLabel('Название', { exact: true }), `Бэк-офис ПОС ${stamp}`);
+      expect(await phone.page.getByLabel(/Требовать вход через Госуслуги/).isChecked()).toBe(true);
+      await noOverflow(phone.page);
+      await screenshot(phone.page, '7-operator-client-error-phone', true);
+      await phone.page
+        .getByLabel('Адреса возврата после входа (redirect URI)')
+        .fill(`${origin}/backoffice`);
+      await phone.page.getByRole('button', { name: 'Зарегистрировать приложение' }).click();
+      await see.text(phone.page.getByRole('heading', { level: 1 }), 'Приложение зарегистрировано');
+      recordSecret(
+        'client_secret shown by the operator page',
+        (await phone.page.locator('#client-secret').textContent())!.trim(),
+      );
+      await noOverflow(phone.page);
+      await screenshot(phone.page, '7-operator-client-secret-phone', true);
+
+      expect(problems).toEqual([]);
+      expect(phone.problems).toEqual([]);
+    } finally {
+      application.close();
+    }
   }, 180_000);
 });

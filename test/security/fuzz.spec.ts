@@ -137,7 +137,9 @@ const TARGETS: Record<string, Target> = {
   // The platform operator's pages, fuzzed as the operator: random ids reach no fixture account,
   // client or operator; the fixture organisation may be renamed, moved or invited into.
   'GET /pos/operator': { as: 'operator', page: true },
+  'POST /pos/operator/clients': { as: 'operator', page: true, writes: true },
   'POST /pos/operator/clients/:id/disable': { as: 'operator', page: true, writes: true },
+  'POST /pos/operator/clients/:id/rotate-secret': { as: 'operator', page: true, writes: true },
   'POST /pos/operator/operators': { as: 'operator', page: true, writes: true },
   'POST /pos/operator/operators/:id/remove': { as: 'operator', page: true, writes: true },
   'POST /pos/operator/organizations': { as: 'operator', page: true, writes: true },
@@ -427,6 +429,19 @@ function knownValues(target: Target): Record<string, string[]> {
     audience: [t.config.accessToken.audience, ...t.config.accessToken.downstreamAudiences],
     reauth: ['1'],
     gosuslugi: ['linked'],
+    // «Новое приложение»: addresses one a line (good, refused and hostile), its type and login.
+    redirectUris: [
+      'http://127.0.0.1:9/callback',
+      'https://diary.example/callback\r\nhttps://diary.example/second',
+      'http://diary.example/callback',
+      'javascript:alert(1)',
+      '',
+    ],
+    postLogoutRedirectUris: ['', 'https://diary.example/bye', 'https://diary.example/#x'],
+    backchannelLogoutUri: ['', 'https://diary.example/backchannel', 'https://u:p@diary.example/'],
+    type: ['confidential', 'public', 'other'],
+    firstParty: ['yes'],
+    requiredAcr: ['gosuslugi', 'none'],
     action: [
       'resend',
       'archive',

@@ -7,9 +7,10 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { Browser } from '../support/browser.js';
 import { throughStandIn } from '../support/gosuslugi.js';
 import { register, STRONG_PASSWORD, uniqueLogin } from '../support/http.js';
-import { memberBrowser, organization } from '../support/pos.js';
+import { memberBrowser, operatorBrowser, organization } from '../support/pos.js';
 import { PRODUCTION_GOSUSLUGI } from '../support/production.js';
 import { mappedRoutes } from '../support/routes.js';
+import { recordSecret } from '../support/log-capture.js';
 import { invitationLink, linkToken, TestSmtp } from '../support/smtp.js';
 import { waitUntil } from '../support/wait.js';
 import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
@@ -179,6 +180,22 @@ async function walkDevelopment(): Promise<void> {
     'POST /api/v1/auth/logout',
     await request(dev.http).post('/api/v1/auth/logout').set('cookie', cookie),
   );
+  // The operator's «Новое приложение»: the answer that shows a client_secret once.
+  const operator = await operatorBrowser(dev);
+  const clientsTab = await operator.browser.get('/pos/operator?tab=clients');
+  const operatorCsrf = /name="csrf" value="([^"]+)"/.exec(await clientsTab.text())?.[1] ?? '';
+  const secretPage = d(
+    'POST /pos/operator/clients',
+    await operator.browser.postForm('/pos/operator/clients', {
+      csrf: operatorCsrf,
+      name: 'Электронный дневник (заголовки)',
+      redirectUris: 'https://diary.example.ru/callback',
+      type: 'confidential',
+    }),
+  ) as Response;
+  const shownSecret = /id="client-secret">([^<]+)</.exec(await secretPage.text())?.[1];
+  expect(shownSecret).toBeDefined();
+  recordSecret('client_secret shown by the operator page', shownSecret);
 
   // Error answers.
   await errors(dev, 'development');

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { type EntityManager } from '@mikro-orm/postgresql';
 import { FederatedIdentity } from '../../src/identity/federated-identity.entity.js';
 import { User } from '../../src/identity/user.entity.js';
@@ -95,4 +96,15 @@ export function invitee(oid: number): { lastName: string; firstName: string; mid
   const person = findTestPerson(oid);
   if (!person) throw new Error(`no test person ${oid}`);
   return { lastName: person.lastName, firstName: person.firstName, middleName: person.middleName };
+}
+
+/** A page the browser may open (200): its HTML and the form token of its forms. */
+export async function openPage(
+  browser: Browser,
+  path: string,
+): Promise<{ html: string; csrf: string }> {
+  const response = await browser.get(path);
+  expect(response.status).toBe(200);
+  const html = await response.text();
+  return { html, csrf: /name="csrf" value="([^"]+)"/.exec(html)![1] };
 }

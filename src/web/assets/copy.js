@@ -1,4 +1,5 @@
-// «Скопировать» buttons: copy the text of the element named by data-copy-target.
+// «Скопировать» buttons: copy the text of the element named by data-copy-target (and say so in
+// data-copy-status, with data-copy-done's words when given).
 (function () {
   'use strict';
   document.querySelectorAll('[data-copy-target]').forEach(function (button) {
@@ -9,7 +10,9 @@
       var text = 'value' in target ? target.value : target.textContent;
       function done(ok) {
         if (status)
-          status.textContent = ok ? 'Код скопирован' : 'Выделите код и скопируйте вручную (Ctrl+C)';
+          status.textContent = ok
+            ? button.getAttribute('data-copy-done') || 'Код скопирован'
+            : 'Выделите текст и скопируйте вручную (Ctrl+C)';
       }
       if (navigator.clipboard && navigator.clipboard.writeText) {
         navigator.clipboard.writeText(text).then(

@@ -13,7 +13,6 @@ import { Client, type ClientInfo } from '../../common/client-info.js';
 import { UserStatus } from '../../identity/user.entity.js';
 import { OperatorRoster } from '../../pos/operator-roster.service.js';
 import { OperatorUsers } from '../../pos/operator-users.service.js';
-import { ClientsService } from '../../provider/clients.service.js';
 import { STALE_FORM } from '../web.texts.js';
 import { actionIn, RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
 import {
@@ -48,14 +47,13 @@ const STALE_FORM_TABS: Record<string, OperatorTab> = {
   addOperator: 'operators',
   removeOperator: 'operators',
   userAction: 'users',
-  disableClient: 'clients',
 };
 
 /**
- * /pos/operator, the people and applications: operators (add an existing account, remove one —
- * never the last), accounts (block, unblock, archive, «Завершить все сеансы»), and disabling a
- * client of the OpenID Provider. The same services as the command line, audited with the
- * operator's id and address.
+ * /pos/operator, the people: operators (add an existing account, remove one — never the last) and
+ * accounts (block, unblock, archive, «Завершить все сеансы»). The same services as the command
+ * line, audited with the operator's id and address. The applications are
+ * OperatorClientsController's.
  */
 @ApiExcludeController()
 @Controller('pos/operator')
@@ -64,7 +62,6 @@ export class OperatorPeopleController implements StaleFormPage {
   constructor(
     private readonly roster: OperatorRoster,
     private readonly users: OperatorUsers,
-    private readonly clients: ClientsService,
     private readonly view: OperatorView,
   ) {}
 
@@ -138,26 +135,6 @@ export class OperatorPeopleController implements StaleFormPage {
       return this.view.failed(request, response, session, error, { tab: 'users', q: form.q });
     }
     response.redirect(303, operatorUrl('users', { q: form.q, notice: USER_ACTION_NOTICE[known] }));
-  }
-
-  /** «Отключить»: the client can no longer sign anyone in (ClientsService, as client:disable). */
-  @Post('clients/:id/disable')
-  @Page({ returnTo: '/pos/operator?tab=clients' })
-  @FormPost()
-  async disableClient(
-    @Req() request: Request,
-    @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
-    @Param('id') id: string,
-    @Body() _form: OperatorFormDto,
-    @Client() client: ClientInfo,
-  ): Promise<void> {
-    try {
-      await this.clients.disable(id.slice(0, 64), { userId: session.user.id, client, via: 'web' });
-    } catch (error) {
-      return this.view.failed(request, response, session, error, { tab: 'clients' });
-    }
-    response.redirect(303, operatorUrl('clients', { notice: 'client_disabled' }));
   }
 
   async staleForm({ request, response, auth, handler, field }: StaleForm): Promise<void> {

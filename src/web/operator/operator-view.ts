@@ -6,13 +6,19 @@ import { type Organization, OrganizationKind } from '../../pos/organization.enti
 import { OperatorRoster } from '../../pos/operator-roster.service.js';
 import { OperatorUsers } from '../../pos/operator-users.service.js';
 import { OrganizationTree } from '../../pos/organization-tree.service.js';
+import { AppConfig } from '../../config/app-config.js';
 import { ClientsService } from '../../provider/clients.service.js';
+import { type OidcClient } from '../../provider/oidc-client.entity.js';
+import { DISCOVERY_PATH } from '../../provider/provider-paths.js';
 import { type Session } from '../../sessions/session.entity.js';
 import { Csrf } from '../csrf.js';
 import { PageRenderer } from '../page-renderer.js';
 import { PageSessions } from '../page-session.js';
 import { type Notice, ORGANIZATION_KINDS } from '../web.texts.js';
 import {
+  CLIENT_ACR_NAMES,
+  CLIENT_CREDENTIALS_TEXTS,
+  CLIENT_TYPE_NAMES,
   OPERATOR_TAB_NAMES,
   OPERATOR_TABS,
   type OperatorTab,
@@ -68,6 +74,7 @@ export class OperatorView {
     private readonly pageSessions: PageSessions,
     private readonly pages: PageRenderer,
     private readonly csrf: Csrf,
+    private readonly config: AppConfig,
   ) {}
 
   notFound(response: Response): void {
@@ -139,7 +146,11 @@ export class OperatorView {
       data.clients = (await this.clients.list()).map((client) => ({
         clientId: client.clientId,
         name: client.name,
-        type: client.isPublic ? 'Публичное (без секрета, PKCE)' : 'Конфиденциальное (с секретом)',
+        isPublic: client.isPublic,
+        type: CLIENT_TYPE_NAMES[client.isPublic ? 'public' : 'confidential'],
+        acr: client.requiredAcr
+          ? (CLIENT_ACR_NAMES[client.requiredAcr] ?? client.requiredAcr)
+          : null,
         redirectUris: client.redirectUris,
         firstParty: client.firstParty,
         disabled: client.disabledAt ? date(client.disabledAt) : null,
@@ -159,6 +170,30 @@ export class OperatorView {
       errors: state.errors ?? {},
       notice: state.notice,
       ...data,
+    });
+  }
+
+  /**
+   * A client's credentials after «Новое приложение» or «Выпустить новый секрет»: the secret is
+   * in this answer to the POST only (the renderer sends every page with `no-store`), never in an
+   * address or a redirect; reloading the page opens the list, not the POST again.
+   */
+  async credentials(
+    request: Request,
+    response: Response,
+    session: Session,
+    shown: { kind: 'created' | 'rotated'; client: OidcClient; clientSecret: string | null },
+  ): Promise<void> {
+    this.pages.send(response, 200, 'operator-client-credentials', {
+      nav: await this.pageSessions.nav(request, response, session, 'operator'),
+      pageUrl: operatorUrl('clients'),
+      kind: shown.kind,
+      texts: CLIENT_CREDENTIALS_TEXTS[shown.kind],
+      name: shown.client.name,
+      clientId: shown.client.clientId,
+      clientSecret: shown.clientSecret,
+      discoveryUrl: `${this.config.publicUrl}${DISCOVERY_PATH}`,
+      backHref: operatorUrl('clients'),
     });
   }
 

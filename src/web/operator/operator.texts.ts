@@ -47,3 +47,26 @@ export const USER_STATUS_NAMES: Record<string, string> = {
   blocked: 'Заблокирована',
   archived: 'В архиве',
 };
+
+/** «Приложения»: the kinds of client and the logins a client may require. */
+export const CLIENT_TYPE_NAMES = {
+  confidential: 'Конфиденциальное (с секретом)',
+  public: 'Публичное (без секрета, PKCE)',
+} as const;
+
+export const CLIENT_ACR_NAMES: Record<string, string> = {
+  gosuslugi: 'Только вход через Госуслуги',
+};
+
+/** The page that shows a client's id and secret once. */
+export const CLIENT_CREDENTIALS_TEXTS = {
+  created: {
+    title: 'Приложение зарегистрировано',
+    notice: 'Приложение зарегистрировано. Впишите эти данные в его настройки.',
+  },
+  rotated: {
+    title: 'Новый секрет выпущен',
+    notice:
+      'Новый секрет выпущен. Прежний уже не действует: приложение не сможет войти, пока в его настройках не заменят секрет.',
+  },
+} as const;

@@ -85,3 +85,43 @@ export class UserActionFormDto extends OperatorFormDto {
   @MaxLength(200)
   q?: string;
 }
+
+/**
+ * «Новое приложение»: the addresses one per line, as typed into the textareas; the checkboxes
+ * are sent only when ticked. ClientsService checks what they mean, as for `client:create`.
+ */
+export class CreateClientFormDto extends OperatorFormDto {
+  @IsString()
+  @MaxLength(1000)
+  name!: string;
+
+  @IsString()
+  @MaxLength(20_000)
+  redirectUris!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(20_000)
+  postLogoutRedirectUris?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048)
+  backchannelLogoutUri?: string;
+
+  /** `confidential` (with a secret) or `public` (PKCE only). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  type?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  firstParty?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  requiredAcr?: string;
+}

@@ -1,0 +1,163 @@
+import { Body, Controller, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { type Request, type Response } from 'express';
+import {
+  type AuthContext,
+  CurrentAuth,
+  FormPost,
+  Page,
+  type StaleForm,
+  type StaleFormPage,
+} from '../../common/auth-decorators.js';
+import { Client, type ClientInfo } from '../../common/client-info.js';
+import { ValidationFailedError } from '../../common/errors.js';
+import { type ClientAcr, ClientsService, type NewClient } from '../../provider/clients.service.js';
+import { RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
+import { STALE_FORM } from '../web.texts.js';
+import { CreateClientFormDto, OperatorFormDto } from './dto/operator-forms.dto.js';
+import { OperatorPagesGuard } from './operator-pages.guard.js';
+import { operatorUrl, OperatorView } from './operator-view.js';
+
+const CLIENTS_TAB = operatorUrl('clients');
+
+/** A textarea's addresses: one a line, blank lines and the spaces around an address ignored. */
+const lines = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(/\r?\n|\r/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+
+/**
+ * The form as ClientsService takes it. Only the form's own choice (the type radio) is checked
+ * here; the name, the addresses and the required login are checked by the service, by the rules
+ * `client:create` follows.
+ */
+function newClient(form: CreateClientFormDto): NewClient {
+  const type = form.type ?? 'confidential';
+  if (type !== 'confidential' && type !== 'public')
+    throw new ValidationFailedError({
+      type: [{ code: 'unknown', message: 'Выберите тип приложения' }],
+    });
+  const backchannel = form.backchannelLogoutUri?.trim();
+  return {
+    name: form.name,
+    redirectUris: lines(form.redirectUris),
+    postLogoutRedirectUris: lines(form.postLogoutRedirectUris),
+    backchannelLogoutUri: backchannel ? backchannel : null,
+    isPublic: type === 'public',
+    firstParty: form.firstParty !== undefined,
+    // An unknown value is the service's to refuse («Неизвестный уровень входа»).
+    requiredAcr: form.requiredAcr ? (form.requiredAcr as ClientAcr) : null,
+  };
+}
+
+/**
+ * /pos/operator, «Приложения»: a platform operator registers a client of the OpenID Provider,
+ * issues a confidential client a new secret, or disables a client — through ClientsService, as
+ * `client:create`, `client:rotate-secret` and `client:disable` do, audited with the operator's id
+ * and address. A secret is shown once, in the answer to the POST (never a redirect or an address;
+ * the page is not cached), and kept only hashed. Registering and a new secret hand out a
+ * credential of an application that signs people in: they need a recent authentication.
+ */
+@ApiExcludeController()
+@Controller('pos/operator/clients')
+@UseGuards(OperatorPagesGuard)
+export class OperatorClientsController implements StaleFormPage {
+  constructor(
+    private readonly clients: ClientsService,
+    private readonly view: OperatorView,
+  ) {}
+
+  /** «Новое приложение». */
+  @Post()
+  @RecentAuthentication()
+  @Page({ returnTo: CLIENTS_TAB })
+  @FormPost()
+  async create(
+    @Req() request: Request,
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Body() form: CreateClientFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    let created: Awaited<ReturnType<ClientsService['create']>>;
+    try {
+      created = await this.clients.create(newClient(form), {
+        userId: session.user.id,
+        client,
+        via: 'web',
+      });
+    } catch (error) {
+      const { csrf: _csrf, ...values } = form;
+      return this.view.failed(request, response, session, error, {
+        tab: 'clients',
+        form: 'client',
+        values,
+      });
+    }
+    await this.view.credentials(request, response, session, {
+      kind: 'created',
+      client: created.client,
+      clientSecret: created.clientSecret,
+    });
+  }
+
+  /** «Выпустить новый секрет»: the old secret stops working at once. */
+  @Post(':id/rotate-secret')
+  @RecentAuthentication()
+  @Page({ returnTo: CLIENTS_TAB })
+  @FormPost()
+  async rotateSecret(
+    @Req() request: Request,
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Param('id') id: string,
+    @Body() _form: OperatorFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    let rotated: Awaited<ReturnType<ClientsService['rotateSecret']>>;
+    try {
+      rotated = await this.clients.rotateSecret(id.slice(0, 64), {
+        userId: session.user.id,
+        client,
+        via: 'web',
+      });
+    } catch (error) {
+      return this.view.failed(request, response, session, error, { tab: 'clients' });
+    }
+    await this.view.credentials(request, response, session, {
+      kind: 'rotated',
+      client: rotated.client,
+      clientSecret: rotated.clientSecret,
+    });
+  }
+
+  /** «Отключить»: the client can no longer sign anyone in (as client:disable). */
+  @Post(':id/disable')
+  @Page({ returnTo: CLIENTS_TAB })
+  @FormPost()
+  async disable(
+    @Req() request: Request,
+    @Res() response: Response,
+    @CurrentAuth() { session }: AuthContext,
+    @Param('id') id: string,
+    @Body() _form: OperatorFormDto,
+    @Client() client: ClientInfo,
+  ): Promise<void> {
+    try {
+      await this.clients.disable(id.slice(0, 64), { userId: session.user.id, client, via: 'web' });
+    } catch (error) {
+      return this.view.failed(request, response, session, error, { tab: 'clients' });
+    }
+    response.redirect(303, operatorUrl('clients', { notice: 'client_disabled' }));
+  }
+
+  async staleForm({ request, response, auth }: StaleForm): Promise<void> {
+    if (!auth) throw new Error('an operator form without a session');
+    await this.view.render(request, response, auth.session, {
+      status: 403,
+      tab: 'clients',
+      notice: { kind: 'error', text: STALE_FORM },
+    });
+  }
+}
