@@ -1,17 +1,5 @@
-import {
-  Body,
-  Controller,
-  Get,
-  HttpStatus,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  Query,
-  Req,
-  Res,
-  UseGuards,
-} from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Body, Get, HttpStatus, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { AdminPages } from './pos-admin/admin-pages.js';
 import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -41,7 +29,6 @@ import { MembersService } from '../pos/members.service.js';
 import { OrganizationsService } from '../pos/organizations.service.js';
 import { PosAccess } from '../pos/pos-access.service.js';
 import { ROLES } from '../pos/roles.js';
-import { AdminSecondFactorGuard } from '../sessions/admin-second-factor.guard.js';
 import {
   actionIn,
   grantsAdmin,
@@ -202,9 +189,7 @@ function emptyToUndefined(value: string | null | undefined): string | undefined 
  * /pos/admin: the «Администратор ЛКО» area as pages. Every action goes through the same services
  * (and so the same organisation-scope checks) as the API; forms carry the CSRF token.
  */
-@ApiExcludeController()
-@Controller('pos/admin')
-@UseGuards(AdminSecondFactorGuard)
+@AdminPages('pos/admin')
 export class PosAdminPageController implements StaleFormPage {
   constructor(
     private readonly organizations: OrganizationsService,

@@ -1,5 +1,5 @@
-import { Body, Controller, Get, Header, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Body, Get, Header, Post, Query, Req, Res } from '@nestjs/common';
+import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
 import {
@@ -23,7 +23,6 @@ import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
 import { type Notice, STALE_FORM, STALE_PAGE } from './web.texts.js';
-import { AdminSecondFactorGuard } from '../sessions/admin-second-factor.guard.js';
 import { RecentAuthentication } from '../sessions/recent-authentication.guard.js';
 
 /** The upload (a file) or, after the check, the same file carried on to «Импортировать». */
@@ -67,9 +66,7 @@ const importUrl = (organizationId: string) => `/pos/admin/import?org=${organizat
  * (the same file, checked again) → the outcome per row and the report to download. Every step
  * goes through MemberImport, as the API and the command line do.
  */
-@ApiExcludeController()
-@Controller('pos/admin/import')
-@UseGuards(AdminSecondFactorGuard)
+@AdminPages('pos/admin/import')
 export class PosImportPageController implements StaleFormPage {
   constructor(
     private readonly imports: MemberImport,

@@ -1,5 +1,5 @@
-import { Body, Controller, Param, ParseUUIDPipe, Post, Res, UseGuards } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Body, Param, ParseUUIDPipe, Post, Res } from '@nestjs/common';
+import { AdminPages } from './admin-pages.js';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Response } from 'express';
@@ -21,7 +21,6 @@ import { MembersService } from '../../pos/members.service.js';
 import { PageRenderer } from '../page-renderer.js';
 import { STALE_FORM } from '../web.texts.js';
 import { listParams, membersUrl } from './members-list.js';
-import { AdminSecondFactorGuard } from '../../sessions/admin-second-factor.guard.js';
 import { grantsAdmin, RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
 
 const ID = new ParseUUIDPipe({ version: '4' });
@@ -77,9 +76,7 @@ function back(form: MemberListFormDto, notice: string, extra: Record<string, str
  * «Отправить повторно всем приглашённым». The same services (and organisation-scope checks,
  * audit, limits) as the API.
  */
-@ApiExcludeController()
-@Controller('pos/admin/members')
-@UseGuards(AdminSecondFactorGuard)
+@AdminPages('pos/admin/members')
 export class PosMembersPageController implements StaleFormPage {
   constructor(
     private readonly members: MembersService,
