@@ -19,9 +19,8 @@ import { type ImportResult, MemberImport } from '../pos/import/member-import.ser
 import { OrganizationsService } from '../pos/organizations.service.js';
 import { PosErrors } from '../pos/pos.texts.js';
 import { type Session } from '../sessions/session.entity.js';
-import { Csrf } from './csrf.js';
+import { PageContext } from './page-context.js';
 import { PageRenderer } from './page-renderer.js';
-import { PageSessions } from './page-session.js';
 import { type Notice, STALE_FORM, STALE_PAGE } from './web.texts.js';
 import { RecentAuthentication } from '../sessions/recent-authentication.guard.js';
 
@@ -71,9 +70,8 @@ export class PosImportPageController implements StaleFormPage {
   constructor(
     private readonly imports: MemberImport,
     private readonly organizations: OrganizationsService,
-    private readonly pageSessions: PageSessions,
+    private readonly context: PageContext,
     private readonly pages: PageRenderer,
-    private readonly csrf: Csrf,
   ) {}
 
   @Get()
@@ -137,20 +135,20 @@ export class PosImportPageController implements StaleFormPage {
         ...(dryRun && { content: bytes.toString('base64'), fileName }),
       });
     } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
+      const { status, notice } = this.context.refusal(error);
       await this.render(request, response, session, {
-        status: error.status,
+        status,
         organizationId: form.organizationId,
-        notice: { kind: 'error', text: error.message },
+        notice,
       });
     }
   }
 
-  async staleForm({ request, response, auth, field }: StaleForm): Promise<void> {
-    if (!auth) throw new Error('an administration form without a session');
-    await this.render(request, response, auth.session, {
+  async staleForm(form: StaleForm): Promise<void> {
+    const { session } = this.context.staleAuth(form);
+    await this.render(form.request, form.response, session, {
       status: 403,
-      organizationId: field('organizationId'),
+      organizationId: form.field('organizationId'),
       notice: { kind: 'error', text: STALE_FORM },
     });
   }
@@ -172,18 +170,13 @@ export class PosImportPageController implements StaleFormPage {
       if (!(error instanceof DomainError)) throw error;
       // A stale form is refused as such (403), whatever organisation it named.
       if (view.status === 403) return this.pages.send(response, 403, 'message', STALE_PAGE);
-      return this.pages.send(response, error.status, 'message', {
-        title: 'Организация не найдена',
-        paragraphs: [error.message],
-        code: error.code,
-        links: [{ href: '/pos/admin', text: 'Администрирование ЛКО' }],
-      });
+      // This page names a refused organisation «не найдена» even when its answer is 403.
+      return this.context.organizationRefused(response, error, 'Организация не найдена');
     }
     const result = view.result;
     this.pages.send(response, view.status, 'pos-import', {
       pageUrl: importUrl(organization.id),
-      nav: await this.pageSessions.nav(request, response, session, 'admin'),
-      csrf: this.csrf.token(request, response),
+      ...(await this.context.header(request, response, session, 'admin')),
       organization,
       backHref: `/pos/admin?org=${organization.id}`,
       notice: view.notice,
