@@ -1,39 +1,16 @@
 /// <reference lib="dom" />
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type Browser, type Page } from 'playwright-core';
+import { describe, expect, it } from '@jest/globals';
+import { type Page } from 'playwright-core';
 import { TotpApp } from '../support/mfa.js';
-import { launchChromium, screenshot, see, watchConsole } from '../support/chromium.js';
-import { type RunningService, startService } from '../support/service.js';
-import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
+import { journeyBrowser, screenshot, see } from '../support/chromium.js';
 
 /**
  * The platform operator's pages in Debian's Chromium, against the service started the way
  * `npm start` starts it, signed in as the demo operator it prints: at 1280 px and on a 390 px phone.
  */
-let service: RunningService;
-let browser: Browser;
-
-beforeAll(async () => {
-  service = await startService();
-  browser = await launchChromium();
-}, STARTUP_TIMEOUT_MS);
-
-afterAll(async () => {
-  await browser?.close();
-  await service?.stop();
-});
-
-async function newPage(width: number): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({
-    baseURL: service.url,
-    viewport: { width, height: 900 },
-    locale: 'ru-RU',
-  });
-  const page = await context.newPage();
-  // «Заблокировать» and «Разблокировать» ask first; the journey answers yes.
-  page.on('dialog', (dialog) => void dialog.accept());
-  return { page, problems: watchConsole(page) };
-}
+// «Заблокировать» and «Разблокировать» ask first; the journey's pages answer yes.
+const journey = journeyBrowser();
+const newPage = (width: number) => journey.page(width);
 
 /** The operator's authenticator app, from the first login's enrolment on. */
 let operatorApp: TotpApp | undefined;
@@ -44,10 +21,7 @@ let operatorApp: TotpApp | undefined;
  * later logins type its code.
  */
 async function logIn(page: Page, login: string, password: string): Promise<void> {
-  await page.goto('/login');
-  await page.getByLabel('Логин').fill(login);
-  await page.getByLabel('Пароль').fill(password);
-  await page.getByRole('button', { name: 'Войти', exact: true }).click();
+  await journey.logIn(page, login, password);
   await page.waitForURL('**/login/mfa**');
   if (!operatorApp) {
     operatorApp = new TotpApp((await page.locator('#totp-secret').textContent())!.trim());
@@ -88,7 +62,7 @@ describe('journey 7: the platform operator', () => {
     await teacher.page.getByRole('button', { name: 'Зарегистрироваться' }).click();
     await teacher.page.waitForURL('**/account?notice=registered');
 
-    await logIn(page, service.operator.login, service.operator.password);
+    await logIn(page, journey.service.operator.login, journey.service.operator.password);
     await page.getByRole('link', { name: 'Оператор платформы' }).click();
     await see.text(page.getByRole('heading', { level: 1 }), 'Оператор платформы');
 
@@ -144,7 +118,7 @@ describe('journey 7: the platform operator', () => {
 
     // On a phone: the tree, the card and the user list fit the screen; the table is cards.
     const phone = await newPage(390);
-    await logIn(phone.page, service.operator.login, service.operator.password);
+    await logIn(phone.page, journey.service.operator.login, journey.service.operator.password);
     await phone.page.goto('/pos/operator');
     await phone.page.locator('ul.tree li').filter({ hasText: authority }).getByRole('link').click();
     await see.contains(phone.page.locator('#org-panel h3'), authority);

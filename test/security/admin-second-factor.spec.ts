@@ -8,6 +8,7 @@ import { register, uniqueLogin } from '../support/http.js';
 import { enrolTotp } from '../support/mfa.js';
 import { enrolPasskey } from '../support/passkey.js';
 import { json, organization } from '../support/pos.js';
+import { loggedIn } from '../support/provider.js';
 import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
@@ -50,14 +51,8 @@ async function makeAdministrator(
 describe('MFA_REQUIRED_FOR_ADMINS holds sessions opened before it applied', () => {
   it('a password session of an account made administrator after its login is sent to enrol, on the API and the pages', async () => {
     const org = await organization(t.em(), 'Школа № 5', null);
-    const account = await register(t, uniqueLogin('newadmin'));
-    const browser = new Browser(t.url);
     // Not an administrator yet: the password alone opens the session.
-    const opened = await browser.postJson('/api/v1/auth/login', {
-      login: account.login,
-      password: account.password,
-    });
-    expect(opened.status).toBe(200);
+    const { browser, account } = await loggedIn(t, await register(t, uniqueLogin('newadmin')));
 
     await makeAdministrator(org.id, account);
 
@@ -97,13 +92,7 @@ describe('MFA_REQUIRED_FOR_ADMINS holds sessions opened before it applied', () =
   // counts it): an administrator whose only factor is a passkey is not sent to enrol an app.
   it('an administrator whose only second factor is a passkey is let into the area, on the API and the pages', async () => {
     const org = await organization(t.em(), 'Школа № 6', null);
-    const account = await register(t, uniqueLogin('keyadmin'));
-    const browser = new Browser(t.url);
-    const opened = await browser.postJson('/api/v1/auth/login', {
-      login: account.login,
-      password: account.password,
-    });
-    expect(opened.status).toBe(200);
+    const { browser, account } = await loggedIn(t, await register(t, uniqueLogin('keyadmin')));
     // The key is added in this (fresh) password session; the session itself proved no factor.
     await enrolPasskey(browser);
     await makeAdministrator(org.id, account);

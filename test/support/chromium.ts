@@ -177,6 +177,8 @@ export const JOURNEY_WIDTHS = [1280, 390] as const;
 
 /** What a journey spec works with: pages of the running service in Chromium, and the first steps. */
 export interface JourneyBrowser {
+  /** The running service (its address, its command line, the demo operator it printed). */
+  readonly service: RunningService;
   /**
    * A page of its own context at `width` (Russian locale, dialogs accepted), with the script
    * errors it reports; `prepare` runs on it first (e.g. a virtual authenticator).
@@ -207,6 +209,10 @@ export function journeyBrowser(): JourneyBrowser {
     await service?.stop();
   });
   return {
+    get service() {
+      if (!service) throw new Error('journeyBrowser: the service is not running yet');
+      return service;
+    },
     async page(width, prepare) {
       if (!browser || !service) throw new Error('journeyBrowser: used outside a test');
       const context = await browser.newContext({
