@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RequestMethod } from '@nestjs/common';
+import { GUARDS_METADATA } from '@nestjs/common/constants.js';
 import { Reflector } from '@nestjs/core';
 import request from 'supertest';
 import { Authenticated, Page, Public } from '../src/common/auth-decorators.js';
 import { PosAreaMetadata } from '../src/pos/pos-area.guard.js';
+import { AdminSecondFactorGuard } from '../src/sessions/admin-second-factor.guard.js';
 import { ApplicationConfig } from '@nestjs/core';
 import { startTestApp, type TestApp } from './support/app.js';
-import { mappedRoutes } from './support/routes.js';
+import { type MappedRoute, mappedRoutes } from './support/routes.js';
 import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 interface Route {
@@ -31,6 +33,27 @@ function routesOf(t: TestApp): Route[] {
           : 'none';
     return { method: RequestMethod[method], path, decision };
   });
+}
+
+/**
+ * A route of the administration area: a «Администратор ЛКО» page (under /pos/admin), an API route
+ * of the admin area (PosRoute('admin')), or an API path with an `admin` segment under /api/v1/pos.
+ */
+function inAdminArea({ path, targets }: MappedRoute): boolean {
+  return (
+    path === '/pos/admin' ||
+    path.startsWith('/pos/admin/') ||
+    /^\/api\/v1\/pos\/(.+\/)?admin(\/|$)/.test(path) ||
+    new Reflector().getAllAndOverride(PosAreaMetadata, targets) === 'admin'
+  );
+}
+
+/** The guards a route runs besides the global ones: its controller's, then its handler's. */
+function guardsOf({ targets: [handler, controller] }: MappedRoute): unknown[] {
+  return [
+    ...((Reflect.getMetadata(GUARDS_METADATA, controller) as unknown[] | undefined) ?? []),
+    ...((Reflect.getMetadata(GUARDS_METADATA, handler) as unknown[] | undefined) ?? []),
+  ];
 }
 
 /** Reviewed decisions. A new route fails this test until it is added here with its decision. */
@@ -228,6 +251,18 @@ describe('route inventory', () => {
 
   it('matches the reviewed list of routes and decisions', () => {
     expect(routesOf(t)).toEqual(EXPECTED);
+  });
+
+  // MFA_REQUIRED_FOR_ADMINS is asked again on every request of the administration area: a page
+  // controller or an API route added there without the guard would let a password-only session of
+  // an administrator in (four page controllers once did). Nothing lists them by hand.
+  it('puts AdminSecondFactorGuard on every route of the administration area', () => {
+    const area = mappedRoutes(t.app).filter(inAdminArea);
+    expect(area.length).toBeGreaterThan(30);
+    const unguarded = area
+      .filter((route) => !guardsOf(route).includes(AdminSecondFactorGuard))
+      .map((route) => `${RequestMethod[route.method]} ${route.path}`);
+    expect(unguarded).toEqual([]);
   });
 
   // Pages answer a browser without a session with a redirect instead (test/page-guard.spec.ts).

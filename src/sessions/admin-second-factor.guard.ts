@@ -26,8 +26,9 @@ export const ENROLMENT_PAGE = '/account/mfa?notice=required';
  * and the «Администратор ЛКО» pages) this asks the same rule again with what is true now: an
  * administrator whose password session proved no factor and who has none enrolled is sent to
  * enrol (a page: `/account/mfa`; the API: 403 `mfa_enrolment_required`). A Госуслуги session
- * passes (ЕСИА's own second factor), and so does one whose account enrolled since the login (the
- * enrolment itself took a current code). Platform operators are held by the session rules.
+ * passes (ЕСИА's own second factor), and so does one whose account enrolled a factor — TOTP or a
+ * passkey, as at login — since the login (a TOTP enrolment takes a current code, a key is added
+ * only in a fresh session). Platform operators are held by the session rules.
  */
 @Injectable()
 export class AdminSecondFactorGuard implements CanActivate {
@@ -46,7 +47,7 @@ export class AdminSecondFactorGuard implements CanActivate {
       return true;
     const step = secondFactorStep(
       {
-        enrolled: (await this.factors.enrolled(facts.userId)) !== null,
+        enrolled: await this.factors.any(facts.userId),
         operator: false,
         administrator: await this.staffRoles.isAdministrator(facts.userId),
       },

@@ -70,6 +70,14 @@ export class SecondFactors {
     return null;
   }
 
+  /**
+   * Whether the account has any second factor to prove: a confirmed TOTP factor or a passkey (as
+   * the login's lookup counts them for secondFactorStep).
+   */
+  async any(userId: string): Promise<boolean> {
+    return (await this.enrolled(userId)) !== null || (await this.passkeys.has(userId));
+  }
+
   /** The account's confirmed TOTP factor, if it has one. */
   async enrolled(userId: string, em: EntityManager = this.em): Promise<MfaCredential | null> {
     return em.findOne(

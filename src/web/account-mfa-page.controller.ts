@@ -19,10 +19,9 @@ import { Passkeys } from '../sessions/passkeys.service.js';
 import { SecondFactors } from '../sessions/second-factors.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
-import { Csrf } from './csrf.js';
+import { PageContext } from './page-context.js';
 import { PageRenderer } from './page-renderer.js';
-import { PageSessions } from './page-session.js';
-import { type Notice, PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
+import { type Notice, noticeOf, PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
 
 export class EnrolFormDto {
   @IsString()
@@ -72,9 +71,8 @@ export class AccountMfaPageController implements StaleFormPage {
     private readonly factors: SecondFactors,
     private readonly passkeys: Passkeys,
     private readonly auth: AuthService,
-    private readonly pageSessions: PageSessions,
+    private readonly context: PageContext,
     private readonly pages: PageRenderer,
-    private readonly csrf: Csrf,
   ) {}
 
   @Get()
@@ -85,10 +83,7 @@ export class AccountMfaPageController implements StaleFormPage {
     @CurrentAuth() { session }: AuthContext,
     @Query('notice') notice: unknown,
   ): Promise<void> {
-    const known = typeof notice === 'string' && notice in MFA_NOTICES;
-    await this.render(request, response, session, 200, {
-      notice: known ? MFA_NOTICES[notice as keyof typeof MFA_NOTICES] : undefined,
-    });
+    await this.render(request, response, session, 200, { notice: noticeOf(MFA_NOTICES, notice) });
   }
 
   @Post('enrol')
@@ -109,7 +104,7 @@ export class AccountMfaPageController implements StaleFormPage {
       });
     }
     this.pages.send(response, 200, 'mfa-recovery-codes', {
-      nav: await this.pageSessions.nav(request, response, session, 'account'),
+      ...(await this.context.header(request, response, session, 'account')),
       recoveryCodes,
       next: PATH,
     });
@@ -145,9 +140,9 @@ export class AccountMfaPageController implements StaleFormPage {
     response.redirect(303, `${PATH}?notice=removed`);
   }
 
-  async staleForm({ request, response, auth }: StaleForm): Promise<void> {
-    if (!auth) throw new Error('a cabinet form without a session');
-    await this.render(request, response, auth.session, 403, {
+  async staleForm(form: StaleForm): Promise<void> {
+    const { session } = this.context.staleAuth(form);
+    await this.render(form.request, form.response, session, 403, {
       notice: { kind: 'error', text: STALE_FORM },
     });
   }
@@ -176,8 +171,7 @@ export class AccountMfaPageController implements StaleFormPage {
       passkeys: keys,
       passkeyOptions,
       scripts: recent ? [...PASSKEY_SCRIPTS, 'confirm.js'] : ['confirm.js'],
-      nav: await this.pageSessions.nav(request, response, session, 'account'),
-      csrf: this.csrf.token(request, response),
+      ...(await this.context.header(request, response, session, 'account')),
       status: {
         ...status_,
         enrolledAt: status_.enrolledAt?.toLocaleString('ru-RU', { timeZone: 'Europe/Moscow' }),

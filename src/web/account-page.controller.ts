@@ -32,6 +32,7 @@ import { MfaEnrolment } from '../sessions/mfa-enrolment.service.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { Csrf, CsrfFormDto } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
+import { PageContext } from './page-context.js';
 import { PageSessions } from './page-session.js';
 import { sessionRow } from './session-rows.js';
 import { ACCOUNT_NOTICES, noticeOf, type Notice, STALE_FORM } from './web.texts.js';
@@ -113,6 +114,7 @@ export class AccountPageController implements StaleFormPage {
     private readonly linking: GosuslugiLinks,
     private readonly auth: AuthService,
     private readonly pageSessions: PageSessions,
+    private readonly context: PageContext,
     private readonly pages: PageRenderer,
     private readonly config: AppConfig,
     private readonly csrf: Csrf,
@@ -323,9 +325,10 @@ export class AccountPageController implements StaleFormPage {
   }
 
   /** A stale form of the cabinet: the page again, with what was typed into «Сохранить». */
-  async staleForm({ request, response, auth, handler, field }: StaleForm): Promise<void> {
-    if (!auth) throw new Error('a cabinet form without a session');
-    await this.render(request, response, auth.session, {
+  async staleForm(form: StaleForm): Promise<void> {
+    const { request, response, handler, field } = form;
+    const { session } = this.context.staleAuth(form);
+    await this.render(request, response, session, {
       status: 403,
       ...(handler === 'save' && {
         values: { phone: field('phone') ?? '', email: field('email') ?? '' },
@@ -399,8 +402,7 @@ export class AccountPageController implements StaleFormPage {
     const identity = profile.identities.find((i) => i.provider === 'gosuslugi');
     this.pages.send(response, view.status, 'account', {
       pageUrl: '/account',
-      nav: await this.pageSessions.nav(request, response, session, 'account'),
-      csrf: this.csrf.token(request, response),
+      ...(await this.context.header(request, response, session, 'account')),
       profile,
       pendingEmail: profile.pendingEmail,
       values: view.values ?? {

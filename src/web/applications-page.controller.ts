@@ -10,13 +10,12 @@ import {
   type StaleFormPage,
 } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
-import { DomainError } from '../common/errors.js';
 import { ConsentsService } from '../provider/consents.service.js';
 import { describeAccess } from '../provider/provider.texts.js';
 import { type Session } from '../sessions/session.entity.js';
-import { Csrf, CsrfFormDto } from './csrf.js';
+import { CsrfFormDto } from './csrf.js';
+import { PageContext } from './page-context.js';
 import { PageRenderer } from './page-renderer.js';
-import { PageSessions } from './page-session.js';
 import { moscowTime } from './session-rows.js';
 import { APPLICATIONS_NOTICES, noticeOf, type Notice, STALE_FORM } from './web.texts.js';
 
@@ -31,9 +30,8 @@ import { APPLICATIONS_NOTICES, noticeOf, type Notice, STALE_FORM } from './web.t
 export class ApplicationsPageController implements StaleFormPage {
   constructor(
     private readonly consents: ConsentsService,
-    private readonly pageSessions: PageSessions,
+    private readonly context: PageContext,
     private readonly pages: PageRenderer,
-    private readonly csrf: Csrf,
   ) {}
 
   @Get()
@@ -62,18 +60,18 @@ export class ApplicationsPageController implements StaleFormPage {
     try {
       await this.consents.revoke(session.user.id, clientId, client);
     } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      return this.render(request, response, session, error.status, {
-        kind: 'error',
-        text: error.message,
-      });
+      const { status, notice } = this.context.refusal(error);
+      return this.render(request, response, session, status, notice);
     }
     response.redirect(303, '/account/applications?notice=revoked');
   }
 
-  async staleForm({ request, response, auth }: StaleForm): Promise<void> {
-    if (!auth) throw new Error('a cabinet form without a session');
-    await this.render(request, response, auth.session, 403, { kind: 'error', text: STALE_FORM });
+  async staleForm(form: StaleForm): Promise<void> {
+    const { session } = this.context.staleAuth(form);
+    await this.render(form.request, form.response, session, 403, {
+      kind: 'error',
+      text: STALE_FORM,
+    });
   }
 
   private async render(
@@ -85,8 +83,7 @@ export class ApplicationsPageController implements StaleFormPage {
   ): Promise<void> {
     const applications = await this.consents.list(session.user.id);
     this.pages.send(response, status, 'applications', {
-      nav: await this.pageSessions.nav(request, response, session, 'account'),
-      csrf: this.csrf.token(request, response),
+      ...(await this.context.header(request, response, session, 'account')),
       applications: applications.map((application) => ({
         ...application,
         receives: describeAccess(application.scopes, application.claims),

@@ -12,6 +12,7 @@ import { OperatorPageController } from './operator/operator-page.controller.js';
 import { OperatorPagesGuard } from './operator/operator-pages.guard.js';
 import { OperatorPeopleController } from './operator/operator-people.controller.js';
 import { OperatorView } from './operator/operator-view.js';
+import { PageContext } from './page-context.js';
 import { PageSessions } from './page-session.js';
 import { PosAdminPageController } from './pos-admin-page.controller.js';
 import { PosAdminWidgetController } from './pos-admin-widget.js';
@@ -31,7 +32,14 @@ import { AccountPasskeysPageController } from './account-passkeys-page.controlle
 /** Server-rendered pages for people (Russian). */
 @Module({
   imports: [SessionsModule, AccountsModule, GosuslugiModule, PosModule, ProviderModule],
-  providers: [PageSessions, OperatorView, OperatorPagesGuard, StatusTab, MembersListView],
+  providers: [
+    PageSessions,
+    PageContext,
+    OperatorView,
+    OperatorPagesGuard,
+    StatusTab,
+    MembersListView,
+  ],
   controllers: [
     AccountPageController,
     ApplicationsPageController,

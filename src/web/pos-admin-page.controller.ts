@@ -1,17 +1,5 @@
-import {
-  Body,
-  Controller,
-  Get,
-  HttpStatus,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  Query,
-  Req,
-  Res,
-  UseGuards,
-} from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Body, Get, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { AdminPages } from './pos-admin/admin-pages.js';
 import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -41,7 +29,6 @@ import { MembersService } from '../pos/members.service.js';
 import { OrganizationsService } from '../pos/organizations.service.js';
 import { PosAccess } from '../pos/pos-access.service.js';
 import { ROLES } from '../pos/roles.js';
-import { AdminSecondFactorGuard } from '../sessions/admin-second-factor.guard.js';
 import {
   actionIn,
   grantsAdmin,
@@ -50,9 +37,8 @@ import {
 import { WIDGET_VARIANTS, WidgetDto, WidgetService } from '../pos/widget.service.js';
 import { type SessionResponse } from '../sessions/dto/session.response.js';
 import { type Session } from '../sessions/session.entity.js';
-import { Csrf } from './csrf.js';
+import { PageContext } from './page-context.js';
 import { PageRenderer } from './page-renderer.js';
-import { PageSessions } from './page-session.js';
 import { widgetTab } from './pos-admin-widget.js';
 import { StatusTab } from './pos-status-tab.js';
 import { MembersListView } from './pos-admin/members-list.js';
@@ -202,9 +188,7 @@ function emptyToUndefined(value: string | null | undefined): string | undefined 
  * /pos/admin: the «Администратор ЛКО» area as pages. Every action goes through the same services
  * (and so the same organisation-scope checks) as the API; forms carry the CSRF token.
  */
-@ApiExcludeController()
-@Controller('pos/admin')
-@UseGuards(AdminSecondFactorGuard)
+@AdminPages('pos/admin')
 export class PosAdminPageController implements StaleFormPage {
   constructor(
     private readonly organizations: OrganizationsService,
@@ -213,9 +197,8 @@ export class PosAdminPageController implements StaleFormPage {
     private readonly widgets: WidgetService,
     private readonly access: PosAccess,
     private readonly memberSessions: MemberSessions,
-    private readonly pageSessions: PageSessions,
+    private readonly context: PageContext,
     private readonly pages: PageRenderer,
-    private readonly csrf: Csrf,
     private readonly memberList: MembersListView,
   ) {}
 
@@ -412,8 +395,9 @@ export class PosAdminPageController implements StaleFormPage {
   }
 
   /** A stale form: the tab it was posted from again, in its organisation. */
-  async staleForm({ request, response, auth, handler, field }: StaleForm): Promise<void> {
-    if (!auth) throw new Error('an administration form without a session');
+  async staleForm(form: StaleForm): Promise<void> {
+    const { request, response, handler, field } = form;
+    const { session } = this.context.staleAuth(form);
     let tab: Tab;
     if (handler === 'memberAction') {
       const action = String(request.params.action);
@@ -422,7 +406,7 @@ export class PosAdminPageController implements StaleFormPage {
     } else {
       tab = STALE_FORM_TABS[handler] ?? 'members';
     }
-    await this.render(request, response, auth.session, {
+    await this.render(request, response, session, {
       status: 403,
       tab,
       organizationId: field('organizationId'),
@@ -437,24 +421,14 @@ export class PosAdminPageController implements StaleFormPage {
     error: unknown,
     view: Omit<AdminView, 'status'>,
   ): Promise<void> {
-    if (!(error instanceof DomainError)) throw error;
     await this.render(request, response, session, {
       ...view,
-      status: error.status,
-      errors: error.errors,
-      notice: {
-        kind: 'error',
-        text: error.errors ? 'Проверьте поля, отмеченные ниже' : error.message,
-      },
+      ...this.context.refusal(error, 'Проверьте поля, отмеченные ниже'),
     });
   }
 
   private notFound(response: Response): void {
-    this.pages.send(response, 404, 'message', {
-      title: 'Страница не найдена',
-      paragraphs: ['Проверьте адрес.'],
-      links: [{ href: '/pos/admin', text: 'Администрирование ЛКО' }],
-    });
+    this.context.notFound(response, { href: '/pos/admin', text: 'Администрирование ЛКО' });
   }
 
   private async render(
@@ -498,20 +472,7 @@ export class PosAdminPageController implements StaleFormPage {
       trail = await this.organizations.trail(user, organizationId);
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
-      return this.pages.send(
-        response,
-        error.status === HttpStatus.FORBIDDEN ? 403 : 404,
-        'message',
-        {
-          title:
-            error.status === HttpStatus.FORBIDDEN
-              ? 'Нет доступа к организации'
-              : 'Организация не найдена',
-          paragraphs: [error.message],
-          code: error.code,
-          links: [{ href: '/pos/admin', text: 'Администрирование ЛКО' }],
-        },
-      );
+      return this.context.organizationRefused(response, error);
     }
     const organization = trail[trail.length - 1];
     const tab = view.tab;
@@ -540,8 +501,7 @@ export class PosAdminPageController implements StaleFormPage {
       pageUrl: view.memberSessions
         ? memberSessionsUrl(view.memberSessions.member.id)
         : adminUrl(organization.id, tab),
-      nav: await this.pageSessions.nav(request, response, session, 'admin'),
-      csrf: this.csrf.token(request, response),
+      ...(await this.context.header(request, response, session, 'admin')),
       roots,
       trail,
       organization,

@@ -1,5 +1,5 @@
-import { Body, Controller, Post, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Body, Post, Req, Res } from '@nestjs/common';
+import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
 import { type AuthContext, CurrentAuth, FormPost, Page } from '../common/auth-decorators.js';
@@ -12,7 +12,6 @@ import { checkedOn, placementOf, reasonText } from '../pos/widget-placement/plac
 import { WidgetPlacementService } from '../pos/widget-placement/widget-placement.service.js';
 import { PosAccess } from '../pos/pos-access.service.js';
 import { PageRenderer } from './page-renderer.js';
-import { AdminSecondFactorGuard } from '../sessions/admin-second-factor.guard.js';
 
 export class WidgetCheckFormDto {
   @IsString()
@@ -71,9 +70,7 @@ export async function widgetTab(
  * «Проверить сейчас» on the widget tab: queues the placement check of the official site (the
  * same service and limits as `POST /api/v1/pos/organizations/:id/widget/check`).
  */
-@ApiExcludeController()
-@Controller('pos/admin/widget')
-@UseGuards(AdminSecondFactorGuard)
+@AdminPages('pos/admin/widget')
 export class PosAdminWidgetController {
   constructor(
     private readonly placements: WidgetPlacementService,

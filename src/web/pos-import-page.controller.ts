@@ -1,5 +1,5 @@
-import { Body, Controller, Get, Header, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Body, Get, Header, Post, Query, Req, Res } from '@nestjs/common';
+import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
 import {
@@ -21,11 +21,9 @@ import { PosErrors } from '../pos/pos.texts.js';
 import { ImportUpload } from '../pos/import/import-body.js';
 import { PosAreaGuard, PosAreaMetadata } from '../pos/pos-area.guard.js';
 import { type Session } from '../sessions/session.entity.js';
-import { Csrf } from './csrf.js';
+import { PageContext } from './page-context.js';
 import { PageRenderer } from './page-renderer.js';
-import { PageSessions } from './page-session.js';
 import { type Notice, STALE_FORM, STALE_PAGE } from './web.texts.js';
-import { AdminSecondFactorGuard } from '../sessions/admin-second-factor.guard.js';
 import { RecentAuthentication } from '../sessions/recent-authentication.guard.js';
 
 /** The upload (a file) or, after the check, the same file carried on to «Импортировать». */
@@ -69,16 +67,13 @@ const importUrl = (organizationId: string) => `/pos/admin/import?org=${organizat
  * (the same file, checked again) → the outcome per row and the report to download. Every step
  * goes through MemberImport, as the API and the command line do.
  */
-@ApiExcludeController()
-@Controller('pos/admin/import')
-@UseGuards(AdminSecondFactorGuard)
+@AdminPages('pos/admin/import')
 export class PosImportPageController implements StaleFormPage {
   constructor(
     private readonly imports: MemberImport,
     private readonly organizations: OrganizationsService,
-    private readonly pageSessions: PageSessions,
+    private readonly context: PageContext,
     private readonly pages: PageRenderer,
-    private readonly csrf: Csrf,
   ) {}
 
   @Get()
@@ -148,20 +143,20 @@ export class PosImportPageController implements StaleFormPage {
         ...(dryRun && { content: bytes.toString('base64'), fileName }),
       });
     } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
+      const { status, notice } = this.context.refusal(error);
       await this.render(request, response, session, {
-        status: error.status,
+        status,
         organizationId: form.organizationId,
-        notice: { kind: 'error', text: error.message },
+        notice,
       });
     }
   }
 
-  async staleForm({ request, response, auth, field }: StaleForm): Promise<void> {
-    if (!auth) throw new Error('an administration form without a session');
-    await this.render(request, response, auth.session, {
+  async staleForm(form: StaleForm): Promise<void> {
+    const { session } = this.context.staleAuth(form);
+    await this.render(form.request, form.response, session, {
       status: 403,
-      organizationId: field('organizationId'),
+      organizationId: form.field('organizationId'),
       notice: { kind: 'error', text: STALE_FORM },
     });
   }
@@ -183,18 +178,13 @@ export class PosImportPageController implements StaleFormPage {
       if (!(error instanceof DomainError)) throw error;
       // A stale form is refused as such (403), whatever organisation it named.
       if (view.status === 403) return this.pages.send(response, 403, 'message', STALE_PAGE);
-      return this.pages.send(response, error.status, 'message', {
-        title: 'Организация не найдена',
-        paragraphs: [error.message],
-        code: error.code,
-        links: [{ href: '/pos/admin', text: 'Администрирование ЛКО' }],
-      });
+      // This page names a refused organisation «не найдена» even when its answer is 403.
+      return this.context.organizationRefused(response, error, 'Организация не найдена');
     }
     const result = view.result;
     this.pages.send(response, view.status, 'pos-import', {
       pageUrl: importUrl(organization.id),
-      nav: await this.pageSessions.nav(request, response, session, 'admin'),
-      csrf: this.csrf.token(request, response),
+      ...(await this.context.header(request, response, session, 'admin')),
       organization,
       backHref: `/pos/admin?org=${organization.id}`,
       notice: view.notice,

@@ -11,12 +11,10 @@ import {
   type StaleFormPage,
 } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
-import { DomainError } from '../common/errors.js';
 import { ConfirmationService } from '../pos/confirmation.service.js';
 import { STATUS_NAMES } from '../pos/pos.texts.js';
-import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
-import { PageSessions } from './page-session.js';
+import { PageContext } from './page-context.js';
 import { STALE_FORM } from './web.texts.js';
 import { type Session } from '../sessions/session.entity.js';
 
@@ -45,8 +43,7 @@ export class PosPageController implements StaleFormPage {
   constructor(
     private readonly confirmation: ConfirmationService,
     private readonly pages: PageRenderer,
-    private readonly csrf: Csrf,
-    private readonly pageSessions: PageSessions,
+    private readonly context: PageContext,
   ) {}
 
   @Get()
@@ -80,15 +77,15 @@ export class PosPageController implements StaleFormPage {
         client,
       );
     } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      return this.render(request, response, session, error.status, error.message);
+      const { status, notice } = this.context.refusal(error);
+      return this.render(request, response, session, status, notice.text);
     }
     response.redirect(303, '/pos');
   }
 
-  async staleForm({ request, response, auth }: StaleForm): Promise<void> {
-    if (!auth) throw new Error('a /pos form without a session');
-    await this.render(request, response, auth.session, 403, STALE_FORM);
+  async staleForm(form: StaleForm): Promise<void> {
+    const { session } = this.context.staleAuth(form);
+    await this.render(form.request, form.response, session, 403, STALE_FORM);
   }
 
   private async render(
@@ -101,8 +98,7 @@ export class PosPageController implements StaleFormPage {
     const summary = await this.confirmation.summary(session.user);
     this.pages.send(response, status, 'pos', {
       pageUrl: '/pos',
-      nav: await this.pageSessions.nav(request, response, session, 'pos'),
-      csrf: this.csrf.token(request, response),
+      ...(await this.context.header(request, response, session, 'pos')),
       pending: summary.pending,
       memberships: summary.memberships.map((m) => ({ ...m, statusName: STATUS_NAMES[m.status] })),
       error,

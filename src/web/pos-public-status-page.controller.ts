@@ -1,5 +1,5 @@
-import { Body, Controller, Param, Post, Res, UseGuards } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Body, Param, Post, Res } from '@nestjs/common';
+import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Response } from 'express';
 import {
@@ -15,7 +15,6 @@ import { DomainError } from '../common/errors.js';
 import { PublicStatusService } from '../pos/public-status.service.js';
 import { PageRenderer } from './page-renderer.js';
 import { STALE_FORM } from './web.texts.js';
-import { AdminSecondFactorGuard } from '../sessions/admin-second-factor.guard.js';
 
 export class PublicStatusFormDto {
   @IsString()
@@ -47,9 +46,7 @@ function statusTabUrl(organizationId: string, notice?: string): string {
  * «Опубликовать статус», «Заменить адрес», «Снять с публикации» on the status tab of
  * /pos/admin: an authority's administrator publishes its subtree's connection status.
  */
-@ApiExcludeController()
-@Controller('pos/admin/public-status')
-@UseGuards(AdminSecondFactorGuard)
+@AdminPages('pos/admin/public-status')
 export class PosPublicStatusPageController implements StaleFormPage {
   constructor(
     private readonly publicStatus: PublicStatusService,

@@ -18,8 +18,12 @@ import {
   clearSecondFactorCookie,
   readSecondFactorCookie,
 } from '../sessions/second-factor-cookie.js';
-import { SecondFactorLogin } from '../sessions/second-factor-login.service.js';
+import {
+  SecondFactorLogin,
+  type SecondFactorLoginResult,
+} from '../sessions/second-factor-login.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
+import { type Session } from '../sessions/session.entity.js';
 import { SessionService } from '../sessions/session.service.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
@@ -57,6 +61,12 @@ export class PasskeyFormDto {
 }
 
 const DEFAULT_RETURN = '/account';
+
+/** How one factor answers the pending step, and the error code of a wrong answer. */
+interface FactorCheck {
+  refused: 'invalid_mfa_code' | 'invalid_passkey';
+  prove(token: string | undefined, previous: Session | null): Promise<SecondFactorLoginResult>;
+}
 
 /**
  * The second step of a password login in the browser (/login/mfa): the code of the enrolled
@@ -96,28 +106,10 @@ export class SecondFactorPageController implements StaleFormPage {
     @Body() form: SecondFactorFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    const returnTo = safeReturnTo(form.returnTo) ?? DEFAULT_RETURN;
-    const challenge = await this.live(request, response, returnTo);
-    if (!challenge) return;
-    try {
-      const previous = await this.sessions.fromCookie(request);
-      const { token, recoveryCodes } = await this.secondFactor.complete(
-        readSecondFactorCookie(request, this.config),
-        form.code,
-        client,
-        previous,
-      );
-      setSessionCookie(response, this.config, token);
-      clearSecondFactorCookie(response, this.config);
-      this.csrf.rotate(response);
-      if (!recoveryCodes) return response.redirect(303, returnTo);
-      this.pages.send(response, 200, 'mfa-recovery-codes', { recoveryCodes, next: returnTo });
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      if (error.code === 'mfa_challenge_invalid') return this.expired(response, returnTo);
-      if (error.code !== 'invalid_mfa_code') throw error;
-      await this.render(request, response, 401, challenge, returnTo, error.message);
-    }
+    await this.finish(request, response, form.returnTo, {
+      refused: 'invalid_mfa_code',
+      prove: (token, previous) => this.secondFactor.complete(token, form.code, client, previous),
+    });
   }
 
   /** «Войти с ключом доступа»: the assertion over this step's challenge instead of a code. */
@@ -131,34 +123,58 @@ export class SecondFactorPageController implements StaleFormPage {
     @Body() form: PasskeyFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    const returnTo = safeReturnTo(form.returnTo) ?? DEFAULT_RETURN;
-    const challenge = await this.live(request, response, returnTo);
-    if (!challenge) return;
-    try {
-      const previous = await this.sessions.fromCookie(request);
-      const { token } = await this.secondFactor.completeWithPasskey(
-        readSecondFactorCookie(request, this.config),
-        form.assertion,
-        client,
-        previous,
-      );
-      setSessionCookie(response, this.config, token);
-      clearSecondFactorCookie(response, this.config);
-      this.csrf.rotate(response);
-      response.redirect(303, returnTo);
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      if (error.code === 'mfa_challenge_invalid') return this.expired(response, returnTo);
-      if (error.code !== 'invalid_passkey') throw error;
-      const live = await this.live(request, response, returnTo);
-      if (live) await this.render(request, response, 401, live, returnTo, error.message);
-    }
+    await this.finish(request, response, form.returnTo, {
+      refused: 'invalid_passkey',
+      prove: (token, previous) =>
+        this.secondFactor.completeWithPasskey(token, form.assertion, client, previous),
+    });
   }
 
   async staleForm({ request, response, field }: StaleForm): Promise<void> {
     const returnTo = safeReturnTo(field('returnTo')) ?? DEFAULT_RETURN;
     const challenge = await this.live(request, response, returnTo);
     if (challenge) await this.render(request, response, 403, challenge, returnTo, STALE_FORM);
+  }
+
+  /**
+   * The step answered, by a code or a passkey (`check`): on the live pending step, a right factor
+   * opens the session in place of the browser's previous one (AuthService.completeSecondFactor
+   * moves or ends its applications), sets its cookie, clears the step's and turns the form token
+   * over, then goes on to `returnTo` (after an enrolment, through the recovery codes shown once).
+   * A refused factor shows the step again (401); an ended step sends the browser to the password.
+   */
+  private async finish(
+    request: Request,
+    response: Response,
+    asked: string | undefined,
+    check: FactorCheck,
+  ): Promise<void> {
+    const returnTo = safeReturnTo(asked) ?? DEFAULT_RETURN;
+    const challenge = await this.live(request, response, returnTo);
+    if (!challenge) return;
+    try {
+      const previous = await this.sessions.fromCookie(request);
+      const { token, recoveryCodes } = await check.prove(
+        readSecondFactorCookie(request, this.config),
+        previous,
+      );
+      setSessionCookie(response, this.config, token);
+      clearSecondFactorCookie(response, this.config);
+      this.csrf.rotate(response);
+      if (!recoveryCodes) return response.redirect(303, returnTo);
+      this.pages.send(response, 200, 'mfa-recovery-codes', { recoveryCodes, next: returnTo });
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      if (error.code === 'mfa_challenge_invalid') return this.expired(response, returnTo);
+      if (error.code !== check.refused) throw error;
+      // A refused key may have been the step's last attempt, and the page offers a key only on a
+      // live step: it is looked up again. A refused code shows the form once more even then.
+      const shown =
+        check.refused === 'invalid_passkey'
+          ? await this.live(request, response, returnTo)
+          : challenge;
+      if (shown) await this.render(request, response, 401, shown, returnTo, error.message);
+    }
   }
 
   /** The live pending step, or null after sending the browser back to the password. */

@@ -3,9 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
-import { type Browser, type Page } from 'playwright-core';
-import { launchChromium, screenshot, see, watchConsole } from '../support/chromium.js';
-import { type RunningService, startService } from '../support/service.js';
+import { type Page } from 'playwright-core';
+import { journeyBrowser, screenshot, see } from '../support/chromium.js';
 import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
@@ -13,8 +12,8 @@ import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
  * consent page, «Разрешить», «Приложения» in «Личный кабинет» with «Отозвать доступ», the page
  * again and «Отказать»; at 1280 and 390 px, screenshots in test-results/screenshots.
  */
-let service: RunningService;
-let browser: Browser;
+// «Отозвать доступ» asks first; the journey's pages answer yes.
+const journey = journeyBrowser();
 let application: Server;
 let origin: string;
 let config: oidc.Configuration;
@@ -22,8 +21,7 @@ const NAME = 'Кружки и секции';
 const PASSWORD = 'Zvezda#2026';
 
 beforeAll(async () => {
-  service = await startService();
-  browser = await launchChromium();
+  const service = journey.service;
   // The application's callback: a server of its own, on another origin than ours.
   application = createServer((_req, res) => res.end('application'));
   await new Promise<void>((resolve) => application.listen(0, '127.0.0.1', resolve));
@@ -47,31 +45,14 @@ beforeAll(async () => {
   );
 }, STARTUP_TIMEOUT_MS);
 
-afterAll(async () => {
-  await browser?.close();
+afterAll(() => {
   application?.close();
-  await service?.stop();
 });
 
-async function newPage(width: number): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({
-    baseURL: service.url,
-    viewport: { width, height: 900 },
-    locale: 'ru-RU',
-  });
-  const page = await context.newPage();
-  // «Отозвать доступ» asks first; the journey answers yes.
-  page.on('dialog', (dialog) => void dialog.accept());
-  return { page, problems: watchConsole(page) };
-}
+const newPage = (width: number) => journey.page(width);
 
-async function register(page: Page, login: string): Promise<void> {
-  await page.goto('/register');
-  await page.getByLabel('Логин').fill(login);
-  await page.getByLabel('Пароль', { exact: true }).fill(PASSWORD);
-  await page.getByLabel('Повторите пароль').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Зарегистрироваться' }).click();
-  await page.waitForURL('**/account?notice=registered');
+function register(page: Page, login: string): Promise<void> {
+  return journey.register(page, login, PASSWORD);
 }
 
 /** The application sends the browser to authorize; returns the PKCE verifier and state. */

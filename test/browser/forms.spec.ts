@@ -1,33 +1,14 @@
 /// <reference lib="dom" />
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type Browser, type Page } from 'playwright-core';
-import { launchChromium, watchConsole } from '../support/chromium.js';
-import { type RunningService, startService } from '../support/service.js';
-import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
+import { describe, expect, it } from '@jest/globals';
+import { journeyBrowser } from '../support/chromium.js';
 
 /**
  * What a form page does after a failed POST, in Chromium: the address bar shows the page's own
  * address (reloading opens the page, it does not send the form again), a server error under a
  * field goes once the field is edited, and the registration page says why the password is empty.
  */
-let service: RunningService;
-let browser: Browser;
-
-beforeAll(async () => {
-  service = await startService();
-  browser = await launchChromium();
-}, STARTUP_TIMEOUT_MS);
-
-afterAll(async () => {
-  await browser?.close();
-  await service?.stop();
-});
-
-async function newPage(): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({ baseURL: service.url, locale: 'ru-RU' });
-  const page = await context.newPage();
-  return { page, problems: watchConsole(page) };
-}
+const journey = journeyBrowser();
+const newPage = () => journey.page(1280);
 
 describe('form pages after a failed POST', () => {
   it('a failed login shows the login page’s own address, and reloading it opens the page instead of logging in again', async () => {

@@ -1,10 +1,8 @@
 /// <reference lib="dom" />
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { describe, expect, it } from '@jest/globals';
+import { type Page } from 'playwright-core';
 import { TotpApp } from '../support/mfa.js';
-import { launchChromium, screenshot, see, watchConsole } from '../support/chromium.js';
-import { type RunningService, startService } from '../support/service.js';
-import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
+import { JOURNEY_WIDTHS, journeyBrowser, screenshot, see } from '../support/chromium.js';
 
 /**
  * The second factor in Debian's Chromium (issue 19), against the service as `npm start` runs it:
@@ -12,40 +10,10 @@ import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
  * computes the codes as the app would), log out, log in with the password and a code, and once
  * with a recovery code. Screens at 1280 and 390 px.
  */
-let service: RunningService;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  service = await startService();
-  browser = await launchChromium();
-}, STARTUP_TIMEOUT_MS);
-
-afterAll(async () => {
-  await browser?.close();
-  await service?.stop();
-});
-
-async function newPage(width: number): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({
-    baseURL: service.url,
-    viewport: { width, height: 900 },
-    locale: 'ru-RU',
-  });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('dialog', (dialog) => void dialog.accept());
-  return { page, problems: watchConsole(page) };
-}
-
+const journey = journeyBrowser();
 const PASSWORD = 'Zvezda#2026';
 
-async function logIn(page: Page, login: string): Promise<void> {
-  await page.goto('/login');
-  await page.getByLabel('Логин').fill(login);
-  await page.getByLabel('Пароль').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Войти', exact: true }).click();
-}
+const logIn = (page: Page, login: string) => journey.logIn(page, login, PASSWORD);
 
 async function logOut(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Выйти' }).click();
@@ -53,16 +21,11 @@ async function logOut(page: Page): Promise<void> {
 }
 
 describe('journey: a second factor in «Личный кабинет»', () => {
-  for (const width of [1280, 390]) {
+  for (const width of JOURNEY_WIDTHS) {
     it(`enrol TOTP → log out → log in with password and code → once with a recovery code (${width} px)`, async () => {
-      const { page, problems } = await newPage(width);
+      const { page, problems } = await journey.page(width);
       const login = `mfa.${width}.${Date.now().toString(36)}`;
-      await page.goto('/register');
-      await page.getByLabel('Логин').fill(login);
-      await page.getByLabel('Пароль', { exact: true }).fill(PASSWORD);
-      await page.getByLabel('Повторите пароль').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Зарегистрироваться' }).click();
-      await page.waitForURL('**/account?notice=registered');
+      await journey.register(page, login, PASSWORD);
 
       // «Двухфакторная аутентификация» → the QR code and the secret as text.
       await see.text(

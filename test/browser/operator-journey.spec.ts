@@ -1,43 +1,20 @@
 /// <reference lib="dom" />
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
-import { type Browser, type Page } from 'playwright-core';
+import { type Page } from 'playwright-core';
 import { recordSecret } from '../support/log-capture.js';
 import { TotpApp } from '../support/mfa.js';
-import { launchChromium, screenshot, see, watchConsole } from '../support/chromium.js';
-import { type RunningService, startService } from '../support/service.js';
-import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
+import { journeyBrowser, screenshot, see } from '../support/chromium.js';
 
 /**
  * The platform operator's pages in Debian's Chromium, against the service started the way
  * `npm start` starts it, signed in as the demo operator it prints: at 1280 px and on a 390 px phone.
  */
-let service: RunningService;
-let browser: Browser;
-
-beforeAll(async () => {
-  service = await startService();
-  browser = await launchChromium();
-}, STARTUP_TIMEOUT_MS);
-
-afterAll(async () => {
-  await browser?.close();
-  await service?.stop();
-});
-
-async function newPage(width: number): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({
-    baseURL: service.url,
-    viewport: { width, height: 900 },
-    locale: 'ru-RU',
-  });
-  const page = await context.newPage();
-  // «Заблокировать» and «Разблокировать» ask first; the journey answers yes.
-  page.on('dialog', (dialog) => void dialog.accept());
-  return { page, problems: watchConsole(page) };
-}
+// «Заблокировать» and «Разблокировать» ask first; the journey's pages answer yes.
+const journey = journeyBrowser();
+const newPage = (width: number) => journey.page(width);
 
 /** The operator's authenticator app, from the first login's enrolment on. */
 let operatorApp: TotpApp | undefined;
@@ -48,10 +25,7 @@ let operatorApp: TotpApp | undefined;
  * later logins type its code.
  */
 async function logIn(page: Page, login: string, password: string): Promise<void> {
-  await page.goto('/login');
-  await page.getByLabel('Логин').fill(login);
-  await page.getByLabel('Пароль').fill(password);
-  await page.getByRole('button', { name: 'Войти', exact: true }).click();
+  await journey.logIn(page, login, password);
   await page.waitForURL('**/login/mfa**');
   if (!operatorApp) {
     operatorApp = new TotpApp((await page.locator('#totp-secret').textContent())!.trim());
@@ -92,7 +66,7 @@ describe('journey 7: the platform operator', () => {
     await teacher.page.getByRole('button', { name: 'Зарегистрироваться' }).click();
     await teacher.page.waitForURL('**/account?notice=registered');
 
-    await logIn(page, service.operator.login, service.operator.password);
+    await logIn(page, journey.service.operator.login, journey.service.operator.password);
     await page.getByRole('link', { name: 'Оператор платформы' }).click();
     await see.text(page.getByRole('heading', { level: 1 }), 'Оператор платформы');
 
@@ -148,7 +122,7 @@ describe('journey 7: the platform operator', () => {
 
     // On a phone: the tree, the card and the user list fit the screen; the table is cards.
     const phone = await newPage(390);
-    await logIn(phone.page, service.operator.login, service.operator.password);
+    await logIn(phone.page, journey.service.operator.login, journey.service.operator.password);
     await phone.page.goto('/pos/operator');
     await phone.page.locator('ul.tree li').filter({ hasText: authority }).getByRole('link').click();
     await see.contains(phone.page.locator('#org-panel h3'), authority);
@@ -176,7 +150,7 @@ describe('journey 7: the platform operator', () => {
     const name = `Электронный дневник ${stamp}`;
     try {
       const { page, problems } = await newPage(1280);
-      await logIn(page, service.operator.login, service.operator.password);
+      await logIn(page, journey.service.operator.login, journey.service.operator.password);
       await page.goto('/pos/operator');
       await page.getByRole('link', { name: 'Приложения' }).click();
       await see.contains(
@@ -204,7 +178,7 @@ describe('journey 7: the platform operator', () => {
       /** openid-client with this secret: code + PKCE, the operator's session signs in (SSO). */
       const signIn = async (secret: string) => {
         const config = await oidc.discovery(
-          new URL(service.url),
+          new URL(journey.service.url),
           clientId,
           undefined,
           oidc.ClientSecretBasic(secret),
@@ -234,7 +208,7 @@ describe('journey 7: the platform operator', () => {
         });
       };
       const first = await signIn(firstSecret);
-      expect(first.claims()).toMatchObject({ iss: service.url, aud: clientId });
+      expect(first.claims()).toMatchObject({ iss: journey.service.url, aud: clientId });
 
       // Back on the list: the client is there, its secret is not.
       await page.getByRole('link', { name: 'Вернуться к приложениям' }).click();
@@ -264,7 +238,7 @@ describe('journey 7: the platform operator', () => {
 
       // On a phone: the list and the form fit; a refused address is explained under its field.
       const phone = await newPage(390);
-      await logIn(phone.page, service.operator.login, service.operator.password);
+      await logIn(phone.page, journey.service.operator.login, journey.service.operator.password);
       await phone.page.goto('/pos/operator?tab=clients');
       await see.visible(
         phone.page

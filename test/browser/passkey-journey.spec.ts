@@ -1,9 +1,7 @@
 /// <reference lib="dom" />
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { launchChromium, screenshot, see, watchConsole } from '../support/chromium.js';
-import { type RunningService, startService } from '../support/service.js';
-import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
+import { describe, expect, it } from '@jest/globals';
+import { type BrowserContext, type Page } from 'playwright-core';
+import { JOURNEY_WIDTHS, journeyBrowser, screenshot, see } from '../support/chromium.js';
 
 /**
  * Passkeys in Debian's Chromium (issue 19), against the service as `npm start` runs it, with
@@ -12,33 +10,14 @@ import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
  * key. The page's script is @simplewebauthn/browser's bundle served by the service itself (CSP
  * script-src 'self'). Screens at 1280 and 390 px.
  */
-let service: RunningService;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  service = await startService();
-  browser = await launchChromium();
-}, STARTUP_TIMEOUT_MS);
-
-afterAll(async () => {
-  await browser?.close();
-  await service?.stop();
-});
-
+const journey = journeyBrowser();
 const PASSWORD = 'Zvezda#2026';
 
-async function newPage(width: number): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({
-    baseURL: service.url,
-    viewport: { width, height: 900 },
-    locale: 'ru-RU',
-  });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('dialog', (dialog) => void dialog.accept());
-  // The virtual authenticator lives in this page's DevTools session: a platform authenticator
-  // that verifies the user (as a fingerprint would) and keeps resident keys.
+/**
+ * The virtual authenticator lives in the page's DevTools session: a platform authenticator that
+ * verifies the user (as a fingerprint would) and keeps resident keys.
+ */
+async function withAuthenticator(context: BrowserContext, page: Page): Promise<void> {
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -50,27 +29,14 @@ async function newPage(width: number): Promise<{ page: Page; problems: string[] 
       isUserVerified: true,
     },
   });
-  return { page, problems: watchConsole(page) };
-}
-
-async function logIn(page: Page, login: string): Promise<void> {
-  await page.goto('/login');
-  await page.getByLabel('Логин').fill(login);
-  await page.getByLabel('Пароль').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Войти', exact: true }).click();
 }
 
 describe('journey: a passkey in «Личный кабинет»', () => {
-  for (const width of [1280, 390]) {
+  for (const width of JOURNEY_WIDTHS) {
     it(`add a passkey → log out → log in with password and passkey (${width} px)`, async () => {
-      const { page, problems } = await newPage(width);
+      const { page, problems } = await journey.page(width, withAuthenticator);
       const login = `hwk.${width}.${Date.now().toString(36)}`;
-      await page.goto('/register');
-      await page.getByLabel('Логин').fill(login);
-      await page.getByLabel('Пароль', { exact: true }).fill(PASSWORD);
-      await page.getByLabel('Повторите пароль').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Зарегистрироваться' }).click();
-      await page.waitForURL('**/account?notice=registered');
+      await journey.register(page, login, PASSWORD);
 
       await page.goto('/account/mfa');
       await see.text(page.locator('#passkeys-heading'), 'Ключи доступа (passkeys)');
@@ -84,7 +50,7 @@ describe('journey: a passkey in «Личный кабинет»', () => {
 
       await page.getByRole('button', { name: 'Выйти' }).click();
       await page.waitForURL('**/login?notice=logged_out');
-      await logIn(page, login);
+      await journey.logIn(page, login, PASSWORD);
       await page.waitForURL('**/login/mfa?returnTo=%2Faccount');
       await see.text(page.getByRole('heading', { level: 1 }), 'Подтвердите вход ключом доступа');
       await screenshot(page, `passkey-login-${width}`, width === 1280);

@@ -6,7 +6,9 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { Browser } from '../support/browser.js';
 import { register, uniqueLogin } from '../support/http.js';
 import { enrolTotp } from '../support/mfa.js';
+import { enrolPasskey } from '../support/passkey.js';
 import { json, organization } from '../support/pos.js';
+import { loggedIn } from '../support/provider.js';
 import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
@@ -26,31 +28,33 @@ afterAll(async () => {
   await t.close();
 });
 
+/** A confirmed «Администратор ЛКО» membership of `organizationId` for the account, made now. */
+async function makeAdministrator(
+  organizationId: string,
+  account: { id: string; login: string },
+): Promise<void> {
+  const em = t.em();
+  em.persist(
+    Object.assign(new Membership(), {
+      organization: em.getReference(Organization, organizationId),
+      email: `${account.login}@example.ru`,
+      lastName: 'Новикова',
+      firstName: 'Ольга',
+      roles: ['admin'],
+      status: MembershipStatus.Confirmed,
+      user: em.getReference(User, account.id),
+    }),
+  );
+  await em.flush();
+}
+
 describe('MFA_REQUIRED_FOR_ADMINS holds sessions opened before it applied', () => {
   it('a password session of an account made administrator after its login is sent to enrol, on the API and the pages', async () => {
     const org = await organization(t.em(), 'Школа № 5', null);
-    const account = await register(t, uniqueLogin('newadmin'));
-    const browser = new Browser(t.url);
     // Not an administrator yet: the password alone opens the session.
-    const opened = await browser.postJson('/api/v1/auth/login', {
-      login: account.login,
-      password: account.password,
-    });
-    expect(opened.status).toBe(200);
+    const { browser, account } = await loggedIn(t, await register(t, uniqueLogin('newadmin')));
 
-    const em = t.em();
-    em.persist(
-      Object.assign(new Membership(), {
-        organization: em.getReference(Organization, org.id),
-        email: `${account.login}@example.ru`,
-        lastName: 'Новикова',
-        firstName: 'Ольга',
-        roles: ['admin'],
-        status: MembershipStatus.Confirmed,
-        user: em.getReference(User, account.id),
-      }),
-    );
-    await em.flush();
+    await makeAdministrator(org.id, account);
 
     const members = `/api/v1/pos/organizations/${org.id}/members`;
     const refused = await browser.get(members);
@@ -82,5 +86,25 @@ describe('MFA_REQUIRED_FOR_ADMINS holds sessions opened before it applied', () =
     await enrolTotp(browser);
     expect((await browser.get(members)).status).toBe(200);
     expect((await browser.get(`/pos/admin?org=${org.id}`)).status).toBe(200);
+  });
+
+  // A passkey is a second factor as much as TOTP is (the login asks for it, secondFactorStep
+  // counts it): an administrator whose only factor is a passkey is not sent to enrol an app.
+  it('an administrator whose only second factor is a passkey is let into the area, on the API and the pages', async () => {
+    const org = await organization(t.em(), 'Школа № 6', null);
+    const { browser, account } = await loggedIn(t, await register(t, uniqueLogin('keyadmin')));
+    // The key is added in this (fresh) password session; the session itself proved no factor.
+    await enrolPasskey(browser);
+    await makeAdministrator(org.id, account);
+
+    const members = await browser.get(`/api/v1/pos/organizations/${org.id}/members`);
+    expect([members.status, members.status === 200 ? null : (await json(members)).code]).toEqual([
+      200,
+      null,
+    ]);
+    const page = await browser.get(`/pos/admin?org=${org.id}`);
+    expect([page.status, page.headers.get('location')]).toEqual([200, null]);
+    const importPage = await browser.get(`/pos/admin/import?org=${org.id}`);
+    expect([importPage.status, importPage.headers.get('location')]).toEqual([200, null]);
   });
 });

@@ -2,7 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from '@jest/globals';
+import { afterAll, beforeAll, expect } from '@jest/globals';
 import {
   type Browser,
   type BrowserContext,
@@ -11,6 +11,8 @@ import {
   type Page,
 } from 'playwright-core';
 import { activeLogCapture, recordAnswer, recordOutgoingRequest } from './log-capture.js';
+import { type RunningService, startService } from './service.js';
+import { STARTUP_TIMEOUT_MS } from './timeouts.js';
 
 /** Debian's Chromium (`apt-get install chromium`); .ci/run installs it when missing. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -169,3 +171,73 @@ export const see = {
     expect(value).toBe(true);
   },
 };
+
+/** The screens a journey is shot at: a desktop and a phone. */
+export const JOURNEY_WIDTHS = [1280, 390] as const;
+
+/** What a journey spec works with: pages of the running service in Chromium, and the first steps. */
+export interface JourneyBrowser {
+  /** The running service (its address, its command line, the demo operator it printed). */
+  readonly service: RunningService;
+  /**
+   * A page of its own context at `width` (Russian locale, dialogs accepted), with the script
+   * errors it reports; `prepare` runs on it first (e.g. a virtual authenticator).
+   */
+  page(
+    width: number,
+    prepare?: (context: BrowserContext, page: Page) => Promise<void>,
+  ): Promise<{ page: Page; problems: string[] }>;
+  /** «Регистрация» of `login` with `password`, into «Личный кабинет». */
+  register(page: Page, login: string, password: string): Promise<void>;
+  /** The login form with `login` and `password` (where it leads is the spec's to check). */
+  logIn(page: Page, login: string, password: string): Promise<void>;
+}
+
+/**
+ * The service as `npm start` runs it (the built dist/main.js) and Debian's Chromium, started
+ * before the spec's tests and stopped after them: call at the top of a journey spec.
+ */
+export function journeyBrowser(): JourneyBrowser {
+  let service: RunningService | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    service = await startService();
+    browser = await launchChromium();
+  }, STARTUP_TIMEOUT_MS);
+  afterAll(async () => {
+    await browser?.close();
+    await service?.stop();
+  });
+  return {
+    get service() {
+      if (!service) throw new Error('journeyBrowser: the service is not running yet');
+      return service;
+    },
+    async page(width, prepare) {
+      if (!browser || !service) throw new Error('journeyBrowser: used outside a test');
+      const context = await browser.newContext({
+        baseURL: service.url,
+        viewport: { width, height: 900 },
+        locale: 'ru-RU',
+      });
+      const page = await context.newPage();
+      page.on('dialog', (dialog) => void dialog.accept());
+      await prepare?.(context, page);
+      return { page, problems: watchConsole(page) };
+    },
+    async register(page, login, password) {
+      await page.goto('/register');
+      await page.getByLabel('Логин').fill(login);
+      await page.getByLabel('Пароль', { exact: true }).fill(password);
+      await page.getByLabel('Повторите пароль').fill(password);
+      await page.getByRole('button', { name: 'Зарегистрироваться' }).click();
+      await page.waitForURL('**/account?notice=registered');
+    },
+    async logIn(page, login, password) {
+      await page.goto('/login');
+      await page.getByLabel('Логин').fill(login);
+      await page.getByLabel('Пароль').fill(password);
+      await page.getByRole('button', { name: 'Войти', exact: true }).click();
+    },
+  };
+}

@@ -1,5 +1,5 @@
-import { Body, Controller, Param, ParseUUIDPipe, Post, Res, UseGuards } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { Body, Param, ParseUUIDPipe, Post, Res } from '@nestjs/common';
+import { AdminPages } from './admin-pages.js';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Response } from 'express';
@@ -12,16 +12,15 @@ import {
   type StaleFormPage,
 } from '../../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../../common/client-info.js';
-import { DomainError } from '../../common/errors.js';
 import { validatePayload } from '../../common/validation.js';
 import { EditInviteeDto } from '../../pos/dto/invitee-edit.dto.js';
 import { ChangeRolesDto } from '../../pos/dto/member.dto.js';
 import { MemberEdits } from '../../pos/member-edits.service.js';
 import { MembersService } from '../../pos/members.service.js';
+import { PageContext } from '../page-context.js';
 import { PageRenderer } from '../page-renderer.js';
 import { STALE_FORM } from '../web.texts.js';
 import { listParams, membersUrl } from './members-list.js';
-import { AdminSecondFactorGuard } from '../../sessions/admin-second-factor.guard.js';
 import { grantsAdmin, RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
 
 const ID = new ParseUUIDPipe({ version: '4' });
@@ -77,14 +76,13 @@ function back(form: MemberListFormDto, notice: string, extra: Record<string, str
  * «Отправить повторно всем приглашённым». The same services (and organisation-scope checks,
  * audit, limits) as the API.
  */
-@ApiExcludeController()
-@Controller('pos/admin/members')
-@UseGuards(AdminSecondFactorGuard)
+@AdminPages('pos/admin/members')
 export class PosMembersPageController implements StaleFormPage {
   constructor(
     private readonly members: MembersService,
     private readonly edits: MemberEdits,
     private readonly pages: PageRenderer,
+    private readonly context: PageContext,
   ) {}
 
   /** «Сохранить роли» (`PATCH /api/v1/pos/members/:id/roles`). */
@@ -162,12 +160,12 @@ export class PosMembersPageController implements StaleFormPage {
 
   /** What went wrong, in Russian, with the way back to the list. */
   private failed(response: Response, error: unknown, form: MemberListFormDto): void {
-    if (!(error instanceof DomainError)) throw error;
-    const fields = Object.values(error.errors ?? {}).flatMap((list) => list.map((e) => e.message));
-    this.pages.send(response, error.status, 'message', {
+    const { status, code, errors, notice } = this.context.refusal(error);
+    const fields = Object.values(errors ?? {}).flatMap((list) => list.map((e) => e.message));
+    this.pages.send(response, status, 'message', {
       title: 'Изменения не сохранены',
-      paragraphs: fields.length > 0 ? fields : [error.message],
-      code: error.code,
+      paragraphs: fields.length > 0 ? fields : [notice.text],
+      code,
       links: [{ href: back(form, ''), text: '← Пользователи' }],
     });
   }
