@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { waitInWords } from '../../src/common/errors.js';
@@ -248,6 +248,35 @@ describe("a school's page views behind one NATed address", () => {
     );
     return results;
   }
+
+  it('looks the session up once per request, for the throttler and the authentication together', async () => {
+    const [cookie] = await sessions(1, 'lookups');
+    const login = await apiLogin(
+      '198.51.100.35',
+      (await accounts(1, 'lookups'))[0],
+      STRONG_PASSWORD,
+    );
+    const bearer = login.body.accessToken as string;
+    const service = t.app.get(SessionService);
+    const lookups = jest.spyOn(service, 'authenticate');
+    try {
+      await me('198.51.100.35', { cookie }).expect(200);
+      expect(lookups).toHaveBeenCalledTimes(1);
+      await me('198.51.100.35', { bearer }).expect(200);
+      expect(lookups).toHaveBeenCalledTimes(2);
+      await me('198.51.100.35', { cookie: forgedCookie() }).expect(401);
+      expect(lookups).toHaveBeenCalledTimes(3);
+      // A public route looks nothing up: it counts against the address, as it always did.
+      await request(t.http)
+        .get('/api/v1/password-policy')
+        .set('X-Forwarded-For', '198.51.100.35')
+        .set('Cookie', cookie)
+        .expect(200);
+      expect(lookups).toHaveBeenCalledTimes(3);
+    } finally {
+      lookups.mockRestore();
+    }
+  });
 
   it('500 signed-in staff from one address doing 10 requests each in a compressed window all pass', async () => {
     const school = '198.51.100.30';
