@@ -6,6 +6,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
 import { AppThrottlerGuard } from './throttling/throttler.guard.js';
 import { CREDENTIALS, credentialsKey, LOGIN_GROUPS } from './throttling/credential-throttle.js';
+import { ANONYMOUS, SIGNED_IN } from './throttling/signed-in.js';
 import { THROTTLER_STORAGE, ThrottlingStorageModule } from './throttling/throttling.module.js';
 import { type Request, type Response } from 'express';
 import { LoggerModule } from 'nestjs-pino';
@@ -59,6 +60,18 @@ function requestId(request: IncomingMessage, response: ServerResponse): string {
   return id;
 }
 
+/**
+ * Where the credentials counter applies, the general one adds nothing but a second write per
+ * attempt: the login's counter is sized for a school on its own, the others are stricter than the
+ * general one (unless configured otherwise).
+ */
+function credentialsCountedIn(config: AppConfig): (context: ExecutionContext) => boolean {
+  return (context) => {
+    if (!reflector.get(CredentialEndpoint, context.getHandler())) return false;
+    return isLoginGroup(context) || config.throttle.authLimit <= config.throttle.limit;
+  };
+}
+
 @Module({})
 export class AppModule {
   static forRoot({
@@ -71,6 +84,7 @@ export class AppModule {
     const development = !config.isProduction
       ? [import('./dev/dev.module.js').then(({ DevModule }) => DevModule.forRoot(config))]
       : [];
+    const credentialsCounted = credentialsCountedIn(config);
     // One store for the throttler and the health check (each forRoot() call makes its own).
     const throttlingStorage = ThrottlingStorageModule.forRoot(
       config.throttle.redisUrl,
@@ -104,20 +118,20 @@ export class AppModule {
           inject: [THROTTLER_STORAGE],
           useFactory: (storage: ThrottlerStorage) => ({
             storage,
+            // The general limit: ANONYMOUS per address and route, SIGNED_IN per account over
+            // every route. Each request counts in exactly one of them (AppThrottlerGuard).
             throttlers: [
               {
-                name: 'default',
+                name: ANONYMOUS,
                 ttl: config.throttle.ttlMs,
                 limit: config.throttle.limit,
-                // Where the credentials counter applies, this one adds nothing but a second write
-                // per attempt: the login's counter is sized for a school on its own, the others
-                // are stricter than this one (unless configured otherwise).
-                skipIf: (context) => {
-                  if (!reflector.get(CredentialEndpoint, context.getHandler())) return false;
-                  return (
-                    isLoginGroup(context) || config.throttle.authLimit <= config.throttle.limit
-                  );
-                },
+                skipIf: credentialsCounted,
+              },
+              {
+                name: SIGNED_IN,
+                ttl: config.throttle.ttlMs,
+                limit: config.throttle.signedInLimit,
+                skipIf: credentialsCounted,
               },
               {
                 name: CREDENTIALS,
@@ -156,8 +170,9 @@ export class AppModule {
       controllers: [HealthController],
       providers: [
         // Every global guard, in the order they run: forged JSON posts are refused first, then
-        // throttling counts the request (before a session lookup costs the database anything),
-        // then authentication decides (AuthGuard: deny by default).
+        // throttling counts the request, against its account when it proves a live session and
+        // against its address otherwise, then authentication decides (AuthGuard: deny by
+        // default). The two share one session lookup per request (RequestAuthentication).
         { provide: APP_GUARD, useClass: JsonApiGuard },
         { provide: APP_GUARD, useClass: AppThrottlerGuard },
         { provide: APP_GUARD, useClass: AuthGuard },

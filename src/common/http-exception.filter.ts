@@ -27,12 +27,13 @@ function isHealthReport(response: unknown): boolean {
 }
 
 /**
- * The throttler names its header per throttler (Retry-After-credentials); clients read Retry-After.
- * Returns the wait in seconds, if the throttler gave one.
+ * The throttler names its header per throttler (Retry-After-credentials), except its default one
+ * (plain Retry-After: the general limit without a session); clients read Retry-After. Returns the
+ * wait in seconds, if the throttler gave one.
  */
 function setRetryAfter(response: Response): number | undefined {
   const waits = Object.entries(response.getHeaders())
-    .filter(([name]) => name.startsWith('retry-after-'))
+    .filter(([name]) => name === 'retry-after' || name.startsWith('retry-after-'))
     .map(([, value]) => Number(value))
     .filter((value) => Number.isFinite(value));
   if (waits.length === 0) return undefined;

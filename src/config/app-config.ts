@@ -65,7 +65,10 @@ export class AppConfig {
   readonly mfa!: { requiredForAdmins: boolean };
   readonly throttle!: {
     ttlMs: number;
+    /** Requests per address and route per `ttlMs` without a live session. */
     limit: number;
+    /** Requests per signed-in account per `ttlMs`, every route together. */
+    signedInLimit: number;
     /** Credential attempts per `ttlMs`; on the password login, failed attempts only. */
     authLimit: number;
     /** Every password login attempt (and Госуслуги login start) per `loginWindowMs`. */
@@ -282,6 +285,7 @@ export function loadConfig(
     throttle: {
       ttlMs: ms(env.THROTTLE_TTL),
       limit: env.THROTTLE_LIMIT,
+      signedInLimit: env.THROTTLE_SIGNED_IN_LIMIT,
       authLimit: env.THROTTLE_AUTH_LIMIT,
       loginLimit: env.THROTTLE_LOGIN_LIMIT,
       loginWindowMs: ms(env.THROTTLE_LOGIN_WINDOW),

@@ -157,10 +157,24 @@ export class EnvSchema {
   @IsIn(['true', 'false'])
   MFA_REQUIRED_FOR_ADMINS: 'true' | 'false' = 'false';
 
+  /**
+   * Requests per address, per route and THROTTLE_TTL, from callers without a live session (the
+   * login page, public pages and API, a forged or ended cookie): sized for a school behind one
+   * NATed address (docs/deployment.md, «Throttling and NATed schools»).
+   */
   @Transform(toInt)
   @IsInt()
   @Min(1)
-  THROTTLE_LIMIT = 300;
+  THROTTLE_LIMIT = 600;
+
+  /**
+   * Requests per signed-in account (every session of it together, every route) per THROTTLE_TTL:
+   * a request that proves a live session counts here, not against its address.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  THROTTLE_SIGNED_IN_LIMIT = 1200;
 
   /**
    * Credential attempts per address per THROTTLE_TTL. On the password login (API and page) only

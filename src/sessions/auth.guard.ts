@@ -4,8 +4,8 @@ import { type Request } from 'express';
 import { accessDecision, Authenticated, FormPost, Page } from '../common/auth-decorators.js';
 import { Errors, LoginRequired } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
+import { RequestAuthentication } from './request-authentication.js';
 import { assertSameOrigin } from './same-origin.js';
-import { SessionService } from './session.service.js';
 import { SessionErrors } from './sessions.texts.js';
 
 /**
@@ -14,12 +14,15 @@ import { SessionErrors } from './sessions.texts.js';
  * live session, proved by the session cookie or by an access token whose session is still live.
  * A @FormPost() from another origin is refused before any of that (the form token is checked
  * next, by FormTokenInterceptor, which can show the stale form again).
+ *
+ * The session is looked up once per request, by whichever guard asks first (the throttler runs
+ * before this one: RequestAuthentication).
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly sessions: SessionService,
+    private readonly authentication: RequestAuthentication,
     private readonly config: AppConfig,
   ) {}
 
@@ -33,7 +36,7 @@ export class AuthGuard implements CanActivate {
     const decision = accessDecision(this.reflector, context);
     if (decision === 'public') return true;
     if (decision === 'page') {
-      const auth = await this.sessions.fromCookieAuth(request);
+      const auth = await this.authentication.caller(context);
       if (!auth) {
         const page = this.reflector.getAllAndOverride(Page, targets);
         throw new LoginRequired(page.returnTo ?? request.path);
@@ -42,7 +45,7 @@ export class AuthGuard implements CanActivate {
       request.auth = auth;
       return true;
     }
-    const auth = await this.sessions.authenticate(request);
+    const auth = await this.authentication.caller(context);
     if (!auth) throw Errors.unauthenticated();
     if (auth.via === 'cookie') assertSameOrigin(request, this.config.publicUrl);
     else if (this.reflector.getAllAndOverride(Authenticated, targets)?.via === 'cookie')

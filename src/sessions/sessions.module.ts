@@ -19,6 +19,8 @@ import { SessionManagement } from './session-management.service.js';
 import { SessionEndHooks } from './session-end-hooks.js';
 import { SessionService } from './session.service.js';
 import { TokenService } from './token.service.js';
+import { RequestAuthentication } from './request-authentication.js';
+import { RequestAccount } from '../throttling/signed-in.js';
 
 @Module({
   controllers: [
@@ -44,6 +46,8 @@ import { TokenService } from './token.service.js';
     MfaReset,
     SecondFactorLogin,
     { provide: ListenerHealth, useExisting: SessionCache },
+    RequestAuthentication,
+    { provide: RequestAccount, useExisting: RequestAuthentication },
   ],
   exports: [
     AuthService,
@@ -59,6 +63,8 @@ import { TokenService } from './token.service.js';
     MfaEnrolment,
     MfaReset,
     SecondFactorLogin,
+    RequestAuthentication,
+    RequestAccount,
   ],
 })
 export class SessionsModule {}

@@ -4,6 +4,7 @@ import { RedisHealth } from '../common/redis-health.js';
 import { LoginFailures, THROTTLER_STORAGE } from './credential-throttle.js';
 import { PostgresThrottlerStorage } from './postgres-throttler.storage.js';
 import { RedisThrottlerStorage } from './redis-throttler.storage.js';
+import { ANONYMOUS, SIGNED_IN } from './signed-in.js';
 
 export { THROTTLER_STORAGE } from './credential-throttle.js';
 
@@ -42,7 +43,7 @@ export class ThrottlingStorageModule {
         {
           provide: THROTTLER_STORAGE,
           // The general limit is batched per instance; the credentials limit stays exact.
-          useFactory: (orm: MikroORM) => new PostgresThrottlerStorage(orm, ['default']),
+          useFactory: (orm: MikroORM) => new PostgresThrottlerStorage(orm, [ANONYMOUS, SIGNED_IN]),
           inject: [MikroORM],
         },
         LoginFailures,

@@ -1,0 +1,50 @@
+import { type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { type Request } from 'express';
+import { type AuthContext, accessDecision } from '../common/auth-decorators.js';
+import { RequestAccount } from '../throttling/signed-in.js';
+import { SessionService } from './session.service.js';
+
+/**
+ * Who is calling, looked up once per request for the two guards that need it: the throttler
+ * (which counts a live session against its account, anything else against the address) and the
+ * auth guard after it (which decides). The lookup is the auth guard's own: a page reads the
+ * session cookie only, any other protected route an access token or else the cookie
+ * (`SessionService`, through its session cache); a public route looks nothing up, so it counts
+ * against the address and costs nothing more than before.
+ *
+ * Only a session that `SessionService` finds live counts as signed in: a forged, unknown, expired
+ * or ended cookie or token is null here, exactly as it is for the auth guard.
+ */
+@Injectable()
+export class RequestAuthentication extends RequestAccount {
+  private readonly resolved = new WeakMap<Request, Promise<AuthContext | null>>();
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly sessions: SessionService,
+  ) {
+    super();
+  }
+
+  /** The caller as this route accepts it; null on a public route (nothing is looked up). */
+  caller(context: ExecutionContext): Promise<AuthContext | null> {
+    const request = context.switchToHttp().getRequest<Request>();
+    let caller = this.resolved.get(request);
+    if (caller === undefined) {
+      const decision = accessDecision(this.reflector, context);
+      caller =
+        decision === 'public'
+          ? Promise.resolve(null)
+          : decision === 'page'
+            ? this.sessions.fromCookieAuth(request)
+            : this.sessions.authenticate(request);
+      this.resolved.set(request, caller);
+    }
+    return caller;
+  }
+
+  async of(context: ExecutionContext): Promise<string | null> {
+    return (await this.caller(context))?.facts.userId ?? null;
+  }
+}
