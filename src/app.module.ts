@@ -85,20 +85,25 @@ export class AppModule {
             logger,
             genReqId: requestId,
             // Only what is needed to follow a request: never headers, bodies or query strings,
-            // which carry cookies, tokens and authorisation codes.
+            // which carry cookies, tokens and authorisation codes. Read from the request itself:
+            // pino-http's wrapping first copied it into pino's standard shape (headers, address,
+            // query and all) on every request, to keep three fields of it.
+            wrapSerializers: false,
             serializers: {
               req: (req: Request & { id?: unknown }) => ({
                 id: req.id,
                 method: req.method,
-                path: redactPath(req.url),
+                path: redactPath(req.originalUrl ?? req.url),
               }),
-              res: (res: Response) => ({ statusCode: res.statusCode }),
+              // As the standard serializer had it: no status before the headers went out.
+              res: (res: Response) => ({ statusCode: res.headersSent ? res.statusCode : null }),
             },
             customLogLevel: (_req, res, error) =>
               error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
           },
         }),
-        MikroOrmModule.forRoot(ormOptions(databaseUrl, logger)),
+        // The request context is configureApp's (src/database/request-context.ts): forked on first use.
+        MikroOrmModule.forRoot({ ...ormOptions(databaseUrl, logger), registerRequestContext: false }),
         ThrottlerModule.forRootAsync({
           imports: [throttlingStorage],
           inject: [THROTTLER_STORAGE],
