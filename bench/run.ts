@@ -30,7 +30,8 @@
  * Cold start (spawn to /health/ready) and resident memory are measured in every run.
  *
  * BENCH_PROFILE=<dir> writes a V8 CPU profile of the production service's main thread there;
- * BENCH_NODE_FLAGS passes Node.js options to the service (e.g. --max-semi-space-size=16).
+ * The service runs with the Node.js options of `npm start` (package.json); BENCH_NODE_FLAGS
+ * replaces them (e.g. BENCH_NODE_FLAGS=--max-semi-space-size=8, or empty for none).
  */
 import argon2 from 'argon2';
 import autocannon from 'autocannon';
@@ -125,6 +126,7 @@ async function waitReady(base: string): Promise<void> {
 
 const STORM_SECONDS = 10;
 const LOAD_SECONDS = 8;
+const WARM_UP_SECONDS = 3;
 
 /** Resident memory of a process, in MiB (Linux). */
 function rssMiB(pid: number | undefined): number | null {
@@ -512,6 +514,15 @@ async function authenticated(
   } finally {
     await bare.stop();
   }
+  // A warm-up of each route first: measured first on a fresh process, the no-op paid for the
+  // optimising compiler's work on the code every route shares, and its ratio moved by half.
+  for (const path of ['/health/live', '/api/v1/me'])
+    await load({
+      url: `${service.base}${path}`,
+      connections: 16,
+      duration: WARM_UP_SECONDS,
+      headers: { cookie: credentials.cookie },
+    });
   const baseline = await at64('/health/live');
   const viaSession = await at64('/api/v1/me', { cookie: credentials.cookie });
   const bearer = { authorization: `Bearer ${credentials.accessToken}` };
@@ -904,6 +915,16 @@ async function report(
   };
 }
 
+/** The Node.js options of package.json's `start` script (`node <options> dist/main.js`). */
+function startFlags(): string {
+  const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const start = /^node\s+(.*?)\s*dist\/main\.js$/.exec(scripts.start);
+  if (!start) throw new Error(`package.json start is not "node … dist/main.js": ${scripts.start}`);
+  return start[1];
+}
+
 function selectedScenarios(): Set<Scenario> {
   const asked = process.argv.slice(2).filter((arg) => arg !== '--');
   for (const name of asked)
@@ -957,8 +978,9 @@ async function main(): Promise<void> {
     const profile = process.env.BENCH_PROFILE
       ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE]
       : [];
-    // Node.js options of the service under test, e.g. BENCH_NODE_FLAGS=--max-semi-space-size=16.
-    const nodeFlags = process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+    // Node.js options of the service under test: those `npm start` runs it with, unless
+    // BENCH_NODE_FLAGS names others (an empty BENCH_NODE_FLAGS: none).
+    const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? startFlags()).split(/\s+/).filter(Boolean);
     service = await startService(env, [...nodeFlags, ...profile]);
     const memory: Record<string, Memory> = { afterStart: await service.eventLoop.memory() };
     const rssAfterStart = rssMiB(service.child.pid);

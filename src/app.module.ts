@@ -103,7 +103,10 @@ export class AppModule {
           },
         }),
         // The request context is configureApp's (src/database/request-context.ts): forked on first use.
-        MikroOrmModule.forRoot({ ...ormOptions(databaseUrl, logger), registerRequestContext: false }),
+        MikroOrmModule.forRoot({
+          ...ormOptions(databaseUrl, logger),
+          registerRequestContext: false,
+        }),
         ThrottlerModule.forRootAsync({
           imports: [throttlingStorage],
           inject: [THROTTLER_STORAGE],

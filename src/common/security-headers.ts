@@ -37,7 +37,8 @@ export function recordHeaders(...middlewares: Middleware[]): HeaderSteps {
   for (const middleware of middlewares) {
     let called = false;
     middleware(request as Request, response as unknown as Response, (error?: unknown) => {
-      if (error) throw error instanceof Error ? error : new Error(String(error));
+      if (error instanceof Error) throw error;
+      if (error) throw new Error('a security header middleware failed');
       called = true;
     });
     if (!called) throw new Error('a security header middleware did not call next at once');
