@@ -85,18 +85,14 @@ export class AppModule {
             logger,
             genReqId: requestId,
             // Only what is needed to follow a request: never headers, bodies or query strings,
-            // which carry cookies, tokens and authorisation codes. Read from the request itself:
-            // pino-http's wrapping first copied it into pino's standard shape (headers, address,
-            // query and all) on every request, to keep three fields of it.
-            wrapSerializers: false,
+            // which carry cookies, tokens and authorisation codes.
             serializers: {
               req: (req: Request & { id?: unknown }) => ({
                 id: req.id,
                 method: req.method,
-                path: redactPath(req.originalUrl ?? req.url),
+                path: redactPath(req.url),
               }),
-              // As the standard serializer had it: no status before the headers went out.
-              res: (res: Response) => ({ statusCode: res.headersSent ? res.statusCode : null }),
+              res: (res: Response) => ({ statusCode: res.statusCode }),
             },
             customLogLevel: (_req, res, error) =>
               error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
