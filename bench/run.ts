@@ -30,7 +30,8 @@
  * Cold start (spawn to /health/ready) and resident memory are measured in every run.
  *
  * BENCH_PROFILE=<dir> writes a V8 CPU profile of the production service's main thread there;
- * BENCH_NODE_FLAGS passes Node.js options to the service (e.g. --max-semi-space-size=16).
+ * The service runs with the Node.js options of `npm start` (package.json); BENCH_NODE_FLAGS
+ * replaces them (e.g. BENCH_NODE_FLAGS=--max-semi-space-size=8, or empty for none).
  */
 import argon2 from 'argon2';
 import autocannon from 'autocannon';
@@ -125,6 +126,7 @@ async function waitReady(base: string): Promise<void> {
 
 const STORM_SECONDS = 10;
 const LOAD_SECONDS = 8;
+const WARM_UP_SECONDS = 3;
 
 /** Resident memory of a process, in MiB (Linux). */
 function rssMiB(pid: number | undefined): number | null {
@@ -377,7 +379,7 @@ const json = (body: unknown) => ({
 /** 1. Password login storm versus the machine's argon2id limit. */
 async function loginStorm(
   service: Service,
-  password: string,
+  credentials: { login: string; password: string },
   scenario = 'login-storm',
 ): Promise<Row> {
   const raw = await rawVerifications(STORM_SECONDS);
@@ -390,7 +392,7 @@ async function loginStorm(
       connections: 16,
       duration: STORM_SECONDS,
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ login: 'bench.operator', password }),
+      body: JSON.stringify(credentials),
     }),
     load({
       url: `${service.base}/health/live`,
@@ -480,26 +482,6 @@ async function frameworks(service: Service): Promise<Row[]> {
 }
 
 /**
- * A person's session (cookie and access token) for the authenticated scenario. Not the operator's:
- * a platform operator without a second factor gets no usable session, and every request of the
- * scenario was answered 401 (a 401 measured as fast as a 200).
- */
-async function personSession(service: Service): Promise<{ cookie: string; accessToken: string }> {
-  const login = `bench.person.${randomBytes(3).toString('hex')}`;
-  const password = 'Bench#Password1';
-  const created = await fetch(`${service.base}/api/v1/accounts`, json({ login, password }));
-  if (created.status !== 201) throw new Error(`registration answered ${created.status}`);
-  const response = await fetch(`${service.base}/api/v1/auth/login`, json({ login, password }));
-  if (response.status !== 200) throw new Error(`login answered ${response.status}`);
-  const { accessToken } = (await response.json()) as { accessToken: string };
-  const cookie = response.headers
-    .getSetCookie()
-    .map((line) => line.split(';')[0])
-    .join('; ');
-  return { cookie, accessToken };
-}
-
-/**
  * 2. Authenticated requests versus a public no-op, at concurrency 64; the no-op itself versus a
  * bare node:http server answering the same body (bench/frameworks.mjs), measured just before it.
  */
@@ -507,8 +489,20 @@ async function authenticated(
   service: Service,
   credentials: { cookie: string; accessToken: string },
 ): Promise<Row[]> {
-  const at64 = (path: string, headers: Record<string, string> = {}) =>
-    load({ url: `${service.base}${path}`, connections: 64, duration: LOAD_SECONDS, headers });
+  // The service's CPU per request (main thread, GC and the rest, from /proc), beside the rate.
+  const cpuPerRequest = new Map<autocannon.Result, number>();
+  const at64 = async (path: string, headers: Record<string, string> = {}) => {
+    const cpu = () => readStat(`/proc/${service.child.pid}/stat`)!.seconds;
+    const before = cpu();
+    const result = await load({
+      url: `${service.base}${path}`,
+      connections: 64,
+      duration: LOAD_SECONDS,
+      headers,
+    });
+    cpuPerRequest.set(result, Math.round(((cpu() - before) * 1e6) / result.requests.total));
+    return result;
+  };
   const bare = await stack('bare');
   let floor: autocannon.Result;
   try {
@@ -520,6 +514,15 @@ async function authenticated(
   } finally {
     await bare.stop();
   }
+  // A warm-up of each route first: measured first on a fresh process, the no-op paid for the
+  // optimising compiler's work on the code every route shares, and its ratio moved by half.
+  for (const path of ['/health/live', '/api/v1/me'])
+    await load({
+      url: `${service.base}${path}`,
+      connections: 16,
+      duration: WARM_UP_SECONDS,
+      headers: { cookie: credentials.cookie },
+    });
   const baseline = await at64('/health/live');
   const viaSession = await at64('/api/v1/me', { cookie: credentials.cookie });
   const bearer = { authorization: `Bearer ${credentials.accessToken}` };
@@ -532,7 +535,7 @@ async function authenticated(
     ratio: result.requests.average / baseline.requests.average,
     target,
     figure: `${result.requests.average.toFixed(0)} req/s vs ${baseline.requests.average.toFixed(0)} no-op`,
-    extra: `p99 ${result.latency.p99} ms (no-op p99 ${baseline.latency.p99} ms), non-2xx ${result.non2xx}`,
+    extra: `CPU ${cpuPerRequest.get(result)} µs a request (no-op ${cpuPerRequest.get(baseline)} µs); p99 ${result.latency.p99} ms (no-op p99 ${baseline.latency.p99} ms), non-2xx ${result.non2xx}`,
   });
   return [
     {
@@ -540,7 +543,7 @@ async function authenticated(
       ratio: baseline.requests.average / floor.requests.average,
       target: '≥ 0.4',
       figure: `${baseline.requests.average.toFixed(0)} req/s vs ${floor.requests.average.toFixed(0)} bare node:http`,
-      extra: `p99 ${baseline.latency.p99} ms (bare p99 ${floor.latency.p99} ms), non-2xx ${baseline.non2xx}`,
+      extra: `CPU ${cpuPerRequest.get(baseline)} µs a request; p99 ${baseline.latency.p99} ms (bare p99 ${floor.latency.p99} ms), non-2xx ${baseline.non2xx}`,
     },
     row('session', viaSession, '≥ 0.7'),
     row('bearer', viaBearer, '≥ 0.7'),
@@ -913,6 +916,16 @@ async function report(
   };
 }
 
+/** The Node.js options of package.json's `start` script (`node <options> dist/main.js`). */
+function startFlags(): string {
+  const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const start = /^node\s+(.*?)\s*dist\/main\.js$/.exec(scripts.start);
+  if (!start) throw new Error(`package.json start is not "node … dist/main.js": ${scripts.start}`);
+  return start[1];
+}
+
 function selectedScenarios(): Set<Scenario> {
   const asked = process.argv.slice(2).filter((arg) => arg !== '--');
   for (const name of asked)
@@ -957,11 +970,7 @@ async function main(): Promise<void> {
       ...(process.env.UV_THREADPOOL_SIZE && { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE }),
     };
     await run(['dist/database/migrate.js', 'up'], env);
-    const operator = await run(
-      ['dist/cli.js', 'operator:create', '--login', 'bench.operator'],
-      env,
-    );
-    const password = /password \(shown once\): (\S+)/.exec(operator)![1];
+    await run(['dist/cli.js', 'operator:create', '--login', 'bench.operator'], env);
     const created = await run(
       ['dist/cli.js', 'org:create', '--name', 'Регион', '--kind', 'authority'],
       env,
@@ -971,15 +980,19 @@ async function main(): Promise<void> {
     const profile = process.env.BENCH_PROFILE
       ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE]
       : [];
-    // Node.js options of the service under test, e.g. BENCH_NODE_FLAGS=--max-semi-space-size=16.
-    const nodeFlags = process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+    // Node.js options of the service under test: those `npm start` runs it with, unless
+    // BENCH_NODE_FLAGS names others (an empty BENCH_NODE_FLAGS: none).
+    const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? startFlags()).split(/\s+/).filter(Boolean);
     service = await startService(env, [...nodeFlags, ...profile]);
     const memory: Record<string, Memory> = { afterStart: await service.eventLoop.memory() };
     const rssAfterStart = rssMiB(service.child.pid);
-    const login = await fetch(
-      `${service.base}/api/v1/auth/login`,
-      json({ login: 'bench.operator', password }),
-    );
+    // The operator must enrol a second factor before a password login gives a session (production
+    // requires it), so the storm and the authenticated requests are those of an ordinary account.
+    const person = { login: 'bench.person', password: 'Bench#Person2026' };
+    const registered = await fetch(`${service.base}/api/v1/accounts`, json(person));
+    if (!registered.ok) throw new Error(`registering ${person.login}: ${registered.status}`);
+    const login = await fetch(`${service.base}/api/v1/auth/login`, json(person));
+    if (!login.ok) throw new Error(`logging in ${person.login}: ${login.status}`);
     const { accessToken } = (await login.json()) as { accessToken: string };
     const cookie = login.headers
       .getSetCookie()
@@ -995,17 +1008,17 @@ async function main(): Promise<void> {
       for (const row of measured) console.error(`measured: ${line(row)}`);
       rows.push(...measured);
     };
-    if (selected.has('login-storm')) add(await loginStorm(service, password));
+    if (selected.has('login-storm')) add(await loginStorm(service, person));
     const rssAfterStorm = rssMiB(service.child.pid);
     // A second storm: memory that grew in the first must not keep growing (a leak, an unbounded cache).
     if (selected.has('login-storm')) {
       memory.afterStorm = await service.eventLoop.memory();
-      add(await loginStorm(service, password, 'login-storm-2'));
+      add(await loginStorm(service, person, 'login-storm-2'));
       memory.afterSecondStorm = await service.eventLoop.memory();
     }
     const rssAfterSecondStorm = rssMiB(service.child.pid);
     if (selected.has('authenticated'))
-      add(...(await authenticated(service, await personSession(service))));
+      add(...(await authenticated(service, { cookie, accessToken })));
     if (selected.has('gosuslugi')) add(...(await gosuslugi(db.url)));
     if (selected.has('bulk-invitation')) {
       add(await bulkInvitation(service, sink, accessToken, rootId));

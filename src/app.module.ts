@@ -112,7 +112,11 @@ export class AppModule {
               error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
           },
         }),
-        MikroOrmModule.forRoot(ormOptions(databaseUrl, logger)),
+        // The request context is configureApp's (src/database/request-context.ts): forked on first use.
+        MikroOrmModule.forRoot({
+          ...ormOptions(databaseUrl, logger),
+          registerRequestContext: false,
+        }),
         ThrottlerModule.forRootAsync({
           imports: [throttlingStorage],
           inject: [THROTTLER_STORAGE],

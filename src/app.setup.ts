@@ -1,16 +1,20 @@
+import { MikroORM } from '@mikro-orm/postgresql';
 import { type INestApplication } from '@nestjs/common';
 import { type NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
-import { type NextFunction, type Request, type Response } from 'express';
+import { json, type NextFunction, type Request, type Response, urlencoded } from 'express';
 import helmet from 'helmet';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEV_MOUNTS, type DevMount } from './common/dev-mounts.js';
 import { GracefulShutdown } from './common/graceful-shutdown.js';
+import { bodyParsers } from './common/body-parsers.js';
 import { rejectDeepJson } from './common/json-depth.js';
+import { applyHeaders, recordHeaders } from './common/security-headers.js';
 import { type AppConfig } from './config/app-config.js';
+import { requestContext } from './database/request-context.js';
 import { OidcProviderService } from './provider/provider.service.js';
 import { PUBLIC_STATUS_PATH } from './web/public-status-page.controller.js';
 
@@ -67,22 +71,29 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
     useDefaults: false,
     directives: { ...directives, 'frame-ancestors': ['*'] },
   });
-  app.use((req: Request, res: Response, next: NextFunction) =>
-    (req.path.startsWith('/api/docs')
-      ? docsCsp
-      : req.path.startsWith(PUBLIC_STATUS_PATH)
-        ? framedCsp
-        : pagesCsp)(req, res, next),
-  );
-  app.use(
-    helmet({
-      contentSecurityPolicy: false,
-      hsts: config.isProduction ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-      // Same-origin form posts keep their Origin header (with no-referrer Chrome sends
-      // `Origin: null`, which the same-origin check must refuse); other sites get nothing.
-      referrerPolicy: { policy: 'same-origin' },
-    }),
-  );
+  const others = helmet({
+    contentSecurityPolicy: false,
+    hsts: config.isProduction ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    // Same-origin form posts keep their Origin header (with no-referrer Chrome sends
+    // `Origin: null`, which the same-origin check must refuse); other sites get nothing.
+    referrerPolicy: { policy: 'same-origin' },
+  });
+  // Helmet's headers are the same on every answer of a kind: computed once, set in one step.
+  const pagesHeaders = recordHeaders(pagesCsp, others);
+  const docsHeaders = recordHeaders(docsCsp, others);
+  const framedHeaders = recordHeaders(framedCsp, others);
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const path = req.path;
+    applyHeaders(
+      res,
+      path.startsWith('/api/docs')
+        ? docsHeaders
+        : path.startsWith(PUBLIC_STATUS_PATH)
+          ? framedHeaders
+          : pagesHeaders,
+    );
+    next();
+  });
   // Stylesheet and scripts of the pages: files, so the CSP needs no inline code.
   express.useStaticAssets(fileURLToPath(new URL('./web/assets', import.meta.url)), {
     prefix: '/assets/',
@@ -103,9 +114,9 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
   // The OpenID Provider answers its own routes (discovery, /oidc/...) and parses its own bodies.
   app.use(app.get(OidcProviderService).middleware);
   // After the provider and the development mounts: they parse their own bodies (oidc-provider insists).
-  express.useBodyParser('json', { limit: '64kb' });
-  // Server-rendered forms post urlencoded bodies; the same validation pipe checks them.
-  express.useBodyParser('urlencoded', { extended: false, limit: '64kb' });
+  // JSON for the API; server-rendered forms post urlencoded bodies; the same validation pipe
+  // checks both. A request without a body (most GETs) skips both parsers.
+  app.use(bodyParsers(json({ limit: '64kb' }), urlencoded({ extended: false, limit: '64kb' })));
   // Every dynamic answer may carry personal data or a credential — API bodies, pages with form
   // tokens, redirects that set a session cookie or carry `state` to Госуслуги — so none may be
   // cached unless a handler says otherwise (the JWKS does). Static assets are served above.
@@ -126,6 +137,9 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
       .build(),
   );
   SwaggerModule.setup('api/docs', app, document);
+  // Every request Nest routes runs in its own ORM request context, forked on first use (in place
+  // of @mikro-orm/nestjs's middleware, which forks on every request: registerRequestContext off).
+  app.use(requestContext(app.get(MikroORM).em));
 }
 
 /** The directory of @simplewebauthn/browser's UMD bundle (its package exports only the module). */

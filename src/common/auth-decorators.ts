@@ -61,6 +61,40 @@ export function accessDecision(
   return undefined;
 }
 
+/** What the global guard and the form-token interceptor read of a route's decorators. */
+export interface RouteAccess {
+  readonly decision: AccessDecision | undefined;
+  readonly formPost: boolean;
+  readonly page: PageOptions | undefined;
+  readonly authenticated: AuthenticatedOptions | undefined;
+}
+
+const routeAccessCache = new WeakMap<object, WeakMap<object, RouteAccess>>();
+
+/**
+ * A route's decorators as the guard reads them, read once per handler: decorators are fixed when
+ * the classes are defined, and reading them through the Reflector on every request (four
+ * look-ups of metadata on handler and class) cost more than most decisions they feed.
+ */
+export function routeAccess(reflector: Reflector, context: ExecutionContext): RouteAccess {
+  const handler = context.getHandler();
+  const type = context.getClass();
+  let byHandler = routeAccessCache.get(type);
+  if (!byHandler) routeAccessCache.set(type, (byHandler = new WeakMap()));
+  let access = byHandler.get(handler);
+  if (!access) {
+    const targets = [handler, type];
+    access = {
+      decision: accessDecision(reflector, context),
+      formPost: Boolean(reflector.getAllAndOverride(FormPost, targets)),
+      page: reflector.getAllAndOverride(Page, targets),
+      authenticated: reflector.getAllAndOverride(Authenticated, targets),
+    };
+    byHandler.set(handler, access);
+  }
+  return access;
+}
+
 /**
  * What authentication checked on every request, as the session cache holds it: enough to decide
  * and to answer who is calling, without making entities. Shared between requests: never mutated.

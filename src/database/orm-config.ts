@@ -70,7 +70,7 @@ export function ormOptions(
       allOrNothing: true,
       snapshotOnMigrate: false,
     },
-    // Each request gets its own EntityManager fork through the RequestContext middleware.
+    // Each request gets its own EntityManager fork, made on first use (src/database/request-context.ts).
     allowGlobalContext: false,
   });
 }

@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { type Request } from 'express';
-import { accessDecision, Authenticated, FormPost, Page } from '../common/auth-decorators.js';
+import { routeAccess } from '../common/auth-decorators.js';
 import { Errors, LoginRequired } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
 import { RequestAuthentication } from './request-authentication.js';
@@ -29,18 +29,12 @@ export class AuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return false;
     const request = context.switchToHttp().getRequest<Request>();
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride(FormPost, targets)) {
-      assertSameOrigin(request, this.config.publicUrl);
-    }
-    const decision = accessDecision(this.reflector, context);
-    if (decision === 'public') return true;
-    if (decision === 'page') {
+    const route = routeAccess(this.reflector, context);
+    if (route.formPost) assertSameOrigin(request, this.config.publicUrl);
+    if (route.decision === 'public') return true;
+    if (route.decision === 'page') {
       const auth = await this.authentication.caller(context);
-      if (!auth) {
-        const page = this.reflector.getAllAndOverride(Page, targets);
-        throw new LoginRequired(page.returnTo ?? request.path);
-      }
+      if (!auth) throw new LoginRequired(route.page?.returnTo ?? request.path);
       assertSameOrigin(request, this.config.publicUrl);
       request.auth = auth;
       return true;
@@ -48,8 +42,7 @@ export class AuthGuard implements CanActivate {
     const auth = await this.authentication.caller(context);
     if (!auth) throw Errors.unauthenticated();
     if (auth.via === 'cookie') assertSameOrigin(request, this.config.publicUrl);
-    else if (this.reflector.getAllAndOverride(Authenticated, targets)?.via === 'cookie')
-      throw SessionErrors.browserSessionRequired();
+    else if (route.authenticated?.via === 'cookie') throw SessionErrors.browserSessionRequired();
     request.auth = auth;
     return true;
   }

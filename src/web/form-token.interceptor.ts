@@ -7,7 +7,7 @@ import {
 import { ModuleRef, Reflector } from '@nestjs/core';
 import { type Request, type Response } from 'express';
 import { type Observable, of } from 'rxjs';
-import { FormPost, type StaleForm, type StaleFormPage } from '../common/auth-decorators.js';
+import { routeAccess, type StaleForm, type StaleFormPage } from '../common/auth-decorators.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { STALE_PAGE } from './web.texts.js';
@@ -34,13 +34,21 @@ export class FormTokenInterceptor implements NestInterceptor {
     private readonly moduleRef: ModuleRef,
   ) {}
 
-  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
-    if (
-      context.getType() !== 'http' ||
-      !this.reflector.getAllAndOverride(FormPost, [context.getHandler(), context.getClass()])
-    ) {
+  intercept(
+    context: ExecutionContext,
+    next: CallHandler,
+  ): Observable<unknown> | Promise<Observable<unknown>> {
+    // Every route but a form post (the API, GET pages, health) passes straight on, without a
+    // promise: the route's decorators are read once per handler.
+    if (context.getType() !== 'http' || !routeAccess(this.reflector, context).formPost)
       return next.handle();
-    }
+    return this.checkFormToken(context, next);
+  }
+
+  private async checkFormToken(
+    context: ExecutionContext,
+    next: CallHandler,
+  ): Promise<Observable<unknown>> {
     const request = context.switchToHttp().getRequest<Request>();
     const response = context.switchToHttp().getResponse<Response>();
     const body: unknown = request.body;

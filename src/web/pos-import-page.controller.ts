@@ -1,4 +1,4 @@
-import { Body, Get, Header, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Get, Header, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
