@@ -1,6 +1,8 @@
 /// <reference lib="dom" />
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { launchChromium, screenshot, see, watchConsole } from '../support/chromium.js';
 import { type RunningService, startService } from '../support/service.js';
@@ -180,7 +182,7 @@ async function fitsPhone(page: Page, inside: Locator, shot: string): Promise<voi
   );
   expect(overflow).toBeLessThanOrEqual(0);
   const controls = await inside
-    .locator('button, a, td, summary, select, input:not([type=hidden])')
+    .locator('button, a, td, .badge, summary, select, input:not([type=hidden])')
     .all();
   expect(controls.length).toBeGreaterThan(0);
   for (const control of controls) {
@@ -253,6 +255,18 @@ async function acceptInvitation(
   await pickPerson(page, oid);
   if (accepted) await page.waitForURL('**/pos');
   else await page.waitForURL('**/auth/gosuslugi/callback**');
+}
+
+/** Кузнецов holds the accounts of the earlier journeys too: every pending one asks in turn. */
+async function confirmPendingConnections(page: Page): Promise<void> {
+  const dialog = page.getByRole('dialog', { name: 'Подтвердите подключение' });
+  for (let pending = 0; pending < 10 && (await dialog.count()) > 0; pending++) {
+    await dialog.getByLabel('Мною пройдено обучение').check();
+    await dialog.getByLabel('Личный кабинет организации готов к работе').check();
+    await dialog.getByRole('button', { name: 'Подтвердить' }).click();
+    await page.waitForURL('**/pos');
+  }
+  await see.count(page.getByRole('dialog'), 0);
 }
 
 describe('journey 2: an organisation administrator', () => {
@@ -486,15 +500,7 @@ describe('journey 5: an invitation names its person', () => {
       await invitationFromMailbox(admin.page, adminEmail),
       1000000004,
     );
-    // Кузнецов holds the accounts of the earlier journeys too: every pending one asks in turn.
-    const dialog = admin.page.getByRole('dialog', { name: 'Подтвердите подключение' });
-    for (let pending = 0; pending < 5 && (await dialog.count()) > 0; pending++) {
-      await dialog.getByLabel('Мною пройдено обучение').check();
-      await dialog.getByLabel('Личный кабинет организации готов к работе').check();
-      await dialog.getByRole('button', { name: 'Подтвердить' }).click();
-      await admin.page.waitForURL('**/pos');
-    }
-    await see.count(admin.page.getByRole('dialog'), 0);
+    await confirmPendingConnections(admin.page);
 
     // «Добавить пользователя» with the teacher's SNILS.
     await admin.page.getByRole('link', { name: 'Администрирование ЛКО' }).first().click();
@@ -665,4 +671,93 @@ describe('journey 4: «Забыли пароль?»', () => {
     await see.text(page.locator('.site nav .who'), login);
     expect(problems).toEqual([]);
   }, 120_000);
+});
+
+describe('journey 8: an authority imports its staff and publishes its connection status', () => {
+  it('«Импорт из файла»: the check names the bad rows → import → report; «Опубликовать статус» → the public page at 1280 and 390 px → revoked, 404', async () => {
+    const { page, problems } = await newPage();
+    const adminEmail = `${unique('admin8')}@uo.example.ru`;
+    const { body, lko } = await operatorSetUp(adminEmail);
+    await acceptInvitation(page, await invitationFromMailbox(page, adminEmail), 1000000004);
+    await confirmPendingConnections(page);
+    await page.goto('/pos/admin');
+    const roots = page.getByLabel('Организация верхнего уровня');
+    if ((await roots.count()) > 0) {
+      await roots.selectOption({ label: body });
+      await page.getByRole('button', { name: 'Открыть' }).click();
+    }
+    await see.text(page.getByRole('heading', { level: 1 }), body);
+
+    // A file of five rows: three to invite (one in the subordinate school), two refused.
+    await page.getByRole('link', { name: 'Импорт из файла' }).click();
+    await see.text(page.getByRole('heading', { level: 1 }), 'Импорт из файла');
+    await screenshot(page, '8-import', true);
+    const staff = unique('staff8');
+    const csv = [
+      'Фамилия;Имя;Отчество;E-mail;СНИЛС;Роли;Организация',
+      `Орлова;Вера;Игоревна;${staff}.1@uo.example.ru;;Исполнитель;`,
+      `Зайцев;Пётр;Сергеевич;${staff}.2@uo.example.ru;;Модератор, Исполнитель;`,
+      `Белова;Нина;;не-адрес;;Исполнитель;`,
+      `Громов;Олег;;${staff}.4@uo.example.ru;;Директор;`,
+      `Лебедева;Ирина;Олеговна;${staff}.5@school5.example.ru;;Исполнитель;`,
+    ].join('\r\n');
+    const dir = await mkdtemp(join(tmpdir(), 'journey8-'));
+    const file = join(dir, 'staff.csv');
+    await writeFile(file, `\uFEFF${csv}\r\n`, 'utf8');
+    await page.getByLabel('Файл со списком пользователей').setInputFiles(file);
+    await page.getByRole('button', { name: 'Проверить файл' }).click();
+    await see.text(page.locator('#import-check'), 'Проверка файла «staff.csv»');
+    await see.contains(page.locator('#import-summary'), 'будут приглашены: 3');
+    await see.contains(page.locator('#import-summary'), 'не будут импортированы: 2');
+    await see.count(page.locator('tr[data-row="4"][data-outcome="invalid_email"]'), 1);
+    await see.count(page.locator('tr[data-row="5"][data-outcome="unknown_role"]'), 1);
+    await screenshot(page, '8-import-check', true);
+    await fitsPhone(page, page.locator('main'), '8-import-check-phone');
+    // The check wrote nothing: the members tab knows none of them yet.
+    await page.getByRole('button', { name: 'Импортировать (3)' }).click();
+    await see.text(page.locator('#import-done'), 'Импорт выполнен');
+    await see.contains(page.locator('#import-summary'), 'приглашены: 3');
+    await screenshot(page, '8-import-done', true);
+    const [report] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Скачать отчёт (CSV)' }).click(),
+    ]);
+    expect(report.suggestedFilename()).toBe(`import-report-${lko}.csv`);
+    const reportText = await readFile(await report.path(), 'utf8');
+    expect(reportText).toContain(`${staff}.1@uo.example.ru`);
+    expect(reportText).toContain('не-адрес');
+
+    // The status tab: publish, open the public page on a desktop and a phone, revoke.
+    await page.getByRole('link', { name: `← ${body}` }).click();
+    await page.getByRole('link', { name: 'Статус подключения' }).click();
+    await page.getByRole('button', { name: 'Опубликовать статус' }).click();
+    await page.waitForURL('**notice=status_published**');
+    const address = await page.locator('#public-status-url').getAttribute('href');
+    expect(address).toMatch(/\/public\/status\/[\w-]{20,}$/);
+    const snippet = await page.locator('#public-status-snippet').inputValue();
+    expect(snippet).toContain(address!);
+    await screenshot(page, '8-status-published', true);
+
+    const visitor = await newPage();
+    await visitor.page.goto(address!);
+    await see.text(
+      visitor.page.getByRole('heading', { level: 1 }),
+      'Статус подключения учреждений к платформе обратной связи',
+    );
+    const row = visitor.page.locator(`tr[data-lko="${lko}"]`);
+    await see.contains(row, body);
+    // No personal data: neither the administrator nor the imported staff appear.
+    const text = (await visitor.page.locator('main').textContent()) ?? '';
+    for (const personal of [adminEmail, staff, 'Кузнецов', 'Орлова', 'Зайцев'])
+      expect(text).not.toContain(personal);
+    await screenshot(visitor.page, '8-public-status', true);
+    await fitsPhone(visitor.page, visitor.page.locator('main'), '8-public-status-phone');
+
+    await page.getByRole('button', { name: 'Снять с публикации' }).click();
+    await page.waitForURL('**notice=status_revoked**');
+    const gone = await visitor.page.goto(address!);
+    expect(gone?.status()).toBe(404);
+    expect(problems).toEqual([]);
+    expect(visitor.problems).toEqual([]);
+  }, 300_000);
 });
