@@ -25,6 +25,7 @@ import { createValidationPipe } from './common/validation.js';
 import { type AppConfig } from './config/app-config.js';
 import { AppConfigModule } from './config/config.module.js';
 import { ormOptions } from './database/orm-config.js';
+import { ENTITIES } from './entities.js';
 import { IdentityModule } from './identity/identity.module.js';
 import { GosuslugiModule } from './gosuslugi/gosuslugi.module.js';
 import { MailModule } from './mail/mail.module.js';
@@ -114,7 +115,7 @@ export class AppModule {
         }),
         // The request context is configureApp's (src/database/request-context.ts): forked on first use.
         MikroOrmModule.forRoot({
-          ...ormOptions(databaseUrl, logger),
+          ...ormOptions(databaseUrl, logger, ENTITIES),
           registerRequestContext: false,
         }),
         ThrottlerModule.forRootAsync({
