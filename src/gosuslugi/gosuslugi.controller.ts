@@ -16,13 +16,15 @@ import {
   Authenticated,
   CredentialEndpoint,
   ThrottleGroup,
-  CurrentAuth,
   FormPost,
   Public,
+} from '../common/auth-decorators.js';
+import {
+  CurrentAuth,
   type AuthContext,
   type StaleForm,
   type StaleFormPage,
-} from '../common/auth-decorators.js';
+} from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { AppConfig } from '../config/app-config.js';
 import { assertSameOrigin } from '../sessions/same-origin.js';

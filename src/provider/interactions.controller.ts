@@ -3,15 +3,13 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn } from 'class-validator';
 import { type Request, type Response } from 'express';
 import { errors as oidcErrors, type InteractionResults } from 'oidc-provider';
+import { FormPost, Page, Public } from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
-  FormPost,
-  Page,
-  Public,
   type StaleForm,
   type StaleFormPage,
-} from '../common/auth-decorators.js';
+} from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { type User } from '../identity/user.entity.js';
 import { AuthMethod, type Session } from '../sessions/session.entity.js';

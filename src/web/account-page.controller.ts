@@ -7,15 +7,13 @@ import { EmailVerification } from '../accounts/email-verification.service.js';
 import { ChangePasswordDto } from '../accounts/dto/change-password.dto.js';
 import { UpdateProfileDto } from '../accounts/dto/update-profile.dto.js';
 import { checkPassword, describePolicy } from '../accounts/password-policy.js';
+import { FormPost, Page, Public } from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
-  FormPost,
-  Page,
-  Public,
   type StaleForm,
   type StaleFormPage,
-} from '../common/auth-decorators.js';
+} from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';

@@ -1,6 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { type Request, type Response } from 'express';
-import { type AuthContext, type StaleForm } from '../common/auth-decorators.js';
+import { type AuthContext, type StaleForm } from '../sessions/auth-context.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { type Session } from '../sessions/session.entity.js';
 import { Csrf } from './csrf.js';

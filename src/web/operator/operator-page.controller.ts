@@ -12,14 +12,13 @@ import {
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
+import { FormPost, Page } from '../../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
-  FormPost,
-  Page,
   type StaleForm,
   type StaleFormPage,
-} from '../../common/auth-decorators.js';
+} from '../../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../../common/client-info.js';
 import { validatePayload } from '../../common/validation.js';
 import { AddMemberDto } from '../../pos/dto/member.dto.js';
