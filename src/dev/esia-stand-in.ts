@@ -11,7 +11,7 @@ import { clientSecretText, parseEsiaTimestamp, UUID_V4 } from '../gosuslugi/esia
 import { gostSign, gostVerify } from '../gosuslugi/esia/gost.js';
 import { verifyEsiaJwt } from '../gosuslugi/esia/token-verifier.js';
 import { CONTINUE_PATH, LOGGED_OUT_PATH } from '../gosuslugi/provider-client.js';
-import { PageRenderer } from '../web/page-renderer.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { ensureEsiaDevMaterial, type EsiaDevMaterial } from './esia-dev-material.js';
 import { findTestPerson, TEST_PERSONS, type TestPerson } from './test-persons.js';
 

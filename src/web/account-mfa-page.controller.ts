@@ -19,8 +19,9 @@ import { SecondFactors } from '../sessions/second-factors.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { PageContext } from './page-context.js';
-import { PageRenderer } from './page-renderer.js';
-import { type Notice, noticeOf, PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
+import { PASSKEY_SCRIPTS } from './web.texts.js';
+import { type Notice, noticeOf, STALE_FORM } from '../rendering/page.texts.js';
 
 export class EnrolFormDto {
   @IsString()

@@ -17,9 +17,10 @@ import { Passkeys } from '../sessions/passkeys.service.js';
 import { SecondFactors } from '../sessions/second-factors.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { SessionService } from '../sessions/session.service.js';
-import { Csrf } from './csrf.js';
-import { PageRenderer } from './page-renderer.js';
-import { LOGIN_NOTICES, noticeOf, PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
+import { Csrf } from '../rendering/csrf.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
+import { LOGIN_NOTICES, PASSKEY_SCRIPTS } from './web.texts.js';
+import { noticeOf, STALE_FORM } from '../rendering/page.texts.js';
 import { PASSWORD_LOGIN } from '../throttling/credential-throttle.js';
 
 export class LoginFormDto {

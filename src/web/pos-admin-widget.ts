@@ -12,7 +12,7 @@ import { type WidgetResponse, WidgetService } from '../pos/widget.service.js';
 import { checkedOn, placementOf, reasonText } from '../pos/widget-placement/placement-texts.js';
 import { WidgetPlacementService } from '../pos/widget-placement/widget-placement.service.js';
 import { PosAccess } from '../pos/pos-access.service.js';
-import { PageRenderer } from './page-renderer.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 
 export class WidgetCheckFormDto {
   @IsString()

@@ -21,8 +21,8 @@ import { ImportUpload } from '../pos/import/import-body.js';
 import { PosAreaGuard, PosAreaMetadata } from '../pos/pos-area.guard.js';
 import { type Session } from '../sessions/session.entity.js';
 import { PageContext } from './page-context.js';
-import { PageRenderer } from './page-renderer.js';
-import { type Notice, STALE_FORM, STALE_PAGE } from './web.texts.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
+import { type Notice, STALE_FORM, STALE_PAGE } from '../rendering/page.texts.js';
 import { RecentAuthentication } from '../sessions/recent-authentication.guard.js';
 
 /** The upload (a file) or, after the check, the same file carried on to «Импортировать». */

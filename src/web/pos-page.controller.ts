@@ -12,9 +12,9 @@ import {
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { ConfirmationService } from '../pos/confirmation.service.js';
 import { STATUS_NAMES } from '../pos/pos.texts.js';
-import { PageRenderer } from './page-renderer.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { PageContext } from './page-context.js';
-import { STALE_FORM } from './web.texts.js';
+import { STALE_FORM } from '../rendering/page.texts.js';
 import { type Session } from '../sessions/session.entity.js';
 
 /** The first-login dialog form: an unticked checkbox is simply absent. */

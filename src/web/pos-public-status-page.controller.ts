@@ -12,8 +12,8 @@ import {
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { PublicStatusService } from '../pos/public-status.service.js';
-import { PageRenderer } from './page-renderer.js';
-import { STALE_FORM } from './web.texts.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
+import { STALE_FORM } from '../rendering/page.texts.js';
 
 export class PublicStatusFormDto {
   @IsString()

@@ -12,10 +12,10 @@ import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js'
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
-import { Csrf } from './csrf.js';
-import { PageRenderer } from './page-renderer.js';
+import { Csrf } from '../rendering/csrf.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { PageSessions } from './page-session.js';
-import { type Notice, STALE_FORM } from './web.texts.js';
+import { type Notice, STALE_FORM } from '../rendering/page.texts.js';
 
 export class ForgotPasswordFormDto {
   @IsString()

@@ -13,10 +13,10 @@ import { validatePayload } from '../common/validation.js';
 import { AppConfig } from '../config/app-config.js';
 import { AuthService, needsSecondFactor } from '../sessions/auth.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
-import { Csrf } from './csrf.js';
-import { PageRenderer } from './page-renderer.js';
+import { Csrf } from '../rendering/csrf.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { PageSessions } from './page-session.js';
-import { type Notice, STALE_FORM } from './web.texts.js';
+import { type Notice, STALE_FORM } from '../rendering/page.texts.js';
 
 export class RegisterFormDto {
   @IsString()

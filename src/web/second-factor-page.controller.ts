@@ -20,9 +20,10 @@ import {
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { type Session } from '../sessions/session.entity.js';
 import { SessionService } from '../sessions/session.service.js';
-import { Csrf } from './csrf.js';
-import { PageRenderer } from './page-renderer.js';
-import { PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
+import { Csrf } from '../rendering/csrf.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
+import { PASSKEY_SCRIPTS } from './web.texts.js';
+import { STALE_FORM } from '../rendering/page.texts.js';
 
 export class SecondFactorFormDto {
   @IsString()

@@ -12,7 +12,7 @@ import { Client, type ClientInfo } from '../../common/client-info.js';
 import { ValidationFailedError } from '../../common/errors.js';
 import { type ClientAcr, ClientsService, type NewClient } from '../../provider/clients.service.js';
 import { RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
-import { STALE_FORM } from '../web.texts.js';
+import { STALE_FORM } from '../../rendering/page.texts.js';
 import { CreateClientFormDto, OperatorFormDto } from './dto/operator-forms.dto.js';
 import { OperatorPagesGuard } from './operator-pages.guard.js';
 import { operatorUrl, OperatorView } from './operator-view.js';

@@ -28,7 +28,7 @@ import { OrganizationKind } from '../../pos/organization.entity.js';
 import { OrganizationTree } from '../../pos/organization-tree.service.js';
 import { OrganizationsService } from '../../pos/organizations.service.js';
 import { PosErrors } from '../../pos/pos.texts.js';
-import { noticeOf, STALE_FORM } from '../web.texts.js';
+import { noticeOf, STALE_FORM } from '../../rendering/page.texts.js';
 import {
   CreateOrganizationFormDto,
   InviteAdminFormDto,

@@ -12,7 +12,7 @@ import { Client, type ClientInfo } from '../../common/client-info.js';
 import { UserStatus } from '../../identity/user.entity.js';
 import { OperatorRoster } from '../../pos/operator-roster.service.js';
 import { OperatorUsers } from '../../pos/operator-users.service.js';
-import { STALE_FORM } from '../web.texts.js';
+import { STALE_FORM } from '../../rendering/page.texts.js';
 import { actionIn, RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
 import {
   AddOperatorFormDto,

@@ -17,8 +17,8 @@ import { ChangeRolesDto } from '../../pos/dto/member.dto.js';
 import { MemberEdits } from '../../pos/member-edits.service.js';
 import { MembersService } from '../../pos/members.service.js';
 import { PageContext } from '../page-context.js';
-import { PageRenderer } from '../page-renderer.js';
-import { STALE_FORM } from '../web.texts.js';
+import { PageRenderer } from '../../rendering/page-renderer.js';
+import { STALE_FORM } from '../../rendering/page.texts.js';
 import { listParams, membersUrl } from './members-list.js';
 import { grantsAdmin, RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
 

@@ -11,7 +11,7 @@ import { routeAccess } from '../common/auth-decorators.js';
 import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
-import { STALE_PAGE } from './web.texts.js';
+import { STALE_PAGE } from './page.texts.js';
 
 function hasHook(controller: unknown): controller is StaleFormPage {
   return (
