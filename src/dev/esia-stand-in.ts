@@ -5,7 +5,7 @@ import { AppConfig } from '../config/app-config.js';
 import { DEV_STAND_IN } from '../config/gosuslugi.config.js';
 import { certificateHash } from '../gosuslugi/esia/certificates.js';
 import { CONTINUE_PATH, LOGGED_OUT_PATH } from '../gosuslugi/provider-client.js';
-import { PageRenderer } from '../web/page-renderer.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { ensureEsiaDevMaterial } from './esia-dev-material.js';
 import {
   checkAuthorization,
