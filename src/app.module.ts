@@ -28,7 +28,8 @@ import { ormOptions } from './database/orm-config.js';
 import { IdentityModule } from './identity/identity.module.js';
 import { GosuslugiModule } from './gosuslugi/gosuslugi.module.js';
 import { MailModule } from './mail/mail.module.js';
-import { PosCoreModule, PosModule } from './pos/pos.module.js';
+import { MemberDeliveryState } from './pos/member-delivery-state.js';
+import { PosModule, PosPortsModule } from './pos/pos.module.js';
 import { ProviderModule } from './provider/provider.module.js';
 import { AuthGuard } from './sessions/auth.guard.js';
 import { SessionsModule } from './sessions/sessions.module.js';
@@ -163,8 +164,8 @@ export class AppModule {
         SessionsModule,
         AccountsModule,
         WebModule,
-        MailModule.forRoot(databaseUrl, mailWorker),
-        PosCoreModule,
+        MailModule.forRoot(databaseUrl, mailWorker, MemberDeliveryState),
+        PosPortsModule,
         GosuslugiModule,
         PosModule,
         ProviderModule,

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { PosCoreModule } from '../pos/pos.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { WebModule } from '../web/web.module.js';
 import { ProviderAccounts } from './claims.js';
@@ -13,7 +14,7 @@ import { ProviderSessionLinks } from './session-link.js';
 
 /** Identity Link as an OpenID Provider (docs/oidc.md). */
 @Module({
-  imports: [SessionsModule, WebModule],
+  imports: [SessionsModule, WebModule, PosCoreModule],
   controllers: [InteractionsController],
   providers: [
     OidcProviderService,
