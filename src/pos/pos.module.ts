@@ -1,6 +1,8 @@
 import { Global, Module } from '@nestjs/common';
 import { INVITATION_ACCEPTANCE } from '../gosuslugi/invitation-acceptance.js';
 import { PASSWORD_CONTEXT_WORDS } from '../accounts/password-context.js';
+import { AuditModule } from '../audit/audit.module.js';
+import { IdentityModule } from '../identity/identity.module.js';
 import { GosuslugiModule } from '../gosuslugi/gosuslugi.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { ACCESS_TOKEN_CLAIMS } from '../sessions/token-claims.js';
@@ -57,7 +59,7 @@ const SERVICES = [
 ];
 
 /** The ПОС services, for the features above ПОС that call them (the OpenID Provider, the pages). */
-@Module({ providers: SERVICES, exports: SERVICES })
+@Module({ imports: [AuditModule, IdentityModule], providers: SERVICES, exports: SERVICES })
 export class PosCoreModule {}
 
 /**
@@ -80,7 +82,7 @@ export class PosCoreModule {}
 export class PosPortsModule {}
 
 @Module({
-  imports: [PosCoreModule, GosuslugiModule, SessionsModule],
+  imports: [AuditModule, IdentityModule, PosCoreModule, GosuslugiModule, SessionsModule],
   controllers: [
     OrganizationsController,
     MembersController,

@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
+import { IdentityModule } from '../identity/identity.module.js';
 import { PosCoreModule } from '../pos/pos.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { WebModule } from '../web/web.module.js';
@@ -14,7 +16,7 @@ import { ProviderSessionLinks } from './session-link.js';
 
 /** Identity Link as an OpenID Provider (docs/oidc.md). */
 @Module({
-  imports: [SessionsModule, WebModule, PosCoreModule],
+  imports: [AuditModule, IdentityModule, SessionsModule, WebModule, PosCoreModule],
   controllers: [InteractionsController],
   providers: [
     OidcProviderService,
