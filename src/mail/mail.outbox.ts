@@ -74,7 +74,7 @@ export class MailOutbox implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly orm: MikroORM,
     private readonly config: AppConfig,
-    @Inject(MAIL_DATABASE_URL) private readonly databaseUrl: string,
+    @Inject(MAIL_DATABASE_URL) databaseUrl: string,
     @Inject(MAIL_WORKER) private readonly worker: boolean,
     // Only a worker reports deliveries: the command line, which only enqueues, has no listener.
     @Optional() @Inject(DELIVERY_LISTENER) private readonly listener?: DeliveryListenerPort,
