@@ -28,7 +28,8 @@ import { ENTITIES } from './entities.js';
 import { IdentityModule } from './identity/identity.module.js';
 import { GosuslugiModule } from './gosuslugi/gosuslugi.module.js';
 import { MailModule } from './mail/mail.module.js';
-import { PosCoreModule, PosModule } from './pos/pos.module.js';
+import { MemberDeliveryState } from './pos/member-delivery-state.js';
+import { PosModule, PosPortsModule } from './pos/pos.module.js';
 import { ProviderModule } from './provider/provider.module.js';
 import { FormTokenInterceptor } from './rendering/form-token.interceptor.js';
 import { HttpExceptionFilter } from './rendering/http-exception.filter.js';
@@ -165,8 +166,8 @@ export class AppModule {
         SessionsModule,
         AccountsModule,
         RenderingModule,
-        MailModule.forRoot(databaseUrl, mailWorker),
-        PosCoreModule,
+        MailModule.forRoot(databaseUrl, mailWorker, MemberDeliveryState),
+        PosPortsModule,
         GosuslugiModule,
         PosModule,
         ProviderModule,
