@@ -1,4 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
+import { type ErrorCode, type StatusOf } from './error-codes.js';
 
 export interface FieldError {
   code: string;
@@ -9,12 +10,13 @@ export type FieldErrors = Record<string, FieldError[]>;
 
 /**
  * An error the service means to report: a stable machine `code`, an HTTP status and a Russian
- * message for people. `cause` is kept for the log and never sent.
+ * message for people. `cause` is kept for the log and never sent. The code must be one of
+ * `ERROR_CODES` (src/common/error-codes.ts) and the status the one listed there for it.
  */
-export class DomainError extends Error {
+export class DomainError<C extends ErrorCode = ErrorCode> extends Error {
   constructor(
-    readonly status: HttpStatus,
-    readonly code: string,
+    readonly status: StatusOf<C>,
+    readonly code: C,
     message: string,
     readonly errors?: FieldErrors,
     options?: { cause?: unknown; retryAfterSeconds?: number },
@@ -62,7 +64,7 @@ export class LoginRequired extends PageRedirect {
   }
 }
 
-export class ValidationFailedError extends DomainError {
+export class ValidationFailedError extends DomainError<'validation_failed'> {
   constructor(errors: FieldErrors) {
     super(
       HttpStatus.UNPROCESSABLE_ENTITY,
