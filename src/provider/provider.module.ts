@@ -8,7 +8,7 @@ import { ClientsService } from './clients.service.js';
 import { ConsentsService } from './consents.service.js';
 import { DevDiaryClient } from './dev-diary-client.js';
 import { InteractionsController } from './interactions.controller.js';
-import { OidcProviderService } from './provider.service.js';
+import { ProviderService } from './provider.service.js';
 import { ProviderSessionLinks } from './session-link.js';
 
 /** Identity Link as an OpenID Provider (docs/oidc.md). */
@@ -16,7 +16,7 @@ import { ProviderSessionLinks } from './session-link.js';
   imports: [SessionsModule, WebModule],
   controllers: [InteractionsController],
   providers: [
-    OidcProviderService,
+    ProviderService,
     ClientsService,
     ProviderAccounts,
     ConsentsService,
@@ -25,6 +25,6 @@ import { ProviderSessionLinks } from './session-link.js';
     BackchannelDelivery,
     DevDiaryClient,
   ],
-  exports: [OidcProviderService, ClientsService, ConsentsService],
+  exports: [ProviderService, ClientsService, ConsentsService],
 })
 export class ProviderModule {}
