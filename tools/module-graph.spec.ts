@@ -15,26 +15,7 @@ import {
  * it needs (docs/architecture.md, «Known imports against the order»). The list may only shrink:
  * a new import against the order fails the test, and so does removing one without removing it here.
  */
-const KNOWN_AGAINST_ORDER = [
-  'common -> database',
-  'common -> identity',
-  'common -> sessions',
-  'common -> web',
-  'database -> accounts',
-  'database -> audit',
-  'database -> gosuslugi',
-  'database -> identity',
-  'database -> mail',
-  'database -> pos',
-  'database -> provider',
-  'database -> sessions',
-  'gosuslugi -> pos',
-  'gosuslugi -> web',
-  'mail -> pos',
-  'pos -> web',
-  'provider -> web',
-  'sessions -> accounts',
-];
+const KNOWN_AGAINST_ORDER = ['gosuslugi -> pos', 'mail -> pos'];
 
 describe('the folder graph of src/', () => {
   it('finds a cycle between folders, and none in a graph that follows the order', () => {

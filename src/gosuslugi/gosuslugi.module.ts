@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { RenderingModule } from '../rendering/rendering.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { GosuslugiController } from './gosuslugi.controller.js';
 import { GosuslugiLinks } from './gosuslugi-links.service.js';
@@ -12,7 +13,7 @@ import { OidcClient } from './oidc-client.js';
 import { IDENTITY_PROVIDER_CLIENT } from './provider-client.js';
 
 @Module({
-  imports: [SessionsModule],
+  imports: [SessionsModule, RenderingModule],
   controllers: [GosuslugiController],
   exports: [GosuslugiService, GosuslugiLinks],
   providers: [

@@ -1,7 +1,7 @@
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
-import { lockAccount } from '../accounts/account-lock.js';
+import { lockAccount } from '../identity/account-lock.js';
 import { DomainError } from '../common/errors.js';
 import { AccountNotices } from '../mail/account-notices.js';
 import { Session } from '../sessions/session.entity.js';

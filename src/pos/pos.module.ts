@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { PASSWORD_CONTEXT_WORDS } from '../accounts/password-context.js';
 import { GosuslugiModule } from '../gosuslugi/gosuslugi.module.js';
+import { RenderingModule } from '../rendering/rendering.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { ACCESS_TOKEN_CLAIMS } from '../sessions/token-claims.js';
 import { STAFF_ROLES } from '../sessions/staff-roles.js';
@@ -71,7 +72,7 @@ const SERVICES = [
 export class PosCoreModule {}
 
 @Module({
-  imports: [GosuslugiModule, SessionsModule],
+  imports: [GosuslugiModule, SessionsModule, RenderingModule],
   controllers: [
     OrganizationsController,
     MembersController,

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { SessionsModule } from '../sessions/sessions.module.js';
-import { WebModule } from '../web/web.module.js';
+import { RenderingModule } from '../rendering/rendering.module.js';
 import { ProviderAccounts } from './claims.js';
 import { BackchannelDelivery } from './backchannel-delivery.js';
 import { BackchannelLogout } from './backchannel-logout.js';
@@ -13,7 +13,7 @@ import { ProviderSessionLinks } from './session-link.js';
 
 /** Identity Link as an OpenID Provider (docs/oidc.md). */
 @Module({
-  imports: [SessionsModule, WebModule],
+  imports: [SessionsModule, RenderingModule],
   controllers: [InteractionsController],
   providers: [
     ProviderService,

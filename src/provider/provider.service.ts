@@ -10,7 +10,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { AppConfig } from '../config/app-config.js';
 import { SessionService } from '../sessions/session.service.js';
 import { TokenService } from '../sessions/token.service.js';
-import { PageRenderer } from '../web/page-renderer.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { gosuslugiCheck, PROVIDER_ACRS } from './acr.js';
 import { PROVIDER_CLAIMS, PROVIDER_SCOPES, ProviderAccounts } from './claims.js';
 import { clientSecretMatches, ClientsService } from './clients.service.js';

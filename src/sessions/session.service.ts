@@ -11,11 +11,7 @@ import {
   type IdentityClaimsSnapshot,
 } from '../identity/federated-identity.entity.js';
 import { User, UserStatus } from '../identity/user.entity.js';
-import {
-  type AuthContext,
-  type LinkedIdentityFacts,
-  type SessionFacts,
-} from '../common/auth-decorators.js';
+import { type AuthContext, type LinkedIdentityFacts, type SessionFacts } from './auth-context.js';
 import { readSessionCookie } from './session-cookie.js';
 import { type CachedSession, SessionCache } from './session-cache.js';
 import { type AccessTokenClaims, TokenService } from './token.service.js';
