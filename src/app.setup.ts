@@ -15,7 +15,7 @@ import { rejectDeepJson } from './common/json-depth.js';
 import { applyHeaders, recordHeaders } from './common/security-headers.js';
 import { type AppConfig } from './config/app-config.js';
 import { requestContext } from './database/request-context.js';
-import { OidcProviderService } from './provider/provider.service.js';
+import { ProviderService } from './provider/provider.service.js';
 import { PUBLIC_STATUS_PATH } from './web/public-status-page.controller.js';
 
 /** Express `trust proxy`: unset → X-Forwarded-For is ignored; `true`, a hop count or a list of addresses. */
@@ -112,7 +112,7 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
     for (const mount of app.get<DevMount[]>(DEV_MOUNTS)) app.use(mount.path, mount.router);
   }
   // The OpenID Provider answers its own routes (discovery, /oidc/...) and parses its own bodies.
-  app.use(app.get(OidcProviderService).middleware);
+  app.use(app.get(ProviderService).middleware);
   // After the provider and the development mounts: they parse their own bodies (oidc-provider insists).
   // JSON for the API; server-rendered forms post urlencoded bodies; the same validation pipe
   // checks both. A request without a body (most GETs) skips both parsers.

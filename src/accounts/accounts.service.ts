@@ -49,12 +49,12 @@ export class AccountsService {
     const hash = await this.hasher.hash(dto.password);
     try {
       const user = await this.em.transactional(async (em) => {
-        const created = Object.assign(new User(login), {
+        const created = em.create(User, {
+          login,
           // Unverified until the person follows the verification link: never trusted before that.
           pendingEmail: dto.email ? normalizeEmail(dto.email) : null,
           phone: dto.phone ?? null,
         });
-        em.persist(created);
         em.persist(new PasswordCredential(created, hash));
         await this.verification.issue(em, created, client);
         this.audit.record(

@@ -61,16 +61,14 @@ export class EmailVerification {
     const { token, hash } = newLinkToken();
     const createdAt = new Date();
     const expiresAt = new Date(createdAt.getTime() + VERIFY_EMAIL_TTL_MS);
-    em.persist(
-      Object.assign(new AccountToken(), {
-        user,
-        purpose: AccountTokenPurpose.VerifyEmail,
-        tokenHash: hash,
-        email,
-        createdAt,
-        expiresAt,
-      }),
-    );
+    em.create(AccountToken, {
+      user,
+      purpose: AccountTokenPurpose.VerifyEmail,
+      tokenHash: hash,
+      email,
+      createdAt,
+      expiresAt,
+    });
     await this.outbox.enqueue(
       em,
       email,

@@ -185,17 +185,15 @@ export class RecoveryService implements OnApplicationBootstrap {
   private persistToken(em: EntityManager, user: User, ttlMs: number, spent: boolean): string {
     const { token, hash } = newLinkToken();
     const createdAt = new Date();
-    em.persist(
-      Object.assign(new AccountToken(), {
-        user,
-        purpose: AccountTokenPurpose.Recovery,
-        tokenHash: hash,
-        email: user.email!,
-        createdAt,
-        expiresAt: new Date(createdAt.getTime() + ttlMs),
-        revokedAt: spent ? createdAt : null,
-      }),
-    );
+    em.create(AccountToken, {
+      user,
+      purpose: AccountTokenPurpose.Recovery,
+      tokenHash: hash,
+      email: user.email!,
+      createdAt,
+      expiresAt: new Date(createdAt.getTime() + ttlMs),
+      revokedAt: spent ? createdAt : null,
+    });
     return token;
   }
 

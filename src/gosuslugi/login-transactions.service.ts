@@ -43,7 +43,7 @@ export class LoginTransactions {
   ): Promise<LoginTransaction> {
     const handle = randomBytes(32).toString('base64url');
     const now = new Date();
-    const transaction = Object.assign(new LoginTransaction(), {
+    const transaction = this.em.create(LoginTransaction, {
       handleHash: sha256(handle),
       // ЕСИА requires a UUID v4 state; others get openid-client's 256-bit random state.
       state: this.config.gosuslugi.profile === 'esia' ? randomUUID() : client.randomState(),
@@ -59,7 +59,6 @@ export class LoginTransactions {
       expiresAt: new Date(now.getTime() + TRANSACTION_TTL_MS),
     });
     await this.em.nativeDelete(LoginTransaction, { expiresAt: { $lt: now } });
-    this.em.persist(transaction);
     await this.em.flush();
     response.cookie(this.cookieName, handle, cookieOptions(this.config, TRANSACTION_TTL_MS));
     return transaction;

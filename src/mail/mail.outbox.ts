@@ -157,7 +157,7 @@ export class MailOutbox implements OnModuleInit, OnApplicationShutdown {
     mail: RenderedMail,
     refs: { membershipId?: string; invitationId?: string } = {},
   ): Promise<MailMessage> {
-    const message = Object.assign(new MailMessage(), {
+    const message = em.create(MailMessage, {
       to,
       ...mail,
       membershipId: refs.membershipId ?? null,

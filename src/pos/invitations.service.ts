@@ -90,7 +90,7 @@ export class Invitations {
       throw PosErrors.resendLimit(INVITATIONS_PER_HOUR, wait);
     }
     const { token, hash } = newLinkToken();
-    const invitation = Object.assign(new Invitation(), {
+    const invitation = em.create(Invitation, {
       membership,
       tokenHash: hash,
       expiresAt: new Date(Date.now() + this.config.invitationTtlMs),

@@ -126,13 +126,12 @@ export class ClientsService {
   ): Promise<{ client: OidcClient; clientSecret: string | null }> {
     const data = this.checked(input);
     const clientSecret = data.isPublic ? null : randomBytes(32).toString('base64url');
-    const client = Object.assign(new OidcClient(), {
+    // One flush: the client and its audit event commit together.
+    const em = this.em.fork();
+    const client = em.create(OidcClient, {
       ...data,
       secretHash: clientSecret === null ? null : hashClientSecret(clientSecret),
     });
-    // One flush: the client and its audit event commit together.
-    const em = this.em.fork();
-    em.persist(client);
     this.record(em, 'oidc.client.created', client, actor, {
       name: client.name,
       redirectUris: client.redirectUris,
@@ -157,19 +156,20 @@ export class ClientsService {
     const data = this.checked({ ...input, isPublic: false });
     return this.em.transactional(async (em) => {
       const existing = await em.findOne(OidcClient, { clientId });
-      const client = existing ?? Object.assign(new OidcClient(), { clientId });
-      Object.assign(client, { ...data, secretHash: hashClientSecret(clientSecret) });
-      if (!existing) {
-        em.persist(client);
-        this.record(em, 'oidc.client.created', client, actor, {
-          name: client.name,
-          redirectUris: client.redirectUris,
-          public: false,
-          firstParty: client.firstParty,
-          requiredAcr: client.requiredAcr,
-        });
+      const fields = { ...data, secretHash: hashClientSecret(clientSecret) };
+      if (existing) {
+        Object.assign(existing, fields);
+        return false;
       }
-      return !existing;
+      const client = em.create(OidcClient, { clientId, ...fields });
+      this.record(em, 'oidc.client.created', client, actor, {
+        name: client.name,
+        redirectUris: client.redirectUris,
+        public: false,
+        firstParty: client.firstParty,
+        requiredAcr: client.requiredAcr,
+      });
+      return true;
     });
   }
 

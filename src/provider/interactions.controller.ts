@@ -22,13 +22,13 @@ import { type Notice, STALE_FORM, STALE_PAGE } from '../rendering/page.texts.js'
 import { ClientsService } from './clients.service.js';
 import { ConsentsService } from './consents.service.js';
 import { interactionPath } from './provider-paths.js';
-import { OidcProviderService } from './provider.service.js';
+import { ProviderService } from './provider.service.js';
 import { describeAccess, PROVIDER_TEXTS } from './provider.texts.js';
 
 /** Kept in the interaction when it sends the person to the form: a login must come after it. */
 const LOGIN_REQUESTED_AT = 'identityLinkLoginRequestedAt';
 
-type Details = Awaited<ReturnType<OidcProviderService['instance']['interactionDetails']>>;
+type Details = Awaited<ReturnType<ProviderService['instance']['interactionDetails']>>;
 
 /** What oidc-provider's consent prompt says is missing from the client's grant. */
 interface MissingConsent {
@@ -73,7 +73,7 @@ function displayName(user: User): string {
 @Controller('oidc/interaction')
 export class InteractionsController implements StaleFormPage {
   constructor(
-    private readonly provider: OidcProviderService,
+    private readonly provider: ProviderService,
     private readonly sessions: SessionService,
     private readonly pages: PageRenderer,
     private readonly consents: ConsentsService,

@@ -11,7 +11,7 @@ import { ClientsService } from './clients.service.js';
 import { ConsentsService } from './consents.service.js';
 import { DevDiaryClient } from './dev-diary-client.js';
 import { InteractionsController } from './interactions.controller.js';
-import { OidcProviderService } from './provider.service.js';
+import { ProviderService } from './provider.service.js';
 import { ProviderSessionLinks } from './session-link.js';
 
 /** Identity Link as an OpenID Provider (docs/oidc.md). */
@@ -19,7 +19,7 @@ import { ProviderSessionLinks } from './session-link.js';
   imports: [AuditModule, IdentityModule, SessionsModule, RenderingModule, PosCoreModule],
   controllers: [InteractionsController],
   providers: [
-    OidcProviderService,
+    ProviderService,
     ClientsService,
     ProviderAccounts,
     ConsentsService,
@@ -28,6 +28,6 @@ import { ProviderSessionLinks } from './session-link.js';
     BackchannelDelivery,
     DevDiaryClient,
   ],
-  exports: [OidcProviderService, ClientsService, ConsentsService],
+  exports: [ProviderService, ClientsService, ConsentsService],
 })
 export class ProviderModule {}

@@ -36,7 +36,7 @@ const SWEEP_INTERVAL_MS = 10 * 60_000;
  * the body parsers, which must not consume its bodies.
  */
 @Injectable()
-export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
+export class ProviderService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('OidcProvider');
   private provider!: Provider;
   private callback!: ReturnType<Provider['callback']>;

@@ -30,7 +30,7 @@ export class LoginChallenges {
   ): StartedChallenge {
     const token = randomBytes(32).toString('base64url');
     const now = new Date();
-    const challenge = Object.assign(new LoginChallenge(), {
+    const challenge = em.create(LoginChallenge, {
       tokenHash: hashSessionToken(token),
       user,
       purpose,
@@ -38,7 +38,6 @@ export class LoginChallenges {
       expiresAt: new Date(now.getTime() + CHALLENGE_TTL_MS),
       ip: client.ip,
     });
-    em.persist(challenge);
     return { challenge, token };
   }
 

@@ -123,17 +123,16 @@ export class Passkeys {
       .catch(() => null);
     if (!verified?.verified) throw PasskeyErrors.registrationFailed();
     const { credential } = verified.registrationInfo;
-    const passkey = Object.assign(new Passkey(), {
-      user,
-      name: label,
-      credentialId: credential.id,
-      publicKey: Buffer.from(credential.publicKey).toString('base64url'),
-      counter: credential.counter,
-      transports: credential.transports ?? [],
-    });
     try {
-      await this.em.transactional(async (em) => {
-        em.persist(passkey);
+      return await this.em.transactional(async (em) => {
+        const passkey = em.create(Passkey, {
+          user,
+          name: label,
+          credentialId: credential.id,
+          publicKey: Buffer.from(credential.publicKey).toString('base64url'),
+          counter: credential.counter,
+          transports: credential.transports ?? [],
+        });
         this.audit.record(
           {
             type: 'mfa.passkey.enrolled',
@@ -145,13 +144,13 @@ export class Passkeys {
           em,
         );
         await em.flush();
+        return passkey;
       });
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException)
         throw PasskeyErrors.alreadyRegistered();
       throw error;
     }
-    return passkey;
   }
 
   /** Options for navigator.credentials.get(): this account's keys, for one login step or session. */

@@ -112,7 +112,7 @@ export class SessionService {
   build(user: User, method: AuthMethod, client: ClientInfo): { session: Session; token: string } {
     const token = randomBytes(32).toString('base64url');
     const now = new Date();
-    const session = Object.assign(new Session(), {
+    const session = Session.create({
       tokenHash: hashSessionToken(token),
       user,
       method,

@@ -9,7 +9,7 @@ import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
 import { safeReturnTo } from '../gosuslugi/return-to.js';
 import { interactionUidOf } from '../provider/provider-paths.js';
-import { OidcProviderService } from '../provider/provider.service.js';
+import { ProviderService } from '../provider/provider.service.js';
 import { AuthService, needsSecondFactor } from '../sessions/auth.service.js';
 import { setSecondFactorCookie } from '../sessions/second-factor-cookie.js';
 import { type Session } from '../sessions/session.entity.js';
@@ -76,7 +76,7 @@ export class LoginController implements StaleFormPage {
     private readonly pages: PageRenderer,
     private readonly config: AppConfig,
     private readonly csrf: Csrf,
-    private readonly provider: OidcProviderService,
+    private readonly provider: ProviderService,
     private readonly factors: SecondFactors,
     private readonly passkeys: Passkeys,
   ) {}
