@@ -24,7 +24,7 @@ import { GosuslugiLinks } from '../gosuslugi/gosuslugi-links.service.js';
 import { GosuslugiService } from '../gosuslugi/gosuslugi.service.js';
 import { LOGGED_OUT_PATH } from '../gosuslugi/provider-client.js';
 import { safeReturnTo } from '../gosuslugi/return-to.js';
-import { AuthService } from '../sessions/auth.service.js';
+import { LoginSessions } from '../sessions/login-sessions.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { clearSessionCookie } from '../sessions/session-cookie.js';
 import { SessionManagement } from '../sessions/session-management.service.js';
@@ -112,7 +112,7 @@ export class AccountPageController implements StaleFormPage {
     private readonly verification: EmailVerification,
     private readonly gosuslugi: GosuslugiService,
     private readonly linking: GosuslugiLinks,
-    private readonly auth: AuthService,
+    private readonly loginSessions: LoginSessions,
     private readonly pageSessions: PageSessions,
     private readonly context: PageContext,
     private readonly pages: PageRenderer,
@@ -383,7 +383,7 @@ export class AccountPageController implements StaleFormPage {
       });
     }
     const providerLogout = session && (await this.gosuslugi.providerLogoutUrl(session));
-    if (session) await this.auth.logout(session, client);
+    if (session) await this.loginSessions.logout(session, client);
     clearSessionCookie(response, this.config);
     this.csrf.rotate(response);
     // Out of the provider too when it holds a session here; otherwise back where asked (the
