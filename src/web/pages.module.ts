@@ -18,6 +18,8 @@ import { PosAdminPageController } from './pos-admin-page.controller.js';
 import { PosAdminWidgetController } from './pos-admin-widget.js';
 import { MembersListView } from './pos-admin/members-list.js';
 import { PosMembersPageController } from './pos-admin/members-page.controller.js';
+import { PosMemberSessionsPageController } from './pos-admin/member-sessions-page.controller.js';
+import { PosAdminView } from './pos-admin/admin-view.js';
 import { PosImportPageController } from './pos-import-page.controller.js';
 import { PosPageController } from './pos-page.controller.js';
 import { PosPublicStatusPageController } from './pos-public-status-page.controller.js';
@@ -39,6 +41,7 @@ import { AccountPasskeysPageController } from './account-passkeys-page.controlle
     OperatorPagesGuard,
     StatusTab,
     MembersListView,
+    PosAdminView,
   ],
   controllers: [
     AccountPageController,
@@ -51,6 +54,7 @@ import { AccountPasskeysPageController } from './account-passkeys-page.controlle
     PublicStatusPageController,
     PosAdminWidgetController,
     PosMembersPageController,
+    PosMemberSessionsPageController,
     PosImportPageController,
     OperatorPageController,
     OperatorPeopleController,
