@@ -5,6 +5,8 @@ import { PosModule } from '../pos/pos.module.js';
 import { ProviderModule } from '../provider/provider.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { AccountPageController } from './account-page.controller.js';
+import { AccountSave } from './account/account-save.js';
+import { AccountPageView } from './account/account-view.js';
 import { ApplicationsPageController } from './applications-page.controller.js';
 import { LoginController } from './login.controller.js';
 import { OperatorClientsController } from './operator/operator-clients.controller.js';
@@ -42,6 +44,8 @@ import { AccountPasskeysPageController } from './account-passkeys-page.controlle
     StatusTab,
     MembersListView,
     PosAdminView,
+    AccountPageView,
+    AccountSave,
   ],
   controllers: [
     AccountPageController,
