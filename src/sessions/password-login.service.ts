@@ -21,6 +21,10 @@ import { STAFF_ROLES, type StaffRolesSource } from './staff-roles.js';
 import { AuthMethod, type Session } from './session.entity.js';
 import { recordUnknownLoginFailure } from './unknown-login.js';
 
+/**
+ * The password door of the API and the login page: a session opens here, or waits for a second
+ * factor (SecondFactorLogin).
+ */
 @Injectable()
 export class PasswordLogin {
   constructor(
