@@ -274,7 +274,7 @@ describe('the platform operator command line: user:block, user:unblock, user:arc
   it('user:block does not deadlock with a re-authentication committing its new session', async () => {
     const account = await register(t);
     const old = await device(account);
-    // A re-authentication in flight, in its lock order (src/sessions/auth.service.ts): the
+    // A re-authentication in flight, in its lock order (src/sessions/login-sessions.service.ts): the
     // password row, the old session, then the new session's insert, whose foreign key takes a
     // share lock on the account row.
     const reauth = new pg.Client({ connectionString: t.database.url });

@@ -174,7 +174,16 @@ export const AUTH_CORE: readonly { file: string; what: string }[] = [
     what: 'the per-instance session cache and its listener',
   },
   { file: 'src/sessions/session-management.service.ts', what: '«Сеансы»: list and end sessions' },
-  { file: 'src/sessions/auth.service.ts', what: 'password login, logout, re-authentication' },
+  {
+    file: 'src/sessions/password-checks.service.ts',
+    what: 'password verification, lockout bookkeeping',
+  },
+  { file: 'src/sessions/login-queries.service.ts', what: 'the password login in SQL' },
+  {
+    file: 'src/sessions/login-sessions.service.ts',
+    what: 'sessions opened at login, re-authentication, logout',
+  },
+  { file: 'src/sessions/password-login.service.ts', what: 'password login, second factor due' },
   { file: 'src/throttling/credential-throttle.ts', what: 'credential attempt limits' },
   { file: 'src/identity/password-hasher.service.ts', what: 'argon2id and the dummy verification' },
   { file: 'src/identity/identity-links.service.ts', what: 'Госуслуги identities linked to users' },

@@ -10,7 +10,7 @@ import { PasswordCredential } from '../identity/password-credential.entity.js';
 import { PasswordHasher } from '../identity/password-hasher.service.js';
 import { User } from '../identity/user.entity.js';
 import { AccountNotices } from '../mail/account-notices.js';
-import { AuthService } from '../sessions/auth.service.js';
+import { PasswordChecks } from '../sessions/password-checks.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { emailChangeRefusal, recentlyAuthenticated } from '../sessions/session-rules.js';
 import { SessionService } from '../sessions/session.service.js';
@@ -30,7 +30,7 @@ export class AccountsService {
     private readonly em: EntityManager,
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionService,
-    private readonly auth: AuthService,
+    private readonly passwordChecks: PasswordChecks,
     private readonly audit: AuditService,
     private readonly verification: EmailVerification,
     private readonly notices: AccountNotices,
@@ -227,7 +227,7 @@ export class AccountsService {
   ): Promise<void> {
     if (!(await this.hasPassword(user))) return this.setFirstPassword(user, current, dto, client);
     const errors = await this.newPasswordErrors(user, dto);
-    const verified = await this.auth.verifyCurrentPassword(
+    const verified = await this.passwordChecks.verifyCurrentPassword(
       user,
       dto.currentPassword ?? '',
       client,
@@ -247,7 +247,7 @@ export class AccountsService {
     const hash = await this.hasher.hash(dto.newPassword);
     await this.em.transactional(async (em) => {
       // Another change that won the race is refused, not overwritten.
-      const locked = await this.auth.lockVerified(
+      const locked = await this.passwordChecks.lockVerified(
         em,
         verified.credential.id,
         verified.verifiedHash,

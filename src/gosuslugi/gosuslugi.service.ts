@@ -8,7 +8,7 @@ import { type ClientInfo } from '../common/client-info.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
 import { IdentityLinks, type VerifiedIdentity } from '../identity/identity-links.service.js';
 import { takeProviderNames, User, UserStatus } from '../identity/user.entity.js';
-import { AuthService } from '../sessions/auth.service.js';
+import { LoginSessions } from '../sessions/login-sessions.service.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { AuthMethod, Session } from '../sessions/session.entity.js';
 import { SessionService } from '../sessions/session.service.js';
@@ -70,7 +70,7 @@ export class GosuslugiService {
     @Inject(IDENTITY_PROVIDER_CLIENT) private readonly provider: IdentityProviderClient,
     private readonly links: IdentityLinks,
     private readonly linking: GosuslugiLinks,
-    private readonly auth: AuthService,
+    private readonly loginSessions: LoginSessions,
     private readonly sessions: SessionService,
     private readonly audit: AuditService,
     @Inject(INVITATION_ACCEPTANCE) private readonly invitations: InvitationAcceptancePort,
@@ -196,9 +196,15 @@ export class GosuslugiService {
       linked.refreshFrom(identity);
       linked.lastLoginAt = new Date();
       takeProviderNames(user, identity.claims);
-      const login = this.auth.openSession(em, user, AuthMethod.Gosuslugi, client, previous);
+      const login = this.loginSessions.openSession(
+        em,
+        user,
+        AuthMethod.Gosuslugi,
+        client,
+        previous,
+      );
       await em.flush();
-      await this.auth.replacedEnded(em, previous, login.session);
+      await this.loginSessions.replacedEnded(em, previous, login.session);
       return { kind: 'logged_in', login, returnTo: transaction.returnTo ?? DEFAULT_RETURN };
     });
     if (outcome.kind === 'refused') {
@@ -253,9 +259,15 @@ export class GosuslugiService {
     const previous = await this.sessions.fromCookie(request);
     const login = await this.em.transactional(async (em) => {
       const user = await em.findOneOrFail(User, outcome.user.id);
-      const created = this.auth.openSession(em, user, AuthMethod.Gosuslugi, client, previous);
+      const created = this.loginSessions.openSession(
+        em,
+        user,
+        AuthMethod.Gosuslugi,
+        client,
+        previous,
+      );
       await em.flush();
-      await this.auth.replacedEnded(em, previous, created.session);
+      await this.loginSessions.replacedEnded(em, previous, created.session);
       return created;
     });
     return { kind: 'logged_in', login, returnTo: transaction.returnTo ?? '/pos' };

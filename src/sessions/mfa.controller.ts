@@ -12,7 +12,7 @@ import { Authenticated } from '../common/auth-decorators.js';
 import { type AuthContext, CurrentAuth } from './auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { Errors } from '../common/errors.js';
-import { AuthService } from './auth.service.js';
+import { PasswordChecks } from './password-checks.service.js';
 import { TotpEnrolmentResponse } from './dto/second-factor.dto.js';
 import { MfaEnrolment } from './mfa-enrolment.service.js';
 import { SecondFactorErrors } from './second-factor.texts.js';
@@ -54,7 +54,7 @@ export class MfaController {
   constructor(
     private readonly enrolment: MfaEnrolment,
     private readonly factors: SecondFactors,
-    private readonly auth: AuthService,
+    private readonly passwordChecks: PasswordChecks,
   ) {}
 
   @Get()
@@ -110,7 +110,7 @@ export class MfaController {
   ): Promise<void> {
     if (auth.via !== 'cookie') throw SessionErrors.browserSessionRequired();
     const user = auth.user;
-    const password = await this.auth.verifyCurrentPassword(
+    const password = await this.passwordChecks.verifyCurrentPassword(
       user,
       dto.password ?? '',
       client,

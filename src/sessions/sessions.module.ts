@@ -6,8 +6,11 @@ import { AuthController } from './auth.controller.js';
 import { SecondFactorController } from './second-factor.controller.js';
 import { MfaController } from './mfa.controller.js';
 import { AccountStatus } from './account-status.service.js';
-import { AuthService } from './auth.service.js';
 import { LoginChallenges } from './login-challenges.service.js';
+import { LoginQueries } from './login-queries.service.js';
+import { LoginSessions } from './login-sessions.service.js';
+import { PasswordChecks } from './password-checks.service.js';
+import { PasswordLogin } from './password-login.service.js';
 import { SecondFactors } from './second-factors.service.js';
 import { Passkeys } from './passkeys.service.js';
 import { PasskeyChallenges } from './passkey-challenges.service.js';
@@ -34,7 +37,10 @@ import { RequestAccount } from '../throttling/signed-in.js';
     PasskeysController,
   ],
   providers: [
-    AuthService,
+    PasswordChecks,
+    LoginQueries,
+    LoginSessions,
+    PasswordLogin,
     SessionService,
     SessionCache,
     TokenService,
@@ -53,7 +59,9 @@ import { RequestAccount } from '../throttling/signed-in.js';
     { provide: RequestAccount, useExisting: RequestAuthentication },
   ],
   exports: [
-    AuthService,
+    PasswordChecks,
+    LoginSessions,
+    PasswordLogin,
     SessionService,
     TokenService,
     SessionManagement,

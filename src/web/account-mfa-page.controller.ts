@@ -11,7 +11,7 @@ import {
 } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
-import { AuthService } from '../sessions/auth.service.js';
+import { PasswordChecks } from '../sessions/password-checks.service.js';
 import { MfaEnrolment } from '../sessions/mfa-enrolment.service.js';
 import { SECOND_FACTOR_TEXTS } from '../sessions/second-factor.texts.js';
 import { Passkeys } from '../sessions/passkeys.service.js';
@@ -70,7 +70,7 @@ export class AccountMfaPageController implements StaleFormPage {
     private readonly enrolment: MfaEnrolment,
     private readonly factors: SecondFactors,
     private readonly passkeys: Passkeys,
-    private readonly auth: AuthService,
+    private readonly passwordChecks: PasswordChecks,
     private readonly context: PageContext,
     private readonly pages: PageRenderer,
   ) {}
@@ -121,7 +121,7 @@ export class AccountMfaPageController implements StaleFormPage {
     @Client() client: ClientInfo,
   ): Promise<void> {
     const user = session.user;
-    const password = await this.auth.verifyCurrentPassword(
+    const password = await this.passwordChecks.verifyCurrentPassword(
       user,
       form.password ?? '',
       client,

@@ -10,7 +10,9 @@ import { AppConfig } from '../config/app-config.js';
 import { safeReturnTo } from '../gosuslugi/return-to.js';
 import { interactionUidOf } from '../provider/provider-paths.js';
 import { ProviderService } from '../provider/provider.service.js';
-import { AuthService, needsSecondFactor } from '../sessions/auth.service.js';
+import { needsSecondFactor } from '../sessions/login-outcome.js';
+import { LoginSessions } from '../sessions/login-sessions.service.js';
+import { PasswordLogin } from '../sessions/password-login.service.js';
 import { setSecondFactorCookie } from '../sessions/second-factor-cookie.js';
 import { type Session } from '../sessions/session.entity.js';
 import { Passkeys } from '../sessions/passkeys.service.js';
@@ -71,7 +73,8 @@ const REFUSALS = [
 @Controller('login')
 export class LoginController implements StaleFormPage {
   constructor(
-    private readonly auth: AuthService,
+    private readonly passwordLogin: PasswordLogin,
+    private readonly loginSessions: LoginSessions,
     private readonly sessions: SessionService,
     private readonly pages: PageRenderer,
     private readonly config: AppConfig,
@@ -122,14 +125,14 @@ export class LoginController implements StaleFormPage {
       // token, the old one ended) exactly as a login would.
       const outcome =
         !form.login && current
-          ? await this.auth.reauthenticate(
+          ? await this.loginSessions.reauthenticate(
               current,
               form.password,
               client,
               form.code,
               form.assertion || undefined,
             )
-          : await this.auth.login(form.login ?? '', form.password, client, current);
+          : await this.passwordLogin.login(form.login ?? '', form.password, client, current);
       if (needsSecondFactor(outcome)) {
         // No session yet: the code page, holding the pending step in its own cookie.
         setSecondFactorCookie(response, this.config, outcome.secondFactor.token);

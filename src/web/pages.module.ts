@@ -6,6 +6,8 @@ import { ProviderModule } from '../provider/provider.module.js';
 import { RenderingModule } from '../rendering/rendering.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { AccountPageController } from './account-page.controller.js';
+import { AccountSave } from './account/account-save.js';
+import { AccountPageView } from './account/account-view.js';
 import { ApplicationsPageController } from './applications-page.controller.js';
 import { LoginController } from './login.controller.js';
 import { OperatorClientsController } from './operator/operator-clients.controller.js';
@@ -19,6 +21,8 @@ import { PosAdminPageController } from './pos-admin-page.controller.js';
 import { PosAdminWidgetController } from './pos-admin-widget.js';
 import { MembersListView } from './pos-admin/members-list.js';
 import { PosMembersPageController } from './pos-admin/members-page.controller.js';
+import { PosMemberSessionsPageController } from './pos-admin/member-sessions-page.controller.js';
+import { PosAdminView } from './pos-admin/admin-view.js';
 import { PosImportPageController } from './pos-import-page.controller.js';
 import { PosPageController } from './pos-page.controller.js';
 import { PosPublicStatusPageController } from './pos-public-status-page.controller.js';
@@ -47,6 +51,9 @@ import { AccountPasskeysPageController } from './account-passkeys-page.controlle
     OperatorPagesGuard,
     StatusTab,
     MembersListView,
+    PosAdminView,
+    AccountPageView,
+    AccountSave,
   ],
   controllers: [
     AccountPageController,
@@ -59,6 +66,7 @@ import { AccountPasskeysPageController } from './account-passkeys-page.controlle
     PublicStatusPageController,
     PosAdminWidgetController,
     PosMembersPageController,
+    PosMemberSessionsPageController,
     PosImportPageController,
     OperatorPageController,
     OperatorPeopleController,

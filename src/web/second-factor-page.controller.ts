@@ -134,7 +134,7 @@ export class SecondFactorPageController implements StaleFormPage {
 
   /**
    * The step answered, by a code or a passkey (`check`): on the live pending step, a right factor
-   * opens the session in place of the browser's previous one (AuthService.completeSecondFactor
+   * opens the session in place of the browser's previous one (SecondFactorLogin.completeSecondFactor
    * moves or ends its applications), sets its cookie, clears the step's and turns the form token
    * over, then goes on to `returnTo` (after an enrolment, through the recovery codes shown once).
    * A refused factor shows the step again (401); an ended step sends the browser to the password.
