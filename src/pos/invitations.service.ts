@@ -11,7 +11,7 @@ import { GOSUSLUGI_PROVIDER } from '../gosuslugi/gosuslugi.texts.js';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { randomBytes } from 'node:crypto';
-import { hashLinkToken, LINK_TOKEN_PATTERN, newLinkToken } from '../common/link-tokens.js';
+import { secretDigest, SECRET_PATTERN, newSecret } from '../common/secrets.js';
 import { AppConfig } from '../config/app-config.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
 import { IdentityLinks, type VerifiedIdentity } from '../identity/identity-links.service.js';
@@ -119,7 +119,7 @@ export class Invitations {
       const wait = (oldest.createdAt.getTime() + 3_600_000 - Date.now()) / 1000;
       throw PosErrors.resendLimit(INVITATIONS_PER_HOUR, wait);
     }
-    const { token, hash } = newLinkToken();
+    const { secret: token, digest: hash } = newSecret();
     const invitation = Object.assign(new Invitation(), {
       membership,
       tokenHash: hash,
@@ -187,10 +187,10 @@ export class Invitations {
 
   /** What a token refers to, for the landing page; never reveals more than its state. */
   async lookup(token: string): Promise<InvitationLookup> {
-    if (!LINK_TOKEN_PATTERN.test(token)) return { kind: 'unknown' };
+    if (!SECRET_PATTERN.test(token)) return { kind: 'unknown' };
     const invitation = await this.em.findOne(
       Invitation,
-      { tokenHash: hashLinkToken(token) },
+      { tokenHash: secretDigest(token) },
       { populate: ['membership', 'membership.organization'] },
     );
     return this.classify(invitation);

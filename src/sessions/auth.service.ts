@@ -31,6 +31,7 @@ import { SecondFactors } from './second-factors.service.js';
 import { STAFF_ROLES, type StaffRolesSource } from './staff-roles.js';
 import { AuthMethod, providerMarkOf, Session } from './session.entity.js';
 import { SessionEndHooks } from './session-end-hooks.js';
+import { endSession } from './session-ending.js';
 import { SessionService } from './session.service.js';
 import { recordUnknownLoginFailure } from './unknown-login.js';
 
@@ -413,7 +414,7 @@ export class AuthService {
     previous: Session | null,
     secondFactor: string | null = null,
   ): LoginResult {
-    if (previous) this.sessions.revoke(previous, 'replaced_by_login');
+    if (previous) endSession(previous, 'replaced_by_login');
     const created = this.sessions.create(em, user, method, client);
     created.session.providerSignedInAt = providerMarkOf(previous);
     created.session.secondFactor = secondFactor;
@@ -510,7 +511,7 @@ export class AuthService {
         { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
       );
       if (!previous?.isActive(new Date())) return 'session_ended' as const;
-      this.sessions.revoke(previous, 'reauthenticated');
+      endSession(previous, 'reauthenticated');
       const created = this.sessions.create(em, user, previous.method, client);
       created.session.providerSignedInAt = providerMarkOf(previous);
       // The session still says how it was opened; what was proved just now is the password.
@@ -676,7 +677,7 @@ export class AuthService {
   }
 
   async logout(session: Session, client: ClientInfo): Promise<void> {
-    this.sessions.revoke(session, 'logout');
+    endSession(session, 'logout');
     this.audit.record({
       type: 'logout',
       actorUserId: session.user.id,

@@ -17,7 +17,6 @@ import { MfaEnrolment } from './mfa-enrolment.service.js';
 import { SecondFactorErrors } from './second-factor.texts.js';
 import { SecondFactors } from './second-factors.service.js';
 import { recentlyAuthenticated } from './session-rules.js';
-import { SessionErrors } from './sessions.texts.js';
 
 class MfaCodeDto {
   @ApiProperty({ example: '123456' })
@@ -67,7 +66,7 @@ export class MfaController {
   }
 
   @Post('totp')
-  @Authenticated()
+  @Authenticated({ via: 'cookie' })
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
   @ApiOperation({
@@ -77,12 +76,12 @@ export class MfaController {
   @ApiOkResponse({ type: TotpEnrolmentResponse })
   @ApiForbiddenResponse({ description: 'reauthentication_required, browser_session_required' })
   begin(@CurrentAuth() auth: AuthContext): Promise<TotpEnrolmentResponse> {
-    this.assertRecentBrowser(auth);
+    this.assertRecent(auth);
     return this.enrolment.begin(auth.user);
   }
 
   @Post('totp/confirm')
-  @Authenticated()
+  @Authenticated({ via: 'cookie' })
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'Подтвердить подключение текущим кодом: 10 резервных кодов (один раз)' })
@@ -92,14 +91,14 @@ export class MfaController {
     @Body() dto: MfaCodeDto,
     @Client() client: ClientInfo,
   ): Promise<RecoveryCodesResponse> {
-    this.assertRecentBrowser(auth);
+    this.assertRecent(auth);
     const recoveryCodes = await this.enrolment.confirm(auth.user, dto.code, client);
     if (!recoveryCodes) throw SecondFactorErrors.invalidCode();
     return { recoveryCodes };
   }
 
   @Delete('totp')
-  @Authenticated()
+  @Authenticated({ via: 'cookie' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Отключить: нужны пароль и код (из приложения или резервный)' })
   async remove(
@@ -107,7 +106,6 @@ export class MfaController {
     @Body() dto: MfaRemoveDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    if (auth.via !== 'cookie') throw SessionErrors.browserSessionRequired();
     const user = auth.user;
     const password = await this.auth.verifyCurrentPassword(
       user,
@@ -121,8 +119,7 @@ export class MfaController {
     await this.enrolment.remove(user, client);
   }
 
-  private assertRecentBrowser(auth: AuthContext): void {
-    if (auth.via !== 'cookie') throw SessionErrors.browserSessionRequired();
+  private assertRecent(auth: AuthContext): void {
     if (!recentlyAuthenticated(auth.facts)) throw Errors.reauthenticationRequired();
   }
 }
