@@ -160,14 +160,15 @@ export class EmailVerification {
     userId: string | null,
     client: ClientInfo,
   ): Promise<never> {
-    // write() uses a fresh unit of work: nothing of the refused attempt is flushed with it.
-    await this.audit.write({
-      type: 'email.verification_failed',
-      targetUserId: userId,
-      client,
-      details: { code: error.code },
-    });
-    throw error;
+    return this.audit.refuse(
+      {
+        type: 'email.verification_failed',
+        targetUserId: userId,
+        client,
+        details: { code: error.code },
+      },
+      error,
+    );
   }
 
   /** Inside the caller's transaction: the verified address hears that it was removed. */

@@ -533,14 +533,16 @@ export class AuthService {
       return created;
     });
     if (typeof result === 'string') {
-      await this.audit.write({
-        type: 'reauthentication.failed',
-        actorUserId: user.id,
-        targetUserId: user.id,
-        client,
-        details: { reason: result },
-      });
-      throw result === 'session_ended' ? Errors.unauthenticated() : Errors.invalidCredentials();
+      return this.audit.refuse(
+        {
+          type: 'reauthentication.failed',
+          actorUserId: user.id,
+          targetUserId: user.id,
+          client,
+          details: { reason: result },
+        },
+        result === 'session_ended' ? Errors.unauthenticated() : Errors.invalidCredentials(),
+      );
     }
     return result;
   }
