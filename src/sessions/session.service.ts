@@ -26,6 +26,10 @@ const TOUCH_INTERVAL_MS = 60_000;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/**
+ * Who is calling, decided: the session behind a cookie or an access token, judged by the rules
+ * (`sessionUsable`); where it is found is SessionStore's part. Also makes new sessions.
+ */
 @Injectable()
 export class SessionService {
   private readonly verified = new BoundedMap<string, AccessTokenClaims>(MAX_VERIFIED_TOKENS);
