@@ -1,7 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { type INestApplication } from '@nestjs/common';
 import { type NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
 import { json, type NextFunction, type Request, type Response, urlencoded } from 'express';
 import helmet from 'helmet';
@@ -126,16 +126,19 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
   });
   // A parsed JSON body nested too deep for the validation pipe's recursive copy is refused (400).
   app.use(rejectDeepJson);
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Identity Link')
-      .setDescription('Учётные записи ЭПОС, привязка Госуслуг, приглашения ПОС')
-      .setVersion('1')
-      .addCookieAuth(config.session.cookieName)
-      .addBearerAuth()
-      .build(),
-  );
+  // The document is built on the first request for it, not at start: building it walks every
+  // route's metadata and holds some 17 MiB that a production instance rarely needs.
+  const document = (): OpenAPIObject =>
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Identity Link')
+        .setDescription('Учётные записи ЭПОС, привязка Госуслуг, приглашения ПОС')
+        .setVersion('1')
+        .addCookieAuth(config.session.cookieName)
+        .addBearerAuth()
+        .build(),
+    );
   SwaggerModule.setup('api/docs', app, document);
   // Every request Nest routes runs in its own ORM request context, forked on first use (in place
   // of @mikro-orm/nestjs's middleware, which forks on every request: registerRequestContext off).

@@ -24,8 +24,9 @@ export interface FolderEdge {
 
 /**
  * The layer order: a folder may import only folders of a lower rank. `config` and `common` are the
- * base; `audit` and `mail` are leaves that features write to; the web layer, the development
- * stand-ins and the command line sit on top. Files directly in `src/` (main.ts, app.module.ts…)
+ * base; `audit` and `mail` are leaves that features write to; `rendering` (pages, form tokens,
+ * the exception filter) sits below every feature that renders a page; the web layer, the
+ * development stand-ins and the command line sit on top. Files directly in `src/` (main.ts, app.module.ts…)
  * compose everything and are not ranked.
  */
 export const LAYERS: Readonly<Record<string, number>> = {
@@ -38,12 +39,13 @@ export const LAYERS: Readonly<Record<string, number>> = {
   mail: 4,
   sessions: 5,
   accounts: 6,
-  gosuslugi: 7,
-  pos: 8,
-  provider: 9,
-  web: 10,
-  dev: 11,
-  cli: 11,
+  rendering: 7,
+  gosuslugi: 8,
+  pos: 9,
+  provider: 10,
+  web: 11,
+  dev: 12,
+  cli: 12,
 };
 
 function sourceFiles(dir: string): string[] {
@@ -163,9 +165,10 @@ export const AUTH_CORE: readonly { file: string; what: string }[] = [
   { file: 'src/sessions/cookies.ts', what: 'cookie names, flags, the reader' },
   { file: 'src/sessions/same-origin.ts', what: 'the Origin check of cookie requests' },
   { file: 'src/common/auth-decorators.ts', what: 'public / page / authenticated, form posts' },
+  { file: 'src/sessions/auth-context.ts', what: 'the authenticated caller, stale forms' },
   { file: 'src/sessions/auth.guard.ts', what: 'the deny-by-default guard' },
-  { file: 'src/web/csrf.ts', what: 'form tokens' },
-  { file: 'src/web/form-token.interceptor.ts', what: 'form tokens checked before a handler' },
+  { file: 'src/rendering/csrf.ts', what: 'form tokens' },
+  { file: 'src/rendering/form-token.interceptor.ts', what: 'form tokens checked before a handler' },
   { file: 'src/sessions/token-claims.ts', what: 'what an access token says' },
   { file: 'src/sessions/token.service.ts', what: 'signing keys, rotation, verification' },
   { file: 'src/sessions/session.service.ts', what: 'who is calling; session creation' },
@@ -180,7 +183,8 @@ export const AUTH_CORE: readonly { file: string; what: string }[] = [
   { file: 'src/throttling/credential-throttle.ts', what: 'credential attempt limits' },
   { file: 'src/identity/password-hasher.service.ts', what: 'argon2id and the dummy verification' },
   { file: 'src/identity/identity-links.service.ts', what: 'Госуслуги identities linked to users' },
-  { file: 'src/accounts/account-lock.ts', what: 'the per-account row lock of multi-step writes' },
+  { file: 'src/identity/account-lock.ts', what: 'the per-account row lock of multi-step writes' },
+  { file: 'src/sessions/session-lock.ts', what: 'the same lock for a session still live' },
   {
     file: 'src/gosuslugi/login-transactions.service.ts',
     what: 'state, nonce, PKCE, browser binding',

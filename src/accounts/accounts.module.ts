@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
+import { IdentityModule } from '../identity/identity.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { AccountsController } from './accounts.controller.js';
 import { AccountsService } from './accounts.service.js';
@@ -8,7 +10,7 @@ import { RecoveryController } from './recovery.controller.js';
 import { RecoveryService } from './recovery.service.js';
 
 @Module({
-  imports: [SessionsModule],
+  imports: [AuditModule, IdentityModule, SessionsModule],
   controllers: [AccountsController, RecoveryController],
   providers: [AccountsService, EmailVerification, PasswordContexts, RecoveryService],
   exports: [AccountsService, EmailVerification, RecoveryService],

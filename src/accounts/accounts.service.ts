@@ -22,7 +22,7 @@ import { EmailVerification } from './email-verification.service.js';
 import { AccountTokenPurpose } from './account-token.entity.js';
 import { PasswordContexts } from './password-context.js';
 import { checkPassword } from './password-policy.js';
-import { lockAccount } from './account-lock.js';
+import { lockSessionAccount } from '../sessions/session-lock.js';
 
 @Injectable()
 export class AccountsService {
@@ -100,7 +100,7 @@ export class AccountsService {
     session?: Session,
   ): Promise<ProfileResponse> {
     const updated = await this.em.transactional(async (em) => {
-      const locked = await lockAccount(em, user.id, session);
+      const locked = await lockSessionAccount(em, user.id, session);
       const recent = () => {
         if (session && !recentlyAuthenticated(session)) {
           throw Errors.reauthenticationRequired();
@@ -200,7 +200,7 @@ export class AccountsService {
     if (!recentlyAuthenticated(current)) throw Errors.reauthenticationRequired();
     const hash = await this.hasher.hash(dto.newPassword);
     await this.em.transactional(async (em) => {
-      const account = await lockAccount(em, user.id, current);
+      const account = await lockSessionAccount(em, user.id, current);
       // A password set meanwhile (another tab) is not replaced without the current one.
       if (await em.count(PasswordCredential, { user: account }))
         throw Errors.passwordChangedConcurrently();

@@ -13,7 +13,8 @@ import { type Session } from '../sessions/session.entity.js';
 import { AccountToken, AccountTokenPurpose } from './account-token.entity.js';
 import { findLinkToken, ownerOfLinkToken } from './link-token-lookup.js';
 import { LinkErrors } from './account-links.texts.js';
-import { lockAccount } from './account-lock.js';
+import { lockAccount } from '../identity/account-lock.js';
+import { lockSessionAccount } from '../sessions/session-lock.js';
 import { mailTime } from '../mail/mail-time.js';
 
 export const VERIFY_EMAIL_TTL_MS = 24 * 60 * 60_000;
@@ -103,7 +104,7 @@ export class EmailVerification {
   /** «Отправить письмо ещё раз» for the pending address. */
   async resend(user: User, client: ClientInfo, session?: Session): Promise<void> {
     await this.em.transactional(async (em) => {
-      const locked = await lockAccount(em, user.id, session);
+      const locked = await lockSessionAccount(em, user.id, session);
       if (!locked.pendingEmail) throw LinkErrors.nothingToVerify();
       await this.issue(em, locked, client);
       await em.flush();

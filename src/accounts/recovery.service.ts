@@ -22,7 +22,7 @@ import { LinkErrors } from './account-links.texts.js';
 import { EmailVerification } from './email-verification.service.js';
 import { PasswordContexts } from './password-context.js';
 import { checkPassword } from './password-policy.js';
-import { lockAccount } from './account-lock.js';
+import { lockAccount } from '../identity/account-lock.js';
 import { mailTime } from '../mail/mail-time.js';
 
 export const RECOVERY_TTL_MS = 60 * 60_000;

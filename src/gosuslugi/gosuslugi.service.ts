@@ -1,14 +1,13 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type Request, type Response } from 'express';
-import { lockAccount } from '../accounts/account-lock.js';
+import { lockAccount } from '../identity/account-lock.js';
 import { AuditService } from '../audit/audit.service.js';
 import { AppConfig } from '../config/app-config.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
 import { IdentityLinks, type VerifiedIdentity } from '../identity/identity-links.service.js';
 import { takeProviderNames, User, UserStatus } from '../identity/user.entity.js';
-import { Invitations, type RefusalReason } from '../pos/invitations.service.js';
 import { AuthService } from '../sessions/auth.service.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { AuthMethod, Session } from '../sessions/session.entity.js';
@@ -22,6 +21,11 @@ import {
   startingSession,
 } from './callback-outcome.js';
 import { GosuslugiLinks } from './gosuslugi-links.service.js';
+import {
+  INVITATION_ACCEPTANCE,
+  type InvitationAcceptancePort,
+  type RefusalReason,
+} from './invitation-acceptance.js';
 import { type GosuslugiPage } from './gosuslugi.texts.js';
 import { LoginPurpose, type LoginTransaction } from './login-transaction.entity.js';
 import { LoginTransactions } from './login-transactions.service.js';
@@ -69,7 +73,7 @@ export class GosuslugiService {
     private readonly auth: AuthService,
     private readonly sessions: SessionService,
     private readonly audit: AuditService,
-    private readonly invitations: Invitations,
+    @Inject(INVITATION_ACCEPTANCE) private readonly invitations: InvitationAcceptancePort,
     private readonly config: AppConfig,
   ) {}
 

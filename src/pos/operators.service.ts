@@ -10,7 +10,7 @@ import { PasswordCredential } from '../identity/password-credential.entity.js';
 import { PasswordHasher } from '../identity/password-hasher.service.js';
 import { User } from '../identity/user.entity.js';
 import { AccountToken } from '../accounts/account-token.entity.js';
-import { lockAccountWhere } from '../accounts/account-lock.js';
+import { lockAccountWhere } from '../identity/account-lock.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
 import { Session } from '../sessions/session.entity.js';
 import { PosErrors } from './pos.texts.js';

@@ -11,7 +11,7 @@ import { sameSecret, secretDigest } from '../common/secrets.js';
 import { AppConfig } from '../config/app-config.js';
 import { SessionService } from '../sessions/session.service.js';
 import { TokenService } from '../sessions/token.service.js';
-import { PageRenderer } from '../web/page-renderer.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { gosuslugiCheck, PROVIDER_ACRS } from './acr.js';
 import { PROVIDER_CLAIMS, PROVIDER_SCOPES, ProviderAccounts } from './claims.js';
 import { ClientsService } from './clients.service.js';

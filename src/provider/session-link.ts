@@ -7,7 +7,7 @@ import { AppConfig } from '../config/app-config.js';
 import { AuthService } from '../sessions/auth.service.js';
 import { clearSessionCookie } from '../sessions/session-cookie.js';
 import { SessionService } from '../sessions/session.service.js';
-import { PageRenderer } from '../web/page-renderer.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { PROVIDER_TEXTS } from './provider.texts.js';
 
 /** Set by the provider's `authorization.success` event: this request answered with a code. */

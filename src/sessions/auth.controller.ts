@@ -21,11 +21,10 @@ import { type Request, type Response } from 'express';
 import {
   Authenticated,
   CredentialEndpoint,
-  CurrentAuth,
   Public,
   ThrottleGroup,
-  type AuthContext,
 } from '../common/auth-decorators.js';
+import { CurrentAuth, type AuthContext } from './auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { ValidationFailedError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';

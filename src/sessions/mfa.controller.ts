@@ -8,7 +8,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
-import { type AuthContext, Authenticated, CurrentAuth } from '../common/auth-decorators.js';
+import { Authenticated } from '../common/auth-decorators.js';
+import { type AuthContext, CurrentAuth } from './auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { Errors } from '../common/errors.js';
 import { AuthService } from './auth.service.js';

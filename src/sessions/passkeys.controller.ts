@@ -26,7 +26,8 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
 } from '@simplewebauthn/server';
 import { IsObject, IsString, MaxLength } from 'class-validator';
-import { type AuthContext, Authenticated, CurrentAuth } from '../common/auth-decorators.js';
+import { Authenticated } from '../common/auth-decorators.js';
+import { type AuthContext, CurrentAuth } from './auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { Errors } from '../common/errors.js';
 import { type Passkey } from '../identity/passkey.entity.js';

@@ -13,7 +13,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { type EntityManager } from '@mikro-orm/core';
-import { type SessionFacts } from '../common/auth-decorators.js';
+import { type SessionFacts } from './auth-context.js';
 import { ListenerHealth } from '../common/listener-health.js';
 import { AppConfig } from '../config/app-config.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';

@@ -1,4 +1,5 @@
-import { type AuthenticatedOptions, type SessionFacts } from '../common/auth-decorators.js';
+import { type AuthenticatedOptions } from '../common/auth-decorators.js';
+import { type SessionFacts } from './auth-context.js';
 import { type FederatedIdentity } from '../identity/federated-identity.entity.js';
 import { type User } from '../identity/user.entity.js';
 import { AuthMethod, type Session, sessionActive } from './session.entity.js';

@@ -1,7 +1,7 @@
 import { type EntityData, EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { aliasedColumns, columnsOf, mappedOnce } from '../database/aliased-select.js';
-import { type LinkedIdentityFacts } from '../common/auth-decorators.js';
+import { type LinkedIdentityFacts } from './auth-context.js';
 import {
   FederatedIdentity,
   type IdentityClaimsSnapshot,

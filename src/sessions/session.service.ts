@@ -6,7 +6,7 @@ import { type ClientInfo } from '../common/client-info.js';
 import { newSecret, SECRET_PATTERN, secretDigest } from '../common/secrets.js';
 import { AppConfig } from '../config/app-config.js';
 import { type User } from '../identity/user.entity.js';
-import { type AuthContext, type SessionFacts } from '../common/auth-decorators.js';
+import { type AuthContext, type SessionFacts } from './auth-context.js';
 import { readSessionCookie } from './session-cookie.js';
 import { type CachedSession, SessionCache } from './session-cache.js';
 import { endedColumns, type SessionEndReason } from './session-ending.js';

@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
+import { IdentityModule } from '../identity/identity.module.js';
 import { ListenerHealth } from '../common/listener-health.js';
 import { AuthController } from './auth.controller.js';
 import { SecondFactorController } from './second-factor.controller.js';
@@ -24,6 +26,7 @@ import { RequestAuthentication } from './request-authentication.js';
 import { RequestAccount } from '../throttling/signed-in.js';
 
 @Module({
+  imports: [AuditModule, IdentityModule],
   controllers: [
     AuthController,
     SessionManagementController,

@@ -2,14 +2,13 @@ import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
+import { FormPost, Page } from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
-  FormPost,
-  Page,
   type StaleForm,
   type StaleFormPage,
-} from '../common/auth-decorators.js';
+} from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { AuthService } from '../sessions/auth.service.js';
@@ -20,8 +19,9 @@ import { SecondFactors } from '../sessions/second-factors.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { PageContext } from './page-context.js';
-import { PageRenderer } from './page-renderer.js';
-import { type Notice, noticeOf, PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
+import { PASSKEY_SCRIPTS } from './web.texts.js';
+import { type Notice, noticeOf, STALE_FORM } from '../rendering/page.texts.js';
 
 export class EnrolFormDto {
   @IsString()

@@ -7,15 +7,13 @@ import { EmailVerification } from '../accounts/email-verification.service.js';
 import { ChangePasswordDto } from '../accounts/dto/change-password.dto.js';
 import { UpdateProfileDto } from '../accounts/dto/update-profile.dto.js';
 import { checkPassword, describePolicy } from '../accounts/password-policy.js';
+import { FormPost, Page, Public } from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
-  FormPost,
-  Page,
-  Public,
   type StaleForm,
   type StaleFormPage,
-} from '../common/auth-decorators.js';
+} from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
@@ -30,12 +28,13 @@ import { clearSessionCookie } from '../sessions/session-cookie.js';
 import { SessionManagement } from '../sessions/session-management.service.js';
 import { MfaEnrolment } from '../sessions/mfa-enrolment.service.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
-import { Csrf, CsrfFormDto } from './csrf.js';
-import { PageRenderer } from './page-renderer.js';
+import { Csrf, CsrfFormDto } from '../rendering/csrf.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { PageContext } from './page-context.js';
 import { PageSessions } from './page-session.js';
 import { sessionRow } from './session-rows.js';
-import { ACCOUNT_NOTICES, noticeOf, type Notice, STALE_FORM } from './web.texts.js';
+import { ACCOUNT_NOTICES } from './web.texts.js';
+import { noticeOf, type Notice, STALE_FORM } from '../rendering/page.texts.js';
 
 export class AccountFormDto {
   @IsString()

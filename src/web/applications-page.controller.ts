@@ -1,23 +1,23 @@
 import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
+import { FormPost, Page } from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
-  FormPost,
-  Page,
   type StaleForm,
   type StaleFormPage,
-} from '../common/auth-decorators.js';
+} from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { ConsentsService } from '../provider/consents.service.js';
 import { describeAccess } from '../provider/provider.texts.js';
 import { type Session } from '../sessions/session.entity.js';
-import { CsrfFormDto } from './csrf.js';
+import { CsrfFormDto } from '../rendering/csrf.js';
 import { PageContext } from './page-context.js';
-import { PageRenderer } from './page-renderer.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { moscowTime } from './session-rows.js';
-import { APPLICATIONS_NOTICES, noticeOf, type Notice, STALE_FORM } from './web.texts.js';
+import { APPLICATIONS_NOTICES } from './web.texts.js';
+import { noticeOf, type Notice, STALE_FORM } from '../rendering/page.texts.js';
 
 /**
  * «Приложения» in «Личный кабинет»: the applications with access to the account (what they

@@ -2,14 +2,8 @@ import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
-import {
-  CredentialEndpoint,
-  FormPost,
-  Public,
-  type StaleForm,
-  type StaleFormPage,
-  ThrottleGroup,
-} from '../common/auth-decorators.js';
+import { CredentialEndpoint, FormPost, Public, ThrottleGroup } from '../common/auth-decorators.js';
+import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
@@ -23,9 +17,10 @@ import { Passkeys } from '../sessions/passkeys.service.js';
 import { SecondFactors } from '../sessions/second-factors.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { SessionService } from '../sessions/session.service.js';
-import { Csrf } from './csrf.js';
-import { PageRenderer } from './page-renderer.js';
-import { LOGIN_NOTICES, noticeOf, PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
+import { Csrf } from '../rendering/csrf.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
+import { LOGIN_NOTICES, PASSKEY_SCRIPTS } from './web.texts.js';
+import { noticeOf, STALE_FORM } from '../rendering/page.texts.js';
 import { PASSWORD_LOGIN } from '../throttling/credential-throttle.js';
 
 export class LoginFormDto {

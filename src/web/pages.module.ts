@@ -3,6 +3,7 @@ import { AccountsModule } from '../accounts/accounts.module.js';
 import { GosuslugiModule } from '../gosuslugi/gosuslugi.module.js';
 import { PosModule } from '../pos/pos.module.js';
 import { ProviderModule } from '../provider/provider.module.js';
+import { RenderingModule } from '../rendering/rendering.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { AccountPageController } from './account-page.controller.js';
 import { ApplicationsPageController } from './applications-page.controller.js';
@@ -31,7 +32,14 @@ import { AccountPasskeysPageController } from './account-passkeys-page.controlle
 
 /** Server-rendered pages for people (Russian). */
 @Module({
-  imports: [SessionsModule, AccountsModule, GosuslugiModule, PosModule, ProviderModule],
+  imports: [
+    SessionsModule,
+    AccountsModule,
+    GosuslugiModule,
+    PosModule,
+    ProviderModule,
+    RenderingModule,
+  ],
   providers: [
     PageSessions,
     PageContext,

@@ -11,14 +11,13 @@ import {
   MaxLength,
 } from 'class-validator';
 import { type Request, type Response } from 'express';
+import { FormPost, Page } from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
-  FormPost,
-  Page,
   type StaleForm,
   type StaleFormPage,
-} from '../common/auth-decorators.js';
+} from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
@@ -38,19 +37,13 @@ import { WIDGET_VARIANTS, WidgetDto, WidgetService } from '../pos/widget.service
 import { type SessionResponse } from '../sessions/dto/session.response.js';
 import { type Session } from '../sessions/session.entity.js';
 import { PageContext } from './page-context.js';
-import { PageRenderer } from './page-renderer.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { widgetTab } from './pos-admin-widget.js';
 import { StatusTab } from './pos-status-tab.js';
 import { MembersListView } from './pos-admin/members-list.js';
 import { sessionRow } from './session-rows.js';
-import {
-  ADMIN_NOTICES,
-  noticeOf,
-  type Notice,
-  ORGANIZATION_KINDS,
-  STALE_FORM,
-  WIDGET_VARIANT_NAMES,
-} from './web.texts.js';
+import { ADMIN_NOTICES, ORGANIZATION_KINDS, WIDGET_VARIANT_NAMES } from './web.texts.js';
+import { noticeOf, type Notice, STALE_FORM } from '../rendering/page.texts.js';
 
 export const ADMIN_TABS = ['members', 'add', 'archive', 'data', 'widget', 'status'] as const;
 type Tab = (typeof ADMIN_TABS)[number];

@@ -2,20 +2,19 @@ import { Body, Controller, Get, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
+import { FormPost, Page } from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
-  FormPost,
-  Page,
   type StaleForm,
   type StaleFormPage,
-} from '../common/auth-decorators.js';
+} from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { ConfirmationService } from '../pos/confirmation.service.js';
 import { STATUS_NAMES } from '../pos/pos.texts.js';
-import { PageRenderer } from './page-renderer.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { PageContext } from './page-context.js';
-import { STALE_FORM } from './web.texts.js';
+import { STALE_FORM } from '../rendering/page.texts.js';
 import { type Session } from '../sessions/session.entity.js';
 
 /** The first-login dialog form: an unticked checkbox is simply absent. */

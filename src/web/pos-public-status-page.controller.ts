@@ -2,19 +2,18 @@ import { Body, Param, Post, Res } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Response } from 'express';
+import { FormPost, Page } from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
-  FormPost,
-  Page,
   type StaleForm,
   type StaleFormPage,
-} from '../common/auth-decorators.js';
+} from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { PublicStatusService } from '../pos/public-status.service.js';
-import { PageRenderer } from './page-renderer.js';
-import { STALE_FORM } from './web.texts.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
+import { STALE_FORM } from '../rendering/page.texts.js';
 
 export class PublicStatusFormDto {
   @IsString()

@@ -7,20 +7,15 @@ import { RecoveryRequestDto } from '../accounts/dto/account-links.dto.js';
 import { EmailVerification } from '../accounts/email-verification.service.js';
 import { describePolicy } from '../accounts/password-policy.js';
 import { RecoveryService } from '../accounts/recovery.service.js';
-import {
-  CredentialEndpoint,
-  FormPost,
-  Public,
-  type StaleForm,
-  type StaleFormPage,
-} from '../common/auth-decorators.js';
+import { CredentialEndpoint, FormPost, Public } from '../common/auth-decorators.js';
+import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
-import { Csrf } from './csrf.js';
-import { PageRenderer } from './page-renderer.js';
+import { Csrf } from '../rendering/csrf.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { PageSessions } from './page-session.js';
-import { type Notice, STALE_FORM } from './web.texts.js';
+import { type Notice, STALE_FORM } from '../rendering/page.texts.js';
 
 export class ForgotPasswordFormDto {
   @IsString()

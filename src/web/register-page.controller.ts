@@ -5,24 +5,18 @@ import { type Request, type Response } from 'express';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { RegisterAccountDto } from '../accounts/dto/register-account.dto.js';
 import { checkPassword, describePolicy } from '../accounts/password-policy.js';
-import {
-  CredentialEndpoint,
-  FormPost,
-  Public,
-  type StaleForm,
-  type StaleFormPage,
-  ThrottleGroup,
-} from '../common/auth-decorators.js';
+import { CredentialEndpoint, FormPost, Public, ThrottleGroup } from '../common/auth-decorators.js';
+import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
 import { AppConfig } from '../config/app-config.js';
 import { AuthService, needsSecondFactor } from '../sessions/auth.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
-import { Csrf } from './csrf.js';
-import { PageRenderer } from './page-renderer.js';
+import { Csrf } from '../rendering/csrf.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { PageSessions } from './page-session.js';
-import { type Notice, STALE_FORM } from './web.texts.js';
+import { type Notice, STALE_FORM } from '../rendering/page.texts.js';
 
 export class RegisterFormDto {
   @IsString()

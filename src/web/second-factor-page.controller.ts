@@ -2,13 +2,8 @@ import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
-import {
-  CredentialEndpoint,
-  FormPost,
-  Public,
-  type StaleForm,
-  type StaleFormPage,
-} from '../common/auth-decorators.js';
+import { CredentialEndpoint, FormPost, Public } from '../common/auth-decorators.js';
+import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
@@ -25,9 +20,10 @@ import {
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { type Session } from '../sessions/session.entity.js';
 import { SessionService } from '../sessions/session.service.js';
-import { Csrf } from './csrf.js';
-import { PageRenderer } from './page-renderer.js';
-import { PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
+import { Csrf } from '../rendering/csrf.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
+import { PASSKEY_SCRIPTS } from './web.texts.js';
+import { STALE_FORM } from '../rendering/page.texts.js';
 
 export class SecondFactorFormDto {
   @IsString()

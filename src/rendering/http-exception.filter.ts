@@ -12,10 +12,10 @@ import {
 import { ThrottlerException } from '@nestjs/throttler';
 import { type Request, type Response } from 'express';
 import { isDatabaseUnavailable } from '../database/database-errors.js';
-import { requestIdOf } from './client-info.js';
-import { DomainError, Errors, type FieldErrors, PageRedirect } from './errors.js';
-import { PageRenderer } from '../web/page-renderer.js';
-import { PAGE_ERRORS } from '../web/web.texts.js';
+import { requestIdOf } from '../common/client-info.js';
+import { DomainError, Errors, type FieldErrors, PageRedirect } from '../common/errors.js';
+import { PageRenderer } from './page-renderer.js';
+import { PAGE_ERRORS } from './page.texts.js';
 
 function isHealthReport(response: unknown): boolean {
   return (
