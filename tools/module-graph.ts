@@ -153,12 +153,15 @@ export function mermaid(edges: readonly FolderEdge[]): string {
 export const AUTH_CORE: readonly { file: string; what: string }[] = [
   {
     file: 'src/sessions/session-rules.ts',
-    what: 'when a session is usable, recently authenticated',
+    what: 'when a session is usable, recently authenticated, cookie only',
   },
+  { file: 'src/sessions/session-ending.ts', what: 'why a session ends; ending one' },
   { file: 'src/sessions/lockout.ts', what: 'lockout arithmetic per account and per address' },
   { file: 'src/accounts/password-policy.ts', what: 'the regional password rules' },
-  { file: 'src/common/secrets.ts', what: 'constant-time comparison of secrets' },
-  { file: 'src/common/link-tokens.ts', what: '256-bit tokens, stored as SHA-256' },
+  {
+    file: 'src/common/secrets.ts',
+    what: '256-bit secrets, stored as SHA-256, compared in constant time',
+  },
   { file: 'src/sessions/cookies.ts', what: 'cookie names, flags, the reader' },
   { file: 'src/sessions/same-origin.ts', what: 'the Origin check of cookie requests' },
   { file: 'src/common/auth-decorators.ts', what: 'public / page / authenticated, form posts' },
@@ -168,10 +171,12 @@ export const AUTH_CORE: readonly { file: string; what: string }[] = [
   { file: 'src/rendering/form-token.interceptor.ts', what: 'form tokens checked before a handler' },
   { file: 'src/sessions/token-claims.ts', what: 'what an access token says' },
   { file: 'src/sessions/token.service.ts', what: 'signing keys, rotation, verification' },
-  { file: 'src/sessions/session.service.ts', what: 'session lookup, creation, ending' },
+  { file: 'src/sessions/session.service.ts', what: 'who is calling; session creation' },
+  { file: 'src/sessions/session-store.ts', what: 'the session lookup: SQL, rows, entities' },
+  { file: 'src/sessions/session-cache.ts', what: 'the per-instance session cache' },
   {
-    file: 'src/sessions/session-cache.ts',
-    what: 'the per-instance session cache and its listener',
+    file: 'src/sessions/auth-change-listener.ts',
+    what: "the cache's LISTEN connection and heartbeat",
   },
   { file: 'src/sessions/session-management.service.ts', what: '«Сеансы»: list and end sessions' },
   {

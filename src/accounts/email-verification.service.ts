@@ -4,7 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
-import { newLinkToken } from '../common/link-tokens.js';
+import { newSecret } from '../common/secrets.js';
 import { AppConfig } from '../config/app-config.js';
 import { User } from '../identity/user.entity.js';
 import { MailOutbox } from '../mail/mail.outbox.js';
@@ -58,7 +58,7 @@ export class EmailVerification {
       throw LinkErrors.verificationLimit(VERIFICATION_MAILS_PER_HOUR, wait);
     }
     await this.supersede(em, user, AccountTokenPurpose.VerifyEmail);
-    const { token, hash } = newLinkToken();
+    const { secret: token, digest: hash } = newSecret();
     const createdAt = new Date();
     const expiresAt = new Date(createdAt.getTime() + VERIFY_EMAIL_TTL_MS);
     em.create(AccountToken, {
@@ -159,14 +159,15 @@ export class EmailVerification {
     userId: string | null,
     client: ClientInfo,
   ): Promise<never> {
-    // write() uses a fresh unit of work: nothing of the refused attempt is flushed with it.
-    await this.audit.write({
-      type: 'email.verification_failed',
-      targetUserId: userId,
-      client,
-      details: { code: error.code },
-    });
-    throw error;
+    return this.audit.refuse(
+      {
+        type: 'email.verification_failed',
+        targetUserId: userId,
+        client,
+        details: { code: error.code },
+      },
+      error,
+    );
   }
 
   /** Inside the caller's transaction: the verified address hears that it was removed. */

@@ -3,7 +3,7 @@ import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common'
 import { type Job } from 'pg-boss';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
-import { newLinkToken } from '../common/link-tokens.js';
+import { newSecret } from '../common/secrets.js';
 import { AppConfig } from '../config/app-config.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
 import { normalizeEmail, normalizeLogin } from '../identity/normalize.js';
@@ -166,7 +166,7 @@ export class RecoveryRequests implements OnApplicationBootstrap {
   }
 
   private persistToken(em: EntityManager, user: User, ttlMs: number, spent: boolean): string {
-    const { token, hash } = newLinkToken();
+    const { secret: token, digest: hash } = newSecret();
     const createdAt = new Date();
     em.create(AccountToken, {
       user,

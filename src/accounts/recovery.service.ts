@@ -150,13 +150,10 @@ export class RecoveryService {
     userId: string | null,
     client: ClientInfo,
   ): Promise<never> {
-    await this.audit.write({
-      type: 'recovery.failed',
-      targetUserId: userId,
-      client,
-      details: { code: error.code },
-    });
-    throw error;
+    return this.audit.refuse(
+      { type: 'recovery.failed', targetUserId: userId, client, details: { code: error.code } },
+      error,
+    );
   }
 
   private async find(

@@ -116,4 +116,13 @@ export class AuditService {
     this.record(entry, em);
     await em.flush();
   }
+
+  /**
+   * A refused attempt: its event committed on its own (a fresh unit of work, so nothing of the
+   * refused attempt is flushed with it), then the refusal thrown.
+   */
+  async refuse(entry: AuditEntry, refusal: unknown): Promise<never> {
+    await this.write(entry);
+    throw refusal;
+  }
 }

@@ -62,14 +62,16 @@ export class GosuslugiRefresh {
         { id: identity.id, refreshTokenSealed: used },
         { refreshTokenSealed: null },
       );
-      await this.audit.write({
-        type: 'gosuslugi.refresh_refused',
-        actorUserId: session.user.id,
-        targetUserId: session.user.id,
-        client,
-        details: { reason: error.code },
-      });
-      throw GosuslugiErrors.loginRequired();
+      return this.audit.refuse(
+        {
+          type: 'gosuslugi.refresh_refused',
+          actorUserId: session.user.id,
+          targetUserId: session.user.id,
+          client,
+          details: { reason: error.code },
+        },
+        GosuslugiErrors.loginRequired(),
+      );
     }
     await this.em.transactional(async (em) => {
       const account = await lockSessionAccount(em, session.user.id, session);

@@ -2,7 +2,7 @@ import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { GOSUSLUGI_PROVIDER } from '../gosuslugi/gosuslugi.texts.js';
-import { hashLinkToken, LINK_TOKEN_PATTERN, newLinkToken } from '../common/link-tokens.js';
+import { secretDigest, SECRET_PATTERN, newSecret } from '../common/secrets.js';
 import { AppConfig } from '../config/app-config.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
 import { type User } from '../identity/user.entity.js';
@@ -89,7 +89,7 @@ export class Invitations {
       const wait = (oldest.createdAt.getTime() + 3_600_000 - Date.now()) / 1000;
       throw PosErrors.resendLimit(INVITATIONS_PER_HOUR, wait);
     }
-    const { token, hash } = newLinkToken();
+    const { secret: token, digest: hash } = newSecret();
     const invitation = em.create(Invitation, {
       membership,
       tokenHash: hash,
@@ -157,10 +157,10 @@ export class Invitations {
 
   /** What a token refers to, for the landing page; never reveals more than its state. */
   async lookup(token: string): Promise<InvitationLookup> {
-    if (!LINK_TOKEN_PATTERN.test(token)) return { kind: 'unknown' };
+    if (!SECRET_PATTERN.test(token)) return { kind: 'unknown' };
     const invitation = await this.em.findOne(
       Invitation,
-      { tokenHash: hashLinkToken(token) },
+      { tokenHash: secretDigest(token) },
       { populate: ['membership', 'membership.organization'] },
     );
     return classifyInvitation(invitation);

@@ -59,15 +59,16 @@ export class OperatorRoster {
         return user;
       });
     } catch (error) {
-      if (refusal) {
-        await this.audit.write({
+      if (!refusal) throw error;
+      return this.audit.refuse(
+        {
           type: 'pos.operator.promotion_refused',
           actorUserId: actor.id,
           client,
           details: { login, reasons: refusal, via: 'web' },
-        });
-      }
-      throw error;
+        },
+        error,
+      );
     }
   }
 

@@ -111,13 +111,14 @@ export class OperatorsService {
         return { user: operator, created: !existing, removed };
       });
     } catch (error) {
-      if (refusal) {
-        await this.audit.write({
+      if (!refusal) throw error;
+      return this.audit.refuse(
+        {
           type: 'pos.operator.promotion_refused',
           details: { login, reasons: refusal, via: 'cli' },
-        });
-      }
-      throw error;
+        },
+        error,
+      );
     }
   }
 

@@ -10,6 +10,7 @@ import { PasswordChecks } from './password-checks.service.js';
 import { SecondFactors } from './second-factors.service.js';
 import { AuthMethod, providerMarkOf, Session } from './session.entity.js';
 import { SessionEndHooks } from './session-end-hooks.js';
+import { endSession } from './session-ending.js';
 import { SessionService } from './session.service.js';
 
 /**
@@ -39,7 +40,7 @@ export class LoginSessions {
     previous: Session | null,
     secondFactor: string | null = null,
   ): LoginResult {
-    if (previous) this.sessions.revoke(previous, 'replaced_by_login');
+    if (previous) endSession(previous, 'replaced_by_login');
     const created = this.sessions.create(em, user, method, client);
     created.session.providerSignedInAt = providerMarkOf(previous);
     created.session.secondFactor = secondFactor;
@@ -98,7 +99,7 @@ export class LoginSessions {
         { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
       );
       if (!previous?.isActive(new Date())) return 'session_ended' as const;
-      this.sessions.revoke(previous, 'reauthenticated');
+      endSession(previous, 'reauthenticated');
       const created = this.sessions.create(em, user, previous.method, client);
       created.session.providerSignedInAt = providerMarkOf(previous);
       // The session still says how it was opened; what was proved just now is the password.
@@ -120,14 +121,16 @@ export class LoginSessions {
       return created;
     });
     if (typeof result === 'string') {
-      await this.audit.write({
-        type: 'reauthentication.failed',
-        actorUserId: user.id,
-        targetUserId: user.id,
-        client,
-        details: { reason: result },
-      });
-      throw result === 'session_ended' ? Errors.unauthenticated() : Errors.invalidCredentials();
+      return this.audit.refuse(
+        {
+          type: 'reauthentication.failed',
+          actorUserId: user.id,
+          targetUserId: user.id,
+          client,
+          details: { reason: result },
+        },
+        result === 'session_ended' ? Errors.unauthenticated() : Errors.invalidCredentials(),
+      );
     }
     return result;
   }
@@ -145,7 +148,7 @@ export class LoginSessions {
   }
 
   async logout(session: Session, client: ClientInfo): Promise<void> {
-    this.sessions.revoke(session, 'logout');
+    endSession(session, 'logout');
     this.audit.record({
       type: 'logout',
       actorUserId: session.user.id,

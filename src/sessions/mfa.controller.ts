@@ -18,7 +18,6 @@ import { MfaEnrolment } from './mfa-enrolment.service.js';
 import { SecondFactorErrors } from './second-factor.texts.js';
 import { SecondFactors } from './second-factors.service.js';
 import { recentlyAuthenticated } from './session-rules.js';
-import { SessionErrors } from './sessions.texts.js';
 
 class MfaCodeDto {
   @ApiProperty({ example: '123456' })
@@ -68,7 +67,7 @@ export class MfaController {
   }
 
   @Post('totp')
-  @Authenticated()
+  @Authenticated({ via: 'cookie' })
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
   @ApiOperation({
@@ -78,12 +77,12 @@ export class MfaController {
   @ApiOkResponse({ type: TotpEnrolmentResponse })
   @ApiForbiddenResponse({ description: 'reauthentication_required, browser_session_required' })
   begin(@CurrentAuth() auth: AuthContext): Promise<TotpEnrolmentResponse> {
-    this.assertRecentBrowser(auth);
+    this.assertRecent(auth);
     return this.enrolment.begin(auth.user);
   }
 
   @Post('totp/confirm')
-  @Authenticated()
+  @Authenticated({ via: 'cookie' })
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'Подтвердить подключение текущим кодом: 10 резервных кодов (один раз)' })
@@ -93,14 +92,14 @@ export class MfaController {
     @Body() dto: MfaCodeDto,
     @Client() client: ClientInfo,
   ): Promise<RecoveryCodesResponse> {
-    this.assertRecentBrowser(auth);
+    this.assertRecent(auth);
     const recoveryCodes = await this.enrolment.confirm(auth.user, dto.code, client);
     if (!recoveryCodes) throw SecondFactorErrors.invalidCode();
     return { recoveryCodes };
   }
 
   @Delete('totp')
-  @Authenticated()
+  @Authenticated({ via: 'cookie' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Отключить: нужны пароль и код (из приложения или резервный)' })
   async remove(
@@ -108,7 +107,6 @@ export class MfaController {
     @Body() dto: MfaRemoveDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    if (auth.via !== 'cookie') throw SessionErrors.browserSessionRequired();
     const user = auth.user;
     const password = await this.passwordChecks.verifyCurrentPassword(
       user,
@@ -122,8 +120,7 @@ export class MfaController {
     await this.enrolment.remove(user, client);
   }
 
-  private assertRecentBrowser(auth: AuthContext): void {
-    if (auth.via !== 'cookie') throw SessionErrors.browserSessionRequired();
+  private assertRecent(auth: AuthContext): void {
     if (!recentlyAuthenticated(auth.facts)) throw Errors.reauthenticationRequired();
   }
 }

@@ -19,6 +19,7 @@ import { MfaEnrolment } from './mfa-enrolment.service.js';
 import { MfaReset } from './mfa-reset.service.js';
 import { SecondFactorLogin } from './second-factor-login.service.js';
 import { SessionCache } from './session-cache.js';
+import { SessionStore } from './session-store.js';
 import { SessionManagementController } from './session-management.controller.js';
 import { SessionManagement } from './session-management.service.js';
 import { SessionEndHooks } from './session-end-hooks.js';
@@ -42,6 +43,7 @@ import { RequestAccount } from '../throttling/signed-in.js';
     LoginSessions,
     PasswordLogin,
     SessionService,
+    SessionStore,
     SessionCache,
     TokenService,
     SessionManagement,
