@@ -1,12 +1,10 @@
-import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
 import {
   type AuthContext,
   CurrentAuth,
-  FormPost,
-  Page,
   type StaleForm,
   type StaleFormPage,
 } from '../common/auth-decorators.js';
@@ -22,6 +20,7 @@ import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { PageContext } from './page-context.js';
 import { PageRenderer } from './page-renderer.js';
 import { type Notice, noticeOf, PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
+import { SignedInPage, PageForm } from './page-routes.js';
 
 export class EnrolFormDto {
   @IsString()
@@ -75,8 +74,7 @@ export class AccountMfaPageController implements StaleFormPage {
     private readonly pages: PageRenderer,
   ) {}
 
-  @Get()
-  @Page()
+  @SignedInPage()
   async page(
     @Req() request: Request,
     @Res() response: Response,
@@ -86,9 +84,7 @@ export class AccountMfaPageController implements StaleFormPage {
     await this.render(request, response, session, 200, { notice: noticeOf(MFA_NOTICES, notice) });
   }
 
-  @Post('enrol')
-  @Page({ returnTo: PATH })
-  @FormPost()
+  @PageForm(PATH, 'enrol')
   async enrol(
     @Req() request: Request,
     @Res() response: Response,
@@ -110,9 +106,7 @@ export class AccountMfaPageController implements StaleFormPage {
     });
   }
 
-  @Post('remove')
-  @Page({ returnTo: PATH })
-  @FormPost()
+  @PageForm(PATH, 'remove')
   async remove(
     @Req() request: Request,
     @Res() response: Response,

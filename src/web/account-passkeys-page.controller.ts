@@ -1,12 +1,13 @@
-import { Body, Controller, Post, Res } from '@nestjs/common';
+import { Body, Controller, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Response } from 'express';
-import { type AuthContext, CurrentAuth, FormPost, Page } from '../common/auth-decorators.js';
+import { type AuthContext, CurrentAuth } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { Passkeys } from '../sessions/passkeys.service.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
+import { PageForm } from './page-routes.js';
 
 export class PasskeyAddFormDto {
   @IsString()
@@ -52,9 +53,7 @@ const ADD_FAILURES: Record<string, string> = {
 export class AccountPasskeysPageController {
   constructor(private readonly passkeys: Passkeys) {}
 
-  @Post()
-  @Page({ returnTo: PATH })
-  @FormPost()
+  @PageForm(PATH)
   async add(
     @Res() response: Response,
     @CurrentAuth() { session }: AuthContext,
@@ -72,9 +71,7 @@ export class AccountPasskeysPageController {
     response.redirect(303, `${PATH}?notice=passkey_added`);
   }
 
-  @Post('remove')
-  @Page({ returnTo: PATH })
-  @FormPost()
+  @PageForm(PATH, 'remove')
   async remove(
     @Res() response: Response,
     @CurrentAuth() { session }: AuthContext,

@@ -1,11 +1,9 @@
-import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
 import {
   type AuthContext,
   CurrentAuth,
-  FormPost,
-  Page,
   type StaleForm,
   type StaleFormPage,
 } from '../common/auth-decorators.js';
@@ -18,6 +16,7 @@ import { PageContext } from './page-context.js';
 import { PageRenderer } from './page-renderer.js';
 import { moscowTime } from './session-rows.js';
 import { APPLICATIONS_NOTICES, noticeOf, type Notice, STALE_FORM } from './web.texts.js';
+import { SignedInPage, PageForm } from './page-routes.js';
 
 /**
  * «Приложения» in «Личный кабинет»: the applications with access to the account (what they
@@ -34,8 +33,7 @@ export class ApplicationsPageController implements StaleFormPage {
     private readonly pages: PageRenderer,
   ) {}
 
-  @Get()
-  @Page()
+  @SignedInPage()
   async page(
     @Req() request: Request,
     @Res() response: Response,
@@ -46,9 +44,7 @@ export class ApplicationsPageController implements StaleFormPage {
   }
 
   /** «Отозвать доступ»: the consent, the grants and every token of the application go. */
-  @Post(':id/revoke')
-  @Page({ returnTo: '/account/applications' })
-  @FormPost()
+  @PageForm('/account/applications', ':id/revoke')
   async revoke(
     @Req() request: Request,
     @Res() response: Response,

@@ -1,10 +1,8 @@
-import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
 import {
-  CredentialEndpoint,
-  FormPost,
   Public,
   type StaleForm,
   type StaleFormPage,
@@ -27,6 +25,7 @@ import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { LOGIN_NOTICES, noticeOf, PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
 import { PASSWORD_LOGIN } from '../throttling/credential-throttle.js';
+import { CredentialForm } from './page-routes.js';
 
 export class LoginFormDto {
   @IsString()
@@ -108,10 +107,7 @@ export class LoginController implements StaleFormPage {
     });
   }
 
-  @Post()
-  @Public()
-  @FormPost()
-  @CredentialEndpoint()
+  @CredentialForm()
   @ThrottleGroup(PASSWORD_LOGIN)
   async submit(
     @Req() request: Request,

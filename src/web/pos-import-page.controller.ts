@@ -1,4 +1,4 @@
-import { Body, Get, Header, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Header, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
@@ -25,6 +25,7 @@ import { PageContext } from './page-context.js';
 import { PageRenderer } from './page-renderer.js';
 import { type Notice, STALE_FORM, STALE_PAGE } from './web.texts.js';
 import { RecentAuthentication } from '../sessions/recent-authentication.guard.js';
+import { SignedInPage } from './page-routes.js';
 
 /** The upload (a file) or, after the check, the same file carried on to «Импортировать». */
 export class ImportFormDto {
@@ -76,8 +77,7 @@ export class PosImportPageController implements StaleFormPage {
     private readonly pages: PageRenderer,
   ) {}
 
-  @Get()
-  @Page()
+  @SignedInPage()
   async page(
     @Req() request: Request,
     @Res() response: Response,
@@ -91,8 +91,7 @@ export class PosImportPageController implements StaleFormPage {
   }
 
   /** The template: the columns with one example row. */
-  @Get('template.csv')
-  @Page()
+  @SignedInPage('template.csv')
   @Header('Content-Type', 'text/csv; charset=utf-8')
   @Header('Content-Disposition', 'attachment; filename="import-template.csv"')
   template(): string {

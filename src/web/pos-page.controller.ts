@@ -1,12 +1,10 @@
-import { Body, Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
 import {
   type AuthContext,
   CurrentAuth,
-  FormPost,
-  Page,
   type StaleForm,
   type StaleFormPage,
 } from '../common/auth-decorators.js';
@@ -17,6 +15,7 @@ import { PageRenderer } from './page-renderer.js';
 import { PageContext } from './page-context.js';
 import { STALE_FORM } from './web.texts.js';
 import { type Session } from '../sessions/session.entity.js';
+import { SignedInPage, PageForm } from './page-routes.js';
 
 /** The first-login dialog form: an unticked checkbox is simply absent. */
 export class ConfirmationFormDto {
@@ -46,8 +45,7 @@ export class PosPageController implements StaleFormPage {
     private readonly context: PageContext,
   ) {}
 
-  @Get()
-  @Page()
+  @SignedInPage()
   async page(
     @Req() request: Request,
     @Res() response: Response,
@@ -56,9 +54,7 @@ export class PosPageController implements StaleFormPage {
     await this.render(request, response, session, 200);
   }
 
-  @Post('confirmation')
-  @Page({ returnTo: '/pos' })
-  @FormPost()
+  @PageForm('/pos', 'confirmation')
   async confirm(
     @Req() request: Request,
     @Res() response: Response,

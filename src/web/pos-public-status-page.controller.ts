@@ -1,12 +1,10 @@
-import { Body, Param, Post, Res } from '@nestjs/common';
+import { Body, Param, Res } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Response } from 'express';
 import {
   type AuthContext,
   CurrentAuth,
-  FormPost,
-  Page,
   type StaleForm,
   type StaleFormPage,
 } from '../common/auth-decorators.js';
@@ -15,6 +13,7 @@ import { DomainError } from '../common/errors.js';
 import { PublicStatusService } from '../pos/public-status.service.js';
 import { PageRenderer } from './page-renderer.js';
 import { STALE_FORM } from './web.texts.js';
+import { PageForm } from './page-routes.js';
 
 export class PublicStatusFormDto {
   @IsString()
@@ -53,9 +52,7 @@ export class PosPublicStatusPageController implements StaleFormPage {
     private readonly pages: PageRenderer,
   ) {}
 
-  @Post(':action')
-  @Page({ returnTo: '/pos/admin?tab=status' })
-  @FormPost()
+  @PageForm('/pos/admin?tab=status', ':action')
   async change(
     @Res() response: Response,
     @CurrentAuth() { session }: AuthContext,

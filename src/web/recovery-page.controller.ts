@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
@@ -7,13 +7,7 @@ import { RecoveryRequestDto } from '../accounts/dto/account-links.dto.js';
 import { EmailVerification } from '../accounts/email-verification.service.js';
 import { describePolicy } from '../accounts/password-policy.js';
 import { RecoveryService } from '../accounts/recovery.service.js';
-import {
-  CredentialEndpoint,
-  FormPost,
-  Public,
-  type StaleForm,
-  type StaleFormPage,
-} from '../common/auth-decorators.js';
+import { Public, type StaleForm, type StaleFormPage } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
@@ -21,6 +15,7 @@ import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
 import { type Notice, STALE_FORM } from './web.texts.js';
+import { CredentialForm } from './page-routes.js';
 
 export class ForgotPasswordFormDto {
   @IsString()
@@ -96,10 +91,7 @@ export class RecoveryPageController implements StaleFormPage {
     });
   }
 
-  @Post('forgot-password')
-  @Public()
-  @FormPost()
-  @CredentialEndpoint()
+  @CredentialForm('forgot-password')
   async requestRecovery(
     @Req() request: Request,
     @Res() response: Response,
@@ -139,10 +131,7 @@ export class RecoveryPageController implements StaleFormPage {
     this.renderReset(request, response, 200, token, found, {});
   }
 
-  @Post('reset-password')
-  @Public()
-  @FormPost()
-  @CredentialEndpoint()
+  @CredentialForm('reset-password')
   async reset(
     @Req() request: Request,
     @Res() response: Response,
@@ -187,10 +176,7 @@ export class RecoveryPageController implements StaleFormPage {
     });
   }
 
-  @Post('verify-email')
-  @Public()
-  @FormPost()
-  @CredentialEndpoint()
+  @CredentialForm('verify-email')
   async verify(
     @Req() request: Request,
     @Res() response: Response,

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
@@ -6,8 +6,6 @@ import { AccountsService } from '../accounts/accounts.service.js';
 import { RegisterAccountDto } from '../accounts/dto/register-account.dto.js';
 import { checkPassword, describePolicy } from '../accounts/password-policy.js';
 import {
-  CredentialEndpoint,
-  FormPost,
   Public,
   type StaleForm,
   type StaleFormPage,
@@ -23,6 +21,7 @@ import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
 import { type Notice, STALE_FORM } from './web.texts.js';
+import { CredentialForm } from './page-routes.js';
 
 export class RegisterFormDto {
   @IsString()
@@ -74,10 +73,7 @@ export class RegisterPageController implements StaleFormPage {
     this.render(request, response, 200, {}, {});
   }
 
-  @Post()
-  @Public()
-  @FormPost()
-  @CredentialEndpoint()
+  @CredentialForm()
   @ThrottleGroup('registration')
   async submit(
     @Req() request: Request,

@@ -1,14 +1,8 @@
-import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
-import {
-  CredentialEndpoint,
-  FormPost,
-  Public,
-  type StaleForm,
-  type StaleFormPage,
-} from '../common/auth-decorators.js';
+import { Public, type StaleForm, type StaleFormPage } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
@@ -28,6 +22,7 @@ import { SessionService } from '../sessions/session.service.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
+import { CredentialForm } from './page-routes.js';
 
 export class SecondFactorFormDto {
   @IsString()
@@ -96,10 +91,7 @@ export class SecondFactorPageController implements StaleFormPage {
     if (challenge) await this.render(request, response, 200, challenge, target);
   }
 
-  @Post()
-  @Public()
-  @FormPost()
-  @CredentialEndpoint()
+  @CredentialForm()
   async submit(
     @Req() request: Request,
     @Res() response: Response,
@@ -113,10 +105,7 @@ export class SecondFactorPageController implements StaleFormPage {
   }
 
   /** «Войти с ключом доступа»: the assertion over this step's challenge instead of a code. */
-  @Post('passkey')
-  @Public()
-  @FormPost()
-  @CredentialEndpoint()
+  @CredentialForm('passkey')
   async passkey(
     @Req() request: Request,
     @Res() response: Response,

@@ -1,11 +1,9 @@
-import { Body, Controller, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Param, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
 import {
   type AuthContext,
   CurrentAuth,
-  FormPost,
-  Page,
   type StaleForm,
   type StaleFormPage,
 } from '../../common/auth-decorators.js';
@@ -17,6 +15,7 @@ import { STALE_FORM } from '../web.texts.js';
 import { CreateClientFormDto, OperatorFormDto } from './dto/operator-forms.dto.js';
 import { OperatorPagesGuard } from './operator-pages.guard.js';
 import { operatorUrl, OperatorView } from './operator-view.js';
+import { PageForm } from '../page-routes.js';
 
 const CLIENTS_TAB = operatorUrl('clients');
 
@@ -69,10 +68,8 @@ export class OperatorClientsController implements StaleFormPage {
   ) {}
 
   /** «Новое приложение». */
-  @Post()
   @RecentAuthentication()
-  @Page({ returnTo: CLIENTS_TAB })
-  @FormPost()
+  @PageForm(CLIENTS_TAB)
   async create(
     @Req() request: Request,
     @Res() response: Response,
@@ -103,10 +100,8 @@ export class OperatorClientsController implements StaleFormPage {
   }
 
   /** «Выпустить новый секрет»: the old secret stops working at once. */
-  @Post(':id/rotate-secret')
   @RecentAuthentication()
-  @Page({ returnTo: CLIENTS_TAB })
-  @FormPost()
+  @PageForm(CLIENTS_TAB, ':id/rotate-secret')
   async rotateSecret(
     @Req() request: Request,
     @Res() response: Response,
@@ -133,9 +128,7 @@ export class OperatorClientsController implements StaleFormPage {
   }
 
   /** «Отключить»: the client can no longer sign anyone in (as client:disable). */
-  @Post(':id/disable')
-  @Page({ returnTo: CLIENTS_TAB })
-  @FormPost()
+  @PageForm(CLIENTS_TAB, ':id/disable')
   async disable(
     @Req() request: Request,
     @Res() response: Response,

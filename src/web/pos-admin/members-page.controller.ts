@@ -1,4 +1,4 @@
-import { Body, Param, ParseUUIDPipe, Post, Res } from '@nestjs/common';
+import { Body, Param, ParseUUIDPipe, Res } from '@nestjs/common';
 import { AdminPages } from './admin-pages.js';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
@@ -6,8 +6,6 @@ import { type Response } from 'express';
 import {
   type AuthContext,
   CurrentAuth,
-  FormPost,
-  Page,
   type StaleForm,
   type StaleFormPage,
 } from '../../common/auth-decorators.js';
@@ -22,6 +20,7 @@ import { PageRenderer } from '../page-renderer.js';
 import { STALE_FORM } from '../web.texts.js';
 import { listParams, membersUrl } from './members-list.js';
 import { grantsAdmin, RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
+import { PageForm } from '../page-routes.js';
 
 const ID = new ParseUUIDPipe({ version: '4' });
 
@@ -86,10 +85,8 @@ export class PosMembersPageController implements StaleFormPage {
   ) {}
 
   /** «Сохранить роли» (`PATCH /api/v1/pos/members/:id/roles`). */
-  @Post(':id/edit/roles')
   @RecentAuthentication(grantsAdmin)
-  @Page({ returnTo: '/pos/admin' })
-  @FormPost()
+  @PageForm('/pos/admin', ':id/edit/roles')
   async roles(
     @Res() response: Response,
     @CurrentAuth() { session }: AuthContext,
@@ -107,9 +104,7 @@ export class PosMembersPageController implements StaleFormPage {
   }
 
   /** «Исправить» an invitee (`PATCH /api/v1/pos/members/:id`). */
-  @Post(':id/edit/invitee')
-  @Page({ returnTo: '/pos/admin' })
-  @FormPost()
+  @PageForm('/pos/admin', ':id/edit/invitee')
   async invitee(
     @Res() response: Response,
     @CurrentAuth() { session }: AuthContext,
@@ -137,9 +132,7 @@ export class PosMembersPageController implements StaleFormPage {
   }
 
   /** «Отправить повторно всем приглашённым». */
-  @Post('resend-all')
-  @Page({ returnTo: '/pos/admin' })
-  @FormPost()
+  @PageForm('/pos/admin', 'resend-all')
   async resendAll(
     @Res() response: Response,
     @CurrentAuth() { session }: AuthContext,
