@@ -1,13 +1,8 @@
-import { Body, Controller, Get, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
-import {
-  Public,
-  type StaleForm,
-  type StaleFormPage,
-  ThrottleGroup,
-} from '../common/auth-decorators.js';
+import { type StaleForm, type StaleFormPage, ThrottleGroup } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
@@ -25,7 +20,7 @@ import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { LOGIN_NOTICES, noticeOf, PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
 import { PASSWORD_LOGIN } from '../throttling/credential-throttle.js';
-import { CredentialForm } from './page-routes.js';
+import { CredentialForm, PublicPage } from './page-routes.js';
 
 export class LoginFormDto {
   @IsString()
@@ -85,8 +80,7 @@ export class LoginController implements StaleFormPage {
     private readonly passkeys: Passkeys,
   ) {}
 
-  @Get()
-  @Public()
+  @PublicPage()
   async page(
     @Req() request: Request,
     @Res() response: Response,

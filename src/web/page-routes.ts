@@ -7,6 +7,9 @@ import { CredentialEndpoint, FormPost, Page, Public } from '../common/auth-decor
  * credential (the stricter per-IP limit).
  */
 
+/** A page anyone may open (`GET`). */
+export const PublicPage = (path?: string) => applyDecorators(Get(path), Public());
+
 /** A signed-in page (`GET`): the guard loads the session or sends the browser to /login. */
 export const SignedInPage = (path?: string) => applyDecorators(Get(path), Page());
 

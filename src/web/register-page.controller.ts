@@ -1,16 +1,11 @@
-import { Body, Controller, Get, Req, Res } from '@nestjs/common';
+import { Body, Controller, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { RegisterAccountDto } from '../accounts/dto/register-account.dto.js';
 import { checkPassword, describePolicy } from '../accounts/password-policy.js';
-import {
-  Public,
-  type StaleForm,
-  type StaleFormPage,
-  ThrottleGroup,
-} from '../common/auth-decorators.js';
+import { type StaleForm, type StaleFormPage, ThrottleGroup } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
@@ -21,7 +16,7 @@ import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
 import { type Notice, STALE_FORM } from './web.texts.js';
-import { CredentialForm } from './page-routes.js';
+import { CredentialForm, PublicPage } from './page-routes.js';
 
 export class RegisterFormDto {
   @IsString()
@@ -66,8 +61,7 @@ export class RegisterPageController implements StaleFormPage {
     private readonly csrf: Csrf,
   ) {}
 
-  @Get()
-  @Public()
+  @PublicPage()
   async page(@Req() request: Request, @Res() response: Response): Promise<void> {
     if (await this.pageSessions.current(request)) return response.redirect(303, '/account');
     this.render(request, response, 200, {}, {});

@@ -1,8 +1,8 @@
-import { Body, Controller, Get, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
-import { Public, type StaleForm, type StaleFormPage } from '../common/auth-decorators.js';
+import { type StaleForm, type StaleFormPage } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
@@ -22,7 +22,7 @@ import { SessionService } from '../sessions/session.service.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
-import { CredentialForm } from './page-routes.js';
+import { CredentialForm, PublicPage } from './page-routes.js';
 
 export class SecondFactorFormDto {
   @IsString()
@@ -79,8 +79,7 @@ export class SecondFactorPageController implements StaleFormPage {
     private readonly csrf: Csrf,
   ) {}
 
-  @Get()
-  @Public()
+  @PublicPage()
   async page(
     @Req() request: Request,
     @Res() response: Response,
