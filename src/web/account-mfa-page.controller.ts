@@ -21,12 +21,10 @@ import { PageContext } from './page-context.js';
 import { PageRenderer } from './page-renderer.js';
 import { type Notice, noticeOf, PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
 import { SignedInPage, PageForm } from './page-routes.js';
+import { CsrfFormDto } from './csrf.js';
+import { PasswordInput } from './form-fields.js';
 
-export class EnrolFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class EnrolFormDto extends CsrfFormDto {
   @IsString()
   @MaxLength(32)
   code!: string;
@@ -34,8 +32,7 @@ export class EnrolFormDto {
 
 export class RemoveFormDto extends EnrolFormDto {
   @IsOptional()
-  @IsString()
-  @MaxLength(1024)
+  @PasswordInput()
   password?: string;
 }
 

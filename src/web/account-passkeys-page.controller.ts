@@ -8,12 +8,9 @@ import { DomainError } from '../common/errors.js';
 import { Passkeys } from '../sessions/passkeys.service.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { PageForm } from './page-routes.js';
+import { CsrfFormDto } from './csrf.js';
 
-export class PasskeyAddFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class PasskeyAddFormDto extends CsrfFormDto {
   @IsString()
   @MaxLength(64)
   name!: string;
@@ -24,11 +21,7 @@ export class PasskeyAddFormDto {
   attestation!: string;
 }
 
-export class PasskeyRemoveFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class PasskeyRemoveFormDto extends CsrfFormDto {
   @IsUUID('4')
   id!: string;
 }

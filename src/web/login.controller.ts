@@ -16,24 +16,20 @@ import { Passkeys } from '../sessions/passkeys.service.js';
 import { SecondFactors } from '../sessions/second-factors.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { SessionService } from '../sessions/session.service.js';
-import { Csrf } from './csrf.js';
+import { Csrf, CsrfFormDto } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { LOGIN_NOTICES, noticeOf, PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
 import { PASSWORD_LOGIN } from '../throttling/credential-throttle.js';
 import { CredentialForm, PublicPage } from './page-routes.js';
+import { PasswordInput } from './form-fields.js';
 
-export class LoginFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class LoginFormDto extends CsrfFormDto {
   @IsOptional()
   @IsString()
   @MaxLength(254)
   login?: string;
 
-  @IsString()
-  @MaxLength(1024)
+  @PasswordInput()
   password!: string;
 
   @IsOptional()

@@ -26,13 +26,10 @@ import { PageRenderer } from './page-renderer.js';
 import { type Notice, STALE_FORM, STALE_PAGE } from './web.texts.js';
 import { RecentAuthentication } from '../sessions/recent-authentication.guard.js';
 import { SignedInPage } from './page-routes.js';
+import { CsrfFormDto } from './csrf.js';
 
 /** The upload (a file) or, after the check, the same file carried on to «Импортировать». */
-export class ImportFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class ImportFormDto extends CsrfFormDto {
   @IsUUID('4')
   organizationId!: string;
 

@@ -1,6 +1,6 @@
 import { Body, Controller, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsIn, IsOptional, IsUUID } from 'class-validator';
 import { type Request, type Response } from 'express';
 import {
   type AuthContext,
@@ -16,13 +16,10 @@ import { PageContext } from './page-context.js';
 import { STALE_FORM } from './web.texts.js';
 import { type Session } from '../sessions/session.entity.js';
 import { SignedInPage, PageForm } from './page-routes.js';
+import { CsrfFormDto } from './csrf.js';
 
 /** The first-login dialog form: an unticked checkbox is simply absent. */
-export class ConfirmationFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class ConfirmationFormDto extends CsrfFormDto {
   @IsUUID('4')
   membershipId!: string;
 

@@ -1,6 +1,6 @@
 import { Body, Param, Res } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
-import { IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsUUID } from 'class-validator';
 import { type Response } from 'express';
 import {
   type AuthContext,
@@ -14,12 +14,9 @@ import { PublicStatusService } from '../pos/public-status.service.js';
 import { PageRenderer } from './page-renderer.js';
 import { STALE_FORM } from './web.texts.js';
 import { PageForm } from './page-routes.js';
+import { CsrfFormDto } from './csrf.js';
 
-export class PublicStatusFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class PublicStatusFormDto extends CsrfFormDto {
   @IsUUID('4')
   organizationId!: string;
 }

@@ -11,53 +11,37 @@ import { type StaleForm, type StaleFormPage } from '../common/auth-decorators.js
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
-import { Csrf } from './csrf.js';
+import { Csrf, CsrfFormDto } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
 import { type Notice, STALE_FORM } from './web.texts.js';
 import { CredentialForm, PublicPage } from './page-routes.js';
+import { PasswordInput } from './form-fields.js';
 
-export class ForgotPasswordFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class ForgotPasswordFormDto extends CsrfFormDto {
   @IsString()
   @MaxLength(1000)
   identifier!: string;
 }
 
-export class ResetPasswordFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+/** A form on the page of a link from a letter: the link's token comes back in it. */
+export class VerifyEmailFormDto extends CsrfFormDto {
   @IsString()
   @MaxLength(100)
   token!: string;
+}
 
-  @IsString()
-  @MaxLength(1024)
+export class ResetPasswordFormDto extends VerifyEmailFormDto {
+  @PasswordInput()
   password!: string;
 
-  @IsString()
-  @MaxLength(1024)
+  @PasswordInput()
   passwordRepeat!: string;
 
   /** «Оставить привязку профиля Госуслуг»: unticked (absent) by default. */
   @IsOptional()
   @IsIn(['1'])
   keepGosuslugi?: string;
-}
-
-export class VerifyEmailFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
-  @IsString()
-  @MaxLength(100)
-  token!: string;
 }
 
 /**

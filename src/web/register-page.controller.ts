@@ -12,27 +12,22 @@ import { validatePayload } from '../common/validation.js';
 import { AppConfig } from '../config/app-config.js';
 import { AuthService, needsSecondFactor } from '../sessions/auth.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
-import { Csrf } from './csrf.js';
+import { Csrf, CsrfFormDto } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { PageSessions } from './page-session.js';
 import { type Notice, STALE_FORM } from './web.texts.js';
 import { CredentialForm, PublicPage } from './page-routes.js';
+import { PasswordInput } from './form-fields.js';
 
-export class RegisterFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class RegisterFormDto extends CsrfFormDto {
   @IsString()
   @MaxLength(254)
   login!: string;
 
-  @IsString()
-  @MaxLength(1024)
+  @PasswordInput()
   password!: string;
 
-  @IsString()
-  @MaxLength(1024)
+  @PasswordInput()
   passwordRepeat!: string;
 
   @IsOptional()

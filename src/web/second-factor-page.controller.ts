@@ -19,16 +19,12 @@ import {
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { type Session } from '../sessions/session.entity.js';
 import { SessionService } from '../sessions/session.service.js';
-import { Csrf } from './csrf.js';
+import { Csrf, CsrfFormDto } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
 import { PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
 import { CredentialForm, PublicPage } from './page-routes.js';
 
-export class SecondFactorFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class SecondFactorFormDto extends CsrfFormDto {
   @IsString()
   @MaxLength(32)
   code!: string;
@@ -39,11 +35,7 @@ export class SecondFactorFormDto {
   returnTo?: string;
 }
 
-export class PasskeyFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class PasskeyFormDto extends CsrfFormDto {
   /** The JSON the page's script put here: navigator.credentials.get()'s answer. */
   @IsString()
   @MaxLength(32_768)

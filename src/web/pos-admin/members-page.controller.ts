@@ -21,14 +21,11 @@ import { STALE_FORM } from '../web.texts.js';
 import { listParams, membersUrl } from './members-list.js';
 import { grantsAdmin, RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
 import { PageForm } from '../page-routes.js';
+import { CsrfFormDto } from '../csrf.js';
 
 const ID = new ParseUUIDPipe({ version: '4' });
 
-export class MemberListFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class MemberListFormDto extends CsrfFormDto {
   @IsUUID('4')
   organizationId!: string;
 
