@@ -19,7 +19,14 @@ import { type Session } from '../sessions/session.entity.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { PageContext } from './page-context.js';
 import { PageRenderer } from './page-renderer.js';
-import { type Notice, noticeOf, PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
+import {
+  failure,
+  type Notice,
+  noticeOf,
+  success,
+  PASSKEY_SCRIPTS,
+  STALE_FORM,
+} from './web.texts.js';
 import { SignedInPage, PageForm } from './page-routes.js';
 import { CsrfFormDto } from './csrf.js';
 import { PasswordInput } from './form-fields.js';
@@ -39,19 +46,18 @@ export class RemoveFormDto extends EnrolFormDto {
 const PATH = '/account/mfa';
 
 export const MFA_NOTICES = {
-  removed: { kind: 'success', text: 'Двухфакторная аутентификация отключена' },
-  wrong_enrolment_code: {
-    kind: 'error',
-    text: 'Код не подошёл. Проверьте время на телефоне и введите код, который приложение показывает сейчас.',
-  },
-  wrong_removal: { kind: 'error', text: 'Неверный пароль или код: ничего не изменилось' },
+  removed: success('Двухфакторная аутентификация отключена'),
+  wrong_enrolment_code: failure(
+    'Код не подошёл. Проверьте время на телефоне и введите код, который приложение показывает сейчас.',
+  ),
+  wrong_removal: failure('Неверный пароль или код: ничего не изменилось'),
   /** Sent here by AdminSecondFactorGuard: the administration area needs a factor first. */
-  required: { kind: 'error', text: SECOND_FACTOR_TEXTS.enrolmentRequired },
-  passkey_added: { kind: 'success', text: 'Ключ доступа добавлен' },
-  passkey_removed: { kind: 'success', text: 'Ключ доступа удалён' },
-  passkey_failed: { kind: 'error', text: 'Не удалось добавить ключ доступа: попробуйте ещё раз' },
-  passkey_exists: { kind: 'error', text: 'Этот ключ доступа уже добавлен' },
-  passkey_name: { kind: 'error', text: 'Назовите ключ: от 1 до 64 символов' },
+  required: failure(SECOND_FACTOR_TEXTS.enrolmentRequired),
+  passkey_added: success('Ключ доступа добавлен'),
+  passkey_removed: success('Ключ доступа удалён'),
+  passkey_failed: failure('Не удалось добавить ключ доступа: попробуйте ещё раз'),
+  passkey_exists: failure('Этот ключ доступа уже добавлен'),
+  passkey_name: failure('Назовите ключ: от 1 до 64 символов'),
 } as const satisfies Record<string, Notice>;
 
 /**
@@ -134,7 +140,7 @@ export class AccountMfaPageController implements StaleFormPage {
   async staleForm(form: StaleForm): Promise<void> {
     const { session } = this.context.staleAuth(form);
     await this.render(form.request, form.response, session, 403, {
-      notice: { kind: 'error', text: STALE_FORM },
+      notice: failure(STALE_FORM),
     });
   }
 
