@@ -18,7 +18,6 @@ import { SecondFactors } from '../sessions/second-factors.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { PageContext } from './page-context.js';
-import { PageRenderer } from './page-renderer.js';
 import {
   failure,
   type Notice,
@@ -74,7 +73,6 @@ export class AccountMfaPageController implements StaleFormPage {
     private readonly passkeys: Passkeys,
     private readonly auth: AuthService,
     private readonly context: PageContext,
-    private readonly pages: PageRenderer,
   ) {}
 
   @SignedInPage()
@@ -102,8 +100,7 @@ export class AccountMfaPageController implements StaleFormPage {
         notice: MFA_NOTICES.wrong_enrolment_code,
       });
     }
-    this.pages.send(response, 200, 'mfa-recovery-codes', {
-      ...(await this.context.header(request, response, session, 'account')),
+    await this.context.send(request, response, session, 'account', 200, 'mfa-recovery-codes', {
       recoveryCodes,
       next: PATH,
     });
@@ -164,11 +161,10 @@ export class AccountMfaPageController implements StaleFormPage {
     const passkeyOptions = recent
       ? JSON.stringify(await this.passkeys.registrationOptions(session.user, session.id))
       : null;
-    this.pages.send(response, status, 'account-mfa', {
+    await this.context.send(request, response, session, 'account', status, 'account-mfa', {
       passkeys: keys,
       passkeyOptions,
       scripts: recent ? [...PASSKEY_SCRIPTS, 'confirm.js'] : ['confirm.js'],
-      ...(await this.context.header(request, response, session, 'account')),
       status: {
         ...status_,
         enrolledAt: status_.enrolledAt?.toLocaleString('ru-RU', { timeZone: 'Europe/Moscow' }),

@@ -13,7 +13,6 @@ import { describeAccess } from '../provider/provider.texts.js';
 import { type Session } from '../sessions/session.entity.js';
 import { CsrfFormDto } from './csrf.js';
 import { PageContext } from './page-context.js';
-import { PageRenderer } from './page-renderer.js';
 import { moscowTime } from './session-rows.js';
 import { APPLICATIONS_NOTICES, noticeOf, type Notice, STALE_FORM } from './web.texts.js';
 import { SignedInPage, PageForm } from './page-routes.js';
@@ -30,7 +29,6 @@ export class ApplicationsPageController implements StaleFormPage {
   constructor(
     private readonly consents: ConsentsService,
     private readonly context: PageContext,
-    private readonly pages: PageRenderer,
   ) {}
 
   @SignedInPage()
@@ -78,8 +76,7 @@ export class ApplicationsPageController implements StaleFormPage {
     notice?: Notice,
   ): Promise<void> {
     const applications = await this.consents.list(session.user.id);
-    this.pages.send(response, status, 'applications', {
-      ...(await this.context.header(request, response, session, 'account')),
+    await this.context.send(request, response, session, 'account', status, 'applications', {
       applications: applications.map((application) => ({
         ...application,
         receives: describeAccess(application.scopes, application.claims),

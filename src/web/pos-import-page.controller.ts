@@ -178,9 +178,8 @@ export class PosImportPageController implements StaleFormPage {
       return this.context.organizationRefused(response, error, 'Организация не найдена');
     }
     const result = view.result;
-    this.pages.send(response, view.status, 'pos-import', {
+    await this.context.send(request, response, session, 'admin', view.status, 'pos-import', {
       pageUrl: importUrl(organization.id),
-      ...(await this.context.header(request, response, session, 'admin')),
       organization,
       backHref: `/pos/admin?org=${organization.id}`,
       notice: view.notice,

@@ -11,7 +11,6 @@ import {
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { ConfirmationService } from '../pos/confirmation.service.js';
 import { STATUS_NAMES } from '../pos/pos.texts.js';
-import { PageRenderer } from './page-renderer.js';
 import { PageContext } from './page-context.js';
 import { STALE_FORM } from './web.texts.js';
 import { type Session } from '../sessions/session.entity.js';
@@ -38,7 +37,6 @@ export class ConfirmationFormDto extends CsrfFormDto {
 export class PosPageController implements StaleFormPage {
   constructor(
     private readonly confirmation: ConfirmationService,
-    private readonly pages: PageRenderer,
     private readonly context: PageContext,
   ) {}
 
@@ -89,9 +87,8 @@ export class PosPageController implements StaleFormPage {
     error?: string,
   ): Promise<void> {
     const summary = await this.confirmation.summary(session.user);
-    this.pages.send(response, status, 'pos', {
+    await this.context.send(request, response, session, 'pos', status, 'pos', {
       pageUrl: '/pos',
-      ...(await this.context.header(request, response, session, 'pos')),
       pending: summary.pending,
       memberships: summary.memberships.map((m) => ({ ...m, statusName: STATUS_NAMES[m.status] })),
       error,
