@@ -969,7 +969,7 @@ async function main(): Promise<void> {
       THROTTLE_LOGIN_LIMIT: '100000000',
       ...(process.env.UV_THREADPOOL_SIZE && { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE }),
     };
-    await run(['dist/database/migrate.js', 'up'], env);
+    await run(['dist/migrate.js', 'up'], env);
     await run(['dist/cli.js', 'operator:create', '--login', 'bench.operator'], env);
     const created = await run(
       ['dist/cli.js', 'org:create', '--name', 'Регион', '--kind', 'authority'],

@@ -1,7 +1,7 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { createHash } from 'node:crypto';
 import { type DynamicModule, type ExecutionContext, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE, Reflector } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE, Reflector } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
 import { AppThrottlerGuard } from './throttling/throttler.guard.js';
@@ -19,21 +19,24 @@ import { CredentialEndpoint, ThrottleGroup } from './common/auth-decorators.js';
 import { HealthController } from './common/health.controller.js';
 import { JsonApiGuard } from './common/json-api.guard.js';
 import { GracefulShutdown } from './common/graceful-shutdown.js';
-import { HttpExceptionFilter } from './common/http-exception.filter.js';
 import { redactPath } from './common/logger.js';
 import { createValidationPipe } from './common/validation.js';
 import { type AppConfig } from './config/app-config.js';
 import { AppConfigModule } from './config/config.module.js';
 import { ormOptions } from './database/orm-config.js';
+import { ENTITIES } from './entities.js';
 import { IdentityModule } from './identity/identity.module.js';
 import { GosuslugiModule } from './gosuslugi/gosuslugi.module.js';
 import { MailModule } from './mail/mail.module.js';
-import { PosCoreModule, PosModule } from './pos/pos.module.js';
+import { MemberDeliveryState } from './pos/member-delivery-state.js';
+import { PosModule, PosPortsModule } from './pos/pos.module.js';
 import { ProviderModule } from './provider/provider.module.js';
+import { FormTokenInterceptor } from './rendering/form-token.interceptor.js';
+import { HttpExceptionFilter } from './rendering/http-exception.filter.js';
+import { RenderingModule } from './rendering/rendering.module.js';
 import { AuthGuard } from './sessions/auth.guard.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { PagesModule } from './web/pages.module.js';
-import { WebModule } from './web/web.module.js';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -114,7 +117,7 @@ export class AppModule {
         }),
         // The request context is configureApp's (src/database/request-context.ts): forked on first use.
         MikroOrmModule.forRoot({
-          ...ormOptions(databaseUrl, logger),
+          ...ormOptions(databaseUrl, logger, ENTITIES),
           registerRequestContext: false,
         }),
         ThrottlerModule.forRootAsync({
@@ -162,9 +165,9 @@ export class AppModule {
         IdentityModule,
         SessionsModule,
         AccountsModule,
-        WebModule,
-        MailModule.forRoot(databaseUrl, mailWorker),
-        PosCoreModule,
+        RenderingModule,
+        MailModule.forRoot(databaseUrl, mailWorker, MemberDeliveryState),
+        PosPortsModule,
         GosuslugiModule,
         PosModule,
         ProviderModule,
@@ -176,10 +179,12 @@ export class AppModule {
         // Every global guard, in the order they run: forged JSON posts are refused first, then
         // throttling counts the request, against its account when it proves a live session and
         // against its address otherwise, then authentication decides (AuthGuard: deny by
-        // default). The two share one session lookup per request (RequestAuthentication).
+        // default). The two share one session lookup per request (RequestAuthentication). After
+        // the guards, a form post's token is checked before its handler runs.
         { provide: APP_GUARD, useClass: JsonApiGuard },
         { provide: APP_GUARD, useClass: AppThrottlerGuard },
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_INTERCEPTOR, useClass: FormTokenInterceptor },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
         { provide: APP_PIPE, useValue: createValidationPipe() },
         GracefulShutdown,

@@ -1,7 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { type INestApplication } from '@nestjs/common';
 import { type NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import cookieParser from 'cookie-parser';
 import { json, type NextFunction, type Request, type Response, urlencoded } from 'express';
 import helmet from 'helmet';
@@ -15,7 +15,7 @@ import { rejectDeepJson } from './common/json-depth.js';
 import { applyHeaders, recordHeaders } from './common/security-headers.js';
 import { type AppConfig } from './config/app-config.js';
 import { requestContext } from './database/request-context.js';
-import { OidcProviderService } from './provider/provider.service.js';
+import { ProviderService } from './provider/provider.service.js';
 import { PUBLIC_STATUS_PATH } from './web/public-status-page.controller.js';
 
 /** Express `trust proxy`: unset → X-Forwarded-For is ignored; `true`, a hop count or a list of addresses. */
@@ -112,7 +112,7 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
     for (const mount of app.get<DevMount[]>(DEV_MOUNTS)) app.use(mount.path, mount.router);
   }
   // The OpenID Provider answers its own routes (discovery, /oidc/...) and parses its own bodies.
-  app.use(app.get(OidcProviderService).middleware);
+  app.use(app.get(ProviderService).middleware);
   // After the provider and the development mounts: they parse their own bodies (oidc-provider insists).
   // JSON for the API; server-rendered forms post urlencoded bodies; the same validation pipe
   // checks both. A request without a body (most GETs) skips both parsers.
@@ -126,16 +126,19 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
   });
   // A parsed JSON body nested too deep for the validation pipe's recursive copy is refused (400).
   app.use(rejectDeepJson);
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Identity Link')
-      .setDescription('Учётные записи ЭПОС, привязка Госуслуг, приглашения ПОС')
-      .setVersion('1')
-      .addCookieAuth(config.session.cookieName)
-      .addBearerAuth()
-      .build(),
-  );
+  // The document is built on the first request for it, not at start: building it walks every
+  // route's metadata and holds some 17 MiB that a production instance rarely needs.
+  const document = (): OpenAPIObject =>
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Identity Link')
+        .setDescription('Учётные записи ЭПОС, привязка Госуслуг, приглашения ПОС')
+        .setVersion('1')
+        .addCookieAuth(config.session.cookieName)
+        .addBearerAuth()
+        .build(),
+    );
   SwaggerModule.setup('api/docs', app, document);
   // Every request Nest routes runs in its own ORM request context, forked on first use (in place
   // of @mikro-orm/nestjs's middleware, which forks on every request: registerRequestContext off).

@@ -16,6 +16,7 @@ import {
   resolveDatabase,
   type ResolvedDatabase,
 } from './database/database.js';
+import { ENTITIES } from './entities.js';
 
 /**
  * What may follow the drain: the workers' stop (pg-boss waits up to 5 s for a job in hand), the
@@ -64,11 +65,11 @@ async function bootstrap(config: AppConfig): Promise<void> {
   started.database = database;
   if (config.isProduction) {
     // Production schema changes are a deliberate step (`npm run migrate`), never a side effect.
-    const pending = await pendingMigrations(database.url, logger);
+    const pending = await pendingMigrations(database.url, logger, ENTITIES);
     if (pending.length > 0)
       throw new Error(`pending migrations (${pending.join(', ')}): run "npm run migrate" first`);
   } else {
-    const applied = await migrateUp(database.url, logger);
+    const applied = await migrateUp(database.url, logger, ENTITIES);
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   }
 

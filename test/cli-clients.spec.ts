@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { hashClientSecret } from '../src/provider/clients.service.js';
+import { secretDigest } from '../src/common/secrets.js';
 import { createTestDatabase } from './support/app.js';
 import { runCli as cli, runCliWith } from './support/cli.js';
 
@@ -95,7 +95,7 @@ describe('the platform operator registers OpenID Connect clients from the comman
         redirect_uris: ['https://diary.example/callback', 'https://diary.example/callback2'],
         post_logout_redirect_uris: ['https://diary.example/'],
         backchannel_logout_uri: 'https://diary.example/backchannel',
-        secret_hash: hashClientSecret(secret),
+        secret_hash: secretDigest(secret),
         disabled_at: null,
       });
       expect(JSON.stringify(stored)).not.toContain(secret);
@@ -204,8 +204,8 @@ registerHooks({ resolve(specifier, context, next) {
         database.url,
         `select secret_hash from oidc_clients where client_id = '${clientId}'`,
       );
-      expect(afterRotation.secret_hash).toBe(hashClientSecret(newSecret));
-      expect(afterRotation.secret_hash).not.toBe(hashClientSecret(secret));
+      expect(afterRotation.secret_hash).toBe(secretDigest(newSecret));
+      expect(afterRotation.secret_hash).not.toBe(secretDigest(secret));
       const publicRotation = await cli(database.url, [
         'client:rotate-secret',
         '--client',

@@ -3,11 +3,18 @@ import { existsSync, readFileSync } from 'node:fs';
 
 /**
  * SECURITY.md, docs/asvs.md and docs/oidc.md name the tests that prove each control as `file` › "title"
- * (chains: `file` › "a"; › "b"). A reviewer follows those names: each must be a test or a
- * describe block of that file, as the route inventory holds the routes to the code.
+ * (chains: `file` › "a"; › "b"), and docs/architecture.md the unit test of each rule. A reviewer
+ * follows those names: each must be a test or a describe block of that file, as the route
+ * inventory holds the routes to the code.
  */
 const ROOT = new URL('..', import.meta.url);
-const DOCS = ['SECURITY.md', 'docs/asvs.md', 'docs/oidc.md'];
+/** Each document with the fewest references it has: a reading that finds fewer has broken. */
+const DOCS: Record<string, number> = {
+  'SECURITY.md': 21,
+  'docs/asvs.md': 21,
+  'docs/oidc.md': 21,
+  'docs/architecture.md': 8,
+};
 
 const squash = (text: string) => text.replace(/\s+/g, ' ');
 const LOG_CHECK = 'log capture';
@@ -23,7 +30,7 @@ export interface Reference {
 export function references(doc: string, text: string): Reference[] {
   const found: Reference[] = [];
   const flat = squash(text);
-  const file = /`((?:test|src)\/[^`]+\.spec\.ts)`/g;
+  const file = /`((?:test|src|tools)\/[^`]+\.spec\.ts)`/g;
   const link = /^\s*;?\s*(?:"([^"]+)"\s*)?›\s*"([^"]+)"/;
   for (let match = file.exec(flat); match; match = file.exec(flat)) {
     let rest = flat.slice(match.index + match[0].length);
@@ -71,9 +78,9 @@ describe('test references in the security documents', () => {
     ]);
   });
 
-  it.each(DOCS)('every test %s names exists in its file', (doc) => {
+  it.each(Object.keys(DOCS))('every test %s names exists in its file', (doc) => {
     const found = references(doc, readFileSync(new URL(doc, ROOT), 'utf8'));
-    expect(found.length).toBeGreaterThan(20);
+    expect(found.length).toBeGreaterThanOrEqual(DOCS[doc]);
     const missing: string[] = [];
     const cache = new Map<string, Set<string>>();
     for (const reference of found) {

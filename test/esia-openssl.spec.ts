@@ -11,10 +11,9 @@ import {
   selfSignedCertificate,
 } from '../src/gosuslugi/esia/certificates.js';
 import { clientSecretText, esiaTimestamp } from '../src/gosuslugi/esia/esia-format.js';
+import { GOST_PARAMETER_SETS, gostParameterSet } from '../src/gosuslugi/esia/gost-curves.js';
 import {
-  GOST_PARAMETER_SETS,
   generateGostKeyPair,
-  gostParameterSet,
   gostVerify,
   reverseBytes,
   type GostPublicKey,

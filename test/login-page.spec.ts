@@ -3,7 +3,7 @@ import { Session } from '../src/sessions/session.entity.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
 import { register } from './support/http.js';
-import { hashSessionToken } from '../src/sessions/session.service.js';
+import { secretDigest } from '../src/common/secrets.js';
 import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
 
 let t: TestApp;
@@ -137,7 +137,7 @@ describe('the login page', () => {
     expect(browser.cookies.has('il_csrf')).toBe(false);
 
     const live = await t.em().find(Session, { user: account.id, revokedAt: null });
-    expect(live.map((session) => session.tokenHash)).toEqual([hashSessionToken(after)]);
+    expect(live.map((session) => session.tokenHash)).toEqual([secretDigest(after)]);
     const old = new Browser(t.url);
     old.cookies.set('il_session', before);
     expect((await old.get('/api/v1/me')).status).toBe(401);

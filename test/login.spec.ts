@@ -7,7 +7,7 @@ import { PasswordHasher } from '../src/identity/password-hasher.service.js';
 import { User, UserStatus } from '../src/identity/user.entity.js';
 import { LoginFailure } from '../src/sessions/login-failure.entity.js';
 import { AuthMethod, Session } from '../src/sessions/session.entity.js';
-import { hashSessionToken } from '../src/sessions/session.service.js';
+import { secretDigest } from '../src/common/secrets.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { cookiesOf, login, register, STRONG_PASSWORD, uniqueLogin } from './support/http.js';
 import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
@@ -161,7 +161,7 @@ describe('what a login writes', () => {
       .expect(200);
     const token = cookiesOf(response).get('il_session')!.value;
     const em = t.em();
-    const session = await em.findOneOrFail(Session, { tokenHash: hashSessionToken(token) });
+    const session = await em.findOneOrFail(Session, { tokenHash: secretDigest(token) });
     expect(session).toMatchObject({
       method: AuthMethod.Password,
       userAgent: 'Dnevnik/3.1 (test)',
@@ -198,7 +198,7 @@ describe('session cookie', () => {
     expect(Buffer.from(cookie.value, 'base64url')).toHaveLength(32);
     const sessions = await t.em().find(Session, { user: account.id });
     expect(sessions).toHaveLength(1);
-    expect(sessions[0].tokenHash).toBe(hashSessionToken(cookie.value));
+    expect(sessions[0].tokenHash).toBe(secretDigest(cookie.value));
     expect(sessions[0].tokenHash).not.toContain(cookie.value);
   });
 
@@ -268,7 +268,7 @@ describe('re-authentication: a new session token, the old one ended (ASVS 7.2.4)
     expect(live).toHaveLength(1);
     expect(live[0]).toMatchObject({
       id: claims.sid,
-      tokenHash: hashSessionToken(renewed.value),
+      tokenHash: secretDigest(renewed.value),
       method: AuthMethod.Password,
     });
     expect(Date.now() - live[0].authenticatedAt.getTime()).toBeLessThan(60_000);
@@ -389,7 +389,7 @@ describe('session expiry', () => {
       .em()
       .nativeUpdate(
         Session,
-        { tokenHash: hashSessionToken(idle.cookie.split('=')[1]) },
+        { tokenHash: secretDigest(idle.cookie.split('=')[1]) },
         { idleExpiresAt: new Date(Date.now() - 1000) },
       );
     await request(t.http).get('/api/v1/me').set('Cookie', idle.cookie).expect(401);
@@ -403,7 +403,7 @@ describe('session expiry', () => {
       .em()
       .nativeUpdate(
         Session,
-        { tokenHash: hashSessionToken(absolute.cookie.split('=')[1]) },
+        { tokenHash: secretDigest(absolute.cookie.split('=')[1]) },
         { absoluteExpiresAt: new Date(Date.now() - 1000) },
       );
     await request(t.http).get('/api/v1/me').set('Cookie', absolute.cookie).expect(401);

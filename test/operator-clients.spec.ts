@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
-import { hashClientSecret } from '../src/provider/clients.service.js';
+import { secretDigest } from '../src/common/secrets.js';
 import { OidcClient } from '../src/provider/oidc-client.entity.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
@@ -123,7 +123,7 @@ describe('«Новое приложение» on the operator page', () => {
       requiredAcr: 'gosuslugi',
       disabledAt: null,
     });
-    expect(client.secretHash).toBe(hashClientSecret(page.clientSecret!));
+    expect(client.secretHash).toBe(secretDigest(page.clientSecret!));
 
     const audited = await events('oidc.client.created', { actorUserId: operator.id });
     expect(audited).toEqual([
@@ -275,7 +275,7 @@ describe('«Выпустить новый секрет» on the operator page', 
     expect(rotated.clientId).toBe(created.clientId);
     expect(rotated.clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(rotated.clientSecret).not.toBe(created.clientSecret);
-    expect((await row(created.clientId)).secretHash).toBe(hashClientSecret(rotated.clientSecret!));
+    expect((await row(created.clientId)).secretHash).toBe(secretDigest(rotated.clientSecret!));
 
     const redeem = {
       grant_type: 'authorization_code',

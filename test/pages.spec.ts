@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { AccountToken, AccountTokenPurpose } from '../src/accounts/account-token.entity.js';
-import { newLinkToken } from '../src/common/link-tokens.js';
+import { newSecret } from '../src/common/secrets.js';
 import { FederatedIdentity } from '../src/identity/federated-identity.entity.js';
 import { User } from '../src/identity/user.entity.js';
 import { Membership } from '../src/pos/membership.entity.js';
@@ -127,7 +127,7 @@ describe('pages: CSRF on every form', () => {
     const account = await register(t, uniqueLogin('forgedreset'));
     const user = await t.em().findOneOrFail(User, account.id);
     user.email = `${account.login}@example.ru`;
-    const { token, hash } = newLinkToken();
+    const { secret: token, digest: hash } = newSecret();
     const em = t.em();
     em.persist(
       Object.assign(new AccountToken(), {

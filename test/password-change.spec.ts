@@ -6,7 +6,7 @@ import { PasswordCredential } from '../src/identity/password-credential.entity.j
 import { User } from '../src/identity/user.entity.js';
 import { MailMessage } from '../src/mail/mail-message.entity.js';
 import { Session } from '../src/sessions/session.entity.js';
-import { hashSessionToken } from '../src/sessions/session.service.js';
+import { secretDigest } from '../src/common/secrets.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { login, register, weakenStoredHash } from './support/http.js';
 import { TestSmtp } from './support/smtp.js';
@@ -164,7 +164,7 @@ describe('password change racing a login with the old password', () => {
       expect(await argon2.verify(credential.hash, account.password)).toBe(false);
       const live = await t.em().find(Session, { user: account.id, revokedAt: null });
       expect(live.map((session) => session.tokenHash)).toEqual([
-        hashSessionToken(current.cookie.split('=')[1]),
+        secretDigest(current.cookie.split('=')[1]),
       ]);
     }
   });
@@ -191,7 +191,7 @@ describe('password change racing a re-authentication with the old password', () 
       expect([200, 401]).toContain(reauth.status);
       const live = await t.em().find(Session, { user: account.id, revokedAt: null });
       expect(live.map((session) => session.tokenHash)).toEqual([
-        hashSessionToken(changing.cookie.split('=')[1]),
+        secretDigest(changing.cookie.split('=')[1]),
       ]);
     }
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import { AccountToken, AccountTokenPurpose } from '../src/accounts/account-token.entity.js';
-import { newLinkToken } from '../src/common/link-tokens.js';
+import { newSecret } from '../src/common/secrets.js';
 import { User } from '../src/identity/user.entity.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { register, STRONG_PASSWORD, uniqueLogin } from './support/http.js';
@@ -78,7 +78,7 @@ describe('context words in passwords', () => {
         { id: account.id },
         { firstName: 'Ксения', email, emailVerifiedAt: new Date() },
       );
-    const { token, hash } = newLinkToken();
+    const { secret: token, digest: hash } = newSecret();
     const em = t.em();
     em.persist(
       Object.assign(new AccountToken(), {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import request from 'supertest';
 import { AccountToken, AccountTokenPurpose } from '../src/accounts/account-token.entity.js';
-import { newLinkToken } from '../src/common/link-tokens.js';
+import { newSecret } from '../src/common/secrets.js';
 import { User } from '../src/identity/user.entity.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
@@ -32,7 +32,7 @@ async function resetToken(): Promise<string> {
   const account = await register(t, uniqueLogin('inputs'));
   const email = `inputs.${process.pid}.${Date.now()}@example.ru`;
   await t.em().nativeUpdate(User, { id: account.id }, { email, emailVerifiedAt: new Date() });
-  const { token, hash } = newLinkToken();
+  const { secret: token, digest: hash } = newSecret();
   const em = t.em();
   em.persist(
     Object.assign(new AccountToken(), {

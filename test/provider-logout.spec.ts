@@ -8,7 +8,7 @@ import * as oidc from 'openid-client';
 import request from 'supertest';
 import { AccountToken, AccountTokenPurpose } from '../src/accounts/account-token.entity.js';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
-import { hashLinkToken } from '../src/common/link-tokens.js';
+import { secretDigest } from '../src/common/secrets.js';
 import { ClientsService } from '../src/provider/clients.service.js';
 import { User, UserStatus } from '../src/identity/user.entity.js';
 import { OidcSessionLink } from '../src/provider/oidc-session-link.entity.js';
@@ -115,7 +115,7 @@ const TRIGGERS: [string, (person: Person) => Promise<void>][] = [
         Object.assign(new AccountToken(), {
           user: em.getReference(User, account.id),
           purpose: AccountTokenPurpose.Recovery,
-          tokenHash: hashLinkToken(token),
+          tokenHash: secretDigest(token),
           email,
           expiresAt: new Date(Date.now() + 3_600_000),
         }),

@@ -7,7 +7,8 @@ import request from 'supertest';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { AuditService } from '../src/audit/audit.service.js';
 import { AppConfig } from '../src/config/app-config.js';
-import { ClientsService, hashClientSecret } from '../src/provider/clients.service.js';
+import { secretDigest } from '../src/common/secrets.js';
+import { ClientsService } from '../src/provider/clients.service.js';
 import { OidcClient } from '../src/provider/oidc-client.entity.js';
 import { Browser } from './support/browser.js';
 import {
@@ -505,7 +506,7 @@ describe('OpenID Provider: registered clients', () => {
     );
     expect(clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const stored = await t.em().findOneOrFail(OidcClient, { clientId: client.clientId });
-    expect(stored.secretHash).toBe(hashClientSecret(clientSecret!));
+    expect(stored.secretHash).toBe(secretDigest(clientSecret!));
     expect(JSON.stringify(await clients.list())).not.toContain(clientSecret!);
 
     const rotated = await clients.rotateSecret(client.clientId, { via: 'cli' });

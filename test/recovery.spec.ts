@@ -299,7 +299,7 @@ describe('password recovery', () => {
       202,
     );
     const token = linkToken(await mailTo(account.email, RECOVERY_SUBJECT), 'reset-password');
-    // A login in flight, in the order login takes its locks (src/sessions/auth.service.ts): the
+    // A login in flight, in the order login takes its locks (src/sessions/password-login.service.ts): the
     // password row first, then the session insert, whose foreign key takes a share lock on the
     // account row.
     const login = new pg.Client({ connectionString: t.database.url });

@@ -8,7 +8,7 @@ import { User, UserStatus } from '../src/identity/user.entity.js';
 import { MembershipStatus } from '../src/pos/membership.entity.js';
 import { type Organization } from '../src/pos/organization.entity.js';
 import { Session } from '../src/sessions/session.entity.js';
-import { hashSessionToken } from '../src/sessions/session.service.js';
+import { secretDigest } from '../src/common/secrets.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { Browser } from './support/browser.js';
 import { runCli } from './support/cli.js';
@@ -85,8 +85,8 @@ describe('own sessions: GET/DELETE /api/v1/me/sessions', () => {
     // Neither the cookie's token nor its stored hash appears in the answer.
     const token = laptop.cookie.split('=')[1];
     expect(response.text).not.toContain(token);
-    expect(response.text).not.toContain(hashSessionToken(token));
-    expect(response.text).not.toContain(hashSessionToken(phone.cookie.split('=')[1]));
+    expect(response.text).not.toContain(secretDigest(token));
+    expect(response.text).not.toContain(secretDigest(phone.cookie.split('=')[1]));
   });
 
   it('ends one session: its cookie, access token and refresh get 401, the current one still works', async () => {
@@ -274,7 +274,7 @@ describe('the platform operator command line: user:block, user:unblock, user:arc
   it('user:block does not deadlock with a re-authentication committing its new session', async () => {
     const account = await register(t);
     const old = await device(account);
-    // A re-authentication in flight, in its lock order (src/sessions/auth.service.ts): the
+    // A re-authentication in flight, in its lock order (src/sessions/login-sessions.service.ts): the
     // password row, the old session, then the new session's insert, whose foreign key takes a
     // share lock on the account row.
     const reauth = new pg.Client({ connectionString: t.database.url });
@@ -295,7 +295,7 @@ describe('the platform operator command line: user:block, user:unblock, user:arc
       await reauth.query(
         `insert into sessions (id, token_hash, user_id, method, authenticated_with, created_at, last_seen_at, authenticated_at, idle_expires_at, absolute_expires_at)
          values (gen_random_uuid(), $1, $2, 'pwd', 'pwd', now(), now(), now(), now() + interval '1 hour', now() + interval '1 day')`,
-        [hashSessionToken(randomBytes(32).toString('base64url')), account.id],
+        [secretDigest(randomBytes(32).toString('base64url')), account.id],
       );
       await reauth.query('commit');
       expect(await blocking).toMatchObject({ code: 0, err: '' });

@@ -24,8 +24,9 @@ export interface FolderEdge {
 
 /**
  * The layer order: a folder may import only folders of a lower rank. `config` and `common` are the
- * base; `audit` and `mail` are leaves that features write to; the web layer, the development
- * stand-ins and the command line sit on top. Files directly in `src/` (main.ts, app.module.ts…)
+ * base; `audit` and `mail` are leaves that features write to; `rendering` (pages, form tokens,
+ * the exception filter) sits below every feature that renders a page; the web layer, the
+ * development stand-ins and the command line sit on top. Files directly in `src/` (main.ts, app.module.ts…)
  * compose everything and are not ranked.
  */
 export const LAYERS: Readonly<Record<string, number>> = {
@@ -38,12 +39,13 @@ export const LAYERS: Readonly<Record<string, number>> = {
   mail: 4,
   sessions: 5,
   accounts: 6,
-  gosuslugi: 7,
-  pos: 8,
-  provider: 9,
-  web: 10,
-  dev: 11,
-  cli: 11,
+  rendering: 7,
+  gosuslugi: 8,
+  pos: 9,
+  provider: 10,
+  web: 11,
+  dev: 12,
+  cli: 12,
 };
 
 function sourceFiles(dir: string): string[] {
@@ -151,31 +153,47 @@ export function mermaid(edges: readonly FolderEdge[]): string {
 export const AUTH_CORE: readonly { file: string; what: string }[] = [
   {
     file: 'src/sessions/session-rules.ts',
-    what: 'when a session is usable, recently authenticated',
+    what: 'when a session is usable, recently authenticated, cookie only',
   },
+  { file: 'src/sessions/session-ending.ts', what: 'why a session ends; ending one' },
   { file: 'src/sessions/lockout.ts', what: 'lockout arithmetic per account and per address' },
   { file: 'src/accounts/password-policy.ts', what: 'the regional password rules' },
-  { file: 'src/common/secrets.ts', what: 'constant-time comparison of secrets' },
-  { file: 'src/common/link-tokens.ts', what: '256-bit tokens, stored as SHA-256' },
+  {
+    file: 'src/common/secrets.ts',
+    what: '256-bit secrets, stored as SHA-256, compared in constant time',
+  },
   { file: 'src/sessions/cookies.ts', what: 'cookie names, flags, the reader' },
   { file: 'src/sessions/same-origin.ts', what: 'the Origin check of cookie requests' },
   { file: 'src/common/auth-decorators.ts', what: 'public / page / authenticated, form posts' },
+  { file: 'src/sessions/auth-context.ts', what: 'the authenticated caller, stale forms' },
   { file: 'src/sessions/auth.guard.ts', what: 'the deny-by-default guard' },
-  { file: 'src/web/csrf.ts', what: 'form tokens' },
-  { file: 'src/web/form-token.interceptor.ts', what: 'form tokens checked before a handler' },
+  { file: 'src/rendering/csrf.ts', what: 'form tokens' },
+  { file: 'src/rendering/form-token.interceptor.ts', what: 'form tokens checked before a handler' },
   { file: 'src/sessions/token-claims.ts', what: 'what an access token says' },
   { file: 'src/sessions/token.service.ts', what: 'signing keys, rotation, verification' },
-  { file: 'src/sessions/session.service.ts', what: 'session lookup, creation, ending' },
+  { file: 'src/sessions/session.service.ts', what: 'who is calling; session creation' },
+  { file: 'src/sessions/session-store.ts', what: 'the session lookup: SQL, rows, entities' },
+  { file: 'src/sessions/session-cache.ts', what: 'the per-instance session cache' },
   {
-    file: 'src/sessions/session-cache.ts',
-    what: 'the per-instance session cache and its listener',
+    file: 'src/sessions/auth-change-listener.ts',
+    what: "the cache's LISTEN connection and heartbeat",
   },
   { file: 'src/sessions/session-management.service.ts', what: '«Сеансы»: list and end sessions' },
-  { file: 'src/sessions/auth.service.ts', what: 'password login, logout, re-authentication' },
+  {
+    file: 'src/sessions/password-checks.service.ts',
+    what: 'password verification, lockout bookkeeping',
+  },
+  { file: 'src/sessions/login-queries.service.ts', what: 'the password login in SQL' },
+  {
+    file: 'src/sessions/login-sessions.service.ts',
+    what: 'sessions opened at login, re-authentication, logout',
+  },
+  { file: 'src/sessions/password-login.service.ts', what: 'password login, second factor due' },
   { file: 'src/throttling/credential-throttle.ts', what: 'credential attempt limits' },
   { file: 'src/identity/password-hasher.service.ts', what: 'argon2id and the dummy verification' },
   { file: 'src/identity/identity-links.service.ts', what: 'Госуслуги identities linked to users' },
-  { file: 'src/accounts/account-lock.ts', what: 'the per-account row lock of multi-step writes' },
+  { file: 'src/identity/account-lock.ts', what: 'the per-account row lock of multi-step writes' },
+  { file: 'src/sessions/session-lock.ts', what: 'the same lock for a session still live' },
   {
     file: 'src/gosuslugi/login-transactions.service.ts',
     what: 'state, nonce, PKCE, browser binding',

@@ -3,11 +3,10 @@ import { ApiCookieAuth, ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swa
 import {
   Authenticated,
   CredentialEndpoint,
-  CurrentAuth,
   Public,
   ThrottleGroup,
-  type AuthContext,
 } from '../common/auth-decorators.js';
+import { CurrentAuth, type AuthContext } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { AccountsService } from './accounts.service.js';
 import { ChangePasswordDto } from './dto/change-password.dto.js';

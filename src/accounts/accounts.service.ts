@@ -10,7 +10,7 @@ import { PasswordCredential } from '../identity/password-credential.entity.js';
 import { PasswordHasher } from '../identity/password-hasher.service.js';
 import { User } from '../identity/user.entity.js';
 import { AccountNotices } from '../mail/account-notices.js';
-import { AuthService } from '../sessions/auth.service.js';
+import { PasswordChecks } from '../sessions/password-checks.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { emailChangeRefusal, recentlyAuthenticated } from '../sessions/session-rules.js';
 import { SessionService } from '../sessions/session.service.js';
@@ -22,7 +22,7 @@ import { EmailVerification } from './email-verification.service.js';
 import { AccountTokenPurpose } from './account-token.entity.js';
 import { PasswordContexts } from './password-context.js';
 import { checkPassword } from './password-policy.js';
-import { lockAccount } from './account-lock.js';
+import { lockSessionAccount } from '../sessions/session-lock.js';
 
 @Injectable()
 export class AccountsService {
@@ -30,7 +30,7 @@ export class AccountsService {
     private readonly em: EntityManager,
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionService,
-    private readonly auth: AuthService,
+    private readonly passwordChecks: PasswordChecks,
     private readonly audit: AuditService,
     private readonly verification: EmailVerification,
     private readonly notices: AccountNotices,
@@ -49,12 +49,12 @@ export class AccountsService {
     const hash = await this.hasher.hash(dto.password);
     try {
       const user = await this.em.transactional(async (em) => {
-        const created = Object.assign(new User(login), {
+        const created = em.create(User, {
+          login,
           // Unverified until the person follows the verification link: never trusted before that.
           pendingEmail: dto.email ? normalizeEmail(dto.email) : null,
           phone: dto.phone ?? null,
         });
-        em.persist(created);
         em.persist(new PasswordCredential(created, hash));
         await this.verification.issue(em, created, client);
         this.audit.record(
@@ -100,7 +100,7 @@ export class AccountsService {
     session?: Session,
   ): Promise<ProfileResponse> {
     const updated = await this.em.transactional(async (em) => {
-      const locked = await lockAccount(em, user.id, session);
+      const locked = await lockSessionAccount(em, user.id, session);
       const recent = () => {
         if (session && !recentlyAuthenticated(session)) {
           throw Errors.reauthenticationRequired();
@@ -200,7 +200,7 @@ export class AccountsService {
     if (!recentlyAuthenticated(current)) throw Errors.reauthenticationRequired();
     const hash = await this.hasher.hash(dto.newPassword);
     await this.em.transactional(async (em) => {
-      const account = await lockAccount(em, user.id, current);
+      const account = await lockSessionAccount(em, user.id, current);
       // A password set meanwhile (another tab) is not replaced without the current one.
       if (await em.count(PasswordCredential, { user: account }))
         throw Errors.passwordChangedConcurrently();
@@ -227,7 +227,7 @@ export class AccountsService {
   ): Promise<void> {
     if (!(await this.hasPassword(user))) return this.setFirstPassword(user, current, dto, client);
     const errors = await this.newPasswordErrors(user, dto);
-    const verified = await this.auth.verifyCurrentPassword(
+    const verified = await this.passwordChecks.verifyCurrentPassword(
       user,
       dto.currentPassword ?? '',
       client,
@@ -247,7 +247,7 @@ export class AccountsService {
     const hash = await this.hasher.hash(dto.newPassword);
     await this.em.transactional(async (em) => {
       // Another change that won the race is refused, not overwritten.
-      const locked = await this.auth.lockVerified(
+      const locked = await this.passwordChecks.lockVerified(
         em,
         verified.credential.id,
         verified.verifiedHash,

@@ -4,7 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
-import { newLinkToken } from '../common/link-tokens.js';
+import { newSecret } from '../common/secrets.js';
 import { AppConfig } from '../config/app-config.js';
 import { User } from '../identity/user.entity.js';
 import { MailOutbox } from '../mail/mail.outbox.js';
@@ -13,7 +13,8 @@ import { type Session } from '../sessions/session.entity.js';
 import { AccountToken, AccountTokenPurpose } from './account-token.entity.js';
 import { findLinkToken, ownerOfLinkToken } from './link-token-lookup.js';
 import { LinkErrors } from './account-links.texts.js';
-import { lockAccount } from './account-lock.js';
+import { lockAccount } from '../identity/account-lock.js';
+import { lockSessionAccount } from '../sessions/session-lock.js';
 import { mailTime } from '../mail/mail-time.js';
 
 export const VERIFY_EMAIL_TTL_MS = 24 * 60 * 60_000;
@@ -57,19 +58,17 @@ export class EmailVerification {
       throw LinkErrors.verificationLimit(VERIFICATION_MAILS_PER_HOUR, wait);
     }
     await this.supersede(em, user, AccountTokenPurpose.VerifyEmail);
-    const { token, hash } = newLinkToken();
+    const { secret: token, digest: hash } = newSecret();
     const createdAt = new Date();
     const expiresAt = new Date(createdAt.getTime() + VERIFY_EMAIL_TTL_MS);
-    em.persist(
-      Object.assign(new AccountToken(), {
-        user,
-        purpose: AccountTokenPurpose.VerifyEmail,
-        tokenHash: hash,
-        email,
-        createdAt,
-        expiresAt,
-      }),
-    );
+    em.create(AccountToken, {
+      user,
+      purpose: AccountTokenPurpose.VerifyEmail,
+      tokenHash: hash,
+      email,
+      createdAt,
+      expiresAt,
+    });
     await this.outbox.enqueue(
       em,
       email,
@@ -103,7 +102,7 @@ export class EmailVerification {
   /** «Отправить письмо ещё раз» for the pending address. */
   async resend(user: User, client: ClientInfo, session?: Session): Promise<void> {
     await this.em.transactional(async (em) => {
-      const locked = await lockAccount(em, user.id, session);
+      const locked = await lockSessionAccount(em, user.id, session);
       if (!locked.pendingEmail) throw LinkErrors.nothingToVerify();
       await this.issue(em, locked, client);
       await em.flush();
@@ -160,14 +159,15 @@ export class EmailVerification {
     userId: string | null,
     client: ClientInfo,
   ): Promise<never> {
-    // write() uses a fresh unit of work: nothing of the refused attempt is flushed with it.
-    await this.audit.write({
-      type: 'email.verification_failed',
-      targetUserId: userId,
-      client,
-      details: { code: error.code },
-    });
-    throw error;
+    return this.audit.refuse(
+      {
+        type: 'email.verification_failed',
+        targetUserId: userId,
+        client,
+        details: { code: error.code },
+      },
+      error,
+    );
   }
 
   /** Inside the caller's transaction: the verified address hears that it was removed. */

@@ -1,7 +1,7 @@
 import { LockMode } from '@mikro-orm/core';
 import { type EntityManager } from '@mikro-orm/postgresql';
 import { type DomainError } from '../common/errors.js';
-import { hashLinkToken, LINK_TOKEN_PATTERN } from '../common/link-tokens.js';
+import { secretDigest, SECRET_PATTERN } from '../common/secrets.js';
 import { User } from '../identity/user.entity.js';
 import { LinkErrors } from './account-links.texts.js';
 import { AccountToken, AccountTokenPurpose } from './account-token.entity.js';
@@ -17,10 +17,10 @@ export async function findLinkToken(
   lock: boolean,
 ): Promise<{ found: AccountToken; user: User } | DomainError> {
   const what = purpose === AccountTokenPurpose.VerifyEmail ? 'verify' : 'recovery';
-  if (!LINK_TOKEN_PATTERN.test(token)) return LinkErrors.invalid(what);
+  if (!SECRET_PATTERN.test(token)) return LinkErrors.invalid(what);
   const found = await em.findOne(
     AccountToken,
-    { tokenHash: hashLinkToken(token), purpose },
+    { tokenHash: secretDigest(token), purpose },
     lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {},
   );
   if (!found) return LinkErrors.invalid(what);
@@ -33,7 +33,7 @@ export async function findLinkToken(
 
 /** Whose link this was, for the audit log of a refused one. */
 export async function ownerOfLinkToken(em: EntityManager, token: string): Promise<string | null> {
-  if (!LINK_TOKEN_PATTERN.test(token)) return null;
-  const row = await em.findOne(AccountToken, { tokenHash: hashLinkToken(token) });
+  if (!SECRET_PATTERN.test(token)) return null;
+  const row = await em.findOne(AccountToken, { tokenHash: secretDigest(token) });
   return row?.user.id ?? null;
 }

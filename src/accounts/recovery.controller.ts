@@ -1,12 +1,7 @@
 import { Body, Controller, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import {
-  Authenticated,
-  CredentialEndpoint,
-  CurrentAuth,
-  Public,
-  type AuthContext,
-} from '../common/auth-decorators.js';
+import { Authenticated, CredentialEndpoint, Public } from '../common/auth-decorators.js';
+import { CurrentAuth, type AuthContext } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { RECOVERY_ANSWER } from './account-links.texts.js';
 import {

@@ -1,18 +1,14 @@
 import { LockMode } from '@mikro-orm/core';
-import { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { type Job } from 'pg-boss';
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { DomainError, ValidationFailedError, type FieldErrors } from '../common/errors.js';
-import { newLinkToken } from '../common/link-tokens.js';
-import { AppConfig } from '../config/app-config.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
-import { normalizeEmail, normalizeLogin } from '../identity/normalize.js';
 import { LoginFailure } from '../sessions/login-failure.entity.js';
 import { PasswordCredential } from '../identity/password-credential.entity.js';
 import { PasswordHasher } from '../identity/password-hasher.service.js';
-import { User, UserStatus } from '../identity/user.entity.js';
+import { UserStatus } from '../identity/user.entity.js';
 import { MailOutbox } from '../mail/mail.outbox.js';
 import { MailTemplates } from '../mail/mail-templates.js';
 import { SessionService } from '../sessions/session.service.js';
@@ -22,181 +18,39 @@ import { LinkErrors } from './account-links.texts.js';
 import { EmailVerification } from './email-verification.service.js';
 import { PasswordContexts } from './password-context.js';
 import { checkPassword } from './password-policy.js';
-import { lockAccount } from './account-lock.js';
+import { lockAccount } from '../identity/account-lock.js';
 import { mailTime } from '../mail/mail-time.js';
-
-export const RECOVERY_TTL_MS = 60 * 60_000;
-/** Recovery mails per account and hour; more requests are recorded and dropped. */
-export const RECOVERY_MAILS_PER_HOUR = 3;
-const QUEUE = 'account-recovery';
-/** Requests taken per fetch; a full batch makes the worker fetch again at once. */
-const RECOVERY_BATCH = 20;
-
-interface RecoveryJob {
-  identifier: string;
-  client: ClientInfo;
-}
+import { RecoveryRequests } from './recovery-requests.service.js';
 
 export type RecoveryLookup =
   { kind: 'usable'; login: string; linked: boolean } | { kind: 'refused'; error: DomainError };
 
 /**
  * «Забыли пароль?». A request is answered at once, identically for every identifier: the request
- * path only queues it (one insert), and a worker looks the account up and mails its verified
- * address — so neither the answer nor its timing says whether the account exists. The link sets
+ * path only queues it, and a worker (RecoveryRequests) mails the account's verified address, so
+ * neither the answer nor its timing says whether the account exists. The link sets
  * a new password under the full policy, once, within an hour; it ends every session, cancels a
  * pending e-mail change, and never logs the person in.
  */
 @Injectable()
-export class RecoveryService implements OnApplicationBootstrap {
+export class RecoveryService {
   private readonly logger = new Logger('RecoveryService');
 
   constructor(
-    private readonly orm: MikroORM,
     private readonly em: EntityManager,
+    private readonly requests: RecoveryRequests,
     private readonly outbox: MailOutbox,
     private readonly templates: MailTemplates,
     private readonly audit: AuditService,
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionService,
     private readonly verification: EmailVerification,
-    private readonly config: AppConfig,
     private readonly contexts: PasswordContexts,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    // Jobs hold what someone typed (a login or an address) and where from: kept one day only.
-    await this.outbox.jobs.createQueue(QUEUE, {
-      retryLimit: 0,
-      retentionSeconds: 24 * 60 * 60,
-      deleteAfterSeconds: 24 * 60 * 60,
-    });
-    if (this.outbox.runsWorkers) {
-      await this.outbox.jobs.work<RecoveryJob>(
-        QUEUE,
-        { batchSize: RECOVERY_BATCH, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 },
-        async (jobs) => {
-          // One request's failure must not fail its neighbours in the batch; the person can ask
-          // again, and the failure is in the log.
-          for (const job of jobs) {
-            await this.handle(job).catch(async (error: unknown) => {
-              this.logger.error(
-                { jobId: job.id, error: error instanceof Error ? error.name : 'unknown' },
-                'recovery request failed',
-              );
-              await this.audit.write({
-                type: 'recovery.failed',
-                client: job.data.client,
-                details: { code: 'request_failed', jobId: job.id },
-              });
-            });
-          }
-        },
-      );
-    }
-  }
-
-  /** The same work and the same answer whatever the identifier. */
+  /** The same work and the same answer whatever the identifier: queued for the worker. */
   async request(identifier: string, client: ClientInfo): Promise<void> {
-    await this.outbox.jobs.send(QUEUE, {
-      identifier,
-      client: { ip: client.ip, userAgent: client.userAgent, requestId: client.requestId },
-    } satisfies RecoveryJob);
-  }
-
-  private async handle(job: Job<RecoveryJob>): Promise<void> {
-    const em = this.orm.em.fork();
-    const { identifier, client } = job.data;
-    const user = identifier.includes('@')
-      ? await em.findOne(User, { email: normalizeEmail(identifier) })
-      : await em.findOne(User, { login: normalizeLogin(identifier) });
-    const refuse = async (reason: string) => {
-      this.audit.record(
-        { type: 'recovery.refused', targetUserId: user?.id ?? null, client, details: { reason } },
-        em,
-      );
-      await em.flush();
-    };
-    if (!user) return refuse('unknown_account');
-    this.audit.record({ type: 'recovery.requested', targetUserId: user.id, client }, em);
-    // Only a verified address receives anything; a pending one is never trusted.
-    if (!user.email) return refuse('no_verified_email');
-    if (user.status !== UserStatus.Active) return refuse('account_inactive');
-    await em.transactional(async (tx) => {
-      const locked = await lockAccount(tx, user.id);
-      const since = new Date(Date.now() - 60 * 60_000);
-      const recent = await tx.count(AccountToken, {
-        user: locked,
-        purpose: AccountTokenPurpose.Recovery,
-        createdAt: { $gte: since },
-      });
-      const hasPassword = (await tx.count(PasswordCredential, { user: locked })) > 0;
-      if (recent >= RECOVERY_MAILS_PER_HOUR) {
-        this.audit.record(
-          {
-            type: 'recovery.refused',
-            targetUserId: locked.id,
-            client,
-            details: { reason: 'throttled' },
-          },
-          tx,
-        );
-      } else if (!hasPassword) {
-        // Госуслуги is this account's only way in: say so instead of adding a password.
-        const linked = (await tx.count(FederatedIdentity, { user: locked })) > 0;
-        await this.outbox.enqueue(
-          tx,
-          locked.email!,
-          this.templates.render('recovery-gosuslugi', {
-            login: locked.login,
-            linked,
-            loginUrl: `${this.config.publicUrl}/login`,
-          }),
-        );
-        this.audit.record(
-          {
-            type: 'recovery.refused',
-            targetUserId: locked.id,
-            client,
-            details: { reason: 'no_password' },
-          },
-          tx,
-        );
-        // A mail counts toward the hourly limit like a link would.
-        this.persistToken(tx, locked, 0, true);
-      } else {
-        await this.verification.supersede(tx, locked, AccountTokenPurpose.Recovery);
-        const token = this.persistToken(tx, locked, RECOVERY_TTL_MS, false);
-        await this.outbox.enqueue(
-          tx,
-          locked.email!,
-          this.templates.render('recovery', {
-            login: locked.login,
-            link: `${this.config.publicUrl}/reset-password/${token}`,
-            expires: mailTime(new Date(Date.now() + RECOVERY_TTL_MS)),
-          }),
-        );
-        this.audit.record({ type: 'recovery.mail_sent', targetUserId: locked.id, client }, tx);
-      }
-      await tx.flush();
-    });
-  }
-
-  private persistToken(em: EntityManager, user: User, ttlMs: number, spent: boolean): string {
-    const { token, hash } = newLinkToken();
-    const createdAt = new Date();
-    em.persist(
-      Object.assign(new AccountToken(), {
-        user,
-        purpose: AccountTokenPurpose.Recovery,
-        tokenHash: hash,
-        email: user.email!,
-        createdAt,
-        expiresAt: new Date(createdAt.getTime() + ttlMs),
-        revokedAt: spent ? createdAt : null,
-      }),
-    );
-    return token;
+    await this.requests.request(identifier, client);
   }
 
   async lookup(token: string): Promise<RecoveryLookup> {
@@ -296,13 +150,10 @@ export class RecoveryService implements OnApplicationBootstrap {
     userId: string | null,
     client: ClientInfo,
   ): Promise<never> {
-    await this.audit.write({
-      type: 'recovery.failed',
-      targetUserId: userId,
-      client,
-      details: { code: error.code },
-    });
-    throw error;
+    return this.audit.refuse(
+      { type: 'recovery.failed', targetUserId: userId, client, details: { code: error.code } },
+      error,
+    );
   }
 
   private async find(

@@ -97,7 +97,7 @@ export class AuditService {
    * describes. Pass the transaction's EntityManager inside `em.transactional()`.
    */
   record(entry: AuditEntry, em: EntityManager = this.em): AuditEvent {
-    const event = Object.assign(new AuditEvent(), {
+    const event = em.create(AuditEvent, {
       type: entry.type,
       actorUserId: entry.actorUserId ?? null,
       targetUserId: entry.targetUserId ?? null,
@@ -107,7 +107,6 @@ export class AuditService {
       requestId: entry.client?.requestId ?? null,
       details: entry.details ?? {},
     });
-    em.persist(event);
     return event;
   }
 
@@ -116,5 +115,14 @@ export class AuditService {
     const em = this.em.fork();
     this.record(entry, em);
     await em.flush();
+  }
+
+  /**
+   * A refused attempt: its event committed on its own (a fresh unit of work, so nothing of the
+   * refused attempt is flushed with it), then the refusal thrown.
+   */
+  async refuse(entry: AuditEntry, refusal: unknown): Promise<never> {
+    await this.write(entry);
+    throw refusal;
   }
 }

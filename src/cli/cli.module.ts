@@ -4,6 +4,7 @@ import { type Logger } from 'pino';
 import { AuditModule } from '../audit/audit.module.js';
 import { AppConfig } from '../config/app-config.js';
 import { ormOptions } from '../database/orm-config.js';
+import { ENTITIES } from '../entities.js';
 
 export interface CliModuleOptions {
   config: AppConfig;
@@ -49,7 +50,7 @@ export class CliModule {
       module: CliModule,
       imports: [
         CliConfigModule.of(config),
-        MikroOrmModule.forRoot(ormOptions(databaseUrl, logger)),
+        MikroOrmModule.forRoot(ormOptions(databaseUrl, logger, ENTITIES)),
         AuditModule,
         ...imports,
       ],

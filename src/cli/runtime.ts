@@ -7,6 +7,7 @@ import { createRootLogger } from '../common/logger.js';
 import { ConfigError, loadConfig } from '../config/app-config.js';
 import { migrateUp, resolveDatabase } from '../database/database.js';
 import { MIGRATIONS } from '../database/migrations/index.js';
+import { ENTITIES } from '../entities.js';
 import { CliModule } from './cli.module.js';
 import { CliFailure } from './output.js';
 
@@ -46,7 +47,7 @@ export async function withContext<T>(
   const database = await resolveDatabase(config, logger);
   try {
     if (needs.migrate || database.embedded) {
-      const applied = await migrateUp(database.url, logger);
+      const applied = await migrateUp(database.url, logger, ENTITIES);
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     }
     // Loaded only for a command that queues mail: pg-boss and nodemailer are many modules.

@@ -1,9 +1,5 @@
-import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { type Request, type Response } from 'express';
-import { type IdentityClaimsSnapshot } from '../identity/federated-identity.entity.js';
-import { type User } from '../identity/user.entity.js';
-import { type AuthMethod, type Session } from '../sessions/session.entity.js';
 
 /** How a handler is reached. Every route states one; the route inventory test enforces it. */
 export type AccessDecision = 'public' | 'page' | 'authenticated';
@@ -93,80 +89,4 @@ export function routeAccess(reflector: Reflector, context: ExecutionContext): Ro
     byHandler.set(handler, access);
   }
   return access;
-}
-
-/**
- * What authentication checked on every request, as the session cache holds it: enough to decide
- * and to answer who is calling, without making entities. Shared between requests: never mutated.
- */
-export interface SessionFacts {
-  readonly sessionId: string;
-  readonly userId: string;
-  readonly login: string;
-  readonly method: AuthMethod;
-  readonly createdAt: Date;
-  readonly lastSeenAt: Date;
-  readonly authenticatedAt: Date;
-  readonly idleExpiresAt: Date;
-  readonly absoluteExpiresAt: Date;
-  readonly revokedAt: Date | null;
-  readonly userActive: boolean;
-  readonly sessionsValidAfter: Date | null;
-  /** The second factor the session proved (`otp`), or null. */
-  readonly secondFactor: string | null;
-  /** Whether the user is a platform operator (who must have proved a second factor). */
-  readonly operator: boolean;
-  /** The user's linked identities, oldest first, for «Личный кабинет» (`GET /api/v1/me`). */
-  readonly identities: readonly LinkedIdentityFacts[];
-}
-
-export interface LinkedIdentityFacts {
-  readonly provider: string;
-  readonly linkedAt: Date;
-  readonly lastLoginAt: Date | null;
-  readonly claims: Readonly<IdentityClaimsSnapshot>;
-}
-
-export interface AuthContext {
-  /**
-   * The caller's user and session as managed entities of the request's unit of work. Made on
-   * first use: mapping them was the largest cost of an authenticated request that needs neither.
-   */
-  readonly user: User;
-  readonly session: Session;
-  readonly facts: SessionFacts;
-  /** How the caller proved the session: the browser cookie or a bearer access token. */
-  readonly via: 'cookie' | 'bearer';
-}
-
-declare module 'express' {
-  interface Request {
-    auth?: AuthContext;
-  }
-}
-
-/** The authenticated caller (on a @Page(), by its cookie); only valid on routes that are not @Public(). */
-export const CurrentAuth = createParamDecorator(
-  (_: unknown, context: ExecutionContext): AuthContext => {
-    const request = context.switchToHttp().getRequest<Request>();
-    if (!request.auth) throw new Error('CurrentAuth used on a route without authentication');
-    return request.auth;
-  },
-);
-
-/** What a controller is told about a form whose token did not match, to show it again. */
-export interface StaleForm {
-  request: Request;
-  response: Response;
-  /** The signed-in caller on a @Page() form; null on an anonymous one. */
-  auth: AuthContext | null;
-  /** The handler the form was posted to, for a controller with several forms. */
-  handler: string;
-  /** A field of the posted form as the browser sent it (not yet validated), if it is a string. */
-  readonly field: (name: string) => string | undefined;
-}
-
-/** A controller whose forms re-render themselves (status 403, with STALE_FORM) when stale. */
-export interface StaleFormPage {
-  staleForm(form: StaleForm): Promise<void> | void;
 }

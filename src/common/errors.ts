@@ -1,4 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
+import { type ErrorCode, type StatusOf } from './error-codes.js';
 
 export interface FieldError {
   code: string;
@@ -7,17 +8,22 @@ export interface FieldError {
 
 export type FieldErrors = Record<string, FieldError[]>;
 
-/**
- * An error the service means to report: a stable machine `code`, an HTTP status and a Russian
- * message for people. `cause` is kept for the log and never sent.
- */
-export class DomainError extends Error {
+interface DomainErrorOptions {
+  cause?: unknown;
+  /** For a limit: when to ask again, sent as Retry-After. */
+  retryAfterSeconds?: number;
+}
+
+// A class expression keeps the runtime name `DomainError` while the exported constructor below
+// narrows its parameters: TypeScript has no generic constructors, and a generic class would make
+// `instanceof DomainError` give `DomainError<any>`.
+const DomainErrorClass = class DomainError extends Error {
   constructor(
     readonly status: HttpStatus,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly errors?: FieldErrors,
-    options?: { cause?: unknown; retryAfterSeconds?: number },
+    options?: DomainErrorOptions,
   ) {
     super(message, options);
     this.name = 'DomainError';
@@ -26,7 +32,21 @@ export class DomainError extends Error {
 
   /** For a limit: when to ask again, sent as Retry-After. */
   readonly retryAfterSeconds?: number;
-}
+};
+
+/**
+ * An error the service means to report: a stable machine `code`, an HTTP status and a Russian
+ * message for people. `cause` is kept for the log and never sent. The code must be one of
+ * `ERROR_CODES` (src/common/error-codes.ts) and the status the one listed there for it.
+ */
+export type DomainError = InstanceType<typeof DomainErrorClass>;
+export const DomainError: new <C extends ErrorCode>(
+  status: StatusOf<C>,
+  code: C,
+  message: string,
+  errors?: FieldErrors,
+  options?: DomainErrorOptions,
+) => DomainError = DomainErrorClass;
 
 /**
  * A page asked for without a session: not an error to show but a way to the login page, which
@@ -62,7 +82,7 @@ export class LoginRequired extends PageRedirect {
   }
 }
 
-export class ValidationFailedError extends DomainError {
+export class ValidationFailedError extends DomainError<'validation_failed'> {
   constructor(errors: FieldErrors) {
     super(
       HttpStatus.UNPROCESSABLE_ENTITY,

@@ -1,11 +1,15 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
-import { createPrivateKey, type JsonWebKey, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { parseDuration } from './duration.js';
+import { ms } from './duration.js';
 import { EnvSchema } from './env.schema.js';
 import { type GosuslugiConfig, gosuslugiConfig } from './gosuslugi.config.js';
+import { personalDataKey, previousKeys, signingKeyProblem } from './keys.config.js';
+import { type MailConfig, mailConfig } from './mail.config.js';
+import { productionRefusals } from './production-refusals.js';
+import { type ProviderConfig, providerConfig } from './provider.config.js';
+import { type ThrottleConfig, throttleConfig } from './throttle.config.js';
+import { type WidgetConfig, widgetConfig } from './widget.config.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -63,59 +67,14 @@ export class AppConfig {
   };
   /** The second-factor policy beyond operators (src/sessions/second-factor-rules.ts). */
   readonly mfa!: { requiredForAdmins: boolean };
-  readonly throttle!: {
-    ttlMs: number;
-    /** Requests per address and route per `ttlMs` without a live session. */
-    limit: number;
-    /** Requests per signed-in account per `ttlMs`, every route together. */
-    signedInLimit: number;
-    /** Credential attempts per `ttlMs`; on the password login, failed attempts only. */
-    authLimit: number;
-    /** Every password login attempt (and Госуслуги login start) per `loginWindowMs`. */
-    loginLimit: number;
-    loginWindowMs: number;
-    redisUrl?: string;
-  };
+  readonly throttle!: ThrottleConfig;
   readonly gosuslugi!: GosuslugiConfig;
-  readonly mail!: {
-    /** Undefined in development: messages go to the development mailbox. */
-    smtpUrl?: string;
-    from: string;
-    retryLimit: number;
-    retryDelayMs: number;
-    retryDelayMaxMs: number;
-    /** SMTP connections, and so messages in flight, per instance. */
-    connections: number;
-  };
+  readonly mail!: MailConfig;
   readonly invitationTtlMs!: number;
   /** Invitation mails per organisation in 24 hours (INVITATIONS_PER_ORG_PER_DAY). */
   readonly invitationsPerOrgPerDay!: number;
-  readonly oidc!: {
-    /** Keys signing the OpenID Provider's cookies, newest first; generated per start in development. */
-    cookieKeys: string[];
-    /** Lifetime of an authorization code (OIDC_CODE_TTL). */
-    codeTtlMs: number;
-    /** Back-channel logout delivery (OIDC_LOGOUT_*). */
-    backchannel: {
-      retryLimit: number;
-      retryDelayMs: number;
-      retryDelayMaxMs: number;
-      timeoutMs: number;
-    };
-    /**
-     * Where the example diary runs, registered as a client at start (DEV_DIARY_URL); never in
-     * production, where this is always null.
-     */
-    devDiaryUrl: string | null;
-  };
-  /** The widget code (POS_WIDGET_BASE_URL) and its placement check (docs/pos-widget.md). */
-  readonly widget!: {
-    posBaseUrl: string;
-    /** Tests only (refused in production): private and loopback sites may be fetched. */
-    allowPrivateAddresses: boolean;
-    /** Tests only: the PEM text of an extra CA trusted by the check. */
-    extraCa?: string;
-  };
+  readonly oidc!: ProviderConfig;
+  readonly widget!: WidgetConfig;
   readonly shutdown!: {
     /** How long in-flight requests may take to finish after SIGTERM (SHUTDOWN_DRAIN_TIMEOUT). */
     drainTimeoutMs: number;
@@ -124,18 +83,6 @@ export class AppConfig {
   get isProduction(): boolean {
     return this.env === 'production';
   }
-}
-
-/** The example diary's origin: DEV_DIARY_URL, by default in development only, never in production. */
-function devDiaryUrl(env: EnvSchema): string | null {
-  if (env.NODE_ENV === 'production' || env.DEV_DIARY_URL === 'off') return null;
-  return env.DEV_DIARY_URL ?? (env.NODE_ENV === 'development' ? 'http://localhost:3701' : null);
-}
-
-function ms(value: string): number {
-  const parsed = parseDuration(value);
-  if (parsed === undefined) throw new Error(`unreachable: ${value} passed validation`);
-  return parsed;
 }
 
 /** Validates the environment and refuses development defaults in production, naming each one. */
@@ -152,46 +99,7 @@ export function loadConfig(
   if (problems.length > 0) throw new ConfigError(problems);
 
   const production = env.NODE_ENV === 'production';
-  if (production) {
-    if (!env.DATABASE_URL)
-      problems.push('DATABASE_URL is not set: the embedded PostgreSQL is for development only');
-    if (!env.TOKEN_SIGNING_KEY)
-      problems.push(
-        'TOKEN_SIGNING_KEY is not set: a generated signing key is for development only',
-      );
-    if (!env.PUBLIC_URL)
-      problems.push('PUBLIC_URL is not set: the http://localhost default is for development only');
-    else if (!env.PUBLIC_URL.startsWith('https://'))
-      problems.push('PUBLIC_URL must use https in production');
-  }
-  if (production && env.LOG_FORMAT === 'pretty')
-    problems.push(
-      'LOG_FORMAT=pretty needs pino-pretty, a development dependency absent from production images: production logs JSON',
-    );
-  if (production && !env.OIDC_COOKIE_KEYS) {
-    problems.push(
-      'OIDC_COOKIE_KEYS is not set: the OpenID Provider signs its cookies with keys every instance shares',
-    );
-  }
-  if (production && !env.SMTP_URL) {
-    problems.push('SMTP_URL is not set: the development mailbox is for development only');
-  }
-  if (production && env.TRUST_PROXY === 'true') {
-    problems.push(
-      'TRUST_PROXY=true believes any X-Forwarded-For: give the proxy addresses or a hop count',
-    );
-  }
-  if (production && env.DATABASE_URL?.includes('change-me')) {
-    problems.push('DATABASE_URL still holds the example password "change-me"');
-  }
-  if (production && env.WIDGET_CHECK_ALLOW_PRIVATE === 'true')
-    problems.push(
-      'WIDGET_CHECK_ALLOW_PRIVATE=true lets the widget check fetch private addresses: for tests only',
-    );
-  if (production && env.WIDGET_CHECK_CA_FILE)
-    problems.push('WIDGET_CHECK_CA_FILE is for tests only: official sites use public certificates');
-  if (production && !env.POS_WIDGET_BASE_URL.startsWith('https://'))
-    problems.push('POS_WIDGET_BASE_URL must use https in production');
+  productionRefusals(env, problems);
   if (env.TOKEN_SIGNING_KEY) {
     const problem = signingKeyProblem(env.TOKEN_SIGNING_KEY);
     if (problem) problems.push(`TOKEN_SIGNING_KEY ${problem}`);
@@ -206,34 +114,7 @@ export function loadConfig(
   const dataDir = isAbsolute(env.DATA_DIR) ? env.DATA_DIR : resolve(cwd, env.DATA_DIR);
   const gosuslugi = gosuslugiConfig(env, publicUrl, problems, dataDir);
   const tokenPreviousKeys = previousKeys(env.TOKEN_PREVIOUS_KEYS, problems);
-  const personalDataKey = env.PERSONAL_DATA_KEY
-    ? Buffer.from(
-        env.PERSONAL_DATA_KEY,
-        /^([0-9a-fA-F]{2})+$/.test(env.PERSONAL_DATA_KEY) ? 'hex' : 'base64',
-      )
-    : undefined;
-  if (personalDataKey && personalDataKey.length < 32)
-    problems.push(
-      `PERSONAL_DATA_KEY must be at least 32 bytes (it decodes to ${personalDataKey.length})`,
-    );
-  // Operators must enrol a second factor, whose secret is sealed under this key: without it no
-  // operator could log in (enrolment answers 503). SNILS, when its scope is read, and ЕСИА refresh
-  // tokens, with offline access, are kept under it too.
-  if (production && !env.PERSONAL_DATA_KEY) {
-    const also = [
-      ...(gosuslugi.scopes.split(' ').includes('snils')
-        ? ['GOSUSLUGI_SCOPES reads SNILS, which is kept only as an HMAC under that key']
-        : []),
-      ...(gosuslugi.esia?.accessType === 'offline'
-        ? ['GOSUSLUGI_ESIA_ACCESS_TYPE=offline keeps ЕСИА refresh tokens sealed under that key']
-        : []),
-    ];
-    problems.push(
-      `PERSONAL_DATA_KEY is not set: second-factor (TOTP) secrets are sealed under it, and platform operators must enrol one${
-        also.length > 0 ? `; ${also.join('; ')}` : ''
-      }`,
-    );
-  }
+  const dataKey = personalDataKey(env, gosuslugi, problems);
   const downstreamAudiences = [
     ...new Set((env.ACCESS_TOKEN_AUDIENCES ?? '').split(',').map((name) => name.trim())),
   ].filter(Boolean);
@@ -258,7 +139,7 @@ export function loadConfig(
       issuer: publicUrl,
     },
     tokenSigningKey: env.TOKEN_SIGNING_KEY,
-    personalDataKey,
+    personalDataKey: dataKey,
     tokenPreviousKeys,
     session: {
       idleTtlMs: durations.idle,
@@ -282,86 +163,14 @@ export function loadConfig(
       accountDelayMs: ms(env.LOCKOUT_ACCOUNT_DELAY),
     },
     mfa: { requiredForAdmins: env.MFA_REQUIRED_FOR_ADMINS === 'true' },
-    throttle: {
-      ttlMs: ms(env.THROTTLE_TTL),
-      limit: env.THROTTLE_LIMIT,
-      signedInLimit: env.THROTTLE_SIGNED_IN_LIMIT,
-      authLimit: env.THROTTLE_AUTH_LIMIT,
-      loginLimit: env.THROTTLE_LOGIN_LIMIT,
-      loginWindowMs: ms(env.THROTTLE_LOGIN_WINDOW),
-      redisUrl: env.REDIS_URL,
-    },
+    throttle: throttleConfig(env),
     gosuslugi,
-    mail: {
-      smtpUrl: env.SMTP_URL,
-      from: env.MAIL_FROM ?? `no-reply@${new URL(publicUrl).hostname}`,
-      retryLimit: env.MAIL_RETRY_LIMIT,
-      retryDelayMs: ms(env.MAIL_RETRY_DELAY),
-      retryDelayMaxMs: ms(env.MAIL_RETRY_DELAY_MAX),
-      connections: env.MAIL_SMTP_CONNECTIONS,
-    },
+    mail: mailConfig(env, publicUrl),
     invitationTtlMs: ms(env.INVITATION_TTL),
     invitationsPerOrgPerDay: env.INVITATIONS_PER_ORG_PER_DAY,
-    oidc: {
-      cookieKeys: env.OIDC_COOKIE_KEYS
-        ? env.OIDC_COOKIE_KEYS.split(',')
-        : [randomBytes(32).toString('base64url')],
-      codeTtlMs: ms(env.OIDC_CODE_TTL),
-      backchannel: {
-        retryLimit: env.OIDC_LOGOUT_RETRY_LIMIT,
-        retryDelayMs: ms(env.OIDC_LOGOUT_RETRY_DELAY),
-        retryDelayMaxMs: ms(env.OIDC_LOGOUT_RETRY_DELAY_MAX),
-        timeoutMs: ms(env.OIDC_LOGOUT_TIMEOUT),
-      },
-      devDiaryUrl: devDiaryUrl(env),
-    },
+    oidc: providerConfig(env),
     shutdown: { drainTimeoutMs: ms(env.SHUTDOWN_DRAIN_TIMEOUT) },
-    widget: {
-      posBaseUrl: env.POS_WIDGET_BASE_URL,
-      allowPrivateAddresses: env.WIDGET_CHECK_ALLOW_PRIVATE === 'true',
-      extraCa: env.WIDGET_CHECK_CA_FILE
-        ? readFileSync(resolve(cwd, env.WIDGET_CHECK_CA_FILE), 'utf8')
-        : undefined,
-    },
+    widget: widgetConfig(env, cwd),
   });
   return config;
-}
-
-/** TOKEN_PREVIOUS_KEYS: a JSON array of JWKs (only their public parts are kept). */
-function previousKeys(text: string | undefined, problems: string[]): Record<string, unknown>[] {
-  if (!text) return [];
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (
-      !Array.isArray(parsed) ||
-      !parsed.every((k) => typeof k === 'object' && k !== null && 'kty' in k && 'x' in k)
-    )
-      throw new Error('not an array of JWKs');
-    return parsed.map((key: Record<string, unknown>) => {
-      const { d: _private, ...publicPart } = key;
-      return publicPart;
-    });
-  } catch {
-    problems.push('TOKEN_PREVIOUS_KEYS must be a JSON array of JWKs');
-    return [];
-  }
-}
-
-/**
- * Checked here, not first at token signing, so a placeholder or a wrong key type stops the start
- * with the variable named. Accepts a PKCS#8 PEM (\n escapes allowed) or a private JWK.
- */
-function signingKeyProblem(text: string): string | null {
-  try {
-    const trimmed = text.trim();
-    const key = trimmed.startsWith('{')
-      ? createPrivateKey({ key: JSON.parse(trimmed) as JsonWebKey, format: 'jwk' })
-      : createPrivateKey(trimmed.replace(/\\n/g, '\n'));
-    const ec =
-      key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
-    if (ec || key.asymmetricKeyType === 'ed25519') return null;
-    return 'must be an EC P-256 (ES256) or Ed25519 (EdDSA) private key';
-  } catch {
-    return 'is not a readable private key (PKCS#8 PEM or JWK)';
-  }
 }

@@ -7,3 +7,10 @@ export function parseDuration(value: string): number | undefined {
   if (!match) return undefined;
   return Number(match[1]) * UNITS[match[2]];
 }
+
+/** Milliseconds of a duration EnvSchema has already validated. */
+export function ms(value: string): number {
+  const parsed = parseDuration(value);
+  if (parsed === undefined) throw new Error(`unreachable: ${value} passed validation`);
+  return parsed;
+}

@@ -1,160 +1,100 @@
-import { Transform } from 'class-transformer';
-import {
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  Min,
-  ValidatorConstraint,
-  type ValidatorConstraintInterface,
-  Validate,
-} from 'class-validator';
-import { parseDuration } from './duration.js';
-
-@ValidatorConstraint({ name: 'duration' })
-class IsDuration implements ValidatorConstraintInterface {
-  validate(value: unknown): boolean {
-    return typeof value === 'string' && parseDuration(value) !== undefined;
-  }
-  defaultMessage(): string {
-    return '$property must be a duration such as 15m, 12h or 30s';
-  }
-}
-
-const toInt = ({ value }: { value: unknown }) =>
-  typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+import { EnvBool, EnvDuration, EnvInt, EnvMatches, EnvOneOf, EnvString } from './env-decorators.js';
 
 /**
  * The environment the service reads, validated once at start. Names are the documented ones
  * (README, configuration table); defaults are development defaults unless noted.
  */
 export class EnvSchema {
-  @IsIn(['development', 'production', 'test'])
+  @EnvOneOf(['development', 'production', 'test'])
   NODE_ENV: 'development' | 'production' | 'test' = 'development';
-
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @EnvInt(0, 65535)
   PORT = 3000;
-
-  @IsOptional()
-  @Matches(/^https?:\/\/[^/\s]+$/, {
-    message: 'PUBLIC_URL must be an origin such as https://id.example.ru (no path)',
-  })
+  @EnvMatches(/^https?:\/\/[^/\s]+$/, 'an origin such as https://id.example.ru (no path)')
   PUBLIC_URL?: string;
-
-  @IsOptional()
-  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'DATABASE_URL must be a postgres:// URL' })
+  @EnvMatches(/^postgres(ql)?:\/\/\S+$/, 'a postgres:// URL')
   DATABASE_URL?: string;
-
-  @IsString()
+  @EnvString()
   DATA_DIR = '.data';
 
   /** Express `trust proxy` value: unset means X-Forwarded-For is ignored. */
-  @IsOptional()
-  @IsString()
+  @EnvString()
   TRUST_PROXY?: string;
 
-  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  @EnvOneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
   /**
    * `json` (one JSON object a line, for collectors) or `pretty` (readable lines through
    * pino-pretty, a development dependency). Unset: `pretty` in development, `json` otherwise.
    */
-  @IsOptional()
-  @IsIn(['json', 'pretty'])
+  @EnvOneOf(['json', 'pretty'])
   LOG_FORMAT?: 'json' | 'pretty';
 
-  @Validate(IsDuration)
+  @EnvDuration()
   ACCESS_TOKEN_TTL = '15m';
-
-  @IsString()
+  @EnvString()
   ACCESS_TOKEN_AUDIENCE = 'identity-link';
 
   /**
    * Downstream applications (the diary, the back office) that may ask for tokens of their own,
    * comma-separated: a token for one of them is refused by this service's API and by the others.
    */
-  @IsOptional()
-  @Matches(/^[A-Za-z0-9][\w.:/-]{0,199}(\s*,\s*[A-Za-z0-9][\w.:/-]{0,199})*$/, {
-    message: 'ACCESS_TOKEN_AUDIENCES must be comma-separated audience names such as epos-diary',
-  })
+  @EnvMatches(
+    /^[A-Za-z0-9][\w.:/-]{0,199}(\s*,\s*[A-Za-z0-9][\w.:/-]{0,199})*$/,
+    'comma-separated audience names such as epos-diary',
+  )
   ACCESS_TOKEN_AUDIENCES?: string;
-
-  @IsOptional()
-  @IsString()
+  @EnvString()
   TOKEN_SIGNING_KEY?: string;
 
   /**
    * Retired signing keys still published and accepted while their tokens live (rotation without
    * downtime): a JSON array of JWKs (public parts are enough).
    */
-  @IsOptional()
-  @IsString()
+  @EnvString()
   TOKEN_PREVIOUS_KEYS?: string;
 
-  @Validate(IsDuration)
+  @EnvDuration()
   SESSION_IDLE_TTL = '30m';
-
-  @Validate(IsDuration)
+  @EnvDuration()
   SESSION_ABSOLUTE_TTL = '12h';
 
   /**
    * How long an instance may keep a live session in memory between database notifications
    * (src/sessions/session-cache.ts); `0s` turns the cache off.
    */
-  @Validate(IsDuration)
+  @EnvDuration()
   SESSION_CACHE_TTL = '30s';
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(19456)
+  @EnvInt(19456)
   ARGON2_MEMORY_KIB = 19456;
-
-  @Transform(toInt)
-  @IsInt()
-  @Min(2)
+  @EnvInt(2)
   ARGON2_ITERATIONS = 2;
-
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(16)
+  @EnvInt(1, 16)
   ARGON2_PARALLELISM = 1;
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
+  @EnvInt(1)
   LOCKOUT_FAILURE_FACTOR = 30;
-
-  @Validate(IsDuration)
+  @EnvDuration()
   LOCKOUT_WAIT_INCREMENT = '1m';
-
-  @Validate(IsDuration)
+  @EnvDuration()
   LOCKOUT_MAX_WAIT = '15m';
-
-  @Validate(IsDuration)
+  @EnvDuration()
   LOCKOUT_FAILURE_RESET = '12h';
 
   /** Failures on one account from all addresses together before every attempt is slowed. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
+  @EnvInt(1)
   LOCKOUT_ACCOUNT_FAILURE_FACTOR = 100;
 
   /** From then on, the pause after each counted failure on the account, whatever the address. */
-  @Validate(IsDuration)
+  @EnvDuration()
   LOCKOUT_ACCOUNT_DELAY = '1m';
 
   /**
    * Whether administrators of organisations (ЛКО) must use a second factor for password logins,
    * as platform operators always do: `true` sends one without it to enrol after the password.
    */
-  @IsIn(['true', 'false'])
+  @EnvBool()
   MFA_REQUIRED_FOR_ADMINS: 'true' | 'false' = 'false';
 
   /**
@@ -162,30 +102,23 @@ export class EnvSchema {
    * login page, public pages and API, a forged or ended cookie): sized for a school behind one
    * NATed address (docs/deployment.md, «Throttling and NATed schools»).
    */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
+  @EnvInt(1)
   THROTTLE_LIMIT = 600;
 
   /**
    * Requests per signed-in account (every session of it together, every route) per THROTTLE_TTL:
    * a request that proves a live session counts here, not against its address.
    */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
+  @EnvInt(1)
   THROTTLE_SIGNED_IN_LIMIT = 1200;
 
   /**
    * Credential attempts per address per THROTTLE_TTL. On the password login (API and page) only
    * the failed ones count: successful logins are THROTTLE_LOGIN_LIMIT's.
    */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
+  @EnvInt(1)
   THROTTLE_AUTH_LIMIT = 20;
-
-  @Validate(IsDuration)
+  @EnvDuration()
   THROTTLE_TTL = '1m';
 
   /**
@@ -193,27 +126,23 @@ export class EnvSchema {
    * starts of a Госуслуги login): sized for a school whose staff all log in through one NATed
    * address at 8:00 (docs/deployment.md, «Throttling and NATed schools»).
    */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
+  @EnvInt(1)
   THROTTLE_LOGIN_LIMIT = 1000;
-
-  @Validate(IsDuration)
+  @EnvDuration()
   THROTTLE_LOGIN_WINDOW = '10m';
 
   /** Throttling counters in Redis (`redis://…`); without it they live in PostgreSQL. */
-  @IsOptional()
-  @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  @EnvMatches(/^rediss?:\/\/\S+$/, 'a redis:// or rediss:// URL')
   REDIS_URL?: string;
 
   /**
    * The server key personal identifiers (SNILS) are kept under as HMAC-SHA256 digests: 32 bytes
    * or more, base64 or hex. Required in production when GOSUSLUGI_SCOPES asks for `snils`.
    */
-  @IsOptional()
-  @Matches(/^(([0-9a-fA-F]{2}){32,}|[A-Za-z0-9+/_-]{43,}={0,2})$/, {
-    message: 'PERSONAL_DATA_KEY must be at least 32 bytes in hex or base64',
-  })
+  @EnvMatches(
+    /^(([0-9a-fA-F]{2}){32,}|[A-Za-z0-9+/_-]{43,}={0,2})$/,
+    'at least 32 bytes in hex or base64',
+  )
   PERSONAL_DATA_KEY?: string;
 
   /**
@@ -221,119 +150,90 @@ export class EnvSchema {
    * comma-separated, newest first (older ones still verify during a rotation); each at least 32
    * characters. Required in production; in development a key is generated on every start.
    */
-  @IsOptional()
-  @Matches(/^[^\s,]{32,}(,[^\s,]{32,})*$/, {
-    message: 'OIDC_COOKIE_KEYS must be comma-separated keys of at least 32 characters each',
-  })
+  @EnvMatches(/^[^\s,]{32,}(,[^\s,]{32,})*$/, 'comma-separated keys of at least 32 characters each')
   OIDC_COOKIE_KEYS?: string;
 
   /**
    * How long an OpenID Provider authorization code may wait for its exchange at the token
    * endpoint (oidc-provider's default, one minute; tests shorten it to see an expired code refused).
    */
-  @Validate(IsDuration)
+  @EnvDuration()
   OIDC_CODE_TTL = '60s';
 
   /**
    * Back-channel logout deliveries: retries after the first attempt, the first delay (doubled each
    * time up to the maximum), and the deadline of one POST. The defaults keep trying for about a day.
    */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
+  @EnvInt(0)
   OIDC_LOGOUT_RETRY_LIMIT = 30;
-
-  @Validate(IsDuration)
+  @EnvDuration()
   OIDC_LOGOUT_RETRY_DELAY = '10s';
-
-  @Validate(IsDuration)
+  @EnvDuration()
   OIDC_LOGOUT_RETRY_DELAY_MAX = '1h';
-
-  @Validate(IsDuration)
+  @EnvDuration()
   OIDC_LOGOUT_TIMEOUT = '5s';
 
   /**
    * Development only: the example diary (examples/diary) registered as a client at start, at
    * this origin; `off` registers nothing. Default http://localhost:3701 with NODE_ENV=development.
    */
-  @IsOptional()
-  @Matches(/^(off|https?:\/\/[^/\s]+)$/, {
-    message: 'DEV_DIARY_URL must be an origin such as http://localhost:3701 (no path) or off',
-  })
+  @EnvMatches(
+    /^(off|https?:\/\/[^/\s]+)$/,
+    'an origin such as http://localhost:3701 (no path) or off',
+  )
   DEV_DIARY_URL?: string;
 
   /** `dev`: the built-in stand-in (development only); `oidc`: a standard provider; `esia`: the real ЕСИА. */
-  @IsOptional()
-  @IsIn(['dev', 'oidc', 'esia'])
+  @EnvOneOf(['dev', 'oidc', 'esia'])
   GOSUSLUGI_PROFILE?: 'dev' | 'oidc' | 'esia';
 
-  @IsOptional()
-  @Matches(/^https?:\/\/\S+$/, { message: 'GOSUSLUGI_ISSUER must be an http(s) URL' })
+  @EnvMatches(/^https?:\/\/\S+$/, 'an http(s) URL')
   GOSUSLUGI_ISSUER?: string;
-
-  @IsOptional()
-  @IsString()
+  @EnvString()
   GOSUSLUGI_CLIENT_ID?: string;
-
-  @IsOptional()
-  @IsString()
+  @EnvString()
   GOSUSLUGI_CLIENT_SECRET?: string;
-
-  @IsOptional()
-  @Matches(/^openid( [\w:.-]+)*$/, {
-    message: 'GOSUSLUGI_SCOPES must be space-separated scopes starting with openid',
-  })
+  @EnvMatches(/^openid( [\w:.-]+)*$/, 'space-separated scopes starting with openid')
   GOSUSLUGI_SCOPES?: string;
 
   /** `test` or `prod` pick the presets in config/; `dev` is the stand-in's ЕСИА-shaped mode. */
-  @IsOptional()
-  @IsIn(['test', 'prod', 'dev'])
+  @EnvOneOf(['test', 'prod', 'dev'])
   GOSUSLUGI_ESIA_ENV?: 'test' | 'prod' | 'dev';
 
   /**
    * Overrides the preset's host (a staging contour, a proxy, an independent fake); the paths stay
    * ЕСИА's. The token issuer is GOSUSLUGI_ISSUER's business.
    */
-  @IsOptional()
-  @Matches(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*[^\s?#/])?$/, {
-    message: 'GOSUSLUGI_ESIA_BASE_URL must be an http(s) URL without a trailing slash',
-  })
+  @EnvMatches(
+    /^https?:\/\/[^\s/?#]+(\/[^\s?#]*[^\s?#/])?$/,
+    'an http(s) URL without a trailing slash',
+  )
   GOSUSLUGI_ESIA_BASE_URL?: string;
 
-  @IsOptional()
-  @IsIn(['local', 'command', 'http'])
+  @EnvOneOf(['local', 'command', 'http'])
   GOSUSLUGI_SIGNER?: 'local' | 'command' | 'http';
-
-  @IsOptional()
-  @IsString()
+  @EnvString()
   GOSUSLUGI_SIGNER_COMMAND?: string;
-
-  @IsOptional()
-  @Matches(/^https?:\/\/\S+$/, { message: 'GOSUSLUGI_SIGNER_URL must be an http(s) URL' })
+  @EnvMatches(/^https?:\/\/\S+$/, 'an http(s) URL')
   GOSUSLUGI_SIGNER_URL?: string;
-
-  @IsOptional()
-  @IsString()
+  @EnvString()
   GOSUSLUGI_SIGNER_KEY_FILE?: string;
 
   /** `reversed` for signers that print CryptoPro byte order (csptest); OpenSSL's is `as-is`. */
-  @IsIn(['as-is', 'reversed'])
+  @EnvOneOf(['as-is', 'reversed'])
   GOSUSLUGI_SIGNATURE_BYTE_ORDER: 'as-is' | 'reversed' = 'as-is';
-
-  @IsOptional()
-  @IsString()
+  @EnvString()
   GOSUSLUGI_CERT_FILE?: string;
 
   /** Comma-separated certificate files ЕСИА tokens may be signed with (several during a rotation). */
-  @IsOptional()
-  @IsString()
+  @EnvString()
   GOSUSLUGI_TOKEN_CERTS?: string;
 
   /**
    * `offline`: ЕСИА gives a refresh token, kept sealed on the linked identity, so the person's data
    * can be read again without a new login (POST /api/v1/me/identities/gosuslugi/refresh).
    */
-  @IsIn(['online', 'offline'])
+  @EnvOneOf(['online', 'offline'])
   GOSUSLUGI_ESIA_ACCESS_TYPE: 'online' | 'offline' = 'online';
 
   /**
@@ -341,71 +241,54 @@ export class EnvSchema {
    * without one. `optional` by default because ЕСИА has stopped returning it (docs/esia.md):
    * `required` would refuse every login.
    */
-  @IsIn(['optional', 'required'])
+  @EnvOneOf(['optional', 'required'])
   GOSUSLUGI_ESIA_NONCE: 'optional' | 'required' = 'optional';
 
   /** smtp:// or smtps:// URL; unset in development → the development mailbox (/dev/mailbox). */
-  @IsOptional()
-  @Matches(/^smtps?:\/\/\S+$/, { message: 'SMTP_URL must be an smtp:// or smtps:// URL' })
+  @EnvMatches(/^smtps?:\/\/\S+$/, 'an smtp:// or smtps:// URL')
   SMTP_URL?: string;
-
-  @IsOptional()
-  @Matches(/^[^\s@<>]+@[^\s@<>]+$/, { message: 'MAIL_FROM must be an e-mail address' })
+  @EnvMatches(/^[^\s@<>]+@[^\s@<>]+$/, 'an e-mail address')
   MAIL_FROM?: string;
-
-  @Validate(IsDuration)
+  @EnvDuration()
   INVITATION_TTL = '7d';
 
   /**
    * Invitation mails one organisation may send in 24 hours, whichever way (add, import, re-send,
    * «Отправить повторно всем приглашённым»): sized for a big school inviting all its staff twice.
    */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
+  @EnvInt(1)
   INVITATIONS_PER_ORG_PER_DAY = 2000;
 
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
+  @EnvInt(0)
   MAIL_RETRY_LIMIT = 20;
-
-  @Validate(IsDuration)
+  @EnvDuration()
   MAIL_RETRY_DELAY = '10s';
-
-  @Validate(IsDuration)
+  @EnvDuration()
   MAIL_RETRY_DELAY_MAX = '1h';
 
   /** SMTP connections (and so messages) in flight at once per instance. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(1)
-  @Max(50)
+  @EnvInt(1, 50)
   MAIL_SMTP_CONNECTIONS = 4;
 
   /** ПОС's origin in the generated widget code: its script and the form the banner opens. */
-  @Matches(/^https?:\/\/[^/\s]+$/, {
-    message: 'POS_WIDGET_BASE_URL must be an origin such as https://pos.gosuslugi.ru (no path)',
-  })
+  @EnvMatches(/^https?:\/\/[^/\s]+$/, 'an origin such as https://pos.gosuslugi.ru (no path)')
   POS_WIDGET_BASE_URL = 'https://pos.gosuslugi.ru';
 
   /**
    * Tests only: the widget placement check may fetch private and loopback addresses (a local
    * https site). Refused in production.
    */
-  @IsOptional()
-  @IsIn(['true', 'false'])
+  @EnvBool()
   WIDGET_CHECK_ALLOW_PRIVATE?: 'true' | 'false';
 
   /** Tests only: a PEM file of an extra CA the placement check trusts (a self-signed local site). */
-  @IsOptional()
-  @IsString()
+  @EnvString()
   WIDGET_CHECK_CA_FILE?: string;
 
   /**
    * After SIGTERM, how long requests already in the service's hands may take to finish; what is
    * still open then is cut, and the process exits a few seconds later whatever its clients do.
    */
-  @Validate(IsDuration)
+  @EnvDuration()
   SHUTDOWN_DRAIN_TIMEOUT = '15s';
 }

@@ -2,7 +2,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { type Logger } from 'pino';
 import { type AppConfig } from '../config/app-config.js';
 import { type EmbeddedDatabase } from './embedded-postgres.js';
-import { ormOptions } from './orm-config.js';
+import { ormOptions, type OrmEntities } from './orm-config.js';
 
 export interface ResolvedDatabase {
   url: string;
@@ -37,8 +37,12 @@ export async function resolveDatabase(
 }
 
 /** Applies pending migrations with a short-lived ORM instance and reports what ran. */
-export async function migrateUp(url: string, logger: Logger): Promise<string[]> {
-  const orm = await MikroORM.init(ormOptions(url, logger, { migrations: true }));
+export async function migrateUp(
+  url: string,
+  logger: Logger,
+  entities: OrmEntities,
+): Promise<string[]> {
+  const orm = await MikroORM.init(ormOptions(url, logger, entities, { migrations: true }));
   try {
     const applied = await orm.migrator.up();
     return applied.map((migration) => migration.name);
@@ -48,8 +52,12 @@ export async function migrateUp(url: string, logger: Logger): Promise<string[]> 
 }
 
 /** Names of migrations not yet applied. */
-export async function pendingMigrations(url: string, logger: Logger): Promise<string[]> {
-  const orm = await MikroORM.init(ormOptions(url, logger, { migrations: true }));
+export async function pendingMigrations(
+  url: string,
+  logger: Logger,
+  entities: OrmEntities,
+): Promise<string[]> {
+  const orm = await MikroORM.init(ormOptions(url, logger, entities, { migrations: true }));
   try {
     return (await orm.migrator.getPending()).map((migration) => migration.name);
   } finally {

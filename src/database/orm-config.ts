@@ -3,8 +3,10 @@ import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { type Logger as PinoLogger } from 'pino';
-import { ENTITIES } from './entities.js';
 import { MIGRATIONS } from './migrations/index.js';
+
+/** The entity classes the ORM maps. */
+export type OrmEntities = NonNullable<Options['entities']>;
 
 export const MIGRATIONS_SOURCE_DIR = 'src/database/migrations';
 
@@ -34,17 +36,19 @@ export const STATEMENT_TIMEOUT_MS = 4000;
 const QUERY_TIMEOUT_MS = STATEMENT_TIMEOUT_MS + 1000;
 
 /**
- * `migrations`: schema changes (`npm run migrate`, the development start) may legitimately run
+ * `entities`: the list the composition root holds (src/entities.ts), the same set in the app, the
+ * command line, the migrations and the tests. `migrations`: schema changes (`npm run migrate`, the development start) may legitimately run
  * long on a big table, so they have no statement deadline.
  */
 export function ormOptions(
   clientUrl: string,
   logger: PinoLogger,
+  entities: OrmEntities,
   { migrations = false }: { migrations?: boolean } = {},
 ): Options {
   return defineConfig({
     clientUrl,
-    entities: ENTITIES,
+    entities,
     metadataProvider: ReflectMetadataProvider,
     extensions: [Migrator],
     // Entities are registered explicitly; no scanning of dist/ or src/.

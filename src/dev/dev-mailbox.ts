@@ -2,7 +2,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import express, { type Router } from 'express';
 import { MailMessage } from '../mail/mail-message.entity.js';
-import { PageRenderer } from '../web/page-renderer.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 
 /**
  * «Почтовый ящик разработки»: without SMTP_URL (development only) the outbox keeps messages

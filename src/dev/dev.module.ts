@@ -3,6 +3,7 @@ import { DevMailbox } from './dev-mailbox.js';
 import { DEV_MOUNTS, type DevMount } from '../common/dev-mounts.js';
 import { type AppConfig } from '../config/app-config.js';
 import { DEV_STAND_IN } from '../config/gosuslugi.config.js';
+import { RenderingModule } from '../rendering/rendering.module.js';
 import { EsiaStandIn } from './esia-stand-in.js';
 import { GosuslugiStandIn } from './gosuslugi-stand-in.js';
 
@@ -23,6 +24,7 @@ export class DevModule {
       config.env === 'development' && !config.mail.smtpUrl ? [DevMailbox] : [];
     return {
       module: DevModule,
+      imports: [RenderingModule],
       providers: [
         ...standIn,
         ...mailbox,

@@ -15,7 +15,7 @@ import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-prov
 import { AppConfig } from '../config/app-config.js';
 import { DEV_STAND_IN } from '../config/gosuslugi.config.js';
 import { LOGGED_OUT_PATH } from '../gosuslugi/provider-client.js';
-import { PageRenderer } from '../web/page-renderer.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { standInAdapter } from './stand-in-adapter.js';
 import { findTestPerson, personClaims, TEST_PERSONS } from './test-persons.js';
 

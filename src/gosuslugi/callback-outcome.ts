@@ -1,6 +1,6 @@
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
-import { type LoginResult } from '../sessions/auth.service.js';
+import { type LoginResult } from '../sessions/login-outcome.js';
 import { type Session } from '../sessions/session.entity.js';
 import { type SessionService } from '../sessions/session.service.js';
 import { type Request } from 'express';

@@ -2,7 +2,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { type Request, type Response } from 'express';
-import { lockAccount } from '../accounts/account-lock.js';
+import { lockSessionAccount } from '../sessions/session-lock.js';
 import { LinkErrors as AccountLinkErrors } from '../accounts/account-links.texts.js';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
@@ -151,7 +151,7 @@ export class GosuslugiLinks {
     try {
       await this.em.transactional(async (em) => {
         // The account first (the order every account change takes); the session must still be live.
-        const account = await lockAccount(em, user.id, session);
+        const account = await lockSessionAccount(em, user.id, session);
         // Another tab confirming the same link got the lock first: it linked, audited and told.
         const before = await em.count(FederatedIdentity, {
           user: account,
@@ -218,7 +218,7 @@ export class GosuslugiLinks {
   async unlink(session: Session, client: ClientInfo): Promise<void> {
     if (!recentlyAuthenticated(session)) throw Errors.reauthenticationRequired();
     await this.em.transactional(async (em) => {
-      const account = await lockAccount(em, session.user.id, session);
+      const account = await lockSessionAccount(em, session.user.id, session);
       const identity = await this.links.unlink(em, account, 'gosuslugi');
       // A removed way in keeps nobody in: sessions opened through it on other devices end (ASVS
       // 7.4.3); this one and the password sessions go on.

@@ -1,6 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { lockAccount } from '../accounts/account-lock.js';
+import { lockSessionAccount } from '../sessions/session-lock.js';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { AppConfig } from '../config/app-config.js';
@@ -62,17 +62,19 @@ export class GosuslugiRefresh {
         { id: identity.id, refreshTokenSealed: used },
         { refreshTokenSealed: null },
       );
-      await this.audit.write({
-        type: 'gosuslugi.refresh_refused',
-        actorUserId: session.user.id,
-        targetUserId: session.user.id,
-        client,
-        details: { reason: error.code },
-      });
-      throw GosuslugiErrors.loginRequired();
+      return this.audit.refuse(
+        {
+          type: 'gosuslugi.refresh_refused',
+          actorUserId: session.user.id,
+          targetUserId: session.user.id,
+          client,
+          details: { reason: error.code },
+        },
+        GosuslugiErrors.loginRequired(),
+      );
     }
     await this.em.transactional(async (em) => {
-      const account = await lockAccount(em, session.user.id, session);
+      const account = await lockSessionAccount(em, session.user.id, session);
       const current = await em.findOne(FederatedIdentity, identity.id, { refresh: true });
       // Unlinked meanwhile: what came back belongs to nobody here.
       if (current?.user.id !== account.id) throw LinkErrors.notLinked();

@@ -16,20 +16,22 @@ import {
   Authenticated,
   CredentialEndpoint,
   ThrottleGroup,
-  CurrentAuth,
   FormPost,
   Public,
+} from '../common/auth-decorators.js';
+import {
+  CurrentAuth,
   type AuthContext,
   type StaleForm,
   type StaleFormPage,
-} from '../common/auth-decorators.js';
+} from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { AppConfig } from '../config/app-config.js';
 import { assertSameOrigin } from '../sessions/same-origin.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { SessionService } from '../sessions/session.service.js';
-import { Csrf } from '../web/csrf.js';
-import { PageRenderer } from '../web/page-renderer.js';
+import { Csrf } from '../rendering/csrf.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { ConfirmLinkDto } from './dto/confirm-link.dto.js';
 import { GosuslugiLoginFormDto } from './dto/gosuslugi-login-form.dto.js';
 import { GOSUSLUGI_PAGES, type GosuslugiPage } from './gosuslugi.texts.js';

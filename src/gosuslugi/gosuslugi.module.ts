@@ -1,4 +1,7 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
+import { IdentityModule } from '../identity/identity.module.js';
+import { RenderingModule } from '../rendering/rendering.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { GosuslugiController } from './gosuslugi.controller.js';
 import { GosuslugiLinks } from './gosuslugi-links.service.js';
@@ -12,7 +15,7 @@ import { OidcClient } from './oidc-client.js';
 import { IDENTITY_PROVIDER_CLIENT } from './provider-client.js';
 
 @Module({
-  imports: [SessionsModule],
+  imports: [AuditModule, IdentityModule, SessionsModule, RenderingModule],
   controllers: [GosuslugiController],
   exports: [GosuslugiService, GosuslugiLinks],
   providers: [

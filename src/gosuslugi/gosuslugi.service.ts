@@ -1,15 +1,14 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type Request, type Response } from 'express';
-import { lockAccount } from '../accounts/account-lock.js';
+import { lockAccount } from '../identity/account-lock.js';
 import { AuditService } from '../audit/audit.service.js';
 import { AppConfig } from '../config/app-config.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
 import { IdentityLinks, type VerifiedIdentity } from '../identity/identity-links.service.js';
 import { takeProviderNames, User, UserStatus } from '../identity/user.entity.js';
-import { Invitations, type RefusalReason } from '../pos/invitations.service.js';
-import { AuthService } from '../sessions/auth.service.js';
+import { LoginSessions } from '../sessions/login-sessions.service.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { AuthMethod, Session } from '../sessions/session.entity.js';
 import { SessionService } from '../sessions/session.service.js';
@@ -22,6 +21,11 @@ import {
   startingSession,
 } from './callback-outcome.js';
 import { GosuslugiLinks } from './gosuslugi-links.service.js';
+import {
+  INVITATION_ACCEPTANCE,
+  type InvitationAcceptancePort,
+  type RefusalReason,
+} from './invitation-acceptance.js';
 import { type GosuslugiPage } from './gosuslugi.texts.js';
 import { LoginPurpose, type LoginTransaction } from './login-transaction.entity.js';
 import { LoginTransactions } from './login-transactions.service.js';
@@ -66,10 +70,10 @@ export class GosuslugiService {
     @Inject(IDENTITY_PROVIDER_CLIENT) private readonly provider: IdentityProviderClient,
     private readonly links: IdentityLinks,
     private readonly linking: GosuslugiLinks,
-    private readonly auth: AuthService,
+    private readonly loginSessions: LoginSessions,
     private readonly sessions: SessionService,
     private readonly audit: AuditService,
-    private readonly invitations: Invitations,
+    @Inject(INVITATION_ACCEPTANCE) private readonly invitations: InvitationAcceptancePort,
     private readonly config: AppConfig,
   ) {}
 
@@ -192,9 +196,15 @@ export class GosuslugiService {
       linked.refreshFrom(identity);
       linked.lastLoginAt = new Date();
       takeProviderNames(user, identity.claims);
-      const login = this.auth.openSession(em, user, AuthMethod.Gosuslugi, client, previous);
+      const login = this.loginSessions.openSession(
+        em,
+        user,
+        AuthMethod.Gosuslugi,
+        client,
+        previous,
+      );
       await em.flush();
-      await this.auth.replacedEnded(em, previous, login.session);
+      await this.loginSessions.replacedEnded(em, previous, login.session);
       return { kind: 'logged_in', login, returnTo: transaction.returnTo ?? DEFAULT_RETURN };
     });
     if (outcome.kind === 'refused') {
@@ -249,9 +259,15 @@ export class GosuslugiService {
     const previous = await this.sessions.fromCookie(request);
     const login = await this.em.transactional(async (em) => {
       const user = await em.findOneOrFail(User, outcome.user.id);
-      const created = this.auth.openSession(em, user, AuthMethod.Gosuslugi, client, previous);
+      const created = this.loginSessions.openSession(
+        em,
+        user,
+        AuthMethod.Gosuslugi,
+        client,
+        previous,
+      );
       await em.flush();
-      await this.auth.replacedEnded(em, previous, created.session);
+      await this.loginSessions.replacedEnded(em, previous, created.session);
       return created;
     });
     return { kind: 'logged_in', login, returnTo: transaction.returnTo ?? '/pos' };

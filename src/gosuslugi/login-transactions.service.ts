@@ -2,9 +2,9 @@ import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { type Request, type Response } from 'express';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import * as client from 'openid-client';
-import { sameSecret } from '../common/secrets.js';
+import { newSecret, sameSecret, secretDigest } from '../common/secrets.js';
 import { AppConfig } from '../config/app-config.js';
 import { cookieName, cookieOptions, readCookie } from '../sessions/cookies.js';
 import { type VerifiedIdentity } from '../identity/identity-links.service.js';
@@ -12,8 +12,6 @@ import { LoginPurpose, LoginTransaction } from './login-transaction.entity.js';
 
 /** A round trip to the provider must finish within this time. */
 export const TRANSACTION_TTL_MS = 10 * 60_000;
-
-const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
 
 /**
  * Server-side OAuth transactions, bound to the browser by an HttpOnly cookie holding a random
@@ -41,10 +39,10 @@ export class LoginTransactions {
       identity?: VerifiedIdentity;
     },
   ): Promise<LoginTransaction> {
-    const handle = randomBytes(32).toString('base64url');
+    const { secret: handle, digest: handleHash } = newSecret();
     const now = new Date();
-    const transaction = Object.assign(new LoginTransaction(), {
-      handleHash: sha256(handle),
+    const transaction = this.em.create(LoginTransaction, {
+      handleHash,
       // ЕСИА requires a UUID v4 state; others get openid-client's 256-bit random state.
       state: this.config.gosuslugi.profile === 'esia' ? randomUUID() : client.randomState(),
       nonce: client.randomNonce(),
@@ -59,7 +57,6 @@ export class LoginTransactions {
       expiresAt: new Date(now.getTime() + TRANSACTION_TTL_MS),
     });
     await this.em.nativeDelete(LoginTransaction, { expiresAt: { $lt: now } });
-    this.em.persist(transaction);
     await this.em.flush();
     response.cookie(this.cookieName, handle, cookieOptions(this.config, TRANSACTION_TTL_MS));
     return transaction;
@@ -73,7 +70,7 @@ export class LoginTransactions {
   async peek(request: Request, purposes: LoginPurpose[]): Promise<LoginTransaction | null> {
     const handle = this.handleOf(request);
     if (!handle) return null;
-    const found = await this.em.findOne(LoginTransaction, { handleHash: sha256(handle) });
+    const found = await this.em.findOne(LoginTransaction, { handleHash: secretDigest(handle) });
     return found && found.expiresAt > new Date() && purposes.includes(found.purpose) ? found : null;
   }
 
@@ -94,7 +91,7 @@ export class LoginTransactions {
       // The row lock makes concurrent callbacks with one handle take turns: the second finds nothing.
       const found = await em.findOne(
         LoginTransaction,
-        { handleHash: sha256(handle) },
+        { handleHash: secretDigest(handle) },
         { lockMode: LockMode.PESSIMISTIC_WRITE },
       );
       if (found) em.remove(found);

@@ -1,9 +1,8 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { IdentityLinks } from './identity-links.service.js';
 import { PasswordHasher } from './password-hasher.service.js';
 import { PersonalDataKey } from './personal-data-key.service.js';
 
-@Global()
 @Module({
   providers: [PasswordHasher, IdentityLinks, PersonalDataKey],
   exports: [PasswordHasher, IdentityLinks, PersonalDataKey],

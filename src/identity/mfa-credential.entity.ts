@@ -3,11 +3,11 @@ import { type Opt, type Rel } from '@mikro-orm/core';
 import { Entity, ManyToOne, PrimaryKey, Property, Unique } from '@mikro-orm/decorators/legacy';
 import { User } from './user.entity.js';
 
-/** The kinds of second factor; a passkey will be another kind with its own table of keys. */
+/** The kinds of second factor kept in this table; passkeys have a table of their own (passkey.entity.ts). */
 export type MfaKind = 'totp';
 
 /**
- * A second factor of an account: for now a TOTP secret (RFC 6238), sealed with the personal data
+ * A second factor of an account: a TOTP secret (RFC 6238), sealed with the personal data
  * key (never stored in clear). Unconfirmed while enrolment waits for the first code; only a
  * confirmed one is asked for at login. Failed codes count here, apart from the password's
  * counters, so a right password does not clear them (see second-factor.ts).

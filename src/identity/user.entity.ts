@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Opt } from '@mikro-orm/core';
+import { type Opt, OptionalProps } from '@mikro-orm/core';
 import { Entity, Enum, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 
 export enum UserStatus {
@@ -10,6 +10,9 @@ export enum UserStatus {
 
 @Entity({ tableName: 'users' })
 export class User {
+  // The enum's default: `Opt` on its type would reach the reflected metadata as Object.
+  [OptionalProps]?: 'status';
+
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 

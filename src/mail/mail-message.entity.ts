@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Opt } from '@mikro-orm/core';
+import { type Opt, OptionalProps } from '@mikro-orm/core';
 import { Entity, Enum, Index, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 
 export enum MailStatus {
@@ -23,6 +23,9 @@ export enum MailStatus {
 @Entity({ tableName: 'mail_messages' })
 @Index({ name: 'mail_messages_created_idx', properties: ['createdAt'] })
 export class MailMessage {
+  // The enum's default: `Opt` on its type would reach the reflected metadata as Object.
+  [OptionalProps]?: 'status';
+
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 

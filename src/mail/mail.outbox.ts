@@ -5,29 +5,25 @@ import {
   Logger,
   type OnApplicationShutdown,
   type OnModuleInit,
+  Optional,
 } from '@nestjs/common';
-import nodemailer, { type Transporter } from 'nodemailer';
+import { type Transporter } from 'nodemailer';
 import { fromKysely, PgBoss, type Job } from 'pg-boss';
-import pg from 'pg';
 import { BoundedMap } from '../common/bounded-map.js';
 import { AppConfig } from '../config/app-config.js';
-import { Invitation } from '../pos/invitation.entity.js';
-import { DeliveryState, Membership } from '../pos/membership.entity.js';
+import { AttemptLocks } from './attempt-locks.js';
+import {
+  DELIVERY_LISTENER,
+  type DeliveryListenerPort,
+  reportDelivery,
+} from './delivery-listener.js';
 import { MailMessage, MailStatus } from './mail-message.entity.js';
 import { type RenderedMail } from './mail-templates.js';
+import { smtpTransport } from './smtp-transport.js';
 
 export const QUEUE = 'mail-deliver';
 /** Messages taken per fetch. */
 const DELIVERY_BATCH = 10;
-/**
- * Deadlines of one SMTP conversation (nodemailer waits up to 10 minutes by default): connecting,
- * the greeting, and silence in between commands. An operator's own values in SMTP_URL win.
- */
-const SMTP_DEADLINES = {
-  connectionTimeout: 10_000,
-  greetingTimeout: 10_000,
-  socketTimeout: 30_000,
-};
 /**
  * A delivery job must prove every 10 s that its worker lives (pg-boss's minimum), and a queue is
  * supervised every 10 s (by whichever instance claims it first; pg-boss's default is a minute):
@@ -39,35 +35,13 @@ const SUPERVISE_INTERVAL_SECONDS = 10;
 /** A sent message whose state could not be written is tried again for about half a minute. */
 const RECORD_RETRY_DELAYS_MS = [500, 1000, 2000, 4000, 8000, 16_000];
 
-/** Pooled connections (nodemailer reads them from the URL): no SMTP handshake per message. */
-function pooled(smtpUrl: string, connections: number): string {
-  const url = new URL(smtpUrl);
-  url.searchParams.set('pool', 'true');
-  url.searchParams.set('maxConnections', String(connections));
-  for (const [name, value] of Object.entries(SMTP_DEADLINES))
-    if (!url.searchParams.has(name)) url.searchParams.set(name, String(value));
-  return url.href;
-}
 export const MAIL_DATABASE_URL = Symbol('MAIL_DATABASE_URL');
 /** Whether this process delivers mail (the service) or only enqueues it (the command line). */
 export const MAIL_WORKER = Symbol('MAIL_WORKER');
 
-interface AttemptLock {
-  release(): Promise<void>;
-}
-
 interface DeliverJob {
   messageId: string;
 }
-
-const MEMBERSHIP_STATE: Record<`${MailStatus}`, DeliveryState | null> = {
-  queued: DeliveryState.Queued,
-  sending: DeliveryState.Queued,
-  sent: DeliveryState.Sent,
-  retrying: DeliveryState.Retrying,
-  failed: DeliveryState.Failed,
-  cancelled: null,
-};
 
 /**
  * A durable outbox on PostgreSQL. `enqueue` writes the message and its pg-boss job inside the
@@ -95,16 +69,15 @@ export class MailOutbox implements OnModuleInit, OnApplicationShutdown {
   private readonly messageIdDomain: string;
   /** Sent by this process, their state not yet written: id → when SMTP accepted them. */
   private readonly unrecorded = new BoundedMap<string, Date>(10_000);
-  /** The connection whose session holds the advisory lock of each attempt this process runs. */
-  private lockClient?: Promise<pg.Client>;
-  private readonly heldLocks = new Map<string, AttemptLock>();
-  private lockQueries: Promise<unknown> = Promise.resolve();
+  private readonly locks: AttemptLocks;
 
   constructor(
     private readonly orm: MikroORM,
     private readonly config: AppConfig,
-    @Inject(MAIL_DATABASE_URL) private readonly databaseUrl: string,
+    @Inject(MAIL_DATABASE_URL) databaseUrl: string,
     @Inject(MAIL_WORKER) private readonly worker: boolean,
+    // Only a worker reports deliveries: the command line, which only enqueues, has no listener.
+    @Optional() @Inject(DELIVERY_LISTENER) private readonly listener?: DeliveryListenerPort,
   ) {
     this.boss = new PgBoss({
       connectionString: databaseUrl,
@@ -115,14 +88,14 @@ export class MailOutbox implements OnModuleInit, OnApplicationShutdown {
     });
     this.boss.on('error', (error: unknown) => this.logger.error({ err: error }, 'pg-boss error'));
     this.developmentMailbox = !config.mail.smtpUrl;
-    // Without SMTP (development only), messages are built but kept in the outbox for /dev/mailbox.
-    this.transport = config.mail.smtpUrl
-      ? nodemailer.createTransport(pooled(config.mail.smtpUrl, config.mail.connections))
-      : nodemailer.createTransport({ jsonTransport: true });
+    this.transport = smtpTransport(config.mail);
+    this.locks = new AttemptLocks(databaseUrl);
     this.messageIdDomain = config.mail.from.split('@').pop() ?? 'localhost';
   }
 
   async onModuleInit(): Promise<void> {
+    if (this.worker && !this.listener)
+      throw new Error('a mail worker needs a delivery listener (MailModule.forRoot)');
     await this.boss.start();
     const queue = {
       retryLimit: this.config.mail.retryLimit,
@@ -174,9 +147,7 @@ export class MailOutbox implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.boss.stop({ graceful: true, timeout: 5000 });
     this.transport.close();
-    const lockClient = this.lockClient;
-    this.lockClient = undefined;
-    await lockClient?.then((client) => client.end()).catch(() => undefined);
+    await this.locks.close();
   }
 
   /** Writes the message and its delivery job inside the transaction of `em`. */
@@ -186,7 +157,7 @@ export class MailOutbox implements OnModuleInit, OnApplicationShutdown {
     mail: RenderedMail,
     refs: { membershipId?: string; invitationId?: string } = {},
   ): Promise<MailMessage> {
-    const message = Object.assign(new MailMessage(), {
+    const message = em.create(MailMessage, {
       to,
       ...mail,
       membershipId: refs.membershipId ?? null,
@@ -208,13 +179,13 @@ export class MailOutbox implements OnModuleInit, OnApplicationShutdown {
     const message = await em.findOne(MailMessage, { id });
     if (!message || message.status === MailStatus.Sent || message.status === MailStatus.Cancelled)
       return;
-    if (message.invitationId && !(await this.invitationLive(em, message.invitationId))) {
+    if (message.invitationId && !(await this.listener?.invitationLive(em, message.invitationId))) {
       // A re-send, an acceptance or an archive came first: the link is dead, so is the mail.
       message.status = MailStatus.Cancelled;
       await em.flush();
       return;
     }
-    const lock = await this.lock(id);
+    const lock = await this.locks.lock(id);
     if (!lock) throw new Error('another worker is delivering this message');
     try {
       await this.attempt(em, message, job.retryCount >= this.config.mail.retryLimit);
@@ -269,7 +240,7 @@ export class MailOutbox implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Writes an attempt's outcome (and the membership's delivery state). A sent message's state is
+   * Writes an attempt's outcome (and tells the listener). A sent message's state is
    * tried again while the database refuses it; until it is written, `unrecorded` keeps this
    * process from sending it again.
    */
@@ -288,7 +259,7 @@ export class MailOutbox implements OnModuleInit, OnApplicationShutdown {
         message.status = outcome.last ? MailStatus.Failed : MailStatus.Retrying;
         message.lastError = outcome.failed;
       }
-      await this.mirror(em, message);
+      if (this.listener) await reportDelivery(em, message, this.listener);
       await em.flush();
     };
     if (!('sentAt' in outcome)) return write(em ?? this.orm.em.fork());
@@ -296,7 +267,7 @@ export class MailOutbox implements OnModuleInit, OnApplicationShutdown {
       try {
         await write(this.orm.em.fork());
         this.unrecorded.delete(id);
-        const lock = this.heldLocks.get(id);
+        const lock = this.locks.heldFor(id);
         await lock?.release();
         return;
       } catch (error) {
@@ -309,95 +280,5 @@ export class MailOutbox implements OnModuleInit, OnApplicationShutdown {
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
-  }
-
-  /**
-   * The advisory lock of a message's attempt, on this process's lock connection: null while any
-   * worker (this process included) runs an attempt of that message. It ends with the session, so
-   * a worker that dies frees its messages at once.
-   */
-  private async lock(id: string): Promise<AttemptLock | null> {
-    if (this.heldLocks.has(id)) return null;
-    const key = `mail:${id}`;
-    const client = await this.lockConnection();
-    const [row] = await this.onLockConnection<{ locked: boolean }>(
-      client,
-      'select pg_try_advisory_lock(hashtextextended($1, 0)) as locked',
-      [key],
-    );
-    if (!row?.locked || this.heldLocks.has(id)) return null;
-    const lock: AttemptLock = {
-      release: async () => {
-        if (this.heldLocks.get(id) !== lock) return;
-        this.heldLocks.delete(id);
-        await this.onLockConnection(client, 'select pg_advisory_unlock(hashtextextended($1, 0))', [
-          key,
-        ]).catch(() => undefined);
-      },
-    };
-    this.heldLocks.set(id, lock);
-    return lock;
-  }
-
-  /** One query at a time on the lock connection, in the order asked (the delivery lanes share it). */
-  private onLockConnection<R extends pg.QueryResultRow>(
-    client: pg.Client,
-    text: string,
-    values: unknown[],
-  ): Promise<R[]> {
-    const result = this.lockQueries.then(() => client.query<R>(text, values));
-    this.lockQueries = result.catch(() => undefined);
-    return result.then(({ rows }) => rows);
-  }
-
-  private lockConnection(): Promise<pg.Client> {
-    if (this.lockClient) return this.lockClient;
-    const client = new pg.Client({
-      connectionString: this.databaseUrl,
-      application_name: 'identity-link mail outbox',
-      keepAlive: true,
-      connectionTimeoutMillis: 5000,
-      query_timeout: 5000,
-    });
-    const lost = () => {
-      if (this.lockClient !== connecting) return;
-      // The locks went with the session.
-      this.lockClient = undefined;
-      this.heldLocks.clear();
-      client.end().catch(() => undefined);
-    };
-    client.on('error', lost);
-    client.on('end', lost);
-    const connecting = client.connect().then(
-      () => client,
-      (error: unknown) => {
-        lost();
-        throw error;
-      },
-    );
-    this.lockClient = connecting;
-    return connecting;
-  }
-
-  private async invitationLive(em: EntityManager, invitationId: string): Promise<boolean> {
-    const invitation = await em.findOne(Invitation, { id: invitationId });
-    return invitation !== null && invitation.acceptedAt === null && invitation.revokedAt === null;
-  }
-
-  /** The membership shows the state of its newest message only; an older one cannot overwrite it. */
-  private async mirror(em: EntityManager, message: MailMessage): Promise<void> {
-    const state = MEMBERSHIP_STATE[message.status];
-    if (!message.membershipId || !state) return;
-    const newest = await em.findOne(
-      MailMessage,
-      { membershipId: message.membershipId },
-      { orderBy: { createdAt: 'desc' } },
-    );
-    if (newest?.id !== message.id) return;
-    const membership = await em.findOne(Membership, { id: message.membershipId });
-    if (!membership) return;
-    membership.deliveryState = state;
-    membership.deliveryUpdatedAt = new Date();
-    membership.deliveryError = message.lastError;
   }
 }

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpStatus, Param, ParseUUIDPipe, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiTags } from '@nestjs/swagger';
-import { CurrentAuth, type AuthContext } from '../common/auth-decorators.js';
+import { CurrentAuth, type AuthContext } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { AddMemberDto, ChangeRolesDto, MemberResponse } from './dto/member.dto.js';
 import { EditInviteeDto, ResendAllResponse } from './dto/invitee-edit.dto.js';

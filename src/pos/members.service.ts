@@ -60,7 +60,7 @@ export class MembersService {
     const snils = this.invitedSnils(dto.snils);
     try {
       const membership = await this.em.transactional(async (em) => {
-        const created = Object.assign(new Membership(), {
+        const created = em.create(Membership, {
           organization,
           email: normalizeEmail(dto.email),
           lastName: dto.lastName,
@@ -71,7 +71,6 @@ export class MembersService {
           roles: dto.roles,
           invitedBy: actorId,
         });
-        em.persist(created);
         // The membership row first: a duplicate live e-mail stops here, before any mail is queued.
         await em.flush();
         await this.invitations.issue(em, created);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Opt, type Rel } from '@mikro-orm/core';
+import { type Opt, OptionalProps, type Rel } from '@mikro-orm/core';
 import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { User } from '../identity/user.entity.js';
 import { Organization } from './organization.entity.js';
@@ -31,6 +31,9 @@ export enum DeliveryState {
 @Index({ name: 'pos_memberships_organization_idx', properties: ['organization', 'status'] })
 @Index({ name: 'pos_memberships_user_idx', properties: ['user'] })
 export class Membership {
+  // The enum's default: `Opt` on its type would reach the reflected metadata as Object.
+  [OptionalProps]?: 'status';
+
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 

@@ -1,6 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { lockAccountWhere } from '../accounts/account-lock.js';
+import { lockAccountWhere } from '../identity/account-lock.js';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { normalizeLogin } from '../identity/normalize.js';
@@ -59,15 +59,16 @@ export class OperatorRoster {
         return user;
       });
     } catch (error) {
-      if (refusal) {
-        await this.audit.write({
+      if (!refusal) throw error;
+      return this.audit.refuse(
+        {
           type: 'pos.operator.promotion_refused',
           actorUserId: actor.id,
           client,
           details: { login, reasons: refusal, via: 'web' },
-        });
-      }
-      throw error;
+        },
+        error,
+      );
     }
   }
 

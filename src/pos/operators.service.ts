@@ -10,7 +10,7 @@ import { PasswordCredential } from '../identity/password-credential.entity.js';
 import { PasswordHasher } from '../identity/password-hasher.service.js';
 import { User } from '../identity/user.entity.js';
 import { AccountToken } from '../accounts/account-token.entity.js';
-import { lockAccountWhere } from '../accounts/account-lock.js';
+import { lockAccountWhere } from '../identity/account-lock.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
 import { Session } from '../sessions/session.entity.js';
 import { PosErrors } from './pos.texts.js';
@@ -111,13 +111,14 @@ export class OperatorsService {
         return { user: operator, created: !existing, removed };
       });
     } catch (error) {
-      if (refusal) {
-        await this.audit.write({
+      if (!refusal) throw error;
+      return this.audit.refuse(
+        {
           type: 'pos.operator.promotion_refused',
           details: { login, reasons: refusal, via: 'cli' },
-        });
-      }
-      throw error;
+        },
+        error,
+      );
     }
   }
 

@@ -13,7 +13,8 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Response } from 'express';
-import { Authenticated, CurrentAuth, type AuthContext } from '../common/auth-decorators.js';
+import { Authenticated } from '../common/auth-decorators.js';
+import { CurrentAuth, type AuthContext } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import {
   CreateOrganizationDto,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
@@ -31,13 +32,14 @@ export class OrganizationsService {
     if (dto.parentId && !parent) throw PosErrors.organizationNotFound();
     if (!parent && dto.kind === OrganizationKind.Institution) throw PosErrors.parentRequired();
     return this.em.transactional(async (em) => {
-      const organization = Object.assign(new Organization(), {
+      const id = randomUUID();
+      const organization = em.create(Organization, {
+        id,
         name: dto.name,
         kind: dto.kind,
         parent,
+        path: `${parent?.path ?? '/'}${id}/`,
       });
-      organization.path = `${parent?.path ?? '/'}${organization.id}/`;
-      em.persist(organization);
       this.audit.record(
         {
           type: 'pos.organization.created',

@@ -1,15 +1,13 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
+import { Authenticated, FormPost, Public } from '../common/auth-decorators.js';
 import {
-  Authenticated,
   CurrentAuth,
-  FormPost,
-  Public,
   type AuthContext,
   type StaleForm,
   type StaleFormPage,
-} from '../common/auth-decorators.js';
+} from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { GOSUSLUGI_PAGES } from '../gosuslugi/gosuslugi.texts.js';
 import { GosuslugiService } from '../gosuslugi/gosuslugi.service.js';
@@ -17,8 +15,8 @@ import { ProviderError } from '../gosuslugi/provider-client.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { type Session } from '../sessions/session.entity.js';
 import { SessionService } from '../sessions/session.service.js';
-import { Csrf } from '../web/csrf.js';
-import { PageRenderer } from '../web/page-renderer.js';
+import { Csrf } from '../rendering/csrf.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { ConfirmationService, ConfirmDto, type MembershipSummary } from './confirmation.service.js';
 import { AcceptInvitationFormDto } from './dto/accept-invitation-form.dto.js';
 import { Invitations } from './invitations.service.js';

@@ -1,6 +1,10 @@
 import { Global, Module } from '@nestjs/common';
+import { INVITATION_ACCEPTANCE } from '../gosuslugi/invitation-acceptance.js';
 import { PASSWORD_CONTEXT_WORDS } from '../accounts/password-context.js';
+import { AuditModule } from '../audit/audit.module.js';
+import { IdentityModule } from '../identity/identity.module.js';
 import { GosuslugiModule } from '../gosuslugi/gosuslugi.module.js';
+import { RenderingModule } from '../rendering/rendering.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { ACCESS_TOKEN_CLAIMS } from '../sessions/token-claims.js';
 import { STAFF_ROLES } from '../sessions/staff-roles.js';
@@ -8,6 +12,7 @@ import { PosStaffRoles } from './pos-staff-roles.js';
 import { ConfirmationService } from './confirmation.service.js';
 import { MemberImportController } from './import/member-import.controller.js';
 import { MemberImport } from './import/member-import.service.js';
+import { InvitationAcceptor } from './invitation-acceptor.service.js';
 import { Invitations } from './invitations.service.js';
 import { MemberSessionsController } from './member-sessions.controller.js';
 import { MemberSessions } from './member-sessions.service.js';
@@ -38,6 +43,7 @@ const SERVICES = [
   PosAccess,
   PosAreaGuard,
   Invitations,
+  InvitationAcceptor,
   MembersService,
   MemberList,
   MemberEdits,
@@ -50,28 +56,41 @@ const SERVICES = [
   WidgetPlacementService,
   PosTokenClaims,
   PosPasswordContext,
+  PosStaffRoles,
 ];
 
+/** The ПОС services, for the features above ПОС that call them (the OpenID Provider, the pages). */
+@Module({ imports: [AuditModule, IdentityModule], providers: SERVICES, exports: SERVICES })
+export class PosCoreModule {}
+
 /**
- * The ПОС services are global: the Госуслуги callback accepts invitations and access tokens
- * carry memberships, and new passwords are checked against organisation names, without those
- * features importing this one.
+ * The ports that features below ПОС own and ПОС implements: access-token claims and staff roles
+ * (sessions), the password's context words (accounts), invitation acceptance (the Госуслуги
+ * callback). Global because Nest shows a module a provider only through its imports or a global
+ * module, and those features must not import ПОС; it holds the port bindings and nothing else.
  */
 @Global()
 @Module({
+  imports: [PosCoreModule],
   providers: [
-    ...SERVICES,
-    PosStaffRoles,
     { provide: ACCESS_TOKEN_CLAIMS, useExisting: PosTokenClaims },
     { provide: PASSWORD_CONTEXT_WORDS, useExisting: PosPasswordContext },
     { provide: STAFF_ROLES, useExisting: PosStaffRoles },
+    { provide: INVITATION_ACCEPTANCE, useExisting: InvitationAcceptor },
   ],
-  exports: [...SERVICES, ACCESS_TOKEN_CLAIMS, PASSWORD_CONTEXT_WORDS, STAFF_ROLES],
+  exports: [ACCESS_TOKEN_CLAIMS, PASSWORD_CONTEXT_WORDS, STAFF_ROLES, INVITATION_ACCEPTANCE],
 })
-export class PosCoreModule {}
+export class PosPortsModule {}
 
 @Module({
-  imports: [GosuslugiModule, SessionsModule],
+  imports: [
+    AuditModule,
+    IdentityModule,
+    PosCoreModule,
+    GosuslugiModule,
+    SessionsModule,
+    RenderingModule,
+  ],
   controllers: [
     OrganizationsController,
     MembersController,
@@ -82,6 +101,6 @@ export class PosCoreModule {}
   providers: [MemberSessions, OperatorUsers],
   // The «Администратор ЛКО» pages end a member's sessions through the same service as the API;
   // the operator's pages block accounts and end sessions through AccountStatus (OperatorUsers).
-  exports: [MemberSessions, OperatorUsers],
+  exports: [PosCoreModule, MemberSessions, OperatorUsers],
 })
 export class PosModule {}

@@ -4,7 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service.js';
 import { BoundedMap } from '../common/bounded-map.js';
 import { type ClientInfo } from '../common/client-info.js';
-import { LINK_TOKEN_PATTERN, newLinkToken } from '../common/link-tokens.js';
+import { SECRET_PATTERN, newSecret } from '../common/secrets.js';
 import { AppConfig } from '../config/app-config.js';
 import { type User } from '../identity/user.entity.js';
 import { Organization, OrganizationKind } from './organization.entity.js';
@@ -87,7 +87,7 @@ export class PublicStatusService {
       );
       let row = await em.findOne(PublicStatus, { organization: organization.id });
       if (row && !regenerate) return row;
-      const { token } = newLinkToken();
+      const { secret: token } = newSecret();
       if (row) {
         row.token = token;
         row.publishedAt = new Date();
@@ -129,7 +129,7 @@ export class PublicStatusService {
 
   /** The public page's content, or null for an address that is not (or no longer) published. */
   async view(token: string): Promise<PublicStatusView | null> {
-    if (!LINK_TOKEN_PATTERN.test(token)) return null;
+    if (!SECRET_PATTERN.test(token)) return null;
     const published = await this.em.findOne(
       PublicStatus,
       { token },

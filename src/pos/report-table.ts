@@ -1,4 +1,3 @@
-import ExcelJS from 'exceljs';
 import { csvCell } from '../common/csv.js';
 import { type StatusCounts, type StatusRow } from './report.service.js';
 
@@ -165,6 +164,8 @@ export function statusCsv(rows: StatusRow[]): string {
  * as formulas, so a name starting with «=» stays text.
  */
 export async function statusXlsx(rows: StatusRow[]): Promise<Buffer> {
+  // Loaded on the first export: the library holds some 12 MiB that most instances never use.
+  const { default: ExcelJS } = await import('exceljs');
   const workbook = new ExcelJS.Workbook();
   const sheet = workbook.addWorksheet('Статус подключения');
   const table = statusTable(rows);

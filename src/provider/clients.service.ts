@@ -1,10 +1,10 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { type AdapterPayload } from 'oidc-provider';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
+import { newSecret, secretDigest } from '../common/secrets.js';
 import { AppConfig } from '../config/app-config.js';
 import { OidcClient } from './oidc-client.entity.js';
 
@@ -33,21 +33,6 @@ export interface ClientChangeActor {
 const CLIENT_ID = /^[\x21-\x7e]{1,64}$/;
 
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
-
-/**
- * A client secret is 256 random bits, not a password: SHA-256 is enough to keep a database read
- * from handing it out, and it costs nothing on every token request (argon2 would cost ~50 ms).
- */
-export function hashClientSecret(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
-}
-
-/** Constant-time check of a presented secret against the stored hash. */
-export function clientSecretMatches(presented: string, storedHash: string): boolean {
-  const expected = Buffer.from(storedHash, 'hex');
-  const actual = Buffer.from(hashClientSecret(presented), 'hex');
-  return expected.length === actual.length && timingSafeEqual(expected, actual);
-}
 
 function invalid(field: string, code: string, message: string): DomainError {
   return new DomainError(HttpStatus.UNPROCESSABLE_ENTITY, 'validation_failed', message, {
@@ -125,14 +110,14 @@ export class ClientsService {
     actor: ClientChangeActor = {},
   ): Promise<{ client: OidcClient; clientSecret: string | null }> {
     const data = this.checked(input);
-    const clientSecret = data.isPublic ? null : randomBytes(32).toString('base64url');
-    const client = Object.assign(new OidcClient(), {
-      ...data,
-      secretHash: clientSecret === null ? null : hashClientSecret(clientSecret),
-    });
+    const secret = data.isPublic ? null : newSecret();
+    const clientSecret = secret?.secret ?? null;
     // One flush: the client and its audit event commit together.
     const em = this.em.fork();
-    em.persist(client);
+    const client = em.create(OidcClient, {
+      ...data,
+      secretHash: secret?.digest ?? null,
+    });
     this.record(em, 'oidc.client.created', client, actor, {
       name: client.name,
       redirectUris: client.redirectUris,
@@ -157,19 +142,20 @@ export class ClientsService {
     const data = this.checked({ ...input, isPublic: false });
     return this.em.transactional(async (em) => {
       const existing = await em.findOne(OidcClient, { clientId });
-      const client = existing ?? Object.assign(new OidcClient(), { clientId });
-      Object.assign(client, { ...data, secretHash: hashClientSecret(clientSecret) });
-      if (!existing) {
-        em.persist(client);
-        this.record(em, 'oidc.client.created', client, actor, {
-          name: client.name,
-          redirectUris: client.redirectUris,
-          public: false,
-          firstParty: client.firstParty,
-          requiredAcr: client.requiredAcr,
-        });
+      const fields = { ...data, secretHash: secretDigest(clientSecret) };
+      if (existing) {
+        Object.assign(existing, fields);
+        return false;
       }
-      return !existing;
+      const client = em.create(OidcClient, { clientId, ...fields });
+      this.record(em, 'oidc.client.created', client, actor, {
+        name: client.name,
+        redirectUris: client.redirectUris,
+        public: false,
+        firstParty: client.firstParty,
+        requiredAcr: client.requiredAcr,
+      });
+      return true;
     });
   }
 
@@ -185,7 +171,7 @@ export class ClientsService {
     clientId: string,
     actor: ClientChangeActor = {},
   ): Promise<{ client: OidcClient; clientSecret: string }> {
-    const clientSecret = randomBytes(32).toString('base64url');
+    const { secret: clientSecret, digest: secretHash } = newSecret();
     const client = await this.em.transactional(async (em) => {
       const client = await this.find(em, clientId);
       if (client.isPublic)
@@ -194,7 +180,7 @@ export class ClientsService {
           'public_client',
           'У публичного приложения нет секрета',
         );
-      client.secretHash = hashClientSecret(clientSecret);
+      client.secretHash = secretHash;
       this.record(em, 'oidc.client.secret_rotated', client, actor);
       return client;
     });

@@ -3,34 +3,32 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn } from 'class-validator';
 import { type Request, type Response } from 'express';
 import { errors as oidcErrors, type InteractionResults } from 'oidc-provider';
+import { FormPost, Page, Public } from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
-  FormPost,
-  Page,
-  Public,
   type StaleForm,
   type StaleFormPage,
-} from '../common/auth-decorators.js';
+} from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { type User } from '../identity/user.entity.js';
 import { AuthMethod, type Session } from '../sessions/session.entity.js';
 import { amrOf } from '../sessions/second-factor-rules.js';
 import { SessionService } from '../sessions/session.service.js';
 import { GOSUSLUGI_REQUIRED } from './acr.js';
-import { Csrf, CsrfFormDto } from '../web/csrf.js';
-import { PageRenderer } from '../web/page-renderer.js';
-import { type Notice, STALE_FORM, STALE_PAGE } from '../web/web.texts.js';
+import { Csrf, CsrfFormDto } from '../rendering/csrf.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
+import { type Notice, STALE_FORM, STALE_PAGE } from '../rendering/page.texts.js';
 import { ClientsService } from './clients.service.js';
 import { ConsentsService } from './consents.service.js';
 import { interactionPath } from './provider-paths.js';
-import { OidcProviderService } from './provider.service.js';
+import { ProviderService } from './provider.service.js';
 import { describeAccess, PROVIDER_TEXTS } from './provider.texts.js';
 
 /** Kept in the interaction when it sends the person to the form: a login must come after it. */
 const LOGIN_REQUESTED_AT = 'identityLinkLoginRequestedAt';
 
-type Details = Awaited<ReturnType<OidcProviderService['instance']['interactionDetails']>>;
+type Details = Awaited<ReturnType<ProviderService['instance']['interactionDetails']>>;
 
 /** What oidc-provider's consent prompt says is missing from the client's grant. */
 interface MissingConsent {
@@ -75,7 +73,7 @@ function displayName(user: User): string {
 @Controller('oidc/interaction')
 export class InteractionsController implements StaleFormPage {
   constructor(
-    private readonly provider: OidcProviderService,
+    private readonly provider: ProviderService,
     private readonly sessions: SessionService,
     private readonly pages: PageRenderer,
     private readonly consents: ConsentsService,

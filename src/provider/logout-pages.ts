@@ -1,5 +1,5 @@
 import { type KoaContextWithOIDC } from 'oidc-provider';
-import { type PageRenderer } from '../web/page-renderer.js';
+import { type PageRenderer } from '../rendering/page-renderer.js';
 import { type ClientsService } from './clients.service.js';
 import { PROVIDER_TEXTS } from './provider.texts.js';
 

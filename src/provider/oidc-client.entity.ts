@@ -9,7 +9,7 @@ import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 @Entity({ tableName: 'oidc_clients' })
 export class OidcClient {
   @PrimaryKey({ type: 'string', length: 64, fieldName: 'client_id' })
-  clientId: string = randomUUID();
+  clientId: string & Opt = randomUUID();
 
   @Property({ type: 'string', length: 200 })
   name!: string;

@@ -1,6 +1,9 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
+import { IdentityModule } from '../identity/identity.module.js';
+import { PosCoreModule } from '../pos/pos.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
-import { WebModule } from '../web/web.module.js';
+import { RenderingModule } from '../rendering/rendering.module.js';
 import { ProviderAccounts } from './claims.js';
 import { BackchannelDelivery } from './backchannel-delivery.js';
 import { BackchannelLogout } from './backchannel-logout.js';
@@ -8,15 +11,15 @@ import { ClientsService } from './clients.service.js';
 import { ConsentsService } from './consents.service.js';
 import { DevDiaryClient } from './dev-diary-client.js';
 import { InteractionsController } from './interactions.controller.js';
-import { OidcProviderService } from './provider.service.js';
+import { ProviderService } from './provider.service.js';
 import { ProviderSessionLinks } from './session-link.js';
 
 /** Identity Link as an OpenID Provider (docs/oidc.md). */
 @Module({
-  imports: [SessionsModule, WebModule],
+  imports: [AuditModule, IdentityModule, SessionsModule, RenderingModule, PosCoreModule],
   controllers: [InteractionsController],
   providers: [
-    OidcProviderService,
+    ProviderService,
     ClientsService,
     ProviderAccounts,
     ConsentsService,
@@ -25,6 +28,6 @@ import { ProviderSessionLinks } from './session-link.js';
     BackchannelDelivery,
     DevDiaryClient,
   ],
-  exports: [OidcProviderService, ClientsService, ConsentsService],
+  exports: [ProviderService, ClientsService, ConsentsService],
 })
 export class ProviderModule {}

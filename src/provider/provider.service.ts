@@ -7,13 +7,14 @@ import Provider, {
   interactionPolicy,
 } from 'oidc-provider';
 import { AuditService } from '../audit/audit.service.js';
+import { sameSecret, secretDigest } from '../common/secrets.js';
 import { AppConfig } from '../config/app-config.js';
 import { SessionService } from '../sessions/session.service.js';
 import { TokenService } from '../sessions/token.service.js';
-import { PageRenderer } from '../web/page-renderer.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { gosuslugiCheck, PROVIDER_ACRS } from './acr.js';
 import { PROVIDER_CLAIMS, PROVIDER_SCOPES, ProviderAccounts } from './claims.js';
-import { clientSecretMatches, ClientsService } from './clients.service.js';
+import { ClientsService } from './clients.service.js';
 import { ConsentsService } from './consents.service.js';
 import { FIRST_PARTY, loadExistingGrant } from './existing-grant.js';
 import { postgresAdapter, sweepExpiredPayloads } from './postgres-adapter.js';
@@ -36,7 +37,7 @@ const SWEEP_INTERVAL_MS = 10 * 60_000;
  * the body parsers, which must not consume its bodies.
  */
 @Injectable()
-export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
+export class ProviderService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('OidcProvider');
   private provider!: Provider;
   private callback!: ReturnType<Provider['callback']>;
@@ -73,11 +74,12 @@ export class OidcProviderService implements OnModuleInit, OnModuleDestroy {
     // X-Forwarded-Proto and -Host are believed exactly when Express believes the proxy (TRUST_PROXY).
     this.provider.proxy =
       this.config.trustProxy !== undefined && this.config.trustProxy !== 'false';
-    // The stored secret is a SHA-256 hash (ClientsService): compare the presented secret's hash.
+    // The stored secret is its digest (common/secrets.ts): compare the presented secret's digest.
     Object.defineProperty(this.provider.Client.prototype, 'compareClientSecret', {
       value: function (this: { clientSecret?: string }, actual: string): boolean {
         return (
-          typeof this.clientSecret === 'string' && clientSecretMatches(actual, this.clientSecret)
+          typeof this.clientSecret === 'string' &&
+          sameSecret(secretDigest(actual), this.clientSecret)
         );
       },
     });

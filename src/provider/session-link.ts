@@ -4,10 +4,10 @@ import { type Request, type Response } from 'express';
 import { type KoaContextWithOIDC } from 'oidc-provider';
 import { clientInfoOf } from '../common/client-info.js';
 import { AppConfig } from '../config/app-config.js';
-import { AuthService } from '../sessions/auth.service.js';
+import { LoginSessions } from '../sessions/login-sessions.service.js';
 import { clearSessionCookie } from '../sessions/session-cookie.js';
 import { SessionService } from '../sessions/session.service.js';
-import { PageRenderer } from '../web/page-renderer.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { PROVIDER_TEXTS } from './provider.texts.js';
 
 /** Set by the provider's `authorization.success` event: this request answered with a code. */
@@ -19,7 +19,7 @@ type Next = () => Promise<unknown>;
  * The provider's session is our session, in both directions (Koa middleware of oidc-provider):
  * - a code issued to a client records which of our sessions it came from, with the `sid` and grant
  *   (`oidc_session_links`), so that ending our session ends the client's (backchannel-logout.ts);
- * - an RP-initiated logout the person confirms ends our session too (revoked through AuthService,
+ * - an RP-initiated logout the person confirms ends our session too (revoked through LoginSessions,
  *   so the other clients hear of it; the cookie cleared), and its last step is a page that moves on
  *   by itself rather than a redirect: browsers hold the redirects after a form's POST to our CSP
  *   `form-action 'self'`, and the post-logout redirect goes to the application's origin.
@@ -30,7 +30,7 @@ export class ProviderSessionLinks {
     private readonly orm: MikroORM,
     private readonly config: AppConfig,
     private readonly sessions: SessionService,
-    private readonly auth: AuthService,
+    private readonly loginSessions: LoginSessions,
     private readonly pages: PageRenderer,
   ) {}
 
@@ -71,7 +71,7 @@ export class ProviderSessionLinks {
     const request = ctx.req as Request;
     if (ctx.oidc.params?.logout) {
       const ours = await this.sessions.fromCookie(request);
-      if (ours) await this.auth.logout(ours, clientInfoOf(request));
+      if (ours) await this.loginSessions.logout(ours, clientInfoOf(request));
       clearSessionCookie(ctx.res as Response, this.config);
     }
     const location = ctx.response.get('location');

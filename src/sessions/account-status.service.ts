@@ -1,6 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { lockAccountWhere } from '../accounts/account-lock.js';
+import { lockAccountWhere } from '../identity/account-lock.js';
 import { AuditService, type AuditEventType } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { normalizeLogin } from '../identity/normalize.js';

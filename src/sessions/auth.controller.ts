@@ -21,15 +21,16 @@ import { type Request, type Response } from 'express';
 import {
   Authenticated,
   CredentialEndpoint,
-  CurrentAuth,
   Public,
   ThrottleGroup,
-  type AuthContext,
 } from '../common/auth-decorators.js';
+import { CurrentAuth, type AuthContext } from './auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { ValidationFailedError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
-import { AuthService, needsSecondFactor } from './auth.service.js';
+import { needsSecondFactor } from './login-outcome.js';
+import { LoginSessions } from './login-sessions.service.js';
+import { PasswordLogin } from './password-login.service.js';
 import { SecondFactorRequiredResponse } from './dto/second-factor.dto.js';
 import { SECOND_FACTOR_TEXTS } from './second-factor.texts.js';
 import { CurrentSessionResponse } from './dto/current-session.response.js';
@@ -46,7 +47,8 @@ import { PASSWORD_LOGIN } from '../throttling/credential-throttle.js';
 @Controller()
 export class AuthController {
   constructor(
-    private readonly auth: AuthService,
+    private readonly passwordLogin: PasswordLogin,
+    private readonly loginSessions: LoginSessions,
     private readonly sessions: SessionService,
     private readonly tokens: TokenService,
     private readonly config: AppConfig,
@@ -79,7 +81,7 @@ export class AuthController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<AccessTokenResponse | SecondFactorRequiredResponse> {
     const previous = await this.sessions.fromCookie(request);
-    const outcome = await this.auth.login(dto.login, dto.password, client, previous);
+    const outcome = await this.passwordLogin.login(dto.login, dto.password, client, previous);
     if (needsSecondFactor(outcome)) {
       const { purpose, token: mfaToken, expiresAt } = outcome.secondFactor;
       const verify = purpose === 'verify';
@@ -136,7 +138,7 @@ export class AuthController {
     @Client() client: ClientInfo,
     @Res({ passthrough: true }) response: Response,
   ): Promise<AccessTokenResponse> {
-    const { session, token } = await this.auth.reauthenticate(
+    const { session, token } = await this.loginSessions.reauthenticate(
       auth.session,
       dto.password,
       client,
@@ -162,7 +164,7 @@ export class AuthController {
     const auth = await this.sessions.authenticate(request);
     if (auth) {
       if (auth.via === 'cookie') assertSameOrigin(request, this.config.publicUrl);
-      await this.auth.logout(auth.session, client);
+      await this.loginSessions.logout(auth.session, client);
     }
     clearSessionCookie(response, this.config);
   }

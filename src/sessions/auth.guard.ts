@@ -6,6 +6,7 @@ import { Errors, LoginRequired } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
 import { RequestAuthentication } from './request-authentication.js';
 import { assertSameOrigin } from './same-origin.js';
+import { browserSessionRequired } from './session-rules.js';
 import { SessionErrors } from './sessions.texts.js';
 
 /**
@@ -41,8 +42,9 @@ export class AuthGuard implements CanActivate {
     }
     const auth = await this.authentication.caller(context);
     if (!auth) throw Errors.unauthenticated();
+    if (browserSessionRequired(route.authenticated, auth.via))
+      throw SessionErrors.browserSessionRequired();
     if (auth.via === 'cookie') assertSameOrigin(request, this.config.publicUrl);
-    else if (route.authenticated?.via === 'cookie') throw SessionErrors.browserSessionRequired();
     request.auth = auth;
     return true;
   }

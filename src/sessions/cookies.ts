@@ -9,7 +9,7 @@ import { type AppConfig } from '../config/app-config.js';
 const NAMES = {
   /** The session token (session-cookie.ts). */
   session: 'il_session',
-  /** The double-submit form token (web/csrf.ts). */
+  /** The double-submit form token (rendering/csrf.ts). */
   csrf: 'il_csrf',
   /** The handle of a round trip to Госуслуги (gosuslugi/login-transactions.service.ts). */
   gosuslugiTransaction: 'il_gosuslugi_tx',

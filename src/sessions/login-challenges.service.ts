@@ -1,11 +1,10 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
 import { type ClientInfo } from '../common/client-info.js';
 import { type User, UserStatus } from '../identity/user.entity.js';
 import { type ChallengePurpose, LoginChallenge } from './login-challenge.entity.js';
 import { CHALLENGE_MAX_ATTEMPTS, CHALLENGE_TTL_MS } from './second-factor-rules.js';
-import { hashSessionToken } from './session.service.js';
+import { newSecret, SECRET_PATTERN, secretDigest } from '../common/secrets.js';
 
 export interface StartedChallenge {
   challenge: LoginChallenge;
@@ -28,26 +27,25 @@ export class LoginChallenges {
     purpose: ChallengePurpose,
     client: ClientInfo,
   ): StartedChallenge {
-    const token = randomBytes(32).toString('base64url');
+    const { secret: token, digest: tokenHash } = newSecret();
     const now = new Date();
-    const challenge = Object.assign(new LoginChallenge(), {
-      tokenHash: hashSessionToken(token),
+    const challenge = em.create(LoginChallenge, {
+      tokenHash,
       user,
       purpose,
       createdAt: now,
       expiresAt: new Date(now.getTime() + CHALLENGE_TTL_MS),
       ip: client.ip,
     });
-    em.persist(challenge);
     return { challenge, token };
   }
 
   /** The live challenge of a token, with its (active) user; null when none. */
   async find(token: string | undefined): Promise<LoginChallenge | null> {
-    if (token === undefined || !/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
+    if (token === undefined || !SECRET_PATTERN.test(token)) return null;
     const challenge = await this.em.findOne(
       LoginChallenge,
-      { tokenHash: hashSessionToken(token) },
+      { tokenHash: secretDigest(token) },
       { populate: ['user'], refresh: true },
     );
     if (!challenge || challenge.endedAt !== null) return null;

@@ -8,16 +8,16 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
-import { type AuthContext, Authenticated, CurrentAuth } from '../common/auth-decorators.js';
+import { Authenticated } from '../common/auth-decorators.js';
+import { type AuthContext, CurrentAuth } from './auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { Errors } from '../common/errors.js';
-import { AuthService } from './auth.service.js';
+import { PasswordChecks } from './password-checks.service.js';
 import { TotpEnrolmentResponse } from './dto/second-factor.dto.js';
 import { MfaEnrolment } from './mfa-enrolment.service.js';
 import { SecondFactorErrors } from './second-factor.texts.js';
 import { SecondFactors } from './second-factors.service.js';
 import { recentlyAuthenticated } from './session-rules.js';
-import { SessionErrors } from './sessions.texts.js';
 
 class MfaCodeDto {
   @ApiProperty({ example: '123456' })
@@ -53,7 +53,7 @@ export class MfaController {
   constructor(
     private readonly enrolment: MfaEnrolment,
     private readonly factors: SecondFactors,
-    private readonly auth: AuthService,
+    private readonly passwordChecks: PasswordChecks,
   ) {}
 
   @Get()
@@ -67,7 +67,7 @@ export class MfaController {
   }
 
   @Post('totp')
-  @Authenticated()
+  @Authenticated({ via: 'cookie' })
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
   @ApiOperation({
@@ -77,12 +77,12 @@ export class MfaController {
   @ApiOkResponse({ type: TotpEnrolmentResponse })
   @ApiForbiddenResponse({ description: 'reauthentication_required, browser_session_required' })
   begin(@CurrentAuth() auth: AuthContext): Promise<TotpEnrolmentResponse> {
-    this.assertRecentBrowser(auth);
+    this.assertRecent(auth);
     return this.enrolment.begin(auth.user);
   }
 
   @Post('totp/confirm')
-  @Authenticated()
+  @Authenticated({ via: 'cookie' })
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'Подтвердить подключение текущим кодом: 10 резервных кодов (один раз)' })
@@ -92,14 +92,14 @@ export class MfaController {
     @Body() dto: MfaCodeDto,
     @Client() client: ClientInfo,
   ): Promise<RecoveryCodesResponse> {
-    this.assertRecentBrowser(auth);
+    this.assertRecent(auth);
     const recoveryCodes = await this.enrolment.confirm(auth.user, dto.code, client);
     if (!recoveryCodes) throw SecondFactorErrors.invalidCode();
     return { recoveryCodes };
   }
 
   @Delete('totp')
-  @Authenticated()
+  @Authenticated({ via: 'cookie' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Отключить: нужны пароль и код (из приложения или резервный)' })
   async remove(
@@ -107,9 +107,8 @@ export class MfaController {
     @Body() dto: MfaRemoveDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    if (auth.via !== 'cookie') throw SessionErrors.browserSessionRequired();
     const user = auth.user;
-    const password = await this.auth.verifyCurrentPassword(
+    const password = await this.passwordChecks.verifyCurrentPassword(
       user,
       dto.password ?? '',
       client,
@@ -121,8 +120,7 @@ export class MfaController {
     await this.enrolment.remove(user, client);
   }
 
-  private assertRecentBrowser(auth: AuthContext): void {
-    if (auth.via !== 'cookie') throw SessionErrors.browserSessionRequired();
+  private assertRecent(auth: AuthContext): void {
     if (!recentlyAuthenticated(auth.facts)) throw Errors.reauthenticationRequired();
   }
 }

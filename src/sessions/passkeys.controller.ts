@@ -26,13 +26,13 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
 } from '@simplewebauthn/server';
 import { IsObject, IsString, MaxLength } from 'class-validator';
-import { type AuthContext, Authenticated, CurrentAuth } from '../common/auth-decorators.js';
+import { Authenticated } from '../common/auth-decorators.js';
+import { type AuthContext, CurrentAuth } from './auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { Errors } from '../common/errors.js';
 import { type Passkey } from '../identity/passkey.entity.js';
 import { Passkeys } from './passkeys.service.js';
 import { recentlyAuthenticated } from './session-rules.js';
-import { SessionErrors } from './sessions.texts.js';
 
 class PasskeyRegistrationDto {
   @ApiProperty({ example: 'Ноутбук', description: 'Название ключа, 1–64 символа' })
@@ -82,7 +82,7 @@ export class PasskeysController {
   }
 
   @Post('options')
-  @Authenticated()
+  @Authenticated({ via: 'cookie' })
   @HttpCode(HttpStatus.OK)
   @Header('Cache-Control', 'no-store')
   @ApiOperation({
@@ -92,12 +92,12 @@ export class PasskeysController {
   @ApiOkResponse({ description: 'PublicKeyCredentialCreationOptionsJSON; challenge на 5 минут' })
   @ApiForbiddenResponse({ description: 'reauthentication_required, browser_session_required' })
   options(@CurrentAuth() auth: AuthContext): Promise<PublicKeyCredentialCreationOptionsJSON> {
-    this.assertRecentBrowser(auth);
+    this.assertRecent(auth);
     return this.passkeys.registrationOptions(auth.user, auth.session.id);
   }
 
   @Post()
-  @Authenticated()
+  @Authenticated({ via: 'cookie' })
   @ApiOperation({ summary: 'Добавить ключ доступа: ответ браузера на параметры из options' })
   @ApiCreatedResponse({ type: PasskeyResponse })
   @ApiConflictResponse({ description: 'passkey_already_registered' })
@@ -106,7 +106,7 @@ export class PasskeysController {
     @Body() dto: PasskeyRegistrationDto,
     @Client() client: ClientInfo,
   ): Promise<PasskeyResponse> {
-    this.assertRecentBrowser(auth);
+    this.assertRecent(auth);
     const key = await this.passkeys.register(
       auth.user,
       auth.session.id,
@@ -118,7 +118,7 @@ export class PasskeysController {
   }
 
   @Delete(':id')
-  @Authenticated()
+  @Authenticated({ via: 'cookie' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Удалить ключ доступа (нужен недавний вход)' })
   @ApiNoContentResponse()
@@ -127,7 +127,7 @@ export class PasskeysController {
     @Param('id', ID) id: string,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    this.assertRecentBrowser(auth);
+    this.assertRecent(auth);
     await this.passkeys.remove(auth.user, id, client);
   }
 
@@ -145,8 +145,7 @@ export class PasskeysController {
     return this.passkeys.authenticationOptions(auth.user, 'reauth', auth.session.id);
   }
 
-  private assertRecentBrowser(auth: AuthContext): void {
-    if (auth.via !== 'cookie') throw SessionErrors.browserSessionRequired();
+  private assertRecent(auth: AuthContext): void {
     if (!recentlyAuthenticated(auth.facts)) throw Errors.reauthenticationRequired();
   }
 }

@@ -1,13 +1,9 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
+import type {
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
 } from '@simplewebauthn/server';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
@@ -24,6 +20,16 @@ import { type PasskeyPurpose } from './passkey-challenge.entity.js';
 import { PasskeyChallenges } from './passkey-challenges.service.js';
 import { CHALLENGE_TTL_MS } from './second-factor-rules.js';
 import { PasskeyErrors } from './second-factor.texts.js';
+
+/**
+ * @simplewebauthn/server, loaded on the first passkey operation: it holds some 9 MiB (its CBOR and
+ * ASN.1 parsers) that an instance whose people use no passkeys never needs.
+ */
+let webauthnLibrary: Promise<typeof import('@simplewebauthn/server')> | undefined;
+function webauthn(): Promise<typeof import('@simplewebauthn/server')> {
+  webauthnLibrary ??= import('@simplewebauthn/server');
+  return webauthnLibrary;
+}
 
 /** What the service calls itself to an authenticator (shown by the browser when a key is made). */
 const RP_NAME = 'Identity Link';
@@ -72,7 +78,7 @@ export class Passkeys {
   ): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const challenge = await this.challenges.issue(user, 'register', sessionId);
     const keys = await this.list(user.id);
-    return generateRegistrationOptions({
+    return (await webauthn()).generateRegistrationOptions({
       rpName: RP_NAME,
       rpID: this.rpID,
       userName: user.login,
@@ -104,26 +110,29 @@ export class Passkeys {
       !(await this.challenges.consume(user, 'register', sessionId, challenge))
     )
       throw PasskeyErrors.registrationFailed();
-    const verified = await verifyRegistrationResponse({
-      response,
-      expectedChallenge: challenge,
-      expectedOrigin: this.origin,
-      expectedRPID: this.rpID,
-      requireUserVerification: false,
-    }).catch(() => null);
+    const verified = await (
+      await webauthn()
+    )
+      .verifyRegistrationResponse({
+        response,
+        expectedChallenge: challenge,
+        expectedOrigin: this.origin,
+        expectedRPID: this.rpID,
+        requireUserVerification: false,
+      })
+      .catch(() => null);
     if (!verified?.verified) throw PasskeyErrors.registrationFailed();
     const { credential } = verified.registrationInfo;
-    const passkey = Object.assign(new Passkey(), {
-      user,
-      name: label,
-      credentialId: credential.id,
-      publicKey: Buffer.from(credential.publicKey).toString('base64url'),
-      counter: credential.counter,
-      transports: credential.transports ?? [],
-    });
     try {
-      await this.em.transactional(async (em) => {
-        em.persist(passkey);
+      return await this.em.transactional(async (em) => {
+        const passkey = em.create(Passkey, {
+          user,
+          name: label,
+          credentialId: credential.id,
+          publicKey: Buffer.from(credential.publicKey).toString('base64url'),
+          counter: credential.counter,
+          transports: credential.transports ?? [],
+        });
         this.audit.record(
           {
             type: 'mfa.passkey.enrolled',
@@ -135,13 +144,13 @@ export class Passkeys {
           em,
         );
         await em.flush();
+        return passkey;
       });
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException)
         throw PasskeyErrors.alreadyRegistered();
       throw error;
     }
-    return passkey;
   }
 
   /** Options for navigator.credentials.get(): this account's keys, for one login step or session. */
@@ -153,7 +162,7 @@ export class Passkeys {
     const keys = await this.list(user.id);
     if (keys.length === 0) throw PasskeyErrors.none();
     const challenge = await this.challenges.issue(user, purpose, boundTo);
-    return generateAuthenticationOptions({
+    return (await webauthn()).generateAuthenticationOptions({
       rpID: this.rpID,
       challenge: Buffer.from(challenge, 'base64url'),
       allowCredentials: keys.map((key) => ({ id: key.credentialId, transports: key.transports })),
@@ -184,19 +193,23 @@ export class Passkeys {
       { refresh: true },
     );
     if (!key) return this.failed(user, client, 'unknown_key');
-    const verified = await verifyAuthenticationResponse({
-      response,
-      expectedChallenge: challenge,
-      expectedOrigin: this.origin,
-      expectedRPID: this.rpID,
-      credential: {
-        id: key.credentialId,
-        publicKey: Buffer.from(key.publicKey, 'base64url'),
-        counter: Number(key.counter),
-        transports: key.transports,
-      },
-      requireUserVerification: false,
-    }).catch(() => null);
+    const verified = await (
+      await webauthn()
+    )
+      .verifyAuthenticationResponse({
+        response,
+        expectedChallenge: challenge,
+        expectedOrigin: this.origin,
+        expectedRPID: this.rpID,
+        credential: {
+          id: key.credentialId,
+          publicKey: Buffer.from(key.publicKey, 'base64url'),
+          counter: Number(key.counter),
+          transports: key.transports,
+        },
+        requireUserVerification: false,
+      })
+      .catch(() => null);
     if (!verified?.verified) return this.failed(user, client, 'bad_assertion');
     const { newCounter } = verified.authenticationInfo;
     // An authenticator that counts must show a larger count each time (a cloned key shows an old

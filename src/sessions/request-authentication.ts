@@ -1,7 +1,8 @@
 import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { type Request } from 'express';
-import { type AuthContext, accessDecision } from '../common/auth-decorators.js';
+import { accessDecision } from '../common/auth-decorators.js';
+import { type AuthContext } from './auth-context.js';
 import { RequestAccount } from '../throttling/signed-in.js';
 import { SessionService } from './session.service.js';
 

@@ -1,14 +1,18 @@
+import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { type ClientInfo } from '../common/client-info.js';
-import { AuthService, type LoginResult } from './auth.service.js';
+import { Errors } from '../common/errors.js';
+import { User, UserStatus } from '../identity/user.entity.js';
 import { type LoginChallenge } from './login-challenge.entity.js';
 import { LoginChallenges } from './login-challenges.service.js';
+import { type LoginResult } from './login-outcome.js';
+import { LoginSessions } from './login-sessions.service.js';
 import { MfaEnrolment, type TotpEnrolment } from './mfa-enrolment.service.js';
 import { Passkeys } from './passkeys.service.js';
 import { PasskeyErrors, SecondFactorErrors } from './second-factor.texts.js';
 import { type ProvedFactor, SecondFactors } from './second-factors.service.js';
-import { type Session } from './session.entity.js';
+import { AuthMethod, type Session } from './session.entity.js';
 
 export interface SecondFactorLoginResult extends LoginResult {
   /** What the code proved (`passkey`: an assertion); `enrolled` when this step enrolled the factor. */
@@ -25,7 +29,8 @@ export interface SecondFactorLoginResult extends LoginResult {
 @Injectable()
 export class SecondFactorLogin {
   constructor(
-    private readonly auth: AuthService,
+    private readonly em: EntityManager,
+    private readonly loginSessions: LoginSessions,
     private readonly challenges: LoginChallenges,
     private readonly factors: SecondFactors,
     private readonly enrolment: MfaEnrolment,
@@ -69,7 +74,7 @@ export class SecondFactorLogin {
       await this.challenges.wrongCode(challenge);
       throw PasskeyErrors.invalid();
     }
-    const opened = await this.auth.completeSecondFactor(challenge, client, previous, 'hwk');
+    const opened = await this.completeSecondFactor(challenge, client, previous, 'hwk');
     return { ...opened, proved: 'passkey', recoveryCodes: null };
   }
 
@@ -107,7 +112,38 @@ export class SecondFactorLogin {
       await this.challenges.wrongCode(challenge);
       throw SecondFactorErrors.invalidCode();
     }
-    const opened = await this.auth.completeSecondFactor(challenge, client, previous);
+    const opened = await this.completeSecondFactor(challenge, client, previous);
     return { ...opened, proved, recoveryCodes };
+  }
+
+  /**
+   * The session a password login waited for, once its second factor is proved (or enrolled): the
+   * pending step ends in the same transaction (single use), and the session records the factor
+   * for `amr`. A session the browser already had ends (fixation), as at a login.
+   */
+  private async completeSecondFactor(
+    challenge: LoginChallenge,
+    client: ClientInfo,
+    previous: Session | null,
+    factor: 'otp' | 'hwk' = 'otp',
+  ): Promise<LoginResult> {
+    const result = await this.em.transactional(async (em) => {
+      if (!(await this.challenges.end(em, challenge))) return null;
+      const user = await em.findOneOrFail(User, challenge.user.id, { refresh: true });
+      if (user.status !== UserStatus.Active) return null;
+      const created = this.loginSessions.openSession(
+        em,
+        user,
+        AuthMethod.Password,
+        client,
+        previous,
+        factor,
+      );
+      await em.flush();
+      await this.loginSessions.replacedEnded(em, previous, created.session);
+      return created;
+    });
+    if (!result) throw Errors.unauthenticated();
+    return result;
   }
 }

@@ -13,30 +13,16 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { type EntityManager } from '@mikro-orm/core';
-import pg from 'pg';
-import { type SessionFacts } from '../common/auth-decorators.js';
+import { type SessionFacts } from './auth-context.js';
 import { ListenerHealth } from '../common/listener-health.js';
 import { AppConfig } from '../config/app-config.js';
 import { FederatedIdentity } from '../identity/federated-identity.entity.js';
 import { User } from '../identity/user.entity.js';
+import { AuthChangeListener } from './auth-change-listener.js';
 import { Session } from './session.entity.js';
-
-/** The channel the triggers of Migration20261124120000 and …150000 notify on: `s:<session id>`, `u:<user id>` or `*`. */
-export const AUTH_CHANNEL = 'identity_link_auth';
 
 /** Enough for every session active within the TTL on one instance of a region's service. */
 const MAX_ENTRIES = 50_000;
-const RECONNECT_DELAY_MS = 1000;
-/** How often the LISTEN connection is asked to prove it is alive and caught up. */
-const HEARTBEAT_INTERVAL_MS = 250;
-/**
- * Memory answers only while a heartbeat sent less than this long ago has come back. PostgreSQL
- * delivers a listener's pending notifications before the answer to its next query, so that answer
- * proves every change committed before the heartbeat was sent has been applied here. A session
- * ended elsewhere is so refused here within this bound even when the listening connection (its
- * backend, the network, this event loop) stalls without breaking. SECURITY.md states it.
- */
-export const HEARTBEAT_FRESH_MS = 750;
 
 /**
  * A session joined to its user as SessionService reads it: each side's columns as the database
@@ -71,7 +57,7 @@ interface Entry {
  *
  * What remains is the notification's own delay: a session ended on one instance may still be
  * accepted by another for the moment it takes PostgreSQL to deliver the notification (well under
- * a millisecond on a healthy connection), and never longer than `HEARTBEAT_FRESH_MS` when the
+ * a millisecond on a healthy connection), and never longer than `HEARTBEAT_FRESH_MS` (auth-change-listener.ts) when the
  * connection stalls without breaking. SECURITY.md states this.
  */
 @Injectable()
@@ -87,20 +73,18 @@ export class SessionCache
   private readonly evictedIn = new WeakMap<object, { users: Set<string>; sessions: Set<string> }>();
   /** Bumped by every invalidation; a read started under another generation is not cached. */
   private generation = 0;
-  private listening = false;
-  /** When the newest heartbeat that has come back was sent. */
-  private confirmedAt = 0;
-  private heartbeatInFlight = false;
-  private late = false;
-  private stopped = false;
-  private client?: pg.Client;
-  private timer?: NodeJS.Timeout;
+  private readonly listener: AuthChangeListener;
 
   constructor(
     private readonly orm: MikroORM,
     private readonly config: AppConfig,
   ) {
     super();
+    this.listener = new AuthChangeListener(
+      () => this.orm.config.get('clientUrl'),
+      { changed: (payload) => this.onNotification(payload), reset: () => this.forgetAll() },
+      this.logger,
+    );
   }
 
   private get enabled(): boolean {
@@ -112,28 +96,26 @@ export class SessionCache
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.enabled) await this.listen();
+    if (this.enabled) await this.listener.listen();
   }
 
   onApplicationShutdown(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    this.down();
+    this.listener.stop();
   }
 
   /** Whether the LISTEN connection is up (for tests and the health report). */
   get active(): boolean {
-    return this.enabled && this.listening;
+    return this.enabled && this.listener.up;
   }
 
   get listenerState(): 'off' | 'listening' | 'down' {
     if (!this.enabled) return 'off';
-    return this.listening ? 'listening' : 'down';
+    return this.listener.up ? 'listening' : 'down';
   }
 
-  /** Whether memory may answer now: listening, and a recent heartbeat proves it caught up. */
+  /** Whether memory may answer now (AuthChangeListener.fresh). */
   private get fresh(): boolean {
-    return this.listening && Date.now() - this.confirmedAt < HEARTBEAT_FRESH_MS;
+    return this.listener.fresh;
   }
 
   /** The cached session for its id or token hash, if the cache may be used and has it. */
@@ -255,87 +237,5 @@ export class SessionCache
     const id = payload.slice(2);
     if (payload.startsWith('u:')) this.invalidateUser(id);
     else this.invalidateSession(id);
-  }
-
-  private async listen(): Promise<void> {
-    const client = new pg.Client({
-      connectionString: this.orm.config.get('clientUrl'),
-      application_name: 'identity-link session cache',
-      keepAlive: true,
-      connectionTimeoutMillis: 5000,
-      query_timeout: 5000,
-    });
-    this.client = client;
-    client.on('notification', (message) => {
-      if (message.channel === AUTH_CHANNEL) this.onNotification(message.payload);
-    });
-    client.on('error', (error) => this.lost(client, error));
-    client.on('end', () => this.lost(client, new Error('connection ended')));
-    let sentAt: number;
-    try {
-      await client.connect();
-      sentAt = Date.now();
-      await client.query(`listen ${AUTH_CHANNEL}`);
-    } catch (error) {
-      this.lost(client, error);
-      return;
-    }
-    if (this.client !== client) return;
-    // Whatever changed while nobody listened is unknown: start empty.
-    this.forgetAll();
-    this.confirmedAt = sentAt;
-    this.heartbeatInFlight = false;
-    this.late = false;
-    this.listening = true;
-    this.logger.log('session cache on: listening for session and user changes');
-    this.timer = setInterval(() => this.heartbeat(client), HEARTBEAT_INTERVAL_MS).unref();
-  }
-
-  /** One heartbeat at a time; one that never comes back ends the connection (query_timeout). */
-  private heartbeat(client: pg.Client): void {
-    if (!this.fresh && !this.late) {
-      this.late = true;
-      this.logger.warn('session cache paused: the LISTEN connection is late with its heartbeat');
-    }
-    if (this.heartbeatInFlight) return;
-    this.heartbeatInFlight = true;
-    const sentAt = Date.now();
-    client.query('select 1').then(
-      () => {
-        this.heartbeatInFlight = false;
-        if (this.client !== client) return;
-        this.confirmedAt = Math.max(this.confirmedAt, sentAt);
-        if (this.late && this.fresh) {
-          this.late = false;
-          this.logger.log('session cache resumed: the LISTEN connection caught up');
-        }
-      },
-      (error: unknown) => {
-        this.heartbeatInFlight = false;
-        this.lost(client, error);
-      },
-    );
-  }
-
-  private lost(client: pg.Client, error: unknown): void {
-    if (this.client !== client) return;
-    if (this.listening)
-      this.logger.warn(
-        `session cache off until the database is back: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    this.down();
-    if (!this.stopped)
-      this.timer = setTimeout(() => void this.listen(), RECONNECT_DELAY_MS).unref();
-  }
-
-  private down(): void {
-    this.listening = false;
-    this.forgetAll();
-    clearInterval(this.timer);
-    const client = this.client;
-    this.client = undefined;
-    client?.removeAllListeners('notification');
-    client?.on('error', () => undefined);
-    client?.end().catch(() => undefined);
   }
 }

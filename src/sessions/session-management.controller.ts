@@ -1,7 +1,8 @@
 import { Controller, Delete, Get, Header, HttpCode, HttpStatus, Param, Res } from '@nestjs/common';
 import { ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Response } from 'express';
-import { Authenticated, CurrentAuth, type AuthContext } from '../common/auth-decorators.js';
+import { Authenticated } from '../common/auth-decorators.js';
+import { CurrentAuth, type AuthContext } from './auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { AppConfig } from '../config/app-config.js';
 import { EndedSessionsResponse, SessionResponse } from './dto/session.response.js';

@@ -5,25 +5,15 @@ import { type AuditEntry, AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { Errors } from '../common/errors.js';
 import { type User, UserStatus } from '../identity/user.entity.js';
-import { AUTH_CHANNEL } from './session-cache.js';
+import { AUTH_CHANNEL } from './auth-change-listener.js';
 import { SessionResponse } from './dto/session.response.js';
 import { recentlyAuthenticated } from './session-rules.js';
 import { type AuthMethod, Session } from './session.entity.js';
 import { SessionEndHooks } from './session-end-hooks.js';
+import { endedColumns, endSession, type SessionEndReason } from './session-ending.js';
 import { SessionErrors } from './sessions.texts.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** Why a session was ended, as `sessions.revoked_reason` keeps it (at most 32 characters). */
-export type EndReason =
-  | 'ended_by_user'
-  | 'others_ended_by_user'
-  | 'ended_by_admin'
-  | 'account_blocked'
-  | 'account_archived'
-  | 'all_ended_by_operator'
-  | 'gosuslugi_unlinked'
-  | 'mfa_reset';
 
 /** Which of a user's live sessions `end` ends: one, all but one, only those opened one way. */
 export interface EndScope {
@@ -83,7 +73,7 @@ export class SessionManagement {
   async end(
     em: EntityManager,
     user: User,
-    reason: EndReason,
+    reason: SessionEndReason,
     scope: EndScope = {},
   ): Promise<string[]> {
     const now = new Date();
@@ -95,10 +85,7 @@ export class SessionManagement {
       lockMode: LockMode.PESSIMISTIC_WRITE,
       refresh: true,
     });
-    for (const session of sessions) {
-      session.revokedAt = now;
-      session.revokedReason = reason;
-    }
+    for (const session of sessions) endSession(session, reason, now);
     await em.flush();
     if (sessions.length > 0) await this.hooks.ended(em, { userId: user.id });
     return sessions.map((session) => session.id);
@@ -110,7 +97,7 @@ export class SessionManagement {
    */
   async endRecorded(
     user: User,
-    reason: EndReason,
+    reason: SessionEndReason,
     scope: EndScope,
     describe: (ids: string[]) => AuditEntry | null,
   ): Promise<string[]> {
@@ -149,7 +136,7 @@ export class SessionManagement {
       const ended = await em.nativeUpdate(
         Session,
         { revokedAt: null, idleExpiresAt: { $gt: now }, absoluteExpiresAt: { $gt: now } },
-        { revokedAt: now, revokedReason: 'all_ended_by_operator' satisfies EndReason },
+        endedColumns('all_ended_by_operator', now),
       );
       this.audit.record(
         { type: 'session.all_ended', details: { ended, reason, via, at: now.toISOString() } },

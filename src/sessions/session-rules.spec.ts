@@ -1,9 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { AuthMethod } from './session.entity.js';
 import {
+  browserSessionRequired,
   emailChangeRefusal,
   RECENT_AUTHENTICATION_MS,
   recentlyAuthenticated,
+  sessionUsable,
 } from './session-rules.js';
 
 describe('recentlyAuthenticated', () => {
@@ -59,5 +61,51 @@ describe('emailChangeRefusal', () => {
   it('lets a Госуслуги login add the first address', () => {
     const none = { email: null, emailVerifiedAt: null };
     expect(emailChangeRefusal(gosuslugi(1), none, [linked(120)], now)).toBeNull();
+  });
+});
+
+describe('sessionUsable', () => {
+  const now = Date.parse('2026-12-02T10:00:00Z');
+  const live = {
+    revokedAt: null,
+    idleExpiresAt: new Date(now + 60_000),
+    absoluteExpiresAt: new Date(now + 3_600_000),
+    userActive: true,
+    sessionsValidAfter: null,
+    createdAt: new Date(now - 60_000),
+    operator: false,
+    method: AuthMethod.Password,
+    secondFactor: null,
+  };
+
+  it('accepts a live session of an active user', () => {
+    expect(sessionUsable(live, now)).toBe(true);
+  });
+  it('refuses an ended or expired session', () => {
+    expect(sessionUsable({ ...live, revokedAt: new Date(now - 1) }, now)).toBe(false);
+    expect(sessionUsable({ ...live, idleExpiresAt: new Date(now) }, now)).toBe(false);
+    expect(sessionUsable({ ...live, absoluteExpiresAt: new Date(now) }, now)).toBe(false);
+  });
+  it('refuses a blocked user, and a session older than the last reset', () => {
+    expect(sessionUsable({ ...live, userActive: false }, now)).toBe(false);
+    expect(sessionUsable({ ...live, sessionsValidAfter: new Date(now - 1) }, now)).toBe(false);
+    expect(sessionUsable({ ...live, sessionsValidAfter: live.createdAt }, now)).toBe(true);
+  });
+  it("refuses an operator's password session without a second factor", () => {
+    const operator = { ...live, operator: true };
+    expect(sessionUsable(operator, now)).toBe(false);
+    expect(sessionUsable({ ...operator, secondFactor: 'otp' }, now)).toBe(true);
+    expect(sessionUsable({ ...operator, method: AuthMethod.Gosuslugi }, now)).toBe(true);
+  });
+});
+
+describe('browserSessionRequired', () => {
+  it('refuses an access token on a cookie-only route', () => {
+    expect(browserSessionRequired({ via: 'cookie' }, 'bearer')).toBe(true);
+  });
+  it('lets the cookie through, and either proof on other routes', () => {
+    expect(browserSessionRequired({ via: 'cookie' }, 'cookie')).toBe(false);
+    expect(browserSessionRequired({}, 'bearer')).toBe(false);
+    expect(browserSessionRequired(undefined, 'bearer')).toBe(false);
   });
 });

@@ -1,6 +1,8 @@
+import { type AuthenticatedOptions } from '../common/auth-decorators.js';
+import { type SessionFacts } from './auth-context.js';
 import { type FederatedIdentity } from '../identity/federated-identity.entity.js';
 import { type User } from '../identity/user.entity.js';
-import { AuthMethod, type Session } from './session.entity.js';
+import { AuthMethod, type Session, sessionActive } from './session.entity.js';
 
 /**
  * The rules a session is judged by, as pure functions over its fields and the time: the services
@@ -48,4 +50,55 @@ export function emailChangeRefusal(
   const possible = identities.filter((identity) => identity.linkedAt.getTime() <= loggedInAt);
   const owners = possible.every((identity) => identity.linkedAt.getTime() >= verifiedAt);
   return possible.length > 0 && owners ? null : 'password_required';
+}
+
+/**
+ * A platform operator's password session without a second factor (one opened before operators
+ * had to enrol) is not accepted anywhere: the login sends the operator to enrol first. A
+ * Госуслуги login has ЕСИА's own second factor.
+ */
+function operatorWithoutSecondFactor(
+  facts: Pick<SessionFacts, 'operator' | 'method' | 'secondFactor'>,
+): boolean {
+  return facts.operator && facts.method === AuthMethod.Password && facts.secondFactor === null;
+}
+
+/**
+ * Whether a session may be used now: not ended, not expired, its user active and not reset since
+ * (`sessionsValidAfter`), and not an operator's password session without a second factor.
+ */
+export function sessionUsable(
+  facts: Pick<
+    SessionFacts,
+    | 'revokedAt'
+    | 'idleExpiresAt'
+    | 'absoluteExpiresAt'
+    | 'userActive'
+    | 'sessionsValidAfter'
+    | 'createdAt'
+    | 'operator'
+    | 'method'
+    | 'secondFactor'
+  >,
+  now: number = Date.now(),
+): boolean {
+  return (
+    sessionActive(facts, now) &&
+    facts.userActive &&
+    (facts.sessionsValidAfter === null || facts.createdAt >= facts.sessionsValidAfter) &&
+    !operatorWithoutSecondFactor(facts)
+  );
+}
+
+/**
+ * «Cookie only»: what only the browser may do (replace or end sessions, list them, mint tokens,
+ * manage its second factors and passkeys) a route declares with `@Authenticated({ via: 'cookie' })`,
+ * and an access token is refused there. Access tokens travel to downstream applications, and none
+ * of them needs the person's devices or the power to sign the person out. The guard asks this.
+ */
+export function browserSessionRequired(
+  route: AuthenticatedOptions | undefined,
+  via: 'cookie' | 'bearer',
+): boolean {
+  return route?.via === 'cookie' && via !== 'cookie';
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Opt, type Rel } from '@mikro-orm/core';
+import { type Opt, type Rel, type RequiredEntityData } from '@mikro-orm/core';
 import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { User } from '../identity/user.entity.js';
 
@@ -27,6 +27,15 @@ export function sessionActive(
 @Entity({ tableName: 'sessions' })
 @Index({ name: 'sessions_user_idx', properties: ['user'] })
 export class Session {
+  /**
+   * A new session, not yet persisted: the caller persists it or inserts it in SQL, so it is not
+   * `em.create` (which persists on the request's EntityManager). Every column without a default
+   * must be given.
+   */
+  static create(data: Omit<RequiredEntityData<Session>, 'user'> & { user: Rel<User> }): Session {
+    return Object.assign(new Session(), data);
+  }
+
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 

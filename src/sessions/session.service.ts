@@ -1,26 +1,20 @@
-import { type EntityData, EntityManager } from '@mikro-orm/postgresql';
+import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { type Request } from 'express';
-import { createHash, randomBytes } from 'node:crypto';
-import { aliasedColumns, columnsOf, mappedOnce } from '../database/aliased-select.js';
 import { BoundedMap } from '../common/bounded-map.js';
 import { type ClientInfo } from '../common/client-info.js';
+import { newSecret, SECRET_PATTERN, secretDigest } from '../common/secrets.js';
 import { AppConfig } from '../config/app-config.js';
-import {
-  FederatedIdentity,
-  type IdentityClaimsSnapshot,
-} from '../identity/federated-identity.entity.js';
-import { User, UserStatus } from '../identity/user.entity.js';
-import {
-  type AuthContext,
-  type LinkedIdentityFacts,
-  type SessionFacts,
-} from '../common/auth-decorators.js';
+import { type User } from '../identity/user.entity.js';
+import { type AuthContext, type SessionFacts } from './auth-context.js';
 import { readSessionCookie } from './session-cookie.js';
 import { type CachedSession, SessionCache } from './session-cache.js';
+import { endedColumns, type SessionEndReason } from './session-ending.js';
+import { SessionStore } from './session-store.js';
 import { type AccessTokenClaims, TokenService } from './token.service.js';
-import { AuthMethod, Session, sessionActive } from './session.entity.js';
+import { type AuthMethod, Session } from './session.entity.js';
 import { SessionEndHooks } from './session-end-hooks.js';
+import { sessionUsable } from './session-rules.js';
 
 const BEARER = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/;
 
@@ -30,72 +24,20 @@ const MAX_VERIFIED_TOKENS = 10_000;
 /** Idle expiry is pushed forward at most this often, so reads do not each become a write. */
 const TOUCH_INTERVAL_MS = 60_000;
 
-export function hashSessionToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
-}
-
-/**
- * A platform operator's password session without a second factor (one opened before operators
- * had to enrol) is not accepted anywhere: the login sends the operator to enrol first. A
- * Госуслуги login has ЕСИА's own second factor.
- */
-function operatorWithoutSecondFactor(
-  facts: Pick<SessionFacts, 'operator' | 'method' | 'secondFactor'>,
-): boolean {
-  return facts.operator && facts.method === AuthMethod.Password && facts.secondFactor === null;
-}
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
- * `select` of a session joined to its user, columns prefixed `s.` and `u.`, and the user's linked
- * identities as one JSON array `i.identities`; by id or token hash.
+ * Who is calling, decided: the session behind a cookie or an access token, judged by the rules
+ * (`sessionUsable`); where it is found is SessionStore's part. Also makes new sessions.
  */
-function sessionLookup(em: EntityManager): Record<'id' | 'tokenHash', string> {
-  const metadata = em.getMetadata();
-  const sessions = metadata.get(Session);
-  const users = metadata.get(User);
-  const identities = metadata.get(FederatedIdentity);
-  const field = (name: 'provider' | 'linkedAt' | 'lastLoginAt' | 'claims' | 'user') =>
-    `i."${identities.properties[name].fieldNames[0]}"`;
-  const linked = `(select coalesce(json_agg(json_build_object(
-      'provider', ${field('provider')}, 'linkedAt', ${field('linkedAt')},
-      'lastLoginAt', ${field('lastLoginAt')}, 'claims', ${field('claims')}) order by ${field('linkedAt')}), '[]'::json)
-    from "${identities.tableName}" i where ${field('user')} = u."id") as "i.identities"`;
-  const select = `select ${[...aliasedColumns(sessions, 's'), ...aliasedColumns(users, 'u'), linked].join(', ')}
-    from "${sessions.tableName}" s join "${users.tableName}" u on u."id" = s."${sessions.properties.user.fieldNames[0]}"`;
-  const tokenHash = sessions.properties.tokenHash.fieldNames[0];
-  return { id: `${select} where s."id" = ?`, tokenHash: `${select} where s."${tokenHash}" = ?` };
-}
-
-/** The `i.identities` JSON of the lookup, frozen: cached sessions share it. */
-function linkedIdentities(cell: unknown): readonly LinkedIdentityFacts[] {
-  const list = (typeof cell === 'string' ? JSON.parse(cell) : cell) as {
-    provider: string;
-    linkedAt: string;
-    lastLoginAt: string | null;
-    claims: IdentityClaimsSnapshot | null;
-  }[];
-  return Object.freeze(
-    list.map((identity) =>
-      Object.freeze({
-        provider: identity.provider,
-        linkedAt: new Date(identity.linkedAt),
-        lastLoginAt: identity.lastLoginAt === null ? null : new Date(identity.lastLoginAt),
-        claims: Object.freeze({ ...identity.claims }),
-      }),
-    ),
-  );
-}
-
 @Injectable()
 export class SessionService {
-  private lookup?: Record<'id' | 'tokenHash', string>;
   private readonly verified = new BoundedMap<string, AccessTokenClaims>(MAX_VERIFIED_TOKENS);
   constructor(
     private readonly em: EntityManager,
     private readonly config: AppConfig,
     private readonly tokens: TokenService,
+    private readonly store: SessionStore,
     private readonly cache: SessionCache,
     private readonly hooks: SessionEndHooks,
   ) {}
@@ -114,10 +56,10 @@ export class SessionService {
 
   /** A new session and its token, not yet persisted: `create` persists it; a login may insert it in SQL. */
   build(user: User, method: AuthMethod, client: ClientInfo): { session: Session; token: string } {
-    const token = randomBytes(32).toString('base64url');
+    const { secret: token, digest: tokenHash } = newSecret();
     const now = new Date();
-    const session = Object.assign(new Session(), {
-      tokenHash: hashSessionToken(token),
+    const session = Session.create({
+      tokenHash,
       user,
       method,
       authenticatedWith: method,
@@ -132,91 +74,6 @@ export class SessionService {
     return { session, token };
   }
 
-  /** Whether a session may be used now: not ended, not expired, its user active and not reset since. */
-  private usable(facts: SessionFacts, now: number): boolean {
-    return (
-      sessionActive(facts, now) &&
-      facts.userActive &&
-      (facts.sessionsValidAfter === null || facts.createdAt >= facts.sessionsValidAfter) &&
-      !operatorWithoutSecondFactor(facts)
-    );
-  }
-
-  /**
-   * A session and its user: from this instance's cache (src/sessions/session-cache.ts), or else in
-   * one statement. This runs on every authenticated request, so it skips the ORM's query builder,
-   * and the row is turned into entities only when a handler asks for them (`AuthContext`).
-   */
-  private async load(by: 'id' | 'tokenHash', value: string): Promise<CachedSession | null> {
-    const lookup = (this.lookup ??= sessionLookup(this.em));
-    const cached = this.cache.get(by, value);
-    if (cached) return cached;
-    const ticket = this.cache.ticket();
-    const rows = await this.em
-      .getConnection()
-      .execute<Record<string, unknown>[]>(lookup[by], [value]);
-    if (rows.length === 0) return null;
-    const loaded = this.read(rows[0]);
-    this.cache.put(ticket, loaded, {
-      id: loaded.facts.sessionId,
-      tokenHash: loaded.tokenHash,
-      userId: loaded.facts.userId,
-    });
-    return loaded;
-  }
-
-  /** Splits a joined row into the session's and the user's columns, and reads the facts once. */
-  private read(row: Record<string, unknown>): CachedSession {
-    const session = columnsOf(row, 's');
-    const user = columnsOf(row, 'u');
-    const metadata = this.em.getMetadata();
-    const driver = this.em.getDriver();
-    const s = driver.mapResult(session, metadata.get(Session)) as EntityData<Session>;
-    const u = driver.mapResult(user, metadata.get(User)) as EntityData<User>;
-    const date = (value: unknown): Date => {
-      if (value instanceof Date) return value;
-      throw new Error(`session row: expected a date, got ${typeof value}`);
-    };
-    const optionalDate = (value: unknown): Date | null =>
-      value === null || value === undefined ? null : date(value);
-    return {
-      session,
-      user,
-      tokenHash: s.tokenHash as string,
-      facts: Object.freeze({
-        sessionId: s.id as string,
-        userId: u.id as string,
-        login: u.login as string,
-        method: s.method as AuthMethod,
-        createdAt: date(s.createdAt),
-        lastSeenAt: date(s.lastSeenAt),
-        authenticatedAt: date(s.authenticatedAt),
-        idleExpiresAt: date(s.idleExpiresAt),
-        absoluteExpiresAt: date(s.absoluteExpiresAt),
-        revokedAt: optionalDate(s.revokedAt),
-        userActive: u.status === UserStatus.Active,
-        sessionsValidAfter: optionalDate(u.sessionsValidAfter),
-        secondFactor: (s.secondFactor as string | null | undefined) ?? null,
-        operator: u.isPlatformOperator === true,
-        identities: linkedIdentities(row['i.identities']),
-      }),
-    };
-  }
-
-  /**
-   * The user, or the session (with its user), of a loaded row as a managed entity of `em`. An
-   * entity the request has already loaded is kept as it is (with any change not yet flushed), not
-   * overwritten by the row.
-   */
-  private userEntity(em: EntityManager, loaded: CachedSession): User {
-    return mappedOnce(em, User, loaded.user);
-  }
-
-  private sessionEntity(em: EntityManager, loaded: CachedSession): Session {
-    this.userEntity(em, loaded);
-    return mappedOnce(em, Session, loaded.session);
-  }
-
   private context(
     loaded: CachedSession,
     via: AuthContext['via'],
@@ -228,8 +85,8 @@ export class SessionService {
     const em = this.em.getContext();
     let user: User | undefined;
     let session: Session | undefined;
-    const makeUser = () => (user ??= this.userEntity(em, loaded));
-    const makeSession = () => (session ??= this.sessionEntity(em, loaded));
+    const makeUser = () => (user ??= this.store.userEntity(em, loaded));
+    const makeSession = () => (session ??= this.store.sessionEntity(em, loaded));
     return {
       facts,
       via,
@@ -244,17 +101,17 @@ export class SessionService {
 
   /** The live session behind a cookie token, its idle expiry extended; null when none. */
   private async byToken(token: string): Promise<AuthContext | null> {
-    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
-    const loaded = await this.load('tokenHash', hashSessionToken(token));
+    if (!SECRET_PATTERN.test(token)) return null;
+    const loaded = await this.store.load('tokenHash', secretDigest(token));
     const now = Date.now();
-    if (!loaded || !this.usable(loaded.facts, now)) return null;
+    if (!loaded || !sessionUsable(loaded.facts, now)) return null;
     return this.context(loaded, 'cookie', await this.touched(loaded, now));
   }
 
   /** The person is active in the session: its idle expiry extended (at most once a minute). */
   private async touched(loaded: CachedSession, now: number): Promise<SessionFacts> {
     if (now - loaded.facts.lastSeenAt.getTime() <= TOUCH_INTERVAL_MS) return loaded.facts;
-    const session = this.sessionEntity(this.em.getContext(), loaded);
+    const session = this.store.sessionEntity(this.em.getContext(), loaded);
     session.lastSeenAt = new Date(now);
     session.idleExpiresAt = new Date(
       Math.min(now + this.config.session.idleTtlMs, session.absoluteExpiresAt.getTime()),
@@ -331,15 +188,8 @@ export class SessionService {
   /** The live session an access token names; access tokens die with their session. */
   private async byId(sessionId: string): Promise<CachedSession | null> {
     if (!UUID.test(sessionId)) return null;
-    const loaded = await this.load('id', sessionId);
-    return loaded && this.usable(loaded.facts, Date.now()) ? loaded : null;
-  }
-
-  revoke(session: Session, reason: string): void {
-    if (session.revokedAt === null) {
-      session.revokedAt = new Date();
-      session.revokedReason = reason;
-    }
+    const loaded = await this.store.load('id', sessionId);
+    return loaded && sessionUsable(loaded.facts, Date.now()) ? loaded : null;
   }
 
   /** Ends every live session of the user except `keepId`; returns how many ended. */
@@ -347,12 +197,12 @@ export class SessionService {
     em: EntityManager,
     user: User,
     keepId: string | null,
-    reason: string,
+    reason: SessionEndReason,
   ): Promise<number> {
     const ended = await em.nativeUpdate(
       Session,
       { user, revokedAt: null, ...(keepId && { id: { $ne: keepId } }) },
-      { revokedAt: new Date(), revokedReason: reason },
+      endedColumns(reason),
     );
     this.cache.invalidateUser(user.id, em);
     if (ended > 0) await this.hooks.ended(em, { userId: user.id });

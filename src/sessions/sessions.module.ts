@@ -1,11 +1,16 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
+import { IdentityModule } from '../identity/identity.module.js';
 import { ListenerHealth } from '../common/listener-health.js';
 import { AuthController } from './auth.controller.js';
 import { SecondFactorController } from './second-factor.controller.js';
 import { MfaController } from './mfa.controller.js';
 import { AccountStatus } from './account-status.service.js';
-import { AuthService } from './auth.service.js';
 import { LoginChallenges } from './login-challenges.service.js';
+import { LoginQueries } from './login-queries.service.js';
+import { LoginSessions } from './login-sessions.service.js';
+import { PasswordChecks } from './password-checks.service.js';
+import { PasswordLogin } from './password-login.service.js';
 import { SecondFactors } from './second-factors.service.js';
 import { Passkeys } from './passkeys.service.js';
 import { PasskeyChallenges } from './passkey-challenges.service.js';
@@ -14,6 +19,7 @@ import { MfaEnrolment } from './mfa-enrolment.service.js';
 import { MfaReset } from './mfa-reset.service.js';
 import { SecondFactorLogin } from './second-factor-login.service.js';
 import { SessionCache } from './session-cache.js';
+import { SessionStore } from './session-store.js';
 import { SessionManagementController } from './session-management.controller.js';
 import { SessionManagement } from './session-management.service.js';
 import { SessionEndHooks } from './session-end-hooks.js';
@@ -23,6 +29,7 @@ import { RequestAuthentication } from './request-authentication.js';
 import { RequestAccount } from '../throttling/signed-in.js';
 
 @Module({
+  imports: [AuditModule, IdentityModule],
   controllers: [
     AuthController,
     SessionManagementController,
@@ -31,8 +38,12 @@ import { RequestAccount } from '../throttling/signed-in.js';
     PasskeysController,
   ],
   providers: [
-    AuthService,
+    PasswordChecks,
+    LoginQueries,
+    LoginSessions,
+    PasswordLogin,
     SessionService,
+    SessionStore,
     SessionCache,
     TokenService,
     SessionManagement,
@@ -50,7 +61,9 @@ import { RequestAccount } from '../throttling/signed-in.js';
     { provide: RequestAccount, useExisting: RequestAuthentication },
   ],
   exports: [
-    AuthService,
+    PasswordChecks,
+    LoginSessions,
+    PasswordLogin,
     SessionService,
     TokenService,
     SessionManagement,

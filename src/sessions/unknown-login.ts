@@ -9,7 +9,7 @@ import { LoginFailure } from './login-failure.entity.js';
 const NO_CREDENTIAL = '00000000-0000-0000-0000-000000000000';
 
 /**
- * The database work of a wrong password (`AuthService.recordFailure`) for a login no account has:
+ * The database work of a wrong password (`PasswordChecks.recordFailure`) for a login no account has:
  * one transaction with the same statements in the same order — lock the password row, read the
  * address's failures, write both back, record the audit event, commit — each matching no row. An
  * absent login then waits for the round trips and the commit an existing one waits for (SECURITY.md,

@@ -2,15 +2,16 @@ import { Body, Controller, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
+import {} from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
   type StaleForm,
   type StaleFormPage,
-} from '../common/auth-decorators.js';
+} from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
-import { AuthService } from '../sessions/auth.service.js';
+import { PasswordChecks } from '../sessions/password-checks.service.js';
 import { MfaEnrolment } from '../sessions/mfa-enrolment.service.js';
 import { SECOND_FACTOR_TEXTS } from '../sessions/second-factor.texts.js';
 import { Passkeys } from '../sessions/passkeys.service.js';
@@ -18,16 +19,10 @@ import { SecondFactors } from '../sessions/second-factors.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { PageContext } from './page-context.js';
-import {
-  failure,
-  type Notice,
-  noticeOf,
-  success,
-  PASSKEY_SCRIPTS,
-  STALE_FORM,
-} from './web.texts.js';
-import { SignedInPage, PageForm } from './page-routes.js';
-import { CsrfFormDto } from './csrf.js';
+import { failure, PASSKEY_SCRIPTS, success } from './web.texts.js';
+import { type Notice, noticeOf, STALE_FORM } from '../rendering/page.texts.js';
+import { CsrfFormDto } from '../rendering/csrf.js';
+import { PageForm, SignedInPage } from './page-routes.js';
 import { PasswordInput } from './form-fields.js';
 
 export class EnrolFormDto extends CsrfFormDto {
@@ -71,7 +66,7 @@ export class AccountMfaPageController implements StaleFormPage {
     private readonly enrolment: MfaEnrolment,
     private readonly factors: SecondFactors,
     private readonly passkeys: Passkeys,
-    private readonly auth: AuthService,
+    private readonly passwordChecks: PasswordChecks,
     private readonly context: PageContext,
   ) {}
 
@@ -115,7 +110,7 @@ export class AccountMfaPageController implements StaleFormPage {
     @Client() client: ClientInfo,
   ): Promise<void> {
     const user = session.user;
-    const password = await this.auth.verifyCurrentPassword(
+    const password = await this.passwordChecks.verifyCurrentPassword(
       user,
       form.password ?? '',
       client,

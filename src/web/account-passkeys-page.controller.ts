@@ -2,13 +2,14 @@ import { Body, Controller, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Response } from 'express';
-import { type AuthContext, CurrentAuth } from '../common/auth-decorators.js';
+import {} from '../common/auth-decorators.js';
+import { type AuthContext, CurrentAuth } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { Passkeys } from '../sessions/passkeys.service.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { PageForm } from './page-routes.js';
-import { CsrfFormDto } from './csrf.js';
+import { CsrfFormDto } from '../rendering/csrf.js';
 
 export class PasskeyAddFormDto extends CsrfFormDto {
   @IsString()

@@ -1,21 +1,24 @@
 import { Body, Controller, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
+import {} from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
   type StaleForm,
   type StaleFormPage,
-} from '../common/auth-decorators.js';
+} from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { ConsentsService } from '../provider/consents.service.js';
 import { describeAccess } from '../provider/provider.texts.js';
 import { type Session } from '../sessions/session.entity.js';
-import { CsrfFormDto } from './csrf.js';
+import { CsrfFormDto } from '../rendering/csrf.js';
 import { PageContext } from './page-context.js';
+import {} from '../rendering/page-renderer.js';
 import { moscowTime } from './session-rows.js';
-import { APPLICATIONS_NOTICES, noticeOf, type Notice, STALE_FORM } from './web.texts.js';
-import { SignedInPage, PageForm } from './page-routes.js';
+import { APPLICATIONS_NOTICES } from './web.texts.js';
+import { noticeOf, type Notice, STALE_FORM } from '../rendering/page.texts.js';
+import { PageForm, SignedInPage } from './page-routes.js';
 
 /**
  * «Приложения» in «Личный кабинет»: the applications with access to the account (what they

@@ -2,23 +2,27 @@ import { Body, Controller, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
-import { type StaleForm, type StaleFormPage, ThrottleGroup } from '../common/auth-decorators.js';
+import { ThrottleGroup } from '../common/auth-decorators.js';
+import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
 import { safeReturnTo } from '../gosuslugi/return-to.js';
 import { interactionUidOf } from '../provider/provider-paths.js';
-import { OidcProviderService } from '../provider/provider.service.js';
-import { AuthService, needsSecondFactor } from '../sessions/auth.service.js';
+import { ProviderService } from '../provider/provider.service.js';
+import { needsSecondFactor } from '../sessions/login-outcome.js';
+import { LoginSessions } from '../sessions/login-sessions.service.js';
+import { PasswordLogin } from '../sessions/password-login.service.js';
 import { setSecondFactorCookie } from '../sessions/second-factor-cookie.js';
 import { type Session } from '../sessions/session.entity.js';
 import { Passkeys } from '../sessions/passkeys.service.js';
 import { SecondFactors } from '../sessions/second-factors.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { SessionService } from '../sessions/session.service.js';
-import { Csrf, CsrfFormDto } from './csrf.js';
-import { PageRenderer } from './page-renderer.js';
-import { LOGIN_NOTICES, noticeOf, PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
+import { Csrf, CsrfFormDto } from '../rendering/csrf.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
+import { LOGIN_NOTICES, PASSKEY_SCRIPTS } from './web.texts.js';
+import { noticeOf, STALE_FORM } from '../rendering/page.texts.js';
 import { PASSWORD_LOGIN } from '../throttling/credential-throttle.js';
 import { CredentialForm, PublicPage } from './page-routes.js';
 import { PasswordInput } from './form-fields.js';
@@ -66,12 +70,13 @@ const REFUSALS = [
 @Controller('login')
 export class LoginController implements StaleFormPage {
   constructor(
-    private readonly auth: AuthService,
+    private readonly passwordLogin: PasswordLogin,
+    private readonly loginSessions: LoginSessions,
     private readonly sessions: SessionService,
     private readonly pages: PageRenderer,
     private readonly config: AppConfig,
     private readonly csrf: Csrf,
-    private readonly provider: OidcProviderService,
+    private readonly provider: ProviderService,
     private readonly factors: SecondFactors,
     private readonly passkeys: Passkeys,
   ) {}
@@ -113,14 +118,14 @@ export class LoginController implements StaleFormPage {
       // token, the old one ended) exactly as a login would.
       const outcome =
         !form.login && current
-          ? await this.auth.reauthenticate(
+          ? await this.loginSessions.reauthenticate(
               current,
               form.password,
               client,
               form.code,
               form.assertion || undefined,
             )
-          : await this.auth.login(form.login ?? '', form.password, client, current);
+          : await this.passwordLogin.login(form.login ?? '', form.password, client, current);
       if (needsSecondFactor(outcome)) {
         // No session yet: the code page, holding the pending step in its own cookie.
         setSecondFactorCookie(response, this.config, outcome.secondFactor.token);

@@ -1,12 +1,12 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { type Request, type Response } from 'express';
-import { type AuthContext, type StaleForm } from '../common/auth-decorators.js';
+import { type AuthContext, type StaleForm } from '../sessions/auth-context.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { type Session } from '../sessions/session.entity.js';
-import { Csrf } from './csrf.js';
-import { PageRenderer } from './page-renderer.js';
+import { Csrf } from '../rendering/csrf.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { type Nav, type NavSection, PageSessions } from './page-session.js';
-import { type Notice } from './web.texts.js';
+import { type Notice } from '../rendering/page.texts.js';
 
 /** What every page of a signed-in person carries: the header menu and the form token. */
 export interface PageHeader {

@@ -3,7 +3,7 @@ import { type Request, type Response } from 'express';
 import { PosAccess } from '../pos/pos-access.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { SessionService } from '../sessions/session.service.js';
-import { Csrf } from './csrf.js';
+import { Csrf } from '../rendering/csrf.js';
 
 export type NavSection = 'account' | 'pos' | 'admin' | 'operator';
 

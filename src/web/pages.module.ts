@@ -3,8 +3,11 @@ import { AccountsModule } from '../accounts/accounts.module.js';
 import { GosuslugiModule } from '../gosuslugi/gosuslugi.module.js';
 import { PosModule } from '../pos/pos.module.js';
 import { ProviderModule } from '../provider/provider.module.js';
+import { RenderingModule } from '../rendering/rendering.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { AccountPageController } from './account-page.controller.js';
+import { AccountSave } from './account/account-save.js';
+import { AccountPageView } from './account/account-view.js';
 import { ApplicationsPageController } from './applications-page.controller.js';
 import { LoginController } from './login.controller.js';
 import { OperatorClientsController } from './operator/operator-clients.controller.js';
@@ -18,6 +21,8 @@ import { PosAdminPageController } from './pos-admin-page.controller.js';
 import { PosAdminWidgetController } from './pos-admin-widget.js';
 import { MembersListView } from './pos-admin/members-list.js';
 import { PosMembersPageController } from './pos-admin/members-page.controller.js';
+import { PosMemberSessionsPageController } from './pos-admin/member-sessions-page.controller.js';
+import { PosAdminView } from './pos-admin/admin-view.js';
 import { PosImportPageController } from './pos-import-page.controller.js';
 import { PosPageController } from './pos-page.controller.js';
 import { PosPublicStatusPageController } from './pos-public-status-page.controller.js';
@@ -31,7 +36,14 @@ import { AccountPasskeysPageController } from './account-passkeys-page.controlle
 
 /** Server-rendered pages for people (Russian). */
 @Module({
-  imports: [SessionsModule, AccountsModule, GosuslugiModule, PosModule, ProviderModule],
+  imports: [
+    SessionsModule,
+    AccountsModule,
+    GosuslugiModule,
+    PosModule,
+    ProviderModule,
+    RenderingModule,
+  ],
   providers: [
     PageSessions,
     PageContext,
@@ -39,6 +51,9 @@ import { AccountPasskeysPageController } from './account-passkeys-page.controlle
     OperatorPagesGuard,
     StatusTab,
     MembersListView,
+    PosAdminView,
+    AccountPageView,
+    AccountSave,
   ],
   controllers: [
     AccountPageController,
@@ -51,6 +66,7 @@ import { AccountPasskeysPageController } from './account-passkeys-page.controlle
     PublicStatusPageController,
     PosAdminWidgetController,
     PosMembersPageController,
+    PosMemberSessionsPageController,
     PosImportPageController,
     OperatorPageController,
     OperatorPeopleController,

@@ -2,7 +2,8 @@ import { Body, Post, Req, Res } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsUUID } from 'class-validator';
 import { type Request, type Response } from 'express';
-import { type AuthContext, CurrentAuth, FormPost, Page } from '../common/auth-decorators.js';
+import { FormPost, Page } from '../common/auth-decorators.js';
+import { type AuthContext, CurrentAuth } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { type User } from '../identity/user.entity.js';
@@ -11,8 +12,8 @@ import { type WidgetResponse, WidgetService } from '../pos/widget.service.js';
 import { checkedOn, placementOf, reasonText } from '../pos/widget-placement/placement-texts.js';
 import { WidgetPlacementService } from '../pos/widget-placement/widget-placement.service.js';
 import { PosAccess } from '../pos/pos-access.service.js';
-import { PageRenderer } from './page-renderer.js';
-import { CsrfFormDto } from './csrf.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
+import { CsrfFormDto } from '../rendering/csrf.js';
 
 export class WidgetCheckFormDto extends CsrfFormDto {
   @IsUUID('4')

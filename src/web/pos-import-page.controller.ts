@@ -2,14 +2,13 @@ import { Body, Header, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
+import { FormPost, Page } from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
-  FormPost,
-  Page,
   type StaleForm,
   type StaleFormPage,
-} from '../common/auth-decorators.js';
+} from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { OUTCOME_TEXTS, ImportErrors } from '../pos/import/import.texts.js';
@@ -22,11 +21,11 @@ import { ImportUpload } from '../pos/import/import-body.js';
 import { PosAreaGuard, PosAreaMetadata } from '../pos/pos-area.guard.js';
 import { type Session } from '../sessions/session.entity.js';
 import { PageContext } from './page-context.js';
-import { PageRenderer } from './page-renderer.js';
-import { type Notice, STALE_FORM, STALE_PAGE } from './web.texts.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
+import { type Notice, STALE_FORM, STALE_PAGE } from '../rendering/page.texts.js';
 import { RecentAuthentication } from '../sessions/recent-authentication.guard.js';
 import { SignedInPage } from './page-routes.js';
-import { CsrfFormDto } from './csrf.js';
+import { CsrfFormDto } from '../rendering/csrf.js';
 
 /** The upload (a file) or, after the check, the same file carried on to «Импортировать». */
 export class ImportFormDto extends CsrfFormDto {

@@ -2,20 +2,22 @@ import { Body, Controller, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsUUID } from 'class-validator';
 import { type Request, type Response } from 'express';
+import {} from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
   type StaleForm,
   type StaleFormPage,
-} from '../common/auth-decorators.js';
+} from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { ConfirmationService } from '../pos/confirmation.service.js';
 import { STATUS_NAMES } from '../pos/pos.texts.js';
+import {} from '../rendering/page-renderer.js';
 import { PageContext } from './page-context.js';
-import { STALE_FORM } from './web.texts.js';
+import { STALE_FORM } from '../rendering/page.texts.js';
 import { type Session } from '../sessions/session.entity.js';
 import { SignedInPage, PageForm } from './page-routes.js';
-import { CsrfFormDto } from './csrf.js';
+import { CsrfFormDto } from '../rendering/csrf.js';
 
 /** The first-login dialog form: an unticked checkbox is simply absent. */
 export class ConfirmationFormDto extends CsrfFormDto {

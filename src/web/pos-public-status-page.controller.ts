@@ -2,19 +2,20 @@ import { Body, Param, Res } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsUUID } from 'class-validator';
 import { type Response } from 'express';
+import {} from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
   type StaleForm,
   type StaleFormPage,
-} from '../common/auth-decorators.js';
+} from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { PublicStatusService } from '../pos/public-status.service.js';
-import { PageRenderer } from './page-renderer.js';
-import { STALE_FORM } from './web.texts.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
+import { STALE_FORM } from '../rendering/page.texts.js';
+import { CsrfFormDto } from '../rendering/csrf.js';
 import { PageForm } from './page-routes.js';
-import { CsrfFormDto } from './csrf.js';
 
 export class PublicStatusFormDto extends CsrfFormDto {
   @IsUUID('4')

@@ -4,7 +4,7 @@ import { type Request, type Response } from 'express';
 import {} from '../common/auth-decorators.js';
 import { createHash } from 'node:crypto';
 import { PublicStatusService } from '../pos/public-status.service.js';
-import { PageRenderer } from './page-renderer.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { PublicPage } from './page-routes.js';
 
 /** Where published status pages live; app.setup.ts lets only these be framed by other sites. */

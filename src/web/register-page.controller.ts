@@ -5,17 +5,19 @@ import { type Request, type Response } from 'express';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { RegisterAccountDto } from '../accounts/dto/register-account.dto.js';
 import { checkPassword, describePolicy } from '../accounts/password-policy.js';
-import { type StaleForm, type StaleFormPage, ThrottleGroup } from '../common/auth-decorators.js';
+import { ThrottleGroup } from '../common/auth-decorators.js';
+import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
 import { AppConfig } from '../config/app-config.js';
-import { AuthService, needsSecondFactor } from '../sessions/auth.service.js';
+import { needsSecondFactor } from '../sessions/login-outcome.js';
+import { PasswordLogin } from '../sessions/password-login.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
-import { Csrf, CsrfFormDto } from './csrf.js';
-import { PageRenderer } from './page-renderer.js';
+import { Csrf, CsrfFormDto } from '../rendering/csrf.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
 import { PageSessions } from './page-session.js';
-import { type Notice, STALE_FORM } from './web.texts.js';
+import { type Notice, STALE_FORM } from '../rendering/page.texts.js';
 import { CredentialForm, PublicPage } from './page-routes.js';
 import { PasswordInput } from './form-fields.js';
 
@@ -49,7 +51,7 @@ const MISMATCH = [{ code: 'mismatch', message: 'Пароли не совпада
 export class RegisterPageController implements StaleFormPage {
   constructor(
     private readonly accounts: AccountsService,
-    private readonly auth: AuthService,
+    private readonly passwordLogin: PasswordLogin,
     private readonly pageSessions: PageSessions,
     private readonly pages: PageRenderer,
     private readonly config: AppConfig,
@@ -81,7 +83,7 @@ export class RegisterPageController implements StaleFormPage {
         errors.passwordRepeat = MISMATCH;
       } else {
         await this.accounts.register(dto, client);
-        const outcome = await this.auth.login(dto.login, dto.password, client, null);
+        const outcome = await this.passwordLogin.login(dto.login, dto.password, client, null);
         // A new account has no second factor; should a policy ever ask for one, the login does.
         if (needsSecondFactor(outcome)) return response.redirect(303, '/login');
         setSessionCookie(response, this.config, outcome.token);

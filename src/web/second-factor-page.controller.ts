@@ -2,7 +2,8 @@ import { Body, Controller, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
-import { type StaleForm, type StaleFormPage } from '../common/auth-decorators.js';
+import {} from '../common/auth-decorators.js';
+import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
@@ -19,9 +20,10 @@ import {
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { type Session } from '../sessions/session.entity.js';
 import { SessionService } from '../sessions/session.service.js';
-import { Csrf, CsrfFormDto } from './csrf.js';
-import { PageRenderer } from './page-renderer.js';
-import { PASSKEY_SCRIPTS, STALE_FORM } from './web.texts.js';
+import { Csrf, CsrfFormDto } from '../rendering/csrf.js';
+import { PageRenderer } from '../rendering/page-renderer.js';
+import { PASSKEY_SCRIPTS } from './web.texts.js';
+import { STALE_FORM } from '../rendering/page.texts.js';
 import { CredentialForm, PublicPage } from './page-routes.js';
 
 export class SecondFactorFormDto extends CsrfFormDto {
@@ -118,7 +120,7 @@ export class SecondFactorPageController implements StaleFormPage {
 
   /**
    * The step answered, by a code or a passkey (`check`): on the live pending step, a right factor
-   * opens the session in place of the browser's previous one (AuthService.completeSecondFactor
+   * opens the session in place of the browser's previous one (SecondFactorLogin.completeSecondFactor
    * moves or ends its applications), sets its cookie, clears the step's and turns the form token
    * over, then goes on to `returnTo` (after an enrolment, through the recovery codes shown once).
    * A refused factor shows the step again (401); an ended step sends the browser to the password.

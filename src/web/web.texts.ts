@@ -1,16 +1,7 @@
-/** Russian texts of the pages, in one place. */
+/** Russian texts of the pages, in one place (those every page shares: src/rendering/page.texts.ts). */
 
+import { type Notice } from '../rendering/page.texts.js';
 import { SESSION_NOTICES } from '../sessions/sessions.texts.js';
-
-export const STALE_FORM = 'Страница устарела. Проверьте данные и отправьте форму ещё раз.';
-/** A stale form of a page that has no way to show itself again. */
-export const STALE_PAGE = {
-  title: 'Страница устарела',
-  paragraphs: ['Обновите страницу и отправьте форму ещё раз.'],
-  links: [{ href: '/', text: 'На главную' }],
-};
-
-export type Notice = { kind: 'success' | 'error' | 'info'; text: string };
 
 /** A notice of its kind, so that a table of them reads as its texts. */
 export function success(text: string) {
@@ -82,14 +73,6 @@ export const ADMIN_NOTICES = {
   status_revoked: success('Публикация снята: адрес больше не открывается'),
 } as const;
 
-/** The notice a query parameter names, if it names one of `notices`. */
-export function noticeOf<K extends string>(
-  notices: Record<K, Notice>,
-  key: unknown,
-): Notice | undefined {
-  return typeof key === 'string' && Object.hasOwn(notices, key) ? notices[key as K] : undefined;
-}
-
 export const ORGANIZATION_KINDS: Record<string, string> = {
   authority: 'Орган администрации',
   institution: 'Подведомственное учреждение',
@@ -100,29 +83,6 @@ export const WIDGET_VARIANT_NAMES: Record<string, string> = {
   dark: 'Тёмный',
   compact: 'Компактный (230 px)',
 };
-
-export const PAGE_ERRORS = {
-  notFound: {
-    status: 404,
-    title: 'Страница не найдена',
-    paragraphs: ['Проверьте адрес или вернитесь на главную страницу.'],
-  },
-  forbidden: {
-    status: 403,
-    title: 'Недостаточно прав',
-    paragraphs: ['У вашей учётной записи нет доступа к этой странице.'],
-  },
-  tooMany: {
-    status: 429,
-    title: 'Слишком много попыток',
-    paragraphs: ['Подождите немного и попробуйте снова.'],
-  },
-  internal: {
-    status: 500,
-    title: 'Что-то пошло не так',
-    paragraphs: ['Попробуйте ещё раз. Если ошибка повторится, сообщите код запроса в поддержку.'],
-  },
-} as const;
 
 /** The scripts of a page with a passkey button: the library's bundle, then the page's part. */
 export const PASSKEY_SCRIPTS = ['vendor/simplewebauthn/index.umd.min.js', 'passkey.js'];

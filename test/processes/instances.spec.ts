@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
-import { ENTITIES } from '../../src/database/entities.js';
+import { ENTITIES } from '../../src/entities.js';
 import { Membership } from '../../src/pos/membership.entity.js';
 import { Browser } from '../support/browser.js';
 import { confirmationState, confirmLink, throughStandIn } from '../support/gosuslugi.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { newLinkToken } from '../../src/common/link-tokens.js';
+import { newSecret } from '../../src/common/secrets.js';
 import { PasswordCredential } from '../../src/identity/password-credential.entity.js';
 import { User, UserStatus } from '../../src/identity/user.entity.js';
 import { Invitation } from '../../src/pos/invitation.entity.js';
@@ -203,7 +203,7 @@ describe('invitation links', () => {
             ? MembershipStatus.Archived
             : MembershipStatus.Invited,
     });
-    const { token, hash } = newLinkToken();
+    const { secret: token, digest: hash } = newSecret();
     const now = Date.now();
     const invite = Object.assign(new Invitation(), {
       membership,
@@ -226,7 +226,7 @@ describe('invitation links', () => {
   it('gives every made-up token the same page: random, malformed, one character off a real one', async () => {
     const real = await invitation('usable');
     const flipped = `${real.token.slice(0, -1)}${real.token.endsWith('A') ? 'B' : 'A'}`;
-    const random = newLinkToken().token;
+    const random = newSecret().secret;
     for (const open of [landing, accept]) {
       const cases = {
         random: seen(await open(random)),
@@ -251,7 +251,7 @@ describe('invitation links', () => {
     ];
     for (const secret of secrets) expect(page).toContain(secret);
 
-    const unknown = seen(await landing(newLinkToken().token));
+    const unknown = seen(await landing(newSecret().secret));
     const states = {} as Record<'used' | 'expired' | 'resent' | 'archived', Observed>;
     for (const state of ['used', 'expired', 'resent', 'archived'] as const) {
       const dead = await invitation(state);

@@ -10,7 +10,7 @@ import { MEMBER_SORTS, MEMBER_STATUSES } from '../../src/pos/dto/member-list.dto
 import { Membership, MembershipStatus } from '../../src/pos/membership.entity.js';
 import { MEMBER_STATES, STATUS_FILTERS } from '../../src/pos/report-table.js';
 import { ROLE_CODES } from '../../src/pos/roles.js';
-import { ADMIN_TABS } from '../../src/web/pos-admin-page.controller.js';
+import { ADMIN_TABS } from '../../src/web/pos-admin/admin-view.js';
 import { ACCOUNT_NOTICES, ADMIN_NOTICES, LOGIN_NOTICES } from '../../src/web/web.texts.js';
 import { OPERATOR_NOTICES, OPERATOR_TABS } from '../../src/web/operator/operator.texts.js';
 import { startTestApp, type TestApp } from '../support/app.js';

@@ -8,7 +8,7 @@ import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * Login timing as an enumeration oracle. An absent login must cost what a wrong password for an
- * existing one costs: one argon2id verification (AuthService.login, PasswordHasher.verifyDummy).
+ * existing one costs: one argon2id verification (PasswordLogin.login, PasswordHasher.verifyDummy).
  *
  * The bound (SECURITY.md, threat 9): over 100 interleaved pairs, after a warm-up, the median of
  * the per-pair differences stays under half the median cost of one argon2id verification with the

@@ -6,6 +6,7 @@ import { PasswordCredential } from '../../src/identity/password-credential.entit
 import { PasswordHasher } from '../../src/identity/password-hasher.service.js';
 import { User } from '../../src/identity/user.entity.js';
 import { AuthMethod, Session } from '../../src/sessions/session.entity.js';
+import { endSession } from '../../src/sessions/session-ending.js';
 import { SessionService } from '../../src/sessions/session.service.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { cookiesOf, STRONG_PASSWORD, uniqueLogin } from '../support/http.js';
@@ -351,7 +352,7 @@ describe("a school's page views behind one NATed address", () => {
     await me('203.0.113.71', { cookie: ended }).expect(200);
     const em = t.em();
     const session = await em.findOneOrFail(Session, endedId);
-    t.app.get(SessionService).revoke(session, 'logout');
+    endSession(session, 'logout');
     await em.flush();
     await me('203.0.113.71', { cookie: ended }).expect(401);
     // Every request brings a cookie: a fresh forged one each time, or the ended session's.

@@ -13,6 +13,7 @@ import { configureApp } from '../../src/app.setup.js';
 import { createRootLogger } from '../../src/common/logger.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
 import { migrateUp } from '../../src/database/database.js';
+import { ENTITIES } from '../../src/entities.js';
 import { freePort } from '../../src/database/embedded-postgres.js';
 import { activeLogCapture, captureDestination, recordSecretsMiddleware } from './log-capture.js';
 
@@ -96,7 +97,7 @@ export async function startTestApp(
     config,
     capture ? captureDestination(capture, options.logDestination) : options.logDestination,
   );
-  await migrateUp(database.url, logger);
+  await migrateUp(database.url, logger, ENTITIES);
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.forRoot({ config, logger, databaseUrl: database.url })],
   }).compile();

@@ -1,7 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /**
- * A second factor for staff (issue 19): TOTP credentials (sealed secret, last used step, failure
+ * A second factor for staff: TOTP credentials (sealed secret, last used step, failure
  * counters), single-use recovery codes (hashed), the pending login step between a right password
  * and a session, and the second factor a session proved (for `amr`).
  */

@@ -1,7 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /**
- * Passkeys as a second factor (issue 19): the keys of an account (credential id unique across
+ * Passkeys as a second factor: the keys of an account (credential id unique across
  * accounts, public key, signature counter, transports, name, created and last used), and the
  * single-use WebAuthn challenges bound to an account, a purpose and a session or login step.
  */

@@ -8,14 +8,13 @@ import {
 import { children, decodeOid, der, derToPem, pemToDer, readTlv, type Tlv } from './der.js';
 import {
   GOST_PRIVATE_KEY_BYTES,
-  gostParameterSet,
   gostSign,
   reverseBytes,
   streebog256,
-  type GostParameterSet,
   type GostPrivateKey,
   type GostPublicKey,
 } from './gost.js';
+import { gostParameterSet, type GostParameterSet } from './gost-curves.js';
 
 /** OIDs of GOST R 34.10-2012 (256) keys and signatures (R 1323565.1.024). */
 export const OID = {

@@ -2,10 +2,9 @@ import { describe, expect, it, jest } from '@jest/globals';
 import gost from '@wavesenterprise/crypto-gost-js';
 import { children, readTlv } from './der.js';
 import { certificateHash, loadCertificate, parseGostPrivateKey } from './certificates.js';
+import { CRYPTOPRO_A, gostParameterSet } from './gost-curves.js';
 import {
-  CRYPTOPRO_A,
   generateGostKeyPair,
-  gostParameterSet,
   gostSign,
   gostVerify,
   reverseBytes,

@@ -53,6 +53,10 @@ describe('ЕСИА token verification', () => {
     const signed = `${encode({ alg: 'GOST3410_2012_256' })}.${encode(claims)}`;
     const gostToken = `${signed}.${gostSign(gost.privateKey, Buffer.from(signed)).toString('base64url')}`;
     await expect(verifyEsiaJwt(gostToken, rsaOnly)).rejects.toThrow(/signature/);
+    // The relying party's refusal codes end in these (`id_token_signature`), not in the words.
+    await expect(verifyEsiaJwt(gostToken, rsaOnly)).rejects.toMatchObject({ code: 'signature' });
+    await expect(verifyEsiaJwt(hs, certificates)).rejects.toMatchObject({ code: 'algorithm' });
+    await expect(verifyEsiaJwt('a.b', certificates)).rejects.toMatchObject({ code: 'malformed' });
   });
 });
 

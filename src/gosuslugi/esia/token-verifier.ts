@@ -4,9 +4,15 @@ import { gostVerify } from './gost.js';
 
 export const ESIA_ALGORITHMS = ['RS256', 'GOST3410_2012_256'] as const;
 
+/** Why a token is refused: the stable end of the relying party's code (`id_token_signature`). */
+export type TokenRejectionCode = 'malformed' | 'algorithm' | 'signature';
+
 export class TokenRejected extends Error {
-  constructor(readonly reason: string) {
-    super(reason);
+  constructor(
+    readonly code: TokenRejectionCode,
+    message: string = code,
+  ) {
+    super(message);
     this.name = 'TokenRejected';
   }
 }
@@ -49,10 +55,13 @@ export async function verifyEsiaJwt(
         gostVerify(certificate.key.publicKey, signed, signature),
     );
   } else {
-    throw new TokenRejected(`algorithm ${String(alg)} is not accepted`);
+    throw new TokenRejected('algorithm', `algorithm ${String(alg)} is not accepted`);
   }
   if (!verified)
-    throw new TokenRejected('signature does not verify with any configured certificate');
+    throw new TokenRejected(
+      'signature',
+      'signature does not verify with any configured certificate',
+    );
   try {
     return JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as Record<
       string,

@@ -10,7 +10,7 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Request } from 'express';
-import { CurrentAuth, type AuthContext } from '../../common/auth-decorators.js';
+import { CurrentAuth, type AuthContext } from '../../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../../common/client-info.js';
 import { DomainError } from '../../common/errors.js';
 import { PosRoute } from '../pos-area.guard.js';

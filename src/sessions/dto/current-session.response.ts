@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { type AuthContext } from '../../common/auth-decorators.js';
+import { type AuthContext } from '../auth-context.js';
 import { AuthMethod } from '../session.entity.js';
 
 /**

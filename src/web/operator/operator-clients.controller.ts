@@ -1,17 +1,18 @@
 import { Body, Controller, Param, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
+import {} from '../../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
   type StaleForm,
   type StaleFormPage,
-} from '../../common/auth-decorators.js';
+} from '../../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../../common/client-info.js';
 import { ValidationFailedError } from '../../common/errors.js';
 import { type ClientAcr, ClientsService, type NewClient } from '../../provider/clients.service.js';
 import { RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
-import { STALE_FORM } from '../web.texts.js';
+import { STALE_FORM } from '../../rendering/page.texts.js';
 import { CreateClientFormDto, OperatorFormDto } from './dto/operator-forms.dto.js';
 import { OperatorPagesGuard } from './operator-pages.guard.js';
 import { operatorUrl, OperatorView } from './operator-view.js';

@@ -1,12 +1,13 @@
 import { Body, Controller, Param, ParseUUIDPipe, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
+import {} from '../../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
   type StaleForm,
   type StaleFormPage,
-} from '../../common/auth-decorators.js';
+} from '../../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../../common/client-info.js';
 import { validatePayload } from '../../common/validation.js';
 import { AddMemberDto } from '../../pos/dto/member.dto.js';
@@ -16,7 +17,7 @@ import { OrganizationKind } from '../../pos/organization.entity.js';
 import { OrganizationTree } from '../../pos/organization-tree.service.js';
 import { OrganizationsService } from '../../pos/organizations.service.js';
 import { PosErrors } from '../../pos/pos.texts.js';
-import { noticeOf, STALE_FORM } from '../web.texts.js';
+import { noticeOf, STALE_FORM } from '../../rendering/page.texts.js';
 import {
   CreateOrganizationFormDto,
   InviteAdminFormDto,

@@ -1,17 +1,18 @@
 import { Body, Controller, Param, ParseUUIDPipe, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
+import {} from '../../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
   type StaleForm,
   type StaleFormPage,
-} from '../../common/auth-decorators.js';
+} from '../../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../../common/client-info.js';
 import { UserStatus } from '../../identity/user.entity.js';
 import { OperatorRoster } from '../../pos/operator-roster.service.js';
 import { OperatorUsers } from '../../pos/operator-users.service.js';
-import { STALE_FORM } from '../web.texts.js';
+import { STALE_FORM } from '../../rendering/page.texts.js';
 import { actionIn, RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
 import {
   AddOperatorFormDto,

@@ -11,10 +11,11 @@ import { ClientsService } from '../../provider/clients.service.js';
 import { type OidcClient } from '../../provider/oidc-client.entity.js';
 import { DISCOVERY_PATH } from '../../provider/provider-paths.js';
 import { type Session } from '../../sessions/session.entity.js';
-import { Csrf } from '../csrf.js';
-import { PageRenderer } from '../page-renderer.js';
+import { Csrf } from '../../rendering/csrf.js';
+import { PageRenderer } from '../../rendering/page-renderer.js';
 import { PageSessions } from '../page-session.js';
-import { type Notice, ORGANIZATION_KINDS } from '../web.texts.js';
+import { ORGANIZATION_KINDS } from '../web.texts.js';
+import { type Notice } from '../../rendering/page.texts.js';
 import {
   CLIENT_ACR_NAMES,
   CLIENT_CREDENTIALS_TEXTS,

@@ -3,12 +3,13 @@ import { AdminPages } from './admin-pages.js';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Response } from 'express';
+import {} from '../../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
   type StaleForm,
   type StaleFormPage,
-} from '../../common/auth-decorators.js';
+} from '../../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../../common/client-info.js';
 import { validatePayload } from '../../common/validation.js';
 import { EditInviteeDto } from '../../pos/dto/invitee-edit.dto.js';
@@ -16,12 +17,12 @@ import { ChangeRolesDto } from '../../pos/dto/member.dto.js';
 import { MemberEdits } from '../../pos/member-edits.service.js';
 import { MembersService } from '../../pos/members.service.js';
 import { PageContext } from '../page-context.js';
-import { PageRenderer } from '../page-renderer.js';
-import { STALE_FORM } from '../web.texts.js';
+import { PageRenderer } from '../../rendering/page-renderer.js';
+import { STALE_FORM } from '../../rendering/page.texts.js';
 import { listParams, membersUrl } from './members-list.js';
 import { grantsAdmin, RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
 import { PageForm } from '../page-routes.js';
-import { CsrfFormDto } from '../csrf.js';
+import { CsrfFormDto } from '../../rendering/csrf.js';
 
 const ID = new ParseUUIDPipe({ version: '4' });
 

@@ -1,5 +1,5 @@
 import { IsOptional, IsString, MaxLength } from 'class-validator';
-import { CsrfFormDto } from '../../csrf.js';
+import { CsrfFormDto } from '../../../rendering/csrf.js';
 
 /**
  * The operator's forms as the browser posts them: strings of bounded length only. What they mean

@@ -7,10 +7,11 @@ import {
 import { ModuleRef, Reflector } from '@nestjs/core';
 import { type Request, type Response } from 'express';
 import { type Observable, of } from 'rxjs';
-import { routeAccess, type StaleForm, type StaleFormPage } from '../common/auth-decorators.js';
+import { routeAccess } from '../common/auth-decorators.js';
+import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
 import { Csrf } from './csrf.js';
 import { PageRenderer } from './page-renderer.js';
-import { STALE_PAGE } from './web.texts.js';
+import { STALE_PAGE } from './page.texts.js';
 
 function hasHook(controller: unknown): controller is StaleFormPage {
   return (

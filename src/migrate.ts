@@ -5,10 +5,11 @@
  */
 import { MikroORM } from '@mikro-orm/postgresql';
 import 'reflect-metadata';
-import { loadConfig } from '../config/app-config.js';
-import { createRootLogger } from '../common/logger.js';
-import { resolveDatabase, migrateUp } from './database.js';
-import { MIGRATIONS_SOURCE_DIR, ormOptions } from './orm-config.js';
+import { loadConfig } from './config/app-config.js';
+import { createRootLogger } from './common/logger.js';
+import { resolveDatabase, migrateUp } from './database/database.js';
+import { MIGRATIONS_SOURCE_DIR, ormOptions } from './database/orm-config.js';
+import { ENTITIES } from './entities.js';
 
 async function main(command: string | undefined): Promise<void> {
   const config = loadConfig(process.env);
@@ -16,11 +17,11 @@ async function main(command: string | undefined): Promise<void> {
   const database = await resolveDatabase(config, logger);
   try {
     if (command === 'up') {
-      const applied = await migrateUp(database.url, logger);
+      const applied = await migrateUp(database.url, logger, ENTITIES);
       logger.info({ applied }, applied.length ? 'migrations applied' : 'database is up to date');
     } else if (command === 'create') {
-      await migrateUp(database.url, logger);
-      const orm = await MikroORM.init(ormOptions(database.url, logger));
+      await migrateUp(database.url, logger, ENTITIES);
+      const orm = await MikroORM.init(ormOptions(database.url, logger, ENTITIES));
       try {
         const result = await orm.migrator.create(MIGRATIONS_SOURCE_DIR, false, false);
         logger.info(

@@ -12,10 +12,11 @@ import {
 import { ThrottlerException } from '@nestjs/throttler';
 import { type Request, type Response } from 'express';
 import { isDatabaseUnavailable } from '../database/database-errors.js';
-import { requestIdOf } from './client-info.js';
-import { DomainError, Errors, type FieldErrors, PageRedirect } from './errors.js';
-import { PageRenderer } from '../web/page-renderer.js';
-import { PAGE_ERRORS } from '../web/web.texts.js';
+import { requestIdOf } from '../common/client-info.js';
+import { type ErrorCode } from '../common/error-codes.js';
+import { DomainError, Errors, type FieldErrors, PageRedirect } from '../common/errors.js';
+import { PageRenderer } from './page-renderer.js';
+import { PAGE_ERRORS } from './page.texts.js';
 
 function isHealthReport(response: unknown): boolean {
   return (
@@ -66,7 +67,7 @@ function isRedisUnavailable(exception: unknown): boolean {
 
 /** Both ask the client to come back in a few seconds; neither is the client's fault. */
 const UNAVAILABLE_MESSAGE = 'Сервис временно недоступен. Повторите попытку через несколько секунд.';
-const UNAVAILABLE_CODES = new Set(['database_unavailable', 'throttle_unavailable']);
+const UNAVAILABLE_CODES = new Set<ErrorCode>(['database_unavailable', 'throttle_unavailable']);
 
 /** A person's browser navigating to a page (not the API, not a machine endpoint) gets a page. */
 function wantsPage(request: Request): boolean {
@@ -96,13 +97,13 @@ function errorPage(body: ErrorBody) {
 
 interface ErrorBody {
   statusCode: number;
-  code: string;
+  code: ErrorCode;
   message: string;
   errors?: FieldErrors;
   requestId?: string;
 }
 
-const HTTP_CODES: Partial<Record<number, [string, string]>> = {
+const HTTP_CODES: Partial<Record<number, [ErrorCode, string]>> = {
   400: ['bad_request', 'Некорректный запрос'],
   401: ['unauthenticated', 'Требуется вход в систему'],
   403: ['forbidden', 'Недостаточно прав'],
@@ -224,7 +225,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       parserError.status < 500
     ) {
       const status = parserError.status;
-      const [code, message] =
+      const [code, message]: [ErrorCode, string] =
         parserError.type === 'entity.parse.failed'
           ? ['malformed_json', 'Некорректный JSON']
           : (HTTP_CODES[status] ?? ['bad_request', 'Некорректный запрос']);

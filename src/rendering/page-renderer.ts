@@ -4,8 +4,8 @@ import { type Response } from 'express';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Server-rendered pages (eta, escaping on). Templates live in src/web/views and are copied to
- * dist/web/views by the build.
+ * Server-rendered pages (eta, escaping on). Templates live in src/rendering/views and are copied to
+ * dist/rendering/views by the build.
  */
 @Injectable()
 export class PageRenderer {

@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
-import { randomBytes } from 'node:crypto';
 import { AppConfig } from '../config/app-config.js';
-import { sameSecret } from '../common/secrets.js';
+import { newSecret, sameSecret } from '../common/secrets.js';
 import { cookieName, cookieOptions, readCookie } from '../sessions/cookies.js';
 import { assertSameOrigin } from '../sessions/same-origin.js';
 
@@ -31,7 +30,8 @@ export class Csrf {
     // One new token per response, however many forms the page holds.
     const issued: unknown = response.locals.csrfToken;
     if (typeof issued === 'string') return issued;
-    const token = randomBytes(32).toString('base64url');
+    // Compared with the form field, never stored: the digest is not needed.
+    const token = newSecret().secret;
     response.locals.csrfToken = token;
     response.cookie(cookieName(this.config, 'csrf'), token, cookieOptions(this.config));
     return token;

@@ -1,24 +1,15 @@
 import { type EntityManager } from '@mikro-orm/postgresql';
-import { Errors } from '../common/errors.js';
-import { User } from '../identity/user.entity.js';
-import { Session } from '../sessions/session.entity.js';
+import { User } from './user.entity.js';
 
 /**
  * The account row, fresh and locked for the rest of the transaction. Every change to an account
  * and its links (profile, verification, recovery) takes this lock first, so they run one after
- * another in one order and cannot deadlock. With `session`, the session that asked must still be
- * live under the lock: a password reset that ended it has committed first.
+ * another in one order and cannot deadlock. A change a session asked for takes it through
+ * lockSessionAccount (src/sessions/session-lock.ts), which also checks the session under the lock.
  */
-export async function lockAccount(
-  em: EntityManager,
-  userId: string,
-  session?: Session,
-): Promise<User> {
+export async function lockAccount(em: EntityManager, userId: string): Promise<User> {
   const user = await lockAccountWhere(em, 'id', userId);
   if (!user) throw new Error(`account ${userId} not found`);
-  if (session && !(await em.count(Session, { id: session.id, revokedAt: null }))) {
-    throw Errors.unauthenticated();
-  }
   return user;
 }
 

@@ -1,0 +1,140 @@
+import { type EntityData, EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { aliasedColumns, columnsOf, mappedOnce } from '../database/aliased-select.js';
+import { type LinkedIdentityFacts } from './auth-context.js';
+import {
+  FederatedIdentity,
+  type IdentityClaimsSnapshot,
+} from '../identity/federated-identity.entity.js';
+import { User, UserStatus } from '../identity/user.entity.js';
+import { type CachedSession, SessionCache } from './session-cache.js';
+import { type AuthMethod, Session } from './session.entity.js';
+
+/**
+ * `select` of a session joined to its user, columns prefixed `s.` and `u.`, and the user's linked
+ * identities as one JSON array `i.identities`; by id or token hash.
+ */
+function sessionLookup(em: EntityManager): Record<'id' | 'tokenHash', string> {
+  const metadata = em.getMetadata();
+  const sessions = metadata.get(Session);
+  const users = metadata.get(User);
+  const identities = metadata.get(FederatedIdentity);
+  const field = (name: 'provider' | 'linkedAt' | 'lastLoginAt' | 'claims' | 'user') =>
+    `i."${identities.properties[name].fieldNames[0]}"`;
+  const linked = `(select coalesce(json_agg(json_build_object(
+      'provider', ${field('provider')}, 'linkedAt', ${field('linkedAt')},
+      'lastLoginAt', ${field('lastLoginAt')}, 'claims', ${field('claims')}) order by ${field('linkedAt')}), '[]'::json)
+    from "${identities.tableName}" i where ${field('user')} = u."id") as "i.identities"`;
+  const select = `select ${[...aliasedColumns(sessions, 's'), ...aliasedColumns(users, 'u'), linked].join(', ')}
+    from "${sessions.tableName}" s join "${users.tableName}" u on u."id" = s."${sessions.properties.user.fieldNames[0]}"`;
+  const tokenHash = sessions.properties.tokenHash.fieldNames[0];
+  return { id: `${select} where s."id" = ?`, tokenHash: `${select} where s."${tokenHash}" = ?` };
+}
+
+/** The `i.identities` JSON of the lookup, frozen: cached sessions share it. */
+function linkedIdentities(cell: unknown): readonly LinkedIdentityFacts[] {
+  const list = (typeof cell === 'string' ? JSON.parse(cell) : cell) as {
+    provider: string;
+    linkedAt: string;
+    lastLoginAt: string | null;
+    claims: IdentityClaimsSnapshot | null;
+  }[];
+  return Object.freeze(
+    list.map((identity) =>
+      Object.freeze({
+        provider: identity.provider,
+        linkedAt: new Date(identity.linkedAt),
+        lastLoginAt: identity.lastLoginAt === null ? null : new Date(identity.lastLoginAt),
+        claims: Object.freeze({ ...identity.claims }),
+      }),
+    ),
+  );
+}
+
+/**
+ * Where SessionService finds a session and its user: the per-instance cache, or one SQL
+ * statement; and the row made into entities when a handler asks for them. It decides nothing.
+ */
+@Injectable()
+export class SessionStore {
+  private lookup?: Record<'id' | 'tokenHash', string>;
+  constructor(
+    private readonly em: EntityManager,
+    private readonly cache: SessionCache,
+  ) {}
+
+  /**
+   * A session and its user: from this instance's cache (src/sessions/session-cache.ts), or else in
+   * one statement. This runs on every authenticated request, so it skips the ORM's query builder,
+   * and the row is turned into entities only when a handler asks for them (`AuthContext`).
+   */
+  async load(by: 'id' | 'tokenHash', value: string): Promise<CachedSession | null> {
+    const lookup = (this.lookup ??= sessionLookup(this.em));
+    const cached = this.cache.get(by, value);
+    if (cached) return cached;
+    const ticket = this.cache.ticket();
+    const rows = await this.em
+      .getConnection()
+      .execute<Record<string, unknown>[]>(lookup[by], [value]);
+    if (rows.length === 0) return null;
+    const loaded = this.read(rows[0]);
+    this.cache.put(ticket, loaded, {
+      id: loaded.facts.sessionId,
+      tokenHash: loaded.tokenHash,
+      userId: loaded.facts.userId,
+    });
+    return loaded;
+  }
+
+  /** Splits a joined row into the session's and the user's columns, and reads the facts once. */
+  private read(row: Record<string, unknown>): CachedSession {
+    const session = columnsOf(row, 's');
+    const user = columnsOf(row, 'u');
+    const metadata = this.em.getMetadata();
+    const driver = this.em.getDriver();
+    const s = driver.mapResult(session, metadata.get(Session)) as EntityData<Session>;
+    const u = driver.mapResult(user, metadata.get(User)) as EntityData<User>;
+    const date = (value: unknown): Date => {
+      if (value instanceof Date) return value;
+      throw new Error(`session row: expected a date, got ${typeof value}`);
+    };
+    const optionalDate = (value: unknown): Date | null =>
+      value === null || value === undefined ? null : date(value);
+    return {
+      session,
+      user,
+      tokenHash: s.tokenHash as string,
+      facts: Object.freeze({
+        sessionId: s.id as string,
+        userId: u.id as string,
+        login: u.login as string,
+        method: s.method as AuthMethod,
+        createdAt: date(s.createdAt),
+        lastSeenAt: date(s.lastSeenAt),
+        authenticatedAt: date(s.authenticatedAt),
+        idleExpiresAt: date(s.idleExpiresAt),
+        absoluteExpiresAt: date(s.absoluteExpiresAt),
+        revokedAt: optionalDate(s.revokedAt),
+        userActive: u.status === UserStatus.Active,
+        sessionsValidAfter: optionalDate(u.sessionsValidAfter),
+        secondFactor: (s.secondFactor as string | null | undefined) ?? null,
+        operator: u.isPlatformOperator === true,
+        identities: linkedIdentities(row['i.identities']),
+      }),
+    };
+  }
+
+  /**
+   * The user, or the session (with its user), of a loaded row as a managed entity of `em`. An
+   * entity the request has already loaded is kept as it is (with any change not yet flushed), not
+   * overwritten by the row.
+   */
+  userEntity(em: EntityManager, loaded: CachedSession): User {
+    return mappedOnce(em, User, loaded.user);
+  }
+
+  sessionEntity(em: EntityManager, loaded: CachedSession): Session {
+    this.userEntity(em, loaded);
+    return mappedOnce(em, Session, loaded.session);
+  }
+}

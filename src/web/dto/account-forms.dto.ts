@@ -1,0 +1,47 @@
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { CsrfFormDto } from '../../rendering/csrf.js';
+
+/*
+ * «Личный кабинет» posts strings of bounded length: the profile and password fields are checked by
+ * the API's own DTOs afterwards (validatePayload), so a refusal is the page with messages under the
+ * fields, not the pipe's JSON 422.
+ */
+
+export class AccountFormDto {
+  @IsString()
+  @MaxLength(100)
+  csrf!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  phone?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  email?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  currentPassword?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  password?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  passwordRepeat?: string;
+}
+
+/** «Выйти», or «Это не я» on an invitation page: back there afterwards (a local path only). */
+export class LogoutFormDto extends CsrfFormDto {
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  returnTo?: string;
+}
