@@ -1,16 +1,5 @@
-import {
-  Body,
-  Controller,
-  Get,
-  HttpCode,
-  HttpStatus,
-  Param,
-  ParseUUIDPipe,
-  Patch,
-  Post,
-  Query,
-} from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, HttpStatus, Param, ParseUUIDPipe, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentAuth, type AuthContext } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { AddMemberDto, ChangeRolesDto, MemberResponse } from './dto/member.dto.js';
@@ -20,7 +9,8 @@ import { MemberEdits } from './member-edits.service.js';
 import { MemberList } from './member-list.service.js';
 import { MembersService } from './members.service.js';
 import { grantsAdmin, RecentAuthentication } from '../sessions/recent-authentication.guard.js';
-import { PosRoute } from './pos-area.guard.js';
+import { AdminRoute } from './admin-route.js';
+import {} from './pos-area.guard.js';
 
 const ID = new ParseUUIDPipe({ version: '4' });
 
@@ -36,11 +26,11 @@ export class MembersController {
     private readonly edits: MemberEdits,
   ) {}
 
-  @Get('organizations/:id/members')
-  @PosRoute('admin')
-  @ApiOperation({
-    summary: 'Учётные записи ЛКО: поиск, фильтры, порядок, страницы по 50 (курсор)',
-  })
+  @AdminRoute(
+    'get',
+    'organizations/:id/members',
+    'Учётные записи ЛКО: поиск, фильтры, порядок, страницы по 50 (курсор)',
+  )
   async list(
     @CurrentAuth() auth: AuthContext,
     @Param('id', ID) id: string,
@@ -56,13 +46,12 @@ export class MembersController {
     return this.memberList.page(auth.user, id, query);
   }
 
-  @Post('organizations/:id/members/resend-invitations')
-  @PosRoute('admin')
-  @HttpCode(HttpStatus.OK)
-  @ApiOperation({
-    summary:
-      '«Отправить повторно всем приглашённым»: адреса, исчерпавшие лимит за час, пропускаются',
-  })
+  @AdminRoute(
+    'post',
+    'organizations/:id/members/resend-invitations',
+    '«Отправить повторно всем приглашённым»: адреса, исчерпавшие лимит за час, пропускаются',
+    HttpStatus.OK,
+  )
   resendAll(
     @CurrentAuth() auth: AuthContext,
     @Param('id', ID) id: string,
@@ -71,12 +60,11 @@ export class MembersController {
     return this.edits.resendAll(auth.user, id, client);
   }
 
-  @Patch('members/:id')
-  @PosRoute('admin')
-  @ApiOperation({
-    summary:
-      'Исправить ФИО, СНИЛС, e-mail приглашённого (пока «Приглашен»); новый адрес получает новую ссылку, старая перестаёт действовать',
-  })
+  @AdminRoute(
+    'patch',
+    'members/:id',
+    'Исправить ФИО, СНИЛС, e-mail приглашённого (пока «Приглашен»); новый адрес получает новую ссылку, старая перестаёт действовать',
+  )
   editInvitee(
     @CurrentAuth() auth: AuthContext,
     @Param('id', ID) id: string,
@@ -86,11 +74,13 @@ export class MembersController {
     return this.edits.editInvitee(auth.user, id, dto, client);
   }
 
-  @Post('organizations/:id/members')
   @RecentAuthentication(grantsAdmin)
-  @PosRoute('admin')
-  @HttpCode(HttpStatus.CREATED)
-  @ApiOperation({ summary: '«Добавить пользователя»: приглашение уходит письмом' })
+  @AdminRoute(
+    'post',
+    'organizations/:id/members',
+    '«Добавить пользователя»: приглашение уходит письмом',
+    HttpStatus.CREATED,
+  )
   add(
     @CurrentAuth() auth: AuthContext,
     @Param('id', ID) id: string,
@@ -100,10 +90,12 @@ export class MembersController {
     return this.members.add(auth.user, id, dto, client);
   }
 
-  @Post('members/:id/resend-invitation')
-  @PosRoute('admin')
-  @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Отправить приглашение повторно (старая ссылка перестаёт действовать)' })
+  @AdminRoute(
+    'post',
+    'members/:id/resend-invitation',
+    'Отправить приглашение повторно (старая ссылка перестаёт действовать)',
+    HttpStatus.OK,
+  )
   resend(
     @CurrentAuth() auth: AuthContext,
     @Param('id', ID) id: string,
@@ -112,10 +104,8 @@ export class MembersController {
     return this.members.resend(auth.user, id, client);
   }
 
-  @Patch('members/:id/roles')
   @RecentAuthentication(grantsAdmin)
-  @PosRoute('admin')
-  @ApiOperation({ summary: 'Изменить роли' })
+  @AdminRoute('patch', 'members/:id/roles', 'Изменить роли')
   roles(
     @CurrentAuth() auth: AuthContext,
     @Param('id', ID) id: string,
@@ -125,11 +115,13 @@ export class MembersController {
     return this.members.changeRoles(auth.user, id, dto, client);
   }
 
-  @Post('members/:id/archive')
   @RecentAuthentication()
-  @PosRoute('admin')
-  @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'В архив: доступ прекращается сразу, адрес освобождается' })
+  @AdminRoute(
+    'post',
+    'members/:id/archive',
+    'В архив: доступ прекращается сразу, адрес освобождается',
+    HttpStatus.OK,
+  )
   archive(
     @CurrentAuth() auth: AuthContext,
     @Param('id', ID) id: string,
@@ -138,10 +130,7 @@ export class MembersController {
     return this.members.archive(auth.user, id, client);
   }
 
-  @Post('members/:id/restore')
-  @PosRoute('admin')
-  @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Вернуть из архива' })
+  @AdminRoute('post', 'members/:id/restore', 'Вернуть из архива', HttpStatus.OK)
   restore(
     @CurrentAuth() auth: AuthContext,
     @Param('id', ID) id: string,

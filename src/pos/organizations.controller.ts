@@ -6,7 +6,6 @@ import {
   HttpStatus,
   Param,
   ParseUUIDPipe,
-  Patch,
   Post,
   Query,
   Res,
@@ -23,7 +22,8 @@ import {
   UpdateOrganizationDto,
 } from './dto/organization.dto.js';
 import { OrganizationsService } from './organizations.service.js';
-import { PosRoute } from './pos-area.guard.js';
+import { AdminRoute } from './admin-route.js';
+import {} from './pos-area.guard.js';
 import { filterStatus, parseStatusQuery, statusCsv, statusXlsx } from './report-table.js';
 import { ReportService, type StatusRow } from './report.service.js';
 import { WidgetDto, type WidgetResponse, WidgetService } from './widget.service.js';
@@ -63,9 +63,7 @@ export class OrganizationsController {
     return this.organizations.visible(auth.user);
   }
 
-  @Get(':id')
-  @PosRoute('admin')
-  @ApiOperation({ summary: 'Данные ЛКО' })
+  @AdminRoute('get', ':id', 'Данные ЛКО')
   details(
     @CurrentAuth() auth: AuthContext,
     @Param('id', ID) id: string,
@@ -73,9 +71,7 @@ export class OrganizationsController {
     return this.organizations.details(auth.user, id);
   }
 
-  @Patch(':id')
-  @PosRoute('admin')
-  @ApiOperation({ summary: 'Изменить данные ЛКО' })
+  @AdminRoute('patch', ':id', 'Изменить данные ЛКО')
   update(
     @CurrentAuth() auth: AuthContext,
     @Param('id', ID) id: string,
@@ -85,9 +81,7 @@ export class OrganizationsController {
     return this.organizations.update(auth.user, id, dto, client);
   }
 
-  @Get(':id/children')
-  @PosRoute('admin')
-  @ApiOperation({ summary: 'Подведомственные организации' })
+  @AdminRoute('get', ':id/children', 'Подведомственные организации')
   children(
     @CurrentAuth() auth: AuthContext,
     @Param('id', ID) id: string,
@@ -95,12 +89,11 @@ export class OrganizationsController {
     return this.organizations.children(auth.user, id);
   }
 
-  @Get(':id/connection-status')
-  @PosRoute('admin')
-  @ApiOperation({
-    summary:
-      'Статус подключения поддерева (JSON, ?format=csv или xlsx; ?filter=no_admin|lko_not_ready|no_widget, ?authority=<id>)',
-  })
+  @AdminRoute(
+    'get',
+    ':id/connection-status',
+    'Статус подключения поддерева (JSON, ?format=csv или xlsx; ?filter=no_admin|lko_not_ready|no_widget, ?authority=<id>)',
+  )
   async connectionStatus(
     @CurrentAuth() auth: AuthContext,
     @Param('id', ID) id: string,
@@ -121,10 +114,12 @@ export class OrganizationsController {
     return new StreamableFile(await statusXlsx(rows), { type: XLSX_TYPE });
   }
 
-  @Post(':id/widget')
-  @PosRoute('admin')
-  @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Код виджета для официального сайта (заканчивается номером ЛКО)' })
+  @AdminRoute(
+    'post',
+    ':id/widget',
+    'Код виджета для официального сайта (заканчивается номером ЛКО)',
+    HttpStatus.OK,
+  )
   widget(
     @CurrentAuth() auth: AuthContext,
     @Param('id', ID) id: string,
@@ -134,13 +129,12 @@ export class OrganizationsController {
     return this.widgets.generate(auth.user, id, dto, client);
   }
 
-  @Post(':id/widget/check')
-  @PosRoute('admin')
-  @HttpCode(HttpStatus.ACCEPTED)
-  @ApiOperation({
-    summary:
-      'Проверить сейчас, размещён ли виджет на официальном сайте (фоновая проверка; раз в минуту)',
-  })
+  @AdminRoute(
+    'post',
+    ':id/widget/check',
+    'Проверить сейчас, размещён ли виджет на официальном сайте (фоновая проверка; раз в минуту)',
+    HttpStatus.ACCEPTED,
+  )
   async checkWidget(
     @CurrentAuth() auth: AuthContext,
     @Param('id', ID) id: string,

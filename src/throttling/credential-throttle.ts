@@ -54,14 +54,17 @@ export interface FailureCountingStorage extends ThrottlerStorage {
    * answers 429 with Retry-After from then on. Returns the `failures` count, 0 when the pair had
    * already failed in its window.
    */
-  countFailure(
-    pair: CounterRef,
-    failures: CounterRef,
-    blocked: CounterRef,
-    ttl: number,
-    limit: number,
-    blockDuration: number,
-  ): Promise<number>;
+  countFailure(count: FailureCount): Promise<number>;
+}
+
+/** The counters and limits of one failure, as `FailureCountingStorage.countFailure` takes them. */
+export interface FailureCount {
+  pair: CounterRef;
+  failures: CounterRef;
+  blocked: CounterRef;
+  ttl: number;
+  limit: number;
+  blockDuration: number;
 }
 
 /**
@@ -95,16 +98,22 @@ export class LoginFailures {
     const tracker = trackerOf(ip);
     const { ttlMs, authLimit } = this.config.throttle;
     const pair = createHash('sha256').update(login).digest('hex');
-    await this.storage.countFailure(
-      {
+    await this.storage.countFailure({
+      pair: {
         throttler: LOGIN_PAIR_FAILURES,
         key: credentialsKey(PASSWORD_LOGIN, LOGIN_PAIR_FAILURES, `${tracker}-${pair}`),
       },
-      { throttler: LOGIN_FAILURES, key: credentialsKey(PASSWORD_LOGIN, LOGIN_FAILURES, tracker) },
-      { throttler: CREDENTIALS, key: credentialsKey(PASSWORD_LOGIN, CREDENTIALS, tracker) },
-      ttlMs,
-      authLimit,
-      ttlMs,
-    );
+      failures: {
+        throttler: LOGIN_FAILURES,
+        key: credentialsKey(PASSWORD_LOGIN, LOGIN_FAILURES, tracker),
+      },
+      blocked: {
+        throttler: CREDENTIALS,
+        key: credentialsKey(PASSWORD_LOGIN, CREDENTIALS, tracker),
+      },
+      ttl: ttlMs,
+      limit: authLimit,
+      blockDuration: ttlMs,
+    });
   }
 }

@@ -1,8 +1,12 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { BoundedMap } from '../common/bounded-map.js';
-import { type CounterRef, type FailureCountingStorage } from './credential-throttle.js';
-import { type ThrottlerStorageRecord, throttlerRecord as record } from './throttler-record.js';
+import { type FailureCount, type FailureCountingStorage } from './credential-throttle.js';
+import {
+  type IncrementArgs,
+  type ThrottlerStorageRecord,
+  throttlerRecord as record,
+} from './throttler-record.js';
 
 /** How often expired counters are swept away. */
 const SWEEP_INTERVAL_MS = 5 * 60_000;
@@ -30,6 +34,13 @@ interface Row {
   blocked_for_ms: string;
 }
 
+/** One more hit of a fixed-window counter, or the first of a new window once its own has ended. */
+const ONE_MORE_HIT = `on conflict (key) do update set
+           hits = case when c.expires_at <= clock_timestamp() then 1 else c.hits + 1 end,
+           expires_at = case when c.expires_at <= clock_timestamp()
+             then excluded.expires_at else c.expires_at end
+         returning hits`;
+
 /**
  * Throttling counters in PostgreSQL, shared by every instance: an atomic upsert on an UNLOGGED
  * table (counters are worth nothing after a crash, so they skip the WAL). A fixed window per key,
@@ -55,11 +66,7 @@ export class PostgresThrottlerStorage implements FailureCountingStorage, OnModul
   ) {}
 
   async increment(
-    key: string,
-    ttl: number,
-    limit: number,
-    blockDuration: number,
-    throttlerName: string,
+    ...[key, ttl, limit, blockDuration, throttlerName]: IncrementArgs
   ): Promise<ThrottlerStorageRecord> {
     const id = `${throttlerName}:${key}`;
     if (!this.batched.includes(throttlerName)) {
@@ -101,32 +108,18 @@ export class PostgresThrottlerStorage implements FailureCountingStorage, OnModul
    * hit starts its window and keeps the block. Blocks only unbatched counters (the credentials
    * throttler), of which this instance keeps nothing.
    */
-  async countFailure(
-    pair: CounterRef,
-    failures: CounterRef,
-    blocked: CounterRef,
-    ttl: number,
-    limit: number,
-    blockDuration: number,
-  ): Promise<number> {
+  async countFailure(count: FailureCount): Promise<number> {
+    const { pair, failures, blocked, ttl, limit, blockDuration } = count;
     const rows = await this.orm.em.getConnection().execute<{ hits: number | null }[]>(
       `with pair as (
          insert into throttle_counters as c (key, hits, expires_at, blocked_until)
            values (?, 1, clock_timestamp() + make_interval(secs => ? / 1000.0), null)
-         on conflict (key) do update set
-           hits = case when c.expires_at <= clock_timestamp() then 1 else c.hits + 1 end,
-           expires_at = case when c.expires_at <= clock_timestamp()
-             then excluded.expires_at else c.expires_at end
-         returning hits
+         ${ONE_MORE_HIT}
        ), failed as (
          insert into throttle_counters as c (key, hits, expires_at, blocked_until)
            select ?, 1, clock_timestamp() + make_interval(secs => ? / 1000.0), null
            from pair where hits = 1
-         on conflict (key) do update set
-           hits = case when c.expires_at <= clock_timestamp() then 1 else c.hits + 1 end,
-           expires_at = case when c.expires_at <= clock_timestamp()
-             then excluded.expires_at else c.expires_at end
-         returning hits
+         ${ONE_MORE_HIT}
        ), block as (
          insert into throttle_counters as c (key, hits, expires_at, blocked_until)
            select ?, 0, clock_timestamp(), clock_timestamp() + make_interval(secs => ? / 1000.0)

@@ -1,9 +1,13 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { RedisHealth, type RedisHealthReport } from '../common/redis-health.js';
-import { type CounterRef, type FailureCountingStorage } from './credential-throttle.js';
+import { type FailureCount, type FailureCountingStorage } from './credential-throttle.js';
 import { LocalThrottlerCounters } from './local-throttler-counters.js';
-import { type ThrottlerStorageRecord, throttlerRecord } from './throttler-record.js';
+import {
+  type IncrementArgs,
+  type ThrottlerStorageRecord,
+  throttlerRecord,
+} from './throttler-record.js';
 
 /**
  * The same fixed window in Redis (REDIS_URL), for deployments that would rather not put a write
@@ -116,14 +120,8 @@ export class RedisThrottlerStorage
     return `identity-link:${this.namespace}:throttle:${throttlerName}:${key}`;
   }
 
-  async countFailure(
-    pair: CounterRef,
-    failures: CounterRef,
-    blocked: CounterRef,
-    ttl: number,
-    limit: number,
-    blockDuration: number,
-  ): Promise<number> {
+  async countFailure(count: FailureCount): Promise<number> {
+    const { pair, failures, blocked, ttl, limit, blockDuration } = count;
     const pairKey = this.keyOf(pair.throttler, pair.key);
     const failuresKey = this.keyOf(failures.throttler, failures.key);
     const blockedKey = this.keyOf(blocked.throttler, blocked.key);
@@ -149,11 +147,7 @@ export class RedisThrottlerStorage
   }
 
   async increment(
-    key: string,
-    ttl: number,
-    limit: number,
-    blockDuration: number,
-    throttlerName: string,
+    ...[key, ttl, limit, blockDuration, throttlerName]: IncrementArgs
   ): Promise<ThrottlerStorageRecord> {
     const base = this.keyOf(throttlerName, key);
     if (this.shared) {

@@ -1,6 +1,8 @@
 import { type ThrottlerStorage } from '@nestjs/throttler';
 
 export type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
+/** `increment`'s arguments: key, ttl, limit, blockDuration, throttlerName. */
+export type IncrementArgs = Parameters<ThrottlerStorage['increment']>;
 
 /** What @nestjs/throttler expects back, from a count and two remaining times in milliseconds. */
 export function throttlerRecord(

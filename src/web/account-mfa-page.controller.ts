@@ -1,8 +1,8 @@
-import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
-import { FormPost, Page } from '../common/auth-decorators.js';
+import {} from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
@@ -19,15 +19,13 @@ import { SecondFactors } from '../sessions/second-factors.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { PageContext } from './page-context.js';
-import { PageRenderer } from '../rendering/page-renderer.js';
-import { PASSKEY_SCRIPTS } from './web.texts.js';
+import { failure, PASSKEY_SCRIPTS, success } from './web.texts.js';
 import { type Notice, noticeOf, STALE_FORM } from '../rendering/page.texts.js';
+import { CsrfFormDto } from '../rendering/csrf.js';
+import { PageForm, SignedInPage } from './page-routes.js';
+import { PasswordInput } from './form-fields.js';
 
-export class EnrolFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class EnrolFormDto extends CsrfFormDto {
   @IsString()
   @MaxLength(32)
   code!: string;
@@ -35,27 +33,25 @@ export class EnrolFormDto {
 
 export class RemoveFormDto extends EnrolFormDto {
   @IsOptional()
-  @IsString()
-  @MaxLength(1024)
+  @PasswordInput()
   password?: string;
 }
 
 const PATH = '/account/mfa';
 
 export const MFA_NOTICES = {
-  removed: { kind: 'success', text: 'Двухфакторная аутентификация отключена' },
-  wrong_enrolment_code: {
-    kind: 'error',
-    text: 'Код не подошёл. Проверьте время на телефоне и введите код, который приложение показывает сейчас.',
-  },
-  wrong_removal: { kind: 'error', text: 'Неверный пароль или код: ничего не изменилось' },
+  removed: success('Двухфакторная аутентификация отключена'),
+  wrong_enrolment_code: failure(
+    'Код не подошёл. Проверьте время на телефоне и введите код, который приложение показывает сейчас.',
+  ),
+  wrong_removal: failure('Неверный пароль или код: ничего не изменилось'),
   /** Sent here by AdminSecondFactorGuard: the administration area needs a factor first. */
-  required: { kind: 'error', text: SECOND_FACTOR_TEXTS.enrolmentRequired },
-  passkey_added: { kind: 'success', text: 'Ключ доступа добавлен' },
-  passkey_removed: { kind: 'success', text: 'Ключ доступа удалён' },
-  passkey_failed: { kind: 'error', text: 'Не удалось добавить ключ доступа: попробуйте ещё раз' },
-  passkey_exists: { kind: 'error', text: 'Этот ключ доступа уже добавлен' },
-  passkey_name: { kind: 'error', text: 'Назовите ключ: от 1 до 64 символов' },
+  required: failure(SECOND_FACTOR_TEXTS.enrolmentRequired),
+  passkey_added: success('Ключ доступа добавлен'),
+  passkey_removed: success('Ключ доступа удалён'),
+  passkey_failed: failure('Не удалось добавить ключ доступа: попробуйте ещё раз'),
+  passkey_exists: failure('Этот ключ доступа уже добавлен'),
+  passkey_name: failure('Назовите ключ: от 1 до 64 символов'),
 } as const satisfies Record<string, Notice>;
 
 /**
@@ -72,11 +68,9 @@ export class AccountMfaPageController implements StaleFormPage {
     private readonly passkeys: Passkeys,
     private readonly passwordChecks: PasswordChecks,
     private readonly context: PageContext,
-    private readonly pages: PageRenderer,
   ) {}
 
-  @Get()
-  @Page()
+  @SignedInPage()
   async page(
     @Req() request: Request,
     @Res() response: Response,
@@ -86,9 +80,7 @@ export class AccountMfaPageController implements StaleFormPage {
     await this.render(request, response, session, 200, { notice: noticeOf(MFA_NOTICES, notice) });
   }
 
-  @Post('enrol')
-  @Page({ returnTo: PATH })
-  @FormPost()
+  @PageForm(PATH, 'enrol')
   async enrol(
     @Req() request: Request,
     @Res() response: Response,
@@ -103,16 +95,13 @@ export class AccountMfaPageController implements StaleFormPage {
         notice: MFA_NOTICES.wrong_enrolment_code,
       });
     }
-    this.pages.send(response, 200, 'mfa-recovery-codes', {
-      ...(await this.context.header(request, response, session, 'account')),
+    await this.context.send(request, response, session, 'account', 200, 'mfa-recovery-codes', {
       recoveryCodes,
       next: PATH,
     });
   }
 
-  @Post('remove')
-  @Page({ returnTo: PATH })
-  @FormPost()
+  @PageForm(PATH, 'remove')
   async remove(
     @Req() request: Request,
     @Res() response: Response,
@@ -143,7 +132,7 @@ export class AccountMfaPageController implements StaleFormPage {
   async staleForm(form: StaleForm): Promise<void> {
     const { session } = this.context.staleAuth(form);
     await this.render(form.request, form.response, session, 403, {
-      notice: { kind: 'error', text: STALE_FORM },
+      notice: failure(STALE_FORM),
     });
   }
 
@@ -167,11 +156,10 @@ export class AccountMfaPageController implements StaleFormPage {
     const passkeyOptions = recent
       ? JSON.stringify(await this.passkeys.registrationOptions(session.user, session.id))
       : null;
-    this.pages.send(response, status, 'account-mfa', {
+    await this.context.send(request, response, session, 'account', status, 'account-mfa', {
       passkeys: keys,
       passkeyOptions,
       scripts: recent ? [...PASSKEY_SCRIPTS, 'confirm.js'] : ['confirm.js'],
-      ...(await this.context.header(request, response, session, 'account')),
       status: {
         ...status_,
         enrolledAt: status_.enrolledAt?.toLocaleString('ru-RU', { timeZone: 'Europe/Moscow' }),

@@ -1,19 +1,17 @@
-import { Body, Controller, Post, Res } from '@nestjs/common';
+import { Body, Controller, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Response } from 'express';
-import { FormPost, Page } from '../common/auth-decorators.js';
+import {} from '../common/auth-decorators.js';
 import { type AuthContext, CurrentAuth } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { Passkeys } from '../sessions/passkeys.service.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
+import { PageForm } from './page-routes.js';
+import { CsrfFormDto } from '../rendering/csrf.js';
 
-export class PasskeyAddFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class PasskeyAddFormDto extends CsrfFormDto {
   @IsString()
   @MaxLength(64)
   name!: string;
@@ -24,11 +22,7 @@ export class PasskeyAddFormDto {
   attestation!: string;
 }
 
-export class PasskeyRemoveFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class PasskeyRemoveFormDto extends CsrfFormDto {
   @IsUUID('4')
   id!: string;
 }
@@ -53,9 +47,7 @@ const ADD_FAILURES: Record<string, string> = {
 export class AccountPasskeysPageController {
   constructor(private readonly passkeys: Passkeys) {}
 
-  @Post()
-  @Page({ returnTo: PATH })
-  @FormPost()
+  @PageForm(PATH)
   async add(
     @Res() response: Response,
     @CurrentAuth() { session }: AuthContext,
@@ -73,9 +65,7 @@ export class AccountPasskeysPageController {
     response.redirect(303, `${PATH}?notice=passkey_added`);
   }
 
-  @Post('remove')
-  @Page({ returnTo: PATH })
-  @FormPost()
+  @PageForm(PATH, 'remove')
   async remove(
     @Res() response: Response,
     @CurrentAuth() { session }: AuthContext,

@@ -1,7 +1,7 @@
-import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
-import { FormPost, Page } from '../common/auth-decorators.js';
+import {} from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
@@ -14,10 +14,11 @@ import { describeAccess } from '../provider/provider.texts.js';
 import { type Session } from '../sessions/session.entity.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
 import { PageContext } from './page-context.js';
-import { PageRenderer } from '../rendering/page-renderer.js';
+import {} from '../rendering/page-renderer.js';
 import { moscowTime } from './session-rows.js';
 import { APPLICATIONS_NOTICES } from './web.texts.js';
 import { noticeOf, type Notice, STALE_FORM } from '../rendering/page.texts.js';
+import { PageForm, SignedInPage } from './page-routes.js';
 
 /**
  * «Приложения» in «Личный кабинет»: the applications with access to the account (what they
@@ -31,11 +32,9 @@ export class ApplicationsPageController implements StaleFormPage {
   constructor(
     private readonly consents: ConsentsService,
     private readonly context: PageContext,
-    private readonly pages: PageRenderer,
   ) {}
 
-  @Get()
-  @Page()
+  @SignedInPage()
   async page(
     @Req() request: Request,
     @Res() response: Response,
@@ -46,9 +45,7 @@ export class ApplicationsPageController implements StaleFormPage {
   }
 
   /** «Отозвать доступ»: the consent, the grants and every token of the application go. */
-  @Post(':id/revoke')
-  @Page({ returnTo: '/account/applications' })
-  @FormPost()
+  @PageForm('/account/applications', ':id/revoke')
   async revoke(
     @Req() request: Request,
     @Res() response: Response,
@@ -82,8 +79,7 @@ export class ApplicationsPageController implements StaleFormPage {
     notice?: Notice,
   ): Promise<void> {
     const applications = await this.consents.list(session.user.id);
-    this.pages.send(response, status, 'applications', {
-      ...(await this.context.header(request, response, session, 'account')),
+    await this.context.send(request, response, session, 'account', status, 'applications', {
       applications: applications.map((application) => ({
         ...application,
         receives: describeAccess(application.scopes, application.claims),

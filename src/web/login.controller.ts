@@ -1,8 +1,8 @@
-import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
-import { CredentialEndpoint, FormPost, Public, ThrottleGroup } from '../common/auth-decorators.js';
+import { ThrottleGroup } from '../common/auth-decorators.js';
 import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
@@ -19,24 +19,21 @@ import { Passkeys } from '../sessions/passkeys.service.js';
 import { SecondFactors } from '../sessions/second-factors.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { SessionService } from '../sessions/session.service.js';
-import { Csrf } from '../rendering/csrf.js';
+import { Csrf, CsrfFormDto } from '../rendering/csrf.js';
 import { PageRenderer } from '../rendering/page-renderer.js';
 import { LOGIN_NOTICES, PASSKEY_SCRIPTS } from './web.texts.js';
 import { noticeOf, STALE_FORM } from '../rendering/page.texts.js';
 import { PASSWORD_LOGIN } from '../throttling/credential-throttle.js';
+import { CredentialForm, PublicPage } from './page-routes.js';
+import { PasswordInput } from './form-fields.js';
 
-export class LoginFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class LoginFormDto extends CsrfFormDto {
   @IsOptional()
   @IsString()
   @MaxLength(254)
   login?: string;
 
-  @IsString()
-  @MaxLength(1024)
+  @PasswordInput()
   password!: string;
 
   @IsOptional()
@@ -84,8 +81,7 @@ export class LoginController implements StaleFormPage {
     private readonly passkeys: Passkeys,
   ) {}
 
-  @Get()
-  @Public()
+  @PublicPage()
   async page(
     @Req() request: Request,
     @Res() response: Response,
@@ -106,10 +102,7 @@ export class LoginController implements StaleFormPage {
     });
   }
 
-  @Post()
-  @Public()
-  @FormPost()
-  @CredentialEndpoint()
+  @CredentialForm()
   @ThrottleGroup(PASSWORD_LOGIN)
   async submit(
     @Req() request: Request,

@@ -54,6 +54,22 @@ export class PageContext {
     };
   }
 
+  /** A signed-in page: `view` with `data` and the header, `section` marked in the menu. */
+  async send(
+    request: Request,
+    response: Response,
+    session: Session,
+    section: NavSection,
+    status: number,
+    view: string,
+    data: object,
+  ): Promise<void> {
+    this.pages.send(response, status, view, {
+      ...data,
+      ...(await this.header(request, response, session, section)),
+    });
+  }
+
   /**
    * The signed-in caller of a stale form: a @Page() form's session is loaded by the guard before
    * its form token is looked at, so a stale one without it is a programming error.

@@ -1,6 +1,6 @@
 import { Body, Post, Req, Res } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
-import { IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsUUID } from 'class-validator';
 import { type Request, type Response } from 'express';
 import { FormPost, Page } from '../common/auth-decorators.js';
 import { type AuthContext, CurrentAuth } from '../sessions/auth-context.js';
@@ -13,12 +13,9 @@ import { checkedOn, placementOf, reasonText } from '../pos/widget-placement/plac
 import { WidgetPlacementService } from '../pos/widget-placement/widget-placement.service.js';
 import { PosAccess } from '../pos/pos-access.service.js';
 import { PageRenderer } from '../rendering/page-renderer.js';
+import { CsrfFormDto } from '../rendering/csrf.js';
 
-export class WidgetCheckFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class WidgetCheckFormDto extends CsrfFormDto {
   @IsUUID('4')
   organizationId!: string;
 }

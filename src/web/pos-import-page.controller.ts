@@ -1,4 +1,4 @@
-import { Body, Get, Header, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Header, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
@@ -24,13 +24,11 @@ import { PageContext } from './page-context.js';
 import { PageRenderer } from '../rendering/page-renderer.js';
 import { type Notice, STALE_FORM, STALE_PAGE } from '../rendering/page.texts.js';
 import { RecentAuthentication } from '../sessions/recent-authentication.guard.js';
+import { SignedInPage } from './page-routes.js';
+import { CsrfFormDto } from '../rendering/csrf.js';
 
 /** The upload (a file) or, after the check, the same file carried on to «Импортировать». */
-export class ImportFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class ImportFormDto extends CsrfFormDto {
   @IsUUID('4')
   organizationId!: string;
 
@@ -75,8 +73,7 @@ export class PosImportPageController implements StaleFormPage {
     private readonly pages: PageRenderer,
   ) {}
 
-  @Get()
-  @Page()
+  @SignedInPage()
   async page(
     @Req() request: Request,
     @Res() response: Response,
@@ -90,8 +87,7 @@ export class PosImportPageController implements StaleFormPage {
   }
 
   /** The template: the columns with one example row. */
-  @Get('template.csv')
-  @Page()
+  @SignedInPage('template.csv')
   @Header('Content-Type', 'text/csv; charset=utf-8')
   @Header('Content-Disposition', 'attachment; filename="import-template.csv"')
   template(): string {
@@ -181,9 +177,8 @@ export class PosImportPageController implements StaleFormPage {
       return this.context.organizationRefused(response, error, 'Организация не найдена');
     }
     const result = view.result;
-    this.pages.send(response, view.status, 'pos-import', {
+    await this.context.send(request, response, session, 'admin', view.status, 'pos-import', {
       pageUrl: importUrl(organization.id),
-      ...(await this.context.header(request, response, session, 'admin')),
       organization,
       backHref: `/pos/admin?org=${organization.id}`,
       notice: view.notice,

@@ -1,8 +1,8 @@
-import { Body, Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsIn, IsOptional, IsUUID } from 'class-validator';
 import { type Request, type Response } from 'express';
-import { FormPost, Page } from '../common/auth-decorators.js';
+import {} from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
@@ -12,17 +12,15 @@ import {
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { ConfirmationService } from '../pos/confirmation.service.js';
 import { STATUS_NAMES } from '../pos/pos.texts.js';
-import { PageRenderer } from '../rendering/page-renderer.js';
+import {} from '../rendering/page-renderer.js';
 import { PageContext } from './page-context.js';
 import { STALE_FORM } from '../rendering/page.texts.js';
 import { type Session } from '../sessions/session.entity.js';
+import { SignedInPage, PageForm } from './page-routes.js';
+import { CsrfFormDto } from '../rendering/csrf.js';
 
 /** The first-login dialog form: an unticked checkbox is simply absent. */
-export class ConfirmationFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class ConfirmationFormDto extends CsrfFormDto {
   @IsUUID('4')
   membershipId!: string;
 
@@ -41,12 +39,10 @@ export class ConfirmationFormDto {
 export class PosPageController implements StaleFormPage {
   constructor(
     private readonly confirmation: ConfirmationService,
-    private readonly pages: PageRenderer,
     private readonly context: PageContext,
   ) {}
 
-  @Get()
-  @Page()
+  @SignedInPage()
   async page(
     @Req() request: Request,
     @Res() response: Response,
@@ -55,9 +51,7 @@ export class PosPageController implements StaleFormPage {
     await this.render(request, response, session, 200);
   }
 
-  @Post('confirmation')
-  @Page({ returnTo: '/pos' })
-  @FormPost()
+  @PageForm('/pos', 'confirmation')
   async confirm(
     @Req() request: Request,
     @Res() response: Response,
@@ -95,9 +89,8 @@ export class PosPageController implements StaleFormPage {
     error?: string,
   ): Promise<void> {
     const summary = await this.confirmation.summary(session.user);
-    this.pages.send(response, status, 'pos', {
+    await this.context.send(request, response, session, 'pos', status, 'pos', {
       pageUrl: '/pos',
-      ...(await this.context.header(request, response, session, 'pos')),
       pending: summary.pending,
       memberships: summary.memberships.map((m) => ({ ...m, statusName: STATUS_NAMES[m.status] })),
       error,

@@ -1,8 +1,8 @@
-import { Body, Param, Post, Res } from '@nestjs/common';
+import { Body, Param, Res } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
-import { IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsUUID } from 'class-validator';
 import { type Response } from 'express';
-import { FormPost, Page } from '../common/auth-decorators.js';
+import {} from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
@@ -14,12 +14,10 @@ import { DomainError } from '../common/errors.js';
 import { PublicStatusService } from '../pos/public-status.service.js';
 import { PageRenderer } from '../rendering/page-renderer.js';
 import { STALE_FORM } from '../rendering/page.texts.js';
+import { CsrfFormDto } from '../rendering/csrf.js';
+import { PageForm } from './page-routes.js';
 
-export class PublicStatusFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class PublicStatusFormDto extends CsrfFormDto {
   @IsUUID('4')
   organizationId!: string;
 }
@@ -52,9 +50,7 @@ export class PosPublicStatusPageController implements StaleFormPage {
     private readonly pages: PageRenderer,
   ) {}
 
-  @Post(':action')
-  @Page({ returnTo: '/pos/admin?tab=status' })
-  @FormPost()
+  @PageForm('/pos/admin?tab=status', ':action')
   async change(
     @Res() response: Response,
     @CurrentAuth() { session }: AuthContext,

@@ -1,10 +1,11 @@
-import { Controller, Get, Param, Req, Res } from '@nestjs/common';
+import { Controller, Param, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
-import { Public } from '../common/auth-decorators.js';
+import {} from '../common/auth-decorators.js';
 import { createHash } from 'node:crypto';
 import { PublicStatusService } from '../pos/public-status.service.js';
 import { PageRenderer } from '../rendering/page-renderer.js';
+import { PublicPage } from './page-routes.js';
 
 /** Where published status pages live; app.setup.ts lets only these be framed by other sites. */
 export const PUBLIC_STATUS_PATH = '/public/status/';
@@ -43,8 +44,7 @@ export class PublicStatusPageController {
     private readonly pages: PageRenderer,
   ) {}
 
-  @Get(':token')
-  @Public()
+  @PublicPage(':token')
   async page(
     @Req() request: Request,
     @Res() response: Response,

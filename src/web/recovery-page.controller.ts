@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Param, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
@@ -7,57 +7,42 @@ import { RecoveryRequestDto } from '../accounts/dto/account-links.dto.js';
 import { EmailVerification } from '../accounts/email-verification.service.js';
 import { describePolicy } from '../accounts/password-policy.js';
 import { RecoveryService } from '../accounts/recovery.service.js';
-import { CredentialEndpoint, FormPost, Public } from '../common/auth-decorators.js';
+import {} from '../common/auth-decorators.js';
 import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { validatePayload } from '../common/validation.js';
-import { Csrf } from '../rendering/csrf.js';
+import { Csrf, CsrfFormDto } from '../rendering/csrf.js';
 import { PageRenderer } from '../rendering/page-renderer.js';
 import { PageSessions } from './page-session.js';
 import { type Notice, STALE_FORM } from '../rendering/page.texts.js';
+import { CredentialForm, PublicPage } from './page-routes.js';
+import { PasswordInput } from './form-fields.js';
 
-export class ForgotPasswordFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class ForgotPasswordFormDto extends CsrfFormDto {
   @IsString()
   @MaxLength(1000)
   identifier!: string;
 }
 
-export class ResetPasswordFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+/** A form on the page of a link from a letter: the link's token comes back in it. */
+export class VerifyEmailFormDto extends CsrfFormDto {
   @IsString()
   @MaxLength(100)
   token!: string;
+}
 
-  @IsString()
-  @MaxLength(1024)
+export class ResetPasswordFormDto extends VerifyEmailFormDto {
+  @PasswordInput()
   password!: string;
 
-  @IsString()
-  @MaxLength(1024)
+  @PasswordInput()
   passwordRepeat!: string;
 
   /** «Оставить привязку профиля Госуслуг»: unticked (absent) by default. */
   @IsOptional()
   @IsIn(['1'])
   keepGosuslugi?: string;
-}
-
-export class VerifyEmailFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
-  @IsString()
-  @MaxLength(100)
-  token!: string;
 }
 
 /**
@@ -68,6 +53,9 @@ export class VerifyEmailFormDto {
 function tokenInAddress(response: Response): void {
   response.setHeader('Referrer-Policy', 'strict-origin');
 }
+
+type LinkKind = 'verify' | 'recovery';
+type LinkLookup = { kind: 'usable' } | { kind: 'refused'; error: DomainError };
 
 /** «Забыли пароль?», the new-password page of a recovery link, and e-mail verification. */
 @ApiExcludeController()
@@ -81,8 +69,7 @@ export class RecoveryPageController implements StaleFormPage {
     private readonly csrf: Csrf,
   ) {}
 
-  @Get('forgot-password')
-  @Public()
+  @PublicPage('forgot-password')
   forgot(@Req() request: Request, @Res() response: Response): void {
     this.pages.send(response, 200, 'forgot-password', {
       csrf: this.csrf.token(request, response),
@@ -91,10 +78,7 @@ export class RecoveryPageController implements StaleFormPage {
     });
   }
 
-  @Post('forgot-password')
-  @Public()
-  @FormPost()
-  @CredentialEndpoint()
+  @CredentialForm('forgot-password')
   async requestRecovery(
     @Req() request: Request,
     @Res() response: Response,
@@ -121,32 +105,25 @@ export class RecoveryPageController implements StaleFormPage {
     });
   }
 
-  @Get('reset-password/:token')
-  @Public()
+  @PublicPage('reset-password/:token')
   async resetPage(
     @Req() request: Request,
     @Res() response: Response,
     @Param('token') token: string,
   ): Promise<void> {
-    tokenInAddress(response);
-    const found = await this.recovery.lookup(token);
-    if (found.kind === 'refused') return this.linkRefused(response, found.error, 'recovery');
-    this.renderReset(request, response, 200, token, found, {});
+    const found = await this.usableLink(response, 'recovery', this.recovery.lookup(token));
+    if (found) this.renderReset(request, response, 200, token, found, {});
   }
 
-  @Post('reset-password')
-  @Public()
-  @FormPost()
-  @CredentialEndpoint()
+  @CredentialForm('reset-password')
   async reset(
     @Req() request: Request,
     @Res() response: Response,
     @Body() form: ResetPasswordFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    tokenInAddress(response);
-    const found = await this.recovery.lookup(form.token);
-    if (found.kind === 'refused') return this.linkRefused(response, found.error, 'recovery');
+    const found = await this.usableLink(response, 'recovery', this.recovery.lookup(form.token));
+    if (!found) return;
     try {
       await this.recovery.reset(form.token, form.password, form.passwordRepeat, client, {
         keepGosuslugi: form.keepGosuslugi === '1',
@@ -163,17 +140,15 @@ export class RecoveryPageController implements StaleFormPage {
     response.redirect(303, '/login?notice=password_reset');
   }
 
-  @Get('verify-email/:token')
-  @Public()
+  @PublicPage('verify-email/:token')
   async verifyPage(
     @Req() request: Request,
     @Res() response: Response,
     @Param('token') token: string,
   ): Promise<void> {
-    tokenInAddress(response);
     // Following the link only shows the address: mail scanners that open links spend nothing.
-    const found = await this.verification.lookup(token);
-    if (found.kind === 'refused') return this.linkRefused(response, found.error, 'verify');
+    const found = await this.usableLink(response, 'verify', this.verification.lookup(token));
+    if (!found) return;
     this.pages.send(response, 200, 'verify-email', {
       csrf: this.csrf.token(request, response),
       token,
@@ -182,10 +157,7 @@ export class RecoveryPageController implements StaleFormPage {
     });
   }
 
-  @Post('verify-email')
-  @Public()
-  @FormPost()
-  @CredentialEndpoint()
+  @CredentialForm('verify-email')
   async verify(
     @Req() request: Request,
     @Res() response: Response,
@@ -227,9 +199,9 @@ export class RecoveryPageController implements StaleFormPage {
     tokenInAddress(response);
     if (handler === 'reset') {
       const token = field('token') ?? '';
-      const found = await this.recovery.lookup(token);
-      if (found.kind === 'refused') return this.linkRefused(response, found.error, 'recovery');
-      return this.renderReset(request, response, 403, token, found, {}, STALE_FORM);
+      const found = await this.usableLink(response, 'recovery', this.recovery.lookup(token));
+      if (found) this.renderReset(request, response, 403, token, found, {}, STALE_FORM);
+      return;
     }
     this.pages.send(response, 403, 'message', {
       title: 'Страница устарела',
@@ -258,7 +230,23 @@ export class RecoveryPageController implements StaleFormPage {
     });
   }
 
-  private linkRefused(response: Response, error: DomainError, what: 'verify' | 'recovery'): void {
+  /**
+   * The link of a page or form whose token is in the address: what its lookup found, or null
+   * once the page of a link that no longer works is sent.
+   */
+  private async usableLink<Found extends LinkLookup>(
+    response: Response,
+    what: LinkKind,
+    lookup: Promise<Found>,
+  ): Promise<Extract<Found, { kind: 'usable' }> | null> {
+    tokenInAddress(response);
+    const found = await lookup;
+    if (found.kind === 'usable') return found as Extract<Found, { kind: 'usable' }>;
+    this.linkRefused(response, found.error, what);
+    return null;
+  }
+
+  private linkRefused(response: Response, error: DomainError, what: LinkKind): void {
     this.pages.send(response, error.status, 'message', {
       title: what === 'verify' ? 'Адрес не подтверждён' : 'Ссылка не действует',
       paragraphs: [error.message],

@@ -1,11 +1,11 @@
-import { Body, Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { RegisterAccountDto } from '../accounts/dto/register-account.dto.js';
 import { checkPassword, describePolicy } from '../accounts/password-policy.js';
-import { CredentialEndpoint, FormPost, Public, ThrottleGroup } from '../common/auth-decorators.js';
+import { ThrottleGroup } from '../common/auth-decorators.js';
 import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
@@ -14,26 +14,22 @@ import { AppConfig } from '../config/app-config.js';
 import { needsSecondFactor } from '../sessions/login-outcome.js';
 import { PasswordLogin } from '../sessions/password-login.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
-import { Csrf } from '../rendering/csrf.js';
+import { Csrf, CsrfFormDto } from '../rendering/csrf.js';
 import { PageRenderer } from '../rendering/page-renderer.js';
 import { PageSessions } from './page-session.js';
 import { type Notice, STALE_FORM } from '../rendering/page.texts.js';
+import { CredentialForm, PublicPage } from './page-routes.js';
+import { PasswordInput } from './form-fields.js';
 
-export class RegisterFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class RegisterFormDto extends CsrfFormDto {
   @IsString()
   @MaxLength(254)
   login!: string;
 
-  @IsString()
-  @MaxLength(1024)
+  @PasswordInput()
   password!: string;
 
-  @IsString()
-  @MaxLength(1024)
+  @PasswordInput()
   passwordRepeat!: string;
 
   @IsOptional()
@@ -62,17 +58,13 @@ export class RegisterPageController implements StaleFormPage {
     private readonly csrf: Csrf,
   ) {}
 
-  @Get()
-  @Public()
+  @PublicPage()
   async page(@Req() request: Request, @Res() response: Response): Promise<void> {
     if (await this.pageSessions.current(request)) return response.redirect(303, '/account');
     this.render(request, response, 200, {}, {});
   }
 
-  @Post()
-  @Public()
-  @FormPost()
-  @CredentialEndpoint()
+  @CredentialForm()
   @ThrottleGroup('registration')
   async submit(
     @Req() request: Request,

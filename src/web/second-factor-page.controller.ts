@@ -1,8 +1,8 @@
-import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
-import { CredentialEndpoint, FormPost, Public } from '../common/auth-decorators.js';
+import {} from '../common/auth-decorators.js';
 import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
@@ -20,16 +20,13 @@ import {
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { type Session } from '../sessions/session.entity.js';
 import { SessionService } from '../sessions/session.service.js';
-import { Csrf } from '../rendering/csrf.js';
+import { Csrf, CsrfFormDto } from '../rendering/csrf.js';
 import { PageRenderer } from '../rendering/page-renderer.js';
 import { PASSKEY_SCRIPTS } from './web.texts.js';
 import { STALE_FORM } from '../rendering/page.texts.js';
+import { CredentialForm, PublicPage } from './page-routes.js';
 
-export class SecondFactorFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class SecondFactorFormDto extends CsrfFormDto {
   @IsString()
   @MaxLength(32)
   code!: string;
@@ -40,11 +37,7 @@ export class SecondFactorFormDto {
   returnTo?: string;
 }
 
-export class PasskeyFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class PasskeyFormDto extends CsrfFormDto {
   /** The JSON the page's script put here: navigator.credentials.get()'s answer. */
   @IsString()
   @MaxLength(32_768)
@@ -80,8 +73,7 @@ export class SecondFactorPageController implements StaleFormPage {
     private readonly csrf: Csrf,
   ) {}
 
-  @Get()
-  @Public()
+  @PublicPage()
   async page(
     @Req() request: Request,
     @Res() response: Response,
@@ -92,10 +84,7 @@ export class SecondFactorPageController implements StaleFormPage {
     if (challenge) await this.render(request, response, 200, challenge, target);
   }
 
-  @Post()
-  @Public()
-  @FormPost()
-  @CredentialEndpoint()
+  @CredentialForm()
   async submit(
     @Req() request: Request,
     @Res() response: Response,
@@ -109,10 +98,7 @@ export class SecondFactorPageController implements StaleFormPage {
   }
 
   /** «Войти с ключом доступа»: the assertion over this step's challenge instead of a code. */
-  @Post('passkey')
-  @Public()
-  @FormPost()
-  @CredentialEndpoint()
+  @CredentialForm('passkey')
   async passkey(
     @Req() request: Request,
     @Res() response: Response,

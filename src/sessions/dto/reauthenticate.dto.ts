@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsString, MaxLength } from 'class-validator';
+import { PasskeyAssertion, SecondFactorCode } from './second-factor-fields.js';
 
 export class ReauthenticateDto {
   @ApiProperty()
@@ -7,24 +8,15 @@ export class ReauthenticateDto {
   @MaxLength(1024)
   password!: string;
 
-  @ApiProperty({
-    required: false,
+  @SecondFactorCode({
     description:
       'Код из приложения или резервный код: обязателен, если включена двухфакторная аутентификация',
   })
-  @IsOptional()
-  @IsString()
-  @MaxLength(32)
   code?: string;
 
-  @ApiProperty({
-    required: false,
-    type: Object,
-    description:
-      'Вместо code — ответ ключа доступа (passkey) на параметры из ' +
+  @PasskeyAssertion(
+    'Вместо code — ответ ключа доступа (passkey) на параметры из ' +
       'POST /api/v1/me/mfa/passkeys/reauthentication-options; amr нового сеанса — ["pwd","hwk"]',
-  })
-  @IsOptional()
-  @IsObject()
+  )
   assertion?: Record<string, unknown>;
 }

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsString, MaxLength } from 'class-validator';
+import { PasskeyAssertion, SecondFactorCode } from './second-factor-fields.js';
 
 export class SecondFactorTokenDto {
   @ApiProperty({ description: 'mfaToken из ответа POST /api/v1/auth/login' })
@@ -9,26 +10,17 @@ export class SecondFactorTokenDto {
 }
 
 export class SecondFactorCodeDto extends SecondFactorTokenDto {
-  @ApiProperty({
-    required: false,
+  @SecondFactorCode({
     description: 'Код из приложения (6 цифр) или резервный код (XXXX-XXXX-XXXX); или assertion',
     example: '123456',
   })
-  @IsOptional()
-  @IsString()
-  @MaxLength(32)
   code?: string;
 
-  @ApiProperty({
-    required: false,
-    type: Object,
-    description:
-      'Ответ ключа доступа (passkey): результат navigator.credentials.get() в JSON ' +
+  @PasskeyAssertion(
+    'Ответ ключа доступа (passkey): результат navigator.credentials.get() в JSON ' +
       '(AuthenticationResponseJSON, как его отдаёт @simplewebauthn/browser) на параметры из ' +
       'POST /api/v1/auth/login/mfa/passkey-options',
-  })
-  @IsOptional()
-  @IsObject()
+  )
   assertion?: Record<string, unknown>;
 }
 

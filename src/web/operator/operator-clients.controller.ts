@@ -1,7 +1,7 @@
-import { Body, Controller, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Param, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
-import { FormPost, Page } from '../../common/auth-decorators.js';
+import {} from '../../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
@@ -16,6 +16,7 @@ import { STALE_FORM } from '../../rendering/page.texts.js';
 import { CreateClientFormDto, OperatorFormDto } from './dto/operator-forms.dto.js';
 import { OperatorPagesGuard } from './operator-pages.guard.js';
 import { operatorUrl, OperatorView } from './operator-view.js';
+import { PageForm } from '../page-routes.js';
 
 const CLIENTS_TAB = operatorUrl('clients');
 
@@ -68,10 +69,8 @@ export class OperatorClientsController implements StaleFormPage {
   ) {}
 
   /** «Новое приложение». */
-  @Post()
   @RecentAuthentication()
-  @Page({ returnTo: CLIENTS_TAB })
-  @FormPost()
+  @PageForm(CLIENTS_TAB)
   async create(
     @Req() request: Request,
     @Res() response: Response,
@@ -102,10 +101,8 @@ export class OperatorClientsController implements StaleFormPage {
   }
 
   /** «Выпустить новый секрет»: the old secret stops working at once. */
-  @Post(':id/rotate-secret')
   @RecentAuthentication()
-  @Page({ returnTo: CLIENTS_TAB })
-  @FormPost()
+  @PageForm(CLIENTS_TAB, ':id/rotate-secret')
   async rotateSecret(
     @Req() request: Request,
     @Res() response: Response,
@@ -132,9 +129,7 @@ export class OperatorClientsController implements StaleFormPage {
   }
 
   /** «Отключить»: the client can no longer sign anyone in (as client:disable). */
-  @Post(':id/disable')
-  @Page({ returnTo: CLIENTS_TAB })
-  @FormPost()
+  @PageForm(CLIENTS_TAB, ':id/disable')
   async disable(
     @Req() request: Request,
     @Res() response: Response,

@@ -1,18 +1,7 @@
-import {
-  Body,
-  Controller,
-  Get,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  Query,
-  Req,
-  Res,
-  UseGuards,
-} from '@nestjs/common';
+import { Body, Controller, Param, ParseUUIDPipe, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
-import { FormPost, Page } from '../../common/auth-decorators.js';
+import {} from '../../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
@@ -39,6 +28,7 @@ import { RecentAuthentication } from '../../sessions/recent-authentication.guard
 import { OperatorPagesGuard } from './operator-pages.guard.js';
 import { operatorUrl, OperatorView } from './operator-view.js';
 import { OPERATOR_NOTICES, OPERATOR_TABS, type OperatorTab } from './operator.texts.js';
+import { SignedInPage, PageForm } from '../page-routes.js';
 
 const ID = new ParseUUIDPipe({ version: '4' });
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -67,8 +57,7 @@ export class OperatorPageController implements StaleFormPage {
     private readonly view: OperatorView,
   ) {}
 
-  @Get()
-  @Page()
+  @SignedInPage()
   async page(
     @Req() request: Request,
     @Res() response: Response,
@@ -92,9 +81,7 @@ export class OperatorPageController implements StaleFormPage {
   }
 
   /** «Создать орган администрации» (top level), or an institution under `parentId`. */
-  @Post('organizations')
-  @Page({ returnTo: '/pos/operator' })
-  @FormPost()
+  @PageForm('/pos/operator', 'organizations')
   async create(
     @Req() request: Request,
     @Res() response: Response,
@@ -122,9 +109,7 @@ export class OperatorPageController implements StaleFormPage {
     response.redirect(303, orgUrl(id, parentId ? 'child_created' : 'created'));
   }
 
-  @Post('organizations/:id/rename')
-  @Page({ returnTo: '/pos/operator' })
-  @FormPost()
+  @PageForm('/pos/operator', 'organizations/:id/rename')
   async rename(
     @Req() request: Request,
     @Res() response: Response,
@@ -148,9 +133,7 @@ export class OperatorPageController implements StaleFormPage {
   }
 
   /** Under another parent (`top`: the top level); refused under its own subtree. */
-  @Post('organizations/:id/move')
-  @Page({ returnTo: '/pos/operator' })
-  @FormPost()
+  @PageForm('/pos/operator', 'organizations/:id/move')
   async move(
     @Req() request: Request,
     @Res() response: Response,
@@ -175,10 +158,8 @@ export class OperatorPageController implements StaleFormPage {
   }
 
   /** The first «Администратор ЛКО»: an invitation through the outbox, as admin:invite sends it. */
-  @Post('organizations/:id/invite')
   @RecentAuthentication()
-  @Page({ returnTo: '/pos/operator' })
-  @FormPost()
+  @PageForm('/pos/operator', 'organizations/:id/invite')
   async invite(
     @Req() request: Request,
     @Res() response: Response,

@@ -1,7 +1,7 @@
-import { Body, Controller, Param, ParseUUIDPipe, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Param, ParseUUIDPipe, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
-import { FormPost, Page } from '../../common/auth-decorators.js';
+import {} from '../../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
@@ -24,6 +24,7 @@ import {
 import { OperatorPagesGuard } from './operator-pages.guard.js';
 import { operatorUrl, OperatorView } from './operator-view.js';
 import { type OperatorTab } from './operator.texts.js';
+import { PageForm } from '../page-routes.js';
 
 const ID = new ParseUUIDPipe({ version: '4' });
 
@@ -64,10 +65,8 @@ export class OperatorPeopleController implements StaleFormPage {
     private readonly view: OperatorView,
   ) {}
 
-  @Post('operators')
   @RecentAuthentication()
-  @Page({ returnTo: '/pos/operator?tab=operators' })
-  @FormPost()
+  @PageForm('/pos/operator?tab=operators', 'operators')
   async addOperator(
     @Req() request: Request,
     @Res() response: Response,
@@ -86,10 +85,8 @@ export class OperatorPeopleController implements StaleFormPage {
     response.redirect(303, operatorUrl('operators', { notice: 'operator_added' }));
   }
 
-  @Post('operators/:id/remove')
   @RecentAuthentication()
-  @Page({ returnTo: '/pos/operator?tab=operators' })
-  @FormPost()
+  @PageForm('/pos/operator?tab=operators', 'operators/:id/remove')
   async removeOperator(
     @Req() request: Request,
     @Res() response: Response,
@@ -111,10 +108,8 @@ export class OperatorPeopleController implements StaleFormPage {
    * фактор» (after the operator's identity proofing, SECURITY.md threat 14). Block, archive and the
    * reset need a recent authentication (RecentAuthentication).
    */
-  @Post('users/:id/:action')
   @RecentAuthentication(actionIn('block', 'archive', 'mfa-reset'))
-  @Page({ returnTo: '/pos/operator?tab=users' })
-  @FormPost()
+  @PageForm('/pos/operator?tab=users', 'users/:id/:action')
   async userAction(
     @Req() request: Request,
     @Res() response: Response,

@@ -1,5 +1,7 @@
 /** Russian texts of the platform operator's pages (/pos/operator), in one place. */
 
+import { SESSIONS_ENDED, success } from '../web.texts.js';
+
 export const OPERATOR_TABS = ['organizations', 'operators', 'users', 'clients'] as const;
 export type OperatorTab = (typeof OPERATOR_TABS)[number];
 
@@ -12,34 +14,21 @@ export const OPERATOR_TAB_NAMES: Record<OperatorTab, string> = {
 
 /** Notices shown after a redirect: the query names a key, never the text itself. */
 export const OPERATOR_NOTICES = {
-  created: { kind: 'success', text: 'Организация создана' },
-  child_created: { kind: 'success', text: 'Подведомственное учреждение создано' },
-  renamed: { kind: 'success', text: 'Наименование изменено' },
-  moved: { kind: 'success', text: 'Организация перенесена вместе с подведомственными' },
-  invited: {
-    kind: 'success',
-    text: 'Администратор ЛКО приглашён: письмо со ссылкой отправлено на его адрес',
-  },
-  operator_added: {
-    kind: 'success',
-    text: 'Учётная запись стала оператором платформы; её прежние сеансы завершены',
-  },
-  operator_removed: { kind: 'success', text: 'Полномочия оператора платформы сняты' },
-  blocked: { kind: 'success', text: 'Учётная запись заблокирована, все её сеансы завершены' },
-  unblocked: { kind: 'success', text: 'Учётная запись снова может входить' },
-  archived: { kind: 'success', text: 'Учётная запись перенесена в архив, все её сеансы завершены' },
-  sessions_ended: {
-    kind: 'success',
-    text: 'Все сеансы пользователя завершены: ему придётся войти заново на всех устройствах',
-  },
-  mfa_reset: {
-    kind: 'success',
-    text: 'Второй фактор сброшен, все сеансы пользователя завершены; ему отправлено письмо. При следующем входе по паролю он подключит приложение заново',
-  },
-  client_disabled: {
-    kind: 'success',
-    text: 'Приложение отключено: через него больше нельзя войти',
-  },
+  created: success('Организация создана'),
+  child_created: success('Подведомственное учреждение создано'),
+  renamed: success('Наименование изменено'),
+  moved: success('Организация перенесена вместе с подведомственными'),
+  invited: success('Администратор ЛКО приглашён: письмо со ссылкой отправлено на его адрес'),
+  operator_added: success('Учётная запись стала оператором платформы; её прежние сеансы завершены'),
+  operator_removed: success('Полномочия оператора платформы сняты'),
+  blocked: success('Учётная запись заблокирована, все её сеансы завершены'),
+  unblocked: success('Учётная запись снова может входить'),
+  archived: success('Учётная запись перенесена в архив, все её сеансы завершены'),
+  sessions_ended: SESSIONS_ENDED,
+  mfa_reset: success(
+    'Второй фактор сброшен, все сеансы пользователя завершены; ему отправлено письмо. При следующем входе по паролю он подключит приложение заново',
+  ),
+  client_disabled: success('Приложение отключено: через него больше нельзя войти'),
 } as const;
 
 export const USER_STATUS_NAMES: Record<string, string> = {

@@ -1,9 +1,9 @@
-import { Body, Param, ParseUUIDPipe, Post, Res } from '@nestjs/common';
+import { Body, Param, ParseUUIDPipe, Res } from '@nestjs/common';
 import { AdminPages } from './admin-pages.js';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Response } from 'express';
-import { FormPost, Page } from '../../common/auth-decorators.js';
+import {} from '../../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
@@ -21,14 +21,12 @@ import { PageRenderer } from '../../rendering/page-renderer.js';
 import { STALE_FORM } from '../../rendering/page.texts.js';
 import { listParams, membersUrl } from './members-list.js';
 import { grantsAdmin, RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
+import { PageForm } from '../page-routes.js';
+import { CsrfFormDto } from '../../rendering/csrf.js';
 
 const ID = new ParseUUIDPipe({ version: '4' });
 
-export class MemberListFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+export class MemberListFormDto extends CsrfFormDto {
   @IsUUID('4')
   organizationId!: string;
 
@@ -85,10 +83,8 @@ export class PosMembersPageController implements StaleFormPage {
   ) {}
 
   /** «Сохранить роли» (`PATCH /api/v1/pos/members/:id/roles`). */
-  @Post(':id/edit/roles')
   @RecentAuthentication(grantsAdmin)
-  @Page({ returnTo: '/pos/admin' })
-  @FormPost()
+  @PageForm('/pos/admin', ':id/edit/roles')
   async roles(
     @Res() response: Response,
     @CurrentAuth() { session }: AuthContext,
@@ -106,9 +102,7 @@ export class PosMembersPageController implements StaleFormPage {
   }
 
   /** «Исправить» an invitee (`PATCH /api/v1/pos/members/:id`). */
-  @Post(':id/edit/invitee')
-  @Page({ returnTo: '/pos/admin' })
-  @FormPost()
+  @PageForm('/pos/admin', ':id/edit/invitee')
   async invitee(
     @Res() response: Response,
     @CurrentAuth() { session }: AuthContext,
@@ -136,9 +130,7 @@ export class PosMembersPageController implements StaleFormPage {
   }
 
   /** «Отправить повторно всем приглашённым». */
-  @Post('resend-all')
-  @Page({ returnTo: '/pos/admin' })
-  @FormPost()
+  @PageForm('/pos/admin', 'resend-all')
   async resendAll(
     @Res() response: Response,
     @CurrentAuth() { session }: AuthContext,

@@ -1,15 +1,12 @@
 import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { CsrfFormDto } from '../../../rendering/csrf.js';
 
 /**
  * The operator's forms as the browser posts them: strings of bounded length only. What they mean
  * is checked by the services' own DTOs (validatePayload), whose Russian messages go under the
  * fields.
  */
-export class OperatorFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-}
+export class OperatorFormDto extends CsrfFormDto {}
 
 export class CreateOrganizationFormDto extends OperatorFormDto {
   @IsString()
