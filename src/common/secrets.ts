@@ -4,7 +4,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
  * The one scheme for bearer secrets this service hands out and later recognises (session
  * cookies, second-factor steps, links in e-mails, Госуслуги transaction handles, form tokens,
  * OpenID client secrets): 256 random bits in base64url. Where it is stored, only its SHA-256
- * (hex) is, so a database dump holds nothing usable. 256 random bits are not a password: a fast
+ * (hex) is, so a database dump holds nothing usable. The one exception is the public status
+ * page's link: it is public by design, and its page shows it again, so it is stored as it is. 256 random bits are not a password: a fast
  * hash is enough, and it costs nothing on every request.
  */
 

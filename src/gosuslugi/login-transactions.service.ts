@@ -41,6 +41,7 @@ export class LoginTransactions {
   ): Promise<LoginTransaction> {
     const { secret: handle, digest: handleHash } = newSecret();
     const now = new Date();
+    await this.em.nativeDelete(LoginTransaction, { expiresAt: { $lt: now } });
     const transaction = this.em.create(LoginTransaction, {
       handleHash,
       // ЕСИА requires a UUID v4 state; others get openid-client's 256-bit random state.
@@ -56,7 +57,6 @@ export class LoginTransactions {
       createdAt: now,
       expiresAt: new Date(now.getTime() + TRANSACTION_TTL_MS),
     });
-    await this.em.nativeDelete(LoginTransaction, { expiresAt: { $lt: now } });
     await this.em.flush();
     response.cookie(this.cookieName, handle, cookieOptions(this.config, TRANSACTION_TTL_MS));
     return transaction;

@@ -96,7 +96,6 @@ export class Invitations {
       expiresAt: new Date(Date.now() + this.config.invitationTtlMs),
     });
     const organization = membership.organization;
-    em.persist(invitation);
     const mail = this.templates.render('invitation', {
       name: [membership.firstName, membership.middleName].filter(Boolean).join(' '),
       organization: organization.name,

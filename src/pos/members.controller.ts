@@ -10,7 +10,6 @@ import { MemberList } from './member-list.service.js';
 import { MembersService } from './members.service.js';
 import { grantsAdmin, RecentAuthentication } from '../sessions/recent-authentication.guard.js';
 import { AdminRoute } from './admin-route.js';
-import {} from './pos-area.guard.js';
 
 const ID = new ParseUUIDPipe({ version: '4' });
 

@@ -23,7 +23,6 @@ import {
 } from './dto/organization.dto.js';
 import { OrganizationsService } from './organizations.service.js';
 import { AdminRoute } from './admin-route.js';
-import {} from './pos-area.guard.js';
 import { filterStatus, parseStatusQuery, statusCsv, statusXlsx } from './report-table.js';
 import { ReportService, type StatusRow } from './report.service.js';
 import { WidgetDto, type WidgetResponse, WidgetService } from './widget.service.js';

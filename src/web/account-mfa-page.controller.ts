@@ -2,7 +2,6 @@ import { Body, Controller, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
-import {} from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,

@@ -1,7 +1,6 @@
 import { Body, Controller, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
-import {} from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
@@ -14,7 +13,6 @@ import { describeAccess } from '../provider/provider.texts.js';
 import { type Session } from '../sessions/session.entity.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
 import { PageContext } from './page-context.js';
-import {} from '../rendering/page-renderer.js';
 import { moscowTime } from './session-rows.js';
 import { APPLICATIONS_NOTICES } from './web.texts.js';
 import { noticeOf, type Notice, STALE_FORM } from '../rendering/page.texts.js';

@@ -2,7 +2,6 @@ import { Body, Controller, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsUUID } from 'class-validator';
 import { type Request, type Response } from 'express';
-import {} from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
@@ -12,7 +11,6 @@ import {
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { ConfirmationService } from '../pos/confirmation.service.js';
 import { STATUS_NAMES } from '../pos/pos.texts.js';
-import {} from '../rendering/page-renderer.js';
 import { PageContext } from './page-context.js';
 import { STALE_FORM } from '../rendering/page.texts.js';
 import { type Session } from '../sessions/session.entity.js';

@@ -2,7 +2,6 @@ import { Body, Param, Res } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsUUID } from 'class-validator';
 import { type Response } from 'express';
-import {} from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,

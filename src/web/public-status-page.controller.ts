@@ -1,7 +1,6 @@
 import { Controller, Param, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
-import {} from '../common/auth-decorators.js';
 import { createHash } from 'node:crypto';
 import { PublicStatusService } from '../pos/public-status.service.js';
 import { PageRenderer } from '../rendering/page-renderer.js';

@@ -7,7 +7,6 @@ import { RecoveryRequestDto } from '../accounts/dto/account-links.dto.js';
 import { EmailVerification } from '../accounts/email-verification.service.js';
 import { describePolicy } from '../accounts/password-policy.js';
 import { RecoveryService } from '../accounts/recovery.service.js';
-import {} from '../common/auth-decorators.js';
 import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';

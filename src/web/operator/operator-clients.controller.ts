@@ -1,7 +1,6 @@
 import { Body, Controller, Param, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
-import {} from '../../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,

@@ -3,7 +3,6 @@ import { AdminPages } from './admin-pages.js';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Response } from 'express';
-import {} from '../../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
