@@ -13,6 +13,16 @@ import { SessionEndHooks } from './session-end-hooks.js';
 import { endSession } from './session-ending.js';
 import { SessionService } from './session.service.js';
 
+/** Who logs in and how, from where, and the session the browser had before (if any). */
+export interface SessionOpening {
+  user: User;
+  method: AuthMethod;
+  client: ClientInfo;
+  previous: Session | null;
+  /** The factor proved after the password, for `amr`. */
+  secondFactor?: string;
+}
+
 /**
  * Sessions as authentication opens and ends them: a new one (and a new cookie value) on every
  * login and re-authentication, the one the browser had ended with it, and logout.
@@ -34,14 +44,8 @@ export class LoginSessions {
    * (fixation), and so do or move the applications it signed in to (`replacedEnded`). Every login
    * opens its session here, so none can leave the replaced session's applications behind.
    */
-  async open(
-    em: EntityManager,
-    user: User,
-    method: AuthMethod,
-    client: ClientInfo,
-    previous: Session | null,
-    secondFactor: string | null = null,
-  ): Promise<LoginResult> {
+  async open(em: EntityManager, opening: SessionOpening): Promise<LoginResult> {
+    const { user, method, client, previous, secondFactor = null } = opening;
     const created = this.openSession(em, user, method, client, previous, secondFactor);
     await em.flush();
     await this.replacedEnded(em, previous, created.session);

@@ -125,7 +125,7 @@ export class PasswordLogin {
         await em.flush();
         return { secondFactor: { purpose: step, token, expiresAt: challenge.expiresAt } };
       }
-      return this.loginSessions.open(em, user, AuthMethod.Password, client, previous);
+      return this.loginSessions.open(em, { user, method: AuthMethod.Password, client, previous });
     });
     return result ?? this.refuse(client, login, 'credential_changed', user.id);
   }

@@ -131,7 +131,13 @@ export class SecondFactorLogin {
       if (!(await this.challenges.end(em, challenge))) return null;
       const user = await em.findOneOrFail(User, challenge.user.id, { refresh: true });
       if (user.status !== UserStatus.Active) return null;
-      return this.loginSessions.open(em, user, AuthMethod.Password, client, previous, factor);
+      return this.loginSessions.open(em, {
+        user,
+        method: AuthMethod.Password,
+        client,
+        previous,
+        secondFactor: factor,
+      });
     });
     if (!result) throw Errors.unauthenticated();
     return result;
