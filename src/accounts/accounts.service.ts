@@ -57,10 +57,7 @@ export class AccountsService {
         });
         em.persist(new PasswordCredential(created, hash));
         await this.verification.issue(em, created, client);
-        this.audit.record(
-          { type: 'account.registered', actorUserId: created.id, targetUserId: created.id, client },
-          em,
-        );
+        this.audit.recordOwn(created.id, { type: 'account.registered', client }, em);
         await em.flush();
         return created;
       });
@@ -151,14 +148,9 @@ export class AccountsService {
         changed.push('phone');
       }
       if (changed.length > 0) {
-        this.audit.record(
-          {
-            type: 'profile.changed',
-            actorUserId: locked.id,
-            targetUserId: locked.id,
-            client,
-            details: { fields: changed },
-          },
+        this.audit.recordOwn(
+          locked.id,
+          { type: 'profile.changed', client, details: { fields: changed } },
           em,
         );
       }
@@ -206,10 +198,7 @@ export class AccountsService {
         throw Errors.passwordChangedConcurrently();
       em.persist(new PasswordCredential(account, hash));
       await this.notices.tell(em, account, { kind: 'password-changed' }, client);
-      this.audit.record(
-        { type: 'password.set', actorUserId: user.id, targetUserId: user.id, client },
-        em,
-      );
+      this.audit.recordOwn(user.id, { type: 'password.set', client }, em);
       await em.flush();
     });
   }
@@ -264,14 +253,9 @@ export class AccountsService {
       // foreign key, so locking the account here, after or before the credential, could deadlock.
       const account = await em.findOneOrFail(User, user.id, { refresh: true });
       await this.notices.tell(em, account, { kind: 'password-changed' }, client, now);
-      this.audit.record(
-        {
-          type: 'password.changed',
-          actorUserId: user.id,
-          targetUserId: user.id,
-          client,
-          details: { endedSessions: ended },
-        },
+      this.audit.recordOwn(
+        user.id,
+        { type: 'password.changed', client, details: { endedSessions: ended } },
         em,
       );
       await em.flush();

@@ -87,11 +87,10 @@ export class EmailVerification {
         this.templates.render('email-change-notice', { login: user.login, newEmail: email }),
       );
     }
-    this.audit.record(
+    this.audit.recordOwn(
+      user.id,
       {
         type: 'email.verification_sent',
-        actorUserId: user.id,
-        targetUserId: user.id,
         client,
         details: { previousVerified: user.email !== null },
       },
@@ -110,7 +109,7 @@ export class EmailVerification {
   }
 
   async lookup(token: string): Promise<VerificationLookup> {
-    const found = await this.find(this.em, token, false);
+    const found = await findLinkToken(this.em, token, AccountTokenPurpose.VerifyEmail, false);
     if (found instanceof DomainError) return { kind: 'refused', error: found };
     return { kind: 'usable', login: found.user.login, email: found.email };
   }
@@ -121,7 +120,7 @@ export class EmailVerification {
    * again under the locks.
    */
   async verify(token: string, client: ClientInfo): Promise<{ userId: string; email: string }> {
-    const seen = await this.find(this.em, token, false);
+    const seen = await findLinkToken(this.em, token, AccountTokenPurpose.VerifyEmail, false);
     if (seen instanceof DomainError)
       return this.refuse(seen, await ownerOfLinkToken(this.em, token), client);
     const userId = seen.user.id;
@@ -129,7 +128,7 @@ export class EmailVerification {
     try {
       const result = await this.em.transactional(async (em) => {
         const user = await lockAccount(em, userId);
-        const found = await this.find(em, token, true);
+        const found = await findLinkToken(em, token, AccountTokenPurpose.VerifyEmail, true);
         if (found instanceof DomainError) {
           refusal = found;
           return null;
@@ -138,10 +137,7 @@ export class EmailVerification {
         user.email = found.email;
         user.emailVerifiedAt = found.usedAt;
         user.pendingEmail = null;
-        this.audit.record(
-          { type: 'email.verified', actorUserId: user.id, targetUserId: user.id, client },
-          em,
-        );
+        this.audit.recordOwn(user.id, { type: 'email.verified', client }, em);
         await em.flush();
         return { userId: user.id, email: found.email };
       });
@@ -187,17 +183,5 @@ export class EmailVerification {
       { user, purpose, usedAt: null, revokedAt: null },
       { revokedAt: new Date() },
     );
-  }
-
-  private async find(
-    em: EntityManager,
-    token: string,
-    lock: boolean,
-  ): Promise<AccountToken | DomainError> {
-    const result = await findLinkToken(em, token, AccountTokenPurpose.VerifyEmail, lock);
-    if (result instanceof DomainError) return result;
-    // Bound to the exact address: a link for an address the account no longer asks for is dead.
-    if (result.user.pendingEmail !== result.found.email) return LinkErrors.superseded();
-    return result.found;
   }
 }

@@ -8,11 +8,10 @@ import { FederatedIdentity } from '../identity/federated-identity.entity.js';
 import { LoginFailure } from '../sessions/login-failure.entity.js';
 import { PasswordCredential } from '../identity/password-credential.entity.js';
 import { PasswordHasher } from '../identity/password-hasher.service.js';
-import { UserStatus } from '../identity/user.entity.js';
 import { MailOutbox } from '../mail/mail.outbox.js';
 import { MailTemplates } from '../mail/mail-templates.js';
 import { SessionService } from '../sessions/session.service.js';
-import { AccountToken, AccountTokenPurpose } from './account-token.entity.js';
+import { AccountTokenPurpose } from './account-token.entity.js';
 import { findLinkToken, ownerOfLinkToken } from './link-token-lookup.js';
 import { LinkErrors } from './account-links.texts.js';
 import { EmailVerification } from './email-verification.service.js';
@@ -54,7 +53,7 @@ export class RecoveryService {
   }
 
   async lookup(token: string): Promise<RecoveryLookup> {
-    const found = await this.find(this.em, token, false);
+    const found = await findLinkToken(this.em, token, AccountTokenPurpose.Recovery, false);
     if (found instanceof DomainError) return { kind: 'refused', error: found };
     const identities = await this.em.count(FederatedIdentity, { user: found.user });
     return { kind: 'usable', login: found.user.login, linked: identities > 0 };
@@ -68,7 +67,7 @@ export class RecoveryService {
     client: ClientInfo,
     options: { keepGosuslugi?: boolean } = {},
   ): Promise<void> {
-    const found = await this.find(this.em, token, false);
+    const found = await findLinkToken(this.em, token, AccountTokenPurpose.Recovery, false);
     if (found instanceof DomainError)
       return this.fail(found, await ownerOfLinkToken(this.em, token), client);
     const errors: FieldErrors = {};
@@ -84,7 +83,7 @@ export class RecoveryService {
     await this.em.transactional(async (em) => {
       // The account first, then the link, then the credential: the order every change takes.
       const user = await lockAccount(em, userId);
-      const spent = await this.find(em, token, true);
+      const spent = await findLinkToken(em, token, AccountTokenPurpose.Recovery, true);
       if (spent instanceof DomainError) {
         refusal = spent;
         return;
@@ -126,11 +125,10 @@ export class RecoveryService {
           ip: client.ip,
         }),
       );
-      this.audit.record(
+      this.audit.recordOwn(
+        user.id,
         {
           type: 'recovery.completed',
-          actorUserId: user.id,
-          targetUserId: user.id,
           client,
           details: {
             endedSessions: ended,
@@ -154,19 +152,5 @@ export class RecoveryService {
       { type: 'recovery.failed', targetUserId: userId, client, details: { code: error.code } },
       error,
     );
-  }
-
-  private async find(
-    em: EntityManager,
-    token: string,
-    lock: boolean,
-  ): Promise<AccountToken | DomainError> {
-    const result = await findLinkToken(em, token, AccountTokenPurpose.Recovery, lock);
-    if (result instanceof DomainError) return result;
-    // Sent to the verified address of that moment; a changed address ends the link.
-    const { found, user } = result;
-    if (user.email !== found.email || user.status !== UserStatus.Active)
-      return LinkErrors.invalid('recovery');
-    return found;
   }
 }

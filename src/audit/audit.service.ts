@@ -110,6 +110,17 @@ export class AuditService {
     return event;
   }
 
+  /**
+   * `record` for what a person did to their own account: the one user is actor and target.
+   */
+  recordOwn(
+    userId: string,
+    entry: Omit<AuditEntry, 'actorUserId' | 'targetUserId'>,
+    em: EntityManager = this.em,
+  ): AuditEvent {
+    return this.record({ ...entry, actorUserId: userId, targetUserId: userId }, em);
+  }
+
   /** Records and commits an event on its own (for outcomes with no other write, such as a failed login). */
   async write(entry: AuditEntry): Promise<void> {
     const em = this.em.fork();

@@ -1,34 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { generateKeyPairSync } from 'node:crypto';
-import { ConfigError, loadConfig } from './app-config.js';
-
-const SIGNING_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  .privateKey.export({ format: 'pem', type: 'pkcs8' })
-  .toString();
-const SMTP = { SMTP_URL: 'smtp://mail.example.ru:587' };
-/** The keys production requires: the OpenID Provider's cookies, and the one sealing personal data. */
-const OIDC = {
-  OIDC_COOKIE_KEYS: 'a-cookie-key-of-at-least-32-characters',
-  PERSONAL_DATA_KEY: 'ab'.repeat(32),
-};
-/** The same without the personal data key. */
-const { PERSONAL_DATA_KEY: _key, ...COOKIE_KEYS_ONLY } = OIDC;
-const GOSUSLUGI = {
-  GOSUSLUGI_PROFILE: 'oidc',
-  GOSUSLUGI_ISSUER: 'https://idp.example.ru',
-  GOSUSLUGI_CLIENT_ID: 'identity-link',
-  GOSUSLUGI_CLIENT_SECRET: 'secret',
-};
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+import { loadConfig } from './app-config.js';
+import { PRODUCTION, problems } from './config.spec-support.js';
 
 describe('configuration', () => {
   it('starts in development with no configuration at all', () => {
@@ -55,42 +28,21 @@ describe('configuration', () => {
   });
 
   it('refuses production without PERSONAL_DATA_KEY: operators’ second-factor secrets are sealed under it', () => {
-    const found = problems({
-      NODE_ENV: 'production',
-      DATABASE_URL: 'postgres://db/x',
-      ...SMTP,
-      ...COOKIE_KEYS_ONLY,
-      TOKEN_SIGNING_KEY: SIGNING_KEY,
-      ...GOSUSLUGI,
-      PUBLIC_URL: 'https://id.example.ru',
-    });
-    expect(found).toEqual([
+    const { PERSONAL_DATA_KEY: _key, ...keyless } = PRODUCTION;
+    expect(problems(keyless)).toEqual([
       'PERSONAL_DATA_KEY is not set: second-factor (TOTP) secrets are sealed under it, and platform operators must enrol one',
     ]);
   });
 
   it('refuses an http PUBLIC_URL in production', () => {
-    const found = problems({
-      NODE_ENV: 'production',
-      DATABASE_URL: 'postgres://db/x',
-      ...SMTP,
-      ...OIDC,
-      TOKEN_SIGNING_KEY: SIGNING_KEY,
-      ...GOSUSLUGI,
-      PUBLIC_URL: 'http://id.example.ru',
-    });
-    expect(found).toEqual(['PUBLIC_URL must use https in production']);
+    expect(problems({ ...PRODUCTION, PUBLIC_URL: 'http://id.example.ru' })).toEqual([
+      'PUBLIC_URL must use https in production',
+    ]);
   });
 
   it('refuses the widget check test switches in production, and an http ПОС address', () => {
     const found = problems({
-      NODE_ENV: 'production',
-      DATABASE_URL: 'postgres://db/x',
-      ...SMTP,
-      ...OIDC,
-      TOKEN_SIGNING_KEY: SIGNING_KEY,
-      ...GOSUSLUGI,
-      PUBLIC_URL: 'https://id.example.ru',
+      ...PRODUCTION,
       WIDGET_CHECK_ALLOW_PRIVATE: 'true',
       WIDGET_CHECK_CA_FILE: 'ca.pem',
       POS_WIDGET_BASE_URL: 'http://pos.example.ru',
@@ -109,57 +61,32 @@ describe('configuration', () => {
   });
 
   it('accepts a complete production configuration and hardens the cookie', () => {
-    const config = loadConfig({
-      NODE_ENV: 'production',
-      DATABASE_URL: 'postgres://db/x',
-      ...SMTP,
-      ...OIDC,
-      TOKEN_SIGNING_KEY: SIGNING_KEY,
-      ...GOSUSLUGI,
-      PUBLIC_URL: 'https://id.example.ru',
-    });
+    const config = loadConfig(PRODUCTION);
     expect(config.session).toMatchObject({ cookieName: '__Host-il_session', secureCookie: true });
   });
 
   it('refuses a signing key that is not a usable EC P-256 or Ed25519 private key', () => {
-    const base = {
-      NODE_ENV: 'production',
-      DATABASE_URL: 'postgres://db/x',
-      ...SMTP,
-      ...OIDC,
-      PUBLIC_URL: 'https://id.example.ru',
-      ...GOSUSLUGI,
-    };
-    expect(problems({ ...base, TOKEN_SIGNING_KEY: '{"d":"x"}' })).toEqual([
+    expect(problems({ ...PRODUCTION, TOKEN_SIGNING_KEY: '{"d":"x"}' })).toEqual([
       expect.stringContaining('TOKEN_SIGNING_KEY'),
     ]);
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
       .privateKey.export({ format: 'pem', type: 'pkcs8' })
       .toString();
-    expect(problems({ ...base, TOKEN_SIGNING_KEY: rsa })).toEqual([
+    expect(problems({ ...PRODUCTION, TOKEN_SIGNING_KEY: rsa })).toEqual([
       expect.stringContaining('TOKEN_SIGNING_KEY'),
     ]);
     const ed25519 = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
-    expect(problems({ ...base, TOKEN_SIGNING_KEY: JSON.stringify(ed25519) })).toEqual([]);
+    expect(problems({ ...PRODUCTION, TOKEN_SIGNING_KEY: JSON.stringify(ed25519) })).toEqual([]);
   });
 
   it('refuses TRUST_PROXY=true and the example database password in production', () => {
-    const base = {
-      NODE_ENV: 'production',
-      DATABASE_URL: 'postgres://db/x',
-      ...SMTP,
-      ...OIDC,
-      PUBLIC_URL: 'https://id.example.ru',
-      TOKEN_SIGNING_KEY: SIGNING_KEY,
-      ...GOSUSLUGI,
-    };
-    expect(problems({ ...base, TRUST_PROXY: 'true' })).toEqual([
+    expect(problems({ ...PRODUCTION, TRUST_PROXY: 'true' })).toEqual([
       expect.stringContaining('TRUST_PROXY=true'),
     ]);
-    expect(problems({ ...base, TRUST_PROXY: '10.0.0.10' })).toEqual([]);
-    expect(problems({ ...base, DATABASE_URL: 'postgres://identity_link:change-me@db/x' })).toEqual([
-      expect.stringContaining('change-me'),
-    ]);
+    expect(problems({ ...PRODUCTION, TRUST_PROXY: '10.0.0.10' })).toEqual([]);
+    expect(
+      problems({ ...PRODUCTION, DATABASE_URL: 'postgres://identity_link:change-me@db/x' }),
+    ).toEqual([expect.stringContaining('change-me')]);
   });
 
   it('reads downstream audiences and refuses a malformed list or one naming this service', () => {
@@ -180,17 +107,8 @@ describe('configuration', () => {
     expect(loadConfig({}).logFormat).toBe('pretty');
     expect(loadConfig({ NODE_ENV: 'test' }).logFormat).toBe('json');
     expect(loadConfig({ LOG_FORMAT: 'json' }).logFormat).toBe('json');
-    const production = {
-      NODE_ENV: 'production',
-      DATABASE_URL: 'postgres://db/x',
-      ...SMTP,
-      TOKEN_SIGNING_KEY: SIGNING_KEY,
-      ...GOSUSLUGI,
-      ...OIDC,
-      PUBLIC_URL: 'https://id.example.ru',
-    };
-    expect(loadConfig(production).logFormat).toBe('json');
-    expect(problems({ ...production, LOG_FORMAT: 'pretty' })).toEqual([
+    expect(loadConfig(PRODUCTION).logFormat).toBe('json');
+    expect(problems({ ...PRODUCTION, LOG_FORMAT: 'pretty' })).toEqual([
       expect.stringContaining('LOG_FORMAT=pretty needs pino-pretty'),
     ]);
     expect(problems({ LOG_FORMAT: 'colourful' })).toEqual([expect.stringContaining('LOG_FORMAT')]);

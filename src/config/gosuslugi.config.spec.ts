@@ -1,43 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { generateKeyPairSync } from 'node:crypto';
-import { ConfigError, loadConfig } from './app-config.js';
-
-const SIGNING_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  .privateKey.export({ format: 'pem', type: 'pkcs8' })
-  .toString();
-/** Production's other requirements, met, so that only the Госуслуги part is refused. */
-const SMTP = { SMTP_URL: 'smtp://mail.example.ru:587' };
-const OIDC = {
-  OIDC_COOKIE_KEYS: 'a-cookie-key-of-at-least-32-characters',
-  PERSONAL_DATA_KEY: 'ab'.repeat(32),
-};
-const GOSUSLUGI = {
-  GOSUSLUGI_PROFILE: 'oidc',
-  GOSUSLUGI_ISSUER: 'https://idp.example.ru',
-  GOSUSLUGI_CLIENT_ID: 'identity-link',
-  GOSUSLUGI_CLIENT_SECRET: 'secret',
-};
-
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+import { loadConfig } from './app-config.js';
+import { GOSUSLUGI, PRODUCTION_WITHOUT_GOSUSLUGI, problems } from './config.spec-support.js';
 
 describe('Госуслуги configuration', () => {
   it('refuses the Госуслуги stand-in in production and requires the provider settings', () => {
-    const base = {
-      NODE_ENV: 'production',
-      DATABASE_URL: 'postgres://db/x',
-      ...SMTP,
-      ...OIDC,
-      PUBLIC_URL: 'https://id.example.ru',
-      TOKEN_SIGNING_KEY: SIGNING_KEY,
-    };
+    const base = PRODUCTION_WITHOUT_GOSUSLUGI;
     expect(problems(base)).toEqual([expect.stringContaining('GOSUSLUGI_PROFILE is not set')]);
     // The stand-in asks for SNILS by default, which production keeps only under a configured key.
     expect(problems({ ...base, GOSUSLUGI_PROFILE: 'dev' })).toEqual([
@@ -59,14 +26,7 @@ describe('Госуслуги configuration', () => {
   });
 
   it('configures the esia profile from the presets and requires signer, certificates and client id', () => {
-    const base = {
-      NODE_ENV: 'production',
-      DATABASE_URL: 'postgres://db/x',
-      ...SMTP,
-      ...OIDC,
-      PUBLIC_URL: 'https://id.example.ru',
-      TOKEN_SIGNING_KEY: SIGNING_KEY,
-    };
+    const base = PRODUCTION_WITHOUT_GOSUSLUGI;
     expect(problems({ ...base, GOSUSLUGI_PROFILE: 'esia' })).toEqual([
       expect.stringContaining('GOSUSLUGI_SIGNER is not set'),
       expect.stringContaining('GOSUSLUGI_CERT_FILE'),

@@ -42,13 +42,8 @@ export async function migrateUp(
   logger: Logger,
   entities: OrmEntities,
 ): Promise<string[]> {
-  const orm = await MikroORM.init(ormOptions(url, logger, entities, { migrations: true }));
-  try {
-    const applied = await orm.migrator.up();
-    return applied.map((migration) => migration.name);
-  } finally {
-    await orm.close(true);
-  }
+  const applied = await withMigrator(url, logger, entities, (migrator) => migrator.up());
+  return applied.map((migration) => migration.name);
 }
 
 /** Names of migrations not yet applied. */
@@ -57,9 +52,20 @@ export async function pendingMigrations(
   logger: Logger,
   entities: OrmEntities,
 ): Promise<string[]> {
+  const pending = await withMigrator(url, logger, entities, (migrator) => migrator.getPending());
+  return pending.map((migration) => migration.name);
+}
+
+/** One step of the migrator on an ORM instance of its own, closed whatever the step did. */
+async function withMigrator<T>(
+  url: string,
+  logger: Logger,
+  entities: OrmEntities,
+  step: (migrator: MikroORM['migrator']) => Promise<T>,
+): Promise<T> {
   const orm = await MikroORM.init(ormOptions(url, logger, entities, { migrations: true }));
   try {
-    return (await orm.migrator.getPending()).map((migration) => migration.name);
+    return await step(orm.migrator);
   } finally {
     await orm.close(true);
   }

@@ -81,14 +81,9 @@ export class GosuslugiRefresh {
       // The token was kept already (keep); the snapshot follows.
       current.refreshFrom({ claims: fresh.claims, unread: fresh.unread });
       takeProviderNames(account, fresh.claims);
-      this.audit.record(
-        {
-          type: 'gosuslugi.refreshed',
-          actorUserId: account.id,
-          targetUserId: account.id,
-          client,
-          details: { identityId: current.id },
-        },
+      this.audit.recordOwn(
+        account.id,
+        { type: 'gosuslugi.refreshed', client, details: { identityId: current.id } },
         em,
       );
       await em.flush();

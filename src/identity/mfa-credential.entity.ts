@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Opt, type Rel } from '@mikro-orm/core';
 import { Entity, ManyToOne, PrimaryKey, Property, Unique } from '@mikro-orm/decorators/legacy';
 import { User } from './user.entity.js';
+import { LockoutCounters } from './lockout-counters.js';
 
 /** The kinds of second factor kept in this table; passkeys have a table of their own (passkey.entity.ts). */
 export type MfaKind = 'totp';
@@ -10,11 +11,12 @@ export type MfaKind = 'totp';
  * A second factor of an account: a TOTP secret (RFC 6238), sealed with the personal data
  * key (never stored in clear). Unconfirmed while enrolment waits for the first code; only a
  * confirmed one is asked for at login. Failed codes count here, apart from the password's
- * counters, so a right password does not clear them (see second-factor.ts).
+ * counters, so a right password does not clear them (see second-factors.service.ts); while
+ * locked, no code is accepted.
  */
 @Entity({ tableName: 'mfa_credentials' })
 @Unique({ name: 'mfa_credentials_user_kind_unique', properties: ['user', 'kind'] })
-export class MfaCredential {
+export class MfaCredential extends LockoutCounters {
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
@@ -36,20 +38,11 @@ export class MfaCredential {
   @Property({ type: 'bigint', nullable: true })
   lastUsedStep: number | null = null;
 
-  @Property({ type: 'integer' })
-  failureCount: number & Opt = 0;
-
-  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
-  lastFailureAt: Date | null = null;
-
-  /** No code is accepted before this instant. */
-  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
-  lockedUntil: Date | null = null;
-
   @Property({ type: 'datetime', columnType: 'timestamptz' })
   createdAt: Date & Opt = new Date();
 
   constructor(user: User, sealedSecret: string) {
+    super();
     this.user = user;
     this.sealedSecret = sealedSecret;
   }

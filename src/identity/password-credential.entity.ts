@@ -2,9 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { type Opt, type Rel } from '@mikro-orm/core';
 import { Entity, OneToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { User } from './user.entity.js';
+import { LockoutCounters } from './lockout-counters.js';
 
+/**
+ * An account's password (argon2id). Its counters hold the failures of every address together;
+ * the hard lock of one address is `LoginFailure`'s.
+ */
 @Entity({ tableName: 'password_credentials' })
-export class PasswordCredential {
+export class PasswordCredential extends LockoutCounters {
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
@@ -20,21 +25,11 @@ export class PasswordCredential {
   @Property({ type: 'text', hidden: true })
   hash!: string;
 
-  /** Consecutive failures inside the reset window (brute-force protection). */
-  @Property({ type: 'integer' })
-  failureCount: number & Opt = 0;
-
-  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
-  lastFailureAt: Date | null = null;
-
-  /** No login is accepted before this instant. */
-  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
-  lockedUntil: Date | null = null;
-
   @Property({ type: 'datetime', columnType: 'timestamptz' })
   changedAt: Date & Opt = new Date();
 
   constructor(user: User, hash: string) {
+    super();
     this.user = user;
     this.hash = hash;
   }

@@ -1,14 +1,16 @@
-import { type Opt, type Rel } from '@mikro-orm/core';
-import { Entity, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import { type Rel } from '@mikro-orm/core';
+import { Entity, ManyToOne, PrimaryKey } from '@mikro-orm/decorators/legacy';
 import { PasswordCredential } from '../identity/password-credential.entity.js';
+import { LockoutCounters } from '../identity/lockout-counters.js';
 
 /**
  * Failed password checks of one account from one address (`lockoutAddressOf`). The hard lock lives
  * here, per pair, so guesses from an attacker's addresses do not lock the owner out of theirs; the
- * account-wide counters on `password_credentials` only slow every address down.
+ * account-wide counters on `password_credentials` only slow every address down. While locked, no
+ * login of this account from this address is accepted.
  */
 @Entity({ tableName: 'login_failures' })
-export class LoginFailure {
+export class LoginFailure extends LockoutCounters {
   @ManyToOne({ entity: () => PasswordCredential, primary: true, deleteRule: 'cascade' })
   credential!: Rel<PasswordCredential>;
 
@@ -16,17 +18,8 @@ export class LoginFailure {
   @PrimaryKey({ type: 'text' })
   address!: string;
 
-  @Property({ type: 'integer' })
-  failureCount: number & Opt = 0;
-
-  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
-  lastFailureAt: Date | null = null;
-
-  /** No login of this account from this address is accepted before this instant. */
-  @Property({ type: 'datetime', columnType: 'timestamptz', nullable: true })
-  lockedUntil: Date | null = null;
-
   constructor(credential: PasswordCredential, address: string) {
+    super();
     this.credential = credential;
     this.address = address;
   }

@@ -13,6 +13,16 @@ import { SessionEndHooks } from './session-end-hooks.js';
 import { endSession } from './session-ending.js';
 import { SessionService } from './session.service.js';
 
+/** Who logs in and how, from where, and the session the browser had before (if any). */
+export interface SessionOpening {
+  user: User;
+  method: AuthMethod;
+  client: ClientInfo;
+  previous: Session | null;
+  /** The factor proved after the password, for `amr`. */
+  secondFactor?: string;
+}
+
 /**
  * Sessions as authentication opens and ends them: a new one (and a new cookie value) on every
  * login and re-authentication, the one the browser had ended with it, and logout.
@@ -29,9 +39,20 @@ export class LoginSessions {
   ) {}
 
   /**
-   * Starts a session after a successful authentication, inside the caller's transaction. A new
-   * session id on every login; a session the browser already had ends (fixation).
+   * Starts a session after a successful authentication, inside the caller's transaction, and
+   * flushes it: a new session id on every login; a session the browser already had ends
+   * (fixation), and so do or move the applications it signed in to (`replacedEnded`). Every login
+   * opens its session here, so none can leave the replaced session's applications behind.
    */
+  async open(em: EntityManager, opening: SessionOpening): Promise<LoginResult> {
+    const { user, method, client, previous, secondFactor = null } = opening;
+    const created = this.openSession(em, user, method, client, previous, secondFactor);
+    await em.flush();
+    await this.replacedEnded(em, previous, created.session);
+    return created;
+  }
+
+  /** The session row and its audit event, unflushed; logins call `open`. */
   openSession(
     em: EntityManager,
     user: User,
@@ -44,11 +65,10 @@ export class LoginSessions {
     const created = this.sessions.create(em, user, method, client);
     created.session.providerSignedInAt = providerMarkOf(previous);
     created.session.secondFactor = secondFactor;
-    this.audit.record(
+    this.audit.recordOwn(
+      user.id,
       {
         type: 'login.succeeded',
-        actorUserId: user.id,
-        targetUserId: user.id,
         client,
         details: { method, sessionId: created.session.id, ...(secondFactor && { secondFactor }) },
       },
@@ -107,11 +127,10 @@ export class LoginSessions {
       created.session.secondFactor = secondFactor;
       // The applications this browser signed in to stay signed in: their link moves along.
       await this.hooks.replaced(em, previous.id, created.session.id);
-      this.audit.record(
+      this.audit.recordOwn(
+        user.id,
         {
           type: 'reauthenticated',
-          actorUserId: user.id,
-          targetUserId: user.id,
           client,
           details: { sessionId: created.session.id, previousSessionId: previous.id },
         },
@@ -149,10 +168,8 @@ export class LoginSessions {
 
   async logout(session: Session, client: ClientInfo): Promise<void> {
     endSession(session, 'logout');
-    this.audit.record({
+    this.audit.recordOwn(session.user.id, {
       type: 'logout',
-      actorUserId: session.user.id,
-      targetUserId: session.user.id,
       client,
       details: { sessionId: session.id },
     });

@@ -133,14 +133,9 @@ export class Passkeys {
           counter: credential.counter,
           transports: credential.transports ?? [],
         });
-        this.audit.record(
-          {
-            type: 'mfa.passkey.enrolled',
-            actorUserId: user.id,
-            targetUserId: user.id,
-            client,
-            details: { passkeyId: passkey.id },
-          },
+        this.audit.recordOwn(
+          user.id,
+          { type: 'mfa.passkey.enrolled', client, details: { passkeyId: passkey.id } },
           em,
         );
         await em.flush();
@@ -227,14 +222,9 @@ export class Passkeys {
     await this.em.transactional(async (em) => {
       const removed = await em.nativeDelete(Passkey, { id: passkeyId, user: user.id });
       if (removed === 0) throw PasskeyErrors.notFound();
-      this.audit.record(
-        {
-          type: 'mfa.passkey.removed',
-          actorUserId: user.id,
-          targetUserId: user.id,
-          client,
-          details: { passkeyId },
-        },
+      this.audit.recordOwn(
+        user.id,
+        { type: 'mfa.passkey.removed', client, details: { passkeyId } },
         em,
       );
     });

@@ -111,38 +111,21 @@ export class PasswordLogin {
       await em.nativeDelete(LoginFailure, { credential: current.id, address });
       if (rehash && unchanged) {
         current.hash = rehash;
-        this.audit.record(
-          { type: 'password.rehashed', actorUserId: user.id, targetUserId: user.id, client },
-          em,
-        );
+        this.audit.recordOwn(user.id, { type: 'password.rehashed', client }, em);
       }
       if (step) {
         // The password is right; the session waits for the second factor (and a session the
         // browser already has ends only when a new one opens).
         const { challenge, token } = this.challenges.start(em, user, step, client);
-        this.audit.record(
-          {
-            type: 'mfa.required',
-            actorUserId: user.id,
-            targetUserId: user.id,
-            client,
-            details: { purpose: step },
-          },
+        this.audit.recordOwn(
+          user.id,
+          { type: 'mfa.required', client, details: { purpose: step } },
           em,
         );
         await em.flush();
         return { secondFactor: { purpose: step, token, expiresAt: challenge.expiresAt } };
       }
-      const created = this.loginSessions.openSession(
-        em,
-        user,
-        AuthMethod.Password,
-        client,
-        previous,
-      );
-      await em.flush();
-      await this.loginSessions.replacedEnded(em, previous, created.session);
-      return created;
+      return this.loginSessions.open(em, { user, method: AuthMethod.Password, client, previous });
     });
     return result ?? this.refuse(client, login, 'credential_changed', user.id);
   }

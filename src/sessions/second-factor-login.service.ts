@@ -131,17 +131,13 @@ export class SecondFactorLogin {
       if (!(await this.challenges.end(em, challenge))) return null;
       const user = await em.findOneOrFail(User, challenge.user.id, { refresh: true });
       if (user.status !== UserStatus.Active) return null;
-      const created = this.loginSessions.openSession(
-        em,
+      return this.loginSessions.open(em, {
         user,
-        AuthMethod.Password,
+        method: AuthMethod.Password,
         client,
         previous,
-        factor,
-      );
-      await em.flush();
-      await this.loginSessions.replacedEnded(em, previous, created.session);
-      return created;
+        secondFactor: factor,
+      });
     });
     if (!result) throw Errors.unauthenticated();
     return result;

@@ -1,9 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { IsString, Length, MaxLength } from 'class-validator';
-import { trimmed } from '../../accounts/dto/fields.js';
-import { IsEmailAddress, NoControlCharacters, Optional } from '../../common/validation.js';
-import { IsSnils } from './member.dto.js';
+import { Optional } from '../../common/validation.js';
+import { InviteeEmail, NamePart, NameText, SnilsText } from './invitee-fields.js';
 
 /**
  * Corrections to an invitation still out («Приглашен»): the ФИО and СНИЛС the acceptance is
@@ -13,41 +10,27 @@ import { IsSnils } from './member.dto.js';
 export class EditInviteeDto {
   @ApiPropertyOptional({ example: 'director@school5.example.ru' })
   @Optional()
-  @Transform(trimmed)
-  @IsEmailAddress()
-  @MaxLength(254)
+  @InviteeEmail()
   email?: string;
 
   @ApiPropertyOptional({ example: 'Соколова' })
   @Optional()
-  @Transform(trimmed)
-  @IsString()
-  @Length(1, 100)
-  @NoControlCharacters()
+  @NamePart()
   lastName?: string;
 
   @ApiPropertyOptional({ example: 'Анна' })
   @Optional()
-  @Transform(trimmed)
-  @IsString()
-  @Length(1, 100)
-  @NoControlCharacters()
+  @NamePart()
   firstName?: string;
 
   @ApiPropertyOptional({ example: 'Павловна', description: 'Пустая строка — без отчества' })
   @Optional()
-  @Transform(trimmed)
-  @IsString()
-  @MaxLength(100)
-  @NoControlCharacters()
+  @NameText(100)
   middleName?: string;
 
   @ApiPropertyOptional({ example: '112-233-445 95', description: 'Пустая строка — без СНИЛС' })
   @Optional()
-  @Transform(trimmed)
-  @IsString()
-  @MaxLength(20)
-  @IsSnils({ allowEmpty: true })
+  @SnilsText({ allowEmpty: true })
   snils?: string;
 }
 

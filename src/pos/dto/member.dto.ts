@@ -1,76 +1,27 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  ArrayUnique,
-  IsArray,
-  IsIn,
-  IsString,
-  Length,
-  MaxLength,
-  ValidateBy,
-} from 'class-validator';
-import {
-  CODE_PREFIX,
-  IsEmailAddress,
-  NoControlCharacters,
-  Optional,
-} from '../../common/validation.js';
-import { snilsChecksumValid } from '../invitee.js';
-import { trimmed } from '../../accounts/dto/fields.js';
+import { Optional } from '../../common/validation.js';
 import { type Membership } from '../membership.entity.js';
 import { STATUS_NAMES } from '../pos.texts.js';
 import { ROLE_CODES, type PosRole, roleName } from '../roles.js';
-
-const ROLE_LIST = { context: { code: 'unknown_role', message: `Роли: ${ROLE_CODES.join(', ')}` } };
-
-const INVALID_SNILS = {
-  code: 'invalid_snils',
-  message:
-    'СНИЛС указан с ошибкой: нужно 11 цифр (например, 112-233-445 95), контрольное число должно сходиться',
-};
-
-/** A SNILS with a right check number, in any of the usual spellings (or empty, to remove one). */
-export const IsSnils = (options: { allowEmpty?: boolean } = {}) =>
-  ValidateBy({
-    name: `${CODE_PREFIX}${INVALID_SNILS.code}`,
-    validator: {
-      validate: (value: unknown) =>
-        typeof value === 'string' &&
-        ((options.allowEmpty === true && value === '') || snilsChecksumValid(value)),
-      defaultMessage: () => INVALID_SNILS.message,
-    },
-  });
+import { InviteeEmail, NamePart, NameText, RoleList, SnilsText } from './invitee-fields.js';
 
 /** «Добавить пользователя». */
 export class AddMemberDto {
   @ApiProperty({ example: 'director@school5.example.ru' })
-  @Transform(trimmed)
-  @IsEmailAddress()
-  @MaxLength(254)
+  @InviteeEmail()
   email!: string;
 
   @ApiProperty({ example: 'Соколова' })
-  @Transform(trimmed)
-  @IsString()
-  @Length(1, 100)
-  @NoControlCharacters()
+  @NamePart()
   lastName!: string;
 
   @ApiProperty({ example: 'Анна' })
-  @Transform(trimmed)
-  @IsString()
-  @Length(1, 100)
-  @NoControlCharacters()
+  @NamePart()
   firstName!: string;
 
   @ApiPropertyOptional({ example: 'Павловна' })
   @Optional()
-  @Transform(trimmed)
-  @IsString()
-  @MaxLength(100)
-  @NoControlCharacters()
+  @NameText(100)
   middleName?: string;
 
   @ApiPropertyOptional({
@@ -79,36 +30,22 @@ export class AddMemberDto {
       'СНИЛС приглашаемого: принять приглашение сможет только профиль Госуслуг с этим СНИЛС. Хранится только HMAC; в списке видны последние 3 цифры',
   })
   @Optional()
-  @Transform(trimmed)
-  @IsString()
-  @MaxLength(20)
-  @IsSnils()
+  @SnilsText()
   snils?: string;
 
   @ApiPropertyOptional({ example: 'Директор' })
   @Optional()
-  @Transform(trimmed)
-  @IsString()
-  @MaxLength(200)
-  @NoControlCharacters()
+  @NameText(200)
   position?: string;
 
   @ApiProperty({ enum: ROLE_CODES, isArray: true, example: ['admin'] })
-  @IsArray()
-  @ArrayMinSize(1, { context: { code: 'roles_required', message: 'Выберите хотя бы одну роль' } })
-  @ArrayMaxSize(ROLE_CODES.length)
-  @ArrayUnique()
-  @IsIn(ROLE_CODES, { each: true, ...ROLE_LIST })
+  @RoleList()
   roles!: PosRole[];
 }
 
 export class ChangeRolesDto {
   @ApiProperty({ enum: ROLE_CODES, isArray: true })
-  @IsArray()
-  @ArrayMinSize(1, { context: { code: 'roles_required', message: 'Выберите хотя бы одну роль' } })
-  @ArrayMaxSize(ROLE_CODES.length)
-  @ArrayUnique()
-  @IsIn(ROLE_CODES, { each: true, ...ROLE_LIST })
+  @RoleList()
   roles!: PosRole[];
 }
 

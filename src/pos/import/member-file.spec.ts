@@ -12,6 +12,14 @@ import {
 } from './member-file.js';
 import { unpackedZipSize } from './zip-bounds.js';
 
+/** A ZIP record: its signature, then little-endian fields as [offset, bytes, value]. */
+function zipRecord(length: number, signature: number, fields: [number, 2 | 4, number][]): Buffer {
+  const record = Buffer.alloc(length);
+  record.writeUInt32LE(signature, 0);
+  for (const [offset, bytes, value] of fields) record.writeUIntLE(value, offset, bytes);
+  return record;
+}
+
 /** A ZIP archive of deflated entries, written by hand; `declared` overrides the sizes it states. */
 function zipOf(entries: { name: string; data: Buffer; declared?: number }[]): Buffer {
   const locals: Buffer[] = [];
@@ -21,33 +29,36 @@ function zipOf(entries: { name: string; data: Buffer; declared?: number }[]): Bu
     const name = Buffer.from(entry.name);
     const packed = deflateRawSync(entry.data);
     const size = entry.declared ?? entry.data.length;
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(8, 8);
-    local.writeUInt32LE(packed.length, 18);
-    local.writeUInt32LE(size, 22);
-    local.writeUInt16LE(name.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(8, 10);
-    central.writeUInt32LE(packed.length, 20);
-    central.writeUInt32LE(size, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(offset, 42);
+    // Version needed 2.0, method 8 (deflate), compressed and stated sizes, name length.
+    const local = zipRecord(30, 0x04034b50, [
+      [4, 2, 20],
+      [8, 2, 8],
+      [18, 4, packed.length],
+      [22, 4, size],
+      [26, 2, name.length],
+    ]);
+    // The same, after the version made by, and the local record's offset.
+    const central = zipRecord(46, 0x02014b50, [
+      [4, 2, 20],
+      [6, 2, 20],
+      [10, 2, 8],
+      [20, 4, packed.length],
+      [24, 4, size],
+      [28, 2, name.length],
+      [42, 4, offset],
+    ]);
     locals.push(local, name, packed);
     directory.push(central, name);
     offset += 30 + name.length + packed.length;
   }
   const centralBytes = Buffer.concat(directory);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(centralBytes.length, 12);
-  end.writeUInt32LE(offset, 16);
+  // Entries on this disk and in all, the directory's size and offset.
+  const end = zipRecord(22, 0x06054b50, [
+    [8, 2, entries.length],
+    [10, 2, entries.length],
+    [12, 4, centralBytes.length],
+    [16, 4, offset],
+  ]);
   return Buffer.concat([...locals, centralBytes, end]);
 }
 
