@@ -1,7 +1,7 @@
 import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { type Request } from 'express';
-import { accessDecision } from '../common/auth-decorators.js';
+import { routeAccess } from '../common/auth-decorators.js';
 import { type AuthContext } from './auth-context.js';
 import { RequestAccount } from '../throttling/signed-in.js';
 import { SessionService } from './session.service.js';
@@ -33,7 +33,7 @@ export class RequestAuthentication extends RequestAccount {
     const request = context.switchToHttp().getRequest<Request>();
     let caller = this.resolved.get(request);
     if (caller === undefined) {
-      const decision = accessDecision(this.reflector, context);
+      const { decision } = routeAccess(this.reflector, context);
       caller =
         decision === 'public'
           ? Promise.resolve(null)

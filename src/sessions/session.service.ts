@@ -1,4 +1,4 @@
-import { EntityManager } from '@mikro-orm/postgresql';
+import { EntityManager, RequestContext, TransactionContext } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { type Request } from 'express';
 import { BoundedMap } from '../common/bounded-map.js';
@@ -79,14 +79,14 @@ export class SessionService {
     via: AuthContext['via'],
     facts = loaded.facts,
   ): AuthContext {
-    // The request's own unit of work, taken now: a handler may first touch the entities inside a
-    // transaction, whose fork must not own them. Each entity is made on first use: most requests
-    // need the user at most.
-    const em = this.em.getContext();
+    // The request's own unit of work, chosen now: a handler may first touch the entities inside a
+    // transaction, whose fork must not own them. Each entity is made on first use, and the unit
+    // of work with the first: most requests need the user at most, many neither.
+    const em = this.requestEntityManager();
     let user: User | undefined;
     let session: Session | undefined;
-    const makeUser = () => (user ??= this.store.userEntity(em, loaded));
-    const makeSession = () => (session ??= this.store.sessionEntity(em, loaded));
+    const makeUser = () => (user ??= this.store.userEntity(em(), loaded));
+    const makeSession = () => (session ??= this.store.sessionEntity(em(), loaded));
     return {
       facts,
       via,
@@ -97,6 +97,21 @@ export class SessionService {
         return makeSession();
       },
     };
+  }
+
+  /**
+   * The EntityManager `em.getContext()` gives now: inside a request and outside a transaction,
+   * its request context's, which is forked on first use (src/database/request-context.ts), so it
+   * is looked up there only when called; anywhere else, taken at once.
+   */
+  private requestEntityManager(): () => EntityManager {
+    const name = this.em.name;
+    const request = RequestContext.currentRequestContext();
+    if (request === undefined || TransactionContext.getEntityManager(name) !== undefined) {
+      const em = this.em.getContext();
+      return () => em;
+    }
+    return () => (request.map.get(name) as EntityManager | undefined) ?? this.em.getContext();
   }
 
   /** The live session behind a cookie token, its idle expiry extended; null when none. */
