@@ -20,13 +20,13 @@ import {
 import { WidgetService } from '../pos/widget.service.js';
 import {
   AddMemberFormDto,
-  addMemberPayload,
   MemberActionFormDto,
   OrganizationDataFormDto,
   organizationPayload,
   WidgetFormDto,
   widgetPayload,
 } from './dto/pos-admin-forms.dto.js';
+import { addMemberPayload } from './dto/person-form.dto.js';
 import { ADMIN_TABS, adminUrl, PosAdminView, type Tab } from './pos-admin/admin-view.js';
 import { PageContext } from './page-context.js';
 import { noticeOf, STALE_FORM } from '../rendering/page.texts.js';
@@ -94,7 +94,7 @@ export class PosAdminPageController implements StaleFormPage {
   ): Promise<void> {
     const values = { ...form, roles: form.roles ?? [] };
     try {
-      const dto = await addMemberPayload(form);
+      const dto = await addMemberPayload(form, form.roles ?? []);
       await this.members.add(session.user, form.organizationId, dto, client);
     } catch (error) {
       return this.view.refused(request, response, session, error, {
