@@ -1,12 +1,7 @@
-import { Body, Controller, Param, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Param, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
-import {
-  type AuthContext,
-  CurrentAuth,
-  type StaleForm,
-  type StaleFormPage,
-} from '../sessions/auth-context.js';
+import { type AuthContext, CurrentAuth } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { ConsentsService } from '../provider/consents.service.js';
 import { describeAccess } from '../provider/provider.texts.js';
@@ -15,8 +10,9 @@ import { CsrfFormDto } from '../rendering/csrf.js';
 import { PageContext } from './page-context.js';
 import { moscowTime } from './session-rows.js';
 import { APPLICATIONS_NOTICES } from './web.texts.js';
-import { noticeOf, type Notice, STALE_FORM } from '../rendering/page.texts.js';
-import { PageForm, SignedInPage } from './page-routes.js';
+import { type Notice } from '../rendering/page.texts.js';
+import { FormPage } from './form-page.js';
+import { PageForm } from './page-routes.js';
 
 /**
  * «Приложения» in «Личный кабинет»: the applications with access to the account (what they
@@ -26,20 +22,12 @@ import { PageForm, SignedInPage } from './page-routes.js';
  */
 @ApiExcludeController()
 @Controller('account/applications')
-export class ApplicationsPageController implements StaleFormPage {
+export class ApplicationsPageController extends FormPage {
   constructor(
     private readonly consents: ConsentsService,
-    private readonly context: PageContext,
-  ) {}
-
-  @SignedInPage()
-  async page(
-    @Req() request: Request,
-    @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
-    @Query('notice') notice: unknown,
-  ): Promise<void> {
-    await this.render(request, response, session, 200, noticeOf(APPLICATIONS_NOTICES, notice));
+    context: PageContext,
+  ) {
+    super(context, APPLICATIONS_NOTICES);
   }
 
   /** «Отозвать доступ»: the consent, the grants and every token of the application go. */
@@ -55,21 +43,12 @@ export class ApplicationsPageController implements StaleFormPage {
     try {
       await this.consents.revoke(session.user.id, clientId, client);
     } catch (error) {
-      const { status, notice } = this.context.refusal(error);
-      return this.render(request, response, session, status, notice);
+      return this.refused(request, response, session, error);
     }
     response.redirect(303, '/account/applications?notice=revoked');
   }
 
-  async staleForm(form: StaleForm): Promise<void> {
-    const { session } = this.context.staleAuth(form);
-    await this.render(form.request, form.response, session, 403, {
-      kind: 'error',
-      text: STALE_FORM,
-    });
-  }
-
-  private async render(
+  protected async render(
     request: Request,
     response: Response,
     session: Session,
