@@ -10,12 +10,11 @@ import { MfaEnrolment } from '../sessions/mfa-enrolment.service.js';
 import { SECOND_FACTOR_TEXTS } from '../sessions/second-factor.texts.js';
 import { Passkeys } from '../sessions/passkeys.service.js';
 import { SecondFactors } from '../sessions/second-factors.service.js';
-import { type Session } from '../sessions/session.entity.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { PageContext } from './page-context.js';
 import { failure, PASSKEY_SCRIPTS, success } from './web.texts.js';
 import { type Notice } from '../rendering/page.texts.js';
-import { FormPage } from './form-page.js';
+import { FormPage, type FormPageState } from './form-page.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
 import { PageForm } from './page-routes.js';
 import { PasswordInput } from './form-fields.js';
@@ -78,7 +77,8 @@ export class AccountMfaPageController extends FormPage {
     if (!recentlyAuthenticated(session)) return response.redirect(303, PATH);
     const recoveryCodes = await this.enrolment.confirm(session.user, form.code, client);
     if (!recoveryCodes) {
-      return this.render(request, response, session, 422, MFA_NOTICES.wrong_enrolment_code);
+      const notice = MFA_NOTICES.wrong_enrolment_code;
+      return this.render({ request, response, session, status: 422, notice });
     }
     await this.context.send(request, response, session, 'account', 200, 'mfa-recovery-codes', {
       recoveryCodes,
@@ -104,7 +104,13 @@ export class AccountMfaPageController extends FormPage {
     // The code is checked even after a wrong password, so both count as guesses.
     const proved = await this.factors.verify(user, form.code, client);
     if (!password || !proved) {
-      return this.render(request, response, session, 401, MFA_NOTICES.wrong_removal);
+      return this.render({
+        request,
+        response,
+        session,
+        status: 401,
+        notice: MFA_NOTICES.wrong_removal,
+      });
     }
     try {
       await this.enrolment.remove(user, client);
@@ -114,13 +120,8 @@ export class AccountMfaPageController extends FormPage {
     response.redirect(303, `${PATH}?notice=removed`);
   }
 
-  protected async render(
-    request: Request,
-    response: Response,
-    session: Session,
-    status: number,
-    notice?: Notice,
-  ): Promise<void> {
+  protected async render(page: FormPageState): Promise<void> {
+    const { request, response, session, status, notice } = page;
     const status_ = await this.enrolment.status(session.user.id);
     const recent = recentlyAuthenticated(session);
     const enrolment = !status_.enrolled && recent ? await this.enrolment.begin(session.user) : null;

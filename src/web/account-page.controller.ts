@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
 import { EmailVerification } from '../accounts/email-verification.service.js';
@@ -8,7 +8,7 @@ import {
   type StaleForm,
   type StaleFormPage,
 } from '../sessions/auth-context.js';
-import { FormPost, Page, Public } from '../common/auth-decorators.js';
+import { Public } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
@@ -31,6 +31,7 @@ import { AccountFormDto, LogoutFormDto } from './dto/account-forms.dto.js';
 import { PageRenderer } from '../rendering/page-renderer.js';
 import { PageContext } from './page-context.js';
 import { PageSessions } from './page-session.js';
+import { PageForm, PublicPage, SignedInPage } from './page-routes.js';
 import { noticeOf, STALE_FORM } from '../rendering/page.texts.js';
 import { ACCOUNT_NOTICES } from './web.texts.js';
 
@@ -54,14 +55,12 @@ export class AccountPageController implements StaleFormPage {
   ) {}
 
   /** Anyone: the cabinet for a signed-in person, the login page for anyone else. */
-  @Get()
-  @Public()
+  @PublicPage()
   async home(@Req() request: Request, @Res() response: Response): Promise<void> {
     response.redirect(303, (await this.pageSessions.current(request)) ? '/account' : '/login');
   }
 
-  @Get('account')
-  @Page()
+  @SignedInPage('account')
   async page(
     @Req() request: Request,
     @Res() response: Response,
@@ -76,9 +75,7 @@ export class AccountPageController implements StaleFormPage {
   }
 
   /** «Сохранить»: phone and e-mail, and the password when its fields are filled in. */
-  @Post('account')
-  @Page({ returnTo: '/account' })
-  @FormPost()
+  @PageForm('/account', 'account')
   async save(
     @Req() request: Request,
     @Res() response: Response,
@@ -92,9 +89,7 @@ export class AccountPageController implements StaleFormPage {
   }
 
   /** «Отправить письмо ещё раз» for the pending address. */
-  @Post('account/email/resend')
-  @Page({ returnTo: '/account' })
-  @FormPost()
+  @PageForm('/account', 'account/email/resend')
   resendVerification(
     @Req() request: Request,
     @Res() response: Response,
@@ -107,9 +102,7 @@ export class AccountPageController implements StaleFormPage {
     );
   }
 
-  @Post('account/gosuslugi/unlink')
-  @Page({ returnTo: '/account' })
-  @FormPost()
+  @PageForm('/account', 'account/gosuslugi/unlink')
   unlink(
     @Req() request: Request,
     @Res() response: Response,
@@ -123,9 +116,7 @@ export class AccountPageController implements StaleFormPage {
   }
 
   /** «Завершить» beside each of the «Активные сеансы» but the current one (that is «Выйти»). */
-  @Post('account/sessions/:id/end')
-  @Page({ returnTo: '/account' })
-  @FormPost()
+  @PageForm('/account', 'account/sessions/:id/end')
   endSession(
     @Req() request: Request,
     @Res() response: Response,
@@ -139,9 +130,7 @@ export class AccountPageController implements StaleFormPage {
     );
   }
 
-  @Post('account/sessions/end-others')
-  @Page({ returnTo: '/account' })
-  @FormPost()
+  @PageForm('/account', 'account/sessions/end-others')
   endOtherSessions(
     @Req() request: Request,
     @Res() response: Response,

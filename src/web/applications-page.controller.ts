@@ -5,13 +5,11 @@ import { type AuthContext, CurrentAuth } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { ConsentsService } from '../provider/consents.service.js';
 import { describeAccess } from '../provider/provider.texts.js';
-import { type Session } from '../sessions/session.entity.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
 import { PageContext } from './page-context.js';
 import { moscowTime } from './session-rows.js';
 import { APPLICATIONS_NOTICES } from './web.texts.js';
-import { type Notice } from '../rendering/page.texts.js';
-import { FormPage } from './form-page.js';
+import { FormPage, type FormPageState } from './form-page.js';
 import { PageForm } from './page-routes.js';
 
 /**
@@ -40,21 +38,13 @@ export class ApplicationsPageController extends FormPage {
     @Body() _form: CsrfFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    try {
-      await this.consents.revoke(session.user.id, clientId, client);
-    } catch (error) {
-      return this.refused(request, response, session, error);
-    }
-    response.redirect(303, '/account/applications?notice=revoked');
+    await this.act(request, response, session, '/account/applications?notice=revoked', () =>
+      this.consents.revoke(session.user.id, clientId, client),
+    );
   }
 
-  protected async render(
-    request: Request,
-    response: Response,
-    session: Session,
-    status: number,
-    notice?: Notice,
-  ): Promise<void> {
+  protected async render(page: FormPageState): Promise<void> {
+    const { request, response, session, status, notice } = page;
     const applications = await this.consents.list(session.user.id);
     await this.context.send(request, response, session, 'account', status, 'applications', {
       applications: applications.map((application) => ({

@@ -12,6 +12,15 @@ import { type PageContext } from './page-context.js';
 import { SignedInPage } from './page-routes.js';
 import { failure } from './web.texts.js';
 
+/** One drawing of a FormPage: for whom, with which status, and the notice at its top. */
+export interface FormPageState {
+  request: Request;
+  response: Response;
+  session: Session;
+  status: number;
+  notice?: Notice;
+}
+
 /**
  * A signed-in page whose forms come back to it, drawn by one `render`: the page itself (`GET`, with
  * the notice its `?notice=` names in `notices`), a stale form (403 «Страница устарела») and a form
@@ -30,30 +39,40 @@ export abstract class FormPage implements StaleFormPage {
     @CurrentAuth() { session }: AuthContext,
     @Query('notice') notice: unknown,
   ): Promise<void> {
-    await this.render(request, response, session, 200, noticeOf(this.notices, notice));
+    await this.render({
+      request,
+      response,
+      session,
+      status: 200,
+      notice: noticeOf(this.notices, notice),
+    });
   }
 
   async staleForm(form: StaleForm): Promise<void> {
+    const { request, response } = form;
     const { session } = this.context.staleAuth(form);
-    await this.render(form.request, form.response, session, 403, failure(STALE_FORM));
+    await this.render({ request, response, session, status: 403, notice: failure(STALE_FORM) });
   }
 
-  /** The page again after the service refused a form (a domain error; anything else is thrown). */
-  protected refused(
+  /**
+   * The step of a one-button form: `action`, then to `done`; a refusal of the service (a domain
+   * error; anything else is thrown) is the page again with its status and notice.
+   */
+  protected async act(
     request: Request,
     response: Response,
     session: Session,
-    error: unknown,
+    done: string,
+    action: () => Promise<unknown>,
   ): Promise<void> {
-    const { status, notice } = this.context.refusal(error);
-    return this.render(request, response, session, status, notice);
+    try {
+      await action();
+    } catch (error) {
+      const { status, notice } = this.context.refusal(error);
+      return this.render({ request, response, session, status, notice });
+    }
+    response.redirect(303, done);
   }
 
-  protected abstract render(
-    request: Request,
-    response: Response,
-    session: Session,
-    status: number,
-    notice?: Notice,
-  ): Promise<void>;
+  protected abstract render(page: FormPageState): Promise<void>;
 }

@@ -7,9 +7,7 @@ import { Client, type ClientInfo } from '../common/client-info.js';
 import { ConfirmationService } from '../pos/confirmation.service.js';
 import { STATUS_NAMES } from '../pos/pos.texts.js';
 import { PageContext } from './page-context.js';
-import { type Notice } from '../rendering/page.texts.js';
-import { FormPage } from './form-page.js';
-import { type Session } from '../sessions/session.entity.js';
+import { FormPage, type FormPageState } from './form-page.js';
 import { PageForm } from './page-routes.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
 
@@ -46,29 +44,18 @@ export class PosPageController extends FormPage {
     @Body() form: ConfirmationFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    try {
-      await this.confirmation.confirm(
-        session.user,
-        {
-          membershipId: form.membershipId,
-          trainingCompleted: form.trainingCompleted === 'on',
-          organizationReady: form.organizationReady === 'on',
-        },
-        client,
-      );
-    } catch (error) {
-      return this.refused(request, response, session, error);
-    }
-    response.redirect(303, '/pos');
+    const answer = {
+      membershipId: form.membershipId,
+      trainingCompleted: form.trainingCompleted === 'on',
+      organizationReady: form.organizationReady === 'on',
+    };
+    await this.act(request, response, session, '/pos', () =>
+      this.confirmation.confirm(session.user, answer, client),
+    );
   }
 
-  protected async render(
-    request: Request,
-    response: Response,
-    session: Session,
-    status: number,
-    notice?: Notice,
-  ): Promise<void> {
+  protected async render(page: FormPageState): Promise<void> {
+    const { request, response, session, status, notice } = page;
     const summary = await this.confirmation.summary(session.user);
     await this.context.send(request, response, session, 'pos', status, 'pos', {
       pageUrl: '/pos',
