@@ -1,4 +1,4 @@
-import { Body, Get, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
 import { type Request, type Response } from 'express';
 import { FormPost, Page } from '../common/auth-decorators.js';
@@ -31,6 +31,7 @@ import { ADMIN_TABS, adminUrl, PosAdminView, type Tab } from './pos-admin/admin-
 import { PageContext } from './page-context.js';
 import { noticeOf, STALE_FORM } from '../rendering/page.texts.js';
 import { ADMIN_NOTICES } from './web.texts.js';
+import { ID } from './ids.js';
 
 const ACTIONS = {
   resend: { notice: 'resent', tab: 'members' },
@@ -45,8 +46,6 @@ const STALE_FORM_TABS: Partial<Record<string, Tab>> = {
   updateOrganization: 'data',
   widget: 'widget',
 };
-
-const ID = new ParseUUIDPipe({ version: '4' });
 
 /**
  * /pos/admin: the «Администратор ЛКО» area as pages. Every action goes through the same services

@@ -1,4 +1,4 @@
-import { Body, Controller, Param, ParseUUIDPipe, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
 import {
@@ -28,9 +28,7 @@ import { OperatorPagesGuard } from './operator-pages.guard.js';
 import { operatorUrl, OperatorView } from './operator-view.js';
 import { OPERATOR_NOTICES, OPERATOR_TABS, type OperatorTab } from './operator.texts.js';
 import { SignedInPage, PageForm } from '../page-routes.js';
-
-const ID = new ParseUUIDPipe({ version: '4' });
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+import { ID, isId } from '../ids.js';
 
 const orgUrl = (id: string, notice: string) =>
   `${operatorUrl('organizations', { org: id, notice })}#org-panel`;
@@ -139,7 +137,7 @@ export class OperatorPageController implements StaleFormPage {
   ): Promise<void> {
     try {
       const parentId = form.parentId === 'top' ? null : form.parentId;
-      if (parentId !== null && !UUID.test(parentId)) throw PosErrors.organizationNotFound();
+      if (parentId !== null && !isId(parentId)) throw PosErrors.organizationNotFound();
       await this.tree.move(session.user, id, parentId, client);
     } catch (error) {
       return this.view.failed(request, response, session, error, {

@@ -1,4 +1,4 @@
-import { Body, Param, ParseUUIDPipe, Query, Req, Res } from '@nestjs/common';
+import { Body, Param, Query, Req, Res } from '@nestjs/common';
 import { type Request, type Response } from 'express';
 import { Client, type ClientInfo } from '../../common/client-info.js';
 import { MemberSessions } from '../../pos/member-sessions.service.js';
@@ -15,8 +15,7 @@ import {
 import { ADMIN_NOTICES } from '../web.texts.js';
 import { AdminPages } from './admin-pages.js';
 import { type AdminView, memberSessionsUrl, PosAdminView } from './admin-view.js';
-
-const ID = new ParseUUIDPipe({ version: '4' });
+import { ID } from '../ids.js';
 
 /** One member's «Активные сеансы» in /pos/admin, and «Завершить все сеансы». */
 @AdminPages('pos/admin/members')

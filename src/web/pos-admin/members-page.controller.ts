@@ -1,4 +1,4 @@
-import { Body, Param, ParseUUIDPipe, Res } from '@nestjs/common';
+import { Body, Param, Res } from '@nestjs/common';
 import { IntersectionType, OmitType } from '@nestjs/swagger';
 import { AdminPages } from './admin-pages.js';
 import { Transform } from 'class-transformer';
@@ -24,8 +24,7 @@ import { grantsAdmin, RecentAuthentication } from '../../sessions/recent-authent
 import { PageForm } from '../page-routes.js';
 import { CsrfFormDto } from '../../rendering/csrf.js';
 import { PersonFormFields } from '../dto/person-form.dto.js';
-
-const ID = new ParseUUIDPipe({ version: '4' });
+import { ID } from '../ids.js';
 
 export class MemberListFormDto extends CsrfFormDto {
   @IsUUID('4')
