@@ -1,7 +1,6 @@
-import { Body, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Param, Query, Req, Res } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
 import { type Request, type Response } from 'express';
-import { FormPost, Page } from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
@@ -32,6 +31,7 @@ import { PageContext } from './page-context.js';
 import { noticeOf, STALE_FORM } from '../rendering/page.texts.js';
 import { ADMIN_NOTICES } from './web.texts.js';
 import { ID } from './ids.js';
+import { PageForm, SignedInPage } from './page-routes.js';
 
 const ACTIONS = {
   resend: { notice: 'resent', tab: 'members' },
@@ -61,8 +61,7 @@ export class PosAdminPageController implements StaleFormPage {
     private readonly context: PageContext,
   ) {}
 
-  @Get()
-  @Page()
+  @SignedInPage()
   async page(
     @Req() request: Request,
     @Res() response: Response,
@@ -80,10 +79,8 @@ export class PosAdminPageController implements StaleFormPage {
   }
 
   /** «Добавить пользователя». */
-  @Post('members')
   @RecentAuthentication(grantsAdmin)
-  @Page({ returnTo: '/pos/admin' })
-  @FormPost()
+  @PageForm('/pos/admin', 'members')
   async add(
     @Req() request: Request,
     @Res() response: Response,
@@ -106,10 +103,8 @@ export class PosAdminPageController implements StaleFormPage {
   }
 
   /** «Отправить повторно», «В архив», «Восстановить». */
-  @Post('members/:id/:action')
   @RecentAuthentication(actionIn('archive'))
-  @Page({ returnTo: '/pos/admin' })
-  @FormPost()
+  @PageForm('/pos/admin', 'members/:id/:action')
   async memberAction(
     @Req() request: Request,
     @Res() response: Response,
@@ -138,9 +133,7 @@ export class PosAdminPageController implements StaleFormPage {
     response.redirect(303, adminUrl(member.organizationId, tab, notice));
   }
 
-  @Post('organization')
-  @Page({ returnTo: '/pos/admin' })
-  @FormPost()
+  @PageForm('/pos/admin', 'organization')
   async updateOrganization(
     @Req() request: Request,
     @Res() response: Response,
@@ -162,9 +155,7 @@ export class PosAdminPageController implements StaleFormPage {
   }
 
   /** The widget generator: the code for the official site, ending in the ЛКО number. */
-  @Post('widget')
-  @Page({ returnTo: '/pos/admin' })
-  @FormPost()
+  @PageForm('/pos/admin', 'widget')
   async widget(
     @Req() request: Request,
     @Res() response: Response,
