@@ -10,7 +10,6 @@ import {
 } from '../sessions/auth-context.js';
 import { Public } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
-import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
 import { GosuslugiLinks } from '../gosuslugi/gosuslugi-links.service.js';
 import { GosuslugiService } from '../gosuslugi/gosuslugi.service.js';
@@ -33,7 +32,7 @@ import { PageContext } from './page-context.js';
 import { PageSessions } from './page-session.js';
 import { PageForm, PublicPage, SignedInPage } from './page-routes.js';
 import { noticeOf, STALE_FORM } from '../rendering/page.texts.js';
-import { ACCOUNT_NOTICES } from './web.texts.js';
+import { ACCOUNT_NOTICES, failure } from './web.texts.js';
 
 /** «Личный кабинет» (/account), the way out (/logout) and the front door (/). */
 @ApiExcludeController()
@@ -126,7 +125,7 @@ export class AccountPageController implements StaleFormPage {
     @Client() client: ClientInfo,
   ): Promise<void> {
     return this.act(request, response, session, '/account?notice=session_ended#sessions', () =>
-      this.sessions.endOwn(session, id, client).then(() => undefined),
+      this.sessions.endOwn(session, id, client),
     );
   }
 
@@ -143,7 +142,7 @@ export class AccountPageController implements StaleFormPage {
       response,
       session,
       '/account?notice=other_sessions_ended#sessions',
-      () => this.sessions.endOthers(session, client).then(() => undefined),
+      () => this.sessions.endOthers(session, client),
     );
   }
 
@@ -160,27 +159,20 @@ export class AccountPageController implements StaleFormPage {
     });
   }
 
-  /** A one-button form of the cabinet: the action; its refusal is shown as a notice on the page. */
-  private async act(
+  /** A one-button form of the cabinet (PageContext.act): a refusal is a notice on the page. */
+  private act(
     request: Request,
     response: Response,
     session: Session,
     done: string,
-    action: () => Promise<void>,
+    action: () => Promise<unknown>,
   ): Promise<void> {
-    try {
-      await action();
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      return this.render(request, response, session, {
-        status: error.status,
-        notice: {
-          kind: 'error',
-          text: error.code === 'reauthentication_required' ? REAUTHENTICATE_TEXT : error.message,
-        },
-      });
-    }
-    response.redirect(303, done);
+    return this.context.act(response, done, action, ({ status, code, notice }) =>
+      this.render(request, response, session, {
+        status,
+        notice: code === 'reauthentication_required' ? failure(REAUTHENTICATE_TEXT) : notice,
+      }),
+    );
   }
 
   /**

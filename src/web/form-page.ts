@@ -54,24 +54,17 @@ export abstract class FormPage implements StaleFormPage {
     await this.render({ request, response, session, status: 403, notice: failure(STALE_FORM) });
   }
 
-  /**
-   * The step of a one-button form: `action`, then to `done`; a refusal of the service (a domain
-   * error; anything else is thrown) is the page again with its status and notice.
-   */
-  protected async act(
+  /** A one-button form (PageContext.act): a refusal is this page again, with its notice. */
+  protected act(
     request: Request,
     response: Response,
     session: Session,
     done: string,
     action: () => Promise<unknown>,
   ): Promise<void> {
-    try {
-      await action();
-    } catch (error) {
-      const { status, notice } = this.context.refusal(error);
-      return this.render({ request, response, session, status, notice });
-    }
-    response.redirect(303, done);
+    return this.context.act(response, done, action, ({ status, notice }) =>
+      this.render({ request, response, session, status, notice }),
+    );
   }
 
   protected abstract render(page: FormPageState): Promise<void>;
