@@ -1,13 +1,8 @@
-import { Body, Controller, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
-import {
-  type AuthContext,
-  CurrentAuth,
-  type StaleForm,
-  type StaleFormPage,
-} from '../sessions/auth-context.js';
+import { type AuthContext, CurrentAuth } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { PasswordChecks } from '../sessions/password-checks.service.js';
@@ -15,13 +10,13 @@ import { MfaEnrolment } from '../sessions/mfa-enrolment.service.js';
 import { SECOND_FACTOR_TEXTS } from '../sessions/second-factor.texts.js';
 import { Passkeys } from '../sessions/passkeys.service.js';
 import { SecondFactors } from '../sessions/second-factors.service.js';
-import { type Session } from '../sessions/session.entity.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { PageContext } from './page-context.js';
 import { failure, PASSKEY_SCRIPTS, success } from './web.texts.js';
-import { type Notice, noticeOf, STALE_FORM } from '../rendering/page.texts.js';
+import { type Notice } from '../rendering/page.texts.js';
+import { FormPage, type FormPageState } from './form-page.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
-import { PageForm, SignedInPage } from './page-routes.js';
+import { PageForm } from './page-routes.js';
 import { PasswordInput } from './form-fields.js';
 
 export class EnrolFormDto extends CsrfFormDto {
@@ -60,23 +55,15 @@ export const MFA_NOTICES = {
  */
 @ApiExcludeController()
 @Controller(PATH.slice(1))
-export class AccountMfaPageController implements StaleFormPage {
+export class AccountMfaPageController extends FormPage {
   constructor(
     private readonly enrolment: MfaEnrolment,
     private readonly factors: SecondFactors,
     private readonly passkeys: Passkeys,
     private readonly passwordChecks: PasswordChecks,
-    private readonly context: PageContext,
-  ) {}
-
-  @SignedInPage()
-  async page(
-    @Req() request: Request,
-    @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
-    @Query('notice') notice: unknown,
-  ): Promise<void> {
-    await this.render(request, response, session, 200, { notice: noticeOf(MFA_NOTICES, notice) });
+    context: PageContext,
+  ) {
+    super(context, MFA_NOTICES);
   }
 
   @PageForm(PATH, 'enrol')
@@ -90,9 +77,8 @@ export class AccountMfaPageController implements StaleFormPage {
     if (!recentlyAuthenticated(session)) return response.redirect(303, PATH);
     const recoveryCodes = await this.enrolment.confirm(session.user, form.code, client);
     if (!recoveryCodes) {
-      return this.render(request, response, session, 422, {
-        notice: MFA_NOTICES.wrong_enrolment_code,
-      });
+      const notice = MFA_NOTICES.wrong_enrolment_code;
+      return this.render({ request, response, session, status: 422, notice });
     }
     await this.context.send(request, response, session, 'account', 200, 'mfa-recovery-codes', {
       recoveryCodes,
@@ -118,7 +104,13 @@ export class AccountMfaPageController implements StaleFormPage {
     // The code is checked even after a wrong password, so both count as guesses.
     const proved = await this.factors.verify(user, form.code, client);
     if (!password || !proved) {
-      return this.render(request, response, session, 401, { notice: MFA_NOTICES.wrong_removal });
+      return this.render({
+        request,
+        response,
+        session,
+        status: 401,
+        notice: MFA_NOTICES.wrong_removal,
+      });
     }
     try {
       await this.enrolment.remove(user, client);
@@ -128,20 +120,8 @@ export class AccountMfaPageController implements StaleFormPage {
     response.redirect(303, `${PATH}?notice=removed`);
   }
 
-  async staleForm(form: StaleForm): Promise<void> {
-    const { session } = this.context.staleAuth(form);
-    await this.render(form.request, form.response, session, 403, {
-      notice: failure(STALE_FORM),
-    });
-  }
-
-  private async render(
-    request: Request,
-    response: Response,
-    session: Session,
-    status: number,
-    view: { notice?: Notice },
-  ): Promise<void> {
+  protected async render(page: FormPageState): Promise<void> {
+    const { request, response, session, status, notice } = page;
     const status_ = await this.enrolment.status(session.user.id);
     const recent = recentlyAuthenticated(session);
     const enrolment = !status_.enrolled && recent ? await this.enrolment.begin(session.user) : null;
@@ -166,7 +146,7 @@ export class AccountMfaPageController implements StaleFormPage {
       operator: session.user.isPlatformOperator,
       recent,
       enrolment,
-      notice: view.notice,
+      notice,
     });
   }
 }

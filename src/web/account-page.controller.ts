@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
 import { EmailVerification } from '../accounts/email-verification.service.js';
@@ -8,9 +8,8 @@ import {
   type StaleForm,
   type StaleFormPage,
 } from '../sessions/auth-context.js';
-import { FormPost, Page, Public } from '../common/auth-decorators.js';
+import { Public } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
-import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
 import { GosuslugiLinks } from '../gosuslugi/gosuslugi-links.service.js';
 import { GosuslugiService } from '../gosuslugi/gosuslugi.service.js';
@@ -31,8 +30,9 @@ import { AccountFormDto, LogoutFormDto } from './dto/account-forms.dto.js';
 import { PageRenderer } from '../rendering/page-renderer.js';
 import { PageContext } from './page-context.js';
 import { PageSessions } from './page-session.js';
+import { PageForm, PublicPage, SignedInPage } from './page-routes.js';
 import { noticeOf, STALE_FORM } from '../rendering/page.texts.js';
-import { ACCOUNT_NOTICES } from './web.texts.js';
+import { ACCOUNT_NOTICES, failure } from './web.texts.js';
 
 /** «Личный кабинет» (/account), the way out (/logout) and the front door (/). */
 @ApiExcludeController()
@@ -54,14 +54,12 @@ export class AccountPageController implements StaleFormPage {
   ) {}
 
   /** Anyone: the cabinet for a signed-in person, the login page for anyone else. */
-  @Get()
-  @Public()
+  @PublicPage()
   async home(@Req() request: Request, @Res() response: Response): Promise<void> {
     response.redirect(303, (await this.pageSessions.current(request)) ? '/account' : '/login');
   }
 
-  @Get('account')
-  @Page()
+  @SignedInPage('account')
   async page(
     @Req() request: Request,
     @Res() response: Response,
@@ -76,9 +74,7 @@ export class AccountPageController implements StaleFormPage {
   }
 
   /** «Сохранить»: phone and e-mail, and the password when its fields are filled in. */
-  @Post('account')
-  @Page({ returnTo: '/account' })
-  @FormPost()
+  @PageForm('/account', 'account')
   async save(
     @Req() request: Request,
     @Res() response: Response,
@@ -92,9 +88,7 @@ export class AccountPageController implements StaleFormPage {
   }
 
   /** «Отправить письмо ещё раз» for the pending address. */
-  @Post('account/email/resend')
-  @Page({ returnTo: '/account' })
-  @FormPost()
+  @PageForm('/account', 'account/email/resend')
   resendVerification(
     @Req() request: Request,
     @Res() response: Response,
@@ -107,9 +101,7 @@ export class AccountPageController implements StaleFormPage {
     );
   }
 
-  @Post('account/gosuslugi/unlink')
-  @Page({ returnTo: '/account' })
-  @FormPost()
+  @PageForm('/account', 'account/gosuslugi/unlink')
   unlink(
     @Req() request: Request,
     @Res() response: Response,
@@ -123,9 +115,7 @@ export class AccountPageController implements StaleFormPage {
   }
 
   /** «Завершить» beside each of the «Активные сеансы» but the current one (that is «Выйти»). */
-  @Post('account/sessions/:id/end')
-  @Page({ returnTo: '/account' })
-  @FormPost()
+  @PageForm('/account', 'account/sessions/:id/end')
   endSession(
     @Req() request: Request,
     @Res() response: Response,
@@ -135,13 +125,11 @@ export class AccountPageController implements StaleFormPage {
     @Client() client: ClientInfo,
   ): Promise<void> {
     return this.act(request, response, session, '/account?notice=session_ended#sessions', () =>
-      this.sessions.endOwn(session, id, client).then(() => undefined),
+      this.sessions.endOwn(session, id, client),
     );
   }
 
-  @Post('account/sessions/end-others')
-  @Page({ returnTo: '/account' })
-  @FormPost()
+  @PageForm('/account', 'account/sessions/end-others')
   endOtherSessions(
     @Req() request: Request,
     @Res() response: Response,
@@ -154,7 +142,7 @@ export class AccountPageController implements StaleFormPage {
       response,
       session,
       '/account?notice=other_sessions_ended#sessions',
-      () => this.sessions.endOthers(session, client).then(() => undefined),
+      () => this.sessions.endOthers(session, client),
     );
   }
 
@@ -171,27 +159,20 @@ export class AccountPageController implements StaleFormPage {
     });
   }
 
-  /** A one-button form of the cabinet: the action; its refusal is shown as a notice on the page. */
-  private async act(
+  /** A one-button form of the cabinet (PageContext.act): a refusal is a notice on the page. */
+  private act(
     request: Request,
     response: Response,
     session: Session,
     done: string,
-    action: () => Promise<void>,
+    action: () => Promise<unknown>,
   ): Promise<void> {
-    try {
-      await action();
-    } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      return this.render(request, response, session, {
-        status: error.status,
-        notice: {
-          kind: 'error',
-          text: error.code === 'reauthentication_required' ? REAUTHENTICATE_TEXT : error.message,
-        },
-      });
-    }
-    response.redirect(303, done);
+    return this.context.act(response, done, action, ({ status, code, notice }) =>
+      this.render(request, response, session, {
+        status,
+        notice: code === 'reauthentication_required' ? failure(REAUTHENTICATE_TEXT) : notice,
+      }),
+    );
   }
 
   /**

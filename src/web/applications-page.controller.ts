@@ -1,22 +1,16 @@
-import { Body, Controller, Param, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Param, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
-import {
-  type AuthContext,
-  CurrentAuth,
-  type StaleForm,
-  type StaleFormPage,
-} from '../sessions/auth-context.js';
+import { type AuthContext, CurrentAuth } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { ConsentsService } from '../provider/consents.service.js';
 import { describeAccess } from '../provider/provider.texts.js';
-import { type Session } from '../sessions/session.entity.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
 import { PageContext } from './page-context.js';
 import { moscowTime } from './session-rows.js';
 import { APPLICATIONS_NOTICES } from './web.texts.js';
-import { noticeOf, type Notice, STALE_FORM } from '../rendering/page.texts.js';
-import { PageForm, SignedInPage } from './page-routes.js';
+import { FormPage, type FormPageState } from './form-page.js';
+import { PageForm } from './page-routes.js';
 
 /**
  * «Приложения» in «Личный кабинет»: the applications with access to the account (what they
@@ -26,20 +20,12 @@ import { PageForm, SignedInPage } from './page-routes.js';
  */
 @ApiExcludeController()
 @Controller('account/applications')
-export class ApplicationsPageController implements StaleFormPage {
+export class ApplicationsPageController extends FormPage {
   constructor(
     private readonly consents: ConsentsService,
-    private readonly context: PageContext,
-  ) {}
-
-  @SignedInPage()
-  async page(
-    @Req() request: Request,
-    @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
-    @Query('notice') notice: unknown,
-  ): Promise<void> {
-    await this.render(request, response, session, 200, noticeOf(APPLICATIONS_NOTICES, notice));
+    context: PageContext,
+  ) {
+    super(context, APPLICATIONS_NOTICES);
   }
 
   /** «Отозвать доступ»: the consent, the grants and every token of the application go. */
@@ -52,30 +38,13 @@ export class ApplicationsPageController implements StaleFormPage {
     @Body() _form: CsrfFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    try {
-      await this.consents.revoke(session.user.id, clientId, client);
-    } catch (error) {
-      const { status, notice } = this.context.refusal(error);
-      return this.render(request, response, session, status, notice);
-    }
-    response.redirect(303, '/account/applications?notice=revoked');
+    await this.act(request, response, session, '/account/applications?notice=revoked', () =>
+      this.consents.revoke(session.user.id, clientId, client),
+    );
   }
 
-  async staleForm(form: StaleForm): Promise<void> {
-    const { session } = this.context.staleAuth(form);
-    await this.render(form.request, form.response, session, 403, {
-      kind: 'error',
-      text: STALE_FORM,
-    });
-  }
-
-  private async render(
-    request: Request,
-    response: Response,
-    session: Session,
-    status: number,
-    notice?: Notice,
-  ): Promise<void> {
+  protected async render(page: FormPageState): Promise<void> {
+    const { request, response, session, status, notice } = page;
     const applications = await this.consents.list(session.user.id);
     await this.context.send(request, response, session, 'account', status, 'applications', {
       applications: applications.map((application) => ({

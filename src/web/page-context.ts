@@ -93,6 +93,24 @@ export class PageContext {
     };
   }
 
+  /**
+   * The step of a one-button form: `action`, then on to `done`; a refusal of the service (a domain
+   * error; anything else is thrown) goes to `refused` instead, to show the page again with it.
+   */
+  async act(
+    response: Response,
+    done: string,
+    action: () => Promise<unknown>,
+    refused: (refusal: FormRefusal) => Promise<void>,
+  ): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      return refused(this.refusal(error));
+    }
+    response.redirect(303, done);
+  }
+
   /** 404: an address of the area that names nothing. */
   notFound(response: Response, back: PageLink): void {
     this.pages.send(response, 404, 'message', {

@@ -1,7 +1,6 @@
-import { Body, Get, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Param, Query, Req, Res } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
 import { type Request, type Response } from 'express';
-import { FormPost, Page } from '../common/auth-decorators.js';
 import {
   type AuthContext,
   CurrentAuth,
@@ -20,17 +19,19 @@ import {
 import { WidgetService } from '../pos/widget.service.js';
 import {
   AddMemberFormDto,
-  addMemberPayload,
   MemberActionFormDto,
   OrganizationDataFormDto,
   organizationPayload,
   WidgetFormDto,
   widgetPayload,
 } from './dto/pos-admin-forms.dto.js';
+import { addMemberPayload } from './dto/person-form.dto.js';
 import { ADMIN_TABS, adminUrl, PosAdminView, type Tab } from './pos-admin/admin-view.js';
 import { PageContext } from './page-context.js';
 import { noticeOf, STALE_FORM } from '../rendering/page.texts.js';
 import { ADMIN_NOTICES } from './web.texts.js';
+import { ID } from './ids.js';
+import { PageForm, SignedInPage } from './page-routes.js';
 
 const ACTIONS = {
   resend: { notice: 'resent', tab: 'members' },
@@ -46,8 +47,6 @@ const STALE_FORM_TABS: Partial<Record<string, Tab>> = {
   widget: 'widget',
 };
 
-const ID = new ParseUUIDPipe({ version: '4' });
-
 /**
  * /pos/admin: the «Администратор ЛКО» area as pages. Every action goes through the same services
  * (and so the same organisation-scope checks) as the API; forms carry the CSRF token.
@@ -62,8 +61,7 @@ export class PosAdminPageController implements StaleFormPage {
     private readonly context: PageContext,
   ) {}
 
-  @Get()
-  @Page()
+  @SignedInPage()
   async page(
     @Req() request: Request,
     @Res() response: Response,
@@ -81,10 +79,8 @@ export class PosAdminPageController implements StaleFormPage {
   }
 
   /** «Добавить пользователя». */
-  @Post('members')
   @RecentAuthentication(grantsAdmin)
-  @Page({ returnTo: '/pos/admin' })
-  @FormPost()
+  @PageForm('/pos/admin', 'members')
   async add(
     @Req() request: Request,
     @Res() response: Response,
@@ -94,7 +90,7 @@ export class PosAdminPageController implements StaleFormPage {
   ): Promise<void> {
     const values = { ...form, roles: form.roles ?? [] };
     try {
-      const dto = await addMemberPayload(form);
+      const dto = await addMemberPayload(form, form.roles ?? []);
       await this.members.add(session.user, form.organizationId, dto, client);
     } catch (error) {
       return this.view.refused(request, response, session, error, {
@@ -107,10 +103,8 @@ export class PosAdminPageController implements StaleFormPage {
   }
 
   /** «Отправить повторно», «В архив», «Восстановить». */
-  @Post('members/:id/:action')
   @RecentAuthentication(actionIn('archive'))
-  @Page({ returnTo: '/pos/admin' })
-  @FormPost()
+  @PageForm('/pos/admin', 'members/:id/:action')
   async memberAction(
     @Req() request: Request,
     @Res() response: Response,
@@ -139,9 +133,7 @@ export class PosAdminPageController implements StaleFormPage {
     response.redirect(303, adminUrl(member.organizationId, tab, notice));
   }
 
-  @Post('organization')
-  @Page({ returnTo: '/pos/admin' })
-  @FormPost()
+  @PageForm('/pos/admin', 'organization')
   async updateOrganization(
     @Req() request: Request,
     @Res() response: Response,
@@ -163,9 +155,7 @@ export class PosAdminPageController implements StaleFormPage {
   }
 
   /** The widget generator: the code for the official site, ending in the ЛКО number. */
-  @Post('widget')
-  @Page({ returnTo: '/pos/admin' })
-  @FormPost()
+  @PageForm('/pos/admin', 'widget')
   async widget(
     @Req() request: Request,
     @Res() response: Response,

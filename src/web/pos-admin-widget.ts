@@ -1,8 +1,7 @@
-import { Body, Post, Req, Res } from '@nestjs/common';
+import { Body, Req, Res } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsUUID } from 'class-validator';
 import { type Request, type Response } from 'express';
-import { FormPost, Page } from '../common/auth-decorators.js';
 import { type AuthContext, CurrentAuth } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
@@ -14,6 +13,7 @@ import { WidgetPlacementService } from '../pos/widget-placement/widget-placement
 import { PosAccess } from '../pos/pos-access.service.js';
 import { PageRenderer } from '../rendering/page-renderer.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
+import { PageForm } from './page-routes.js';
 
 export class WidgetCheckFormDto extends CsrfFormDto {
   @IsUUID('4')
@@ -75,9 +75,7 @@ export class PosAdminWidgetController {
     private readonly pages: PageRenderer,
   ) {}
 
-  @Post('check')
-  @Page({ returnTo: '/pos/admin' })
-  @FormPost()
+  @PageForm('/pos/admin', 'check')
   async check(
     @Req() _request: Request,
     @Res() response: Response,

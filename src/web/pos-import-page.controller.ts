@@ -26,6 +26,7 @@ import { type Notice, STALE_FORM, STALE_PAGE } from '../rendering/page.texts.js'
 import { RecentAuthentication } from '../sessions/recent-authentication.guard.js';
 import { SignedInPage } from './page-routes.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
+import { isId } from './ids.js';
 
 /** The upload (a file) or, after the check, the same file carried on to «Импортировать». */
 export class ImportFormDto extends CsrfFormDto {
@@ -56,7 +57,6 @@ interface ImportView {
   fileName?: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 const importUrl = (organizationId: string) => `/pos/admin/import?org=${organizationId}`;
 
 /**
@@ -167,7 +167,7 @@ export class PosImportPageController implements StaleFormPage {
       view.organizationId ?? (await this.organizations.adminRoots(user))[0]?.id;
     let organization;
     try {
-      if (!organizationId || !UUID.test(organizationId)) throw PosErrors.organizationNotFound();
+      if (!organizationId || !isId(organizationId)) throw PosErrors.organizationNotFound();
       organization = await this.organizations.details(user, organizationId);
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;

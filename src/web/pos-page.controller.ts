@@ -2,19 +2,13 @@ import { Body, Controller, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsUUID } from 'class-validator';
 import { type Request, type Response } from 'express';
-import {
-  type AuthContext,
-  CurrentAuth,
-  type StaleForm,
-  type StaleFormPage,
-} from '../sessions/auth-context.js';
+import { type AuthContext, CurrentAuth } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { ConfirmationService } from '../pos/confirmation.service.js';
 import { STATUS_NAMES } from '../pos/pos.texts.js';
 import { PageContext } from './page-context.js';
-import { STALE_FORM } from '../rendering/page.texts.js';
-import { type Session } from '../sessions/session.entity.js';
-import { SignedInPage, PageForm } from './page-routes.js';
+import { FormPage, type FormPageState } from './form-page.js';
+import { PageForm } from './page-routes.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
 
 /** The first-login dialog form: an unticked checkbox is simply absent. */
@@ -34,19 +28,12 @@ export class ConfirmationFormDto extends CsrfFormDto {
 /** /pos: the person's organisation accounts and, until confirmed, the two first-login boxes. */
 @ApiExcludeController()
 @Controller('pos')
-export class PosPageController implements StaleFormPage {
+export class PosPageController extends FormPage {
   constructor(
     private readonly confirmation: ConfirmationService,
-    private readonly context: PageContext,
-  ) {}
-
-  @SignedInPage()
-  async page(
-    @Req() request: Request,
-    @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
-  ): Promise<void> {
-    await this.render(request, response, session, 200);
+    context: PageContext,
+  ) {
+    super(context);
   }
 
   @PageForm('/pos', 'confirmation')
@@ -57,41 +44,24 @@ export class PosPageController implements StaleFormPage {
     @Body() form: ConfirmationFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    try {
-      await this.confirmation.confirm(
-        session.user,
-        {
-          membershipId: form.membershipId,
-          trainingCompleted: form.trainingCompleted === 'on',
-          organizationReady: form.organizationReady === 'on',
-        },
-        client,
-      );
-    } catch (error) {
-      const { status, notice } = this.context.refusal(error);
-      return this.render(request, response, session, status, notice.text);
-    }
-    response.redirect(303, '/pos');
+    const answer = {
+      membershipId: form.membershipId,
+      trainingCompleted: form.trainingCompleted === 'on',
+      organizationReady: form.organizationReady === 'on',
+    };
+    await this.act(request, response, session, '/pos', () =>
+      this.confirmation.confirm(session.user, answer, client),
+    );
   }
 
-  async staleForm(form: StaleForm): Promise<void> {
-    const { session } = this.context.staleAuth(form);
-    await this.render(form.request, form.response, session, 403, STALE_FORM);
-  }
-
-  private async render(
-    request: Request,
-    response: Response,
-    session: Session,
-    status: number,
-    error?: string,
-  ): Promise<void> {
+  protected async render(page: FormPageState): Promise<void> {
+    const { request, response, session, status, notice } = page;
     const summary = await this.confirmation.summary(session.user);
     await this.context.send(request, response, session, 'pos', status, 'pos', {
       pageUrl: '/pos',
       pending: summary.pending,
       memberships: summary.memberships.map((m) => ({ ...m, statusName: STATUS_NAMES[m.status] })),
-      error,
+      error: notice?.text,
     });
   }
 }

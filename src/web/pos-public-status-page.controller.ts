@@ -15,6 +15,7 @@ import { PageRenderer } from '../rendering/page-renderer.js';
 import { STALE_FORM } from '../rendering/page.texts.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
 import { PageForm } from './page-routes.js';
+import { isId } from './ids.js';
 
 export class PublicStatusFormDto extends CsrfFormDto {
   @IsUUID('4')
@@ -27,7 +28,6 @@ const ACTIONS = {
   revoke: 'status_revoked',
 } as const;
 type Action = keyof typeof ACTIONS;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
 function statusTabUrl(organizationId: string, notice?: string): string {
   const query = new URLSearchParams({
@@ -83,7 +83,7 @@ export class PosPublicStatusPageController implements StaleFormPage {
 
   staleForm({ response, field }: StaleForm): Promise<void> {
     const posted = field('organizationId');
-    const organizationId = posted && UUID.test(posted) ? posted : undefined;
+    const organizationId = posted && isId(posted) ? posted : undefined;
     this.message(response, 403, 'Форма устарела', STALE_FORM, organizationId);
     return Promise.resolve();
   }

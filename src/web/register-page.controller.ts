@@ -1,6 +1,6 @@
 import { Body, Controller, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { RegisterAccountDto } from '../accounts/dto/register-account.dto.js';
@@ -14,14 +14,15 @@ import { AppConfig } from '../config/app-config.js';
 import { needsSecondFactor } from '../sessions/login-outcome.js';
 import { PasswordLogin } from '../sessions/password-login.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
-import { Csrf, CsrfFormDto } from '../rendering/csrf.js';
+import { Csrf } from '../rendering/csrf.js';
+import { ContactFormDto } from './dto/account-forms.dto.js';
 import { PageRenderer } from '../rendering/page-renderer.js';
 import { PageSessions } from './page-session.js';
 import { type Notice, STALE_FORM } from '../rendering/page.texts.js';
 import { CredentialForm, PublicPage } from './page-routes.js';
 import { PasswordInput } from './form-fields.js';
 
-export class RegisterFormDto extends CsrfFormDto {
+export class RegisterFormDto extends ContactFormDto {
   @IsString()
   @MaxLength(254)
   login!: string;
@@ -31,16 +32,6 @@ export class RegisterFormDto extends CsrfFormDto {
 
   @PasswordInput()
   passwordRepeat!: string;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(1000)
-  email?: string;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(100)
-  phone?: string;
 }
 
 const MISMATCH = [{ code: 'mismatch', message: 'Пароли не совпадают' }];

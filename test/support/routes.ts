@@ -11,6 +11,17 @@ export interface MappedRoute {
   targets: [() => void, new (...args: never[]) => object];
 }
 
+/**
+ * The methods of a controller and of the classes it extends (a page's GET handler may be its base
+ * class's), each name once, as Nest's MetadataScanner walks them.
+ */
+function handlerNames(prototype: object): Set<string> {
+  const names = new Set<string>();
+  for (let p = prototype; p !== Object.prototype; p = Object.getPrototypeOf(p) as object)
+    for (const name of Object.getOwnPropertyNames(p)) names.add(name);
+  return names;
+}
+
 /** Every controller handler Nest mapped in the app, sorted by path and method. */
 export function mappedRoutes(app: INestApplication): MappedRoute[] {
   const routes: MappedRoute[] = [];
@@ -19,7 +30,7 @@ export function mappedRoutes(app: INestApplication): MappedRoute[] {
       const controller = wrapper.metatype as (new (...args: never[]) => object) | null;
       if (!controller) continue;
       const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
-      for (const name of Object.getOwnPropertyNames(controller.prototype)) {
+      for (const name of handlerNames(controller.prototype)) {
         const handler = (controller.prototype as Record<string, unknown>)[name];
         if (name === 'constructor' || typeof handler !== 'function') continue;
         const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;

@@ -1,5 +1,6 @@
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { CsrfFormDto } from '../../rendering/csrf.js';
+import { PasswordInput } from '../form-fields.js';
 
 /*
  * «Личный кабинет» posts strings of bounded length: the profile and password fields are checked by
@@ -7,16 +8,8 @@ import { CsrfFormDto } from '../../rendering/csrf.js';
  * fields, not the pipe's JSON 422.
  */
 
-export class AccountFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(100)
-  phone?: string;
-
+/** The e-mail and phone of an account, as «Личный кабинет» and /register post them. */
+export class ContactFormDto extends CsrfFormDto {
   @IsOptional()
   @IsString()
   @MaxLength(1000)
@@ -24,17 +17,21 @@ export class AccountFormDto {
 
   @IsOptional()
   @IsString()
-  @MaxLength(1024)
+  @MaxLength(100)
+  phone?: string;
+}
+
+export class AccountFormDto extends ContactFormDto {
+  @IsOptional()
+  @PasswordInput()
   currentPassword?: string;
 
   @IsOptional()
-  @IsString()
-  @MaxLength(1024)
+  @PasswordInput()
   password?: string;
 
   @IsOptional()
-  @IsString()
-  @MaxLength(1024)
+  @PasswordInput()
   passwordRepeat?: string;
 }
 

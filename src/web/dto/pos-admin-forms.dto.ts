@@ -1,3 +1,4 @@
+import { IntersectionType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -9,9 +10,10 @@ import {
   MaxLength,
 } from 'class-validator';
 import { validatePayload } from '../../common/validation.js';
-import { AddMemberDto } from '../../pos/dto/member.dto.js';
+import { CsrfFormDto } from '../../rendering/csrf.js';
 import { UpdateOrganizationDto } from '../../pos/dto/organization.dto.js';
 import { WIDGET_VARIANTS, WidgetDto } from '../../pos/widget.service.js';
+import { emptyToUndefined, PersonFormFields } from './person-form.dto.js';
 
 /*
  * The /pos/admin forms as the browser posts them: strings of bounded length. What they mean is
@@ -22,43 +24,13 @@ import { WIDGET_VARIANTS, WidgetDto } from '../../pos/widget.service.js';
 const asList = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' ? [value] : value;
 
-class OrganizationFormDto {
-  @IsString()
-  @MaxLength(100)
-  csrf!: string;
-
+class OrganizationFormDto extends CsrfFormDto {
   @IsUUID('4')
   organizationId!: string;
 }
 
-export class AddMemberFormDto extends OrganizationFormDto {
-  @IsString()
-  @MaxLength(1000)
-  email!: string;
-
-  @IsString()
-  @MaxLength(1000)
-  lastName!: string;
-
-  @IsString()
-  @MaxLength(1000)
-  firstName!: string;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(1000)
-  middleName?: string;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(1000)
-  snils?: string;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(1000)
-  position?: string;
-
+/** «Добавить пользователя»: the person and the roles ticked. */
+export class AddMemberFormDto extends IntersectionType(OrganizationFormDto, PersonFormFields) {
   /** Checkboxes: absent when none is ticked, a string for one, a list for several. */
   @IsOptional()
   @Transform(asList)
@@ -94,24 +66,6 @@ export class WidgetFormDto extends OrganizationFormDto {
   @IsString()
   @MaxLength(1000)
   siteUrl!: string;
-}
-
-/** An optional field left empty. `null` too: the form DTOs allow it, and a JSON post can send it. */
-function emptyToUndefined(value: string | null | undefined): string | undefined {
-  return value === undefined || value === null || value.trim() === '' ? undefined : value;
-}
-
-/** «Добавить пользователя» as `POST /api/v1/pos/organizations/:id/members` takes it. */
-export function addMemberPayload(form: AddMemberFormDto): Promise<AddMemberDto> {
-  return validatePayload(AddMemberDto, {
-    email: form.email,
-    lastName: form.lastName,
-    firstName: form.firstName,
-    ...(emptyToUndefined(form.middleName) && { middleName: form.middleName }),
-    ...(emptyToUndefined(form.snils) && { snils: form.snils }),
-    ...(emptyToUndefined(form.position) && { position: form.position }),
-    roles: form.roles ?? [],
-  });
 }
 
 export function organizationPayload(form: OrganizationDataFormDto): Promise<UpdateOrganizationDto> {

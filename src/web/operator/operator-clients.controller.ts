@@ -9,7 +9,13 @@ import {
 } from '../../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../../common/client-info.js';
 import { ValidationFailedError } from '../../common/errors.js';
-import { type ClientAcr, ClientsService, type NewClient } from '../../provider/clients.service.js';
+import {
+  type ClientAcr,
+  type ClientChangeActor,
+  ClientsService,
+  type NewClient,
+} from '../../provider/clients.service.js';
+import { type Session } from '../../sessions/session.entity.js';
 import { RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
 import { STALE_FORM } from '../../rendering/page.texts.js';
 import { CreateClientFormDto, OperatorFormDto } from './dto/operator-forms.dto.js';
@@ -50,6 +56,16 @@ function newClient(form: CreateClientFormDto): NewClient {
   };
 }
 
+/** The signed-in operator, as ClientsService audits a change made on these pages. */
+const byOperator = (session: Session, client: ClientInfo): ClientChangeActor => ({
+  userId: session.user.id,
+  client,
+  via: 'web',
+});
+
+/** A client id from the address, cut to the 64 characters a client_id can have. */
+const clientId = (id: string): string => id.slice(0, 64);
+
 /**
  * /pos/operator, «Приложения»: a platform operator registers a client of the OpenID Provider,
  * issues a confidential client a new secret, or disables a client — through ClientsService, as
@@ -79,11 +95,7 @@ export class OperatorClientsController implements StaleFormPage {
   ): Promise<void> {
     let created: Awaited<ReturnType<ClientsService['create']>>;
     try {
-      created = await this.clients.create(newClient(form), {
-        userId: session.user.id,
-        client,
-        via: 'web',
-      });
+      created = await this.clients.create(newClient(form), byOperator(session, client));
     } catch (error) {
       const { csrf: _csrf, ...values } = form;
       return this.view.failed(request, response, session, error, {
@@ -112,11 +124,7 @@ export class OperatorClientsController implements StaleFormPage {
   ): Promise<void> {
     let rotated: Awaited<ReturnType<ClientsService['rotateSecret']>>;
     try {
-      rotated = await this.clients.rotateSecret(id.slice(0, 64), {
-        userId: session.user.id,
-        client,
-        via: 'web',
-      });
+      rotated = await this.clients.rotateSecret(clientId(id), byOperator(session, client));
     } catch (error) {
       return this.view.failed(request, response, session, error, { tab: 'clients' });
     }
@@ -138,7 +146,7 @@ export class OperatorClientsController implements StaleFormPage {
     @Client() client: ClientInfo,
   ): Promise<void> {
     try {
-      await this.clients.disable(id.slice(0, 64), { userId: session.user.id, client, via: 'web' });
+      await this.clients.disable(clientId(id), byOperator(session, client));
     } catch (error) {
       return this.view.failed(request, response, session, error, { tab: 'clients' });
     }

@@ -1,4 +1,4 @@
-import { Body, Controller, Param, ParseUUIDPipe, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
 import {
@@ -9,7 +9,6 @@ import {
 } from '../../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../../common/client-info.js';
 import { validatePayload } from '../../common/validation.js';
-import { AddMemberDto } from '../../pos/dto/member.dto.js';
 import { CreateOrganizationDto, UpdateOrganizationDto } from '../../pos/dto/organization.dto.js';
 import { MembersService } from '../../pos/members.service.js';
 import { OrganizationKind } from '../../pos/organization.entity.js';
@@ -23,18 +22,13 @@ import {
   MoveOrganizationFormDto,
   RenameOrganizationFormDto,
 } from './dto/operator-forms.dto.js';
+import { addMemberPayload, emptyToUndefined } from '../dto/person-form.dto.js';
 import { RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
 import { OperatorPagesGuard } from './operator-pages.guard.js';
 import { operatorUrl, OperatorView } from './operator-view.js';
 import { OPERATOR_NOTICES, OPERATOR_TABS, type OperatorTab } from './operator.texts.js';
 import { SignedInPage, PageForm } from '../page-routes.js';
-
-const ID = new ParseUUIDPipe({ version: '4' });
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
-
-/** An optional field left empty. */
-const filled = (value: string | undefined): string | undefined =>
-  value === undefined || value.trim() === '' ? undefined : value;
+import { ID, isId } from '../ids.js';
 
 const orgUrl = (id: string, notice: string) =>
   `${operatorUrl('organizations', { org: id, notice })}#org-panel`;
@@ -88,7 +82,7 @@ export class OperatorPageController implements StaleFormPage {
     @Body() form: CreateOrganizationFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    const parentId = filled(form.parentId);
+    const parentId = emptyToUndefined(form.parentId);
     let id: string;
     try {
       const dto = await validatePayload(CreateOrganizationDto, {
@@ -143,7 +137,7 @@ export class OperatorPageController implements StaleFormPage {
   ): Promise<void> {
     try {
       const parentId = form.parentId === 'top' ? null : form.parentId;
-      if (parentId !== null && !UUID.test(parentId)) throw PosErrors.organizationNotFound();
+      if (parentId !== null && !isId(parentId)) throw PosErrors.organizationNotFound();
       await this.tree.move(session.user, id, parentId, client);
     } catch (error) {
       return this.view.failed(request, response, session, error, {
@@ -168,15 +162,7 @@ export class OperatorPageController implements StaleFormPage {
     @Client() client: ClientInfo,
   ): Promise<void> {
     try {
-      const dto = await validatePayload(AddMemberDto, {
-        email: form.email,
-        lastName: form.lastName,
-        firstName: form.firstName,
-        ...(filled(form.middleName) && { middleName: form.middleName }),
-        ...(filled(form.snils) && { snils: form.snils }),
-        ...(filled(form.position) && { position: form.position }),
-        roles: ['admin'],
-      });
+      const dto = await addMemberPayload(form, ['admin']);
       await this.members.add(session.user, id, dto, client);
     } catch (error) {
       return this.view.failed(request, response, session, error, {

@@ -1,4 +1,4 @@
-import { Body, Controller, Param, ParseUUIDPipe, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Param, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
 import {
@@ -24,8 +24,7 @@ import { OperatorPagesGuard } from './operator-pages.guard.js';
 import { operatorUrl, OperatorView } from './operator-view.js';
 import { type OperatorTab } from './operator.texts.js';
 import { PageForm } from '../page-routes.js';
-
-const ID = new ParseUUIDPipe({ version: '4' });
+import { ID } from '../ids.js';
 
 /** What each user action does, and the notice it ends with. */
 const USER_ACTION_STATUS: Record<Exclude<UserAction, 'end-sessions' | 'mfa-reset'>, UserStatus> = {

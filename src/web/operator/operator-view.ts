@@ -25,6 +25,7 @@ import {
   type OperatorTab,
   USER_STATUS_NAMES,
 } from './operator.texts.js';
+import { isId } from '../ids.js';
 
 export interface OperatorViewState {
   status: number;
@@ -40,8 +41,6 @@ export interface OperatorViewState {
   q?: string;
   after?: string;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
 export function operatorUrl(
   tab: OperatorTab,
@@ -211,7 +210,7 @@ export class OperatorView {
       href: `${operatorUrl('organizations', { org: organization.id })}#org-panel`,
     }));
     const chosenId =
-      state.organizationId && UUID.test(state.organizationId) ? state.organizationId : null;
+      state.organizationId && isId(state.organizationId) ? state.organizationId : null;
     const chosen = all.find((organization) => organization.id === chosenId);
     if (!chosen) return { tree: rows, selected: null };
     return {

@@ -16,6 +16,7 @@ import { sessionRow } from '../session-rows.js';
 import { type Notice } from '../../rendering/page.texts.js';
 import { ORGANIZATION_KINDS, WIDGET_VARIANT_NAMES } from '../web.texts.js';
 import { MembersListView } from './members-list.js';
+import { isId } from '../ids.js';
 
 export const ADMIN_TABS = ['members', 'add', 'archive', 'data', 'widget', 'status'] as const;
 export type Tab = (typeof ADMIN_TABS)[number];
@@ -39,8 +40,6 @@ export interface AdminView {
   /** One member's «Активные сеансы» instead of the tab's content. */
   memberSessions?: { member: MemberResponse; sessions: SessionResponse[]; private: boolean };
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 
 export function adminUrl(organizationId: string, tab: Tab, notice?: string): string {
   const query = new URLSearchParams({ org: organizationId, tab, ...(notice && { notice }) });
@@ -117,7 +116,7 @@ export class PosAdminView {
       });
     }
     const organizationId = view.organizationId ?? roots[0].id;
-    if (!UUID.test(organizationId)) return this.notFound(response);
+    if (!isId(organizationId)) return this.notFound(response);
     let trail;
     try {
       trail = await this.organizations.trail(user, organizationId);

@@ -1,10 +1,10 @@
-import { Body, Get, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Param, Query, Req, Res } from '@nestjs/common';
 import { type Request, type Response } from 'express';
-import { FormPost, Page } from '../../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../../common/client-info.js';
 import { MemberSessions } from '../../pos/member-sessions.service.js';
 import { MemberActionFormDto } from '../dto/pos-admin-forms.dto.js';
 import { PageContext } from '../page-context.js';
+import { PageForm, SignedInPage } from '../page-routes.js';
 import { noticeOf, STALE_FORM } from '../../rendering/page.texts.js';
 import {
   type AuthContext,
@@ -15,8 +15,7 @@ import {
 import { ADMIN_NOTICES } from '../web.texts.js';
 import { AdminPages } from './admin-pages.js';
 import { type AdminView, memberSessionsUrl, PosAdminView } from './admin-view.js';
-
-const ID = new ParseUUIDPipe({ version: '4' });
+import { ID } from '../ids.js';
 
 /** One member's «Активные сеансы» in /pos/admin, and «Завершить все сеансы». */
 @AdminPages('pos/admin/members')
@@ -32,8 +31,7 @@ export class PosMemberSessionsPageController implements StaleFormPage {
    * administrator may end (the same service and rules as `GET /api/v1/pos/members/:id/sessions`:
    * the account in the subtree, and every live account of the person too).
    */
-  @Get(':id/sessions')
-  @Page()
+  @SignedInPage(':id/sessions')
   async memberSessionsPage(
     @Req() request: Request,
     @Res() response: Response,
@@ -58,9 +56,7 @@ export class PosMemberSessionsPageController implements StaleFormPage {
   }
 
   /** «Завершить все сеансы» of a member's person (`DELETE /api/v1/pos/members/:id/sessions`). */
-  @Post(':id/sessions/end')
-  @Page({ returnTo: '/pos/admin' })
-  @FormPost()
+  @PageForm('/pos/admin', ':id/sessions/end')
   async endMemberSessions(
     @Req() request: Request,
     @Res() response: Response,

@@ -1,4 +1,5 @@
-import { Body, Param, ParseUUIDPipe, Res } from '@nestjs/common';
+import { Body, Param, Res } from '@nestjs/common';
+import { IntersectionType, OmitType } from '@nestjs/swagger';
 import { AdminPages } from './admin-pages.js';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
@@ -22,8 +23,8 @@ import { listParams, membersUrl } from './members-list.js';
 import { grantsAdmin, RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
 import { PageForm } from '../page-routes.js';
 import { CsrfFormDto } from '../../rendering/csrf.js';
-
-const ID = new ParseUUIDPipe({ version: '4' });
+import { PersonFormFields } from '../dto/person-form.dto.js';
+import { ID } from '../ids.js';
 
 export class MemberListFormDto extends CsrfFormDto {
   @IsUUID('4')
@@ -47,13 +48,11 @@ export class MemberRolesFormDto extends MemberListFormDto {
   roles?: string[];
 }
 
-export class InviteeFormDto extends MemberListFormDto {
-  @IsString() @MaxLength(1000) email!: string;
-  @IsString() @MaxLength(1000) lastName!: string;
-  @IsString() @MaxLength(1000) firstName!: string;
-  @IsOptional() @IsString() @MaxLength(1000) middleName?: string;
-  @IsOptional() @IsString() @MaxLength(1000) snils?: string;
-}
+/** «Исправить» an invitee: the fields EditInviteeDto corrects (the position is not one of them). */
+export class InviteeFormDto extends IntersectionType(
+  MemberListFormDto,
+  OmitType(PersonFormFields, ['position']),
+) {}
 
 /** Where a list form goes back to: the members tab at the position it was posted from. */
 function back(form: MemberListFormDto, notice: string, extra: Record<string, string> = {}): string {

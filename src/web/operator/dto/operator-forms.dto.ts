@@ -1,5 +1,7 @@
+import { IntersectionType } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { CsrfFormDto } from '../../../rendering/csrf.js';
+import { PersonFormFields } from '../../dto/person-form.dto.js';
 
 /**
  * The operator's forms as the browser posts them: strings of bounded length only. What they mean
@@ -37,34 +39,8 @@ export class MoveOrganizationFormDto extends OperatorFormDto {
   parentId!: string;
 }
 
-export class InviteAdminFormDto extends OperatorFormDto {
-  @IsString()
-  @MaxLength(1000)
-  email!: string;
-
-  @IsString()
-  @MaxLength(1000)
-  lastName!: string;
-
-  @IsString()
-  @MaxLength(1000)
-  firstName!: string;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(1000)
-  middleName?: string;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(1000)
-  snils?: string;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(1000)
-  position?: string;
-}
+/** The first «Администратор ЛКО» of an organisation. */
+export class InviteAdminFormDto extends IntersectionType(OperatorFormDto, PersonFormFields) {}
 
 export class AddOperatorFormDto extends OperatorFormDto {
   @IsString()
