@@ -55,7 +55,7 @@ export class GosuslugiLinks {
     private readonly sessionManagement: SessionManagement,
   ) {}
 
-  /** For the browser's session, which must have entered its password (or Госуслуги) recently. */
+  /** The round trip for the browser's session, whose person must have logged in recently. */
   async start(session: Session | null): Promise<LinkStart> {
     if (!session) return { kind: 'login_required', reauthenticate: false };
     if (!recentlyAuthenticated(session)) return { kind: 'login_required', reauthenticate: true };

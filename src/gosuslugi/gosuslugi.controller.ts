@@ -45,7 +45,6 @@ import {
 import { GosuslugiLinks } from './gosuslugi-links.service.js';
 import { GosuslugiLogin } from './gosuslugi-login.service.js';
 import { GosuslugiRefresh } from './gosuslugi-refresh.service.js';
-import { type TransactionCookie } from './login-transactions.service.js';
 import { GosuslugiService } from './gosuslugi.service.js';
 import { ProviderError } from './provider-client.js';
 import { safeReturnTo } from './return-to.js';
@@ -90,14 +89,14 @@ export class GosuslugiController implements StaleFormPage {
     }
   }
 
-  /** The round trip's cookie goes with the redirect that starts it (or with the confirmation page). */
-  private setTransactionCookie(response: Response, cookie: TransactionCookie): void {
-    setCookie(response, this.config, 'gosuslugiTransaction', cookie.value, cookie.maxAgeMs);
+  /** The round trip's cookie goes with the redirect that starts it. */
+  private toProvider(response: Response, start: ProviderRedirect): void {
+    setCookie(response, this.config, 'gosuslugiTransaction', start.transactionCookie);
+    response.redirect(303, start.url.href);
   }
 
-  private toProvider(response: Response, start: ProviderRedirect): void {
-    this.setTransactionCookie(response, start.transactionCookie);
-    response.redirect(303, start.url.href);
+  private transactionHandle(request: Request): string | undefined {
+    return readCookie(request, this.config, 'gosuslugiTransaction');
   }
 
   /**
@@ -105,7 +104,7 @@ export class GosuslugiController implements StaleFormPage {
    * is single-use, whatever the answer); the session is looked up only when the flow asks.
    */
   private browserReturn(request: Request, response: Response, state: unknown): BrowserReturn {
-    const handle = readCookie(request, this.config, 'gosuslugiTransaction');
+    const handle = this.transactionHandle(request);
     clearCookie(response, this.config, 'gosuslugiTransaction');
     return { handle, state, browserSession: () => this.sessions.fromCookie(request) };
   }
@@ -178,9 +177,7 @@ export class GosuslugiController implements StaleFormPage {
   async continueAfterLogout(@Req() request: Request, @Res() response: Response): Promise<void> {
     // Arrives from the provider's site: only the browser's own pending round trip goes on.
     await this.start(response, async () => {
-      const url = await this.gosuslugi.continueAfterLogout(
-        readCookie(request, this.config, 'gosuslugiTransaction'),
-      );
+      const url = await this.gosuslugi.continueAfterLogout(this.transactionHandle(request));
       if (url) response.redirect(303, url.href);
       else this.page(response, 'invalidTransaction');
     });
@@ -210,7 +207,7 @@ export class GosuslugiController implements StaleFormPage {
         response.redirect(303, outcome.returnTo);
         return;
       case 'confirm_link':
-        this.setTransactionCookie(response, outcome.transactionCookie);
+        setCookie(response, this.config, 'gosuslugiTransaction', outcome.transactionCookie);
         response.redirect(303, '/auth/gosuslugi/link/confirm');
         return;
       case 'linked':
@@ -226,9 +223,8 @@ export class GosuslugiController implements StaleFormPage {
   @Public()
   @ApiOperation({ summary: 'Страница подтверждения привязки: чей профиль Госуслуг вернулся' })
   async confirmPage(@Req() request: Request, @Res() response: Response): Promise<void> {
-    const pending = await this.linking.pendingLink(
-      readCookie(request, this.config, 'gosuslugiTransaction'),
-      () => this.sessions.fromCookie(request),
+    const pending = await this.linking.pendingLink(this.transactionHandle(request), () =>
+      this.sessions.fromCookie(request),
     );
     if (!pending) return this.page(response, 'invalidTransaction');
     const { lastName, firstName, middleName, trusted } = pending.identity.claims;

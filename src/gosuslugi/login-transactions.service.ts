@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import * as client from 'openid-client';
 import { newSecret, sameSecret, secretDigest } from '../common/secrets.js';
 import { AppConfig } from '../config/app-config.js';
+import { type CookieValue } from '../sessions/cookies.js';
 import { type VerifiedIdentity } from '../identity/identity-links.service.js';
 import { LoginPurpose, LoginTransaction } from './login-transaction.entity.js';
 
@@ -15,10 +16,7 @@ export const TRANSACTION_TTL_MS = 10 * 60_000;
  * What the browser keeps of a begun transaction: the handle its HttpOnly cookie holds (the
  * controller sets it, cookie kind `gosuslugiTransaction`) and how long the cookie lives.
  */
-export interface TransactionCookie {
-  value: string;
-  maxAgeMs: number;
-}
+export type TransactionCookie = CookieValue;
 
 /**
  * Server-side OAuth transactions, bound to the browser by an HttpOnly cookie holding a random

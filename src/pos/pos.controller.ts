@@ -199,12 +199,9 @@ export class PosController implements StaleFormPage {
       into = session;
     }
     try {
-      const { url, transactionCookie: cookie } = await this.gosuslugi.start(
-        found.invitation.id,
-        into,
-      );
-      setCookie(response, this.config, 'gosuslugiTransaction', cookie.value, cookie.maxAgeMs);
-      response.redirect(303, url.href);
+      const start = await this.gosuslugi.start(found.invitation.id, into);
+      setCookie(response, this.config, 'gosuslugiTransaction', start.transactionCookie);
+      response.redirect(303, start.url.href);
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;
       const page = GOSUSLUGI_PAGES.unavailable;

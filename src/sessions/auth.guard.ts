@@ -15,8 +15,9 @@ import { SessionErrors } from './sessions.texts.js';
  * from the cookie (a browser without one is sent to the login page); every other route needs a
  * live session, proved by the session cookie or by an access token whose session is still live.
  * A @FormPost() from another origin is refused before any of that (the form token is checked
- * next, by FormTokenInterceptor, which can show the stale form again). A cookie caller's session
- * only ever counts from our own origin, on a public route that takes one too.
+ * next, by FormTokenInterceptor, which can show the stale form again). A public route may take a
+ * live session if there is one (@Public({ session: 'optional' })); wherever a session is taken, a
+ * cookie one counts only from our own origin.
  *
  * The session is looked up once per request, by whichever guard asks first (the throttler runs
  * before this one: RequestAuthentication).

@@ -53,13 +53,18 @@ export function readCookie(
   return typeof value === 'string' && /^[A-Za-z0-9_-]{43}$/.test(value) ? value : undefined;
 }
 
-/** Sets one of our cookies, with the flags above, for `maxAgeMs`. */
+/** A cookie's value and how long the browser keeps it, as a service hands it to a controller. */
+export interface CookieValue {
+  value: string;
+  maxAgeMs: number;
+}
+
+/** Sets one of our cookies, with the flags above. */
 export function setCookie(
   response: Response,
   config: AppConfig,
   kind: CookieKind,
-  value: string,
-  maxAgeMs: number,
+  { value, maxAgeMs }: CookieValue,
 ): void {
   response.cookie(cookieName(config, kind), value, cookieOptions(config, maxAgeMs));
 }
