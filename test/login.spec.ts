@@ -362,12 +362,38 @@ describe('logout', () => {
 
   it('refuses a cross-site logout with the cookie (forced logout)', async () => {
     const session = await login(t, await register(t));
-    await request(t.http)
+    const byOrigin = await request(t.http)
       .post('/api/v1/auth/logout')
       .set('Cookie', session.cookie)
-      .set('Origin', 'https://evil.example')
-      .expect(403);
+      .set('Origin', 'https://evil.example');
+    expect([byOrigin.status, byOrigin.body.code]).toEqual([403, 'cross_origin_request']);
+    expect(cookiesOf(byOrigin).has('il_session')).toBe(false);
+    const byFetchSite = await request(t.http)
+      .post('/api/v1/auth/logout')
+      .set('Cookie', session.cookie)
+      .set('Sec-Fetch-Site', 'cross-site');
+    expect([byFetchSite.status, byFetchSite.body.code]).toEqual([403, 'cross_origin_request']);
     await request(t.http).get('/api/v1/me').set('Cookie', session.cookie).expect(200);
+  });
+
+  it('clears the cookie of an ended session from any origin, and takes a bearer token from any', async () => {
+    const ended = await login(t, await register(t));
+    await request(t.http).post('/api/v1/auth/logout').set('Cookie', ended.cookie).expect(204);
+    const again = await request(t.http)
+      .post('/api/v1/auth/logout')
+      .set('Cookie', ended.cookie)
+      .set('Origin', 'https://evil.example');
+    expect(again.status).toBe(204);
+    expect(cookiesOf(again).get('il_session')?.value).toBe('');
+
+    // An access token is no ambient credential: another site cannot send it.
+    const bearer = await login(t, await register(t));
+    await request(t.http)
+      .post('/api/v1/auth/logout')
+      .set('Authorization', `Bearer ${bearer.accessToken}`)
+      .set('Origin', 'https://app.example')
+      .expect(204);
+    await request(t.http).get('/api/v1/me').set('Cookie', bearer.cookie).expect(401);
   });
 
   it('ends the sessions of a blocked account', async () => {

@@ -165,7 +165,7 @@ export const AUTH_CORE: Listed = [
     file: 'src/common/secrets.ts',
     what: '256-bit secrets, stored as SHA-256, compared in constant time',
   },
-  { file: 'src/sessions/cookies.ts', what: 'cookie names, flags, the reader' },
+  { file: 'src/sessions/cookies.ts', what: 'cookie names, flags, reading and writing' },
   { file: 'src/common/auth-decorators.ts', what: 'public / page / authenticated, form posts' },
   { file: 'src/sessions/auth-context.ts', what: 'the authenticated caller, stale forms' },
   { file: 'src/sessions/auth.guard.ts', what: 'the deny-by-default guard' },
@@ -184,9 +184,17 @@ export const AUTH_CORE: Listed = [
   { file: 'src/gosuslugi/callback-outcome.ts', what: 'what a Госуслуги return comes to, refusals' },
   {
     file: 'src/gosuslugi/gosuslugi.service.ts',
-    what: 'the round trip: start, callback, login, invitation',
+    what: 'the shared round trip: callback routed, provider logout',
   },
-  { file: 'src/gosuslugi/gosuslugi-links.service.ts', what: 'link offered, confirmed; unlink' },
+  { file: 'src/gosuslugi/gosuslugi-login.service.ts', what: 'login through a linked identity' },
+  {
+    file: 'src/gosuslugi/gosuslugi-links.service.ts',
+    what: 'link started, offered, confirmed; unlink',
+  },
+  {
+    file: 'src/gosuslugi/gosuslugi-invitations.service.ts',
+    what: 'invitation accepted through the port',
+  },
   { file: 'src/gosuslugi/gosuslugi-refresh.service.ts', what: 'the linked data read again' },
   { file: 'src/gosuslugi/gosuslugi.controller.ts', what: 'the Госуслуги routes' },
 ];

@@ -4,8 +4,18 @@ import { Reflector } from '@nestjs/core';
 /** How a handler is reached. Every route states one; the route inventory test enforces it. */
 export type AccessDecision = 'public' | 'page' | 'authenticated';
 
-/** Anyone may call the route. */
-export const Public = Reflector.createDecorator<void, 'public'>({ transform: () => 'public' });
+/**
+ * Anyone may call the route. With `session: 'optional'` the guard still looks for a live session
+ * (an access token, or else the cookie) and hands it to the handler as `request.auth`; a cookie
+ * caller must then come from our own origin, as on an authenticated route. Without a live session
+ * the request goes on as anyone's (a logout clears an ended session's cookie).
+ */
+export const Public = Reflector.createDecorator<PublicOptions | void, PublicOptions>({
+  transform: (options) => options ?? {},
+});
+export interface PublicOptions {
+  session?: 'optional';
+}
 /**
  * A live session (cookie) or an access token bound to a live session is required. With
  * `via: 'cookie'` only the browser session will do: the guard refuses an access token (403
@@ -60,6 +70,7 @@ export function accessDecision(
 /** What the global guard and the form-token interceptor read of a route's decorators. */
 export interface RouteAccess {
   readonly decision: AccessDecision | undefined;
+  readonly public: PublicOptions | undefined;
   readonly formPost: boolean;
   readonly page: PageOptions | undefined;
   readonly authenticated: AuthenticatedOptions | undefined;
@@ -82,6 +93,7 @@ export function routeAccess(reflector: Reflector, context: ExecutionContext): Ro
     const targets = [handler, type];
     access = {
       decision: accessDecision(reflector, context),
+      public: reflector.getAllAndOverride(Public, targets),
       formPost: Boolean(reflector.getAllAndOverride(FormPost, targets)),
       page: reflector.getAllAndOverride(Page, targets),
       authenticated: reflector.getAllAndOverride(Authenticated, targets),

@@ -2,20 +2,41 @@ import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { type LoginResult } from '../sessions/login-outcome.js';
 import { type Session } from '../sessions/session.entity.js';
-import { type SessionService } from '../sessions/session.service.js';
-import { type Request } from 'express';
 import { type GosuslugiPage } from './gosuslugi.texts.js';
 import { type LoginTransaction } from './login-transaction.entity.js';
+import { type TransactionCookie } from './login-transactions.service.js';
+
+/** On to the provider: where to, and the cookie that binds the round trip to this browser. */
+export interface ProviderRedirect {
+  url: URL;
+  transactionCookie: TransactionCookie;
+}
+
+/**
+ * The session the browser's cookie proves when asked (looked up then, its idle expiry extended).
+ * A function, not a value: a callback looks it up only once the provider's answer checked out,
+ * and again after a step that may have ended it.
+ */
+export type BrowserSession = () => Promise<Session | null>;
+
+/** What a browser brings back to finish a round trip, as the controller reads it from the request. */
+export interface BrowserReturn {
+  /** The transaction cookie's handle (cookies.ts reads it; the controller clears the cookie). */
+  handle: string | undefined;
+  /** The `state` the provider or the confirmation form sent back. */
+  state: unknown;
+  browserSession: BrowserSession;
+}
 
 /** What a return from Госуслуги (or the link confirmation) comes to; the controller answers it. */
 export type CallbackOutcome =
   | { kind: 'logged_in'; login: LoginResult; returnTo: string }
   | { kind: 'linked'; returnTo: string }
-  | { kind: 'confirm_link' }
+  | { kind: 'confirm_link'; transactionCookie: TransactionCookie }
   | { kind: 'refused'; page: GosuslugiPage; code?: string; detail?: string };
 
 export type LinkStart =
-  { kind: 'redirect'; url: URL } | { kind: 'login_required'; reauthenticate: boolean };
+  ({ kind: 'redirect' } & ProviderRedirect) | { kind: 'login_required'; reauthenticate: boolean };
 
 export const DEFAULT_RETURN = '/account';
 
@@ -54,11 +75,10 @@ export function sessionEnded(
 
 /** The browser must still hold the session that began the round trip. */
 export async function startingSession(
-  sessions: SessionService,
-  request: Request,
+  browserSession: BrowserSession,
   transaction: LoginTransaction,
 ): Promise<Session | null> {
-  const session = await sessions.fromCookie(request);
+  const session = await browserSession();
   if (!session || session.id !== transaction.sessionId || session.user.id !== transaction.userId)
     return null;
   return session;

@@ -1,7 +1,6 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
-import { Injectable } from '@nestjs/common';
-import { type Request, type Response } from 'express';
+import { Inject, Injectable } from '@nestjs/common';
 import { lockSessionAccount } from '../sessions/session-lock.js';
 import { LinkErrors as AccountLinkErrors } from '../accounts/account-links.texts.js';
 import { AuditService } from '../audit/audit.service.js';
@@ -15,8 +14,9 @@ import { AccountNotices } from '../mail/account-notices.js';
 import { emailChangeRefusal, recentlyAuthenticated } from '../sessions/session-rules.js';
 import { AuthMethod, Session } from '../sessions/session.entity.js';
 import { SessionManagement } from '../sessions/session-management.service.js';
-import { SessionService } from '../sessions/session.service.js';
 import {
+  type BrowserReturn,
+  type BrowserSession,
   type CallbackOutcome,
   DEFAULT_RETURN,
   type LinkStart,
@@ -27,6 +27,7 @@ import {
 import { type GosuslugiPage } from './gosuslugi.texts.js';
 import { LoginPurpose, type LoginTransaction } from './login-transaction.entity.js';
 import { LoginTransactions } from './login-transactions.service.js';
+import { IDENTITY_PROVIDER_CLIENT, type IdentityProviderClient } from './provider-client.js';
 
 /**
  * The e-mail Госуслуги marks verified, when the account has no e-mail of its own: the only case
@@ -38,21 +39,34 @@ function adoptableEmail(user: User, identity: VerifiedIdentity): string | null {
 }
 
 /**
- * The account's Госуслуги link: offered after the round trip, made on the person's confirming
- * POST, and removed. The round trip itself is GosuslugiService's, the refresh of the linked data
- * GosuslugiRefresh's.
+ * The account's Госуслуги link: the round trip started for the signed-in account, the link
+ * offered after it, made on the person's confirming POST, and removed. The callback that comes
+ * back is GosuslugiService's to route, the refresh of the linked data GosuslugiRefresh's.
  */
 @Injectable()
 export class GosuslugiLinks {
   constructor(
     private readonly em: EntityManager,
     private readonly transactions: LoginTransactions,
+    @Inject(IDENTITY_PROVIDER_CLIENT) private readonly provider: IdentityProviderClient,
     private readonly links: IdentityLinks,
-    private readonly sessions: SessionService,
     private readonly audit: AuditService,
     private readonly notices: AccountNotices,
     private readonly sessionManagement: SessionManagement,
   ) {}
+
+  /** The round trip for the browser's session, whose person must have logged in recently. */
+  async start(session: Session | null): Promise<LinkStart> {
+    if (!session) return { kind: 'login_required', reauthenticate: false };
+    if (!recentlyAuthenticated(session)) return { kind: 'login_required', reauthenticate: true };
+    const { transaction, cookie } = await this.transactions.begin(LoginPurpose.Link, {
+      userId: session.user.id,
+      sessionId: session.id,
+    });
+    // A link binds whoever comes back: ask Госуслуги to check the person, not reuse a left-over session.
+    const url = await this.provider.authorizationUrl(transaction, { reauthenticate: true });
+    return { kind: 'redirect', url, transactionCookie: cookie };
+  }
 
   /**
    * Back from Госуслуги with an identity for the signed-in account: nothing is linked yet. The
@@ -62,11 +76,10 @@ export class GosuslugiLinks {
   async offer(
     identity: VerifiedIdentity,
     transaction: LoginTransaction,
-    request: Request,
-    response: Response,
+    browserSession: BrowserSession,
     client: ClientInfo,
   ): Promise<CallbackOutcome> {
-    const session = await startingSession(this.sessions, request, transaction);
+    const session = await startingSession(browserSession, transaction);
     if (!session) return sessionEnded(this.audit, client, transaction);
     // The provider now holds a session in this browser, whatever becomes of the link.
     await this.em.nativeUpdate(Session, { id: session.id }, { providerSignedInAt: new Date() });
@@ -75,12 +88,12 @@ export class GosuslugiLinks {
     } catch (error) {
       return this.linkRefused(error, session.user, client);
     }
-    await this.transactions.begin(response, LoginPurpose.LinkConfirm, {
+    const { cookie } = await this.transactions.begin(LoginPurpose.LinkConfirm, {
       userId: session.user.id,
       sessionId: session.id,
       identity,
     });
-    return { kind: 'confirm_link' };
+    return { kind: 'confirm_link', transactionCookie: cookie };
   }
 
   private async linkRefused(
@@ -106,15 +119,18 @@ export class GosuslugiLinks {
   }
 
   /** What the confirmation page shows, or null when there is nothing to confirm. */
-  async pendingLink(request: Request): Promise<{
+  async pendingLink(
+    handle: string | undefined,
+    browserSession: BrowserSession,
+  ): Promise<{
     state: string;
     identity: VerifiedIdentity;
     login: string;
     offerEmail: string | null;
   } | null> {
-    const transaction = await this.transactions.peek(request, [LoginPurpose.LinkConfirm]);
+    const transaction = await this.transactions.peek(handle, [LoginPurpose.LinkConfirm]);
     if (!transaction?.identity) return null;
-    const session = await startingSession(this.sessions, request, transaction);
+    const session = await startingSession(browserSession, transaction);
     if (!session) return null;
     return {
       state: transaction.state,
@@ -126,18 +142,14 @@ export class GosuslugiLinks {
 
   /** The confirming POST: consumes the pending link and makes it, if the session is still fresh. */
   async confirmLink(
-    request: Request,
-    response: Response,
-    state: unknown,
+    { handle, state, browserSession }: BrowserReturn,
     client: ClientInfo,
     useEmail = false,
   ): Promise<CallbackOutcome | LinkStart> {
-    const transaction = await this.transactions.consume(request, response, state, [
-      LoginPurpose.LinkConfirm,
-    ]);
+    const transaction = await this.transactions.consume(handle, state, [LoginPurpose.LinkConfirm]);
     if (!transaction?.identity)
       return refused(this.audit, 'invalidTransaction', client, 'no_pending_link');
-    const session = await startingSession(this.sessions, request, transaction);
+    const session = await startingSession(browserSession, transaction);
     if (!session) return sessionEnded(this.audit, client, transaction);
     if (!recentlyAuthenticated(session)) return { kind: 'login_required', reauthenticate: true };
     const identity = transaction.identity;

@@ -27,6 +27,7 @@ import {
 } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { AppConfig } from '../config/app-config.js';
+import { clearCookie, readCookie, setCookie } from '../sessions/cookies.js';
 import { assertSameOrigin } from '../sessions/same-origin.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { SessionService } from '../sessions/session.service.js';
@@ -35,8 +36,14 @@ import { PageRenderer } from '../rendering/page-renderer.js';
 import { ConfirmLinkDto } from './dto/confirm-link.dto.js';
 import { GosuslugiLoginFormDto } from './dto/gosuslugi-login-form.dto.js';
 import { GOSUSLUGI_PAGES, type GosuslugiPage } from './gosuslugi.texts.js';
-import { type CallbackOutcome, type LinkStart } from './callback-outcome.js';
+import {
+  type BrowserReturn,
+  type CallbackOutcome,
+  type LinkStart,
+  type ProviderRedirect,
+} from './callback-outcome.js';
 import { GosuslugiLinks } from './gosuslugi-links.service.js';
+import { GosuslugiLogin } from './gosuslugi-login.service.js';
 import { GosuslugiRefresh } from './gosuslugi-refresh.service.js';
 import { GosuslugiService } from './gosuslugi.service.js';
 import { ProviderError } from './provider-client.js';
@@ -50,6 +57,7 @@ const LINK_START = '/auth/gosuslugi/link';
 export class GosuslugiController implements StaleFormPage {
   constructor(
     private readonly gosuslugi: GosuslugiService,
+    private readonly logins: GosuslugiLogin,
     private readonly linking: GosuslugiLinks,
     private readonly identityRefresh: GosuslugiRefresh,
     private readonly sessions: SessionService,
@@ -79,6 +87,26 @@ export class GosuslugiController implements StaleFormPage {
       if (!(error instanceof ProviderError)) throw error;
       this.page(response, 'unavailable', error.code, error.detail);
     }
+  }
+
+  /** The round trip's cookie goes with the redirect that starts it. */
+  private toProvider(response: Response, start: ProviderRedirect): void {
+    setCookie(response, this.config, 'gosuslugiTransaction', start.transactionCookie);
+    response.redirect(303, start.url.href);
+  }
+
+  private transactionHandle(request: Request): string | undefined {
+    return readCookie(request, this.config, 'gosuslugiTransaction');
+  }
+
+  /**
+   * What a return brings back: the transaction's handle is read and its cookie cleared at once (it
+   * is single-use, whatever the answer); the session is looked up only when the flow asks.
+   */
+  private browserReturn(request: Request, response: Response, state: unknown): BrowserReturn {
+    const handle = this.transactionHandle(request);
+    clearCookie(response, this.config, 'gosuslugiTransaction');
+    return { handle, state, browserSession: () => this.sessions.fromCookie(request) };
   }
 
   private toLogin(
@@ -115,8 +143,7 @@ export class GosuslugiController implements StaleFormPage {
   })
   async login(@Res() response: Response, @Body() form: GosuslugiLoginFormDto): Promise<void> {
     await this.start(response, async () => {
-      const url = await this.gosuslugi.startLogin(response, safeReturnTo(form.returnTo));
-      response.redirect(303, url.href);
+      this.toProvider(response, await this.logins.start(safeReturnTo(form.returnTo)));
     });
   }
 
@@ -135,11 +162,8 @@ export class GosuslugiController implements StaleFormPage {
     // Linking starts from our own pages; a navigation from another site is refused.
     if (request.get('sec-fetch-site') === 'cross-site') return this.page(response, 'crossSite');
     await this.start(response, async () => {
-      const start = await this.gosuslugi.startLink(
-        response,
-        await this.sessions.fromCookie(request),
-      );
-      if (start.kind === 'redirect') response.redirect(303, start.url.href);
+      const start = await this.linking.start(await this.sessions.fromCookie(request));
+      if (start.kind === 'redirect') this.toProvider(response, start);
       else this.toLogin(response, start, LINK_START);
     });
   }
@@ -153,7 +177,7 @@ export class GosuslugiController implements StaleFormPage {
   async continueAfterLogout(@Req() request: Request, @Res() response: Response): Promise<void> {
     // Arrives from the provider's site: only the browser's own pending round trip goes on.
     await this.start(response, async () => {
-      const url = await this.gosuslugi.continueAfterLogout(request);
+      const url = await this.gosuslugi.continueAfterLogout(this.transactionHandle(request));
       if (url) response.redirect(303, url.href);
       else this.page(response, 'invalidTransaction');
     });
@@ -171,7 +195,8 @@ export class GosuslugiController implements StaleFormPage {
     response.setHeader('Cache-Control', 'no-store');
     // Rebuilt from PUBLIC_URL, never from the Host header.
     const callbackUrl = new URL(request.originalUrl, this.config.publicUrl);
-    this.finish(response, await this.gosuslugi.callback(request, response, callbackUrl, client));
+    const back = this.browserReturn(request, response, request.query.state);
+    this.finish(response, await this.gosuslugi.callback({ ...back, callbackUrl }, client));
   }
 
   private finish(response: Response, outcome: CallbackOutcome): void {
@@ -182,6 +207,7 @@ export class GosuslugiController implements StaleFormPage {
         response.redirect(303, outcome.returnTo);
         return;
       case 'confirm_link':
+        setCookie(response, this.config, 'gosuslugiTransaction', outcome.transactionCookie);
         response.redirect(303, '/auth/gosuslugi/link/confirm');
         return;
       case 'linked':
@@ -197,7 +223,9 @@ export class GosuslugiController implements StaleFormPage {
   @Public()
   @ApiOperation({ summary: 'Страница подтверждения привязки: чей профиль Госуслуг вернулся' })
   async confirmPage(@Req() request: Request, @Res() response: Response): Promise<void> {
-    const pending = await this.linking.pendingLink(request);
+    const pending = await this.linking.pendingLink(this.transactionHandle(request), () =>
+      this.sessions.fromCookie(request),
+    );
     if (!pending) return this.page(response, 'invalidTransaction');
     const { lastName, firstName, middleName, trusted } = pending.identity.claims;
     this.pages.send(response, 200, 'link-confirm', {
@@ -220,9 +248,7 @@ export class GosuslugiController implements StaleFormPage {
   ): Promise<void> {
     assertSameOrigin(request, this.config.publicUrl);
     const outcome = await this.linking.confirmLink(
-      request,
-      response,
-      dto.state,
+      this.browserReturn(request, response, dto.state),
       client,
       dto.useEmail === '1',
     );

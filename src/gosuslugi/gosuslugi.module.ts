@@ -4,7 +4,9 @@ import { IdentityModule } from '../identity/identity.module.js';
 import { RenderingModule } from '../rendering/rendering.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { GosuslugiController } from './gosuslugi.controller.js';
+import { GosuslugiInvitations } from './gosuslugi-invitations.service.js';
 import { GosuslugiLinks } from './gosuslugi-links.service.js';
+import { GosuslugiLogin } from './gosuslugi-login.service.js';
 import { GosuslugiRefresh } from './gosuslugi-refresh.service.js';
 import { GosuslugiService } from './gosuslugi.service.js';
 import { LoginTransactions } from './login-transactions.service.js';
@@ -17,10 +19,12 @@ import { IDENTITY_PROVIDER_CLIENT } from './provider-client.js';
 @Module({
   imports: [AuditModule, IdentityModule, SessionsModule, RenderingModule],
   controllers: [GosuslugiController],
-  exports: [GosuslugiService, GosuslugiLinks],
+  exports: [GosuslugiService, GosuslugiLinks, GosuslugiInvitations],
   providers: [
     GosuslugiService,
+    GosuslugiLogin,
     GosuslugiLinks,
+    GosuslugiInvitations,
     GosuslugiRefresh,
     LoginTransactions,
     {

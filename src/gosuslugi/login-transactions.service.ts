@@ -1,12 +1,11 @@
 import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { type Request, type Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import * as client from 'openid-client';
 import { newSecret, sameSecret, secretDigest } from '../common/secrets.js';
 import { AppConfig } from '../config/app-config.js';
-import { cookieName, cookieOptions, readCookie } from '../sessions/cookies.js';
+import { type CookieValue } from '../sessions/cookies.js';
 import { type VerifiedIdentity } from '../identity/identity-links.service.js';
 import { LoginPurpose, LoginTransaction } from './login-transaction.entity.js';
 
@@ -14,8 +13,15 @@ import { LoginPurpose, LoginTransaction } from './login-transaction.entity.js';
 export const TRANSACTION_TTL_MS = 10 * 60_000;
 
 /**
+ * What the browser keeps of a begun transaction: the handle its HttpOnly cookie holds (the
+ * controller sets it, cookie kind `gosuslugiTransaction`) and how long the cookie lives.
+ */
+export type TransactionCookie = CookieValue;
+
+/**
  * Server-side OAuth transactions, bound to the browser by an HttpOnly cookie holding a random
- * handle. A callback without that cookie (another browser: login CSRF) finds nothing.
+ * handle. A callback without that cookie (another browser: login CSRF) finds nothing. The
+ * controllers read and write the cookie; here it is the handle, a plain value.
  */
 @Injectable()
 export class LoginTransactions {
@@ -24,12 +30,7 @@ export class LoginTransactions {
     private readonly config: AppConfig,
   ) {}
 
-  private get cookieName(): string {
-    return cookieName(this.config, 'gosuslugiTransaction');
-  }
-
   async begin(
-    response: Response,
     purpose: LoginPurpose,
     binding: {
       userId?: string;
@@ -38,7 +39,7 @@ export class LoginTransactions {
       invitationId?: string;
       identity?: VerifiedIdentity;
     },
-  ): Promise<LoginTransaction> {
+  ): Promise<{ transaction: LoginTransaction; cookie: TransactionCookie }> {
     const { secret: handle, digest: handleHash } = newSecret();
     const now = new Date();
     await this.em.nativeDelete(LoginTransaction, { expiresAt: { $lt: now } });
@@ -58,17 +59,14 @@ export class LoginTransactions {
       expiresAt: new Date(now.getTime() + TRANSACTION_TTL_MS),
     });
     await this.em.flush();
-    response.cookie(this.cookieName, handle, cookieOptions(this.config, TRANSACTION_TTL_MS));
-    return transaction;
-  }
-
-  private handleOf(request: Request): string | null {
-    return readCookie(request, this.config, 'gosuslugiTransaction') ?? null;
+    return { transaction, cookie: { value: handle, maxAgeMs: TRANSACTION_TTL_MS } };
   }
 
   /** The browser's live transaction of one of `purposes`, left in place (to show a page). */
-  async peek(request: Request, purposes: LoginPurpose[]): Promise<LoginTransaction | null> {
-    const handle = this.handleOf(request);
+  async peek(
+    handle: string | undefined,
+    purposes: LoginPurpose[],
+  ): Promise<LoginTransaction | null> {
     if (!handle) return null;
     const found = await this.em.findOne(LoginTransaction, { handleHash: secretDigest(handle) });
     return found && found.expiresAt > new Date() && purposes.includes(found.purpose) ? found : null;
@@ -76,16 +74,14 @@ export class LoginTransactions {
 
   /**
    * Deletes and returns the browser's transaction if it is live, of one of `purposes`, and its
-   * state matches; null otherwise. Deleted first, so a replay finds nothing.
+   * state matches; null otherwise. Deleted first, so a replay finds nothing. Whatever it finds,
+   * the browser's cookie is spent: the caller clears it.
    */
   async consume(
-    request: Request,
-    response: Response,
+    handle: string | undefined,
     state: unknown,
     purposes: LoginPurpose[],
   ): Promise<LoginTransaction | null> {
-    const handle = this.handleOf(request);
-    response.clearCookie(this.cookieName, cookieOptions(this.config));
     if (!handle) return null;
     const transaction = await this.em.transactional(async (em) => {
       // The row lock makes concurrent callbacks with one handle take turns: the second finds nothing.

@@ -9,9 +9,11 @@ import {
   type StaleFormPage,
 } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
+import { AppConfig } from '../config/app-config.js';
 import { GOSUSLUGI_PAGES } from '../gosuslugi/gosuslugi.texts.js';
-import { GosuslugiService } from '../gosuslugi/gosuslugi.service.js';
+import { GosuslugiInvitations } from '../gosuslugi/gosuslugi-invitations.service.js';
 import { ProviderError } from '../gosuslugi/provider-client.js';
+import { setCookie } from '../sessions/cookies.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { type Session } from '../sessions/session.entity.js';
 import { SessionService } from '../sessions/session.service.js';
@@ -45,10 +47,11 @@ export class PosController implements StaleFormPage {
     private readonly confirmation: ConfirmationService,
     private readonly access: PosAccess,
     private readonly invitations: Invitations,
-    private readonly gosuslugi: GosuslugiService,
+    private readonly gosuslugi: GosuslugiInvitations,
     private readonly pages: PageRenderer,
     private readonly csrf: Csrf,
     private readonly sessions: SessionService,
+    private readonly config: AppConfig,
   ) {}
 
   @Get('api/v1/pos/me/confirmation')
@@ -196,10 +199,9 @@ export class PosController implements StaleFormPage {
       into = session;
     }
     try {
-      response.redirect(
-        303,
-        (await this.gosuslugi.startInvite(response, found.invitation.id, into)).href,
-      );
+      const start = await this.gosuslugi.start(found.invitation.id, into);
+      setCookie(response, this.config, 'gosuslugiTransaction', start.transactionCookie);
+      response.redirect(303, start.url.href);
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;
       const page = GOSUSLUGI_PAGES.unavailable;

@@ -38,7 +38,6 @@ import { AccessTokenResponse, LoginDto } from './dto/login.dto.js';
 import { ReauthenticateDto } from './dto/reauthenticate.dto.js';
 import { TokenRequestDto } from './dto/token-request.dto.js';
 import { clearSessionCookie, setSessionCookie } from './session-cookie.js';
-import { assertSameOrigin } from './same-origin.js';
 import { SessionService } from './session.service.js';
 import { TokenService } from './token.service.js';
 import { PASSWORD_LOGIN } from '../throttling/credential-throttle.js';
@@ -151,7 +150,9 @@ export class AuthController {
   }
 
   @Post('api/v1/auth/logout')
-  @Public()
+  // Public so a browser whose session already ended can still clear its cookie; a live session
+  // (cookie from our own origin, or bearer token) reaches the handler and ends.
+  @Public({ session: 'optional' })
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Выход: сеанс завершается, его access token больше не принимается' })
   async logout(
@@ -159,13 +160,7 @@ export class AuthController {
     @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<void> {
-    // Public so a browser whose session already ended can still clear its cookie; a live session
-    // (cookie or bearer token) ends, and cookie callers must come from our own origin.
-    const auth = await this.sessions.authenticate(request);
-    if (auth) {
-      if (auth.via === 'cookie') assertSameOrigin(request, this.config.publicUrl);
-      await this.loginSessions.logout(auth.session, client);
-    }
+    if (request.auth) await this.loginSessions.logout(request.auth.session, client);
     clearSessionCookie(response, this.config);
   }
 

@@ -1,4 +1,4 @@
-import { type CookieOptions, type Request } from 'express';
+import { type CookieOptions, type Request, type Response } from 'express';
 import { type AppConfig } from '../config/app-config.js';
 
 /**
@@ -51,4 +51,25 @@ export function readCookie(
     cookieName(config, kind)
   ];
   return typeof value === 'string' && /^[A-Za-z0-9_-]{43}$/.test(value) ? value : undefined;
+}
+
+/** A cookie's value and how long the browser keeps it, as a service hands it to a controller. */
+export interface CookieValue {
+  value: string;
+  maxAgeMs: number;
+}
+
+/** Sets one of our cookies, with the flags above. */
+export function setCookie(
+  response: Response,
+  config: AppConfig,
+  kind: CookieKind,
+  { value, maxAgeMs }: CookieValue,
+): void {
+  response.cookie(cookieName(config, kind), value, cookieOptions(config, maxAgeMs));
+}
+
+/** Tells the browser to drop one of our cookies (the flags must match the ones it was set with). */
+export function clearCookie(response: Response, config: AppConfig, kind: CookieKind): void {
+  response.clearCookie(cookieName(config, kind), cookieOptions(config));
 }

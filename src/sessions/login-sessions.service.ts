@@ -52,8 +52,8 @@ export class LoginSessions {
     return created;
   }
 
-  /** The session row and its audit event, unflushed; logins call `open`. */
-  openSession(
+  /** The session row and its audit event, unflushed. */
+  private openSession(
     em: EntityManager,
     user: User,
     method: AuthMethod,
@@ -160,7 +160,11 @@ export class LoginSessions {
    * to the new session as on re-entering the password; another person (a shared computer) must not
    * inherit them, so they end.
    */
-  async replacedEnded(em: EntityManager, previous: Session | null, next: Session): Promise<void> {
+  private async replacedEnded(
+    em: EntityManager,
+    previous: Session | null,
+    next: Session,
+  ): Promise<void> {
     if (!previous) return;
     if (previous.user.id === next.user.id) await this.hooks.replaced(em, previous.id, next.id);
     else await this.hooks.ended(em, { userId: previous.user.id });

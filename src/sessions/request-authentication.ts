@@ -12,7 +12,9 @@ import { SessionService } from './session.service.js';
  * auth guard after it (which decides). The lookup is the auth guard's own: a page reads the
  * session cookie only, any other protected route an access token or else the cookie
  * (`SessionService`, through its session cache); a public route looks nothing up, so it counts
- * against the address and costs nothing more than before.
+ * against the address and costs nothing more than before. A public route that takes a session if
+ * there is one (`@Public({ session: 'optional' })`) looks it up for the auth guard only, and still
+ * counts against the address.
  *
  * Only a session that `SessionService` finds live counts as signed in: a forged, unknown, expired
  * or ended cookie or token is null here, exactly as it is for the auth guard.
@@ -33,11 +35,11 @@ export class RequestAuthentication extends RequestAccount {
     const request = context.switchToHttp().getRequest<Request>();
     let caller = this.resolved.get(request);
     if (caller === undefined) {
-      const { decision } = routeAccess(this.reflector, context);
+      const route = routeAccess(this.reflector, context);
       caller =
-        decision === 'public'
+        route.decision === 'public' && route.public?.session !== 'optional'
           ? Promise.resolve(null)
-          : decision === 'page'
+          : route.decision === 'page'
             ? this.sessions.fromCookieAuth(request)
             : this.sessions.authenticate(request);
       this.resolved.set(request, caller);
@@ -46,6 +48,7 @@ export class RequestAuthentication extends RequestAccount {
   }
 
   async of(context: ExecutionContext): Promise<string | null> {
+    if (routeAccess(this.reflector, context).decision === 'public') return null;
     return (await this.caller(context))?.facts.userId ?? null;
   }
 }
