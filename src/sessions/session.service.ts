@@ -111,7 +111,13 @@ export class SessionService {
       const em = this.em.getContext();
       return () => em;
     }
-    return () => (request.map.get(name) as EntityManager | undefined) ?? this.em.getContext();
+    return () => {
+      // The request's map forks on first use; it has no EntityManager only while one is being
+      // forked, which no handler can observe. Never fall back to another unit of work.
+      const em = request.map.get(name) as EntityManager | undefined;
+      if (em === undefined) throw new Error(`the request context has no EntityManager "${name}"`);
+      return em;
+    };
   }
 
   /** The live session behind a cookie token, its idle expiry extended; null when none. */

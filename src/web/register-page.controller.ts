@@ -15,14 +15,14 @@ import { needsSecondFactor } from '../sessions/login-outcome.js';
 import { PasswordLogin } from '../sessions/password-login.service.js';
 import { setSessionCookie } from '../sessions/session-cookie.js';
 import { Csrf } from '../rendering/csrf.js';
-import { ContactFormDto } from './dto/account-forms.dto.js';
+import { ContactFormFields } from './dto/account-forms.dto.js';
 import { PageRenderer } from '../rendering/page-renderer.js';
 import { PageSessions } from './page-session.js';
 import { type Notice, STALE_FORM } from '../rendering/page.texts.js';
 import { CredentialForm, PublicPage } from './page-routes.js';
 import { PasswordInput } from './form-fields.js';
 
-export class RegisterFormDto extends ContactFormDto {
+export class RegisterFormDto extends ContactFormFields {
   @IsString()
   @MaxLength(254)
   login!: string;

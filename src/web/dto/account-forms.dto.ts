@@ -9,7 +9,7 @@ import { PasswordInput } from '../form-fields.js';
  */
 
 /** The e-mail and phone of an account, as «Личный кабинет» and /register post them. */
-export class ContactFormDto extends CsrfFormDto {
+export class ContactFormFields extends CsrfFormDto {
   @IsOptional()
   @IsString()
   @MaxLength(1000)
@@ -21,7 +21,7 @@ export class ContactFormDto extends CsrfFormDto {
   phone?: string;
 }
 
-export class AccountFormDto extends ContactFormDto {
+export class AccountFormDto extends ContactFormFields {
   @IsOptional()
   @PasswordInput()
   currentPassword?: string;
