@@ -38,8 +38,6 @@ export type CallbackOutcome =
 export type LinkStart =
   ({ kind: 'redirect' } & ProviderRedirect) | { kind: 'login_required'; reauthenticate: boolean };
 
-export const DEFAULT_RETURN = '/account';
-
 /** A refused return, audited as `gosuslugi.callback_rejected`. */
 export async function refused(
   audit: AuditService,

@@ -18,7 +18,6 @@ import {
   type BrowserReturn,
   type BrowserSession,
   type CallbackOutcome,
-  DEFAULT_RETURN,
   type LinkStart,
   refused,
   sessionEnded,
@@ -28,6 +27,7 @@ import { type GosuslugiPage } from './gosuslugi.texts.js';
 import { LoginPurpose, type LoginTransaction } from './login-transaction.entity.js';
 import { LoginTransactions } from './login-transactions.service.js';
 import { IDENTITY_PROVIDER_CLIENT, type IdentityProviderClient } from './provider-client.js';
+import { DEFAULT_RETURN } from './return-to.js';
 
 /**
  * The e-mail Госуслуги marks verified, when the account has no e-mail of its own: the only case

@@ -12,12 +12,12 @@ import { AuthMethod, type Session } from '../sessions/session.entity.js';
 import {
   type BrowserSession,
   type CallbackOutcome,
-  DEFAULT_RETURN,
   type ProviderRedirect,
 } from './callback-outcome.js';
 import { LoginPurpose, type LoginTransaction } from './login-transaction.entity.js';
 import { LoginTransactions } from './login-transactions.service.js';
 import { IDENTITY_PROVIDER_CLIENT, type IdentityProviderClient } from './provider-client.js';
+import { DEFAULT_RETURN } from './return-to.js';
 
 /**
  * Login through Госуслуги: an identity linked to an account opens a session for it. Only a link

@@ -23,3 +23,11 @@ export function safeReturnTo(value: unknown): string | null {
   if (ANOTHER_HOST.test(result) || result.length > MAX_LENGTH) return null;
   return result;
 }
+
+/** Where a login goes when it was asked to go nowhere, or somewhere safeReturnTo refuses. */
+export const DEFAULT_RETURN = '/account';
+
+/** `returnTo` when safeReturnTo accepts it, else DEFAULT_RETURN. */
+export function returnTarget(value: unknown): string {
+  return safeReturnTo(value) ?? DEFAULT_RETURN;
+}

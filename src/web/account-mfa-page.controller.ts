@@ -1,9 +1,7 @@
-import { Body, Controller, Req, Res } from '@nestjs/common';
+import { Body, Controller, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
-import { type Request, type Response } from 'express';
-import { type AuthContext, CurrentAuth } from '../sessions/auth-context.js';
-import { Client, type ClientInfo } from '../common/client-info.js';
+import { type Response } from 'express';
 import { DomainError } from '../common/errors.js';
 import { PasswordChecks } from '../sessions/password-checks.service.js';
 import { MfaEnrolment } from '../sessions/mfa-enrolment.service.js';
@@ -18,6 +16,7 @@ import { FormPage, type FormPageState } from './form-page.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
 import { PageForm } from './page-routes.js';
 import { PasswordInput } from './form-fields.js';
+import { Call, type PageCall } from './page-call.js';
 
 export class EnrolFormDto extends CsrfFormDto {
   @IsString()
@@ -68,11 +67,9 @@ export class AccountMfaPageController extends FormPage {
 
   @PageForm(PATH, 'enrol')
   async enrol(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Body() form: EnrolFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     if (!recentlyAuthenticated(session)) return response.redirect(303, PATH);
     const recoveryCodes = await this.enrolment.confirm(session.user, form.code, client);
@@ -88,11 +85,9 @@ export class AccountMfaPageController extends FormPage {
 
   @PageForm(PATH, 'remove')
   async remove(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Body() form: RemoveFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     const user = session.user;
     const password = await this.passwordChecks.verifyCurrentPassword(

@@ -2,13 +2,12 @@ import { Body, Controller, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Response } from 'express';
-import { type AuthContext, CurrentAuth } from '../sessions/auth-context.js';
-import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { Passkeys } from '../sessions/passkeys.service.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
 import { PageForm } from './page-routes.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
+import { Call, type PageCall } from './page-call.js';
 
 export class PasskeyAddFormDto extends CsrfFormDto {
   @IsString()
@@ -49,9 +48,8 @@ export class AccountPasskeysPageController {
   @PageForm(PATH)
   async add(
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { session, client }: PageCall,
     @Body() form: PasskeyAddFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     if (!recentlyAuthenticated(session)) return response.redirect(303, PATH);
     try {
@@ -67,9 +65,8 @@ export class AccountPasskeysPageController {
   @PageForm(PATH, 'remove')
   async remove(
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { session, client }: PageCall,
     @Body() form: PasskeyRemoveFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     if (!recentlyAuthenticated(session)) return response.redirect(303, PATH);
     try {

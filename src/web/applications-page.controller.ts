@@ -1,8 +1,6 @@
-import { Body, Controller, Param, Req, Res } from '@nestjs/common';
+import { Body, Controller, Param, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { type Request, type Response } from 'express';
-import { type AuthContext, CurrentAuth } from '../sessions/auth-context.js';
-import { Client, type ClientInfo } from '../common/client-info.js';
+import { type Response } from 'express';
 import { ConsentsService } from '../provider/consents.service.js';
 import { describeAccess } from '../provider/provider.texts.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
@@ -11,6 +9,7 @@ import { moscowTime } from './session-rows.js';
 import { APPLICATIONS_NOTICES } from './web.texts.js';
 import { FormPage, type FormPageState } from './form-page.js';
 import { PageForm } from './page-routes.js';
+import { Call, type PageCall } from './page-call.js';
 
 /**
  * «Приложения» in «Личный кабинет»: the applications with access to the account (what they
@@ -31,12 +30,10 @@ export class ApplicationsPageController extends FormPage {
   /** «Отозвать доступ»: the consent, the grants and every token of the application go. */
   @PageForm('/account/applications', ':id/revoke')
   async revoke(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Param('id') clientId: string,
     @Body() _form: CsrfFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     await this.act(request, response, session, '/account/applications?notice=revoked', () =>
       this.consents.revoke(session.user.id, clientId, client),

@@ -1,16 +1,12 @@
-import { Query, Req, Res } from '@nestjs/common';
+import { Query, Res } from '@nestjs/common';
 import { type Request, type Response } from 'express';
 import { type Notice, noticeOf, STALE_FORM } from '../rendering/page.texts.js';
-import {
-  type AuthContext,
-  CurrentAuth,
-  type StaleForm,
-  type StaleFormPage,
-} from '../sessions/auth-context.js';
+import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
 import { type Session } from '../sessions/session.entity.js';
-import { type PageContext } from './page-context.js';
+import { type FormRefusal, type PageContext } from './page-context.js';
 import { SignedInPage } from './page-routes.js';
 import { failure } from './web.texts.js';
+import { Call, type PageCall } from './page-call.js';
 
 /** One drawing of a FormPage: for whom, with which status, and the notice at its top. */
 export interface FormPageState {
@@ -21,12 +17,21 @@ export interface FormPageState {
   notice?: Notice;
 }
 
+/** A page's query as Express parses it: strings, or arrays and objects of them. */
+export type PageQuery = Record<string, unknown>;
+
+/** A query parameter given once, as text (its first `max` characters); anything else is none. */
+export function queryText(value: unknown, max?: number): string | undefined {
+  return typeof value === 'string' ? value.slice(0, max) : undefined;
+}
+
 /**
  * A signed-in page whose forms come back to it, drawn by one `render`: the page itself (`GET`, with
- * the notice its `?notice=` names in `notices`), a stale form (403 «Страница устарела») and a form
- * the service refused (its status and notice). The controller adds its forms.
+ * the notice its `?notice=` names in `notices`, and what else `fromQuery` reads), a stale form (403
+ * «Страница устарела») and a form the service refused (its status and notice). The controller adds
+ * its forms; `Extra` is what its drawing takes besides a FormPageState (a tab, an organisation).
  */
-export abstract class FormPage implements StaleFormPage {
+export abstract class FormPage<Extra extends object = object> implements StaleFormPage {
   protected constructor(
     protected readonly context: PageContext,
     private readonly notices: Readonly<Record<string, Notice>> = {},
@@ -34,24 +39,33 @@ export abstract class FormPage implements StaleFormPage {
 
   @SignedInPage()
   async page(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
-    @Query('notice') notice: unknown,
+    @Call() { request, session }: PageCall,
+    @Query() query: PageQuery,
   ): Promise<void> {
-    await this.render({
-      request,
-      response,
-      session,
-      status: 200,
-      notice: noticeOf(this.notices, notice),
-    });
+    const state = { request, response, session, status: 200, notice: this.pageNotice(query) };
+    await this.render(state, this.fromQuery(query));
   }
 
   async staleForm(form: StaleForm): Promise<void> {
     const { request, response } = form;
     const { session } = this.context.staleAuth(form);
-    await this.render({ request, response, session, status: 403, notice: failure(STALE_FORM) });
+    await this.render({ request, response, session, status: 403, notice: failure(STALE_FORM) }, {});
+  }
+
+  /** The notice the page's query names (`?notice=`). */
+  protected pageNotice(query: PageQuery): Notice | undefined {
+    return noticeOf(this.notices, query.notice);
+  }
+
+  /** What else the page's query asks for (a tab, an organisation). */
+  protected fromQuery(_query: PageQuery): Partial<Extra> {
+    return {};
+  }
+
+  /** What the page says of a refused one-button form: the service's message. */
+  protected refusalNotice(refusal: FormRefusal): Notice {
+    return refusal.notice;
   }
 
   /** A one-button form (PageContext.act): a refusal is this page again, with its notice. */
@@ -62,10 +76,19 @@ export abstract class FormPage implements StaleFormPage {
     done: string,
     action: () => Promise<unknown>,
   ): Promise<void> {
-    return this.context.act(response, done, action, ({ status, notice }) =>
-      this.render({ request, response, session, status, notice }),
+    return this.context.act(response, done, action, (refusal) =>
+      this.render(
+        {
+          request,
+          response,
+          session,
+          status: refusal.status,
+          notice: this.refusalNotice(refusal),
+        },
+        {},
+      ),
     );
   }
 
-  protected abstract render(page: FormPageState): Promise<void>;
+  protected abstract render(page: FormPageState, extra: Partial<Extra>): Promise<void>;
 }

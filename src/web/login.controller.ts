@@ -7,7 +7,8 @@ import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js'
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
-import { safeReturnTo } from '../gosuslugi/return-to.js';
+import { DEFAULT_RETURN, returnTarget } from '../gosuslugi/return-to.js';
+import { ReturnTo } from './page-call.js';
 import { interactionUidOf } from '../provider/provider-paths.js';
 import { ProviderService } from '../provider/provider.service.js';
 import { needsSecondFactor } from '../sessions/login-outcome.js';
@@ -54,7 +55,6 @@ export class LoginFormDto extends CsrfFormDto {
   assertion?: string;
 }
 
-const DEFAULT_RETURN = '/account';
 const WRONG = 'Неверный логин или пароль';
 /** Refusals the form shows again: a wrong password, or (re-entering it) a missing or wrong code. */
 const REFUSALS = [
@@ -81,16 +81,19 @@ export class LoginController implements StaleFormPage {
     private readonly passkeys: Passkeys,
   ) {}
 
+  /**
+   * The form, or with `?reauth=1` and a live session the same form asking its owner for the
+   * password (and second factor) again; `?notice=` names a message above it.
+   */
   @PublicPage()
   async page(
     @Req() request: Request,
     @Res() response: Response,
-    @Query('returnTo') returnTo: unknown,
+    @ReturnTo() target: string,
     @Query('reauth') reauth: unknown,
     @Query('notice') notice: unknown,
   ): Promise<void> {
     const session = reauth === '1' ? await this.sessions.fromCookie(request) : null;
-    const target = safeReturnTo(returnTo) ?? DEFAULT_RETURN;
     this.render(response, 200, {
       returnTo: target,
       clientName: await this.clientName(target),
@@ -110,7 +113,7 @@ export class LoginController implements StaleFormPage {
     @Body() form: LoginFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    const returnTo = safeReturnTo(form.returnTo) ?? DEFAULT_RETURN;
+    const returnTo = returnTarget(form.returnTo);
     const csrf = this.csrf.token(request, response);
     const current = await this.sessions.fromCookie(request);
     try {
@@ -158,7 +161,7 @@ export class LoginController implements StaleFormPage {
 
   staleForm({ request, response, field }: StaleForm): void {
     this.render(response, 403, {
-      returnTo: safeReturnTo(field('returnTo')) ?? DEFAULT_RETURN,
+      returnTo: returnTarget(field('returnTo')),
       reauth: false,
       csrf: this.csrf.token(request, response),
       error: STALE_FORM,

@@ -6,6 +6,7 @@ import { ProviderModule } from '../provider/provider.module.js';
 import { RenderingModule } from '../rendering/rendering.module.js';
 import { SessionsModule } from '../sessions/sessions.module.js';
 import { AccountPageController } from './account-page.controller.js';
+import { FrontDoorController } from './front-door.controller.js';
 import { AccountSave } from './account/account-save.js';
 import { AccountPageView } from './account/account-view.js';
 import { ApplicationsPageController } from './applications-page.controller.js';
@@ -56,6 +57,7 @@ import { AccountPasskeysPageController } from './account-passkeys-page.controlle
     AccountSave,
   ],
   controllers: [
+    FrontDoorController,
     AccountPageController,
     ApplicationsPageController,
     LoginController,

@@ -1,13 +1,7 @@
-import { Body, Param, Query, Req, Res } from '@nestjs/common';
+import { Body, Param, Res } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
-import { type Request, type Response } from 'express';
-import {
-  type AuthContext,
-  CurrentAuth,
-  type StaleForm,
-  type StaleFormPage,
-} from '../sessions/auth-context.js';
-import { Client, type ClientInfo } from '../common/client-info.js';
+import { type Response } from 'express';
+import { type StaleForm } from '../sessions/auth-context.js';
 import { type MemberResponse } from '../pos/dto/member.dto.js';
 import { MembersService } from '../pos/members.service.js';
 import { OrganizationsService } from '../pos/organizations.service.js';
@@ -26,12 +20,20 @@ import {
   widgetPayload,
 } from './dto/pos-admin-forms.dto.js';
 import { addMemberPayload } from './dto/person-form.dto.js';
-import { ADMIN_TABS, adminUrl, PosAdminView, type Tab } from './pos-admin/admin-view.js';
+import {
+  ADMIN_TABS,
+  adminUrl,
+  type AdminView,
+  PosAdminView,
+  type Tab,
+} from './pos-admin/admin-view.js';
+import { FormPage, type FormPageState, type PageQuery, queryText } from './form-page.js';
 import { PageContext } from './page-context.js';
-import { noticeOf, STALE_FORM } from '../rendering/page.texts.js';
+import { STALE_FORM } from '../rendering/page.texts.js';
 import { ADMIN_NOTICES } from './web.texts.js';
 import { ID } from './ids.js';
-import { PageForm, SignedInPage } from './page-routes.js';
+import { PageForm } from './page-routes.js';
+import { Call, type PageCall } from './page-call.js';
 
 const ACTIONS = {
   resend: { notice: 'resent', tab: 'members' },
@@ -47,34 +49,41 @@ const STALE_FORM_TABS: Partial<Record<string, Tab>> = {
   widget: 'widget',
 };
 
+/** Which tab of which organisation /pos/admin shows. */
+type AdminTab = Pick<AdminView, 'tab' | 'organizationId'>;
+
 /**
  * /pos/admin: the «Администратор ЛКО» area as pages. Every action goes through the same services
  * (and so the same organisation-scope checks) as the API; forms carry the CSRF token.
  */
 @AdminPages('pos/admin')
-export class PosAdminPageController implements StaleFormPage {
+export class PosAdminPageController extends FormPage<AdminTab> {
   constructor(
     private readonly organizations: OrganizationsService,
     private readonly members: MembersService,
     private readonly widgets: WidgetService,
     private readonly view: PosAdminView,
-    private readonly context: PageContext,
-  ) {}
+    context: PageContext,
+  ) {
+    super(context, ADMIN_NOTICES);
+  }
 
-  @SignedInPage()
-  async page(
-    @Req() request: Request,
-    @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
-    @Query('org') org: unknown,
-    @Query('tab') tab: unknown,
-    @Query('notice') notice: unknown,
-  ): Promise<void> {
-    await this.view.render(request, response, session, {
-      status: 200,
+  /** The tab `?tab=` names (the members by default) of the organisation `?org=` names. */
+  protected override fromQuery(query: PageQuery): AdminTab {
+    const { tab, org } = query;
+    return {
       tab: ADMIN_TABS.includes(tab as Tab) ? (tab as Tab) : 'members',
-      organizationId: typeof org === 'string' ? org : undefined,
-      notice: noticeOf(ADMIN_NOTICES, notice),
+      organizationId: queryText(org),
+    };
+  }
+
+  protected render(page: FormPageState, { tab, organizationId }: Partial<AdminTab>): Promise<void> {
+    const { request, response, session, status, notice } = page;
+    return this.view.render(request, response, session, {
+      status,
+      notice,
+      tab: tab ?? 'members',
+      organizationId,
     });
   }
 
@@ -82,11 +91,9 @@ export class PosAdminPageController implements StaleFormPage {
   @RecentAuthentication(grantsAdmin)
   @PageForm('/pos/admin', 'members')
   async add(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Body() form: AddMemberFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     const values = { ...form, roles: form.roles ?? [] };
     try {
@@ -106,13 +113,11 @@ export class PosAdminPageController implements StaleFormPage {
   @RecentAuthentication(actionIn('archive'))
   @PageForm('/pos/admin', 'members/:id/:action')
   async memberAction(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Param('id', ID) id: string,
     @Param('action') action: string,
     @Body() form: MemberActionFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     if (!Object.hasOwn(ACTIONS, action)) return this.view.notFound(response);
     const { notice, tab } = ACTIONS[action as Action];
@@ -135,11 +140,9 @@ export class PosAdminPageController implements StaleFormPage {
 
   @PageForm('/pos/admin', 'organization')
   async updateOrganization(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Body() form: OrganizationDataFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     try {
       const dto = await organizationPayload(form);
@@ -157,11 +160,9 @@ export class PosAdminPageController implements StaleFormPage {
   /** The widget generator: the code for the official site, ending in the ЛКО number. */
   @PageForm('/pos/admin', 'widget')
   async widget(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Body() form: WidgetFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     try {
       const dto = await widgetPayload(form);
@@ -177,7 +178,7 @@ export class PosAdminPageController implements StaleFormPage {
   }
 
   /** A stale form: the tab it was posted from again, in its organisation. */
-  async staleForm(form: StaleForm): Promise<void> {
+  override async staleForm(form: StaleForm): Promise<void> {
     const { request, response, handler, field } = form;
     const { session } = this.context.staleAuth(form);
     let tab: Tab;

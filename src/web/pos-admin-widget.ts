@@ -2,8 +2,6 @@ import { Body, Req, Res } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsUUID } from 'class-validator';
 import { type Request, type Response } from 'express';
-import { type AuthContext, CurrentAuth } from '../sessions/auth-context.js';
-import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { type User } from '../identity/user.entity.js';
 import { BANNER_SUGGESTIONS, bannerClass, WIDGET_BUTTON } from '../pos/widget-code.js';
@@ -14,6 +12,7 @@ import { PosAccess } from '../pos/pos-access.service.js';
 import { PageRenderer } from '../rendering/page-renderer.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
 import { PageForm } from './page-routes.js';
+import { Call, type PageCall } from './page-call.js';
 
 export class WidgetCheckFormDto extends CsrfFormDto {
   @IsUUID('4')
@@ -79,9 +78,8 @@ export class PosAdminWidgetController {
   async check(
     @Req() _request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { session, client }: PageCall,
     @Body() form: WidgetCheckFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     const back = `/pos/admin?${new URLSearchParams({ org: form.organizationId, tab: 'widget' }).toString()}`;
     try {

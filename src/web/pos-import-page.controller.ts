@@ -1,15 +1,9 @@
-import { Body, Header, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Header, Post, Res, UseGuards } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
 import { FormPost, Page } from '../common/auth-decorators.js';
-import {
-  type AuthContext,
-  CurrentAuth,
-  type StaleForm,
-  type StaleFormPage,
-} from '../sessions/auth-context.js';
-import { Client, type ClientInfo } from '../common/client-info.js';
+import { type StaleForm } from '../sessions/auth-context.js';
 import { DomainError } from '../common/errors.js';
 import { OUTCOME_TEXTS, ImportErrors } from '../pos/import/import.texts.js';
 import { importReportCsv } from '../pos/import/import-report.js';
@@ -27,6 +21,8 @@ import { RecentAuthentication } from '../sessions/recent-authentication.guard.js
 import { SignedInPage } from './page-routes.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
 import { isId } from './ids.js';
+import { Call, type PageCall } from './page-call.js';
+import { FormPage, type FormPageState, type PageQuery, queryText } from './form-page.js';
 
 /** The upload (a file) or, after the check, the same file carried on to «Импортировать». */
 export class ImportFormDto extends CsrfFormDto {
@@ -65,25 +61,24 @@ const importUrl = (organizationId: string) => `/pos/admin/import?org=${organizat
  * goes through MemberImport, as the API and the command line do.
  */
 @AdminPages('pos/admin/import')
-export class PosImportPageController implements StaleFormPage {
+export class PosImportPageController extends FormPage<Pick<ImportView, 'organizationId'>> {
   constructor(
     private readonly imports: MemberImport,
     private readonly organizations: OrganizationsService,
-    private readonly context: PageContext,
     private readonly pages: PageRenderer,
-  ) {}
+    context: PageContext,
+  ) {
+    super(context);
+  }
 
-  @SignedInPage()
-  async page(
-    @Req() request: Request,
-    @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
-    @Query('org') org: unknown,
-  ): Promise<void> {
-    await this.render(request, response, session, {
-      status: 200,
-      organizationId: typeof org === 'string' ? org : undefined,
-    });
+  /** The organisation `?org=` names (the caller's first by default). */
+  protected override fromQuery(query: PageQuery): Pick<ImportView, 'organizationId'> {
+    return { organizationId: queryText(query.org) };
+  }
+
+  protected render(page: FormPageState, extra: Pick<ImportView, 'organizationId'>): Promise<void> {
+    const { request, response, session, status, notice } = page;
+    return this.show(request, response, session, { status, notice, ...extra });
   }
 
   /** The template: the columns with one example row. */
@@ -108,11 +103,9 @@ export class PosImportPageController implements StaleFormPage {
   @Page({ returnTo: '/pos/admin/import' })
   @FormPost()
   async upload(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Body() form: ImportFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     const uploaded = request.file;
     const bytes = uploaded?.size
@@ -131,7 +124,7 @@ export class PosImportPageController implements StaleFormPage {
         dryRun,
         client,
       );
-      await this.render(request, response, session, {
+      await this.show(request, response, session, {
         status: 200,
         organizationId: form.organizationId,
         result,
@@ -139,7 +132,7 @@ export class PosImportPageController implements StaleFormPage {
       });
     } catch (error) {
       const { status, notice } = this.context.refusal(error);
-      await this.render(request, response, session, {
+      await this.show(request, response, session, {
         status,
         organizationId: form.organizationId,
         notice,
@@ -147,16 +140,16 @@ export class PosImportPageController implements StaleFormPage {
     }
   }
 
-  async staleForm(form: StaleForm): Promise<void> {
+  override async staleForm(form: StaleForm): Promise<void> {
     const { session } = this.context.staleAuth(form);
-    await this.render(form.request, form.response, session, {
+    await this.show(form.request, form.response, session, {
       status: 403,
       organizationId: form.field('organizationId'),
       notice: { kind: 'error', text: STALE_FORM },
     });
   }
 
-  private async render(
+  private async show(
     request: Request,
     response: Response,
     session: Session,

@@ -1,15 +1,14 @@
-import { Body, Controller, Req, Res } from '@nestjs/common';
+import { Body, Controller, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsUUID } from 'class-validator';
-import { type Request, type Response } from 'express';
-import { type AuthContext, CurrentAuth } from '../sessions/auth-context.js';
-import { Client, type ClientInfo } from '../common/client-info.js';
+import { type Response } from 'express';
 import { ConfirmationService } from '../pos/confirmation.service.js';
 import { STATUS_NAMES } from '../pos/pos.texts.js';
 import { PageContext } from './page-context.js';
 import { FormPage, type FormPageState } from './form-page.js';
 import { PageForm } from './page-routes.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
+import { Call, type PageCall } from './page-call.js';
 
 /** The first-login dialog form: an unticked checkbox is simply absent. */
 export class ConfirmationFormDto extends CsrfFormDto {
@@ -38,11 +37,9 @@ export class PosPageController extends FormPage {
 
   @PageForm('/pos', 'confirmation')
   async confirm(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Body() form: ConfirmationFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     const answer = {
       membershipId: form.membershipId,

@@ -2,13 +2,7 @@ import { Body, Param, Res } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsUUID } from 'class-validator';
 import { type Response } from 'express';
-import {
-  type AuthContext,
-  CurrentAuth,
-  type StaleForm,
-  type StaleFormPage,
-} from '../sessions/auth-context.js';
-import { Client, type ClientInfo } from '../common/client-info.js';
+import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
 import { DomainError } from '../common/errors.js';
 import { PublicStatusService } from '../pos/public-status.service.js';
 import { PageRenderer } from '../rendering/page-renderer.js';
@@ -16,6 +10,7 @@ import { STALE_FORM } from '../rendering/page.texts.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
 import { PageForm } from './page-routes.js';
 import { isId } from './ids.js';
+import { Call, type PageCall } from './page-call.js';
 
 export class PublicStatusFormDto extends CsrfFormDto {
   @IsUUID('4')
@@ -52,10 +47,9 @@ export class PosPublicStatusPageController implements StaleFormPage {
   @PageForm('/pos/admin?tab=status', ':action')
   async change(
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { session, client }: PageCall,
     @Param('action') action: string,
     @Body() form: PublicStatusFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     if (!Object.hasOwn(ACTIONS, action))
       return this.message(response, 404, 'Страница не найдена', 'Проверьте адрес.');

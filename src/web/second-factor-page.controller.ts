@@ -1,4 +1,4 @@
-import { Body, Controller, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
@@ -6,7 +6,8 @@ import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js'
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
-import { safeReturnTo } from '../gosuslugi/return-to.js';
+import { returnTarget } from '../gosuslugi/return-to.js';
+import { ReturnTo } from './page-call.js';
 import { type LoginChallenge } from '../sessions/login-challenge.entity.js';
 import {
   clearSecondFactorCookie,
@@ -48,8 +49,6 @@ export class PasskeyFormDto extends CsrfFormDto {
   returnTo?: string;
 }
 
-const DEFAULT_RETURN = '/account';
-
 /** How one factor answers the pending step, and the error code of a wrong answer. */
 interface FactorCheck {
   refused: 'invalid_mfa_code' | 'invalid_passkey';
@@ -76,9 +75,8 @@ export class SecondFactorPageController implements StaleFormPage {
   async page(
     @Req() request: Request,
     @Res() response: Response,
-    @Query('returnTo') returnTo: unknown,
+    @ReturnTo() target: string,
   ): Promise<void> {
-    const target = safeReturnTo(returnTo) ?? DEFAULT_RETURN;
     const challenge = await this.live(request, response, target);
     if (challenge) await this.render(request, response, 200, challenge, target);
   }
@@ -112,7 +110,7 @@ export class SecondFactorPageController implements StaleFormPage {
   }
 
   async staleForm({ request, response, field }: StaleForm): Promise<void> {
-    const returnTo = safeReturnTo(field('returnTo')) ?? DEFAULT_RETURN;
+    const returnTo = returnTarget(field('returnTo'));
     const challenge = await this.live(request, response, returnTo);
     if (challenge) await this.render(request, response, 403, challenge, returnTo, STALE_FORM);
   }
@@ -130,7 +128,7 @@ export class SecondFactorPageController implements StaleFormPage {
     asked: string | undefined,
     check: FactorCheck,
   ): Promise<void> {
-    const returnTo = safeReturnTo(asked) ?? DEFAULT_RETURN;
+    const returnTo = returnTarget(asked);
     const challenge = await this.live(request, response, returnTo);
     if (!challenge) return;
     try {

@@ -1,13 +1,8 @@
-import { Body, Controller, Param, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Param, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { type Request, type Response } from 'express';
-import {
-  type AuthContext,
-  CurrentAuth,
-  type StaleForm,
-  type StaleFormPage,
-} from '../../sessions/auth-context.js';
-import { Client, type ClientInfo } from '../../common/client-info.js';
+import { type Response } from 'express';
+import { type StaleForm, type StaleFormPage } from '../../sessions/auth-context.js';
+import { type ClientInfo } from '../../common/client-info.js';
 import { ValidationFailedError } from '../../common/errors.js';
 import {
   type ClientAcr,
@@ -22,6 +17,7 @@ import { CreateClientFormDto, OperatorFormDto } from './dto/operator-forms.dto.j
 import { OperatorPagesGuard } from './operator-pages.guard.js';
 import { operatorUrl, OperatorView } from './operator-view.js';
 import { PageForm } from '../page-routes.js';
+import { Call, type PageCall } from '../page-call.js';
 
 const CLIENTS_TAB = operatorUrl('clients');
 
@@ -87,11 +83,9 @@ export class OperatorClientsController implements StaleFormPage {
   @RecentAuthentication()
   @PageForm(CLIENTS_TAB)
   async create(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Body() form: CreateClientFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     let created: Awaited<ReturnType<ClientsService['create']>>;
     try {
@@ -115,12 +109,10 @@ export class OperatorClientsController implements StaleFormPage {
   @RecentAuthentication()
   @PageForm(CLIENTS_TAB, ':id/rotate-secret')
   async rotateSecret(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Param('id') id: string,
     @Body() _form: OperatorFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     let rotated: Awaited<ReturnType<ClientsService['rotateSecret']>>;
     try {
@@ -138,12 +130,10 @@ export class OperatorClientsController implements StaleFormPage {
   /** «Отключить»: the client can no longer sign anyone in (as client:disable). */
   @PageForm(CLIENTS_TAB, ':id/disable')
   async disable(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Param('id') id: string,
     @Body() _form: OperatorFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     try {
       await this.clients.disable(clientId(id), byOperator(session, client));

@@ -1,13 +1,7 @@
-import { Body, Controller, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Param, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { type Request, type Response } from 'express';
-import {
-  type AuthContext,
-  CurrentAuth,
-  type StaleForm,
-  type StaleFormPage,
-} from '../../sessions/auth-context.js';
-import { Client, type ClientInfo } from '../../common/client-info.js';
+import { type Response } from 'express';
+import { type StaleForm } from '../../sessions/auth-context.js';
 import { validatePayload } from '../../common/validation.js';
 import { CreateOrganizationDto, UpdateOrganizationDto } from '../../pos/dto/organization.dto.js';
 import { MembersService } from '../../pos/members.service.js';
@@ -15,7 +9,7 @@ import { OrganizationKind } from '../../pos/organization.entity.js';
 import { OrganizationTree } from '../../pos/organization-tree.service.js';
 import { OrganizationsService } from '../../pos/organizations.service.js';
 import { PosErrors } from '../../pos/pos.texts.js';
-import { noticeOf, STALE_FORM } from '../../rendering/page.texts.js';
+import { STALE_FORM } from '../../rendering/page.texts.js';
 import {
   CreateOrganizationFormDto,
   InviteAdminFormDto,
@@ -25,13 +19,19 @@ import {
 import { addMemberPayload, emptyToUndefined } from '../dto/person-form.dto.js';
 import { RecentAuthentication } from '../../sessions/recent-authentication.guard.js';
 import { OperatorPagesGuard } from './operator-pages.guard.js';
-import { operatorUrl, OperatorView } from './operator-view.js';
+import { operatorUrl, OperatorView, type OperatorViewState } from './operator-view.js';
+import { PageContext } from '../page-context.js';
+import { FormPage, type FormPageState, type PageQuery, queryText } from '../form-page.js';
 import { OPERATOR_NOTICES, OPERATOR_TABS, type OperatorTab } from './operator.texts.js';
-import { SignedInPage, PageForm } from '../page-routes.js';
+import { PageForm } from '../page-routes.js';
 import { ID, isId } from '../ids.js';
+import { Call, type PageCall } from '../page-call.js';
 
 const orgUrl = (id: string, notice: string) =>
   `${operatorUrl('organizations', { org: id, notice })}#org-panel`;
+
+/** What the address of /pos/operator chooses: a tab, an organisation, a page of the user search. */
+type OperatorPageQuery = Pick<OperatorViewState, 'tab' | 'organizationId' | 'q' | 'after'>;
 
 /**
  * /pos/operator: the platform operator's pages, and here the organisation tree — create an
@@ -42,45 +42,43 @@ const orgUrl = (id: string, notice: string) =>
 @ApiExcludeController()
 @Controller('pos/operator')
 @UseGuards(OperatorPagesGuard)
-export class OperatorPageController implements StaleFormPage {
+export class OperatorPageController extends FormPage<OperatorPageQuery> {
   constructor(
     private readonly organizations: OrganizationsService,
     private readonly tree: OrganizationTree,
     private readonly members: MembersService,
     private readonly view: OperatorView,
-  ) {}
+    context: PageContext,
+  ) {
+    super(context, OPERATOR_NOTICES);
+  }
 
-  @SignedInPage()
-  async page(
-    @Req() request: Request,
-    @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
-    @Query('tab') tab: unknown,
-    @Query('org') org: unknown,
-    @Query('notice') notice: unknown,
-    @Query('q') q: unknown,
-    @Query('after') after: unknown,
-  ): Promise<void> {
-    const text = (value: unknown, max: number) =>
-      typeof value === 'string' ? value.slice(0, max) : undefined;
-    await this.view.render(request, response, session, {
-      status: 200,
-      tab: OPERATOR_TABS.find((code) => code === tab) ?? 'organizations',
-      organizationId: text(org, 64),
-      notice: noticeOf(OPERATOR_NOTICES, notice),
-      q: text(q, 200),
-      after: text(after, 64),
+  /** The tab `?tab=` names, its organisation (`?org=`) and the user search (`?q=`, `?after=`). */
+  protected override fromQuery(query: PageQuery): OperatorPageQuery {
+    return {
+      tab: OPERATOR_TABS.find((code) => code === query.tab) ?? 'organizations',
+      organizationId: queryText(query.org, 64),
+      q: queryText(query.q, 200),
+      after: queryText(query.after, 64),
+    };
+  }
+
+  protected render(page: FormPageState, extra: Partial<OperatorPageQuery>): Promise<void> {
+    const { request, response, session, status, notice } = page;
+    return this.view.render(request, response, session, {
+      status,
+      notice,
+      ...extra,
+      tab: extra.tab ?? 'organizations',
     });
   }
 
   /** «Создать орган администрации» (top level), or an institution under `parentId`. */
   @PageForm('/pos/operator', 'organizations')
   async create(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Body() form: CreateOrganizationFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     const parentId = emptyToUndefined(form.parentId);
     let id: string;
@@ -104,12 +102,10 @@ export class OperatorPageController implements StaleFormPage {
 
   @PageForm('/pos/operator', 'organizations/:id/rename')
   async rename(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Param('id', ID) id: string,
     @Body() form: RenameOrganizationFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     try {
       const dto = await validatePayload(UpdateOrganizationDto, { name: form.name });
@@ -128,12 +124,10 @@ export class OperatorPageController implements StaleFormPage {
   /** Under another parent (`top`: the top level); refused under its own subtree. */
   @PageForm('/pos/operator', 'organizations/:id/move')
   async move(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Param('id', ID) id: string,
     @Body() form: MoveOrganizationFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     try {
       const parentId = form.parentId === 'top' ? null : form.parentId;
@@ -154,12 +148,10 @@ export class OperatorPageController implements StaleFormPage {
   @RecentAuthentication()
   @PageForm('/pos/operator', 'organizations/:id/invite')
   async invite(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Param('id', ID) id: string,
     @Body() form: InviteAdminFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     try {
       const dto = await addMemberPayload(form, ['admin']);
@@ -175,7 +167,7 @@ export class OperatorPageController implements StaleFormPage {
     response.redirect(303, orgUrl(id, 'invited'));
   }
 
-  async staleForm({ request, response, auth, handler, field }: StaleForm): Promise<void> {
+  override async staleForm({ request, response, auth, handler, field }: StaleForm): Promise<void> {
     if (!auth) throw new Error('an operator form without a session');
     const id = handler === 'create' ? field('parentId') : String(request.params.id);
     const tab: OperatorTab = 'organizations';

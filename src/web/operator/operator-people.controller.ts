@@ -1,13 +1,7 @@
-import { Body, Controller, Param, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Param, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { type Request, type Response } from 'express';
-import {
-  type AuthContext,
-  CurrentAuth,
-  type StaleForm,
-  type StaleFormPage,
-} from '../../sessions/auth-context.js';
-import { Client, type ClientInfo } from '../../common/client-info.js';
+import { type Response } from 'express';
+import { type StaleForm, type StaleFormPage } from '../../sessions/auth-context.js';
 import { UserStatus } from '../../identity/user.entity.js';
 import { OperatorRoster } from '../../pos/operator-roster.service.js';
 import { OperatorUsers } from '../../pos/operator-users.service.js';
@@ -25,6 +19,7 @@ import { operatorUrl, OperatorView } from './operator-view.js';
 import { type OperatorTab } from './operator.texts.js';
 import { PageForm } from '../page-routes.js';
 import { ID } from '../ids.js';
+import { Call, type PageCall } from '../page-call.js';
 
 /** What each user action does, and the notice it ends with. */
 const USER_ACTION_STATUS: Record<Exclude<UserAction, 'end-sessions' | 'mfa-reset'>, UserStatus> = {
@@ -66,11 +61,9 @@ export class OperatorPeopleController implements StaleFormPage {
   @RecentAuthentication()
   @PageForm('/pos/operator?tab=operators', 'operators')
   async addOperator(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Body() form: AddOperatorFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     try {
       await this.roster.grant(session.user, form.login, client);
@@ -86,12 +79,10 @@ export class OperatorPeopleController implements StaleFormPage {
   @RecentAuthentication()
   @PageForm('/pos/operator?tab=operators', 'operators/:id/remove')
   async removeOperator(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Param('id', ID) id: string,
     @Body() _form: OperatorFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     try {
       await this.roster.revoke(session.user, id, client);
@@ -109,13 +100,11 @@ export class OperatorPeopleController implements StaleFormPage {
   @RecentAuthentication(actionIn('block', 'archive', 'mfa-reset'))
   @PageForm('/pos/operator?tab=users', 'users/:id/:action')
   async userAction(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Param('id', ID) id: string,
     @Param('action') action: string,
     @Body() form: UserActionFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     const known = USER_ACTIONS.find((candidate) => candidate === action);
     if (!known) return this.view.notFound(response);

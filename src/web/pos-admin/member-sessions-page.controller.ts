@@ -1,21 +1,16 @@
-import { Body, Param, Query, Req, Res } from '@nestjs/common';
-import { type Request, type Response } from 'express';
-import { Client, type ClientInfo } from '../../common/client-info.js';
+import { Body, Param, Query, Res } from '@nestjs/common';
+import { type Response } from 'express';
 import { MemberSessions } from '../../pos/member-sessions.service.js';
 import { MemberActionFormDto } from '../dto/pos-admin-forms.dto.js';
 import { PageContext } from '../page-context.js';
 import { PageForm, SignedInPage } from '../page-routes.js';
 import { noticeOf, STALE_FORM } from '../../rendering/page.texts.js';
-import {
-  type AuthContext,
-  CurrentAuth,
-  type StaleForm,
-  type StaleFormPage,
-} from '../../sessions/auth-context.js';
+import { type StaleForm, type StaleFormPage } from '../../sessions/auth-context.js';
 import { ADMIN_NOTICES } from '../web.texts.js';
 import { AdminPages } from './admin-pages.js';
 import { type AdminView, memberSessionsUrl, PosAdminView } from './admin-view.js';
 import { ID } from '../ids.js';
+import { Call, type PageCall } from '../page-call.js';
 
 /** One member's «Активные сеансы» in /pos/admin, and «Завершить все сеансы». */
 @AdminPages('pos/admin/members')
@@ -33,12 +28,10 @@ export class PosMemberSessionsPageController implements StaleFormPage {
    */
   @SignedInPage(':id/sessions')
   async memberSessionsPage(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Param('id', ID) id: string,
     @Query('notice') notice: unknown,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     let overview: AdminView['memberSessions'];
     try {
@@ -58,12 +51,10 @@ export class PosMemberSessionsPageController implements StaleFormPage {
   /** «Завершить все сеансы» of a member's person (`DELETE /api/v1/pos/members/:id/sessions`). */
   @PageForm('/pos/admin', ':id/sessions/end')
   async endMemberSessions(
-    @Req() request: Request,
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { request, session, client }: PageCall,
     @Param('id', ID) id: string,
     @Body() form: MemberActionFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     try {
       await this.memberSessions.endAll(session.user, id, client);

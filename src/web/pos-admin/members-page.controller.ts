@@ -4,13 +4,7 @@ import { AdminPages } from './admin-pages.js';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Response } from 'express';
-import {
-  type AuthContext,
-  CurrentAuth,
-  type StaleForm,
-  type StaleFormPage,
-} from '../../sessions/auth-context.js';
-import { Client, type ClientInfo } from '../../common/client-info.js';
+import { type StaleForm, type StaleFormPage } from '../../sessions/auth-context.js';
 import { validatePayload } from '../../common/validation.js';
 import { EditInviteeDto } from '../../pos/dto/invitee-edit.dto.js';
 import { ChangeRolesDto } from '../../pos/dto/member.dto.js';
@@ -25,6 +19,7 @@ import { PageForm } from '../page-routes.js';
 import { CsrfFormDto } from '../../rendering/csrf.js';
 import { PersonFormFields } from '../dto/person-form.dto.js';
 import { ID } from '../ids.js';
+import { Call, type PageCall } from '../page-call.js';
 
 export class MemberListFormDto extends CsrfFormDto {
   @IsUUID('4')
@@ -85,10 +80,9 @@ export class PosMembersPageController implements StaleFormPage {
   @PageForm('/pos/admin', ':id/edit/roles')
   async roles(
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { session, client }: PageCall,
     @Param('id', ID) id: string,
     @Body() form: MemberRolesFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     try {
       const dto = await validatePayload(ChangeRolesDto, { roles: form.roles ?? [] });
@@ -103,10 +97,9 @@ export class PosMembersPageController implements StaleFormPage {
   @PageForm('/pos/admin', ':id/edit/invitee')
   async invitee(
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { session, client }: PageCall,
     @Param('id', ID) id: string,
     @Body() form: InviteeFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     let relinked: boolean;
     try {
@@ -131,9 +124,8 @@ export class PosMembersPageController implements StaleFormPage {
   @PageForm('/pos/admin', 'resend-all')
   async resendAll(
     @Res() response: Response,
-    @CurrentAuth() { session }: AuthContext,
+    @Call() { session, client }: PageCall,
     @Body() form: MemberListFormDto,
-    @Client() client: ClientInfo,
   ): Promise<void> {
     let result: { sent: number; skipped: number };
     try {

@@ -1,0 +1,30 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { type Request } from 'express';
+import { type ClientInfo, clientInfoOf } from '../common/client-info.js';
+import { returnTarget } from '../gosuslugi/return-to.js';
+import { type Session } from '../sessions/session.entity.js';
+
+/**
+ * A signed-in page request as its handler uses it: the request (to draw the page's header), the
+ * session the guard loaded from the cookie, and where the request came from (for the audit log).
+ * The response stays a parameter of its own (`@Res()`): Nest leaves the answer to a handler only
+ * when that decorator is there.
+ */
+export interface PageCall {
+  readonly request: Request;
+  readonly session: Session;
+  readonly client: ClientInfo;
+}
+
+/** The PageCall of a @Page() route; only valid where the guard has authenticated the cookie. */
+export const Call = createParamDecorator((_: unknown, context: ExecutionContext): PageCall => {
+  const request = context.switchToHttp().getRequest<Request>();
+  if (!request.auth) throw new Error('Call used on a route without authentication');
+  const { session } = request.auth;
+  return { request, session, client: clientInfoOf(request) };
+});
+
+/** Where a login page goes afterwards: its `?returnTo=` when safe, else «Личный кабинет». */
+export const ReturnTo = createParamDecorator((_: unknown, context: ExecutionContext): string =>
+  returnTarget(context.switchToHttp().getRequest<Request>().query.returnTo),
+);
