@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { dropForeignKey, foreignKey } from './sql.js';
 
 export class Migration20261124050657 extends Migration {
   override name = 'Migration20261124050657';
@@ -45,27 +46,15 @@ export class Migration20261124050657 extends Migration {
       `alter table "federated_identities" add constraint "federated_identities_issuer_subject_unique" unique ("issuer", "subject");`,
     );
 
-    this.addSql(
-      `alter table "sessions" add constraint "sessions_user_id_foreign" foreign key ("user_id") references "users" ("id") on delete cascade;`,
-    );
-
-    this.addSql(
-      `alter table "password_credentials" add constraint "password_credentials_user_id_foreign" foreign key ("user_id") references "users" ("id") on delete cascade;`,
-    );
-
-    this.addSql(
-      `alter table "federated_identities" add constraint "federated_identities_user_id_foreign" foreign key ("user_id") references "users" ("id") on delete cascade;`,
-    );
+    this.addSql(foreignKey('sessions.user_id', 'users.id', 'cascade'));
+    this.addSql(foreignKey('password_credentials.user_id', 'users.id', 'cascade'));
+    this.addSql(foreignKey('federated_identities.user_id', 'users.id', 'cascade'));
   }
 
   override down(): void | Promise<void> {
-    this.addSql(`alter table "sessions" drop constraint "sessions_user_id_foreign";`);
-    this.addSql(
-      `alter table "password_credentials" drop constraint "password_credentials_user_id_foreign";`,
-    );
-    this.addSql(
-      `alter table "federated_identities" drop constraint "federated_identities_user_id_foreign";`,
-    );
+    this.addSql(dropForeignKey('sessions.user_id'));
+    this.addSql(dropForeignKey('password_credentials.user_id'));
+    this.addSql(dropForeignKey('federated_identities.user_id'));
 
     this.addSql(`drop table if exists "audit_events" cascade;`);
     this.addSql(`drop table if exists "users" cascade;`);

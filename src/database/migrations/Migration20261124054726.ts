@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { dropForeignKey, foreignKey } from './sql.js';
 
 export class Migration20261124054726 extends Migration {
   override name = 'Migration20261124054726';
@@ -76,32 +77,16 @@ export class Migration20261124054726 extends Migration {
       `create index "mail_messages_membership_idx" on "mail_messages" ("membership_id", "created_at");`,
     );
 
-    this.addSql(
-      `alter table "pos_organizations" add constraint "pos_organizations_parent_id_foreign" foreign key ("parent_id") references "pos_organizations" ("id") on delete restrict;`,
-    );
-
-    this.addSql(
-      `alter table "pos_memberships" add constraint "pos_memberships_organization_id_foreign" foreign key ("organization_id") references "pos_organizations" ("id") on delete restrict;`,
-    );
-    this.addSql(
-      `alter table "pos_memberships" add constraint "pos_memberships_user_id_foreign" foreign key ("user_id") references "users" ("id") on delete restrict;`,
-    );
-
-    this.addSql(
-      `alter table "pos_invitations" add constraint "pos_invitations_membership_id_foreign" foreign key ("membership_id") references "pos_memberships" ("id") on delete cascade;`,
-    );
+    this.addSql(foreignKey('pos_organizations.parent_id', 'pos_organizations.id', 'restrict'));
+    this.addSql(foreignKey('pos_memberships.organization_id', 'pos_organizations.id', 'restrict'));
+    this.addSql(foreignKey('pos_memberships.user_id', 'users.id', 'restrict'));
+    this.addSql(foreignKey('pos_invitations.membership_id', 'pos_memberships.id', 'cascade'));
   }
 
   override down(): void | Promise<void> {
-    this.addSql(
-      `alter table "pos_organizations" drop constraint "pos_organizations_parent_id_foreign";`,
-    );
-    this.addSql(
-      `alter table "pos_memberships" drop constraint "pos_memberships_organization_id_foreign";`,
-    );
-    this.addSql(
-      `alter table "pos_invitations" drop constraint "pos_invitations_membership_id_foreign";`,
-    );
+    this.addSql(dropForeignKey('pos_organizations.parent_id'));
+    this.addSql(dropForeignKey('pos_memberships.organization_id'));
+    this.addSql(dropForeignKey('pos_invitations.membership_id'));
 
     this.addSql(`drop table if exists "pos_organizations" cascade;`);
     this.addSql(`drop table if exists "pos_memberships" cascade;`);

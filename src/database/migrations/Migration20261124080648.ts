@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { foreignKey } from './sql.js';
 
 /**
  * Account link tokens: e-mail verification (24 h) and password recovery (1 h). Only the SHA-256
@@ -20,9 +21,7 @@ export class Migration20261124080648 extends Migration {
     this.addSql(
       `create index "account_tokens_user_purpose_idx" on "account_tokens" ("user_id", "purpose", "created_at");`,
     );
-    this.addSql(
-      `alter table "account_tokens" add constraint "account_tokens_user_id_foreign" foreign key ("user_id") references "users" ("id") on delete cascade;`,
-    );
+    this.addSql(foreignKey('account_tokens.user_id', 'users.id', 'cascade'));
   }
 
   override down(): void | Promise<void> {

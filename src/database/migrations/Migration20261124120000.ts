@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { authNoticeFunction, truncateNotice } from './sql.js';
 
 /**
  * Every committed update or delete of a session or a user is announced on the channel
@@ -10,29 +11,23 @@ export class Migration20261124120000 extends Migration {
   override name = 'Migration20261124120000';
 
   override up(): void | Promise<void> {
-    this
-      .addSql(`create function "identity_link_auth_changed"() returns trigger language plpgsql as $$
-begin
-  if tg_level = 'STATEMENT' then
-    perform pg_notify('identity_link_auth', '*');
-  else
+    this.addSql(
+      authNoticeFunction(
+        'identity_link_auth_changed',
+        `  else
     perform pg_notify('identity_link_auth', tg_argv[0] || ':' || old.id::text);
   end if;
-  return null;
-end
-$$;`);
+  return null;`,
+      ),
+    );
     this.addSql(
       `create trigger "sessions_auth_changed" after update or delete on "sessions" for each row execute function "identity_link_auth_changed"('s');`,
     );
     this.addSql(
       `create trigger "users_auth_changed" after update or delete on "users" for each row execute function "identity_link_auth_changed"('u');`,
     );
-    this.addSql(
-      `create trigger "sessions_auth_truncated" after truncate on "sessions" for each statement execute function "identity_link_auth_changed"();`,
-    );
-    this.addSql(
-      `create trigger "users_auth_truncated" after truncate on "users" for each statement execute function "identity_link_auth_changed"();`,
-    );
+    this.addSql(truncateNotice('sessions', 'identity_link_auth_changed'));
+    this.addSql(truncateNotice('users', 'identity_link_auth_changed'));
   }
 
   override down(): void | Promise<void> {

@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { authNoticeFunction, truncateNotice } from './sql.js';
 
 /**
  * A person's linked identities travel with their cached sessions (`GET /api/v1/me` shows them), so
@@ -9,12 +10,10 @@ export class Migration20261124150000 extends Migration {
   override name = 'Migration20261124150000';
 
   override up(): void | Promise<void> {
-    this
-      .addSql(`create function "identity_link_identities_changed"() returns trigger language plpgsql as $$
-begin
-  if tg_level = 'STATEMENT' then
-    perform pg_notify('identity_link_auth', '*');
-    return null;
+    this.addSql(
+      authNoticeFunction(
+        'identity_link_identities_changed',
+        `    return null;
   end if;
   if tg_op <> 'INSERT' then
     perform pg_notify('identity_link_auth', 'u:' || old.user_id::text);
@@ -22,15 +21,13 @@ begin
   if tg_op <> 'DELETE' and (tg_op = 'INSERT' or new.user_id <> old.user_id) then
     perform pg_notify('identity_link_auth', 'u:' || new.user_id::text);
   end if;
-  return null;
-end
-$$;`);
+  return null;`,
+      ),
+    );
     this.addSql(
       `create trigger "federated_identities_auth_changed" after insert or update or delete on "federated_identities" for each row execute function "identity_link_identities_changed"();`,
     );
-    this.addSql(
-      `create trigger "federated_identities_auth_truncated" after truncate on "federated_identities" for each statement execute function "identity_link_identities_changed"();`,
-    );
+    this.addSql(truncateNotice('federated_identities', 'identity_link_identities_changed'));
   }
 
   override down(): void | Promise<void> {

@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { foreignKey } from './sql.js';
 
 /**
  * Password failures counted per (account, address): the hard lock moves here, so an attacker's
@@ -12,9 +13,7 @@ export class Migration20261202081406 extends Migration {
     this.addSql(
       `create table "login_failures" ("credential_id" uuid not null, "address" text not null, "failure_count" int not null default 0, "last_failure_at" timestamptz null, "locked_until" timestamptz null, primary key ("credential_id", "address"));`,
     );
-    this.addSql(
-      `alter table "login_failures" add constraint "login_failures_credential_id_foreign" foreign key ("credential_id") references "password_credentials" ("id") on delete cascade;`,
-    );
+    this.addSql(foreignKey('login_failures.credential_id', 'password_credentials.id', 'cascade'));
   }
 
   override down(): void | Promise<void> {

@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { foreignKey } from './sql.js';
 
 /**
  * A second factor for staff: TOTP credentials (sealed secret, last used step, failure
@@ -27,15 +28,9 @@ export class Migration20261202135901 extends Migration {
     );
     this.addSql(`create index "login_challenges_user_idx" on "login_challenges" ("user_id");`);
     this.addSql(`alter table "sessions" add "second_factor" varchar(16) null;`);
-    this.addSql(
-      `alter table "mfa_recovery_codes" add constraint "mfa_recovery_codes_user_id_foreign" foreign key ("user_id") references "users" ("id") on delete cascade;`,
-    );
-    this.addSql(
-      `alter table "mfa_credentials" add constraint "mfa_credentials_user_id_foreign" foreign key ("user_id") references "users" ("id") on delete cascade;`,
-    );
-    this.addSql(
-      `alter table "login_challenges" add constraint "login_challenges_user_id_foreign" foreign key ("user_id") references "users" ("id") on delete cascade;`,
-    );
+    this.addSql(foreignKey('mfa_recovery_codes.user_id', 'users.id', 'cascade'));
+    this.addSql(foreignKey('mfa_credentials.user_id', 'users.id', 'cascade'));
+    this.addSql(foreignKey('login_challenges.user_id', 'users.id', 'cascade'));
   }
 
   override down(): void | Promise<void> {

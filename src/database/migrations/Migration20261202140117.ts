@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { foreignKey } from './sql.js';
 
 /**
  * Consent to applications that are not first-party, remembered per person and client until
@@ -14,12 +15,8 @@ export class Migration20261202140117 extends Migration {
     this.addSql(
       `alter table "oidc_consents" add constraint "oidc_consents_user_client_unique" unique ("user_id", "client_id");`,
     );
-    this.addSql(
-      `alter table "oidc_consents" add constraint "oidc_consents_user_id_foreign" foreign key ("user_id") references "users" ("id") on delete cascade;`,
-    );
-    this.addSql(
-      `alter table "oidc_consents" add constraint "oidc_consents_client_id_foreign" foreign key ("client_id") references "oidc_clients" ("client_id") on delete cascade;`,
-    );
+    this.addSql(foreignKey('oidc_consents.user_id', 'users.id', 'cascade'));
+    this.addSql(foreignKey('oidc_consents.client_id', 'oidc_clients.client_id', 'cascade'));
     this.addSql(
       `create index "oidc_payloads_grant_account_idx" on "oidc_payloads" ((payload->>'accountId')) where model = 'Grant';`,
     );

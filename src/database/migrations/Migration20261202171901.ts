@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { foreignKey } from './sql.js';
 
 /**
  * An authority's published connection status: one address per organisation, unique, dropped
@@ -18,7 +19,7 @@ export class Migration20261202171901 extends Migration {
       `alter table "pos_public_statuses" add constraint "pos_public_statuses_token_unique" unique ("token");`,
     );
     this.addSql(
-      `alter table "pos_public_statuses" add constraint "pos_public_statuses_organization_id_foreign" foreign key ("organization_id") references "pos_organizations" ("id") on delete cascade;`,
+      foreignKey('pos_public_statuses.organization_id', 'pos_organizations.id', 'cascade'),
     );
   }
 

@@ -1,4 +1,5 @@
 import { Migration } from '@mikro-orm/migrations';
+import { foreignKey } from './sql.js';
 
 /**
  * Passkeys as a second factor: the keys of an account (credential id unique across
@@ -16,9 +17,7 @@ export class Migration20261202172100 extends Migration {
       `alter table "passkeys" add constraint "passkeys_credential_id_unique" unique ("credential_id");`,
     );
     this.addSql(`create index "passkeys_user_idx" on "passkeys" ("user_id");`);
-    this.addSql(
-      `alter table "passkeys" add constraint "passkeys_user_id_foreign" foreign key ("user_id") references "users" ("id") on delete cascade;`,
-    );
+    this.addSql(foreignKey('passkeys.user_id', 'users.id', 'cascade'));
     this.addSql(
       `create table "passkey_challenges" ("id" uuid not null, "challenge" varchar(64) not null, "user_id" uuid not null, "purpose" varchar(16) not null, "bound_to" uuid not null, "created_at" timestamptz not null, "expires_at" timestamptz not null, primary key ("id"));`,
     );
@@ -26,9 +25,7 @@ export class Migration20261202172100 extends Migration {
       `alter table "passkey_challenges" add constraint "passkey_challenges_challenge_unique" unique ("challenge");`,
     );
     this.addSql(`create index "passkey_challenges_user_idx" on "passkey_challenges" ("user_id");`);
-    this.addSql(
-      `alter table "passkey_challenges" add constraint "passkey_challenges_user_id_foreign" foreign key ("user_id") references "users" ("id") on delete cascade;`,
-    );
+    this.addSql(foreignKey('passkey_challenges.user_id', 'users.id', 'cascade'));
   }
 
   override down(): void | Promise<void> {

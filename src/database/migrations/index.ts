@@ -24,7 +24,8 @@ import { Migration20261202172100 } from './Migration20261202172100.js';
 
 /**
  * Applied in this order. A new migration is generated with `npm run migration:create`, reviewed,
- * and added here; released migrations are never edited.
+ * and added here. MikroORM knows an applied migration by its name only: a released migration's
+ * code may be tidied, the SQL it sends never changes.
  */
 export const MIGRATIONS: { name: string; class: Constructor<Migration> }[] = [
   // The identity model: users, password credentials, federated identities, sessions, audit events.
