@@ -1,8 +1,16 @@
-import { applyDecorators, Get, HttpCode, type HttpStatus, Patch, Post } from '@nestjs/common';
+import {
+  applyDecorators,
+  Delete,
+  Get,
+  HttpCode,
+  type HttpStatus,
+  Patch,
+  Post,
+} from '@nestjs/common';
 import { ApiOperation } from '@nestjs/swagger';
 import { PosRoute } from './pos-area.guard.js';
 
-const VERBS = { get: Get, post: Post, patch: Patch };
+const VERBS = { get: Get, post: Post, patch: Patch, delete: Delete };
 
 /**
  * A route of the admin area's API («Администратор ЛКО», PosRoute('admin')): its verb and path,

@@ -1,21 +1,11 @@
-import {
-  Controller,
-  Delete,
-  Get,
-  Header,
-  HttpCode,
-  HttpStatus,
-  Param,
-  ParseUUIDPipe,
-} from '@nestjs/common';
-import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Header, HttpStatus, Param } from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentAuth, type AuthContext } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
+import { ID } from '../common/ids.js';
 import { EndedSessionsResponse, SessionResponse } from '../sessions/dto/session.response.js';
 import { MemberSessions } from './member-sessions.service.js';
-import { PosRoute } from './pos-area.guard.js';
-
-const ID = new ParseUUIDPipe({ version: '4' });
+import { AdminRoute } from './admin-route.js';
 
 /** The sessions of a member's person: the admin area («Администратор ЛКО»), within the subtree. */
 @ApiTags('pos: members')
@@ -25,13 +15,12 @@ const ID = new ParseUUIDPipe({ version: '4' });
 export class MemberSessionsController {
   constructor(private readonly memberSessions: MemberSessions) {}
 
-  @Get()
-  @PosRoute('admin')
+  @AdminRoute(
+    'get',
+    '',
+    'Активные сеансы пользователя учётной записи: сколько и когда; ip и userAgent — null (их видит только сам пользователь и, с записью в журнал, оператор платформы)',
+  )
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({
-    summary:
-      'Активные сеансы пользователя учётной записи: сколько и когда; ip и userAgent — null (их видит только сам пользователь и, с записью в журнал, оператор платформы)',
-  })
   list(
     @CurrentAuth() auth: AuthContext,
     @Param('id', ID) id: string,
@@ -40,10 +29,7 @@ export class MemberSessionsController {
     return this.memberSessions.list(auth.user, auth.session.id, id, client);
   }
 
-  @Delete()
-  @PosRoute('admin')
-  @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Завершить все сеансы пользователя учётной записи' })
+  @AdminRoute('delete', '', 'Завершить все сеансы пользователя учётной записи', HttpStatus.OK)
   endAll(
     @CurrentAuth() auth: AuthContext,
     @Param('id', ID) id: string,

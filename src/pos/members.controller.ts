@@ -1,7 +1,8 @@
-import { Body, Controller, HttpStatus, Param, ParseUUIDPipe, Query } from '@nestjs/common';
+import { Body, Controller, HttpStatus, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentAuth, type AuthContext } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
+import { ID } from '../common/ids.js';
 import { AddMemberDto, ChangeRolesDto, MemberResponse } from './dto/member.dto.js';
 import { EditInviteeDto, ResendAllResponse } from './dto/invitee-edit.dto.js';
 import { MemberPage, memberListQuery } from './dto/member-list.dto.js';
@@ -10,8 +11,6 @@ import { MemberList } from './member-list.service.js';
 import { MembersService } from './members.service.js';
 import { grantsAdmin, RecentAuthentication } from '../sessions/recent-authentication.guard.js';
 import { AdminRoute } from './admin-route.js';
-
-const ID = new ParseUUIDPipe({ version: '4' });
 
 /** Member management: the admin area («Администратор ЛКО»), within the caller's subtree. */
 @ApiTags('pos: members')

@@ -52,10 +52,7 @@ export class MembersService {
     client?: ClientInfo,
     via?: 'import',
   ): Promise<MemberResponse> {
-    const organization =
-      actor === 'cli'
-        ? await this.access.organization(organizationId)
-        : await this.access.administered(actor, organizationId);
+    const organization = await this.administered(actor, organizationId);
     const actorId = actor === 'cli' ? null : actor.id;
     const snils = this.invitedSnils(dto.snils);
     try {
@@ -152,6 +149,16 @@ export class MembersService {
       },
       em,
     );
+  }
+
+  /**
+   * The organisation members are added to, if the actor administers it: any, from the CLI (the
+   * platform's own tool). «Добавить пользователя» and the import into a subtree ask the same.
+   */
+  administered(actor: User | 'cli', organizationId: string): Promise<Organization> {
+    return actor === 'cli'
+      ? this.access.organization(organizationId)
+      : this.access.administered(actor, organizationId);
   }
 
   /** The membership, if the caller administers its organisation; 404 otherwise. */

@@ -5,7 +5,6 @@ import {
   HttpCode,
   HttpStatus,
   Param,
-  ParseUUIDPipe,
   Post,
   Query,
   Res,
@@ -16,6 +15,7 @@ import { type Response } from 'express';
 import { Authenticated } from '../common/auth-decorators.js';
 import { CurrentAuth, type AuthContext } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
+import { ID } from '../common/ids.js';
 import {
   CreateOrganizationDto,
   OrganizationResponse,
@@ -28,7 +28,6 @@ import { ReportService, type StatusRow } from './report.service.js';
 import { WidgetDto, type WidgetResponse, WidgetService } from './widget.service.js';
 import { WidgetPlacementService } from './widget-placement/widget-placement.service.js';
 
-const ID = new ParseUUIDPipe({ version: '4' });
 const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
 @ApiTags('pos: organizations')

@@ -7,7 +7,6 @@ import {
   HttpCode,
   HttpStatus,
   Param,
-  ParseUUIDPipe,
   Post,
 } from '@nestjs/common';
 import {
@@ -29,6 +28,7 @@ import { IsObject, IsString, MaxLength } from 'class-validator';
 import { Authenticated } from '../common/auth-decorators.js';
 import { type AuthContext, CurrentAuth } from './auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
+import { ID } from '../common/ids.js';
 import { Errors } from '../common/errors.js';
 import { type Passkey } from '../identity/passkey.entity.js';
 import { Passkeys } from './passkeys.service.js';
@@ -60,8 +60,6 @@ class PasskeyResponse {
     return { id, name, transports, createdAt, lastUsedAt };
   }
 }
-
-const ID = new ParseUUIDPipe({ version: '4' });
 
 /**
  * The signed-in person's passkeys (what «Двухфакторная аутентификация» → «Ключи доступа» does):

@@ -1,17 +1,9 @@
-import {
-  Controller,
-  HttpCode,
-  HttpStatus,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  Query,
-  Req,
-} from '@nestjs/common';
+import { Controller, HttpCode, HttpStatus, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Request } from 'express';
 import { CurrentAuth, type AuthContext } from '../../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../../common/client-info.js';
+import { ID } from '../../common/ids.js';
 import { DomainError } from '../../common/errors.js';
 import { PosRoute } from '../pos-area.guard.js';
 import { ImportErrors } from './import.texts.js';
@@ -41,7 +33,7 @@ export class MemberImportController {
   })
   import(
     @CurrentAuth() auth: AuthContext,
-    @Param('id', new ParseUUIDPipe({ version: '4' })) id: string,
+    @Param('id', ID) id: string,
     @Query('dryRun') dryRun: unknown,
     @Req() request: Request,
     @Client() client: ClientInfo,

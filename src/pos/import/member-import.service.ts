@@ -12,7 +12,6 @@ import { Invitations } from '../invitations.service.js';
 import { MembersService } from '../members.service.js';
 import { Membership, MembershipStatus } from '../membership.entity.js';
 import { Organization } from '../organization.entity.js';
-import { PosAccess } from '../pos-access.service.js';
 import { type PosRole, ROLES } from '../roles.js';
 import { GOOD_OUTCOMES, OUTCOME_TEXTS, type RowOutcome } from './import.texts.js';
 import { type RawRow, readMemberFile } from './member-file.js';
@@ -91,7 +90,6 @@ export class MemberImport {
 
   constructor(
     private readonly em: EntityManager,
-    private readonly access: PosAccess,
     private readonly members: MembersService,
     private readonly invitations: Invitations,
     private readonly audit: AuditService,
@@ -105,10 +103,7 @@ export class MemberImport {
     dryRun: boolean,
     client?: ClientInfo,
   ): Promise<ImportResult> {
-    const root =
-      actor === 'cli'
-        ? await this.access.organization(organizationId)
-        : await this.access.administered(actor, organizationId);
+    const root = await this.members.administered(actor, organizationId);
     const planned = await this.plan(root, await readMemberFile(file));
     // The day's invitation cap, for every organisation the file invites into: the dry run says
     // so, and the import is refused as a whole rather than stopping half way.
