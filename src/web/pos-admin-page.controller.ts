@@ -31,7 +31,7 @@ import { FormPage, type FormPageState, type PageQuery, queryText } from './form-
 import { PageContext } from './page-context.js';
 import { STALE_FORM } from '../rendering/page.texts.js';
 import { ADMIN_NOTICES } from './web.texts.js';
-import { ID } from './ids.js';
+import { ID } from '../common/ids.js';
 import { PageForm } from './page-routes.js';
 import { Call, type PageCall } from './page-call.js';
 

@@ -20,7 +20,7 @@ import { type Notice, STALE_FORM, STALE_PAGE } from '../rendering/page.texts.js'
 import { RecentAuthentication } from '../sessions/recent-authentication.guard.js';
 import { SignedInPage } from './page-routes.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
-import { isId } from './ids.js';
+import { isId } from '../common/ids.js';
 import { Call, type PageCall } from './page-call.js';
 import { FormPage, type FormPageState, type PageQuery, queryText } from './form-page.js';
 

@@ -9,7 +9,7 @@ import { PageRenderer } from '../rendering/page-renderer.js';
 import { STALE_FORM } from '../rendering/page.texts.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
 import { PageForm } from './page-routes.js';
-import { isId } from './ids.js';
+import { isId } from '../common/ids.js';
 import { Call, type PageCall } from './page-call.js';
 
 export class PublicStatusFormDto extends CsrfFormDto {

@@ -24,7 +24,7 @@ import { PageContext } from '../page-context.js';
 import { FormPage, type FormPageState, type PageQuery, queryText } from '../form-page.js';
 import { OPERATOR_NOTICES, OPERATOR_TABS, type OperatorTab } from './operator.texts.js';
 import { PageForm } from '../page-routes.js';
-import { ID, isId } from '../ids.js';
+import { ID, isId } from '../../common/ids.js';
 import { Call, type PageCall } from '../page-call.js';
 
 const orgUrl = (id: string, notice: string) =>

@@ -18,7 +18,7 @@ import { OperatorPagesGuard } from './operator-pages.guard.js';
 import { operatorUrl, OperatorView } from './operator-view.js';
 import { type OperatorTab } from './operator.texts.js';
 import { PageForm } from '../page-routes.js';
-import { ID } from '../ids.js';
+import { ID } from '../../common/ids.js';
 import { Call, type PageCall } from '../page-call.js';
 
 /** What each user action does, and the notice it ends with. */

@@ -25,7 +25,7 @@ import {
   type OperatorTab,
   USER_STATUS_NAMES,
 } from './operator.texts.js';
-import { isId } from '../ids.js';
+import { isId } from '../../common/ids.js';
 
 export interface OperatorViewState {
   status: number;

@@ -16,7 +16,7 @@ import { sessionRow } from '../session-rows.js';
 import { type Notice } from '../../rendering/page.texts.js';
 import { ORGANIZATION_KINDS, WIDGET_VARIANT_NAMES } from '../web.texts.js';
 import { MembersListView } from './members-list.js';
-import { isId } from '../ids.js';
+import { isId } from '../../common/ids.js';
 
 export const ADMIN_TABS = ['members', 'add', 'archive', 'data', 'widget', 'status'] as const;
 export type Tab = (typeof ADMIN_TABS)[number];

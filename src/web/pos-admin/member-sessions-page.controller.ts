@@ -9,7 +9,7 @@ import { type StaleForm, type StaleFormPage } from '../../sessions/auth-context.
 import { ADMIN_NOTICES } from '../web.texts.js';
 import { AdminPages } from './admin-pages.js';
 import { type AdminView, memberSessionsUrl, PosAdminView } from './admin-view.js';
-import { ID } from '../ids.js';
+import { ID } from '../../common/ids.js';
 import { Call, type PageCall } from '../page-call.js';
 
 /** One member's «Активные сеансы» in /pos/admin, and «Завершить все сеансы». */

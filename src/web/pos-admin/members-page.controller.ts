@@ -18,7 +18,7 @@ import { grantsAdmin, RecentAuthentication } from '../../sessions/recent-authent
 import { PageForm } from '../page-routes.js';
 import { CsrfFormDto } from '../../rendering/csrf.js';
 import { PersonFormFields } from '../dto/person-form.dto.js';
-import { ID } from '../ids.js';
+import { ID } from '../../common/ids.js';
 import { Call, type PageCall } from '../page-call.js';
 
 export class MemberListFormDto extends CsrfFormDto {
