@@ -21,7 +21,8 @@ import {
   type InvitationAcceptancePort,
   type RefusalReason,
 } from './invitation-acceptance.js';
-import { LoginPurpose, type LoginTransaction } from './login-transaction.entity.js';
+import { LoginPurpose } from './login-purpose.js';
+import { type LoginTransaction } from './login-transaction.entity.js';
 import { LoginTransactions } from './login-transactions.service.js';
 import { IDENTITY_PROVIDER_CLIENT, type IdentityProviderClient } from './provider-client.js';
 

@@ -24,7 +24,8 @@ import {
   startingSession,
 } from './callback-outcome.js';
 import { type GosuslugiPage } from './gosuslugi.texts.js';
-import { LoginPurpose, type LoginTransaction } from './login-transaction.entity.js';
+import { LoginPurpose } from './login-purpose.js';
+import { type LoginTransaction } from './login-transaction.entity.js';
 import { LoginTransactions } from './login-transactions.service.js';
 import { IDENTITY_PROVIDER_CLIENT, type IdentityProviderClient } from './provider-client.js';
 import { DEFAULT_RETURN } from './return-to.js';

@@ -14,7 +14,8 @@ import {
   type CallbackOutcome,
   type ProviderRedirect,
 } from './callback-outcome.js';
-import { LoginPurpose, type LoginTransaction } from './login-transaction.entity.js';
+import { LoginPurpose } from './login-purpose.js';
+import { type LoginTransaction } from './login-transaction.entity.js';
 import { LoginTransactions } from './login-transactions.service.js';
 import { IDENTITY_PROVIDER_CLIENT, type IdentityProviderClient } from './provider-client.js';
 import { DEFAULT_RETURN } from './return-to.js';

@@ -8,7 +8,7 @@ import { type BrowserReturn, type CallbackOutcome, refused } from './callback-ou
 import { GosuslugiInvitations } from './gosuslugi-invitations.service.js';
 import { GosuslugiLinks } from './gosuslugi-links.service.js';
 import { GosuslugiLogin } from './gosuslugi-login.service.js';
-import { LoginPurpose } from './login-transaction.entity.js';
+import { LoginPurpose } from './login-purpose.js';
 import { LoginTransactions } from './login-transactions.service.js';
 import {
   IDENTITY_PROVIDER_CLIENT,

@@ -2,15 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Opt } from '@mikro-orm/core';
 import { Entity, Enum, Index, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { type VerifiedIdentity } from '../identity/identity-links.service.js';
-
-export enum LoginPurpose {
-  Login = 'login',
-  Link = 'link',
-  /** Accepting a ПОС invitation. */
-  Invite = 'invite',
-  /** Back from Госуслуги with an identity to link: waits for the person to confirm it. */
-  LinkConfirm = 'link_confirm',
-}
+import { LoginPurpose } from './login-purpose.js';
 
 /**
  * One round trip to Госуслуги: state, nonce and PKCE verifier, what it is for and for whom. Kept

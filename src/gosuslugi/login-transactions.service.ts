@@ -7,7 +7,8 @@ import { newSecret, sameSecret, secretDigest } from '../common/secrets.js';
 import { AppConfig } from '../config/app-config.js';
 import { type CookieValue } from '../sessions/cookies.js';
 import { type VerifiedIdentity } from '../identity/identity-links.service.js';
-import { LoginPurpose, LoginTransaction } from './login-transaction.entity.js';
+import { LoginPurpose } from './login-purpose.js';
+import { LoginTransaction } from './login-transaction.entity.js';
 
 /** A round trip to the provider must finish within this time. */
 export const TRANSACTION_TTL_MS = 10 * 60_000;

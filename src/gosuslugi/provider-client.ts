@@ -1,5 +1,6 @@
 import { type VerifiedIdentity } from '../identity/identity-links.service.js';
-import { LoginPurpose, type LoginTransaction } from './login-transaction.entity.js';
+import { LoginPurpose } from './login-purpose.js';
+import { type LoginTransaction } from './login-transaction.entity.js';
 
 /** One round trip's secrets, what it is for and when it began, as the transaction keeps them. */
 export type AuthorizationRequest = Pick<
