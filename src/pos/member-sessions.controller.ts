@@ -5,7 +5,7 @@ import { Client, type ClientInfo } from '../common/client-info.js';
 import { ID } from '../common/ids.js';
 import { EndedSessionsResponse, SessionResponse } from '../sessions/dto/session.response.js';
 import { MemberSessions } from './member-sessions.service.js';
-import { AdminRoute } from './admin-route.js';
+import { AdminRoute } from './pos-routes.js';
 
 /** The sessions of a member's person: the admin area («Администратор ЛКО»), within the subtree. */
 @ApiTags('pos: members')

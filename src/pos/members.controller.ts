@@ -10,7 +10,7 @@ import { MemberEdits } from './member-edits.service.js';
 import { MemberList } from './member-list.service.js';
 import { MembersService } from './members.service.js';
 import { grantsAdmin, RecentAuthentication } from '../sessions/recent-authentication.guard.js';
-import { AdminRoute } from './admin-route.js';
+import { AdminRoute } from './pos-routes.js';
 
 /** Member management: the admin area («Администратор ЛКО»), within the caller's subtree. */
 @ApiTags('pos: members')

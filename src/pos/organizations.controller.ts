@@ -22,7 +22,7 @@ import {
   UpdateOrganizationDto,
 } from './dto/organization.dto.js';
 import { OrganizationsService } from './organizations.service.js';
-import { AdminRoute } from './admin-route.js';
+import { AdminRoute } from './pos-routes.js';
 import { filterStatus, parseStatusQuery, statusCsv, statusXlsx } from './report-table.js';
 import { ReportService, type StatusRow } from './report.service.js';
 import { WidgetDto, type WidgetResponse, WidgetService } from './widget.service.js';

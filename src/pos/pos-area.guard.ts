@@ -1,15 +1,7 @@
-import {
-  applyDecorators,
-  type CanActivate,
-  type ExecutionContext,
-  Injectable,
-  UseGuards,
-} from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { type Request } from 'express';
-import { Authenticated } from '../common/auth-decorators.js';
 import { Errors } from '../common/errors.js';
-import { AdminSecondFactorGuard } from '../sessions/admin-second-factor.guard.js';
 import { PosAccess } from './pos-access.service.js';
 import { type PosArea } from './roles.js';
 
@@ -37,16 +29,4 @@ export class PosAreaGuard implements CanActivate {
     await this.access.requireArea(request.auth.user, area);
     return true;
   }
-}
-
-/**
- * A ПОС route of the admin area («Администратор ЛКО») or the back office; the admin area also
- * holds an administrator without the second factor MFA_REQUIRED_FOR_ADMINS requires.
- */
-export function PosRoute(area: PosArea) {
-  return applyDecorators(
-    Authenticated(),
-    PosAreaMetadata(area),
-    area === 'admin' ? UseGuards(PosAreaGuard, AdminSecondFactorGuard) : UseGuards(PosAreaGuard),
-  );
 }

@@ -24,7 +24,7 @@ import { AcceptInvitationFormDto } from './dto/accept-invitation-form.dto.js';
 import { Invitations } from './invitations.service.js';
 import { fullName } from './invitee.js';
 import { PosAccess } from './pos-access.service.js';
-import { PosRoute } from './pos-area.guard.js';
+import { PosRoute } from './pos-routes.js';
 import { KIND_NAMES } from './pos.texts.js';
 import { roleName } from './roles.js';
 

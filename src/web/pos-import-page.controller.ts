@@ -1,4 +1,4 @@
-import { Body, Header, Post, Res, UseGuards } from '@nestjs/common';
+import { Body, Header, Post, Res } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
@@ -12,7 +12,7 @@ import { type ImportResult, MemberImport } from '../pos/import/member-import.ser
 import { OrganizationsService } from '../pos/organizations.service.js';
 import { PosErrors } from '../pos/pos.texts.js';
 import { ImportUpload } from '../pos/import/import-body.js';
-import { PosAreaGuard, PosAreaMetadata } from '../pos/pos-area.guard.js';
+import { PosArea } from '../pos/pos-routes.js';
 import { type Session } from '../sessions/session.entity.js';
 import { PageContext } from './page-context.js';
 import { PageRenderer } from '../rendering/page-renderer.js';
@@ -98,8 +98,7 @@ export class PosImportPageController extends FormPage<Pick<ImportView, 'organiza
   // The form is read only for an administrator: another origin, no session (the login page) and
   // no administrator role (403) are answered before its body is read.
   @ImportUpload('multipart')
-  @UseGuards(PosAreaGuard)
-  @PosAreaMetadata('admin')
+  @PosArea('admin')
   @Page({ returnTo: '/pos/admin/import' })
   @FormPost()
   async upload(

@@ -5,7 +5,7 @@ import { CurrentAuth, type AuthContext } from '../../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../../common/client-info.js';
 import { ID } from '../../common/ids.js';
 import { DomainError } from '../../common/errors.js';
-import { PosRoute } from '../pos-area.guard.js';
+import { PosRoute } from '../pos-routes.js';
 import { ImportErrors } from './import.texts.js';
 import { IMPORT_BODY_TYPES, ImportUpload } from './import-body.js';
 import { type ImportResult, MemberImport } from './member-import.service.js';
