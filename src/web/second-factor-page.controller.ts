@@ -72,13 +72,12 @@ export class SecondFactorPageController implements StaleFormPage {
   ) {}
 
   @PublicPage()
-  async page(
+  page(
     @Req() request: Request,
     @Res() response: Response,
     @ReturnTo() target: string,
   ): Promise<void> {
-    const challenge = await this.live(request, response, target);
-    if (challenge) await this.render(request, response, 200, challenge, target);
+    return this.show(request, response, 200, target);
   }
 
   @CredentialForm()
@@ -109,10 +108,20 @@ export class SecondFactorPageController implements StaleFormPage {
     });
   }
 
-  async staleForm({ request, response, field }: StaleForm): Promise<void> {
-    const returnTo = returnTarget(field('returnTo'));
+  staleForm({ request, response, field }: StaleForm): Promise<void> {
+    return this.show(request, response, 403, returnTarget(field('returnTo')), STALE_FORM);
+  }
+
+  /** The live pending step's form, or the way back to the password when it has ended. */
+  private async show(
+    request: Request,
+    response: Response,
+    status: number,
+    returnTo: string,
+    error?: string,
+  ): Promise<void> {
     const challenge = await this.live(request, response, returnTo);
-    if (challenge) await this.render(request, response, 403, challenge, returnTo, STALE_FORM);
+    if (challenge) await this.render(request, response, status, challenge, returnTo, error);
   }
 
   /**
