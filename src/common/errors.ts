@@ -48,10 +48,6 @@ export const DomainError: new <C extends ErrorCode>(
   options?: DomainErrorOptions,
 ) => DomainError = DomainErrorClass;
 
-/**
- * A page asked for without a session: not an error to show but a way to the login page, which
- * comes back to `returnTo` (a local path) afterwards. The exception filter answers it with 303.
- */
 /** A page request answered by sending the browser elsewhere (303), thrown where a page cannot go on. */
 export abstract class PageRedirect extends Error {
   abstract readonly location: string;
@@ -65,6 +61,10 @@ export class SecondFactorEnrolmentRequired extends PageRedirect {
   }
 }
 
+/**
+ * A page asked for without a session: not an error to show but a way to the login page, which
+ * comes back to `returnTo` (a local path) afterwards. The exception filter answers it with 303.
+ */
 export class LoginRequired extends PageRedirect {
   /** `reauth`: the session stays; the login page asks its owner for the password (and code) again. */
   constructor(
