@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { safeReturnTo } from './return-to.js';
+import { DEFAULT_RETURN, returnTarget, safeReturnTo } from './return-to.js';
 
 describe('safeReturnTo', () => {
   it.each(['/account', '/pos/admin?tab=members', '/account#gosuslugi'])(
@@ -32,5 +32,15 @@ describe('safeReturnTo', () => {
   it('drops non-strings', () => {
     expect(safeReturnTo(['/account'])).toBeNull();
     expect(safeReturnTo(undefined)).toBeNull();
+  });
+});
+
+describe('returnTarget', () => {
+  it('keeps a local path and sends anything safeReturnTo drops to «Личный кабинет»', () => {
+    expect(DEFAULT_RETURN).toBe('/account');
+    expect(returnTarget('/pos/admin?tab=members')).toBe('/pos/admin?tab=members');
+    expect(returnTarget('//evil.example')).toBe('/account');
+    expect(returnTarget(undefined)).toBe('/account');
+    expect(returnTarget(['/pos'])).toBe('/account');
   });
 });
