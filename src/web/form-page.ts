@@ -17,8 +17,20 @@ export interface FormPageState {
   notice?: Notice;
 }
 
-/** A page's query as Express parses it: strings, or arrays and objects of them. */
-export type PageQuery = Record<string, unknown>;
+/**
+ * The query parameters a FormPage's address may carry, as Express parses them (strings, or arrays
+ * and objects of them). Each is declared by name on `page()`, as the fuzzer and the route
+ * inventory read them: the notice, the Госуслуги return, and what the tabbed pages choose (tab,
+ * organisation, user search). A page ignores those it has no use for.
+ */
+export interface PageQuery {
+  notice: unknown;
+  gosuslugi: unknown;
+  tab: unknown;
+  org: unknown;
+  q: unknown;
+  after: unknown;
+}
 
 /** A query parameter given once, as text (its first `max` characters); anything else is none. */
 export function queryText(value: unknown, max?: number): string | undefined {
@@ -40,9 +52,17 @@ export abstract class FormPage<Extra extends object = object> implements StaleFo
   @SignedInPage()
   async page(
     @Res() response: Response,
+    // What a tabbed page chooses: the tab, the organisation, a page of the user search.
+    @Query('tab') tab: unknown,
+    @Query('org') org: unknown,
+    @Query('q') q: unknown,
+    @Query('after') after: unknown,
     @Call() { request, session }: PageCall,
-    @Query() query: PageQuery,
+    // What a page says at its top.
+    @Query('notice') notice: unknown,
+    @Query('gosuslugi') gosuslugi: unknown,
   ): Promise<void> {
+    const query: PageQuery = { notice, gosuslugi, tab, org, q, after };
     const state = { request, response, session, status: 200, notice: this.pageNotice(query) };
     await this.render(state, this.fromQuery(query));
   }

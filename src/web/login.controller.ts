@@ -8,7 +8,6 @@ import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
 import { DEFAULT_RETURN, returnTarget } from '../gosuslugi/return-to.js';
-import { ReturnTo } from './page-call.js';
 import { interactionUidOf } from '../provider/provider-paths.js';
 import { ProviderService } from '../provider/provider.service.js';
 import { needsSecondFactor } from '../sessions/login-outcome.js';
@@ -89,11 +88,12 @@ export class LoginController implements StaleFormPage {
   async page(
     @Req() request: Request,
     @Res() response: Response,
-    @ReturnTo() target: string,
+    @Query('returnTo') returnTo: unknown,
     @Query('reauth') reauth: unknown,
     @Query('notice') notice: unknown,
   ): Promise<void> {
     const session = reauth === '1' ? await this.sessions.fromCookie(request) : null;
+    const target = returnTarget(returnTo);
     this.render(response, 200, {
       returnTo: target,
       clientName: await this.clientName(target),

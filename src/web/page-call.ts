@@ -1,7 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { type Request } from 'express';
 import { type ClientInfo, clientInfoOf } from '../common/client-info.js';
-import { returnTarget } from '../gosuslugi/return-to.js';
 import { type Session } from '../sessions/session.entity.js';
 
 /**
@@ -23,8 +22,3 @@ export const Call = createParamDecorator((_: unknown, context: ExecutionContext)
   const { session } = request.auth;
   return { request, session, client: clientInfoOf(request) };
 });
-
-/** Where a login page goes afterwards: its `?returnTo=` when safe, else «Личный кабинет». */
-export const ReturnTo = createParamDecorator((_: unknown, context: ExecutionContext): string =>
-  returnTarget(context.switchToHttp().getRequest<Request>().query.returnTo),
-);

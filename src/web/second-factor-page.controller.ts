@@ -1,4 +1,4 @@
-import { Body, Controller, Req, Res } from '@nestjs/common';
+import { Body, Controller, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import { type Request, type Response } from 'express';
@@ -7,7 +7,6 @@ import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
 import { returnTarget } from '../gosuslugi/return-to.js';
-import { ReturnTo } from './page-call.js';
 import { type LoginChallenge } from '../sessions/login-challenge.entity.js';
 import {
   clearSecondFactorCookie,
@@ -75,9 +74,9 @@ export class SecondFactorPageController implements StaleFormPage {
   page(
     @Req() request: Request,
     @Res() response: Response,
-    @ReturnTo() target: string,
+    @Query('returnTo') returnTo: unknown,
   ): Promise<void> {
-    return this.show(request, response, 200, target);
+    return this.show(request, response, 200, returnTarget(returnTo));
   }
 
   @CredentialForm()
