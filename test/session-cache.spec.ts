@@ -147,6 +147,34 @@ describe('the session cache', () => {
     await waitUntil(async () => (await identities()).length === 0, 1000, 5);
   });
 
+  it('shows a profile changed in the database by anyone, and only after its notice', async () => {
+    // «Личный кабинет» answers from the cached session's facts, not from a fresh read of users.
+    const user = await cachedSession();
+    const profile = async () => (await me(user)).body as Record<string, unknown>;
+    const rename = (lastName: string) =>
+      sql.query('update users set last_name = $2, phone = $3 where id = $1', [
+        user.id,
+        lastName,
+        '+79990001122',
+      ]);
+    await sql.query('alter table users disable trigger users_auth_changed');
+    try {
+      await rename('Сидорова');
+      expect(await profile()).toMatchObject({ lastName: null, phone: null });
+    } finally {
+      await sql.query('alter table users enable trigger users_auth_changed');
+    }
+    await rename('Кузнецова');
+    await waitUntil(async () => (await profile()).lastName === 'Кузнецова', 1000, 5);
+    expect(await profile()).toMatchObject({
+      id: user.id,
+      login: user.login,
+      lastName: 'Кузнецова',
+      phone: '+79990001122',
+      status: 'active',
+    });
+  });
+
   it('shows an identity this instance links at once, with no notice needed', async () => {
     const user = await cachedSession();
     // With the trigger off, only this instance's own flush can evict the cached session.

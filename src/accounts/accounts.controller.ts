@@ -46,8 +46,9 @@ export class AccountsController {
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Личный кабинет: профиль, привязанные учётные записи, ЛКО' })
   me(@CurrentAuth() auth: AuthContext): ProfileResponse {
-    // The linked identities came with the session (kept current by the session cache's triggers).
-    return ProfileResponse.of(auth.user, auth.facts.identities);
+    // The account and its linked identities came with the session (kept current by the session
+    // cache's triggers): no entity is made, and the request's unit of work is never forked.
+    return ProfileResponse.of(auth.facts.profile, auth.facts.identities);
   }
 
   @Patch('me')

@@ -69,6 +69,22 @@ export class User {
   }
 }
 
+/** What «Личный кабинет» shows of an account (`GET /api/v1/me`). */
+export type UserProfile = Readonly<
+  Pick<
+    User,
+    | 'id'
+    | 'login'
+    | 'email'
+    | 'pendingEmail'
+    | 'phone'
+    | 'lastName'
+    | 'firstName'
+    | 'middleName'
+    | 'status'
+  >
+>;
+
 /**
  * The ФИО a provider vouched for, written into the account (at a login, a link, an accepted
  * invitation): a name it did not give stays as it was; a middle name it gave as empty is removed.

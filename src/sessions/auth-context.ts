@@ -1,7 +1,7 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { type Request, type Response } from 'express';
 import { type IdentityClaimsSnapshot } from '../identity/federated-identity.entity.js';
-import { type User } from '../identity/user.entity.js';
+import { type User, type UserProfile } from '../identity/user.entity.js';
 import { type AuthMethod, type Session } from './session.entity.js';
 
 /**
@@ -25,6 +25,11 @@ export interface SessionFacts {
   readonly secondFactor: string | null;
   /** Whether the user is a platform operator (who must have proved a second factor). */
   readonly operator: boolean;
+  /**
+   * The account as «Личный кабинет» (`GET /api/v1/me`) shows it, read with the session: the cache
+   * holds it only while the `users` trigger would tell of a change.
+   */
+  readonly profile: UserProfile;
   /** The user's linked identities, oldest first, for «Личный кабинет» (`GET /api/v1/me`). */
   readonly identities: readonly LinkedIdentityFacts[];
 }

@@ -119,6 +119,17 @@ export class SessionStore {
         sessionsValidAfter: optionalDate(u.sessionsValidAfter),
         secondFactor: (s.secondFactor as string | null | undefined) ?? null,
         operator: u.isPlatformOperator === true,
+        profile: Object.freeze({
+          id: u.id as string,
+          login: u.login as string,
+          email: (u.email as string | null | undefined) ?? null,
+          pendingEmail: (u.pendingEmail as string | null | undefined) ?? null,
+          phone: (u.phone as string | null | undefined) ?? null,
+          lastName: (u.lastName as string | null | undefined) ?? null,
+          firstName: (u.firstName as string | null | undefined) ?? null,
+          middleName: (u.middleName as string | null | undefined) ?? null,
+          status: u.status as UserStatus,
+        }),
         identities: linkedIdentities(row['i.identities']),
       }),
     };

@@ -3,7 +3,7 @@ import {
   type FederatedIdentity,
   type IdentityOrganization,
 } from '../../identity/federated-identity.entity.js';
-import { type User } from '../../identity/user.entity.js';
+import { type UserProfile } from '../../identity/user.entity.js';
 
 export class LinkedIdentityResponse {
   @ApiProperty({ example: 'gosuslugi' }) provider!: string;
@@ -40,7 +40,7 @@ export class ProfileResponse {
   memberships!: unknown[];
 
   static of(
-    user: User,
+    user: UserProfile,
     identities: readonly Pick<
       FederatedIdentity,
       'provider' | 'linkedAt' | 'lastLoginAt' | 'claims'
