@@ -1,7 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import QRCode from 'qrcode';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { MfaCredential } from '../identity/mfa-credential.entity.js';
@@ -87,6 +86,8 @@ export class MfaEnrolment {
     }
     const secret = this.factors.secretOf(credential);
     const otpauthUri = totpUri(secret, user.login);
+    // Loaded on the first enrolment: most requests of an instance never draw a QR code.
+    const { default: QRCode } = await import('qrcode');
     const qrCode = `data:image/svg+xml;base64,${Buffer.from(
       await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }),
     ).toString('base64')}`;

@@ -1,5 +1,5 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RedisHealth, type RedisHealthReport } from '../common/redis-health.js';
 import { type FailureCount, type FailureCountingStorage } from './credential-throttle.js';
 import { LocalThrottlerCounters } from './local-throttler-counters.js';
@@ -83,11 +83,12 @@ export class RedisThrottlerStorage
 
   /** `namespace` keeps deployments (and test databases) that share one Redis apart. */
   private constructor(
+    RedisClient: typeof Redis,
     url: string,
     private readonly namespace: string,
   ) {
     super();
-    this.redis = new Redis(url, {
+    this.redis = new RedisClient(url, {
       commandTimeout: COMMAND_TIMEOUT_MS,
       connectTimeout: CONNECT_TIMEOUT_MS,
       // Without a connection a command fails at once, rather than waiting in a queue for one.
@@ -104,7 +105,9 @@ export class RedisThrottlerStorage
 
   /** Waits for Redis a moment at start; if it does not answer, the service starts counting locally. */
   static async connect(url: string, namespace: string): Promise<RedisThrottlerStorage> {
-    const storage = new RedisThrottlerStorage(url, namespace);
+    // Loaded only with REDIS_URL: an instance counting in PostgreSQL never holds the client.
+    const { Redis: RedisClient } = await import('ioredis');
+    const storage = new RedisThrottlerStorage(RedisClient, url, namespace);
     const ready = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), CONNECT_TIMEOUT_MS);
       storage.redis.once('ready', () => {

@@ -1,4 +1,5 @@
-import gost from '@wavesenterprise/crypto-gost-js';
+import type GostLibrary from '@wavesenterprise/crypto-gost-js';
+import { createRequire } from 'node:module';
 import {
   addJ,
   bigEndian,
@@ -45,10 +46,22 @@ export const GOST_PRIVATE_KEY_BYTES = 32;
 export const GOST_PUBLIC_KEY_BYTES = 64;
 export const GOST_SIGNATURE_BYTES = 64;
 
+/**
+ * crypto-gost-js, loaded on first use: it holds some 4.6 MiB of heap that an instance not
+ * connected to ЕСИА never needs. The package is CommonJS, so it loads synchronously and the
+ * functions below stay synchronous.
+ */
+let library: typeof GostLibrary | undefined;
+function gostLibrary(): typeof GostLibrary {
+  return (library ??= createRequire(import.meta.url)(
+    '@wavesenterprise/crypto-gost-js',
+  ) as typeof GostLibrary);
+}
+
 const bytes = (value: ArrayBuffer) => Buffer.from(new Uint8Array(value));
 
 function cipher(set: GostParameterSet) {
-  return gost.GostEngine.getGostSign({
+  return gostLibrary().GostEngine.getGostSign({
     name: 'GOST R 34.10',
     version: 2012,
     mode: 'SIGN',
@@ -61,7 +74,7 @@ function cipher(set: GostParameterSet) {
 }
 
 export function streebog256(data: Uint8Array): Buffer {
-  return bytes(gost.GostEngine.getGostDigest(HASH).digest(data));
+  return bytes(gostLibrary().GostEngine.getGostDigest(HASH).digest(data));
 }
 
 export function generateGostKeyPair(parameterSet: GostParameterSet = CRYPTOPRO_A): {
