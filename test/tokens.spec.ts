@@ -79,6 +79,18 @@ describe('access tokens', () => {
     expect(decodeProtectedHeader(accessToken).kid).toBe(key.kid);
   });
 
+  it('lets a verifier revalidate its copy of the JWKS (304 for its ETag)', async () => {
+    const first = await request(t.http).get('/.well-known/jwks.json').expect(200);
+    const etag = first.headers.etag;
+    expect(etag).toMatch(/^"[\w-]{32}"$/);
+    const again = await request(t.http)
+      .get('/.well-known/jwks.json')
+      .set('If-None-Match', etag)
+      .expect(304);
+    expect(again.text).toBe('');
+    await request(t.http).get('/.well-known/jwks.json').set('If-None-Match', '"other"').expect(200);
+  });
+
   it('issues a fresh token for the cookie session, not for a bearer token', async () => {
     const session = await login(t, await register(t));
     const fresh = await request(t.http)

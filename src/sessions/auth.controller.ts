@@ -26,6 +26,7 @@ import {
 } from '../common/auth-decorators.js';
 import { CurrentAuth, type AuthContext } from './auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
+import { etagOf } from '../common/etag.js';
 import { ValidationFailedError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
 import { needsSecondFactor } from './login-outcome.js';
@@ -204,7 +205,10 @@ export class AuthController {
   @Public()
   @Header('Cache-Control', 'public, max-age=300')
   @ApiOperation({ summary: 'Открытые ключи для проверки access token' })
-  jwks() {
-    return this.tokens.jwks();
+  jwks(@Res({ passthrough: true }) response: Response) {
+    const keys = this.tokens.jwks();
+    // A verifier may revalidate its copy: Express answers 304 to an If-None-Match naming this.
+    response.setHeader('ETag', etagOf(JSON.stringify(keys)));
+    return keys;
   }
 }

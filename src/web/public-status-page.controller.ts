@@ -1,7 +1,7 @@
 import { Controller, Param, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
-import { createHash } from 'node:crypto';
+import { etagOf } from '../common/etag.js';
 import { PublicStatusService } from '../pos/public-status.service.js';
 import { PageRenderer } from '../rendering/page-renderer.js';
 import { PublicPage } from './page-routes.js';
@@ -15,10 +15,6 @@ export const PUBLIC_STATUS_PATH = '/public/status/';
  * process (PublicStatusService).
  */
 const CACHE_CONTROL = 'public, no-cache';
-
-/** A strong validator of the page as sent. */
-const etagOf = (html: string) =>
-  `"${createHash('sha256').update(html).digest('base64url').slice(0, 32)}"`;
 
 /** If-None-Match names this validator (or `*`): the cache's copy is still the page. */
 function stillFresh(ifNoneMatch: string | undefined, etag: string): boolean {

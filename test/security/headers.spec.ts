@@ -436,4 +436,15 @@ describe('security headers on every response (all GET routes, POSTs, 401/404/422
       }),
     ).toEqual([]);
   });
+
+  it('sends no ETag with a no-store answer: nothing may revalidate what was never stored', () => {
+    expect(
+      offenders(samples, (sample) => {
+        const cache = sample.headers['cache-control'] ?? '';
+        return cache.includes('no-store') && sample.headers.etag !== undefined
+          ? `ETag ${sample.headers.etag} with Cache-Control ${cache}`
+          : null;
+      }),
+    ).toEqual([]);
+  });
 });
