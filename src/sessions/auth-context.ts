@@ -59,13 +59,19 @@ declare module 'express' {
   }
 }
 
+/**
+ * The caller the guard authenticated. A parameter decorator (`reader`) that reads it on a route
+ * without authentication is a programming error, not a refusal: it throws.
+ */
+export function authOf(request: Request, reader: string): AuthContext {
+  if (!request.auth) throw new Error(`${reader} used on a route without authentication`);
+  return request.auth;
+}
+
 /** The authenticated caller (on a @Page(), by its cookie); only valid on routes that are not @Public(). */
 export const CurrentAuth = createParamDecorator(
-  (_: unknown, context: ExecutionContext): AuthContext => {
-    const request = context.switchToHttp().getRequest<Request>();
-    if (!request.auth) throw new Error('CurrentAuth used on a route without authentication');
-    return request.auth;
-  },
+  (_: unknown, context: ExecutionContext): AuthContext =>
+    authOf(context.switchToHttp().getRequest<Request>(), 'CurrentAuth'),
 );
 
 /** What a controller is told about a form whose token did not match, to show it again. */

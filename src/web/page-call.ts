@@ -1,6 +1,7 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { type Request } from 'express';
 import { type ClientInfo, clientInfoOf } from '../common/client-info.js';
+import { authOf } from '../sessions/auth-context.js';
 import { type Session } from '../sessions/session.entity.js';
 
 /**
@@ -18,7 +19,6 @@ export interface PageCall {
 /** The PageCall of a @Page() route; only valid where the guard has authenticated the cookie. */
 export const Call = createParamDecorator((_: unknown, context: ExecutionContext): PageCall => {
   const request = context.switchToHttp().getRequest<Request>();
-  if (!request.auth) throw new Error('Call used on a route without authentication');
-  const { session } = request.auth;
+  const { session } = authOf(request, 'Call');
   return { request, session, client: clientInfoOf(request) };
 });

@@ -55,13 +55,16 @@ interface ImportView {
 
 const importUrl = (organizationId: string) => `/pos/admin/import?org=${organizationId}`;
 
+/** What the import page reads from its query: the organisation `?org=` names. */
+type ImportQuery = Pick<ImportView, 'organizationId'>;
+
 /**
  * «Импорт из файла» as pages: upload → the dry run's table (nothing written) → «Импортировать»
  * (the same file, checked again) → the outcome per row and the report to download. Every step
  * goes through MemberImport, as the API and the command line do.
  */
 @AdminPages('pos/admin/import')
-export class PosImportPageController extends FormPage<Pick<ImportView, 'organizationId'>> {
+export class PosImportPageController extends FormPage<ImportQuery> {
   constructor(
     private readonly imports: MemberImport,
     private readonly organizations: OrganizationsService,
@@ -72,11 +75,11 @@ export class PosImportPageController extends FormPage<Pick<ImportView, 'organiza
   }
 
   /** The organisation `?org=` names (the caller's first by default). */
-  protected override fromQuery(query: PageQuery): Pick<ImportView, 'organizationId'> {
+  protected override fromQuery(query: PageQuery): ImportQuery {
     return { organizationId: queryText(query.org) };
   }
 
-  protected render(page: FormPageState, extra: Pick<ImportView, 'organizationId'>): Promise<void> {
+  protected render(page: FormPageState, extra: ImportQuery): Promise<void> {
     const { request, response, session, status, notice } = page;
     return this.show(request, response, session, { status, notice, ...extra });
   }
