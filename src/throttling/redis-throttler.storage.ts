@@ -80,6 +80,7 @@ export class RedisThrottlerStorage
   /** Where counts go now: Redis, or this process while Redis fails. */
   private shared = true;
   private probedAt = 0;
+  private closing?: Promise<void>;
 
   /** `namespace` keeps deployments (and test databases) that share one Redis apart. */
   private constructor(
@@ -231,8 +232,13 @@ export class RedisThrottlerStorage
    * After the drain, not before it (Nest destroys modules before the shutdown hooks that drain):
    * requests finishing after SIGTERM are still counted in Redis.
    */
-  async onApplicationShutdown(): Promise<void> {
-    // QUIT needs a connection that answers; without one, just close the socket.
-    await this.redis.quit().catch(() => this.redis.disconnect());
+  onApplicationShutdown(): Promise<void> {
+    // Once: this one storage is two providers (THROTTLER_STORAGE, and RedisHealth by useExisting),
+    // and Nest calls the hook on each. QUIT needs a connection that answers; without one, the
+    // socket is just closed.
+    return (this.closing ??= this.redis.quit().then(
+      () => undefined,
+      () => this.redis.disconnect(),
+    ));
   }
 }
