@@ -5,14 +5,15 @@ import { THROTTLER_STORAGE } from '../src/throttling/credential-throttle.js';
 import { type RedisServer, startRedisServer } from './support/redis.js';
 import { startTestApp } from './support/app.js';
 import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
+import { waitUntil } from './support/wait.js';
 
 /**
  * The service's own Redis connection (REDIS_URL) at shutdown. The one storage is two providers
- * (THROTTLER_STORAGE, and RedisHealth by `useExisting`), so Nest calls its shutdown hook twice,
- * at once. The second call found the connection already closing: its QUIT was refused and the
- * fallback `disconnect()` armed ioredis's 2-second timer on a closed socket, which held a closed
- * app's process open (Jest's «did not exit one second after the test run» in every run with
- * REDIS_URL).
+ * (THROTTLER_STORAGE, and @nestjs/throttler's ThrottlerStorage, whose factory returns the same
+ * instance), so Nest calls its shutdown hook twice, one module after the other. The second call
+ * found the connection closed: its QUIT was refused and the fallback `disconnect()` armed
+ * ioredis's 2-second timer on a closed socket, which held a closed app's process open (Jest's
+ * «did not exit one second after the test run» in every run with REDIS_URL).
  */
 let redis: RedisServer;
 beforeAll(async () => {
@@ -30,7 +31,8 @@ describe('the Redis connection at shutdown', () => {
     const quit = jest.spyOn(client, 'quit');
     const forced = jest.spyOn(client, 'disconnect');
     await t.close();
-    expect(client.status).toBe('end');
+    // QUIT resolves on Redis's +OK; the status turns to `end` when the socket has closed.
+    await waitUntil(() => client.status === 'end', 2000, 10);
     expect(quit).toHaveBeenCalledTimes(1);
     expect(forced).not.toHaveBeenCalled();
   });

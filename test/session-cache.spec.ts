@@ -152,11 +152,11 @@ describe('the session cache', () => {
     const user = await cachedSession();
     const profile = async () => (await me(user)).body as Record<string, unknown>;
     const rename = (lastName: string) =>
-      sql.query('update users set last_name = $2, phone = $3 where id = $1', [
-        user.id,
-        lastName,
-        '+79990001122',
-      ]);
+      sql.query(
+        `update users set last_name = $2, first_name = 'Анна', middle_name = 'Петровна',
+           phone = '+79990001122', pending_email = 'anna@example.ru' where id = $1`,
+        [user.id, lastName],
+      );
     await sql.query('alter table users disable trigger users_auth_changed');
     try {
       await rename('Сидорова');
@@ -169,10 +169,34 @@ describe('the session cache', () => {
     expect(await profile()).toMatchObject({
       id: user.id,
       login: user.login,
-      lastName: 'Кузнецова',
+      email: null,
+      pendingEmail: 'anna@example.ru',
       phone: '+79990001122',
+      lastName: 'Кузнецова',
+      firstName: 'Анна',
+      middleName: 'Петровна',
       status: 'active',
     });
+  });
+
+  it("shows this instance's own profile change at once, with no notice needed", async () => {
+    const user = await cachedSession();
+    // With the trigger off, only this instance's own flush can evict the cached session.
+    await sql.query('alter table users disable trigger users_auth_changed');
+    try {
+      const patched = await request(t.http)
+        .patch('/api/v1/me')
+        .set('Cookie', user.cookie)
+        .set('Origin', t.url)
+        .send({ phone: '+79990007788' });
+      expect(patched.status).toBe(200);
+      expect((await me(user)).body).toMatchObject({ phone: '+79990007788' });
+      expect((await me({ accessToken: user.accessToken })).body).toMatchObject({
+        phone: '+79990007788',
+      });
+    } finally {
+      await sql.query('alter table users enable trigger users_auth_changed');
+    }
   });
 
   it('shows an identity this instance links at once, with no notice needed', async () => {

@@ -233,8 +233,9 @@ export class RedisThrottlerStorage
    * requests finishing after SIGTERM are still counted in Redis.
    */
   onApplicationShutdown(): Promise<void> {
-    // Once: this one storage is two providers (THROTTLER_STORAGE, and RedisHealth by useExisting),
-    // and Nest calls the hook on each. QUIT needs a connection that answers; without one, the
+    // Once: this one storage is two providers, THROTTLER_STORAGE here and @nestjs/throttler's own
+    // ThrottlerStorage (whose factory returns the `storage` option), and Nest calls the hook on
+    // each, one module after the other. QUIT needs a connection that answers; without one, the
     // socket is just closed.
     return (this.closing ??= this.redis.quit().then(
       () => undefined,
