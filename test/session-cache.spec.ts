@@ -48,18 +48,31 @@ async function cachedSession() {
 
 const status = async (auth: { cookie?: string; accessToken?: string }) => (await me(auth)).status;
 
+/**
+ * Runs `body` with the table's notification trigger off, then turns it on again: no instance hears
+ * of a change made meanwhile, so only this instance's own evictions (or none) can count.
+ */
+async function withoutNotices(
+  table: 'sessions' | 'users' | 'federated_identities',
+  body: () => Promise<void>,
+): Promise<void> {
+  await sql.query(`alter table ${table} disable trigger ${table}_auth_changed`);
+  try {
+    await body();
+  } finally {
+    await sql.query(`alter table ${table} enable trigger ${table}_auth_changed`);
+  }
+}
+
 describe('the session cache', () => {
   it('answers from memory: with its trigger disabled, a revocation in the database goes unseen', async () => {
     // The control for every other test here: it shows the cache is really in use, and that the
     // triggers are what end cached sessions.
     const user = await cachedSession();
-    await sql.query('alter table sessions disable trigger sessions_auth_changed');
-    try {
+    await withoutNotices('sessions', async () => {
       await sql.query('update sessions set revoked_at = now() where user_id = $1', [user.id]);
       expect(await status(user)).toBe(200);
-    } finally {
-      await sql.query('alter table sessions enable trigger sessions_auth_changed');
-    }
+    });
     cache.invalidateUser(user.id);
     expect(await status(user)).toBe(401);
   });
@@ -98,8 +111,7 @@ describe('the session cache', () => {
   it('refuses the session at once after a logout on this instance', async () => {
     const user = await cachedSession();
     // With the trigger off, no notification comes: only this instance's own flush can evict.
-    await sql.query('alter table sessions disable trigger sessions_auth_changed');
-    try {
+    await withoutNotices('sessions', async () => {
       const logout = await request(t.http)
         .post('/api/v1/auth/logout')
         .set('Cookie', user.cookie)
@@ -109,9 +121,7 @@ describe('the session cache', () => {
       // No waiting: the flush evicts before the logout's response leaves.
       expect(await status(user)).toBe(401);
       expect(await status({ accessToken: user.accessToken })).toBe(401);
-    } finally {
-      await sql.query('alter table sessions enable trigger sessions_auth_changed');
-    }
+    });
   });
 
   it('shows a Госуслуги identity linked or unlinked in the database by anyone, and only after its notice', async () => {
@@ -126,17 +136,10 @@ describe('the session cache', () => {
         [user.id, `subject-${user.id}`, JSON.stringify({ lastName: 'Иванова', firstName: 'Анна' })],
       );
     // The control: with the trigger off, the link stays unseen, so the cache answered.
-    await sql.query(
-      'alter table federated_identities disable trigger federated_identities_auth_changed',
-    );
-    try {
+    await withoutNotices('federated_identities', async () => {
       await link();
       expect(await identities()).toEqual([]);
-    } finally {
-      await sql.query(
-        'alter table federated_identities enable trigger federated_identities_auth_changed',
-      );
-    }
+    });
     await sql.query('delete from federated_identities where user_id = $1', [user.id]);
     await link();
     await waitUntil(async () => (await identities()).length === 1, 1000, 5);
@@ -157,13 +160,10 @@ describe('the session cache', () => {
            phone = '+79990001122', pending_email = 'anna@example.ru' where id = $1`,
         [user.id, lastName],
       );
-    await sql.query('alter table users disable trigger users_auth_changed');
-    try {
+    await withoutNotices('users', async () => {
       await rename('Сидорова');
       expect(await profile()).toMatchObject({ lastName: null, phone: null });
-    } finally {
-      await sql.query('alter table users enable trigger users_auth_changed');
-    }
+    });
     await rename('Кузнецова');
     await waitUntil(async () => (await profile()).lastName === 'Кузнецова', 1000, 5);
     expect(await profile()).toMatchObject({
@@ -182,8 +182,7 @@ describe('the session cache', () => {
   it("shows this instance's own profile change at once, with no notice needed", async () => {
     const user = await cachedSession();
     // With the trigger off, only this instance's own flush can evict the cached session.
-    await sql.query('alter table users disable trigger users_auth_changed');
-    try {
+    await withoutNotices('users', async () => {
       const patched = await request(t.http)
         .patch('/api/v1/me')
         .set('Cookie', user.cookie)
@@ -194,18 +193,13 @@ describe('the session cache', () => {
       expect((await me({ accessToken: user.accessToken })).body).toMatchObject({
         phone: '+79990007788',
       });
-    } finally {
-      await sql.query('alter table users enable trigger users_auth_changed');
-    }
+    });
   });
 
   it('shows an identity this instance links at once, with no notice needed', async () => {
     const user = await cachedSession();
     // With the trigger off, only this instance's own flush can evict the cached session.
-    await sql.query(
-      'alter table federated_identities disable trigger federated_identities_auth_changed',
-    );
-    try {
+    await withoutNotices('federated_identities', async () => {
       const em = t.em();
       em.persist(
         FederatedIdentity.of(await em.findOneOrFail(User, user.id), {
@@ -219,18 +213,13 @@ describe('the session cache', () => {
       expect((await me(user)).body).toMatchObject({
         identities: [{ provider: 'gosuslugi', displayName: 'Петров' }],
       });
-    } finally {
-      await sql.query(
-        'alter table federated_identities enable trigger federated_identities_auth_changed',
-      );
-    }
+    });
   });
 
   it('does not keep a row read by another request while the ending transaction had not committed yet', async () => {
     const user = await cachedSession();
     // With the trigger off, only this instance's own eviction counts.
-    await sql.query('alter table sessions disable trigger sessions_auth_changed');
-    try {
+    await withoutNotices('sessions', async () => {
       await t.em().transactional(async (em) => {
         const session = await em.findOneOrFail(Session, { id: user.sessionId });
         session.revokedAt = new Date();
@@ -241,9 +230,7 @@ describe('the session cache', () => {
       });
       expect(await status(user)).toBe(401);
       expect(await status({ accessToken: user.accessToken })).toBe(401);
-    } finally {
-      await sql.query('alter table sessions enable trigger sessions_auth_changed');
-    }
+    });
   });
 
   it('keeps entities managed: a profile change after a cached lookup is saved', async () => {
@@ -285,13 +272,10 @@ describe('the session cache', () => {
     });
     // Nobody hears this revocation: the trigger is off and the listener is gone. Only a cache
     // that is bypassed while down refuses the session.
-    await sql.query('alter table sessions disable trigger sessions_auth_changed');
-    try {
+    await withoutNotices('sessions', async () => {
       await sql.query('update sessions set revoked_at = now() where user_id = $1', [user.id]);
       expect(await status(user)).toBe(401);
-    } finally {
-      await sql.query('alter table sessions enable trigger sessions_auth_changed');
-    }
+    });
     await waitUntil(() => cache.active, 10_000, 20);
     expect((await request(t.http).get('/health/ready')).body).toMatchObject({
       status: 'ok',

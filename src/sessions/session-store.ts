@@ -100,6 +100,8 @@ export class SessionStore {
     };
     const optionalDate = (value: unknown): Date | null =>
       value === null || value === undefined ? null : date(value);
+    const optionalText = (value: unknown): string | null =>
+      (value as string | null | undefined) ?? null;
     return {
       session,
       user,
@@ -117,17 +119,17 @@ export class SessionStore {
         revokedAt: optionalDate(s.revokedAt),
         userActive: u.status === UserStatus.Active,
         sessionsValidAfter: optionalDate(u.sessionsValidAfter),
-        secondFactor: (s.secondFactor as string | null | undefined) ?? null,
+        secondFactor: optionalText(s.secondFactor),
         operator: u.isPlatformOperator === true,
         profile: Object.freeze({
           id: u.id as string,
           login: u.login as string,
-          email: (u.email as string | null | undefined) ?? null,
-          pendingEmail: (u.pendingEmail as string | null | undefined) ?? null,
-          phone: (u.phone as string | null | undefined) ?? null,
-          lastName: (u.lastName as string | null | undefined) ?? null,
-          firstName: (u.firstName as string | null | undefined) ?? null,
-          middleName: (u.middleName as string | null | undefined) ?? null,
+          email: optionalText(u.email),
+          pendingEmail: optionalText(u.pendingEmail),
+          phone: optionalText(u.phone),
+          lastName: optionalText(u.lastName),
+          firstName: optionalText(u.firstName),
+          middleName: optionalText(u.middleName),
           status: u.status as UserStatus,
         }),
         identities: linkedIdentities(row['i.identities']),
