@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { type ClientInfo } from '../common/client-info.js';
 import { aliasedColumns, columnOf, columnsOf, mappedOnce } from '../database/aliased-select.js';
+import { PreparedStatement } from '../database/prepared.js';
 import { PasswordCredential } from '../identity/password-credential.entity.js';
 import { User } from '../identity/user.entity.js';
 import { LoginFailure } from './login-failure.entity.js';
@@ -32,10 +33,44 @@ function loginLookup(em: EntityManager): string {
     where u.${columnOf(users, 'login')} = ?`;
 }
 
+/**
+ * The common login's one statement (see `openPasswordSession`); parameters in the order its
+ * caller lists them.
+ */
+const OPEN_SESSION_SQL = `with credential as (
+     select id from password_credentials
+     where id = ? and hash = ? and (locked_until is null or locked_until <= ?::timestamptz)
+       and last_failure_at is not distinct from ?::timestamptz
+       and not exists (select 1 from login_failures
+         where credential_id = ? and address = ? and locked_until > ?::timestamptz)
+     for update
+   ), cleared as (
+     update password_credentials
+     set failure_count = 0, last_failure_at = null, locked_until = null
+     where id in (select id from credential)
+       and (failure_count <> 0 or last_failure_at is not null or locked_until is not null)
+   ), forgotten as (
+     delete from login_failures
+     where credential_id in (select id from credential) and address = ?
+   ), opened as (
+     insert into sessions (id, token_hash, user_id, method, authenticated_with, created_at,
+       last_seen_at, authenticated_at, idle_expires_at, absolute_expires_at, ip, user_agent)
+     select ?::uuid, ?, ?::uuid, ?::auth_method, ?::auth_method, ?::timestamptz,
+       ?::timestamptz, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?, ? from credential
+     returning id
+   )
+   insert into audit_events (id, type, actor_user_id, target_user_id, ip, user_agent,
+     request_id, details, created_at)
+   select ?::uuid, 'login.succeeded', ?::uuid, ?::uuid, ?, ?, ?, ?::jsonb, ?::timestamptz
+   from opened
+   returning id`;
+
+const LOGIN_LOOKUP = new PreparedStatement('login_lookup', loginLookup);
+const OPEN_PASSWORD_SESSION = new PreparedStatement('login_open_session', () => OPEN_SESSION_SQL);
+
 /** The password login's own SQL: a login is few round trips, each written out here. */
 @Injectable()
 export class LoginQueries {
-  private loginLookup?: string;
   constructor(
     private readonly em: EntityManager,
     private readonly sessions: SessionService,
@@ -54,10 +89,7 @@ export class LoginQueries {
     pairLockedUntil: Date | null;
     mfaEnrolled: boolean;
   } | null> {
-    const sql = (this.loginLookup ??= loginLookup(this.em));
-    const [row] = await this.em
-      .getConnection()
-      .execute<Record<string, unknown>[]>(sql, [address, login]);
+    const [row] = await LOGIN_LOOKUP.rows<Record<string, unknown>>(this.em, [address, login]);
     if (!row) return null;
     const em = this.em.getContext();
     // The user first: the credential's reference to it then resolves to this entity.
@@ -95,65 +127,36 @@ export class LoginQueries {
     const { session, token } = this.sessions.build(user, AuthMethod.Password, client);
     const now = session.createdAt;
     const details = { method: AuthMethod.Password, sessionId: session.id };
-    const rows = await this.em.getConnection().execute<{ id: string }[]>(
-      `with credential as (
-         select id from password_credentials
-         where id = ? and hash = ? and (locked_until is null or locked_until <= ?::timestamptz)
-           and last_failure_at is not distinct from ?::timestamptz
-           and not exists (select 1 from login_failures
-             where credential_id = ? and address = ? and locked_until > ?::timestamptz)
-         for update
-       ), cleared as (
-         update password_credentials
-         set failure_count = 0, last_failure_at = null, locked_until = null
-         where id in (select id from credential)
-           and (failure_count <> 0 or last_failure_at is not null or locked_until is not null)
-       ), forgotten as (
-         delete from login_failures
-         where credential_id in (select id from credential) and address = ?
-       ), opened as (
-         insert into sessions (id, token_hash, user_id, method, authenticated_with, created_at,
-           last_seen_at, authenticated_at, idle_expires_at, absolute_expires_at, ip, user_agent)
-         select ?::uuid, ?, ?::uuid, ?::auth_method, ?::auth_method, ?::timestamptz,
-           ?::timestamptz, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?, ? from credential
-         returning id
-       )
-       insert into audit_events (id, type, actor_user_id, target_user_id, ip, user_agent,
-         request_id, details, created_at)
-       select ?::uuid, 'login.succeeded', ?::uuid, ?::uuid, ?, ?, ?, ?::jsonb, ?::timestamptz
-       from opened
-       returning id`,
-      [
-        credential.id,
-        verifiedHash,
-        now,
-        credential.lastFailureAt,
-        credential.id,
-        address,
-        now,
-        address,
-        session.id,
-        session.tokenHash,
-        user.id,
-        session.method,
-        session.authenticatedWith,
-        session.createdAt,
-        session.lastSeenAt,
-        session.authenticatedAt,
-        session.idleExpiresAt,
-        session.absoluteExpiresAt,
-        session.ip,
-        session.userAgent,
-        randomUUID(),
-        user.id,
-        user.id,
-        client.ip,
-        client.userAgent,
-        client.requestId,
-        JSON.stringify(details),
-        now,
-      ],
-    );
+    const rows = await OPEN_PASSWORD_SESSION.rows<{ id: string }>(this.em, [
+      credential.id,
+      verifiedHash,
+      now,
+      credential.lastFailureAt,
+      credential.id,
+      address,
+      now,
+      address,
+      session.id,
+      session.tokenHash,
+      user.id,
+      session.method,
+      session.authenticatedWith,
+      session.createdAt,
+      session.lastSeenAt,
+      session.authenticatedAt,
+      session.idleExpiresAt,
+      session.absoluteExpiresAt,
+      session.ip,
+      session.userAgent,
+      randomUUID(),
+      user.id,
+      user.id,
+      client.ip,
+      client.userAgent,
+      client.requestId,
+      JSON.stringify(details),
+      now,
+    ]);
     if (rows.length === 0) return null;
     // What the statement wrote, known to this request's EntityManager as it is in the database.
     return { session: this.em.merge(session), token };

@@ -1,6 +1,7 @@
 import { type EntityData, EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { aliasedColumns, columnsOf, mappedOnce } from '../database/aliased-select.js';
+import { PreparedStatement } from '../database/prepared.js';
 import { type LinkedIdentityFacts } from './auth-context.js';
 import {
   FederatedIdentity,
@@ -31,6 +32,11 @@ function sessionLookup(em: EntityManager): Record<'id' | 'tokenHash', string> {
   return { id: `${select} where s."id" = ?`, tokenHash: `${select} where s."${tokenHash}" = ?` };
 }
 
+const LOOKUP = {
+  id: new PreparedStatement('session_by_id', (em) => sessionLookup(em).id),
+  tokenHash: new PreparedStatement('session_by_token_hash', (em) => sessionLookup(em).tokenHash),
+};
+
 /** The `i.identities` JSON of the lookup, frozen: cached sessions share it. */
 function linkedIdentities(cell: unknown): readonly LinkedIdentityFacts[] {
   const list = (typeof cell === 'string' ? JSON.parse(cell) : cell) as {
@@ -57,7 +63,6 @@ function linkedIdentities(cell: unknown): readonly LinkedIdentityFacts[] {
  */
 @Injectable()
 export class SessionStore {
-  private lookup?: Record<'id' | 'tokenHash', string>;
   constructor(
     private readonly em: EntityManager,
     private readonly cache: SessionCache,
@@ -69,13 +74,10 @@ export class SessionStore {
    * and the row is turned into entities only when a handler asks for them (`AuthContext`).
    */
   async load(by: 'id' | 'tokenHash', value: string): Promise<CachedSession | null> {
-    const lookup = (this.lookup ??= sessionLookup(this.em));
     const cached = this.cache.get(by, value);
     if (cached) return cached;
     const ticket = this.cache.ticket();
-    const rows = await this.em
-      .getConnection()
-      .execute<Record<string, unknown>[]>(lookup[by], [value]);
+    const rows = await LOOKUP[by].rows<Record<string, unknown>>(this.em, [value]);
     if (rows.length === 0) return null;
     const loaded = this.read(rows[0]);
     this.cache.put(ticket, loaded, {

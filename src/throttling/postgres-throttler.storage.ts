@@ -1,6 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { BoundedMap } from '../common/bounded-map.js';
+import { PreparedStatement } from '../database/prepared.js';
 import { type FailureCount, type FailureCountingStorage } from './credential-throttle.js';
 import {
   type IncrementArgs,
@@ -40,6 +41,50 @@ const ONE_MORE_HIT = `on conflict (key) do update set
            expires_at = case when c.expires_at <= clock_timestamp()
              then excluded.expires_at else c.expires_at end
          returning hits`;
+
+/**
+ * A pair's failure counted, with the address's and the block (`countFailure`); parameters: the
+ * pair's key and window, the address's key and window, the blocked key, its block, the limit.
+ */
+const COUNT_FAILURE = new PreparedStatement(
+  'throttle_count_failure',
+  () => `with pair as (
+     insert into throttle_counters as c (key, hits, expires_at, blocked_until)
+       values (?, 1, clock_timestamp() + make_interval(secs => ? / 1000.0), null)
+     ${ONE_MORE_HIT}
+   ), failed as (
+     insert into throttle_counters as c (key, hits, expires_at, blocked_until)
+       select ?, 1, clock_timestamp() + make_interval(secs => ? / 1000.0), null
+       from pair where hits = 1
+     ${ONE_MORE_HIT}
+   ), block as (
+     insert into throttle_counters as c (key, hits, expires_at, blocked_until)
+       select ?, 0, clock_timestamp(), clock_timestamp() + make_interval(secs => ? / 1000.0)
+       from failed where hits >= ?
+     on conflict (key) do update set
+       blocked_until = greatest(c.blocked_until, excluded.blocked_until)
+   )
+   select (select hits from failed) as hits`,
+);
+
+/** `hits` added to a shared counter (`add`); parameters: key, hits, window, limit, block. */
+const ADD_HITS = new PreparedStatement(
+  'throttle_add_hits',
+  () => `insert into throttle_counters as c (key, hits, expires_at, blocked_until)
+     values (?, ?, clock_timestamp() + make_interval(secs => ? / 1000.0), null)
+   on conflict (key) do update set
+     hits = case when c.expires_at <= clock_timestamp() then excluded.hits else c.hits + excluded.hits end,
+     expires_at = case when c.expires_at <= clock_timestamp()
+       then excluded.expires_at else c.expires_at end,
+     blocked_until = case
+       when c.blocked_until > clock_timestamp() then c.blocked_until
+       when (case when c.expires_at <= clock_timestamp() then excluded.hits else c.hits + excluded.hits end) > ?
+         then clock_timestamp() + make_interval(secs => ? / 1000.0)
+       else null end
+   returning hits,
+     greatest(0, extract(epoch from expires_at - clock_timestamp()) * 1000)::bigint as expires_in_ms,
+     greatest(0, coalesce(extract(epoch from blocked_until - clock_timestamp()) * 1000, 0))::bigint as blocked_for_ms`,
+);
 
 /**
  * Throttling counters in PostgreSQL, shared by every instance: an atomic upsert on an UNLOGGED
@@ -110,34 +155,15 @@ export class PostgresThrottlerStorage implements FailureCountingStorage, OnModul
    */
   async countFailure(count: FailureCount): Promise<number> {
     const { pair, failures, blocked, ttl, limit, blockDuration } = count;
-    const rows = await this.orm.em.getConnection().execute<{ hits: number | null }[]>(
-      `with pair as (
-         insert into throttle_counters as c (key, hits, expires_at, blocked_until)
-           values (?, 1, clock_timestamp() + make_interval(secs => ? / 1000.0), null)
-         ${ONE_MORE_HIT}
-       ), failed as (
-         insert into throttle_counters as c (key, hits, expires_at, blocked_until)
-           select ?, 1, clock_timestamp() + make_interval(secs => ? / 1000.0), null
-           from pair where hits = 1
-         ${ONE_MORE_HIT}
-       ), block as (
-         insert into throttle_counters as c (key, hits, expires_at, blocked_until)
-           select ?, 0, clock_timestamp(), clock_timestamp() + make_interval(secs => ? / 1000.0)
-           from failed where hits >= ?
-         on conflict (key) do update set
-           blocked_until = greatest(c.blocked_until, excluded.blocked_until)
-       )
-       select (select hits from failed) as hits`,
-      [
-        `${pair.throttler}:${pair.key}`,
-        ttl,
-        `${failures.throttler}:${failures.key}`,
-        ttl,
-        `${blocked.throttler}:${blocked.key}`,
-        blockDuration,
-        limit,
-      ],
-    );
+    const rows = await COUNT_FAILURE.rows<{ hits: number | null }>(this.orm.em, [
+      `${pair.throttler}:${pair.key}`,
+      ttl,
+      `${failures.throttler}:${failures.key}`,
+      ttl,
+      `${blocked.throttler}:${blocked.key}`,
+      blockDuration,
+      limit,
+    ]);
     return rows[0].hits ?? 0;
   }
 
@@ -149,23 +175,7 @@ export class PostgresThrottlerStorage implements FailureCountingStorage, OnModul
     limit: number,
     blockDuration: number,
   ): Promise<{ hits: number; expiresInMs: number; blockedForMs: number }> {
-    const rows = await this.orm.em.getConnection().execute<Row[]>(
-      `insert into throttle_counters as c (key, hits, expires_at, blocked_until)
-         values (?, ?, clock_timestamp() + make_interval(secs => ? / 1000.0), null)
-       on conflict (key) do update set
-         hits = case when c.expires_at <= clock_timestamp() then excluded.hits else c.hits + excluded.hits end,
-         expires_at = case when c.expires_at <= clock_timestamp()
-           then excluded.expires_at else c.expires_at end,
-         blocked_until = case
-           when c.blocked_until > clock_timestamp() then c.blocked_until
-           when (case when c.expires_at <= clock_timestamp() then excluded.hits else c.hits + excluded.hits end) > ?
-             then clock_timestamp() + make_interval(secs => ? / 1000.0)
-           else null end
-       returning hits,
-         greatest(0, extract(epoch from expires_at - clock_timestamp()) * 1000)::bigint as expires_in_ms,
-         greatest(0, coalesce(extract(epoch from blocked_until - clock_timestamp()) * 1000, 0))::bigint as blocked_for_ms`,
-      [id, hits, ttl, limit, blockDuration],
-    );
+    const rows = await ADD_HITS.rows<Row>(this.orm.em, [id, hits, ttl, limit, blockDuration]);
     const row = rows[0];
     return {
       hits: row.hits,
