@@ -1,22 +1,41 @@
+import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
+import { PreparedStatement } from '../common/prepared-statement.js';
 import { type User } from '../identity/user.entity.js';
 import { type AccessTokenClaimsSource } from '../sessions/token-claims.js';
-import { PosAccess } from './pos-access.service.js';
+import { MembershipStatus } from './membership.entity.js';
+
+/**
+ * The person's live (accepted, not archived) memberships as the claim, oldest first: the same
+ * set as `PosAccess.memberships`, built by PostgreSQL as JSON. Every password login signs a
+ * token with them, so they are one prepared statement rather than entities made and thrown away.
+ */
+const MEMBERSHIP_CLAIMS = new PreparedStatement(
+  'token_memberships',
+  () => `select coalesce(json_agg(json_build_object(
+      'organizationId', m."organization_id", 'lkoNumber', o."lko_number"::text,
+      'roles', m."roles", 'status', m."status") order by m."created_at"), '[]'::json) as "memberships"
+    from "pos_memberships" m join "pos_organizations" o on o."id" = m."organization_id"
+    where m."user_id" = ?
+      and m."status" in ('${MembershipStatus.Registered}', '${MembershipStatus.Confirmed}')`,
+);
+
+interface MembershipClaim {
+  organizationId: string;
+  lkoNumber: string;
+  roles: string[];
+  status: MembershipStatus;
+}
 
 /** Access tokens carry the person's ПОС accounts so a back office can authorise offline. */
 @Injectable()
 export class PosTokenClaims implements AccessTokenClaimsSource {
-  constructor(private readonly access: PosAccess) {}
+  constructor(private readonly em: EntityManager) {}
 
   async claimsFor(user: User): Promise<Record<string, unknown>> {
-    const memberships = await this.access.memberships(user);
-    return {
-      memberships: memberships.map((m) => ({
-        organizationId: m.organization.id,
-        lkoNumber: String(m.organization.lkoNumber),
-        roles: m.roles,
-        status: m.status,
-      })),
-    };
+    const [row] = await MEMBERSHIP_CLAIMS.rows<{ memberships: unknown }>(this.em, [user.id]);
+    const cell = row.memberships;
+    const memberships = (typeof cell === 'string' ? JSON.parse(cell) : cell) as MembershipClaim[];
+    return { memberships };
   }
 }

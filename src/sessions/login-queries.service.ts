@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { type ClientInfo } from '../common/client-info.js';
 import { aliasedColumns, columnOf, columnsOf, mappedOnce } from '../database/aliased-select.js';
-import { PreparedStatement } from '../database/prepared.js';
+import { PreparedStatement } from '../common/prepared-statement.js';
 import { PasswordCredential } from '../identity/password-credential.entity.js';
 import { User } from '../identity/user.entity.js';
 import { LoginFailure } from './login-failure.entity.js';

@@ -1,7 +1,7 @@
 import { type EntityData, EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { aliasedColumns, columnsOf, mappedOnce } from '../database/aliased-select.js';
-import { PreparedStatement } from '../database/prepared.js';
+import { PreparedStatement } from '../common/prepared-statement.js';
 import { type LinkedIdentityFacts } from './auth-context.js';
 import {
   FederatedIdentity,

@@ -1,7 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { BoundedMap } from '../common/bounded-map.js';
-import { PreparedStatement } from '../database/prepared.js';
+import { PreparedStatement } from '../common/prepared-statement.js';
 import { type FailureCount, type FailureCountingStorage } from './credential-throttle.js';
 import {
   type IncrementArgs,
