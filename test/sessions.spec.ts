@@ -5,8 +5,9 @@ import pg from 'pg';
 import request from 'supertest';
 import { AuditEvent } from '../src/audit/audit-event.entity.js';
 import { User, UserStatus } from '../src/identity/user.entity.js';
-import { MembershipStatus } from '../src/pos/membership.entity.js';
+import { Membership, MembershipStatus } from '../src/pos/membership.entity.js';
 import { type Organization } from '../src/pos/organization.entity.js';
+import { type PosRole } from '../src/pos/roles.js';
 import { Session } from '../src/sessions/session.entity.js';
 import { secretDigest } from '../src/common/secrets.js';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -22,6 +23,7 @@ import {
   register,
   sessionAnswers,
   STRONG_PASSWORD,
+  uniqueLogin,
 } from './support/http.js';
 import { json, memberBrowser, operatorBrowser, organization } from './support/pos.js';
 import { STARTUP_TIMEOUT_MS } from './support/timeouts.js';
@@ -465,5 +467,61 @@ describe('«Личный кабинет»: «Активные сеансы»', (
     );
     expect(response.status).toBe(404);
     expect(await response.text()).toContain('Сеанс не найден или уже завершён');
+  });
+});
+
+describe('the access token a password login answers with', () => {
+  it('carries the live memberships, oldest first, read with the account; none invited or archived, and a change shows at the next login', async () => {
+    const account = await register(t, uniqueLogin('claims'));
+    const em = t.em();
+    const user = em.getReference(User, account.id);
+    const add = (org: Organization, roles: PosRole[], status: MembershipStatus, createdAt: Date) =>
+      em.create(Membership, {
+        organization: org,
+        email: `${account.login}.${status}@example.ru`,
+        lastName: 'Токенова',
+        firstName: 'Анна',
+        roles,
+        status,
+        user,
+        createdAt,
+      });
+    const confirmed = add(
+      a,
+      ['moderator'],
+      MembershipStatus.Confirmed,
+      new Date(Date.now() - 3000),
+    );
+    add(belowA, ['executor'], MembershipStatus.Registered, new Date(Date.now() - 2000));
+    add(region, ['admin'], MembershipStatus.Invited, new Date(Date.now() - 1000));
+    add(region, ['coordinator'], MembershipStatus.Archived, new Date());
+    await em.flush();
+
+    const first = decodeJwt((await login(t, account)).accessToken);
+    expect(first.memberships).toEqual([
+      {
+        organizationId: a.id,
+        lkoNumber: String(a.lkoNumber),
+        roles: ['moderator'],
+        status: 'confirmed',
+      },
+      {
+        organizationId: belowA.id,
+        lkoNumber: String(belowA.lkoNumber),
+        roles: ['executor'],
+        status: 'registered',
+      },
+    ]);
+
+    await em.nativeUpdate(Membership, { id: confirmed.id }, { status: MembershipStatus.Archived });
+    const second = decodeJwt((await login(t, account)).accessToken);
+    expect(second.memberships).toEqual([
+      {
+        organizationId: belowA.id,
+        lkoNumber: String(belowA.lkoNumber),
+        roles: ['executor'],
+        status: 'registered',
+      },
+    ]);
   });
 });

@@ -1,3 +1,4 @@
+import { describe, expect, it } from '@jest/globals';
 import { numberedPlaceholders } from './prepared-statement.js';
 
 describe('numberedPlaceholders', () => {

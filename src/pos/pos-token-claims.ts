@@ -6,18 +6,22 @@ import { type AccessTokenClaimsSource } from '../sessions/token-claims.js';
 import { MembershipStatus } from './membership.entity.js';
 
 /**
- * The person's live (accepted, not archived) memberships as the claim, oldest first: the same
- * set as `PosAccess.memberships`, built by PostgreSQL as JSON. Every password login signs a
- * token with them, so they are one prepared statement rather than entities made and thrown away.
+ * The person's live (accepted, not archived) memberships as the claim's JSON, oldest first: the
+ * same set as `PosAccess.memberships`, built by PostgreSQL. Every password login signs a token
+ * with them, so they are SQL rather than entities made only to copy four fields out of them.
  */
+function membershipsJson(userId: string): string {
+  return `(select coalesce(json_agg(json_build_object(
+      'organizationId', m."organization_id", 'lkoNumber', o."lko_number"::text,
+      'roles', m."roles", 'status', m."status") order by m."created_at"), '[]'::json)
+    from "pos_memberships" m join "pos_organizations" o on o."id" = m."organization_id"
+    where m."user_id" = ${userId}
+      and m."status" in ('${MembershipStatus.Registered}', '${MembershipStatus.Confirmed}'))`;
+}
+
 const MEMBERSHIP_CLAIMS = new PreparedStatement(
   'token_memberships',
-  () => `select coalesce(json_agg(json_build_object(
-      'organizationId', m."organization_id", 'lkoNumber', o."lko_number"::text,
-      'roles', m."roles", 'status', m."status") order by m."created_at"), '[]'::json) as "memberships"
-    from "pos_memberships" m join "pos_organizations" o on o."id" = m."organization_id"
-    where m."user_id" = ?
-      and m."status" in ('${MembershipStatus.Registered}', '${MembershipStatus.Confirmed}')`,
+  () => `select ${membershipsJson('?::uuid')} as "memberships"`,
 );
 
 interface MembershipClaim {
@@ -34,7 +38,14 @@ export class PosTokenClaims implements AccessTokenClaimsSource {
 
   async claimsFor(user: User): Promise<Record<string, unknown>> {
     const [row] = await MEMBERSHIP_CLAIMS.rows<{ memberships: unknown }>(this.em, [user.id]);
-    const cell = row.memberships;
+    return this.claimsOf(row.memberships);
+  }
+
+  claimsSql(userId: string): string {
+    return membershipsJson(userId);
+  }
+
+  claimsOf(cell: unknown): Record<string, unknown> {
     const memberships = (typeof cell === 'string' ? JSON.parse(cell) : cell) as MembershipClaim[];
     return { memberships };
   }

@@ -95,9 +95,9 @@ export class AuthController {
         expiresIn: Math.round((expiresAt.getTime() - Date.now()) / 1000),
       };
     }
-    const { session, token } = outcome;
+    const { session, token, claims } = outcome;
     setSessionCookie(response, this.config, token);
-    const access = await this.tokens.issueForSession(session);
+    const access = await this.tokens.issueForSession(session, undefined, claims);
     return { accessToken: access.token, tokenType: 'Bearer', expiresIn: access.expiresIn };
   }
 

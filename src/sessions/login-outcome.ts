@@ -5,6 +5,8 @@ export interface LoginResult {
   session: Session;
   /** The cookie value; shown once, stored only as a hash. */
   token: string;
+  /** The access token's extra claims, when the login has already read them (`LoginQueries`). */
+  claims?: Record<string, unknown>;
 }
 
 /** A right password that opens no session yet: a second factor is to be proved (or enrolled). */

@@ -1,5 +1,5 @@
 import { EntityManager } from '@mikro-orm/postgresql';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { type ClientInfo } from '../common/client-info.js';
 import { aliasedColumns, columnOf, columnsOf, mappedOnce } from '../database/aliased-select.js';
@@ -10,13 +10,14 @@ import { LoginFailure } from './login-failure.entity.js';
 import { type LoginResult } from './login-outcome.js';
 import { AuthMethod } from './session.entity.js';
 import { SessionService } from './session.service.js';
+import { ACCESS_TOKEN_CLAIMS, type AccessTokenClaimsSource } from './token-claims.js';
 
 /**
  * `select` of a password row (`c.`) joined to its user (`u.`) by login, with the end of the lock
- * of one (account, address) pair as `f.locked_until` (epoch milliseconds); parameters: the
- * address, the login.
+ * of one (account, address) pair as `f.locked_until` (epoch milliseconds), and the access token's
+ * extra claims as `x.claims` when a feature contributes them; parameters: the address, the login.
  */
-function loginLookup(em: EntityManager): string {
+function loginLookup(em: EntityManager, claims?: AccessTokenClaimsSource): string {
   const metadata = em.getMetadata();
   const credentials = metadata.get(PasswordCredential);
   const users = metadata.get(User);
@@ -29,6 +30,7 @@ function loginLookup(em: EntityManager): string {
       exists (select 1 from "mfa_credentials" m
         where m."user_id" = u."id" and m."confirmed_at" is not null)
         or exists (select 1 from "passkeys" p where p."user_id" = u."id") as "m.enrolled"
+      ${claims ? `, ${claims.claimsSql('u."id"')} as "x.claims"` : ''}
     from "${credentials.tableName}" c join "${users.tableName}" u on u."id" = c.${columnOf(credentials, 'user')}
     where u.${columnOf(users, 'login')} = ?`;
 }
@@ -65,21 +67,28 @@ const OPEN_SESSION_SQL = `with credential as (
    from opened
    returning id`;
 
-const LOGIN_LOOKUP = new PreparedStatement('login_lookup', loginLookup);
 const OPEN_PASSWORD_SESSION = new PreparedStatement('login_open_session', () => OPEN_SESSION_SQL);
 
 /** The password login's own SQL: a login is few round trips, each written out here. */
 @Injectable()
 export class LoginQueries {
+  private readonly lookup: PreparedStatement;
   constructor(
     private readonly em: EntityManager,
     private readonly sessions: SessionService,
-  ) {}
+    @Optional()
+    @Inject(ACCESS_TOKEN_CLAIMS)
+    private readonly claimsSource?: AccessTokenClaimsSource,
+  ) {
+    this.lookup = new PreparedStatement('login_lookup', (em) => loginLookup(em, claimsSource));
+  }
 
   /**
    * The account's password row with its user, and when this address's lock on it ends (if it has
    * one), in one statement: through the ORM's query builder this lookup and the lock's were two
    * round trips and most of a login's JavaScript. Entities this request already holds are kept.
+   * The access token's extra claims come along (read before argon2 runs, so as current as the
+   * token a moment later would be): the token of the common login needs no statement of its own.
    */
   async findForLogin(
     login: string,
@@ -88,8 +97,9 @@ export class LoginQueries {
     credential: PasswordCredential;
     pairLockedUntil: Date | null;
     mfaEnrolled: boolean;
+    claims: Record<string, unknown> | undefined;
   } | null> {
-    const [row] = await LOGIN_LOOKUP.rows<Record<string, unknown>>(this.em, [address, login]);
+    const [row] = await this.lookup.rows<Record<string, unknown>>(this.em, [address, login]);
     if (!row) return null;
     const em = this.em.getContext();
     // The user first: the credential's reference to it then resolves to this entity.
@@ -100,6 +110,7 @@ export class LoginQueries {
     return {
       credential,
       mfaEnrolled: row['m.enrolled'] === true,
+      claims: this.claimsSource?.claimsOf(row['x.claims']),
       pairLockedUntil:
         pairLockedUntil === null || pairLockedUntil === undefined
           ? null

@@ -63,7 +63,7 @@ export class PasswordLogin {
       await this.addressFailures.failed(client.ip, login);
       throw Errors.invalidCredentials();
     }
-    const { credential, pairLockedUntil, mfaEnrolled } = found;
+    const { credential, pairLockedUntil, mfaEnrolled, claims } = found;
     const user = credential.user;
     const verifiedHash = credential.hash;
     const lockedAtStart = lockReasonAt(pairLockedUntil, credential, new Date());
@@ -97,7 +97,7 @@ export class PasswordLogin {
         client,
         address,
       );
-      if (opened) return opened;
+      if (opened) return { ...opened, claims };
       // The password row changed while argon2 ran (a change, a re-hash, a lockout): decided below.
     }
     const result = await this.em.transactional(async (em) => {

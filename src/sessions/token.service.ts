@@ -165,15 +165,18 @@ export class TokenService implements OnModuleInit {
 
   /**
    * An access token for a live session, with the claims other features contribute; for this
-   * service unless a downstream audience (already checked by the caller) is given.
+   * service unless a downstream audience (already checked by the caller) is given. `claims`: the
+   * contributed claims when the caller has just read them (the password login), else read here.
    */
   async issueForSession(
     session: Session,
     audience?: string,
+    claims?: Record<string, unknown>,
   ): Promise<{ token: string; expiresIn: number }> {
     if (audience !== undefined && !this.isIssuableAudience(audience))
       throw new Error(`audience ${audience} is not configured`);
-    const extra = this.claimsSource ? await this.claimsSource.claimsFor(session.user) : {};
+    const extra =
+      claims ?? (this.claimsSource ? await this.claimsSource.claimsFor(session.user) : {});
     return this.issue({
       sub: session.user.id,
       sid: session.id,
