@@ -36,7 +36,6 @@
  * The service runs with the Node.js options of `npm start` (package.json); BENCH_NODE_FLAGS
  * replaces them (e.g. BENCH_NODE_FLAGS=--max-semi-space-size=8, or empty for none).
  */
-import argon2 from 'argon2';
 import autocannon from 'autocannon';
 import { readdirSync, readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -54,6 +53,7 @@ import { freePort, startEmbeddedPostgres } from '../src/database/embedded-postgr
 import { Browser } from '../test/support/browser.js';
 import { linkThrough, throughStandIn } from '../test/support/gosuslugi.js';
 import { generateTree } from '../test/support/tree.js';
+import { threadPoolSize } from '../src/thread-pool.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const SHAPE = { authorities: 100, institutions: 99, perOrganization: 10 };
@@ -147,25 +147,16 @@ function load(options: autocannon.Options): Promise<autocannon.Result> {
   });
 }
 
-/** argon2id verifications per second with the service's parameters, 16 in flight, same pool size. */
+/**
+ * argon2id verifications per second with the service's parameters, 16 in flight, on a thread pool
+ * of the service's size (bench/raw-argon2.mjs in a process of its own).
+ */
 async function rawVerifications(seconds: number): Promise<number> {
-  const hash = await argon2.hash('Bench#Password1', {
-    type: argon2.argon2id,
-    memoryCost: 19456,
-    timeCost: 2,
-    parallelism: 1,
+  const out = await run(['bench/raw-argon2.mjs', String(seconds)], {
+    ...process.env,
+    UV_THREADPOOL_SIZE: String(threadPoolSize()),
   });
-  let done = 0;
-  const until = performance.now() + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (performance.now() < until) {
-        await argon2.verify(hash, 'Bench#Password1');
-        done += 1;
-      }
-    }),
-  );
-  return done / seconds;
+  return Number(out.trim());
 }
 
 interface EventLoopDelay {
@@ -1119,7 +1110,7 @@ async function main(): Promise<void> {
         cpu: cpus()[0]?.model,
         memoryGiB: Math.round(totalmem() / 2 ** 30),
         node: process.version,
-        threadPool: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
+        threadPool: threadPoolSize(),
       },
       database: process.env.DATABASE_URL ? 'DATABASE_URL server' : 'embedded PostgreSQL',
       scenarios: rows.map((row) => ({

@@ -1,3 +1,4 @@
+import './thread-pool.js';
 import 'reflect-metadata';
 import { MikroORM, RequestContext } from '@mikro-orm/postgresql';
 import { type INestApplication } from '@nestjs/common';
