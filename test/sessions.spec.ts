@@ -497,31 +497,23 @@ describe('the access token a password login answers with', () => {
     add(region, ['coordinator'], MembershipStatus.Archived, new Date());
     await em.flush();
 
+    const inA = {
+      organizationId: a.id,
+      lkoNumber: String(a.lkoNumber),
+      roles: ['moderator'],
+      status: 'confirmed',
+    };
+    const inBelowA = {
+      organizationId: belowA.id,
+      lkoNumber: String(belowA.lkoNumber),
+      roles: ['executor'],
+      status: 'registered',
+    };
     const first = decodeJwt((await login(t, account)).accessToken);
-    expect(first.memberships).toEqual([
-      {
-        organizationId: a.id,
-        lkoNumber: String(a.lkoNumber),
-        roles: ['moderator'],
-        status: 'confirmed',
-      },
-      {
-        organizationId: belowA.id,
-        lkoNumber: String(belowA.lkoNumber),
-        roles: ['executor'],
-        status: 'registered',
-      },
-    ]);
+    expect(first.memberships).toEqual([inA, inBelowA]);
 
     await em.nativeUpdate(Membership, { id: confirmed.id }, { status: MembershipStatus.Archived });
     const second = decodeJwt((await login(t, account)).accessToken);
-    expect(second.memberships).toEqual([
-      {
-        organizationId: belowA.id,
-        lkoNumber: String(belowA.lkoNumber),
-        roles: ['executor'],
-        status: 'registered',
-      },
-    ]);
+    expect(second.memberships).toEqual([inBelowA]);
   });
 });

@@ -5,7 +5,7 @@ import { Equals, IsBoolean, IsUUID } from 'class-validator';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { type User } from '../identity/user.entity.js';
-import { Membership, MembershipStatus } from './membership.entity.js';
+import { Membership, MembershipStatus, LIVE_STATUSES } from './membership.entity.js';
 import { PosErrors } from './pos.texts.js';
 import { type PosRole, roleName } from './roles.js';
 
@@ -54,7 +54,7 @@ export class ConfirmationService {
   private async live(user: User): Promise<Membership[]> {
     return this.em.find(
       Membership,
-      { user, status: { $in: [MembershipStatus.Registered, MembershipStatus.Confirmed] } },
+      { user, status: { $in: [...LIVE_STATUSES] } },
       { populate: ['organization'], orderBy: { createdAt: 'asc' } },
     );
   }

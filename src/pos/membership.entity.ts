@@ -16,6 +16,12 @@ export enum MembershipStatus {
   Archived = 'archived',
 }
 
+/** The statuses of a live membership: accepted, and not archived. */
+export const LIVE_STATUSES: readonly MembershipStatus[] = [
+  MembershipStatus.Registered,
+  MembershipStatus.Confirmed,
+];
+
 export enum DeliveryState {
   Queued = 'queued',
   Sent = 'sent',

@@ -1,7 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { type User } from '../identity/user.entity.js';
-import { Membership, MembershipStatus } from './membership.entity.js';
+import { Membership, MembershipStatus, LIVE_STATUSES } from './membership.entity.js';
 import { Organization } from './organization.entity.js';
 import { PosErrors } from './pos.texts.js';
 import { type PosArea, type PosRole, rolesOfArea } from './roles.js';
@@ -19,7 +19,7 @@ export class PosAccess {
   async memberships(user: User): Promise<Membership[]> {
     return this.em.find(
       Membership,
-      { user, status: { $in: [MembershipStatus.Registered, MembershipStatus.Confirmed] } },
+      { user, status: { $in: [...LIVE_STATUSES] } },
       { populate: ['organization'], orderBy: { createdAt: 'asc' } },
     );
   }

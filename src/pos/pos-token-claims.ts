@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { PreparedStatement } from '../common/prepared-statement.js';
 import { type User } from '../identity/user.entity.js';
 import { type AccessTokenClaimsSource } from '../sessions/token-claims.js';
-import { MembershipStatus } from './membership.entity.js';
+import { LIVE_STATUSES, type MembershipStatus } from './membership.entity.js';
 
 /**
  * The person's live (accepted, not archived) memberships as the claim's JSON, oldest first: the
@@ -16,7 +16,7 @@ function membershipsJson(userId: string): string {
       'roles', m."roles", 'status', m."status") order by m."created_at"), '[]'::json)
     from "pos_memberships" m join "pos_organizations" o on o."id" = m."organization_id"
     where m."user_id" = ${userId}
-      and m."status" in ('${MembershipStatus.Registered}', '${MembershipStatus.Confirmed}'))`;
+      and m."status" in (${LIVE_STATUSES.map((status) => `'${status}'`).join(', ')}))`;
 }
 
 const MEMBERSHIP_CLAIMS = new PreparedStatement(

@@ -15,7 +15,7 @@ import { type AuthMethod, Session } from './session.entity.js';
  * `select` of a session joined to its user, columns prefixed `s.` and `u.`, and the user's linked
  * identities as one JSON array `i.identities`; by id or token hash.
  */
-function sessionLookup(em: EntityManager): Record<'id' | 'tokenHash', string> {
+function sessionLookup(em: EntityManager, by: 'id' | 'tokenHash'): string {
   const metadata = em.getMetadata();
   const sessions = metadata.get(Session);
   const users = metadata.get(User);
@@ -28,13 +28,12 @@ function sessionLookup(em: EntityManager): Record<'id' | 'tokenHash', string> {
     from "${identities.tableName}" i where ${field('user')} = u."id") as "i.identities"`;
   const select = `select ${[...aliasedColumns(sessions, 's'), ...aliasedColumns(users, 'u'), linked].join(', ')}
     from "${sessions.tableName}" s join "${users.tableName}" u on u."id" = s."${sessions.properties.user.fieldNames[0]}"`;
-  const tokenHash = sessions.properties.tokenHash.fieldNames[0];
-  return { id: `${select} where s."id" = ?`, tokenHash: `${select} where s."${tokenHash}" = ?` };
+  return `${select} where s."${sessions.properties[by].fieldNames[0]}" = ?`;
 }
 
 const LOOKUP = {
-  id: new PreparedStatement('session_by_id', (em) => sessionLookup(em).id),
-  tokenHash: new PreparedStatement('session_by_token_hash', (em) => sessionLookup(em).tokenHash),
+  id: new PreparedStatement('session_by_id', (em) => sessionLookup(em, 'id')),
+  tokenHash: new PreparedStatement('session_by_token_hash', (em) => sessionLookup(em, 'tokenHash')),
 };
 
 /** The `i.identities` JSON of the lookup, frozen: cached sessions share it. */
