@@ -53,7 +53,7 @@ import { freePort, startEmbeddedPostgres } from '../src/database/embedded-postgr
 import { Browser } from '../test/support/browser.js';
 import { linkThrough, throughStandIn } from '../test/support/gosuslugi.js';
 import { generateTree } from '../test/support/tree.js';
-import { threadPoolSize } from '../src/thread-pool.js';
+import { threadPoolSize } from '../src/common/thread-pool-size.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const SHAPE = { authorities: 100, institutions: 99, perOrganization: 10 };

@@ -149,3 +149,25 @@ describe('the general per-address limit, counted in batches by each instance', (
     expect(await counters()).toEqual([4, GENERAL + 1]);
   });
 });
+
+describe('a credentials limit set past 2^31, to switch the throttler off', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({
+      THROTTLE_AUTH_LIMIT: '3000000000',
+      THROTTLE_LOGIN_LIMIT: '3000000000',
+    });
+  }, STARTUP_TIMEOUT_MS);
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('still counts and answers: a wrong password is 401, not a failed statement', async () => {
+    for (let i = 0; i < 3; i++) {
+      const response = await request(t.http)
+        .post('/api/v1/auth/login')
+        .send({ login: uniqueLogin('unlimited'), password: 'Guess#Number1' });
+      expect(response.status).toBe(401);
+    }
+  });
+});

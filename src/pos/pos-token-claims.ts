@@ -10,12 +10,12 @@ import { LIVE_STATUSES, type MembershipStatus } from './membership.entity.js';
  * same set as `PosAccess.memberships`, built by PostgreSQL. Every password login signs a token
  * with them, so they are SQL rather than entities made only to copy four fields out of them.
  */
-function membershipsJson(userId: string): string {
+function membershipsJson(userIdSql: string): string {
   return `(select coalesce(json_agg(json_build_object(
       'organizationId', m."organization_id", 'lkoNumber', o."lko_number"::text,
       'roles', m."roles", 'status', m."status") order by m."created_at"), '[]'::json)
     from "pos_memberships" m join "pos_organizations" o on o."id" = m."organization_id"
-    where m."user_id" = ${userId}
+    where m."user_id" = ${userIdSql}
       and m."status" in (${LIVE_STATUSES.map((status) => `'${status}'`).join(', ')}))`;
 }
 
@@ -41,8 +41,8 @@ export class PosTokenClaims implements AccessTokenClaimsSource {
     return this.claimsOf(row.memberships);
   }
 
-  claimsSql(userId: string): string {
-    return membershipsJson(userId);
+  claimsSql(userIdSql: string): string {
+    return membershipsJson(userIdSql);
   }
 
   claimsOf(cell: unknown): Record<string, unknown> {

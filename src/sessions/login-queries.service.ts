@@ -87,8 +87,9 @@ export class LoginQueries {
    * The account's password row with its user, and when this address's lock on it ends (if it has
    * one), in one statement: through the ORM's query builder this lookup and the lock's were two
    * round trips and most of a login's JavaScript. Entities this request already holds are kept.
-   * The access token's extra claims come along (read before argon2 runs, so as current as the
-   * token a moment later would be): the token of the common login needs no statement of its own.
+   * The access token's extra claims come along, so the token of the common login needs no
+   * statement of its own. They are read before argon2 runs: a membership archived while the
+   * password is verified can still be in this token, as in one issued just before the archive.
    */
   async findForLogin(
     login: string,

@@ -51,8 +51,8 @@ export class PasswordLogin {
     previous: Session | null,
   ): Promise<LoginOutcome> {
     const login = normalizeLogin(loginInput);
-    // PostgreSQL text holds no NUL, so no login has one; sent in a query it fails the statement
-    // (08P01, answered as 503 «database unavailable»). Such a login is simply unknown.
+    // PostgreSQL text holds no NUL, so no login has one; sent in a query it fails the statement.
+    // Such a login is simply unknown.
     const address = lockoutAddressOf(client.ip);
     const found = login.includes('\u0000') ? null : await this.queries.findForLogin(login, address);
     if (!found) {

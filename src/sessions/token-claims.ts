@@ -7,11 +7,12 @@ import { type User } from '../identity/user.entity.js';
 export interface AccessTokenClaimsSource {
   claimsFor(user: User): Promise<Record<string, unknown>>;
   /**
-   * The same claims as one SQL expression of a user id (a column or a placeholder), so that a
+   * The same claims as one SQL expression of `userIdSql`, itself SQL (a column such as `u."id"`, or
+   * a placeholder; never a value pasted in), so that a
    * statement which reads the user anyway (the password login's lookup) brings them along and a
    * login makes one round trip fewer; `claimsOf` reads its value.
    */
-  claimsSql(userId: string): string;
+  claimsSql(userIdSql: string): string;
   claimsOf(cell: unknown): Record<string, unknown>;
 }
 

@@ -60,14 +60,18 @@ const COUNT_FAILURE = new PreparedStatement(
    ), block as (
      insert into throttle_counters as c (key, hits, expires_at, blocked_until)
        select ?, 0, clock_timestamp(), clock_timestamp() + make_interval(secs => ? / 1000.0)
-       from failed where hits >= ?
+       from failed where hits >= ?::bigint
      on conflict (key) do update set
        blocked_until = greatest(c.blocked_until, excluded.blocked_until)
    )
    select (select hits from failed) as hits`,
 );
 
-/** `hits` added to a shared counter (`add`); parameters: key, hits, window, limit, block. */
+/**
+ * `hits` added to a shared counter (`add`); parameters: key, hits, window, limit, block. The
+ * limits are cast: a bound parameter compared with the integer `hits` would be read as an integer,
+ * and a limit set past 2^31 (to switch a throttler off) would fail every request.
+ */
 const ADD_HITS = new PreparedStatement(
   'throttle_add_hits',
   () => `insert into throttle_counters as c (key, hits, expires_at, blocked_until)
@@ -78,7 +82,7 @@ const ADD_HITS = new PreparedStatement(
        then excluded.expires_at else c.expires_at end,
      blocked_until = case
        when c.blocked_until > clock_timestamp() then c.blocked_until
-       when (case when c.expires_at <= clock_timestamp() then excluded.hits else c.hits + excluded.hits end) > ?
+       when (case when c.expires_at <= clock_timestamp() then excluded.hits else c.hits + excluded.hits end) > ?::bigint
          then clock_timestamp() + make_interval(secs => ? / 1000.0)
        else null end
    returning hits,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { availableParallelism } from 'node:os';
-import { threadPoolSize } from './thread-pool.js';
+import { threadPoolSize } from './thread-pool-size.js';
 
 describe('threadPoolSize', () => {
   it('takes UV_THREADPOOL_SIZE when it is a positive whole number', () => {
