@@ -8,10 +8,6 @@ import { AppThrottlerGuard } from './throttling/throttler.guard.js';
 import { CREDENTIALS, credentialsKey, LOGIN_GROUPS } from './throttling/credential-throttle.js';
 import { ANONYMOUS, SIGNED_IN } from './throttling/signed-in.js';
 import { THROTTLER_STORAGE, ThrottlingStorageModule } from './throttling/throttling.module.js';
-import { type Request, type Response } from 'express';
-import { LoggerModule } from 'nestjs-pino';
-import { randomUUID } from 'node:crypto';
-import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { type Logger } from 'pino';
 import { AccountsModule } from './accounts/accounts.module.js';
 import { AuditModule } from './audit/audit.module.js';
@@ -19,7 +15,7 @@ import { CredentialEndpoint, ThrottleGroup } from './common/auth-decorators.js';
 import { HealthController } from './common/health.controller.js';
 import { JsonApiGuard } from './common/json-api.guard.js';
 import { GracefulShutdown } from './common/graceful-shutdown.js';
-import { redactPath } from './common/logger.js';
+import { PinoNestLogger } from './common/request-logging.js';
 import { createValidationPipe } from './common/validation.js';
 import { type AppConfig } from './config/app-config.js';
 import { AppConfigModule } from './config/config.module.js';
@@ -46,21 +42,12 @@ export interface AppModuleOptions {
   mailWorker?: boolean;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{8,64}$/;
 const reflector = new Reflector();
 
 /** Whether a route belongs to a login group (LOGIN_GROUPS): the school-sized ceiling applies. */
 function isLoginGroup(context: ExecutionContext): boolean {
   const group = reflector.get(ThrottleGroup, context.getHandler());
   return group !== undefined && LOGIN_GROUPS.has(group);
-}
-
-/** Keeps a caller's X-Request-Id when it looks like one, otherwise makes one; echoes it back. */
-function requestId(request: IncomingMessage, response: ServerResponse): string {
-  const incoming = request.headers['x-request-id'];
-  const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-  response.setHeader('X-Request-Id', id);
-  return id;
 }
 
 /**
@@ -97,24 +84,6 @@ export class AppModule {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
-        LoggerModule.forRoot({
-          pinoHttp: {
-            logger,
-            genReqId: requestId,
-            // Only what is needed to follow a request: never headers, bodies or query strings,
-            // which carry cookies, tokens and authorisation codes.
-            serializers: {
-              req: (req: Request & { id?: unknown }) => ({
-                id: req.id,
-                method: req.method,
-                path: redactPath(req.url),
-              }),
-              res: (res: Response) => ({ statusCode: res.statusCode }),
-            },
-            customLogLevel: (_req, res, error) =>
-              error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug',
-          },
-        }),
         // The request context is configureApp's (src/database/request-context.ts): forked on first use.
         MikroOrmModule.forRoot({
           ...ormOptions(databaseUrl, logger, ENTITIES),
@@ -188,6 +157,8 @@ export class AppModule {
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
         { provide: APP_PIPE, useValue: createValidationPipe() },
         GracefulShutdown,
+        // Nest's messages and the services' `new Logger(...)`, through the root logger.
+        { provide: PinoNestLogger, useValue: new PinoNestLogger(logger) },
       ],
     };
   }

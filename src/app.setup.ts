@@ -12,6 +12,7 @@ import { DEV_MOUNTS, type DevMount } from './common/dev-mounts.js';
 import { GracefulShutdown } from './common/graceful-shutdown.js';
 import { bodyParsers } from './common/body-parsers.js';
 import { rejectDeepJson } from './common/json-depth.js';
+import { PinoNestLogger, requestLogging } from './common/request-logging.js';
 import { applyHeaders, recordHeaders } from './common/security-headers.js';
 import { type AppConfig } from './config/app-config.js';
 import { requestContext } from './database/request-context.js';
@@ -55,6 +56,8 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
   const express = app as NestExpressApplication;
   // First: every request is counted, so SIGTERM can wait for the ones in flight.
   app.use(app.get(GracefulShutdown).track);
+  // Then every request gets its id (X-Request-Id), its logging context and its access log line.
+  app.use(requestLogging(app.get(PinoNestLogger).root));
   express.set('trust proxy', trustProxySetting(config.trustProxy));
   express.set('query parser', 'simple');
   express.disable('x-powered-by');

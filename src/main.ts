@@ -5,11 +5,11 @@ import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { type Logger } from 'pino';
 import { generatePassword, OperatorsService } from './pos/operators.service.js';
-import { Logger as PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
 import { createRootLogger } from './common/logger.js';
 import { WiringAtDebug } from './common/nest-logger.js';
+import { PinoNestLogger } from './common/request-logging.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config.js';
 import {
   migrateUp,
@@ -82,7 +82,7 @@ async function bootstrap(config: AppConfig): Promise<void> {
     },
   );
   started.app = app;
-  app.useLogger(new WiringAtDebug(app.get(PinoLogger)));
+  app.useLogger(new WiringAtDebug(app.get(PinoNestLogger)));
   configureApp(app, config);
   // A signal while Nest was starting found no app to close: it is stopping the rest already.
   if (stopping) return;

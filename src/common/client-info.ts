@@ -9,10 +9,9 @@ export interface ClientInfo {
   requestId: string | null;
 }
 
-/** The id pino-http gave the request (see app.module.ts), when it is a plain value. */
+/** The id the request was given (X-Request-Id, src/common/request-logging.ts). */
 export function requestIdOf(request: Request): string | null {
-  const id: unknown = request.id;
-  return typeof id === 'string' || typeof id === 'number' ? String(id) : null;
+  return request.id ?? null;
 }
 
 export function clientInfoOf(request: Request): ClientInfo {

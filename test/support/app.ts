@@ -1,7 +1,6 @@
 import { type EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { Logger as PinoLogger } from 'nestjs-pino';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +10,7 @@ import { type DestinationStream } from 'pino';
 import { AppModule } from '../../src/app.module.js';
 import { configureApp } from '../../src/app.setup.js';
 import { createRootLogger } from '../../src/common/logger.js';
+import { PinoNestLogger } from '../../src/common/request-logging.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
 import { migrateUp } from '../../src/database/database.js';
 import { ENTITIES } from '../../src/entities.js';
@@ -102,7 +102,7 @@ export async function startTestApp(
     imports: [AppModule.forRoot({ config, logger, databaseUrl: database.url })],
   }).compile();
   const app = moduleRef.createNestApplication({ bodyParser: false, bufferLogs: true });
-  app.useLogger(app.get(PinoLogger));
+  app.useLogger(app.get(PinoNestLogger));
   if (capture) app.use(recordSecretsMiddleware);
   configureApp(app, config);
   try {
