@@ -1,7 +1,7 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { createHash } from 'node:crypto';
 import { type DynamicModule, type ExecutionContext, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE, Reflector } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE, Reflector } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
 import { AppThrottlerGuard } from './throttling/throttler.guard.js';
@@ -27,7 +27,6 @@ import { MailModule } from './mail/mail.module.js';
 import { MemberDeliveryState } from './pos/member-delivery-state.js';
 import { PosModule, PosPortsModule } from './pos/pos.module.js';
 import { ProviderModule } from './provider/provider.module.js';
-import { FormTokenInterceptor } from './rendering/form-token.interceptor.js';
 import { HttpExceptionFilter } from './rendering/http-exception.filter.js';
 import { RenderingModule } from './rendering/rendering.module.js';
 import { AuthGuard } from './sessions/auth.guard.js';
@@ -149,11 +148,11 @@ export class AppModule {
         // throttling counts the request, against its account when it proves a live session and
         // against its address otherwise, then authentication decides (AuthGuard: deny by
         // default). The two share one session lookup per request (RequestAuthentication). After
-        // the guards, a form post's token is checked before its handler runs.
+        // the guards, a form post's token is checked before its handler runs (@FormPost() binds
+        // FormTokenInterceptor to each form post).
         { provide: APP_GUARD, useClass: JsonApiGuard },
         { provide: APP_GUARD, useClass: AppThrottlerGuard },
         { provide: APP_GUARD, useClass: AuthGuard },
-        { provide: APP_INTERCEPTOR, useClass: FormTokenInterceptor },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
         { provide: APP_PIPE, useValue: createValidationPipe() },
         GracefulShutdown,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RequestMethod } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import request from 'supertest';
-import { FormPost, Page, Public } from '../src/common/auth-decorators.js';
+import { FormPostMark, Page, Public } from '../src/common/auth-decorators.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { login, register } from './support/http.js';
 import { mappedRoutes } from './support/routes.js';
@@ -37,7 +37,7 @@ beforeAll(async () => {
       method: RequestMethod[method] as PageRoute['method'],
       path: concrete(path),
       returnTo: reflector.getAllAndOverride(Page, targets).returnTo ?? concrete(path),
-      form: reflector.getAllAndOverride(FormPost, targets) === true,
+      form: reflector.getAllAndOverride(FormPostMark, targets) === true,
     }));
 }, STARTUP_TIMEOUT_MS);
 afterAll(async () => {
@@ -63,7 +63,7 @@ describe('pages behind the guard', () => {
         { path, both: false },
       );
       if (page && method !== RequestMethod.GET) {
-        expect({ path, form: reflector.getAllAndOverride(FormPost, targets) }).toEqual({
+        expect({ path, form: reflector.getAllAndOverride(FormPostMark, targets) }).toEqual({
           path,
           form: true,
         });
@@ -131,7 +131,7 @@ describe('pages behind the guard', () => {
     const forms = mappedRoutes(t.app)
       .filter(
         ({ targets }) =>
-          reflector.getAllAndOverride(FormPost, targets) === true &&
+          reflector.getAllAndOverride(FormPostMark, targets) === true &&
           Boolean(reflector.getAllAndOverride(Public, targets)),
       )
       .map(({ path }) => concrete(path));
@@ -188,7 +188,7 @@ describe('pages behind the guard', () => {
     const ownCheck = ['/logout', '/auth/gosuslugi/link/confirm'];
     const unchecked = mappedRoutes(t.app)
       .filter(({ method, path }) => method === RequestMethod.POST && !path.startsWith('/api/'))
-      .filter(({ targets }) => reflector.getAllAndOverride(FormPost, targets) !== true)
+      .filter(({ targets }) => reflector.getAllAndOverride(FormPostMark, targets) !== true)
       .map(({ path }) => path);
     expect(unchecked.sort()).toEqual([...ownCheck].sort());
   });

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RequestMethod } from '@nestjs/common';
-import { GUARDS_METADATA } from '@nestjs/common/constants.js';
+import { GUARDS_METADATA, INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
 import { Reflector } from '@nestjs/core';
 import request from 'supertest';
-import { Authenticated, Page, Public } from '../src/common/auth-decorators.js';
+import { Authenticated, FormPostMark, Page, Public } from '../src/common/auth-decorators.js';
 import { PosAreaMetadata } from '../src/pos/pos-area.guard.js';
+import { FormTokenInterceptor } from '../src/rendering/form-token.interceptor.js';
 import { AdminSecondFactorGuard } from '../src/sessions/admin-second-factor.guard.js';
 import { ApplicationConfig } from '@nestjs/core';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -275,6 +276,27 @@ describe('route inventory', () => {
       .filter((route) => !guardsOf(route).includes(AdminSecondFactorGuard))
       .map((route) => `${RequestMethod[route.method]} ${route.path}`);
     expect(unguarded).toEqual([]);
+  });
+
+  // The form token is checked by an interceptor bound to each form post by @FormPost(), not by a
+  // global one (which would put every request through Nest's rxjs pipeline): a route marked as a
+  // form post some other way would have its Origin checked and its token never.
+  it('checks the form token on every form post', () => {
+    const reflector = new Reflector();
+    const forms = mappedRoutes(t.app).filter(({ targets }) =>
+      reflector.getAllAndOverride(FormPostMark, targets),
+    );
+    expect(forms.length).toBeGreaterThan(20);
+    const unchecked = forms
+      .filter(
+        ({ targets: [handler] }) =>
+          !(
+            (Reflect.getMetadata(INTERCEPTORS_METADATA, handler) as unknown[] | undefined) ?? []
+          ).includes(FormTokenInterceptor),
+      )
+      .map((route) => `${RequestMethod[route.method]} ${route.path}`);
+    expect(unchecked).toEqual([]);
+    expect(t.app.get(ApplicationConfig).getGlobalInterceptors()).toEqual([]);
   });
 
   // Pages answer a browser without a session with a redirect instead (test/page-guard.spec.ts).

@@ -42,12 +42,13 @@ export interface PageOptions {
   returnTo?: string;
 }
 /**
- * A server-rendered form post: the guard refuses another origin first (403
- * `cross_origin_request`), before anything else is looked at; the form token is then checked and
- * a stale form answered by the controller's `staleForm` hook (FormTokenInterceptor). On a @Page()
- * route the session is required between the two, as the handlers did by hand.
+ * What @FormPost() (src/rendering/form-post.ts) marks a server-rendered form post with: the guard
+ * refuses another origin first (403 `cross_origin_request`), before anything else is looked at;
+ * the form token is then checked and a stale form answered by the controller's `staleForm` hook
+ * (FormTokenInterceptor, bound to the route by @FormPost()). On a @Page() route the session is
+ * required between the two, as the handlers did by hand.
  */
-export const FormPost = Reflector.createDecorator<void, true>({ transform: () => true });
+export const FormPostMark = Reflector.createDecorator<void, true>({ transform: () => true });
 /** Marks credential-guessing targets (login, registration): they share a stricter per-IP limit. */
 export const CredentialEndpoint = Reflector.createDecorator<void, true>({ transform: () => true });
 /**
@@ -94,7 +95,7 @@ export function routeAccess(reflector: Reflector, context: ExecutionContext): Ro
     access = {
       decision: accessDecision(reflector, context),
       public: reflector.getAllAndOverride(Public, targets),
-      formPost: Boolean(reflector.getAllAndOverride(FormPost, targets)),
+      formPost: Boolean(reflector.getAllAndOverride(FormPostMark, targets)),
       page: reflector.getAllAndOverride(Page, targets),
       authenticated: reflector.getAllAndOverride(Authenticated, targets),
     };

@@ -16,9 +16,9 @@ import {
   Authenticated,
   CredentialEndpoint,
   ThrottleGroup,
-  FormPost,
   Public,
 } from '../common/auth-decorators.js';
+import { FormPost } from '../rendering/form-post.js';
 import {
   CurrentAuth,
   type AuthContext,

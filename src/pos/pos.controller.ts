@@ -1,7 +1,8 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type Request, type Response } from 'express';
-import { Authenticated, FormPost, Public } from '../common/auth-decorators.js';
+import { Authenticated, Public } from '../common/auth-decorators.js';
+import { FormPost } from '../rendering/form-post.js';
 import {
   CurrentAuth,
   type AuthContext,

@@ -3,7 +3,8 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn } from 'class-validator';
 import { type Request, type Response } from 'express';
 import { errors as oidcErrors, type InteractionResults } from 'oidc-provider';
-import { FormPost, Page, Public } from '../common/auth-decorators.js';
+import { Page, Public } from '../common/auth-decorators.js';
+import { FormPost } from '../rendering/form-post.js';
 import {
   type AuthContext,
   CurrentAuth,

@@ -1,5 +1,6 @@
 import { applyDecorators, Get, Post } from '@nestjs/common';
-import { CredentialEndpoint, FormPost, Page, Public } from '../common/auth-decorators.js';
+import { CredentialEndpoint, Page, Public } from '../common/auth-decorators.js';
+import { FormPost } from '../rendering/form-post.js';
 
 /**
  * The kinds of route the pages are made of, each named once: what it lets in (anyone, or a
