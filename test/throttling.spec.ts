@@ -122,11 +122,29 @@ describe('the general per-address limit, counted in batches by each instance', (
         )
     ).map((row) => row.hits);
 
-  it('refuses exactly the request past the limit on one instance', async () => {
-    const statuses: number[] = [];
+  it('refuses exactly the request past the limit on one instance, and says how much is left', async () => {
+    const answers: request.Response[] = [];
     for (let i = 0; i < GENERAL + 2; i++)
-      statuses.push((await request(t.http).get('/api/v1/password-policy')).status);
-    expect(statuses).toEqual([...Array<number>(GENERAL).fill(200), 429, 429]);
+      answers.push(await request(t.http).get('/api/v1/password-policy'));
+    expect(answers.map((answer) => answer.status)).toEqual([
+      ...Array<number>(GENERAL).fill(200),
+      429,
+      429,
+    ]);
+    expect(
+      answers
+        .slice(0, 3)
+        .map((answer) => [
+          answer.headers['x-ratelimit-limit'],
+          answer.headers['x-ratelimit-remaining'],
+        ]),
+    ).toEqual([
+      [String(GENERAL), String(GENERAL - 1)],
+      [String(GENERAL), String(GENERAL - 2)],
+      [String(GENERAL), String(GENERAL - 3)],
+    ]);
+    expect(Number(answers[0].headers['x-ratelimit-reset'])).toBeGreaterThan(0);
+    expect(Number(answers[GENERAL].headers['retry-after'])).toBeGreaterThan(0);
     // The second refusal is answered from the block the database reported: no write.
     expect(await sharedHits()).toEqual([GENERAL + 1]);
   });
