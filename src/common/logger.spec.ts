@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { createRootLogger, redactPath } from './logger.js';
 
 /** A destination that keeps what the logger wrote. */
@@ -62,5 +64,35 @@ describe('request log paths', () => {
       '/auth/gosuslugi/callback',
     );
     expect(redactPath('/api/v1/me')).toBe('/api/v1/me');
+  });
+
+  it('keep no token whatever the case of the route, or when the request line names the whole URL', () => {
+    const token = 'q384O9LK_eSjT1uEIZOXUnRBT9W2D-gLQx-QSaCdca0';
+    expect(redactPath(`/Reset-Password/${token}`)).toBe('/Reset-Password/[token]');
+    expect(redactPath(`http://identity.example/pos/invitations/${token}/accept`)).toBe(
+      '/pos/invitations/[token]/accept',
+    );
+    expect(redactPath(`/verify-email/${token}#x`)).toBe('/verify-email/[token]');
+  });
+});
+
+describe('a request or response logged as such', () => {
+  it('shows what the access line shows: no headers, cookies or query string', () => {
+    const out = collected();
+    const logger = createRootLogger({ logLevel: 'info', logFormat: 'json' }, out);
+    const req = new IncomingMessage(new Socket());
+    req.method = 'POST';
+    req.url = '/reset-password/secret-token-123?code=abc';
+    req.headers = { cookie: '__Host-il_session=session-secret', authorization: 'Bearer t0ken' };
+    req.id = 'r-12345678';
+    const res = new ServerResponse(req);
+    res.statusCode = 410;
+    logger.info({ req, res }, 'logged by mistake');
+    expect(JSON.parse(out.text())).toMatchObject({
+      req: { id: 'r-12345678', method: 'POST', path: '/reset-password/[token]' },
+      res: { statusCode: 410 },
+    });
+    expect(Object.keys(JSON.parse(out.text()).req as object)).toEqual(['id', 'method', 'path']);
+    expect(out.text()).not.toMatch(/secret|t0ken|code=abc/);
   });
 });

@@ -1,3 +1,4 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type PinoPretty from 'pino-pretty';
@@ -32,6 +33,7 @@ export function createRootLogger(
     level: config.logLevel,
     base: { service: 'identity-link' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    serializers: { req: requestFields, res: responseFields },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (config.logFormat === 'pretty')
@@ -83,9 +85,30 @@ function prettyStream(target: DestinationStream, stdout: boolean): DestinationSt
   return { write: (line: string) => target.write(prettify(line)) };
 }
 
-/** Link tokens travel in the path: logs keep the route, never the token. */
+/**
+ * Link tokens travel in the path: logs keep the route, never the token. Routes match whatever the
+ * case, and a request line may name the whole URL (`GET http://host/path`): both are redacted.
+ */
 export function redactPath(url: string): string {
-  return url
-    .split('?')[0]
-    .replace(/^(\/(?:pos\/invitations|reset-password|verify-email)\/)[^/]+/, '$1[token]');
+  const path = /^[a-z][a-z0-9+.-]*:\/\//i.test(url)
+    ? url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '')
+    : url;
+  return path
+    .split(/[?#]/)[0]
+    .replace(/^(\/(?:pos\/invitations|reset-password|verify-email)\/)[^/]+/i, '$1[token]');
+}
+
+/**
+ * A request or a response logged as such (`{ req }`, `{ res }`) by mistake shows what the access
+ * line shows, never its headers, cookies or query string. The request's own bindings (already
+ * these fields, src/common/request-logging.ts) pass as they are.
+ */
+function requestFields(req: unknown): unknown {
+  if (!(req instanceof IncomingMessage)) return req;
+  const express = req as IncomingMessage & { originalUrl?: string };
+  return { id: req.id, method: req.method, path: redactPath(express.originalUrl ?? req.url ?? '') };
+}
+
+function responseFields(res: unknown): unknown {
+  return res instanceof ServerResponse ? { statusCode: res.statusCode } : res;
 }

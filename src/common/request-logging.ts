@@ -13,10 +13,12 @@ import { redactPath } from './logger.js';
  * its redaction, is made only when something logs in the request: the access line itself is
  * at debug for a success and is not written at the usual levels.
  *
- * The lines are those pino-http wrote: `req` {id, method, path} on every line logged in a request,
- * and at the end «request completed» (or «request aborted» when the client left first, «request
- * errored» for a 5xx) with `res` {statusCode} and `responseTime` in milliseconds; the level is
- * error for a 5xx, info for a 4xx, debug otherwise.
+ * The fields are those pino-http wrote: `req` {id, method, path} on every line logged in a
+ * request, and at the end «request completed» (or «request aborted» when the answer was not
+ * finished, «request errored» for a 5xx) with `res` {statusCode} and `responseTime` in
+ * milliseconds; the level is error for a 5xx, info for a 4xx, debug otherwise. Unlike pino-http's:
+ * the line comes at the response's 'close', a 5xx carries no made-up `err` (the exception filter
+ * logs the cause), and the time counts from the first middleware, so it includes the body upload.
  */
 
 declare module 'node:http' {
