@@ -71,7 +71,9 @@ async function increments(
       getClass: () => Routes,
       switchToHttp: () => ({
         getRequest: () => ({ ip: '192.0.2.1', headers: {} }),
-        getResponse: () => ({ header: () => undefined }),
+        // The stock guard sets its headers with Express's res.header(), ours with
+        // node's setHeader: both are there, so neither guard fails on the response.
+        getResponse: () => ({ header: () => undefined, setHeader: () => undefined }),
       }),
     } as unknown as ExecutionContext;
     try {
