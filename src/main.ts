@@ -10,6 +10,7 @@ import { configureApp } from './app.setup.js';
 import { createRootLogger } from './common/logger.js';
 import { WiringAtDebug } from './common/nest-logger.js';
 import { PinoNestLogger } from './common/request-logging.js';
+import { releaseStartupMemory } from './common/startup-memory.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config.js';
 import {
   migrateUp,
@@ -86,6 +87,9 @@ async function bootstrap(config: AppConfig): Promise<void> {
   configureApp(app, config);
   // A signal while Nest was starting found no app to close: it is stopping the rest already.
   if (stopping) return;
+  // Everything is loaded and wired: what starting up left behind goes back to the system before
+  // the first request (a collection of a few hundred milliseconds, once).
+  logger.info(releaseStartupMemory(), 'start-up memory released');
   await app.listen(config.port);
   if (config.env === 'development') await printDemoOperator(app, logger, config.logFormat);
   logger.info(
