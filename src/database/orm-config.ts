@@ -3,6 +3,7 @@ import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { type Logger as PinoLogger } from 'pino';
+import { DetachedSocket } from './detached-socket.js';
 import { MIGRATIONS } from './migrations/index.js';
 
 /** The entity classes the ORM maps. */
@@ -58,6 +59,8 @@ export function ormOptions(
     // A database that is down, restarting or stalled fails requests quickly (503
     // database_unavailable) instead of letting them hang; the pool reconnects by itself.
     driverOptions: {
+      // Connected outside the request that opens it (src/database/detached-socket.ts).
+      stream: () => new DetachedSocket(),
       connectionTimeoutMillis: 5000,
       ...(!migrations && {
         statement_timeout: STATEMENT_TIMEOUT_MS,
