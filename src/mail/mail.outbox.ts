@@ -11,6 +11,7 @@ import { type Transporter } from 'nodemailer';
 import { fromKysely, PgBoss, type Job } from 'pg-boss';
 import { BoundedMap } from '../common/bounded-map.js';
 import { AppConfig } from '../config/app-config.js';
+import { DetachedSocket } from '../database/detached-socket.js';
 import { AttemptLocks } from './attempt-locks.js';
 import {
   DELIVERY_LISTENER,
@@ -43,6 +44,21 @@ interface DeliverJob {
   messageId: string;
 }
 
+/**
+ * pg-boss's options. It hands them to its own `pg` pool, whose connections are opened when a job
+ * is sent, often inside a request (a recovery request, a widget check): they connect outside it
+ * (src/database/detached-socket.ts; `stream` is not in pg-boss's types, pg reads it).
+ */
+export function outboxBossOptions(databaseUrl: string) {
+  return {
+    connectionString: databaseUrl,
+    schema: 'pgboss',
+    max: 4,
+    superviseIntervalSeconds: SUPERVISE_INTERVAL_SECONDS,
+    monitorIntervalSeconds: SUPERVISE_INTERVAL_SECONDS,
+    stream: () => new DetachedSocket(),
+  };
+}
 /**
  * A durable outbox on PostgreSQL. `enqueue` writes the message and its pg-boss job inside the
  * caller's transaction (pg-boss runs its insert on that transaction through Kysely), so a
@@ -79,13 +95,7 @@ export class MailOutbox implements OnModuleInit, OnApplicationShutdown {
     // Only a worker reports deliveries: the command line, which only enqueues, has no listener.
     @Optional() @Inject(DELIVERY_LISTENER) private readonly listener?: DeliveryListenerPort,
   ) {
-    this.boss = new PgBoss({
-      connectionString: databaseUrl,
-      schema: 'pgboss',
-      max: 4,
-      superviseIntervalSeconds: SUPERVISE_INTERVAL_SECONDS,
-      monitorIntervalSeconds: SUPERVISE_INTERVAL_SECONDS,
-    });
+    this.boss = new PgBoss(outboxBossOptions(databaseUrl));
     this.boss.on('error', (error: unknown) => this.logger.error({ err: error }, 'pg-boss error'));
     this.developmentMailbox = !config.mail.smtpUrl;
     this.transport = smtpTransport(config.mail);
