@@ -59,6 +59,7 @@ export function outboxBossOptions(databaseUrl: string) {
     stream: () => new DetachedSocket(),
   };
 }
+
 /**
  * A durable outbox on PostgreSQL. `enqueue` writes the message and its pg-boss job inside the
  * caller's transaction (pg-boss runs its insert on that transaction through Kysely), so a

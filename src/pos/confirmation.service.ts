@@ -5,7 +5,8 @@ import { Equals, IsBoolean, IsUUID } from 'class-validator';
 import { AuditService } from '../audit/audit.service.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { type User } from '../identity/user.entity.js';
-import { Membership, MembershipStatus, LIVE_STATUSES } from './membership.entity.js';
+import { Membership, MembershipStatus } from './membership.entity.js';
+import { PosAccess } from './pos-access.service.js';
 import { PosErrors } from './pos.texts.js';
 import { type PosRole, roleName } from './roles.js';
 
@@ -49,21 +50,14 @@ export class ConfirmationService {
   constructor(
     private readonly em: EntityManager,
     private readonly audit: AuditService,
+    private readonly access: PosAccess,
   ) {}
-
-  private async live(user: User): Promise<Membership[]> {
-    return this.em.find(
-      Membership,
-      { user, status: { $in: [...LIVE_STATUSES] } },
-      { populate: ['organization'], orderBy: { createdAt: 'asc' } },
-    );
-  }
 
   /** The caller's accounts in organisations, those awaiting the two confirmations first. */
   async summary(
     user: User,
   ): Promise<{ pending: MembershipSummary[]; memberships: MembershipSummary[] }> {
-    const memberships = (await this.live(user)).map((m) => ({
+    const memberships = (await this.access.memberships(user)).map((m) => ({
       membershipId: m.id,
       organizationId: m.organization.id,
       organizationName: m.organization.name,
