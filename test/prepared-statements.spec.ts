@@ -60,6 +60,24 @@ describe('a prepared statement', () => {
     expect(await onEveryConnection(statement, pool, pool.totalCount)).toEqual(
       Array(pool.totalCount).fill({ v: '42' }),
     );
+    // Each connection that refused was replaced: the statement, sent prepared and without the
+    // fallback on every connection the pool now holds, runs everywhere.
+    const clients: pg.PoolClient[] = [];
+    for (let index = 0; index < pool.totalCount; index++) clients.push(await pool.connect());
+    try {
+      const direct = await Promise.all(
+        clients.map((client) =>
+          client.query<{ v: unknown }>({
+            name: 'test_prepared_probe',
+            text: 'select v from prepared_probe where id = $1',
+            values: [1],
+          }),
+        ),
+      );
+      expect(direct.map((result) => result.rows[0])).toEqual(clients.map(() => ({ v: '42' })));
+    } finally {
+      for (const client of clients) client.release();
+    }
   });
 
   it('writes once when its plan is refused: the refusal comes before anything runs', async () => {
