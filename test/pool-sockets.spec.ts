@@ -1,12 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { MikroORM } from '@mikro-orm/postgresql';
+import { type MikroORM } from '@mikro-orm/postgresql';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
-import { createRootLogger } from '../src/common/logger.js';
-import { ormOptions } from '../src/database/orm-config.js';
-import { ENTITIES } from '../src/entities.js';
 import { outboxBossOptions } from '../src/mail/mail.outbox.js';
-import { createTestDatabase, type TestDatabase } from './support/app.js';
+import { ormOnTestDatabase, type TestDatabase } from './support/app.js';
 
 /** What pg's client keeps of its connection: the socket its queries go over. */
 type ClientWithSocket = pg.PoolClient & { connection: { stream: NodeJS.EventEmitter } };
@@ -16,17 +13,14 @@ const request = new AsyncLocalStorage<string>();
 
 let database: TestDatabase;
 let orm: MikroORM;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  orm = await MikroORM.init(
-    ormOptions(database.url, createRootLogger({ logLevel: 'silent' }), ENTITIES),
-  );
+  ({ orm, database, close } = await ormOnTestDatabase());
 });
 
 afterAll(async () => {
-  await orm?.close(true);
-  await database?.drop();
+  await close?.();
 });
 
 /**

@@ -1,25 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { MikroORM } from '@mikro-orm/postgresql';
+import { type MikroORM } from '@mikro-orm/postgresql';
 import type pg from 'pg';
-import { createRootLogger } from '../src/common/logger.js';
 import { PreparedStatement } from '../src/common/prepared-statement.js';
-import { ormOptions } from '../src/database/orm-config.js';
-import { ENTITIES } from '../src/entities.js';
-import { createTestDatabase, type TestDatabase } from './support/app.js';
+import { ormOnTestDatabase } from './support/app.js';
 
-let database: TestDatabase;
 let orm: MikroORM;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  orm = await MikroORM.init(
-    ormOptions(database.url, createRootLogger({ logLevel: 'silent' }), ENTITIES),
-  );
+  ({ orm, close } = await ormOnTestDatabase());
 });
 
 afterAll(async () => {
-  await orm?.close(true);
-  await database?.drop();
+  await close?.();
 });
 
 /**

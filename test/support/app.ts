@@ -13,6 +13,7 @@ import { createRootLogger } from '../../src/common/logger.js';
 import { PinoNestLogger } from '../../src/common/request-logging.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
 import { migrateUp } from '../../src/database/database.js';
+import { ormOptions } from '../../src/database/orm-config.js';
 import { ENTITIES } from '../../src/entities.js';
 import { freePort } from '../../src/database/embedded-postgres.js';
 import { activeLogCapture, captureDestination, recordSecretsMiddleware } from './log-capture.js';
@@ -49,6 +50,34 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await client.end();
     },
   };
+}
+
+/**
+ * The service's ORM (its own options: pool, timeouts, type parsers) on a fresh, empty database,
+ * without the app: for specs of the database layer. `close()` closes the ORM and drops the database.
+ */
+export async function ormOnTestDatabase(): Promise<{
+  orm: MikroORM;
+  database: TestDatabase;
+  close: () => Promise<void>;
+}> {
+  const database = await createTestDatabase();
+  try {
+    const orm = await MikroORM.init(
+      ormOptions(database.url, createRootLogger({ logLevel: 'silent' }), ENTITIES),
+    );
+    return {
+      orm,
+      database,
+      close: async () => {
+        await orm.close(true);
+        await database.drop();
+      },
+    };
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
 }
 
 export interface TestApp {
