@@ -376,26 +376,25 @@ const json = (body: unknown) => ({
 
 /**
  * Starts bench/health-probe.ts in a process of its own: resolves once it probes, with the promise
- * of its summary at the end (a probe every 50 ms for `seconds`).
+ * of its summary at the end (a probe every 50 ms for `seconds`), and a stop for a bench that fails
+ * before then.
  */
 async function healthProber(
   url: string,
   seconds: number,
-): Promise<{ summary: Promise<Omit<ProbeResult, 'samples'>> }> {
+): Promise<{ summary: Promise<Omit<ProbeResult, 'samples'>>; stop(): void }> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'bench/health-probe.ts', url, `${seconds}`],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const lines: string[] = [];
   let buffered = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  // 'close', not 'exit': by then stdout has been read to its end.
+  const closed = new Promise<number | null>((resolve) => child.once('close', resolve));
   await new Promise<void>((resolve, reject) => {
     child.once('error', reject);
-    void exited.then((code) => reject(new Error(`bench/health-probe.ts exited ${code}`)));
+    void closed.then((code) => reject(new Error(`bench/health-probe.ts exited ${code}`)));
     child.stdout.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       const parts = buffered.split('\n');
@@ -404,11 +403,13 @@ async function healthProber(
       if (lines[0] === 'probing') resolve();
     });
   });
-  const summary = exited.then((code) => {
+  const summary = closed.then((code) => {
     if (code !== 0 || lines.length < 2) throw new Error(`bench/health-probe.ts exited ${code}`);
     return JSON.parse(lines[1]) as Omit<ProbeResult, 'samples'>;
   });
-  return { summary };
+  // Handled where it is awaited; this keeps a failure before then from being an unhandled one.
+  summary.catch(() => undefined);
+  return { summary, stop: () => child.kill() };
 }
 
 /** 1. Password login storm versus the machine's argon2id limit. */
@@ -418,20 +419,27 @@ async function loginStorm(
   scenario = 'login-storm',
 ): Promise<Row> {
   const raw = await rawVerifications(STORM_SECONDS);
-  const live = await healthProber(`${service.base}/health/live`, STORM_SECONDS);
-  await service.eventLoop.reset();
-  const before = cpuSnapshot(service.child.pid!);
-  const [storm, probes] = await Promise.all([
-    load({
-      url: `${service.base}/api/v1/auth/login`,
-      method: 'POST',
-      connections: 16,
-      duration: STORM_SECONDS,
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(credentials),
-    }),
-    live.summary,
-  ]);
+  const prober = await healthProber(`${service.base}/health/live`, STORM_SECONDS);
+  let storm: autocannon.Result;
+  let probes: Omit<ProbeResult, 'samples'>;
+  let before: ReturnType<typeof cpuSnapshot>;
+  try {
+    await service.eventLoop.reset();
+    before = cpuSnapshot(service.child.pid!);
+    [storm, probes] = await Promise.all([
+      load({
+        url: `${service.base}/api/v1/auth/login`,
+        method: 'POST',
+        connections: 16,
+        duration: STORM_SECONDS,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(credentials),
+      }),
+      prober.summary,
+    ]);
+  } finally {
+    prober.stop();
+  }
   const cpu = cpuPerOperation(before, cpuSnapshot(service.child.pid!), storm.requests.total);
   const loop = await service.eventLoop.read();
   const logins = storm.requests.average;
@@ -540,14 +548,16 @@ async function authenticated(
   const bare = await stack('bare');
   try {
     // A warm-up of each route first: measured first on a fresh process, the no-op paid for the
-    // optimising compiler's work on the code every route shares, and its ratio moved by half.
-    for (const path of ['/health/live', '/api/v1/me'])
-      await load({
-        url: `${service.base}${path}`,
-        connections: 16,
-        duration: WARM_UP_SECONDS,
-        headers: { cookie: credentials.cookie },
-      });
+    // optimising compiler's work on the code every route shares, and its ratio moved by half. The
+    // bare server is warmed as well, or its first slice would be a cold quarter of its figure.
+    for (const base of [bare.base, service.base])
+      for (const path of base === bare.base ? ['/health/live'] : ['/health/live', '/api/v1/me'])
+        await load({
+          url: `${base}${path}`,
+          connections: 16,
+          duration: WARM_UP_SECONDS,
+          headers: { cookie: credentials.cookie },
+        });
     // The bearer target is measured on the protected endpoint that needs nothing but the caller's
     // session; /me with a bearer token, which also reads the linked identities, is shown beside it.
     const kinds = {
@@ -586,8 +596,11 @@ async function authenticated(
       bearer: empty(),
       bearerMe: empty(),
     };
+    const order = Object.entries(kinds);
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [kind, { base, pid, path, headers }] of Object.entries(kinds)) {
+      // Each round starts one further along, so no load always follows the same one.
+      const turn = [...order.slice(round % order.length), ...order.slice(0, round % order.length)];
+      for (const [kind, { base, pid, path, headers }] of turn) {
         const cpu = () => readStat(`/proc/${pid}/stat`)!.seconds;
         const before = cpu();
         const result = await load({
@@ -607,11 +620,14 @@ async function authenticated(
     const rate = (kind: Interleaved) => kind.requests / kind.seconds;
     const cpuPerRequest = (kind: Interleaved) =>
       Math.round((kind.cpuSeconds * 1e6) / kind.requests);
-    const p99 = (kind: Interleaved) =>
-      percentile(
-        [...kind.p99s].sort((a, b) => a - b),
-        50,
-      );
+    // The median of the slices' p99s (ROUNDS is even: the mean of the middle two).
+    const p99 = ({ p99s }: Interleaved) => {
+      const sorted = [...p99s].sort((a, b) => a - b);
+      const middle = sorted.length / 2;
+      return Number.isInteger(middle)
+        ? (sorted[middle - 1] + sorted[middle]) / 2
+        : sorted[Math.floor(middle)];
+    };
     const { noOp } = totals;
     const row = (scenario: string, kind: Interleaved, target: string): Row => ({
       scenario,
