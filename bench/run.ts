@@ -48,7 +48,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { cliWallTime } from './cli.js';
-import { type ProbeResult } from './health-probe.js';
+import { percentileOf, type ProbeResult } from './health-probe.js';
 import { membersPage } from './members-page.js';
 import { BenchOperator, operatorCredentials } from './operator.js';
 import { createRootLogger } from '../src/common/logger.js';
@@ -210,9 +210,6 @@ function eventLoopProbe(child: ChildProcess) {
     memory: () => ask<Memory>('memory:read'),
   };
 }
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
 const SCENARIOS = [
   'login-storm',
@@ -1037,8 +1034,8 @@ async function report(
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) times.push(await once());
   times.sort((a, b) => a - b);
-  const median = Math.round(percentile(times, 50));
-  const p95 = Math.round(percentile(times, 95));
+  const median = Math.round(percentileOf(times, 50));
+  const p95 = Math.round(percentileOf(times, 95));
   return {
     row: {
       scenario: 'report',
