@@ -7,9 +7,10 @@
  * Each probe has a slot on a fixed schedule, and its latency counts from that slot, not from when
  * it was sent: a slot that fell due while an earlier probe was still waiting is probed as soon as
  * that one ends, and charged the wait, so a stall shows in every slot it covered (wrk2's schedule
- * and correction for coordinated omission), and every slot is one sample. autocannon's rate mode, used before, is neither: it sends its requests of each second
- * back to back, and its correction takes the interval as `Math.ceil(1 / rate)` = 1 ms, so a 150 ms
- * answer was recorded as some 150 samples (docs/performance.md «2026-12-04, 18:30»).
+ * and correction for coordinated omission), and every slot is one sample. autocannon's rate mode,
+ * used before, is neither: it sends its requests of each second back to back, and its correction
+ * takes the interval as `Math.ceil(1 / rate)` = 1 ms, so a 150 ms answer was recorded as some 150
+ * samples (docs/performance.md «2026-12-04, 18:30»).
  */
 import { realpathSync } from 'node:fs';
 import { request } from 'node:http';

@@ -547,38 +547,19 @@ async function authenticated(
     // A warm-up of each route first: measured first on a fresh process, the no-op paid for the
     // optimising compiler's work on the code every route shares, and its ratio moved by half. The
     // bare server is warmed as well, or its first slice would be a cold quarter of its figure.
-    for (const base of [bare.base, service.base])
-      for (const path of base === bare.base ? ['/health/live'] : ['/health/live', '/api/v1/me'])
-        await load({
-          url: `${base}${path}`,
-          connections: 16,
-          duration: WARM_UP_SECONDS,
-          headers: { cookie: credentials.cookie },
-        });
+    for (const url of [
+      `${bare.base}/health/live`,
+      `${service.base}/health/live`,
+      `${service.base}/api/v1/me`,
+    ])
+      await load({
+        url,
+        connections: 16,
+        duration: WARM_UP_SECONDS,
+        headers: { cookie: credentials.cookie },
+      });
     // The bearer target is measured on the protected endpoint that needs nothing but the caller's
     // session; /me with a bearer token, which also reads the linked identities, is shown beside it.
-    const kinds = {
-      bare: { base: bare.base, pid: bare.pid, path: '/health/live', headers: {} },
-      noOp: { base: service.base, pid: service.child.pid!, path: '/health/live', headers: {} },
-      session: {
-        base: service.base,
-        pid: service.child.pid!,
-        path: '/api/v1/me',
-        headers: { cookie: credentials.cookie },
-      },
-      bearer: {
-        base: service.base,
-        pid: service.child.pid!,
-        path: '/api/v1/auth/session',
-        headers: bearer,
-      },
-      bearerMe: {
-        base: service.base,
-        pid: service.child.pid!,
-        path: '/api/v1/me',
-        headers: bearer,
-      },
-    };
     const empty = (): Interleaved => ({
       requests: 0,
       seconds: 0,
@@ -586,18 +567,27 @@ async function authenticated(
       non2xx: 0,
       p99s: [],
     });
-    const totals: Record<keyof typeof kinds, Interleaved> = {
-      bare: empty(),
-      noOp: empty(),
-      session: empty(),
-      bearer: empty(),
-      bearerMe: empty(),
+    const load64 = (base: string, pid: number, path: string, headers: Record<string, string>) => ({
+      base,
+      pid,
+      path,
+      headers,
+      total: empty(),
+    });
+    const service64 = (path: string, headers: Record<string, string> = {}) =>
+      load64(service.base, service.child.pid!, path, headers);
+    const kinds = {
+      bare: load64(bare.base, bare.pid, '/health/live', {}),
+      noOp: service64('/health/live'),
+      session: service64('/api/v1/me', { cookie: credentials.cookie }),
+      bearer: service64('/api/v1/auth/session', bearer),
+      bearerMe: service64('/api/v1/me', bearer),
     };
-    const order = Object.entries(kinds);
+    const order = Object.values(kinds);
     for (let round = 0; round < ROUNDS; round++) {
       // Each round starts one further along, so no load always follows the same one.
       const turn = [...order.slice(round % order.length), ...order.slice(0, round % order.length)];
-      for (const [kind, { base, pid, path, headers }] of turn) {
+      for (const { base, pid, path, headers, total } of turn) {
         const cpu = () => readStat(`/proc/${pid}/stat`)!.seconds;
         const before = cpu();
         const result = await load({
@@ -606,7 +596,6 @@ async function authenticated(
           duration: SLICE_SECONDS,
           headers,
         });
-        const total = totals[kind as keyof typeof kinds];
         total.cpuSeconds += cpu() - before;
         total.requests += result.requests.total;
         total.seconds += result.duration;
@@ -625,7 +614,7 @@ async function authenticated(
         ? (sorted[middle - 1] + sorted[middle]) / 2
         : sorted[Math.floor(middle)];
     };
-    const { noOp } = totals;
+    const noOp = kinds.noOp.total;
     const row = (scenario: string, kind: Interleaved, target: string): Row => ({
       scenario,
       ratio: rate(kind) / rate(noOp),
@@ -636,14 +625,14 @@ async function authenticated(
     return [
       {
         scenario: 'no-op',
-        ratio: rate(noOp) / rate(totals.bare),
+        ratio: rate(noOp) / rate(kinds.bare.total),
         target: '≥ 0.4',
-        figure: `${rate(noOp).toFixed(0)} req/s vs ${rate(totals.bare).toFixed(0)} bare node:http`,
-        extra: `CPU ${cpuPerRequest(noOp)} µs a request (bare ${cpuPerRequest(totals.bare)} µs); median p99 of ${ROUNDS} slices ${p99(noOp)} ms (bare ${p99(totals.bare)} ms), non-2xx ${noOp.non2xx}`,
+        figure: `${rate(noOp).toFixed(0)} req/s vs ${rate(kinds.bare.total).toFixed(0)} bare node:http`,
+        extra: `CPU ${cpuPerRequest(noOp)} µs a request (bare ${cpuPerRequest(kinds.bare.total)} µs); median p99 of ${ROUNDS} slices ${p99(noOp)} ms (bare ${p99(kinds.bare.total)} ms), non-2xx ${noOp.non2xx}`,
       },
-      row('session', totals.session, '≥ 0.7'),
-      row('bearer', totals.bearer, '≥ 0.7'),
-      row('bearer-me', totals.bearerMe, '—'),
+      row('session', kinds.session.total, '≥ 0.7'),
+      row('bearer', kinds.bearer.total, '≥ 0.7'),
+      row('bearer-me', kinds.bearerMe.total, '—'),
     ];
   } finally {
     await bare.stop();
