@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { type Request } from 'express';
+import { type HttpRequest, headerOf } from './http.js';
 import { isIP } from 'node:net';
 
 /** Where a request came from, for sessions and the audit log. */
@@ -10,20 +10,20 @@ export interface ClientInfo {
 }
 
 /** The id the request was given (X-Request-Id, src/common/request-logging.ts). */
-export function requestIdOf(request: Request): string | null {
-  return request.id ?? null;
+export function requestIdOf(request: HttpRequest): string | null {
+  return typeof request.id === 'string' ? request.id : null;
 }
 
-export function clientInfoOf(request: Request): ClientInfo {
+export function clientInfoOf(request: HttpRequest): ClientInfo {
   // request.ip honours X-Forwarded-For only when TRUST_PROXY configures Express to.
   return {
     // Only a real address is kept: a proxy header could otherwise put anything here.
     ip: request.ip !== undefined && isIP(request.ip) !== 0 ? request.ip : null,
-    userAgent: request.get('user-agent')?.slice(0, 512) ?? null,
+    userAgent: headerOf(request, 'user-agent')?.slice(0, 512) ?? null,
     requestId: requestIdOf(request),
   };
 }
 
 export const Client = createParamDecorator((_: unknown, context: ExecutionContext): ClientInfo =>
-  clientInfoOf(context.switchToHttp().getRequest<Request>()),
+  clientInfoOf(context.switchToHttp().getRequest<HttpRequest>()),
 );

@@ -1,5 +1,5 @@
 import { type CanActivate, type ExecutionContext, HttpStatus, Injectable } from '@nestjs/common';
-import { type Request } from 'express';
+import { type HttpRequest, headerOf, pathOf } from './http.js';
 import { DomainError } from './errors.js';
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -23,11 +23,11 @@ const FILE_TYPES =
 export class JsonApiGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     if (context.getType() !== 'http') return true;
-    const request = context.switchToHttp().getRequest<Request>();
-    if (!WRITES.has(request.method) || !request.path.startsWith('/api/')) return true;
-    const type = request.get('content-type');
+    const request = context.switchToHttp().getRequest<HttpRequest>();
+    if (!WRITES.has(request.method) || !pathOf(request).startsWith('/api/')) return true;
+    const type = headerOf(request, 'content-type');
     if (type === undefined || /^application\/json\s*(;|$)/i.test(type)) return true;
-    if (FILE_ROUTE.test(request.path) && FILE_TYPES.test(type)) return true;
+    if (FILE_ROUTE.test(pathOf(request)) && FILE_TYPES.test(type)) return true;
     throw new DomainError(
       HttpStatus.UNSUPPORTED_MEDIA_TYPE,
       'unsupported_media_type',

@@ -11,7 +11,7 @@ import {
   Res,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { type Request, type Response } from 'express';
+import { type HttpRequest, type HttpResponse, headerOf, seeOther } from '../common/http.js';
 import {
   Authenticated,
   CredentialEndpoint,
@@ -66,7 +66,7 @@ export class GosuslugiController implements StaleFormPage {
     private readonly csrf: Csrf,
   ) {}
 
-  private page(response: Response, name: GosuslugiPage, code?: string, detail?: string): void {
+  private page(response: HttpResponse, name: GosuslugiPage, code?: string, detail?: string): void {
     const page = GOSUSLUGI_PAGES[name];
     this.pages.send(response, page.status, 'message', {
       title: page.title,
@@ -80,7 +80,7 @@ export class GosuslugiController implements StaleFormPage {
   }
 
   /** Starting a round trip can fail on the provider's side (discovery, signer, certificates). */
-  private async start(response: Response, begin: () => Promise<void>): Promise<void> {
+  private async start(response: HttpResponse, begin: () => Promise<void>): Promise<void> {
     try {
       await begin();
     } catch (error) {
@@ -90,12 +90,12 @@ export class GosuslugiController implements StaleFormPage {
   }
 
   /** The round trip's cookie goes with the redirect that starts it. */
-  private toProvider(response: Response, start: ProviderRedirect): void {
+  private toProvider(response: HttpResponse, start: ProviderRedirect): void {
     setCookie(response, this.config, 'gosuslugiTransaction', start.transactionCookie);
-    response.redirect(303, start.url.href);
+    seeOther(response, start.url.href);
   }
 
-  private transactionHandle(request: Request): string | undefined {
+  private transactionHandle(request: HttpRequest): string | undefined {
     return readCookie(request, this.config, 'gosuslugiTransaction');
   }
 
@@ -103,19 +103,23 @@ export class GosuslugiController implements StaleFormPage {
    * What a return brings back: the transaction's handle is read and its cookie cleared at once (it
    * is single-use, whatever the answer); the session is looked up only when the flow asks.
    */
-  private browserReturn(request: Request, response: Response, state: unknown): BrowserReturn {
+  private browserReturn(
+    request: HttpRequest,
+    response: HttpResponse,
+    state: unknown,
+  ): BrowserReturn {
     const handle = this.transactionHandle(request);
     clearCookie(response, this.config, 'gosuslugiTransaction');
     return { handle, state, browserSession: () => this.sessions.fromCookie(request) };
   }
 
   private toLogin(
-    response: Response,
+    response: HttpResponse,
     start: Extract<LinkStart, { kind: 'login_required' }>,
     returnTo: string,
   ): void {
     const query = new URLSearchParams({ returnTo, ...(start.reauthenticate && { reauth: '1' }) });
-    response.redirect(303, `/login?${query.toString()}`);
+    seeOther(response, `/login?${query.toString()}`);
   }
 
   @Get('auth/gosuslugi/login')
@@ -123,14 +127,11 @@ export class GosuslugiController implements StaleFormPage {
   @ApiOperation({
     summary: 'Страница входа: вход через Госуслуги начинается только формой с неё (POST)',
   })
-  loginPage(@Query('returnTo') returnTo: unknown, @Res() response: Response): void {
+  loginPage(@Query('returnTo') returnTo: unknown, @Res() response: HttpResponse): void {
     // A navigation (from another site, too) never starts a provider trip: a browser that holds a
     // Госуслуги session would be switched into that account without a click (login CSRF).
     const target = safeReturnTo(returnTo);
-    response.redirect(
-      303,
-      target ? `/login?${new URLSearchParams({ returnTo: target })}` : '/login',
-    );
+    seeOther(response, target ? `/login?${new URLSearchParams({ returnTo: target })}` : '/login');
   }
 
   @Post('auth/gosuslugi/login')
@@ -141,7 +142,7 @@ export class GosuslugiController implements StaleFormPage {
   @ApiOperation({
     summary: 'Начать вход через Госуслуги: форма страницы входа (returnTo — только локальный путь)',
   })
-  async login(@Res() response: Response, @Body() form: GosuslugiLoginFormDto): Promise<void> {
+  async login(@Res() response: HttpResponse, @Body() form: GosuslugiLoginFormDto): Promise<void> {
     await this.start(response, async () => {
       this.toProvider(response, await this.logins.start(safeReturnTo(form.returnTo)));
     });
@@ -149,7 +150,7 @@ export class GosuslugiController implements StaleFormPage {
 
   /** A stale «Войти через Госуслуги» starts nothing: the login page again, saying why. */
   staleForm({ response }: StaleForm): void {
-    response.redirect(303, '/login?notice=stale');
+    seeOther(response, '/login?notice=stale');
   }
 
   @Get('auth/gosuslugi/link')
@@ -158,9 +159,10 @@ export class GosuslugiController implements StaleFormPage {
   @ApiOperation({
     summary: 'Начать привязку Госуслуг к текущей учётной записи (нужен недавний вход)',
   })
-  async link(@Req() request: Request, @Res() response: Response): Promise<void> {
+  async link(@Req() request: HttpRequest, @Res() response: HttpResponse): Promise<void> {
     // Linking starts from our own pages; a navigation from another site is refused.
-    if (request.get('sec-fetch-site') === 'cross-site') return this.page(response, 'crossSite');
+    if (headerOf(request, 'sec-fetch-site') === 'cross-site')
+      return this.page(response, 'crossSite');
     await this.start(response, async () => {
       const start = await this.linking.start(await this.sessions.fromCookie(request));
       if (start.kind === 'redirect') this.toProvider(response, start);
@@ -174,11 +176,14 @@ export class GosuslugiController implements StaleFormPage {
   @ApiOperation({
     summary: 'Возврат после выхода из ЕСИА перед повторным входом: дальше на авторизацию',
   })
-  async continueAfterLogout(@Req() request: Request, @Res() response: Response): Promise<void> {
+  async continueAfterLogout(
+    @Req() request: HttpRequest,
+    @Res() response: HttpResponse,
+  ): Promise<void> {
     // Arrives from the provider's site: only the browser's own pending round trip goes on.
     await this.start(response, async () => {
       const url = await this.gosuslugi.continueAfterLogout(this.transactionHandle(request));
-      if (url) response.redirect(303, url.href);
+      if (url) seeOther(response, url.href);
       else this.page(response, 'invalidTransaction');
     });
   }
@@ -187,31 +192,31 @@ export class GosuslugiController implements StaleFormPage {
   @Public()
   @ApiOperation({ summary: 'Единый адрес возврата с Госуслуг для входа, привязки и приглашений' })
   async callback(
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: HttpRequest,
+    @Res() response: HttpResponse,
     @Client() client: ClientInfo,
   ): Promise<void> {
-    response.setHeader('Referrer-Policy', 'no-referrer');
-    response.setHeader('Cache-Control', 'no-store');
+    response.header('Referrer-Policy', 'no-referrer');
+    response.header('Cache-Control', 'no-store');
     // Rebuilt from PUBLIC_URL, never from the Host header.
     const callbackUrl = new URL(request.originalUrl, this.config.publicUrl);
     const back = this.browserReturn(request, response, request.query.state);
     this.finish(response, await this.gosuslugi.callback({ ...back, callbackUrl }, client));
   }
 
-  private finish(response: Response, outcome: CallbackOutcome): void {
+  private finish(response: HttpResponse, outcome: CallbackOutcome): void {
     switch (outcome.kind) {
       case 'logged_in':
         setSessionCookie(response, this.config, outcome.login.token);
         this.csrf.rotate(response);
-        response.redirect(303, outcome.returnTo);
+        seeOther(response, outcome.returnTo);
         return;
       case 'confirm_link':
         setCookie(response, this.config, 'gosuslugiTransaction', outcome.transactionCookie);
-        response.redirect(303, '/auth/gosuslugi/link/confirm');
+        seeOther(response, '/auth/gosuslugi/link/confirm');
         return;
       case 'linked':
-        response.redirect(303, `${outcome.returnTo}?gosuslugi=linked`);
+        seeOther(response, `${outcome.returnTo}?gosuslugi=linked`);
         return;
       case 'refused':
         this.page(response, outcome.page, outcome.code, outcome.detail);
@@ -222,7 +227,7 @@ export class GosuslugiController implements StaleFormPage {
   @Get('auth/gosuslugi/link/confirm')
   @Public()
   @ApiOperation({ summary: 'Страница подтверждения привязки: чей профиль Госуслуг вернулся' })
-  async confirmPage(@Req() request: Request, @Res() response: Response): Promise<void> {
+  async confirmPage(@Req() request: HttpRequest, @Res() response: HttpResponse): Promise<void> {
     const pending = await this.linking.pendingLink(this.transactionHandle(request), () =>
       this.sessions.fromCookie(request),
     );
@@ -241,8 +246,8 @@ export class GosuslugiController implements StaleFormPage {
   @Public()
   @ApiOperation({ summary: 'Подтвердить привязку (форма со страницы подтверждения)' })
   async confirm(
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: HttpRequest,
+    @Res() response: HttpResponse,
     @Body() dto: ConfirmLinkDto,
     @Client() client: ClientInfo,
   ): Promise<void> {

@@ -11,7 +11,7 @@ import {
   StreamableFile,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { type Response } from 'express';
+import { type HttpResponse } from '../common/http.js';
 import { Authenticated } from '../common/auth-decorators.js';
 import { CurrentAuth, type AuthContext } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
@@ -98,13 +98,13 @@ export class OrganizationsController {
     @Query('format') format: unknown,
     @Query('filter') filter: unknown,
     @Query('authority') authority: unknown,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: HttpResponse,
   ): Promise<StatusRow[] | string | StreamableFile> {
     const all = await this.reports.connectionStatus(auth.user, id);
     const rows = filterStatus(all, parseStatusQuery(filter, authority));
     if (format !== 'csv' && format !== 'xlsx') return rows;
     const name = `connection-status-${all[0]?.lkoNumber ?? id}.${format}`;
-    response.setHeader('Content-Disposition', `attachment; filename="${name}"`);
+    response.header('Content-Disposition', `attachment; filename="${name}"`);
     if (format === 'csv') {
       response.type('text/csv; charset=utf-8');
       return statusCsv(rows);

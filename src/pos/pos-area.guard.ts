@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { type Request } from 'express';
+import { type HttpRequest } from '../common/http.js';
 import { Errors } from '../common/errors.js';
 import { PosAccess } from './pos-access.service.js';
 import { type PosArea } from './roles.js';
@@ -23,7 +23,7 @@ export class PosAreaGuard implements CanActivate {
       context.getHandler(),
       context.getClass(),
     ]);
-    const request = context.switchToHttp().getRequest<Request>();
+    const request = context.switchToHttp().getRequest<HttpRequest>();
     if (!area) return true;
     if (!request.auth) throw Errors.unauthenticated();
     await this.access.requireArea(request.auth.user, area);

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { type Request, type Response } from 'express';
+import { type HttpRequest, type HttpResponse, seeOther } from '../common/http.js';
 import { Authenticated, Public } from '../common/auth-decorators.js';
 import { FormPost } from '../rendering/form-post.js';
 import {
@@ -121,12 +121,12 @@ export class PosController implements StaleFormPage {
   @ApiOperation({ summary: 'Страница приглашения: организация, роли, вход через Госуслуги' })
   async landing(
     @Param('token') token: string,
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: HttpRequest,
+    @Res() response: HttpResponse,
   ): Promise<void> {
     // The token never leaves the origin in a Referer; strict-origin, not no-referrer, because the
     // page's own acceptance form must carry an Origin (no-referrer would send Origin: null).
-    response.setHeader('Referrer-Policy', 'strict-origin');
+    response.header('Referrer-Policy', 'strict-origin');
     const found = await this.invitations.lookup(token);
     if (found.kind !== 'usable') return this.refused(response, found.kind);
     const membership = found.invitation.membership;
@@ -156,16 +156,16 @@ export class PosController implements StaleFormPage {
   @Get('pos/invitations/:token/accept')
   @Public()
   @ApiOperation({ summary: 'Страница приглашения (принять можно только формой с неё)' })
-  acceptPage(@Param('token') token: string, @Res() response: Response): void {
+  acceptPage(@Param('token') token: string, @Res() response: HttpResponse): void {
     // A navigation (from another site, too) only shows the invitation: accepting is the person's click.
-    response.setHeader('Referrer-Policy', 'no-referrer');
-    response.redirect(303, `/pos/invitations/${encodeURIComponent(token)}`);
+    response.header('Referrer-Policy', 'no-referrer');
+    seeOther(response, `/pos/invitations/${encodeURIComponent(token)}`);
   }
 
   /** A stale invitation form accepts nothing: back to the invitation page, to choose again. */
   staleForm({ request, response }: StaleForm): void {
-    response.setHeader('Referrer-Policy', 'no-referrer');
-    response.redirect(303, invitationLanding(String(request.params.token)));
+    response.header('Referrer-Policy', 'no-referrer');
+    seeOther(response, invitationLanding(String(request.params.token)));
   }
 
   @Post('pos/invitations/:token/accept')
@@ -177,11 +177,11 @@ export class PosController implements StaleFormPage {
   })
   async accept(
     @Param('token') token: string,
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: HttpRequest,
+    @Res() response: HttpResponse,
     @Body() form: AcceptInvitationFormDto,
   ): Promise<void> {
-    response.setHeader('Referrer-Policy', 'no-referrer');
+    response.header('Referrer-Policy', 'no-referrer');
     const landing = invitationLanding(token);
     const found = await this.invitations.lookup(token);
     if (found.kind !== 'usable') return this.refused(response, found.kind);
@@ -190,11 +190,11 @@ export class PosController implements StaleFormPage {
     let into: Session | undefined;
     if (session && !linked) {
       // Signed in to an account without Госуслуги: the person chooses on the page, this one or «Это не я».
-      if (form.into !== 'account') return response.redirect(303, landing);
+      if (form.into !== 'account') return seeOther(response, landing);
       // The same rule as linking: a password (or a Госуслуги login) within the last minutes.
       if (!recentlyAuthenticated(session))
-        return response.redirect(
-          303,
+        return seeOther(
+          response,
           `/login?${new URLSearchParams({ reauth: '1', returnTo: landing })}`,
         );
       into = session;
@@ -202,7 +202,7 @@ export class PosController implements StaleFormPage {
     try {
       const start = await this.gosuslugi.start(found.invitation.id, into);
       setCookie(response, this.config, 'gosuslugiTransaction', start.transactionCookie);
-      response.redirect(303, start.url.href);
+      seeOther(response, start.url.href);
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;
       const page = GOSUSLUGI_PAGES.unavailable;
@@ -214,7 +214,7 @@ export class PosController implements StaleFormPage {
     }
   }
 
-  private refused(response: Response, kind: keyof typeof REFUSED_PAGE): void {
+  private refused(response: HttpResponse, kind: keyof typeof REFUSED_PAGE): void {
     const page = GOSUSLUGI_PAGES[REFUSED_PAGE[kind]];
     this.pages.send(response, page.status, 'message', {
       title: page.title,

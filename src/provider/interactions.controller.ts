@@ -1,7 +1,13 @@
 import { Body, Controller, Get, HttpStatus, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn } from 'class-validator';
-import { type Request, type Response } from 'express';
+import {
+  type HttpRequest,
+  type HttpResponse,
+  seeOther,
+  nodeRequest,
+  nodeResponse,
+} from '../common/http.js';
 import { errors as oidcErrors, type InteractionResults } from 'oidc-provider';
 import { Page, Public } from '../common/auth-decorators.js';
 import { FormPost } from '../rendering/form-post.js';
@@ -84,7 +90,7 @@ export class InteractionsController implements StaleFormPage {
 
   @Get(':uid')
   @Public()
-  async resume(@Req() request: Request, @Res() response: Response): Promise<void> {
+  async resume(@Req() request: HttpRequest, @Res() response: HttpResponse): Promise<void> {
     const details = await this.details(request, response);
     if (!details) return;
     const session = await this.sessions.fromCookie(request);
@@ -106,7 +112,7 @@ export class InteractionsController implements StaleFormPage {
         returnTo: interactionPath(details.uid),
         ...(gosuslugiOnly && { notice: GOSUSLUGI_REQUIRED }),
       });
-      return response.redirect(303, `/login?${query.toString()}`);
+      return seeOther(response, `/login?${query.toString()}`);
     }
     await this.finish(request, response, {
       login: {
@@ -125,8 +131,8 @@ export class InteractionsController implements StaleFormPage {
   @Page()
   @FormPost()
   async decide(
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: HttpRequest,
+    @Res() response: HttpResponse,
     @CurrentAuth() { session }: AuthContext,
     @Body() form: ConsentFormDto,
     @Client() client: ClientInfo,
@@ -150,7 +156,7 @@ export class InteractionsController implements StaleFormPage {
   /** A stale consent form: the page again with the notice; anything else, «Страница устарела». */
   async staleForm({ request, response, auth }: StaleForm): Promise<void> {
     const details = await this.provider.instance
-      .interactionDetails(request, response)
+      .interactionDetails(nodeRequest(request), nodeResponse(response))
       .catch(() => undefined);
     if (
       !auth ||
@@ -165,9 +171,12 @@ export class InteractionsController implements StaleFormPage {
   }
 
   /** The interaction this browser is in, or null after answering that it has expired. */
-  private async details(request: Request, response: Response): Promise<Details | null> {
+  private async details(request: HttpRequest, response: HttpResponse): Promise<Details | null> {
     try {
-      return await this.provider.instance.interactionDetails(request, response);
+      return await this.provider.instance.interactionDetails(
+        nodeRequest(request),
+        nodeResponse(response),
+      );
     } catch (error) {
       if (!(error instanceof oidcErrors.SessionNotFound)) throw error;
       this.refuse(response, HttpStatus.BAD_REQUEST, 'interaction_expired');
@@ -176,7 +185,7 @@ export class InteractionsController implements StaleFormPage {
   }
 
   private refuse(
-    response: Response,
+    response: HttpResponse,
     status: HttpStatus,
     code: 'interaction_expired' | 'account_mismatch',
   ) {
@@ -192,8 +201,8 @@ export class InteractionsController implements StaleFormPage {
   }
 
   private async showConsent(
-    request: Request,
-    response: Response,
+    request: HttpRequest,
+    response: HttpResponse,
     details: Details,
     session: Session,
     status: HttpStatus,
@@ -243,18 +252,23 @@ export class InteractionsController implements StaleFormPage {
 
   /** Ends the interaction and sends the browser on to oidc-provider, which answers the client. */
   private async finish(
-    request: Request,
-    response: Response,
+    request: HttpRequest,
+    response: HttpResponse,
     result: InteractionResults,
   ): Promise<void> {
-    const resume = await this.provider.instance.interactionResult(request, response, result, {
-      mergeWithLastSubmission: false,
-    });
+    const resume = await this.provider.instance.interactionResult(
+      nodeRequest(request),
+      nodeResponse(response),
+      result,
+      {
+        mergeWithLastSubmission: false,
+      },
+    );
     // Not a 303: after a form's POST (our login or consent page), browsers hold every redirect of
     // that chain to the form's CSP `form-action 'self'`, and the last one goes to the application.
     // A page that moves on by itself starts a navigation of its own (the link is for the rare
     // browser that ignores Refresh).
-    response.setHeader('Refresh', `0;url=${resume}`);
+    response.header('Refresh', `0;url=${resume}`);
     this.pages.send(response, HttpStatus.OK, 'message', {
       title: PROVIDER_TEXTS.returningTitle,
       paragraphs: [],

@@ -1,4 +1,4 @@
-import { type Request } from 'express';
+import { frameworkRequest } from '../common/http.js';
 import type Provider from 'oidc-provider';
 import { type Client, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { type AuditService } from '../audit/audit.service.js';
@@ -54,7 +54,7 @@ export function auditRefreshReuse(
       .write({
         type: 'oidc.refresh.reused',
         targetUserId: token?.accountId ?? null,
-        client: clientInfoOf(ctx.req as Request),
+        client: clientInfoOf(frameworkRequest(ctx.req)),
         details: {
           clientId: ctx.oidc.client?.clientId ?? null,
           grantId: token?.grantId ?? null,

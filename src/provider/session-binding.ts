@@ -1,4 +1,4 @@
-import { type Request } from 'express';
+import { type HttpRequest, frameworkRequest } from '../common/http.js';
 import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
 
 /**
@@ -14,7 +14,7 @@ export const SESSION_FIELD = 'identityLinkSessionId';
 /** What the binding needs from our sessions. */
 export interface SessionLiveness {
   /** Our live session behind the request's cookie (at the authorization endpoint). */
-  sessionIdOf(request: Request): Promise<string | null>;
+  sessionIdOf(request: HttpRequest): Promise<string | null>;
   liveFor(sessionId: string, accountId: string): Promise<boolean>;
 }
 
@@ -85,7 +85,7 @@ export function bindTokensToSessions(provider: Provider, liveness: SessionLivene
   >;
   // The code is made where the browser is, with our cookie: its session is the one logged in.
   bind(models.AuthorizationCode, liveness, async (ctx) => {
-    const id = await liveness.sessionIdOf(ctx.req as Request);
+    const id = await liveness.sessionIdOf(frameworkRequest(ctx.req));
     return id ?? undefined;
   });
   bind(models.AccessToken, liveness, (ctx, token) => Promise.resolve(inherited(ctx, token)));

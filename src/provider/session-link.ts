@@ -1,6 +1,6 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { type Request, type Response } from 'express';
+import { frameworkRequest, frameworkResponse } from '../common/http.js';
 import { type KoaContextWithOIDC } from 'oidc-provider';
 import { clientInfoOf } from '../common/client-info.js';
 import { AppConfig } from '../config/app-config.js';
@@ -46,7 +46,7 @@ export class ProviderSessionLinks {
     const { client, session } = ctx.oidc;
     const sid = client && session?.sidFor(client.clientId);
     if (!client || !session?.accountId || !sid) return;
-    const ours = await this.sessions.fromCookie(ctx.req as Request);
+    const ours = await this.sessions.fromCookie(frameworkRequest(ctx.req));
     // The interaction checks this already (identity_link_session); a code without it links nothing.
     if (ours?.user.id !== session.accountId) return;
     await this.orm.em.getConnection().execute(
@@ -68,11 +68,11 @@ export class ProviderSessionLinks {
 
   private async loggedOut(ctx: KoaContextWithOIDC): Promise<void> {
     if (ctx.status !== 303 && ctx.status !== 302) return;
-    const request = ctx.req as Request;
+    const request = frameworkRequest(ctx.req);
     if (ctx.oidc.params?.logout) {
       const ours = await this.sessions.fromCookie(request);
       if (ours) await this.loginSessions.logout(ours, clientInfoOf(request));
-      clearSessionCookie(ctx.res as Response, this.config);
+      clearSessionCookie(frameworkResponse(ctx.res), this.config);
     }
     const location = ctx.response.get('location');
     ctx.remove('location');

@@ -1,6 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { IsString, MaxLength } from 'class-validator';
-import { type Request, type Response } from 'express';
+import {
+  type HttpRequest,
+  type HttpResponse,
+  setResponseCookie,
+  clearResponseCookie,
+} from '../common/http.js';
 import { AppConfig } from '../config/app-config.js';
 import { newSecret, sameSecret } from '../common/secrets.js';
 import { cookieName, cookieOptions, readCookie } from '../sessions/cookies.js';
@@ -13,6 +18,9 @@ export class CsrfFormDto {
   csrf!: string;
 }
 
+/** The token issued with a response, for the page's other forms (one per response). */
+const ISSUED = new WeakMap<HttpResponse, string>();
+
 /**
  * Double-submit token for server-rendered forms: a random value in an HttpOnly, SameSite=Lax
  * cookie and the same value in a hidden field. A forged cross-site form cannot read the cookie
@@ -24,16 +32,16 @@ export class Csrf {
   constructor(private readonly config: AppConfig) {}
 
   /** The browser's token, made and set when it has none. */
-  token(request: Request, response: Response): string {
+  token(request: HttpRequest, response: HttpResponse): string {
     const existing = readCookie(request, this.config, 'csrf');
     if (existing) return existing;
     // One new token per response, however many forms the page holds.
-    const issued: unknown = response.locals.csrfToken;
-    if (typeof issued === 'string') return issued;
+    const issued = ISSUED.get(response);
+    if (issued !== undefined) return issued;
     // Compared with the form field, never stored: the digest is not needed.
     const token = newSecret().secret;
-    response.locals.csrfToken = token;
-    response.cookie(cookieName(this.config, 'csrf'), token, cookieOptions(this.config));
+    ISSUED.set(response, token);
+    setResponseCookie(response, cookieName(this.config, 'csrf'), token, cookieOptions(this.config));
     return token;
   }
 
@@ -41,9 +49,9 @@ export class Csrf {
    * Forgets the browser's token when who is signed in changes (login, logout, registration), so
    * a token seen before cannot be replayed in the new session; the next page issues a new one.
    */
-  rotate(response: Response): void {
-    delete response.locals.csrfToken;
-    response.clearCookie(cookieName(this.config, 'csrf'), cookieOptions(this.config));
+  rotate(response: HttpResponse): void {
+    ISSUED.delete(response);
+    clearResponseCookie(response, cookieName(this.config, 'csrf'), cookieOptions(this.config));
   }
 
   /**
@@ -51,13 +59,13 @@ export class Csrf {
    * `cross_origin_request`); otherwise the answer is whether the form's token matches the cookie,
    * and the caller decides how to show a stale form.
    */
-  checkForm(request: Request, submitted: unknown): boolean {
+  checkForm(request: HttpRequest, submitted: unknown): boolean {
     assertSameOrigin(request, this.config.publicUrl);
     return this.valid(request, submitted);
   }
 
   /** Whether a submitted form token is the browser's (constant-time). */
-  valid(request: Request, submitted: unknown): boolean {
+  valid(request: HttpRequest, submitted: unknown): boolean {
     const cookie = readCookie(request, this.config, 'csrf');
     return cookie !== undefined && typeof submitted === 'string' && sameSecret(cookie, submitted);
   }

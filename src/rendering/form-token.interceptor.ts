@@ -5,7 +5,7 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { ModuleRef, Reflector } from '@nestjs/core';
-import { type Request, type Response } from 'express';
+import { type HttpRequest, type HttpResponse } from '../common/http.js';
 import { type Observable, of } from 'rxjs';
 import { routeAccess } from '../common/auth-decorators.js';
 import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
@@ -50,8 +50,8 @@ export class FormTokenInterceptor implements NestInterceptor {
     context: ExecutionContext,
     next: CallHandler,
   ): Promise<Observable<unknown>> {
-    const request = context.switchToHttp().getRequest<Request>();
-    const response = context.switchToHttp().getResponse<Response>();
+    const request = context.switchToHttp().getRequest<HttpRequest>();
+    const response = context.switchToHttp().getResponse<HttpResponse>();
     const body: unknown = request.body;
     const field = (name: string): string | undefined => {
       const value: unknown =

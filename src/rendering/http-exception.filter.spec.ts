@@ -15,14 +15,21 @@ function answer(exception: unknown) {
   const response = {
     headersSent: false,
     getHeaders: () => headers,
-    setHeader: (name: string, value: string) => (headers[name] = value),
+    header(name: string, value: string) {
+      headers[name] = value;
+      return this;
+    },
     status(status: number) {
       sent.status = status;
       return this;
     },
-    json: (body: unknown) => (sent.body = body),
+    type(contentType: string) {
+      headers['Content-Type'] = contentType;
+      return this;
+    },
+    send: (body: string) => (sent.body = JSON.parse(body)),
   };
-  const request = { id: 'req-1', path: '/api/v1/me', accepts: () => 'json' };
+  const request = { id: 'req-1', url: '/api/v1/me', headers: { accept: 'application/json' } };
   const host = {
     switchToHttp: () => ({ getRequest: () => request, getResponse: () => response }),
   } as unknown as ArgumentsHost;
@@ -53,7 +60,7 @@ describe('HttpExceptionFilter and an unavailable Redis', () => {
         code: 'throttle_unavailable',
         message: 'Сервис временно недоступен. Повторите попытку через несколько секунд.',
       },
-      headers: { 'Retry-After': '5' },
+      headers: { 'Retry-After': '5', 'Content-Type': 'application/json; charset=utf-8' },
     });
     // A warning with the reason, as for the database; not an error with a stack.
     expect(warn).toHaveBeenCalledWith(

@@ -10,7 +10,15 @@ import {
   ServiceUnavailableException,
 } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
-import { type Request, type Response } from 'express';
+import {
+  type HttpRequest,
+  type HttpResponse,
+  pathOf,
+  preferredType,
+  responseStarted,
+  seeOther,
+  sendJson,
+} from '../common/http.js';
 import { isDatabaseUnavailable } from '../database/database-errors.js';
 import { requestIdOf } from '../common/client-info.js';
 import { type ErrorCode } from '../common/error-codes.js';
@@ -32,14 +40,14 @@ function isHealthReport(response: unknown): boolean {
  * (plain Retry-After: the general limit without a session); clients read Retry-After. Returns the
  * wait in seconds, if the throttler gave one.
  */
-function setRetryAfter(response: Response): number | undefined {
+function setRetryAfter(response: HttpResponse): number | undefined {
   const waits = Object.entries(response.getHeaders())
     .filter(([name]) => name === 'retry-after' || name.startsWith('retry-after-'))
     .map(([, value]) => Number(value))
     .filter((value) => Number.isFinite(value));
   if (waits.length === 0) return undefined;
   const wait = Math.max(...waits);
-  response.setHeader('Retry-After', String(wait));
+  response.header('Retry-After', String(wait));
   return wait;
 }
 
@@ -70,9 +78,9 @@ const UNAVAILABLE_MESSAGE = 'Сервис временно недоступен.
 const UNAVAILABLE_CODES = new Set<ErrorCode>(['database_unavailable', 'throttle_unavailable']);
 
 /** A person's browser navigating to a page (not the API, not a machine endpoint) gets a page. */
-function wantsPage(request: Request): boolean {
-  if (/^\/(api|\.well-known|health)(\/|$)/.test(request.path)) return false;
-  return request.accepts(['json', 'html']) === 'html';
+function wantsPage(request: HttpRequest): boolean {
+  if (/^\/(api|\.well-known|health)(\/|$)/.test(pathOf(request))) return false;
+  return preferredType(request, ['json', 'html']) === 'html';
 }
 
 function errorPage(body: ErrorBody) {
@@ -125,15 +133,15 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const request = http.getRequest<Request>();
-    const response = http.getResponse<Response>();
+    const request = http.getRequest<HttpRequest>();
+    const response = http.getResponse<HttpResponse>();
     if (exception instanceof PageRedirect) {
-      if (!response.headersSent) response.redirect(303, exception.location);
+      if (!responseStarted(response)) seeOther(response, exception.location);
       return;
     }
     const body = this.toBody(exception);
     if (UNAVAILABLE_CODES.has(body.code)) {
-      response.setHeader('Retry-After', '5');
+      response.header('Retry-After', '5');
       if (body.code === 'database_unavailable')
         this.logger.warn({ requestId: requestIdOf(request) }, 'database unavailable');
       else
@@ -145,9 +153,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
       body.requestId = requestIdOf(request) ?? undefined;
       this.logger.error({ err: exception, requestId: body.requestId }, 'request failed');
     }
-    if (response.headersSent) return;
+    if (responseStarted(response)) return;
     if (exception instanceof DomainError && exception.retryAfterSeconds !== undefined)
-      response.setHeader('Retry-After', String(Math.ceil(exception.retryAfterSeconds)));
+      response.header('Retry-After', String(Math.ceil(exception.retryAfterSeconds)));
     if (exception instanceof ThrottlerException) {
       // The message says how long to wait, so the page and the JSON tell a person what the header
       // tells a program.
@@ -158,7 +166,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       this.pages.send(response, body.statusCode, 'message', errorPage(body));
       return;
     }
-    response.status(body.statusCode).json(body);
+    sendJson(response, body.statusCode, body);
   }
 
   private toBody(exception: unknown): ErrorBody {

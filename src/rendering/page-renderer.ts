@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Eta } from 'eta';
-import { type Response } from 'express';
+import { type HttpResponse, HTML, requestOf } from '../common/http.js';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -24,9 +24,9 @@ export class PageRenderer {
    * only in the answer to a POST: a page reached by GET already shows its address, query
    * (`?notice=…`) included.
    */
-  send(response: Response, status: number, view: string, data: object): void {
-    response.status(status).type('html').setHeader('Cache-Control', 'no-store');
-    const posted = response.req?.method === 'POST';
+  send(response: HttpResponse, status: number, view: string, data: object): void {
+    response.status(status).type(HTML).header('Cache-Control', 'no-store');
+    const posted = requestOf(response).method === 'POST';
     response.send(this.render(view, posted ? data : { ...data, pageUrl: undefined }));
   }
 }

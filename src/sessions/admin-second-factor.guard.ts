@@ -6,7 +6,7 @@ import {
   Optional,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { type Request } from 'express';
+import { type HttpRequest } from '../common/http.js';
 import { Page } from '../common/auth-decorators.js';
 import { SecondFactorEnrolmentRequired } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
@@ -41,7 +41,7 @@ export class AdminSecondFactorGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const policy = this.config.mfa;
-    const facts = context.switchToHttp().getRequest<Request>().auth?.facts;
+    const facts = context.switchToHttp().getRequest<HttpRequest>().auth?.facts;
     if (!policy.requiredForAdmins || !this.staffRoles || !facts) return true;
     if (facts.method !== AuthMethod.Password || facts.secondFactor !== null || facts.operator)
       return true;

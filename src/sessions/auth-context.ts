@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { type Request, type Response } from 'express';
+import { type HttpRequest, type HttpResponse } from '../common/http.js';
 import { type IdentityClaimsSnapshot } from '../identity/federated-identity.entity.js';
 import { type User, type UserProfile } from '../identity/user.entity.js';
 import { type AuthMethod, type Session } from './session.entity.js';
@@ -53,8 +53,8 @@ export interface AuthContext {
   readonly via: 'cookie' | 'bearer';
 }
 
-declare module 'express' {
-  interface Request {
+declare module '../common/http.js' {
+  interface HttpRequest {
     auth?: AuthContext;
   }
 }
@@ -63,7 +63,7 @@ declare module 'express' {
  * The caller the guard authenticated. A parameter decorator (`reader`) that reads it on a route
  * without authentication is a programming error, not a refusal: it throws.
  */
-export function authOf(request: Request, reader: string): AuthContext {
+export function authOf(request: HttpRequest, reader: string): AuthContext {
   if (!request.auth) throw new Error(`${reader} used on a route without authentication`);
   return request.auth;
 }
@@ -71,13 +71,13 @@ export function authOf(request: Request, reader: string): AuthContext {
 /** The authenticated caller (on a @Page(), by its cookie); only valid on routes that are not @Public(). */
 export const CurrentAuth = createParamDecorator(
   (_: unknown, context: ExecutionContext): AuthContext =>
-    authOf(context.switchToHttp().getRequest<Request>(), 'CurrentAuth'),
+    authOf(context.switchToHttp().getRequest<HttpRequest>(), 'CurrentAuth'),
 );
 
 /** What a controller is told about a form whose token did not match, to show it again. */
 export interface StaleForm {
-  request: Request;
-  response: Response;
+  request: HttpRequest;
+  response: HttpResponse;
   /** The signed-in caller on a @Page() form; null on an anonymous one. */
   auth: AuthContext | null;
   /** The handler the form was posted to, for a controller with several forms. */

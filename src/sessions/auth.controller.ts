@@ -17,7 +17,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { type Request, type Response } from 'express';
+import { type HttpRequest, type HttpResponse } from '../common/http.js';
 import {
   Authenticated,
   CredentialEndpoint,
@@ -77,8 +77,8 @@ export class AuthController {
   async login(
     @Body() dto: LoginDto,
     @Client() client: ClientInfo,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() request: HttpRequest,
+    @Res({ passthrough: true }) response: HttpResponse,
   ): Promise<AccessTokenResponse | SecondFactorRequiredResponse> {
     const previous = await this.sessions.fromCookie(request);
     const outcome = await this.passwordLogin.login(dto.login, dto.password, client, previous);
@@ -136,7 +136,7 @@ export class AuthController {
     @CurrentAuth() auth: AuthContext,
     @Body() dto: ReauthenticateDto,
     @Client() client: ClientInfo,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: HttpResponse,
   ): Promise<AccessTokenResponse> {
     const { session, token } = await this.loginSessions.reauthenticate(
       auth.session,
@@ -158,8 +158,8 @@ export class AuthController {
   @ApiOperation({ summary: 'Выход: сеанс завершается, его access token больше не принимается' })
   async logout(
     @Client() client: ClientInfo,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() request: HttpRequest,
+    @Res({ passthrough: true }) response: HttpResponse,
   ): Promise<void> {
     if (request.auth) await this.loginSessions.logout(request.auth.session, client);
     clearSessionCookie(response, this.config);
@@ -205,10 +205,10 @@ export class AuthController {
   @Public()
   @Header('Cache-Control', 'public, max-age=300')
   @ApiOperation({ summary: 'Открытые ключи для проверки access token' })
-  jwks(@Res({ passthrough: true }) response: Response) {
+  jwks(@Res({ passthrough: true }) response: HttpResponse) {
     const keys = this.tokens.jwks();
     // A verifier may revalidate its copy: Express answers 304 to an If-None-Match naming this.
-    response.setHeader('ETag', etagOf(JSON.stringify(keys)));
+    response.header('ETag', etagOf(JSON.stringify(keys)));
     return keys;
   }
 }

@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { type Request } from 'express';
+import { type HttpRequest, pathOf } from '../common/http.js';
 import { routeAccess } from '../common/auth-decorators.js';
 import { Errors, LoginRequired } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
@@ -32,7 +32,7 @@ export class AuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return false;
-    const request = context.switchToHttp().getRequest<Request>();
+    const request = context.switchToHttp().getRequest<HttpRequest>();
     const route = routeAccess(this.reflector, context);
     if (route.formPost) assertSameOrigin(request, this.config.publicUrl);
     if (route.decision === 'public') {
@@ -43,7 +43,7 @@ export class AuthGuard implements CanActivate {
     }
     if (route.decision === 'page') {
       const auth = await this.authentication.caller(context);
-      if (!auth) throw new LoginRequired(route.page?.returnTo ?? request.path);
+      if (!auth) throw new LoginRequired(route.page?.returnTo ?? pathOf(request));
       assertSameOrigin(request, this.config.publicUrl);
       request.auth = auth;
       return true;
@@ -57,7 +57,7 @@ export class AuthGuard implements CanActivate {
   }
 
   /** A session proved by the cookie is the browser's ambient credential: our own origin only. */
-  private admit(request: Request, auth: AuthContext): void {
+  private admit(request: HttpRequest, auth: AuthContext): void {
     if (auth.via === 'cookie') assertSameOrigin(request, this.config.publicUrl);
     request.auth = auth;
   }

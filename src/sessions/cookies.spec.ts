@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { type Request } from 'express';
+import { type HttpRequest } from '../common/http.js';
 import { type AppConfig, loadConfig } from '../config/app-config.js';
 import { type CookieKind, cookieName, cookieOptions, readCookie } from './cookies.js';
 
@@ -11,7 +11,7 @@ const production = {
   session: { cookieName: '__Host-il_session', secureCookie: true },
 } as unknown as AppConfig;
 
-const withCookies = (cookies: Record<string, unknown>) => ({ cookies }) as unknown as Request;
+const withCookies = (cookies: Record<string, unknown>) => ({ cookies }) as unknown as HttpRequest;
 
 describe('cookies', () => {
   it('names every cookie once, with the __Host- prefix in production only', () => {
@@ -39,7 +39,7 @@ describe('cookies', () => {
       sameSite: 'lax',
       secure: true,
       path: '/',
-      maxAge: 60_000,
+      maxAgeMs: 60_000,
     });
   });
 

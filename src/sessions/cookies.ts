@@ -1,4 +1,10 @@
-import { type CookieOptions, type Request, type Response } from 'express';
+import {
+  type HttpRequest,
+  type HttpResponse,
+  type ResponseCookieOptions,
+  setResponseCookie,
+  clearResponseCookie,
+} from '../common/http.js';
 import { type AppConfig } from '../config/app-config.js';
 
 /**
@@ -28,13 +34,13 @@ export function cookieName(config: AppConfig, kind: CookieKind): string {
  * The flags of every cookie: HttpOnly, Lax (not Strict: the session and transaction cookies must
  * ride along the top-level redirect back from Госуслуги), Secure in production, the whole site.
  */
-export function cookieOptions(config: AppConfig, maxAgeMs?: number): CookieOptions {
+export function cookieOptions(config: AppConfig, maxAgeMs?: number): ResponseCookieOptions {
   return {
     httpOnly: true,
     sameSite: 'lax',
     secure: config.session.secureCookie,
     path: '/',
-    ...(maxAgeMs !== undefined && { maxAge: maxAgeMs }),
+    ...(maxAgeMs !== undefined && { maxAgeMs }),
   };
 }
 
@@ -43,7 +49,7 @@ export function cookieOptions(config: AppConfig, maxAgeMs?: number): CookieOptio
  * random bits, base64url): anything else is treated as no cookie at all.
  */
 export function readCookie(
-  request: Request,
+  request: HttpRequest,
   config: AppConfig,
   kind: CookieKind,
 ): string | undefined {
@@ -61,15 +67,15 @@ export interface CookieValue {
 
 /** Sets one of our cookies, with the flags above. */
 export function setCookie(
-  response: Response,
+  response: HttpResponse,
   config: AppConfig,
   kind: CookieKind,
   { value, maxAgeMs }: CookieValue,
 ): void {
-  response.cookie(cookieName(config, kind), value, cookieOptions(config, maxAgeMs));
+  setResponseCookie(response, cookieName(config, kind), value, cookieOptions(config, maxAgeMs));
 }
 
 /** Tells the browser to drop one of our cookies (the flags must match the ones it was set with). */
-export function clearCookie(response: Response, config: AppConfig, kind: CookieKind): void {
-  response.clearCookie(cookieName(config, kind), cookieOptions(config));
+export function clearCookie(response: HttpResponse, config: AppConfig, kind: CookieKind): void {
+  clearResponseCookie(response, cookieName(config, kind), cookieOptions(config));
 }

@@ -6,18 +6,18 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { type Request } from 'express';
+import { type HttpRequest, pathOf } from '../common/http.js';
 import { Page } from '../common/auth-decorators.js';
 import { Errors, LoginRequired } from '../common/errors.js';
 import { recentlyAuthenticated } from './session-rules.js';
 
 /** Which requests of the route are highly sensitive; without one, every request is. */
-export type SensitiveWhen = (request: Request) => boolean;
+export type SensitiveWhen = (request: HttpRequest) => boolean;
 
 const SensitiveMetadata = Reflector.createDecorator<SensitiveWhen>();
 
 /** Whether a posted `roles` (a JSON array, or a form's one or several checkboxes) names `admin`. */
-export function grantsAdmin(request: Request): boolean {
+export function grantsAdmin(request: HttpRequest): boolean {
   const roles: unknown = (request.body as Record<string, unknown> | undefined)?.roles;
   const list = Array.isArray(roles) ? roles : [roles];
   return list.includes('admin');
@@ -45,13 +45,13 @@ export class RecentAuthenticationGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const when = this.reflector.get(SensitiveMetadata, context.getHandler());
-    const request = context.switchToHttp().getRequest<Request>();
+    const request = context.switchToHttp().getRequest<HttpRequest>();
     if (!when || !when(request)) return true;
     const auth = request.auth;
     if (!auth) throw Errors.unauthenticated();
     if (recentlyAuthenticated(auth.facts)) return true;
     const page = this.reflector.get(Page, context.getHandler());
-    if (page) throw new LoginRequired(page.returnTo ?? request.path, true);
+    if (page) throw new LoginRequired(page.returnTo ?? pathOf(request), true);
     throw Errors.reauthenticationRequired();
   }
 }

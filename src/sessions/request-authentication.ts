@@ -1,6 +1,6 @@
 import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { type Request } from 'express';
+import { type HttpRequest } from '../common/http.js';
 import { routeAccess } from '../common/auth-decorators.js';
 import { type AuthContext } from './auth-context.js';
 import { RequestAccount } from '../throttling/signed-in.js';
@@ -21,7 +21,7 @@ import { SessionService } from './session.service.js';
  */
 @Injectable()
 export class RequestAuthentication extends RequestAccount {
-  private readonly resolved = new WeakMap<Request, Promise<AuthContext | null>>();
+  private readonly resolved = new WeakMap<HttpRequest, Promise<AuthContext | null>>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -32,7 +32,7 @@ export class RequestAuthentication extends RequestAccount {
 
   /** The caller as this route accepts it; null on a public route (nothing is looked up). */
   caller(context: ExecutionContext): Promise<AuthContext | null> {
-    const request = context.switchToHttp().getRequest<Request>();
+    const request = context.switchToHttp().getRequest<HttpRequest>();
     let caller = this.resolved.get(request);
     if (caller === undefined) {
       const route = routeAccess(this.reflector, context);

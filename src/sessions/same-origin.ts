@@ -1,5 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import { type Request } from 'express';
+import { type HttpRequest, headerOf } from '../common/http.js';
 import { DomainError } from '../common/errors.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -9,10 +9,10 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * cross-origin POST and Sec-Fetch-Site on every request, so a foreign value is a forged request
  * (defence in depth over SameSite=Lax).
  */
-export function assertSameOrigin(request: Request, publicUrl: string): void {
+export function assertSameOrigin(request: HttpRequest, publicUrl: string): void {
   if (SAFE_METHODS.has(request.method)) return;
-  const origin = request.get('origin');
-  const fetchSite = request.get('sec-fetch-site');
+  const origin = headerOf(request, 'origin');
+  const fetchSite = headerOf(request, 'sec-fetch-site');
   if (
     (origin !== undefined && origin !== new URL(publicUrl).origin) ||
     fetchSite === 'cross-site'

@@ -7,7 +7,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
-import { type Request, type Response } from 'express';
+import { type HttpRequest, type HttpResponse } from '../common/http.js';
 import { CredentialEndpoint, Public } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { ValidationFailedError } from '../common/errors.js';
@@ -57,8 +57,8 @@ export class SecondFactorController {
   async complete(
     @Body() dto: SecondFactorCodeDto,
     @Client() client: ClientInfo,
-    @Req() request: Request,
-    @Res({ passthrough: true }) response: Response,
+    @Req() request: HttpRequest,
+    @Res({ passthrough: true }) response: HttpResponse,
   ): Promise<SecondFactorLoginResponse> {
     const previous = await this.sessions.fromCookie(request);
     if ((dto.code === undefined) === (dto.assertion === undefined)) {

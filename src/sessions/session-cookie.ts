@@ -1,19 +1,25 @@
-import { type Request, type Response } from 'express';
+import {
+  type HttpRequest,
+  type HttpResponse,
+  setResponseCookie,
+  clearResponseCookie,
+} from '../common/http.js';
 import { type AppConfig } from '../config/app-config.js';
 import { cookieName, cookieOptions, readCookie } from './cookies.js';
 
-export function readSessionCookie(request: Request, config: AppConfig): string | undefined {
+export function readSessionCookie(request: HttpRequest, config: AppConfig): string | undefined {
   return readCookie(request, config, 'session');
 }
 
-export function setSessionCookie(response: Response, config: AppConfig, token: string): void {
-  response.cookie(
+export function setSessionCookie(response: HttpResponse, config: AppConfig, token: string): void {
+  setResponseCookie(
+    response,
     cookieName(config, 'session'),
     token,
     cookieOptions(config, config.session.absoluteTtlMs),
   );
 }
 
-export function clearSessionCookie(response: Response, config: AppConfig): void {
-  response.clearCookie(cookieName(config, 'session'), cookieOptions(config));
+export function clearSessionCookie(response: HttpResponse, config: AppConfig): void {
+  clearResponseCookie(response, cookieName(config, 'session'), cookieOptions(config));
 }

@@ -1,6 +1,6 @@
 import { Controller, Delete, Get, Header, HttpCode, HttpStatus, Param, Res } from '@nestjs/common';
 import { ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { type Response } from 'express';
+import { type HttpResponse } from '../common/http.js';
 import { Authenticated } from '../common/auth-decorators.js';
 import { CurrentAuth, type AuthContext } from './auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
@@ -52,7 +52,7 @@ export class SessionManagementController {
     @CurrentAuth() auth: AuthContext,
     @Param('id') id: string,
     @Client() client: ClientInfo,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: HttpResponse,
   ): Promise<void> {
     const { session } = auth;
     const { endedCurrent } = await this.sessions.endOwn(session, id, client);

@@ -1,6 +1,6 @@
 import { EntityManager, RequestContext, TransactionContext } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { type Request } from 'express';
+import { type HttpRequest, headerOf } from '../common/http.js';
 import { BoundedMap } from '../common/bounded-map.js';
 import { type ClientInfo } from '../common/client-info.js';
 import { newSecret, SECRET_PATTERN, secretDigest } from '../common/secrets.js';
@@ -161,8 +161,8 @@ export class SessionService {
    * Who is calling: a bearer access token whose session is live, or else the session cookie.
    * A malformed or refused bearer token is not replaced by the cookie: the answer is null.
    */
-  async authenticate(request: Request): Promise<AuthContext | null> {
-    const authorization = request.get('authorization');
+  async authenticate(request: HttpRequest): Promise<AuthContext | null> {
+    const authorization = headerOf(request, 'authorization');
     if (authorization !== undefined) {
       const match = BEARER.exec(authorization);
       if (!match) return null;
@@ -196,13 +196,13 @@ export class SessionService {
    * The caller as the browser's session cookie proves it (its idle expiry extended), if any; a
    * bearer token is not looked at. Pages are reached this way only.
    */
-  async fromCookieAuth(request: Request): Promise<AuthContext | null> {
+  async fromCookieAuth(request: HttpRequest): Promise<AuthContext | null> {
     const token = readSessionCookie(request, this.config);
     return token ? this.byToken(token) : null;
   }
 
   /** The live session of the browser's session cookie (its idle expiry extended), if any. */
-  async fromCookie(request: Request): Promise<Session | null> {
+  async fromCookie(request: HttpRequest): Promise<Session | null> {
     return (await this.fromCookieAuth(request))?.session ?? null;
   }
 

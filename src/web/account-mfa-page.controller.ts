@@ -1,7 +1,7 @@
 import { Body, Controller, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
-import { type Response } from 'express';
+import { type HttpResponse, seeOther } from '../common/http.js';
 import { DomainError } from '../common/errors.js';
 import { PasswordChecks } from '../sessions/password-checks.service.js';
 import { MfaEnrolment } from '../sessions/mfa-enrolment.service.js';
@@ -67,11 +67,11 @@ export class AccountMfaPageController extends FormPage {
 
   @PageForm(PATH, 'enrol')
   async enrol(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Body() form: EnrolFormDto,
   ): Promise<void> {
-    if (!recentlyAuthenticated(session)) return response.redirect(303, PATH);
+    if (!recentlyAuthenticated(session)) return seeOther(response, PATH);
     const recoveryCodes = await this.enrolment.confirm(session.user, form.code, client);
     if (!recoveryCodes) {
       const notice = MFA_NOTICES.wrong_enrolment_code;
@@ -85,7 +85,7 @@ export class AccountMfaPageController extends FormPage {
 
   @PageForm(PATH, 'remove')
   async remove(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Body() form: RemoveFormDto,
   ): Promise<void> {
@@ -112,7 +112,7 @@ export class AccountMfaPageController extends FormPage {
     } catch (error) {
       if (!(error instanceof DomainError) || error.code !== 'mfa_not_enrolled') throw error;
     }
-    response.redirect(303, `${PATH}?notice=removed`);
+    seeOther(response, `${PATH}?notice=removed`);
   }
 
   protected async render(page: FormPageState): Promise<void> {

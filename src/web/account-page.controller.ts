@@ -1,6 +1,6 @@
 import { Body, Controller, Param, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { type Response } from 'express';
+import { type HttpResponse, seeOther } from '../common/http.js';
 import { EmailVerification } from '../accounts/email-verification.service.js';
 import { type StaleForm } from '../sessions/auth-context.js';
 import { GosuslugiLinks } from '../gosuslugi/gosuslugi-links.service.js';
@@ -41,12 +41,12 @@ export class AccountPageController extends FormPage<AccountExtra> {
   /** «Сохранить»: phone and e-mail, and the password when its fields are filled in. */
   @PageForm('/account')
   async save(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Body() form: AccountFormDto,
   ): Promise<void> {
     const outcome = await this.saving.apply(session, form, client);
-    if (typeof outcome === 'string') return response.redirect(303, outcome);
+    if (typeof outcome === 'string') return seeOther(response, outcome);
     const { status, notice, ...extra } = outcome;
     await this.render({ request, response, session, status, notice }, extra);
   }
@@ -54,7 +54,7 @@ export class AccountPageController extends FormPage<AccountExtra> {
   /** «Отправить письмо ещё раз» for the pending address. */
   @PageForm('/account', 'email/resend')
   resendVerification(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Body() _form: CsrfFormDto,
   ): Promise<void> {
@@ -65,7 +65,7 @@ export class AccountPageController extends FormPage<AccountExtra> {
 
   @PageForm('/account', 'gosuslugi/unlink')
   unlink(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Body() _form: CsrfFormDto,
   ): Promise<void> {
@@ -77,7 +77,7 @@ export class AccountPageController extends FormPage<AccountExtra> {
   /** «Завершить» beside each of the «Активные сеансы» but the current one (that is «Выйти»). */
   @PageForm('/account', 'sessions/:id/end')
   endSession(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Param('id') id: string,
     @Body() _form: CsrfFormDto,
@@ -89,7 +89,7 @@ export class AccountPageController extends FormPage<AccountExtra> {
 
   @PageForm('/account', 'sessions/end-others')
   endOtherSessions(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Body() _form: CsrfFormDto,
   ): Promise<void> {

@@ -1,7 +1,7 @@
 import { Body, Controller, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsString, IsUUID, MaxLength } from 'class-validator';
-import { type Response } from 'express';
+import { type HttpResponse, seeOther } from '../common/http.js';
 import { DomainError } from '../common/errors.js';
 import { Passkeys } from '../sessions/passkeys.service.js';
 import { recentlyAuthenticated } from '../sessions/session-rules.js';
@@ -47,33 +47,33 @@ export class AccountPasskeysPageController {
 
   @PageForm(PATH)
   async add(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { session, client }: PageCall,
     @Body() form: PasskeyAddFormDto,
   ): Promise<void> {
-    if (!recentlyAuthenticated(session)) return response.redirect(303, PATH);
+    if (!recentlyAuthenticated(session)) return seeOther(response, PATH);
     try {
       await this.passkeys.register(session.user, session.id, form.name, form.attestation, client);
     } catch (error) {
       const notice = error instanceof DomainError ? ADD_FAILURES[error.code] : undefined;
       if (!notice) throw error;
-      return response.redirect(303, `${PATH}?notice=${notice}`);
+      return seeOther(response, `${PATH}?notice=${notice}`);
     }
-    response.redirect(303, `${PATH}?notice=passkey_added`);
+    seeOther(response, `${PATH}?notice=passkey_added`);
   }
 
   @PageForm(PATH, 'remove')
   async remove(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { session, client }: PageCall,
     @Body() form: PasskeyRemoveFormDto,
   ): Promise<void> {
-    if (!recentlyAuthenticated(session)) return response.redirect(303, PATH);
+    if (!recentlyAuthenticated(session)) return seeOther(response, PATH);
     try {
       await this.passkeys.remove(session.user, form.id, client);
     } catch (error) {
       if (!(error instanceof DomainError) || error.code !== 'passkey_not_found') throw error;
     }
-    response.redirect(303, `${PATH}?notice=passkey_removed`);
+    seeOther(response, `${PATH}?notice=passkey_removed`);
   }
 }

@@ -1,6 +1,6 @@
 import { Body, Controller, Param, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { type Response } from 'express';
+import { type HttpResponse } from '../common/http.js';
 import { ConsentsService } from '../provider/consents.service.js';
 import { describeAccess } from '../provider/provider.texts.js';
 import { CsrfFormDto } from '../rendering/csrf.js';
@@ -30,7 +30,7 @@ export class ApplicationsPageController extends FormPage {
   /** «Отозвать доступ»: the consent, the grants and every token of the application go. */
   @PageForm('/account/applications', ':id/revoke')
   async revoke(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Param('id') clientId: string,
     @Body() _form: CsrfFormDto,

@@ -1,5 +1,5 @@
 import { Query, Res } from '@nestjs/common';
-import { type Request, type Response } from 'express';
+import { type HttpRequest, type HttpResponse } from '../common/http.js';
 import { type Notice, noticeOf, STALE_FORM } from '../rendering/page.texts.js';
 import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
 import { type Session } from '../sessions/session.entity.js';
@@ -10,8 +10,8 @@ import { Call, type PageCall } from './page-call.js';
 
 /** One drawing of a FormPage: for whom, with which status, and the notice at its top. */
 export interface FormPageState {
-  request: Request;
-  response: Response;
+  request: HttpRequest;
+  response: HttpResponse;
   session: Session;
   status: number;
   notice?: Notice;
@@ -51,7 +51,7 @@ export abstract class FormPage<Extra extends object = object> implements StaleFo
 
   @SignedInPage()
   async page(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     // What a tabbed page chooses: the tab, the organisation, a page of the user search.
     @Query('tab') tab: unknown,
     @Query('org') org: unknown,
@@ -90,8 +90,8 @@ export abstract class FormPage<Extra extends object = object> implements StaleFo
 
   /** A one-button form (PageContext.act): a refusal is this page again, with its notice. */
   protected act(
-    request: Request,
-    response: Response,
+    request: HttpRequest,
+    response: HttpResponse,
     session: Session,
     done: string,
     action: () => Promise<unknown>,

@@ -1,6 +1,6 @@
 import { Body, Controller, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { type Request, type Response } from 'express';
+import { type HttpRequest, type HttpResponse, seeOther } from '../common/http.js';
 import { Public } from '../common/auth-decorators.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { AppConfig } from '../config/app-config.js';
@@ -30,8 +30,8 @@ export class FrontDoorController {
 
   /** Anyone: the cabinet for a signed-in person, the login page for anyone else. */
   @PublicPage()
-  async home(@Req() request: Request, @Res() response: Response): Promise<void> {
-    response.redirect(303, (await this.pageSessions.current(request)) ? '/account' : '/login');
+  async home(@Req() request: HttpRequest, @Res() response: HttpResponse): Promise<void> {
+    seeOther(response, (await this.pageSessions.current(request)) ? '/account' : '/login');
   }
 
   /**
@@ -41,8 +41,8 @@ export class FrontDoorController {
   @Post('logout')
   @Public()
   async logout(
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: HttpRequest,
+    @Res() response: HttpResponse,
     @Body() form: LogoutFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
@@ -62,6 +62,6 @@ export class FrontDoorController {
     this.csrf.rotate(response);
     // Out of the provider too when it holds a session here; otherwise back where asked (the
     // invitation page after «Это не я»), or the login page.
-    response.redirect(303, providerLogout?.href ?? safeReturnTo(form.returnTo) ?? LOGGED_OUT_PATH);
+    seeOther(response, providerLogout?.href ?? safeReturnTo(form.returnTo) ?? LOGGED_OUT_PATH);
   }
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
-import { type Request, type Response } from 'express';
+import { type HttpRequest, type HttpResponse, seeOther } from '../common/http.js';
 import { ThrottleGroup } from '../common/auth-decorators.js';
 import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
@@ -86,8 +86,8 @@ export class LoginController implements StaleFormPage {
    */
   @PublicPage()
   async page(
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: HttpRequest,
+    @Res() response: HttpResponse,
     @Query('returnTo') returnTo: unknown,
     @Query('reauth') reauth: unknown,
     @Query('notice') notice: unknown,
@@ -108,8 +108,8 @@ export class LoginController implements StaleFormPage {
   @CredentialForm()
   @ThrottleGroup(PASSWORD_LOGIN)
   async submit(
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: HttpRequest,
+    @Res() response: HttpResponse,
     @Body() form: LoginFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
@@ -133,16 +133,16 @@ export class LoginController implements StaleFormPage {
         // No session yet: the code page, holding the pending step in its own cookie.
         setSecondFactorCookie(response, this.config, outcome.secondFactor.token);
         this.csrf.rotate(response);
-        return response.redirect(303, `/login/mfa?${new URLSearchParams({ returnTo }).toString()}`);
+        return seeOther(response, `/login/mfa?${new URLSearchParams({ returnTo }).toString()}`);
       }
       setSessionCookie(response, this.config, outcome.token);
       this.csrf.rotate(response);
-      response.redirect(303, returnTo);
+      seeOther(response, returnTo);
     } catch (error) {
       if (error instanceof DomainError && error.code === 'unauthenticated') {
         // The session ended while the password was being checked: log in from the start.
         const query = new URLSearchParams({ returnTo });
-        return response.redirect(303, `/login?${query.toString()}`);
+        return seeOther(response, `/login?${query.toString()}`);
       }
       if (!(error instanceof DomainError) || !REFUSALS.includes(error.code)) throw error;
       const reauth = !form.login && current !== null;
@@ -192,7 +192,7 @@ export class LoginController implements StaleFormPage {
   }
 
   private render(
-    response: Response,
+    response: HttpResponse,
     status: number,
     data: { returnTo: string; reauth: boolean } & Record<string, unknown>,
   ): void {

@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { type Request } from 'express';
+import { type HttpRequest } from '../common/http.js';
 import { type ClientInfo, clientInfoOf } from '../common/client-info.js';
 import { authOf } from '../sessions/auth-context.js';
 import { type Session } from '../sessions/session.entity.js';
@@ -11,14 +11,14 @@ import { type Session } from '../sessions/session.entity.js';
  * when that decorator is there.
  */
 export interface PageCall {
-  readonly request: Request;
+  readonly request: HttpRequest;
   readonly session: Session;
   readonly client: ClientInfo;
 }
 
 /** The PageCall of a @Page() route; only valid where the guard has authenticated the cookie. */
 export const Call = createParamDecorator((_: unknown, context: ExecutionContext): PageCall => {
-  const request = context.switchToHttp().getRequest<Request>();
+  const request = context.switchToHttp().getRequest<HttpRequest>();
   const { session } = authOf(request, 'Call');
   return { request, session, client: clientInfoOf(request) };
 });

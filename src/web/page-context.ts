@@ -1,5 +1,5 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import { type Request, type Response } from 'express';
+import { type HttpRequest, type HttpResponse, seeOther } from '../common/http.js';
 import { type AuthContext, type StaleForm } from '../sessions/auth-context.js';
 import { DomainError, type FieldErrors } from '../common/errors.js';
 import { type Session } from '../sessions/session.entity.js';
@@ -43,8 +43,8 @@ export class PageContext {
 
   /** The header of a signed-in page: the menu (with `section` marked) and the form token. */
   async header(
-    request: Request,
-    response: Response,
+    request: HttpRequest,
+    response: HttpResponse,
     session: Session,
     section: NavSection,
   ): Promise<PageHeader> {
@@ -56,8 +56,8 @@ export class PageContext {
 
   /** A signed-in page: `view` with `data` and the header, `section` marked in the menu. */
   async send(
-    request: Request,
-    response: Response,
+    request: HttpRequest,
+    response: HttpResponse,
     session: Session,
     section: NavSection,
     status: number,
@@ -98,7 +98,7 @@ export class PageContext {
    * error; anything else is thrown) goes to `refused` instead, to show the page again with it.
    */
   async act(
-    response: Response,
+    response: HttpResponse,
     done: string,
     action: () => Promise<unknown>,
     refused: (refusal: FormRefusal) => Promise<void>,
@@ -108,11 +108,11 @@ export class PageContext {
     } catch (error) {
       return refused(this.refusal(error));
     }
-    response.redirect(303, done);
+    seeOther(response, done);
   }
 
   /** 404: an address of the area that names nothing. */
-  notFound(response: Response, back: PageLink): void {
+  notFound(response: HttpResponse, back: PageLink): void {
     this.pages.send(response, 404, 'message', {
       title: 'Страница не найдена',
       paragraphs: ['Проверьте адрес.'],
@@ -124,7 +124,7 @@ export class PageContext {
    * An organisation the caller may not administer (PosAccess.administered refused it): 403 «Нет
    * доступа к организации» or 404 «Организация не найдена», back to the administration.
    */
-  organizationRefused(response: Response, error: DomainError, forbiddenTitle?: string): void {
+  organizationRefused(response: HttpResponse, error: DomainError, forbiddenTitle?: string): void {
     const forbidden = error.status === HttpStatus.FORBIDDEN;
     this.pages.send(response, forbidden ? 403 : 404, 'message', {
       title: forbidden ? (forbiddenTitle ?? 'Нет доступа к организации') : 'Организация не найдена',

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type Request, type Response } from 'express';
+import { type HttpRequest, type HttpResponse } from '../common/http.js';
 import { PosAccess } from '../pos/pos-access.service.js';
 import { type Session } from '../sessions/session.entity.js';
 import { SessionService } from '../sessions/session.service.js';
@@ -31,14 +31,14 @@ export class PageSessions {
     private readonly csrf: Csrf,
   ) {}
 
-  current(request: Request): Promise<Session | null> {
+  current(request: HttpRequest): Promise<Session | null> {
     return this.sessions.fromCookie(request);
   }
 
   /** The header menu: who is signed in, the form token for «Выйти», the admin link. */
   async nav(
-    request: Request,
-    response: Response,
+    request: HttpRequest,
+    response: HttpResponse,
     session: Session,
     current?: NavSection,
   ): Promise<Nav> {

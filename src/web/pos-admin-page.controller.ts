@@ -1,6 +1,6 @@
 import { Body, Param, Res } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
-import { type Response } from 'express';
+import { type HttpResponse, seeOther } from '../common/http.js';
 import { type StaleForm } from '../sessions/auth-context.js';
 import { type MemberResponse } from '../pos/dto/member.dto.js';
 import { MembersService } from '../pos/members.service.js';
@@ -91,7 +91,7 @@ export class PosAdminPageController extends FormPage<AdminTab> {
   @RecentAuthentication(grantsAdmin)
   @PageForm('/pos/admin', 'members')
   async add(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Body() form: AddMemberFormDto,
   ): Promise<void> {
@@ -106,14 +106,14 @@ export class PosAdminPageController extends FormPage<AdminTab> {
         values,
       });
     }
-    response.redirect(303, adminUrl(form.organizationId, 'members', 'added'));
+    seeOther(response, adminUrl(form.organizationId, 'members', 'added'));
   }
 
   /** «Отправить повторно», «В архив», «Восстановить». */
   @RecentAuthentication(actionIn('archive'))
   @PageForm('/pos/admin', 'members/:id/:action')
   async memberAction(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Param('id', ID) id: string,
     @Param('action') action: string,
@@ -135,12 +135,12 @@ export class PosAdminPageController extends FormPage<AdminTab> {
         organizationId: form.organizationId,
       });
     }
-    response.redirect(303, adminUrl(member.organizationId, tab, notice));
+    seeOther(response, adminUrl(member.organizationId, tab, notice));
   }
 
   @PageForm('/pos/admin', 'organization')
   async updateOrganization(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Body() form: OrganizationDataFormDto,
   ): Promise<void> {
@@ -154,13 +154,13 @@ export class PosAdminPageController extends FormPage<AdminTab> {
         values: { ...form },
       });
     }
-    response.redirect(303, adminUrl(form.organizationId, 'data', 'saved'));
+    seeOther(response, adminUrl(form.organizationId, 'data', 'saved'));
   }
 
   /** The widget generator: the code for the official site, ending in the ЛКО number. */
   @PageForm('/pos/admin', 'widget')
   async widget(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Body() form: WidgetFormDto,
   ): Promise<void> {
@@ -174,7 +174,7 @@ export class PosAdminPageController extends FormPage<AdminTab> {
         values: { ...form },
       });
     }
-    response.redirect(303, `${adminUrl(form.organizationId, 'widget')}#widget-code`);
+    seeOther(response, `${adminUrl(form.organizationId, 'widget')}#widget-code`);
   }
 
   /** A stale form: the tab it was posted from again, in its organisation. */

@@ -1,7 +1,7 @@
 import { Body, Req, Res } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsUUID } from 'class-validator';
-import { type Request, type Response } from 'express';
+import { type HttpRequest, type HttpResponse, seeOther } from '../common/http.js';
 import { DomainError } from '../common/errors.js';
 import { type User } from '../identity/user.entity.js';
 import { BANNER_SUGGESTIONS, bannerClass, WIDGET_BUTTON } from '../pos/widget-code.js';
@@ -76,8 +76,8 @@ export class PosAdminWidgetController {
 
   @PageForm('/pos/admin', 'check')
   async check(
-    @Req() _request: Request,
-    @Res() response: Response,
+    @Req() _request: HttpRequest,
+    @Res() response: HttpResponse,
     @Call() { session, client }: PageCall,
     @Body() form: WidgetCheckFormDto,
   ): Promise<void> {
@@ -86,14 +86,13 @@ export class PosAdminWidgetController {
       await this.placements.requestCheck(session.user, form.organizationId, client);
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
-      if (error.retryAfterSeconds)
-        response.setHeader('Retry-After', String(error.retryAfterSeconds));
+      if (error.retryAfterSeconds) response.header('Retry-After', String(error.retryAfterSeconds));
       return this.pages.send(response, error.status, 'message', {
         title: 'Проверка не запущена',
         paragraphs: [error.message],
         links: [{ href: back, text: 'Виджет для сайта' }],
       });
     }
-    response.redirect(303, `${back}&notice=check_queued#widget-placement`);
+    seeOther(response, `${back}&notice=check_queued#widget-placement`);
   }
 }

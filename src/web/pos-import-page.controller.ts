@@ -1,7 +1,7 @@
 import { Body, Header, Post, Res } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
-import { type Request, type Response } from 'express';
+import { type HttpRequest, type HttpResponse } from '../common/http.js';
 import { Page } from '../common/auth-decorators.js';
 import { FormPost } from '../rendering/form-post.js';
 import { type StaleForm } from '../sessions/auth-context.js';
@@ -12,7 +12,7 @@ import { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, templateCsv } from '../pos/import/me
 import { type ImportResult, MemberImport } from '../pos/import/member-import.service.js';
 import { OrganizationsService } from '../pos/organizations.service.js';
 import { PosErrors } from '../pos/pos.texts.js';
-import { ImportUpload } from '../pos/import/import-body.js';
+import { ImportUpload, uploadedFile } from '../pos/import/import-body.js';
 import { PosArea } from '../pos/pos-routes.js';
 import { type Session } from '../sessions/session.entity.js';
 import { PageContext } from './page-context.js';
@@ -106,11 +106,11 @@ export class PosImportPageController extends FormPage<ImportQuery> {
   @Page({ returnTo: '/pos/admin/import' })
   @FormPost()
   async upload(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Body() form: ImportFormDto,
   ): Promise<void> {
-    const uploaded = request.file;
+    const uploaded = uploadedFile(request);
     const bytes = uploaded?.size
       ? uploaded.buffer
       : form.content
@@ -153,8 +153,8 @@ export class PosImportPageController extends FormPage<ImportQuery> {
   }
 
   private async show(
-    request: Request,
-    response: Response,
+    request: HttpRequest,
+    response: HttpResponse,
     session: Session,
     view: ImportView,
   ): Promise<void> {

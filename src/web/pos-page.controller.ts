@@ -1,7 +1,7 @@
 import { Body, Controller, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsUUID } from 'class-validator';
-import { type Response } from 'express';
+import { type HttpResponse } from '../common/http.js';
 import { ConfirmationService } from '../pos/confirmation.service.js';
 import { STATUS_NAMES } from '../pos/pos.texts.js';
 import { PageContext } from './page-context.js';
@@ -37,7 +37,7 @@ export class PosPageController extends FormPage {
 
   @PageForm('/pos', 'confirmation')
   async confirm(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Body() form: ConfirmationFormDto,
   ): Promise<void> {

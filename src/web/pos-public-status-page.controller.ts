@@ -1,7 +1,7 @@
 import { Body, Param, Res } from '@nestjs/common';
 import { AdminPages } from './pos-admin/admin-pages.js';
 import { IsUUID } from 'class-validator';
-import { type Response } from 'express';
+import { type HttpResponse, seeOther } from '../common/http.js';
 import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
 import { DomainError } from '../common/errors.js';
 import { PublicStatusService } from '../pos/public-status.service.js';
@@ -46,7 +46,7 @@ export class PosPublicStatusPageController implements StaleFormPage {
 
   @PageForm('/pos/admin?tab=status', ':action')
   async change(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { session, client }: PageCall,
     @Param('action') action: string,
     @Body() form: PublicStatusFormDto,
@@ -72,7 +72,7 @@ export class PosPublicStatusPageController implements StaleFormPage {
         error.message,
       );
     }
-    response.redirect(303, statusTabUrl(form.organizationId, ACTIONS[action as Action]));
+    seeOther(response, statusTabUrl(form.organizationId, ACTIONS[action as Action]));
   }
 
   staleForm({ response, field }: StaleForm): Promise<void> {
@@ -83,7 +83,7 @@ export class PosPublicStatusPageController implements StaleFormPage {
   }
 
   private message(
-    response: Response,
+    response: HttpResponse,
     status: number,
     title: string,
     text: string,

@@ -1,6 +1,6 @@
 import { Controller, Param, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { type Request, type Response } from 'express';
+import { type HttpRequest, type HttpResponse, HTML, headerOf } from '../common/http.js';
 import { etagOf } from '../common/etag.js';
 import { PublicStatusService } from '../pos/public-status.service.js';
 import { PageRenderer } from '../rendering/page-renderer.js';
@@ -41,8 +41,8 @@ export class PublicStatusPageController {
 
   @PublicPage(':token')
   async page(
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: HttpRequest,
+    @Res() response: HttpResponse,
     @Param('token') token: string,
   ): Promise<void> {
     const view = await this.publicStatus.view(token);
@@ -63,12 +63,12 @@ export class PublicStatusPageController {
     // The same page for everyone, nothing personal: shared caches may keep it, and revalidate.
     // Only a published address gets here: a revoked one is 404 whatever validator it brings.
     const etag = etagOf(html);
-    response.setHeader('Cache-Control', CACHE_CONTROL).setHeader('ETag', etag);
-    if (stillFresh(request.get('if-none-match'), etag)) {
-      response.status(304).end();
+    response.header('Cache-Control', CACHE_CONTROL).header('ETag', etag);
+    if (stillFresh(headerOf(request, 'if-none-match'), etag)) {
+      response.status(304).send();
       return;
     }
-    response.status(200).type('html');
+    response.status(200).type(HTML);
     // Framing is allowed by the CSP's frame-ancestors on this route (app.setup.ts).
     response.removeHeader('X-Frame-Options');
     response.send(html);

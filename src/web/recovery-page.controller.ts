@@ -1,7 +1,7 @@
 import { Body, Controller, Param, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
-import { type Request, type Response } from 'express';
+import { type HttpRequest, type HttpResponse, seeOther } from '../common/http.js';
 import { RECOVERY_ANSWER } from '../accounts/account-links.texts.js';
 import { RecoveryRequestDto } from '../accounts/dto/account-links.dto.js';
 import { EmailVerification } from '../accounts/email-verification.service.js';
@@ -49,8 +49,8 @@ export class ResetPasswordFormDto extends VerifyEmailFormDto {
  * `no-referrer`: with it Chrome sends `Origin: null` on the page's own form post, which the
  * Origin check must refuse.)
  */
-function tokenInAddress(response: Response): void {
-  response.setHeader('Referrer-Policy', 'strict-origin');
+function tokenInAddress(response: HttpResponse): void {
+  response.header('Referrer-Policy', 'strict-origin');
 }
 
 type LinkKind = 'verify' | 'recovery';
@@ -69,7 +69,7 @@ export class RecoveryPageController implements StaleFormPage {
   ) {}
 
   @PublicPage('forgot-password')
-  forgot(@Req() request: Request, @Res() response: Response): void {
+  forgot(@Req() request: HttpRequest, @Res() response: HttpResponse): void {
     this.pages.send(response, 200, 'forgot-password', {
       csrf: this.csrf.token(request, response),
       values: {},
@@ -79,8 +79,8 @@ export class RecoveryPageController implements StaleFormPage {
 
   @CredentialForm('forgot-password')
   async requestRecovery(
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: HttpRequest,
+    @Res() response: HttpResponse,
     @Body() form: ForgotPasswordFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
@@ -106,8 +106,8 @@ export class RecoveryPageController implements StaleFormPage {
 
   @PublicPage('reset-password/:token')
   async resetPage(
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: HttpRequest,
+    @Res() response: HttpResponse,
     @Param('token') token: string,
   ): Promise<void> {
     const found = await this.usableLink(response, 'recovery', this.recovery.lookup(token));
@@ -116,8 +116,8 @@ export class RecoveryPageController implements StaleFormPage {
 
   @CredentialForm('reset-password')
   async reset(
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: HttpRequest,
+    @Res() response: HttpResponse,
     @Body() form: ResetPasswordFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
@@ -136,13 +136,13 @@ export class RecoveryPageController implements StaleFormPage {
       });
     }
     // Never logs in by itself: the person logs in with the new password.
-    response.redirect(303, '/login?notice=password_reset');
+    seeOther(response, '/login?notice=password_reset');
   }
 
   @PublicPage('verify-email/:token')
   async verifyPage(
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: HttpRequest,
+    @Res() response: HttpResponse,
     @Param('token') token: string,
   ): Promise<void> {
     // Following the link only shows the address: mail scanners that open links spend nothing.
@@ -158,8 +158,8 @@ export class RecoveryPageController implements StaleFormPage {
 
   @CredentialForm('verify-email')
   async verify(
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: HttpRequest,
+    @Res() response: HttpResponse,
     @Body() form: VerifyEmailFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
@@ -175,7 +175,7 @@ export class RecoveryPageController implements StaleFormPage {
     const session = await this.pageSessions.current(request);
     // Only the account the link belonged to is told «подтверждён» in its own cabinet.
     if (session?.user.id === verified.userId)
-      return response.redirect(303, '/account?notice=email_verified');
+      return seeOther(response, '/account?notice=email_verified');
     this.pages.send(response, 200, 'message', {
       title: 'Адрес подтверждён',
       paragraphs: [
@@ -209,8 +209,8 @@ export class RecoveryPageController implements StaleFormPage {
   }
 
   private renderReset(
-    request: Request,
-    response: Response,
+    request: HttpRequest,
+    response: HttpResponse,
     status: number,
     token: string,
     account: { login: string; linked: boolean },
@@ -234,7 +234,7 @@ export class RecoveryPageController implements StaleFormPage {
    * once the page of a link that no longer works is sent.
    */
   private async usableLink<Found extends LinkLookup>(
-    response: Response,
+    response: HttpResponse,
     what: LinkKind,
     lookup: Promise<Found>,
   ): Promise<Extract<Found, { kind: 'usable' }> | null> {
@@ -245,7 +245,7 @@ export class RecoveryPageController implements StaleFormPage {
     return null;
   }
 
-  private linkRefused(response: Response, error: DomainError, what: LinkKind): void {
+  private linkRefused(response: HttpResponse, error: DomainError, what: LinkKind): void {
     this.pages.send(response, error.status, 'message', {
       title: what === 'verify' ? 'Адрес не подтверждён' : 'Ссылка не действует',
       paragraphs: [error.message],

@@ -1,7 +1,7 @@
 import { Body, Controller, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsString, MaxLength } from 'class-validator';
-import { type Request, type Response } from 'express';
+import { type HttpRequest, type HttpResponse, seeOther } from '../common/http.js';
 import { AccountsService } from '../accounts/accounts.service.js';
 import { RegisterAccountDto } from '../accounts/dto/register-account.dto.js';
 import { checkPassword, describePolicy } from '../accounts/password-policy.js';
@@ -50,16 +50,16 @@ export class RegisterPageController implements StaleFormPage {
   ) {}
 
   @PublicPage()
-  async page(@Req() request: Request, @Res() response: Response): Promise<void> {
-    if (await this.pageSessions.current(request)) return response.redirect(303, '/account');
+  async page(@Req() request: HttpRequest, @Res() response: HttpResponse): Promise<void> {
+    if (await this.pageSessions.current(request)) return seeOther(response, '/account');
     this.render(request, response, 200, {}, {});
   }
 
   @CredentialForm()
   @ThrottleGroup('registration')
   async submit(
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: HttpRequest,
+    @Res() response: HttpResponse,
     @Body() form: RegisterFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
@@ -76,10 +76,10 @@ export class RegisterPageController implements StaleFormPage {
         await this.accounts.register(dto, client);
         const outcome = await this.passwordLogin.login(dto.login, dto.password, client, null);
         // A new account has no second factor; should a policy ever ask for one, the login does.
-        if (needsSecondFactor(outcome)) return response.redirect(303, '/login');
+        if (needsSecondFactor(outcome)) return seeOther(response, '/login');
         setSessionCookie(response, this.config, outcome.token);
         this.csrf.rotate(response);
-        return response.redirect(303, '/account?notice=registered');
+        return seeOther(response, '/account?notice=registered');
       }
     } catch (error) {
       if (!(error instanceof DomainError) || !error.errors) throw error;
@@ -105,8 +105,8 @@ export class RegisterPageController implements StaleFormPage {
   }
 
   private render(
-    request: Request,
-    response: Response,
+    request: HttpRequest,
+    response: HttpResponse,
     status: number,
     values: Record<string, string>,
     errors: FieldErrors,

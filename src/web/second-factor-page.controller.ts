@@ -1,7 +1,7 @@
 import { Body, Controller, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
-import { type Request, type Response } from 'express';
+import { type HttpRequest, type HttpResponse, seeOther } from '../common/http.js';
 import { type StaleForm, type StaleFormPage } from '../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
 import { DomainError } from '../common/errors.js';
@@ -72,8 +72,8 @@ export class SecondFactorPageController implements StaleFormPage {
 
   @PublicPage()
   page(
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: HttpRequest,
+    @Res() response: HttpResponse,
     @Query('returnTo') returnTo: unknown,
   ): Promise<void> {
     return this.show(request, response, 200, returnTarget(returnTo));
@@ -81,8 +81,8 @@ export class SecondFactorPageController implements StaleFormPage {
 
   @CredentialForm()
   async submit(
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: HttpRequest,
+    @Res() response: HttpResponse,
     @Body() form: SecondFactorFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
@@ -95,8 +95,8 @@ export class SecondFactorPageController implements StaleFormPage {
   /** «Войти с ключом доступа»: the assertion over this step's challenge instead of a code. */
   @CredentialForm('passkey')
   async passkey(
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: HttpRequest,
+    @Res() response: HttpResponse,
     @Body() form: PasskeyFormDto,
     @Client() client: ClientInfo,
   ): Promise<void> {
@@ -113,8 +113,8 @@ export class SecondFactorPageController implements StaleFormPage {
 
   /** The live pending step's form, or the way back to the password when it has ended. */
   private async show(
-    request: Request,
-    response: Response,
+    request: HttpRequest,
+    response: HttpResponse,
     status: number,
     returnTo: string,
     error?: string,
@@ -131,8 +131,8 @@ export class SecondFactorPageController implements StaleFormPage {
    * A refused factor shows the step again (401); an ended step sends the browser to the password.
    */
   private async finish(
-    request: Request,
-    response: Response,
+    request: HttpRequest,
+    response: HttpResponse,
     asked: string | undefined,
     check: FactorCheck,
   ): Promise<void> {
@@ -148,7 +148,7 @@ export class SecondFactorPageController implements StaleFormPage {
       setSessionCookie(response, this.config, token);
       clearSecondFactorCookie(response, this.config);
       this.csrf.rotate(response);
-      if (!recoveryCodes) return response.redirect(303, returnTo);
+      if (!recoveryCodes) return seeOther(response, returnTo);
       this.pages.send(response, 200, 'mfa-recovery-codes', { recoveryCodes, next: returnTo });
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
@@ -166,8 +166,8 @@ export class SecondFactorPageController implements StaleFormPage {
 
   /** The live pending step, or null after sending the browser back to the password. */
   private async live(
-    request: Request,
-    response: Response,
+    request: HttpRequest,
+    response: HttpResponse,
     returnTo: string,
   ): Promise<LoginChallenge | null> {
     try {
@@ -181,15 +181,15 @@ export class SecondFactorPageController implements StaleFormPage {
     }
   }
 
-  private expired(response: Response, returnTo: string): void {
+  private expired(response: HttpResponse, returnTo: string): void {
     clearSecondFactorCookie(response, this.config);
     const query = new URLSearchParams({ returnTo, notice: 'mfa_expired' });
-    response.redirect(303, `/login?${query.toString()}`);
+    seeOther(response, `/login?${query.toString()}`);
   }
 
   private async render(
-    request: Request,
-    response: Response,
+    request: HttpRequest,
+    response: HttpResponse,
     status: number,
     challenge: LoginChallenge,
     returnTo: string,

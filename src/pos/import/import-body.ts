@@ -1,3 +1,4 @@
+import { type HttpRequest } from '../../common/http.js';
 import { type CanActivate, type ExecutionContext, Injectable, UseGuards } from '@nestjs/common';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import multer from 'multer';
@@ -86,6 +87,11 @@ export class MultipartImportFormGuard implements CanActivate {
   canActivate(context: ExecutionContext): Promise<boolean> {
     return parse(multipartImportForm, context);
   }
+}
+
+/** The file the page's multipart form carried, once MultipartImportFormGuard has read it. */
+export function uploadedFile(request: HttpRequest): Express.Multer.File | undefined {
+  return (request as { file?: Express.Multer.File }).file;
 }
 
 /** «Импорт из файла» reads its upload only after the access checks: see RawImportBodyGuard. */

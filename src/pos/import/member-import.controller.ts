@@ -1,6 +1,6 @@
 import { Controller, HttpCode, HttpStatus, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiConsumes, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { type Request } from 'express';
+import { type HttpRequest } from '../../common/http.js';
 import { CurrentAuth, type AuthContext } from '../../sessions/auth-context.js';
 import { Client, type ClientInfo } from '../../common/client-info.js';
 import { ID } from '../../common/ids.js';
@@ -35,7 +35,7 @@ export class MemberImportController {
     @CurrentAuth() auth: AuthContext,
     @Param('id', ID) id: string,
     @Query('dryRun') dryRun: unknown,
-    @Req() request: Request,
+    @Req() request: HttpRequest,
     @Client() client: ClientInfo,
   ): Promise<ImportResult> {
     if (dryRun !== undefined && dryRun !== 'true' && dryRun !== 'false')

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type Request, type Response } from 'express';
+import { type HttpRequest, type HttpResponse } from '../../common/http.js';
 import { AccountsService } from '../../accounts/accounts.service.js';
 import { describePolicy } from '../../accounts/password-policy.js';
 import { type FieldErrors } from '../../common/errors.js';
@@ -35,8 +35,8 @@ export class AccountPageView {
   ) {}
 
   async render(
-    request: Request,
-    response: Response,
+    request: HttpRequest,
+    response: HttpResponse,
     session: Session,
     view: AccountViewState,
   ): Promise<void> {

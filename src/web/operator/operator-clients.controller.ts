@@ -1,6 +1,6 @@
 import { Body, Controller, Param, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { type Response } from 'express';
+import { type HttpResponse, seeOther } from '../../common/http.js';
 import { type StaleForm, type StaleFormPage } from '../../sessions/auth-context.js';
 import { type ClientInfo } from '../../common/client-info.js';
 import { ValidationFailedError } from '../../common/errors.js';
@@ -83,7 +83,7 @@ export class OperatorClientsController implements StaleFormPage {
   @RecentAuthentication()
   @PageForm(CLIENTS_TAB)
   async create(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Body() form: CreateClientFormDto,
   ): Promise<void> {
@@ -109,7 +109,7 @@ export class OperatorClientsController implements StaleFormPage {
   @RecentAuthentication()
   @PageForm(CLIENTS_TAB, ':id/rotate-secret')
   async rotateSecret(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Param('id') id: string,
     @Body() _form: OperatorFormDto,
@@ -130,7 +130,7 @@ export class OperatorClientsController implements StaleFormPage {
   /** «Отключить»: the client can no longer sign anyone in (as client:disable). */
   @PageForm(CLIENTS_TAB, ':id/disable')
   async disable(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Param('id') id: string,
     @Body() _form: OperatorFormDto,
@@ -140,7 +140,7 @@ export class OperatorClientsController implements StaleFormPage {
     } catch (error) {
       return this.view.failed(request, response, session, error, { tab: 'clients' });
     }
-    response.redirect(303, operatorUrl('clients', { notice: 'client_disabled' }));
+    seeOther(response, operatorUrl('clients', { notice: 'client_disabled' }));
   }
 
   async staleForm({ request, response, auth }: StaleForm): Promise<void> {

@@ -1,6 +1,6 @@
 import { Body, Controller, Param, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { type Response } from 'express';
+import { type HttpResponse, seeOther } from '../../common/http.js';
 import { type StaleForm } from '../../sessions/auth-context.js';
 import { validatePayload } from '../../common/validation.js';
 import { CreateOrganizationDto, UpdateOrganizationDto } from '../../pos/dto/organization.dto.js';
@@ -76,7 +76,7 @@ export class OperatorPageController extends FormPage<OperatorPageQuery> {
   /** «Создать орган администрации» (top level), or an institution under `parentId`. */
   @PageForm('/pos/operator', 'organizations')
   async create(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Body() form: CreateOrganizationFormDto,
   ): Promise<void> {
@@ -97,12 +97,12 @@ export class OperatorPageController extends FormPage<OperatorPageQuery> {
         values: { ...form },
       });
     }
-    response.redirect(303, orgUrl(id, parentId ? 'child_created' : 'created'));
+    seeOther(response, orgUrl(id, parentId ? 'child_created' : 'created'));
   }
 
   @PageForm('/pos/operator', 'organizations/:id/rename')
   async rename(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Param('id', ID) id: string,
     @Body() form: RenameOrganizationFormDto,
@@ -118,13 +118,13 @@ export class OperatorPageController extends FormPage<OperatorPageQuery> {
         values: { ...form },
       });
     }
-    response.redirect(303, orgUrl(id, 'renamed'));
+    seeOther(response, orgUrl(id, 'renamed'));
   }
 
   /** Under another parent (`top`: the top level); refused under its own subtree. */
   @PageForm('/pos/operator', 'organizations/:id/move')
   async move(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Param('id', ID) id: string,
     @Body() form: MoveOrganizationFormDto,
@@ -141,14 +141,14 @@ export class OperatorPageController extends FormPage<OperatorPageQuery> {
         values: { ...form },
       });
     }
-    response.redirect(303, orgUrl(id, 'moved'));
+    seeOther(response, orgUrl(id, 'moved'));
   }
 
   /** The first «Администратор ЛКО»: an invitation through the outbox, as admin:invite sends it. */
   @RecentAuthentication()
   @PageForm('/pos/operator', 'organizations/:id/invite')
   async invite(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Param('id', ID) id: string,
     @Body() form: InviteAdminFormDto,
@@ -164,7 +164,7 @@ export class OperatorPageController extends FormPage<OperatorPageQuery> {
         values: { ...form },
       });
     }
-    response.redirect(303, orgUrl(id, 'invited'));
+    seeOther(response, orgUrl(id, 'invited'));
   }
 
   override async staleForm({ request, response, auth, handler, field }: StaleForm): Promise<void> {

@@ -1,5 +1,5 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
-import { type Request } from 'express';
+import { type HttpRequest } from '../../common/http.js';
 import { PosErrors } from '../../pos/pos.texts.js';
 
 /**
@@ -10,7 +10,7 @@ import { PosErrors } from '../../pos/pos.texts.js';
 @Injectable()
 export class OperatorPagesGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<Request>();
+    const request = context.switchToHttp().getRequest<HttpRequest>();
     if (!request.auth?.user.isPlatformOperator) throw PosErrors.notOperator();
     return true;
   }

@@ -1,6 +1,6 @@
 import { Body, Controller, Param, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { type Response } from 'express';
+import { type HttpResponse, seeOther } from '../../common/http.js';
 import { type StaleForm, type StaleFormPage } from '../../sessions/auth-context.js';
 import { UserStatus } from '../../identity/user.entity.js';
 import { OperatorRoster } from '../../pos/operator-roster.service.js';
@@ -61,7 +61,7 @@ export class OperatorPeopleController implements StaleFormPage {
   @RecentAuthentication()
   @PageForm('/pos/operator?tab=operators', 'operators')
   async addOperator(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Body() form: AddOperatorFormDto,
   ): Promise<void> {
@@ -73,13 +73,13 @@ export class OperatorPeopleController implements StaleFormPage {
         values: { ...form },
       });
     }
-    response.redirect(303, operatorUrl('operators', { notice: 'operator_added' }));
+    seeOther(response, operatorUrl('operators', { notice: 'operator_added' }));
   }
 
   @RecentAuthentication()
   @PageForm('/pos/operator?tab=operators', 'operators/:id/remove')
   async removeOperator(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Param('id', ID) id: string,
     @Body() _form: OperatorFormDto,
@@ -89,7 +89,7 @@ export class OperatorPeopleController implements StaleFormPage {
     } catch (error) {
       return this.view.failed(request, response, session, error, { tab: 'operators' });
     }
-    response.redirect(303, operatorUrl('operators', { notice: 'operator_removed' }));
+    seeOther(response, operatorUrl('operators', { notice: 'operator_removed' }));
   }
 
   /**
@@ -100,7 +100,7 @@ export class OperatorPeopleController implements StaleFormPage {
   @RecentAuthentication(actionIn('block', 'archive', 'mfa-reset'))
   @PageForm('/pos/operator?tab=users', 'users/:id/:action')
   async userAction(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Param('id', ID) id: string,
     @Param('action') action: string,
@@ -115,7 +115,7 @@ export class OperatorPeopleController implements StaleFormPage {
     } catch (error) {
       return this.view.failed(request, response, session, error, { tab: 'users', q: form.q });
     }
-    response.redirect(303, operatorUrl('users', { q: form.q, notice: USER_ACTION_NOTICE[known] }));
+    seeOther(response, operatorUrl('users', { q: form.q, notice: USER_ACTION_NOTICE[known] }));
   }
 
   async staleForm({ request, response, auth, handler, field }: StaleForm): Promise<void> {

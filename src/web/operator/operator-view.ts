@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type Request, type Response } from 'express';
+import { type HttpRequest, type HttpResponse } from '../../common/http.js';
 import { DomainError, type FieldErrors } from '../../common/errors.js';
 import { type User } from '../../identity/user.entity.js';
 import { type Organization, OrganizationKind } from '../../pos/organization.entity.js';
@@ -77,7 +77,7 @@ export class OperatorView {
     private readonly config: AppConfig,
   ) {}
 
-  notFound(response: Response): void {
+  notFound(response: HttpResponse): void {
     this.pages.send(response, 404, 'message', {
       title: 'Страница не найдена',
       paragraphs: ['Проверьте адрес.'],
@@ -87,8 +87,8 @@ export class OperatorView {
 
   /** A DomainError from a service: the tab again with the message and the fields marked. */
   async failed(
-    request: Request,
-    response: Response,
+    request: HttpRequest,
+    response: HttpResponse,
     session: Session,
     error: unknown,
     state: Omit<OperatorViewState, 'status'>,
@@ -106,8 +106,8 @@ export class OperatorView {
   }
 
   async render(
-    request: Request,
-    response: Response,
+    request: HttpRequest,
+    response: HttpResponse,
     session: Session,
     state: OperatorViewState,
   ): Promise<void> {
@@ -179,8 +179,8 @@ export class OperatorView {
    * address or a redirect; reloading the page opens the list, not the POST again.
    */
   async credentials(
-    request: Request,
-    response: Response,
+    request: HttpRequest,
+    response: HttpResponse,
     session: Session,
     shown: { kind: 'created' | 'rotated'; client: OidcClient; clientSecret: string | null },
   ): Promise<void> {

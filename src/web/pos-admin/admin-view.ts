@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type Request, type Response } from 'express';
+import { type HttpRequest, type HttpResponse, seeOther } from '../../common/http.js';
 import { DomainError, type FieldErrors } from '../../common/errors.js';
 import { type MemberResponse } from '../../pos/dto/member.dto.js';
 import { OrganizationsService } from '../../pos/organizations.service.js';
@@ -65,8 +65,8 @@ export class PosAdminView {
 
   /** A refused action: the tab again, with the refusal as a notice or under the fields. */
   async refused(
-    request: Request,
-    response: Response,
+    request: HttpRequest,
+    response: HttpResponse,
     session: Session,
     error: unknown,
     view: Omit<AdminView, 'status'>,
@@ -77,13 +77,13 @@ export class PosAdminView {
     });
   }
 
-  notFound(response: Response): void {
+  notFound(response: HttpResponse): void {
     this.context.notFound(response, { href: '/pos/admin', text: 'Администрирование ЛКО' });
   }
 
   async render(
-    request: Request,
-    response: Response,
+    request: HttpRequest,
+    response: HttpResponse,
     session: Session,
     view: AdminView,
   ): Promise<void> {
@@ -95,7 +95,7 @@ export class PosAdminView {
         await this.access.requireArea(user, 'admin');
       } catch (error) {
         if (error instanceof DomainError && error.code === 'confirmation_required')
-          return response.redirect(303, '/pos');
+          return seeOther(response, '/pos');
         if (!(error instanceof DomainError)) throw error;
         return this.pages.send(response, 403, 'message', {
           title: 'Нет доступа к администрированию',

@@ -1,5 +1,5 @@
 import { Body, Param, Query, Res } from '@nestjs/common';
-import { type Response } from 'express';
+import { type HttpResponse, seeOther } from '../../common/http.js';
 import { MemberSessions } from '../../pos/member-sessions.service.js';
 import { MemberActionFormDto } from '../dto/pos-admin-forms.dto.js';
 import { PageContext } from '../page-context.js';
@@ -28,7 +28,7 @@ export class PosMemberSessionsPageController implements StaleFormPage {
    */
   @SignedInPage(':id/sessions')
   async memberSessionsPage(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Param('id', ID) id: string,
     @Query('notice') notice: unknown,
@@ -51,7 +51,7 @@ export class PosMemberSessionsPageController implements StaleFormPage {
   /** «Завершить все сеансы» of a member's person (`DELETE /api/v1/pos/members/:id/sessions`). */
   @PageForm('/pos/admin', ':id/sessions/end')
   async endMemberSessions(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { request, session, client }: PageCall,
     @Param('id', ID) id: string,
     @Body() form: MemberActionFormDto,
@@ -64,7 +64,7 @@ export class PosMemberSessionsPageController implements StaleFormPage {
         organizationId: form.organizationId,
       });
     }
-    response.redirect(303, memberSessionsUrl(id, 'sessions_ended'));
+    seeOther(response, memberSessionsUrl(id, 'sessions_ended'));
   }
 
   /** A stale «Завершить все сеансы»: the members tab again, in its organisation. */

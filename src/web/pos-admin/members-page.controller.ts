@@ -3,7 +3,7 @@ import { IntersectionType, OmitType } from '@nestjs/swagger';
 import { AdminPages } from './admin-pages.js';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
-import { type Response } from 'express';
+import { type HttpResponse, seeOther } from '../../common/http.js';
 import { type StaleForm, type StaleFormPage } from '../../sessions/auth-context.js';
 import { validatePayload } from '../../common/validation.js';
 import { EditInviteeDto } from '../../pos/dto/invitee-edit.dto.js';
@@ -79,7 +79,7 @@ export class PosMembersPageController implements StaleFormPage {
   @RecentAuthentication(grantsAdmin)
   @PageForm('/pos/admin', ':id/edit/roles')
   async roles(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { session, client }: PageCall,
     @Param('id', ID) id: string,
     @Body() form: MemberRolesFormDto,
@@ -90,13 +90,13 @@ export class PosMembersPageController implements StaleFormPage {
     } catch (error) {
       return this.failed(response, error, form);
     }
-    response.redirect(303, back(form, 'roles_saved'));
+    seeOther(response, back(form, 'roles_saved'));
   }
 
   /** «Исправить» an invitee (`PATCH /api/v1/pos/members/:id`). */
   @PageForm('/pos/admin', ':id/edit/invitee')
   async invitee(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { session, client }: PageCall,
     @Param('id', ID) id: string,
     @Body() form: InviteeFormDto,
@@ -117,13 +117,13 @@ export class PosMembersPageController implements StaleFormPage {
     } catch (error) {
       return this.failed(response, error, form);
     }
-    response.redirect(303, back(form, relinked ? 'invitee_relinked' : 'invitee_saved'));
+    seeOther(response, back(form, relinked ? 'invitee_relinked' : 'invitee_saved'));
   }
 
   /** «Отправить повторно всем приглашённым». */
   @PageForm('/pos/admin', 'resend-all')
   async resendAll(
-    @Res() response: Response,
+    @Res() response: HttpResponse,
     @Call() { session, client }: PageCall,
     @Body() form: MemberListFormDto,
   ): Promise<void> {
@@ -133,14 +133,14 @@ export class PosMembersPageController implements StaleFormPage {
     } catch (error) {
       return this.failed(response, error, form);
     }
-    response.redirect(
-      303,
+    seeOther(
+      response,
       back(form, 'resent_all', { sent: String(result.sent), skipped: String(result.skipped) }),
     );
   }
 
   /** What went wrong, in Russian, with the way back to the list. */
-  private failed(response: Response, error: unknown, form: MemberListFormDto): void {
+  private failed(response: HttpResponse, error: unknown, form: MemberListFormDto): void {
     const { status, code, errors, notice } = this.context.refusal(error);
     const fields = Object.values(errors ?? {}).flatMap((list) => list.map((e) => e.message));
     this.pages.send(response, status, 'message', {

@@ -1,0 +1,146 @@
+import accepts from 'accepts';
+import encodeUrl from 'encodeurl';
+import { type Response } from 'express';
+import { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+
+/**
+ * What the service's controllers, guards, decorators and filters use of a request: the part
+ * Express's request and Fastify's share, so that none of them depends on which framework serves
+ * (only app.setup.ts and the helpers below know). Fields other modules attach (`auth`, the
+ * throttler's) are declared there by interface merging.
+ */
+export interface HttpRequest {
+  readonly method: string;
+  readonly url: string;
+  /** The URL as it arrived (a mounted router's `url` is relative to its mount). */
+  readonly originalUrl: string;
+  readonly headers: IncomingHttpHeaders;
+  /** The client's address, from X-Forwarded-For where the proxy is trusted (`TRUST_PROXY`). */
+  readonly ip?: string;
+  readonly socket: IncomingMessage['socket'];
+  readonly query: Record<string, unknown>;
+  readonly params: Record<string, unknown>;
+  body?: unknown;
+  /** The request's cookies, parsed once for the whole request. */
+  readonly cookies?: Record<string, string | undefined>;
+  /** The request's id (X-Request-Id), given by the request logging. */
+  readonly id?: unknown;
+}
+
+/**
+ * What the service's handlers and filters do to a response: the part Express's response and
+ * Fastify's reply share. Redirects, cookies and the few things the two spell differently go
+ * through the helpers below.
+ */
+export interface HttpResponse {
+  readonly statusCode: number;
+  status(code: number): this;
+  /** Sets a header (never Set-Cookie: see setResponseCookie). */
+  header(name: string, value: string): this;
+  getHeader(name: string): unknown;
+  getHeaders(): Record<string, unknown>;
+  removeHeader(name: string): unknown;
+  /** The full Content-Type (`text/html; charset=utf-8`, not a shorthand). */
+  type(contentType: string): this;
+  send(body?: string | Buffer): unknown;
+}
+
+/** The Content-Type of a page. */
+export const HTML = 'text/html; charset=utf-8';
+
+/** A request's first value of a header, or undefined. */
+export function headerOf(request: HttpRequest, name: string): string | undefined {
+  const value = request.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The request's path: its URL up to the query, not decoded. */
+export function pathOf(request: HttpRequest): string {
+  const { url } = request;
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+/** Which of `types` (`json`, `html`…) the request's Accept header prefers, or false. */
+export function preferredType(request: HttpRequest, types: string[]): string | false {
+  return accepts(nodeRequest(request)).type(types) as string | false;
+}
+
+/** The request a response answers. */
+export function requestOf(response: HttpResponse): HttpRequest {
+  return (response as unknown as Response).req as HttpRequest;
+}
+
+/** Whether the response has started (its status and headers are on their way). */
+export function responseStarted(response: HttpResponse): boolean {
+  return (response as unknown as Response).headersSent;
+}
+
+/**
+ * 303 See Other to `location` (every redirect of a form post or a page here is one: the browser
+ * follows it with a GET). Characters a header cannot carry are percent-encoded, escapes already
+ * there are kept.
+ */
+export function seeOther(response: HttpResponse, location: string): void {
+  response.status(303).header('Location', encodeUrl(location)).send();
+}
+
+/** A JSON answer. */
+export function sendJson(response: HttpResponse, status: number, body: unknown): void {
+  response.status(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
+/** The flags of a cookie; the lifetime in milliseconds, the cookie a session cookie without it. */
+export interface ResponseCookieOptions {
+  httpOnly: boolean;
+  sameSite: 'lax' | 'strict';
+  secure: boolean;
+  path: string;
+  maxAgeMs?: number;
+}
+
+/** Adds a Set-Cookie for `name` to the response (others set before stay). */
+export function setResponseCookie(
+  response: HttpResponse,
+  name: string,
+  value: string,
+  { maxAgeMs, ...flags }: ResponseCookieOptions,
+): void {
+  (response as unknown as Response).cookie(name, value, {
+    ...flags,
+    ...(maxAgeMs !== undefined && { maxAge: maxAgeMs }),
+  });
+}
+
+/** Tells the browser to drop cookie `name` (the flags must be those it was set with). */
+export function clearResponseCookie(
+  response: HttpResponse,
+  name: string,
+  { maxAgeMs: _lifetime, ...flags }: ResponseCookieOptions,
+): void {
+  (response as unknown as Response).clearCookie(name, flags);
+}
+
+/** Node's request under the framework's (what a library that takes `IncomingMessage` needs). */
+export function nodeRequest(request: HttpRequest): IncomingMessage {
+  return request as unknown as IncomingMessage;
+}
+
+/** Node's response under the framework's. */
+export function nodeResponse(response: HttpResponse): ServerResponse {
+  return response as unknown as ServerResponse;
+}
+
+/**
+ * The framework's request for Node's own: what code called back by a library that sees only
+ * Node's request (oidc-provider's `ctx.req`) uses to read cookies, the client's address and the
+ * request's id. Express extends Node's request in place, so the two are one object.
+ */
+export function frameworkRequest(request: IncomingMessage): HttpRequest {
+  return request as unknown as HttpRequest;
+}
+
+/** The framework's response for Node's own (oidc-provider's `ctx.res`). */
+export function frameworkResponse(response: ServerResponse): HttpResponse {
+  return response as unknown as HttpResponse;
+}
