@@ -27,7 +27,9 @@ function answer(exception: unknown) {
       headers['Content-Type'] = contentType;
       return this;
     },
-    send: (body: string) => (sent.body = JSON.parse(body)),
+    send(body: string) {
+      sent.body = JSON.parse(body) as unknown;
+    },
   };
   const request = { id: 'req-1', url: '/api/v1/me', headers: { accept: 'application/json' } };
   const host = {
