@@ -2,7 +2,6 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { type INestApplication } from '@nestjs/common';
 import { type NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import cookieParser from 'cookie-parser';
 import { json, type NextFunction, type Request, type Response, urlencoded } from 'express';
 import helmet from 'helmet';
 import { createRequire } from 'node:module';
@@ -113,12 +112,16 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
     index: false,
     maxAge: config.isProduction ? '1h' : 0,
   });
-  app.use(cookieParser());
   if (!config.isProduction) {
     for (const mount of app.get<DevMount[]>(DEV_MOUNTS)) app.use(mount.path, mount.router);
   }
   // The OpenID Provider answers its own routes (discovery, /oidc/...) and parses its own bodies.
-  app.use(app.get(ProviderService).middleware);
+  const provider = app.get(ProviderService);
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (!provider.owns(req.path)) return next();
+    // What escapes Koa is a bug, for Express's error handler.
+    provider.handle(req, res).catch(next);
+  });
   // After the provider and the development mounts: they parse their own bodies (oidc-provider insists).
   // JSON for the API; server-rendered forms post urlencoded bodies; the same validation pipe
   // checks both. A request without a body (most GETs) skips both parsers.

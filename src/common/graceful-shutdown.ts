@@ -5,8 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { type NextFunction, type Request, type Response } from 'express';
-import { type Server } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type Socket } from 'node:net';
 import { AppConfig } from '../config/app-config.js';
 
@@ -36,7 +35,7 @@ interface ConnectionState {
 @Injectable()
 export class GracefulShutdown implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('GracefulShutdown');
-  private readonly inFlight = new Set<Response>();
+  private readonly inFlight = new Set<ServerResponse>();
   private readonly connections = new Map<Socket, ConnectionState>();
   draining = false;
 
@@ -56,7 +55,7 @@ export class GracefulShutdown implements OnApplicationBootstrap, BeforeApplicati
   }
 
   /** Counts requests from arrival to the end of their response; while draining, closes after. */
-  readonly track = (req: Request, res: Response, next: NextFunction): void => {
+  readonly track = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     this.inFlight.add(res);
     const connection = this.connections.get(req.socket);
     if (connection) connection.inFlight += 1;
@@ -128,6 +127,6 @@ export class GracefulShutdown implements OnApplicationBootstrap, BeforeApplicati
 }
 
 /** The connection ends after this answer (RFC 9112 §9.6); a no-op once its headers are out. */
-function closeAfterAnswer(res: Response): void {
+function closeAfterAnswer(res: ServerResponse): void {
   if (!res.headersSent) res.setHeader('Connection', 'close');
 }

@@ -1,4 +1,5 @@
 import accepts from 'accepts';
+import { parse as parseCookieHeader } from 'cookie';
 import encodeUrl from 'encodeurl';
 import { type Response } from 'express';
 import { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -21,8 +22,6 @@ export interface HttpRequest {
   readonly query: Record<string, unknown>;
   readonly params: Record<string, unknown>;
   body?: unknown;
-  /** The request's cookies, parsed once for the whole request. */
-  readonly cookies?: Record<string, string | undefined>;
   /** The request's id (X-Request-Id), given by the request logging. */
   readonly id?: unknown;
 }
@@ -52,6 +51,21 @@ export const HTML = 'text/html; charset=utf-8';
 export function headerOf(request: HttpRequest, name: string): string | undefined {
   const value = request.headers[name.toLowerCase()];
   return Array.isArray(value) ? value[0] : value;
+}
+
+const COOKIES = new WeakMap<HttpRequest, Readonly<Record<string, string | undefined>>>();
+
+/**
+ * The request's cookies (RFC 6265's Cookie header, values percent-decoded where they decode),
+ * parsed on first use and kept for the rest of the request: most requests read none.
+ */
+export function cookiesOf(request: HttpRequest): Readonly<Record<string, string | undefined>> {
+  const known = COOKIES.get(request);
+  if (known !== undefined) return known;
+  const header = request.headers.cookie;
+  const cookies = header ? parseCookieHeader(header) : {};
+  COOKIES.set(request, cookies);
+  return cookies;
 }
 
 /** The request's path: its URL up to the query, not decoded. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { type IncomingMessage, type ServerResponse } from 'node:http';
 import helmet from 'helmet';
 import request from 'supertest';
 import { applyHeaders, recordHeaders } from './security-headers.js';
@@ -43,12 +44,13 @@ describe('security headers computed once', () => {
   });
 
   it('refuses at start a middleware whose headers depend on the request or come later', () => {
-    const readsRequest = (req: Request, res: Response, next: NextFunction) => {
-      res.setHeader('X-Path', req.path);
+    const readsRequest = (req: IncomingMessage, res: ServerResponse, next: () => void) => {
+      res.setHeader('X-Path', req.url ?? '');
       next();
     };
-    expect(() => recordHeaders(readsRequest)).toThrow(/read the request \(path\)/);
-    const later = (_req: Request, _res: Response, next: NextFunction) => void setImmediate(next);
+    expect(() => recordHeaders(readsRequest)).toThrow(/read the request \(url\)/);
+    const later = (_req: IncomingMessage, _res: ServerResponse, next: () => void) =>
+      void setImmediate(next);
     expect(() => recordHeaders(later)).toThrow(/did not call next at once/);
     const dynamicCsp = helmet.contentSecurityPolicy({
       useDefaults: false,

@@ -1,6 +1,11 @@
-import { type NextFunction, type Request, type Response } from 'express';
+import { type IncomingMessage, type ServerResponse } from 'node:http';
 
-type Middleware = (req: Request, res: Response, next: NextFunction) => void;
+/** A middleware as helmet's are: Node's request and response. */
+type Middleware = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+) => void;
 
 /** What middlewares do to a response's headers, in order: set a name to a value, or remove it. */
 export type HeaderSteps = readonly (readonly [name: string, value: string | null])[];
@@ -36,18 +41,22 @@ export function recordHeaders(...middlewares: Middleware[]): HeaderSteps {
   );
   for (const middleware of middlewares) {
     let called = false;
-    middleware(request as Request, response as unknown as Response, (error?: unknown) => {
-      if (error instanceof Error) throw error;
-      if (error) throw new Error('a security header middleware failed');
-      called = true;
-    });
+    middleware(
+      request as IncomingMessage,
+      response as unknown as ServerResponse,
+      (error?: unknown) => {
+        if (error instanceof Error) throw error;
+        if (error) throw new Error('a security header middleware failed');
+        called = true;
+      },
+    );
     if (!called) throw new Error('a security header middleware did not call next at once');
   }
   return steps;
 }
 
 /** Does to `res` what the recorded middlewares would have done. */
-export function applyHeaders(res: Response, steps: HeaderSteps): void {
+export function applyHeaders(res: ServerResponse, steps: HeaderSteps): void {
   for (const [name, value] of steps)
     if (value === null) res.removeHeader(name);
     else res.setHeader(name, value);

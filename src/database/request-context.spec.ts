@@ -19,7 +19,7 @@ function fakeRoot() {
 
 function inRequest<T>(middleware: ReturnType<typeof requestContext>, work: () => T): T {
   let result!: T;
-  middleware({} as never, {} as never, () => (result = work()));
+  middleware({}, {}, () => (result = work()));
   return result;
 }
 

@@ -1,5 +1,4 @@
 import { type EntityManager, RequestContext } from '@mikro-orm/postgresql';
-import { type NextFunction, type Request, type Response } from 'express';
 
 /**
  * The request's EntityManagers as MikroORM's RequestContext holds them (by context name), each
@@ -44,7 +43,7 @@ interface ContextStorage {
  */
 export function requestContext(
   root: EntityManager,
-): (req: Request, res: Response, next: NextFunction) => void {
+): (req: unknown, res: unknown, next: () => void) => void {
   // The storage RequestContext.create() runs in (declared private; the same store
   // RequestContext.getEntityManager() reads).
   const storage = (RequestContext as unknown as { storage: ContextStorage }).storage;

@@ -1,4 +1,5 @@
 import { type Request, type Response } from 'express';
+import { cookiesOf } from '../common/http.js';
 import { randomBytes } from 'node:crypto';
 import { DEV_STAND_IN } from '../config/gosuslugi.config.js';
 
@@ -13,8 +14,7 @@ export class StandInSessions {
   >();
 
   private id(req: Request): string | null {
-    const id = (req.cookies as Record<string, unknown> | undefined)?.[SESSION_COOKIE];
-    return typeof id === 'string' ? id : null;
+    return cookiesOf(req)[SESSION_COOKIE] ?? null;
   }
 
   current(req: Request): { oid: number; authTime: number } | null {

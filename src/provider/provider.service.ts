@@ -1,6 +1,7 @@
+import { frameworkRequest } from '../common/http.js';
 import { MikroORM, RequestContext } from '@mikro-orm/postgresql';
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { type NextFunction, type Request, type Response } from 'express';
+import { type IncomingMessage, type ServerResponse } from 'node:http';
 import Provider, {
   type Configuration,
   type KoaContextWithOIDC,
@@ -56,14 +57,18 @@ export class ProviderService implements OnModuleInit, OnModuleDestroy {
     private readonly links: ProviderSessionLinks,
   ) {}
 
-  /** Express middleware: the provider's own routes, each in a fresh MikroORM context. */
-  readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
-    if (!isProviderPath(req.path)) return next();
-    // Koa answers its own errors; what escapes it is a bug for Express's error handler.
-    RequestContext.create(this.orm.em, async () => {
-      await this.callback(req, res);
-    }).catch(next);
-  };
+  /** Whether the request at `path` is the provider's to answer (discovery, /oidc/...). */
+  owns(path: string): boolean {
+    return isProviderPath(path);
+  }
+
+  /**
+   * Answers one of the provider's requests, on Node's own request and response, in a fresh
+   * MikroORM context. Koa answers its own errors: what rejects here is a bug.
+   */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    return RequestContext.create(this.orm.em, () => this.callback(req, res));
+  }
 
   get instance(): Provider {
     return this.provider;
@@ -150,7 +155,7 @@ export class ProviderService implements OnModuleInit, OnModuleDestroy {
         'no live Identity Link session for this account',
         async (ctx) => {
           if (ctx.oidc.result?.login) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
-          const session = await this.sessions.fromCookie(ctx.req as Request);
+          const session = await this.sessions.fromCookie(frameworkRequest(ctx.req));
           return session?.user.id === ctx.oidc.session?.accountId
             ? interactionPolicy.Check.NO_NEED_TO_PROMPT
             : interactionPolicy.Check.REQUEST_PROMPT;

@@ -11,7 +11,8 @@ const production = {
   session: { cookieName: '__Host-il_session', secureCookie: true },
 } as unknown as AppConfig;
 
-const withCookies = (cookies: Record<string, unknown>) => ({ cookies }) as unknown as HttpRequest;
+/** A request whose Cookie header is `header`. */
+const withCookies = (header: string) => ({ headers: { cookie: header } }) as unknown as HttpRequest;
 
 describe('cookies', () => {
   it('names every cookie once, with the __Host- prefix in production only', () => {
@@ -45,12 +46,15 @@ describe('cookies', () => {
 
   it('reads only values shaped as the service issues them', () => {
     const token = 'A'.repeat(42) + '_';
-    expect(readCookie(withCookies({ il_csrf: token }), development, 'csrf')).toBe(token);
-    expect(readCookie(withCookies({ il_csrf: 'short' }), development, 'csrf')).toBeUndefined();
-    expect(readCookie(withCookies({ il_csrf: ['x'] }), development, 'csrf')).toBeUndefined();
+    expect(readCookie(withCookies(`a=1; il_csrf=${token}`), development, 'csrf')).toBe(token);
+    expect(readCookie(withCookies('il_csrf=short'), development, 'csrf')).toBeUndefined();
+    // What cookie-parser would have read as JSON (`j:`) is only a string here, and not ours.
+    expect(readCookie(withCookies(`il_csrf=j:"${token}"`), development, 'csrf')).toBeUndefined();
+    // A broken percent-escape is a value that is not ours, not an error.
+    expect(readCookie(withCookies('il_csrf=%E0%A4%A'), development, 'csrf')).toBeUndefined();
     // Another kind's cookie, or the development name in production, is not read.
-    expect(readCookie(withCookies({ il_session: token }), development, 'csrf')).toBeUndefined();
-    expect(readCookie(withCookies({ il_csrf: token }), production, 'csrf')).toBeUndefined();
-    expect(readCookie(withCookies({}), development, 'session')).toBeUndefined();
+    expect(readCookie(withCookies(`il_session=${token}`), development, 'csrf')).toBeUndefined();
+    expect(readCookie(withCookies(`il_csrf=${token}`), production, 'csrf')).toBeUndefined();
+    expect(readCookie({ headers: {} } as HttpRequest, development, 'session')).toBeUndefined();
   });
 });

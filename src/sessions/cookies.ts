@@ -1,6 +1,7 @@
 import {
   type HttpRequest,
   type HttpResponse,
+  cookiesOf,
   type ResponseCookieOptions,
   setResponseCookie,
   clearResponseCookie,
@@ -53,9 +54,7 @@ export function readCookie(
   config: AppConfig,
   kind: CookieKind,
 ): string | undefined {
-  const value: unknown = (request.cookies as Record<string, unknown> | undefined)?.[
-    cookieName(config, kind)
-  ];
+  const value = cookiesOf(request)[cookieName(config, kind)];
   return typeof value === 'string' && /^[A-Za-z0-9_-]{43}$/.test(value) ? value : undefined;
 }
 

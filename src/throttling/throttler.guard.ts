@@ -1,4 +1,3 @@
-import { type ServerResponse } from 'node:http';
 import { type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import {
@@ -22,6 +21,7 @@ import {
 } from '@nestjs/throttler/dist/throttler.constants.js';
 import { isIP } from 'node:net';
 import { BoundedMap } from '../common/bounded-map.js';
+import { type HttpResponse, nodeResponse } from '../common/http.js';
 import { trackerOf } from './credential-throttle.js';
 import { ANONYMOUS, RequestAccount, SIGNED_IN } from './signed-in.js';
 
@@ -80,16 +80,17 @@ export class AppThrottlerGuard extends ThrottlerGuard {
   }
 
   /**
-   * The limit headers through node's own setHeader: the stock guard sets them with Express's
-   * `res.header()`, which checks each for a Content-Type charset and maps arrays first; three
-   * headers on every counted request made it a visible part of an authenticated request's CPU.
+   * The limit headers through node's own setHeader: the stock guard sets them with the
+   * framework's `res.header()` (Express's checks each for a Content-Type charset and maps arrays
+   * first); three headers on every counted request made it a visible part of an authenticated
+   * request's CPU.
    */
   protected override setResponseHeader(
     res: Record<string, unknown>,
     name: string,
     value: string | number,
   ): void {
-    (res as unknown as ServerResponse).setHeader(name, String(value));
+    nodeResponse(res as unknown as HttpResponse).setHeader(name, String(value));
   }
 
   /**

@@ -1,16 +1,33 @@
-import { type HttpRequest } from '../../common/http.js';
 import { type CanActivate, type ExecutionContext, Injectable, UseGuards } from '@nestjs/common';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express from 'express';
 import multer from 'multer';
+import { type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  type HttpRequest,
+  type HttpResponse,
+  nodeRequest,
+  nodeResponse,
+} from '../../common/http.js';
 import { ImportErrors } from './import.texts.js';
 import { MAX_IMPORT_BYTES, XLSX_TYPE } from './member-file.js';
 
 /** The API's import route takes the file itself as the body (JsonApiGuard lets these types in). */
 export const IMPORT_BODY_TYPES = ['text/csv', XLSX_TYPE];
 
-type BodyParser = (request: Request, response: Response, next: NextFunction) => void;
+/** Node's request as the parsers below leave it: the body, and the multipart form's file. */
+type ParsedRequest = IncomingMessage & { body?: unknown; file?: Express.Multer.File };
 
-const raw = express.raw({ type: IMPORT_BODY_TYPES, limit: MAX_IMPORT_BYTES });
+/** A body parser (body-parser's, multer's): they read Node's request, whatever framework serves. */
+type BodyParser = (
+  request: ParsedRequest,
+  response: ServerResponse,
+  next: (error?: unknown) => void,
+) => void;
+
+const raw = express.raw({
+  type: IMPORT_BODY_TYPES,
+  limit: MAX_IMPORT_BYTES,
+}) as unknown as BodyParser;
 
 /**
  * `POST /api/v1/pos/organizations/:id/members/import`: the file as a raw body, size-limited; a
@@ -36,7 +53,7 @@ const upload = multer({
     // The checked file travels base64-encoded in a hidden field to «Импортировать».
     fieldSize: Math.ceil((MAX_IMPORT_BYTES * 4) / 3) + 16,
   },
-}).single('file');
+}).single('file') as unknown as BodyParser;
 
 const multipartImportForm: BodyParser = (request, response, next) => {
   upload(request, response, (error: unknown) => {
@@ -53,8 +70,10 @@ const multipartImportForm: BodyParser = (request, response, next) => {
 
 function parse(parser: BodyParser, context: ExecutionContext): Promise<boolean> {
   const http = context.switchToHttp();
+  const request = http.getRequest<HttpRequest>();
+  const node: ParsedRequest = nodeRequest(request);
   return new Promise((resolve, reject) => {
-    parser(http.getRequest<Request>(), http.getResponse<Response>(), (error?: unknown) => {
+    parser(node, nodeResponse(http.getResponse<HttpResponse>()), (error?: unknown) => {
       // body-parser's errors (415, 413, a broken body) are Errors with a status; ours DomainErrors.
       if (error)
         reject(
@@ -62,7 +81,11 @@ function parse(parser: BodyParser, context: ExecutionContext): Promise<boolean> 
             ? error
             : new Error('the upload could not be read', { cause: error }),
         );
-      else resolve(true);
+      else {
+        // What the handler's @Body() reads is the framework's request (the same object on Express).
+        request.body = node.body;
+        resolve(true);
+      }
     });
   });
 }
@@ -91,7 +114,7 @@ export class MultipartImportFormGuard implements CanActivate {
 
 /** The file the page's multipart form carried, once MultipartImportFormGuard has read it. */
 export function uploadedFile(request: HttpRequest): Express.Multer.File | undefined {
-  return (request as { file?: Express.Multer.File }).file;
+  return (nodeRequest(request) as ParsedRequest).file;
 }
 
 /** «Импорт из файла» reads its upload only after the access checks: see RawImportBodyGuard. */
