@@ -1,28 +1,39 @@
 import { MikroORM } from '@mikro-orm/postgresql';
-import { type INestApplication } from '@nestjs/common';
-import { type NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { type FastifyReply, type FastifyRequest } from 'fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { json, type NextFunction, type Request, type Response, urlencoded } from 'express';
 import helmet from 'helmet';
+import { AsyncResource } from 'node:async_hooks';
+import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEV_MOUNTS, type DevMount } from './common/dev-mounts.js';
+import { DEV_MOUNTS, type DevMounts } from './common/dev-mounts.js';
 import { GracefulShutdown } from './common/graceful-shutdown.js';
-import { bodyParsers } from './common/body-parsers.js';
-import { rejectDeepJson } from './common/json-depth.js';
-import { PinoNestLogger, requestLogging } from './common/request-logging.js';
-import { applyHeaders, recordHeaders } from './common/security-headers.js';
+import { BODY_LIMIT_BYTES, registerBodyParsers } from './common/body-parsers.js';
+import { adoptExchange, sendJson } from './common/http.js';
+import { PinoNestLogger, requestIdFor, requestLogging } from './common/request-logging.js';
+import { applyHeaders, type HeaderSteps, recordHeaders } from './common/security-headers.js';
 import { type AppConfig } from './config/app-config.js';
 import { requestContext } from './database/request-context.js';
 import { ProviderService } from './provider/provider.service.js';
 import { PUBLIC_STATUS_PATH } from './web/public-status-page.controller.js';
 
-/** Express `trust proxy`: unset → X-Forwarded-For is ignored; `true`, a hop count or a list of addresses. */
-export function trustProxySetting(value: string | undefined): boolean | number | string {
+/**
+ * `TRUST_PROXY` as Fastify's `trustProxy`: unset → X-Forwarded-For is ignored; `true`, a list of
+ * addresses and subnets, or a hop count. Fastify 5 refuses a bare hop count (it trusts whatever
+ * connects directly, so it fails closed); the count keeps its meaning from before as a function,
+ * the one Express compiled it to: the nearest `n` hops are proxies (README: prefer addresses).
+ */
+export function trustProxySetting(
+  value: string | undefined,
+): boolean | string | ((address: string, hop: number) => boolean) {
   if (value === undefined || value === 'false') return false;
   if (value === 'true') return true;
-  if (/^\d+$/.test(value)) return Number(value);
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    return (_address, hop) => hop < hops;
+  }
   return value;
 }
 
@@ -50,91 +61,141 @@ export function contentSecurityPolicy(config: AppConfig): Record<string, string[
   };
 }
 
+/** Longer than any path a route here takes (find-my-way's default, 100, would answer 414 sooner). */
+const MAX_PARAM_LENGTH = 2048;
+
+/**
+ * The HTTP server: Fastify (issue 20: a third less CPU a request than Express), set as Express
+ * served before: `/Login` and `/login/` are `/login`, the client's address from X-Forwarded-For
+ * only through a trusted proxy, JSON and form bodies up to 64 KiB. The drain closes connections
+ * itself (GracefulShutdown), so Fastify's close does not.
+ */
+export function httpAdapter(config: AppConfig): FastifyAdapter {
+  const headersFor = securityHeaders(config);
+  return new FastifyAdapter({
+    trustProxy: trustProxySetting(config.trustProxy),
+    bodyLimit: BODY_LIMIT_BYTES,
+    routerOptions: {
+      caseSensitive: false,
+      ignoreTrailingSlash: true,
+      maxParamLength: MAX_PARAM_LENGTH,
+    },
+    // Node's own limit for receiving a whole request (Fastify turns it off by default).
+    requestTimeout: 300_000,
+    // The request's id is the caller's X-Request-Id when it looks like one (request-logging.ts).
+    genReqId: (req: IncomingMessage) => (req.id = requestIdFor(req)),
+    forceCloseConnections: false,
+    return503OnClosing: false,
+    // A URL that does not decode (`%ED%A0%80` in a parameter) is a 400 of the service's own shape,
+    // with the headers of every answer, not Fastify's.
+    frameworkErrors: (_error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      applyHeaders(reply.raw, headersFor(urlPath(request.url)));
+      reply.header('Cache-Control', 'no-store');
+      sendJson(reply, 400, {
+        statusCode: 400,
+        code: 'bad_request',
+        message: 'Некорректный запрос',
+      });
+    },
+  });
+}
+
+/** The request's async context, to enter again once its body has been read. */
+const CONTEXT = Symbol('identity-link.context');
+type InContext = IncomingMessage & { [CONTEXT]?: AsyncResource };
+
+/** A layer every request passes: Node's request and response, and what comes next. */
+export type NodeLayer = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+
 /** Everything the HTTP layer needs, shared by main.ts and the tests so they serve the same app. */
-export function configureApp(app: INestApplication, config: AppConfig): void {
-  const express = app as NestExpressApplication;
-  // First: every request is counted, so SIGTERM can wait for the ones in flight.
-  app.use(app.get(GracefulShutdown).track);
-  // Then every request gets its id (X-Request-Id), its logging context and its access log line.
-  app.use(requestLogging(app.get(PinoNestLogger).root));
-  express.set('trust proxy', trustProxySetting(config.trustProxy));
-  express.set('query parser', 'simple');
-  express.disable('x-powered-by');
-  // No validator on every body: dynamic answers are `no-store` (below), so none is ever used, and
-  // hashing each body was some 3% of a no-op's CPU. The cacheable answers set their own (etag.ts).
-  express.set('etag', false);
-  const directives = contentSecurityPolicy(config);
-  const pagesCsp = helmet.contentSecurityPolicy({ useDefaults: false, directives });
-  // Swagger UI's page carries one inline <style>; only it gets 'unsafe-inline' for styles.
-  const docsCsp = helmet.contentSecurityPolicy({
-    useDefaults: false,
-    directives: { ...directives, 'style-src': ["'self'", "'unsafe-inline'"] },
+export function configureApp(
+  app: NestFastifyApplication,
+  config: AppConfig,
+  options: { firstLayer?: NodeLayer } = {},
+): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  const headersFor = securityHeaders(config);
+  const track = app.get(GracefulShutdown).track;
+  const log = app.get(PinoNestLogger).root;
+  const logging = requestLogging(log);
+  const provider = app.get(ProviderService);
+  const dev = config.isProduction ? undefined : app.get<DevMounts>(DEV_MOUNTS);
+  const ormContext = requestContext(app.get(MikroORM).em);
+
+  // Every layer in one hook, ahead of routing's work (in place of Express middleware; through
+  // Fastify's middleware plugin they cost a request more, «2026-12-04, 15:00» in
+  // docs/performance.md). The answers the service writes itself go through Fastify's reply; the
+  // headers every answer carries are set on Node's response, so that those Fastify does not send
+  // (the OpenID Provider's, the development stand-ins') carry them too.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    adoptExchange(request, reply);
+    const req = request.raw;
+    const res = reply.raw;
+    const path = urlPath(request.url);
+    const layers = () =>
+      // Every request is counted first, so SIGTERM can wait for the ones in flight. Then it gets
+      // its id (X-Request-Id), its logging context and its access log line.
+      track(req, res, () =>
+        logging(req, res, () => {
+          applyHeaders(res, headersFor(path));
+          // The OpenID Provider answers its own routes (discovery, /oidc/...) and reads its own
+          // bodies; so do the development stand-ins.
+          if (provider.owns(path)) {
+            reply.hijack();
+            provider.handle(req, res).catch((error: unknown) => {
+              // Koa answers its own errors: what escapes it is a bug.
+              log.error({ err: error }, 'OpenID Provider request failed');
+              if (res.headersSent) res.destroy();
+              else res.writeHead(500).end();
+            });
+            return;
+          }
+          if (dev?.paths.some((prefix) => path === prefix || path.startsWith(`${prefix}/`))) {
+            reply.hijack();
+            dev.handle(req, res);
+            return;
+          }
+          // Every dynamic answer may carry personal data or a credential — API bodies, pages
+          // with form tokens, redirects that set a session cookie or carry `state` to Госуслуги —
+          // so none may be cached unless a handler says otherwise (the JWKS, the static assets).
+          res.setHeader('Cache-Control', 'no-store');
+          // Its own ORM request context, forked on first use (in place of @mikro-orm/nestjs's
+          // middleware, which forks on every request: registerRequestContext off).
+          ormContext(req, res, () => {
+            // Reading a body ends up in the socket's async context: the contexts above are
+            // entered again from here once it has been read (preValidation, below).
+            (req as InContext)[CONTEXT] = new AsyncResource('identity-link:request');
+            done();
+          });
+        }),
+      );
+    if (options.firstLayer) options.firstLayer(req, res, layers);
+    else layers();
   });
-  // A published connection status is meant to be framed by the administration's site: only that
-  // route may be framed, by any site (it shows nothing personal and has no forms).
-  const framedCsp = helmet.contentSecurityPolicy({
-    useDefaults: false,
-    directives: { ...directives, 'frame-ancestors': ['*'] },
+  fastify.addHook('preValidation', (request, _reply, done) => {
+    const context = (request.raw as InContext)[CONTEXT];
+    if (context) context.runInAsyncScope(done);
+    else done();
   });
-  const others = helmet({
-    contentSecurityPolicy: false,
-    hsts: config.isProduction ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-    // Same-origin form posts keep their Origin header (with no-referrer Chrome sends
-    // `Origin: null`, which the same-origin check must refuse); other sites get nothing.
-    referrerPolicy: { policy: 'same-origin' },
-  });
-  // Helmet's headers are the same on every answer of a kind: computed once, set in one step.
-  const pagesHeaders = recordHeaders(pagesCsp, others);
-  const docsHeaders = recordHeaders(docsCsp, others);
-  const framedHeaders = recordHeaders(framedCsp, others);
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    const path = req.path;
-    applyHeaders(
-      res,
-      path.startsWith('/api/docs')
-        ? docsHeaders
-        : path.startsWith(PUBLIC_STATUS_PATH)
-          ? framedHeaders
-          : pagesHeaders,
-    );
-    next();
-  });
+  // JSON for the API; server-rendered forms post urlencoded bodies; the same validation pipe
+  // checks both. Other bodies are left for the route (body-parsers.ts).
+  registerBodyParsers(fastify);
   // Stylesheet and scripts of the pages: files, so the CSP needs no inline code.
-  express.useStaticAssets(fileURLToPath(new URL('./web/assets', import.meta.url)), {
+  app.useStaticAssets({
+    root: fileURLToPath(new URL('./web/assets', import.meta.url)),
     prefix: '/assets/',
     index: false,
     maxAge: config.isProduction ? '1h' : 0,
   });
   // The passkey ceremony's browser part (@simplewebauthn/browser's own bundle), from this origin:
   // script-src 'self' holds, no CDN.
-  express.useStaticAssets(simpleWebAuthnBundleDir(), {
+  app.useStaticAssets({
+    root: simpleWebAuthnBundleDir(),
     prefix: '/assets/vendor/simplewebauthn/',
     index: false,
     maxAge: config.isProduction ? '1h' : 0,
+    decorateReply: false,
   });
-  if (!config.isProduction) {
-    for (const mount of app.get<DevMount[]>(DEV_MOUNTS)) app.use(mount.path, mount.router);
-  }
-  // The OpenID Provider answers its own routes (discovery, /oidc/...) and parses its own bodies.
-  const provider = app.get(ProviderService);
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    if (!provider.owns(req.path)) return next();
-    // What escapes Koa is a bug, for Express's error handler.
-    provider.handle(req, res).catch(next);
-  });
-  // After the provider and the development mounts: they parse their own bodies (oidc-provider insists).
-  // JSON for the API; server-rendered forms post urlencoded bodies; the same validation pipe
-  // checks both. A request without a body (most GETs) skips both parsers.
-  app.use(bodyParsers(json({ limit: '64kb' }), urlencoded({ extended: false, limit: '64kb' })));
-  // Every dynamic answer may carry personal data or a credential — API bodies, pages with form
-  // tokens, redirects that set a session cookie or carry `state` to Госуслуги — so none may be
-  // cached unless a handler says otherwise (the JWKS does). Static assets are served above.
-  app.use((_req: Request, res: Response, next: NextFunction) => {
-    res.setHeader('Cache-Control', 'no-store');
-    next();
-  });
-  // A parsed JSON body nested too deep for the validation pipe's recursive copy is refused (400).
-  app.use(rejectDeepJson);
   // The document is built on the first request for it, not at start: building it walks every
   // route's metadata and holds some 17 MiB that a production instance rarely needs.
   const document = (): OpenAPIObject =>
@@ -149,9 +210,52 @@ export function configureApp(app: INestApplication, config: AppConfig): void {
         .build(),
     );
   SwaggerModule.setup('api/docs', app, document);
-  // Every request Nest routes runs in its own ORM request context, forked on first use (in place
-  // of @mikro-orm/nestjs's middleware, which forks on every request: registerRequestContext off).
-  app.use(requestContext(app.get(MikroORM).em));
+}
+
+/**
+ * Helmet's headers for an answer at a path. They are the same on every answer of a kind, so they
+ * are computed once and set in one step (security-headers.ts).
+ */
+function securityHeaders(config: AppConfig): (path: string) => HeaderSteps {
+  const directives = contentSecurityPolicy(config);
+  const pagesCsp = helmet.contentSecurityPolicy({ useDefaults: false, directives });
+  // Swagger UI's page carries one inline <style>; only it gets 'unsafe-inline' for styles.
+  const docsCsp = helmet.contentSecurityPolicy({
+    useDefaults: false,
+    directives: { ...directives, 'style-src': ["'self'", "'unsafe-inline'"] },
+  });
+  // A published connection status is meant to be framed by the administration's site: only that
+  // route may be framed, by any site (it shows nothing personal and has no forms).
+  const framedCsp = helmet.contentSecurityPolicy({
+    useDefaults: false,
+    directives: { ...directives, 'frame-ancestors': ['*'] },
+  });
+  const helmetOptions = {
+    contentSecurityPolicy: false,
+    hsts: config.isProduction ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    // Same-origin form posts keep their Origin header (with no-referrer Chrome sends
+    // `Origin: null`, which the same-origin check must refuse); other sites get nothing.
+    referrerPolicy: { policy: 'same-origin' as const },
+  };
+  const others = helmet(helmetOptions);
+  const pagesHeaders = recordHeaders(pagesCsp, others);
+  const docsHeaders = recordHeaders(docsCsp, others);
+  const framedHeaders = recordHeaders(
+    framedCsp,
+    helmet({ ...helmetOptions, xFrameOptions: false }),
+  );
+  return (path) =>
+    path.startsWith('/api/docs')
+      ? docsHeaders
+      : path.startsWith(PUBLIC_STATUS_PATH)
+        ? framedHeaders
+        : pagesHeaders;
+}
+
+/** A URL's path, up to its query. */
+function urlPath(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
 }
 
 /** The directory of @simplewebauthn/browser's UMD bundle (its package exports only the module). */

@@ -3,10 +3,11 @@ import 'reflect-metadata';
 import { MikroORM, RequestContext } from '@mikro-orm/postgresql';
 import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type Logger } from 'pino';
 import { generatePassword, OperatorsService } from './pos/operators.service.js';
 import { AppModule } from './app.module.js';
-import { configureApp } from './app.setup.js';
+import { configureApp, httpAdapter } from './app.setup.js';
 import { createRootLogger } from './common/logger.js';
 import { WiringAtDebug } from './common/nest-logger.js';
 import { PinoNestLogger } from './common/request-logging.js';
@@ -75,12 +76,10 @@ async function bootstrap(config: AppConfig): Promise<void> {
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   }
 
-  const app = await NestFactory.create(
+  const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot({ config, logger, databaseUrl: database.url }),
-    {
-      bufferLogs: true,
-      bodyParser: false,
-    },
+    httpAdapter(config),
+    { bufferLogs: true, bodyParser: false },
   );
   started.app = app;
   app.useLogger(new WiringAtDebug(app.get(PinoNestLogger)));

@@ -1,57 +1,67 @@
-import { describe, expect, it } from '@jest/globals';
-import express, { json, type NextFunction, type Request, type Response, urlencoded } from 'express';
-import request from 'supertest';
-import { bodyParsers } from './body-parsers.js';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import fastify, { type FastifyInstance } from 'fastify';
+import { BODY_LIMIT_BYTES, registerBodyParsers } from './body-parsers.js';
+import { MAX_JSON_DEPTH } from './json-depth.js';
 
-describe('bodyParsers', () => {
-  const seen: string[] = [];
-  const spy =
-    (name: string) =>
-    (_req: Request, _res: Response, next: NextFunction): void => {
-      seen.push(name);
-      next();
-    };
-  const app = express();
-  app.use(
-    bodyParsers(
-      spy('first'),
-      json({ limit: '1kb' }),
-      urlencoded({ extended: false, limit: '1kb' }),
-      spy('last'),
-    ),
-  );
-  app.all('/', (req, res) => void res.json({ body: req.body ?? 'none', own: 'body' in req }));
-  app.use((error: Error & { status?: number }, _req: Request, res: Response, _next: NextFunction) =>
-    res.status(error.status ?? 500).json({ error: error.message }),
-  );
+describe('registerBodyParsers', () => {
+  let app: FastifyInstance;
 
-  it('skips every parser on a request without a body, leaving req.body undefined', async () => {
-    seen.length = 0;
-    const response = await request(app).get('/');
-    expect(response.body).toEqual({ body: 'none', own: true });
-    expect(seen).toEqual([]);
+  beforeAll(async () => {
+    app = fastify({ bodyLimit: BODY_LIMIT_BYTES });
+    registerBodyParsers(app);
+    app.setErrorHandler(
+      (error: Error & { statusCode?: number; status?: number; code?: string }, _request, reply) =>
+        reply.status(error.status ?? error.statusCode ?? 500).send({ code: error.code }),
+    );
+    app.all('/', (request, reply) => reply.send({ body: request.body ?? 'unread' }));
+    await app.ready();
+  });
+  afterAll(() => app.close());
+
+  const post = (type: string, payload: string) =>
+    app.inject({ method: 'POST', url: '/', headers: { 'content-type': type }, payload });
+
+  it('parses JSON objects and lists; an empty JSON body is {}', async () => {
+    expect((await post('application/json', '{"a":1}')).json()).toEqual({ body: { a: 1 } });
+    expect((await post('application/json; charset=utf-8', ' [1]')).json()).toEqual({ body: [1] });
+    expect((await post('application/json', '')).json()).toEqual({ body: {} });
   });
 
-  it('runs them in order on a request with a body: JSON and forms are parsed', async () => {
-    seen.length = 0;
-    expect((await request(app).post('/').send({ a: 1 })).body).toEqual({
-      body: { a: 1 },
-      own: true,
-    });
-    expect(seen).toEqual(['first', 'last']);
-    const form = await request(app).post('/').type('form').send('b=2');
-    expect(form.body).toEqual({ body: { b: '2' }, own: true });
-    const empty = await request(app).post('/').set('content-type', 'application/json').send('');
-    expect(empty.status).toBe(200);
+  it('refuses a scalar, broken JSON and JSON nested too deep, each with its code', async () => {
+    for (const text of ['"text"', '1', 'null', '{"a":', "{'a':1}"]) {
+      const response = await post('application/json', text);
+      expect([response.statusCode, response.json()]).toEqual([400, { code: 'malformed_json' }]);
+    }
+    const deep = '['.repeat(MAX_JSON_DEPTH + 1) + ']'.repeat(MAX_JSON_DEPTH + 1);
+    const response = await post('application/json', deep);
+    expect([response.statusCode, response.json()]).toEqual([400, { code: 'json_too_deep' }]);
+    const atLimit = '['.repeat(MAX_JSON_DEPTH) + ']'.repeat(MAX_JSON_DEPTH);
+    expect((await post('application/json', atLimit)).statusCode).toBe(200);
   });
 
-  it("passes a parser's error on and runs nothing after it", async () => {
-    seen.length = 0;
-    const response = await request(app)
-      .post('/')
-      .set('content-type', 'application/json')
-      .send(`{"a":"${'x'.repeat(2000)}"}`);
-    expect(response.status).toBe(413);
-    expect(seen).toEqual(['first']);
+  it('parses forms flat, a repeated field a list, and refuses one with too many fields', async () => {
+    const form = await post('application/x-www-form-urlencoded', 'b=2&c=%D0%B0&c=x&d[e]=1');
+    expect(form.json()).toEqual({ body: { b: '2', c: ['а', 'x'], 'd[e]': '1' } });
+    const many = await post('application/x-www-form-urlencoded', 'a=1&'.repeat(1001));
+    expect([many.statusCode, many.json()]).toEqual([413, { code: 'payload_too_large' }]);
+  });
+
+  it('refuses a JSON or form body over the limit (413) before parsing it', async () => {
+    const big = `{"a":"${'x'.repeat(BODY_LIMIT_BYTES)}"}`;
+    expect((await post('application/json', big)).statusCode).toBe(413);
+    expect(
+      (await post('application/x-www-form-urlencoded', `a=${'x'.repeat(BODY_LIMIT_BYTES)}`))
+        .statusCode,
+    ).toBe(413);
+  });
+
+  it('leaves any other body unread, however large, for the route to refuse or read', async () => {
+    const csv = await post('text/csv', 'x'.repeat(BODY_LIMIT_BYTES * 2));
+    expect([csv.statusCode, csv.json()]).toEqual([200, { body: 'unread' }]);
+    expect((await post('text/plain', 'hello')).json()).toEqual({ body: 'unread' });
+  });
+
+  it('reads nothing of a request without a body', async () => {
+    expect((await app.inject({ method: 'GET', url: '/' })).json()).toEqual({ body: 'unread' });
   });
 });

@@ -1,25 +1,84 @@
-import { type NextFunction, type Request, type Response } from 'express';
+import { HttpStatus } from '@nestjs/common';
+import { type FastifyInstance } from 'fastify';
+import { parse as parseQuery } from 'node:querystring';
+import { DomainError } from './errors.js';
+import { jsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
 
-type Middleware = (req: Request, res: Response, next: NextFunction) => void;
+/** What a JSON or form body may weigh (the import's file is read by its own guard, up to its own limit). */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** As many fields as a form may carry (body-parser's `parameterLimit`, what the service had). */
+const MAX_FORM_FIELDS = 1000;
+
+const malformedJson = () =>
+  new DomainError(HttpStatus.BAD_REQUEST, 'malformed_json', 'Некорректный JSON');
 
 /**
- * Body parsers run one after the other, only on a request that has a body (a Content-Length or
- * a Transfer-Encoding, RFC 9112 §6.3: what body-parser itself checks first). A GET or HEAD has
- * none, and was costing a request two parser calls that each found nothing to do; such a
- * request's `req.body` stays undefined, as the parsers leave it.
+ * The JSON the API takes: an object or a list (RFC 8259 allows a bare scalar; no endpoint takes
+ * one, and body-parser's strict mode refused it too), and an empty body is `{}` (a POST that
+ * only names an action). A body that nests deeper than any DTO is refused here (400
+ * `json_too_deep`): the validation pipe's recursive copy of one 30 000 levels deep would overflow
+ * the stack.
  */
-export function bodyParsers(...parsers: Middleware[]): Middleware {
-  return (req, res, next) => {
-    const { headers } = req;
-    if (headers['transfer-encoding'] === undefined && headers['content-length'] === undefined) {
-      if (!('body' in req)) (req as { body?: unknown }).body = undefined;
-      return next();
-    }
-    let index = 0;
-    const step = (error?: unknown): void => {
-      if (error !== undefined || index === parsers.length) return next(error);
-      parsers[index++](req, res, step);
-    };
-    step();
-  };
+export function parseJsonBody(text: string): unknown {
+  if (text.trim() === '') return {};
+  const first = /^[\t\n\r ]*(.)/.exec(text)?.[1];
+  if (first !== '{' && first !== '[') throw malformedJson();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw malformedJson();
+  }
+  if (jsonDepth(parsed, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+    throw new DomainError(
+      HttpStatus.BAD_REQUEST,
+      'json_too_deep',
+      `Слишком глубокая вложенность JSON (не более ${MAX_JSON_DEPTH} уровней)`,
+    );
+  return parsed;
+}
+
+/** A form post (`application/x-www-form-urlencoded`): flat fields, a repeated name a list. */
+export function parseFormBody(text: string): Record<string, unknown> {
+  if (text.split('&').length > MAX_FORM_FIELDS)
+    throw new DomainError(
+      HttpStatus.PAYLOAD_TOO_LARGE,
+      'payload_too_large',
+      'Слишком много полей формы',
+    );
+  return { ...parseQuery(text, '&', '=', { maxKeys: MAX_FORM_FIELDS }) };
+}
+
+/**
+ * The bodies the service reads before its guards: JSON for the API, forms for the pages, each up
+ * to BODY_LIMIT_BYTES. Any other type is left unread for the route to refuse (the API's guard
+ * answers 415 `unsupported_media_type`) or to read itself after its access checks (the member
+ * import's file and multipart form, pos/import/import-body.ts).
+ */
+export function registerBodyParsers(fastify: FastifyInstance): void {
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
+    (_request, body, done) => {
+      try {
+        done(null, parseJsonBody(body as string));
+      } catch (error) {
+        done(error as Error);
+      }
+    },
+  );
+  fastify.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
+    (_request, body, done) => {
+      try {
+        done(null, parseFormBody(body as string));
+      } catch (error) {
+        done(error as Error);
+      }
+    },
+  );
+  fastify.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 }

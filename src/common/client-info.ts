@@ -15,7 +15,7 @@ export function requestIdOf(request: HttpRequest): string | null {
 }
 
 export function clientInfoOf(request: HttpRequest): ClientInfo {
-  // request.ip honours X-Forwarded-For only when TRUST_PROXY configures Express to.
+  // request.ip honours X-Forwarded-For only from the proxies TRUST_PROXY names.
   return {
     // Only a real address is kept: a proxy header could otherwise put anything here.
     ip: request.ip !== undefined && isIP(request.ip) !== 0 ? request.ip : null,

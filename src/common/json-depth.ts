@@ -1,7 +1,3 @@
-import { HttpStatus } from '@nestjs/common';
-import { type NextFunction, type Request, type Response } from 'express';
-import { DomainError } from './errors.js';
-
 /** Far deeper than any request body needs: every DTO is an object of strings, flags and lists. */
 export const MAX_JSON_DEPTH = 32;
 
@@ -21,22 +17,4 @@ export function jsonDepth(value: unknown, limit = Number.POSITIVE_INFINITY): num
     for (const child of Object.values(current)) stack.push([child, depth + 1]);
   }
   return deepest;
-}
-
-/**
- * A JSON body of 64 KiB can nest 30 000 levels deep; the validation pipe's recursive copy of it
- * then overflows the stack (a 500). Refused here, after the body parser, with a stable code.
- */
-export function rejectDeepJson(request: Request, _response: Response, next: NextFunction): void {
-  if (jsonDepth(request.body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
-    next(
-      new DomainError(
-        HttpStatus.BAD_REQUEST,
-        'json_too_deep',
-        `Слишком глубокая вложенность JSON (не более ${MAX_JSON_DEPTH} уровней)`,
-      ),
-    );
-    return;
-  }
-  next();
 }

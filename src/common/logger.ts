@@ -105,8 +105,7 @@ export function redactPath(url: string): string {
  */
 function requestFields(req: unknown): unknown {
   if (!(req instanceof IncomingMessage)) return req;
-  const express = req as IncomingMessage & { originalUrl?: string };
-  return { id: req.id, method: req.method, path: redactPath(express.originalUrl ?? req.url ?? '') };
+  return { id: req.id, method: req.method, path: redactPath(req.url ?? '') };
 }
 
 function responseFields(res: unknown): unknown {

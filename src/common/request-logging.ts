@@ -51,12 +51,10 @@ class RequestLog {
 
 const current = new AsyncLocalStorage<RequestLog>();
 
-/** Keeps a caller's X-Request-Id when it looks like one, otherwise makes one; echoes it back. */
-function requestId(request: IncomingMessage, response: ServerResponse): string {
+/** A request's id: the caller's X-Request-Id when it looks like one, otherwise a new one. */
+export function requestIdFor(request: IncomingMessage): string {
   const incoming = request.headers['x-request-id'];
-  const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-  response.setHeader('X-Request-Id', id);
-  return id;
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
 function levelOf(statusCode: number): Level {
@@ -68,8 +66,10 @@ export function requestLogging(
   root: Logger,
 ): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
   return (req, res, next) => {
-    const log = new RequestLog(root, requestId(req, res), req.method, req.url ?? '');
-    req.id = log.id;
+    // The server may have given the id already (Fastify's genReqId); it is echoed back.
+    req.id ??= requestIdFor(req);
+    res.setHeader('X-Request-Id', req.id);
+    const log = new RequestLog(root, req.id, req.method, req.url ?? '');
     const started = performance.now();
     // A response emits 'close' once it is done: after 'finish' when it was answered, on its own
     // when the client went away first.

@@ -13,7 +13,7 @@ export class EnvSchema {
   @EnvMatches(/^postgres(ql)?:\/\/\S+$/, 'a postgres:// URL') DATABASE_URL?: string;
   @EnvString() DATA_DIR = '.data';
 
-  /** Express `trust proxy` value: unset means X-Forwarded-For is ignored. */
+  /** Which proxies' X-Forwarded-For to believe (Fastify's `trustProxy`): unset means none. */
   @EnvString() TRUST_PROXY?: string;
 
   @EnvOneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) LOG_LEVEL = 'info';

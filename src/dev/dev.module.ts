@@ -1,6 +1,7 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { DevMailbox } from './dev-mailbox.js';
-import { DEV_MOUNTS, type DevMount } from '../common/dev-mounts.js';
+import express, { type Router } from 'express';
+import { DEV_MOUNTS, type DevMounts } from '../common/dev-mounts.js';
 import { type AppConfig } from '../config/app-config.js';
 import { DEV_STAND_IN } from '../config/gosuslugi.config.js';
 import { RenderingModule } from '../rendering/rendering.module.js';
@@ -34,11 +35,12 @@ export class DevModule {
             oidc?: GosuslugiStandIn,
             esiaStandIn?: EsiaStandIn,
             devMailbox?: DevMailbox,
-          ): DevMount[] => [
-            ...(oidc ? [{ path: DEV_STAND_IN.path, router: oidc.router }] : []),
-            ...(esiaStandIn ? [{ path: DEV_STAND_IN.esiaPath, router: esiaStandIn.router }] : []),
-            ...(devMailbox ? [{ path: '/dev/mailbox', router: devMailbox.router }] : []),
-          ],
+          ): DevMounts =>
+            devMounts([
+              ...(oidc ? ([[DEV_STAND_IN.path, oidc.router]] as const) : []),
+              ...(esiaStandIn ? ([[DEV_STAND_IN.esiaPath, esiaStandIn.router]] as const) : []),
+              ...(devMailbox ? ([['/dev/mailbox', devMailbox.router]] as const) : []),
+            ]),
           inject: [
             { token: GosuslugiStandIn, optional: true },
             { token: EsiaStandIn, optional: true },
@@ -49,4 +51,16 @@ export class DevModule {
       exports: [...standIn, DEV_MOUNTS],
     };
   }
+}
+
+/** The routers at their paths, as one Express app; what none of them answers is 404. */
+function devMounts(routers: readonly (readonly [path: string, router: Router])[]): DevMounts {
+  const app = express();
+  app.disable('x-powered-by');
+  for (const [path, router] of routers) app.use(path, router);
+  return {
+    paths: routers.map(([path]) => path),
+    handle: (req, res) =>
+      app(req as express.Request, res as express.Response, () => res.writeHead(404).end()),
+  };
 }

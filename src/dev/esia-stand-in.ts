@@ -108,7 +108,7 @@ export class EsiaStandIn implements OnModuleInit {
     const error = checkSignedRequest(params, this.system) ?? checkAuthorization(params);
     if (error === 'ESIA-007005' || error === 'ESIA-007023') {
       // Nowhere safe to send the browser back to.
-      this.pages.send(res, 400, 'message', {
+      this.message(res, 400, {
         title: 'ЕСИА (тестовый стенд): ошибка',
         paragraphs: [describeEsiaCode(error)],
         code: error,
@@ -161,6 +161,12 @@ export class EsiaStandIn implements OnModuleInit {
     res.redirect(302, back.href);
   }
 
+  /** A page of the stand-in's own: a message (this Express router answers for itself). */
+  private message(res: Response, status: number, data: object): void {
+    res.status(status).type('html').setHeader('Cache-Control', 'no-store');
+    res.send(this.pages.render('message', data));
+  }
+
   /** `/idp/ext/Logout?client_id&redirect_url`: ends the stand-in's session, then goes back. */
   private logout(req: Request, res: Response): void {
     this.sessions.end(req, res);
@@ -173,7 +179,7 @@ export class EsiaStandIn implements OnModuleInit {
       res.redirect(302, target);
       return;
     }
-    this.pages.send(res, 200, 'message', {
+    this.message(res, 200, {
       title: 'ЕСИА (тестовый стенд): вы вышли',
       paragraphs: ['Сеанс тестового стенда завершён.'],
     });
@@ -185,7 +191,7 @@ export class EsiaStandIn implements OnModuleInit {
     const oid = (req.body as Record<string, unknown>).oid;
     const person = typeof oid === 'string' ? findTestPerson(oid) : undefined;
     if (!pending || pending.expiresAt < Date.now()) {
-      this.pages.send(res, 400, 'message', {
+      this.message(res, 400, {
         title: 'ЕСИА (тестовый стенд): запрос устарел',
         paragraphs: ['Начните вход заново.'],
       });

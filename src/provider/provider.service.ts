@@ -34,8 +34,8 @@ const SWEEP_INTERVAL_MS = 10 * 60_000;
  * Identity Link as the OpenID Provider of downstream applications: panva's oidc-provider, its
  * issuer PUBLIC_URL, its storage PostgreSQL (postgres-adapter.ts), its clients the registered
  * ones (ClientsService), its ID tokens signed with the access-token key (TokenService), its login
- * our own pages (InteractionsController). Mounted as Express middleware by configureApp before
- * the body parsers, which must not consume its bodies.
+ * our own pages (InteractionsController). Handed Node's request by configureApp before the body
+ * parsers, which must not consume its bodies.
  */
 @Injectable()
 export class ProviderService implements OnModuleInit, OnModuleDestroy {
@@ -76,7 +76,7 @@ export class ProviderService implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.provider = new Provider(this.config.publicUrl, this.configuration());
-    // X-Forwarded-Proto and -Host are believed exactly when Express believes the proxy (TRUST_PROXY).
+    // X-Forwarded-Proto and -Host are believed exactly when the server believes the proxy (TRUST_PROXY).
     this.provider.proxy =
       this.config.trustProxy !== undefined && this.config.trustProxy !== 'false';
     // The stored secret is its digest (common/secrets.ts): compare the presented secret's digest.

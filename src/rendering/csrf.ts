@@ -19,7 +19,8 @@ export class CsrfFormDto {
 }
 
 /** The token issued with a response, for the page's other forms (one per response). */
-const ISSUED = new WeakMap<HttpResponse, string>();
+const ISSUED = Symbol('identity-link.csrf-issued');
+type Issuing = HttpResponse & { [ISSUED]?: string };
 
 /**
  * Double-submit token for server-rendered forms: a random value in an HttpOnly, SameSite=Lax
@@ -36,11 +37,11 @@ export class Csrf {
     const existing = readCookie(request, this.config, 'csrf');
     if (existing) return existing;
     // One new token per response, however many forms the page holds.
-    const issued = ISSUED.get(response);
+    const issued = (response as Issuing)[ISSUED];
     if (issued !== undefined) return issued;
     // Compared with the form field, never stored: the digest is not needed.
     const token = newSecret().secret;
-    ISSUED.set(response, token);
+    (response as Issuing)[ISSUED] = token;
     setResponseCookie(response, cookieName(this.config, 'csrf'), token, cookieOptions(this.config));
     return token;
   }
@@ -50,7 +51,7 @@ export class Csrf {
    * a token seen before cannot be replayed in the new session; the next page issues a new one.
    */
   rotate(response: HttpResponse): void {
-    ISSUED.delete(response);
+    delete (response as Issuing)[ISSUED];
     clearResponseCookie(response, cookieName(this.config, 'csrf'), cookieOptions(this.config));
   }
 

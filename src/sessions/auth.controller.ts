@@ -17,7 +17,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { type HttpRequest, type HttpResponse } from '../common/http.js';
+import { type HttpRequest, type HttpResponse, headerOf } from '../common/http.js';
 import {
   Authenticated,
   CredentialEndpoint,
@@ -26,7 +26,7 @@ import {
 } from '../common/auth-decorators.js';
 import { CurrentAuth, type AuthContext } from './auth-context.js';
 import { Client, type ClientInfo } from '../common/client-info.js';
-import { etagOf } from '../common/etag.js';
+import { etagOf, stillFresh } from '../common/etag.js';
 import { ValidationFailedError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
 import { needsSecondFactor } from './login-outcome.js';
@@ -203,12 +203,14 @@ export class AuthController {
 
   @Get('.well-known/jwks.json')
   @Public()
-  @Header('Cache-Control', 'public, max-age=300')
   @ApiOperation({ summary: 'Открытые ключи для проверки access token' })
-  jwks(@Res({ passthrough: true }) response: HttpResponse) {
-    const keys = this.tokens.jwks();
-    // A verifier may revalidate its copy: Express answers 304 to an If-None-Match naming this.
-    response.header('ETag', etagOf(JSON.stringify(keys)));
-    return keys;
+  @ApiOkResponse({ description: 'JWK Set (RFC 7517)' })
+  jwks(@Req() request: HttpRequest, @Res() response: HttpResponse): void {
+    const body = JSON.stringify(this.tokens.jwks());
+    const etag = etagOf(body);
+    response.header('Cache-Control', 'public, max-age=300').header('ETag', etag);
+    // A verifier may revalidate its copy.
+    if (stillFresh(headerOf(request, 'if-none-match'), etag)) response.status(304).send();
+    else response.status(200).type('application/json; charset=utf-8').send(body);
   }
 }

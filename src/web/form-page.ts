@@ -18,8 +18,8 @@ export interface FormPageState {
 }
 
 /**
- * The query parameters a FormPage's address may carry, as Express parses them (strings, or arrays
- * and objects of them). Each is declared by name on `page()`, as the fuzzer and the route
+ * The query parameters a FormPage's address may carry, as the server parses them (strings, or
+ * lists of them). Each is declared by name on `page()`, as the fuzzer and the route
  * inventory read them: the notice, the Госуслуги return, and what the tabbed pages choose (tab,
  * organisation, user search). A page ignores those it has no use for.
  */

@@ -1,7 +1,7 @@
 import { Controller, Param, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type HttpRequest, type HttpResponse, HTML, headerOf } from '../common/http.js';
-import { etagOf } from '../common/etag.js';
+import { etagOf, stillFresh } from '../common/etag.js';
 import { PublicStatusService } from '../pos/public-status.service.js';
 import { PageRenderer } from '../rendering/page-renderer.js';
 import { PublicPage } from './page-routes.js';
@@ -15,15 +15,6 @@ export const PUBLIC_STATUS_PATH = '/public/status/';
  * process (PublicStatusService).
  */
 const CACHE_CONTROL = 'public, no-cache';
-
-/** If-None-Match names this validator (or `*`): the cache's copy is still the page. */
-function stillFresh(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (!ifNoneMatch) return false;
-  return ifNoneMatch
-    .split(',')
-    .map((tag) => tag.trim().replace(/^W\//, ''))
-    .some((tag) => tag === '*' || tag === etag);
-}
 
 /**
  * `/public/status/<token>`: an authority's connection status as published by its administrator,
@@ -68,9 +59,8 @@ export class PublicStatusPageController {
       response.status(304).send();
       return;
     }
-    response.status(200).type(HTML);
-    // Framing is allowed by the CSP's frame-ancestors on this route (app.setup.ts).
-    response.removeHeader('X-Frame-Options');
-    response.send(html);
+    // Framing is allowed on this route by the CSP's frame-ancestors, and no X-Frame-Options
+    // (app.setup.ts).
+    response.status(200).type(HTML).send(html);
   }
 }

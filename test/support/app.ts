@@ -1,5 +1,6 @@
 import { type EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { type INestApplication } from '@nestjs/common';
+import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { type DestinationStream } from 'pino';
 import { AppModule } from '../../src/app.module.js';
-import { configureApp } from '../../src/app.setup.js';
+import { configureApp, httpAdapter } from '../../src/app.setup.js';
 import { createRootLogger } from '../../src/common/logger.js';
 import { PinoNestLogger } from '../../src/common/request-logging.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
@@ -16,7 +17,7 @@ import { migrateUp } from '../../src/database/database.js';
 import { ormOptions } from '../../src/database/orm-config.js';
 import { ENTITIES } from '../../src/entities.js';
 import { freePort } from '../../src/database/embedded-postgres.js';
-import { activeLogCapture, captureDestination, recordSecretsMiddleware } from './log-capture.js';
+import { activeLogCapture, captureDestination, recordSecretsLayer } from './log-capture.js';
 
 export interface TestDatabase {
   url: string;
@@ -130,12 +131,15 @@ export async function startTestApp(
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.forRoot({ config, logger, databaseUrl: database.url })],
   }).compile();
-  const app = moduleRef.createNestApplication({ bodyParser: false, bufferLogs: true });
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(httpAdapter(config), {
+    bodyParser: false,
+    bufferLogs: true,
+  });
   app.useLogger(app.get(PinoNestLogger));
-  if (capture) app.use(recordSecretsMiddleware);
-  configureApp(app, config);
+  configureApp(app, config, capture ? { firstLayer: recordSecretsLayer } : {});
   try {
     await app.init();
+    await app.getHttpAdapter().getInstance().ready();
     if (port) await app.listen(port, '127.0.0.1');
   } catch (error) {
     // A start that fails half way still holds pools, listeners and workers: against a database

@@ -1,6 +1,7 @@
 import { type ChildProcess } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
-import { type NextFunction, type Request, type Response } from 'express';
+import { type IncomingMessage, type ServerResponse } from 'node:http';
+import { frameworkRequest } from '../../src/common/http.js';
 import { type DestinationStream } from 'pino';
 
 /**
@@ -167,17 +168,21 @@ function recordBody(value: unknown, name: string, depth: number): void {
 }
 
 /**
- * Express middleware (test apps only, ahead of everything else, so requests that a body parser or
- * a guard refuses count too): notes the secrets of each request, of its parsed body once there is
+ * The first layer of a test app (ahead of everything else, so requests that a body parser or a
+ * guard refuses count too): notes the secrets of each request, of its parsed body once there is
  * one, and of its answer's Set-Cookie and Location headers.
  */
-export function recordSecretsMiddleware(req: Request, res: Response, next: NextFunction): void {
+export function recordSecretsLayer(
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: () => void,
+): void {
   const authorization = req.headers.authorization;
   if (authorization) recordSecret('Authorization header', authorization.replace(/^\S+\s+/, ''));
   if (req.headers.cookie) recordCookies('cookie', req.headers.cookie);
-  recordUrl('request', req.originalUrl, true);
+  recordUrl('request', req.url ?? '', true);
   res.on('finish', () => {
-    recordBody(req.body, '', 0);
+    recordBody(frameworkRequest(req).body, '', 0);
     const setCookie = res.getHeader('set-cookie');
     for (const line of [setCookie ?? []].flat())
       recordCookies('Set-Cookie', String(line).split(';')[0]);

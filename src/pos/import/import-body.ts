@@ -1,5 +1,5 @@
 import { type CanActivate, type ExecutionContext, Injectable, UseGuards } from '@nestjs/common';
-import express from 'express';
+import bodyParser from 'body-parser';
 import multer from 'multer';
 import { type IncomingMessage, type ServerResponse } from 'node:http';
 import {
@@ -24,7 +24,7 @@ type BodyParser = (
   next: (error?: unknown) => void,
 ) => void;
 
-const raw = express.raw({
+const raw = bodyParser.raw({
   type: IMPORT_BODY_TYPES,
   limit: MAX_IMPORT_BYTES,
 }) as unknown as BodyParser;
@@ -82,7 +82,7 @@ function parse(parser: BodyParser, context: ExecutionContext): Promise<boolean> 
             : new Error('the upload could not be read', { cause: error }),
         );
       else {
-        // What the handler's @Body() reads is the framework's request (the same object on Express).
+        // The parsers fill Node's request; the handler's @Body() reads Fastify's.
         request.body = node.body;
         resolve(true);
       }
