@@ -94,7 +94,9 @@ async function bootstrap(config: AppConfig): Promise<void> {
   } catch (error) {
     logger.warn({ err: error }, 'start-up memory not released');
   }
-  await app.listen(config.port);
+  // Every interface, IPv6 and IPv4, as a Node.js server listens by default (Fastify's default is
+  // loopback only, where a container's published port would reach nothing).
+  await app.listen(config.port, '::');
   if (config.env === 'development') await printDemoOperator(app, logger, config.logFormat);
   logger.info(
     { url: config.publicUrl, env: config.env, embeddedDatabase: Boolean(database.embedded) },

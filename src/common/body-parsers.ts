@@ -1,5 +1,5 @@
 import { HttpStatus } from '@nestjs/common';
-import { type FastifyInstance } from 'fastify';
+import { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { parse as parseQuery } from 'node:querystring';
 import { DomainError } from './errors.js';
 import { jsonDepth, MAX_JSON_DEPTH } from './json-depth.js';
@@ -58,27 +58,27 @@ export function parseFormBody(text: string): Record<string, unknown> {
  */
 export function registerBodyParsers(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
-    (_request, body, done) => {
-      try {
-        done(null, parseJsonBody(body as string));
-      } catch (error) {
-        done(error as Error);
-      }
-    },
-  );
+  const asText = { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES } as const;
+  fastify.addContentTypeParser('application/json', asText, fromText(parseJsonBody));
   fastify.addContentTypeParser(
     'application/x-www-form-urlencoded',
-    { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
-    (_request, body, done) => {
-      try {
-        done(null, parseFormBody(body as string));
-      } catch (error) {
-        done(error as Error);
-      }
-    },
+    asText,
+    fromText(parseFormBody),
   );
   fastify.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+}
+
+/** Fastify's parser of a body read as text, from a function that parses the text or throws. */
+function fromText(parse: (text: string) => unknown) {
+  return (
+    _request: FastifyRequest,
+    body: string | Buffer,
+    done: (error: Error | null, parsed?: unknown) => void,
+  ) => {
+    try {
+      done(null, parse(String(body)));
+    } catch (error) {
+      done(error as Error);
+    }
+  };
 }

@@ -82,6 +82,16 @@ export function pathOf(request: HttpRequest): string {
   return query === -1 ? url : url.slice(0, query);
 }
 
+/**
+ * The pattern of the route the request reached (`/api/v1/pos/organizations/:id/members/import`)
+ * as it was declared, or undefined before routing and when none matched. A rule about a kind of
+ * route decides from this, never from the URL: the router matches escapes decoded and letters in
+ * any case, so `/%61pi/…` and `/API/…` reach the API's handlers.
+ */
+export function routeOf(request: HttpRequest): string | undefined {
+  return (request as unknown as Partial<FastifyRequest>).routeOptions?.url;
+}
+
 /** Which of `types` (`json`, `html`…) the request's Accept header prefers, or false. */
 export function preferredType(request: HttpRequest, types: string[]): string | false {
   return accepts(nodeRequest(request)).type(types) as string | false;

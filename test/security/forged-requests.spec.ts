@@ -36,6 +36,27 @@ describe('login CSRF', () => {
     expect(await t.em().count(Session, { user: attacker.id })).toBe(sessionsBefore);
   });
 
+  // The router matches a path with its escapes decoded and its letters in any case; the JSON rule
+  // must hold for every spelling of an API path that reaches an API handler.
+  it.each([
+    ['/%61pi/v1/auth/login'],
+    ['/api/v1/auth/%6Cogin'],
+    ['/API/v1/auth/login'],
+    ['/Api/V1/Auth/Login/'],
+  ])('a cross-site form to the API login spelt %s is refused the same way', async (path) => {
+    const attacker = await register(t);
+    const sessionsBefore = await t.em().count(Session, { user: attacker.id });
+    const response = await request(t.http)
+      .post(path)
+      .set('origin', EVIL)
+      .set('sec-fetch-site', 'cross-site')
+      .type('form')
+      .send({ login: attacker.login, password: attacker.password });
+    expect([response.status, response.body.code]).toEqual([415, 'unsupported_media_type']);
+    expect(response.headers['set-cookie']).toBeUndefined();
+    expect(await t.em().count(Session, { user: attacker.id })).toBe(sessionsBefore);
+  });
+
   it('a text/plain body shaped as JSON (the enctype trick) is refused the same way', async () => {
     const attacker = await register(t);
     const response = await request(t.http)

@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { RequestMethod } from '@nestjs/common';
 import { exportJWK, generateKeyPair } from 'jose';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { type Server } from 'node:http';
+import { type AddressInfo, connect } from 'node:net';
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { Browser } from '../support/browser.js';
@@ -201,8 +204,36 @@ async function walkDevelopment(): Promise<void> {
   await errors(dev, 'development');
 }
 
+/**
+ * One GET with `target` as the request target, as written: a client may send one that does not
+ * start with a slash (no browser does), which the router never matches.
+ */
+async function rawTarget(t: TestApp, target: string): Promise<Response> {
+  const server = t.http as Server;
+  const ownListener = !server.listening;
+  if (ownListener) await once(server.listen(0, '127.0.0.1'), 'listening');
+  try {
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    socket.end(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    let text = '';
+    for await (const chunk of socket) text += String(chunk);
+    const [statusLine, ...lines] = text.slice(0, text.indexOf('\r\n\r\n')).split('\r\n');
+    const headers = new Headers();
+    for (const line of lines)
+      headers.append(line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim());
+    return new Response(null, { status: Number(statusLine.split(' ')[1]), headers });
+  } finally {
+    if (ownListener) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
 async function errors(t: TestApp, mode: Sample['mode']): Promise<void> {
   const e = (what: string, response: AnyResponse) => record(mode, what, response);
+  e('GET *login (a target the router never matches: 404)', await rawTarget(t, '*login'));
+  e(
+    'GET /api/v1/me/sessions/%ED%A0%80 (a parameter that does not decode: 400)',
+    await request(t.http).get('/api/v1/me/sessions/%ED%A0%80'),
+  );
   e('GET /api/v1/nothing-here (404)', await request(t.http).get('/api/v1/nothing-here'));
   e(
     'GET /nothing-here (404 page)',
