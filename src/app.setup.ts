@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { DEV_MOUNTS, type DevMounts } from './common/dev-mounts.js';
 import { GracefulShutdown } from './common/graceful-shutdown.js';
 import { BODY_LIMIT_BYTES, registerBodyParsers } from './common/body-parsers.js';
-import { adoptExchange, sendJson } from './common/http.js';
+import { adoptExchange, pathOfUrl, sendJson } from './common/http.js';
 import { PinoNestLogger, requestIdFor, requestLogging } from './common/request-logging.js';
 import { applyHeaders, type HeaderSteps, recordHeaders } from './common/security-headers.js';
 import { type AppConfig } from './config/app-config.js';
@@ -91,7 +91,7 @@ export function httpAdapter(config: AppConfig): FastifyAdapter {
     // A URL that does not decode (`%ED%A0%80` in a parameter) is a 400 of the service's own shape,
     // with the headers of every answer, not Fastify's.
     frameworkErrors: (_error: Error, request: FastifyRequest, reply: FastifyReply) => {
-      applyHeaders(reply.raw, headersFor(urlPath(request.url)));
+      applyHeaders(reply.raw, headersFor(pathOfUrl(request.url)));
       reply.header('Cache-Control', 'no-store');
       sendJson(reply, 400, {
         statusCode: 400,
@@ -136,7 +136,7 @@ export function configureApp(
     adoptExchange(request, reply);
     const req = request.raw;
     const res = reply.raw;
-    const path = urlPath(request.url);
+    const path = pathOfUrl(request.url);
     const layers = () =>
       // Every request is counted first, so SIGTERM can wait for the ones in flight. Then it gets
       // its id (X-Request-Id), its logging context and its access log line.
@@ -255,12 +255,6 @@ function securityHeaders(config: AppConfig): (path: string) => HeaderSteps {
       : path.startsWith(PUBLIC_STATUS_PATH)
         ? framedHeaders
         : pagesHeaders;
-}
-
-/** A URL's path, up to its query. */
-function urlPath(url: string): string {
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
 }
 
 /** The directory of @simplewebauthn/browser's UMD bundle (its package exports only the module). */

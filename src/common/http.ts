@@ -77,7 +77,11 @@ export function cookiesOf(request: HttpRequest): Readonly<Record<string, string 
 
 /** The request's path: its URL up to the query, not decoded. */
 export function pathOf(request: HttpRequest): string {
-  const { url } = request;
+  return pathOfUrl(request.url);
+}
+
+/** A request target's path: up to its query, not decoded. */
+export function pathOfUrl(url: string): string {
   const query = url.indexOf('?');
   return query === -1 ? url : url.slice(0, query);
 }
