@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { DEV_MOUNTS, type DevMounts } from './common/dev-mounts.js';
 import { GracefulShutdown } from './common/graceful-shutdown.js';
 import { BODY_LIMIT_BYTES, registerBodyParsers } from './common/body-parsers.js';
-import { adoptExchange, pathOfUrl, sendJson } from './common/http.js';
+import { adoptRequest, pathOfUrl, sendJson } from './common/http.js';
 import { PinoNestLogger, requestIdFor, requestLogging } from './common/request-logging.js';
 import { applyHeaders, type HeaderSteps, recordHeaders } from './common/security-headers.js';
 import { type AppConfig } from './config/app-config.js';
@@ -133,7 +133,7 @@ export function configureApp(
   // The adapter's own first hook: ahead of Nest's, which sends a target the router cannot match
   // (`*login`) to the not-found handler without the hooks after it.
   adapter.setOnRequestHook((request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    adoptExchange(request, reply);
+    adoptRequest(request);
     const req = request.raw;
     const res = reply.raw;
     const path = pathOfUrl(request.url);

@@ -60,7 +60,6 @@ export function headerOf(request: HttpRequest, name: string): string | undefined
  */
 const COOKIES = Symbol('identity-link.cookies');
 const FASTIFY_REQUEST = Symbol('identity-link.fastify-request');
-const FASTIFY_REPLY = Symbol('identity-link.fastify-reply');
 
 type Kept<K extends symbol, V> = { [key in K]?: V };
 
@@ -140,7 +139,7 @@ export interface ResponseCookieOptions {
  * OpenID Provider's). A lifetime is sent both ways, Max-Age in seconds and Expires.
  */
 export function setResponseCookie(
-  response: HttpResponse,
+  response: HttpResponse | ServerResponse,
   name: string,
   value: string,
   { maxAgeMs, ...flags }: ResponseCookieOptions,
@@ -157,7 +156,7 @@ export function setResponseCookie(
 
 /** Tells the browser to drop cookie `name` (the flags must be those it was set with). */
 export function clearResponseCookie(
-  response: HttpResponse,
+  response: HttpResponse | ServerResponse,
   name: string,
   { maxAgeMs: _lifetime, ...flags }: ResponseCookieOptions,
 ): void {
@@ -174,17 +173,16 @@ export function nodeRequest(request: HttpRequest): IncomingMessage {
   );
 }
 
-/** Node's response under the framework's. */
-export function nodeResponse(response: HttpResponse): ServerResponse {
+/** Node's response under the framework's (or Node's own, as oidc-provider's `ctx.res`). */
+export function nodeResponse(response: HttpResponse | ServerResponse): ServerResponse {
   return (
     (response as unknown as { raw?: ServerResponse }).raw ?? (response as unknown as ServerResponse)
   );
 }
 
-/** Links Node's request and response to Fastify's (the HTTP set-up does, as each request comes in). */
-export function adoptExchange(request: FastifyRequest, reply: FastifyReply): void {
+/** Links Node's request to Fastify's (the HTTP set-up does, as each request comes in). */
+export function adoptRequest(request: FastifyRequest): void {
   (request.raw as Kept<typeof FASTIFY_REQUEST, FastifyRequest>)[FASTIFY_REQUEST] = request;
-  (reply.raw as Kept<typeof FASTIFY_REPLY, FastifyReply>)[FASTIFY_REPLY] = reply;
 }
 
 /**
@@ -196,11 +194,4 @@ export function frameworkRequest(request: IncomingMessage): HttpRequest {
   const adopted = (request as Kept<typeof FASTIFY_REQUEST, FastifyRequest>)[FASTIFY_REQUEST];
   if (!adopted) throw new Error('a request the HTTP set-up did not see');
   return adopted as unknown as HttpRequest;
-}
-
-/** The framework's response for Node's own (oidc-provider's `ctx.res`). */
-export function frameworkResponse(response: ServerResponse): HttpResponse {
-  const adopted = (response as Kept<typeof FASTIFY_REPLY, FastifyReply>)[FASTIFY_REPLY];
-  if (!adopted) throw new Error('a response the HTTP set-up did not see');
-  return adopted;
 }

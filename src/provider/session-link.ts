@@ -1,6 +1,6 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { frameworkRequest, frameworkResponse } from '../common/http.js';
+import { frameworkRequest } from '../common/http.js';
 import { type KoaContextWithOIDC } from 'oidc-provider';
 import { clientInfoOf } from '../common/client-info.js';
 import { AppConfig } from '../config/app-config.js';
@@ -72,7 +72,7 @@ export class ProviderSessionLinks {
     if (ctx.oidc.params?.logout) {
       const ours = await this.sessions.fromCookie(request);
       if (ours) await this.loginSessions.logout(ours, clientInfoOf(request));
-      clearSessionCookie(frameworkResponse(ctx.res), this.config);
+      clearSessionCookie(ctx.res, this.config);
     }
     const location = ctx.response.get('location');
     ctx.remove('location');

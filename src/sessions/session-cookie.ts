@@ -1,3 +1,4 @@
+import { type ServerResponse } from 'node:http';
 import {
   type HttpRequest,
   type HttpResponse,
@@ -20,6 +21,10 @@ export function setSessionCookie(response: HttpResponse, config: AppConfig, toke
   );
 }
 
-export function clearSessionCookie(response: HttpResponse, config: AppConfig): void {
+/** Drops the session cookie; `response` may be Node's own (an answer oidc-provider writes). */
+export function clearSessionCookie(
+  response: HttpResponse | ServerResponse,
+  config: AppConfig,
+): void {
   clearResponseCookie(response, cookieName(config, 'session'), cookieOptions(config));
 }
