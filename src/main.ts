@@ -86,6 +86,12 @@ async function bootstrap(config: AppConfig): Promise<void> {
   configureApp(app, config);
   // A signal while Nest was starting found no app to close: it is stopping the rest already.
   if (stopping) return;
+  // Nest's module hooks (the pool, the workers, the session listener), the routes and Fastify's
+  // plugins are all started here rather than by listen(), so that the collection below also
+  // takes what they left behind: some 5 MiB more of the resident memory after start.
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  if (stopping) return;
   // Everything is loaded and wired: what starting up left behind goes back to the system before
   // the first request (a collection of a few hundred milliseconds, once).
   // A saving, never a reason not to start: a V8 without its gc extension only costs memory.
