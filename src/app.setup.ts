@@ -86,6 +86,22 @@ export function httpAdapter(config: AppConfig): FastifyAdapter {
     keepAliveTimeout: 5_000,
     // The request's id is the caller's X-Request-Id when it looks like one (request-logging.ts).
     genReqId: (req: IncomingMessage) => (req.id = requestIdFor(req)),
+    // No route here has a JSON schema (the validation pipe checks bodies): Fastify's default
+    // compilers (ajv, fast-json-stringify) would be loaded for nothing, some 3 MiB of the memory
+    // after start. A route given a schema fails at start, and says why.
+    schemaController: {
+      compilersFactory: {
+        buildValidator: () => () => {
+          throw new Error('a route has a JSON schema, and no validator compiler is configured');
+        },
+        buildSerializer: () => () => {
+          throw new Error('a route has a JSON schema, and no serializer compiler is configured');
+        },
+      },
+    },
+    // No Nest or Express middleware: the layers are one hook (configureApp). Without this the
+    // adapter registers @fastify/middie, whose hook every request passed for nothing.
+    skipMiddie: true,
     forceCloseConnections: false,
     return503OnClosing: false,
     // A URL that does not decode (`%ED%A0%80` in a parameter) is a 400 of the service's own shape,
@@ -168,8 +184,10 @@ export function configureApp(
           // middleware, which forks on every request: registerRequestContext off).
           ormContext(req, res, () => {
             // Reading a body ends up in the socket's async context: the contexts above are
-            // entered again from here once it has been read (preValidation, below).
-            (req as InContext)[CONTEXT] = new AsyncResource('identity-link:request');
+            // entered again from here once it has been read (preValidation, below). Fastify
+            // reads none for GET and HEAD and calls the handler in this context.
+            if (req.method !== 'GET' && req.method !== 'HEAD')
+              (req as InContext)[CONTEXT] = new AsyncResource('identity-link:request');
             done();
           });
         }),
