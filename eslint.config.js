@@ -17,7 +17,14 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'bench/*.mjs', 'examples/diary/*.mjs'] },
+        projectService: {
+          allowDefaultProject: [
+            '*.js',
+            'bench/*.mjs',
+            'examples/diary/*.mjs',
+            'test/support/*.mjs',
+          ],
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },

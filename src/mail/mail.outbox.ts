@@ -7,7 +7,6 @@ import {
   type OnModuleInit,
   Optional,
 } from '@nestjs/common';
-import { type Transporter } from 'nodemailer';
 import { fromKysely, PgBoss, type Job } from 'pg-boss';
 import { BoundedMap } from '../common/bounded-map.js';
 import { AppConfig } from '../config/app-config.js';
@@ -20,7 +19,7 @@ import {
 } from './delivery-listener.js';
 import { MailMessage, MailStatus } from './mail-message.entity.js';
 import { type RenderedMail } from './mail-templates.js';
-import { smtpTransport } from './smtp-transport.js';
+import { type MailTransport, smtpTransport } from './smtp-transport.js';
 
 export const QUEUE = 'mail-deliver';
 /** Messages taken per fetch. */
@@ -81,7 +80,7 @@ export function outboxBossOptions(databaseUrl: string) {
 export class MailOutbox implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('MailOutbox');
   private readonly boss: PgBoss;
-  private readonly transport: Transporter;
+  private readonly transport: MailTransport;
   readonly developmentMailbox: boolean;
   private readonly messageIdDomain: string;
   /** Sent by this process, their state not yet written: id → when SMTP accepted them. */

@@ -1,4 +1,4 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import { type SendMailOptions, type SentMessageInfo, type Transporter } from 'nodemailer';
 import { type AppConfig } from '../config/app-config.js';
 
 /**
@@ -21,12 +21,35 @@ function pooled(smtpUrl: string, connections: number): string {
   return url.href;
 }
 
+/** What the outbox needs of a transport: sending, and closing its pooled connections. */
+export interface MailTransport {
+  sendMail(message: SendMailOptions): Promise<SentMessageInfo>;
+  close(): void;
+}
+
 /**
  * The SMTP transport of the configuration; without SMTP (development only), messages are built
- * but kept in the outbox for /dev/mailbox.
+ * but kept in the outbox for /dev/mailbox. nodemailer is loaded with the first message, not at
+ * start: 1.6 MiB of heap an instance with nothing to send does not need (docs/performance.md,
+ * «2026-12-05»).
  */
-export function smtpTransport(mail: AppConfig['mail']): Transporter {
-  return mail.smtpUrl
-    ? nodemailer.createTransport(pooled(mail.smtpUrl, mail.connections))
-    : nodemailer.createTransport({ jsonTransport: true });
+export function smtpTransport(mail: AppConfig['mail']): MailTransport {
+  let transporter: Promise<Transporter> | undefined;
+  let closed = false;
+  const open = () =>
+    (transporter ??= import('nodemailer').then(({ default: nodemailer }) => {
+      const made = mail.smtpUrl
+        ? nodemailer.createTransport(pooled(mail.smtpUrl, mail.connections))
+        : nodemailer.createTransport({ jsonTransport: true });
+      // Closed while it was loading: its pool must not outlive the service.
+      if (closed) made.close();
+      return made;
+    }));
+  return {
+    sendMail: async (message) => (await open()).sendMail(message),
+    close: () => {
+      closed = true;
+      void transporter?.then((made) => made.close());
+    },
+  };
 }

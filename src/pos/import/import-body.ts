@@ -1,6 +1,4 @@
 import { type CanActivate, type ExecutionContext, Injectable, UseGuards } from '@nestjs/common';
-import bodyParser from 'body-parser';
-import multer from 'multer';
 import { type IncomingMessage, type ServerResponse } from 'node:http';
 import {
   type HttpRequest,
@@ -24,51 +22,62 @@ type BodyParser = (
   next: (error?: unknown) => void,
 ) => void;
 
-const raw = bodyParser.raw({
-  type: IMPORT_BODY_TYPES,
-  limit: MAX_IMPORT_BYTES,
-}) as unknown as BodyParser;
-
 /**
- * `POST /api/v1/pos/organizations/:id/members/import`: the file as a raw body, size-limited; a
- * larger one is refused as the page refuses it (422 `import_file_too_large`).
+ * The two parsers, loaded on the first import rather than at start: body-parser and multer are
+ * some 1.2 MiB of heap that most instances never use (docs/performance.md, «2026-12-05»).
  */
-const rawImportBody: BodyParser = (request, response, next) => {
-  raw(request, response, (error?: unknown) => {
-    const type = (error as { type?: unknown } | undefined)?.type;
-    next(type === 'entity.too.large' ? ImportErrors.tooLarge(MAX_IMPORT_BYTES) : error);
-  });
-};
+let parsers: Promise<{ raw: BodyParser; multipart: BodyParser }> | undefined;
 
-/**
- * The import page's forms are multipart (a file, or the checked file carried on to «Импортировать»
- * as a field): one file, a few short fields, the size limit, in memory only.
- */
-const upload = multer({
-  storage: multer.memoryStorage(),
-  limits: {
-    fileSize: MAX_IMPORT_BYTES,
-    files: 1,
-    fields: 8,
-    // The checked file travels base64-encoded in a hidden field to «Импортировать».
-    fieldSize: Math.ceil((MAX_IMPORT_BYTES * 4) / 3) + 16,
-  },
-}).single('file') as unknown as BodyParser;
+function importParsers(): Promise<{ raw: BodyParser; multipart: BodyParser }> {
+  parsers ??= Promise.all([import('body-parser'), import('multer')]).then(
+    ([{ default: bodyParser }, { default: multer }]) => {
+      const raw = bodyParser.raw({
+        type: IMPORT_BODY_TYPES,
+        limit: MAX_IMPORT_BYTES,
+      }) as unknown as BodyParser;
+      // The import page's forms are multipart (a file, or the checked file carried on to
+      // «Импортировать» as a field): one file, a few short fields, the size limit, in memory only.
+      const upload = multer({
+        storage: multer.memoryStorage(),
+        limits: {
+          fileSize: MAX_IMPORT_BYTES,
+          files: 1,
+          fields: 8,
+          // The checked file travels base64-encoded in a hidden field to «Импортировать».
+          fieldSize: Math.ceil((MAX_IMPORT_BYTES * 4) / 3) + 16,
+        },
+      }).single('file') as unknown as BodyParser;
+      return {
+        // `POST /api/v1/pos/organizations/:id/members/import`: the file as a raw body,
+        // size-limited; a larger one is refused as the page refuses it (422
+        // `import_file_too_large`).
+        raw: (request, response, next) => {
+          raw(request, response, (error?: unknown) => {
+            const type = (error as { type?: unknown } | undefined)?.type;
+            next(type === 'entity.too.large' ? ImportErrors.tooLarge(MAX_IMPORT_BYTES) : error);
+          });
+        },
+        multipart: (request, response, next) => {
+          upload(request, response, (error: unknown) => {
+            if (!error) return next();
+            // A malformed or oversized form is the uploader's mistake (422 with a code), never
+            // a 500.
+            const code = error instanceof multer.MulterError ? error.code : undefined;
+            next(
+              code === 'LIMIT_FILE_SIZE' || code === 'LIMIT_FIELD_VALUE'
+                ? ImportErrors.tooLarge(MAX_IMPORT_BYTES)
+                : ImportErrors.unreadable(error),
+            );
+          });
+        },
+      };
+    },
+  );
+  return parsers;
+}
 
-const multipartImportForm: BodyParser = (request, response, next) => {
-  upload(request, response, (error: unknown) => {
-    if (!error) return next();
-    // A malformed or oversized form is the uploader's mistake (422 with a code), never a 500.
-    const code = error instanceof multer.MulterError ? error.code : undefined;
-    next(
-      code === 'LIMIT_FILE_SIZE' || code === 'LIMIT_FIELD_VALUE'
-        ? ImportErrors.tooLarge(MAX_IMPORT_BYTES)
-        : ImportErrors.unreadable(error),
-    );
-  });
-};
-
-function parse(parser: BodyParser, context: ExecutionContext): Promise<boolean> {
+async function parse(kind: 'raw' | 'multipart', context: ExecutionContext): Promise<boolean> {
+  const parser = (await importParsers())[kind];
   const http = context.switchToHttp();
   const request = http.getRequest<HttpRequest>();
   const node: ParsedRequest = nodeRequest(request);
@@ -100,7 +109,7 @@ function parse(parser: BodyParser, context: ExecutionContext): Promise<boolean> 
 @Injectable()
 export class RawImportBodyGuard implements CanActivate {
   canActivate(context: ExecutionContext): Promise<boolean> {
-    return parse(rawImportBody, context);
+    return parse('raw', context);
   }
 }
 
@@ -108,7 +117,7 @@ export class RawImportBodyGuard implements CanActivate {
 @Injectable()
 export class MultipartImportFormGuard implements CanActivate {
   canActivate(context: ExecutionContext): Promise<boolean> {
-    return parse(multipartImportForm, context);
+    return parse('multipart', context);
   }
 }
 
