@@ -6,6 +6,10 @@ import { type AuthContext } from './auth-context.js';
 import { RequestAccount } from '../throttling/signed-in.js';
 import { SessionService } from './session.service.js';
 
+/** The request's caller, once looked up: a property under a symbol, not a WeakMap entry. */
+const CALLER = Symbol('identity-link.caller');
+type WithCaller = HttpRequest & { [CALLER]?: Promise<AuthContext | null> };
+
 /**
  * Who is calling, looked up once per request for the two guards that need it: the throttler
  * (which counts a live session against its account, anything else against the address) and the
@@ -21,8 +25,6 @@ import { SessionService } from './session.service.js';
  */
 @Injectable()
 export class RequestAuthentication extends RequestAccount {
-  private readonly resolved = new WeakMap<HttpRequest, Promise<AuthContext | null>>();
-
   constructor(
     private readonly reflector: Reflector,
     private readonly sessions: SessionService,
@@ -32,8 +34,8 @@ export class RequestAuthentication extends RequestAccount {
 
   /** The caller as this route accepts it; null on a public route (nothing is looked up). */
   caller(context: ExecutionContext): Promise<AuthContext | null> {
-    const request = context.switchToHttp().getRequest<HttpRequest>();
-    let caller = this.resolved.get(request);
+    const request = context.switchToHttp().getRequest<WithCaller>();
+    let caller = request[CALLER];
     if (caller === undefined) {
       const route = routeAccess(this.reflector, context);
       caller =
@@ -42,7 +44,7 @@ export class RequestAuthentication extends RequestAccount {
           : route.decision === 'page'
             ? this.sessions.fromCookieAuth(request)
             : this.sessions.authenticate(request);
-      this.resolved.set(request, caller);
+      request[CALLER] = caller;
     }
     return caller;
   }
