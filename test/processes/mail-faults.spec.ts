@@ -8,9 +8,7 @@ import {
   type EmbeddedDatabase,
   startEmbeddedPostgres,
 } from '../../src/database/embedded-postgres.js';
-import { Browser } from '../support/browser.js';
-import { STRONG_PASSWORD, uniqueLogin } from '../support/http.js';
-import { type RunningService, startService } from '../support/service.js';
+import { registerWithMail, type RunningService, startService } from '../support/service.js';
 import { TestSmtp } from '../support/smtp.js';
 import { waitUntil } from '../support/wait.js';
 import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
@@ -63,23 +61,6 @@ async function setReadOnly(on: boolean): Promise<void> {
       : 'alter system reset default_transaction_read_only',
   );
   await sql('select pg_reload_conf()');
-}
-
-/** Registrations with an address: each sends one «confirm your address» message. */
-async function registerWithMail(on: RunningService, count: number, tag: string): Promise<string[]> {
-  const addresses: string[] = [];
-  for (let i = 0; i < count; i += 1) {
-    const login = uniqueLogin(tag);
-    const email = `${login}@example.ru`;
-    const response = await new Browser(on.url).postJson('/api/v1/accounts', {
-      login,
-      password: STRONG_PASSWORD,
-      email,
-    });
-    expect(response.status).toBe(201);
-    addresses.push(email);
-  }
-  return addresses;
 }
 
 function copiesTo(address: string): number {

@@ -3,8 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Browser } from '../support/browser.js';
-import { STRONG_PASSWORD, uniqueLogin } from '../support/http.js';
-import { type RunningService, startService } from '../support/service.js';
+import { registerWithMail, type RunningService, startService } from '../support/service.js';
 import { TestSmtp } from '../support/smtp.js';
 import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 import { waitUntil } from '../support/wait.js';
@@ -60,14 +59,7 @@ describe('the packages the service loads', () => {
   });
 
   it('loads nodemailer with the first message to send, and sends it', async () => {
-    const login = uniqueLogin('modules');
-    const email = `${login}@example.ru`;
-    const response = await new Browser(service.url).postJson('/api/v1/accounts', {
-      login,
-      password: STRONG_PASSWORD,
-      email,
-    });
-    expect(response.status).toBe(201);
+    const [email] = await registerWithMail(service, 1, 'modules');
     await waitUntil(() => smtp.received.some((mail) => mail.to.includes(email)), 30_000);
     await waitUntil(async () => (await loaded()).includes('nodemailer'), 5000);
   });

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -5,7 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../src/database/embedded-postgres.js';
 import { createTestDatabase, type TestDatabase } from './app.js';
+import { Browser } from './browser.js';
 import { runCliWith } from './cli.js';
+import { STRONG_PASSWORD, uniqueLogin } from './http.js';
 import {
   activeLogCapture,
   captureChildOutput,
@@ -177,4 +180,25 @@ export async function startService(
       return result.out;
     },
   };
+}
+
+/** Registrations with an address: each sends one «confirm your address» message. */
+export async function registerWithMail(
+  on: RunningService,
+  count: number,
+  tag: string,
+): Promise<string[]> {
+  const addresses: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const login = uniqueLogin(tag);
+    const email = `${login}@example.ru`;
+    const response = await new Browser(on.url).postJson('/api/v1/accounts', {
+      login,
+      password: STRONG_PASSWORD,
+      email,
+    });
+    expect(response.status).toBe(201);
+    addresses.push(email);
+  }
+  return addresses;
 }
