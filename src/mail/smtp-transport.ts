@@ -1,5 +1,5 @@
 import { type SendMailOptions, type SentMessageInfo, type Transporter } from 'nodemailer';
-import { type AppConfig } from '../config/app-config.js';
+import { type MailConfig } from '../config/mail.config.js';
 
 /**
  * Deadlines of one SMTP conversation (nodemailer waits up to 10 minutes by default): connecting,
@@ -33,20 +33,21 @@ export interface MailTransport {
  * start: 1.6 MiB of heap an instance with nothing to send does not need (docs/performance.md,
  * «2026-12-05»).
  */
-export function smtpTransport(mail: AppConfig['mail']): MailTransport {
+export function smtpTransport(mail: Pick<MailConfig, 'smtpUrl' | 'connections'>): MailTransport {
   let transporter: Promise<Transporter> | undefined;
   let closed = false;
-  const open = () =>
-    (transporter ??= import('nodemailer').then(({ default: nodemailer }) => {
-      const made = mail.smtpUrl
-        ? nodemailer.createTransport(pooled(mail.smtpUrl, mail.connections))
-        : nodemailer.createTransport({ jsonTransport: true });
-      // Closed while it was loading: its pool must not outlive the service.
-      if (closed) made.close();
-      return made;
-    }));
   return {
-    sendMail: async (message) => (await open()).sendMail(message),
+    sendMail: async (message) => {
+      // After close no new pool is opened, so none can outlive the service.
+      if (closed) throw new Error('the mail transport is closed');
+      transporter ??= import('nodemailer').then(({ default: nodemailer }) =>
+        mail.smtpUrl
+          ? nodemailer.createTransport(pooled(mail.smtpUrl, mail.connections))
+          : nodemailer.createTransport({ jsonTransport: true }),
+      );
+      return (await transporter).sendMail(message);
+    },
+    // A pool still loading is closed once it has loaded.
     close: () => {
       closed = true;
       void transporter?.then((made) => made.close());
