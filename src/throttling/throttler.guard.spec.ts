@@ -12,7 +12,8 @@ import {
 // @nestjs/throttler (CommonJS) require()s the ESM @nestjs/common: Jest refuses that while
 // @nestjs/common is still being linked in the same graph, so it is loaded first and the
 // throttler after it (as src/rendering/http-exception.filter.spec.ts does).
-const { SkipThrottle, Throttle, ThrottlerGuard } = await import('@nestjs/throttler');
+const { SkipThrottle, Throttle, ThrottlerException, ThrottlerGuard } =
+  await import('@nestjs/throttler');
 const { AppThrottlerGuard } = await import('./throttler.guard.js');
 const { RequestAccount } = await import('./signed-in.js');
 
@@ -119,5 +120,102 @@ describe('AppThrottlerGuard.canActivate', () => {
       other,
       expect.stringMatching(/Invalid "limit" for the "limited" throttler/),
     ]);
+  });
+});
+
+/** A caller whose session is live: the account's id, or null for none. */
+class FixedAccount extends RequestAccount {
+  constructor(private readonly account: string | null) {
+    super();
+  }
+  of(): Promise<string | null> {
+    return Promise.resolve(this.account);
+  }
+}
+
+describe('AppThrottlerGuard, the general limit split by caller', () => {
+  /** One request to `Routes.plain` under the two general throttlers; what was counted and sent. */
+  async function request(
+    account: string | null,
+    { blocked = false, userAgent = 'Mozilla/5.0' }: { blocked?: boolean; userAgent?: string } = {},
+  ) {
+    const counted: Increment[] = [];
+    const headers: Record<string, string> = {};
+    const storage: ThrottlerStorage = {
+      increment: (...args: Increment) => {
+        counted.push(args);
+        return Promise.resolve({
+          totalHits: blocked ? 61 : 3,
+          timeToExpire: 42,
+          isBlocked: blocked,
+          timeToBlockExpire: blocked ? 17 : 0,
+        });
+      },
+    };
+    const guard = new AppThrottlerGuard(
+      {
+        throttlers: [
+          { name: 'default', limit: 100, ttl: 60_000 },
+          { name: 'signed-in', limit: 60, ttl: 60_000 },
+        ],
+        ignoreUserAgents: [/^monitor\//],
+      },
+      storage,
+      new Reflector(),
+      new FixedAccount(account),
+    );
+    await guard.onModuleInit();
+    const handler: unknown = Object.getOwnPropertyDescriptor(Routes.prototype, 'plain')?.value;
+    const context = {
+      getHandler: () => handler,
+      getClass: () => Routes,
+      switchToHttp: () => ({
+        getRequest: () => ({ ip: '192.0.2.1', headers: { 'user-agent': userAgent } }),
+        getResponse: () => ({
+          setHeader: (name: string, value: string) => (headers[name] = value),
+        }),
+      }),
+    } as unknown as ExecutionContext;
+    const outcome = await guard.canActivate(context).catch((error: unknown) => error);
+    return { outcome, counted, headers };
+  }
+
+  it('counts a live session against its account under the signed-in limit only, with its headers', async () => {
+    const { outcome, counted, headers } = await request('account-1');
+    expect(outcome).toBe(true);
+    expect(counted).toEqual([['account-1', 60_000, 60, 60_000, 'signed-in']]);
+    expect(headers).toEqual({
+      'X-RateLimit-Limit-signed-in': '60',
+      'X-RateLimit-Remaining-signed-in': '57',
+      'X-RateLimit-Reset-signed-in': '42',
+    });
+  });
+
+  it('counts a request without a live session against its address under the default limit only', async () => {
+    const { outcome, counted, headers } = await request(null);
+    expect(outcome).toBe(true);
+    expect(counted).toHaveLength(1);
+    expect(counted[0].slice(1)).toEqual([60_000, 100, 60_000, 'default']);
+    // The address's key, as the stock guard makes it: a hash, never the account or the raw address.
+    expect(counted[0][0]).toMatch(/^[0-9a-f]{64}$/);
+    expect(Object.keys(headers)).toEqual([
+      'X-RateLimit-Limit',
+      'X-RateLimit-Remaining',
+      'X-RateLimit-Reset',
+    ]);
+  });
+
+  it('refuses an account past its limit with the stock exception and Retry-After-signed-in', async () => {
+    const { outcome, headers } = await request('account-1', { blocked: true });
+    expect(outcome).toBeInstanceOf(ThrottlerException);
+    expect(headers['Retry-After-signed-in']).toBe('17');
+  });
+
+  it('counts nothing for a user agent the options ignore, signed in or not', async () => {
+    for (const account of ['account-1', null]) {
+      const { outcome, counted } = await request(account, { userAgent: 'monitor/1.0' });
+      expect(outcome).toBe(true);
+      expect(counted).toEqual([]);
+    }
   });
 });

@@ -21,7 +21,7 @@ import {
 } from '@nestjs/throttler/dist/throttler.constants.js';
 import { isIP } from 'node:net';
 import { BoundedMap } from '../common/bounded-map.js';
-import { type HttpResponse, nodeResponse } from '../common/http.js';
+import { headerOf, type HttpRequest, type HttpResponse, nodeResponse } from '../common/http.js';
 import { trackerOf } from './credential-throttle.js';
 import { ANONYMOUS, RequestAccount, SIGNED_IN } from './signed-in.js';
 
@@ -37,15 +37,24 @@ interface RouteThrottle {
   generateKey: ThrottlerGenerateKeyFunction | undefined;
 }
 
-/** A resolvable option's value for this request; awaited only when it is a function. */
-async function resolved(
+/**
+ * A resolvable option's value for this request: a number as it is, a function's result awaited
+ * (most options are plain numbers, and an `await` of each was a visible part of the guard's cost).
+ */
+function resolved(
   context: ExecutionContext,
   value: Resolvable<number>,
   option: string,
   throttler: string | undefined,
-): Promise<number> {
-  const raw: unknown = typeof value === 'function' ? await value(context) : value;
-  // The stock guard's check: a number, or a string that reads as one.
+): number | Promise<number> {
+  if (typeof value === 'number') return value;
+  return typeof value === 'function'
+    ? Promise.resolve(value(context)).then((raw) => asNumber(raw, option, throttler))
+    : asNumber(value, option, throttler);
+}
+
+/** The stock guard's check: a number, or a string that reads as one. */
+function asNumber(raw: unknown, option: string, throttler: string | undefined): number {
   const number = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
   if (typeof number !== 'number' || Number.isNaN(number))
     throw new Error(
@@ -94,49 +103,104 @@ export class AppThrottlerGuard extends ThrottlerGuard {
   }
 
   /**
-   * The stock `canActivate`, step for step, except that a route's throttler decorators are read
-   * once per handler: they are fixed when the classes are defined, and reading them through the
-   * Reflector (six keys per throttler, on handler and class) on every request cost more than the
-   * rest of the guard. The limits, windows and `skipIf` are still resolved per request.
+   * The stock `canActivate`, step for step, but for four things:
+   * - a route's throttler decorators are read once per handler: they are fixed when the classes
+   *   are defined, and reading them through the Reflector (six keys per throttler, on handler and
+   *   class) on every request cost more than the rest of the guard;
+   * - a limit, window or block given as a number is taken as it is, without an `await`;
+   * - of ANONYMOUS and SIGNED_IN, only the one that applies to the caller is resolved and counted
+   *   (the caller is looked up once, before either);
+   * - `shouldSkip`, which the stock guard awaits on every request and which returns false, is not
+   *   called: this guard is skipped by the decorators and `skipIf` only.
+   * The limits, windows and `skipIf` are still resolved per request.
    */
   override async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (await this.shouldSkip(context)) return true;
     const routes = this.routeThrottles(context);
-    const continues: boolean[] = [];
-    for (const [index, throttler] of this.throttlers.entries()) {
+    let account: string | null | undefined;
+    let passed = true;
+    for (let index = 0; index < this.throttlers.length; index++) {
+      const throttler = this.throttlers[index];
       const route = routes[index];
       const skipIf = throttler.skipIf || this.commonOptions.skipIf;
-      if (route.skip || skipIf?.(context)) {
-        continues.push(true);
-        continue;
+      if (route.skip || skipIf?.(context)) continue;
+      const { name } = throttler;
+      const split = name === ANONYMOUS || name === SIGNED_IN;
+      if (split) {
+        // The session lookup the auth guard would make next, made once for both (RequestAccount).
+        if (account === undefined) account = await this.accounts.of(context);
+        if ((name === SIGNED_IN) !== (account !== null)) continue;
       }
-      const limit = await resolved(
-        context,
-        route.limit ?? throttler.limit,
-        'limit',
-        throttler.name,
-      );
-      const ttl = await resolved(context, route.ttl ?? throttler.ttl, 'ttl', throttler.name);
-      const blockDuration = await resolved(
+      let limit = resolved(context, route.limit ?? throttler.limit, 'limit', name);
+      if (typeof limit !== 'number') limit = await limit;
+      let ttl = resolved(context, route.ttl ?? throttler.ttl, 'ttl', name);
+      if (typeof ttl !== 'number') ttl = await ttl;
+      let blockDuration = resolved(
         context,
         route.blockDuration ?? throttler.blockDuration ?? ttl,
         'blockDuration',
-        throttler.name,
+        name,
       );
-      continues.push(
-        await this.handleRequest({
-          context,
-          limit,
-          ttl,
-          throttler,
-          blockDuration,
-          getTracker: route.getTracker || throttler.getTracker || this.commonOptions.getTracker!,
-          generateKey:
-            route.generateKey || throttler.generateKey || this.commonOptions.generateKey!,
-        }),
-      );
+      if (typeof blockDuration !== 'number') blockDuration = await blockDuration;
+      const request: ThrottlerRequest = {
+        context,
+        limit,
+        ttl,
+        throttler,
+        blockDuration,
+        getTracker: route.getTracker || throttler.getTracker || this.commonOptions.getTracker!,
+        generateKey: route.generateKey || throttler.generateKey || this.commonOptions.generateKey!,
+      };
+      // A signed-in caller counts against the account: tracker and key are its id.
+      const counted =
+        name === SIGNED_IN && account
+          ? await this.count(request, account, account)
+          : await this.handleRequest(request);
+      passed = counted && passed;
     }
-    return continues.every((passed) => passed);
+    return passed;
+  }
+
+  /**
+   * The stock `handleRequest` after its tracker and key are known: the hit counted, the limit
+   * headers set, a blocked caller refused with the stock exception.
+   */
+  private async count(request: ThrottlerRequest, tracker: string, key: string): Promise<boolean> {
+    const { context, limit, ttl, throttler, blockDuration } = request;
+    const name = throttler.name!;
+    const http = context.switchToHttp();
+    const ignored = throttler.ignoreUserAgents ?? this.commonOptions.ignoreUserAgents;
+    if (ignored?.length) {
+      const agent = headerOf(http.getRequest<HttpRequest>(), 'user-agent') ?? '';
+      if (ignored.some((pattern) => pattern.test(agent))) return true;
+    }
+    const res = http.getResponse<Record<string, unknown>>();
+    const { totalHits, timeToExpire, isBlocked, timeToBlockExpire } =
+      await this.storageService.increment(key, ttl, limit, blockDuration, name);
+    const setHeaders = throttler.setHeaders ?? this.commonOptions.setHeaders ?? true;
+    const suffix = name === ANONYMOUS ? '' : `-${name}`;
+    if (isBlocked) {
+      if (setHeaders) this.setResponseHeader(res, `Retry-After${suffix}`, timeToBlockExpire);
+      await this.throwThrottlingException(context, {
+        limit,
+        ttl,
+        key,
+        tracker,
+        totalHits,
+        timeToExpire,
+        isBlocked,
+        timeToBlockExpire,
+      });
+    }
+    if (setHeaders) {
+      this.setResponseHeader(res, `${this.headerPrefix}-Limit${suffix}`, limit);
+      this.setResponseHeader(
+        res,
+        `${this.headerPrefix}-Remaining${suffix}`,
+        Math.max(0, limit - totalHits),
+      );
+      this.setResponseHeader(res, `${this.headerPrefix}-Reset${suffix}`, timeToExpire);
+    }
+    return true;
   }
 
   private routeThrottles(context: ExecutionContext): RouteThrottle[] {
@@ -159,20 +223,6 @@ export class AppThrottlerGuard extends ThrottlerGuard {
       byHandler.set(handler, routes);
     }
     return routes;
-  }
-
-  protected override async handleRequest(request: ThrottlerRequest): Promise<boolean> {
-    const { name } = request.throttler;
-    if (name !== ANONYMOUS && name !== SIGNED_IN) return super.handleRequest(request);
-    // The session lookup the auth guard would make next, made once for both (RequestAccount).
-    const account = await this.accounts.of(request.context);
-    if (name === ANONYMOUS) return account === null ? super.handleRequest(request) : true;
-    if (account === null) return true;
-    return super.handleRequest({
-      ...request,
-      getTracker: () => Promise.resolve(account),
-      generateKey: (_context, tracker) => tracker,
-    });
   }
 
   protected override async getTracker(req: Record<string, unknown>): Promise<string> {
