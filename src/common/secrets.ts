@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * The one scheme for bearer secrets this service hands out and later recognises (session
@@ -12,9 +12,12 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 /** What a secret of this scheme looks like (43 base64url characters); test before hashing. */
 export const SECRET_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
-/** The stored form of a secret: SHA-256, hex. */
+/**
+ * The stored form of a secret: SHA-256, hex. Node's one-shot `hash`, not a Hash object: every
+ * authenticated request hashes its cookie, and the object cost three times as much.
+ */
 export function secretDigest(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 /** A fresh random secret (given out once) and the digest to store. */
