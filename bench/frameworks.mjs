@@ -3,7 +3,7 @@
 // /health/live answering {"status":"ok"}) on one HTTP stack with nothing else, on the port in
 // PORT; writes "listening" on stdout once it accepts connections. bench/run.ts measures each next
 // to the service in one run, to show what the framework costs and what the service adds on top.
-//   bare          node:http alone
+//   bare          node:http alone (with SPIN_US, busy that many µs before each answer)
 //   express       Express 5 alone (the service's HTTP layer, without Nest)
 //   fastify       Fastify 5 alone
 //   nest-express  NestJS on Express: one controller, no middleware, no guard
@@ -18,7 +18,13 @@ const listening = () => process.stdout.write('listening\n');
 
 if (kind === 'bare') {
   const text = JSON.stringify(body);
+  // SPIN_US: the bare server busy for that many µs before each answer, as if it had work of its own.
+  const spinNs = BigInt(Math.round(Number(process.env.SPIN_US ?? 0) * 1000));
   createServer((_request, response) => {
+    if (spinNs > 0n) {
+      const until = process.hrtime.bigint() + spinNs;
+      while (process.hrtime.bigint() < until);
+    }
     response.writeHead(200, {
       'content-type': 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(text),
