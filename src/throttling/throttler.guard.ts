@@ -8,7 +8,6 @@ import {
   type ThrottlerGetTrackerFunction,
   ThrottlerGuard,
   type ThrottlerModuleOptions,
-  type ThrottlerRequest,
   type ThrottlerStorage,
 } from '@nestjs/throttler';
 import {
@@ -21,7 +20,7 @@ import {
 } from '@nestjs/throttler/dist/throttler.constants.js';
 import { isIP } from 'node:net';
 import { BoundedMap } from '../common/bounded-map.js';
-import { headerOf, type HttpRequest, type HttpResponse, nodeResponse } from '../common/http.js';
+import { type HttpResponse, nodeResponse } from '../common/http.js';
 import { trackerOf } from './credential-throttle.js';
 import { ANONYMOUS, RequestAccount, SIGNED_IN } from './signed-in.js';
 
@@ -52,6 +51,9 @@ function resolved(
     ? Promise.resolve(value(context)).then((raw) => asNumber(raw, option, throttler))
     : asNumber(value, option, throttler);
 }
+
+/** A signed-in caller's key: the tracker itself (its account's id), not a hash of the route. */
+const trackerIsKey: ThrottlerGenerateKeyFunction = (_context, tracker) => tracker;
 
 /** The stock guard's check: a number, or a string that reads as one. */
 function asNumber(raw: unknown, option: string, throttler: string | undefined): number {
@@ -124,8 +126,7 @@ export class AppThrottlerGuard extends ThrottlerGuard {
       const skipIf = throttler.skipIf || this.commonOptions.skipIf;
       if (route.skip || skipIf?.(context)) continue;
       const { name } = throttler;
-      const split = name === ANONYMOUS || name === SIGNED_IN;
-      if (split) {
+      if (name === ANONYMOUS || name === SIGNED_IN) {
         // The session lookup the auth guard would make next, made once for both (RequestAccount).
         if (account === undefined) account = await this.accounts.of(context);
         if ((name === SIGNED_IN) !== (account !== null)) continue;
@@ -141,66 +142,24 @@ export class AppThrottlerGuard extends ThrottlerGuard {
         name,
       );
       if (typeof blockDuration !== 'number') blockDuration = await blockDuration;
-      const request: ThrottlerRequest = {
+      // A signed-in caller counts against the account: its id is both the tracker and the key.
+      const signedIn = name === SIGNED_IN;
+      const counted = await this.handleRequest({
         context,
         limit,
         ttl,
         throttler,
         blockDuration,
-        getTracker: route.getTracker || throttler.getTracker || this.commonOptions.getTracker!,
-        generateKey: route.generateKey || throttler.generateKey || this.commonOptions.generateKey!,
-      };
-      // A signed-in caller counts against the account: tracker and key are its id.
-      const counted =
-        name === SIGNED_IN && account
-          ? await this.count(request, account, account)
-          : await this.handleRequest(request);
+        getTracker: signedIn
+          ? () => account as string
+          : route.getTracker || throttler.getTracker || this.commonOptions.getTracker!,
+        generateKey: signedIn
+          ? trackerIsKey
+          : route.generateKey || throttler.generateKey || this.commonOptions.generateKey!,
+      });
       passed = counted && passed;
     }
     return passed;
-  }
-
-  /**
-   * The stock `handleRequest` after its tracker and key are known: the hit counted, the limit
-   * headers set, a blocked caller refused with the stock exception.
-   */
-  private async count(request: ThrottlerRequest, tracker: string, key: string): Promise<boolean> {
-    const { context, limit, ttl, throttler, blockDuration } = request;
-    const name = throttler.name!;
-    const http = context.switchToHttp();
-    const ignored = throttler.ignoreUserAgents ?? this.commonOptions.ignoreUserAgents;
-    if (ignored?.length) {
-      const agent = headerOf(http.getRequest<HttpRequest>(), 'user-agent') ?? '';
-      if (ignored.some((pattern) => pattern.test(agent))) return true;
-    }
-    const res = http.getResponse<Record<string, unknown>>();
-    const { totalHits, timeToExpire, isBlocked, timeToBlockExpire } =
-      await this.storageService.increment(key, ttl, limit, blockDuration, name);
-    const setHeaders = throttler.setHeaders ?? this.commonOptions.setHeaders ?? true;
-    const suffix = name === ANONYMOUS ? '' : `-${name}`;
-    if (isBlocked) {
-      if (setHeaders) this.setResponseHeader(res, `Retry-After${suffix}`, timeToBlockExpire);
-      await this.throwThrottlingException(context, {
-        limit,
-        ttl,
-        key,
-        tracker,
-        totalHits,
-        timeToExpire,
-        isBlocked,
-        timeToBlockExpire,
-      });
-    }
-    if (setHeaders) {
-      this.setResponseHeader(res, `${this.headerPrefix}-Limit${suffix}`, limit);
-      this.setResponseHeader(
-        res,
-        `${this.headerPrefix}-Remaining${suffix}`,
-        Math.max(0, limit - totalHits),
-      );
-      this.setResponseHeader(res, `${this.headerPrefix}-Reset${suffix}`, timeToExpire);
-    }
-    return true;
   }
 
   private routeThrottles(context: ExecutionContext): RouteThrottle[] {
