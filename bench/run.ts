@@ -504,44 +504,46 @@ const SPINS_US = [20, 60] as const;
  * what moving the service from Express to Fastify could win, and what the service adds itself.
  */
 async function frameworks(service: Service): Promise<Row[]> {
-  const measured: Record<string, { result: autocannon.Result; cpuPerRequest: number }> = {};
-  for (const kind of STACKS) {
-    const server = await stack(kind);
+  /** The no-op of one stack of bench/frameworks.mjs under load, in a process of its own. */
+  const measure = async (kind: string, env?: Record<string, string>) => {
+    const server = await stack(kind, env);
     try {
-      measured[kind] = await noOpLoad(server.base, server.pid);
+      return await noOpLoad(server.base, server.pid);
     } finally {
       await server.stop();
     }
-  }
+  };
+  const measured: Record<string, Awaited<ReturnType<typeof noOpLoad>>> = {};
+  for (const kind of STACKS) measured[kind] = await measure(kind);
   // The bare server with work of its own: its CPU a request less that work is what node:http and
   // the kernel cost it. Were that fixed, a ratio against the bare server would follow a server's
   // own cost alone; it grows as the server slows (the load generator waits, and is woken, more).
-  const spun: Record<string, { result: autocannon.Result; cpuPerRequest: number }> = {};
-  for (const spin of SPINS_US) {
-    const server = await stack('bare', { SPIN_US: String(spin) });
-    try {
-      spun[spin] = await noOpLoad(server.base, server.pid);
-    } finally {
-      await server.stop();
-    }
-  }
+  const spun = new Map<number, Awaited<ReturnType<typeof noOpLoad>>>();
+  for (const spin of SPINS_US) spun.set(spin, await measure('bare', { SPIN_US: String(spin) }));
   measured.service = await noOpLoad(service.base, service.child.pid!);
   const bare = measured.bare.result.requests.average;
+  const row = (scenario: string, result: autocannon.Result, extra: string): Row => ({
+    scenario,
+    ratio: result.requests.average / bare,
+    target: '—',
+    figure: `${result.requests.average.toFixed(0)} req/s vs ${bare.toFixed(0)} bare node:http`,
+    extra: `${extra}; non-2xx ${result.non2xx}`,
+  });
   return [
-    ...Object.entries(measured).map(([kind, { result, cpuPerRequest }]) => ({
-      scenario: `stack-${kind}`,
-      ratio: result.requests.average / bare,
-      target: '—',
-      figure: `${result.requests.average.toFixed(0)} req/s vs ${bare.toFixed(0)} bare node:http`,
-      extra: `CPU ${cpuPerRequest} µs a request; p99 ${result.latency.p99} ms; non-2xx ${result.non2xx}`,
-    })),
-    ...Object.entries(spun).map(([spin, { result, cpuPerRequest }]) => ({
-      scenario: `stack-bare-spin-${spin}`,
-      ratio: result.requests.average / bare,
-      target: '—',
-      figure: `${result.requests.average.toFixed(0)} req/s vs ${bare.toFixed(0)} bare node:http`,
-      extra: `CPU ${cpuPerRequest} µs a request, ${cpuPerRequest - Number(spin)} µs less the spin (bare ${measured.bare.cpuPerRequest} µs); non-2xx ${result.non2xx}`,
-    })),
+    ...Object.entries(measured).map(([kind, { result, cpuPerRequest }]) =>
+      row(
+        `stack-${kind}`,
+        result,
+        `CPU ${cpuPerRequest} µs a request; p99 ${result.latency.p99} ms`,
+      ),
+    ),
+    ...[...spun].map(([spin, { result, cpuPerRequest }]) =>
+      row(
+        `stack-bare-spin-${spin}`,
+        result,
+        `CPU ${cpuPerRequest} µs a request, ${cpuPerRequest - spin} µs less the spin (bare ${measured.bare.cpuPerRequest} µs)`,
+      ),
+    ),
   ];
 }
 
