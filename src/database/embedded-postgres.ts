@@ -64,6 +64,8 @@ export async function startEmbeddedPostgres(options: {
   persistent: boolean;
   logger: Logger;
   port?: number;
+  /** Where the port comes from when none is given: a free one from the kernel. */
+  ports?: () => Promise<number>;
   stopOnSignal?: boolean;
 }): Promise<EmbeddedDatabase> {
   const log = options.logger.child({ component: 'embedded-postgres' });
@@ -108,7 +110,6 @@ export async function startEmbeddedPostgres(options: {
     await stopOrphan(running.pid, pidFile);
     log.info({ postmaster: running.pid }, 'orphaned embedded PostgreSQL stopped');
   }
-  const port = options.port ?? (await freePort());
   const { EmbeddedPostgres, postgres } = await loadPackage();
   if (!initialised) {
     log.info({ databaseDir }, 'initialising embedded PostgreSQL cluster');
@@ -129,8 +130,13 @@ export async function startEmbeddedPostgres(options: {
   const self = currentProcess();
   await writeFile(ownerFile, JSON.stringify(self) + '\n', { mode: 0o600 });
   let postmaster: ChildProcess;
+  let port: number;
   try {
-    postmaster = await startPostmaster(postgres, databaseDir, port, asRoot, log);
+    const start = (at: number) => startPostmaster(postgres, databaseDir, at, asRoot, log);
+    ({ postmaster, port } =
+      options.port === undefined
+        ? await onFreePort(start, options.ports ?? freePort, log)
+        : { postmaster: await start(options.port), port: options.port });
   } catch (error) {
     releaseOwnership(ownerFile, self);
     throw error;
@@ -176,6 +182,35 @@ export async function startEmbeddedPostgres(options: {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
     stop,
   };
+}
+
+/** How often a start on a port of the kernel's choosing is tried before it fails. */
+const PORT_ATTEMPTS = 3;
+
+/**
+ * The postmaster on a port found free. freePort() has to let the port go before PostgreSQL binds
+ * it, and another process may take it in between (another test's server, or an outgoing
+ * connection's ephemeral port, which comes from the same range): PostgreSQL then exits with
+ * «could not create any TCP/IP sockets». That start is tried again on another port.
+ */
+async function onFreePort(
+  start: (port: number) => Promise<ChildProcess>,
+  ports: () => Promise<number>,
+  log: Logger,
+): Promise<{ postmaster: ChildProcess; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await ports();
+    try {
+      return { postmaster: await start(port), port };
+    } catch (error) {
+      const taken = /could not create any TCP\/IP sockets/.test(String(error));
+      if (!taken || attempt === PORT_ATTEMPTS) throw error;
+      log.warn(
+        { port, attempt },
+        'the port found free was taken before PostgreSQL bound it: trying another',
+      );
+    }
+  }
 }
 
 async function createDatabase(port: number, password: string, name: string): Promise<void> {
