@@ -46,6 +46,32 @@ describe('registerBodyParsers', () => {
     expect([many.statusCode, many.json()]).toEqual([413, { code: 'payload_too_large' }]);
   });
 
+  it('refuses a JSON or form body in a charset other than UTF-8 (415), not garble it', async () => {
+    // «Иван» in windows-1251: read as UTF-8 it would become four replacement characters.
+    const cp1251 = Buffer.from([0xc8, 0xe2, 0xe0, 0xed]).toString('latin1');
+    for (const [type, text] of [
+      ['application/json; charset=windows-1251', `{"name":"${cp1251}"}`],
+      ['application/json; charset="ISO-8859-1"', '{"a":1}'],
+      ['application/x-www-form-urlencoded; charset=koi8-r', `name=${cp1251}`],
+    ]) {
+      const response = await post(type, text);
+      expect([type, response.statusCode, response.json()]).toEqual([
+        type,
+        415,
+        { code: 'unsupported_charset' },
+      ]);
+    }
+    for (const type of [
+      'application/json; charset=UTF-8',
+      'application/json; charset="utf-8"',
+      'application/x-www-form-urlencoded; charset=utf-8',
+    ])
+      expect([type, (await post(type, type.includes('json') ? '{}' : 'a=1')).statusCode]).toEqual([
+        type,
+        200,
+      ]);
+  });
+
   it('refuses a JSON or form body over the limit (413) before parsing it', async () => {
     const big = `{"a":"${'x'.repeat(BODY_LIMIT_BYTES)}"}`;
     expect((await post('application/json', big)).statusCode).toBe(413);

@@ -68,14 +68,31 @@ export function registerBodyParsers(fastify: FastifyInstance): void {
   fastify.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 }
 
-/** Fastify's parser of a body read as text, from a function that parses the text or throws. */
+/** The charset a Content-Type names (`charset=…`, quoted or not), lower-cased. */
+function charsetOf(type: string | undefined): string | undefined {
+  const match = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(type ?? '');
+  return match ? (match[1] ?? match[2]).toLowerCase() : undefined;
+}
+
+/**
+ * Fastify's parser of a body read as text, from a function that parses the text or throws. The
+ * text is read as UTF-8: a body that names another charset (a form of a windows-1251 page) is
+ * refused (415 `unsupported_charset`) rather than stored garbled.
+ */
 function fromText(parse: (text: string) => unknown) {
   return (
-    _request: FastifyRequest,
+    request: FastifyRequest,
     body: string | Buffer,
     done: (error: Error | null, parsed?: unknown) => void,
   ) => {
     try {
+      const charset = charsetOf(request.headers['content-type']);
+      if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
+        throw new DomainError(
+          HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+          'unsupported_charset',
+          'Тело запроса должно быть в кодировке UTF-8',
+        );
       done(null, parse(String(body)));
     } catch (error) {
       done(error as Error);

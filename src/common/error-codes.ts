@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   method_not_allowed: [HttpStatus.METHOD_NOT_ALLOWED, 'the route has no such method'],
   payload_too_large: [HttpStatus.PAYLOAD_TOO_LARGE, 'the body is over the size limit'],
   unsupported_media_type: [HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'the API takes only `application/json`'],
+  unsupported_charset: [HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'a JSON or form body names a charset other than UTF-8'],
   cross_origin_request: [HttpStatus.FORBIDDEN, 'a cookie request from another origin'],
   conflict: [HttpStatus.CONFLICT, 'a uniqueness rule of the database refused the write'],
   too_many_requests: [HttpStatus.TOO_MANY_REQUESTS, 'a request limit; `Retry-After` says when to try again'],

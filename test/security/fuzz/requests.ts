@@ -697,6 +697,8 @@ export function requestFor(route: RouteFuzz): fc.Arbitrary<FuzzRequest> {
         const json = /^application\/json\s*(;|$)/i.test(type);
         if (handler.path.startsWith('/api/') && !json)
           reasons.push(`content type ${type} on the JSON API`);
+        // The body is read as UTF-8 only: one that names another charset is refused (415).
+        else if (json && /;\s*charset=(?!utf-8$)/i.test(type)) reasons.push(`a body in ${type}`);
         else if (
           choice.contentType === null ||
           (!form && choice.contentType === 'application/json; charset=utf-8')
