@@ -72,7 +72,7 @@ const MAX_PARAM_LENGTH = 2048;
  */
 export function httpAdapter(config: AppConfig): FastifyAdapter {
   const headersFor = securityHeaders(config);
-  return new FastifyAdapter({
+  const adapter: WithErrorLayers = new FastifyAdapter({
     trustProxy: trustProxySetting(config.trustProxy),
     bodyLimit: BODY_LIMIT_BYTES,
     routerOptions: {
@@ -104,19 +104,42 @@ export function httpAdapter(config: AppConfig): FastifyAdapter {
     skipMiddie: true,
     forceCloseConnections: false,
     return503OnClosing: false,
-    // A URL that does not decode (`%ED%A0%80` in a parameter) is a 400 of the service's own shape,
-    // with the headers of every answer, not Fastify's.
-    frameworkErrors: (_error: Error, request: FastifyRequest, reply: FastifyReply) => {
-      applyHeaders(reply.raw, headersFor(pathOfUrl(request.url)));
-      reply.header('Cache-Control', 'no-store');
-      sendJson(reply, 400, {
-        statusCode: 400,
-        code: 'bad_request',
-        message: 'Некорректный запрос',
-      });
+    // A URL that does not decode (`%ED%A0%80` in a parameter) is a 400, a parameter over
+    // MAX_PARAM_LENGTH a 414, each of the service's own shape and with the headers of every
+    // answer, not Fastify's. Fastify answers them before its hooks: the layers that give every
+    // request its id, its log line and its place in the drain are run here (configureApp).
+    frameworkErrors: (
+      error: Error & { statusCode?: number },
+      request: FastifyRequest,
+      reply: FastifyReply,
+    ) => {
+      const answer = () => {
+        applyHeaders(reply.raw, headersFor(pathOfUrl(request.url)));
+        reply.header('Cache-Control', 'no-store');
+        if (error.statusCode === 414)
+          sendJson(reply, 414, {
+            statusCode: 414,
+            code: 'uri_too_long',
+            message: 'Слишком длинный адрес запроса',
+          });
+        else
+          sendJson(reply, 400, {
+            statusCode: 400,
+            code: 'bad_request',
+            message: 'Некорректный запрос',
+          });
+      };
+      const layers = adapter[FRAMEWORK_ERROR_LAYERS];
+      if (layers) layers(request.raw, reply.raw, answer);
+      else answer();
     },
   });
+  return adapter;
 }
+
+/** The layers a framework error's answer passes, set by configureApp. */
+const FRAMEWORK_ERROR_LAYERS = Symbol('identity-link.framework-error-layers');
+type WithErrorLayers = FastifyAdapter & { [FRAMEWORK_ERROR_LAYERS]?: NodeLayer };
 
 /** The request's async context, to enter again once its body has been read. */
 const CONTEXT = Symbol('identity-link.context');
@@ -140,6 +163,7 @@ export function configureApp(
   const provider = app.get(ProviderService);
   const dev = config.isProduction ? undefined : app.get<DevMounts>(DEV_MOUNTS);
   const ormContext = requestContext(app.get(MikroORM).em);
+  const first: NodeLayer = options.firstLayer ?? ((_req, _res, next) => next());
 
   // Every layer in one hook, ahead of routing's work (in place of Express middleware; through
   // Fastify's middleware plugin they cost a request more, «2026-12-04, 15:00» in
@@ -192,9 +216,12 @@ export function configureApp(
           });
         }),
       );
-    if (options.firstLayer) options.firstLayer(req, res, layers);
-    else layers();
+    first(req, res, layers);
   });
+  // A request Fastify refuses before its hooks (a URL that does not decode, a parameter too long)
+  // is counted, given its id and logged all the same.
+  (adapter as WithErrorLayers)[FRAMEWORK_ERROR_LAYERS] = (req, res, answer) =>
+    first(req, res, () => track(req, res, () => logging(req, res, answer)));
   fastify.addHook('preValidation', (request, _reply, done) => {
     const context = (request.raw as InContext)[CONTEXT];
     if (context) context.runInAsyncScope(done);

@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   not_found: [HttpStatus.NOT_FOUND, 'no such route or object'],
   method_not_allowed: [HttpStatus.METHOD_NOT_ALLOWED, 'the route has no such method'],
   payload_too_large: [HttpStatus.PAYLOAD_TOO_LARGE, 'the body is over the size limit'],
+  uri_too_long: [HttpStatus.URI_TOO_LONG, 'a path parameter is over 2048 characters'],
   unsupported_media_type: [HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'the API takes only `application/json`'],
   unsupported_charset: [HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'a JSON or form body names a charset other than UTF-8'],
   cross_origin_request: [HttpStatus.FORBIDDEN, 'a cookie request from another origin'],

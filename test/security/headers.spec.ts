@@ -234,6 +234,10 @@ async function errors(t: TestApp, mode: Sample['mode']): Promise<void> {
     'GET /api/v1/me/sessions/%ED%A0%80 (a parameter that does not decode: 400)',
     await request(t.http).get('/api/v1/me/sessions/%ED%A0%80'),
   );
+  e(
+    'GET an invitation link with a token of 2049 characters (a parameter over the length limit: 414)',
+    await request(t.http).get(`/pos/invitations/${'a'.repeat(2049)}`),
+  );
   e('GET /api/v1/nothing-here (404)', await request(t.http).get('/api/v1/nothing-here'));
   e(
     'GET /nothing-here (404 page)',
@@ -386,13 +390,21 @@ describe('security headers on every response (all GET routes, POSTs, 401/404/422
     for (const mode of ['development', 'production'] as const) {
       const mine = samples.filter((sample) => sample.mode === mode);
       expect(mine.length).toBeGreaterThanOrEqual(getRoutes.length);
-      for (const status of [200, 303, 401, 404, 422, 429])
+      for (const status of [200, 303, 400, 401, 404, 414, 422, 429])
         expect({ mode, status, seen: mine.some((sample) => sample.status === status) }).toEqual({
           mode,
           status,
           seen: true,
         });
     }
+  });
+
+  it("sends X-Request-Id on every answer, the framework's own 400 and 414 included", () => {
+    expect(
+      samples
+        .filter((sample) => !/^[A-Za-z0-9._:-]{8,64}$/.test(sample.headers['x-request-id'] ?? ''))
+        .map((sample) => `${sample.mode} ${sample.what} → ${sample.status}`),
+    ).toEqual([]);
   });
 
   it('sends a Content-Security-Policy with no inline script, no plugins, no framing, no base URI and forms only to us or the provider', () => {
