@@ -168,6 +168,57 @@ describe('the general per-address limit, counted in batches by each instance', (
   });
 });
 
+describe('the batched counter under concurrent requests', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ THROTTLE_LIMIT: '100000', REDIS_URL: '' });
+    // Every statement that writes a counter (an upsert: its statement-level insert trigger fires
+    // once, whether the row was inserted or updated), counted by the database itself.
+    await t.em().getConnection().execute(`
+      create table counter_writes (at timestamptz not null default clock_timestamp());
+      create function count_counter_write() returns trigger language plpgsql as
+        $$ begin insert into counter_writes default values; return null; end $$;
+      create trigger counter_written after insert on throttle_counters
+        for each statement execute function count_counter_write();`);
+  }, STARTUP_TIMEOUT_MS);
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const writes = async (): Promise<number> =>
+    Number(
+      (
+        await t
+          .em()
+          .getConnection()
+          .execute<{ n: string }[]>(`select count(*) as n from counter_writes`)
+      )[0].n,
+    );
+
+  it('writes a counter back once when many requests find it due at the same moment, not once a request', async () => {
+    await request(t.http).get('/api/v1/password-policy').expect(200);
+    expect(await writes()).toBe(1);
+    // Due: a second has passed. Forty requests arrive together, as under load: one write for each
+    // second the burst lasts (one, unless the machine is very slow), not one for each request.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const started = performance.now();
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, () => request(t.http).get('/api/v1/password-policy')),
+    );
+    const seconds = Math.ceil((performance.now() - started) / 1000);
+    expect(answers.map((answer) => answer.status)).toEqual(Array<number>(40).fill(200));
+    expect((await writes()) - 1).toBeLessThanOrEqual(seconds);
+    // Nothing was lost: the hits counted while that write was in flight go with the next one.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await request(t.http).get('/api/v1/password-policy').expect(200);
+    const [{ hits }] = await t
+      .em()
+      .getConnection()
+      .execute<{ hits: number }[]>(`select hits from throttle_counters where key like 'default:%'`);
+    expect(hits).toBe(42);
+  });
+});
+
 describe('a credentials limit set past 2^31, to switch the throttler off', () => {
   let t: TestApp;
   beforeAll(async () => {

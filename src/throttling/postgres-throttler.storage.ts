@@ -27,6 +27,15 @@ interface LocalCounter {
   expiresAt: number;
   blockedUntil: number;
   syncedAt: number;
+  /** Writes of this counter in flight: hits meanwhile are counted here, for the next one. */
+  writing: number;
+}
+
+/** The shared counter as one write left it. */
+interface SharedCounter {
+  hits: number;
+  expiresInMs: number;
+  blockedForMs: number;
 }
 
 interface Row {
@@ -98,11 +107,13 @@ const ADD_HITS = new PreparedStatement(
  *
  * Throttlers named in `batched` (the general per-address limit) do not write on every request:
  * while a key is below half its limit, this instance counts hits itself and adds them to the
- * shared row at most a second later, with the next hit. Near the limit, past a second, in a new
- * window, every hit is written at once, and a block the database reported is answered here
- * until it ends. Across N instances the general limit can so be overshot by what each counts in
- * that second, never past half the limit each. Every other throttler (the credentials limit) is
- * exact: one upsert per check.
+ * shared row at most a second later, with the next hit. Past a second or in a new window, that
+ * hit writes the counter, and the hits that come while its write is in flight are counted here
+ * for the next one (under load, many requests find a counter due at once: they made as many
+ * writes). Near the limit every hit is written at once, and a block the database reported is
+ * answered here until it ends. Across N instances the general limit can so be overshot by what
+ * each counts in that second, never past half the limit each. Every other throttler (the
+ * credentials limit) is exact: one upsert per check.
  */
 @Injectable()
 export class PostgresThrottlerStorage implements FailureCountingStorage, OnModuleDestroy {
@@ -123,26 +134,45 @@ export class PostgresThrottlerStorage implements FailureCountingStorage, OnModul
       return record(exact.hits, exact.expiresInMs, exact.blockedForMs);
     }
     const now = Date.now();
-    const counter = this.local.get(id);
+    let counter = this.local.get(id);
     if (counter && now < counter.blockedUntil)
       return record(counter.hits, counter.expiresAt - now, counter.blockedUntil - now);
+    // Counted here while below half the limit: within a second of the last write in the same
+    // window, or at any time while a write is in flight. Under load many requests find the
+    // counter due at once; one of them writes it, the others wait for nothing.
     if (
       counter &&
-      now < counter.expiresAt &&
-      now - counter.syncedAt < SYNC_INTERVAL_MS &&
-      (counter.hits + counter.pending + 1) * 2 <= limit
+      (counter.hits + counter.pending + 1) * 2 <= limit &&
+      (counter.writing > 0 ||
+        (now < counter.expiresAt && now - counter.syncedAt < SYNC_INTERVAL_MS))
     ) {
       counter.pending += 1;
-      return record(counter.hits + counter.pending, counter.expiresAt - now, 0);
+      const expiresInMs = counter.expiresAt > now ? counter.expiresAt - now : ttl;
+      return record(counter.hits + counter.pending, expiresInMs, 0);
     }
     // Hits counted here in a window that has ended belong to no one any more.
     const pending = counter && now < counter.expiresAt ? counter.pending : 0;
-    if (counter) counter.pending = 0;
-    const shared = await this.add(id, pending + 1, ttl, limit, blockDuration);
+    if (counter) {
+      counter.pending = 0;
+    } else {
+      counter = { hits: 0, pending: 0, expiresAt: 0, blockedUntil: 0, syncedAt: 0, writing: 0 };
+      this.local.set(id, counter);
+    }
+    counter.writing += 1;
+    let shared: SharedCounter;
+    try {
+      shared = await this.add(id, pending + 1, ttl, limit, blockDuration);
+    } catch (error) {
+      // Not written: those hits go with the next write.
+      counter.pending += pending;
+      throw error;
+    } finally {
+      counter.writing -= 1;
+    }
     const synced = Date.now();
-    this.local.set(id, {
+    // What was counted here while the write was in flight stays pending, for the next one.
+    Object.assign(counter, {
       hits: shared.hits,
-      pending: 0,
       expiresAt: synced + shared.expiresInMs,
       blockedUntil: synced + shared.blockedForMs,
       syncedAt: synced,
@@ -178,7 +208,7 @@ export class PostgresThrottlerStorage implements FailureCountingStorage, OnModul
     ttl: number,
     limit: number,
     blockDuration: number,
-  ): Promise<{ hits: number; expiresInMs: number; blockedForMs: number }> {
+  ): Promise<SharedCounter> {
     const rows = await ADD_HITS.rows<Row>(this.orm.em, [id, hits, ttl, limit, blockDuration]);
     const row = rows[0];
     return {
