@@ -130,6 +130,7 @@ export function httpAdapter(config: AppConfig): FastifyAdapter {
           });
       };
       const layers = adapter[FRAMEWORK_ERROR_LAYERS];
+      adoptRequest(request);
       if (layers) layers(request.raw, reply.raw, answer);
       else answer();
     },
