@@ -113,21 +113,14 @@ export function httpAdapter(config: AppConfig): FastifyAdapter {
       request: FastifyRequest,
       reply: FastifyReply,
     ) => {
+      const [statusCode, code, message] =
+        error.statusCode === 414
+          ? [414, 'uri_too_long', 'Слишком длинный адрес запроса']
+          : [400, 'bad_request', 'Некорректный запрос'];
       const answer = () => {
         applyHeaders(reply.raw, headersFor(pathOfUrl(request.url)));
         reply.header('Cache-Control', 'no-store');
-        if (error.statusCode === 414)
-          sendJson(reply, 414, {
-            statusCode: 414,
-            code: 'uri_too_long',
-            message: 'Слишком длинный адрес запроса',
-          });
-        else
-          sendJson(reply, 400, {
-            statusCode: 400,
-            code: 'bad_request',
-            message: 'Некорректный запрос',
-          });
+        sendJson(reply, statusCode, { statusCode, code, message });
       };
       const layers = adapter[FRAMEWORK_ERROR_LAYERS];
       adoptRequest(request);
