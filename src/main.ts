@@ -12,6 +12,8 @@ import { createRootLogger } from './common/logger.js';
 import { WiringAtDebug } from './common/nest-logger.js';
 import { PinoNestLogger } from './common/request-logging.js';
 import { releaseStartupMemory } from './common/startup-memory.js';
+import { lowerThreadPoolPriority } from './common/thread-pool-priority.js';
+import { threadPoolSize } from './common/thread-pool-size.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/app-config.js';
 import {
   migrateUp,
@@ -100,6 +102,11 @@ async function bootstrap(config: AppConfig): Promise<void> {
   } catch (error) {
     logger.warn({ err: error }, 'start-up memory not released');
   }
+  // argon2id's threads yield the cores to the event loop; a service that cannot lower them runs
+  // as before, a little slower to answer during a login storm.
+  const priority = await lowerThreadPoolPriority(threadPoolSize());
+  if ('nice' in priority) logger.info(priority, 'thread pool priority lowered');
+  else logger.warn(priority, 'thread pool priority unchanged');
   // Every interface, IPv6 and IPv4, as a Node.js server listens by default (Fastify's default is
   // loopback only, where a container's published port would reach nothing).
   await app.listen(config.port, '::');

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readdir, readFile } from 'node:fs/promises';
+import { THREAD_POOL_NICE } from '../../src/common/thread-pool-priority.js';
+import { threadPoolSize } from '../../src/common/thread-pool-size.js';
+import { type RunningService, startService } from '../support/service.js';
+import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
+
+/**
+ * The built service as `npm start` runs it: libuv's pool, where argon2id runs, yields the cores to
+ * the event loop (and to PostgreSQL) whenever they want one, so a login storm does not hold every
+ * other request behind its hashes.
+ */
+let service: RunningService;
+beforeAll(async () => {
+  service = await startService({ env: { UV_THREADPOOL_SIZE: '3' } });
+}, STARTUP_TIMEOUT_MS);
+afterAll(async () => {
+  await service.stop();
+});
+
+interface ThreadInfo {
+  tid: number;
+  name: string;
+  nice: number;
+}
+
+/** The threads of a process with their names and nice values, from /proc (Linux). */
+async function threadsOf(pid: number): Promise<ThreadInfo[]> {
+  const threads: ThreadInfo[] = [];
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    // Fields after the name, which is in parentheses and may hold spaces: state is field 3, nice 19.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    threads.push({ tid: Number(tid), name, nice: Number(fields[19 - 3]) });
+  }
+  return threads;
+}
+
+describe('the thread pool’s priority', () => {
+  it('runs every libuv worker at the lower priority, and the event loop at the normal one', async () => {
+    const threads = await threadsOf(service.child.pid!);
+    const workers = threads.filter((thread) => thread.name === 'libuv-worker');
+    expect(workers).toHaveLength(threadPoolSize({ UV_THREADPOOL_SIZE: '3' }));
+    expect(workers.map((worker) => worker.nice)).toEqual(workers.map(() => THREAD_POOL_NICE));
+    const main = threads.find((thread) => thread.tid === service.child.pid);
+    expect(main?.nice).toBe(0);
+    // V8's collector threads help the event loop: they keep its priority.
+    const collectors = threads.filter((thread) => thread.name === 'V8Worker');
+    expect(collectors.length).toBeGreaterThan(0);
+    expect(collectors.every((thread) => thread.nice === 0)).toBe(true);
+  });
+
+  it('says so in its start-up log', () => {
+    const line = service
+      .logs()
+      .split('\n')
+      .find((entry) => entry.includes('thread pool priority lowered'));
+    expect(line).toBeDefined();
+    expect(JSON.parse(line!)).toMatchObject({ threads: 3, nice: THREAD_POOL_NICE });
+  });
+});
