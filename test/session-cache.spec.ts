@@ -286,6 +286,65 @@ describe('the session cache', () => {
   });
 });
 
+describe('concurrent lookups of one uncached session', () => {
+  /**
+   * The service's connections waiting for the lock on `sessions`, each with a session lookup (told
+   * by the start of its text: pg_stat_activity keeps only the first kilobyte of a statement).
+   */
+  const waitingLookups = async () =>
+    (
+      await sql.query<{ n: number }>(
+        `select count(*)::int as n from pg_stat_activity
+         where datname = current_database() and wait_event_type = 'Lock'
+           and query like 'select s."id" as "s.id"%'`,
+      )
+    ).rows[0].n;
+
+  /** Runs `body` while another connection holds `sessions` locked, so every lookup waits. */
+  async function withSessionsLocked(body: () => Promise<void>): Promise<void> {
+    const locker = new pg.Client({ connectionString: t.database.url });
+    await locker.connect();
+    try {
+      await locker.query('begin');
+      await locker.query('lock table sessions in access exclusive mode');
+      await body();
+    } finally {
+      await locker.query('rollback').catch(() => undefined);
+      await locker.end();
+    }
+  }
+
+  it('share one database read: twelve requests at once wait on one lookup, and all get the session', async () => {
+    const account = await register(t);
+    // Logged in, never looked up: the cache does not hold it yet.
+    const session = await login(t, account);
+    let answers: Promise<number>[] = [];
+    await withSessionsLocked(async () => {
+      answers = Array.from({ length: 12 }, () => status(session));
+      await waitUntil(async () => (await waitingLookups()) >= 1, 5000, 20);
+      // Time for any other request's own lookup to reach the lock as well.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await waitingLookups()).toBe(1);
+    });
+    expect(await Promise.all(answers)).toEqual(answers.map(() => 200));
+  });
+
+  it('do not share a read begun before an invalidation with a request that came after it', async () => {
+    const account = await register(t);
+    const session = await login(t, account);
+    let answers: Promise<number>[] = [];
+    await withSessionsLocked(async () => {
+      answers = [status(session)];
+      await waitUntil(async () => (await waitingLookups()) === 1, 5000, 20);
+      // The read in flight may hold a row from before this: the next request reads for itself.
+      cache.invalidateUser(account.id);
+      answers.push(status(session));
+      await waitUntil(async () => (await waitingLookups()) === 2, 5000, 20);
+    });
+    expect(await Promise.all(answers)).toEqual([200, 200]);
+  });
+});
+
 describe('access tokens this instance has verified before', () => {
   let short: TestApp;
   beforeAll(async () => {
