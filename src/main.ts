@@ -104,9 +104,13 @@ async function bootstrap(config: AppConfig): Promise<void> {
   }
   // argon2id's threads yield the cores to the event loop; a service that cannot lower them runs
   // as before, a little slower to answer during a login storm.
-  const priority = await lowerThreadPoolPriority(threadPoolSize());
-  if ('nice' in priority) logger.info(priority, 'thread pool priority lowered');
-  else logger.warn(priority, 'thread pool priority unchanged');
+  if (config.threadPoolNice > 0) {
+    const priority = await lowerThreadPoolPriority(threadPoolSize(), {
+      nice: config.threadPoolNice,
+    });
+    if ('nice' in priority) logger.info(priority, 'thread pool priority lowered');
+    else logger.warn(priority, 'thread pool priority unchanged');
+  }
   // Every interface, IPv6 and IPv4, as a Node.js server listens by default (Fastify's default is
   // loopback only, where a container's published port would reach nothing).
   await app.listen(config.port, '::');

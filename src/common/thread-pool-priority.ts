@@ -2,7 +2,7 @@ import { randomFill } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 
-/** The nice value of libuv's worker threads: the lowest priority Linux gives a normal thread. */
+/** The default nice value of libuv's worker threads (THREAD_POOL_NICE): Linux's lowest priority. */
 export const THREAD_POOL_NICE = 19;
 
 /** How long the pool's threads are given to start and name themselves. */
@@ -28,7 +28,11 @@ export type ThreadPoolPriority =
  */
 export async function lowerThreadPoolPriority(
   expected: number,
-  { tasks = '/proc/self/task', namingDeadlineMs = NAMING_DEADLINE_MS } = {},
+  {
+    nice = THREAD_POOL_NICE,
+    tasks = '/proc/self/task',
+    namingDeadlineMs = NAMING_DEADLINE_MS,
+  } = {},
 ): Promise<ThreadPoolPriority> {
   // Starts the pool if nothing has yet.
   await new Promise((resolve) => randomFill(Buffer.alloc(1), resolve));
@@ -47,14 +51,14 @@ export async function lowerThreadPoolPriority(
   const refused: string[] = [];
   for (const tid of workers) {
     try {
-      setPriority(tid, THREAD_POOL_NICE);
+      setPriority(tid, nice);
     } catch (error) {
       refused.push(`thread ${tid}: ${(error as Error).message}`);
     }
   }
   if (refused.length > 0)
     return { unchanged: `setpriority refused: ${refused.join('; ')}`, threads: workers.length };
-  return { threads: workers.length, nice: THREAD_POOL_NICE };
+  return { threads: workers.length, nice };
 }
 
 /** The ids of this process's threads named `name`. */

@@ -56,6 +56,8 @@ export class AppConfig {
     cacheTtlMs: number;
   };
   readonly argon2!: { memoryCost: number; timeCost: number; parallelism: number };
+  /** The nice value of the thread pool that runs argon2id; 0: the process's own. */
+  readonly threadPoolNice!: number;
   readonly lockout!: {
     failureFactor: number;
     waitIncrementMs: number;
@@ -154,6 +156,7 @@ export function loadConfig(
       timeCost: env.ARGON2_ITERATIONS,
       parallelism: env.ARGON2_PARALLELISM,
     },
+    threadPoolNice: env.THREAD_POOL_NICE,
     lockout: {
       failureFactor: env.LOCKOUT_FAILURE_FACTOR,
       waitIncrementMs: ms(env.LOCKOUT_WAIT_INCREMENT),

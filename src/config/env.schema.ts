@@ -57,6 +57,13 @@ export class EnvSchema {
   @EnvInt(2) ARGON2_ITERATIONS = 2;
   @EnvInt(1, 16) ARGON2_PARALLELISM = 1;
 
+  /**
+   * The nice value of libuv's worker threads, where argon2id runs (Linux): 19, the lowest
+   * priority, lets the event loop take a core as soon as it has work; 0 leaves them at the
+   * process's own (src/common/thread-pool-priority.ts).
+   */
+  @EnvInt(0, 19) THREAD_POOL_NICE = 19;
+
   @EnvInt(1) LOCKOUT_FAILURE_FACTOR = 30;
   @EnvDuration() LOCKOUT_WAIT_INCREMENT = '1m';
   @EnvDuration() LOCKOUT_MAX_WAIT = '15m';

@@ -51,6 +51,26 @@ describe('the thread pool’s priority', () => {
     expect(collectors.every((thread) => thread.nice === 0)).toBe(true);
   });
 
+  it(
+    'leaves the pool at the event loop’s priority with THREAD_POOL_NICE=0',
+    async () => {
+      const plain = await startService({
+        env: { UV_THREADPOOL_SIZE: '2', THREAD_POOL_NICE: '0' },
+      });
+      try {
+        const workers = (await threadsOf(plain.child.pid!)).filter(
+          (thread) => thread.name === 'libuv-worker',
+        );
+        expect(workers.length).toBeGreaterThan(0);
+        expect(workers.every((worker) => worker.nice === 0)).toBe(true);
+        expect(plain.logs()).not.toContain('thread pool priority');
+      } finally {
+        await plain.stop();
+      }
+    },
+    STARTUP_TIMEOUT_MS,
+  );
+
   it('says so in its start-up log', () => {
     const line = service
       .logs()
