@@ -16,10 +16,10 @@ export type ThreadPoolPriority =
  * Lowers the CPU priority of libuv's worker threads, where argon2id runs, below the event loop's.
  *
  * In a login storm the pool's threads want every core all the time; at equal priority the event
- * loop (and PostgreSQL's backends) waited for a core behind a hash of some 25 ms, and every other
- * request with them. At nice 19 the scheduler gives the core to the event loop as soon as it has
+ * loop (and PostgreSQL's backends) took turns with them for a core, and every other request waited
+ * with it. At nice 19 the scheduler gives the core to the event loop as soon as it has
  * work: the hashes take what is left, which in a storm is nearly everything, so logins per second
- * stay as they were while the event loop's delay falls (docs/performance.md, 2026-12-05 10:20).
+ * stay as they were while the event loop's delay falls (docs/performance.md, «2026-12-05, 11:00»).
  * The V8 collector threads, which work for the event loop, keep its priority.
  *
  * Linux only (thread ids from /proc, `setpriority` per thread). The pool starts all its threads
