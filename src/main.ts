@@ -105,11 +105,19 @@ async function bootstrap(config: AppConfig): Promise<void> {
   // argon2id's threads yield the cores to the event loop; a service that cannot lower them runs
   // as before, a little slower to answer during a login storm.
   if (config.threadPoolNice > 0) {
-    const priority = await lowerThreadPoolPriority(threadPoolSize(), {
+    const { nice, expected, lowered, problems } = await lowerThreadPoolPriority(threadPoolSize(), {
       nice: config.threadPoolNice,
     });
-    if ('nice' in priority) logger.info(priority, 'thread pool priority lowered');
-    else logger.warn(priority, 'thread pool priority unchanged');
+    if (problems.length === 0)
+      logger.info({ threads: lowered, nice }, 'thread pool priority lowered');
+    else
+      logger.warn(
+        { threads: lowered, expected, nice, problems },
+        lowered > 0
+          ? 'thread pool priority lowered on some threads only'
+          : 'thread pool priority unchanged',
+      );
+    if (stopping) return;
   }
   // Every interface, IPv6 and IPv4, as a Node.js server listens by default (Fastify's default is
   // loopback only, where a container's published port would reach nothing).

@@ -23,27 +23,27 @@ describe('lowerThreadPoolPriority when it cannot', () => {
     return dir;
   }
 
-  it('changes nothing where there is no /proc (not Linux)', async () => {
+  it('changes nothing where there is no /proc (not Linux), and says why', async () => {
     const missing = join(tmpdir(), 'identity-link-no-such-dir');
-    await expect(lowerThreadPoolPriority(2, { tasks: missing })).resolves.toEqual({
-      unchanged: `no ${missing}: not Linux`,
-    });
+    const result = await lowerThreadPoolPriority(2, { tasks: missing });
+    expect(result).toMatchObject({ nice: 19, expected: 2, lowered: 0 });
+    expect(result.problems).toEqual([
+      expect.stringMatching(new RegExp(`^cannot list ${missing} \\(not Linux\\?\\): ENOENT`)),
+    ]);
   });
 
   it('gives up after its deadline when no thread names itself libuv-worker', async () => {
     const dir = await tasks({ '1': 'MainThread', '2': 'V8Worker' });
     await expect(lowerThreadPoolPriority(2, { tasks: dir, namingDeadlineMs: 50 })).resolves.toEqual(
-      { unchanged: 'no thread named libuv-worker', threads: 0 },
+      { nice: 19, expected: 2, lowered: 0, problems: ['0 of 2 threads named libuv-worker'] },
     );
   });
 
   it('reports a thread the kernel refuses, rather than throwing', async () => {
     // No such thread: pid_max is at most 2^22.
     const dir = await tasks({ '2147483000': 'libuv-worker' });
-    const result = await lowerThreadPoolPriority(1, { tasks: dir, namingDeadlineMs: 50 });
-    expect(result).toMatchObject({ threads: 1 });
-    expect('unchanged' in result && result.unchanged).toMatch(
-      /^setpriority refused: thread 2147483000: .*ESRCH/,
-    );
+    const result = await lowerThreadPoolPriority(1, { tasks: dir, nice: 10, namingDeadlineMs: 50 });
+    expect(result).toMatchObject({ nice: 10, expected: 1, lowered: 0 });
+    expect(result.problems).toEqual([expect.stringMatching(/^thread 2147483000: .*ESRCH/)]);
   });
 });

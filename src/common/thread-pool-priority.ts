@@ -5,26 +5,33 @@ import { setPriority } from 'node:os';
 /** The default nice value of libuv's worker threads (THREAD_POOL_NICE): Linux's lowest priority. */
 export const THREAD_POOL_NICE = 19;
 
-/** How long the pool's threads are given to start and name themselves. */
+/** How long the pool's threads are looked for (a libuv before 1.50 does not name them). */
 const NAMING_DEADLINE_MS = 2000;
 
-/** What was done: the workers lowered, or why nothing was. */
-export type ThreadPoolPriority =
-  { threads: number; nice: number } | { unchanged: string; threads?: number };
+/** What was done: `lowered` of the `expected` threads set to `nice`, and what kept the others. */
+export interface ThreadPoolPriority {
+  nice: number;
+  expected: number;
+  lowered: number;
+  problems: string[];
+}
 
 /**
  * Lowers the CPU priority of libuv's worker threads, where argon2id runs, below the event loop's.
  *
  * In a login storm the pool's threads want every core all the time; at equal priority the event
- * loop (and PostgreSQL's backends) took turns with them for a core, and every other request waited
- * with it. At nice 19 the scheduler gives the core to the event loop as soon as it has
- * work: the hashes take what is left, which in a storm is nearly everything, so logins per second
- * stay as they were while the event loop's delay falls (docs/performance.md, «2026-12-05, 11:00»).
- * The V8 collector threads, which work for the event loop, keep its priority.
+ * loop took turns with them for a core, and every other request waited with it. At nice 19 the
+ * scheduler gives the core to the event loop as soon as it has work: the hashes take what is
+ * left, which in a storm is nearly everything, so logins per second stay as they were while the
+ * event loop's delay falls (docs/performance.md, «2026-12-05, 11:00»). The V8 collector threads,
+ * which work for the event loop, keep its priority. The whole pool is lowered, not argon2id alone:
+ * file reads, `dns.lookup` and asynchronous zlib and crypto run there too.
  *
- * Linux only (thread ids from /proc, `setpriority` per thread). The pool starts all its threads
- * at once on its first job, and each names itself `libuv-worker` when it first runs: this waits
- * until `expected` have, for a while. Lowering a priority needs no privilege.
+ * Linux only (thread ids from /proc, `setpriority` per thread); lowering a priority needs no
+ * privilege. libuv starts all its threads on the pool's first job, each naming itself
+ * `libuv-worker` before that job is queued; the job's end is not waited for, so a pool that is
+ * busy (a slow name lookup) cannot hold the start. Never throws: what it could not do is in
+ * `problems`.
  */
 export async function lowerThreadPoolPriority(
   expected: number,
@@ -34,31 +41,31 @@ export async function lowerThreadPoolPriority(
     namingDeadlineMs = NAMING_DEADLINE_MS,
   } = {},
 ): Promise<ThreadPoolPriority> {
-  // Starts the pool if nothing has yet.
-  await new Promise((resolve) => randomFill(Buffer.alloc(1), resolve));
+  const result: ThreadPoolPriority = { nice, expected, lowered: 0, problems: [] };
+  randomFill(Buffer.alloc(1), () => undefined);
   const deadline = Date.now() + namingDeadlineMs;
   let workers: number[];
   for (;;) {
     try {
       workers = await namedThreads(tasks, 'libuv-worker');
-    } catch {
-      return { unchanged: `no ${tasks}: not Linux` };
+    } catch (error) {
+      result.problems.push(`cannot list ${tasks} (not Linux?): ${(error as Error).message}`);
+      return result;
     }
     if (workers.length >= expected || Date.now() > deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  if (workers.length === 0) return { unchanged: 'no thread named libuv-worker', threads: 0 };
-  const refused: string[] = [];
+  if (workers.length < expected)
+    result.problems.push(`${workers.length} of ${expected} threads named libuv-worker`);
   for (const tid of workers) {
     try {
       setPriority(tid, nice);
+      result.lowered += 1;
     } catch (error) {
-      refused.push(`thread ${tid}: ${(error as Error).message}`);
+      result.problems.push(`thread ${tid}: ${(error as Error).message}`);
     }
   }
-  if (refused.length > 0)
-    return { unchanged: `setpriority refused: ${refused.join('; ')}`, threads: workers.length };
-  return { threads: workers.length, nice };
+  return result;
 }
 
 /** The ids of this process's threads named `name`. */
