@@ -1,10 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { decodeJwt } from 'jose';
 import pg from 'pg';
 import request from 'supertest';
 import { FederatedIdentity } from '../src/identity/federated-identity.entity.js';
 import { User } from '../src/identity/user.entity.js';
+import { secretDigest } from '../src/common/secrets.js';
 import { SessionCache } from '../src/sessions/session-cache.js';
+import { SessionStore } from '../src/sessions/session-store.js';
 import { Session } from '../src/sessions/session.entity.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { login, register } from './support/http.js';
@@ -318,15 +320,26 @@ describe('concurrent lookups of one uncached session', () => {
     const account = await register(t);
     // Logged in, never looked up: the cache does not hold it yet.
     const session = await login(t, account);
+    const tokenHash = secretDigest(session.cookie.split('=')[1]);
+    // Counts the lookups the requests make (and lets each through to the real one).
+    const lookups = jest.spyOn(t.app.get(SessionStore), 'load');
     let answers: Promise<number>[] = [];
-    await withSessionsLocked(async () => {
-      answers = Array.from({ length: 12 }, () => status(session));
-      await waitUntil(async () => (await waitingLookups()) >= 1, 5000, 20);
-      // Time for any other request's own lookup to reach the lock as well.
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(await waitingLookups()).toBe(1);
-    });
-    expect(await Promise.all(answers)).toEqual(answers.map(() => 200));
+    try {
+      await withSessionsLocked(async () => {
+        // The cache is in use (its listener fresh): a request may join another's read.
+        expect(cache.ticket()).toBeGreaterThanOrEqual(0);
+        answers = Array.from({ length: 12 }, () => status(session));
+        const asked = () => lookups.mock.calls.filter(([, value]) => value === tokenHash).length;
+        await waitUntil(() => asked() >= 12, 10_000, 20);
+        await waitUntil(async () => (await waitingLookups()) >= 1, 5000, 20);
+        // Every request has asked for the session by now, and one statement waits for them all.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(await waitingLookups()).toBe(1);
+      });
+      expect(await Promise.all(answers)).toEqual(answers.map(() => 200));
+    } finally {
+      lookups.mockRestore();
+    }
   });
 
   it('do not share a read begun before an invalidation with a request that came after it', async () => {
@@ -338,6 +351,8 @@ describe('concurrent lookups of one uncached session', () => {
       await waitUntil(async () => (await waitingLookups()) === 1, 5000, 20);
       // The read in flight may hold a row from before this: the next request reads for itself.
       cache.invalidateUser(account.id);
+      // Because of the invalidation, not because the cache is out of use (ticket -1).
+      expect(cache.ticket()).toBeGreaterThanOrEqual(0);
       answers.push(status(session));
       await waitUntil(async () => (await waitingLookups()) === 2, 5000, 20);
     });
