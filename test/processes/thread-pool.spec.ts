@@ -8,8 +8,8 @@ import { STARTUP_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * The built service as `npm start` runs it: libuv's pool, where argon2id runs, yields the cores to
- * the event loop (and to PostgreSQL) whenever they want one, so a login storm does not hold every
- * other request behind its hashes.
+ * the event loop whenever it wants one, so a login storm does not hold every other request behind
+ * its hashes (PostgreSQL gains only within the same scheduling group: docs/deployment.md).
  */
 let service: RunningService;
 beforeAll(async () => {
