@@ -102,8 +102,8 @@ async function bootstrap(config: AppConfig): Promise<void> {
   } catch (error) {
     logger.warn({ err: error }, 'start-up memory not released');
   }
-  // argon2id's threads yield the cores to the event loop; a service that cannot lower them runs
-  // as before, a little slower to answer during a login storm.
+  // Where configured, argon2id's threads yield the cores to the event loop; a service that cannot
+  // lower them runs as with THREAD_POOL_NICE=0.
   if (config.threadPoolNice > 0) {
     const { nice, expected, lowered, problems } = await lowerThreadPoolPriority(threadPoolSize(), {
       nice: config.threadPoolNice,

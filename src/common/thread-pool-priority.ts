@@ -2,9 +2,6 @@ import { randomFill } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { setPriority } from 'node:os';
 
-/** The default nice value of libuv's worker threads (THREAD_POOL_NICE): Linux's lowest priority. */
-export const THREAD_POOL_NICE = 19;
-
 /** How long the pool's threads are looked for (a libuv before 1.50 does not name them). */
 const NAMING_DEADLINE_MS = 2000;
 
@@ -17,15 +14,19 @@ export interface ThreadPoolPriority {
 }
 
 /**
- * Lowers the CPU priority of libuv's worker threads, where argon2id runs, below the event loop's.
+ * Lowers the CPU priority of libuv's worker threads, where argon2id runs, below the event loop's
+ * (THREAD_POOL_NICE; off by default).
  *
  * In a login storm the pool's threads want every core all the time; at equal priority the event
- * loop took turns with them for a core, and every other request waited with it. At nice 19 the
+ * loop takes turns with them for a core, and every other request waits with it. At nice 19 the
  * scheduler gives the core to the event loop as soon as it has work: the hashes take what is
  * left, which in a storm is nearly everything, so logins per second stay as they were while the
- * event loop's delay falls (docs/performance.md, «2026-12-05, 11:00»). The V8 collector threads,
- * which work for the event loop, keep its priority. The whole pool is lowered, not argon2id alone:
- * file reads, `dns.lookup` and asynchronous zlib and crypto run there too.
+ * event loop's delay falls (docs/performance.md, «2026-12-05, 11:00»). The price is that every
+ * other busy thread of the scheduling group comes first too: beside two CPU-bound processes at
+ * the normal priority a login took 2 s instead of 0.07 (docs/performance.md, «2026-12-05,
+ * 14:00»), which is why it is off unless the instance has its cores to itself. The V8 collector
+ * threads, which work for the event loop, keep its priority. The whole pool is lowered, not
+ * argon2id alone: file reads, `dns.lookup` and asynchronous zlib and crypto run there too.
  *
  * Linux only (thread ids from /proc, `setpriority` per thread); lowering a priority needs no
  * privilege. libuv starts all its threads on the pool's first job, each naming itself
@@ -35,11 +36,7 @@ export interface ThreadPoolPriority {
  */
 export async function lowerThreadPoolPriority(
   expected: number,
-  {
-    nice = THREAD_POOL_NICE,
-    tasks = '/proc/self/task',
-    namingDeadlineMs = NAMING_DEADLINE_MS,
-  } = {},
+  { nice = 19, tasks = '/proc/self/task', namingDeadlineMs = NAMING_DEADLINE_MS } = {},
 ): Promise<ThreadPoolPriority> {
   const result: ThreadPoolPriority = { nice, expected, lowered: 0, problems: [] };
   randomFill(Buffer.alloc(1), () => undefined);

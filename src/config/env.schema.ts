@@ -58,11 +58,12 @@ export class EnvSchema {
   @EnvInt(1, 16) ARGON2_PARALLELISM = 1;
 
   /**
-   * The nice value of libuv's worker threads, where argon2id runs (Linux): 19, the lowest
-   * priority, lets the event loop take a core as soon as it has work; 0 leaves them at the
-   * process's own (src/common/thread-pool-priority.ts).
+   * The nice value of libuv's worker threads, where argon2id runs (Linux); 0, the default, leaves
+   * them at the process's own. Above 0 the event loop takes a core as soon as it has work, and
+   * any other busy process of the same scheduling group takes it before a hash does
+   * (src/common/thread-pool-priority.ts, docs/deployment.md).
    */
-  @EnvInt(0, 19) THREAD_POOL_NICE = 19;
+  @EnvInt(0, 19) THREAD_POOL_NICE = 0;
 
   @EnvInt(1) LOCKOUT_FAILURE_FACTOR = 30;
   @EnvDuration() LOCKOUT_WAIT_INCREMENT = '1m';
