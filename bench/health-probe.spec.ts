@@ -61,6 +61,10 @@ describe('the liveness prober of the login storm (bench/health-probe.ts)', () =>
     expect(delayed.length).toBeGreaterThanOrEqual(4);
     expect(result.failures).toBe(0);
     expect(result.p50).toBeLessThan(240);
+    // The slowest is the stalled probe itself, with its slot's place in the schedule.
+    expect(result.slowest).toHaveLength(5);
+    expect(result.slowest[0]).toEqual({ dueMs: 200, ms: result.max });
+    expect(result.slowest.map(({ ms }) => ms)).toEqual(result.samples.slice(-5).reverse());
   });
 
   it('counts an answer other than 200, and one that never comes, as failures', async () => {

@@ -28,6 +28,8 @@ export interface ProbeResult {
   max: number;
   /** Every sample, ascending (ms). */
   samples: number[];
+  /** The five slowest probes, slowest first: when their slot fell due (ms after the first). */
+  slowest: Array<{ dueMs: number; ms: number }>;
 }
 
 /** One GET on a new connection; resolves true on a 200 read to its end within `timeoutMs`. */
@@ -70,17 +72,21 @@ export async function probeHealth(
   const start = performance.now();
   const slots = Math.floor(durationMs / intervalMs);
   const end = start + durationMs + timeoutMs;
-  const latencies: number[] = [];
+  const bySlot: Array<{ dueMs: number; ms: number }> = [];
   let failures = 0;
   for (let slot = 0; slot < slots; slot++) {
     const due = start + slot * intervalMs;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     if (performance.now() >= end || !(await probeOnce(target, timeoutMs))) failures += 1;
-    latencies.push(performance.now() - due);
+    bySlot.push({ dueMs: due - start, ms: performance.now() - due });
   }
-  latencies.sort((a, b) => a - b);
+  const latencies = bySlot.map(({ ms }) => ms).sort((a, b) => a - b);
   const round = (ms: number) => Math.round(ms * 10) / 10;
+  const slowest = bySlot
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 5)
+    .map(({ dueMs, ms }) => ({ dueMs: Math.round(dueMs), ms: round(ms) }));
   return {
     count: latencies.length,
     failures,
@@ -88,6 +94,7 @@ export async function probeHealth(
     p99: round(percentileOf(latencies, 99)),
     max: round(latencies.at(-1) ?? Number.NaN),
     samples: latencies.map(round),
+    slowest,
   };
 }
 

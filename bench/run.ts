@@ -447,7 +447,9 @@ async function loginStorm(
     target: '≥ 0.80',
     figure: `${logins.toFixed(1)} logins/s vs ${raw.toFixed(1)} argon2id/s`,
     extra:
-      `/health/live p99 ${probes.p99} ms (target < 50; ${probes.count} probes, ${probes.failures} failed); event-loop delay p99 ${loop.p99} ms, max ${loop.max} ms; ` +
+      `/health/live p99 ${probes.p99} ms (target < 50; ${probes.count} probes, ${probes.failures} failed; slowest ` +
+      `${probes.slowest.map(({ dueMs, ms }) => `${ms} ms at ${(dueMs / 1000).toFixed(2)} s`).join(', ')}); ` +
+      `event-loop delay p99 ${loop.p99} ms, max ${loop.max} ms; ` +
       `CPU per login: thread pool ${cpu.threadPool} ms, event loop ${cpu.eventLoop} ms, GC ${cpu.garbageCollector} ms, ` +
       `other threads ${cpu.otherThreads} ms, PostgreSQL ${cpu.postgres} ms; non-2xx ${storm.non2xx}`,
   };
