@@ -117,6 +117,19 @@ function exitOf(child: RunningService['child']): Promise<{ code: number | null; 
   return new Promise((resolve) => child.once('exit', (code) => resolve({ code, at: Date.now() })));
 }
 
+/**
+ * What the service logs from now on, read once the child is closed: its last lines have arrived
+ * through the pipe by then.
+ */
+function logsFromNow(own: RunningService): () => Promise<LogEntry[]> {
+  const closed = new Promise((resolve) => own.child.once('close', resolve));
+  const logged = own.logs().split('\n').length - 1;
+  return async () => {
+    await closed;
+    return logEntries(own.logs().split('\n').slice(logged).join('\n'));
+  };
+}
+
 /** Raw connections a test opened: closed after it, whatever became of them. */
 const rawConnections: RawConnection[] = [];
 
@@ -331,8 +344,7 @@ describe('graceful shutdown', () => {
     await delay(500);
 
     const exit = exitOf(own.child);
-    const closed = new Promise((resolve) => own.child.once('close', resolve));
-    const logged = own.logs().split('\n').length - 1;
+    const loggedSince = logsFromNow(own);
     const signalAt = Date.now();
     own.child.kill('SIGTERM');
     await delay(1000);
@@ -345,7 +357,7 @@ describe('graceful shutdown', () => {
     // exiting: on a busy machine both arrive in one turn of this event loop, and a socket's
     // 'close' follows its end by a turn. So wait for them (bounded), and for the last log lines.
     await Promise.race([Promise.all([stalledBody.closed, stalledHead.closed]), timeout(2000)]);
-    await closed;
+    const after = await loggedSince();
 
     // The idle connection was closed at once, with no second answer.
     expect(idle.closedAt! - signalAt).toBeLessThan(1000);
@@ -362,7 +374,6 @@ describe('graceful shutdown', () => {
       expect(stalled.received).toBe('');
     }
     // Cut by the service at its drain timeout, not left for the process's end to close.
-    const after = logEntries(own.logs().split('\n').slice(logged).join('\n'));
     expect(after.map((entry) => entry.msg)).toEqual(
       expect.arrayContaining([
         'drain timeout: closing the connections still open',
@@ -419,20 +430,18 @@ async function loginAcrossSignal(
   await delay(500);
 
   const exit = exitOf(own.child);
-  const closed = new Promise((resolve) => own.child.once('close', resolve));
-  const logged = own.logs().split('\n').length - 1;
+  const loggedSince = logsFromNow(own);
   signal();
   await delay(500);
   slow.write(payload.slice(5));
   const outcome = await Promise.race([exit, timeout(30_000)]);
   expect(outcome).not.toBeNull();
-  // The last lines have arrived through the pipe once the child is closed.
-  await closed;
+  const after = await loggedSince();
   recordAnswer([slow.answer()?.headers['set-cookie'] ?? []].flat());
   return {
     status: slow.answer()?.status,
     code: outcome!.code,
-    after: logEntries(own.logs().split('\n').slice(logged).join('\n')),
+    after,
   };
 }
 
