@@ -9,14 +9,17 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEV_MOUNTS, type DevMounts } from './common/dev-mounts.js';
+import { type ErrorCode } from './common/error-codes.js';
 import { GracefulShutdown } from './common/graceful-shutdown.js';
 import { BODY_LIMIT_BYTES, registerBodyParsers } from './common/body-parsers.js';
-import { adoptRequest, pathOfUrl, sendJson } from './common/http.js';
+import { adoptRequest, frameworkRequest, pathOfUrl } from './common/http.js';
 import { PinoNestLogger, requestIdFor, requestLogging } from './common/request-logging.js';
 import { applyHeaders, type HeaderSteps, recordHeaders } from './common/security-headers.js';
 import { type AppConfig } from './config/app-config.js';
 import { requestContext } from './database/request-context.js';
 import { ProviderService } from './provider/provider.service.js';
+import { sendError } from './rendering/http-exception.filter.js';
+import { PageRenderer } from './rendering/page-renderer.js';
 import { PUBLIC_STATUS_PATH } from './web/public-status-page.controller.js';
 
 /**
@@ -113,14 +116,19 @@ export function httpAdapter(config: AppConfig): FastifyAdapter {
       request: FastifyRequest,
       reply: FastifyReply,
     ) => {
-      const [statusCode, code, message] =
+      const [statusCode, code, message]: [number, ErrorCode, string] =
         error.statusCode === 414
           ? [414, 'uri_too_long', 'Слишком длинный адрес запроса']
           : [400, 'bad_request', 'Некорректный запрос'];
       const answer = () => {
         applyHeaders(reply.raw, headersFor(pathOfUrl(request.url)));
         reply.header('Cache-Control', 'no-store');
-        sendJson(reply, statusCode, { statusCode, code, message });
+        // A person whose mail client mangled or lengthened a link gets the error page.
+        sendError(adapter[FRAMEWORK_ERROR_PAGES], frameworkRequest(request.raw), reply, {
+          statusCode,
+          code,
+          message,
+        });
       };
       const layers = adapter[FRAMEWORK_ERROR_LAYERS];
       adoptRequest(request);
@@ -131,9 +139,13 @@ export function httpAdapter(config: AppConfig): FastifyAdapter {
   return adapter;
 }
 
-/** The layers a framework error's answer passes, set by configureApp. */
+/** The layers a framework error's answer passes, and its pages, set by configureApp. */
 const FRAMEWORK_ERROR_LAYERS = Symbol('identity-link.framework-error-layers');
-type WithErrorLayers = FastifyAdapter & { [FRAMEWORK_ERROR_LAYERS]?: NodeLayer };
+const FRAMEWORK_ERROR_PAGES = Symbol('identity-link.framework-error-pages');
+type WithErrorLayers = FastifyAdapter & {
+  [FRAMEWORK_ERROR_LAYERS]?: NodeLayer;
+  [FRAMEWORK_ERROR_PAGES]?: PageRenderer;
+};
 
 /** The request's async context, to enter again once its body has been read. */
 const CONTEXT = Symbol('identity-link.context');
@@ -216,6 +228,7 @@ export function configureApp(
   // is counted, given its id and logged all the same.
   (adapter as WithErrorLayers)[FRAMEWORK_ERROR_LAYERS] = (req, res, answer) =>
     first(req, res, () => track(req, res, () => logging(req, res, answer)));
+  (adapter as WithErrorLayers)[FRAMEWORK_ERROR_PAGES] = app.get(PageRenderer);
   fastify.addHook('preValidation', (request, _reply, done) => {
     const context = (request.raw as InContext)[CONTEXT];
     if (context) context.runInAsyncScope(done);

@@ -337,4 +337,46 @@ describe('pages: errors', () => {
     expect(api.status).toBe(404);
     expect(api.headers.get('content-type')).toContain('application/json');
   });
+
+  // Fastify refuses these before routing (a parameter that does not decode, one over the length
+  // limit): a mail client that mangles or lengthens an invitation link must still leave the
+  // person a page in Russian, not the API's JSON.
+  it.each([
+    [
+      'a mangled invitation link (a token that does not decode)',
+      '/pos/invitations/%ED%A0%80',
+      400,
+      'bad_request',
+      'Некорректный запрос',
+    ],
+    [
+      'an over-long invitation link',
+      `/pos/invitations/${'a'.repeat(2049)}`,
+      414,
+      'uri_too_long',
+      'Слишком длинный адрес запроса',
+    ],
+  ])(
+    'answers %s with a page for a browser and JSON for the API',
+    async (_what, path, status, code, text) => {
+      const html = await fetch(`${t.url}${path}`, { headers: { accept: 'text/html' } });
+      expect(html.status).toBe(status);
+      expect(html.headers.get('content-type')).toContain('text/html');
+      expect(html.headers.get('cache-control')).toBe('no-store');
+      const requestId = html.headers.get('x-request-id');
+      expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+      const body = await html.text();
+      expect(body).toContain(text);
+      expect(body).toContain(`data-error-code="${code}"`);
+      expect(body).toContain('href="/"');
+      const json = await fetch(`${t.url}${path}`, { headers: { accept: 'application/json' } });
+      expect(json.status).toBe(status);
+      expect(await json.json()).toEqual({ statusCode: status, code, message: text });
+      const api = await fetch(`${t.url}/api/v1/pos/organizations/${path.split('/').pop()}`, {
+        headers: { accept: 'text/html' },
+      });
+      expect(api.status).toBe(status);
+      expect(api.headers.get('content-type')).toContain('application/json');
+    },
+  );
 });

@@ -103,12 +103,27 @@ function errorPage(body: ErrorBody) {
   };
 }
 
-interface ErrorBody {
+export interface ErrorBody {
   statusCode: number;
   code: ErrorCode;
   message: string;
   errors?: FieldErrors;
   requestId?: string;
+}
+
+/**
+ * The one way an error body leaves: a page for a person's browser, JSON for the rest. Also the
+ * framework's own refusals, which come before any filter (httpAdapter in app.setup.ts).
+ */
+export function sendError(
+  pages: PageRenderer | undefined,
+  request: HttpRequest,
+  response: HttpResponse,
+  body: ErrorBody,
+): void {
+  if (pages && wantsPage(request))
+    pages.send(response, body.statusCode, 'message', errorPage(body));
+  else sendJson(response, body.statusCode, body);
 }
 
 const HTTP_CODES: Partial<Record<number, [ErrorCode, string]>> = {
@@ -162,11 +177,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       const wait = setRetryAfter(response);
       if (wait !== undefined) body.message = Errors.tooManyRequests(wait).message;
     }
-    if (this.pages && wantsPage(request)) {
-      this.pages.send(response, body.statusCode, 'message', errorPage(body));
-      return;
-    }
-    sendJson(response, body.statusCode, body);
+    sendError(this.pages, request, response, body);
   }
 
   private toBody(exception: unknown): ErrorBody {
