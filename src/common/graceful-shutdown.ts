@@ -28,8 +28,13 @@ const ACCEPT_GRACE_MS = 1000;
 interface ConnectionState {
   answered: boolean;
   inFlight: number;
-  /** Bytes arrived since the last answer finished: a next request is on its way. */
-  readSinceAnswer: boolean;
+  /**
+   * The socket's `bytesRead` when the last answer finished: more since then is a next request on
+   * its way. Read from the count, not from a 'data' listener: such a listener takes the socket
+   * from Node's HTTP parser, which otherwise reads it natively, and every request's bytes would
+   * then pass through JavaScript streams («2026-12-05, 17:00» in docs/performance.md).
+   */
+  readAtAnswer: number;
 }
 
 @Injectable()
@@ -47,9 +52,7 @@ export class GracefulShutdown implements OnApplicationBootstrap, BeforeApplicati
   onApplicationBootstrap(): void {
     const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
     server?.on('connection', (socket: Socket) => {
-      const state: ConnectionState = { answered: false, inFlight: 0, readSinceAnswer: false };
-      this.connections.set(socket, state);
-      socket.on('data', () => (state.readSinceAnswer = true));
+      this.connections.set(socket, { answered: false, inFlight: 0, readAtAnswer: 0 });
       socket.once('close', () => this.connections.delete(socket));
     });
   }
@@ -57,7 +60,8 @@ export class GracefulShutdown implements OnApplicationBootstrap, BeforeApplicati
   /** Counts requests from arrival to the end of their response; while draining, closes after. */
   readonly track = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     this.inFlight.add(res);
-    const connection = this.connections.get(req.socket);
+    const socket = req.socket;
+    const connection = this.connections.get(socket);
     if (connection) connection.inFlight += 1;
     if (this.draining) closeAfterAnswer(res);
     res.once('close', () => {
@@ -65,7 +69,7 @@ export class GracefulShutdown implements OnApplicationBootstrap, BeforeApplicati
       if (connection) {
         connection.inFlight -= 1;
         connection.answered = true;
-        connection.readSinceAnswer = false;
+        connection.readAtAnswer = socket.bytesRead;
       }
       // An answer whose headers went out before the drain began left its connection kept alive:
       // now idle, it is closed like the others were at the signal.
@@ -81,7 +85,8 @@ export class GracefulShutdown implements OnApplicationBootstrap, BeforeApplicati
    */
   private closeKeptAlive(): void {
     for (const [socket, state] of this.connections)
-      if (state.answered && state.inFlight === 0 && !state.readSinceAnswer) socket.destroy();
+      if (state.answered && state.inFlight === 0 && socket.bytesRead === state.readAtAnswer)
+        socket.destroy();
   }
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {

@@ -387,6 +387,36 @@ describe('graceful shutdown', () => {
     expect(code).toBe(0);
     expect(await sessionsOf(own.database.url, account.login)).toBe(1);
   }, 120_000);
+  it('a kept-alive connection whose next request is half sent at SIGTERM is not taken for idle: that request is answered, then the connection closes', async () => {
+    const own = await startService();
+    ownServices.push(own);
+    const host = new URL(own.url).host;
+    const idle = new RawConnection(own.url);
+    const next = new RawConnection(own.url);
+    for (const connection of [idle, next]) {
+      await connection.open();
+      connection.write(`GET /health/live HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    }
+    await waitUntil(() => idle.answer() !== null && next.answer() !== null, 10_000, 20);
+    idle.received = next.received = '';
+    // Only the bytes tell the service a request is on its way: its head is not complete.
+    next.write(`GET /health/live HTTP/1.1\r\nHo`);
+    await delay(300);
+    const exit = exitOf(own.child);
+    const signalAt = Date.now();
+    own.child.kill('SIGTERM');
+    await delay(300);
+    next.write(`st: ${host}\r\n\r\n`);
+    await waitUntil(() => next.answer() !== null, 10_000, 20);
+    expect(next.answer()).toMatchObject({ status: 200, headers: { connection: 'close' } });
+    expect((await exit).code).toBe(0);
+    await Promise.race([Promise.all([idle.closed, next.closed]), timeout(2000)]);
+    // The connection that waited for nothing was closed at the signal, with nothing more sent.
+    expect(idle.closedAt! - signalAt).toBeLessThan(1000);
+    expect(idle.received).toBe('');
+    expect(next.closedAt).not.toBeNull();
+  }, 120_000);
+
   it('with REDIS_URL, a login in flight across SIGTERM is still counted in Redis: its client closes after the drain', async () => {
     const redis = await startRedisServer(await freePort());
     try {
