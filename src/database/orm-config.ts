@@ -2,7 +2,8 @@ import { type Logger as OrmLogger } from '@mikro-orm/core';
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
-import { type Logger as PinoLogger } from 'pino';
+import { type Level, type Logger as PinoLogger } from 'pino';
+import { loggerInScope } from '../common/request-logging.js';
 import { DetachedSocket } from './detached-socket.js';
 import { MIGRATIONS } from './migrations/index.js';
 
@@ -11,15 +12,23 @@ export type OrmEntities = NonNullable<Options['entities']>;
 
 export const MIGRATIONS_SOURCE_DIR = 'src/database/migrations';
 
-/** Routes MikroORM's own messages into the service's logger; queries at trace level, without values. */
+/**
+ * Routes MikroORM's own messages into the service's logger; queries at trace level, without
+ * values. A line written while a request is served is on that request's logger (its `req`), so a
+ * statement can be traced to the request that made it.
+ */
 function ormLoggerFactory(logger: PinoLogger) {
   return (): OrmLogger => {
-    const log = logger.child({ component: 'orm' });
+    const write = (level: Level, fields: Record<string, unknown>, message?: string) => {
+      // The root's level is every request logger's: no child is made for a line not written.
+      if (!logger.isLevelEnabled(level)) return;
+      loggerInScope(logger)[level]({ component: 'orm', ...fields }, message);
+    };
     return {
-      log: (namespace, message) => log.debug({ namespace }, message),
-      error: (namespace, message) => log.error({ namespace }, message),
-      warn: (namespace, message) => log.warn({ namespace }, message),
-      logQuery: (context) => log.trace({ took: context.took }, context.query),
+      log: (namespace, message) => write('debug', { namespace }, message),
+      error: (namespace, message) => write('error', { namespace }, message),
+      warn: (namespace, message) => write('warn', { namespace }, message),
+      logQuery: (context) => write('trace', { took: context.took }, context.query),
       setDebugMode: () => undefined,
       // Never 'query-params': bound values include password and session-token hashes.
       isEnabled: (namespace) => namespace === 'query' || namespace === 'info',
