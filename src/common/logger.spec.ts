@@ -74,6 +74,22 @@ describe('request log paths', () => {
     );
     expect(redactPath(`/verify-email/${token}#x`)).toBe('/verify-email/[token]');
   });
+
+  // The router decodes a path before it matches it: `/%70os/invitations/<token>` reaches the
+  // invitation's page, so its token must not reach the log either.
+  it('keep no token when the route is spelled with percent-escapes the router decodes', () => {
+    const token = 'q384O9LK_eSjT1uEIZOXUnRBT9W2D-gLQx-QSaCdca0';
+    expect(redactPath(`/%70os/invitations/${token}/accept`)).toBe(
+      '/%70os/invitations/[token]/accept',
+    );
+    expect(redactPath(`/pos/%69nvitations/${token}`)).toBe('/pos/%69nvitations/[token]');
+    expect(redactPath(`/reset%2Dpassword/${token}`)).toBe('/reset%2Dpassword/[token]');
+    expect(redactPath(`/%56ERIFY-email/${token}`)).toBe('/%56ERIFY-email/[token]');
+    // An escape that does not decode is kept as it is, and the rest still redacted.
+    expect(redactPath(`/pos/invitations/${token}%E0%A4%A`)).toBe('/pos/invitations/[token]');
+    expect(redactPath('/api/v1/%ED%A0%80')).toBe('/api/v1/%ED%A0%80');
+    expect(redactPath('/reset-password/')).toBe('/reset-password/');
+  });
 });
 
 describe('a request or response logged as such', () => {

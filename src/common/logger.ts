@@ -93,9 +93,28 @@ export function redactPath(url: string): string {
   const path = /^[a-z][a-z0-9+.-]*:\/\//i.test(url)
     ? url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '')
     : url;
-  return path
-    .split(/[?#]/)[0]
-    .replace(/^(\/(?:pos\/invitations|reset-password|verify-email)\/)[^/]+/i, '$1[token]');
+  const segments = path.split(/[?#]/)[0].split('/');
+  // Matched as the router matches: on decoded segments (`/%70os/invitations/…` is the invitation's
+  // page), while the line keeps the path as it came.
+  const route = segments.slice(1, 3).map((segment) => decodedSegment(segment).toLowerCase());
+  const tokenAt =
+    route[0] === 'pos' && route[1] === 'invitations'
+      ? 3
+      : route[0] === 'reset-password' || route[0] === 'verify-email'
+        ? 2
+        : -1;
+  if (tokenAt > 0 && segments[tokenAt]) segments[tokenAt] = '[token]';
+  return segments.join('/');
+}
+
+/** A path segment as the router reads it; one whose escapes do not decode, as it is. */
+function decodedSegment(segment: string): string {
+  if (!segment.includes('%')) return segment;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 /**
