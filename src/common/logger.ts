@@ -107,16 +107,6 @@ export function redactPath(url: string): string {
   return segments.join('/');
 }
 
-/** A path segment as the router reads it; one whose escapes do not decode, as it is. */
-function decodedSegment(segment: string): string {
-  if (!segment.includes('%')) return segment;
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
-
 /**
  * A request or a response logged as such (`{ req }`, `{ res }`) by mistake shows what the access
  * line shows, never its headers, cookies or query string. The request's own bindings (already
@@ -129,4 +119,17 @@ function requestFields(req: unknown): unknown {
 
 function responseFields(res: unknown): unknown {
   return res instanceof ServerResponse ? { statusCode: res.statusCode } : res;
+}
+
+/**
+ * A path segment as the router reads it: percent-escapes decoded (`%70os` is `pos`). One whose
+ * escapes do not decode is returned as it is; the router refuses it (400).
+ */
+export function decodedSegment(segment: string): string {
+  if (!segment.includes('%')) return segment;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }

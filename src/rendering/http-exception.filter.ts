@@ -16,11 +16,13 @@ import {
   pathOf,
   preferredType,
   responseStarted,
+  routeOf,
   seeOther,
   sendJson,
 } from '../common/http.js';
 import { isDatabaseUnavailable } from '../database/database-errors.js';
 import { requestIdOf } from '../common/client-info.js';
+import { decodedSegment } from '../common/logger.js';
 import { type ErrorCode } from '../common/error-codes.js';
 import { DomainError, Errors, type FieldErrors, PageRedirect } from '../common/errors.js';
 import { PageRenderer } from './page-renderer.js';
@@ -77,9 +79,17 @@ function isRedisUnavailable(exception: unknown): boolean {
 const UNAVAILABLE_MESSAGE = 'Сервис временно недоступен. Повторите попытку через несколько секунд.';
 const UNAVAILABLE_CODES = new Set<ErrorCode>(['database_unavailable', 'throttle_unavailable']);
 
-/** A person's browser navigating to a page (not the API, not a machine endpoint) gets a page. */
+/** The first segments whose answers are never pages: the API and the machine endpoints. */
+const MACHINE_PREFIXES = new Set(['api', '.well-known', 'health']);
+
+/**
+ * A person's browser navigating to a page (not the API, not a machine endpoint) gets a page. The
+ * route decides where there is one; a request that reached none (a 404, or one the framework
+ * refused) by its first segment as the router reads it: `/API/…` and `/%61pi/…` are the API.
+ */
 function wantsPage(request: HttpRequest): boolean {
-  if (/^\/(api|\.well-known|health)(\/|$)/.test(pathOf(request))) return false;
+  const first = (routeOf(request) ?? pathOf(request)).split('/')[1] ?? '';
+  if (MACHINE_PREFIXES.has(decodedSegment(first).toLowerCase())) return false;
   return preferredType(request, ['json', 'html']) === 'html';
 }
 
