@@ -3,6 +3,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
+import { type Logger } from 'pino';
 import { AsyncResource } from 'node:async_hooks';
 import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
@@ -12,8 +13,13 @@ import { DEV_MOUNTS, type DevMounts } from './common/dev-mounts.js';
 import { type ErrorCode } from './common/error-codes.js';
 import { GracefulShutdown } from './common/graceful-shutdown.js';
 import { BODY_LIMIT_BYTES, registerBodyParsers } from './common/body-parsers.js';
-import { adoptRequest, frameworkRequest, pathOfUrl } from './common/http.js';
-import { PinoNestLogger, requestIdFor, requestLogging } from './common/request-logging.js';
+import { adoptRequest, frameworkRequest, pathOfUrl, sendJson } from './common/http.js';
+import {
+  loggerInScope,
+  PinoNestLogger,
+  requestIdFor,
+  requestLogging,
+} from './common/request-logging.js';
 import { applyHeaders, type HeaderSteps, recordHeaders } from './common/security-headers.js';
 import { type AppConfig } from './config/app-config.js';
 import { requestContext } from './database/request-context.js';
@@ -119,16 +125,24 @@ export function httpAdapter(config: AppConfig): FastifyAdapter {
       const [statusCode, code, message]: [number, ErrorCode, string] =
         error.statusCode === 414
           ? [414, 'uri_too_long', 'Слишком длинный адрес запроса']
-          : [400, 'bad_request', 'Некорректный запрос'];
+          : (error.statusCode ?? 500) >= 500
+            ? [500, 'internal_error', 'Внутренняя ошибка']
+            : [400, 'bad_request', 'Некорректный запрос'];
       const answer = () => {
+        const root = adapter[FRAMEWORK_ERROR_LOG];
+        const logger = root && loggerInScope(root);
+        if (statusCode === 500) logger?.error({ err: error }, 'request failed');
         applyHeaders(reply.raw, headersFor(pathOfUrl(request.url)));
         reply.header('Cache-Control', 'no-store');
-        // A person whose mail client mangled or lengthened a link gets the error page.
-        sendError(adapter[FRAMEWORK_ERROR_PAGES], frameworkRequest(request.raw), reply, {
-          statusCode,
-          code,
-          message,
-        });
+        const body = { statusCode, code, message };
+        // A person whose mail client mangled or lengthened a link gets the error page. Nothing
+        // around this handler catches: a page that fails to render is answered as JSON.
+        try {
+          sendError(adapter[FRAMEWORK_ERROR_PAGES], frameworkRequest(request.raw), reply, body);
+        } catch (renderError) {
+          logger?.error({ err: renderError }, 'error page failed');
+          if (!reply.sent) sendJson(reply, statusCode, body);
+        }
       };
       const layers = adapter[FRAMEWORK_ERROR_LAYERS];
       adoptRequest(request);
@@ -142,9 +156,11 @@ export function httpAdapter(config: AppConfig): FastifyAdapter {
 /** The layers a framework error's answer passes, and its pages, set by configureApp. */
 const FRAMEWORK_ERROR_LAYERS = Symbol('identity-link.framework-error-layers');
 const FRAMEWORK_ERROR_PAGES = Symbol('identity-link.framework-error-pages');
+const FRAMEWORK_ERROR_LOG = Symbol('identity-link.framework-error-log');
 type WithErrorLayers = FastifyAdapter & {
   [FRAMEWORK_ERROR_LAYERS]?: NodeLayer;
   [FRAMEWORK_ERROR_PAGES]?: PageRenderer;
+  [FRAMEWORK_ERROR_LOG]?: Logger;
 };
 
 /** The request's async context, to enter again once its body has been read. */
@@ -229,6 +245,7 @@ export function configureApp(
   (adapter as WithErrorLayers)[FRAMEWORK_ERROR_LAYERS] = (req, res, answer) =>
     first(req, res, () => track(req, res, () => logging(req, res, answer)));
   (adapter as WithErrorLayers)[FRAMEWORK_ERROR_PAGES] = app.get(PageRenderer);
+  (adapter as WithErrorLayers)[FRAMEWORK_ERROR_LOG] = log;
   fastify.addHook('preValidation', (request, _reply, done) => {
     const context = (request.raw as InContext)[CONTEXT];
     if (context) context.runInAsyncScope(done);
