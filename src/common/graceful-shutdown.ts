@@ -32,7 +32,10 @@ interface ConnectionState {
    * The socket's `bytesRead` when the last answer finished: more since then is a next request on
    * its way. Read from the count, not from a 'data' listener: such a listener takes the socket
    * from Node's HTTP parser, which otherwise reads it natively, and every request's bytes would
-   * then pass through JavaScript streams («2026-12-05, 17:00» in docs/performance.md).
+   * then pass through JavaScript streams («2026-12-05, 17:00» in docs/performance.md). Bytes read
+   * before the answer finished count as its own: a pipelining client's next request whose head
+   * was still incomplete then is not seen (a client that waits for each answer sends nothing
+   * before it).
    */
   readAtAnswer: number;
 }
