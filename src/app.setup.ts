@@ -128,9 +128,9 @@ export function httpAdapter(config: AppConfig): FastifyAdapter {
           : (error.statusCode ?? 500) >= 500
             ? [500, 'internal_error', 'Внутренняя ошибка']
             : [400, 'bad_request', 'Некорректный запрос'];
+      const app = adapter[FRAMEWORK_ERRORS];
       const answer = () => {
-        const root = adapter[FRAMEWORK_ERROR_LOG];
-        const logger = root && loggerInScope(root);
+        const logger = app && loggerInScope(app.log);
         if (statusCode === 500) logger?.error({ err: error }, 'request failed');
         applyHeaders(reply.raw, headersFor(pathOfUrl(request.url)));
         reply.header('Cache-Control', 'no-store');
@@ -138,29 +138,29 @@ export function httpAdapter(config: AppConfig): FastifyAdapter {
         // A person whose mail client mangled or lengthened a link gets the error page. Nothing
         // around this handler catches: a page that fails to render is answered as JSON.
         try {
-          sendError(adapter[FRAMEWORK_ERROR_PAGES], frameworkRequest(request.raw), reply, body);
+          sendError(app?.pages, frameworkRequest(request.raw), reply, body);
         } catch (renderError) {
           logger?.error({ err: renderError }, 'error page failed');
           if (!reply.sent) sendJson(reply, statusCode, body);
         }
       };
-      const layers = adapter[FRAMEWORK_ERROR_LAYERS];
       adoptRequest(request);
-      if (layers) layers(request.raw, reply.raw, answer);
+      if (app) app.layers(request.raw, reply.raw, answer);
       else answer();
     },
   });
   return adapter;
 }
 
-/** The layers a framework error's answer passes, and its pages, set by configureApp. */
-const FRAMEWORK_ERROR_LAYERS = Symbol('identity-link.framework-error-layers');
-const FRAMEWORK_ERROR_PAGES = Symbol('identity-link.framework-error-pages');
-const FRAMEWORK_ERROR_LOG = Symbol('identity-link.framework-error-log');
+/** What a framework error's answer needs of the app, set by configureApp. */
+const FRAMEWORK_ERRORS = Symbol('identity-link.framework-errors');
 type WithErrorLayers = FastifyAdapter & {
-  [FRAMEWORK_ERROR_LAYERS]?: NodeLayer;
-  [FRAMEWORK_ERROR_PAGES]?: PageRenderer;
-  [FRAMEWORK_ERROR_LOG]?: Logger;
+  [FRAMEWORK_ERRORS]?: {
+    /** The layers every request passes. */
+    layers: NodeLayer;
+    pages: PageRenderer;
+    log: Logger;
+  };
 };
 
 /** The request's async context, to enter again once its body has been read. */
@@ -242,10 +242,12 @@ export function configureApp(
   });
   // A request Fastify refuses before its hooks (a URL that does not decode, a parameter too long)
   // is counted, given its id and logged all the same.
-  (adapter as WithErrorLayers)[FRAMEWORK_ERROR_LAYERS] = (req, res, answer) =>
-    first(req, res, () => track(req, res, () => logging(req, res, answer)));
-  (adapter as WithErrorLayers)[FRAMEWORK_ERROR_PAGES] = app.get(PageRenderer);
-  (adapter as WithErrorLayers)[FRAMEWORK_ERROR_LOG] = log;
+  (adapter as WithErrorLayers)[FRAMEWORK_ERRORS] = {
+    layers: (req, res, answer) =>
+      first(req, res, () => track(req, res, () => logging(req, res, answer))),
+    pages: app.get(PageRenderer),
+    log,
+  };
   fastify.addHook('preValidation', (request, _reply, done) => {
     const context = (request.raw as InContext)[CONTEXT];
     if (context) context.runInAsyncScope(done);
