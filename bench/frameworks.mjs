@@ -3,7 +3,8 @@
 // /health/live answering {"status":"ok"}) on one HTTP stack with nothing else, on the port in
 // PORT; writes "listening" on stdout once it accepts connections. bench/run.ts measures each next
 // to the service in one run, to show what the framework costs and what the service adds on top.
-//   bare          node:http alone (with SPIN_US, busy that many µs before each answer)
+//   bare          node:http alone (with SPIN_US, busy that many µs before each answer; with
+//                 HEADERS, lines «name: value», those headers on each answer)
 //   express       Express 5 alone (the service's HTTP layer, without Nest)
 //   fastify       Fastify 5 alone
 //   nest-express  NestJS on Express: one controller, no middleware, no guard
@@ -20,11 +21,16 @@ if (kind === 'bare') {
   const text = JSON.stringify(body);
   // SPIN_US: the bare server busy for that many µs before each answer, as if it had work of its own.
   const spinNs = BigInt(Math.round(Number(process.env.SPIN_US ?? 0) * 1000));
+  const extra = (process.env.HEADERS ?? '')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]);
   createServer((_request, response) => {
     if (spinNs > 0n) {
       const until = process.hrtime.bigint() + spinNs;
       while (process.hrtime.bigint() < until);
     }
+    for (const [name, value] of extra) response.setHeader(name, value);
     response.writeHead(200, {
       'content-type': 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(text),
