@@ -491,6 +491,11 @@ function generatorSeconds(): number {
   return (user + system) / 1e6;
 }
 
+/** CPU seconds spread over `requests`, in whole µs a request. */
+function microsEach(seconds: number, requests: number): number {
+  return Math.round((seconds * 1e6) / requests);
+}
+
 /**
  * Requests per second at concurrency 64, the server's CPU per request (µs, from /proc) and the load
  * generator's (this process's).
@@ -504,11 +509,10 @@ async function noOpLoad(base: string, pid: number) {
     connections: 64,
     duration: LOAD_SECONDS,
   });
-  const perRequest = (seconds: number) => Math.round((seconds * 1e6) / result.requests.total);
   return {
     result,
-    cpuPerRequest: perRequest(cpu() - before),
-    generatorPerRequest: perRequest(generatorSeconds() - generatorBefore),
+    cpuPerRequest: microsEach(cpu() - before, result.requests.total),
+    generatorPerRequest: microsEach(generatorSeconds() - generatorBefore, result.requests.total),
   };
 }
 
@@ -680,10 +684,9 @@ async function authenticated(
       }
     }
     const rate = (kind: Interleaved) => kind.requests / kind.seconds;
-    const cpuPerRequest = (kind: Interleaved) =>
-      Math.round((kind.cpuSeconds * 1e6) / kind.requests);
+    const cpuPerRequest = (kind: Interleaved) => microsEach(kind.cpuSeconds, kind.requests);
     const generatorPerRequest = (kind: Interleaved) =>
-      Math.round((kind.generatorSeconds * 1e6) / kind.requests);
+      microsEach(kind.generatorSeconds, kind.requests);
     // The median of the slices' p99s (ROUNDS is even: the mean of the middle two).
     const p99 = ({ p99s }: Interleaved) => {
       const sorted = [...p99s].sort((a, b) => a - b);
